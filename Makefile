@@ -1,0 +1,121 @@
+# librouter — plain Makefile.  `make help` lists the targets.
+#
+# Python is built and tested with Debian's /usr/bin/python3 (python3-dev,
+# python3-pytest), never with the python3 first on PATH: on these machines
+# that is a pyenv build without pytest that shares the extension suffix.
+
+CC ?= cc
+PYTHON := /usr/bin/python3
+
+VERSION_MAJOR := $(shell sed -n 's/^\#define ROUTER_VERSION_MAJOR \([0-9]*\).*/\1/p' include/router.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define ROUTER_VERSION_MINOR \([0-9]*\).*/\1/p' include/router.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define ROUTER_VERSION_PATCH \([0-9]*\).*/\1/p' include/router.h)
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+BUILD ?= build
+PREFIX ?= /usr/local
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wwrite-strings -Wformat=2 \
+	-Wundef -Wvla -Wcast-qual -Wnull-dereference -Wimplicit-fallthrough
+ifeq ($(CI),true)
+WERROR := -Werror
+endif
+OPT ?= -O2 -g
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) -Iinclude -Ilibrouter $(EXTRA_CFLAGS)
+LIB_CFLAGS := $(CFLAGS_ALL) -fPIC -fvisibility=hidden -DROUTER_BUILDING
+DEPLIBS := -lck -lxxhash -lnettle -ljansson -lpthread
+LDFLAGS_ALL := $(EXTRA_LDFLAGS)
+
+LIB_SRCS := $(wildcard librouter/*.c)
+LIB_OBJS := $(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+STATIC := $(BUILD)/librouter.a
+SONAME := librouter.so.$(VERSION_MAJOR)
+SHARED := $(BUILD)/librouter.so.$(VERSION)
+
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+
+# Debian packages each target needs.
+PKGS_BUILD := gcc make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev
+PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
+
+.PHONY: all lib test test-c deps deps-test help clean install check-exports
+
+all: lib
+
+help:
+	@echo "make demo        build everything and run the demo (the main job)"
+	@echo "make test        install what is missing, build, run every test suite"
+	@echo "make lib         build $(STATIC) and $(SHARED)"
+	@echo "make test-c      the C unit tests only"
+	@echo "make check-exports  check that only router_ symbols are exported"
+	@echo "make install     install library, header and router.pc under PREFIX"
+	@echo "make clean"
+
+# --- dependencies: install when root, else print the exact command --------
+define need_pkgs
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			(apt-get install -y -q $$missing || (apt-get update -q && apt-get install -y -q $$missing)) >/dev/null || exit 1; \
+		else \
+			echo "missing Debian packages; run:  sudo apt-get install -y$$missing" >&2; exit 1; \
+		fi; \
+	fi
+endef
+
+deps:
+	$(call need_pkgs,$(PKGS_BUILD))
+deps-test:
+	$(call need_pkgs,$(PKGS_TEST))
+
+# --- library -------------------------------------------------------------
+lib: deps $(STATIC) $(SHARED) $(BUILD)/router.pc
+
+$(BUILD)/obj/%.o: librouter/%.c include/router.h librouter/internal.h $(wildcard librouter/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(DEPLIBS) $(LDFLAGS_ALL)
+	ln -sf librouter.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/librouter.so
+
+$(BUILD)/router.pc: Makefile include/router.h
+	@mkdir -p $(BUILD)
+	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: librouter\nDescription: Vitess-exact embedded shard router\nVersion: %s\nLibs: -L$${libdir} -lrouter\nLibs.private: %s\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' '$(DEPLIBS)' > $@
+
+check-exports: $(SHARED)
+	@bad=$$(nm -D --defined-only $(SHARED) | awk '$$2 ~ /[TDBR]/ {print $$3}' | grep -v '^router_' || true); \
+	if [ -n "$$bad" ]; then echo "non-router_ symbols exported:"; echo "$$bad"; exit 1; fi; \
+	echo "exports: only router_ symbols ($$(nm -D --defined-only $(SHARED) | grep -c ' T router_') functions)"
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/router.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf librouter.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/librouter.so
+	install -m 644 $(BUILD)/router.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+# --- tests ---------------------------------------------------------------
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(STATIC) -lcmocka $(DEPLIBS) $(LDFLAGS_ALL)
+
+test-c: deps-test lib $(TEST_BINS)
+	@fail=0; for t in $(TEST_BINS); do \
+		echo "== $$t"; ( cd tests && ../$$t ) || fail=1; \
+	done; exit $$fail
+
+test: test-c check-exports
+
+clean:
+	rm -rf $(BUILD)

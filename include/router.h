@@ -1,0 +1,630 @@
+/*
+ * librouter: an embedded, Vitess-exact shard router.
+ *
+ * A routing table (router_table) is built once with a builder, validated the
+ * way Vitess validates a VSchema, and is immutable from then on.  A live
+ * router (router) serves one table at a time to any number of reader threads
+ * without locks; a writer replaces it with router_publish(), which first
+ * checks the new table against the one in service (the guards) and refuses
+ * anything that would empty a keyspace, leave a gap in the keyspace-ID space,
+ * dangle a reference, move the version backwards or silently drop routes.
+ *
+ * Conventions (every function below follows them unless it says otherwise):
+ * - Status codes: ROUTER_OK (0) on success, a negative ROUTER_E* code on
+ *   failure, and the positive ROUTER_NONE where a value maps to no keyspace
+ *   ID (Vitess's DestinationNone: a result, not an error).
+ * - router_error *err is optional (NULL allowed) and caller-owned; on failure
+ *   it receives the code, the culprit (keyspace, table, shard...) and a
+ *   specific message.  Nothing keeps a "last error" on a shared handle.
+ * - Names given to the builder are NUL-terminated; names and values given to
+ *   lookups are (ptr, len) buffers, ptr may be NULL only when len is 0.
+ * - Create functions return through an out-parameter; free functions accept
+ *   NULL and return nothing.
+ */
+#ifndef ROUTER_H
+#define ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ROUTER_VERSION_MAJOR 0
+#define ROUTER_VERSION_MINOR 1
+#define ROUTER_VERSION_PATCH 0
+
+#if defined(ROUTER_BUILDING) && defined(__GNUC__)
+#define ROUTER_EXTERN __attribute__((visibility("default")))
+#else
+#define ROUTER_EXTERN
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* X(name, value, description).  Values never change once released. */
+#define ROUTER_ERRNO_MAP(X)                                                     \
+	X(EINVAL, -1, "invalid argument")                                       \
+	X(ENOMEM, -2, "out of memory")                                          \
+	X(ENOTFOUND, -3, "no such keyspace, table or vindex")                   \
+	X(ERANGE, -4, "name, value or buffer out of range")                     \
+	X(ESHARDNAME, -5, "malformed shard name")                               \
+	X(EVSCHEMA, -6, "invalid VSchema")                                      \
+	X(EREFERENCE, -7, "dangling or invalid vindex reference")               \
+	X(EEMPTY, -8, "publish would leave a keyspace or the table empty")      \
+	X(ECOVERAGE, -9, "shards do not partition the keyspace-ID space")       \
+	X(EVERSION, -10, "version does not move forward")                       \
+	X(ESHRINK, -11, "destructive change without the destructive flag")      \
+	X(ENEEDSLOOKUP, -12, "vindex needs an external lookup")                 \
+	X(EUNSUPPORTED, -13, "vindex type not computed in process")             \
+	X(ENOHISTORY, -14, "no such table in the history")                      \
+	X(EMULTISHARD, -15, "table lives on every shard (reference table)")     \
+	X(EDISABLED, -16, "table disabled by a routing rule")                   \
+	X(ESTATE, -17, "object used in the wrong state")                        \
+	X(EDOC, -18, "malformed routing document")                              \
+	X(EIO, -19, "input/output error")
+
+enum router_status {
+	ROUTER_OK = 0,
+	/* The value maps to no keyspace ID (e.g. NULL through hash). */
+	ROUTER_NONE = 1,
+#define ROUTER__ERRNO_ENUM(name, value, desc) ROUTER_##name = value,
+	ROUTER_ERRNO_MAP(ROUTER__ERRNO_ENUM)
+#undef ROUTER__ERRNO_ENUM
+	ROUTER__ERRNO_MIN = -19
+};
+
+/* Static description of a status code ("invalid argument"); never NULL. */
+ROUTER_EXTERN const char *router_strerror(int code);
+/* Static name of a status code ("ROUTER_EINVAL"); never NULL. */
+ROUTER_EXTERN const char *router_errname(int code);
+
+#define ROUTER_CULPRIT_MAX 160
+#define ROUTER_MESSAGE_MAX 352
+
+/* Caller-owned error detail.  code is the status; culprit names the object
+ * at fault ("user", "user.users", "user/-80", a JSON path), message says what
+ * and why.  Both strings are always NUL-terminated (possibly empty). */
+typedef struct router_error {
+	int code;
+	char culprit[ROUTER_CULPRIT_MAX];
+	char message[ROUTER_MESSAGE_MAX];
+} router_error;
+
+/* ------------------------------------------------------------------------ */
+/* Limits and allocator                                                     */
+/* ------------------------------------------------------------------------ */
+
+#define ROUTER_NAME_MAX 128     /* bytes in a keyspace/table/vindex/column name */
+#define ROUTER_KEY_MAX 32       /* bytes in a key-range bound */
+#define ROUTER_KSID_MAX 32      /* bytes of keyspace ID copied into a result */
+#define ROUTER_MULTICOL_MAX 8   /* columns of a multicol vindex (as Vitess) */
+#define ROUTER_NO_SHARD UINT32_MAX
+
+/* Allocation hooks, per builder and per router (not process-wide).  All
+ * three functions must be set; ctx is passed back.  Memory may be freed on a
+ * different thread from the one that allocated it (deferred reclamation). */
+typedef struct router_allocator {
+	void *(*malloc)(void *ctx, size_t size);
+	void *(*realloc)(void *ctx, void *ptr, size_t size);
+	void (*free)(void *ctx, void *ptr);
+	void *ctx;
+} router_allocator;
+
+/* ------------------------------------------------------------------------ */
+/* Values and vindexes                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* SQL type of a value: Vitess's answer depends on it (sqltypes.Value). */
+typedef enum router_sqltype {
+	ROUTER_SQL_NULL = 0,
+	ROUTER_SQL_INT64 = 1,     /* any signed integer type (INT8..INT64) */
+	ROUTER_SQL_UINT64 = 2,    /* any unsigned integer type */
+	ROUTER_SQL_VARCHAR = 3,   /* text */
+	ROUTER_SQL_VARBINARY = 4, /* bytes */
+	ROUTER_SQL_FLOAT64 = 5    /* any other type, given by its text form */
+} router_sqltype;
+
+/* A value.  INT64 uses i64, UINT64 uses u64; VARCHAR, VARBINARY and FLOAT64
+ * use (ptr, len), which must stay valid for the duration of the call; NULL
+ * uses nothing.  Build them with the initializers below. */
+typedef struct router_value {
+	router_sqltype type;
+	int64_t i64;
+	uint64_t u64;
+	const void *ptr;
+	size_t len;
+} router_value;
+
+#define ROUTER_VALUE_NULL ((router_value){ROUTER_SQL_NULL, 0, 0, NULL, 0})
+#define ROUTER_VALUE_INT64(v) ((router_value){ROUTER_SQL_INT64, (v), 0, NULL, 0})
+#define ROUTER_VALUE_UINT64(v) ((router_value){ROUTER_SQL_UINT64, 0, (v), NULL, 0})
+#define ROUTER_VALUE_BYTES(t, p, n) ((router_value){(t), 0, 0, (p), (n)})
+
+/* Parse the text form of a value of the given type into *out, following
+ * Go's strconv for integer types (base 10, optional sign for INT64 only,
+ * leading zeros allowed, no spaces, overflow is an error).  For VARCHAR,
+ * VARBINARY and FLOAT64 out points at text; NULL ignores text.
+ * Returns ROUTER_OK, or ROUTER_EINVAL for a malformed integer / bad type.
+ * Thread-safe. */
+ROUTER_EXTERN int router_value_parse(router_sqltype type, const void *text,
+                                     size_t len, router_value *out,
+                                     router_error *err);
+
+/* A vindex outside any table: create it from its Vitess type name and
+ * params, then map values to keyspace IDs.  Immutable once created; may be
+ * shared by threads. */
+typedef struct router_vindex router_vindex;
+
+typedef struct router_param {
+	const char *key;
+	const char *value;
+} router_param;
+
+/* Create a vindex of type `type` ("hash", "xxhash", "numeric", "binary",
+ * "binary_md5", "reverse_bits", "null", "numeric_static_map", "multicol",
+ * "region_experimental", and the declared-only lookup and unicode_loose
+ * families) with params (may be NULL when nparams is 0).  alloc may be NULL
+ * (malloc).  Returns ROUTER_OK; ROUTER_EREFERENCE for an unknown type or
+ * params that do not parse (the message is Vitess's); ROUTER_ENOMEM;
+ * ROUTER_EINVAL for NULL arguments. */
+ROUTER_EXTERN int router_vindex_create(router_vindex **out, const char *type,
+                                       const router_param *params,
+                                       size_t nparams,
+                                       const router_allocator *alloc,
+                                       router_error *err);
+ROUTER_EXTERN void router_vindex_free(router_vindex *v);
+
+/* Map values (one per column; multicol takes column_count values, every
+ * other vindex exactly one) to a keyspace ID written into out[0..cap).
+ * *len receives the keyspace ID's full length.  Returns ROUTER_OK,
+ * ROUTER_NONE (maps to no keyspace ID; *len = 0), ROUTER_ERANGE (cap too
+ * small; *len says how much is needed), ROUTER_ENEEDSLOOKUP (lookup family),
+ * ROUTER_EUNSUPPORTED (unicode_loose_*, region_json, cfc), ROUTER_EINVAL
+ * (wrong number of values, NULL arguments).  Thread-safe. */
+ROUTER_EXTERN int router_vindex_map(const router_vindex *v,
+                                    const router_value *values,
+                                    size_t nvalues, uint8_t *out, size_t cap,
+                                    size_t *len, router_error *err);
+
+/* Convenience: create a parameterless vindex of `type`, map one value,
+ * free it.  Same returns as router_vindex_create and router_vindex_map. */
+ROUTER_EXTERN int router_keyspace_id(const char *type,
+                                     const router_value *value, uint8_t *out,
+                                     size_t cap, size_t *len,
+                                     router_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Key ranges and shard names                                               */
+/* ------------------------------------------------------------------------ */
+
+/* A key range [start, end).  full != 0 means the nil range of a non-range
+ * shard ("0"), which contains everything.  An empty start is the minimum,
+ * an empty end the maximum. */
+typedef struct router_keyrange {
+	uint8_t start[ROUTER_KEY_MAX];
+	uint8_t end[ROUTER_KEY_MAX];
+	uint8_t start_len;
+	uint8_t end_len;
+	uint8_t full;
+} router_keyrange;
+
+/* Parse a shard name exactly as Vitess's topo.ValidateShardName and
+ * key.ParseShardingSpec do ("-80", "80-c0", "0", "-").  Returns ROUTER_OK
+ * or ROUTER_ESHARDNAME with Vitess's message ("out of order keys: ...",
+ * "encoding/hex: odd length hex string", ...); ROUTER_ERANGE when a bound is
+ * longer than ROUTER_KEY_MAX bytes.  Thread-safe. */
+ROUTER_EXTERN int router_keyrange_parse(const char *name, size_t len,
+                                        router_keyrange *out,
+                                        router_error *err);
+
+/* Format a range as Vitess's KeyRangeString ("-80", "-" for full ranges,
+ * "0" is never produced) into buf (NUL-terminated).  Returns the length
+ * needed excluding the NUL (at most 2 * 2 * ROUTER_KEY_MAX + 1); writes
+ * nothing past cap. */
+ROUTER_EXTERN size_t router_keyrange_format(const router_keyrange *kr,
+                                            char *buf, size_t cap);
+
+/* 1 if ksid lies in kr (Vitess v17+ normalized comparison), else 0. */
+ROUTER_EXTERN int router_keyrange_contains(const router_keyrange *kr,
+                                           const void *ksid, size_t len);
+
+/* Compare two keyspace IDs or bounds the Vitess v17+ way: trailing zero
+ * bytes are ignored, then unsigned lexicographic order.  <0, 0, >0. */
+ROUTER_EXTERN int router_key_compare(const void *a, size_t alen, const void *b,
+                                     size_t blen);
+
+/* Write the name of shard i of an even partition of n shards, as Vitess's
+ * GenerateShardRanges (n in 1..65536), into buf (NUL-terminated).  Returns
+ * ROUTER_OK, ROUTER_EINVAL (i >= n, n out of range) or ROUTER_ERANGE
+ * (cap too small: 10 bytes always suffice). */
+ROUTER_EXTERN int router_shard_range_name(unsigned i, unsigned n, char *buf,
+                                          size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Building a table                                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct router_builder router_builder;
+typedef struct router_table router_table;
+
+typedef enum router_table_type {
+	ROUTER_TABLE_NORMAL = 0,
+	ROUTER_TABLE_REFERENCE = 1,
+	ROUTER_TABLE_SEQUENCE = 2
+} router_table_type;
+
+/* Create an empty builder.  alloc may be NULL (malloc); the table it builds
+ * uses the same allocator.  A builder is used by one thread at a time. */
+ROUTER_EXTERN int router_builder_create(router_builder **out,
+                                        const router_allocator *alloc,
+                                        router_error *err);
+ROUTER_EXTERN void router_builder_free(router_builder *b);
+
+/* Version of the table to build.  0 (the default) means "the next version":
+ * the router assigns one above every version it has accepted. */
+ROUTER_EXTERN int router_builder_set_version(router_builder *b,
+                                             uint64_t version);
+
+/* The adders below record a definition and check only what is local to it
+ * (names, lengths, duplicates).  Everything relational (references, shard
+ * coverage, Vitess's VSchema rules) is checked by router_table_build, which
+ * reports every problem.  Each returns ROUTER_OK, ROUTER_EINVAL (NULL or
+ * empty name, duplicate definition, unknown keyspace/table named by the
+ * call), ROUTER_ERANGE (name longer than ROUTER_NAME_MAX), ROUTER_ENOMEM. */
+
+/* A keyspace; sharded is 0 or 1. */
+ROUTER_EXTERN int router_builder_add_keyspace(router_builder *b,
+                                              const char *keyspace,
+                                              int sharded, router_error *err);
+/* A shard of a keyspace, by Vitess shard name ("-80").  An unsharded
+ * keyspace without shards gets the single shard "0".  Also
+ * ROUTER_ESHARDNAME for a malformed name. */
+ROUTER_EXTERN int router_builder_add_shard(router_builder *b,
+                                           const char *keyspace,
+                                           const char *shard,
+                                           router_error *err);
+/* A vindex definition; params are copied; owner may be NULL. */
+ROUTER_EXTERN int router_builder_add_vindex(router_builder *b,
+                                            const char *keyspace,
+                                            const char *name, const char *type,
+                                            const router_param *params,
+                                            size_t nparams, const char *owner,
+                                            router_error *err);
+/* A table.  pinned is the hex keyspace ID of a pinned table, or NULL. */
+ROUTER_EXTERN int router_builder_add_table(router_builder *b,
+                                           const char *keyspace,
+                                           const char *table,
+                                           router_table_type type,
+                                           const char *pinned,
+                                           router_error *err);
+/* Append a column vindex to a table; the first one added is the primary
+ * vindex.  columns: ncolumns >= 1 column names. */
+ROUTER_EXTERN int router_builder_add_column_vindex(router_builder *b,
+                                                   const char *keyspace,
+                                                   const char *table,
+                                                   const char *vindex,
+                                                   const char *const *columns,
+                                                   size_t ncolumns,
+                                                   router_error *err);
+/* A table routing rule: from_table ("t", "ks.t", "ks.t@primary") redirects
+ * to to_table ("ks2.t"), or is disabled when to_table is NULL.  Rules for
+ * other tablet types (@replica, @rdonly) are accepted and kept but do not
+ * affect primary routing. */
+ROUTER_EXTERN int router_builder_add_routing_rule(router_builder *b,
+                                                  const char *from_table,
+                                                  const char *to_table,
+                                                  router_error *err);
+
+/* Validate and build.  On success *out is a new immutable table and the
+ * builder may be reused or freed.  On failure returns the code of the first
+ * problem (ROUTER_EREFERENCE, ROUTER_ECOVERAGE, ROUTER_EEMPTY,
+ * ROUTER_EVSCHEMA, ROUTER_ENOMEM...) with it in err; every problem found is
+ * listed by router_builder_problem.  Nothing is allocated on failure. */
+ROUTER_EXTERN int router_table_build(router_builder *b, router_table **out,
+                                     router_error *err);
+/* Problems found by the last router_table_build (0 after a success). */
+ROUTER_EXTERN size_t router_builder_problem_count(const router_builder *b);
+/* Copy problem i into *out.  ROUTER_OK or ROUTER_ENOTFOUND. */
+ROUTER_EXTERN int router_builder_problem(const router_builder *b, size_t i,
+                                         router_error *out);
+
+/* Free a table that is not owned by a router (never published, or refused). */
+ROUTER_EXTERN void router_table_free(router_table *t);
+/* The table's version (0 = to be assigned at publish). */
+ROUTER_EXTERN uint64_t router_table_version(const router_table *t);
+/* A 64-bit hash of the table's routing content (keyspaces, shards, vindexes,
+ * tables, rules; not the version): equal content, equal hash. */
+ROUTER_EXTERN uint64_t router_table_hash(const router_table *t);
+
+/* ------------------------------------------------------------------------ */
+/* Routing results                                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct router_route_result {
+	/* The shard's name, NUL-terminated.  From a router: interned for the
+	 * router's lifetime (valid until router_free, across any publish).
+	 * From router_table_route: valid while the table lives. */
+	const char *shard;
+	size_t shard_len;
+	/* Router-wide id of the shard name, stable for the router's lifetime
+	 * (ROUTER_NO_SHARD from router_table_route). */
+	uint32_t shard_id;
+	/* Position of the shard in the keyspace's partition of that table. */
+	uint32_t shard_index;
+	/* Version of the table that answered. */
+	uint64_t version;
+	/* The keyspace ID (first ROUTER_KSID_MAX bytes) and its full length. */
+	uint8_t ksid[ROUTER_KSID_MAX];
+	size_t ksid_len;
+} router_route_result;
+
+/* Route on a frozen table, without a router (no synchronization: the caller
+ * keeps t alive).  keyspace/table as (ptr, len).  Returns ROUTER_OK,
+ * ROUTER_NONE, ROUTER_ENOTFOUND (keyspace or table), ROUTER_EDISABLED,
+ * ROUTER_EMULTISHARD, ROUTER_ENEEDSLOOKUP, ROUTER_EUNSUPPORTED,
+ * ROUTER_EINVAL (wrong number of values).  Thread-safe. */
+ROUTER_EXTERN int router_table_route(const router_table *t,
+                                     const char *keyspace, size_t keyspace_len,
+                                     const char *table, size_t table_len,
+                                     const router_value *values,
+                                     size_t nvalues, router_route_result *out,
+                                     router_error *err);
+/* The shard of keyspace holding keyspace ID ksid in a frozen table.
+ * ROUTER_OK or ROUTER_ENOTFOUND. */
+ROUTER_EXTERN int router_table_route_ksid(const router_table *t,
+                                          const char *keyspace,
+                                          size_t keyspace_len,
+                                          const void *ksid, size_t ksid_len,
+                                          router_route_result *out,
+                                          router_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Diffs                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef enum router_diff_kind {
+	ROUTER_DIFF_KEYSPACE = 1,
+	ROUTER_DIFF_TABLE = 2,
+	ROUTER_DIFF_VINDEX = 3,
+	ROUTER_DIFF_SHARD = 4,
+	ROUTER_DIFF_RULE = 5
+} router_diff_kind;
+
+typedef enum router_diff_op {
+	ROUTER_DIFF_ADDED = 1,
+	ROUTER_DIFF_REMOVED = 2,
+	ROUTER_DIFF_CHANGED = 3
+} router_diff_op;
+
+typedef struct router_diff_entry {
+	router_diff_kind kind;
+	router_diff_op op;
+	const char *keyspace; /* "" for routing rules */
+	const char *name;     /* keyspace, table, vindex, shard or rule name */
+	const char *detail;   /* what changed, e.g. "sharded -> unsharded" */
+} router_diff_entry;
+
+typedef struct router_diff router_diff;
+
+/* Compute what changes from a to b (a may be NULL: everything is added).
+ * Entries are sorted by keyspace, kind, name.  Thread-safe on frozen
+ * tables.  ROUTER_OK, ROUTER_EINVAL, ROUTER_ENOMEM. */
+ROUTER_EXTERN int router_diff_tables(const router_table *a,
+                                     const router_table *b, router_diff **out,
+                                     router_error *err);
+ROUTER_EXTERN size_t router_diff_count(const router_diff *d);
+/* Entry i, or NULL past the end.  Valid until router_diff_free. */
+ROUTER_EXTERN const router_diff_entry *router_diff_get(const router_diff *d,
+                                                       size_t i);
+/* Number of entries of a kind and op (kind or op 0 = any). */
+ROUTER_EXTERN size_t router_diff_tally(const router_diff *d,
+                                       router_diff_kind kind,
+                                       router_diff_op op);
+ROUTER_EXTERN void router_diff_free(router_diff *d);
+
+/* ------------------------------------------------------------------------ */
+/* The live router                                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct router router;
+
+/* What a publish attempt did; passed to the observer callback. */
+typedef enum router_event_kind {
+	ROUTER_EVENT_PUBLISH = 1,
+	ROUTER_EVENT_ROLLBACK = 2,
+	ROUTER_EVENT_CHECK = 3
+} router_event_kind;
+
+typedef struct router_event {
+	router_event_kind kind;
+	int code;                  /* ROUTER_OK or the refusal's code */
+	uint64_t version_from;     /* in service before */
+	uint64_t version_to;       /* offered (or rolled back to) */
+	uint64_t hash_to;          /* content hash offered */
+	const router_error *error; /* refusal detail; NULL on success */
+	const router_diff *diff;   /* may be NULL (rollback, out of memory) */
+} router_event;
+
+/* Called on every publish, check and rollback with the verdict, under the
+ * router's writer lock: it must not publish, roll back or free the router;
+ * routing from it is fine. */
+typedef void (*router_event_cb)(void *arg, const router_event *ev);
+
+typedef struct router_options {
+	size_t size;       /* sizeof(router_options): lets the struct grow */
+	unsigned history;  /* accepted tables kept for rollback (>= 1) */
+	double max_shrink; /* share of a keyspace's tables a publish may drop */
+	const router_allocator *allocator; /* NULL: malloc */
+	router_event_cb on_event;          /* NULL: none */
+	void *on_event_arg;
+} router_options;
+
+#define ROUTER_OPTIONS_INIT {sizeof(router_options), 8, 0.10, NULL, NULL, NULL}
+
+/* Create a router with no table in service (every lookup returns
+ * ROUTER_ENOTFOUND until the first publish).  opt may be NULL (defaults).
+ * ROUTER_OK, ROUTER_EINVAL (bad options: history 0 or > 1024, max_shrink
+ * outside [0, 1]), ROUTER_ENOMEM. */
+ROUTER_EXTERN int router_create(router **out, const router_options *opt,
+                                router_error *err);
+/* Free the router and every table it holds.  No thread may be using the
+ * router (routing, publishing, holding a handle) when it is called. */
+ROUTER_EXTERN void router_free(router *r);
+
+/* Publish flags. */
+#define ROUTER_PUBLISH_DESTRUCTIVE 0x1u /* allow drops beyond the shrink guard */
+#define ROUTER_PUBLISH_DRY_RUN 0x2u     /* verdict and diff only */
+
+/* Check t against the table in service and, if every guard passes, make it
+ * the table in service with one atomic pointer swap.  The guards:
+ * - EEMPTY: t has no keyspace; or a keyspace in service that is sharded and
+ *   has tables arrives unsharded with no table (the January 2026 shape);
+ * - EVERSION: t's version is not above every version accepted so far
+ *   (a version of 0 is assigned the next one);
+ * - ESHRINK: a keyspace is dropped, turns unsharded, or loses more than
+ *   max_shrink of its tables, without ROUTER_PUBLISH_DESTRUCTIVE.
+ * (Coverage, references and empty keyspaces are already checked when t is
+ * built.)  On acceptance the router owns t; on refusal, and always with
+ * ROUTER_PUBLISH_DRY_RUN, the caller keeps t and nothing changes: table in
+ * service, versions, history and counters other than "refused" are as
+ * before.  diff (optional) receives the diff from the table in service to t,
+ * to free with router_diff_free, whatever the verdict.
+ * Returns ROUTER_OK or the refusal's code; ROUTER_ESTATE if t already
+ * belongs to a router; ROUTER_ENOMEM.  Publishers are serialized; readers
+ * are never blocked.  Any thread. */
+ROUTER_EXTERN int router_publish(router *r, router_table *t, unsigned flags,
+                                 router_diff **diff, router_error *err);
+
+/* Make the table `steps` entries back in the history the table in service
+ * again (O(1): no rebuild, no guard).  ROUTER_OK, ROUTER_ENOHISTORY (not
+ * that many older tables), ROUTER_EINVAL (steps 0).  Any thread. */
+ROUTER_EXTERN int router_rollback(router *r, unsigned steps,
+                                  router_error *err);
+/* Same, to the table of the given version. */
+ROUTER_EXTERN int router_rollback_to(router *r, uint64_t version,
+                                     router_error *err);
+
+typedef struct router_history_entry {
+	uint64_t version;
+	uint64_t content_hash;
+	int64_t accepted_unix_ns; /* wall-clock time it was first accepted */
+	int in_service;           /* 1 for the table in service */
+} router_history_entry;
+
+/* Copy up to cap history entries, oldest first, into out; returns how many
+ * entries there are (may exceed cap). */
+ROUTER_EXTERN size_t router_history(router *r, router_history_entry *out,
+                                    size_t cap);
+
+typedef struct router_stats {
+	uint64_t version;       /* in service (0: none) */
+	uint64_t content_hash;  /* in service */
+	uint64_t accepted;      /* publishes accepted */
+	uint64_t refused;       /* publishes refused, all reasons */
+	uint64_t refused_by_code[-ROUTER__ERRNO_MIN + 1]; /* index: -code */
+	uint64_t rollbacks;
+	uint64_t checks;        /* dry runs */
+	uint64_t tables_retired; /* handed to deferred reclamation */
+	uint64_t tables_freed;   /* actually freed */
+	uint32_t history_len;
+	uint32_t shard_names;    /* interned shard names */
+} router_stats;
+
+ROUTER_EXTERN void router_get_stats(router *r, router_stats *out);
+/* Version and content hash of the table in service (0 when none).
+ * Lock-free; any thread. */
+ROUTER_EXTERN uint64_t router_version(router *r);
+ROUTER_EXTERN uint64_t router_content_hash(router *r);
+
+/* Call fn with the table in service (NULL when none), under the writer
+ * lock: the table cannot be replaced or freed during the call.  fn must not
+ * publish or roll back.  Returns what fn returns. */
+ROUTER_EXTERN int router_inspect(router *r,
+                                 int (*fn)(void *arg, const router_table *t),
+                                 void *arg);
+
+/* Name of an interned shard id (from a route result), valid until
+ * router_free; NULL for an unknown id.  Lock-free; any thread. */
+ROUTER_EXTERN const char *router_shard_name(router *r, uint32_t shard_id,
+                                            size_t *len);
+
+/* --- Lookups: lock-free, any thread, never blocked by a publisher. ------ */
+
+/* Route values through the primary vindex of keyspace.table in the table in
+ * service.  In an unsharded keyspace every table (declared or not) routes to
+ * its single shard; a pinned table to its pinned shard.  Returns as
+ * router_table_route, plus ROUTER_ENOTFOUND when nothing is published. */
+ROUTER_EXTERN int router_route(router *r, const char *keyspace,
+                               size_t keyspace_len, const char *table,
+                               size_t table_len, const router_value *values,
+                               size_t nvalues, router_route_result *out,
+                               router_error *err);
+/* The shard of keyspace holding keyspace ID ksid. */
+ROUTER_EXTERN int router_route_ksid(router *r, const char *keyspace,
+                                    size_t keyspace_len, const void *ksid,
+                                    size_t ksid_len, router_route_result *out,
+                                    router_error *err);
+
+/* A pre-resolved keyspace.table for hot paths.  Valid across publishes until
+ * router_handle_free: each lookup uses the table in service at that moment,
+ * and fails with ROUTER_ENOTFOUND if the table is gone from it. */
+typedef struct router_handle router_handle;
+
+/* Open a handle.  The keyspace and table need not exist yet.
+ * ROUTER_OK, ROUTER_EINVAL, ROUTER_ERANGE, ROUTER_ENOMEM.  Any thread. */
+ROUTER_EXTERN int router_handle_open(router *r, const char *keyspace,
+                                     size_t keyspace_len, const char *table,
+                                     size_t table_len, router_handle **out,
+                                     router_error *err);
+ROUTER_EXTERN void router_handle_free(router_handle *h);
+
+/* Route through a handle.  Returns as router_route. */
+ROUTER_EXTERN int router_handle_route(const router_handle *h,
+                                      const router_value *values,
+                                      size_t nvalues, router_route_result *out,
+                                      router_error *err);
+/* Typed shortcuts for a single-column primary vindex. */
+ROUTER_EXTERN int router_handle_route_int64(const router_handle *h,
+                                            int64_t value,
+                                            router_route_result *out);
+ROUTER_EXTERN int router_handle_route_uint64(const router_handle *h,
+                                             uint64_t value,
+                                             router_route_result *out);
+ROUTER_EXTERN int router_handle_route_bytes(const router_handle *h,
+                                            router_sqltype type,
+                                            const void *ptr, size_t len,
+                                            router_route_result *out);
+
+/* Route n integer keys in one read section (one table answers them all).
+ * keys are int64 (is_unsigned 0) or uint64 (is_unsigned 1), read as
+ * uint64_t bit patterns.  shard_ids[i] receives the router-wide shard id
+ * (router_shard_name) or ROUTER_NO_SHARD when key i maps to no keyspace ID.
+ * *version (optional) receives the answering table's version.  Returns
+ * ROUTER_OK or an error that applies to every key (ENOTFOUND, ENEEDSLOOKUP,
+ * EUNSUPPORTED, EMULTISHARD, EDISABLED, EINVAL). */
+ROUTER_EXTERN int router_handle_route_batch(const router_handle *h,
+                                            const uint64_t *keys, size_t n,
+                                            int is_unsigned,
+                                            uint32_t *shard_ids,
+                                            uint64_t *version,
+                                            router_error *err);
+
+/* --- Reader threads ---------------------------------------------------- */
+
+/* Register the calling thread's reader record now instead of on its first
+ * lookup.  Only useful to move the one-off cost, or after
+ * router_thread_unregister.  ROUTER_OK or ROUTER_ENOMEM. */
+ROUTER_EXTERN int router_thread_register(router_error *err);
+/* Release the calling thread's reader record (done automatically at thread
+ * exit).  Must not be called inside a lookup; a later lookup registers
+ * again. */
+ROUTER_EXTERN void router_thread_unregister(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ROUTER_H */

@@ -1,0 +1,229 @@
+/* Error codes, error messages, allocation and integer text helpers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *router_strerror(int code)
+{
+	switch (code) {
+	case ROUTER_OK:
+		return "success";
+	case ROUTER_NONE:
+		return "value maps to no keyspace ID";
+#define ROUTER__ERRNO_STR(name, value, desc) \
+	case ROUTER_##name:                  \
+		return desc;
+		ROUTER_ERRNO_MAP(ROUTER__ERRNO_STR)
+#undef ROUTER__ERRNO_STR
+	default:
+		return "unknown status code";
+	}
+}
+
+const char *router_errname(int code)
+{
+	switch (code) {
+	case ROUTER_OK:
+		return "ROUTER_OK";
+	case ROUTER_NONE:
+		return "ROUTER_NONE";
+#define ROUTER__ERRNO_NAME(name, value, desc) \
+	case ROUTER_##name:                   \
+		return "ROUTER_" #name;
+		ROUTER_ERRNO_MAP(ROUTER__ERRNO_NAME)
+#undef ROUTER__ERRNO_NAME
+	default:
+		return "ROUTER_UNKNOWN";
+	}
+}
+
+void router__clearerr(router_error *err)
+{
+	if (err == NULL)
+		return;
+	err->code = ROUTER_OK;
+	err->culprit[0] = '\0';
+	err->message[0] = '\0';
+}
+
+int router__vseterr(router_error *err, int code, const char *culprit,
+                    const char *fmt, va_list ap)
+{
+	if (err == NULL)
+		return code;
+	err->code = code;
+	snprintf(err->culprit, sizeof err->culprit, "%s",
+	         culprit != NULL ? culprit : "");
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	return code;
+}
+
+int router__seterr(router_error *err, int code, const char *culprit,
+                   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	router__vseterr(err, code, culprit, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static void *default_malloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void *default_realloc(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	return realloc(p, n);
+}
+
+static void default_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+const router_allocator router__default_allocator = {
+	default_malloc, default_realloc, default_free, NULL};
+
+const router_allocator *router__allocator(const router_allocator *alloc)
+{
+	return alloc != NULL ? alloc : &router__default_allocator;
+}
+
+char *router__strndup(const router_allocator *a, const char *s, size_t n)
+{
+	char *p = router__malloc(a, n + 1);
+
+	if (p == NULL)
+		return NULL;
+	if (n > 0)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+int router__parse_uint64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == NULL || n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+
+		if (d > 9)
+			return -1;
+		if (v > (UINT64_MAX - d) / 10)
+			return -1; /* overflow, as strconv.ErrRange */
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int router__parse_int64(const char *s, size_t n, int64_t *out)
+{
+	uint64_t mag;
+	int neg = 0;
+
+	if (s == NULL || n == 0)
+		return -1;
+	if (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-';
+		s++;
+		n--;
+	}
+	if (router__parse_uint64(s, n, &mag) != 0)
+		return -1;
+	if (neg) {
+		if (mag > (uint64_t)INT64_MAX + 1)
+			return -1;
+		*out = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN
+		                                      : -(int64_t)mag;
+	} else {
+		if (mag > (uint64_t)INT64_MAX)
+			return -1;
+		*out = (int64_t)mag;
+	}
+	return 0;
+}
+
+size_t router__fmt_uint64(uint64_t v, char *buf)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
+size_t router__fmt_int64(int64_t v, char *buf)
+{
+	if (v < 0) {
+		buf[0] = '-';
+		/* Negate in unsigned arithmetic: INT64_MIN has no positive twin. */
+		return 1 + router__fmt_uint64(0 - (uint64_t)v, buf + 1);
+	}
+	return router__fmt_uint64((uint64_t)v, buf);
+}
+
+void router__hex(const void *p, size_t n, char *buf)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		buf[2 * i] = digits[b[i] >> 4];
+		buf[2 * i + 1] = digits[b[i] & 15];
+	}
+	buf[2 * n] = '\0';
+}
+
+int router_value_parse(router_sqltype type, const void *text, size_t len,
+                       router_value *out, router_error *err)
+{
+	if (out == NULL || (text == NULL && len > 0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_value_parse: NULL argument");
+	memset(out, 0, sizeof *out);
+	out->type = type;
+	switch (type) {
+	case ROUTER_SQL_NULL:
+		return ROUTER_OK;
+	case ROUTER_SQL_INT64:
+		if (router__parse_int64(text, len, &out->i64) != 0)
+			return router__seterr(err, ROUTER_EINVAL, NULL,
+			                      "not a signed 64-bit integer: '%.*s'",
+			                      (int)(len > 64 ? 64 : len),
+			                      (const char *)text);
+		return ROUTER_OK;
+	case ROUTER_SQL_UINT64:
+		if (router__parse_uint64(text, len, &out->u64) != 0)
+			return router__seterr(
+			    err, ROUTER_EINVAL, NULL,
+			    "not an unsigned 64-bit integer: '%.*s'",
+			    (int)(len > 64 ? 64 : len), (const char *)text);
+		return ROUTER_OK;
+	case ROUTER_SQL_VARCHAR:
+	case ROUTER_SQL_VARBINARY:
+	case ROUTER_SQL_FLOAT64:
+		out->ptr = text;
+		out->len = len;
+		return ROUTER_OK;
+	}
+	return router__seterr(err, ROUTER_EINVAL, NULL, "unknown SQL type %d",
+	                      (int)type);
+}

@@ -1,0 +1,61 @@
+/* Shared helpers for the cmocka suites: test data, vectors, hex. */
+#ifndef ROUTER_TESTUTIL_H
+#define ROUTER_TESTUTIL_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+/* Directory holding vectors.json and examples/: $ROUTER_TEST_DATA, else
+ * "data" (the Makefile runs the suites from tests/). */
+static inline const char *tu_data_dir(void)
+{
+	const char *d = getenv("ROUTER_TEST_DATA");
+	return d != NULL ? d : "data";
+}
+
+/* Load a JSON file under the data directory; fails the test if absent. */
+static inline json_t *tu_load_json(const char *name)
+{
+	char path[512];
+	json_error_t jerr;
+	json_t *j;
+
+	snprintf(path, sizeof path, "%s/%s", tu_data_dir(), name);
+	j = json_load_file(path, JSON_DECODE_ANY, &jerr);
+	if (j == NULL)
+		fail_msg("cannot load %s: %s (line %d)", path, jerr.text,
+		         jerr.line);
+	return j;
+}
+
+/* Decode lower/upper-case hex into out; returns length or -1. */
+static inline int tu_unhex(const char *hex, uint8_t *out, size_t cap)
+{
+	size_t n = strlen(hex);
+	if (n % 2 != 0 || n / 2 > cap)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return (int)(n / 2);
+}
+
+static inline void tu_hex(const uint8_t *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+	out[2 * n] = '\0';
+}
+
+#endif
