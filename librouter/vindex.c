@@ -1,0 +1,1789 @@
+/*
+ * Vindexes: the registry of the types Vitess registers, their params, and
+ * the functions that turn SQL values into keyspace IDs, bit for bit as
+ * Vitess does (go/vt/vtgate/vindexes, SPEC.md section 1).
+ *
+ * Two layers:
+ * - router__vindex_init / router__vindex_map (internal.h): a compiled vindex
+ *   embedded by the table builder.  Mapping allocates nothing and formats no
+ *   error: it is the routing hot path.
+ * - router_vindex_* (router.h): a standalone vindex for callers outside any
+ *   table, with argument checks and error messages.
+ *
+ * How Vitess sees a value matters (sqltypes.Value holds the text MySQL
+ * sends): integers reach byte-hashing vindexes (xxhash, binary, binary_md5)
+ * as their decimal text, and reach numeric vindexes (hash, numeric,
+ * reverse_bits, numeric_static_map, region_experimental) through the integer
+ * conversions of SPEC 1.1, which depend on the value's SQL type.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nettle/des.h>
+#include <nettle/md5.h>
+#include <xxhash.h>
+
+#include "internal.h"
+
+/*
+ * The DES key schedule for the all-zero key, computed once.  nettle's
+ * des_set_key returns 0 for weak keys (the zero key is one) but still fills
+ * in the schedule; the vectors prove the output.  Ordering: a vindex can
+ * only get its type from router__vtype_find (router__vindex_init calls it),
+ * which runs pthread_once first, so the schedule is written before any
+ * vindex exists; a thread that maps with a vindex received it through
+ * whatever synchronization published the vindex (or the table holding it),
+ * which also publishes the schedule.  The hot path therefore reads it
+ * without a check.
+ */
+static struct des_ctx des_zero;
+static pthread_once_t des_once = PTHREAD_ONCE_INIT;
+static void des_zero_init(void);
+
+/* ------------------------------------------------------------------------ */
+/* Registry                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Every type Vitess registers (the init() of each file in vindexes/),
+ * sorted by name for the binary search.  unique is Vitess's IsUnique();
+ * hashing says the type implements Vitess's Hashing interface (a
+ * Hash(value) method), is unique and needs no vcursor, i.e. multicol
+ * accepts it as a column vindex.  cost is Vitess's Cost().  A multicol
+ * instance costs the sum of its column vindexes' costs (u.mc.col[i]->cost);
+ * its type-level 1 is only a placeholder.
+ *
+ * cfc: Vitess's CFC.IsUnique() returns true (only its LIKE-prefix variant is
+ * non-unique); it is not Hashing, which is why multicol rejects it.
+ */
+static const router__vtype vtypes[] = {
+	/* name, kind, unique, hashing, multi_column, cost */
+	{"binary", ROUTER__V_BINARY, 1, 1, 0, 0},
+	{"binary_md5", ROUTER__V_BINARY_MD5, 1, 1, 0, 1},
+	{"cfc", ROUTER__V_UNSUPPORTED, 1, 0, 0, 1},
+	{"consistent_lookup", ROUTER__V_LOOKUP, 0, 0, 0, 20},
+	{"consistent_lookup_unique", ROUTER__V_LOOKUP, 1, 0, 0, 10},
+	{"hash", ROUTER__V_HASH, 1, 1, 0, 1},
+	{"lookup", ROUTER__V_LOOKUP, 0, 0, 0, 20},
+	{"lookup_hash", ROUTER__V_LOOKUP, 0, 0, 0, 20},
+	{"lookup_hash_unique", ROUTER__V_LOOKUP, 1, 0, 0, 10},
+	{"lookup_unicodeloosemd5_hash", ROUTER__V_LOOKUP, 0, 0, 0, 20},
+	{"lookup_unicodeloosemd5_hash_unique", ROUTER__V_LOOKUP, 1, 0, 0, 10},
+	{"lookup_unique", ROUTER__V_LOOKUP, 1, 0, 0, 10},
+	{"multicol", ROUTER__V_MULTICOL, 1, 0, 1, 1},
+	{"null", ROUTER__V_NULL, 1, 0, 0, 100},
+	{"numeric", ROUTER__V_NUMERIC, 1, 1, 0, 0},
+	{"numeric_static_map", ROUTER__V_NUMERIC_STATIC_MAP, 1, 1, 0, 1},
+	{"region_experimental", ROUTER__V_REGION_EXPERIMENTAL, 1, 0, 1, 1},
+	{"region_json", ROUTER__V_UNSUPPORTED, 1, 0, 1, 1},
+	{"reverse_bits", ROUTER__V_REVERSE_BITS, 1, 1, 0, 1},
+	{"unicode_loose_md5", ROUTER__V_UNSUPPORTED, 1, 1, 0, 1},
+	{"unicode_loose_xxhash", ROUTER__V_UNSUPPORTED, 1, 1, 0, 1},
+	{"xxhash", ROUTER__V_XXHASH, 1, 1, 0, 1},
+};
+
+#define NVTYPES (sizeof vtypes / sizeof vtypes[0])
+
+const router__vtype *router__vtype_find(const char *name, size_t len)
+{
+	size_t lo = 0, hi = NVTYPES;
+
+	if (name == NULL)
+		return NULL;
+	pthread_once(&des_once, des_zero_init);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *m = vtypes[mid].name;
+		size_t mlen = strlen(m);
+		int c = memcmp(name, m, len < mlen ? len : mlen);
+
+		if (c == 0)
+			c = len < mlen ? -1 : len > mlen;
+		if (c == 0)
+			return &vtypes[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Primitive functions                                                      */
+/* ------------------------------------------------------------------------ */
+
+
+static void des_zero_init(void)
+{
+	static const uint8_t key[8];
+
+	(void)des_set_key(&des_zero, key);
+}
+
+static void put_be64(uint8_t *out, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		out[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static void put_le64(uint8_t *out, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		out[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* hash: DES-ECB, zero key, over BE8(n). */
+static void des_hash(uint64_t n, uint8_t out[8])
+{
+	uint8_t in[8];
+
+	put_be64(in, n);
+	des_encrypt(&des_zero, 8, out, in);
+}
+
+static uint64_t reverse64(uint64_t x)
+{
+	x = ((x >> 1) & 0x5555555555555555ULL) | ((x & 0x5555555555555555ULL) << 1);
+	x = ((x >> 2) & 0x3333333333333333ULL) | ((x & 0x3333333333333333ULL) << 2);
+	x = ((x >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((x & 0x0F0F0F0F0F0F0F0FULL) << 4);
+	x = ((x >> 8) & 0x00FF00FF00FF00FFULL) | ((x & 0x00FF00FF00FF00FFULL) << 8);
+	x = ((x >> 16) & 0x0000FFFF0000FFFFULL) | ((x & 0x0000FFFF0000FFFFULL) << 16);
+	return (x >> 32) | (x << 32);
+}
+
+static void md5_bytes(const void *p, size_t n, uint8_t out[16])
+{
+	struct md5_ctx c;
+
+	md5_init(&c);
+	md5_update(&c, n, p);
+	md5_digest(&c, MD5_DIGEST_SIZE, out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Values                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Conversion outcomes: OK, not convertible (Map gives None), malformed
+ * router_value (bad type tag, NULL pointer with a length). */
+enum { CONV_OK = 0, CONV_FAIL = 1, CONV_BAD = -1 };
+
+/* The bytes Vitess holds for v: decimal text for integers (written into
+ * tmp, at least 21 bytes), the value's own bytes otherwise, empty for
+ * NULL. */
+static int value_bytes(const router_value *v, char *tmp, const uint8_t **p,
+                       size_t *n)
+{
+	switch (v->type) {
+	case ROUTER_SQL_NULL:
+		*p = (const uint8_t *)"";
+		*n = 0;
+		return CONV_OK;
+	case ROUTER_SQL_INT64:
+		*n = router__fmt_int64(v->i64, tmp);
+		*p = (const uint8_t *)tmp;
+		return CONV_OK;
+	case ROUTER_SQL_UINT64:
+		*n = router__fmt_uint64(v->u64, tmp);
+		*p = (const uint8_t *)tmp;
+		return CONV_OK;
+	case ROUTER_SQL_VARCHAR:
+	case ROUTER_SQL_VARBINARY:
+	case ROUTER_SQL_FLOAT64:
+		if (ROUTER__UNLIKELY(v->ptr == NULL && v->len > 0))
+			return CONV_BAD;
+		*p = v->len > 0 ? v->ptr : (const uint8_t *)"";
+		*n = v->len;
+		return CONV_OK;
+	}
+	return CONV_BAD;
+}
+
+/* Conversion (b), evalengine.ToUint64: signed types must not be negative;
+ * text is tried as uint64, then as int64 (which must not be negative). */
+static int to_uint64(const router_value *v, uint64_t *out)
+{
+	int64_t s;
+
+	switch (v->type) {
+	case ROUTER_SQL_INT64:
+		if (v->i64 < 0)
+			return CONV_FAIL;
+		*out = (uint64_t)v->i64;
+		return CONV_OK;
+	case ROUTER_SQL_UINT64:
+		*out = v->u64;
+		return CONV_OK;
+	case ROUTER_SQL_NULL:
+		return CONV_FAIL;
+	case ROUTER_SQL_VARCHAR:
+	case ROUTER_SQL_VARBINARY:
+	case ROUTER_SQL_FLOAT64:
+		if (ROUTER__UNLIKELY(v->ptr == NULL && v->len > 0))
+			return CONV_BAD;
+		if (router__parse_uint64(v->ptr, v->len, out) == 0)
+			return CONV_OK;
+		/* "+5" fails the unsigned parse but not the signed one. */
+		if (router__parse_int64(v->ptr, v->len, &s) == 0 && s >= 0) {
+			*out = (uint64_t)s;
+			return CONV_OK;
+		}
+		return CONV_FAIL;
+	}
+	return CONV_BAD;
+}
+
+/* Conversion (a), the hash vindex: signed types keep their two's-complement
+ * bits (-1 -> 2^64-1); everything else goes through (b). */
+static int to_uint64_hash(const router_value *v, uint64_t *out)
+{
+	if (v->type == ROUTER_SQL_INT64) {
+		*out = (uint64_t)v->i64;
+		return CONV_OK;
+	}
+	return to_uint64(v, out);
+}
+
+static int conv_status(int rc)
+{
+	return rc == CONV_FAIL ? ROUTER_NONE : ROUTER_EINVAL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Mapping                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Vitess's Hash() of one value through a parameterless hashing type (and
+ * Map of null).  The result goes into buf (ROUTER__KSID_BUF bytes) or, for
+ * binary over bytes, points at the value itself.
+ */
+static int hash_value(router__vkind kind, const router_value *val,
+                      uint8_t *buf, const uint8_t **ksid, size_t *len)
+{
+	char tmp[24];
+	const uint8_t *p;
+	size_t n;
+	uint64_t u;
+	int rc;
+
+	switch (kind) {
+	case ROUTER__V_HASH:
+		if ((rc = to_uint64_hash(val, &u)) != CONV_OK)
+			return conv_status(rc);
+		des_hash(u, buf);
+		*len = 8;
+		break;
+	case ROUTER__V_NUMERIC:
+		if ((rc = to_uint64(val, &u)) != CONV_OK)
+			return conv_status(rc);
+		put_be64(buf, u);
+		*len = 8;
+		break;
+	case ROUTER__V_REVERSE_BITS:
+		if ((rc = to_uint64(val, &u)) != CONV_OK)
+			return conv_status(rc);
+		put_be64(buf, reverse64(u));
+		*len = 8;
+		break;
+	case ROUTER__V_XXHASH:
+		if (value_bytes(val, tmp, &p, &n) != CONV_OK)
+			return ROUTER_EINVAL;
+		put_le64(buf, XXH64(p, n, 0));
+		*len = 8;
+		break;
+	case ROUTER__V_BINARY_MD5:
+		if (value_bytes(val, tmp, &p, &n) != CONV_OK)
+			return ROUTER_EINVAL;
+		md5_bytes(p, n, buf);
+		*len = 16;
+		break;
+	case ROUTER__V_BINARY:
+		/* Integers: their text, formatted straight into buf. */
+		if (value_bytes(val, (char *)buf, &p, &n) != CONV_OK)
+			return ROUTER_EINVAL;
+		*ksid = p;
+		*len = n;
+		return ROUTER_OK;
+	case ROUTER__V_NULL:
+		buf[0] = 0;
+		*len = 1;
+		break;
+	case ROUTER__V_UNSUPPORTED:
+		return ROUTER_EUNSUPPORTED; /* unicode_loose_* */
+	default:
+		return ROUTER_EINVAL;
+	}
+	*ksid = buf;
+	return ROUTER_OK;
+}
+
+/* The same for one integer, without a router_value: the integer is used
+ * directly where Vitess parses it, and formatted only where Vitess hashes
+ * its text. */
+static int hash_u64(router__vkind kind, uint64_t value, int is_unsigned,
+                    uint8_t *buf, const uint8_t **ksid, size_t *len)
+{
+	char tmp[24];
+	size_t n;
+
+	switch (kind) {
+	case ROUTER__V_HASH:
+		des_hash(value, buf); /* (a): signed keeps its bits */
+		*len = 8;
+		break;
+	case ROUTER__V_NUMERIC:
+		if (!is_unsigned && (int64_t)value < 0)
+			return ROUTER_NONE;
+		put_be64(buf, value);
+		*len = 8;
+		break;
+	case ROUTER__V_REVERSE_BITS:
+		if (!is_unsigned && (int64_t)value < 0)
+			return ROUTER_NONE;
+		put_be64(buf, reverse64(value));
+		*len = 8;
+		break;
+	case ROUTER__V_XXHASH:
+		n = is_unsigned ? router__fmt_uint64(value, tmp)
+		                : router__fmt_int64((int64_t)value, tmp);
+		put_le64(buf, XXH64(tmp, n, 0));
+		*len = 8;
+		break;
+	case ROUTER__V_BINARY_MD5:
+		n = is_unsigned ? router__fmt_uint64(value, tmp)
+		                : router__fmt_int64((int64_t)value, tmp);
+		md5_bytes(tmp, n, buf);
+		*len = 16;
+		break;
+	case ROUTER__V_BINARY:
+		*len = is_unsigned ? router__fmt_uint64(value, (char *)buf)
+		                   : router__fmt_int64((int64_t)value, (char *)buf);
+		break;
+	case ROUTER__V_NULL:
+		buf[0] = 0;
+		*len = 1;
+		break;
+	case ROUTER__V_UNSUPPORTED:
+		return ROUTER_EUNSUPPORTED;
+	default:
+		return ROUTER_EINVAL;
+	}
+	*ksid = buf;
+	return ROUTER_OK;
+}
+
+/* numeric_static_map: the map's value for n, if any. */
+static int nsm_lookup(const router__vindex *v, uint64_t n, uint64_t *out)
+{
+	size_t lo = 0, hi = v->u.nsm.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->u.nsm.keys[mid] == n) {
+			*out = v->u.nsm.vals[mid];
+			return 1;
+		}
+		if (v->u.nsm.keys[mid] < n)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* numeric_static_map.Hash: conversion (b) (a failure is None: text never
+ * reaches the fallback), then the map, else the fallback over the
+ * original value, else the number itself. */
+static int map_nsm(const router__vindex *v, const router_value *val,
+                   uint8_t *buf, const uint8_t **ksid, size_t *len)
+{
+	uint64_t n, m;
+	int rc;
+
+	if ((rc = to_uint64(val, &n)) != CONV_OK)
+		return conv_status(rc);
+	if (nsm_lookup(v, n, &m)) {
+		n = m;
+	} else if (v->u.nsm.fallback != NULL) {
+		return hash_value(v->u.nsm.fallback->kind, val, buf, ksid,
+		                  len);
+	}
+	put_be64(buf, n);
+	*ksid = buf;
+	*len = 8;
+	return ROUTER_OK;
+}
+
+/*
+ * multicol: column i contributes the first bytes[i] bytes of its column
+ * vindex's Hash(); before each column the ksid is zero-padded up to the
+ * bytes reserved by the columns before it (a short binary column), and
+ * nothing pads after the last one.  Any column failing -> None.
+ */
+static int map_multicol(const router__vindex *v, const router_value *values,
+                        uint8_t *buf, const uint8_t **ksid, size_t *len)
+{
+	uint8_t tmp[ROUTER__KSID_BUF];
+	size_t n = 0, min = 0;
+
+	/* A column we cannot compute makes the whole vindex uncomputable,
+	 * whatever the values: answer that before looking at them. */
+	for (unsigned i = 0; i < v->u.mc.ncols; i++) {
+		router__vkind k = v->u.mc.col[i]->kind;
+
+		if (k == ROUTER__V_UNSUPPORTED ||
+		    k == ROUTER__V_NUMERIC_STATIC_MAP)
+			return ROUTER_EUNSUPPORTED;
+	}
+	for (unsigned i = 0; i < v->u.mc.ncols; i++) {
+		const uint8_t *h = tmp;
+		size_t hl = 0, take;
+		int rc = hash_value(v->u.mc.col[i]->kind, &values[i], tmp, &h,
+		                    &hl);
+
+		if (rc != ROUTER_OK)
+			return rc;
+		while (n < min)
+			buf[n++] = 0;
+		take = hl < v->u.mc.bytes[i] ? hl : v->u.mc.bytes[i];
+		if (take > 0)
+			memcpy(buf + n, h, take);
+		n += take;
+		min += v->u.mc.bytes[i];
+	}
+	*ksid = buf;
+	*len = n;
+	return ROUTER_OK;
+}
+
+/* region_experimental: BE2(region) (or its low byte) then hash(id), both
+ * through conversion (b). */
+static int map_region(const router__vindex *v, const router_value *values,
+                      uint8_t *buf, const uint8_t **ksid, size_t *len)
+{
+	uint64_t r, id;
+	size_t off = 0;
+	int rc;
+
+	if ((rc = to_uint64(&values[0], &r)) != CONV_OK)
+		return conv_status(rc);
+	if ((rc = to_uint64(&values[1], &id)) != CONV_OK)
+		return conv_status(rc);
+	if (v->u.region.region_bytes == 2)
+		buf[off++] = (uint8_t)(r >> 8);
+	buf[off++] = (uint8_t)r;
+	des_hash(id, buf + off);
+	*ksid = buf;
+	*len = off + 8;
+	return ROUTER_OK;
+}
+
+int router__vindex_map(const router__vindex *v, const router_value *values,
+                       size_t nvalues, uint8_t *buf, const uint8_t **ksid,
+                       size_t *len)
+{
+	*ksid = buf;
+	*len = 0;
+	if (ROUTER__UNLIKELY(v->type == NULL))
+		return ROUTER_EINVAL;
+	switch (v->type->kind) {
+	case ROUTER__V_LOOKUP:
+		return ROUTER_ENEEDSLOOKUP;
+	case ROUTER__V_UNSUPPORTED:
+		return ROUTER_EUNSUPPORTED;
+	case ROUTER__V_MULTICOL:
+		if (nvalues != v->u.mc.ncols)
+			return ROUTER_EINVAL;
+		return map_multicol(v, values, buf, ksid, len);
+	case ROUTER__V_REGION_EXPERIMENTAL:
+		if (nvalues != 2)
+			return ROUTER_EINVAL;
+		return map_region(v, values, buf, ksid, len);
+	case ROUTER__V_NUMERIC_STATIC_MAP:
+		if (nvalues != 1)
+			return ROUTER_EINVAL;
+		return map_nsm(v, values, buf, ksid, len);
+	default:
+		if (nvalues != 1)
+			return ROUTER_EINVAL;
+		return hash_value(v->type->kind, values, buf, ksid, len);
+	}
+}
+
+int router__vindex_map_u64(const router__vindex *v, uint64_t value,
+                           int is_unsigned, uint8_t *buf,
+                           const uint8_t **ksid, size_t *len)
+{
+	router_value val;
+	uint64_t m;
+
+	*ksid = buf;
+	*len = 0;
+	if (ROUTER__UNLIKELY(v->type == NULL))
+		return ROUTER_EINVAL;
+	switch (v->type->kind) {
+	case ROUTER__V_LOOKUP:
+		return ROUTER_ENEEDSLOOKUP;
+	case ROUTER__V_UNSUPPORTED:
+		return ROUTER_EUNSUPPORTED;
+	case ROUTER__V_REGION_EXPERIMENTAL:
+		return ROUTER_EINVAL; /* takes two values */
+	case ROUTER__V_MULTICOL:
+		/* Only column_count 1 takes one value; rare enough for the
+		 * general path. */
+		val = is_unsigned ? ROUTER_VALUE_UINT64(value)
+		                  : ROUTER_VALUE_INT64((int64_t)value);
+		return router__vindex_map(v, &val, 1, buf, ksid, len);
+	case ROUTER__V_NUMERIC_STATIC_MAP:
+		if (!is_unsigned && (int64_t)value < 0)
+			return ROUTER_NONE;
+		if (nsm_lookup(v, value, &m)) {
+			value = m;
+		} else if (v->u.nsm.fallback != NULL) {
+			return hash_u64(v->u.nsm.fallback->kind, value,
+			                is_unsigned, buf, ksid, len);
+		}
+		put_be64(buf, value);
+		*len = 8;
+		return ROUTER_OK;
+	default:
+		return hash_u64(v->type->kind, value, is_unsigned, buf, ksid,
+		                len);
+	}
+}
+
+size_t router__vindex_arity(const router__vindex *v)
+{
+	if (v->type == NULL)
+		return 1;
+	if (v->type->kind == ROUTER__V_MULTICOL)
+		return v->u.mc.ncols;
+	/* region_experimental and region_json: (region, id) / (id, region). */
+	return v->type->multi_column ? 2 : 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Params and Go-style messages                                             */
+/* ------------------------------------------------------------------------ */
+
+/* The value of param key (the last one wins, as in Go's map built from a
+ * JSON object), or NULL. */
+static const char *param(const router_param *p, size_t n, const char *key)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(p[i].key, key) == 0)
+			v = p[i].value;
+	return v;
+}
+
+/* Append c to out (cap bytes, NUL kept) at *k; 0 when full. */
+static int put_ch(char *out, size_t cap, size_t *k, char c)
+{
+	if (*k + 1 >= cap)
+		return 0;
+	out[(*k)++] = c;
+	out[*k] = '\0';
+	return 1;
+}
+
+/* Go's strconv.Quote, close enough for messages: printable ASCII as is,
+ * \" \\ and C escapes, \xNN for other control bytes, non-ASCII bytes
+ * passed through.  Long input is cut with "...". */
+static void go_quote(const void *s, size_t n, char *out, size_t cap)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const uint8_t *b = s;
+	size_t k = 0;
+
+	out[0] = '\0';
+	put_ch(out, cap, &k, '"');
+	for (size_t i = 0; i < n; i++) {
+		char esc[5];
+		size_t el = 0;
+
+		switch (b[i]) {
+		case '"': esc[el++] = '\\'; esc[el++] = '"'; break;
+		case '\\': esc[el++] = '\\'; esc[el++] = '\\'; break;
+		case '\n': esc[el++] = '\\'; esc[el++] = 'n'; break;
+		case '\t': esc[el++] = '\\'; esc[el++] = 't'; break;
+		case '\r': esc[el++] = '\\'; esc[el++] = 'r'; break;
+		default:
+			if (b[i] < 0x20 || b[i] == 0x7f) {
+				esc[el++] = '\\';
+				esc[el++] = 'x';
+				esc[el++] = hexd[b[i] >> 4];
+				esc[el++] = hexd[b[i] & 15];
+			} else {
+				esc[el++] = (char)b[i];
+			}
+		}
+		if (k + el + 5 >= cap) { /* room for ...", NUL */
+			for (int j = 0; j < 3; j++)
+				put_ch(out, cap, &k, '.');
+			break;
+		}
+		for (size_t j = 0; j < el; j++)
+			put_ch(out, cap, &k, esc[j]);
+	}
+	put_ch(out, cap, &k, '"');
+}
+
+/* Go's strconv.Atoi of (s, n) with its error text (int is 64-bit). */
+static int go_atoi(const char *s, size_t n, int64_t *out, char *msg,
+                   size_t cap)
+{
+	size_t i = 0;
+	char q[96];
+
+	if (router__parse_int64(s, n, out) == 0)
+		return 0;
+	go_quote(s, n, q, sizeof q);
+	/* Syntax error unless it is a well-formed integer that overflows. */
+	if (n > 0 && (s[0] == '+' || s[0] == '-'))
+		i = 1;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (i == n && n > 0 && (s[n - 1] >= '0' && s[n - 1] <= '9'))
+		snprintf(msg, cap, "strconv.Atoi: parsing %s: value out of range",
+		         q);
+	else
+		snprintf(msg, cap, "strconv.Atoi: parsing %s: invalid syntax",
+		         q);
+	return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* numeric_static_map's JSON                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Vitess decodes the table with encoding/json into map[string]uint64, then
+ * strconv.ParseUint's each key.  jansson cannot stand in: it stores integers
+ * as json_int_t (int64), so values above INT64_MAX (the vectors use
+ * 18446744073709551615) are out of its range.  This is a small strict
+ * parser for that one shape, reproducing Go's outcomes and messages:
+ * - the whole text is checked for syntax first, so a syntax error anywhere
+ *   wins ("invalid character 'a' looking for beginning of value",
+ *   "unexpected end of JSON input", "exceeded max depth", ...);
+ * - then the first type error ("json: cannot unmarshal string into Go value
+ *   of type uint64", "... number 1.5 ...", "... array into Go value of type
+ *   map[string]uint64");
+ * - then key errors ("strconv.ParseUint: parsing "a": invalid syntax").
+ * A top-level null is an empty table and a null value is 0, as in Go.
+ * Where Go depends on its random map order we pick document order: the
+ * first bad key is reported, and of two keys naming the same number ("1",
+ * "01") the later one wins.
+ */
+
+#define JSON_MAX_DEPTH 10000 /* Go's maxNestingDepth */
+#define JSON_MSG 200
+
+typedef struct nsm_pair {
+	uint64_t key;
+	uint64_t val;
+	size_t seq;
+} nsm_pair;
+
+/* A key string decoded on the fly into what strconv.ParseUint sees. */
+typedef struct keyacc {
+	uint64_t v;
+	size_t len;
+	int state; /* 0 ok so far, 1 syntax error, 2 out of range */
+	size_t shown;
+	char text[48]; /* decoded head, for the message */
+} keyacc;
+
+typedef struct jparse {
+	const uint8_t *s;
+	size_t n, i;
+	const router_allocator *a;
+	nsm_pair *pairs;
+	size_t npairs, cap;
+	int nomem;
+	char syntax[JSON_MSG]; /* first syntax error, "" if none */
+	char type[JSON_MSG];   /* first type error */
+	char key[JSON_MSG];    /* first key error */
+} jparse;
+
+/* Go's quoteChar for the byte at the error. */
+static void quote_char(uint8_t c, char *out, size_t cap)
+{
+	if (c == '\'') {
+		snprintf(out, cap, "'\\''");
+	} else if (c == '"') {
+		snprintf(out, cap, "'\"'");
+	} else if (c >= 0x20 && c < 0x7f) {
+		snprintf(out, cap, "'%c'", c);
+	} else if (c == '\n') {
+		snprintf(out, cap, "'\\n'");
+	} else if (c == '\t') {
+		snprintf(out, cap, "'\\t'");
+	} else if (c == '\r') {
+		snprintf(out, cap, "'\\r'");
+	} else if (c < 0x80) {
+		snprintf(out, cap, "'\\x%02x'", c);
+	} else if (c < 0xa0 || c == 0xad) {
+		/* Go turns the byte into rune U+00XX; these are unprintable. */
+		snprintf(out, cap, "'\\u00%02x'", c);
+	} else {
+		snprintf(out, cap, "'%c%c'", (char)(0xc0 | (c >> 6)),
+		         (char)(0x80 | (c & 0x3f)));
+	}
+}
+
+/* Record a syntax error at p->i (or the end of input) and return -1. */
+static int jp_bad(jparse *p, const char *where)
+{
+	char q[16];
+
+	if (p->i >= p->n) {
+		snprintf(p->syntax, sizeof p->syntax,
+		         "unexpected end of JSON input");
+	} else {
+		quote_char(p->s[p->i], q, sizeof q);
+		snprintf(p->syntax, sizeof p->syntax, "invalid character %s %s",
+		         q, where);
+	}
+	return -1;
+}
+
+static void jp_ws(jparse *p)
+{
+	while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' ||
+	                       p->s[p->i] == '\n' || p->s[p->i] == '\r'))
+		p->i++;
+}
+
+static void key_byte(keyacc *k, uint8_t c)
+{
+	if (k->shown < sizeof k->text)
+		k->text[k->shown++] = (char)c;
+	k->len++;
+	if (k->state != 0)
+		return;
+	if (c < '0' || c > '9') {
+		k->state = 1;
+		return;
+	}
+	if (k->v > (UINT64_MAX - (unsigned)(c - '0')) / 10) {
+		k->state = 2;
+		return;
+	}
+	k->v = k->v * 10 + (unsigned)(c - '0');
+}
+
+static void key_rune(keyacc *k, uint32_t r)
+{
+	if (r < 0x80) {
+		key_byte(k, (uint8_t)r);
+	} else if (r < 0x800) {
+		key_byte(k, (uint8_t)(0xc0 | (r >> 6)));
+		key_byte(k, (uint8_t)(0x80 | (r & 0x3f)));
+	} else if (r < 0x10000) {
+		key_byte(k, (uint8_t)(0xe0 | (r >> 12)));
+		key_byte(k, (uint8_t)(0x80 | ((r >> 6) & 0x3f)));
+		key_byte(k, (uint8_t)(0x80 | (r & 0x3f)));
+	} else {
+		key_byte(k, (uint8_t)(0xf0 | (r >> 18)));
+		key_byte(k, (uint8_t)(0x80 | ((r >> 12) & 0x3f)));
+		key_byte(k, (uint8_t)(0x80 | ((r >> 6) & 0x3f)));
+		key_byte(k, (uint8_t)(0x80 | (r & 0x3f)));
+	}
+}
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Four hex digits of a \u escape at p->i; -1 on a syntax error. */
+static int32_t jp_hex4(jparse *p)
+{
+	int32_t r = 0;
+
+	for (int j = 0; j < 4; j++) {
+		int h = p->i < p->n ? hexval(p->s[p->i]) : -1;
+
+		if (h < 0)
+			return jp_bad(p,
+			              "in \\u hexadecimal character escape");
+		r = r * 16 + h;
+		p->i++;
+	}
+	return r;
+}
+
+/* A string at p->i (on its opening quote).  k (optional) receives the
+ * decoded bytes. */
+static int jp_string(jparse *p, keyacc *k)
+{
+	p->i++;
+	for (;;) {
+		uint8_t c;
+
+		if (p->i >= p->n)
+			return jp_bad(p, "");
+		c = p->s[p->i];
+		if (c == '"') {
+			p->i++;
+			return 0;
+		}
+		if (c < 0x20)
+			return jp_bad(p, "in string literal");
+		if (c != '\\') {
+			if (k != NULL)
+				key_byte(k, c);
+			p->i++;
+			continue;
+		}
+		p->i++;
+		if (p->i >= p->n)
+			return jp_bad(p, "");
+		c = p->s[p->i];
+		if (c == 'u') {
+			int32_t r;
+
+			p->i++;
+			if ((r = jp_hex4(p)) < 0)
+				return -1;
+			/* A surrogate pair decodes to one rune; a lone
+			 * surrogate to U+FFFD (Go's decoder). */
+			if (r >= 0xd800 && r < 0xdc00 && p->i + 1 < p->n &&
+			    p->s[p->i] == '\\' && p->s[p->i + 1] == 'u') {
+				size_t save = p->i;
+				int32_t lo;
+
+				p->i += 2;
+				if ((lo = jp_hex4(p)) < 0)
+					return -1;
+				if (lo >= 0xdc00 && lo < 0xe000) {
+					r = 0x10000 + ((r - 0xd800) << 10) +
+					    (lo - 0xdc00);
+				} else {
+					p->i = save; /* decode it on its own */
+					r = 0xfffd;
+				}
+			} else if (r >= 0xd800 && r < 0xe000) {
+				r = 0xfffd;
+			}
+			if (k != NULL)
+				key_rune(k, (uint32_t)r);
+			continue;
+		}
+		switch (c) {
+		case '"': case '\\': case '/': break;
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		default:
+			return jp_bad(p, "in string escape code");
+		}
+		if (k != NULL)
+			key_byte(k, c);
+		p->i++;
+	}
+}
+
+static int is_digit(jparse *p)
+{
+	return p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9';
+}
+
+/* A number at p->i (on '-' or a digit), as Go's scanner reads it. */
+static int jp_number(jparse *p)
+{
+	if (p->s[p->i] == '-') {
+		p->i++;
+		if (!is_digit(p))
+			return jp_bad(p, "in numeric literal");
+	}
+	if (p->s[p->i] == '0') {
+		p->i++;
+	} else {
+		while (is_digit(p))
+			p->i++;
+	}
+	if (p->i < p->n && p->s[p->i] == '.') {
+		p->i++;
+		if (!is_digit(p))
+			return jp_bad(p, "after decimal point in numeric literal");
+		while (is_digit(p))
+			p->i++;
+	}
+	if (p->i < p->n && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
+		p->i++;
+		if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-'))
+			p->i++;
+		if (!is_digit(p))
+			return jp_bad(p, "in exponent of numeric literal");
+		while (is_digit(p))
+			p->i++;
+	}
+	return 0;
+}
+
+static int jp_literal(jparse *p, const char *word)
+{
+	char where[48];
+
+	for (size_t j = 0; word[j] != '\0'; j++, p->i++) {
+		if (p->i >= p->n || p->s[p->i] != (uint8_t)word[j]) {
+			snprintf(where, sizeof where,
+			         "in literal %s (expecting '%c')", word, word[j]);
+			return jp_bad(p, where);
+		}
+	}
+	return 0;
+}
+
+static int jp_object(jparse *p, int depth, int collect);
+
+/* Any value at p->i, inside depth containers; *kind receives Go's name for
+ * what it was. */
+static int jp_value(jparse *p, int depth, const char **kind)
+{
+	jp_ws(p);
+	if (p->i >= p->n)
+		return jp_bad(p, "");
+	switch (p->s[p->i]) {
+	case '{':
+		*kind = "object";
+		return jp_object(p, depth + 1, 0);
+	case '[':
+		*kind = "array";
+		if (depth + 1 > JSON_MAX_DEPTH)
+			return jp_bad(p, "exceeded max depth");
+		p->i++;
+		jp_ws(p);
+		if (p->i < p->n && p->s[p->i] == ']') {
+			p->i++;
+			return 0;
+		}
+		for (;;) {
+			const char *k;
+
+			if (jp_value(p, depth + 1, &k) != 0)
+				return -1;
+			jp_ws(p);
+			if (p->i < p->n && p->s[p->i] == ',') {
+				p->i++;
+				continue;
+			}
+			if (p->i < p->n && p->s[p->i] == ']') {
+				p->i++;
+				return 0;
+			}
+			return jp_bad(p, "after array element");
+		}
+	case '"':
+		*kind = "string";
+		return jp_string(p, NULL);
+	case 't':
+		*kind = "bool";
+		return jp_literal(p, "true");
+	case 'f':
+		*kind = "bool";
+		return jp_literal(p, "false");
+	case 'n':
+		*kind = "null";
+		return jp_literal(p, "null");
+	default:
+		if (p->s[p->i] == '-' ||
+		    (p->s[p->i] >= '0' && p->s[p->i] <= '9')) {
+			*kind = "number";
+			return jp_number(p);
+		}
+		return jp_bad(p, "looking for beginning of value");
+	}
+}
+
+static void jp_type_error(jparse *p, const char *what, const char *gotype)
+{
+	if (p->type[0] == '\0')
+		snprintf(p->type, sizeof p->type,
+		         "json: cannot unmarshal %s into Go value of type %s",
+		         what, gotype);
+}
+
+static void jp_store(jparse *p, uint64_t key, uint64_t val)
+{
+	if (p->nomem)
+		return;
+	if (p->npairs == p->cap) {
+		size_t ncap = p->cap ? 2 * p->cap : 16;
+		nsm_pair *np =
+		    p->pairs == NULL
+		        ? router__malloc(p->a, ncap * sizeof *np)
+		        : router__realloc(p->a, p->pairs, ncap * sizeof *np);
+
+		if (np == NULL) {
+			p->nomem = 1;
+			return;
+		}
+		p->pairs = np;
+		p->cap = ncap;
+	}
+	p->pairs[p->npairs].key = key;
+	p->pairs[p->npairs].val = val;
+	p->pairs[p->npairs].seq = p->npairs;
+	p->npairs++;
+}
+
+/* The value of a table entry: a JSON number that is a uint64. */
+static int jp_entry_value(jparse *p, int depth, uint64_t *val, int *ok)
+{
+	size_t start;
+	const char *kind = "";
+
+	*ok = 0;
+	jp_ws(p);
+	start = p->i;
+	if (jp_value(p, depth, &kind) != 0)
+		return -1;
+	if (strcmp(kind, "null") == 0) { /* no-op in Go: the zero value */
+		*val = 0;
+		*ok = 1;
+	} else if (strcmp(kind, "number") != 0) {
+		jp_type_error(p, kind, "uint64");
+	} else if (router__parse_uint64((const char *)p->s + start,
+	                                p->i - start, val) == 0) {
+		*ok = 1;
+	} else {
+		char what[96];
+		size_t n = p->i - start;
+
+		snprintf(what, sizeof what, "number %.*s%s",
+		         (int)(n > 64 ? 64 : n), (const char *)p->s + start,
+		         n > 64 ? "..." : "");
+		jp_type_error(p, what, "uint64");
+	}
+	return 0;
+}
+
+static void jp_key_error(jparse *p, const keyacc *k)
+{
+	char q[80];
+
+	if (p->key[0] != '\0')
+		return;
+	go_quote(k->text, k->shown, q, sizeof q);
+	snprintf(p->key, sizeof p->key, "strconv.ParseUint: parsing %s: %s", q,
+	         k->state == 2 ? "value out of range" : "invalid syntax");
+}
+
+/* An object at p->i, itself at nesting depth; collect != 0 for the table
+ * itself. */
+static int jp_object(jparse *p, int depth, int collect)
+{
+	if (depth > JSON_MAX_DEPTH)
+		return jp_bad(p, "exceeded max depth");
+	p->i++; /* '{' */
+	jp_ws(p);
+	if (p->i < p->n && p->s[p->i] == '}') {
+		p->i++;
+		return 0;
+	}
+	for (;;) {
+		keyacc k;
+		const char *kind;
+		uint64_t val;
+		int ok;
+
+		memset(&k, 0, sizeof k);
+		jp_ws(p);
+		if (p->i >= p->n || p->s[p->i] != '"')
+			return jp_bad(p, "looking for beginning of object key "
+			                 "string");
+		if (jp_string(p, collect ? &k : NULL) != 0)
+			return -1;
+		jp_ws(p);
+		if (p->i >= p->n || p->s[p->i] != ':')
+			return jp_bad(p, "after object key");
+		p->i++;
+		if (collect) {
+			if (jp_entry_value(p, depth, &val, &ok) != 0)
+				return -1;
+			if (k.len == 0 && k.state == 0)
+				k.state = 1; /* ParseUint("") */
+			if (k.state != 0)
+				jp_key_error(p, &k);
+			else if (ok && p->type[0] == '\0')
+				jp_store(p, k.v, val);
+		} else if (jp_value(p, depth, &kind) != 0) {
+			return -1;
+		}
+		jp_ws(p);
+		if (p->i < p->n && p->s[p->i] == ',') {
+			p->i++;
+			continue;
+		}
+		if (p->i < p->n && p->s[p->i] == '}') {
+			p->i++;
+			return 0;
+		}
+		return jp_bad(p, "after object key:value pair");
+	}
+}
+
+/* Parse the whole text.  Returns 0, or -1 with the winning message in
+ * p->syntax (p->nomem set on allocation failure). */
+static int jp_parse(jparse *p)
+{
+	const char *kind = "";
+	int rc;
+
+	jp_ws(p);
+	if (p->i < p->n && p->s[p->i] == '{') {
+		rc = jp_object(p, 1, 1);
+	} else {
+		rc = jp_value(p, 0, &kind);
+		if (rc == 0 && strcmp(kind, "null") != 0)
+			jp_type_error(p, kind, "map[string]uint64");
+	}
+	if (rc == 0) {
+		jp_ws(p);
+		if (p->i < p->n)
+			rc = jp_bad(p, "after top-level value");
+	}
+	if (rc != 0)
+		return -1;
+	if (p->nomem)
+		return -1;
+	if (p->type[0] != '\0') {
+		memcpy(p->syntax, p->type, sizeof p->syntax);
+		return -1;
+	}
+	if (p->key[0] != '\0') {
+		memcpy(p->syntax, p->key, sizeof p->syntax);
+		return -1;
+	}
+	return 0;
+}
+
+static int pair_cmp(const void *x, const void *y)
+{
+	const nsm_pair *a = x, *b = y;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Read a whole file, with Go's os.ReadFile error text. */
+static int read_file(const char *path, const router_allocator *a, char **out,
+                     size_t *outlen, char *msg, size_t cap)
+{
+	char ebuf[128];
+	const char *e;
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, bcap = 0;
+
+	if (f == NULL) {
+		e = strerror_r(errno, ebuf, sizeof ebuf);
+		snprintf(msg, cap, "open %s: %c%s", path,
+		         e[0] >= 'A' && e[0] <= 'Z' ? e[0] - 'A' + 'a' : e[0],
+		         e[0] != '\0' ? e + 1 : "");
+		return ROUTER_EREFERENCE;
+	}
+	for (;;) {
+		size_t got;
+
+		if (n == bcap) {
+			size_t ncap = bcap ? 2 * bcap : 4096;
+			char *nb;
+
+			if (ncap > ((size_t)64 << 20)) {
+				router__free(a, buf);
+				fclose(f);
+				snprintf(msg, cap, "read %s: file larger than "
+				         "64 MiB", path);
+				return ROUTER_EREFERENCE;
+			}
+			nb = buf == NULL ? router__malloc(a, ncap)
+			                 : router__realloc(a, buf, ncap);
+			if (nb == NULL) {
+				router__free(a, buf);
+				fclose(f);
+				snprintf(msg, cap, "out of memory reading %s",
+				         path);
+				return ROUTER_ENOMEM;
+			}
+			buf = nb;
+			bcap = ncap;
+		}
+		got = fread(buf + n, 1, bcap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		e = strerror_r(errno, ebuf, sizeof ebuf);
+		snprintf(msg, cap, "read %s: %c%s", path,
+		         e[0] >= 'A' && e[0] <= 'Z' ? e[0] - 'A' + 'a' : e[0],
+		         e[0] != '\0' ? e + 1 : "");
+		router__free(a, buf);
+		fclose(f);
+		return ROUTER_EREFERENCE;
+	}
+	fclose(f);
+	*out = buf;
+	*outlen = n;
+	return ROUTER_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Compiling                                                                */
+/* ------------------------------------------------------------------------ */
+
+static int nsm_init(router__vindex *v, const router_param *params,
+                    size_t nparams, const router_allocator *a,
+                    const char *culprit, router_error *err)
+{
+	const char *json = param(params, nparams, "json");
+	const char *path = param(params, nparams, "json_path");
+	const char *fb = param(params, nparams, "fallback_type");
+	const router__vtype *fbt = NULL;
+	char *file = NULL;
+	size_t flen = 0, n = 0;
+	jparse p;
+	int rc;
+
+	if (json == NULL && path == NULL)
+		return router__seterr(
+		    err, ROUTER_EREFERENCE, culprit,
+		    "NumericStaticMap: Could not find either `json_path` or "
+		    "`json` params in vschema");
+	if (json != NULL && path != NULL)
+		return router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                      "NumericStaticMap: Found both `json` and "
+		                      "`json_path` params in vschema");
+	memset(&p, 0, sizeof p);
+	if (path != NULL) {
+		char msg[ROUTER_MESSAGE_MAX];
+
+		rc = read_file(path, a, &file, &flen, msg, sizeof msg);
+		if (rc != ROUTER_OK)
+			return router__seterr(err, rc, culprit,
+			                      "%s (param 'json_path')", msg);
+		p.s = (const uint8_t *)file;
+		p.n = flen;
+	} else {
+		p.s = (const uint8_t *)json;
+		p.n = strlen(json);
+	}
+	p.a = a;
+	rc = jp_parse(&p);
+	router__free(a, file);
+	if (rc != 0) {
+		router__free(a, p.pairs);
+		if (p.nomem)
+			return router__seterr(err, ROUTER_ENOMEM, culprit,
+			                      "out of memory loading the "
+			                      "numeric_static_map table");
+		return router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                      "%s (param '%s')", p.syntax,
+		                      path != NULL ? "json_path" : "json");
+	}
+
+	if (fb != NULL) {
+		fbt = router__vtype_find(fb, strlen(fb));
+		rc = ROUTER_OK;
+		if (fbt == NULL) {
+			char q[96];
+
+			go_quote(fb, strlen(fb), q, sizeof q);
+			rc = router__seterr(err, ROUTER_EREFERENCE, culprit,
+			                    "vindexType %s not found "
+			                    "(param 'fallback_type')", q);
+		} else if (fbt->kind == ROUTER__V_NUMERIC_STATIC_MAP) {
+			/* Vitess creates the fallback with no params. */
+			rc = router__seterr(
+			    err, ROUTER_EREFERENCE, culprit,
+			    "NumericStaticMap: Could not find either `json_path` "
+			    "or `json` params in vschema (param 'fallback_type')");
+		} else if (fbt->kind == ROUTER__V_MULTICOL) {
+			rc = router__seterr(
+			    err, ROUTER_EREFERENCE, culprit,
+			    "number of columns not provided in the parameter "
+			    "'column_count' (param 'fallback_type')");
+		} else if (fbt->kind == ROUTER__V_REGION_EXPERIMENTAL) {
+			rc = router__seterr(
+			    err, ROUTER_EREFERENCE, culprit,
+			    "region_experimental missing region_bytes param "
+			    "(param 'fallback_type')");
+		} else if (strcmp(fbt->name, "region_json") == 0) {
+			/* It reads the file named by its absent region_map. */
+			rc = router__seterr(err, ROUTER_EREFERENCE, culprit,
+			                    "open : no such file or directory "
+			                    "(param 'fallback_type')");
+		} else if (!fbt->hashing) {
+			/* null, cfc, the lookup family: Vitess's type
+			 * assertion to Hashing fails silently and the map
+			 * falls back to the identity, as with no fallback. */
+			fbt = NULL;
+		}
+		/* unicode_loose_* are Hashing: kept, and a value that falls
+		 * back to them maps to ROUTER_EUNSUPPORTED. */
+		if (rc != ROUTER_OK) {
+			router__free(a, p.pairs);
+			return rc;
+		}
+	}
+
+	if (p.npairs > 0) {
+		qsort(p.pairs, p.npairs, sizeof *p.pairs, pair_cmp);
+		/* Keep the last of equal keys (sorted by seq within a key). */
+		for (size_t i = 0; i < p.npairs; i++) {
+			if (i + 1 < p.npairs && p.pairs[i + 1].key == p.pairs[i].key)
+				continue;
+			p.pairs[n++] = p.pairs[i];
+		}
+		v->u.nsm.keys = router__malloc(a, n * sizeof(uint64_t));
+		v->u.nsm.vals = router__malloc(a, n * sizeof(uint64_t));
+		if (v->u.nsm.keys == NULL || v->u.nsm.vals == NULL) {
+			router__free(a, v->u.nsm.keys);
+			router__free(a, v->u.nsm.vals);
+			router__free(a, p.pairs);
+			v->u.nsm.keys = v->u.nsm.vals = NULL;
+			return router__seterr(err, ROUTER_ENOMEM, culprit,
+			                      "out of memory loading the "
+			                      "numeric_static_map table");
+		}
+		for (size_t i = 0; i < n; i++) {
+			v->u.nsm.keys[i] = p.pairs[i].key;
+			v->u.nsm.vals[i] = p.pairs[i].val;
+		}
+	}
+	router__free(a, p.pairs);
+	v->u.nsm.n = n;
+	v->u.nsm.fallback = fbt;
+	return ROUTER_OK;
+}
+
+static int region_init(router__vindex *v, const router_param *params,
+                       size_t nparams, const char *culprit, router_error *err)
+{
+	const char *rb = param(params, nparams, "region_bytes");
+
+	if (rb == NULL)
+		return router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                      "region_experimental missing region_bytes "
+		                      "param");
+	if (strcmp(rb, "1") == 0) {
+		v->u.region.region_bytes = 1;
+	} else if (strcmp(rb, "2") == 0) {
+		v->u.region.region_bytes = 2;
+	} else {
+		/* Vitess's text says region_bits; the param is region_bytes. */
+		return router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                      "region_bits must be 1 or 2: %.64s", rb);
+	}
+	return ROUTER_OK;
+}
+
+/* The items of a comma-separated list, as Go's strings.Split. */
+static size_t split_count(const char *s)
+{
+	size_t n = 1;
+
+	for (; *s != '\0'; s++)
+		n += *s == ',';
+	return n;
+}
+
+/* Item i of a comma list: its start, and its length in *len. */
+static const char *split_item(const char *s, size_t i, size_t *len)
+{
+	for (; i > 0; s++)
+		if (*s == ',')
+			i--;
+	*len = strcspn(s, ",");
+	return s;
+}
+
+static int is_go_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' ||
+	       c == '\f' || c == '\r';
+}
+
+/*
+ * multicol, as Vitess's newMultiCol: column_count (1..8), then
+ * column_bytes (explicit sizes; the columns left out share what remains
+ * of 8 bytes, ceil(remaining / pending) each, in column order), then
+ * column_vindex (default "hash"; each must be a unique, vcursor-free
+ * Hashing vindex, created with the params other than these three).
+ */
+static int multicol_init(router__vindex *v, const router_param *params,
+                         size_t nparams, const router_allocator *a,
+                         const char *culprit, router_error *err)
+{
+	const char *cc = param(params, nparams, "column_count");
+	const char *cb = param(params, nparams, "column_bytes");
+	const char *cv = param(params, nparams, "column_vindex");
+	char msg[ROUTER_MESSAGE_MAX];
+	uint8_t defined[ROUTER_MULTICOL_MAX] = {0};
+	int64_t count, used = 0, remaining, pending;
+
+	if (cc == NULL)
+		return router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                      "number of columns not provided in the "
+		                      "parameter 'column_count'");
+	if (go_atoi(cc, strlen(cc), &count, msg, sizeof msg) != 0)
+		return router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                      "%s (param 'column_count')", msg);
+	if (count > ROUTER_MULTICOL_MAX || count < 1)
+		return router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                      "number of columns should be between 1 "
+		                      "and 8 in the parameter 'column_count'");
+	v->u.mc.ncols = (uint8_t)count;
+
+	if (cb != NULL) {
+		size_t items = split_count(cb);
+
+		if (items > (size_t)count)
+			return router__seterr(
+			    err, ROUTER_EREFERENCE, culprit,
+			    "number of column bytes provided are more than "
+			    "column count in the parameter 'column_bytes'");
+		for (size_t i = 0; i < items; i++) {
+			size_t ilen;
+			const char *item = split_item(cb, i, &ilen);
+			int64_t b;
+
+			if (ilen == 0)
+				continue; /* left for the even split */
+			if (go_atoi(item, ilen, &b, msg, sizeof msg) != 0)
+				return router__seterr(err, ROUTER_EREFERENCE,
+				                      culprit,
+				                      "%s (param 'column_bytes')",
+				                      msg);
+			/* Vitess's Atoi takes "-1" and its sum check then
+			 * lets another column take more than 8 bytes; a
+			 * negative size means nothing, so refuse it. */
+			if (b < 0)
+				return router__seterr(
+				    err, ROUTER_EREFERENCE, culprit,
+				    "column bytes must not be negative: %.*s "
+				    "(column %zu) in the parameter "
+				    "'column_bytes'",
+				    (int)(ilen > 32 ? 32 : ilen), item, i);
+			/* Anything above 8 fails the sum check below;
+			 * clamping keeps the sum from overflowing. */
+			if (b > 64)
+				b = 64;
+			used += b;
+			defined[i] = 1;
+			v->u.mc.bytes[i] = (uint8_t)b;
+		}
+	}
+	pending = count;
+	for (int64_t i = 0; i < count; i++)
+		pending -= defined[i];
+	remaining = 8 - used;
+	if (pending > remaining)
+		return router__seterr(
+		    err, ROUTER_EREFERENCE, culprit,
+		    "column bytes count exceeds the keyspace id length (total "
+		    "bytes count cannot exceed 8 bytes) in the parameter "
+		    "'column_bytes'");
+	for (int64_t i = 0; i < count && pending > 0; i++) {
+		int64_t share;
+
+		if (defined[i])
+			continue;
+		share = (remaining + pending - 1) / pending;
+		v->u.mc.bytes[i] = (uint8_t)share;
+		remaining -= share;
+		pending--;
+	}
+
+	if (cv != NULL && split_count(cv) > (size_t)count)
+		return router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                      "number of vindex function provided are "
+		                      "more than column count in the parameter "
+		                      "'column_vindex'");
+	for (int64_t i = 0; i < count; i++) {
+		char name[ROUTER_NAME_MAX + 1] = "hash";
+		const router__vtype *t;
+
+		if (cv != NULL && (size_t)i < split_count(cv)) {
+			size_t len;
+			const char *s = split_item(cv, (size_t)i, &len);
+
+			/* strings.TrimSpace (ASCII whitespace). */
+			while (len > 0 && is_go_space(*s)) {
+				s++;
+				len--;
+			}
+			while (len > 0 && is_go_space(s[len - 1]))
+				len--;
+			if (len > ROUTER_NAME_MAX)
+				len = ROUTER_NAME_MAX; /* no such type anyway */
+			if (len > 0) {
+				memcpy(name, s, len);
+				name[len] = '\0';
+			}
+		}
+		t = router__vtype_find(name, strlen(name));
+		if (t == NULL) {
+			char q[ROUTER_NAME_MAX + 8];
+
+			go_quote(name, strlen(name), q, sizeof q);
+			return router__seterr(err, ROUTER_EREFERENCE, culprit,
+			                      "vindexType %s not found "
+			                      "(param 'column_vindex')", q);
+		}
+		/* Creation errors of the column vindex come first, as in
+		 * Vitess (it gets every param but the three above; those it
+		 * reads are never among them). */
+		if (t->kind == ROUTER__V_NUMERIC_STATIC_MAP) {
+			router__vindex tmp;
+			int rc;
+
+			memset(&tmp, 0, sizeof tmp);
+			tmp.type = t;
+			rc = nsm_init(&tmp, params, nparams, a, culprit, err);
+			router__vindex_fini(&tmp, a);
+			if (rc != ROUTER_OK)
+				return rc;
+			/* Valid, but its table would need a slot per column
+			 * in router__vindex: mapping says EUNSUPPORTED. */
+		} else if (t->kind == ROUTER__V_MULTICOL) {
+			return router__seterr(err, ROUTER_EREFERENCE, culprit,
+			                      "number of columns not provided in "
+			                      "the parameter 'column_count'");
+		} else if (t->kind == ROUTER__V_REGION_EXPERIMENTAL) {
+			router__vindex tmp;
+			int rc;
+
+			memset(&tmp, 0, sizeof tmp);
+			rc = region_init(&tmp, params, nparams, culprit, err);
+			if (rc != ROUTER_OK)
+				return rc;
+		}
+		if (!t->hashing || !t->unique || t->kind == ROUTER__V_LOOKUP)
+			return router__seterr(
+			    err, ROUTER_EREFERENCE, culprit,
+			    "multicol vindex supports vindexes that exports "
+			    "hashing function, are unique and are non-lookup "
+			    "vindex, passed vindex '%s' is invalid",
+			    name);
+		v->u.mc.col[i] = t;
+	}
+	return ROUTER_OK;
+}
+
+int router__vindex_init(router__vindex *v, const char *type,
+                        const router_param *params, size_t nparams,
+                        const router_allocator *a, const char *culprit,
+                        router_error *err)
+{
+	const router__vtype *t;
+	int rc = ROUTER_OK;
+
+	if (v == NULL || type == NULL || (params == NULL && nparams > 0))
+		return router__seterr(err, ROUTER_EINVAL, culprit,
+		                      "router__vindex_init: NULL argument");
+	memset(v, 0, sizeof *v);
+	a = router__allocator(a);
+	t = router__vtype_find(type, strlen(type)); /* also readies DES */
+	if (t == NULL) {
+		char q[ROUTER_NAME_MAX + 8];
+
+		go_quote(type, strlen(type), q, sizeof q);
+		return router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                      "vindexType %s not found", q);
+	}
+	v->type = t;
+	switch (t->kind) {
+	case ROUTER__V_NUMERIC_STATIC_MAP:
+		rc = nsm_init(v, params, nparams, a, culprit, err);
+		break;
+	case ROUTER__V_MULTICOL:
+		rc = multicol_init(v, params, nparams, a, culprit, err);
+		break;
+	case ROUTER__V_REGION_EXPERIMENTAL:
+		rc = region_init(v, params, nparams, culprit, err);
+		break;
+	default:
+		break;
+	}
+	if (rc != ROUTER_OK)
+		memset(v, 0, sizeof *v); /* nothing held: fini is a no-op */
+	return rc;
+}
+
+void router__vindex_fini(router__vindex *v, const router_allocator *a)
+{
+	if (v == NULL || v->type == NULL)
+		return;
+	a = router__allocator(a);
+	if (v->type->kind == ROUTER__V_NUMERIC_STATIC_MAP) {
+		router__free(a, v->u.nsm.keys);
+		router__free(a, v->u.nsm.vals);
+	}
+	memset(v, 0, sizeof *v);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public API                                                               */
+/* ------------------------------------------------------------------------ */
+
+struct router_vindex {
+	router__vindex v;
+	router_allocator alloc;
+};
+
+int router_vindex_create(router_vindex **out, const char *type,
+                         const router_param *params, size_t nparams,
+                         const router_allocator *alloc, router_error *err)
+{
+	const router_allocator *a;
+	router_vindex *vx;
+	int rc;
+
+	if (out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, type,
+		                      "router_vindex_create: out is NULL");
+	*out = NULL;
+	if (type == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_vindex_create: type is NULL");
+	if (params == NULL && nparams > 0)
+		return router__seterr(err, ROUTER_EINVAL, type,
+		                      "router_vindex_create: params is NULL "
+		                      "with nparams %zu",
+		                      nparams);
+	for (size_t i = 0; i < nparams; i++)
+		if (params[i].key == NULL || params[i].value == NULL)
+			return router__seterr(err, ROUTER_EINVAL, type,
+			                      "param %zu has a NULL %s", i,
+			                      params[i].key == NULL ? "key"
+			                                            : "value");
+	if (alloc != NULL &&
+	    (alloc->malloc == NULL || alloc->realloc == NULL ||
+	     alloc->free == NULL))
+		return router__seterr(err, ROUTER_EINVAL, type,
+		                      "allocator with a NULL function");
+	a = router__allocator(alloc);
+	vx = router__malloc(a, sizeof *vx);
+	if (vx == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, type,
+		                      "out of memory creating the vindex");
+	vx->alloc = *a;
+	rc = router__vindex_init(&vx->v, type, params, nparams, &vx->alloc,
+	                         type, err);
+	if (rc != ROUTER_OK) {
+		router__free(a, vx);
+		return rc;
+	}
+	*out = vx;
+	return ROUTER_OK;
+}
+
+void router_vindex_free(router_vindex *v)
+{
+	router_allocator a;
+
+	if (v == NULL)
+		return;
+	a = v->alloc;
+	router__vindex_fini(&v->v, &a);
+	router__free(&a, v);
+}
+
+int router_vindex_map(const router_vindex *v, const router_value *values,
+                      size_t nvalues, uint8_t *out, size_t cap, size_t *len,
+                      router_error *err)
+{
+	uint8_t buf[ROUTER__KSID_BUF];
+	const uint8_t *ksid;
+	size_t n;
+	const char *name;
+	int rc;
+
+	if (len != NULL)
+		*len = 0;
+	if (v == NULL || len == NULL || (values == NULL && nvalues > 0) ||
+	    (out == NULL && cap > 0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_vindex_map: NULL argument");
+	name = v->v.type->name;
+	rc = router__vindex_map(&v->v, values, nvalues, buf, &ksid, &n);
+	switch (rc) {
+	case ROUTER_OK:
+		*len = n;
+		if (n > cap)
+			return router__seterr(err, ROUTER_ERANGE, name,
+			                      "the keyspace ID needs %zu bytes, "
+			                      "the buffer has %zu",
+			                      n, cap);
+		if (n > 0)
+			memcpy(out, ksid, n);
+		return ROUTER_OK;
+	case ROUTER_NONE:
+		return ROUTER_NONE;
+	case ROUTER_ENEEDSLOOKUP:
+		return router__seterr(err, rc, name,
+		                      "vindex type '%s' needs a lookup query; "
+		                      "it is not computed in process",
+		                      name);
+	case ROUTER_EUNSUPPORTED:
+		return router__seterr(err, rc, name,
+		                      "vindex type '%s' is not computed in "
+		                      "process",
+		                      name);
+	default:
+		if (nvalues != router__vindex_arity(&v->v))
+			return router__seterr(err, ROUTER_EINVAL, name,
+			                      "vindex type '%s' takes %zu "
+			                      "value(s), got %zu",
+			                      name, router__vindex_arity(&v->v),
+			                      nvalues);
+		return router__seterr(err, ROUTER_EINVAL, name,
+		                      "malformed value: unknown SQL type or "
+		                      "NULL pointer with a length");
+	}
+}
+
+int router_keyspace_id(const char *type, const router_value *value,
+                       uint8_t *out, size_t cap, size_t *len,
+                       router_error *err)
+{
+	router_vindex *v;
+	int rc;
+
+	if (len != NULL)
+		*len = 0;
+	if (value == NULL)
+		return router__seterr(err, ROUTER_EINVAL, type,
+		                      "router_keyspace_id: value is NULL");
+	rc = router_vindex_create(&v, type, NULL, 0, NULL, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	rc = router_vindex_map(v, value, 1, out, cap, len, err);
+	router_vindex_free(v);
+	return rc;
+}
