@@ -1,0 +1,1344 @@
+/*
+ * The live router: publish with guards, history and rollback, handles, and
+ * deferred reclamation.
+ *
+ * Design
+ * ------
+ * Readers and writers share exactly one mutable word per router:
+ * r->current, the table in service.  A table is immutable from the moment
+ * it can be seen through r->current (the few fields the router sets on it,
+ * version, interned shard names and slots, are written before the pointer
+ * is published).  So a reader only needs to be sure that the table it
+ * loaded is not freed while it uses it; that is what the epoch is for.
+ *
+ * Readers.  Every thread that routes owns one ck_epoch record, registered
+ * lazily on its first lookup and kept in a thread-local variable.  A lookup
+ * is: ck_epoch_begin on that record (an xchg on x86: it publishes "I am
+ * reading, as of epoch e" and orders it before the loads that follow),
+ * load r->current, route, ck_epoch_end (a release store).  No lock, no
+ * write to any shared cache line: the record is the thread's own.
+ *
+ * Writers.  Publishes, rollbacks and handle registration are serialized by
+ * r->lock.  A publish checks the guards against the table in service,
+ * prepares everything that can fail (interned names, slots), then writes
+ * the new pointer with ck_pr_fence_store + ck_pr_store_ptr: every store
+ * that built the table is visible before the pointer is.  An older table
+ * stays in the history (it is still owned, never freed) until it is
+ * evicted; only then is it handed to ck_epoch_call, and freed by a later
+ * ck_epoch_poll once every reader that might have loaded it has left its
+ * section (two epoch advances).  Polling happens on every publish, so a
+ * writer never waits for readers (ck_epoch_synchronize would starve under
+ * constant reads on 2 cores, see shared/notes/measuring.md) and memory
+ * stays bounded by the history plus the tables of one or two grace
+ * periods.  router_free uses ck_epoch_barrier, which waits.
+ *
+ * One global epoch serves every router of the process: a thread keeps one
+ * record whatever the number of routers, and records are never freed
+ * (ck_epoch keeps them in a lock-free list; unregistered records are
+ * recycled by the next thread).
+ *
+ * Handles.  A handle is a (keyspace, table) pair with a router-wide id.
+ * Each table carries slots: id -> resolved table definition in that table.
+ * A lookup through a handle loads the table, then its slots, and uses the
+ * slot when the id is below slots->n; otherwise (handle opened after the
+ * slots were made, or the table is missing) it resolves by name, which is
+ * always correct, only slower.  Slots are filled before publication;
+ * a handle opened later writes its slot into the table in service (store
+ * the entry, fence, then raise n), growing the array by publishing a new
+ * one and retiring the old through the epoch.
+ *
+ * Shard names are interned per router: a shard name keeps its id and its
+ * string for the router's lifetime, so a result's `shard` pointer stays
+ * valid across publishes without any reference counting.  Names live in
+ * fixed-size chunks that are never moved; the chunk directory is fixed.
+ *
+ * fork().  A child inherits records of threads that no longer exist; if one
+ * was inside a read section at fork time, no grace period would ever end in
+ * the child.  pthread_atfork handlers take the registry lock and every
+ * router's lock before fork (so no publish and no registration is half
+ * done) and, in the child, unregister every reader record except the
+ * forking thread's own, then release the locks.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ck_epoch.h>
+#include <ck_pr.h>
+
+#include "table.h"
+
+/* ------------------------------------------------------------------------ */
+/* Process-wide epoch and reader records                                    */
+/* ------------------------------------------------------------------------ */
+
+static ck_epoch_t g_epoch;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_key;
+/* Protects g_readers, g_routers and record registration. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Every reader record ever registered (records are never freed). */
+typedef struct reader_rec {
+	ck_epoch_record_t *rec;
+	int in_use;
+} reader_rec;
+static reader_rec *g_readers;
+static size_t g_nreaders, g_creaders;
+
+static struct router **g_routers;
+static size_t g_nrouters, g_crouters;
+
+/* initial-exec: one TLS access without a call, even from the shared
+ * library (the library is small and not meant to be dlopen'ed late into a
+ * process that has exhausted its static TLS; Python and Ruby extensions
+ * link it statically). */
+static __thread ck_epoch_record_t *tls_rec
+    __attribute__((tls_model("initial-exec")));
+
+static void atfork_prepare(void);
+static void atfork_parent(void);
+static void atfork_child(void);
+
+static void thread_exit(void *p)
+{
+	ck_epoch_record_t *rec = p;
+	size_t i;
+
+	pthread_mutex_lock(&g_lock);
+	for (i = 0; i < g_nreaders; i++)
+		if (g_readers[i].rec == rec)
+			g_readers[i].in_use = 0;
+	ck_epoch_unregister(rec);
+	pthread_mutex_unlock(&g_lock);
+	tls_rec = NULL;
+}
+
+static void global_init(void)
+{
+	ck_epoch_init(&g_epoch);
+	(void)pthread_key_create(&g_key, thread_exit);
+	(void)pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/* A record for this process (reader or writer): a recycled one, or a new
+ * one.  Called with g_lock held.  NULL when out of memory. */
+static ck_epoch_record_t *record_get(void)
+{
+	ck_epoch_record_t *rec = ck_epoch_recycle(&g_epoch, NULL);
+
+	if (rec != NULL)
+		return rec;
+	/* Plain malloc, not a router's allocator: a record outlives every
+	 * router (ck_epoch never forgets a record). */
+	rec = malloc(sizeof *rec);
+	if (rec == NULL)
+		return NULL;
+	ck_epoch_register(&g_epoch, rec, NULL);
+	return rec;
+}
+
+static ck_epoch_record_t *reader_register(router_error *err)
+{
+	ck_epoch_record_t *rec;
+	size_t i;
+
+	pthread_once(&g_once, global_init);
+	pthread_mutex_lock(&g_lock);
+	if (g_nreaders == g_creaders) {
+		size_t n = g_creaders ? g_creaders * 2 : 16;
+		reader_rec *p = realloc(g_readers, n * sizeof *p);
+
+		if (p == NULL)
+			goto oom;
+		g_readers = p;
+		g_creaders = n;
+	}
+	rec = record_get();
+	if (rec == NULL)
+		goto oom;
+	for (i = 0; i < g_nreaders; i++)
+		if (g_readers[i].rec == rec)
+			break;
+	g_readers[i].rec = rec;
+	g_readers[i].in_use = 1;
+	if (i == g_nreaders)
+		g_nreaders++;
+	if (pthread_setspecific(g_key, rec) != 0) {
+		g_readers[i].in_use = 0;
+		ck_epoch_unregister(rec);
+		goto oom;
+	}
+	pthread_mutex_unlock(&g_lock);
+	tls_rec = rec;
+	return rec;
+oom:
+	pthread_mutex_unlock(&g_lock);
+	router__seterr(err, ROUTER_ENOMEM, NULL,
+	               "out of memory registering a reader thread");
+	return NULL;
+}
+
+int router_thread_register(router_error *err)
+{
+	if (tls_rec != NULL || reader_register(err) != NULL) {
+		router__clearerr(err);
+		return ROUTER_OK;
+	}
+	return ROUTER_ENOMEM;
+}
+
+void router_thread_unregister(void)
+{
+	ck_epoch_record_t *rec = tls_rec;
+
+	if (rec == NULL)
+		return;
+	pthread_setspecific(g_key, NULL);
+	thread_exit(rec);
+}
+
+/* The calling thread's record; NULL only when registration ran out of
+ * memory. */
+static inline ck_epoch_record_t *reader(void)
+{
+	ck_epoch_record_t *rec = tls_rec;
+
+	if (ROUTER__LIKELY(rec != NULL))
+		return rec;
+	return reader_register(NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The router                                                               */
+/* ------------------------------------------------------------------------ */
+
+#define NAME_CHUNK 1024u
+#define NAME_DIR 4096u /* up to 4M distinct shard names per router */
+
+typedef struct hist_entry {
+	router_table *t;
+	int64_t accepted_ns;
+} hist_entry;
+
+typedef struct handle_key {
+	char *ks, *table;
+	size_t kslen, tlen;
+} handle_key;
+
+struct router {
+	/* The table in service.  Written by the writer under lock with
+	 * ck_pr_store_ptr after a store fence; read by anyone with
+	 * ck_pr_load_ptr inside an epoch section. */
+	router_table *current;
+	/* Copies of current's version and hash for lock-free getters. */
+	uint64_t version, hash;
+	/* Interned shard names: dir[id / NAME_CHUNK][id % NAME_CHUNK].  A
+	 * chunk pointer is published (fence, store) before any id in it is
+	 * handed out; entries are written before the table that uses them
+	 * is published.  Never moved or freed before router_free. */
+	const char **names_dir[NAME_DIR];
+	uint32_t *names_len_dir[NAME_DIR];
+	uint32_t nnames; /* read lock-free by router_shard_name */
+
+	/* Below: writer side, protected by lock. */
+	pthread_mutex_t lock;
+	ck_epoch_record_t *wrec;
+	router_allocator alloc;
+	unsigned hist_cap;
+	double max_shrink;
+	router_event_cb on_event;
+	void *on_event_arg;
+	hist_entry *hist; /* oldest first */
+	unsigned nhist, cur; /* cur: index of current in hist */
+	uint64_t high_water; /* highest version ever accepted */
+	router_stats st;
+	/* name -> id, open addressing; writer only. */
+	uint32_t *name_index;
+	uint32_t name_index_cap;
+	/* handle id -> (keyspace, table). */
+	handle_key *handles;
+	uint32_t nhandles, chandles;
+};
+
+struct router_handle {
+	router *r;
+	uint32_t id;
+	/* Copies of the names for the slow path. */
+	const char *ks, *table;
+	size_t kslen, tlen;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void atfork_prepare(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&g_lock);
+	for (i = 0; i < g_nrouters; i++)
+		pthread_mutex_lock(&g_routers[i]->lock);
+}
+
+static void atfork_parent(void)
+{
+	size_t i;
+
+	for (i = 0; i < g_nrouters; i++)
+		pthread_mutex_unlock(&g_routers[i]->lock);
+	pthread_mutex_unlock(&g_lock);
+}
+
+static void atfork_child(void)
+{
+	size_t i;
+
+	/* Only the forking thread exists now: records of the others can
+	 * never leave a read section; forget them. */
+	for (i = 0; i < g_nreaders; i++) {
+		if (g_readers[i].in_use && g_readers[i].rec != tls_rec) {
+			g_readers[i].in_use = 0;
+			ck_epoch_unregister(g_readers[i].rec);
+		}
+	}
+	atfork_parent();
+}
+
+int router_create(router **out, const router_options *opt, router_error *err)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	const router_allocator *a;
+	router *r;
+
+	if (out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_create: out is NULL");
+	*out = NULL;
+	if (opt != NULL) {
+		if (opt->size < sizeof(size_t) || opt->size > sizeof o)
+			return router__seterr(err, ROUTER_EINVAL, NULL,
+			                      "router_options.size is %zu; set "
+			                      "it to sizeof(router_options) or "
+			                      "use ROUTER_OPTIONS_INIT",
+			                      opt->size);
+		memcpy(&o, opt, opt->size);
+	}
+	if (o.history < 1 || o.history > 1024)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "history is %u; it must be 1 to 1024",
+		                      o.history);
+	if (!(o.max_shrink >= 0.0 && o.max_shrink <= 1.0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "max_shrink is %g; it must be in [0, 1]",
+		                      o.max_shrink);
+	if (o.allocator != NULL &&
+	    (o.allocator->malloc == NULL || o.allocator->realloc == NULL ||
+	     o.allocator->free == NULL))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "allocator must set malloc, realloc and "
+		                      "free");
+	a = router__allocator(o.allocator);
+	pthread_once(&g_once, global_init);
+	r = router__malloc(a, sizeof *r);
+	if (r == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, NULL,
+		                      "out of memory creating a router");
+	memset(r, 0, sizeof *r);
+	r->alloc = *a;
+	r->hist_cap = o.history;
+	r->max_shrink = o.max_shrink;
+	r->on_event = o.on_event;
+	r->on_event_arg = o.on_event_arg;
+	r->hist = router__malloc(a, o.history * sizeof *r->hist);
+	if (r->hist == NULL)
+		goto oom;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_lock(&g_lock);
+	if (g_nrouters == g_crouters) {
+		size_t n = g_crouters ? g_crouters * 2 : 8;
+		struct router **p = realloc(g_routers, n * sizeof *p);
+
+		if (p == NULL) {
+			pthread_mutex_unlock(&g_lock);
+			pthread_mutex_destroy(&r->lock);
+			goto oom;
+		}
+		g_routers = p;
+		g_crouters = n;
+	}
+	r->wrec = record_get();
+	if (r->wrec == NULL) {
+		pthread_mutex_unlock(&g_lock);
+		pthread_mutex_destroy(&r->lock);
+		goto oom;
+	}
+	g_routers[g_nrouters++] = r;
+	pthread_mutex_unlock(&g_lock);
+	*out = r;
+	router__clearerr(err);
+	return ROUTER_OK;
+oom:
+	router__free(a, r->hist);
+	router__free(a, r);
+	return router__seterr(err, ROUTER_ENOMEM, NULL,
+	                      "out of memory creating a router");
+}
+
+/* ck_epoch callbacks: free once no reader can hold the object. */
+static void table_reclaim(ck_epoch_entry_t *e)
+{
+	router_table *t = (router_table *)(void *)((char *)e -
+	                                           offsetof(router_table,
+	                                                    epoch_entry));
+	router *r = t->owner;
+
+	if (r != NULL)
+		r->st.tables_freed++;
+	router__table_destroy(t);
+}
+
+static void slots_reclaim(ck_epoch_entry_t *e)
+{
+	router__slots *s = (router__slots *)(void *)((char *)e -
+	                                            offsetof(router__slots,
+	                                                     epoch_entry));
+
+	router__free(s->alloc, s);
+}
+
+/* Hand a table no longer reachable from r->current or the history to the
+ * epoch.  Called with r->lock held. */
+static void retire(router *r, router_table *t)
+{
+	r->st.tables_retired++;
+	ck_epoch_call(r->wrec, &t->epoch_entry, table_reclaim);
+}
+
+void router_free(router *r)
+{
+	router_allocator a;
+	size_t i;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&g_lock);
+	for (i = 0; i < g_nrouters; i++)
+		if (g_routers[i] == r) {
+			g_routers[i] = g_routers[--g_nrouters];
+			break;
+		}
+	pthread_mutex_unlock(&g_lock);
+	pthread_mutex_lock(&r->lock);
+	ck_pr_store_ptr(&r->current, NULL);
+	for (i = 0; i < r->nhist; i++)
+		retire(r, r->hist[i].t);
+	r->nhist = 0;
+	/* Waits for every reader that might still hold one of them, and
+	 * runs every pending callback of this router's record. */
+	ck_epoch_barrier(r->wrec);
+	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_lock(&g_lock);
+	ck_epoch_unregister(r->wrec);
+	pthread_mutex_unlock(&g_lock);
+	a = r->alloc;
+	for (i = 0; i < NAME_DIR && r->names_dir[i] != NULL; i++) {
+		size_t j;
+
+		for (j = 0; j < NAME_CHUNK; j++)
+			router__free(&a, (void *)(uintptr_t)r->names_dir[i][j]);
+		router__free(&a, (void *)r->names_dir[i]);
+		router__free(&a, r->names_len_dir[i]);
+	}
+	for (i = 0; i < r->nhandles; i++) {
+		router__free(&a, r->handles[i].ks);
+		router__free(&a, r->handles[i].table);
+	}
+	router__free(&a, r->handles);
+	router__free(&a, r->name_index);
+	router__free(&a, r->hist);
+	pthread_mutex_destroy(&r->lock);
+	router__free(&a, r);
+}
+
+/* ---- interned shard names ---------------------------------------------- */
+
+static const char *name_at(const router *r, uint32_t id, uint32_t *len)
+{
+	const char **chunk = ck_pr_load_ptr(&r->names_dir[id / NAME_CHUNK]);
+	uint32_t *lens = ck_pr_load_ptr(&r->names_len_dir[id / NAME_CHUNK]);
+
+	ck_pr_fence_load_depends();
+	if (len != NULL)
+		*len = lens[id % NAME_CHUNK];
+	return chunk[id % NAME_CHUNK];
+}
+
+static int name_index_grow(router *r)
+{
+	uint32_t ncap = r->name_index_cap ? r->name_index_cap * 2 : 64, i;
+	uint32_t *idx = router__malloc(&r->alloc, ncap * sizeof *idx);
+
+	if (idx == NULL)
+		return -1;
+	memset(idx, 0, ncap * sizeof *idx);
+	for (i = 0; i < r->nnames; i++) {
+		uint32_t len;
+		const char *s = name_at(r, i, &len);
+		uint32_t h = (uint32_t)router__name_hash(s, len) & (ncap - 1);
+
+		while (idx[h] != 0)
+			h = (h + 1) & (ncap - 1);
+		idx[h] = i + 1;
+	}
+	router__free(&r->alloc, r->name_index);
+	r->name_index = idx;
+	r->name_index_cap = ncap;
+	return 0;
+}
+
+/* The id of name, interning it if new.  Writer only.  -1: out of memory
+ * (nothing visible changed). */
+static int64_t intern(router *r, const char *s, size_t len)
+{
+	uint32_t h, id, i;
+	char *copy;
+
+	if ((r->nnames + 1) * 2 > r->name_index_cap && name_index_grow(r))
+		return -1;
+	h = (uint32_t)router__name_hash(s, len) & (r->name_index_cap - 1);
+	while ((i = r->name_index[h]) != 0) {
+		uint32_t l;
+		const char *n = name_at(r, i - 1, &l);
+
+		if (l == len && memcmp(n, s, len) == 0)
+			return i - 1;
+		h = (h + 1) & (r->name_index_cap - 1);
+	}
+	id = r->nnames;
+	if (id >= NAME_DIR * NAME_CHUNK)
+		return -1;
+	if (r->names_dir[id / NAME_CHUNK] == NULL) {
+		const char **chunk =
+		    router__malloc(&r->alloc, NAME_CHUNK * sizeof *chunk);
+		uint32_t *lens =
+		    router__malloc(&r->alloc, NAME_CHUNK * sizeof *lens);
+
+		if (chunk == NULL || lens == NULL) {
+			router__free(&r->alloc, (void *)chunk);
+			router__free(&r->alloc, lens);
+			return -1;
+		}
+		memset((void *)chunk, 0, NAME_CHUNK * sizeof *chunk);
+		memset(lens, 0, NAME_CHUNK * sizeof *lens);
+		/* The zeroed chunk is visible before its pointer. */
+		ck_pr_fence_store();
+		ck_pr_store_ptr(&r->names_len_dir[id / NAME_CHUNK], lens);
+		ck_pr_store_ptr(&r->names_dir[id / NAME_CHUNK], chunk);
+	}
+	copy = router__strndup(&r->alloc, s, len);
+	if (copy == NULL)
+		return -1;
+	r->names_len_dir[id / NAME_CHUNK][id % NAME_CHUNK] = (uint32_t)len;
+	r->names_dir[id / NAME_CHUNK][id % NAME_CHUNK] = copy;
+	/* Entry before count: router_shard_name bounds ids by nnames. */
+	ck_pr_fence_store();
+	ck_pr_store_32(&r->nnames, id + 1);
+	r->name_index[h] = id + 1;
+	return id;
+}
+
+const char *router_shard_name(router *r, uint32_t shard_id, size_t *len)
+{
+	uint32_t l;
+	const char *s;
+
+	if (r == NULL || shard_id >= ck_pr_load_32(&r->nnames))
+		return NULL;
+	ck_pr_fence_load();
+	s = name_at(r, shard_id, &l);
+	if (len != NULL)
+		*len = l;
+	return s;
+}
+
+/* ---- slots --------------------------------------------------------------- */
+
+/* Resolve handle id in t; NULL when not routable there by slot. */
+static const router__tdef *slot_entry(const router_table *t,
+                                      const handle_key *k)
+{
+	const router__tdef *d;
+
+	if (router__table_resolve(t, k->ks, k->kslen, k->table, k->tlen, &d,
+	                          NULL) != ROUTER_OK)
+		return NULL;
+	return d;
+}
+
+/* A slots array for t covering every handle, or NULL (out of memory). */
+static router__slots *slots_make(router *r, const router_table *t,
+                                 uint32_t cap)
+{
+	router__slots *s;
+	uint32_t i;
+
+	if (cap < r->nhandles)
+		cap = r->nhandles;
+	if (cap < 8)
+		cap = 8;
+	s = router__malloc(&r->alloc, sizeof *s + cap * sizeof s->e[0]);
+	if (s == NULL)
+		return NULL;
+	memset(s, 0, sizeof *s);
+	s->alloc = t->alloc;
+	s->cap = cap;
+	for (i = 0; i < r->nhandles; i++)
+		s->e[i] = slot_entry(t, &r->handles[i]);
+	s->n = r->nhandles;
+	return s;
+}
+
+/* Bring t's slots up to date with every handle (before t is in service
+ * again, or after a handle was opened).  Writer only.  -1: out of memory,
+ * t unchanged (lookups still resolve by name). */
+static int slots_refresh(router *r, router_table *t)
+{
+	router__slots *s = t->slots, *ns;
+	uint32_t i;
+
+	if (s != NULL && s->n == r->nhandles)
+		return 0;
+	if (s != NULL && r->nhandles <= s->cap) {
+		for (i = s->n; i < r->nhandles; i++)
+			ck_pr_store_ptr(&s->e[i], slot_entry(t, &r->handles[i]));
+		/* Entries before the count that lets readers use them. */
+		ck_pr_fence_store();
+		ck_pr_store_32(&s->n, r->nhandles);
+		return 0;
+	}
+	ns = slots_make(r, t, s ? s->cap * 2 : 0);
+	if (ns == NULL)
+		return -1;
+	ns->alloc = &r->alloc; /* freed by the router's allocator */
+	ck_pr_fence_store();
+	ck_pr_store_ptr(&t->slots, ns);
+	if (s != NULL)
+		ck_epoch_call(r->wrec, &s->epoch_entry, slots_reclaim);
+	return 0;
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+static void emit(router *r, router_event_kind kind, int code, uint64_t from,
+                 uint64_t to, uint64_t hash, const router_error *e,
+                 const router_diff *d)
+{
+	router_event ev;
+
+	if (r->on_event == NULL)
+		return;
+	ev.kind = kind;
+	ev.code = code;
+	ev.version_from = from;
+	ev.version_to = to;
+	ev.hash_to = hash;
+	ev.error = code == ROUTER_OK ? NULL : e;
+	ev.diff = d;
+	r->on_event(r->on_event_arg, &ev);
+}
+
+/* ---- guards ---------------------------------------------------------------- */
+
+static int guards(router *r, const router_table *cur, const router_table *t,
+                  unsigned flags, uint64_t version, router_error *err)
+{
+	size_t i, j;
+
+	if (t->nkeyspaces == 0)
+		return router__seterr(err, ROUTER_EEMPTY, NULL,
+		                      "the table has no keyspace: publishing "
+		                      "it would drop every route");
+	if (t->version != 0 && t->version <= r->high_water)
+		return router__seterr(
+		    err, ROUTER_EVERSION, NULL,
+		    "version %llu is not above %llu, the highest version "
+		    "accepted (in service: %llu); a stale source? use "
+		    "rollback to go back",
+		    (unsigned long long)t->version,
+		    (unsigned long long)r->high_water,
+		    (unsigned long long)(cur ? cur->version : 0));
+	(void)version;
+	if (cur == NULL)
+		return ROUTER_OK;
+	/* The January 2026 shape first: it is the most specific verdict. */
+	for (i = 0; i < cur->nkeyspaces; i++) {
+		const router__keyspace *a = &cur->keyspaces[i];
+		const router__keyspace *b;
+
+		if (!a->sharded || a->ntables == 0)
+			continue;
+		b = router__table_keyspace(t, a->name, a->name_len);
+		if (b != NULL && !b->sharded && b->ntables == 0 &&
+		    !(flags & ROUTER_PUBLISH_DESTRUCTIVE))
+			return router__seterr(
+			    err, ROUTER_EEMPTY, a->name,
+			    "keyspace %s is sharded with %zu tables in service "
+			    "and would arrive unsharded and empty (the shape of "
+			    "the January 2026 Vitess incident); refused",
+			    a->name, a->ntables);
+	}
+	if (flags & ROUTER_PUBLISH_DESTRUCTIVE)
+		return ROUTER_OK;
+	for (i = 0; i < cur->nkeyspaces; i++) {
+		const router__keyspace *a = &cur->keyspaces[i];
+		const router__keyspace *b =
+		    router__table_keyspace(t, a->name, a->name_len);
+		size_t lost = 0;
+		const char *first = NULL;
+
+		if (b == NULL)
+			return router__seterr(
+			    err, ROUTER_ESHRINK, a->name,
+			    "keyspace %s (%s, %zu tables) would be dropped; "
+			    "pass the destructive flag if that is intended",
+			    a->name, a->sharded ? "sharded" : "unsharded",
+			    a->ntables);
+		if (a->sharded && !b->sharded)
+			return router__seterr(
+			    err, ROUTER_ESHRINK, a->name,
+			    "keyspace %s would turn from sharded to unsharded; "
+			    "pass the destructive flag if that is intended",
+			    a->name);
+		for (j = 0; j < a->ntables; j++) {
+			const router__tdef *d = &a->tables[j];
+
+			if (router__keyspace_table(b, d->name, d->name_len) ==
+			    NULL) {
+				lost++;
+				if (first == NULL)
+					first = d->name;
+			}
+		}
+		if (lost > 0 &&
+		    (double)lost > r->max_shrink * (double)a->ntables)
+			return router__seterr(
+			    err, ROUTER_ESHRINK, a->name,
+			    "keyspace %s would lose %zu of its %zu tables "
+			    "(%.0f%%, more than the %.0f%% allowed), starting "
+			    "with %s; pass the destructive flag if that is "
+			    "intended",
+			    a->name, lost, a->ntables,
+			    100.0 * (double)lost / (double)a->ntables,
+			    100.0 * r->max_shrink, first);
+	}
+	return ROUTER_OK;
+}
+
+/* ---- publish, rollback ------------------------------------------------------ */
+
+static void count_refusal(router *r, int code)
+{
+	r->st.refused++;
+	if (code < 0 && code >= ROUTER__ERRNO_MIN)
+		r->st.refused_by_code[-code]++;
+}
+
+/* Make hist[idx] the table in service.  Called with the lock held, after
+ * its slots are ready. */
+static void swap_in(router *r, router_table *t)
+{
+	/* Every store that built or prepared t (its fields, version, shard
+	 * ids, slots) is ordered before the pointer that makes it
+	 * reachable. */
+	ck_pr_fence_store();
+	ck_pr_store_ptr(&r->current, t);
+	ck_pr_store_64(&r->version, t->version);
+	ck_pr_store_64(&r->hash, t->hash);
+}
+
+int router_publish(router *r, router_table *t, unsigned flags,
+                   router_diff **diff, router_error *err)
+{
+	router_error e;
+	router_diff *d = NULL;
+	router_table *cur;
+	uint64_t version;
+	int64_t *ids = NULL;
+	router__slots *slots;
+	size_t i, j, nsh = 0, k;
+	int rc;
+
+	if (diff != NULL)
+		*diff = NULL;
+	if (r == NULL || t == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_publish: NULL argument");
+	if (flags & ~(ROUTER_PUBLISH_DESTRUCTIVE | ROUTER_PUBLISH_DRY_RUN))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "unknown publish flags 0x%x", flags);
+	pthread_mutex_lock(&r->lock);
+	if (t->owner != NULL) {
+		pthread_mutex_unlock(&r->lock);
+		return router__seterr(err, ROUTER_ESTATE, NULL,
+		                      "this table was already published; "
+		                      "build a new one (or roll back)");
+	}
+	cur = r->current;
+	version = t->version ? t->version : r->high_water + 1;
+	if (diff != NULL || r->on_event != NULL) {
+		rc = router_diff_tables(cur, t, &d, &e);
+		if (rc != ROUTER_OK) {
+			pthread_mutex_unlock(&r->lock);
+			if (err != NULL)
+				*err = e;
+			return rc;
+		}
+	}
+	rc = guards(r, cur, t, flags, version, &e);
+	if (rc != ROUTER_OK || (flags & ROUTER_PUBLISH_DRY_RUN)) {
+		if (flags & ROUTER_PUBLISH_DRY_RUN)
+			r->st.checks++;
+		if (rc != ROUTER_OK)
+			count_refusal(r, rc);
+		emit(r,
+		     (flags & ROUTER_PUBLISH_DRY_RUN) ? ROUTER_EVENT_CHECK
+		                                      : ROUTER_EVENT_PUBLISH,
+		     rc, cur ? cur->version : 0, version, t->hash, &e, d);
+		goto out;
+	}
+
+	/* Accepted: prepare everything that can fail before touching t. */
+	for (i = 0; i < t->nkeyspaces; i++)
+		nsh += t->keyspaces[i].nshards;
+	ids = router__malloc(&r->alloc, (nsh ? nsh : 1) * sizeof *ids);
+	if (ids == NULL)
+		goto oom;
+	for (i = 0, k = 0; i < t->nkeyspaces; i++)
+		for (j = 0; j < t->keyspaces[i].nshards; j++, k++) {
+			const router__shard *sh = &t->keyspaces[i].shards[j];
+
+			ids[k] = intern(r, sh->name, sh->name_len);
+			if (ids[k] < 0)
+				goto oom;
+		}
+	slots = slots_make(r, t, 0);
+	if (slots == NULL)
+		goto oom;
+	slots->alloc = &r->alloc;
+
+	/* Nothing below fails.  t is not visible to readers yet: plain
+	 * stores. */
+	t->version = version;
+	for (i = 0, k = 0; i < t->nkeyspaces; i++)
+		for (j = 0; j < t->keyspaces[i].nshards; j++, k++) {
+			router__shard *sh = (router__shard *)(uintptr_t)&t
+			                        ->keyspaces[i]
+			                        .shards[j];
+
+			sh->id = (uint32_t)ids[k];
+			sh->iname = name_at(r, sh->id, NULL);
+		}
+	t->slots = slots;
+	t->owner = r;
+	/* History: drop what was ahead of the table in service (undone by a
+	 * rollback), then evict the oldest beyond capacity. */
+	if (r->nhist > 0) {
+		for (i = r->cur + 1; i < r->nhist; i++)
+			retire(r, r->hist[i].t);
+		r->nhist = r->cur + 1;
+	}
+	if (r->nhist == r->hist_cap) {
+		retire(r, r->hist[0].t);
+		memmove(r->hist, r->hist + 1, (r->nhist - 1) * sizeof *r->hist);
+		r->nhist--;
+	}
+	r->hist[r->nhist].t = t;
+	r->hist[r->nhist].accepted_ns = now_ns();
+	r->cur = r->nhist++;
+	r->high_water = version;
+	swap_in(r, t);
+	r->st.accepted++;
+	/* Free whatever earlier publishes retired, if their grace period
+	 * is over; never waits. */
+	ck_epoch_poll(r->wrec);
+	router__clearerr(&e);
+	emit(r, ROUTER_EVENT_PUBLISH, ROUTER_OK, cur ? cur->version : 0,
+	     version, t->hash, &e, d);
+	rc = ROUTER_OK;
+out:
+	pthread_mutex_unlock(&r->lock);
+	router__free(&r->alloc, ids);
+	if (diff != NULL)
+		*diff = d;
+	else
+		router_diff_free(d);
+	if (err != NULL)
+		*err = e;
+	return rc;
+oom:
+	/* Interned names stay interned (harmless: ids are never reused for
+	 * another name); t is untouched. */
+	router__free(&r->alloc, ids);
+	ids = NULL;
+	router__seterr(&e, ROUTER_ENOMEM, NULL,
+	               "out of memory preparing the table for service");
+	rc = ROUTER_ENOMEM;
+	emit(r, ROUTER_EVENT_PUBLISH, rc, cur ? cur->version : 0, version,
+	     t->hash, &e, d);
+	goto out;
+}
+
+static int rollback_to_index(router *r, unsigned idx, router_error *err)
+{
+	router_table *from = r->current, *t = r->hist[idx].t;
+
+	if (slots_refresh(r, t)) {
+		/* Stale slots are still correct (missing ids resolve by
+		 * name); only speed is lost.  Carry on. */
+	}
+	r->cur = idx;
+	swap_in(r, t);
+	r->st.rollbacks++;
+	ck_epoch_poll(r->wrec);
+	router__clearerr(err);
+	emit(r, ROUTER_EVENT_ROLLBACK, ROUTER_OK, from ? from->version : 0,
+	     t->version, t->hash, NULL, NULL);
+	return ROUTER_OK;
+}
+
+int router_rollback(router *r, unsigned steps, router_error *err)
+{
+	int rc;
+
+	if (r == NULL || steps == 0)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      r ? "rollback by 0 steps"
+		                        : "router is NULL");
+	pthread_mutex_lock(&r->lock);
+	if (r->nhist == 0 || steps > r->cur) {
+		rc = router__seterr(err, ROUTER_ENOHISTORY, NULL,
+		                    "cannot roll back %u step%s: %u older "
+		                    "table%s in the history",
+		                    steps, steps == 1 ? "" : "s",
+		                    r->nhist ? r->cur : 0,
+		                    r->nhist && r->cur == 1 ? "" : "s");
+		emit(r, ROUTER_EVENT_ROLLBACK, rc, r->version, 0, 0,
+		     err, NULL);
+	} else {
+		rc = rollback_to_index(r, r->cur - steps, err);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int router_rollback_to(router *r, uint64_t version, router_error *err)
+{
+	unsigned i;
+	int rc;
+
+	if (r == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router is NULL");
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < r->nhist; i++)
+		if (r->hist[i].t->version == version)
+			break;
+	if (i == r->nhist) {
+		rc = router__seterr(err, ROUTER_ENOHISTORY, NULL,
+		                    "version %llu is not in the history",
+		                    (unsigned long long)version);
+		emit(r, ROUTER_EVENT_ROLLBACK, rc, r->version, version, 0, err,
+		     NULL);
+	} else {
+		rc = rollback_to_index(r, i, err);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+size_t router_history(router *r, router_history_entry *out, size_t cap)
+{
+	size_t i, n;
+
+	if (r == NULL)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	n = r->nhist;
+	for (i = 0; i < n && i < cap && out != NULL; i++) {
+		out[i].version = r->hist[i].t->version;
+		out[i].content_hash = r->hist[i].t->hash;
+		out[i].accepted_unix_ns = r->hist[i].accepted_ns;
+		out[i].in_service = i == r->cur;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+void router_get_stats(router *r, router_stats *out)
+{
+	if (out == NULL)
+		return;
+	memset(out, 0, sizeof *out);
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	*out = r->st;
+	out->version = r->current ? r->current->version : 0;
+	out->content_hash = r->current ? r->current->hash : 0;
+	out->history_len = r->nhist;
+	out->shard_names = r->nnames;
+	pthread_mutex_unlock(&r->lock);
+}
+
+uint64_t router_version(router *r)
+{
+	return r ? ck_pr_load_64(&r->version) : 0;
+}
+
+uint64_t router_content_hash(router *r)
+{
+	return r ? ck_pr_load_64(&r->hash) : 0;
+}
+
+int router_inspect(router *r, int (*fn)(void *arg, const router_table *t),
+                   void *arg)
+{
+	int rc;
+
+	if (r == NULL || fn == NULL)
+		return ROUTER_EINVAL;
+	pthread_mutex_lock(&r->lock);
+	rc = fn(arg, r->current);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* ---- lookups ------------------------------------------------------------------ */
+
+static int no_table(router_error *err)
+{
+	return router__seterr(err, ROUTER_ENOTFOUND, NULL,
+	                      "no table has been published yet");
+}
+
+static int no_reader(router_error *err)
+{
+	return router__seterr(err, ROUTER_ENOMEM, NULL,
+	                      "out of memory registering a reader thread");
+}
+
+int router_route(router *r, const char *keyspace, size_t keyspace_len,
+                 const char *table, size_t table_len,
+                 const router_value *values, size_t nvalues,
+                 router_route_result *out, router_error *err)
+{
+	ck_epoch_record_t *rec;
+	const router_table *t;
+	int rc;
+
+	if (r == NULL || out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_route: NULL argument");
+	if ((rec = reader()) == NULL)
+		return no_reader(err);
+	ck_epoch_begin(rec, NULL);
+	/* Dependent loads through t need no fence on any CPU Linux runs
+	 * on but Alpha; ck_pr_fence_load_depends covers it. */
+	t = ck_pr_load_ptr(&r->current);
+	ck_pr_fence_load_depends();
+	if (t == NULL)
+		rc = no_table(err);
+	else
+		rc = router_table_route(t, keyspace, keyspace_len, table,
+		                        table_len, values, nvalues, out, err);
+	ck_epoch_end(rec, NULL);
+	return rc;
+}
+
+int router_route_ksid(router *r, const char *keyspace, size_t keyspace_len,
+                      const void *ksid, size_t ksid_len,
+                      router_route_result *out, router_error *err)
+{
+	ck_epoch_record_t *rec;
+	const router_table *t;
+	int rc;
+
+	if (r == NULL || out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_route_ksid: NULL argument");
+	if ((rec = reader()) == NULL)
+		return no_reader(err);
+	ck_epoch_begin(rec, NULL);
+	t = ck_pr_load_ptr(&r->current);
+	ck_pr_fence_load_depends();
+	if (t == NULL)
+		rc = no_table(err);
+	else
+		rc = router__table_route_ksid(t, keyspace, keyspace_len, ksid,
+		                              ksid_len, out, err);
+	ck_epoch_end(rec, NULL);
+	return rc;
+}
+
+int router_handle_open(router *r, const char *keyspace, size_t keyspace_len,
+                       const char *table, size_t table_len,
+                       router_handle **out, router_error *err)
+{
+	router_handle *h;
+	uint32_t i;
+
+	if (out != NULL)
+		*out = NULL;
+	if (r == NULL || out == NULL || (keyspace == NULL && keyspace_len) ||
+	    (table == NULL && table_len))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_handle_open: NULL argument");
+	if (keyspace_len == 0 || table_len == 0)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_handle_open: empty keyspace or "
+		                      "table name");
+	if (keyspace_len > ROUTER_NAME_MAX || table_len > ROUTER_NAME_MAX)
+		return router__seterr(err, ROUTER_ERANGE, NULL,
+		                      "router_handle_open: name longer than "
+		                      "%d bytes",
+		                      ROUTER_NAME_MAX);
+	h = router__malloc(&r->alloc, sizeof *h);
+	if (h == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, NULL,
+		                      "out of memory opening a handle");
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < r->nhandles; i++) {
+		const handle_key *k = &r->handles[i];
+
+		if (k->kslen == keyspace_len && k->tlen == table_len &&
+		    memcmp(k->ks, keyspace, keyspace_len) == 0 &&
+		    memcmp(k->table, table, table_len) == 0)
+			break;
+	}
+	if (i == r->nhandles) {
+		handle_key k;
+
+		if (r->nhandles == r->chandles) {
+			uint32_t n = r->chandles ? r->chandles * 2 : 16;
+			handle_key *p = router__realloc(
+			    &r->alloc, r->handles, n * sizeof *p);
+
+			if (p == NULL)
+				goto oom;
+			r->handles = p;
+			r->chandles = n;
+		}
+		k.ks = router__strndup(&r->alloc, keyspace, keyspace_len);
+		k.table = router__strndup(&r->alloc, table, table_len);
+		k.kslen = keyspace_len;
+		k.tlen = table_len;
+		if (k.ks == NULL || k.table == NULL) {
+			router__free(&r->alloc, k.ks);
+			router__free(&r->alloc, k.table);
+			goto oom;
+		}
+		r->handles[r->nhandles++] = k;
+		/* Give the table in service its slot now; if that fails the
+		 * handle still works by name. */
+		if (r->current != NULL)
+			(void)slots_refresh(r, r->current);
+	}
+	h->r = r;
+	h->id = i;
+	h->ks = r->handles[i].ks;
+	h->table = r->handles[i].table;
+	h->kslen = keyspace_len;
+	h->tlen = table_len;
+	pthread_mutex_unlock(&r->lock);
+	*out = h;
+	router__clearerr(err);
+	return ROUTER_OK;
+oom:
+	pthread_mutex_unlock(&r->lock);
+	router__free(&r->alloc, h);
+	return router__seterr(err, ROUTER_ENOMEM, NULL,
+	                      "out of memory opening a handle");
+}
+
+void router_handle_free(router_handle *h)
+{
+	if (h == NULL)
+		return;
+	/* The id stays registered (ids are never reused); only the handle
+	 * object goes. */
+	router__free(&h->r->alloc, h);
+}
+
+/* The definition a handle routes through in t, or NULL with err set. */
+static inline const router__tdef *handle_def(const router_handle *h,
+                                             const router_table *t,
+                                             router_error *err)
+{
+	const router__slots *s = ck_pr_load_ptr(&t->slots);
+	const router__tdef *d;
+
+	ck_pr_fence_load_depends();
+	if (ROUTER__LIKELY(h->id < ck_pr_load_32(&s->n))) {
+		/* n was raised after the entry was stored (store fence on
+		 * the writer side); order our loads the same way. */
+		ck_pr_fence_load();
+		d = ck_pr_load_ptr(&s->e[h->id]);
+		if (ROUTER__LIKELY(d != NULL))
+			return d;
+	}
+	if (router__table_resolve(t, h->ks, h->kslen, h->table, h->tlen, &d,
+	                          err) != ROUTER_OK)
+		return NULL;
+	return d;
+}
+
+int router_handle_route(const router_handle *h, const router_value *values,
+                        size_t nvalues, router_route_result *out,
+                        router_error *err)
+{
+	ck_epoch_record_t *rec;
+	const router_table *t;
+	const router__tdef *d;
+	int rc;
+
+	if (h == NULL || out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_handle_route: NULL argument");
+	if ((rec = reader()) == NULL)
+		return no_reader(err);
+	ck_epoch_begin(rec, NULL);
+	t = ck_pr_load_ptr(&h->r->current);
+	ck_pr_fence_load_depends();
+	if (t == NULL)
+		rc = no_table(err);
+	else if ((d = handle_def(h, t, err)) == NULL)
+		rc = err ? err->code : ROUTER_ENOTFOUND;
+	else
+		rc = router__tdef_route(t, d, values, nvalues, out, err);
+	ck_epoch_end(rec, NULL);
+	if (rc == ROUTER_OK && err != NULL)
+		router__clearerr(err);
+	return rc;
+}
+
+static inline int handle_u64(const router_handle *h, uint64_t key,
+                             int is_unsigned, router_route_result *out)
+{
+	ck_epoch_record_t *rec;
+	const router_table *t;
+	const router__tdef *d;
+	router_error e;
+	int rc;
+
+	if (ROUTER__UNLIKELY(h == NULL || out == NULL))
+		return ROUTER_EINVAL;
+	if (ROUTER__UNLIKELY((rec = reader()) == NULL))
+		return ROUTER_ENOMEM;
+	ck_epoch_begin(rec, NULL);
+	t = ck_pr_load_ptr(&h->r->current);
+	ck_pr_fence_load_depends();
+	if (ROUTER__UNLIKELY(t == NULL))
+		rc = ROUTER_ENOTFOUND;
+	else if (ROUTER__UNLIKELY((d = handle_def(h, t, &e)) == NULL))
+		rc = e.code;
+	else
+		rc = router__tdef_route_u64(t, d, key, is_unsigned, out);
+	ck_epoch_end(rec, NULL);
+	return rc;
+}
+
+int router_handle_route_int64(const router_handle *h, int64_t value,
+                              router_route_result *out)
+{
+	return handle_u64(h, (uint64_t)value, 0, out);
+}
+
+int router_handle_route_uint64(const router_handle *h, uint64_t value,
+                               router_route_result *out)
+{
+	return handle_u64(h, value, 1, out);
+}
+
+int router_handle_route_bytes(const router_handle *h, router_sqltype type,
+                              const void *ptr, size_t len,
+                              router_route_result *out)
+{
+	router_value v;
+
+	if (ptr == NULL && len != 0)
+		return ROUTER_EINVAL;
+	if (type == ROUTER_SQL_INT64 || type == ROUTER_SQL_UINT64) {
+		if (router_value_parse(type, ptr, len, &v, NULL) != ROUTER_OK)
+			return ROUTER_EINVAL;
+	} else {
+		v = ROUTER_VALUE_BYTES(type, ptr, len);
+	}
+	return router_handle_route(h, &v, 1, out, NULL);
+}
+
+int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
+                              size_t n, int is_unsigned, uint32_t *shard_ids,
+                              uint64_t *version, router_error *err)
+{
+	ck_epoch_record_t *rec;
+	const router_table *t;
+	const router__tdef *d;
+	size_t i;
+	int rc = ROUTER_OK;
+
+	if (h == NULL || (n > 0 && (keys == NULL || shard_ids == NULL)))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_handle_route_batch: NULL "
+		                      "argument");
+	if ((rec = reader()) == NULL)
+		return no_reader(err);
+	/* One read section and one table for the whole batch. */
+	ck_epoch_begin(rec, NULL);
+	t = ck_pr_load_ptr(&h->r->current);
+	ck_pr_fence_load_depends();
+	if (t == NULL) {
+		rc = no_table(err);
+		goto out;
+	}
+	if ((d = handle_def(h, t, err)) == NULL) {
+		rc = err ? err->code : ROUTER_ENOTFOUND;
+		goto out;
+	}
+	if (version != NULL)
+		*version = t->version;
+	for (i = 0; i < n; i++) {
+		int r1 = router__tdef_route_id(t, d, keys[i], is_unsigned,
+		                               &shard_ids[i]);
+
+		if (ROUTER__UNLIKELY(r1 < 0)) {
+			router_route_result res;
+
+			rc = router__tdef_route_u64(t, d, keys[i], is_unsigned,
+			                            &res);
+			if (rc < 0) {
+				/* Same error for every key: say it once. */
+				router_value v = ROUTER_VALUE_UINT64(keys[i]);
+
+				(void)router__tdef_route(t, d, &v, 1, &res,
+				                         err);
+				break;
+			}
+		}
+	}
+	if (rc > 0)
+		rc = ROUTER_OK;
+out:
+	ck_epoch_end(rec, NULL);
+	if (rc == ROUTER_OK && err != NULL)
+		router__clearerr(err);
+	return rc;
+}

@@ -1,0 +1,178 @@
+/*
+ * The immutable routing table (table.c) as seen by the live router
+ * (router.c), the document writer and the benchmarks.  Everything here is
+ * read-only once router_table_build returns, except the few fields marked
+ * "set at publish", which the router writes before the table becomes
+ * visible to any reader.
+ */
+#ifndef ROUTER_TABLE_H
+#define ROUTER_TABLE_H
+
+#include <ck_epoch.h>
+
+#include "internal.h"
+
+struct router__keyspace;
+
+typedef struct router__shard {
+	router_keyrange kr;
+	const char *name; /* as given, NUL-terminated, owned by the table */
+	size_t name_len;
+	/* Set at publish: the router-wide interned name and its id.  Before
+	 * (and for a table never published) iname == name and id ==
+	 * ROUTER_NO_SHARD. */
+	const char *iname;
+	uint32_t id;
+} router__shard;
+
+typedef struct router__vdef {
+	const char *name;
+	const char *type;
+	const char *owner;          /* "" when none */
+	const router_param *params; /* sorted by key, copies */
+	size_t nparams;
+	router__vindex v; /* compiled */
+} router__vdef;
+
+typedef struct router__colvindex {
+	const router__vdef *vd;
+	const char *const *columns;
+	size_t ncolumns;
+} router__colvindex;
+
+/* How a table routes, decided at build time. */
+typedef enum router__tmode {
+	ROUTER__T_VINDEX = 0, /* through cvs[0] */
+	ROUTER__T_FIXED,      /* always shard `fixed` (unsharded, pinned) */
+	ROUTER__T_MULTISHARD  /* reference table of a sharded keyspace */
+} router__tmode;
+
+typedef struct router__tdef {
+	const char *name;
+	size_t name_len;
+	const struct router__keyspace *ks;
+	router_table_type type;
+	router__tmode mode;
+	uint32_t fixed;               /* shard index for ROUTER__T_FIXED */
+	const router__vindex *primary; /* cvs[0]'s vindex, or NULL */
+	const router__colvindex *cvs;
+	size_t ncvs;
+	const char *pinned; /* hex as given, or NULL */
+	const uint8_t *pinned_ksid;
+	size_t pinned_len;
+	int declared; /* 0 for the synthetic "any table" of an unsharded ks */
+} router__tdef;
+
+typedef struct router__keyspace {
+	const char *name;
+	size_t name_len;
+	int sharded;
+	const router__shard *shards; /* partition order (sorted by start) */
+	uint32_t nshards;
+	/* Fast shard search: when every shard start has at most 8 significant
+	 * bytes, bounds[i] is the start of shards[i + 1] as a big-endian
+	 * integer padded with zeros, and the shard of a keyspace ID is the
+	 * number of bounds <= its first 8 bytes.  NULL otherwise. */
+	const uint64_t *bounds;
+	const router__vdef *vindexes; /* sorted by name */
+	size_t nvindexes;
+	const router__tdef *tables; /* sorted by name */
+	size_t ntables;
+	const uint32_t *tindex; /* open addressing: table index + 1, 0 empty */
+	uint32_t tmask;
+	router__tdef any; /* undeclared table of an unsharded keyspace */
+} router__keyspace;
+
+typedef struct router__rule {
+	const char *from;     /* as given: "t", "ks.t", "ks.t@replica" */
+	const char *to;       /* "ks.t" or NULL (disabled) */
+	const char *from_ks;  /* "" when unqualified */
+	const char *from_table;
+	const char *tablet;   /* "" for primary */
+	const router__tdef *target; /* resolved; NULL when disabled */
+	const router__keyspace *target_ks;
+} router__rule;
+
+/* A table of slots, one per router handle id: the pre-resolved definition
+ * a handle routes through in this table (NULL: resolve by name).  Grown by
+ * the router's writer and swapped atomically; readers check id < n. */
+typedef struct router__slots {
+	ck_epoch_entry_t epoch_entry; /* deferred free of a replaced array */
+	const router_allocator *alloc;
+	uint32_t n;                  /* slots filled (readers bound by it) */
+	uint32_t cap;
+	const router__tdef *e[];
+} router__slots;
+
+struct router_table {
+	ck_epoch_entry_t epoch_entry; /* deferred free once retired */
+	const router_allocator *alloc;
+	struct router__arena *arena;
+	uint64_t version; /* set at publish when built with 0 */
+	uint64_t hash;
+	const router__keyspace *keyspaces; /* sorted by name */
+	size_t nkeyspaces;
+	const uint32_t *kindex; /* open addressing: ks index + 1, 0 empty */
+	uint32_t kmask;
+	const router__rule *rules; /* sorted by (from_ks, from_table, tablet) */
+	size_t nrules;
+	size_t nprimary_rules; /* rules with a keyspace and no tablet type:
+	                        * the first nprimary_rules after sorting by
+	                        * applies_to_primary first */
+	/* Set at publish. */
+	struct router *owner;
+	router__slots *slots; /* read with ck_pr_load_ptr */
+};
+
+/* XXH3 of a name, used for every name index. */
+uint64_t router__name_hash(const char *s, size_t n);
+
+/* Keyspace by name, or NULL. */
+const router__keyspace *router__table_keyspace(const router_table *t,
+                                               const char *ks, size_t n);
+/* Table by name in a keyspace, or NULL (the synthetic `any` table is not
+ * returned here). */
+const router__tdef *router__keyspace_table(const router__keyspace *ks,
+                                           const char *name, size_t n);
+
+/* Resolve keyspace.table the way a query does: table routing rules first
+ * (a disabled rule is ROUTER_EDISABLED), then the keyspace's own table, then
+ * the unsharded keyspace's `any` table.  ROUTER_OK with *out set, or
+ * ROUTER_ENOTFOUND / ROUTER_EDISABLED with err filled (err may be NULL). */
+int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
+                          const char *table, size_t tl,
+                          const router__tdef **out, router_error *err);
+
+/* Index of the shard of ks holding ksid (ks has at least one shard). */
+uint32_t router__shard_search(const router__keyspace *ks, const uint8_t *ksid,
+                              size_t len);
+
+/* Route through a resolved definition: the body shared by every lookup
+ * (the benchmarks' floor calls it on a frozen table without any
+ * synchronization).  Fills out (shard, shard_id, index, version, ksid).
+ * Returns ROUTER_OK, ROUTER_NONE, ROUTER_EMULTISHARD, ROUTER_ENEEDSLOOKUP,
+ * ROUTER_EUNSUPPORTED, ROUTER_EINVAL; sets err only when err != NULL. */
+int router__tdef_route(const router_table *t, const router__tdef *d,
+                       const router_value *values, size_t nvalues,
+                       router_route_result *out, router_error *err);
+int router__tdef_route_u64(const router_table *t, const router__tdef *d,
+                           uint64_t key, int is_unsigned,
+                           router_route_result *out);
+/* Shard id only (batch lookups); ROUTER_NO_SHARD for no keyspace ID. */
+int router__tdef_route_id(const router_table *t, const router__tdef *d,
+                          uint64_t key, int is_unsigned, uint32_t *id);
+
+/* router_table_route_ksid without the NULL checks of t and out. */
+int router__table_route_ksid(const router_table *t, const char *keyspace,
+                             size_t keyspace_len, const void *ksid,
+                             size_t ksid_len, router_route_result *out,
+                             router_error *err);
+
+/* Fill out for shard i of ks (shard, id, index, version; not ksid). */
+void router__fill_shard(const router_table *t, const router__keyspace *ks,
+                        uint32_t i, router_route_result *out);
+
+/* Free a table's memory now (the router's reclamation callback). */
+void router__table_destroy(router_table *t);
+
+#endif /* ROUTER_TABLE_H */
