@@ -423,6 +423,24 @@ static void retire(router *r, router_table *t)
 	ck_epoch_call(r->wrec, &t->epoch_entry, table_reclaim);
 }
 
+/* Tables retired but not yet freed beyond which a publish waits for a
+ * grace period.  Below it, the writer never waits. */
+#define RECLAIM_LIMIT 32u
+
+/* Free what earlier publishes retired, if their grace period is over.
+ * ck_epoch_poll never waits, but it advances the epoch by at most one step
+ * per call, so under constant reads and fast publishes the pending list can
+ * outgrow the history; past RECLAIM_LIMIT entries the writer waits for one
+ * grace period (readers' sections are a lookup long), which bounds memory
+ * to history + RECLAIM_LIMIT tables whatever the publish rate.  Called with
+ * r->lock held, never inside a read section. */
+static void reclaim(router *r)
+{
+	ck_epoch_poll(r->wrec);
+	if (ck_pr_load_uint(&r->wrec->n_pending) > RECLAIM_LIMIT)
+		ck_epoch_barrier(r->wrec);
+}
+
 void router_free(router *r)
 {
 	router_allocator a;
@@ -867,9 +885,7 @@ int router_publish(router *r, router_table *t, unsigned flags,
 	r->high_water = version;
 	swap_in(r, t);
 	r->st.accepted++;
-	/* Free whatever earlier publishes retired, if their grace period
-	 * is over; never waits. */
-	ck_epoch_poll(r->wrec);
+	reclaim(r);
 	router__clearerr(&e);
 	emit(r, ROUTER_EVENT_PUBLISH, ROUTER_OK, cur ? cur->version : 0,
 	     version, t->hash, &e, d);
@@ -908,7 +924,7 @@ static int rollback_to_index(router *r, unsigned idx, router_error *err)
 	r->cur = idx;
 	swap_in(r, t);
 	r->st.rollbacks++;
-	ck_epoch_poll(r->wrec);
+	reclaim(r);
 	router__clearerr(err);
 	emit(r, ROUTER_EVENT_ROLLBACK, ROUTER_OK, from ? from->version : 0,
 	     t->version, t->hash, NULL, NULL);

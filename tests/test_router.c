@@ -1,0 +1,1055 @@
+/*
+ * The live router: guards (each with an accepted and a refused case),
+ * history and rollback, handles, events, readers racing writers with an
+ * oracle per table version, allocation failures during publish, fork.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "router.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+typedef struct spec {
+	unsigned nshards;   /* 0: keyspace "user" unsharded */
+	unsigned ntables;   /* tables t0..t{n-1} in "user" */
+	uint64_t version;
+	int with_commerce;  /* add unsharded keyspace "commerce" with one table */
+	const char *vindex; /* type of user's primary vindex (default hash) */
+} spec;
+
+static router_table *build_with(const spec *s, const router_allocator *a)
+{
+	router_builder *b;
+	router_table *t = NULL;
+	router_error e;
+	const char *cols[] = {"id"};
+	unsigned i;
+	int sharded = s->nshards > 0;
+
+	assert_int_equal(router_builder_create(&b, a, &e), ROUTER_OK);
+	router_builder_set_version(b, s->version);
+	assert_int_equal(router_builder_add_keyspace(b, "user", sharded, &e),
+	                 ROUTER_OK);
+	for (i = 0; i < s->nshards; i++) {
+		char name[16];
+
+		assert_int_equal(router_shard_range_name(i, s->nshards, name,
+		                                         sizeof name),
+		                 ROUTER_OK);
+		assert_int_equal(router_builder_add_shard(b, "user", name, &e),
+		                 ROUTER_OK);
+	}
+	if (sharded)
+		assert_int_equal(router_builder_add_vindex(
+		                     b, "user", "vdx",
+		                     s->vindex ? s->vindex : "hash", NULL, 0,
+		                     NULL, &e),
+		                 ROUTER_OK);
+	for (i = 0; i < s->ntables; i++) {
+		char name[16];
+
+		snprintf(name, sizeof name, "t%u", i);
+		assert_int_equal(router_builder_add_table(b, "user", name,
+		                                          ROUTER_TABLE_NORMAL,
+		                                          NULL, &e),
+		                 ROUTER_OK);
+		if (sharded)
+			assert_int_equal(router_builder_add_column_vindex(
+			                     b, "user", name, "vdx", cols, 1, &e),
+			                 ROUTER_OK);
+	}
+	if (s->with_commerce) {
+		assert_int_equal(
+		    router_builder_add_keyspace(b, "commerce", 0, &e),
+		    ROUTER_OK);
+		assert_int_equal(router_builder_add_table(b, "commerce",
+		                                          "product",
+		                                          ROUTER_TABLE_NORMAL,
+		                                          NULL, &e),
+		                 ROUTER_OK);
+	}
+	if (router_table_build(b, &t, &e) != ROUTER_OK)
+		fail_msg("build: %s: %s", e.culprit, e.message);
+	router_builder_free(b);
+	return t;
+}
+
+static router_table *build(unsigned nshards, unsigned ntables,
+                           uint64_t version)
+{
+	spec s = {nshards, ntables, version, 1, NULL};
+
+	return build_with(&s, NULL);
+}
+
+static router *new_router(void)
+{
+	router *r;
+	router_error e;
+
+	assert_int_equal(router_create(&r, NULL, &e), ROUTER_OK);
+	return r;
+}
+
+static void publish_ok(router *r, router_table *t, unsigned flags)
+{
+	router_error e;
+
+	if (router_publish(r, t, flags, NULL, &e) != ROUTER_OK)
+		fail_msg("publish refused: %s: %s", e.culprit, e.message);
+}
+
+/* The shard name key routes to in user.t0, or "" for an error. */
+static const char *route_name(router *r, int64_t key, uint64_t *version)
+{
+	static __thread char buf[64];
+	router_route_result res;
+	router_value v = ROUTER_VALUE_INT64(key);
+
+	if (router_route(r, "user", 4, "t0", 2, &v, 1, &res, NULL) !=
+	    ROUTER_OK)
+		return "";
+	snprintf(buf, sizeof buf, "%s", res.shard);
+	if (version != NULL)
+		*version = res.version;
+	return buf;
+}
+
+/* Independent oracle: hash vindex then the first containing shard of an
+ * even partition of n, by brute force. */
+static unsigned oracle_index(int64_t key, unsigned n)
+{
+	router_value v = ROUTER_VALUE_INT64(key);
+	uint8_t ksid[32];
+	size_t len;
+	unsigned i;
+
+	assert_int_equal(router_keyspace_id("hash", &v, ksid, sizeof ksid,
+	                                    &len, NULL),
+	                 ROUTER_OK);
+	for (i = 0; i < n; i++) {
+		char name[16];
+		router_keyrange kr;
+
+		router_shard_range_name(i, n, name, sizeof name);
+		router_keyrange_parse(name, strlen(name), &kr, NULL);
+		if (router_keyrange_contains(&kr, ksid, len))
+			return i;
+	}
+	fail_msg("no shard of %u contains key %lld", n, (long long)key);
+	return 0;
+}
+
+/* ---- basics ------------------------------------------------------------- */
+
+static void lookups_before_any_publish_are_not_found(void **state)
+{
+	router *r = new_router();
+	router_route_result res;
+	router_value v = ROUTER_VALUE_INT64(1);
+	router_error e;
+
+	(void)state;
+	assert_int_equal(router_route(r, "user", 4, "t0", 2, &v, 1, &res, &e),
+	                 ROUTER_ENOTFOUND);
+	assert_non_null(strstr(e.message, "no table"));
+	assert_int_equal(router_version(r), 0);
+	router_free(r);
+}
+
+static void published_table_routes_like_vitess(void **state)
+{
+	router *r = new_router();
+	router_route_result res;
+	router_value v = ROUTER_VALUE_INT64(29999);
+	router_error e;
+
+	(void)state;
+	publish_ok(r, build(2, 1, 0), 0);
+	/* vectors.json: hash(29999) = fcd63e56d3374d88 -> 80- in -80,80-. */
+	assert_int_equal(router_route(r, "user", 4, "t0", 2, &v, 1, &res, &e),
+	                 ROUTER_OK);
+	assert_string_equal(res.shard, "80-");
+	assert_int_equal(res.ksid_len, 8);
+	assert_int_equal(res.ksid[0], 0xfc);
+	assert_int_equal(res.version, 1);
+	/* unsharded: any table, declared or not, goes to shard 0 */
+	assert_int_equal(router_route(r, "commerce", 8, "nosuch", 6, &v, 1,
+	                              &res, &e),
+	                 ROUTER_OK);
+	assert_string_equal(res.shard, "0");
+	assert_int_equal(router_route(r, "user", 4, "nosuch", 6, &v, 1, &res,
+	                              &e),
+	                 ROUTER_ENOTFOUND);
+	assert_non_null(strstr(e.message, "nosuch"));
+	router_free(r);
+}
+
+static void route_ksid_resolves_shards(void **state)
+{
+	router *r = new_router();
+	router_route_result res;
+	const uint8_t k28[] = {0x28}, k7823[] = {0x78, 0x23};
+
+	(void)state;
+	publish_ok(r, build(8, 1, 0), 0);
+	assert_int_equal(router_route_ksid(r, "user", 4, k28, 1, &res, NULL),
+	                 ROUTER_OK);
+	assert_string_equal(res.shard, "20-40");
+	assert_int_equal(router_route_ksid(r, "user", 4, k7823, 2, &res, NULL),
+	                 ROUTER_OK);
+	assert_string_equal(res.shard, "60-80");
+	assert_int_equal(router_route_ksid(r, "nope", 4, k28, 1, &res, NULL),
+	                 ROUTER_ENOTFOUND);
+	router_free(r);
+}
+
+static void null_arguments_are_einval_not_crashes(void **state)
+{
+	router *r = new_router();
+	router_route_result res;
+	router_error e;
+	router_handle *h;
+
+	(void)state;
+	assert_int_equal(router_publish(NULL, NULL, 0, NULL, &e), ROUTER_EINVAL);
+	assert_int_equal(router_publish(r, NULL, 0, NULL, &e), ROUTER_EINVAL);
+	assert_int_equal(router_route(NULL, "a", 1, "b", 1, NULL, 0, &res, &e),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_route(r, "a", 1, "b", 1, NULL, 0, NULL, &e),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_handle_open(r, NULL, 3, "t", 1, &h, &e),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_handle_open(r, "", 0, "t", 1, &h, &e),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_rollback(NULL, 1, &e), ROUTER_EINVAL);
+	assert_int_equal(router_rollback(r, 0, &e), ROUTER_EINVAL);
+	assert_int_equal(router_handle_route_int64(NULL, 1, &res),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_publish(r, build(2, 1, 0), 0x80, NULL, &e),
+	                 ROUTER_EINVAL);
+	assert_non_null(strstr(e.message, "flags"));
+	router_free(r);
+	router_free(NULL);
+	router_handle_free(NULL);
+}
+
+static void bad_options_are_refused(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	router *r;
+	router_error e;
+
+	(void)state;
+	o.history = 0;
+	assert_int_equal(router_create(&r, &o, &e), ROUTER_EINVAL);
+	assert_non_null(strstr(e.message, "history"));
+	o.history = 8;
+	o.max_shrink = 1.5;
+	assert_int_equal(router_create(&r, &o, &e), ROUTER_EINVAL);
+	o.max_shrink = 0.1;
+	o.size = 3;
+	assert_int_equal(router_create(&r, &o, &e), ROUTER_EINVAL);
+}
+
+/* ---- guards ------------------------------------------------------------- */
+
+static void publish_refuses_a_table_without_keyspaces(void **state)
+{
+	router *r = new_router();
+	router_builder *b;
+	router_table *t;
+	router_error e;
+
+	(void)state;
+	assert_int_equal(router_builder_create(&b, NULL, &e), ROUTER_OK);
+	assert_int_equal(router_table_build(b, &t, &e), ROUTER_OK);
+	assert_int_equal(router_publish(r, t, 0, NULL, &e), ROUTER_EEMPTY);
+	assert_non_null(strstr(e.message, "no keyspace"));
+	/* even when destructive */
+	assert_int_equal(router_publish(r, t, ROUTER_PUBLISH_DESTRUCTIVE, NULL,
+	                                &e),
+	                 ROUTER_EEMPTY);
+	router_table_free(t);
+	router_builder_free(b);
+	/* accepted case: one keyspace */
+	publish_ok(r, build(2, 1, 0), 0);
+	router_free(r);
+}
+
+/* The January 2026 shape: a sharded keyspace with tables arrives as `{}`. */
+static router_table *incident_table(uint64_t version)
+{
+	router_builder *b;
+	router_table *t;
+	router_error e;
+
+	assert_int_equal(router_builder_create(&b, NULL, &e), ROUTER_OK);
+	router_builder_set_version(b, version);
+	assert_int_equal(router_builder_add_keyspace(b, "user", 0, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_keyspace(b, "commerce", 0, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_table(b, "commerce", "product",
+	                                          ROUTER_TABLE_NORMAL, NULL,
+	                                          &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_build(b, &t, &e), ROUTER_OK);
+	router_builder_free(b);
+	return t;
+}
+
+static void publish_refuses_the_emptied_sharded_keyspace(void **state)
+{
+	router *r = new_router();
+	router_table *t = incident_table(100);
+	router_stats st;
+	router_error e;
+	uint64_t hash;
+	const char *before;
+	char keep[64];
+
+	(void)state;
+	publish_ok(r, build(4, 3, 10), 0);
+	hash = router_content_hash(r);
+	before = route_name(r, 12345, NULL);
+	snprintf(keep, sizeof keep, "%s", before);
+	assert_int_equal(router_publish(r, t, 0, NULL, &e), ROUTER_EEMPTY);
+	assert_string_equal(e.culprit, "user");
+	assert_non_null(strstr(e.message, "unsharded and empty"));
+	/* nothing changed */
+	assert_int_equal(router_version(r), 10);
+	assert_int_equal(router_content_hash(r), hash);
+	assert_string_equal(route_name(r, 12345, NULL), keep);
+	router_get_stats(r, &st);
+	assert_int_equal(st.accepted, 1);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(st.refused_by_code[-ROUTER_EEMPTY], 1);
+	assert_int_equal(st.history_len, 1);
+	/* accepted case: an operator who means it */
+	publish_ok(r, t, ROUTER_PUBLISH_DESTRUCTIVE);
+	assert_int_equal(router_version(r), 100);
+	assert_string_equal(route_name(r, 12345, NULL), "0");
+	router_free(r);
+}
+
+static void publish_refuses_versions_that_do_not_move_forward(void **state)
+{
+	router *r = new_router();
+	router_table *stale = build(2, 1, 5), *same = build(2, 1, 7);
+	router_error e;
+
+	(void)state;
+	publish_ok(r, build(2, 1, 7), 0);
+	assert_int_equal(router_publish(r, stale, 0, NULL, &e), ROUTER_EVERSION);
+	assert_non_null(strstr(e.message, "version 5"));
+	assert_int_equal(router_publish(r, same, 0, NULL, &e), ROUTER_EVERSION);
+	/* destructive does not override the version guard */
+	assert_int_equal(router_publish(r, same, ROUTER_PUBLISH_DESTRUCTIVE,
+	                                NULL, &e),
+	                 ROUTER_EVERSION);
+	assert_int_equal(router_version(r), 7);
+	router_table_free(stale);
+	router_table_free(same);
+	/* accepted: higher, and 0 = next */
+	publish_ok(r, build(2, 1, 9), 0);
+	publish_ok(r, build(2, 1, 0), 0);
+	assert_int_equal(router_version(r), 10);
+	/* after a rollback to 9, 10 is still taken */
+	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
+	assert_int_equal(router_version(r), 9);
+	stale = build(2, 1, 10);
+	assert_int_equal(router_publish(r, stale, 0, NULL, &e), ROUTER_EVERSION);
+	router_table_free(stale);
+	publish_ok(r, build(2, 1, 0), 0);
+	assert_int_equal(router_version(r), 11);
+	router_free(r);
+}
+
+static void publish_refuses_dropping_a_keyspace(void **state)
+{
+	router *r = new_router();
+	spec s = {2, 1, 0, 0, NULL};
+	router_table *t = build_with(&s, NULL);
+	router_error e;
+
+	(void)state;
+	publish_ok(r, build(2, 1, 0), 0);
+	assert_int_equal(router_publish(r, t, 0, NULL, &e), ROUTER_ESHRINK);
+	assert_string_equal(e.culprit, "commerce");
+	assert_non_null(strstr(e.message, "dropped"));
+	publish_ok(r, t, ROUTER_PUBLISH_DESTRUCTIVE);
+	router_free(r);
+}
+
+static void publish_refuses_turning_a_keyspace_unsharded(void **state)
+{
+	router *r = new_router();
+	router_table *t = build(0, 1, 0);
+	router_error e;
+
+	(void)state;
+	publish_ok(r, build(2, 1, 0), 0);
+	assert_int_equal(router_publish(r, t, 0, NULL, &e), ROUTER_ESHRINK);
+	assert_string_equal(e.culprit, "user");
+	assert_non_null(strstr(e.message, "unsharded"));
+	publish_ok(r, t, ROUTER_PUBLISH_DESTRUCTIVE);
+	router_free(r);
+}
+
+static void publish_refuses_losing_more_than_max_shrink(void **state)
+{
+	router *r = new_router();
+	router_table *t;
+	router_error e;
+
+	(void)state;
+	publish_ok(r, build(2, 20, 0), 0);
+	/* 2 of 20 = 10%: allowed by the default 10% */
+	publish_ok(r, build(2, 18, 0), 0);
+	/* 2 of 18 = 11%: refused */
+	t = build(2, 16, 0);
+	assert_int_equal(router_publish(r, t, 0, NULL, &e), ROUTER_ESHRINK);
+	assert_non_null(strstr(e.message, "lose 2 of its 18"));
+	assert_non_null(strstr(e.message, "t16"));
+	publish_ok(r, t, ROUTER_PUBLISH_DESTRUCTIVE);
+	router_free(r);
+}
+
+static void resharding_is_a_normal_publish(void **state)
+{
+	router *r = new_router();
+	router_diff *d;
+	router_error e;
+	int64_t k;
+
+	(void)state;
+	publish_ok(r, build(2, 3, 0), 0);
+	assert_int_equal(router_publish(r, build(4, 3, 0), 0, &d, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_diff_tally(d, ROUTER_DIFF_SHARD,
+	                                   ROUTER_DIFF_ADDED),
+	                 4);
+	assert_int_equal(router_diff_tally(d, ROUTER_DIFF_SHARD,
+	                                   ROUTER_DIFF_REMOVED),
+	                 2);
+	router_diff_free(d);
+	for (k = 0; k < 200; k++) {
+		char want[16];
+
+		router_shard_range_name(oracle_index(k, 4), 4, want,
+		                        sizeof want);
+		assert_string_equal(route_name(r, k, NULL), want);
+	}
+	router_free(r);
+}
+
+static void dry_run_gives_the_verdict_and_diff_without_publishing(void **state)
+{
+	router *r = new_router();
+	router_table *bad = incident_table(0), *good = build(4, 1, 0);
+	router_diff *d;
+	router_stats st;
+	router_error e;
+
+	(void)state;
+	publish_ok(r, build(2, 1, 0), 0);
+	assert_int_equal(router_publish(r, bad, ROUTER_PUBLISH_DRY_RUN, &d, &e),
+	                 ROUTER_EEMPTY);
+	assert_true(router_diff_tally(d, ROUTER_DIFF_KEYSPACE,
+	                              ROUTER_DIFF_CHANGED) == 1);
+	router_diff_free(d);
+	assert_int_equal(router_publish(r, good, ROUTER_PUBLISH_DRY_RUN, &d, &e),
+	                 ROUTER_OK);
+	assert_true(router_diff_count(d) > 0);
+	router_diff_free(d);
+	assert_int_equal(router_version(r), 1);
+	router_get_stats(r, &st);
+	assert_int_equal(st.accepted, 1);
+	assert_int_equal(st.checks, 2);
+	/* the caller still owns both */
+	publish_ok(r, good, 0);
+	router_table_free(bad);
+	router_free(r);
+}
+
+static void a_table_cannot_be_published_twice(void **state)
+{
+	router *r = new_router(), *r2 = new_router();
+	router_table *t = build(2, 1, 0);
+	router_error e;
+
+	(void)state;
+	publish_ok(r, t, 0);
+	assert_int_equal(router_publish(r, t, 0, NULL, &e), ROUTER_ESTATE);
+	assert_int_equal(router_publish(r2, t, 0, NULL, &e), ROUTER_ESTATE);
+	router_table_free(t); /* no-op: the router owns it */
+	assert_string_equal(route_name(r, 1, NULL), "-80");
+	router_free(r);
+	router_free(r2);
+}
+
+/* ---- history and rollback --------------------------------------------- */
+
+static void rollback_restores_earlier_tables_without_rebuilding(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	router_history_entry h[8];
+	router_stats st;
+	router *r;
+	router_error e;
+	unsigned v;
+
+	(void)state;
+	o.history = 3;
+	assert_int_equal(router_create(&r, &o, &e), ROUTER_OK);
+	assert_int_equal(router_rollback(r, 1, &e), ROUTER_ENOHISTORY);
+	for (v = 1; v <= 5; v++)
+		publish_ok(r, build(1u << v, 1, v), 0);
+	assert_int_equal(router_history(r, h, 8), 3);
+	assert_int_equal(h[0].version, 3);
+	assert_int_equal(h[2].version, 5);
+	assert_true(h[2].in_service);
+	assert_true(h[0].accepted_unix_ns > 0);
+	assert_int_equal(router_rollback(r, 3, &e), ROUTER_ENOHISTORY);
+	assert_non_null(strstr(e.message, "2 older"));
+	assert_int_equal(router_rollback(r, 2, &e), ROUTER_OK);
+	assert_int_equal(router_version(r), 3);
+	assert_int_equal(router_history(r, h, 8), 3);
+	assert_true(h[0].in_service);
+	/* route through the 8-shard table of version 3 */
+	{
+		char want[16];
+
+		router_shard_range_name(oracle_index(77, 8), 8, want,
+		                        sizeof want);
+		assert_string_equal(route_name(r, 77, NULL), want);
+	}
+	/* forward again by version */
+	assert_int_equal(router_rollback_to(r, 5, &e), ROUTER_OK);
+	assert_int_equal(router_version(r), 5);
+	assert_int_equal(router_rollback_to(r, 1, &e), ROUTER_ENOHISTORY);
+	assert_int_equal(router_rollback_to(r, 4, &e), ROUTER_OK);
+	/* a publish after a rollback drops what was ahead (version 5) */
+	publish_ok(r, build(2, 1, 0), 0);
+	assert_int_equal(router_version(r), 6);
+	assert_int_equal(router_history(r, h, 8), 3);
+	assert_int_equal(h[0].version, 3);
+	assert_int_equal(h[1].version, 4);
+	assert_int_equal(h[2].version, 6);
+	router_get_stats(r, &st);
+	assert_int_equal(st.rollbacks, 3);
+	assert_int_equal(st.tables_retired, 3); /* 1, 2 evicted; 5 dropped */
+	router_free(r);
+}
+
+typedef struct events {
+	int n;
+	int codes[16];
+	router_event_kind kinds[16];
+	size_t diffs[16];
+} events;
+
+static void on_event(void *arg, const router_event *ev)
+{
+	events *x = arg;
+
+	if (x->n < 16) {
+		x->codes[x->n] = ev->code;
+		x->kinds[x->n] = ev->kind;
+		x->diffs[x->n] = router_diff_count(ev->diff);
+		if (ev->code != ROUTER_OK)
+			assert_non_null(ev->error);
+	}
+	x->n++;
+}
+
+static void every_attempt_reaches_the_callback(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	events x;
+	router *r;
+	router_error e;
+
+	(void)state;
+	memset(&x, 0, sizeof x);
+	o.on_event = on_event;
+	o.on_event_arg = &x;
+	assert_int_equal(router_create(&r, &o, &e), ROUTER_OK);
+	publish_ok(r, build(2, 1, 0), 0);
+	{
+		router_table *t = incident_table(0);
+
+		assert_int_equal(router_publish(r, t, 0, NULL, &e),
+		                 ROUTER_EEMPTY);
+		assert_int_equal(router_publish(r, t, ROUTER_PUBLISH_DRY_RUN,
+		                                NULL, &e),
+		                 ROUTER_EEMPTY);
+		router_table_free(t);
+	}
+	publish_ok(r, build(4, 1, 0), 0);
+	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
+	assert_int_equal(router_rollback(r, 5, &e), ROUTER_ENOHISTORY);
+	assert_int_equal(x.n, 6);
+	assert_int_equal(x.kinds[0], ROUTER_EVENT_PUBLISH);
+	assert_int_equal(x.codes[0], ROUTER_OK);
+	assert_true(x.diffs[0] > 0);
+	assert_int_equal(x.codes[1], ROUTER_EEMPTY);
+	assert_int_equal(x.kinds[2], ROUTER_EVENT_CHECK);
+	assert_int_equal(x.kinds[4], ROUTER_EVENT_ROLLBACK);
+	assert_int_equal(x.codes[5], ROUTER_ENOHISTORY);
+	router_free(r);
+}
+
+/* ---- handles and names ------------------------------------------------- */
+
+static void handles_follow_publishes_and_outlive_tables(void **state)
+{
+	router *r = new_router();
+	router_handle *h, *late, *same;
+	router_route_result res;
+	router_error e;
+	const char *first;
+	char want[16];
+
+	(void)state;
+	/* opened before anything exists */
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &h, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(h, 1, &res),
+	                 ROUTER_ENOTFOUND);
+	publish_ok(r, build(2, 2, 0), 0);
+	assert_int_equal(router_handle_route_int64(h, 1, &res), ROUTER_OK);
+	assert_string_equal(res.shard, "-80");
+	first = res.shard;
+	/* the interned name keeps its address across publishes */
+	publish_ok(r, build(2, 2, 0), 0);
+	assert_int_equal(router_handle_route_int64(h, 1, &res), ROUTER_OK);
+	assert_ptr_equal(res.shard, first);
+	assert_string_equal(router_shard_name(r, res.shard_id, NULL), "-80");
+	assert_null(router_shard_name(r, 100000, NULL));
+	/* opened while a table is in service */
+	assert_int_equal(router_handle_open(r, "user", 4, "t1", 2, &late, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_handle_open(r, "user", 4, "t1", 2, &same, &e),
+	                 ROUTER_OK);
+	publish_ok(r, build(16, 2, 0), 0);
+	router_shard_range_name(oracle_index(99, 16), 16, want, sizeof want);
+	assert_int_equal(router_handle_route_uint64(late, 99, &res), ROUTER_OK);
+	assert_string_equal(res.shard, want);
+	assert_int_equal(router_handle_route_bytes(same, ROUTER_SQL_INT64, "99",
+	                                           2, &res),
+	                 ROUTER_OK);
+	assert_string_equal(res.shard, want);
+	/* the table disappears (destructive), then comes back */
+	publish_ok(r, build(16, 1, 0), ROUTER_PUBLISH_DESTRUCTIVE);
+	assert_int_equal(router_handle_route_int64(late, 99, &res),
+	                 ROUTER_ENOTFOUND);
+	assert_int_equal(router_handle_route(late, NULL, 0, &res, &e),
+	                 ROUTER_ENOTFOUND);
+	assert_non_null(strstr(e.message, "t1"));
+	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(late, 99, &res), ROUTER_OK);
+	assert_string_equal(res.shard, want);
+	router_handle_free(h);
+	router_handle_free(late);
+	router_handle_free(same);
+	router_free(r);
+}
+
+static void batch_lookup_agrees_with_single_lookups(void **state)
+{
+	router *r = new_router();
+	router_handle *h;
+	router_route_result res;
+	uint64_t keys[300], version = 0;
+	uint32_t ids[300];
+	router_error e;
+	size_t i;
+
+	(void)state;
+	publish_ok(r, build(256, 1, 0), 0);
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &h, &e),
+	                 ROUTER_OK);
+	for (i = 0; i < 300; i++)
+		keys[i] = (uint64_t)(int64_t)(i * 7919 - 1000);
+	assert_int_equal(router_handle_route_batch(h, keys, 300, 0, ids,
+	                                           &version, &e),
+	                 ROUTER_OK);
+	assert_int_equal(version, 1);
+	for (i = 0; i < 300; i++) {
+		assert_int_equal(router_handle_route_int64(h, (int64_t)keys[i],
+		                                           &res),
+		                 ROUTER_OK);
+		assert_int_equal(ids[i], res.shard_id);
+	}
+	router_handle_free(h);
+	router_free(r);
+}
+
+/* ---- concurrency -------------------------------------------------------- */
+
+#define NKEYS 512
+#define MAXV 100000
+static const unsigned layouts[] = {2, 4, 8, 16, 64};
+#define NLAYOUTS (sizeof layouts / sizeof layouts[0])
+static uint8_t oracle[NLAYOUTS][NKEYS];
+static char names[NLAYOUTS][64][16];
+/* version -> layout index + 1 (0: never published / refused) */
+static uint8_t version_layout[MAXV];
+static volatile int stop;
+
+typedef struct reader_stats {
+	router *r;
+	uint64_t lookups, wrong, notfound, versions_seen;
+	uint64_t last_version;
+} reader_stats;
+
+static void *reader_main(void *arg)
+{
+	reader_stats *s = arg;
+	router_handle *h;
+	router_route_result res;
+	router_error e;
+	uint64_t keys[32];
+	uint32_t ids[32];
+	unsigned i = 0;
+
+	assert_int_equal(router_handle_open(s->r, "user", 4, "t0", 2, &h, &e),
+	                 ROUTER_OK);
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		unsigned key = (i * 2654435761u) % NKEYS, li;
+		int rc;
+
+		i++;
+		if (i % 3 == 0) {
+			router_value v = ROUTER_VALUE_INT64(key);
+
+			rc = router_route(s->r, "user", 4, "t0", 2, &v, 1, &res,
+			                  NULL);
+		} else {
+			rc = router_handle_route_int64(h, key, &res);
+		}
+		if (rc != ROUTER_OK) {
+			s->notfound++;
+			continue;
+		}
+		s->lookups++;
+		if (res.version >= MAXV || version_layout[res.version] == 0) {
+			s->wrong++;
+			continue;
+		}
+		li = version_layout[res.version] - 1;
+		if (strcmp(res.shard, names[li][oracle[li][key]]) != 0)
+			s->wrong++;
+		if (res.version != s->last_version) {
+			s->versions_seen++;
+			s->last_version = res.version;
+		}
+		if (i % 64 == 0) {
+			/* a batch is answered by one table */
+			uint64_t v = 0;
+			unsigned j;
+
+			for (j = 0; j < 32; j++)
+				keys[j] = (key + j) % NKEYS;
+			if (router_handle_route_batch(h, keys, 32, 0, ids, &v,
+			                              NULL) == ROUTER_OK) {
+				li = version_layout[v] - 1;
+				for (j = 0; j < 32; j++) {
+					const char *n = router_shard_name(
+					    s->r, ids[j], NULL);
+
+					s->lookups++;
+					if (n == NULL ||
+					    strcmp(n, names[li][oracle[li][keys[j]]]) != 0)
+						s->wrong++;
+				}
+			}
+		}
+	}
+	router_handle_free(h);
+	router_thread_unregister();
+	return NULL;
+}
+
+static void readers_never_see_a_mixed_or_freed_table(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	reader_stats rs[2];
+	pthread_t th[2];
+	router *r;
+	router_error e;
+	router_stats st;
+	unsigned li, k, i, v = 0;
+	unsigned accepted = 0, refused = 0, rollbacks = 0;
+
+	(void)state;
+	for (li = 0; li < NLAYOUTS; li++) {
+		for (k = 0; k < layouts[li]; k++)
+			router_shard_range_name(k, layouts[li], names[li][k],
+			                        sizeof names[li][k]);
+		for (k = 0; k < NKEYS; k++)
+			oracle[li][k] = (uint8_t)oracle_index(k, layouts[li]);
+	}
+	memset(version_layout, 0, sizeof version_layout);
+	o.history = 4;
+	assert_int_equal(router_create(&r, &o, &e), ROUTER_OK);
+	version_layout[1] = 1;
+	publish_ok(r, build(layouts[0], 1, 1), 0);
+	v = 1;
+	stop = 0;
+	for (i = 0; i < 2; i++) {
+		memset(&rs[i], 0, sizeof rs[i]);
+		rs[i].r = r;
+		assert_int_equal(pthread_create(&th[i], NULL, reader_main, &rs[i]),
+		                 0);
+	}
+	for (i = 0; i < 6000; i++) {
+		unsigned step = i % 6;
+
+		if (step == 4) {
+			/* a refused publish: the January 2026 table */
+			router_table *t = incident_table(v + 1);
+
+			assert_int_equal(router_publish(r, t, 0, NULL, &e),
+			                 ROUTER_EEMPTY);
+			router_table_free(t);
+			refused++;
+		} else if (step == 5) {
+			int rc = router_rollback(r, 1 + i % 3, &e);
+
+			assert_true(rc == ROUTER_OK || rc == ROUTER_ENOHISTORY);
+			rollbacks += rc == ROUTER_OK;
+		} else {
+			li = (i / 6 + step) % NLAYOUTS;
+			v++;
+			assert_true(v < MAXV);
+			/* the oracle is written before the table can be seen */
+			version_layout[v] = (uint8_t)(li + 1);
+			publish_ok(r, build(layouts[li], 1, v), 0);
+			accepted++;
+		}
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	router_get_stats(r, &st);
+	print_message("  %llu+%llu lookups checked, %u publishes, %u refused, "
+	              "%u rollbacks, %llu+%llu version changes seen, %llu "
+	              "tables freed, wrong answers %llu\n",
+	              (unsigned long long)rs[0].lookups,
+	              (unsigned long long)rs[1].lookups, accepted, refused,
+	              rollbacks, (unsigned long long)rs[0].versions_seen,
+	              (unsigned long long)rs[1].versions_seen,
+	              (unsigned long long)st.tables_freed,
+	              (unsigned long long)(rs[0].wrong + rs[1].wrong));
+	assert_int_equal(rs[0].wrong + rs[1].wrong, 0);
+	assert_int_equal(rs[0].notfound + rs[1].notfound, 0);
+	assert_true(rs[0].lookups > 0 && rs[1].lookups > 0);
+	assert_int_equal(st.accepted, accepted + 1);
+	assert_int_equal(st.refused, refused);
+	assert_true(st.tables_freed > 0);
+	/* reclamation keeps up: at most RECLAIM_LIMIT (32) tables wait */
+	assert_true(st.tables_retired - st.tables_freed <= 32);
+	router_free(r);
+}
+
+/* ---- allocation failures ------------------------------------------------ */
+
+typedef struct failing {
+	long live;
+	long countdown; /* fail when it reaches 0; <0: never */
+} failing;
+
+static void *f_malloc(void *ctx, size_t n)
+{
+	failing *f = ctx;
+	void *p;
+
+	if (f->countdown >= 0 && f->countdown-- == 0)
+		return NULL;
+	p = malloc(n);
+	if (p != NULL)
+		f->live++;
+	return p;
+}
+
+static void *f_realloc(void *ctx, void *p, size_t n)
+{
+	failing *f = ctx;
+	void *q;
+
+	if (f->countdown >= 0 && f->countdown-- == 0)
+		return NULL;
+	q = realloc(p, n);
+	if (q != NULL && p == NULL)
+		f->live++;
+	return q;
+}
+
+static void f_free(void *ctx, void *p)
+{
+	failing *f = ctx;
+
+	if (p != NULL)
+		f->live--;
+	free(p);
+}
+
+static void publish_failing_at_any_allocation_changes_nothing(void **state)
+{
+	failing f = {0, -1};
+	router_allocator a = {f_malloc, f_realloc, f_free, &f};
+	router_options o = ROUTER_OPTIONS_INIT;
+	spec s1 = {2, 3, 0, 1, NULL}, s2 = {16, 3, 0, 1, NULL};
+	router *r;
+	router_handle *h;
+	router_error e;
+	long k;
+	int done = 0;
+
+	(void)state;
+	o.allocator = &a;
+	assert_int_equal(router_create(&r, &o, &e), ROUTER_OK);
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &h, &e),
+	                 ROUTER_OK);
+	/* Intern every shard name first: interned names live as long as the
+	 * router, so a failed publish may legitimately keep the ones it
+	 * added.  With them in place it must leave nothing behind. */
+	publish_ok(r, build_with(&s2, &a), 0);
+	publish_ok(r, build_with(&s1, &a), 0);
+	for (k = 0; !done; k++) {
+		long live = f.live;
+		router_table *t = build_with(&s2, &a);
+		router_diff *d = NULL;
+		int rc;
+
+		f.countdown = k;
+		rc = router_publish(r, t, 0, &d, &e);
+		f.countdown = -1;
+		if (rc == ROUTER_OK) {
+			done = 1;
+			router_diff_free(d);
+			assert_int_equal(router_version(r), 3);
+			break;
+		}
+		assert_int_equal(rc, ROUTER_ENOMEM);
+		router_diff_free(d);
+		assert_int_equal(router_version(r), 2);
+		assert_string_equal(route_name(r, 1, NULL), "-80");
+		router_table_free(t);
+		assert_int_equal(f.live, live);
+		assert_true(k < 1000);
+	}
+	print_message("  publish survived failures at each of its first %ld "
+	              "allocations\n",
+	              k);
+	assert_true(k > 3);
+	router_handle_free(h);
+	router_free(r);
+	assert_int_equal(f.live, 0);
+}
+
+/* ---- fork --------------------------------------------------------------- */
+
+static void *spin_reader(void *arg)
+{
+	router *r = arg;
+
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
+		(void)route_name(r, 5, NULL);
+	return NULL;
+}
+
+static void a_forked_child_routes_publishes_and_reclaims(void **state)
+{
+	router *r = new_router();
+	pthread_t th[2];
+	int i, status;
+	pid_t pid;
+
+	(void)state;
+	publish_ok(r, build(2, 1, 0), 0);
+	stop = 0;
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, spin_reader, r), 0);
+	usleep(20000);
+	for (i = 0; i < 3; i++)
+		publish_ok(r, build(4, 1, 0), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* The readers do not exist here; one may have been inside a
+		 * read section at fork time.  Everything must still work,
+		 * including reclamation and router_free (which waits for
+		 * readers). */
+		router_stats st;
+		int j;
+
+		alarm(20);
+		if (strcmp(route_name(r, 1, NULL), "-40") != 0)
+			_exit(3);
+		for (j = 0; j < 20; j++)
+			if (router_publish(r, build(8, 1, 0), 0, NULL, NULL) !=
+			    ROUTER_OK)
+				_exit(4);
+		if (router_rollback(r, 1, NULL) != ROUTER_OK)
+			_exit(5);
+		router_get_stats(r, &st);
+		if (st.tables_freed == 0)
+			_exit(6);
+		router_free(r);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_string_equal(route_name(r, 1, NULL), "-40");
+	router_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(lookups_before_any_publish_are_not_found),
+	    cmocka_unit_test(published_table_routes_like_vitess),
+	    cmocka_unit_test(route_ksid_resolves_shards),
+	    cmocka_unit_test(null_arguments_are_einval_not_crashes),
+	    cmocka_unit_test(bad_options_are_refused),
+	    cmocka_unit_test(publish_refuses_a_table_without_keyspaces),
+	    cmocka_unit_test(publish_refuses_the_emptied_sharded_keyspace),
+	    cmocka_unit_test(publish_refuses_versions_that_do_not_move_forward),
+	    cmocka_unit_test(publish_refuses_dropping_a_keyspace),
+	    cmocka_unit_test(publish_refuses_turning_a_keyspace_unsharded),
+	    cmocka_unit_test(publish_refuses_losing_more_than_max_shrink),
+	    cmocka_unit_test(resharding_is_a_normal_publish),
+	    cmocka_unit_test(dry_run_gives_the_verdict_and_diff_without_publishing),
+	    cmocka_unit_test(a_table_cannot_be_published_twice),
+	    cmocka_unit_test(rollback_restores_earlier_tables_without_rebuilding),
+	    cmocka_unit_test(every_attempt_reaches_the_callback),
+	    cmocka_unit_test(handles_follow_publishes_and_outlive_tables),
+	    cmocka_unit_test(batch_lookup_agrees_with_single_lookups),
+	    cmocka_unit_test(readers_never_see_a_mixed_or_freed_table),
+	    cmocka_unit_test(publish_failing_at_any_allocation_changes_nothing),
+	    cmocka_unit_test(a_forked_child_routes_publishes_and_reclaims),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
