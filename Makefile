@@ -40,7 +40,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 PKGS_BUILD := gcc make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 
-.PHONY: all lib test test-c deps deps-test help clean install check-exports
+.PHONY: all lib test test-c test-readme deps deps-test help clean install check-exports
 
 all: lib
 
@@ -115,7 +115,23 @@ test-c: deps-test lib $(TEST_BINS)
 		echo "== $$t"; ( cd tests && ../$$t ) || fail=1; \
 	done; exit $$fail
 
-test: test-c check-exports
+# The C example in README.md, compiled and run as written.
+$(BUILD)/readme_example.c: README.md
+	@mkdir -p $(BUILD)
+	sed -n '/<!-- readme-example:begin -->/,/<!-- readme-example:end -->/p' README.md | grep -v '^<!--' | grep -v '^```' > $@
+
+$(BUILD)/readme_example: $(BUILD)/readme_example.c $(STATIC)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(STATIC) $(DEPLIBS)
+
+test-readme: lib $(BUILD)/readme_example
+	@$(BUILD)/readme_example > $(BUILD)/readme_example.out
+	@grep -q '^id 29999 -> shard 80- (version 1)$$' $(BUILD)/readme_example.out && \
+	 grep -q '^refused: ROUTER_EEMPTY (user): ' $(BUILD)/readme_example.out && \
+	 grep -q '^id 29999 -> shard 80- (still version 1)$$' $(BUILD)/readme_example.out || \
+	 { echo "README example output differs:"; cat $(BUILD)/readme_example.out; exit 1; }
+	@echo "README example: ok"
+
+test: test-c check-exports test-readme
 
 clean:
 	rm -rf $(BUILD)
