@@ -40,7 +40,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 PKGS_BUILD := gcc make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 
-.PHONY: all lib test test-c test-readme deps deps-test help clean install check-exports
+.PHONY: all lib test test-c test-readme test-asan test-ubsan test-tsan test-valgrind deps deps-test help clean install check-exports
 
 all: lib
 
@@ -132,6 +132,26 @@ test-readme: lib $(BUILD)/readme_example
 	@echo "README example: ok"
 
 test: test-c check-exports test-readme
+
+# --- sanitizers and valgrind (clang; each in its own build directory) ---
+SAN_FLAGS_ASAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_FLAGS_TSAN := -O1 -g -fsanitize=thread
+
+test-asan: deps-test
+	$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT="$(SAN_FLAGS_ASAN)" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" test-c
+
+test-ubsan: test-asan
+
+test-tsan: deps-test
+	$(MAKE) --no-print-directory BUILD=build-tsan CC=clang OPT="$(SAN_FLAGS_TSAN)" \
+		EXTRA_LDFLAGS="-fsanitize=thread" test-c
+
+test-valgrind: deps-test lib $(TEST_BINS)
+	@fail=0; for t in $(TEST_BINS); do \
+		echo "== valgrind $$t"; ( cd tests && valgrind -q --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect --error-exitcode=9 ../$$t ) || fail=1; \
+	done; exit $$fail
 
 clean:
 	rm -rf $(BUILD)

@@ -29,7 +29,7 @@
 int router__seterr(router_error *err, int code, const char *culprit,
                    const char *fmt, ...) ROUTER__PRINTF(4, 5);
 int router__vseterr(router_error *err, int code, const char *culprit,
-                    const char *fmt, va_list ap);
+                    const char *fmt, va_list ap) ROUTER__PRINTF(4, 0);
 /* Clear err to ROUTER_OK with empty strings. */
 void router__clearerr(router_error *err);
 

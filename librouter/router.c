@@ -72,6 +72,94 @@
 #include "table.h"
 
 /* ------------------------------------------------------------------------ */
+/* Publication primitives                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Everything readers can reach is published with a release (store fence,
+ * then the store of the pointer or count that makes it reachable) and
+ * consumed with the matching load (then a dependency/load fence).  Normal
+ * builds use Concurrency Kit.  ThreadSanitizer cannot see through ck_pr's
+ * inline assembly nor through libck's epoch logic, so a TSan build writes
+ * the same orders as C11 atomics and tells TSan about the grace period:
+ * every read section ends with a release on one sync address and every
+ * deferred free starts with an acquire on it (true edges: ck_epoch frees
+ * an object only after every section that could see it has ended). */
+#if defined(__SANITIZE_THREAD__)
+#define ROUTER__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ROUTER__TSAN 1
+#endif
+#endif
+
+#ifdef ROUTER__TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+static char tsan_grace;
+
+static inline void publish_ptr(void *p, void *v)
+{
+	__atomic_store_n((void **)p, v, __ATOMIC_RELEASE);
+}
+static inline void *consume_ptr(const void *p)
+{
+	return __atomic_load_n((void *const *)p, __ATOMIC_ACQUIRE);
+}
+static inline void publish_32(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+static inline uint32_t acquire_32(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+static inline void section_end(ck_epoch_record_t *rec)
+{
+	__tsan_release(&tsan_grace);
+	ck_epoch_end(rec, NULL);
+}
+static inline void grace_over(void)
+{
+	__tsan_acquire(&tsan_grace);
+}
+#else
+static inline void publish_ptr(void *p, void *v)
+{
+	ck_pr_fence_store();
+	ck_pr_store_ptr((void **)p, v);
+}
+static inline void *consume_ptr(const void *p)
+{
+	void *v = ck_pr_load_ptr((void *const *)p);
+
+	/* Loads through v depend on it: ordered on every CPU but Alpha,
+	 * which this fence covers. */
+	ck_pr_fence_load_depends();
+	return v;
+}
+static inline void publish_32(uint32_t *p, uint32_t v)
+{
+	ck_pr_fence_store();
+	ck_pr_store_32(p, v);
+}
+static inline uint32_t acquire_32(const uint32_t *p)
+{
+	uint32_t v = ck_pr_load_32(p);
+
+	/* A count guards entries that are not data-dependent on it. */
+	ck_pr_fence_load();
+	return v;
+}
+static inline void section_end(ck_epoch_record_t *rec)
+{
+	ck_epoch_end(rec, NULL);
+}
+static inline void grace_over(void)
+{
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
 /* Process-wide epoch and reader records                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -401,6 +489,7 @@ static void table_reclaim(ck_epoch_entry_t *e)
 	                                                    epoch_entry));
 	router *r = t->owner;
 
+	grace_over();
 	if (r != NULL)
 		r->st.tables_freed++;
 	router__table_destroy(t);
@@ -412,6 +501,7 @@ static void slots_reclaim(ck_epoch_entry_t *e)
 	                                            offsetof(router__slots,
 	                                                     epoch_entry));
 
+	grace_over();
 	router__free(s->alloc, s);
 }
 
@@ -456,7 +546,7 @@ void router_free(router *r)
 		}
 	pthread_mutex_unlock(&g_lock);
 	pthread_mutex_lock(&r->lock);
-	ck_pr_store_ptr(&r->current, NULL);
+	publish_ptr(&r->current, NULL);
 	for (i = 0; i < r->nhist; i++)
 		retire(r, r->hist[i].t);
 	r->nhist = 0;
@@ -491,10 +581,9 @@ void router_free(router *r)
 
 static const char *name_at(const router *r, uint32_t id, uint32_t *len)
 {
-	const char **chunk = ck_pr_load_ptr(&r->names_dir[id / NAME_CHUNK]);
-	uint32_t *lens = ck_pr_load_ptr(&r->names_len_dir[id / NAME_CHUNK]);
+	const char **chunk = consume_ptr(&r->names_dir[id / NAME_CHUNK]);
+	uint32_t *lens = consume_ptr(&r->names_len_dir[id / NAME_CHUNK]);
 
-	ck_pr_fence_load_depends();
 	if (len != NULL)
 		*len = lens[id % NAME_CHUNK];
 	return chunk[id % NAME_CHUNK];
@@ -558,9 +647,8 @@ static int64_t intern(router *r, const char *s, size_t len)
 		memset((void *)chunk, 0, NAME_CHUNK * sizeof *chunk);
 		memset(lens, 0, NAME_CHUNK * sizeof *lens);
 		/* The zeroed chunk is visible before its pointer. */
-		ck_pr_fence_store();
-		ck_pr_store_ptr(&r->names_len_dir[id / NAME_CHUNK], lens);
-		ck_pr_store_ptr(&r->names_dir[id / NAME_CHUNK], chunk);
+		publish_ptr(&r->names_len_dir[id / NAME_CHUNK], lens);
+		publish_ptr(&r->names_dir[id / NAME_CHUNK], chunk);
 	}
 	copy = router__strndup(&r->alloc, s, len);
 	if (copy == NULL)
@@ -568,8 +656,7 @@ static int64_t intern(router *r, const char *s, size_t len)
 	r->names_len_dir[id / NAME_CHUNK][id % NAME_CHUNK] = (uint32_t)len;
 	r->names_dir[id / NAME_CHUNK][id % NAME_CHUNK] = copy;
 	/* Entry before count: router_shard_name bounds ids by nnames. */
-	ck_pr_fence_store();
-	ck_pr_store_32(&r->nnames, id + 1);
+	publish_32(&r->nnames, id + 1);
 	r->name_index[h] = id + 1;
 	return id;
 }
@@ -579,9 +666,8 @@ const char *router_shard_name(router *r, uint32_t shard_id, size_t *len)
 	uint32_t l;
 	const char *s;
 
-	if (r == NULL || shard_id >= ck_pr_load_32(&r->nnames))
+	if (r == NULL || shard_id >= acquire_32(&r->nnames))
 		return NULL;
-	ck_pr_fence_load();
 	s = name_at(r, shard_id, &l);
 	if (len != NULL)
 		*len = l;
@@ -639,16 +725,14 @@ static int slots_refresh(router *r, router_table *t)
 		for (i = s->n; i < r->nhandles; i++)
 			ck_pr_store_ptr(&s->e[i], slot_entry(t, &r->handles[i]));
 		/* Entries before the count that lets readers use them. */
-		ck_pr_fence_store();
-		ck_pr_store_32(&s->n, r->nhandles);
+		publish_32(&s->n, r->nhandles);
 		return 0;
 	}
 	ns = slots_make(r, t, s ? s->cap * 2 : 0);
 	if (ns == NULL)
 		return -1;
 	ns->alloc = &r->alloc; /* freed by the router's allocator */
-	ck_pr_fence_store();
-	ck_pr_store_ptr(&t->slots, ns);
+	publish_ptr(&t->slots, ns);
 	if (s != NULL)
 		ck_epoch_call(r->wrec, &s->epoch_entry, slots_reclaim);
 	return 0;
@@ -777,8 +861,7 @@ static void swap_in(router *r, router_table *t)
 	/* Every store that built or prepared t (its fields, version, shard
 	 * ids, slots) is ordered before the pointer that makes it
 	 * reachable. */
-	ck_pr_fence_store();
-	ck_pr_store_ptr(&r->current, t);
+	publish_ptr(&r->current, t);
 	ck_pr_store_64(&r->version, t->version);
 	ck_pr_store_64(&r->hash, t->hash);
 }
@@ -1067,16 +1150,13 @@ int router_route(router *r, const char *keyspace, size_t keyspace_len,
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
 	ck_epoch_begin(rec, NULL);
-	/* Dependent loads through t need no fence on any CPU Linux runs
-	 * on but Alpha; ck_pr_fence_load_depends covers it. */
-	t = ck_pr_load_ptr(&r->current);
-	ck_pr_fence_load_depends();
+	t = consume_ptr(&r->current);
 	if (t == NULL)
 		rc = no_table(err);
 	else
 		rc = router_table_route(t, keyspace, keyspace_len, table,
 		                        table_len, values, nvalues, out, err);
-	ck_epoch_end(rec, NULL);
+	section_end(rec);
 	return rc;
 }
 
@@ -1094,14 +1174,13 @@ int router_route_ksid(router *r, const char *keyspace, size_t keyspace_len,
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
 	ck_epoch_begin(rec, NULL);
-	t = ck_pr_load_ptr(&r->current);
-	ck_pr_fence_load_depends();
+	t = consume_ptr(&r->current);
 	if (t == NULL)
 		rc = no_table(err);
 	else
 		rc = router__table_route_ksid(t, keyspace, keyspace_len, ksid,
 		                              ksid_len, out, err);
-	ck_epoch_end(rec, NULL);
+	section_end(rec);
 	return rc;
 }
 
@@ -1199,14 +1278,11 @@ static inline const router__tdef *handle_def(const router_handle *h,
                                              const router_table *t,
                                              router_error *err)
 {
-	const router__slots *s = ck_pr_load_ptr(&t->slots);
+	const router__slots *s = consume_ptr(&t->slots);
 	const router__tdef *d;
 
-	ck_pr_fence_load_depends();
-	if (ROUTER__LIKELY(h->id < ck_pr_load_32(&s->n))) {
-		/* n was raised after the entry was stored (store fence on
-		 * the writer side); order our loads the same way. */
-		ck_pr_fence_load();
+	/* n is raised only after the entries below it are stored. */
+	if (ROUTER__LIKELY(h->id < acquire_32(&s->n))) {
 		d = ck_pr_load_ptr(&s->e[h->id]);
 		if (ROUTER__LIKELY(d != NULL))
 			return d;
@@ -1232,15 +1308,14 @@ int router_handle_route(const router_handle *h, const router_value *values,
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
 	ck_epoch_begin(rec, NULL);
-	t = ck_pr_load_ptr(&h->r->current);
-	ck_pr_fence_load_depends();
+	t = consume_ptr(&h->r->current);
 	if (t == NULL)
 		rc = no_table(err);
 	else if ((d = handle_def(h, t, err)) == NULL)
 		rc = err ? err->code : ROUTER_ENOTFOUND;
 	else
 		rc = router__tdef_route(t, d, values, nvalues, out, err);
-	ck_epoch_end(rec, NULL);
+	section_end(rec);
 	if (rc == ROUTER_OK && err != NULL)
 		router__clearerr(err);
 	return rc;
@@ -1260,15 +1335,14 @@ static inline int handle_u64(const router_handle *h, uint64_t key,
 	if (ROUTER__UNLIKELY((rec = reader()) == NULL))
 		return ROUTER_ENOMEM;
 	ck_epoch_begin(rec, NULL);
-	t = ck_pr_load_ptr(&h->r->current);
-	ck_pr_fence_load_depends();
+	t = consume_ptr(&h->r->current);
 	if (ROUTER__UNLIKELY(t == NULL))
 		rc = ROUTER_ENOTFOUND;
 	else if (ROUTER__UNLIKELY((d = handle_def(h, t, &e)) == NULL))
 		rc = e.code;
 	else
 		rc = router__tdef_route_u64(t, d, key, is_unsigned, out);
-	ck_epoch_end(rec, NULL);
+	section_end(rec);
 	return rc;
 }
 
@@ -1319,8 +1393,7 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 		return no_reader(err);
 	/* One read section and one table for the whole batch. */
 	ck_epoch_begin(rec, NULL);
-	t = ck_pr_load_ptr(&h->r->current);
-	ck_pr_fence_load_depends();
+	t = consume_ptr(&h->r->current);
 	if (t == NULL) {
 		rc = no_table(err);
 		goto out;
@@ -1353,7 +1426,7 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 	if (rc > 0)
 		rc = ROUTER_OK;
 out:
-	ck_epoch_end(rec, NULL);
+	section_end(rec);
 	if (rc == ROUTER_OK && err != NULL)
 		router__clearerr(err);
 	return rc;

@@ -1770,7 +1770,9 @@ static void fill_none(const router_table *t, router_route_result *out)
 
 static void copy_ksid(router_route_result *out, const uint8_t *k, size_t len)
 {
-	memcpy(out->ksid, k, len < ROUTER_KSID_MAX ? len : ROUTER_KSID_MAX);
+	if (len > 0)
+		memcpy(out->ksid, k,
+		       len < ROUTER_KSID_MAX ? len : ROUTER_KSID_MAX);
 	out->ksid_len = len;
 }
 

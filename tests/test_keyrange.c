@@ -819,8 +819,9 @@ static void format_round_trips_canonical_names(void **state)
 {
 	static const char *const names[] = {
 	    "-",     "-80",   "80-",        "40-80",    "-8000", "8000-c000",
-	    "0a-0b", "ff80-", "-0102030405060708090a0b0c0d0e0f10111213141516"
-	                      "1718191a1b1c1d1e1f20",
+	    "0a-0b", "ff80-",
+	    ("-0102030405060708090a0b0c0d0e0f10111213141516"
+	     "1718191a1b1c1d1e1f20"),
 	    "80-8000"};
 	router_keyrange kr;
 	char buf[160];

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -239,9 +240,14 @@ static void null_arguments_are_einval_not_crashes(void **state)
 	assert_int_equal(router_rollback(r, 0, &e), ROUTER_EINVAL);
 	assert_int_equal(router_handle_route_int64(NULL, 1, &res),
 	                 ROUTER_EINVAL);
-	assert_int_equal(router_publish(r, build(2, 1, 0), 0x80, NULL, &e),
-	                 ROUTER_EINVAL);
-	assert_non_null(strstr(e.message, "flags"));
+	{
+		router_table *t = build(2, 1, 0);
+
+		assert_int_equal(router_publish(r, t, 0x80, NULL, &e),
+		                 ROUTER_EINVAL);
+		assert_non_null(strstr(e.message, "flags"));
+		router_table_free(t);
+	}
 	router_free(r);
 	router_free(NULL);
 	router_handle_free(NULL);
@@ -747,7 +753,7 @@ static void *reader_main(void *arg)
 			s->notfound++;
 			continue;
 		}
-		s->lookups++;
+		__atomic_store_n(&s->lookups, s->lookups + 1, __ATOMIC_RELAXED);
 		if (res.version >= MAXV || version_layout[res.version] == 0) {
 			s->wrong++;
 			continue;
@@ -818,6 +824,11 @@ static void readers_never_see_a_mixed_or_freed_table(void **state)
 		assert_int_equal(pthread_create(&th[i], NULL, reader_main, &rs[i]),
 		                 0);
 	}
+	/* Let both readers start (under valgrind threads run one at a
+	 * time), then race them. */
+	while (__atomic_load_n(&rs[0].lookups, __ATOMIC_RELAXED) == 0 ||
+	       __atomic_load_n(&rs[1].lookups, __ATOMIC_RELAXED) == 0)
+		sched_yield();
 	for (i = 0; i < 6000; i++) {
 		unsigned step = i % 6;
 
