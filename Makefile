@@ -40,7 +40,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 PKGS_BUILD := gcc make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 
-.PHONY: all lib test test-c test-readme test-asan test-ubsan test-tsan test-valgrind deps deps-test help clean install check-exports
+.PHONY: all lib test test-c test-readme check-headers test-link test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind deps deps-test help clean install check-exports
 
 all: lib
 
@@ -131,7 +131,59 @@ test-readme: lib $(BUILD)/readme_example
 	 { echo "README example output differs:"; cat $(BUILD)/readme_example.out; exit 1; }
 	@echo "README example: ok"
 
-test: test-c check-exports test-readme
+test: test-c check-exports test-readme check-headers test-link test-fuzz-corpus
+
+# --- API surface: headers alone, as C and C++; static and shared linking ---
+check-headers:
+	@for h in include/*.h; do \
+		printf '#include "%s"\nint router__hdr_check;\n' $$(basename $$h) | \
+		$(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude -fsyntax-only -x c - || exit 1; \
+		printf '#include "%s"\nint router__hdr_check;\n' $$(basename $$h) | \
+		c++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude -fsyntax-only -x c++ - || exit 1; \
+	done; echo "headers: each compiles alone as C11 and C++11"
+
+$(BUILD)/smoke-static: tests/surface/smoke.c $(STATIC)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS)
+$(BUILD)/smoke-shared: tests/surface/smoke.c $(SHARED)
+	$(CC) $(CFLAGS_ALL) -o $@ $< -L$(BUILD) -lrouter $(DEPLIBS)
+
+test-link: lib $(BUILD)/smoke-static $(BUILD)/smoke-shared
+	@$(BUILD)/smoke-static
+	@LD_LIBRARY_PATH=$(BUILD) $(BUILD)/smoke-shared
+	@LD_LIBRARY_PATH=$(BUILD) ldd $(BUILD)/smoke-shared | grep -q 'librouter.so.$(VERSION_MAJOR) => $(BUILD)/' || \
+		{ echo "smoke-shared is not linked against $(BUILD)/librouter.so"; exit 1; }
+
+# --- fuzzing (libFuzzer, clang).  Seeds and every input that once crashed
+# live in tests/fuzz/corpus/<target>/ and are replayed by `make test`. ------
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build-fuzz
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(STATIC) $(DEPLIBS)
+
+test-fuzz-corpus: lib $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t || exit 1; done
+
+fuzz: deps-test
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+		OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" lib
+	@mkdir -p $(FUZZ_BUILD)/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude \
+			-o $(FUZZ_BUILD)/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/librouter.a $(DEPLIBS) || exit 1; \
+		rm -rf $(FUZZ_BUILD)/fuzz/corpus_$$t; mkdir -p $(FUZZ_BUILD)/fuzz/corpus_$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/fuzz/$$t- \
+			$(FUZZ_BUILD)/fuzz/corpus_$$t tests/fuzz/corpus/$$t > $(FUZZ_BUILD)/fuzz/$$t.log 2>&1; rc=$$?; \
+		grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|Test unit written' $(FUZZ_BUILD)/fuzz/$$t.log; \
+		test $$rc = 0 || { echo "fuzz $$t found a crash (log: $(FUZZ_BUILD)/fuzz/$$t.log): add the artifact to tests/fuzz/corpus/$$t and fix it"; exit 1; }; \
+	done
+
+fuzz-ci:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
 
 # --- sanitizers and valgrind (clang; each in its own build directory) ---
 SAN_FLAGS_ASAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
