@@ -40,7 +40,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 PKGS_BUILD := gcc make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 
-.PHONY: all lib test test-c test-readme check-headers test-link test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind deps deps-test help clean install check-exports
+.PHONY: all lib test test-c test-readme check-headers test-link test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install check-exports
 
 all: lib
 
@@ -51,6 +51,8 @@ help:
 	@echo "make test-c      the C unit tests only"
 	@echo "make check-exports  check that only router_ symbols are exported"
 	@echo "make install     install library, header and router.pc under PREFIX"
+	@echo "make bench       full benchmarks (minutes): table + $(BUILD)/bench.json"
+	@echo "make bench-ci    short benchmarks, fail past bench/thresholds.ini"
 	@echo "make clean"
 
 # --- dependencies: install when root, else print the exact command --------
@@ -204,6 +206,30 @@ test-valgrind: deps-test lib $(TEST_BINS)
 		echo "== valgrind $$t"; ( cd tests && valgrind -q --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect --error-exitcode=9 ../$$t ) || fail=1; \
 	done; exit $$fail
+
+# --- benchmarks (bench/README.md) -----------------------------------------
+# bench.c links the static library and includes librouter/ internals for the
+# floor (router__tdef_route_u64 on a frozen table).  callgrind.h comes with
+# Debian's valgrind package, which also runs the instruction-count pass.
+PKGS_BENCH := $(PKGS_BUILD) valgrind
+BENCH_BIN := $(BUILD)/bench/bench
+
+$(BENCH_BIN): bench/bench.c include/router.h $(wildcard librouter/*.h) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) -lm $(LDFLAGS_ALL)
+
+# Full run (minutes): every size, vindex, writer rate, 1 and 2 readers.
+deps-bench:
+	$(call need_pkgs,$(PKGS_BENCH))
+
+bench: deps-bench lib $(BENCH_BIN)
+	$(BENCH_BIN) --json $(BUILD)/bench.json --cg-dir $(BUILD)/bench-cg \
+		--thresholds bench/thresholds.ini
+
+# Short run (< 1 min) for CI: fails only past bench/thresholds.ini.
+bench-ci: deps-bench lib $(BENCH_BIN)
+	$(BENCH_BIN) --ci --json $(BUILD)/bench-ci.json --cg-dir $(BUILD)/bench-cg \
+		--thresholds bench/thresholds.ini
 
 clean:
 	rm -rf $(BUILD)
