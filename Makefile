@@ -40,6 +40,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 PKGS_BUILD := gcc make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 
+.PHONY: stress stress-asan stress-tsan
 .PHONY: all lib test test-c test-readme check-headers test-link test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install check-exports
 
 all: lib
@@ -186,6 +187,24 @@ fuzz: deps-test
 
 fuzz-ci:
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
+
+# --- stress: readers vs publishers, every answer checked (bounded time) ---
+STRESS_SECONDS ?= 10
+STRESS_READERS ?= 2
+
+$(BUILD)/stress: tests/stress.c $(STATIC)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
+
+stress: lib $(BUILD)/stress
+	$(BUILD)/stress $(STRESS_SECONDS) $(STRESS_READERS)
+
+stress-asan: deps-test
+	$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT="$(SAN_FLAGS_ASAN)" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" stress
+
+stress-tsan: deps-test
+	$(MAKE) --no-print-directory BUILD=build-tsan CC=clang OPT="$(SAN_FLAGS_TSAN)" \
+		EXTRA_LDFLAGS="-fsanitize=thread" stress
 
 # --- sanitizers and valgrind (clang; each in its own build directory) ---
 SAN_FLAGS_ASAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
