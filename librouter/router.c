@@ -887,7 +887,7 @@ int router_publish(router *r, router_table *t, unsigned flags,
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "unknown publish flags 0x%x", flags);
 	pthread_mutex_lock(&r->lock);
-	if (t->owner != NULL) {
+	if (ck_pr_load_ptr(&t->owner) != NULL) {
 		pthread_mutex_unlock(&r->lock);
 		return router__seterr(err, ROUTER_ESTATE, NULL,
 		                      "this table was already published; "
@@ -917,7 +917,15 @@ int router_publish(router *r, router_table *t, unsigned flags,
 		goto out;
 	}
 
-	/* Accepted: prepare everything that can fail before touching t. */
+	/* Accepted.  Claim t atomically: the same table offered to two
+	 * routers at once goes to one of them. */
+	if (!ck_pr_cas_ptr(&t->owner, NULL, r)) {
+		rc = router__seterr(&e, ROUTER_ESTATE, NULL,
+		                    "this table was already published; build a "
+		                    "new one (or roll back)");
+		goto out;
+	}
+	/* Prepare everything that can fail before touching t. */
 	for (i = 0; i < t->nkeyspaces; i++)
 		nsh += t->keyspaces[i].nshards;
 	ids = router__malloc(&r->alloc, (nsh ? nsh : 1) * sizeof *ids);
@@ -949,7 +957,6 @@ int router_publish(router *r, router_table *t, unsigned flags,
 			sh->iname = name_at(r, sh->id, NULL);
 		}
 	t->slots = slots;
-	t->owner = r;
 	/* History: drop what was ahead of the table in service (undone by a
 	 * rollback), then evict the oldest beyond capacity. */
 	if (r->nhist > 0) {
@@ -988,6 +995,7 @@ oom:
 	 * another name); t is untouched. */
 	router__free(&r->alloc, ids);
 	ids = NULL;
+	ck_pr_store_ptr(&t->owner, NULL);
 	router__seterr(&e, ROUTER_ENOMEM, NULL,
 	               "out of memory preparing the table for service");
 	rc = ROUTER_ENOMEM;
@@ -1273,24 +1281,22 @@ void router_handle_free(router_handle *h)
 	router__free(&h->r->alloc, h);
 }
 
-/* The definition a handle routes through in t, or NULL with err set. */
-static inline const router__tdef *handle_def(const router_handle *h,
-                                             const router_table *t,
-                                             router_error *err)
+/* The definition a handle routes through in t: its slot when t has one,
+ * else resolved by name.  ROUTER_OK, or ENOTFOUND/EDISABLED with err set
+ * (err may be NULL). */
+static inline int handle_def(const router_handle *h, const router_table *t,
+                             const router__tdef **d, router_error *err)
 {
 	const router__slots *s = consume_ptr(&t->slots);
-	const router__tdef *d;
 
 	/* n is raised only after the entries below it are stored. */
 	if (ROUTER__LIKELY(h->id < acquire_32(&s->n))) {
-		d = ck_pr_load_ptr(&s->e[h->id]);
-		if (ROUTER__LIKELY(d != NULL))
-			return d;
+		*d = ck_pr_load_ptr(&s->e[h->id]);
+		if (ROUTER__LIKELY(*d != NULL))
+			return ROUTER_OK;
 	}
-	if (router__table_resolve(t, h->ks, h->kslen, h->table, h->tlen, &d,
-	                          err) != ROUTER_OK)
-		return NULL;
-	return d;
+	return router__table_resolve(t, h->ks, h->kslen, h->table, h->tlen, d,
+	                             err);
 }
 
 int router_handle_route(const router_handle *h, const router_value *values,
@@ -1311,9 +1317,7 @@ int router_handle_route(const router_handle *h, const router_value *values,
 	t = consume_ptr(&h->r->current);
 	if (t == NULL)
 		rc = no_table(err);
-	else if ((d = handle_def(h, t, err)) == NULL)
-		rc = err ? err->code : ROUTER_ENOTFOUND;
-	else
+	else if ((rc = handle_def(h, t, &d, err)) == ROUTER_OK)
 		rc = router__tdef_route(t, d, values, nvalues, out, err);
 	section_end(rec);
 	if (rc == ROUTER_OK && err != NULL)
@@ -1327,7 +1331,6 @@ static inline int handle_u64(const router_handle *h, uint64_t key,
 	ck_epoch_record_t *rec;
 	const router_table *t;
 	const router__tdef *d;
-	router_error e;
 	int rc;
 
 	if (ROUTER__UNLIKELY(h == NULL || out == NULL))
@@ -1338,9 +1341,8 @@ static inline int handle_u64(const router_handle *h, uint64_t key,
 	t = consume_ptr(&h->r->current);
 	if (ROUTER__UNLIKELY(t == NULL))
 		rc = ROUTER_ENOTFOUND;
-	else if (ROUTER__UNLIKELY((d = handle_def(h, t, &e)) == NULL))
-		rc = e.code;
-	else
+	else if (ROUTER__LIKELY((rc = handle_def(h, t, &d, NULL)) ==
+	                        ROUTER_OK))
 		rc = router__tdef_route_u64(t, d, key, is_unsigned, out);
 	section_end(rec);
 	return rc;
@@ -1398,10 +1400,8 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 		rc = no_table(err);
 		goto out;
 	}
-	if ((d = handle_def(h, t, err)) == NULL) {
-		rc = err ? err->code : ROUTER_ENOTFOUND;
+	if ((rc = handle_def(h, t, &d, err)) != ROUTER_OK)
 		goto out;
-	}
 	if (version != NULL)
 		*version = t->version;
 	for (i = 0; i < n; i++) {
