@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <nettle/des.h>
 #include <nettle/md5.h>
 #include <xxhash.h>
@@ -665,520 +666,60 @@ static int go_atoi(const char *s, size_t n, int64_t *out, char *msg,
 }
 
 /* ------------------------------------------------------------------------ */
-/* numeric_static_map's JSON                                                */
+/* numeric_static_map's table                                               */
 /* ------------------------------------------------------------------------ */
 
 /*
- * Vitess decodes the table with encoding/json into map[string]uint64, then
- * strconv.ParseUint's each key.  jansson cannot stand in: it stores integers
- * as json_int_t (int64), so values above INT64_MAX (the vectors use
- * 18446744073709551615) are out of its range.  This is a small strict
- * parser for that one shape, reproducing Go's outcomes and messages:
- * - the whole text is checked for syntax first, so a syntax error anywhere
- *   wins ("invalid character 'a' looking for beginning of value",
- *   "unexpected end of JSON input", "exceeded max depth", ...);
- * - then the first type error ("json: cannot unmarshal string into Go value
- *   of type uint64", "... number 1.5 ...", "... array into Go value of type
- *   map[string]uint64");
- * - then key errors ("strconv.ParseUint: parsing "a": invalid syntax").
- * A top-level null is an empty table and a null value is 0, as in Go.
- * Where Go depends on its random map order we pick document order: the
- * first bad key is reported, and of two keys naming the same number ("1",
- * "01") the later one wins.
+ * Vitess reads the table with encoding/json into map[string]uint64, then
+ * strconv.ParseUint's each key.  jansson parses it here (no duplicate-key
+ * rejection: as in Go's map, the last value of a repeated key wins) and the
+ * code below applies Go's rules to what jansson returns: a top-level null is
+ * an empty table, a null value is 0, a value must be a non-negative integer,
+ * a key the decimal text of a uint64.  Two outcomes differ from Go's: Go
+ * type-checks a value that a later duplicate overwrites and refuses the
+ * table if it is wrong, where we accept it (jansson never shows us that
+ * value); and where two key strings name one number ("7", "07") Go keeps a
+ * random one, we the one jansson iterates last (order of first
+ * appearance).  Where jansson is
+ * stricter than Go (invalid UTF-8, "\u0000" in a key, nesting beyond
+ * JSON_PARSER_MAX_DEPTH), Go refuses the same tables, for a bad key or a
+ * value that is not a number.  Messages are ours: jansson's text with its
+ * line and column for syntax, the key and the kind of value otherwise.
+ *
+ * Values above INT64_MAX.  jansson keeps integers in json_int_t (long long)
+ * and fails a larger literal with "too big integer".  Refusing them is not
+ * an option: a value is a keyspace ID, every ID from 0x8000000000000000 up
+ * (the whole 80- half of a keyspace split in two) is one, and Vitess's own
+ * TestNumericStaticMapWithFallback table holds 18446744073709551615 (a
+ * vector in tests/data/vectors.json).  JSON_DECODE_INT_AS_REAL cannot carry
+ * them either: a double drops their low 11 bits, silently misrouting.  So
+ * only when jansson reports that overflow, nsm_rewrite() copies the text and
+ * rewrites in place every literal shaped like an object member's integer
+ * value that holds such a v -- a run of 19 or more digits, not starting with
+ * 0, after ':' (JSON whitespace between), ending at whitespace, ',', '}',
+ * ']' or the end -- as the decimal of v - 2^63, which fits, padded with
+ * spaces to the same length so that jansson's line and column still point
+ * into the original.  The copy is parsed twice, the second time with the low
+ * bit of every rewritten number flipped: a member whose integer differs
+ * between the two parses was rewritten and is v, any other is what the text
+ * says (comparing two parses is what tells a rewritten 0 from a written 0,
+ * also across duplicate keys).  jansson still reads every byte: the rewrite
+ * only swaps digits for digits and spaces, so it can neither make invalid
+ * JSON valid nor change a token's kind.  A run inside a string can match the
+ * shape too and is rewritten alike; such a string holds ':', so it is
+ * neither a valid key nor a valid value and the table is refused either way
+ * (a bad key is then quoted from a parse of the text as written).  The cost
+ * is a copy and two more parses, only for tables that hold such values.
  */
 
-#define JSON_MAX_DEPTH 10000 /* Go's maxNestingDepth */
-#define JSON_MSG 200
+#define NSM_JSON_FLAGS JSON_DECODE_ANY
+#define NSM_BIG_DIGITS 19 /* 2^63 has 19 digits */
 
 typedef struct nsm_pair {
 	uint64_t key;
 	uint64_t val;
 	size_t seq;
 } nsm_pair;
-
-/* A key string decoded on the fly into what strconv.ParseUint sees. */
-typedef struct keyacc {
-	uint64_t v;
-	size_t len;
-	int state; /* 0 ok so far, 1 syntax error, 2 out of range */
-	size_t shown;
-	char text[48]; /* decoded head, for the message */
-} keyacc;
-
-typedef struct jparse {
-	const uint8_t *s;
-	size_t n, i;
-	const router_allocator *a;
-	nsm_pair *pairs;
-	size_t npairs, cap;
-	int nomem;
-	char syntax[JSON_MSG]; /* first syntax error, "" if none */
-	char type[JSON_MSG];   /* first type error */
-	char key[JSON_MSG];    /* first key error */
-} jparse;
-
-/* Go's quoteChar for the byte at the error. */
-static void quote_char(uint8_t c, char *out, size_t cap)
-{
-	if (c == '\'') {
-		snprintf(out, cap, "'\\''");
-	} else if (c == '"') {
-		snprintf(out, cap, "'\"'");
-	} else if (c >= 0x20 && c < 0x7f) {
-		snprintf(out, cap, "'%c'", c);
-	} else if (c == '\n') {
-		snprintf(out, cap, "'\\n'");
-	} else if (c == '\t') {
-		snprintf(out, cap, "'\\t'");
-	} else if (c == '\r') {
-		snprintf(out, cap, "'\\r'");
-	} else if (c < 0x80) {
-		snprintf(out, cap, "'\\x%02x'", c);
-	} else if (c < 0xa0 || c == 0xad) {
-		/* Go turns the byte into rune U+00XX; these are unprintable. */
-		snprintf(out, cap, "'\\u00%02x'", c);
-	} else {
-		snprintf(out, cap, "'%c%c'", (char)(0xc0 | (c >> 6)),
-		         (char)(0x80 | (c & 0x3f)));
-	}
-}
-
-/* Record a syntax error at p->i (or the end of input) and return -1. */
-static int jp_bad(jparse *p, const char *where)
-{
-	char q[16];
-
-	if (p->i >= p->n) {
-		snprintf(p->syntax, sizeof p->syntax,
-		         "unexpected end of JSON input");
-	} else {
-		quote_char(p->s[p->i], q, sizeof q);
-		snprintf(p->syntax, sizeof p->syntax, "invalid character %s %s",
-		         q, where);
-	}
-	return -1;
-}
-
-static void jp_ws(jparse *p)
-{
-	while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' ||
-	                       p->s[p->i] == '\n' || p->s[p->i] == '\r'))
-		p->i++;
-}
-
-static void key_byte(keyacc *k, uint8_t c)
-{
-	if (k->shown < sizeof k->text)
-		k->text[k->shown++] = (char)c;
-	k->len++;
-	if (k->state != 0)
-		return;
-	if (c < '0' || c > '9') {
-		k->state = 1;
-		return;
-	}
-	if (k->v > (UINT64_MAX - (unsigned)(c - '0')) / 10) {
-		k->state = 2;
-		return;
-	}
-	k->v = k->v * 10 + (unsigned)(c - '0');
-}
-
-static void key_rune(keyacc *k, uint32_t r)
-{
-	if (r < 0x80) {
-		key_byte(k, (uint8_t)r);
-	} else if (r < 0x800) {
-		key_byte(k, (uint8_t)(0xc0 | (r >> 6)));
-		key_byte(k, (uint8_t)(0x80 | (r & 0x3f)));
-	} else if (r < 0x10000) {
-		key_byte(k, (uint8_t)(0xe0 | (r >> 12)));
-		key_byte(k, (uint8_t)(0x80 | ((r >> 6) & 0x3f)));
-		key_byte(k, (uint8_t)(0x80 | (r & 0x3f)));
-	} else {
-		key_byte(k, (uint8_t)(0xf0 | (r >> 18)));
-		key_byte(k, (uint8_t)(0x80 | ((r >> 12) & 0x3f)));
-		key_byte(k, (uint8_t)(0x80 | ((r >> 6) & 0x3f)));
-		key_byte(k, (uint8_t)(0x80 | (r & 0x3f)));
-	}
-}
-
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Four hex digits of a \u escape at p->i; -1 on a syntax error. */
-static int32_t jp_hex4(jparse *p)
-{
-	int32_t r = 0;
-
-	for (int j = 0; j < 4; j++) {
-		int h = p->i < p->n ? hexval(p->s[p->i]) : -1;
-
-		if (h < 0)
-			return jp_bad(p,
-			              "in \\u hexadecimal character escape");
-		r = r * 16 + h;
-		p->i++;
-	}
-	return r;
-}
-
-/* A string at p->i (on its opening quote).  k (optional) receives the
- * decoded bytes. */
-static int jp_string(jparse *p, keyacc *k)
-{
-	p->i++;
-	for (;;) {
-		uint8_t c;
-
-		if (p->i >= p->n)
-			return jp_bad(p, "");
-		c = p->s[p->i];
-		if (c == '"') {
-			p->i++;
-			return 0;
-		}
-		if (c < 0x20)
-			return jp_bad(p, "in string literal");
-		if (c != '\\') {
-			if (k != NULL)
-				key_byte(k, c);
-			p->i++;
-			continue;
-		}
-		p->i++;
-		if (p->i >= p->n)
-			return jp_bad(p, "");
-		c = p->s[p->i];
-		if (c == 'u') {
-			int32_t r;
-
-			p->i++;
-			if ((r = jp_hex4(p)) < 0)
-				return -1;
-			/* A surrogate pair decodes to one rune; a lone
-			 * surrogate to U+FFFD (Go's decoder). */
-			if (r >= 0xd800 && r < 0xdc00 && p->i + 1 < p->n &&
-			    p->s[p->i] == '\\' && p->s[p->i + 1] == 'u') {
-				size_t save = p->i;
-				int32_t lo;
-
-				p->i += 2;
-				if ((lo = jp_hex4(p)) < 0)
-					return -1;
-				if (lo >= 0xdc00 && lo < 0xe000) {
-					r = 0x10000 + ((r - 0xd800) << 10) +
-					    (lo - 0xdc00);
-				} else {
-					p->i = save; /* decode it on its own */
-					r = 0xfffd;
-				}
-			} else if (r >= 0xd800 && r < 0xe000) {
-				r = 0xfffd;
-			}
-			if (k != NULL)
-				key_rune(k, (uint32_t)r);
-			continue;
-		}
-		switch (c) {
-		case '"': case '\\': case '/': break;
-		case 'b': c = '\b'; break;
-		case 'f': c = '\f'; break;
-		case 'n': c = '\n'; break;
-		case 'r': c = '\r'; break;
-		case 't': c = '\t'; break;
-		default:
-			return jp_bad(p, "in string escape code");
-		}
-		if (k != NULL)
-			key_byte(k, c);
-		p->i++;
-	}
-}
-
-static int is_digit(jparse *p)
-{
-	return p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9';
-}
-
-/* A number at p->i (on '-' or a digit), as Go's scanner reads it. */
-static int jp_number(jparse *p)
-{
-	if (p->s[p->i] == '-') {
-		p->i++;
-		if (!is_digit(p))
-			return jp_bad(p, "in numeric literal");
-	}
-	if (p->s[p->i] == '0') {
-		p->i++;
-	} else {
-		while (is_digit(p))
-			p->i++;
-	}
-	if (p->i < p->n && p->s[p->i] == '.') {
-		p->i++;
-		if (!is_digit(p))
-			return jp_bad(p, "after decimal point in numeric literal");
-		while (is_digit(p))
-			p->i++;
-	}
-	if (p->i < p->n && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
-		p->i++;
-		if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-'))
-			p->i++;
-		if (!is_digit(p))
-			return jp_bad(p, "in exponent of numeric literal");
-		while (is_digit(p))
-			p->i++;
-	}
-	return 0;
-}
-
-static int jp_literal(jparse *p, const char *word)
-{
-	char where[48];
-
-	for (size_t j = 0; word[j] != '\0'; j++, p->i++) {
-		if (p->i >= p->n || p->s[p->i] != (uint8_t)word[j]) {
-			snprintf(where, sizeof where,
-			         "in literal %s (expecting '%c')", word, word[j]);
-			return jp_bad(p, where);
-		}
-	}
-	return 0;
-}
-
-static int jp_object(jparse *p, int depth, int collect);
-
-/* Any value at p->i, inside depth containers; *kind receives Go's name for
- * what it was. */
-static int jp_value(jparse *p, int depth, const char **kind)
-{
-	jp_ws(p);
-	if (p->i >= p->n)
-		return jp_bad(p, "");
-	switch (p->s[p->i]) {
-	case '{':
-		*kind = "object";
-		return jp_object(p, depth + 1, 0);
-	case '[':
-		*kind = "array";
-		if (depth + 1 > JSON_MAX_DEPTH)
-			return jp_bad(p, "exceeded max depth");
-		p->i++;
-		jp_ws(p);
-		if (p->i < p->n && p->s[p->i] == ']') {
-			p->i++;
-			return 0;
-		}
-		for (;;) {
-			const char *k;
-
-			if (jp_value(p, depth + 1, &k) != 0)
-				return -1;
-			jp_ws(p);
-			if (p->i < p->n && p->s[p->i] == ',') {
-				p->i++;
-				continue;
-			}
-			if (p->i < p->n && p->s[p->i] == ']') {
-				p->i++;
-				return 0;
-			}
-			return jp_bad(p, "after array element");
-		}
-	case '"':
-		*kind = "string";
-		return jp_string(p, NULL);
-	case 't':
-		*kind = "bool";
-		return jp_literal(p, "true");
-	case 'f':
-		*kind = "bool";
-		return jp_literal(p, "false");
-	case 'n':
-		*kind = "null";
-		return jp_literal(p, "null");
-	default:
-		if (p->s[p->i] == '-' ||
-		    (p->s[p->i] >= '0' && p->s[p->i] <= '9')) {
-			*kind = "number";
-			return jp_number(p);
-		}
-		return jp_bad(p, "looking for beginning of value");
-	}
-}
-
-static void jp_type_error(jparse *p, const char *what, const char *gotype)
-{
-	if (p->type[0] == '\0')
-		snprintf(p->type, sizeof p->type,
-		         "json: cannot unmarshal %s into Go value of type %s",
-		         what, gotype);
-}
-
-static void jp_store(jparse *p, uint64_t key, uint64_t val)
-{
-	if (p->nomem)
-		return;
-	if (p->npairs == p->cap) {
-		size_t ncap = p->cap ? 2 * p->cap : 16;
-		nsm_pair *np =
-		    p->pairs == NULL
-		        ? router__malloc(p->a, ncap * sizeof *np)
-		        : router__realloc(p->a, p->pairs, ncap * sizeof *np);
-
-		if (np == NULL) {
-			p->nomem = 1;
-			return;
-		}
-		p->pairs = np;
-		p->cap = ncap;
-	}
-	p->pairs[p->npairs].key = key;
-	p->pairs[p->npairs].val = val;
-	p->pairs[p->npairs].seq = p->npairs;
-	p->npairs++;
-}
-
-/* The value of a table entry: a JSON number that is a uint64. */
-static int jp_entry_value(jparse *p, int depth, uint64_t *val, int *ok)
-{
-	size_t start;
-	const char *kind = "";
-
-	*ok = 0;
-	jp_ws(p);
-	start = p->i;
-	if (jp_value(p, depth, &kind) != 0)
-		return -1;
-	if (strcmp(kind, "null") == 0) { /* no-op in Go: the zero value */
-		*val = 0;
-		*ok = 1;
-	} else if (strcmp(kind, "number") != 0) {
-		jp_type_error(p, kind, "uint64");
-	} else if (router__parse_uint64((const char *)p->s + start,
-	                                p->i - start, val) == 0) {
-		*ok = 1;
-	} else {
-		char what[96];
-		size_t n = p->i - start;
-
-		snprintf(what, sizeof what, "number %.*s%s",
-		         (int)(n > 64 ? 64 : n), (const char *)p->s + start,
-		         n > 64 ? "..." : "");
-		jp_type_error(p, what, "uint64");
-	}
-	return 0;
-}
-
-static void jp_key_error(jparse *p, const keyacc *k)
-{
-	char q[80];
-
-	if (p->key[0] != '\0')
-		return;
-	go_quote(k->text, k->shown, q, sizeof q);
-	snprintf(p->key, sizeof p->key, "strconv.ParseUint: parsing %s: %s", q,
-	         k->state == 2 ? "value out of range" : "invalid syntax");
-}
-
-/* An object at p->i, itself at nesting depth; collect != 0 for the table
- * itself. */
-static int jp_object(jparse *p, int depth, int collect)
-{
-	if (depth > JSON_MAX_DEPTH)
-		return jp_bad(p, "exceeded max depth");
-	p->i++; /* '{' */
-	jp_ws(p);
-	if (p->i < p->n && p->s[p->i] == '}') {
-		p->i++;
-		return 0;
-	}
-	for (;;) {
-		keyacc k;
-		const char *kind;
-		uint64_t val;
-		int ok;
-
-		memset(&k, 0, sizeof k);
-		jp_ws(p);
-		if (p->i >= p->n || p->s[p->i] != '"')
-			return jp_bad(p, "looking for beginning of object key "
-			                 "string");
-		if (jp_string(p, collect ? &k : NULL) != 0)
-			return -1;
-		jp_ws(p);
-		if (p->i >= p->n || p->s[p->i] != ':')
-			return jp_bad(p, "after object key");
-		p->i++;
-		if (collect) {
-			if (jp_entry_value(p, depth, &val, &ok) != 0)
-				return -1;
-			if (k.len == 0 && k.state == 0)
-				k.state = 1; /* ParseUint("") */
-			if (k.state != 0)
-				jp_key_error(p, &k);
-			else if (ok && p->type[0] == '\0')
-				jp_store(p, k.v, val);
-		} else if (jp_value(p, depth, &kind) != 0) {
-			return -1;
-		}
-		jp_ws(p);
-		if (p->i < p->n && p->s[p->i] == ',') {
-			p->i++;
-			continue;
-		}
-		if (p->i < p->n && p->s[p->i] == '}') {
-			p->i++;
-			return 0;
-		}
-		return jp_bad(p, "after object key:value pair");
-	}
-}
-
-/* Parse the whole text.  Returns 0, or -1 with the winning message in
- * p->syntax (p->nomem set on allocation failure). */
-static int jp_parse(jparse *p)
-{
-	const char *kind = "";
-	int rc;
-
-	jp_ws(p);
-	if (p->i < p->n && p->s[p->i] == '{') {
-		rc = jp_object(p, 1, 1);
-	} else {
-		rc = jp_value(p, 0, &kind);
-		if (rc == 0 && strcmp(kind, "null") != 0)
-			jp_type_error(p, kind, "map[string]uint64");
-	}
-	if (rc == 0) {
-		jp_ws(p);
-		if (p->i < p->n)
-			rc = jp_bad(p, "after top-level value");
-	}
-	if (rc != 0)
-		return -1;
-	if (p->nomem)
-		return -1;
-	if (p->type[0] != '\0') {
-		memcpy(p->syntax, p->type, sizeof p->syntax);
-		return -1;
-	}
-	if (p->key[0] != '\0') {
-		memcpy(p->syntax, p->key, sizeof p->syntax);
-		return -1;
-	}
-	return 0;
-}
 
 static int pair_cmp(const void *x, const void *y)
 {
@@ -1187,6 +728,285 @@ static int pair_cmp(const void *x, const void *y)
 	if (a->key != b->key)
 		return a->key < b->key ? -1 : 1;
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Into out (a copy of the n bytes of s), rewrite each member value above
+ * INT64_MAX as (v - 2^63) ^ flip, space-padded.  Returns how many. */
+static size_t nsm_rewrite(const char *s, size_t n, char *out, uint64_t flip)
+{
+	size_t count = 0, i = 0;
+
+	while (i < n) {
+		size_t j = i, k = i;
+		uint64_t v;
+
+		if (s[i] < '0' || s[i] > '9') {
+			i++;
+			continue;
+		}
+		while (j < n && s[j] >= '0' && s[j] <= '9')
+			j++;
+		while (k > 0 && is_json_space(s[k - 1]))
+			k--;
+		if (j - i >= NSM_BIG_DIGITS && s[i] != '0' && k > 0 &&
+		    s[k - 1] == ':' &&
+		    (j == n || is_json_space(s[j]) || s[j] == ',' ||
+		     s[j] == '}' || s[j] == ']') &&
+		    router__parse_uint64(s + i, j - i, &v) == 0 &&
+		    v > (uint64_t)INT64_MAX) {
+			char num[24];
+			size_t len = router__fmt_uint64(
+			    (v - ((uint64_t)1 << 63)) ^ flip, num);
+
+			memcpy(out + i, num, len);
+			memset(out + i + len, ' ', j - i - len);
+			count++;
+		}
+		i = j;
+	}
+	return count;
+}
+
+/* Parse the table text: *a is the document, *b (NULL when nothing was
+ * rewritten) its twin with the rewritten numbers flipped.  Returns
+ * ROUTER_OK; ROUTER_EREFERENCE with jansson's error in *je; ROUTER_ENOMEM
+ * (*je then unset when our copy of the text failed). */
+static int nsm_parse(const char *s, size_t n, const router_allocator *al,
+                     json_t **a, json_t **b, json_error_t *je)
+{
+	char *buf;
+
+	*b = NULL;
+	*a = json_loadb(s, n, NSM_JSON_FLAGS, je);
+	if (*a != NULL || json_error_code(je) != json_error_numeric_overflow)
+		goto out;
+	if ((buf = router__malloc(al, n)) == NULL)
+		return ROUTER_ENOMEM;
+	memcpy(buf, s, n);
+	if (nsm_rewrite(s, n, buf, 0) > 0) {
+		*a = json_loadb(buf, n, NSM_JSON_FLAGS, je);
+		if (*a != NULL) {
+			nsm_rewrite(s, n, buf, 1);
+			*b = json_loadb(buf, n, NSM_JSON_FLAGS, je);
+			if (*b == NULL) { /* cannot differ; out of memory */
+				json_decref(*a);
+				*a = NULL;
+			}
+		}
+	}
+	router__free(al, buf);
+out:
+	if (*a != NULL)
+		return ROUTER_OK;
+	return json_error_code(je) == json_error_out_of_memory
+	           ? ROUTER_ENOMEM
+	           : ROUTER_EREFERENCE;
+}
+
+/* What x is, for messages. */
+static const char *json_kind(const json_t *x)
+{
+	switch (json_typeof(x)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number with a fraction or an exponent";
+	case JSON_TRUE: case JSON_FALSE: return "a boolean";
+	case JSON_NULL: return "null";
+	}
+	return "an unknown JSON value";
+}
+
+/* The uint64 of member value x, given its twin (NULL if none).  Returns 0,
+ * or -1 with what x is instead in why. */
+static int nsm_value(const json_t *x, const json_t *twin, uint64_t *out,
+                     char *why, size_t cap)
+{
+	if (json_is_integer(x)) {
+		json_int_t i = json_integer_value(x);
+
+		if (twin != NULL && json_is_integer(twin) &&
+		    json_integer_value(twin) != i) {
+			/* Rewritten by nsm_rewrite: v - 2^63. */
+			*out = (uint64_t)i + ((uint64_t)1 << 63);
+			return 0;
+		}
+		if (i >= 0) {
+			*out = (uint64_t)i;
+			return 0;
+		}
+		snprintf(why, cap, "the negative integer %" JSON_INTEGER_FORMAT,
+		         i);
+		return -1;
+	}
+	if (json_is_null(x)) { /* Go leaves the zero value */
+		*out = 0;
+		return 0;
+	}
+	if (json_is_real(x)) {
+		char num[32];
+
+		/* As jansson writes reals: 1.0 stays 1.0, not 1. */
+		snprintf(num, sizeof num, "%.17g", json_real_value(x));
+		if (strpbrk(num, ".e") == NULL)
+			strcat(num, ".0");
+		snprintf(why, cap, "%s (%s)", json_kind(x), num);
+	} else {
+		snprintf(why, cap, "%s", json_kind(x));
+	}
+	return -1;
+}
+
+/* Refuse key (of klen bytes), which is not a uint64. */
+static int nsm_key_error(const char *key, size_t klen, const char *culprit,
+                         const char *where, router_error *err)
+{
+	char q[96];
+	size_t d = 0;
+
+	while (d < klen && key[d] >= '0' && key[d] <= '9')
+		d++;
+	go_quote(key, klen, q, sizeof q);
+	return router__seterr(
+	    err, ROUTER_EREFERENCE, culprit, "key %s %s (%s)", q,
+	    d == klen && klen > 0
+	        ? "is out of range: keys must be integers from 0 to "
+	          "18446744073709551615"
+	        : "is not the decimal text of an unsigned integer",
+	    where);
+}
+
+/* The same for the text (s, n) that nsm_rewrite copied: the bad key may
+ * hold digits it changed, so quote the first bad key of the text itself.
+ * Read with JSON_DECODE_INT_AS_REAL, which keeps keys exact and parses
+ * whatever the rewritten copy parsed; fall back to key on failure. */
+static int nsm_key_error_as_written(const char *s, size_t n, const char *key,
+                                    const char *culprit, const char *where,
+                                    router_error *err)
+{
+	json_t *r = json_loadb(s, n, NSM_JSON_FLAGS | JSON_DECODE_INT_AS_REAL,
+	                       NULL);
+	const char *k;
+	json_t *x;
+	uint64_t u;
+	int rc;
+
+	json_object_foreach(r, k, x) {
+		if (router__parse_uint64(k, strlen(k), &u) != 0) {
+			key = k;
+			break;
+		}
+	}
+	rc = nsm_key_error(key, strlen(key), culprit, where, err);
+	json_decref(r);
+	return rc;
+}
+
+/* Load the table text (s, n) into v->u.nsm.keys/vals/n.  where names the
+ * source for messages ("param 'json'"). */
+static int nsm_load(router__vindex *v, const char *s, size_t n,
+                    const router_allocator *al, const char *culprit,
+                    const char *where, router_error *err)
+{
+	json_error_t je;
+	json_t *a, *b, *x;
+	nsm_pair *pairs = NULL;
+	const char *key;
+	size_t np = 0, nk = 0;
+	int rc = nsm_parse(s, n, al, &a, &b, &je);
+
+	if (rc == ROUTER_ENOMEM)
+		return router__seterr(err, rc, culprit,
+		                      "out of memory loading the "
+		                      "numeric_static_map table (%s)", where);
+	if (rc != ROUTER_OK) {
+		if (json_error_code(&je) == json_error_numeric_overflow)
+			return router__seterr(
+			    err, rc, culprit,
+			    "number out of range at line %d, column %d: %s; "
+			    "values must be integers from 0 to "
+			    "18446744073709551615 (%s)",
+			    je.line, je.column, je.text, where);
+		return router__seterr(err, rc, culprit,
+		                      "invalid JSON at line %d, column %d: "
+		                      "%s (%s)",
+		                      je.line, je.column, je.text, where);
+	}
+	if (json_is_null(a)) /* Go leaves the map empty */
+		goto out;
+	if (!json_is_object(a)) {
+		rc = router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                    "the table is %s, not a JSON object of "
+		                    "\"key\": value pairs (%s)",
+		                    json_kind(a), where);
+		goto out;
+	}
+	if (json_object_size(a) > 0 &&
+	    (pairs = router__malloc(al, json_object_size(a) *
+	                                    sizeof *pairs)) == NULL) {
+		rc = ROUTER_ENOMEM;
+		goto out;
+	}
+	json_object_foreach(a, key, x) {
+		char why[96], q[96];
+
+		pairs[np].seq = np;
+		if (router__parse_uint64(key, strlen(key), &pairs[np].key) !=
+		    0) {
+			rc = b != NULL ? nsm_key_error_as_written(s, n, key,
+			                                          culprit, where,
+			                                          err)
+			               : nsm_key_error(key, strlen(key),
+			                               culprit, where, err);
+			goto out;
+		}
+		if (nsm_value(x, b != NULL ? json_object_get(b, key) : NULL,
+		              &pairs[np].val, why, sizeof why) != 0) {
+			go_quote(key, strlen(key), q, sizeof q);
+			rc = router__seterr(err, ROUTER_EREFERENCE, culprit,
+			                    "value of key %s is %s, not an "
+			                    "unsigned 64-bit integer (%s)",
+			                    q, why, where);
+			goto out;
+		}
+		np++;
+	}
+	if (np > 0) {
+		qsort(pairs, np, sizeof *pairs, pair_cmp);
+		/* Keep the last of equal keys (sorted by seq within a key). */
+		for (size_t i = 0; i < np; i++)
+			if (i + 1 == np || pairs[i + 1].key != pairs[i].key)
+				pairs[nk++] = pairs[i];
+		v->u.nsm.keys = router__malloc(al, nk * sizeof(uint64_t));
+		v->u.nsm.vals = router__malloc(al, nk * sizeof(uint64_t));
+		if (v->u.nsm.keys == NULL || v->u.nsm.vals == NULL) {
+			router__free(al, v->u.nsm.keys);
+			router__free(al, v->u.nsm.vals);
+			v->u.nsm.keys = v->u.nsm.vals = NULL;
+			rc = ROUTER_ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < nk; i++) {
+			v->u.nsm.keys[i] = pairs[i].key;
+			v->u.nsm.vals[i] = pairs[i].val;
+		}
+	}
+	v->u.nsm.n = nk;
+out:
+	router__free(al, pairs);
+	json_decref(a);
+	json_decref(b);
+	if (rc == ROUTER_ENOMEM)
+		return router__seterr(err, rc, culprit,
+		                      "out of memory loading the "
+		                      "numeric_static_map table (%s)", where);
+	return rc;
 }
 
 /* Read a whole file, with Go's os.ReadFile error text. */
@@ -1264,9 +1084,6 @@ static int nsm_init(router__vindex *v, const router_param *params,
 	const char *path = param(params, nparams, "json_path");
 	const char *fb = param(params, nparams, "fallback_type");
 	const router__vtype *fbt = NULL;
-	char *file = NULL;
-	size_t flen = 0, n = 0;
-	jparse p;
 	int rc;
 
 	if (json == NULL && path == NULL)
@@ -1278,37 +1095,29 @@ static int nsm_init(router__vindex *v, const router_param *params,
 		return router__seterr(err, ROUTER_EREFERENCE, culprit,
 		                      "NumericStaticMap: Found both `json` and "
 		                      "`json_path` params in vschema");
-	memset(&p, 0, sizeof p);
 	if (path != NULL) {
-		char msg[ROUTER_MESSAGE_MAX];
+		char msg[ROUTER_MESSAGE_MAX], where[ROUTER_MESSAGE_MAX / 2];
+		char *file = NULL;
+		size_t flen = 0;
 
 		rc = read_file(path, a, &file, &flen, msg, sizeof msg);
 		if (rc != ROUTER_OK)
 			return router__seterr(err, rc, culprit,
 			                      "%s (param 'json_path')", msg);
-		p.s = (const uint8_t *)file;
-		p.n = flen;
+		snprintf(where, sizeof where, "param 'json_path', file %s",
+		         path);
+		rc = nsm_load(v, file, flen, a, culprit, where, err);
+		router__free(a, file);
 	} else {
-		p.s = (const uint8_t *)json;
-		p.n = strlen(json);
+		rc = nsm_load(v, json, strlen(json), a, culprit,
+		              "param 'json'", err);
 	}
-	p.a = a;
-	rc = jp_parse(&p);
-	router__free(a, file);
-	if (rc != 0) {
-		router__free(a, p.pairs);
-		if (p.nomem)
-			return router__seterr(err, ROUTER_ENOMEM, culprit,
-			                      "out of memory loading the "
-			                      "numeric_static_map table");
-		return router__seterr(err, ROUTER_EREFERENCE, culprit,
-		                      "%s (param '%s')", p.syntax,
-		                      path != NULL ? "json_path" : "json");
-	}
+	if (rc != ROUTER_OK)
+		return rc;
 
+	/* Vitess builds the table first, then the fallback. */
 	if (fb != NULL) {
 		fbt = router__vtype_find(fb, strlen(fb));
-		rc = ROUTER_OK;
 		if (fbt == NULL) {
 			char q[96];
 
@@ -1346,37 +1155,13 @@ static int nsm_init(router__vindex *v, const router_param *params,
 		/* unicode_loose_* are Hashing: kept, and a value that falls
 		 * back to them maps to ROUTER_EUNSUPPORTED. */
 		if (rc != ROUTER_OK) {
-			router__free(a, p.pairs);
+			router__free(a, v->u.nsm.keys);
+			router__free(a, v->u.nsm.vals);
+			v->u.nsm.keys = v->u.nsm.vals = NULL;
+			v->u.nsm.n = 0;
 			return rc;
 		}
 	}
-
-	if (p.npairs > 0) {
-		qsort(p.pairs, p.npairs, sizeof *p.pairs, pair_cmp);
-		/* Keep the last of equal keys (sorted by seq within a key). */
-		for (size_t i = 0; i < p.npairs; i++) {
-			if (i + 1 < p.npairs && p.pairs[i + 1].key == p.pairs[i].key)
-				continue;
-			p.pairs[n++] = p.pairs[i];
-		}
-		v->u.nsm.keys = router__malloc(a, n * sizeof(uint64_t));
-		v->u.nsm.vals = router__malloc(a, n * sizeof(uint64_t));
-		if (v->u.nsm.keys == NULL || v->u.nsm.vals == NULL) {
-			router__free(a, v->u.nsm.keys);
-			router__free(a, v->u.nsm.vals);
-			router__free(a, p.pairs);
-			v->u.nsm.keys = v->u.nsm.vals = NULL;
-			return router__seterr(err, ROUTER_ENOMEM, culprit,
-			                      "out of memory loading the "
-			                      "numeric_static_map table");
-		}
-		for (size_t i = 0; i < n; i++) {
-			v->u.nsm.keys[i] = p.pairs[i].key;
-			v->u.nsm.vals[i] = p.pairs[i].val;
-		}
-	}
-	router__free(a, p.pairs);
-	v->u.nsm.n = n;
 	v->u.nsm.fallback = fbt;
 	return ROUTER_OK;
 }
