@@ -1224,7 +1224,8 @@ static int build_table(bstate *s, const bks *bk, router__keyspace *ks,
 		            "primary vindex %s is not Unique for table %s",
 		            vd->name, bt->name))
 			return -1;
-		if (i == 0 && vd->owner[0] != '\0' &&
+		/* Vitess: owned = a Lookup whose owner is this table. */
+		if (i == 0 && strcmp(vd->owner, bt->name) == 0 &&
 		    vd->v.type->kind == ROUTER__V_LOOKUP &&
 		    problem(b, ROUTER_EVSCHEMA, culprit,
 		            "primary vindex %s cannot be owned for table %s",
@@ -1351,6 +1352,18 @@ static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)
 	return 0;
 }
 
+/* Among rules for the same table and tablet type, Vitess's
+ * FindRoutedTable tries "ks.t@primary" before "ks.t" (and older releases
+ * "ks.t@master"): 0 for @primary, 1 for @master, 2 for no suffix. */
+static int suffix_rank(const router__rule *r)
+{
+	const char *at = strrchr(r->from, '@');
+
+	if (at == NULL)
+		return 2;
+	return strcmp(at + 1, "primary") == 0 ? 0 : 1;
+}
+
 static int rule_cmp(const void *x, const void *y)
 {
 	const router__rule *a = x, *b = y;
@@ -1364,7 +1377,9 @@ static int rule_cmp(const void *x, const void *y)
 		return c;
 	if ((c = strcmp(a->from_table, b->from_table)) != 0)
 		return c;
-	return strcmp(a->tablet, b->tablet);
+	if ((c = strcmp(a->tablet, b->tablet)) != 0)
+		return c;
+	return suffix_rank(a) - suffix_rank(b);
 }
 
 static int build_rules(bstate *s)
@@ -1498,9 +1513,12 @@ int router_table_build(router_builder *b, router_table **out,
 	for (i = 0; i < b->nks; i++) {
 		uint32_t h;
 
+		/* Counted before it is built: if building it fails half-way,
+		 * router__table_destroy must still finalize the vindexes it
+		 * compiled (kss is zeroed, so the rest reads as empty). */
+		t->nkeyspaces = i + 1;
 		if (build_keyspace(&s, &b->ks[ord[i].idx], &kss[i]))
 			goto oom;
-		t->nkeyspaces = i + 1;
 		h = (uint32_t)router__name_hash(kss[i].name, kss[i].name_len) &
 		    t->kmask;
 		while (kindex[h] != 0)
@@ -1713,6 +1731,14 @@ int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
 			if (c == 0)
 				c = cmp_bytes(r->from_table, table, tl);
 			if (c == 0) {
+				/* The first of equal keys: the explicit
+				 * @primary rule (rule_cmp). */
+				while (mid > 0 &&
+				       strcmp(t->rules[mid - 1].from_ks,
+				              r->from_ks) == 0 &&
+				       strcmp(t->rules[mid - 1].from_table,
+				              r->from_table) == 0)
+					r = &t->rules[--mid];
 				if (r->to == NULL)
 					return router__seterr(
 					    err, ROUTER_EDISABLED, r->from,
@@ -2260,6 +2286,10 @@ static size_t count_declared(const router__keyspace *ks)
 int router_diff_tables(const router_table *a, const router_table *b,
                        router_diff **out, router_error *err)
 {
+	/* What an added keyspace is compared with (and a removed one
+	 * against), so that its tables, vindexes and shards are listed too:
+	 * "everything is added" when a is NULL. */
+	static const router__keyspace empty_ks;
 	router_diff *d;
 	size_t i = 0, j = 0, na;
 
@@ -2291,12 +2321,18 @@ int router_diff_tables(const router_table *a, const router_table *b,
 			     "%s keyspace with %zu tables, %u shards",
 			     x->sharded ? "sharded" : "unsharded",
 			     count_declared(x), x->nshards);
+			diff_tables_of(d, x, &empty_ks);
+			diff_vindexes_of(d, x, &empty_ks);
+			diff_shards_of(d, x, &empty_ks);
 			i++;
 		} else if (c > 0 && y != NULL) {
 			dadd(d, ROUTER_DIFF_KEYSPACE, ROUTER_DIFF_ADDED, y->name,
 			     y->name, "%s keyspace with %zu tables, %u shards",
 			     y->sharded ? "sharded" : "unsharded",
 			     count_declared(y), y->nshards);
+			diff_tables_of(d, &empty_ks, y);
+			diff_vindexes_of(d, &empty_ks, y);
+			diff_shards_of(d, &empty_ks, y);
 			j++;
 		} else if (x != NULL && y != NULL) {
 			if (x->sharded != y->sharded)
