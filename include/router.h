@@ -311,9 +311,11 @@ ROUTER_EXTERN int router_builder_add_column_vindex(router_builder *b,
                                                    size_t ncolumns,
                                                    router_error *err);
 /* A table routing rule: from_table ("t", "ks.t", "ks.t@primary") redirects
- * to to_table ("ks2.t"), or is disabled when to_table is NULL.  Rules for
- * other tablet types (@replica, @rdonly) are accepted and kept but do not
- * affect primary routing. */
+ * to to_table ("ks2.t"), or is disabled when to_table is NULL.  Lookups
+ * always name a keyspace, so they follow "ks.t@primary" first, then "ks.t"
+ * (as Vitess's FindRoutedTable does for a qualified name).  Unqualified
+ * rules ("t") and rules for other tablet types (@replica, @rdonly) are
+ * accepted, kept, hashed and diffed, but do not affect routing. */
 ROUTER_EXTERN int router_builder_add_routing_rule(router_builder *b,
                                                   const char *from_table,
                                                   const char *to_table,
