@@ -1,0 +1,1924 @@
+/*
+ * Routing documents: Vitess VSchema JSON (parsed by jansson) to a
+ * router_table through the public builder, and a table back to JSON.
+ *
+ * Loading walks the document with a fixed schema: one field table per
+ * protobuf message (SrvVSchema, Keyspace, Vindex, Table, ColumnVindex,
+ * RoutingRules, RoutingRule), each field with its snake_case and
+ * lowerCamelCase names, its JSON type and whether librouter uses it.  The
+ * walk never recurses into values it does not use, so the only recursion
+ * on input depth is jansson's own, which stops at JSON_PARSER_MAX_DEPTH
+ * (2048 in Debian's build) with an error.
+ *
+ * Every problem is recorded with the JSON path of the value at fault, and
+ * the walk continues, so one load reports everything.  The builder is run
+ * unless part of the document could not be handed to it (then its
+ * problems would be consequences of ours: "vindex not found" for a vindex
+ * whose definition we had to skip).  A sharded keyspace without shards is
+ * the exception: it gets the placeholder shard "-" so that the rest of the
+ * keyspace is still validated.  Builder problems that repeat one already
+ * reported with a path (same code, same message) are dropped.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doc.h"
+#include "router_doc.h"
+#include "table.h"
+
+/* ------------------------------------------------------------------------ */
+/* Reports                                                                  */
+/* ------------------------------------------------------------------------ */
+
+struct router_doc_report {
+	const router_allocator *a;
+	router_doc_note *notes;
+	size_t n, cap;
+};
+
+size_t router_doc_report_count(const router_doc_report *r,
+                               router_doc_note_kind kind)
+{
+	size_t i, n = 0;
+
+	if (r == NULL)
+		return 0;
+	if (kind == 0)
+		return r->n;
+	for (i = 0; i < r->n; i++)
+		if (r->notes[i].kind == kind)
+			n++;
+	return n;
+}
+
+const router_doc_note *router_doc_report_get(const router_doc_report *r,
+                                             size_t i)
+{
+	return r != NULL && i < r->n ? &r->notes[i] : NULL;
+}
+
+void router_doc_report_free(router_doc_report *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n; i++)
+		router__free(r->a, (void *)(uintptr_t)r->notes[i].path);
+	router__free(r->a, r->notes);
+	router__free(r->a, r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loader state                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Paths stay far below this: the walk is at most 8 levels deep and long
+ * keys are abbreviated (path_key). */
+#define PATH_CAP 2048
+#define KEY_SHOWN 64
+
+/* A keyspace as found in the document: to turn the builder's culprits
+ * ("user.users", "user/-80") back into JSON paths. */
+typedef struct ksinfo {
+	const char *name; /* jansson's key, alive as long as the root */
+	json_t *obj;
+	char *path;
+} ksinfo;
+
+typedef struct ld {
+	const router_allocator *a;
+	router_builder *b;
+	router_doc_report *rep;
+	router_doc_options o;
+	char path[PATH_CAP];
+	size_t plen;
+	size_t nerr;
+	router_error first;
+	int skipped; /* some of the document was not handed to the builder */
+	int nomem;
+	uint64_t version;
+	unsigned char *shard_used; /* per caller shard entry */
+	ksinfo *ks;
+	size_t nks, cks;
+	json_t *rules; /* routing_rules.rules, for culprit paths */
+	char *rules_path;
+} ld;
+
+static int grow(const router_allocator *a, void **p, size_t *cap, size_t need,
+                size_t elem)
+{
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 8;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > SIZE_MAX / elem)
+		return -1;
+	np = router__realloc(a, *p, ncap * elem);
+	if (np == NULL)
+		return -1;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+/* ---- paths ------------------------------------------------------------- */
+
+static void path_append(ld *l, const char *s, size_t n)
+{
+	if (l->plen + n >= PATH_CAP)
+		n = PATH_CAP - 1 - l->plen;
+	memcpy(l->path + l->plen, s, n);
+	l->plen += n;
+	l->path[l->plen] = '\0';
+}
+
+static int plain_key(const char *k)
+{
+	if (*k == '\0')
+		return 0;
+	for (; *k != '\0'; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
+		      (*k >= '0' && *k <= '9') || *k == '_' || *k == '-' ||
+		      *k == '$' || *k == '@'))
+			return 0;
+	return 1;
+}
+
+/* Append ".key" (or ["key"] when the key is empty or has characters that
+ * would make the path ambiguous); returns the previous length for
+ * path_set.  Keys longer than KEY_SHOWN bytes are abbreviated. */
+static size_t path_key(ld *l, const char *k)
+{
+	size_t old = l->plen, n = strlen(k);
+
+	if (plain_key(k)) {
+		if (l->plen > 0)
+			path_append(l, ".", 1);
+		path_append(l, k, n > KEY_SHOWN ? KEY_SHOWN : n);
+		if (n > KEY_SHOWN) {
+			char more[48];
+
+			snprintf(more, sizeof more, "...(%zu bytes)", n);
+			path_append(l, more, strlen(more));
+		}
+		return old;
+	}
+	path_append(l, "[\"", 2);
+	for (size_t i = 0; i < n && i < KEY_SHOWN; i++) {
+		if (k[i] == '"' || k[i] == '\\')
+			path_append(l, "\\", 1);
+		path_append(l, &k[i], 1);
+	}
+	if (n > KEY_SHOWN) {
+		char more[48];
+
+		snprintf(more, sizeof more, "...(%zu bytes)", n);
+		path_append(l, more, strlen(more));
+	}
+	path_append(l, "\"]", 2);
+	return old;
+}
+
+static size_t path_index(ld *l, size_t i)
+{
+	char buf[32];
+	size_t old = l->plen;
+
+	snprintf(buf, sizeof buf, "[%zu]", i);
+	path_append(l, buf, strlen(buf));
+	return old;
+}
+
+static void path_set(ld *l, size_t len)
+{
+	l->plen = len;
+	l->path[len] = '\0';
+}
+
+/* ---- notes ------------------------------------------------------------- */
+
+static void add_note(ld *l, router_doc_note_kind kind, int code,
+                     const char *culprit, const char *path, int line,
+                     int column, const char *msg)
+{
+	router_doc_report *r = l->rep;
+	router_doc_note *n;
+	char *p;
+
+	if (kind == ROUTER_DOC_NOTE_ERROR) {
+		if (l->nerr++ == 0) {
+			l->first.code = code;
+			snprintf(l->first.culprit, sizeof l->first.culprit, "%s",
+			         culprit);
+			snprintf(l->first.message, sizeof l->first.message, "%s",
+			         msg);
+		}
+	}
+	if (grow(r->a, (void **)&r->notes, &r->cap, r->n + 1,
+	         sizeof *r->notes)) {
+		l->nomem = 1;
+		return;
+	}
+	p = router__strndup(r->a, path, strlen(path));
+	if (p == NULL) {
+		l->nomem = 1;
+		return;
+	}
+	n = &r->notes[r->n++];
+	memset(n, 0, sizeof *n);
+	n->kind = kind;
+	n->error.code = kind == ROUTER_DOC_NOTE_ERROR ? code : ROUTER_OK;
+	snprintf(n->error.culprit, sizeof n->error.culprit, "%s", culprit);
+	snprintf(n->error.message, sizeof n->error.message, "%s", msg);
+	n->path = p;
+	n->line = line;
+	n->column = column;
+}
+
+/* A note about the value at the current path. */
+static void note(ld *l, router_doc_note_kind kind, int code, const char *fmt,
+                 ...) ROUTER__PRINTF(4, 5);
+static void note(ld *l, router_doc_note_kind kind, int code, const char *fmt,
+                 ...)
+{
+	char msg[ROUTER_MESSAGE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	add_note(l, kind, code, l->plen ? l->path : "(document)", l->path, 0, 0,
+	         msg);
+}
+
+/* A builder adder refused something at the current path.  EINVAL from an
+ * adder means the document's value (an empty name, a duplicate rule). */
+static void builder_err(ld *l, const router_error *e)
+{
+	if (e->code == ROUTER_ENOMEM) {
+		l->nomem = 1;
+		return;
+	}
+	note(l, ROUTER_DOC_NOTE_ERROR,
+	     e->code == ROUTER_EINVAL ? ROUTER_EDOC : e->code, "%s", e->message);
+}
+
+static const char *jtype(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
+	}
+	return "a value";
+}
+
+/* ---- field tables ------------------------------------------------------ */
+
+enum ftype { F_BOOL, F_STRING, F_OBJECT, F_ARRAY, F_ENUM, F_VERSION };
+enum fuse { U_USE, U_IGNORED, U_RULES };
+
+typedef struct fspec {
+	const char *snake;
+	const char *camel; /* NULL when the same */
+	unsigned char type;
+	unsigned char use;
+} fspec;
+
+static const char *ftype_name(unsigned t)
+{
+	static const char *const names[] = {
+	    "a boolean", "a string", "an object", "an array",
+	    "a string or an integer (enum)",
+	    "a non-negative integer or a decimal string"};
+	return names[t];
+}
+
+static int type_ok(unsigned t, const json_t *v)
+{
+	switch (t) {
+	case F_BOOL:
+		return json_is_boolean(v);
+	case F_STRING:
+		return json_is_string(v);
+	case F_OBJECT:
+		return json_is_object(v);
+	case F_ARRAY:
+		return json_is_array(v);
+	case F_ENUM:
+	case F_VERSION:
+		return json_is_string(v) || json_is_integer(v);
+	}
+	return 0;
+}
+
+/* Levenshtein distance of two short strings (unknown-field hints). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[KEY_SHOWN + 1];
+
+	if (la > KEY_SHOWN || lb > KEY_SHOWN)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t prev = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t best = prev + (a[i - 1] != b[j - 1]);
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+static void unknown_field(ld *l, const char *k, const fspec *spec, size_t n)
+{
+	const char *best = NULL;
+	size_t bestd = 3, i;
+	int strict = (l->o.flags & ROUTER_DOC_STRICT) != 0;
+
+	for (i = 0; i < n; i++) {
+		size_t d = edit_distance(k, spec[i].snake);
+
+		if (spec[i].camel != NULL) {
+			size_t dc = edit_distance(k, spec[i].camel);
+
+			if (dc < d)
+				d = dc;
+		}
+		if (d < bestd) {
+			bestd = d;
+			best = spec[i].snake;
+		}
+	}
+	if (best != NULL)
+		note(l,
+		     strict ? ROUTER_DOC_NOTE_ERROR : ROUTER_DOC_NOTE_UNKNOWN,
+		     strict ? ROUTER_EDOC : ROUTER_OK,
+		     "unknown field %s%s (did you mean %s?)", k,
+		     strict ? "" : ": skipped, as Vitess skips it", best);
+	else
+		note(l,
+		     strict ? ROUTER_DOC_NOTE_ERROR : ROUTER_DOC_NOTE_UNKNOWN,
+		     strict ? ROUTER_EDOC : ROUTER_OK, "unknown field %s%s", k,
+		     strict ? "" : ": skipped, as Vitess skips it");
+}
+
+static int is_default(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return json_object_size(v) == 0;
+	case JSON_ARRAY:
+		return json_array_size(v) == 0;
+	case JSON_STRING:
+		return json_string_length(v) == 0 ||
+		       strcmp(json_string_value(v), "unspecified") == 0;
+	case JSON_INTEGER:
+		return json_integer_value(v) == 0;
+	case JSON_FALSE:
+	case JSON_NULL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Read the fields of obj by spec: val[i] receives field i's value (NULL
+ * when absent or null), key[i] the spelling found.  Reports unknown
+ * fields, fields given twice (snake and camel), wrong types, and fields
+ * librouter does not use. */
+static void scan(ld *l, json_t *obj, const fspec *spec, size_t n,
+                 json_t **val, const char **key)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		val[i] = NULL;
+		key[i] = NULL;
+	}
+	json_object_foreach(obj, k, v) {
+		size_t old;
+
+		for (i = 0; i < n; i++)
+			if (strcmp(k, spec[i].snake) == 0 ||
+			    (spec[i].camel != NULL &&
+			     strcmp(k, spec[i].camel) == 0))
+				break;
+		old = path_key(l, k);
+		if (i == n) {
+			unknown_field(l, k, spec, n);
+		} else if (key[i] != NULL) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "field %s is given twice, as %s and %s",
+			     spec[i].snake, key[i], k);
+		} else {
+			key[i] = k;
+			if (json_is_null(v)) {
+				/* protobuf JSON: null is the default */
+			} else if (!type_ok(spec[i].type, v)) {
+				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+				     "%s must be %s, not %s", k,
+				     ftype_name(spec[i].type), jtype(v));
+				l->skipped = 1;
+			} else {
+				val[i] = v;
+				if (spec[i].use == U_IGNORED && !is_default(v))
+					note(l, ROUTER_DOC_NOTE_IGNORED,
+					     ROUTER_OK,
+					     "%s does not decide routing: not "
+					     "used",
+					     spec[i].snake);
+			}
+		}
+		path_set(l, old);
+	}
+	for (i = 0; i < n; i++) {
+		json_t *rules;
+		size_t old;
+
+		if (spec[i].use != U_RULES || val[i] == NULL)
+			continue;
+		rules = json_object_get(val[i], "rules");
+		old = path_key(l, key[i]);
+		if (rules != NULL && !json_is_array(rules) &&
+		    !json_is_null(rules)) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "%s.rules must be an array, not %s", key[i],
+			     jtype(rules));
+		} else if (json_array_size(rules) > 0) {
+			note(l, ROUTER_DOC_NOTE_UNSUPPORTED, ROUTER_OK,
+			     "%s (%zu rule%s) not applied by librouter: routes "
+			     "of the keyspaces they name may differ from "
+			     "vtgate's",
+			     spec[i].snake, json_array_size(rules),
+			     json_array_size(rules) == 1 ? "" : "s");
+		}
+		path_set(l, old);
+	}
+}
+
+enum { S_KEYSPACES, S_ROUTING_RULES, S_SHARD_RR, S_KEYSPACE_RR, S_MIRROR,
+       S_VERSION, S_N };
+static const fspec srv_fields[S_N] = {
+    {"keyspaces", NULL, F_OBJECT, U_USE},
+    {"routing_rules", "routingRules", F_OBJECT, U_USE},
+    {"shard_routing_rules", "shardRoutingRules", F_OBJECT, U_RULES},
+    {"keyspace_routing_rules", "keyspaceRoutingRules", F_OBJECT, U_RULES},
+    {"mirror_rules", "mirrorRules", F_OBJECT, U_RULES},
+    {"version", NULL, F_VERSION, U_USE},
+};
+
+/* The version entry is last: it is read only at the top level of a
+ * single-keyspace document. */
+enum { K_SHARDED, K_VINDEXES, K_TABLES, K_SHARDS, K_RER, K_FKM, K_MTS,
+       K_VERSION, K_N };
+static const fspec ks_fields[K_N] = {
+    {"sharded", NULL, F_BOOL, U_USE},
+    {"vindexes", NULL, F_OBJECT, U_USE},
+    {"tables", NULL, F_OBJECT, U_USE},
+    {"shards", NULL, F_ARRAY, U_USE},
+    {"require_explicit_routing", "requireExplicitRouting", F_BOOL,
+     U_IGNORED},
+    {"foreign_key_mode", "foreignKeyMode", F_ENUM, U_IGNORED},
+    {"multi_tenant_spec", "multiTenantSpec", F_OBJECT, U_IGNORED},
+    {"version", NULL, F_VERSION, U_USE},
+};
+
+enum { V_TYPE, V_PARAMS, V_OWNER, V_N };
+static const fspec vindex_fields[V_N] = {
+    {"type", NULL, F_STRING, U_USE},
+    {"params", NULL, F_OBJECT, U_USE},
+    {"owner", NULL, F_STRING, U_USE},
+};
+
+enum { T_TYPE, T_CVS, T_AUTOINC, T_COLUMNS, T_PINNED, T_CLA, T_SOURCE, T_N };
+static const fspec table_fields[T_N] = {
+    {"type", NULL, F_STRING, U_USE},
+    {"column_vindexes", "columnVindexes", F_ARRAY, U_USE},
+    {"auto_increment", "autoIncrement", F_OBJECT, U_IGNORED},
+    {"columns", NULL, F_ARRAY, U_IGNORED},
+    {"pinned", NULL, F_STRING, U_USE},
+    {"column_list_authoritative", "columnListAuthoritative", F_BOOL,
+     U_IGNORED},
+    {"source", NULL, F_STRING, U_IGNORED},
+};
+
+enum { C_COLUMN, C_NAME, C_COLUMNS, C_N };
+static const fspec cv_fields[C_N] = {
+    {"column", NULL, F_STRING, U_USE},
+    {"name", NULL, F_STRING, U_USE},
+    {"columns", NULL, F_ARRAY, U_USE},
+};
+
+enum { RR_RULES, RR_N };
+static const fspec rr_fields[RR_N] = {
+    {"rules", NULL, F_ARRAY, U_USE},
+};
+
+enum { R_FROM, R_TO, R_N };
+static const fspec rule_fields[R_N] = {
+    {"from_table", "fromTable", F_STRING, U_USE},
+    {"to_tables", "toTables", F_ARRAY, U_USE},
+};
+
+/* ---- values ------------------------------------------------------------ */
+
+static void read_version(ld *l, const json_t *v)
+{
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i < 0) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "version must not be negative (%" JSON_INTEGER_FORMAT
+			     ")",
+			     i);
+			return;
+		}
+		l->version = (uint64_t)i;
+		return;
+	}
+	if (router__parse_uint64(json_string_value(v), json_string_length(v),
+	                         &l->version) != 0)
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+		     "version \"%.64s\" is not a decimal integer in "
+		     "0..18446744073709551615",
+		     json_string_value(v));
+}
+
+/* Caller-supplied shards for keyspace name, or NULL (marks it used). */
+static const router_doc_shards *override_for(ld *l, const char *name)
+{
+	for (size_t i = 0; i < l->o.nshards; i++)
+		if (strcmp(l->o.shards[i].keyspace, name) == 0) {
+			l->shard_used[i] = 1;
+			return &l->o.shards[i];
+		}
+	return NULL;
+}
+
+/* ---- the walk ---------------------------------------------------------- */
+
+static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
+{
+	json_t *v[V_N];
+	const char *k[V_N];
+	router_param *params = NULL;
+	size_t np = 0, old;
+	const char *type, *owner;
+	router_error e;
+
+	scan(l, obj, vindex_fields, V_N, v, k);
+	type = v[V_TYPE] ? json_string_value(v[V_TYPE]) : "";
+	owner = v[V_OWNER] ? json_string_value(v[V_OWNER]) : NULL;
+	if (type[0] == '\0') {
+		old = path_key(l, k[V_TYPE] ? k[V_TYPE] : "type");
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
+		     "vindexType \"\" not found (vindex %s has no type)", name);
+		path_set(l, old);
+		l->skipped = 1;
+		return;
+	}
+	if (v[V_PARAMS] != NULL && json_object_size(v[V_PARAMS]) > 0) {
+		const char *pk;
+		json_t *pv;
+		size_t oldp = path_key(l, k[V_PARAMS]);
+
+		params = router__malloc(l->a, json_object_size(v[V_PARAMS]) *
+		                                  sizeof *params);
+		if (params == NULL) {
+			l->nomem = 1;
+			path_set(l, oldp);
+			return;
+		}
+		json_object_foreach(v[V_PARAMS], pk, pv) {
+			size_t o2 = path_key(l, pk);
+
+			if (!json_is_string(pv)) {
+				/* protobuf map<string, string> */
+				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+				     "vindex param %s must be a string, not %s",
+				     pk, jtype(pv));
+				l->skipped = 1;
+			} else {
+				params[np].key = pk;
+				params[np].value = json_string_value(pv);
+				np++;
+			}
+			path_set(l, o2);
+		}
+		path_set(l, oldp);
+	}
+	if (router_builder_add_vindex(l->b, ks, name, type, params, np, owner,
+	                              &e) != ROUTER_OK) {
+		builder_err(l, &e);
+		l->skipped = 1;
+	}
+	router__free(l->a, params);
+}
+
+static void walk_column_vindex(ld *l, const char *ks, const char *table,
+                               json_t *obj, json_t *vindexes)
+{
+	json_t *v[C_N];
+	const char *k[C_N];
+	const char *column, *name, **cols = NULL;
+	size_t ncols = 0, old, i;
+	router_error e;
+
+	scan(l, obj, cv_fields, C_N, v, k);
+	column = v[C_COLUMN] ? json_string_value(v[C_COLUMN]) : "";
+	name = v[C_NAME] ? json_string_value(v[C_NAME]) : "";
+	/* Vitess: a non-empty column wins unless columns is also given. */
+	if (column[0] != '\0') {
+		if (v[C_COLUMNS] != NULL && json_array_size(v[C_COLUMNS]) > 0) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EVSCHEMA,
+			     "can't use column and columns at the same time in "
+			     "vindex (%s) and table (%s)",
+			     name, table);
+			l->skipped = 1;
+			return;
+		}
+		cols = &column;
+		ncols = 1;
+	} else {
+		json_t *c;
+
+		if (v[C_COLUMNS] == NULL || json_array_size(v[C_COLUMNS]) == 0) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EVSCHEMA,
+			     "must specify at least one column for vindex (%s) "
+			     "and table (%s)",
+			     name, table);
+			l->skipped = 1;
+			return;
+		}
+		cols = router__malloc(l->a, json_array_size(v[C_COLUMNS]) *
+		                                sizeof *cols);
+		if (cols == NULL) {
+			l->nomem = 1;
+			return;
+		}
+		old = path_key(l, k[C_COLUMNS]);
+		json_array_foreach(v[C_COLUMNS], i, c) {
+			size_t o2 = path_index(l, i);
+
+			if (!json_is_string(c)) {
+				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+				     "column name must be a string, not %s",
+				     jtype(c));
+				l->skipped = 1;
+			} else {
+				cols[ncols++] = json_string_value(c);
+			}
+			path_set(l, o2);
+		}
+		path_set(l, old);
+		if (ncols < json_array_size(v[C_COLUMNS]))
+			goto out;
+	}
+	old = path_key(l, k[C_NAME] ? k[C_NAME] : "name");
+	if (name[0] == '\0') {
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
+		     "vindex  not found for table %s (the column vindex has no "
+		     "name)",
+		     table);
+		l->skipped = 1;
+		path_set(l, old);
+		goto out;
+	}
+	if (json_object_get(vindexes, name) == NULL)
+		/* The builder finds it too; this gives it its path. */
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
+		     "vindex %s not found for table %s", name, table);
+	path_set(l, old);
+	if (router_builder_add_column_vindex(l->b, ks, table, name, cols, ncols,
+	                                     &e) != ROUTER_OK) {
+		builder_err(l, &e);
+		l->skipped = 1;
+	}
+out:
+	if (cols != &column)
+		router__free(l->a, (void *)cols);
+}
+
+static void walk_table(ld *l, const char *ks, const char *name, json_t *obj,
+                       json_t *vindexes)
+{
+	json_t *v[T_N], *cv;
+	const char *k[T_N];
+	const char *type;
+	router_table_type tt = ROUTER_TABLE_NORMAL;
+	router_error e;
+	size_t i, old;
+
+	scan(l, obj, table_fields, T_N, v, k);
+	type = v[T_TYPE] ? json_string_value(v[T_TYPE]) : "";
+	if (strcmp(type, "reference") == 0) {
+		tt = ROUTER_TABLE_REFERENCE;
+	} else if (strcmp(type, "sequence") == 0) {
+		tt = ROUTER_TABLE_SEQUENCE;
+	} else if (type[0] != '\0') {
+		old = path_key(l, k[T_TYPE]);
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EVSCHEMA,
+		     "unidentified table type %.64s", type);
+		path_set(l, old);
+		l->skipped = 1;
+		return;
+	}
+	if (router_builder_add_table(
+	        l->b, ks, name, tt,
+	        v[T_PINNED] ? json_string_value(v[T_PINNED]) : NULL,
+	        &e) != ROUTER_OK) {
+		if (e.code == ROUTER_ERANGE && v[T_PINNED] != NULL) {
+			old = path_key(l, k[T_PINNED]);
+			builder_err(l, &e);
+			path_set(l, old);
+		} else {
+			builder_err(l, &e);
+		}
+		l->skipped = 1;
+		return;
+	}
+	if (v[T_CVS] == NULL)
+		return;
+	old = path_key(l, k[T_CVS]);
+	json_array_foreach(v[T_CVS], i, cv) {
+		size_t o2 = path_index(l, i);
+
+		if (!json_is_object(cv)) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "a column vindex must be an object, not %s",
+			     jtype(cv));
+			l->skipped = 1;
+		} else {
+			walk_column_vindex(l, ks, name, cv, vindexes);
+		}
+		path_set(l, o2);
+	}
+	path_set(l, old);
+}
+
+static void add_shard(ld *l, const char *ks, const char *shard, size_t *n)
+{
+	router_error e;
+
+	if (router_builder_add_shard(l->b, ks, shard, &e) == ROUTER_OK) {
+		(*n)++;
+		return;
+	}
+	if (e.code == ROUTER_ENOMEM) {
+		l->nomem = 1;
+		return;
+	}
+	note(l, ROUTER_DOC_NOTE_ERROR,
+	     e.code == ROUTER_EINVAL ? ROUTER_EDOC : e.code, "shard %.*s: %s",
+	     ROUTER_NAME_MAX, shard, e.message);
+	l->skipped = 1; /* the partition is incomplete: no coverage check */
+}
+
+static void walk_keyspace(ld *l, const char *name, json_t *obj, int top)
+{
+	json_t *v[K_N], *x;
+	const char *k[K_N], *key;
+	const router_doc_shards *ov;
+	router_error e;
+	size_t nsh = 0, given = 0, i, old;
+	int sharded;
+
+	scan(l, obj, ks_fields, top ? K_N : K_N - 1, v, k);
+	if (top && v[K_VERSION] != NULL) {
+		old = path_key(l, k[K_VERSION]);
+		read_version(l, v[K_VERSION]);
+		path_set(l, old);
+	}
+	sharded = v[K_SHARDED] != NULL && json_is_true(v[K_SHARDED]);
+	if (grow(l->a, (void **)&l->ks, &l->cks, l->nks + 1, sizeof *l->ks) ||
+	    (l->ks[l->nks].path = router__strndup(l->a, l->path, l->plen)) ==
+	        NULL) {
+		l->nomem = 1;
+		return;
+	}
+	l->ks[l->nks].name = name;
+	l->ks[l->nks].obj = obj;
+	l->nks++;
+	if (router_builder_add_keyspace(l->b, name, sharded, &e) != ROUTER_OK) {
+		builder_err(l, &e);
+		l->skipped = 1;
+		return;
+	}
+
+	ov = override_for(l, name);
+	if (ov != NULL) {
+		char where[ROUTER_NAME_MAX + 40];
+
+		if (v[K_SHARDS] != NULL) {
+			old = path_key(l, k[K_SHARDS]);
+			note(l, ROUTER_DOC_NOTE_IGNORED, ROUTER_OK,
+			     "replaced by the %zu shard%s the caller supplied",
+			     ov->nshards, ov->nshards == 1 ? "" : "s");
+			path_set(l, old);
+		}
+		snprintf(where, sizeof where, "(shards supplied for %s)", name);
+		old = l->plen;
+		path_set(l, 0);
+		path_append(l, where, strlen(where));
+		for (i = 0; i < ov->nshards; i++) {
+			size_t o2 = path_index(l, i);
+
+			add_shard(l, name, ov->shards[i], &nsh);
+			path_set(l, o2);
+		}
+		given = ov->nshards;
+		path_set(l, 0);
+		path_append(l, l->ks[l->nks - 1].path, old);
+	} else if (v[K_SHARDS] != NULL) {
+		old = path_key(l, k[K_SHARDS]);
+		json_array_foreach(v[K_SHARDS], i, x) {
+			size_t o2 = path_index(l, i);
+
+			if (!json_is_string(x)) {
+				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+				     "a shard name must be a string, not %s",
+				     jtype(x));
+				l->skipped = 1;
+			} else {
+				add_shard(l, name, json_string_value(x), &nsh);
+			}
+			path_set(l, o2);
+		}
+		given = json_array_size(v[K_SHARDS]);
+		path_set(l, old);
+	}
+	if (sharded && given == 0) {
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+		     "sharded keyspace %s has no shards: list them in its "
+		     "\"shards\" ([\"-80\", \"80-\"]) or supply them "
+		     "(router_doc_options.shards, routerctl --shards "
+		     "%s=-80,80-)",
+		     name, name);
+		/* Placeholder, so the rest of the keyspace is validated. */
+		if (router_builder_add_shard(l->b, name, "-", &e) != ROUTER_OK)
+			l->skipped = 1;
+	}
+
+	if (v[K_VINDEXES] != NULL) {
+		old = path_key(l, k[K_VINDEXES]);
+		json_object_foreach(v[K_VINDEXES], key, x) {
+			size_t o2 = path_key(l, key);
+
+			if (!json_is_object(x)) {
+				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+				     "a vindex must be an object, not %s",
+				     jtype(x));
+				l->skipped = 1;
+			} else {
+				walk_vindex(l, name, key, x);
+			}
+			path_set(l, o2);
+		}
+		path_set(l, old);
+	}
+	if (v[K_TABLES] != NULL) {
+		old = path_key(l, k[K_TABLES]);
+		json_object_foreach(v[K_TABLES], key, x) {
+			size_t o2 = path_key(l, key);
+
+			if (!json_is_object(x)) {
+				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+				     "a table must be an object, not %s",
+				     jtype(x));
+				l->skipped = 1;
+			} else {
+				walk_table(l, name, key, x, v[K_VINDEXES]);
+			}
+			path_set(l, o2);
+		}
+		path_set(l, old);
+	}
+}
+
+static void walk_rules(ld *l, json_t *obj)
+{
+	json_t *v[RR_N], *r;
+	const char *k[RR_N];
+	size_t i, old;
+
+	scan(l, obj, rr_fields, RR_N, v, k);
+	if (v[RR_RULES] == NULL)
+		return;
+	old = path_key(l, k[RR_RULES]);
+	l->rules = v[RR_RULES];
+	l->rules_path = router__strndup(l->a, l->path, l->plen);
+	if (l->rules_path == NULL)
+		l->nomem = 1;
+	json_array_foreach(v[RR_RULES], i, r) {
+		json_t *f[R_N];
+		const char *fk[R_N], *from, *to = NULL;
+		size_t o2 = path_index(l, i), ntargets;
+		router_error e;
+
+		if (!json_is_object(r)) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "a routing rule must be an object, not %s",
+			     jtype(r));
+			l->skipped = 1;
+			path_set(l, o2);
+			continue;
+		}
+		scan(l, r, rule_fields, R_N, f, fk);
+		from = f[R_FROM] ? json_string_value(f[R_FROM]) : "";
+		ntargets = f[R_TO] ? json_array_size(f[R_TO]) : 0;
+		if (from[0] == '\0') {
+			/* (a from_table of the wrong type is reported) */
+			if (f[R_FROM] != NULL || fk[R_FROM] == NULL ||
+			    json_is_null(json_object_get(r, fk[R_FROM])))
+				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+				     "routing rule without from_table");
+			l->skipped = 1;
+		} else if (ntargets > 1) {
+			size_t o3 = path_key(l, fk[R_TO]);
+			char list[200] = "";
+			size_t n = 0, j;
+			json_t *t;
+
+			json_array_foreach(f[R_TO], j, t) {
+				if (n < sizeof list)
+					n += (size_t)snprintf(
+					    list + n, sizeof list - n, "%s%s",
+					    j ? " " : "",
+					    json_is_string(t)
+					        ? json_string_value(t)
+					        : "?");
+			}
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EVSCHEMA,
+			     "table %s has more than one target: [%s]", from,
+			     list);
+			l->skipped = 1;
+			path_set(l, o3);
+		} else if (ntargets == 1 &&
+		           !json_is_string(json_array_get(f[R_TO], 0))) {
+			size_t o3 = path_key(l, fk[R_TO]);
+
+			path_index(l, 0);
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "a target table must be a string, not %s",
+			     jtype(json_array_get(f[R_TO], 0)));
+			l->skipped = 1;
+			path_set(l, o3);
+		} else {
+			if (ntargets == 1)
+				to = json_string_value(json_array_get(f[R_TO], 0));
+			if (router_builder_add_routing_rule(l->b, from, to, &e) !=
+			    ROUTER_OK) {
+				builder_err(l, &e);
+				l->skipped = 1;
+			}
+		}
+		path_set(l, o2);
+	}
+	path_set(l, old);
+}
+
+static void walk_keyspace_map(ld *l, json_t *obj, int versioned)
+{
+	const char *key;
+	json_t *x;
+
+	json_object_foreach(obj, key, x) {
+		size_t old = path_key(l, key);
+
+		if (versioned && strcmp(key, "version") == 0 &&
+		    !json_is_object(x)) {
+			if (type_ok(F_VERSION, x))
+				read_version(l, x);
+			else
+				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+				     "version must be %s, not %s",
+				     ftype_name(F_VERSION), jtype(x));
+		} else if (!json_is_object(x)) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "keyspace %s must be an object, not %s", key,
+			     jtype(x));
+			l->skipped = 1;
+		} else {
+			walk_keyspace(l, key, x, 0);
+		}
+		path_set(l, old);
+	}
+}
+
+static void walk_srv(ld *l, json_t *root)
+{
+	json_t *v[S_N];
+	const char *k[S_N];
+	size_t old;
+
+	scan(l, root, srv_fields, S_N, v, k);
+	if (v[S_VERSION] != NULL) {
+		old = path_key(l, k[S_VERSION]);
+		read_version(l, v[S_VERSION]);
+		path_set(l, old);
+	}
+	if (v[S_KEYSPACES] != NULL) {
+		old = path_key(l, k[S_KEYSPACES]);
+		walk_keyspace_map(l, v[S_KEYSPACES], 0);
+		path_set(l, old);
+	}
+	if (v[S_ROUTING_RULES] != NULL) {
+		old = path_key(l, k[S_ROUTING_RULES]);
+		walk_rules(l, v[S_ROUTING_RULES]);
+		path_set(l, old);
+	}
+}
+
+/* ROUTER_DOC_AUTO: which shape root has.  *why names the field that
+ * decided a single-keyspace document. */
+static router_doc_format detect(const ld *l, json_t *root, const char **why)
+{
+	size_t i;
+
+	for (i = 0; i < S_N; i++)
+		if (i != S_VERSION &&
+		    (json_object_get(root, srv_fields[i].snake) != NULL ||
+		     (srv_fields[i].camel != NULL &&
+		      json_object_get(root, srv_fields[i].camel) != NULL)))
+			return ROUTER_DOC_SRV;
+	for (i = 0; i < K_N; i++)
+		if (i != K_VERSION &&
+		    (json_object_get(root, ks_fields[i].snake) != NULL ||
+		     (ks_fields[i].camel != NULL &&
+		      json_object_get(root, ks_fields[i].camel) != NULL))) {
+			*why = ks_fields[i].snake;
+			return ROUTER_DOC_KEYSPACE;
+		}
+	if (l->o.keyspace != NULL &&
+	    json_object_size(root) ==
+	        (json_object_get(root, "version") != NULL ? 1u : 0u))
+		return ROUTER_DOC_KEYSPACE;
+	return ROUTER_DOC_MAP;
+}
+
+/* ---- builder culprits back to paths ------------------------------------ */
+
+static const char *member_key(json_t *obj, const char *snake,
+                              const char *camel)
+{
+	if (json_object_get(obj, snake) != NULL)
+		return snake;
+	if (camel != NULL && json_object_get(obj, camel) != NULL)
+		return camel;
+	return NULL;
+}
+
+/* Set l->path to where culprit lives in the document; "" if unknown. */
+static void culprit_path(ld *l, const char *culprit)
+{
+	const ksinfo *best = NULL;
+	size_t bestn = 0, i;
+
+	path_set(l, 0);
+	for (i = 0; i < l->nks; i++) {
+		size_t n = strlen(l->ks[i].name);
+
+		if (n >= bestn && strncmp(culprit, l->ks[i].name, n) == 0 &&
+		    (culprit[n] == '\0' || culprit[n] == '.' ||
+		     culprit[n] == '/')) {
+			best = &l->ks[i];
+			bestn = n;
+		}
+	}
+	if (best != NULL) {
+		const char *rest = culprit + bestn, *k;
+		json_t *m;
+
+		path_append(l, best->path, strlen(best->path));
+		if (*rest == '/') {
+			k = member_key(best->obj, "shards", NULL);
+			m = k ? json_object_get(best->obj, k) : NULL;
+			if (json_is_array(m)) {
+				json_t *x;
+
+				path_key(l, k);
+				json_array_foreach(m, i, x) {
+					if (json_is_string(x) &&
+					    strcmp(json_string_value(x),
+					           rest + 1) == 0) {
+						path_index(l, i);
+						break;
+					}
+				}
+			}
+		} else if (*rest == '.') {
+			rest++;
+			if ((k = member_key(best->obj, "tables", NULL)) &&
+			    (m = json_object_get(best->obj, k)) &&
+			    json_object_get(m, rest) != NULL) {
+				path_key(l, k);
+				path_key(l, rest);
+			} else if ((k = member_key(best->obj, "vindexes",
+			                           NULL)) &&
+			           (m = json_object_get(best->obj, k)) &&
+			           json_object_get(m, rest) != NULL) {
+				path_key(l, k);
+				path_key(l, rest);
+			}
+		}
+		return;
+	}
+	if (l->rules != NULL && culprit[0] != '\0') {
+		json_t *r;
+
+		json_array_foreach(l->rules, i, r) {
+			json_t *f = json_object_get(r, "from_table");
+
+			if (f == NULL)
+				f = json_object_get(r, "fromTable");
+			if (json_is_string(f) &&
+			    strcmp(json_string_value(f), culprit) == 0) {
+				path_append(l, l->rules_path,
+				            strlen(l->rules_path));
+				path_index(l, i);
+				return;
+			}
+		}
+	}
+}
+
+static void builder_problems(ld *l)
+{
+	size_t n = router_builder_problem_count(l->b), i, j;
+
+	for (i = 0; i < n; i++) {
+		router_error e;
+		int dup = 0;
+
+		if (router_builder_problem(l->b, i, &e) != ROUTER_OK)
+			continue;
+		for (j = 0; j < l->rep->n && !dup; j++)
+			dup = l->rep->notes[j].kind == ROUTER_DOC_NOTE_ERROR &&
+			      l->rep->notes[j].error.code == e.code &&
+			      strcmp(l->rep->notes[j].error.message,
+			             e.message) == 0;
+		if (dup)
+			continue;
+		culprit_path(l, e.culprit);
+		add_note(l, ROUTER_DOC_NOTE_ERROR, e.code, e.culprit,
+		         l->plen ? l->path : e.culprit, 0, 0, e.message);
+	}
+	path_set(l, 0);
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+static int check_options(const router_doc_options *in, router_doc_options *o,
+                         router_error *err)
+{
+	router_doc_options def = ROUTER_DOC_OPTIONS_INIT;
+	size_t i, j;
+
+	*o = def;
+	if (in != NULL) {
+		if (in->size < offsetof(router_doc_options, format) +
+		                   sizeof in->format)
+			return router__seterr(err, ROUTER_EINVAL, NULL,
+			                      "router_doc_options.size is %zu: "
+			                      "initialize the options with "
+			                      "ROUTER_DOC_OPTIONS_INIT",
+			                      in->size);
+		memcpy(o, in, in->size < sizeof *o ? in->size : sizeof *o);
+		o->size = sizeof *o;
+	}
+	if ((unsigned)o->format > ROUTER_DOC_KEYSPACE)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "unknown document format %d",
+		                      (int)o->format);
+	if (o->flags & ~(ROUTER_DOC_STRICT | ROUTER_DOC_UNUSED_SHARDS_OK))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "unknown load flags 0x%x", o->flags);
+	if (o->format == ROUTER_DOC_KEYSPACE &&
+	    (o->keyspace == NULL || o->keyspace[0] == '\0'))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "a single-keyspace document needs its "
+		                      "keyspace name (options.keyspace)");
+	if (o->shards == NULL && o->nshards != 0)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "options.shards is NULL but nshards is "
+		                      "%zu",
+		                      o->nshards);
+	for (i = 0; i < o->nshards; i++) {
+		const router_doc_shards *s = &o->shards[i];
+
+		if (s->keyspace == NULL || s->keyspace[0] == '\0')
+			return router__seterr(err, ROUTER_EINVAL, NULL,
+			                      "options.shards[%zu] has no "
+			                      "keyspace",
+			                      i);
+		if (s->shards == NULL && s->nshards != 0)
+			return router__seterr(err, ROUTER_EINVAL, s->keyspace,
+			                      "options.shards[%zu] (%s): shards "
+			                      "is NULL",
+			                      i, s->keyspace);
+		for (j = 0; j < s->nshards; j++)
+			if (s->shards[j] == NULL)
+				return router__seterr(
+				    err, ROUTER_EINVAL, s->keyspace,
+				    "options.shards[%zu] (%s): shard %zu is "
+				    "NULL",
+				    i, s->keyspace, j);
+		for (j = 0; j < i; j++)
+			if (strcmp(o->shards[j].keyspace, s->keyspace) == 0)
+				return router__seterr(
+				    err, ROUTER_EINVAL, s->keyspace,
+				    "shards are supplied twice for keyspace %s",
+				    s->keyspace);
+	}
+	return ROUTER_OK;
+}
+
+static int is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static void parse_error(ld *l, const json_error_t *je)
+{
+	char culprit[64], msg[ROUTER_MESSAGE_MAX];
+	enum json_error_code c = json_error_code(je);
+
+	if (c == json_error_out_of_memory) {
+		l->nomem = 1;
+		return;
+	}
+	snprintf(culprit, sizeof culprit, "line %d, column %d", je->line,
+	         je->column);
+	snprintf(msg, sizeof msg, "JSON syntax error at line %d, column %d: %s%s",
+	         je->line, je->column, je->text,
+	         c == json_error_numeric_overflow
+	             ? " (JSON integers must fit in a signed 64-bit integer; "
+	               "librouter's version may be a decimal string)"
+	         : c == json_error_stack_overflow
+	             ? " (the document nests deeper than the parser allows)"
+	         : c == json_error_duplicate_key
+	             ? " (a key may appear once per object)"
+	             : "");
+	add_note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC, culprit, "", je->line,
+	         je->column, msg);
+}
+
+static void finish_error(ld *l, router_error *err)
+{
+	if (err == NULL)
+		return;
+	*err = l->first;
+	if (l->nerr > 1) {
+		size_t n = strlen(err->message);
+
+		snprintf(err->message + n, sizeof err->message - n,
+		         " (and %zu more problem%s)", l->nerr - 1,
+		         l->nerr > 2 ? "s" : "");
+	}
+}
+
+static void walk(ld *l, json_t *root)
+{
+	router_doc_format f = l->o.format;
+	const char *why = NULL;
+
+	if (f == ROUTER_DOC_AUTO)
+		f = detect(l, root, &why);
+	if (f == ROUTER_DOC_KEYSPACE && l->o.keyspace == NULL) {
+		/* Only AUTO gets here: check_options refused the rest. */
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+		     "the document is one keyspace's VSchema (it has \"%s\"): "
+		     "give the keyspace's name (router_doc_options.keyspace, "
+		     "routerctl --keyspace NAME)",
+		     why);
+		l->skipped = 1;
+		return;
+	}
+	switch (f) {
+	case ROUTER_DOC_SRV:
+		walk_srv(l, root);
+		break;
+	case ROUTER_DOC_MAP:
+		walk_keyspace_map(l, root, 1);
+		break;
+	default:
+		walk_keyspace(l, l->o.keyspace, root, 1);
+		break;
+	}
+}
+
+int router_doc_load(const void *json, size_t len,
+                    const router_doc_options *opt, router_table **out,
+                    router_doc_report **report, router_error *err)
+{
+	ld l;
+	json_t *root = NULL;
+	json_error_t je;
+	router_table *t = NULL;
+	size_t i;
+	router_error be;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (report != NULL)
+		*report = NULL;
+	if (out == NULL || (json == NULL && len != 0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_doc_load: NULL argument");
+	memset(&l, 0, sizeof l);
+	if ((rc = check_options(opt, &l.o, err)) != ROUTER_OK)
+		return rc;
+	l.a = router__allocator(l.o.allocator);
+	l.rep = router__malloc(l.a, sizeof *l.rep);
+	if (l.rep == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, NULL,
+		                      "out of memory");
+	memset(l.rep, 0, sizeof *l.rep);
+	l.rep->a = l.a;
+
+	if (len > ROUTER_DOC_MAX_SIZE) {
+		char msg[128];
+
+		snprintf(msg, sizeof msg,
+		         "the document is %zu bytes; the limit is %zu", len,
+		         ROUTER_DOC_MAX_SIZE);
+		add_note(&l, ROUTER_DOC_NOTE_ERROR, ROUTER_ERANGE, "(document)",
+		         "", 0, 0, msg);
+		goto done;
+	}
+	if (is_blank(json, len)) {
+		add_note(&l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC, "(document)", "",
+		         0, 0, "the document is empty");
+		goto done;
+	}
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		parse_error(&l, &je);
+		goto done;
+	}
+	if (!json_is_object(root)) {
+		char msg[96];
+
+		snprintf(msg, sizeof msg,
+		         "a routing document is a JSON object, not %s",
+		         jtype(root));
+		add_note(&l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC, "(document)", "",
+		         0, 0, msg);
+		goto done;
+	}
+	if (router_builder_create(&l.b, l.a, err) != ROUTER_OK) {
+		l.nomem = 1;
+		goto done;
+	}
+	l.shard_used = router__malloc(l.a, l.o.nshards + 1);
+	if (l.shard_used == NULL) {
+		l.nomem = 1;
+		goto done;
+	}
+	memset(l.shard_used, 0, l.o.nshards + 1);
+	walk(&l, root);
+	if (l.nomem)
+		goto done;
+	for (i = 0; i < l.o.nshards; i++) {
+		const char *ks = l.o.shards[i].keyspace;
+		char where[ROUTER_NAME_MAX + 40], msg[ROUTER_NAME_MAX + 100];
+
+		if (l.shard_used[i])
+			continue;
+		snprintf(where, sizeof where, "(shards supplied for %.*s)",
+		         ROUTER_NAME_MAX, ks);
+		snprintf(msg, sizeof msg,
+		         "shards are supplied for keyspace %.*s, which the "
+		         "document does not define",
+		         ROUTER_NAME_MAX, ks);
+		if (l.o.flags & ROUTER_DOC_UNUSED_SHARDS_OK)
+			add_note(&l, ROUTER_DOC_NOTE_IGNORED, ROUTER_OK, where,
+			         where, 0, 0, msg);
+		else
+			add_note(&l, ROUTER_DOC_NOTE_ERROR, ROUTER_ENOTFOUND, ks,
+			         where, 0, 0, msg);
+	}
+	if (l.skipped || l.nomem)
+		goto done;
+	router_builder_set_version(l.b, l.version);
+	rc = router_table_build(l.b, &t, &be);
+	if (rc == ROUTER_ENOMEM && router_builder_problem_count(l.b) == 0) {
+		l.nomem = 1;
+		goto done;
+	}
+	if (rc != ROUTER_OK) {
+		size_t before = l.nerr;
+
+		builder_problems(&l);
+		if (l.nerr == before && before == 0)
+			add_note(&l, ROUTER_DOC_NOTE_ERROR, rc, be.culprit,
+			         be.culprit, 0, 0, be.message);
+	}
+	if (l.nerr > 0 || l.nomem) {
+		router_table_free(t);
+		t = NULL;
+	}
+done:
+	if (l.nomem) {
+		router_table_free(t);
+		t = NULL;
+		rc = router__seterr(err, ROUTER_ENOMEM, NULL,
+		                    "out of memory while loading the document");
+	} else if (l.nerr > 0) {
+		finish_error(&l, err);
+		rc = l.first.code;
+	} else {
+		rc = ROUTER_OK;
+		router__clearerr(err);
+	}
+	router_builder_free(l.b);
+	for (i = 0; i < l.nks; i++)
+		router__free(l.a, l.ks[i].path);
+	router__free(l.a, l.ks);
+	router__free(l.a, l.rules_path);
+	router__free(l.a, l.shard_used);
+	json_decref(root);
+	if (rc == ROUTER_OK)
+		*out = t;
+	if (report != NULL && !l.nomem)
+		*report = l.rep;
+	else
+		router_doc_report_free(l.rep);
+	return rc;
+}
+
+int router_doc_load_file(const char *path, const router_doc_options *opt,
+                         router_table **out, router_doc_report **report,
+                         router_error *err)
+{
+	const router_allocator *a;
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	FILE *f;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (report != NULL)
+		*report = NULL;
+	if (path == NULL || out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_doc_load_file: NULL argument");
+	if (opt != NULL && opt->size >= offsetof(router_doc_options, allocator) +
+	                                    sizeof opt->allocator)
+		a = router__allocator(opt->allocator);
+	else
+		a = router__allocator(NULL);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return router__seterr(err, ROUTER_EIO, path, "cannot open %s: %s",
+		                      path, strerror(errno));
+	for (;;) {
+		size_t got;
+
+		if (n == cap) {
+			if (cap > ROUTER_DOC_MAX_SIZE) {
+				fclose(f);
+				router__free(a, buf);
+				return router__seterr(
+				    err, ROUTER_ERANGE, path,
+				    "%s is larger than %zu bytes", path,
+				    ROUTER_DOC_MAX_SIZE);
+			}
+			if (grow(a, (void **)&buf, &cap, cap ? cap * 2 : 65536,
+			         1)) {
+				fclose(f);
+				router__free(a, buf);
+				return router__seterr(err, ROUTER_ENOMEM, path,
+				                      "out of memory reading %s",
+				                      path);
+			}
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		int e = errno;
+
+		fclose(f);
+		router__free(a, buf);
+		return router__seterr(err, ROUTER_EIO, path, "cannot read %s: %s",
+		                      path, strerror(e));
+	}
+	fclose(f);
+	rc = router_doc_load(buf, n, opt, out, report, err);
+	router__free(a, buf);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct dumper {
+	int nomem;
+	const char *bad; /* a name that is not UTF-8 */
+} dumper;
+
+static json_t *jstr(dumper *d, const char *s)
+{
+	json_t *v = json_string(s);
+
+	if (v == NULL) {
+		/* json_string refuses invalid UTF-8 as it refuses when out of
+		 * memory; the unchecked variant tells them apart. */
+		v = json_string_nocheck(s);
+		if (v != NULL) {
+			json_decref(v);
+			if (d->bad == NULL)
+				d->bad = s;
+		} else {
+			d->nomem = 1;
+		}
+		return NULL;
+	}
+	return v;
+}
+
+static void put(dumper *d, json_t *obj, const char *key, json_t *v)
+{
+	if (v == NULL || obj == NULL) {
+		json_decref(v);
+		if (d->bad == NULL)
+			d->nomem = 1;
+		return;
+	}
+	/* Keys are names from the table; a non-UTF-8 key fails here. */
+	if (json_object_set_new(obj, key, v) != 0) {
+		if (d->bad == NULL)
+			d->bad = key;
+	}
+}
+
+static void push(dumper *d, json_t *arr, json_t *v)
+{
+	if (v == NULL || arr == NULL) {
+		json_decref(v);
+		if (d->bad == NULL)
+			d->nomem = 1;
+		return;
+	}
+	if (json_array_append_new(arr, v) != 0)
+		d->nomem = 1;
+}
+
+static json_t *juint(dumper *d, uint64_t v)
+{
+	json_t *j;
+
+	if (v <= (uint64_t)INT64_MAX) {
+		j = json_integer((json_int_t)v);
+	} else {
+		char buf[24];
+
+		buf[router__fmt_uint64(v, buf)] = '\0';
+		j = json_string(buf);
+	}
+	if (j == NULL)
+		d->nomem = 1;
+	return j;
+}
+
+static json_t *dump_table(dumper *d, const router__tdef *td)
+{
+	json_t *o = json_object(), *cvs;
+	size_t i, c;
+
+	if (td->type == ROUTER_TABLE_REFERENCE)
+		put(d, o, "type", jstr(d, "reference"));
+	else if (td->type == ROUTER_TABLE_SEQUENCE)
+		put(d, o, "type", jstr(d, "sequence"));
+	if (td->pinned != NULL)
+		put(d, o, "pinned", jstr(d, td->pinned));
+	if (td->ncvs == 0)
+		return o;
+	cvs = json_array();
+	for (i = 0; i < td->ncvs; i++) {
+		const router__colvindex *cv = &td->cvs[i];
+		json_t *e = json_object();
+
+		put(d, e, "name", jstr(d, cv->vd != NULL ? cv->vd->name : ""));
+		if (cv->ncolumns == 1) {
+			put(d, e, "column", jstr(d, cv->columns[0]));
+		} else {
+			json_t *cols = json_array();
+
+			for (c = 0; c < cv->ncolumns; c++)
+				push(d, cols, jstr(d, cv->columns[c]));
+			put(d, e, "columns", cols);
+		}
+		push(d, cvs, e);
+	}
+	put(d, o, "column_vindexes", cvs);
+	return o;
+}
+
+static json_t *dump_keyspace(dumper *d, const router__keyspace *ks,
+                             unsigned flags)
+{
+	json_t *o = json_object();
+	size_t i, j;
+
+	if (ks->sharded)
+		put(d, o, "sharded", json_true());
+	if (!(flags & ROUTER_DOC_DUMP_VITESS)) {
+		json_t *sh = json_array();
+
+		for (i = 0; i < ks->nshards; i++)
+			push(d, sh, jstr(d, ks->shards[i].name));
+		put(d, o, "shards", sh);
+	}
+	if (ks->nvindexes > 0) {
+		json_t *vs = json_object();
+
+		for (i = 0; i < ks->nvindexes; i++) {
+			const router__vdef *vd = &ks->vindexes[i];
+			json_t *v = json_object();
+
+			put(d, v, "type", jstr(d, vd->type));
+			if (vd->owner[0] != '\0')
+				put(d, v, "owner", jstr(d, vd->owner));
+			if (vd->nparams > 0) {
+				json_t *p = json_object();
+
+				for (j = 0; j < vd->nparams; j++)
+					put(d, p, vd->params[j].key,
+					    jstr(d, vd->params[j].value));
+				put(d, v, "params", p);
+			}
+			put(d, vs, vd->name, v);
+		}
+		put(d, o, "vindexes", vs);
+	}
+	if (ks->ntables > 0) {
+		json_t *ts = json_object();
+
+		for (i = 0; i < ks->ntables; i++)
+			put(d, ts, ks->tables[i].name,
+			    dump_table(d, &ks->tables[i]));
+		put(d, o, "tables", ts);
+	}
+	return o;
+}
+
+static json_t *dump_rules(dumper *d, const router_table *t)
+{
+	json_t *rr = json_object(), *rules = json_array();
+	size_t i;
+
+	for (i = 0; i < t->nrules; i++) {
+		json_t *r = json_object(), *to = json_array();
+
+		put(d, r, "from_table", jstr(d, t->rules[i].from));
+		if (t->rules[i].to != NULL)
+			push(d, to, jstr(d, t->rules[i].to));
+		put(d, r, "to_tables", to);
+		push(d, rules, r);
+	}
+	put(d, rr, "rules", rules);
+	return rr;
+}
+
+int router_doc_dump(const router_table *t, const char *keyspace,
+                    unsigned flags, const router_allocator *alloc, char **out,
+                    size_t *len, router_error *err)
+{
+	const router_allocator *a = router__allocator(alloc);
+	dumper d = {0, NULL};
+	json_t *root;
+	size_t jflags, n, i;
+	char *buf;
+
+	if (out != NULL)
+		*out = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (t == NULL || out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_doc_dump: NULL argument");
+	if (flags & ~(ROUTER_DOC_DUMP_COMPACT | ROUTER_DOC_DUMP_VITESS))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "unknown dump flags 0x%x", flags);
+	if (keyspace != NULL) {
+		const router__keyspace *ks =
+		    router__table_keyspace(t, keyspace, strlen(keyspace));
+
+		if (ks == NULL)
+			return router__seterr(err, ROUTER_ENOTFOUND, keyspace,
+			                      "keyspace %.*s not found",
+			                      ROUTER_NAME_MAX, keyspace);
+		root = dump_keyspace(&d, ks, flags);
+	} else {
+		json_t *kss = json_object();
+
+		root = json_object();
+		for (i = 0; i < t->nkeyspaces; i++)
+			put(&d, kss, t->keyspaces[i].name,
+			    dump_keyspace(&d, &t->keyspaces[i], flags));
+		put(&d, root, "keyspaces", kss);
+		if (t->nrules > 0)
+			put(&d, root, "routing_rules", dump_rules(&d, t));
+	}
+	if (!(flags & ROUTER_DOC_DUMP_VITESS) && t->version != 0)
+		put(&d, root, "version", juint(&d, t->version));
+	if (root == NULL)
+		d.nomem = 1;
+	if (d.bad != NULL) {
+		json_decref(root);
+		return router__seterr(err, ROUTER_EDOC, NULL,
+		                      "the table cannot be written as JSON: a "
+		                      "name is not valid UTF-8");
+	}
+	jflags = JSON_SORT_KEYS |
+	         ((flags & ROUTER_DOC_DUMP_COMPACT) ? JSON_COMPACT
+	                                            : JSON_INDENT(2));
+	n = d.nomem ? 0 : json_dumpb(root, NULL, 0, jflags);
+	buf = n > 0 ? router__malloc(a, n + 1) : NULL;
+	if (buf == NULL || json_dumpb(root, buf, n, jflags) != n) {
+		router__free(a, buf);
+		json_decref(root);
+		return router__seterr(err, ROUTER_ENOMEM, NULL,
+		                      "out of memory writing the document");
+	}
+	buf[n] = '\0';
+	json_decref(root);
+	*out = buf;
+	if (len != NULL)
+		*len = n;
+	router__clearerr(err);
+	return ROUTER_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Introspection for the tools (doc.h)                                      */
+/* ------------------------------------------------------------------------ */
+
+size_t router__doc_keyspace_count(const router_table *t)
+{
+	return t != NULL ? t->nkeyspaces : 0;
+}
+
+const char *router__doc_keyspace_name(const router_table *t, size_t i)
+{
+	return t != NULL && i < t->nkeyspaces ? t->keyspaces[i].name : NULL;
+}
+
+size_t router__doc_shard_count(const router_table *t, const char *ks)
+{
+	const router__keyspace *k =
+	    t != NULL ? router__table_keyspace(t, ks, strlen(ks)) : NULL;
+
+	return k != NULL ? k->nshards : 0;
+}
+
+const char *router__doc_shard_name(const router_table *t, const char *ks,
+                                   size_t i)
+{
+	const router__keyspace *k =
+	    t != NULL ? router__table_keyspace(t, ks, strlen(ks)) : NULL;
+
+	return k != NULL && i < k->nshards ? k->shards[i].name : NULL;
+}
+
+int router__doc_primary_vindex(const router_table *t, const char *ks,
+                               size_t ksl, const char *table, size_t tl,
+                               const char **name, const char **type,
+                               router_error *err)
+{
+	const router__tdef *d;
+	int rc;
+
+	*name = NULL;
+	*type = NULL;
+	rc = router__table_resolve(t, ks, ksl, table, tl, &d, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	if (d->mode == ROUTER__T_VINDEX && d->ncvs > 0 &&
+	    d->cvs[0].vd != NULL) {
+		*name = d->cvs[0].vd->name;
+		*type = d->cvs[0].vd->type;
+	}
+	return ROUTER_OK;
+}
+
+typedef struct bound {
+	const uint8_t *k;
+	size_t len;
+} bound;
+
+static int bound_cmp(const void *x, const void *y)
+{
+	const bound *a = x, *b = y;
+
+	return router_key_compare(a->k, a->len, b->k, b->len);
+}
+
+/* Position of a key in [0, 1): its first 16 bytes as a fraction. */
+static long double key_frac(const uint8_t *k, size_t len)
+{
+	long double f = 0, scale = 1.0L / 256;
+
+	for (size_t i = 0; i < len && i < 16; i++) {
+		f += k[i] * scale;
+		scale /= 256;
+	}
+	return f;
+}
+
+int router__doc_moved_share(const router_table *a, const router_table *b,
+                            const char *ks, double *share, router_error *err)
+{
+	const router__keyspace *ka, *kb;
+	const router_allocator *al = router__allocator(NULL);
+	bound *bs;
+	size_t n = 0, m, i;
+	long double moved = 0;
+
+	*share = 0;
+	ka = router__table_keyspace(a, ks, strlen(ks));
+	kb = router__table_keyspace(b, ks, strlen(ks));
+	if (ka == NULL || kb == NULL)
+		return router__seterr(err, ROUTER_ENOTFOUND, ks,
+		                      "keyspace %.*s is not in both tables",
+		                      ROUTER_NAME_MAX, ks);
+	bs = router__malloc(al, ((size_t)ka->nshards + kb->nshards) *
+	                            sizeof *bs);
+	if (bs == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, ks, "out of memory");
+	/* Every shard start of either partition: between two consecutive
+	 * ones, both tables keep one shard each. */
+	for (i = 0; i < ka->nshards; i++)
+		bs[n++] = (bound){ka->shards[i].kr.start,
+		                  ka->shards[i].kr.full
+		                      ? 0
+		                      : ka->shards[i].kr.start_len};
+	for (i = 0; i < kb->nshards; i++)
+		bs[n++] = (bound){kb->shards[i].kr.start,
+		                  kb->shards[i].kr.full
+		                      ? 0
+		                      : kb->shards[i].kr.start_len};
+	qsort(bs, n, sizeof *bs, bound_cmp);
+	for (i = 1, m = n ? 1 : 0; i < n; i++)
+		if (bound_cmp(&bs[m - 1], &bs[i]) != 0)
+			bs[m++] = bs[i];
+	for (i = 0; i < m; i++) {
+		uint32_t ia = router__shard_search(ka, bs[i].k, bs[i].len);
+		uint32_t ib = router__shard_search(kb, bs[i].k, bs[i].len);
+		long double lo = key_frac(bs[i].k, bs[i].len);
+		long double hi = i + 1 < m ? key_frac(bs[i + 1].k, bs[i + 1].len)
+		                           : 1.0L;
+
+		if (strcmp(ka->shards[ia].name, kb->shards[ib].name) != 0)
+			moved += hi - lo;
+	}
+	router__free(al, bs);
+	*share = (double)moved;
+	router__clearerr(err);
+	return ROUTER_OK;
+}

@@ -1,0 +1,1332 @@
+/*
+ * Routing documents: every Vitess example loads; the three shapes and both
+ * field spellings give the same table; every problem is reported with its
+ * JSON path (or line and column); malformed input (truncated, wrong types,
+ * huge numbers, deep nesting, 10 MB) is refused cleanly; allocation
+ * failures leak nothing; dump and load round-trip to the same table.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "doc.h"
+#include "router.h"
+#include "router_doc.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static const char *const two[] = {"-80", "80-"};
+static const char *const four[] = {"-40", "40-80", "80-c0", "c0-"};
+
+typedef struct loaded {
+	int rc;
+	router_table *t;
+	router_doc_report *r;
+	router_error e;
+} loaded;
+
+static loaded load_opt(const char *json, const router_doc_options *o)
+{
+	loaded l;
+
+	memset(&l, 0, sizeof l);
+	l.rc = router_doc_load(json, strlen(json), o, &l.t, &l.r, &l.e);
+	if (l.rc == ROUTER_OK)
+		assert_non_null(l.t);
+	else
+		assert_null(l.t);
+	return l;
+}
+
+static loaded load_str(const char *json)
+{
+	return load_opt(json, NULL);
+}
+
+static void unload(loaded *l)
+{
+	router_table_free(l->t);
+	router_doc_report_free(l->r);
+	l->t = NULL;
+	l->r = NULL;
+}
+
+/* The first note of a kind whose path is `path`, or NULL. */
+static const router_doc_note *note_at(const router_doc_report *r,
+                                      router_doc_note_kind kind,
+                                      const char *path)
+{
+	const router_doc_note *n;
+
+	for (size_t i = 0; (n = router_doc_report_get(r, i)) != NULL; i++)
+		if (n->kind == kind && strcmp(n->path, path) == 0)
+			return n;
+	return NULL;
+}
+
+/* n, which the test needs: fails the test (never returns) when NULL. */
+static const router_doc_note *must(const router_doc_note *n)
+{
+	if (n == NULL) {
+		fail_msg("expected note is missing");
+		abort();
+	}
+	return n;
+}
+
+static void dump_notes(const router_doc_report *r)
+{
+	const router_doc_note *n;
+
+	for (size_t i = 0; (n = router_doc_report_get(r, i)) != NULL; i++)
+		print_message("  note kind %d %s [%s] %s: %s\n", n->kind,
+		              router_errname(n->error.code), n->path,
+		              n->error.culprit, n->error.message);
+}
+
+static void expect_error_at(const char *json, int code, const char *path)
+{
+	loaded l = load_str(json);
+	const router_doc_note *n;
+
+	if (l.rc != code)
+		dump_notes(l.r);
+	assert_int_equal(l.rc, code);
+	n = note_at(l.r, ROUTER_DOC_NOTE_ERROR, path);
+	if (n == NULL)
+		dump_notes(l.r);
+	n = must(n);
+	assert_int_equal(n->error.code, code);
+	assert_true(n->error.message[0] != '\0');
+	unload(&l);
+}
+
+static char *read_file(const char *name, size_t *len)
+{
+	char path[512];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof path, "%s/%s", tu_data_dir(), name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Route an int64 through keyspace.table; returns the shard name (static
+ * within the table) or NULL. */
+static const char *route_i64(const router_table *t, const char *ks,
+                             const char *table, int64_t v)
+{
+	router_value val = ROUTER_VALUE_INT64(v);
+	router_route_result res;
+	int rc = router_table_route(t, ks, strlen(ks), table, strlen(table),
+	                            &val, 1, &res, NULL);
+
+	return rc == ROUTER_OK ? res.shard : NULL;
+}
+
+/* The shard of `shards` that holds the keyspace ID `type` gives v. */
+static const char *expected_shard(const char *type, int64_t v,
+                                  const char *const *shards, size_t n)
+{
+	router_value val = ROUTER_VALUE_INT64(v);
+	uint8_t k[32];
+	size_t len;
+
+	assert_int_equal(router_keyspace_id(type, &val, k, sizeof k, &len,
+	                                    NULL),
+	                 ROUTER_OK);
+	for (size_t i = 0; i < n; i++) {
+		router_keyrange kr;
+
+		assert_int_equal(router_keyrange_parse(shards[i],
+		                                       strlen(shards[i]), &kr,
+		                                       NULL),
+		                 ROUTER_OK);
+		if (router_keyrange_contains(&kr, k, len))
+			return shards[i];
+	}
+	fail_msg("no shard holds the keyspace ID");
+	return NULL;
+}
+
+/* load(dump(t)) is the same table; dump is deterministic. */
+static void assert_round_trip(const router_table *t)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	router_table *t2 = NULL;
+	char *text = NULL, *text2 = NULL;
+	size_t len = 0, len2 = 0;
+	router_error e;
+	int rc;
+
+	assert_int_equal(router_doc_dump(t, NULL, 0, NULL, &text, &len, &e),
+	                 ROUTER_OK);
+	assert_int_equal(strlen(text), len);
+	rc = router_doc_load(text, len, &o, &t2, NULL, &e);
+	if (rc != ROUTER_OK)
+		fail_msg("reload failed: %s: %s\n%s", e.culprit, e.message, text);
+	assert_int_equal(router_table_hash(t2), router_table_hash(t));
+	assert_int_equal(router_table_version(t2), router_table_version(t));
+	assert_int_equal(router_doc_dump(t2, NULL, 0, NULL, &text2, &len2, &e),
+	                 ROUTER_OK);
+	assert_int_equal(len2, len);
+	assert_memory_equal(text2, text, len);
+	free(text);
+	free(text2);
+	router_table_free(t2);
+}
+
+/* ---- examples ----------------------------------------------------------- */
+
+static const struct example {
+	const char *file;
+	const char *keyspace; /* NULL: the document names its keyspaces */
+	const char *shard_ks; /* keyspace given -80,80- (NULL: unsharded) */
+	const char *table;    /* a table routed by an int64 (NULL: none) */
+	const char *vtype;    /* its primary vindex type */
+} examples[] = {
+    {"examples/commerce_initial.json", "commerce", NULL, "product", NULL},
+    {"examples/compose_lookup_keyspace.json", "lookup_keyspace",
+     "lookup_keyspace", "messages_message_lookup", "xxhash"},
+    {"examples/compose_test_keyspace.json", "test_keyspace",
+     "test_keyspace", "messages", "xxhash"},
+    {"examples/customer_sharded.json", "customer", "customer", "customer",
+     "xxhash"},
+    {"examples/demo_user.json", "user", "user", "user", "hash"},
+    {"examples/multicol_region.json", "customer", "customer", NULL, NULL},
+    {"examples/region_json_sharded.json", "customer", "customer", NULL,
+     NULL},
+    {"examples/vtexplain_sample.json", NULL, "ks1", NULL, NULL},
+};
+
+static void every_example_loads_with_its_shards(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
+		const struct example *x = &examples[i];
+		router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+		router_doc_shards sh = {x->shard_ks, two, 2};
+		const char *ks = x->keyspace ? x->keyspace : x->shard_ks;
+		char path[512];
+		router_table *t = NULL;
+		router_doc_report *r = NULL;
+		router_error e;
+		int rc;
+
+		o.keyspace = x->keyspace;
+		if (x->shard_ks != NULL) {
+			o.shards = &sh;
+			o.nshards = 1;
+		}
+		snprintf(path, sizeof path, "%s/%s", tu_data_dir(), x->file);
+		rc = router_doc_load_file(path, &o, &t, &r, &e);
+		if (rc != ROUTER_OK) {
+			dump_notes(r);
+			fail_msg("%s: %s: %s: %s", x->file, router_errname(rc),
+			         e.culprit, e.message);
+		}
+		assert_int_equal(router_doc_report_count(r, ROUTER_DOC_NOTE_ERROR),
+		                 0);
+		assert_int_equal(router_doc_report_count(r, ROUTER_DOC_NOTE_UNKNOWN),
+		                 0);
+		assert_int_equal(router__doc_keyspace_count(t), 1);
+		assert_string_equal(router__doc_keyspace_name(t, 0), ks);
+		assert_int_equal(router__doc_shard_count(t, ks),
+		                 x->shard_ks ? 2 : 1);
+		if (x->table != NULL) {
+			const char *got = route_i64(t, ks, x->table, 12345);
+
+			assert_non_null(got);
+			if (x->vtype != NULL)
+				assert_string_equal(
+				    got, expected_shard(x->vtype, 12345, two, 2));
+			else
+				assert_string_equal(got, "0");
+		}
+		assert_round_trip(t);
+		router_table_free(t);
+		router_doc_report_free(r);
+	}
+}
+
+static void example_without_shards_is_refused_naming_the_keyspace(void **state)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	router_table *t = NULL;
+	router_doc_report *r = NULL;
+	router_error e;
+	char path[512];
+
+	(void)state;
+	o.keyspace = "customer";
+	snprintf(path, sizeof path, "%s/examples/customer_sharded.json",
+	         tu_data_dir());
+	assert_int_equal(router_doc_load_file(path, &o, &t, &r, &e),
+	                 ROUTER_EDOC);
+	assert_null(t);
+	assert_non_null(strstr(e.message, "sharded keyspace customer has no "
+	                                  "shards"));
+	assert_non_null(note_at(r, ROUTER_DOC_NOTE_ERROR, ""));
+	router_doc_report_free(r);
+}
+
+/* ---- shapes and spellings ----------------------------------------------- */
+
+#define USER_KS                                                              \
+	"{\"sharded\": true, \"shards\": [\"-80\", \"80-\"],"                \
+	" \"vindexes\": {\"hash\": {\"type\": \"hash\"}},"                    \
+	" \"tables\": {\"users\": {\"column_vindexes\":"                      \
+	" [{\"column\": \"id\", \"name\": \"hash\"}]}}}"
+
+static void three_shapes_give_the_same_table(void **state)
+{
+	router_doc_options ko = ROUTER_DOC_OPTIONS_INIT;
+	loaded srv = load_str("{\"keyspaces\": {\"user\": " USER_KS "}}");
+	loaded map = load_str("{\"user\": " USER_KS "}");
+	loaded ks;
+
+	(void)state;
+	ko.keyspace = "user";
+	ks = load_opt(USER_KS, &ko);
+	assert_int_equal(srv.rc, ROUTER_OK);
+	assert_int_equal(map.rc, ROUTER_OK);
+	assert_int_equal(ks.rc, ROUTER_OK);
+	assert_int_equal(router_table_hash(srv.t), router_table_hash(map.t));
+	assert_int_equal(router_table_hash(srv.t), router_table_hash(ks.t));
+	assert_string_equal(route_i64(srv.t, "user", "users", 1),
+	                    expected_shard("hash", 1, two, 2));
+	unload(&srv);
+	unload(&map);
+	unload(&ks);
+}
+
+static void explicit_formats_override_detection(void **state)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	loaded l;
+
+	(void)state;
+	/* A keyspace named "tables" in a bare map. */
+	o.format = ROUTER_DOC_MAP;
+	l = load_opt("{\"tables\": {\"tables\": {\"t\": {}}}}", &o);
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_string_equal(router__doc_keyspace_name(l.t, 0), "tables");
+	assert_string_equal(route_i64(l.t, "tables", "t", 1), "0");
+	unload(&l);
+	/* A SrvVSchema without keyspaces: empty. */
+	o.format = ROUTER_DOC_SRV;
+	l = load_opt("{}", &o);
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router__doc_keyspace_count(l.t), 0);
+	unload(&l);
+}
+
+static void camel_case_fields_load_like_snake_case(void **state)
+{
+	loaded snake = load_str(
+	    "{\"keyspaces\": {\"user\": " USER_KS "},"
+	    " \"routing_rules\": {\"rules\": [{\"from_table\": \"user.u\","
+	    " \"to_tables\": [\"user.users\"]}]}}");
+	loaded camel = load_str(
+	    "{\"keyspaces\": {\"user\": {\"sharded\": true, \"shards\":"
+	    " [\"-80\", \"80-\"], \"vindexes\": {\"hash\": {\"type\":"
+	    " \"hash\"}}, \"tables\": {\"users\": {\"columnVindexes\":"
+	    " [{\"column\": \"id\", \"name\": \"hash\"}], \"autoIncrement\":"
+	    " {\"column\": \"id\", \"sequence\": \"s\"}}},"
+	    " \"requireExplicitRouting\": false}},"
+	    " \"routingRules\": {\"rules\": [{\"fromTable\": \"user.u\","
+	    " \"toTables\": [\"user.users\"]}]}}");
+
+	(void)state;
+	assert_int_equal(snake.rc, ROUTER_OK);
+	assert_int_equal(camel.rc, ROUTER_OK);
+	assert_int_equal(router_doc_report_count(camel.r, ROUTER_DOC_NOTE_UNKNOWN),
+	                 0);
+	assert_int_equal(router_table_hash(snake.t), router_table_hash(camel.t));
+	assert_string_equal(route_i64(camel.t, "user", "u", 7),
+	                    expected_shard("hash", 7, two, 2));
+	unload(&snake);
+	unload(&camel);
+}
+
+static void field_given_in_both_spellings_is_refused(void **state)
+{
+	(void)state;
+	expect_error_at("{\"keyspaces\": {\"user\": {\"sharded\": true,"
+	                " \"shards\": [\"-\"], \"tables\": {\"t\": {"
+	                "\"column_vindexes\": [], \"columnVindexes\": []}}}}}",
+	                ROUTER_EDOC, "keyspaces.user.tables.t.columnVindexes");
+}
+
+static void single_keyspace_document_needs_its_name(void **state)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	loaded l = load_str("{\"tables\": {\"product\": {}}}");
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_EDOC);
+	assert_non_null(strstr(l.e.message, "give the keyspace's name"));
+	unload(&l);
+	o.format = ROUTER_DOC_KEYSPACE;
+	l = load_opt("{}", &o);
+	assert_int_equal(l.rc, ROUTER_EINVAL);
+	assert_null(l.r);
+}
+
+static void empty_document_with_a_keyspace_name_is_that_keyspace_emptied(
+    void **state)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	loaded l;
+
+	(void)state;
+	o.keyspace = "user";
+	l = load_opt("{}", &o);
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router__doc_keyspace_count(l.t), 1);
+	assert_string_equal(router__doc_shard_name(l.t, "user", 0), "0");
+	unload(&l);
+	/* Without a name, {} is a map with no keyspace. */
+	l = load_str("{}");
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router__doc_keyspace_count(l.t), 0);
+	unload(&l);
+}
+
+static void unsharded_keyspace_routes_every_table_to_shard_0(void **state)
+{
+	loaded l = load_str("{\"keyspaces\": {\"commerce\": {\"tables\":"
+	                    " {\"product\": {}}}}}");
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_string_equal(route_i64(l.t, "commerce", "product", 1), "0");
+	assert_string_equal(route_i64(l.t, "commerce", "undeclared", 1), "0");
+	unload(&l);
+}
+
+static void version_is_read_from_the_top_level(void **state)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	loaded l = load_str("{\"version\": 42, \"keyspaces\": {\"a\": {}}}");
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_table_version(l.t), 42);
+	unload(&l);
+	l = load_str("{\"version\": \"18446744073709551615\", \"a\": {}}");
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_true(router_table_version(l.t) == UINT64_MAX);
+	assert_round_trip(l.t);
+	unload(&l);
+	o.keyspace = "a";
+	l = load_opt("{\"version\": 7, \"tables\": {}}", &o);
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_table_version(l.t), 7);
+	unload(&l);
+	l = load_str("{\"keyspaces\": {\"a\": {}}}");
+	assert_int_equal(router_table_version(l.t), 0);
+	unload(&l);
+}
+
+/* ---- shards ------------------------------------------------------------- */
+
+static void supplied_shards_replace_the_documents(void **state)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	router_doc_shards sh = {"user", four, 4};
+	loaded l;
+
+	(void)state;
+	o.shards = &sh;
+	o.nshards = 1;
+	l = load_opt("{\"keyspaces\": {\"user\": " USER_KS "}}", &o);
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router__doc_shard_count(l.t, "user"), 4);
+	assert_string_equal(route_i64(l.t, "user", "users", 99),
+	                    expected_shard("hash", 99, four, 4));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_IGNORED,
+	                        "keyspaces.user.shards"));
+	unload(&l);
+}
+
+static void supplied_shards_for_an_absent_keyspace_are_not_found(void **state)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	router_doc_shards sh = {"nosuch", two, 2};
+	loaded l;
+
+	(void)state;
+	o.shards = &sh;
+	o.nshards = 1;
+	l = load_opt("{\"keyspaces\": {\"a\": {}}}", &o);
+	assert_int_equal(l.rc, ROUTER_ENOTFOUND);
+	assert_string_equal(l.e.culprit, "nosuch");
+	unload(&l);
+	o.flags = ROUTER_DOC_UNUSED_SHARDS_OK;
+	l = load_opt("{\"keyspaces\": {\"a\": {}}}", &o);
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_IGNORED),
+	                 1);
+	unload(&l);
+}
+
+static void bad_supplied_shard_is_reported_with_its_origin(void **state)
+{
+	static const char *const bad[] = {"-80", "8g-"};
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	router_doc_shards sh = {"user", bad, 2};
+	const router_doc_note *n;
+	loaded l;
+
+	(void)state;
+	o.shards = &sh;
+	o.nshards = 1;
+	l = load_opt("{\"keyspaces\": {\"user\": " USER_KS "}}", &o);
+	assert_int_equal(l.rc, ROUTER_ESHARDNAME);
+	n = must(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	                 "(shards supplied for user)[1]"));
+	assert_non_null(strstr(n->error.message, "8g-"));
+	unload(&l);
+}
+
+static void shards_that_leave_a_gap_are_refused_as_coverage(void **state)
+{
+	const router_doc_note *n;
+	loaded l = load_str("{\"keyspaces\": {\"user\": {\"sharded\": true,"
+	                    " \"shards\": [\"-40\", \"80-\"]}}}");
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_ECOVERAGE);
+	n = must(router_doc_report_get(l.r, 0));
+	assert_int_equal(n->error.code, ROUTER_ECOVERAGE);
+	/* the builder's culprit, mapped back to the document */
+	assert_string_equal(n->error.culprit, "user/80-");
+	assert_string_equal(n->path, "keyspaces.user.shards[1]");
+	unload(&l);
+}
+
+/* ---- problems ------------------------------------------------------------ */
+
+static void dangling_vindex_is_reported_once_at_its_json_path(void **state)
+{
+	loaded l = load_str(
+	    "{\"keyspaces\": {\"user\": {\"sharded\": true, \"shards\":"
+	    " [\"-\"], \"vindexes\": {\"hash\": {\"type\": \"hash\"}},"
+	    " \"tables\": {\"users\": {\"column_vindexes\": [{\"column\":"
+	    " \"id\", \"name\": \"hsh\"}]}}}}}");
+	const router_doc_note *n;
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_EREFERENCE);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_ERROR), 1);
+	n = must(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	                 "keyspaces.user.tables.users.column_vindexes[0].name"));
+	assert_string_equal(n->error.message, "vindex hsh not found for table "
+	                                      "users");
+	assert_string_equal(l.e.culprit,
+	                    "keyspaces.user.tables.users.column_vindexes[0].name");
+	unload(&l);
+}
+
+static void every_problem_is_reported_in_one_load(void **state)
+{
+	loaded l = load_str(
+	    "{\"keyspaces\": {\"user\": {\"sharded\": true, \"shards\":"
+	    " [\"-80\", \"80-\"], \"vindexes\": {\"h\": {\"type\":"
+	    " \"hash\"}, \"l\": {\"type\": \"lookup\"}}, \"tables\": {"
+	    " \"a\": {\"column_vindexes\": [{\"column\": \"id\", \"name\":"
+	    " \"nope\"}]},"
+	    " \"b\": {\"column_vindexes\": [{\"column\": \"id\", \"name\":"
+	    " \"l\"}]},"
+	    " \"c\": {}}}}}");
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_EREFERENCE);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_ERROR), 3);
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	                        "keyspaces.user.tables.a.column_vindexes[0].name"));
+	/* builder problems, mapped to their tables */
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	                        "keyspaces.user.tables.b"));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	                        "keyspaces.user.tables.c"));
+	assert_non_null(strstr(l.e.message, "(and 2 more problems)"));
+	unload(&l);
+}
+
+static void vitess_column_rules_are_enforced(void **state)
+{
+	(void)state;
+	expect_error_at("{\"keyspaces\": {\"u\": {\"sharded\": true,"
+	                " \"shards\": [\"-\"], \"vindexes\": {\"h\": {\"type\":"
+	                " \"hash\"}}, \"tables\": {\"t\": {\"column_vindexes\":"
+	                " [{\"column\": \"a\", \"columns\": [\"b\"], \"name\":"
+	                " \"h\"}]}}}}}",
+	                ROUTER_EVSCHEMA,
+	                "keyspaces.u.tables.t.column_vindexes[0]");
+	expect_error_at("{\"keyspaces\": {\"u\": {\"sharded\": true,"
+	                " \"shards\": [\"-\"], \"vindexes\": {\"h\": {\"type\":"
+	                " \"hash\"}}, \"tables\": {\"t\": {\"column_vindexes\":"
+	                " [{\"name\": \"h\"}]}}}}}",
+	                ROUTER_EVSCHEMA,
+	                "keyspaces.u.tables.t.column_vindexes[0]");
+	expect_error_at("{\"keyspaces\": {\"u\": {\"tables\": {\"t\":"
+	                " {\"type\": \"view\"}}}}}",
+	                ROUTER_EVSCHEMA, "keyspaces.u.tables.t.type");
+	expect_error_at("{\"keyspaces\": {\"u\": {\"vindexes\": {\"v\": {}}}}}",
+	                ROUTER_EREFERENCE, "keyspaces.u.vindexes.v.type");
+	expect_error_at("{\"keyspaces\": {\"u\": {}}, \"routing_rules\":"
+	                " {\"rules\": [{\"from_table\": \"t\", \"to_tables\":"
+	                " [\"u.a\", \"u.b\"]}]}}",
+	                ROUTER_EVSCHEMA, "routing_rules.rules[0].to_tables");
+}
+
+static void unknown_fields_are_warnings_with_a_suggestion(void **state)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	const char *doc = "{\"keyspaces\": {\"u\": {\"tabels\": {}}}}";
+	const router_doc_note *n;
+	loaded l = load_str(doc);
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_OK);
+	n = must(note_at(l.r, ROUTER_DOC_NOTE_UNKNOWN, "keyspaces.u.tabels"));
+	assert_int_equal(n->error.code, ROUTER_OK);
+	assert_non_null(strstr(n->error.message, "did you mean tables?"));
+	unload(&l);
+	o.flags = ROUTER_DOC_STRICT;
+	l = load_opt(doc, &o);
+	assert_int_equal(l.rc, ROUTER_EDOC);
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR, "keyspaces.u.tabels"));
+	unload(&l);
+}
+
+static void fields_that_do_not_route_are_reported_as_ignored(void **state)
+{
+	loaded l = load_str(
+	    "{\"keyspaces\": {\"u\": {\"foreign_key_mode\": \"managed\","
+	    " \"tables\": {\"t\": {\"columns\": [{\"name\": \"a\"}],"
+	    " \"source\": \"x.y\", \"column_list_authoritative\": false}}}},"
+	    " \"shard_routing_rules\": {\"rules\": [{\"from_keyspace\": \"a\","
+	    " \"to_keyspace\": \"u\", \"shard\": \"-80\"}]},"
+	    " \"keyspace_routing_rules\": {\"rules\": []}}");
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_IGNORED,
+	                        "keyspaces.u.foreign_key_mode"));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_IGNORED,
+	                        "keyspaces.u.tables.t.columns"));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_IGNORED,
+	                        "keyspaces.u.tables.t.source"));
+	/* false is the default: nothing to report */
+	assert_null(note_at(l.r, ROUTER_DOC_NOTE_IGNORED,
+	                    "keyspaces.u.tables.t.column_list_authoritative"));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_UNSUPPORTED,
+	                        "shard_routing_rules"));
+	assert_null(note_at(l.r, ROUTER_DOC_NOTE_UNSUPPORTED,
+	                    "keyspace_routing_rules"));
+	unload(&l);
+}
+
+/* ---- malformed input ---------------------------------------------------- */
+
+static void syntax_error_names_line_and_column(void **state)
+{
+	const router_doc_note *n;
+	loaded l = load_str("{\"keyspaces\": {\n  \"user\": {\n    \"sharded\""
+	                    " true\n  }\n}}");
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_EDOC);
+	n = must(router_doc_report_get(l.r, 0));
+	assert_int_equal(n->line, 3);
+	assert_true(n->column > 0);
+	assert_string_equal(l.e.culprit, "line 3, column 18");
+	assert_non_null(strstr(l.e.message, "line 3"));
+	unload(&l);
+}
+
+static void every_truncation_of_a_document_is_refused(void **state)
+{
+	size_t len, n;
+	char *doc = read_file("examples/demo_user.json", &len);
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+
+	(void)state;
+	o.keyspace = "user";
+	while (len > 0 && (doc[len - 1] == '\n' || doc[len - 1] == ' '))
+		len--;
+	for (n = 0; n < len; n++) {
+		router_table *t = (router_table *)1;
+		router_doc_report *r = NULL;
+		router_error e;
+		int rc = router_doc_load(doc, n, &o, &t, &r, &e);
+
+		assert_int_equal(rc, ROUTER_EDOC);
+		assert_null(t);
+		assert_non_null(r);
+		assert_true(e.message[0] != '\0');
+		router_doc_report_free(r);
+	}
+	free(doc);
+}
+
+static void wrong_types_are_refused_at_their_path(void **state)
+{
+	static const struct {
+		const char *doc;
+		const char *path;
+	} cases[] = {
+	    {"{\"keyspaces\": []}", "keyspaces"},
+	    {"{\"keyspaces\": {\"u\": 1}}", "keyspaces.u"},
+	    {"{\"keyspaces\": {\"u\": {\"sharded\": \"true\"}}}",
+	     "keyspaces.u.sharded"},
+	    {"{\"keyspaces\": {\"u\": {\"shards\": \"-80\"}}}",
+	     "keyspaces.u.shards"},
+	    {"{\"keyspaces\": {\"u\": {\"sharded\": true, \"shards\":"
+	     " [\"-80\", 128]}}}",
+	     "keyspaces.u.shards[1]"},
+	    {"{\"keyspaces\": {\"u\": {\"tables\": {\"t\": []}}}}",
+	     "keyspaces.u.tables.t"},
+	    {"{\"keyspaces\": {\"u\": {\"vindexes\": {\"v\": {\"type\":"
+	     " \"numeric\", \"params\": {\"x\": 1}}}}}}",
+	     "keyspaces.u.vindexes.v.params.x"},
+	    {"{\"keyspaces\": {\"u\": {\"tables\": {\"t\": {\"pinned\":"
+	     " 12}}}}}",
+	     "keyspaces.u.tables.t.pinned"},
+	    {"{\"keyspaces\": {\"u\": {\"tables\": {\"t\":"
+	     " {\"column_vindexes\": [\"id\"]}}}}}",
+	     "keyspaces.u.tables.t.column_vindexes[0]"},
+	    {"{\"keyspaces\": {\"u\": {\"tables\": {\"t\":"
+	     " {\"auto_increment\": \"id\"}}}}}",
+	     "keyspaces.u.tables.t.auto_increment"},
+	    {"{\"routing_rules\": {\"rules\": [{\"from_table\": \"a\","
+	     " \"to_tables\": [5]}]}}",
+	     "routing_rules.rules[0].to_tables[0]"},
+	    {"{\"routing_rules\": {\"rules\": {}}}", "routing_rules.rules"},
+	    {"{\"version\": -1, \"keyspaces\": {}}", "version"},
+	    {"{\"version\": 1.5, \"keyspaces\": {}}", "version"},
+	    {"{\"version\": \"12x\", \"keyspaces\": {}}", "version"},
+	    {"{\"version\": \"18446744073709551616\", \"keyspaces\": {}}",
+	     "version"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		expect_error_at(cases[i].doc, ROUTER_EDOC, cases[i].path);
+}
+
+static void top_level_must_be_an_object(void **state)
+{
+	static const char *const docs[] = {"[]", "[{\"keyspaces\": {}}]",
+	                                   "\"x\"", "1", "null", "", "  \n "};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+		loaded l = load_str(docs[i]);
+
+		assert_int_equal(l.rc, ROUTER_EDOC);
+		unload(&l);
+	}
+}
+
+static void duplicate_keys_are_refused(void **state)
+{
+	loaded l = load_str("{\"keyspaces\": {\"u\": {}, \"u\": {\"sharded\":"
+	                    " true}}}");
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_EDOC);
+	assert_non_null(strstr(l.e.message, "duplicate"));
+	unload(&l);
+}
+
+static void huge_numbers_are_refused_or_read_exactly(void **state)
+{
+	static const char *const refused[] = {
+	    "{\"version\": 18446744073709551616, \"keyspaces\": {}}",
+	    "{\"version\": 1e400, \"keyspaces\": {}}",
+	    "{\"keyspaces\": {\"u\": {\"foreign_key_mode\":"
+	    " 99999999999999999999999999}}}",
+	    "{\"keyspaces\": {\"u\": {\"tables\": {\"t\": {\"columns\":"
+	    " [{\"size\": -1e999}]}}}}}",
+	};
+	loaded l;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		l = load_str(refused[i]);
+		assert_int_equal(l.rc, ROUTER_EDOC);
+		assert_true(must(router_doc_report_get(l.r, 0))->line == 1);
+		unload(&l);
+	}
+	l = load_str("{\"version\": 9223372036854775807, \"keyspaces\": {}}");
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_true(router_table_version(l.t) == INT64_MAX);
+	unload(&l);
+}
+
+static char *nested(size_t depth, const char *prefix, const char *suffix)
+{
+	size_t pl = strlen(prefix), sl = strlen(suffix);
+	char *s = malloc(pl + 2 * depth + sl + 1), *p = s;
+
+	assert_non_null(s);
+	memcpy(p, prefix, pl);
+	p += pl;
+	memset(p, '[', depth);
+	p += depth;
+	memset(p, ']', depth);
+	p += depth;
+	memcpy(p, suffix, sl + 1);
+	return s;
+}
+
+static void deep_nesting_is_refused_without_recursion(void **state)
+{
+	char *deep = nested(1000000, "{\"x\": ", "}");
+	char *ok = nested(500, "{\"keyspaces\": {\"u\": {\"junk\": ", "}}}");
+	loaded l;
+
+	(void)state;
+	l = load_str(deep);
+	assert_int_equal(l.rc, ROUTER_EDOC);
+	assert_non_null(strstr(l.e.message, "depth"));
+	unload(&l);
+	l = load_str(ok);
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_UNKNOWN, "keyspaces.u.junk"));
+	unload(&l);
+	free(deep);
+	free(ok);
+}
+
+/* A SrvVSchema of `ntables` sharded tables (about 150 bytes each). */
+static char *big_doc(size_t ntables, size_t *len)
+{
+	size_t cap = ntables * 160 + 256, n = 0;
+	char *s = malloc(cap);
+
+	assert_non_null(s);
+	n += (size_t)snprintf(s + n, cap - n,
+	                      "{\"version\": 5, \"keyspaces\": {\"user\": {"
+	                      "\"sharded\": true, \"shards\": [\"-40\", "
+	                      "\"40-80\", \"80-c0\", \"c0-\"], \"vindexes\": "
+	                      "{\"xx\": {\"type\": \"xxhash\"}}, \"tables\": {");
+	for (size_t i = 0; i < ntables; i++)
+		n += (size_t)snprintf(
+		    s + n, cap - n,
+		    "%s\n\"table_%08zu\": {\"column_vindexes\": [{\"column\": "
+		    "\"customer_id\", \"name\": \"xx\"}], \"auto_increment\": "
+		    "{\"column\": \"id\", \"sequence\": \"seq\"}}",
+		    i ? "," : "", i);
+	n += (size_t)snprintf(s + n, cap - n, "}}}}");
+	*len = n;
+	return s;
+}
+
+static void ten_megabyte_document_loads_and_round_trips(void **state)
+{
+	size_t len, n = 80000;
+	char *doc = big_doc(n, &len);
+	router_table *t = NULL;
+	router_doc_report *r = NULL;
+	router_error e;
+
+	(void)state;
+	assert_true(len >= 10u << 20);
+	assert_int_equal(router_doc_load(doc, len, NULL, &t, &r, &e), ROUTER_OK);
+	assert_int_equal(router_table_version(t), 5);
+	assert_int_equal(router_doc_report_count(r, ROUTER_DOC_NOTE_IGNORED), n);
+	assert_string_equal(route_i64(t, "user", "table_00079999", 3),
+	                    expected_shard("xxhash", 3, four, 4));
+	assert_round_trip(t);
+	router_table_free(t);
+	router_doc_report_free(r);
+	/* The same document cut short: refused with where it ended. */
+	assert_int_equal(router_doc_load(doc, len - 3, NULL, &t, &r, &e),
+	                 ROUTER_EDOC);
+	assert_true(must(router_doc_report_get(r, 0))->line == (int)n + 1);
+	router_doc_report_free(r);
+	free(doc);
+}
+
+static void document_over_the_size_limit_is_refused_unread(void **state)
+{
+	router_table *t = NULL;
+	router_error e;
+
+	(void)state;
+	/* The length is checked before a byte is read. */
+	assert_int_equal(router_doc_load("{}", ROUTER_DOC_MAX_SIZE + 1, NULL, &t,
+	                                 NULL, &e),
+	                 ROUTER_ERANGE);
+	assert_null(t);
+}
+
+static void names_too_long_are_refused_at_their_path(void **state)
+{
+	char doc[600], name[200];
+
+	(void)state;
+	memset(name, 'k', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	snprintf(doc, sizeof doc, "{\"keyspaces\": {\"%s\": {}}}", name);
+	{
+		loaded l = load_str(doc);
+
+		assert_int_equal(l.rc, ROUTER_ERANGE);
+		/* long keys are abbreviated in paths */
+		assert_non_null(strstr(must(router_doc_report_get(l.r, 0))->path,
+		                       "...(199 bytes)"));
+		unload(&l);
+	}
+}
+
+static void file_errors_are_io_errors(void **state)
+{
+	router_table *t = NULL;
+	router_doc_report *r = NULL;
+	router_error e;
+
+	(void)state;
+	assert_int_equal(router_doc_load_file("/nonexistent/x.json", NULL, &t,
+	                                      &r, &e),
+	                 ROUTER_EIO);
+	assert_string_equal(e.culprit, "/nonexistent/x.json");
+	assert_null(r);
+	assert_int_equal(router_doc_load_file("/", NULL, &t, &r, &e), ROUTER_EIO);
+}
+
+static void bad_options_are_invalid_arguments(void **state)
+{
+	static const char *const null_shard[] = {NULL};
+	router_doc_shards dup[] = {{"a", two, 2}, {"a", two, 2}};
+	router_doc_shards nul[] = {{"a", null_shard, 1}};
+	router_doc_shards noname[] = {{"", two, 2}};
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	router_table *t = NULL;
+	router_error e;
+
+	(void)state;
+	assert_int_equal(router_doc_load("{}", 2, NULL, NULL, NULL, &e),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_doc_load(NULL, 2, NULL, &t, NULL, &e),
+	                 ROUTER_EINVAL);
+	o.size = 0;
+	assert_int_equal(router_doc_load("{}", 2, &o, &t, NULL, &e),
+	                 ROUTER_EINVAL);
+	o = (router_doc_options)ROUTER_DOC_OPTIONS_INIT;
+	o.format = (router_doc_format)9;
+	assert_int_equal(router_doc_load("{}", 2, &o, &t, NULL, &e),
+	                 ROUTER_EINVAL);
+	o = (router_doc_options)ROUTER_DOC_OPTIONS_INIT;
+	o.flags = 0x100;
+	assert_int_equal(router_doc_load("{}", 2, &o, &t, NULL, &e),
+	                 ROUTER_EINVAL);
+	o = (router_doc_options)ROUTER_DOC_OPTIONS_INIT;
+	o.shards = dup;
+	o.nshards = 2;
+	assert_int_equal(router_doc_load("{}", 2, &o, &t, NULL, &e),
+	                 ROUTER_EINVAL);
+	o.shards = nul;
+	o.nshards = 1;
+	assert_int_equal(router_doc_load("{}", 2, &o, &t, NULL, &e),
+	                 ROUTER_EINVAL);
+	o.shards = noname;
+	assert_int_equal(router_doc_load("{}", 2, &o, &t, NULL, &e),
+	                 ROUTER_EINVAL);
+	o.shards = NULL;
+	assert_int_equal(router_doc_load("{}", 2, &o, &t, NULL, &e),
+	                 ROUTER_EINVAL);
+	assert_null(t);
+	/* report accessors accept NULL */
+	assert_int_equal(router_doc_report_count(NULL, 0), 0);
+	assert_null(router_doc_report_get(NULL, 0));
+	router_doc_report_free(NULL);
+}
+
+/* ---- allocation failures ------------------------------------------------ */
+
+typedef struct failing {
+	long budget; /* allocations left before failing; < 0: never fail */
+	long live;
+} failing;
+
+static void *f_malloc(void *ctx, size_t n)
+{
+	failing *f = ctx;
+	void *p;
+
+	if (f->budget == 0)
+		return NULL;
+	if (f->budget > 0)
+		f->budget--;
+	p = malloc(n);
+	if (p != NULL)
+		f->live++;
+	return p;
+}
+
+static void *f_realloc(void *ctx, void *p, size_t n)
+{
+	failing *f = ctx;
+	void *q;
+
+	if (f->budget == 0)
+		return NULL;
+	if (f->budget > 0)
+		f->budget--;
+	q = realloc(p, n);
+	if (q != NULL && p == NULL)
+		f->live++;
+	return q;
+}
+
+static void f_free(void *ctx, void *p)
+{
+	failing *f = ctx;
+
+	if (p != NULL)
+		f->live--;
+	free(p);
+}
+
+static void allocation_failures_fail_cleanly_at_every_step(void **state)
+{
+	const char *doc =
+	    "{\"version\": 3, \"keyspaces\": {\"user\": " USER_KS ", \"bad\": {"
+	    "\"sharded\": true, \"shards\": [\"-80\"], \"tables\": {\"x\": {"
+	    "\"column_vindexes\": [{\"column\": \"id\", \"name\": \"nope\"}]}}}},"
+	    " \"routing_rules\": {\"rules\": [{\"from_table\": \"u\","
+	    " \"to_tables\": [\"user.users\"]}]}, \"junk\": 1}";
+	const char *good = "{\"version\": 3, \"keyspaces\": {\"user\": " USER_KS
+	                   "}, \"routing_rules\": {\"rules\": [{\"from_table\":"
+	                   " \"u\", \"to_tables\": [\"user.users\"]}]}}";
+	const char *docs[] = {doc, good};
+
+	(void)state;
+	for (size_t d = 0; d < 2; d++) {
+		int done = 0;
+
+		for (long budget = 0; !done && budget < 100000; budget++) {
+			failing f = {budget, 0};
+			router_allocator a = {f_malloc, f_realloc, f_free, &f};
+			router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+			router_table *t = NULL;
+			router_doc_report *r = NULL;
+			router_error e;
+			char *text = NULL;
+			int rc;
+
+			o.allocator = &a;
+			rc = router_doc_load(docs[d], strlen(docs[d]), &o, &t, &r,
+			                     &e);
+			if (rc == ROUTER_ENOMEM) {
+				assert_null(t);
+				assert_null(r);
+				assert_int_equal(f.live, 0);
+				continue;
+			}
+			assert_int_equal(rc, d == 0 ? ROUTER_EREFERENCE
+			                            : ROUTER_OK);
+			if (t != NULL) {
+				rc = router_doc_dump(t, NULL, 0, &a, &text, NULL,
+				                     &e);
+				assert_true(rc == ROUTER_OK || rc == ROUTER_ENOMEM);
+				if (rc == ROUTER_OK)
+					f_free(&f, text);
+				else
+					assert_null(text);
+				done = rc == ROUTER_OK;
+			} else {
+				done = 1;
+			}
+			router_table_free(t);
+			router_doc_report_free(r);
+			assert_int_equal(f.live, 0);
+		}
+		assert_true(done);
+	}
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+static void rich_document_round_trips(void **state)
+{
+	loaded l = load_str(
+	    "{\"version\": 12, \"keyspaces\": {"
+	    "\"user\": {\"sharded\": true, \"shards\": [\"80-\", \"-80\"],"
+	    " \"vindexes\": {\"h\": {\"type\": \"hash\"}, \"lk\": {\"type\":"
+	    " \"lookup_unique\", \"owner\": \"users\", \"params\": {\"table\":"
+	    " \"lk_tbl\", \"from\": \"name\", \"to\": \"id\"}},"
+	    " \"mc\": {\"type\": \"multicol\", \"params\": {\"column_count\":"
+	    " \"2\", \"column_vindex\": \"hash,binary\"}}},"
+	    " \"tables\": {\"users\": {\"column_vindexes\": [{\"column\":"
+	    " \"id\", \"name\": \"h\"}, {\"columns\": [\"name\"], \"name\":"
+	    " \"lk\"}]}, \"two\": {\"column_vindexes\": [{\"columns\": [\"a\","
+	    " \"b\"], \"name\": \"mc\"}]}, \"seq\": {\"type\": \"sequence\","
+	    " \"pinned\": \"00\"}, \"ref\": {\"type\": \"reference\"}}},"
+	    "\"main\": {\"tables\": {\"product\": {}, \"r\": {\"type\":"
+	    " \"reference\"}}},"
+	    "\"empty\": {}},"
+	    " \"routing_rules\": {\"rules\": ["
+	    "{\"from_table\": \"p\", \"to_tables\": [\"main.product\"]},"
+	    "{\"from_table\": \"user.old@replica\", \"to_tables\":"
+	    " [\"user.users\"]},"
+	    "{\"from_table\": \"gone\", \"to_tables\": []}]}}");
+	char *text = NULL;
+	router_error e;
+
+	(void)state;
+	if (l.rc != ROUTER_OK)
+		dump_notes(l.r);
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_round_trip(l.t);
+	assert_int_equal(router_doc_dump(l.t, NULL, ROUTER_DOC_DUMP_COMPACT,
+	                                 NULL, &text, NULL, &e),
+	                 ROUTER_OK);
+	assert_null(strchr(text, '\n'));
+	/* partition order, and the disabled rule's empty target list */
+	assert_non_null(strstr(text, "\"shards\":[\"-80\",\"80-\"]"));
+	assert_non_null(strstr(text, "\"to_tables\":[]"));
+	assert_non_null(strstr(text, "\"version\":12"));
+	free(text);
+	unload(&l);
+}
+
+static void keyspace_dump_is_a_vschema_for_apply(void **state)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	loaded l = load_str("{\"version\": 4, \"keyspaces\": {\"user\": " USER_KS
+	                    ", \"other\": {}}}");
+	router_table *t2 = NULL;
+	char *text = NULL;
+	router_error e;
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_doc_dump(l.t, "user", 0, NULL, &text, NULL, &e),
+	                 ROUTER_OK);
+	assert_null(strstr(text, "keyspaces"));
+	assert_null(strstr(text, "other"));
+	o.keyspace = "user";
+	assert_int_equal(router_doc_load(text, strlen(text), &o, &t2, NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_version(t2), 4);
+	assert_string_equal(route_i64(t2, "user", "users", 5),
+	                    route_i64(l.t, "user", "users", 5));
+	free(text);
+	router_table_free(t2);
+	assert_int_equal(router_doc_dump(l.t, "nosuch", 0, NULL, &text, NULL,
+	                                 &e),
+	                 ROUTER_ENOTFOUND);
+	assert_null(text);
+	unload(&l);
+}
+
+static void vitess_dump_leaves_out_librouter_fields(void **state)
+{
+	loaded l = load_str("{\"version\": 4, \"keyspaces\": {\"user\": " USER_KS
+	                    "}}");
+	char *text = NULL;
+	router_error e;
+
+	(void)state;
+	assert_int_equal(router_doc_dump(l.t, NULL, ROUTER_DOC_DUMP_VITESS, NULL,
+	                                 &text, NULL, &e),
+	                 ROUTER_OK);
+	assert_null(strstr(text, "version"));
+	assert_null(strstr(text, "shards"));
+	assert_non_null(strstr(text, "\"sharded\": true"));
+	free(text);
+	assert_int_equal(router_doc_dump(l.t, NULL, 0x80, NULL, &text, NULL, &e),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_doc_dump(NULL, NULL, 0, NULL, &text, NULL, &e),
+	                 ROUTER_EINVAL);
+	unload(&l);
+}
+
+static void table_with_a_non_utf8_name_cannot_be_dumped(void **state)
+{
+	router_builder *b;
+	router_table *t = NULL;
+	router_error e;
+	char *text = NULL;
+
+	(void)state;
+	assert_int_equal(router_builder_create(&b, NULL, &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_keyspace(b, "bad\xff", 0, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_build(b, &t, &e), ROUTER_OK);
+	assert_int_equal(router_doc_dump(t, NULL, 0, NULL, &text, NULL, &e),
+	                 ROUTER_EDOC);
+	assert_null(text);
+	assert_non_null(strstr(e.message, "UTF-8"));
+	router_table_free(t);
+	router_builder_free(b);
+}
+
+/* ---- with the router ------------------------------------------------------ */
+
+static void incident_empty_vschema_loads_but_publish_refuses_it(void **state)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	router *r;
+	router_error e;
+	loaded cur = load_str("{\"keyspaces\": {\"user\": " USER_KS "}}");
+	loaded empty;
+
+	(void)state;
+	o.keyspace = "user";
+	empty = load_opt("{}", &o); /* what the v22 rollback wrote */
+	assert_int_equal(cur.rc, ROUTER_OK);
+	assert_int_equal(empty.rc, ROUTER_OK);
+	assert_int_equal(router_create(&r, NULL, &e), ROUTER_OK);
+	assert_int_equal(router_publish(r, cur.t, 0, NULL, &e), ROUTER_OK);
+	cur.t = NULL;
+	assert_int_equal(router_publish(r, empty.t, 0, NULL, &e), ROUTER_EEMPTY);
+	assert_string_equal(e.culprit, "user");
+	unload(&cur);
+	unload(&empty);
+	router_free(r);
+}
+
+/* ---- introspection for the tools ------------------------------------------ */
+
+static void moved_share_measures_the_keyspace_id_space_that_moves(void **state)
+{
+	static const char *const three[] = {"-80", "80-c0", "c0-"};
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	router_doc_shards s2 = {"user", two, 2}, s3 = {"user", three, 3},
+	                  s4 = {"user", four, 4};
+	loaded a, b, c, u;
+	double share = -1;
+
+	(void)state;
+	o.nshards = 1;
+	o.shards = &s2;
+	a = load_opt("{\"user\": " USER_KS "}", &o);
+	o.shards = &s3;
+	b = load_opt("{\"user\": " USER_KS "}", &o);
+	o.shards = &s4;
+	c = load_opt("{\"user\": " USER_KS "}", &o);
+	u = load_str("{\"user\": {}}");
+	assert_int_equal(router__doc_moved_share(a.t, a.t, "user", &share, NULL),
+	                 ROUTER_OK);
+	assert_true(share == 0.0);
+	assert_int_equal(router__doc_moved_share(a.t, b.t, "user", &share, NULL),
+	                 ROUTER_OK);
+	assert_true(share == 0.5);
+	assert_int_equal(router__doc_moved_share(b.t, c.t, "user", &share, NULL),
+	                 ROUTER_OK);
+	assert_true(share == 0.5);
+	/* 2 -> 4: every keyspace ID lands on a shard of another name */
+	assert_int_equal(router__doc_moved_share(a.t, c.t, "user", &share, NULL),
+	                 ROUTER_OK);
+	assert_true(share == 1.0);
+	assert_int_equal(router__doc_moved_share(a.t, u.t, "user", &share, NULL),
+	                 ROUTER_OK);
+	assert_true(share == 1.0);
+	assert_int_equal(router__doc_moved_share(a.t, b.t, "nosuch", &share,
+	                                         NULL),
+	                 ROUTER_ENOTFOUND);
+	unload(&a);
+	unload(&b);
+	unload(&c);
+	unload(&u);
+}
+
+static void primary_vindex_is_resolved_like_a_lookup(void **state)
+{
+	loaded l = load_str(
+	    "{\"keyspaces\": {\"user\": " USER_KS ", \"main\": {}},"
+	    " \"routing_rules\": {\"rules\": [{\"from_table\": \"main.u\","
+	    " \"to_tables\": [\"user.users\"]}]}}");
+	const char *name, *type;
+
+	(void)state;
+	assert_int_equal(router__doc_primary_vindex(l.t, "main", 4, "u", 1, &name,
+	                                            &type, NULL),
+	                 ROUTER_OK);
+	assert_string_equal(name, "hash");
+	assert_string_equal(type, "hash");
+	assert_int_equal(router__doc_primary_vindex(l.t, "main", 4, "p", 1, &name,
+	                                            &type, NULL),
+	                 ROUTER_OK);
+	assert_null(name);
+	assert_int_equal(router__doc_primary_vindex(l.t, "user", 4, "zz", 2,
+	                                            &name, &type, NULL),
+	                 ROUTER_ENOTFOUND);
+	unload(&l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(every_example_loads_with_its_shards),
+	    cmocka_unit_test(example_without_shards_is_refused_naming_the_keyspace),
+	    cmocka_unit_test(three_shapes_give_the_same_table),
+	    cmocka_unit_test(explicit_formats_override_detection),
+	    cmocka_unit_test(camel_case_fields_load_like_snake_case),
+	    cmocka_unit_test(field_given_in_both_spellings_is_refused),
+	    cmocka_unit_test(single_keyspace_document_needs_its_name),
+	    cmocka_unit_test(
+	        empty_document_with_a_keyspace_name_is_that_keyspace_emptied),
+	    cmocka_unit_test(unsharded_keyspace_routes_every_table_to_shard_0),
+	    cmocka_unit_test(version_is_read_from_the_top_level),
+	    cmocka_unit_test(supplied_shards_replace_the_documents),
+	    cmocka_unit_test(supplied_shards_for_an_absent_keyspace_are_not_found),
+	    cmocka_unit_test(bad_supplied_shard_is_reported_with_its_origin),
+	    cmocka_unit_test(shards_that_leave_a_gap_are_refused_as_coverage),
+	    cmocka_unit_test(dangling_vindex_is_reported_once_at_its_json_path),
+	    cmocka_unit_test(every_problem_is_reported_in_one_load),
+	    cmocka_unit_test(vitess_column_rules_are_enforced),
+	    cmocka_unit_test(unknown_fields_are_warnings_with_a_suggestion),
+	    cmocka_unit_test(fields_that_do_not_route_are_reported_as_ignored),
+	    cmocka_unit_test(syntax_error_names_line_and_column),
+	    cmocka_unit_test(every_truncation_of_a_document_is_refused),
+	    cmocka_unit_test(wrong_types_are_refused_at_their_path),
+	    cmocka_unit_test(top_level_must_be_an_object),
+	    cmocka_unit_test(duplicate_keys_are_refused),
+	    cmocka_unit_test(huge_numbers_are_refused_or_read_exactly),
+	    cmocka_unit_test(deep_nesting_is_refused_without_recursion),
+	    cmocka_unit_test(ten_megabyte_document_loads_and_round_trips),
+	    cmocka_unit_test(document_over_the_size_limit_is_refused_unread),
+	    cmocka_unit_test(names_too_long_are_refused_at_their_path),
+	    cmocka_unit_test(file_errors_are_io_errors),
+	    cmocka_unit_test(bad_options_are_invalid_arguments),
+	    cmocka_unit_test(allocation_failures_fail_cleanly_at_every_step),
+	    cmocka_unit_test(rich_document_round_trips),
+	    cmocka_unit_test(keyspace_dump_is_a_vschema_for_apply),
+	    cmocka_unit_test(vitess_dump_leaves_out_librouter_fields),
+	    cmocka_unit_test(table_with_a_non_utf8_name_cannot_be_dumped),
+	    cmocka_unit_test(incident_empty_vschema_loads_but_publish_refuses_it),
+	    cmocka_unit_test(moved_share_measures_the_keyspace_id_space_that_moves),
+	    cmocka_unit_test(primary_vindex_is_resolved_like_a_lookup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
