@@ -237,10 +237,10 @@ $(BENCH_BIN): bench/bench.c include/router.h $(wildcard librouter/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) -lm $(LDFLAGS_ALL)
 
-# Full run (minutes): every size, vindex, writer rate, 1 and 2 readers.
 deps-bench:
 	$(call need_pkgs,$(PKGS_BENCH))
 
+# Full run (minutes): every size, vindex, writer rate, 1 and 2 readers.
 bench: deps-bench lib $(BENCH_BIN)
 	$(BENCH_BIN) --json $(BUILD)/bench.json --cg-dir $(BUILD)/bench-cg \
 		--thresholds bench/thresholds.ini
