@@ -41,15 +41,18 @@ PKGS_BUILD := gcc make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-
 PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 
 .PHONY: stress stress-asan stress-tsan
+.PHONY: tools demo test-cli
 .PHONY: all lib test test-c test-readme check-headers test-link test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install check-exports
 
-all: lib
+all: lib tools
 
 help:
 	@echo "make demo        build everything and run the demo (the main job)"
 	@echo "make test        install what is missing, build, run every test suite"
 	@echo "make lib         build $(STATIC) and $(SHARED)"
 	@echo "make test-c      the C unit tests only"
+	@echo "make tools       build $(BUILD)/routerctl and $(BUILD)/demo"
+	@echo "make test-cli    routerctl end to end (the real binary)"
 	@echo "make check-exports  check that only router_ symbols are exported"
 	@echo "make install     install library, header and router.pc under PREFIX"
 	@echo "make bench       full benchmarks (minutes): table + $(BUILD)/bench.json"
@@ -99,9 +102,11 @@ check-exports: $(SHARED)
 	if [ -n "$$bad" ]; then echo "non-router_ symbols exported:"; echo "$$bad"; exit 1; fi; \
 	echo "exports: only router_ symbols ($$(nm -D --defined-only $(SHARED) | grep -c ' T router_') functions)"
 
-install: lib
+install: lib tools
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 include/router.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/router.h include/router_doc.h $(DESTDIR)$(PREFIX)/include/
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/routerctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf librouter.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
@@ -134,7 +139,37 @@ test-readme: lib $(BUILD)/readme_example
 	 { echo "README example output differs:"; cat $(BUILD)/readme_example.out; exit 1; }
 	@echo "README example: ok"
 
-test: test-c check-exports test-readme check-headers test-link test-fuzz-corpus
+test: test-c check-exports test-readme check-headers test-link test-fuzz-corpus test-cli
+
+# --- routerctl and the demo (README: "Routing documents and routerctl") ---
+# Both link the static library: routerctl also uses doc.c's hidden
+# introspection helpers (librouter/doc.h).
+$(BUILD)/obj/doc.o: include/router_doc.h
+
+$(BUILD)/routerctl: cli/routerctl.c include/router.h include/router_doc.h librouter/doc.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
+
+$(BUILD)/demo: cli/demo.c include/router.h include/router_doc.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
+
+tools: lib $(BUILD)/routerctl $(BUILD)/demo
+
+# The README's first command: a real VSchema from tests/data/examples,
+# readers routing while a writer reshards it 2 -> 4, the January 2026 empty
+# VSchema refused, a rollback, and the figures (a few seconds).
+DEMO_DOC ?= tests/data/examples/customer_sharded.json
+DEMO_SECONDS ?= 2
+demo: deps lib tools
+	$(BUILD)/demo $(DEMO_DOC) $(DEMO_SECONDS)
+
+# The CLI tests read JSON with jq when present, else with Debian's python3;
+# with neither, jq is installed.
+JSON_TOOL_PKG := $(if $(shell command -v jq 2>/dev/null; ls /usr/bin/python3 2>/dev/null),,jq)
+test-cli: deps-test lib $(BUILD)/routerctl
+	$(call need_pkgs,$(JSON_TOOL_PKG))
+	tests/cli/test_routerctl.sh $(BUILD)/routerctl
 
 # --- API surface: headers alone, as C and C++; static and shared linking ---
 check-headers:

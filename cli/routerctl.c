@@ -1,0 +1,1605 @@
+/*
+ * routerctl: check a VSchema change before it ships, route from the shell.
+ *
+ * Exit status: 0 success, 1 when the answer is "no" (refused, invalid,
+ * not routable), 2 usage or I/O errors.  Errors go to stderr; --json puts
+ * one JSON object on stdout for every exit status but 2.  `routerctl help`
+ * has the full text.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doc.h"
+#include "router.h"
+#include "router_doc.h"
+
+enum { EXIT_YES = 0, EXIT_NO = 1, EXIT_USAGE = 2 };
+
+/* Options a command accepts. */
+enum {
+	O_JSON = 1u << 0,
+	O_KEYSPACE = 1u << 1,
+	O_SHARDS = 1u << 2,
+	O_SQLTYPE = 1u << 3,
+	O_HEX = 1u << 4,
+	O_DESTRUCTIVE = 1u << 5,
+	O_VITESS = 1u << 6,
+	O_COMPACT = 1u << 7
+};
+#define O_DOC (O_JSON | O_KEYSPACE | O_SHARDS)
+
+#define MAX_VALUES ROUTER_MULTICOL_MAX
+
+typedef struct cli {
+	const struct command *cmd;
+	int json, hex, destructive, vitess, compact;
+	unsigned seen; /* options given */
+	const char *keyspace;
+	router_sqltype sqltypes[MAX_VALUES];
+	size_t nsqltypes;
+	router_doc_shards *shards;
+	size_t nshards;
+	char **pos;
+	size_t npos;
+	int stdin_used;
+} cli;
+
+typedef struct command {
+	const char *name;
+	size_t minpos, maxpos;
+	unsigned opts;
+	int (*run)(cli *c);
+	const char *synopsis;
+	const char *help;     /* description and options */
+	const char *examples;
+	const char *no;       /* when the command exits 1 */
+} command;
+
+static const char *prog = "routerctl";
+
+/* ------------------------------------------------------------------------ */
+/* Output helpers                                                           */
+/* ------------------------------------------------------------------------ */
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+static void errorf(const char *fmt, ...) CLI_PRINTF(1, 2);
+static int usage(const cli *c, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+static void errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int usage(const cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s%s%s: ", prog, c && c->cmd ? " " : "",
+	        c && c->cmd ? c->cmd->name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s%s%s --help'.\n", prog,
+	        c && c->cmd ? " " : "", c && c->cmd ? c->cmd->name : "");
+	if (c && c->cmd)
+		fprintf(stderr, "Usage: %s\n", c->cmd->synopsis);
+	return EXIT_USAGE;
+}
+
+static int emit(json_t *o)
+{
+	int rc;
+
+	if (o == NULL) {
+		errorf("out of memory");
+		return -1;
+	}
+	rc = json_dumpf(o, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(o);
+	return rc;
+}
+
+static json_t *juint(uint64_t v)
+{
+	char buf[24];
+
+	if (v <= (uint64_t)INT64_MAX)
+		return json_integer((json_int_t)v);
+	snprintf(buf, sizeof buf, "%" PRIu64, v);
+	return json_string(buf);
+}
+
+/* A string from arbitrary bytes: jansson refuses invalid UTF-8, so fall
+ * back to a hex rendering rather than losing the value. */
+static json_t *jbytes(const char *s, size_t n)
+{
+	json_t *v = json_stringn(s, n);
+
+	if (v == NULL) {
+		char *hex = malloc(2 * n + 5);
+
+		if (hex == NULL)
+			return NULL;
+		memcpy(hex, "hex:", 4);
+		for (size_t i = 0; i < n; i++)
+			sprintf(hex + 4 + 2 * i, "%02x", (unsigned char)s[i]);
+		v = json_string(hex);
+		free(hex);
+	}
+	return v;
+}
+
+static json_t *jstr(const char *s)
+{
+	return s != NULL ? jbytes(s, strlen(s)) : json_null();
+}
+
+static void hexstr(const uint8_t *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+	out[2 * n] = '\0';
+}
+
+static json_t *jerror(const router_error *e)
+{
+	return json_pack("{s:s, s:o, s:o}", "code", router_errname(e->code),
+	                 "culprit", jstr(e->culprit), "message",
+	                 jstr(e->message));
+}
+
+/* {"ok": false, "error": {...}} plus extra members (stolen). */
+static json_t *jfail(const router_error *e)
+{
+	return json_pack("{s:b, s:o}", "ok", 0, "error", jerror(e));
+}
+
+static const char *kind_name(router_doc_note_kind k)
+{
+	switch (k) {
+	case ROUTER_DOC_NOTE_ERROR:
+		return "error";
+	case ROUTER_DOC_NOTE_UNKNOWN:
+		return "unknown";
+	case ROUTER_DOC_NOTE_IGNORED:
+		return "ignored";
+	case ROUTER_DOC_NOTE_UNSUPPORTED:
+		return "unsupported";
+	}
+	return "note";
+}
+
+static json_t *jnote(const router_doc_note *n)
+{
+	json_t *o = json_pack(
+	    "{s:s, s:o, s:o, s:o}", "kind", kind_name(n->kind), "path",
+	    jstr(n->path), "culprit", jstr(n->error.culprit), "message",
+	    jstr(n->error.message));
+
+	if (o == NULL)
+		return NULL;
+	if (n->kind == ROUTER_DOC_NOTE_ERROR)
+		json_object_set_new(o, "code", json_string(router_errname(
+		                                   n->error.code)));
+	if (n->line > 0) {
+		json_object_set_new(o, "line", json_integer(n->line));
+		json_object_set_new(o, "column", json_integer(n->column));
+	}
+	return o;
+}
+
+/* Notes of a report: errors (errors != 0) or warnings, as a JSON array. */
+static json_t *jnotes(const router_doc_report *r, int errors)
+{
+	json_t *a = json_array();
+	const router_doc_note *n;
+
+	for (size_t i = 0; (n = router_doc_report_get(r, i)) != NULL; i++)
+		if ((n->kind == ROUTER_DOC_NOTE_ERROR) == (errors != 0))
+			json_array_append_new(a, jnote(n));
+	return a;
+}
+
+static const char *note_where(const router_doc_note *n)
+{
+	return n->path[0] != '\0' ? n->path : n->error.culprit;
+}
+
+/* One line per note: "PATH: message" (syntax errors carry their line and
+ * column in the message). */
+static void print_note(FILE *f, const char *prefix, const char *file,
+                       const router_doc_note *n)
+{
+	fprintf(f, "%s%s%s", prefix, file ? file : "", file ? ": " : "");
+	if (n->line > 0)
+		fprintf(f, "%s\n", n->error.message);
+	else
+		fprintf(f, "%s: %s\n", note_where(n), n->error.message);
+}
+
+/* Warnings that matter to a reader of the terminal: unknown fields (a
+ * typo?) and routing fields librouter does not apply.  "ignored" notes
+ * (auto_increment, columns...) are only listed by --json. */
+static void print_warnings(const char *file, const router_doc_report *r)
+{
+	const router_doc_note *n;
+
+	for (size_t i = 0; (n = router_doc_report_get(r, i)) != NULL; i++)
+		if (n->kind == ROUTER_DOC_NOTE_UNKNOWN ||
+		    n->kind == ROUTER_DOC_NOTE_UNSUPPORTED) {
+			fprintf(stderr, "%s: warning: ", prog);
+			print_note(stderr, "", file, n);
+		}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Documents                                                                */
+/* ------------------------------------------------------------------------ */
+
+static int read_stdin(char **buf, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *b = malloc(cap);
+
+	if (b == NULL)
+		return -1;
+	for (;;) {
+		size_t got;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap > ROUTER_DOC_MAX_SIZE) {
+				free(b);
+				errno = EFBIG;
+				return -1;
+			}
+			nb = realloc(b, cap * 2);
+			if (nb == NULL) {
+				free(b);
+				return -1;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		got = fread(b + n, 1, cap - n, stdin);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(stdin)) {
+		free(b);
+		return -1;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+typedef struct doc {
+	const char *file; /* as given; "-" is standard input */
+	const char *name; /* for messages: "<stdin>" for "-" */
+	router_table *t;
+	router_doc_report *r;
+	router_error err;
+	int rc;
+} doc;
+
+/* Load DOC with the command's --keyspace and --shards.  Returns 0 when the
+ * document was read (valid or not: d->rc says), EXIT_USAGE when it could
+ * not be read (message printed). */
+static int load(cli *c, doc *d, const char *file, unsigned flags)
+{
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+
+	memset(d, 0, sizeof *d);
+	d->file = file;
+	d->name = strcmp(file, "-") == 0 ? "<stdin>" : file;
+	o.keyspace = c->keyspace;
+	o.shards = c->shards;
+	o.nshards = c->nshards;
+	o.flags = flags;
+	if (strcmp(file, "-") == 0) {
+		char *buf;
+		size_t len;
+
+		if (c->stdin_used)
+			return usage(c, "standard input (-) can be read only "
+			                "once");
+		c->stdin_used = 1;
+		if (read_stdin(&buf, &len) != 0) {
+			errorf("cannot read standard input: %s",
+			       strerror(errno));
+			return EXIT_USAGE;
+		}
+		d->rc = router_doc_load(buf, len, &o, &d->t, &d->r, &d->err);
+		free(buf);
+	} else {
+		d->rc = router_doc_load_file(file, &o, &d->t, &d->r, &d->err);
+	}
+	if (d->rc == ROUTER_EIO || d->rc == ROUTER_ENOMEM ||
+	    d->rc == ROUTER_EINVAL) {
+		errorf("%s: %s", d->name, d->err.message);
+		router_doc_report_free(d->r);
+		d->r = NULL;
+		return EXIT_USAGE;
+	}
+	print_warnings(d->name, d->r);
+	return 0;
+}
+
+static void unload(doc *d)
+{
+	router_table_free(d->t);
+	router_doc_report_free(d->r);
+	d->t = NULL;
+	d->r = NULL;
+}
+
+/* An invalid document where a valid one is needed: every error on stderr,
+ * the JSON verdict on stdout; exit 1. */
+static int invalid(const cli *c, const doc *d)
+{
+	const router_doc_note *n;
+
+	for (size_t i = 0; (n = router_doc_report_get(d->r, i)) != NULL; i++)
+		if (n->kind == ROUTER_DOC_NOTE_ERROR) {
+			fprintf(stderr, "%s: ", prog);
+			print_note(stderr, "", d->name, n);
+		}
+	if (c->json) {
+		json_t *o = jfail(&d->err);
+
+		json_object_set_new(o, "document", jstr(d->name));
+		json_object_set_new(o, "problems", jnotes(d->r, 1));
+		emit(o);
+	}
+	return EXIT_NO;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Values                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static int parse_sqltype(const char *s, router_sqltype *t)
+{
+	static const struct {
+		const char *name;
+		router_sqltype t;
+	} names[] = {{"int64", ROUTER_SQL_INT64},
+	             {"uint64", ROUTER_SQL_UINT64},
+	             {"varchar", ROUTER_SQL_VARCHAR},
+	             {"varbinary", ROUTER_SQL_VARBINARY},
+	             {"null", ROUTER_SQL_NULL}};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(s, names[i].name) == 0) {
+			*t = names[i].t;
+			return 0;
+		}
+	return -1;
+}
+
+static const char *sqltype_name(router_sqltype t)
+{
+	switch (t) {
+	case ROUTER_SQL_NULL:
+		return "null";
+	case ROUTER_SQL_INT64:
+		return "int64";
+	case ROUTER_SQL_UINT64:
+		return "uint64";
+	case ROUTER_SQL_VARCHAR:
+		return "varchar";
+	case ROUTER_SQL_VARBINARY:
+		return "varbinary";
+	case ROUTER_SQL_FLOAT64:
+		return "float64";
+	}
+	return "?";
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decode hex text into a new buffer; -1 on odd length or a bad digit. */
+static int unhex(const char *s, uint8_t **out, size_t *len)
+{
+	size_t n = strlen(s);
+	uint8_t *b;
+
+	if (n % 2 != 0)
+		return -1;
+	b = malloc(n / 2 + 1);
+	if (b == NULL)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			free(b);
+			return -1;
+		}
+		b[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*out = b;
+	*len = n / 2;
+	return 0;
+}
+
+/* VALUE arguments to router_values, with --sqltype (one for all values, or
+ * one per value) and --hex.  Hex buffers are stored in bufs (to free). */
+static int parse_values(const cli *c, char **args, size_t n,
+                        router_value *vals, uint8_t **bufs)
+{
+	for (size_t i = 0; i < n; i++) {
+		router_sqltype t = ROUTER_SQL_VARCHAR;
+		int typed = c->nsqltypes > 0;
+		router_error e;
+
+		bufs[i] = NULL;
+		if (typed)
+			t = c->sqltypes[c->nsqltypes == 1 ? 0 : i];
+		if (c->hex) {
+			size_t len;
+
+			if (unhex(args[i], &bufs[i], &len) != 0)
+				return usage(c, "--hex: '%s' is not an even "
+				                "number of hex digits",
+				             args[i]);
+			if (!typed)
+				t = ROUTER_SQL_VARBINARY;
+			if (t == ROUTER_SQL_INT64 || t == ROUTER_SQL_UINT64)
+				return usage(c, "--hex gives bytes; it cannot "
+				                "be used with --sqltype %s",
+				             sqltype_name(t));
+			vals[i] = ROUTER_VALUE_BYTES(t, bufs[i], len);
+			continue;
+		}
+		if (!typed) {
+			/* A signed 64-bit integer is int64, anything else
+			 * varchar. */
+			if (router_value_parse(ROUTER_SQL_INT64, args[i],
+			                       strlen(args[i]), &vals[i],
+			                       NULL) == ROUTER_OK)
+				continue;
+			t = ROUTER_SQL_VARCHAR;
+		}
+		if (router_value_parse(t, args[i], strlen(args[i]), &vals[i],
+		                       &e) != ROUTER_OK)
+			return usage(c, "'%s' is not a valid %s value: %s",
+			             args[i], sqltype_name(t), e.message);
+	}
+	return 0;
+}
+
+static json_t *jvalue(const router_value *v, const char *text)
+{
+	return json_pack("{s:o, s:s}", "value",
+	                 v->type == ROUTER_SQL_NULL ? json_null() : jstr(text),
+	                 "sqltype", sqltype_name(v->type));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commands                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static int exit_for_route(int rc)
+{
+	/* A question the tool could not even ask is a usage error; a table
+	 * or value that does not route is a "no". */
+	return rc == ROUTER_EINVAL || rc == ROUTER_ENOMEM ? EXIT_USAGE
+	                                                   : EXIT_NO;
+}
+
+static int cmd_ksid(cli *c)
+{
+	router_value v;
+	uint8_t *buf = NULL, small[64], *out = small;
+	size_t len = 0;
+	router_vindex *vx;
+	router_error e;
+	int rc, ret;
+	char *hex;
+
+	if ((ret = parse_values(c, &c->pos[1], 1, &v, &buf)) != 0)
+		return ret;
+	rc = router_vindex_create(&vx, c->pos[0], NULL, 0, NULL, &e);
+	if (rc != ROUTER_OK) {
+		free(buf);
+		if (rc == ROUTER_EREFERENCE)
+			return usage(c, "%s", e.message);
+		errorf("%s", e.message);
+		return EXIT_USAGE;
+	}
+	rc = router_vindex_map(vx, &v, 1, out, sizeof small, &len, &e);
+	if (rc == ROUTER_ERANGE && len > sizeof small) {
+		out = malloc(len);
+		rc = out == NULL ? ROUTER_ENOMEM
+		                 : router_vindex_map(vx, &v, 1, out, len, &len,
+		                                     &e);
+	}
+	router_vindex_free(vx);
+	if (rc != ROUTER_OK && rc != ROUTER_NONE) {
+		errorf("ksid %s: %s", c->pos[0], e.message);
+		if (c->json)
+			emit(jfail(&e));
+		if (out != small)
+			free(out);
+		free(buf);
+		return rc == ROUTER_ENEEDSLOOKUP || rc == ROUTER_EUNSUPPORTED
+		           ? EXIT_NO
+		           : EXIT_USAGE;
+	}
+	hex = malloc(2 * len + 1);
+	if (hex == NULL) {
+		errorf("out of memory");
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	hexstr(out, len, hex);
+	if (c->json) {
+		json_t *o = json_pack("{s:b, s:o}", "ok", 1, "vindex",
+		                      jstr(c->pos[0]));
+
+		json_object_update_new(o, jvalue(&v, c->pos[1]));
+		json_object_set_new(o, "ksid",
+		                    rc == ROUTER_NONE ? json_null() : jstr(hex));
+		emit(o);
+	} else {
+		printf("%s\n", rc == ROUTER_NONE ? "none" : hex);
+	}
+	ret = EXIT_YES;
+	free(hex);
+out:
+	if (out != small)
+		free(out);
+	free(buf);
+	return ret;
+}
+
+static int cmd_route(cli *c)
+{
+	router_value vals[MAX_VALUES];
+	uint8_t *bufs[MAX_VALUES] = {NULL};
+	size_t nv = c->npos - 3, i;
+	router_route_result res;
+	const char *ks = c->pos[1], *table = c->pos[2];
+	const char *vname = NULL, *vtype = NULL;
+	char hex[2 * ROUTER_KSID_MAX + 1];
+	router_error e;
+	doc d;
+	int rc, ret;
+
+	if (c->nsqltypes > 1 && c->nsqltypes != nv)
+		return usage(c, "%zu --sqltype options for %zu values: give "
+		                "one for all, or one per value",
+		             c->nsqltypes, nv);
+	if ((ret = parse_values(c, &c->pos[3], nv, vals, bufs)) != 0)
+		goto out_bufs;
+	if ((ret = load(c, &d, c->pos[0], 0)) != 0)
+		goto out_bufs;
+	if (d.rc != ROUTER_OK) {
+		ret = invalid(c, &d);
+		goto out;
+	}
+	rc = router_table_route(d.t, ks, strlen(ks), table, strlen(table),
+	                        vals, nv, &res, &e);
+	if (rc != ROUTER_OK && rc != ROUTER_NONE) {
+		errorf("route %s.%s: %s", ks, table, e.message);
+		if (c->json)
+			emit(jfail(&e));
+		ret = exit_for_route(rc);
+		goto out;
+	}
+	router__doc_primary_vindex(d.t, ks, strlen(ks), table, strlen(table),
+	                           &vname, &vtype, NULL);
+	hexstr(res.ksid, res.ksid_len < ROUTER_KSID_MAX ? res.ksid_len
+	                                                 : ROUTER_KSID_MAX,
+	       hex);
+	if (c->json) {
+		json_t *vs = json_array();
+
+		for (i = 0; i < nv; i++)
+			json_array_append_new(vs, jvalue(&vals[i], c->pos[3 + i]));
+		emit(json_pack(
+		    "{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "ok", 1,
+		    "keyspace", jstr(ks), "table", jstr(table), "shard",
+		    rc == ROUTER_NONE ? json_null() : jstr(res.shard), "ksid",
+		    rc == ROUTER_NONE || vname == NULL ? json_null() : jstr(hex),
+		    "vindex", jstr(vname), "vindex_type", jstr(vtype),
+		    "version", juint(res.version), "values", vs));
+	} else {
+		printf("%s\n", rc == ROUTER_NONE ? "none" : res.shard);
+	}
+	ret = EXIT_YES;
+out:
+	unload(&d);
+out_bufs:
+	for (i = 0; i < nv; i++)
+		free(bufs[i]);
+	return ret;
+}
+
+static int cmd_shard(cli *c)
+{
+	router_route_result res;
+	const char *ks = c->pos[1];
+	uint8_t *k = NULL;
+	size_t klen = 0;
+	router_error e;
+	doc d;
+	int rc, ret;
+
+	if (unhex(c->pos[2], &k, &klen) != 0)
+		return usage(c, "KSID_HEX '%s' is not an even number of hex "
+		                "digits",
+		             c->pos[2]);
+	if ((ret = load(c, &d, c->pos[0], 0)) != 0) {
+		free(k);
+		return ret;
+	}
+	if (d.rc != ROUTER_OK) {
+		ret = invalid(c, &d);
+		goto out;
+	}
+	rc = router_table_route_ksid(d.t, ks, strlen(ks), k, klen, &res, &e);
+	if (rc != ROUTER_OK) {
+		errorf("shard: %s", e.message);
+		if (c->json)
+			emit(jfail(&e));
+		ret = exit_for_route(rc);
+		goto out;
+	}
+	if (c->json)
+		emit(json_pack("{s:b, s:o, s:s, s:o, s:o}", "ok", 1, "keyspace",
+		               jstr(ks), "ksid", c->pos[2], "shard",
+		               jstr(res.shard), "version", juint(res.version)));
+	else
+		printf("%s\n", res.shard);
+	ret = EXIT_YES;
+out:
+	unload(&d);
+	free(k);
+	return ret;
+}
+
+static int cmd_validate(cli *c)
+{
+	const router_doc_note *n;
+	doc d;
+	int ret;
+
+	if ((ret = load(c, &d, c->pos[0], 0)) != 0)
+		return ret;
+	if (c->json) {
+		json_t *o = json_pack("{s:b, s:b, s:o}", "ok", d.rc == ROUTER_OK,
+		                      "valid", d.rc == ROUTER_OK, "document",
+		                      jstr(d.name));
+
+		if (d.rc == ROUTER_OK) {
+			json_t *kss = json_array();
+			char h[17];
+
+			snprintf(h, sizeof h, "%016" PRIx64,
+			         router_table_hash(d.t));
+			for (size_t i = 0;
+			     i < router__doc_keyspace_count(d.t); i++)
+				json_array_append_new(
+				    kss, jstr(router__doc_keyspace_name(d.t, i)));
+			json_object_set_new(o, "version",
+			                    juint(router_table_version(d.t)));
+			json_object_set_new(o, "hash", json_string(h));
+			json_object_set_new(o, "keyspaces", kss);
+		} else {
+			json_object_set_new(o, "error", jerror(&d.err));
+		}
+		json_object_set_new(o, "problems", jnotes(d.r, 1));
+		json_object_set_new(o, "warnings", jnotes(d.r, 0));
+		emit(o);
+	} else if (d.rc == ROUTER_OK) {
+		printf("ok\n");
+	} else {
+		for (size_t i = 0; (n = router_doc_report_get(d.r, i)) != NULL;
+		     i++)
+			if (n->kind == ROUTER_DOC_NOTE_ERROR)
+				print_note(stdout, "", NULL, n);
+	}
+	ret = d.rc == ROUTER_OK ? EXIT_YES : EXIT_NO;
+	unload(&d);
+	return ret;
+}
+
+static const char *op_sym(router_diff_op op)
+{
+	return op == ROUTER_DIFF_ADDED     ? "+"
+	       : op == ROUTER_DIFF_REMOVED ? "-"
+	                                   : "~";
+}
+
+static const char *op_name(router_diff_op op)
+{
+	return op == ROUTER_DIFF_ADDED     ? "added"
+	       : op == ROUTER_DIFF_REMOVED ? "removed"
+	                                   : "changed";
+}
+
+static const char *diff_kind_name(router_diff_kind k)
+{
+	switch (k) {
+	case ROUTER_DIFF_KEYSPACE:
+		return "keyspace";
+	case ROUTER_DIFF_TABLE:
+		return "table";
+	case ROUTER_DIFF_VINDEX:
+		return "vindex";
+	case ROUTER_DIFF_SHARD:
+		return "shard";
+	case ROUTER_DIFF_RULE:
+		return "rule";
+	}
+	return "?";
+}
+
+static void print_diff(const router_diff *d)
+{
+	const router_diff_entry *e;
+
+	for (size_t i = 0; (e = router_diff_get(d, i)) != NULL; i++) {
+		printf("%s %s ", op_sym(e->op), diff_kind_name(e->kind));
+		if (e->kind == ROUTER_DIFF_TABLE || e->kind == ROUTER_DIFF_VINDEX)
+			printf("%s.%s", e->keyspace, e->name);
+		else if (e->kind == ROUTER_DIFF_SHARD)
+			printf("%s/%s", e->keyspace, e->name);
+		else
+			printf("%s", e->name);
+		if (e->detail[0] != '\0' &&
+		    strcmp(e->detail, diff_kind_name(e->kind)) != 0)
+			printf(": %s", e->detail);
+		putchar('\n');
+	}
+}
+
+static json_t *jdiff(const router_diff *d)
+{
+	const router_diff_entry *e;
+	json_t *a = json_array();
+
+	for (size_t i = 0; (e = router_diff_get(d, i)) != NULL; i++)
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:o, s:o, s:o}", "op",
+		                 op_name(e->op), "kind", diff_kind_name(e->kind),
+		                 "keyspace", jstr(e->keyspace), "name",
+		                 jstr(e->name), "detail", jstr(e->detail)));
+	return a;
+}
+
+/* Every --shards keyspace must be in at least one of the documents (each
+ * was loaded with ROUTER_DOC_UNUSED_SHARDS_OK). */
+static int shards_used(const cli *c, const doc *a, const doc *b)
+{
+	for (size_t i = 0; i < c->nshards; i++) {
+		const char *ks = c->shards[i].keyspace;
+
+		/* (an invalid document cannot tell) */
+		if (a->t != NULL && b->t != NULL &&
+		    router__doc_shard_count(a->t, ks) == 0 &&
+		    router__doc_shard_count(b->t, ks) == 0) {
+			errorf("--shards %s: neither %s nor %s defines keyspace "
+			       "%s",
+			       ks, a->name, b->name, ks);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+typedef struct verdict {
+	uint64_t from, to;
+} verdict;
+
+static void on_event(void *arg, const router_event *ev)
+{
+	verdict *v = arg;
+
+	v->from = ev->version_from;
+	v->to = ev->version_to;
+}
+
+static int cmd_check(cli *c)
+{
+	router_options ro = ROUTER_OPTIONS_INIT;
+	router_diff *diff = NULL;
+	router *r = NULL;
+	verdict v = {0, 0};
+	router_error e;
+	doc cur, next;
+	int rc, ret;
+	unsigned flags = ROUTER_PUBLISH_DRY_RUN;
+
+	if ((ret = load(c, &cur, c->pos[0], ROUTER_DOC_UNUSED_SHARDS_OK)) != 0)
+		return ret;
+	if ((ret = load(c, &next, c->pos[1], ROUTER_DOC_UNUSED_SHARDS_OK)) !=
+	    0) {
+		unload(&cur);
+		return ret;
+	}
+	if ((ret = shards_used(c, &cur, &next)) != 0)
+		goto out;
+	if (cur.rc != ROUTER_OK) {
+		errorf("CURRENT %s is invalid; it could not be in service",
+		       cur.name);
+		ret = invalid(c, &cur);
+		goto out;
+	}
+	ro.on_event = on_event;
+	ro.on_event_arg = &v;
+	if ((rc = router_create(&r, &ro, &e)) != ROUTER_OK) {
+		errorf("%s", e.message);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	rc = router_publish(r, cur.t, 0, NULL, &e);
+	if (rc != ROUTER_OK) {
+		errorf("CURRENT %s could not be in service: %s: %s", cur.name,
+		       router_errname(rc), e.message);
+		if (c->json)
+			emit(jfail(&e));
+		ret = rc == ROUTER_ENOMEM ? EXIT_USAGE : EXIT_NO;
+		goto out;
+	}
+	cur.t = NULL; /* the router owns it */
+	if (next.rc != ROUTER_OK) {
+		const router_doc_note *n;
+
+		if (c->json) {
+			json_t *o = json_pack(
+			    "{s:b, s:s, s:s, s:o, s:o, s:o}", "ok", 0, "verdict",
+			    "refuse", "code", router_errname(next.rc), "error",
+			    jerror(&next.err), "problems", jnotes(next.r, 1),
+			    "changes", json_array());
+			emit(o);
+		} else {
+			printf("refused: %s: NEXT %s is invalid\n",
+			       router_errname(next.rc), next.name);
+			for (size_t i = 0;
+			     (n = router_doc_report_get(next.r, i)) != NULL; i++)
+				if (n->kind == ROUTER_DOC_NOTE_ERROR)
+					print_note(stdout, "  ", NULL, n);
+		}
+		ret = EXIT_NO;
+		goto out;
+	}
+	if (c->destructive)
+		flags |= ROUTER_PUBLISH_DESTRUCTIVE;
+	rc = router_publish(r, next.t, flags, &diff, &e);
+	if (rc == ROUTER_ENOMEM || rc == ROUTER_ESTATE || rc == ROUTER_EINVAL) {
+		errorf("%s", e.message);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (c->json) {
+		json_t *o = json_pack("{s:b, s:s}", "ok", rc == ROUTER_OK,
+		                      "verdict",
+		                      rc == ROUTER_OK ? "accept" : "refuse");
+
+		if (rc != ROUTER_OK) {
+			json_object_set_new(o, "code",
+			                    json_string(router_errname(rc)));
+			json_object_set_new(o, "error", jerror(&e));
+		}
+		json_object_set_new(o, "version_from", juint(v.from));
+		json_object_set_new(o, "version_to", juint(v.to));
+		json_object_set_new(o, "changes", jdiff(diff));
+		emit(o);
+	} else {
+		if (rc == ROUTER_OK)
+			printf("accepted: version %" PRIu64 " -> %" PRIu64 "\n",
+			       v.from, v.to);
+		else
+			printf("refused: %s: %s%s%s\n", router_errname(rc),
+			       e.culprit, e.culprit[0] ? ": " : "", e.message);
+		print_diff(diff);
+	}
+	ret = rc == ROUTER_OK ? EXIT_YES : EXIT_NO;
+out:
+	router_diff_free(diff);
+	router_free(r);
+	unload(&cur);
+	unload(&next);
+	return ret;
+}
+
+static int cmd_diff(cli *c)
+{
+	router_diff *diff = NULL;
+	router_error e;
+	doc a, b;
+	int rc, ret, same;
+	json_t *moved = NULL;
+
+	if ((ret = load(c, &a, c->pos[0], ROUTER_DOC_UNUSED_SHARDS_OK)) != 0)
+		return ret;
+	if ((ret = load(c, &b, c->pos[1], ROUTER_DOC_UNUSED_SHARDS_OK)) != 0) {
+		unload(&a);
+		return ret;
+	}
+	if ((ret = shards_used(c, &a, &b)) != 0)
+		goto out;
+	if (a.rc != ROUTER_OK || b.rc != ROUTER_OK) {
+		ret = invalid(c, a.rc != ROUTER_OK ? &a : &b);
+		goto out;
+	}
+	rc = router_diff_tables(a.t, b.t, &diff, &e);
+	if (rc != ROUTER_OK) {
+		errorf("%s", e.message);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	same = router_diff_count(diff) == 0 &&
+	       router_table_hash(a.t) == router_table_hash(b.t);
+	if (c->json)
+		moved = json_object();
+	if (!c->json)
+		print_diff(diff);
+	for (size_t i = 0; i < router__doc_keyspace_count(a.t); i++) {
+		const char *ks = router__doc_keyspace_name(a.t, i);
+		double share;
+
+		if (router__doc_moved_share(a.t, b.t, ks, &share, NULL) !=
+		    ROUTER_OK)
+			continue;
+		if (c->json)
+			json_object_set_new(moved, ks, json_real(share));
+		else if (share > 0)
+			printf("moved %s: %.4g%% of the keyspace-ID space "
+			       "changes shard\n",
+			       ks, share * 100);
+	}
+	if (c->json)
+		emit(json_pack("{s:b, s:b, s:o, s:o, s:o, s:o, s:o}", "ok", 1,
+		               "identical", same, "version_from",
+		               juint(router_table_version(a.t)), "version_to",
+		               juint(router_table_version(b.t)), "changes",
+		               jdiff(diff), "moved", moved, "keyspaces_compared",
+		               json_integer((json_int_t)json_object_size(moved))));
+	else if (same)
+		printf("no changes\n");
+	ret = EXIT_YES;
+out:
+	router_diff_free(diff);
+	unload(&a);
+	unload(&b);
+	return ret;
+}
+
+static int cmd_shards(cli *c)
+{
+	char buf[16], *end;
+	unsigned long n;
+	json_t *a = NULL;
+
+	errno = 0;
+	n = strtoul(c->pos[0], &end, 10);
+	if (c->pos[0][0] < '0' || c->pos[0][0] > '9' || *end != '\0' ||
+	    errno != 0 || n < 1 || n > 65536)
+		return usage(c, "N must be an integer from 1 to 65536, not "
+		                "'%s'",
+		             c->pos[0]);
+	if (c->json)
+		a = json_array();
+	for (unsigned i = 0; i < n; i++) {
+		router_shard_range_name(i, (unsigned)n, buf, sizeof buf);
+		if (c->json)
+			json_array_append_new(a, json_string(buf));
+		else
+			printf("%s\n", buf);
+	}
+	if (c->json)
+		emit(json_pack("{s:b, s:i, s:o}", "ok", 1, "count", (int)n,
+		               "shards", a));
+	return EXIT_YES;
+}
+
+static int cmd_dump(cli *c)
+{
+	const char *only = c->npos > 1 ? c->pos[1] : NULL;
+	unsigned flags = 0;
+	router_error e;
+	char *text;
+	doc d;
+	int ret, rc;
+
+	if ((ret = load(c, &d, c->pos[0], 0)) != 0)
+		return ret;
+	if (d.rc != ROUTER_OK) {
+		ret = invalid(c, &d);
+		unload(&d);
+		return ret;
+	}
+	if (c->vitess)
+		flags |= ROUTER_DOC_DUMP_VITESS;
+	if (c->compact)
+		flags |= ROUTER_DOC_DUMP_COMPACT;
+	rc = router_doc_dump(d.t, only, flags, NULL, &text, NULL, &e);
+	if (rc != ROUTER_OK) {
+		errorf("dump: %s", e.message);
+		if (c->json)
+			emit(jfail(&e));
+		unload(&d);
+		return rc == ROUTER_ENOTFOUND ? EXIT_NO : EXIT_USAGE;
+	}
+	printf("%s\n", text);
+	free(text);
+	unload(&d);
+	return EXIT_YES;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Help                                                                     */
+/* ------------------------------------------------------------------------ */
+
+#define DOC_OPTIONS                                                          \
+	"  --keyspace NAME\n"                                                \
+	"      DOC is one keyspace's VSchema (what vtctldclient ApplyVSchema\n" \
+	"      takes) and NAME is its keyspace.  SrvVSchema documents\n"     \
+	"      ({\"keyspaces\": ...}) and vtexplain maps name their own.\n"  \
+	"  --shards NAME=SHARD[,SHARD...]\n"                                 \
+	"      Supply or replace the shards of keyspace NAME, in Vitess\n"   \
+	"      shard names (--shards user=-80,80-).  Repeat for several\n"   \
+	"      keyspaces.  A sharded keyspace needs shards, from its\n"      \
+	"      \"shards\" field or from here; an unsharded one has \"0\".\n" \
+	"  --json\n"                                                         \
+	"      Print one JSON object on stdout instead of text.\n"
+
+static int cmd_help(cli *c);
+
+static const command commands[] = {
+    {"ksid", 2, 2, O_JSON | O_SQLTYPE | O_HEX, cmd_ksid,
+     "routerctl ksid VINDEX_TYPE VALUE [--sqltype TYPE] [--hex] [--json]",
+     "Compute the keyspace ID that a vindex of type VINDEX_TYPE gives VALUE,\n"
+     "bit for bit as Vitess does, and print it in lower-case hex, or\n"
+     "`none` when the value maps to no keyspace ID (NULL through hash).\n"
+     "Types whose parameters are required (numeric_static_map, multicol)\n"
+     "and the lookup types cannot be computed here.\n"
+     "\n"
+     "OPTIONS\n"
+     "  --sqltype int64|uint64|varchar|varbinary|null\n"
+     "      SQL type of VALUE.  Vitess's answer depends on it.  Without\n"
+     "      it, a VALUE that parses as a signed 64-bit integer is int64,\n"
+     "      anything else varchar.\n"
+     "  --hex\n"
+     "      VALUE is hex bytes (a varbinary unless --sqltype says\n"
+     "      varchar).\n"
+     "  --json\n"
+     "      Print {\"ok\", \"vindex\", \"value\", \"sqltype\", \"ksid\"}; ksid is\n"
+     "      null for none.\n"
+     ,
+     "  routerctl ksid hash 1              # 166b40b44aba4bd6\n"
+     "  routerctl ksid xxhash -1\n"
+     "  routerctl ksid hash 1 --sqltype uint64\n"
+     "  routerctl ksid binary 0a0b --hex  # 0a0b\n",
+     "the vindex needs a lookup query or is not computed in process"},
+    {"route", 4, 3 + MAX_VALUES, O_DOC | O_SQLTYPE | O_HEX, cmd_route,
+     "routerctl route DOC KEYSPACE TABLE VALUE... [--sqltype TYPE]... "
+     "[--hex]\n                 [--keyspace NAME] [--shards NAME=LIST]... "
+     "[--json]",
+     "Route VALUE through the primary vindex of KEYSPACE.TABLE in the\n"
+     "routing document DOC, as vtgate would for a query on a primary\n"
+     "tablet (routing rules first, then the keyspace's table; any table of\n"
+     "an unsharded keyspace routes to its shard) and print the shard\n"
+     "name, or `none` when the value maps to no keyspace ID.  A\n"
+     "multi-column vindex takes one VALUE per column.  DOC `-` is stdin.\n"
+     "\n"
+     "OPTIONS\n"
+     "  --sqltype TYPE\n"
+     "      SQL type of the values (int64, uint64, varchar, varbinary,\n"
+     "      null): once for all values, or once per value.  Default as\n"
+     "      for ksid.\n"
+     "  --hex\n"
+     "      The values are hex bytes.\n" DOC_OPTIONS
+     "      route's object: ok, keyspace, table, shard, ksid (hex),\n"
+     "      vindex, vindex_type, version, values.\n"
+     ,
+     "  routerctl route customer.json customer customer 42 \\\n"
+     "      --keyspace customer --shards customer=-80,80-\n"
+     "  routerctl route srv.json user users 7 --json | jq -r .shard\n",
+     "invalid DOC, unknown keyspace or table, a table disabled by a\n"
+     "     routing rule, a reference table (every shard), a vindex that\n"
+     "     needs a lookup"},
+    {"shard", 3, 3, O_DOC, cmd_shard,
+     "routerctl shard DOC KEYSPACE KSID_HEX [--keyspace NAME] "
+     "[--shards NAME=LIST]... [--json]",
+     "Print the shard of KEYSPACE in DOC that holds the keyspace ID\n"
+     "KSID_HEX (hex, any length; shard ranges compare as Vitess v17+ does,\n"
+     "ignoring trailing zero bytes).  DOC `-` is stdin.\n"
+     "\n"
+     "OPTIONS\n" DOC_OPTIONS
+     ,
+     "  routerctl shard srv.json user 166b40b44aba4bd6     # -80\n",
+     "invalid DOC, unknown keyspace"},
+    {"validate", 1, 1, O_DOC, cmd_validate,
+     "routerctl validate DOC [--keyspace NAME] [--shards NAME=LIST]... "
+     "[--json]",
+     "Read DOC and validate it the way Vitess validates a VSchema (plus\n"
+     "librouter's checks: shards that partition the keyspace-ID space,\n"
+     "no dangling references).  Print `ok`, or every problem on stdout,\n"
+     "one per line as PATH: MESSAGE, where PATH is the JSON path of the\n"
+     "value at fault (keyspaces.user.tables.users.column_vindexes[0].name)\n"
+     "and syntax errors give their line and column.\n"
+     "Warnings go to stderr: fields Vitess does not know (skipped, as\n"
+     "Vitess skips them: often a misspelling) and routing fields\n"
+     "librouter does not apply (shard_routing_rules...).  Fields that do\n"
+     "not decide routing (auto_increment, columns...) are listed only\n"
+     "with --json.  DOC `-` is stdin.\n"
+     "\n"
+     "OPTIONS\n" DOC_OPTIONS
+     "      validate's object: ok, valid, document, version, hash,\n"
+     "      keyspaces, problems[], warnings[] (kind, path, code, message,\n"
+     "      line, column).\n"
+     ,
+     "  routerctl validate srv.json\n"
+     "  routerctl validate customer.json --keyspace customer \\\n"
+     "      --shards customer=-80,80-\n",
+     "DOC is invalid"},
+    {"check", 2, 2, O_DOC | O_DESTRUCTIVE, cmd_check,
+     "routerctl check CURRENT NEXT [--allow-destructive] [--keyspace NAME]\n"
+     "                 [--shards NAME=LIST]... [--json]",
+     "Give the verdict router_publish() would give for NEXT while CURRENT\n"
+     "is in service, without changing anything, and the diff.  The first\n"
+     "line is `accepted: version A -> B` or\n"
+     "`refused: CODE: CULPRIT: MESSAGE`; the diff follows (see diff).\n"
+     "The guards, after NEXT is validated like any document:\n"
+     "    EEMPTY    NEXT has no keyspace; or a keyspace that is sharded\n"
+     "              with tables arrives unsharded with none (the January\n"
+     "              2026 empty VSchema)\n"
+     "    EVERSION  NEXT's \"version\" is not above CURRENT's (0 or absent\n"
+     "              means the next one)\n"
+     "    ESHRINK   a keyspace is dropped, turns unsharded, or loses more\n"
+     "              than 10% of its tables\n"
+     "--keyspace and --shards apply to both documents.  Either may be `-`.\n"
+     "\n"
+     "OPTIONS\n"
+     "  --allow-destructive\n"
+     "      Allow what ESHRINK refuses and the emptied sharded keyspace\n"
+     "      (the library's ROUTER_PUBLISH_DESTRUCTIVE).\n" DOC_OPTIONS
+     "      check's object: ok, verdict (accept|refuse), code, error,\n"
+     "      version_from, version_to, changes[], problems[] when NEXT is\n"
+     "      invalid.\n"
+     ,
+     "  routerctl check live.json next.json || exit 1\n"
+     "  echo '{}' | routerctl check live.json - --keyspace user\n",
+     "NEXT is refused or invalid, or CURRENT is invalid"},
+    {"diff", 2, 2, O_DOC, cmd_diff,
+     "routerctl diff A B [--keyspace NAME] [--shards NAME=LIST]... [--json]",
+     "Print what changes from document A to document B, one change per\n"
+     "line: `+` added, `-` removed, `~` changed, then the kind (keyspace,\n"
+     "table, vindex, shard, rule), the name (KS.TABLE, KS.VINDEX,\n"
+     "KS/SHARD) and what changed.  Then, for each keyspace in both whose\n"
+     "rows change shard, the share of its keyspace-ID space that moves:\n"
+     "`moved user: 50% of the keyspace-ID space changes shard`.\n"
+     "Prints `no changes` when the routing content is identical.\n"
+     "--keyspace and --shards apply to both documents.\n"
+     "\n"
+     "OPTIONS\n" DOC_OPTIONS
+     "      diff's object: ok, identical, version_from, version_to,\n"
+     "      changes[] (op, kind, keyspace, name, detail), moved {keyspace:\n"
+     "      share 0..1} for every keyspace in both.\n"
+     ,
+     "  routerctl diff two.json four.json --keyspace customer \\\n"
+     "      --shards customer=-80,80-     # (applies to both)\n",
+     "A or B is invalid"},
+    {"shards", 1, 1, O_JSON, cmd_shards, "routerctl shards N [--json]",
+     "Print an even partition of the keyspace-ID space into N shards in\n"
+     "Vitess naming, one per line, as `vtctl GenerateShardRanges` does:\n"
+     "two hex digits per bound up to 256 shards, four above.  N is 1 to\n"
+     "65536; N = 1 gives `-`.\n"
+     "\n"
+     "OPTIONS\n"
+     "  --json\n"
+     "      Print {\"ok\", \"count\", \"shards\": [...]}.\n"
+     ,
+     "  routerctl shards 4        # -40 40-80 80-c0 c0-\n"
+     "  routerctl validate ks.json --keyspace user \\\n"
+     "      --shards user=$(routerctl shards 4 | paste -sd,)\n",
+     "never"},
+    {"dump", 1, 2, O_DOC | O_VITESS | O_COMPACT, cmd_dump,
+     "routerctl dump DOC [KEYSPACE] [--vitess] [--compact] [--keyspace NAME]\n"
+     "                 [--shards NAME=LIST]...",
+     "Load DOC and write it back as librouter writes a table in service:\n"
+     "a SrvVSchema with sorted keys, every keyspace's \"shards\" and the\n"
+     "\"version\", or with KEYSPACE that keyspace's own VSchema (what\n"
+     "vtctldclient ApplyVSchema takes).  Fields that do not decide routing\n"
+     "(auto_increment, columns...) are not written.  Use it to bake\n"
+     "--shards into a document, or to normalize one before a diff.\n"
+     "\n"
+     "OPTIONS\n"
+     "  --vitess\n"
+     "      Leave out librouter's \"version\" and \"shards\".\n"
+     "  --compact\n"
+     "      One line.\n" DOC_OPTIONS
+     "      (dump's output is JSON already.)\n"
+     ,
+     "  routerctl dump customer.json --keyspace customer \\\n"
+     "      --shards customer=-80,80- > srv.json\n",
+     "DOC is invalid, no such KEYSPACE"},
+    {"help", 0, 1, 0, cmd_help, "routerctl help [COMMAND]",
+     "Print the usage of COMMAND, or of routerctl.\n",
+     "  routerctl help check\n", "never"},
+    {NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL}};
+
+static const char main_help[] =
+    "NAME\n"
+    "  routerctl - check VSchema changes and route keys like Vitess\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  routerctl COMMAND [ARGS] [OPTIONS]\n"
+    "  routerctl COMMAND --help\n"
+    "\n"
+    "COMMANDS\n"
+    "  ksid VINDEX_TYPE VALUE        keyspace ID of a value\n"
+    "  route DOC KEYSPACE TABLE VALUE...  shard of a row\n"
+    "  shard DOC KEYSPACE KSID_HEX   shard holding a keyspace ID\n"
+    "  validate DOC                  `ok`, or every problem\n"
+    "  check CURRENT NEXT            would NEXT be published? (exit 0/1)\n"
+    "  diff A B                      what changes, and how much moves\n"
+    "  shards N                      an even partition into N shards\n"
+    "  dump DOC [KEYSPACE]           the document as librouter writes it\n"
+    "  help [COMMAND]                this text, or a command's\n"
+    "\n"
+    "DOCUMENTS\n"
+    "  A DOC is Vitess VSchema JSON in any of three shapes: a SrvVSchema\n"
+    "  {\"keyspaces\": {...}, \"routing_rules\": {\"rules\": [...]}}, a map of\n"
+    "  keyspace name to keyspace (vtexplain), or one keyspace's VSchema\n"
+    "  with --keyspace NAME.  snake_case and lowerCamelCase field names are\n"
+    "  both accepted.  librouter adds an optional top-level \"version\": N\n"
+    "  and per-keyspace \"shards\": [\"-80\", \"80-\"]; --shards NAME=-80,80-\n"
+    "  supplies or replaces them.  `-` reads standard input.\n"
+    "\n"
+    "COMMON OPTIONS\n"
+    "  --json                one JSON object on stdout (every command)\n"
+    "  --keyspace NAME       name of a single-keyspace DOC\n"
+    "  --shards NAME=LIST    shards of keyspace NAME (repeatable)\n"
+    "  --help, -h            usage\n"
+    "  --version             librouter's version\n"
+    "  --                    end of options (for a VALUE starting --)\n"
+    "  Options may come before or after the arguments.  Values that start\n"
+    "  with a single `-` (-1, -80) are arguments, not options.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "  0  success\n"
+    "  1  the answer is no: refused, invalid, not routable\n"
+    "  2  usage error, unreadable file, out of memory\n"
+    "  Errors and warnings go to stderr.\n"
+    "\n"
+    "EXAMPLES\n"
+    "  routerctl validate srv.json\n"
+    "  routerctl check live.json next.json\n"
+    "  routerctl route srv.json user users 42\n"
+    "  routerctl ksid hash 1\n";
+
+/* Print text indented by `indent` spaces, except section headers (lines
+ * in capitals) and lines already indented. */
+static void print_block(const char *p, int indent)
+{
+	while (*p != '\0') {
+		const char *e = strchr(p, '\n');
+		int n = e ? (int)(e - p) : (int)strlen(p);
+		int header = n > 1;
+
+		for (int i = 0; i < n && header; i++)
+			header = (p[i] >= 'A' && p[i] <= 'Z') || p[i] == ' ';
+
+		if (header || n == 0 || p[0] == ' ')
+			printf("%.*s\n", n, p);
+		else
+			printf("%*s%.*s\n", indent, "", n, p);
+		p += n + (e != NULL);
+	}
+}
+
+static void print_help(const command *cmd)
+{
+	if (cmd == NULL) {
+		fputs(main_help, stdout);
+		return;
+	}
+	printf("NAME\n  routerctl %s\n\nSYNOPSIS\n  %s\n\nDESCRIPTION\n",
+	       cmd->name, cmd->synopsis);
+	print_block(cmd->help, 2);
+	printf("\nEXIT STATUS\n"
+	       "  0  success\n"
+	       "  1  the answer is no: %s\n"
+	       "  2  usage error, unreadable file, out of memory\n",
+	       cmd->no);
+	if (cmd->examples[0] != '\0') {
+		printf("\nEXAMPLES\n");
+		print_block(cmd->examples, 2);
+	}
+}
+
+static const command *find_command(const char *name)
+{
+	for (const command *c = commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static int cmd_help(cli *c)
+{
+	const command *cmd = NULL;
+
+	if (c->npos == 1 && (cmd = find_command(c->pos[0])) == NULL)
+		return usage(c, "no command '%s'", c->pos[0]);
+	print_help(cmd);
+	return EXIT_YES;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Arguments                                                                */
+/* ------------------------------------------------------------------------ */
+
+static int add_shards(cli *c, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	router_doc_shards *s;
+	const char **arr;
+	char *name, *list, *p;
+	size_t n = 1, i;
+
+	if (eq == NULL || eq == spec || eq[1] == '\0')
+		return usage(c, "--shards takes NAME=SHARD[,SHARD...], not "
+		                "'%s'",
+		             spec);
+	for (i = 0; i < c->nshards; i++)
+		if (strncmp(c->shards[i].keyspace, spec, (size_t)(eq - spec)) ==
+		        0 &&
+		    c->shards[i].keyspace[eq - spec] == '\0')
+			return usage(c, "--shards %.*s is given twice",
+			             (int)(eq - spec), spec);
+	s = realloc(c->shards, (c->nshards + 1) * sizeof *s);
+	if (s == NULL)
+		return usage(c, "out of memory");
+	c->shards = s;
+	name = strndup(spec, (size_t)(eq - spec));
+	list = strdup(eq + 1);
+	for (p = list; p != NULL && *p != '\0'; p++)
+		n += *p == ',';
+	s = &c->shards[c->nshards];
+	arr = calloc(n, sizeof *arr);
+	s->keyspace = name;
+	s->shards = arr;
+	s->nshards = 0;
+	if (name == NULL || list == NULL || arr == NULL) {
+		free(name);
+		free(list);
+		free(arr);
+		return usage(c, "out of memory");
+	}
+	c->nshards++;
+	/* The list's storage is owned through shards[0]. */
+	for (p = list;;) {
+		char *comma = strchr(p, ',');
+
+		if (comma != NULL)
+			*comma = '\0';
+		if (*p == '\0') {
+			if (s->nshards == 0)
+				free(list); /* not yet owned by shards[0] */
+			return usage(c, "--shards %s: empty shard name", name);
+		}
+		arr[s->nshards++] = p;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+static void free_cli(cli *c)
+{
+	for (size_t i = 0; i < c->nshards; i++) {
+		if (c->shards[i].nshards > 0)
+			free((void *)(uintptr_t)c->shards[i].shards[0]);
+		free((void *)(uintptr_t)c->shards[i].shards);
+		free((void *)(uintptr_t)c->shards[i].keyspace);
+	}
+	free(c->shards);
+	free(c->pos);
+}
+
+typedef struct optdef {
+	const char *name;
+	unsigned bit;
+	int takes_value;
+} optdef;
+
+static const optdef optdefs[] = {
+    {"json", O_JSON, 0},       {"keyspace", O_KEYSPACE, 1},
+    {"shards", O_SHARDS, 1},   {"sqltype", O_SQLTYPE, 1},
+    {"hex", O_HEX, 0},         {"allow-destructive", O_DESTRUCTIVE, 0},
+    {"vitess", O_VITESS, 0},   {"compact", O_COMPACT, 0},
+};
+
+static int set_option(cli *c, const optdef *o, const char *val)
+{
+	c->seen |= o->bit;
+	switch (o->bit) {
+	case O_JSON:
+		c->json = 1;
+		break;
+	case O_HEX:
+		c->hex = 1;
+		break;
+	case O_DESTRUCTIVE:
+		c->destructive = 1;
+		break;
+	case O_VITESS:
+		c->vitess = 1;
+		break;
+	case O_COMPACT:
+		c->compact = 1;
+		break;
+	case O_KEYSPACE:
+		if (val[0] == '\0')
+			return usage(c, "--keyspace needs a name");
+		c->keyspace = val;
+		break;
+	case O_SHARDS:
+		return add_shards(c, val);
+	case O_SQLTYPE:
+		if (c->nsqltypes == MAX_VALUES)
+			return usage(c, "too many --sqltype options");
+		if (parse_sqltype(val, &c->sqltypes[c->nsqltypes]) != 0)
+			return usage(c, "--sqltype must be int64, uint64, "
+			                "varchar, varbinary or null, not '%s'",
+			             val);
+		c->nsqltypes++;
+		break;
+	}
+	return 0;
+}
+
+static int parse_args(cli *c, int argc, char **argv, int *help)
+{
+	int only_pos = 0;
+
+	c->pos = calloc((size_t)argc + 1, sizeof *c->pos);
+	if (c->pos == NULL)
+		return usage(c, "out of memory");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const optdef *o = NULL;
+		const char *val = NULL;
+		size_t n;
+
+		if (only_pos || a[0] != '-' || a[1] == '\0' ||
+		    (a[1] != '-' && strcmp(a, "-h") != 0)) {
+			if (c->cmd == NULL && !only_pos) {
+				c->cmd = find_command(a);
+				if (c->cmd == NULL)
+					return usage(c, "no command '%s'", a);
+				continue;
+			}
+			c->pos[c->npos++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = 1;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			*help = 1;
+			continue;
+		}
+		if (strcmp(a, "--version") == 0) {
+			*help = 2;
+			continue;
+		}
+		a += 2;
+		n = strcspn(a, "=");
+		for (size_t k = 0; k < sizeof optdefs / sizeof optdefs[0]; k++)
+			if (strlen(optdefs[k].name) == n &&
+			    strncmp(optdefs[k].name, a, n) == 0)
+				o = &optdefs[k];
+		if (o == NULL)
+			return usage(c, "unknown option --%.*s", (int)n, a);
+		if (o->takes_value) {
+			if (a[n] == '=')
+				val = a + n + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else
+				return usage(c, "--%s needs a value", o->name);
+		} else if (a[n] == '=') {
+			return usage(c, "--%s takes no value", o->name);
+		}
+		if (set_option(c, o, val) != 0)
+			return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	cli c;
+	int help = 0, ret;
+
+	memset(&c, 0, sizeof c);
+	ret = parse_args(&c, argc, argv, &help);
+	if (ret != 0)
+		goto out;
+	if (help == 2) {
+		printf("routerctl (librouter) %d.%d.%d\n", ROUTER_VERSION_MAJOR,
+		       ROUTER_VERSION_MINOR, ROUTER_VERSION_PATCH);
+		goto out;
+	}
+	if (help) {
+		print_help(c.cmd);
+		goto out;
+	}
+	if (c.cmd == NULL) {
+		fputs("Usage: routerctl COMMAND [ARGS] [OPTIONS]\n"
+		      "Commands: ksid route shard validate check diff shards "
+		      "dump help\n"
+		      "Try 'routerctl --help'.\n",
+		      stderr);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	{
+		unsigned bad = c.seen & ~(c.cmd->opts | O_JSON);
+
+		if (c.cmd == find_command("help"))
+			bad = 0;
+		for (size_t k = 0; bad && k < sizeof optdefs / sizeof optdefs[0];
+		     k++)
+			if (bad & optdefs[k].bit) {
+				ret = usage(&c, "--%s does not apply to %s",
+				            optdefs[k].name, c.cmd->name);
+				goto out;
+			}
+	}
+	if (c.npos < c.cmd->minpos || c.npos > c.cmd->maxpos) {
+		ret = usage(&c, "%s %zu argument%s",
+		            c.npos < c.cmd->minpos ? "missing arguments: got"
+		                                   : "too many arguments: got",
+		            c.npos, c.npos == 1 ? "" : "s");
+		goto out;
+	}
+	ret = c.cmd->run(&c);
+out:
+	free_cli(&c);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: cannot write output: %s\n", prog,
+		        strerror(errno));
+		return EXIT_USAGE;
+	}
+	return ret;
+}

@@ -1,0 +1,363 @@
+#!/bin/sh
+# routerctl end to end: the real binary, its exit codes (0 yes, 1 no,
+# 2 usage/I/O), its output, and that every --json output parses.
+# Usage: tests/cli/test_routerctl.sh PATH/TO/routerctl
+# JSON is read with jq when installed, else (or with FORCE_PYTHON=1) with
+# Debian's /usr/bin/python3.
+set -u
+
+R=${1:?usage: test_routerctl.sh PATH/TO/routerctl}
+case $R in /*) ;; *) R=$(pwd)/$R ;; esac
+HERE=$(cd "$(dirname "$0")" && pwd)
+EX=$HERE/../data/examples
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+OUT=$TMP/out
+ERR=$TMP/err
+pass=0
+fail=0
+current=""
+
+if [ -z "${FORCE_PYTHON:-}" ] && command -v jq >/dev/null 2>&1; then
+	JSON=jq
+elif [ -x /usr/bin/python3 ]; then
+	JSON=python
+else
+	echo "test_routerctl.sh: needs jq or /usr/bin/python3" >&2
+	exit 2
+fi
+
+# jget FILTER [FILE]: a value of the JSON in FILE (default: last stdout).
+# FILTER is a path like .a.b[0].c, optionally followed by "|length".
+# Strings print raw, everything else as JSON (null, true, 0.5).
+jget() {
+	if [ $JSON = jq ]; then
+		jq -r "$1" "${2:-$OUT}"
+	else
+		/usr/bin/python3 - "$1" "${2:-$OUT}" <<'PY'
+import json, re, sys
+flt, path = sys.argv[1], sys.argv[2]
+v = json.load(open(path))
+length = flt.endswith("|length")
+if length:
+    flt = flt[: -len("|length")]
+for name, idx in re.findall(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]', flt):
+    if name:  # like jq: a missing member is null
+        v = v.get(name) if isinstance(v, dict) else None
+    else:
+        v = v[int(idx)] if isinstance(v, list) and int(idx) < len(v) else None
+if length:
+    v = len(v)
+print(v if isinstance(v, str) else json.dumps(v))
+PY
+	fi
+}
+
+# json_ok [FILE]: the file holds exactly one valid JSON value.
+json_ok() {
+	if [ $JSON = jq ]; then
+		jq -e . "${1:-$OUT}" >/dev/null 2>&1
+	else
+		/usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "${1:-$OUT}" 2>/dev/null
+	fi
+}
+
+t() { current=$1; }
+
+bad() {
+	echo "FAIL $current: $*"
+	sed 's/^/    stdout| /' "$OUT" | head -20
+	sed 's/^/    stderr| /' "$ERR" | head -20
+	fail=$((fail + 1))
+}
+
+# run WANT_EXIT CMD...: run routerctl with output in $OUT / $ERR.
+run() {
+	want=$1
+	shift
+	"$R" "$@" >"$OUT" 2>"$ERR"
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		bad "exit $rc, want $want: routerctl $*"
+		return 1
+	fi
+	pass=$((pass + 1))
+	return 0
+}
+
+# run_in WANT_EXIT INPUT_FILE CMD...: same with standard input.
+run_in() {
+	want=$1
+	in=$2
+	shift 2
+	"$R" "$@" <"$in" >"$OUT" 2>"$ERR"
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		bad "exit $rc, want $want: routerctl $* < $in"
+		return 1
+	fi
+	pass=$((pass + 1))
+	return 0
+}
+
+out_is() {
+	if [ "$(cat "$OUT")" != "$1" ]; then bad "stdout is not '$1'"; else pass=$((pass + 1)); fi
+}
+out_has() {
+	if ! grep -q -- "$1" "$OUT"; then bad "stdout lacks '$1'"; else pass=$((pass + 1)); fi
+}
+err_has() {
+	if ! grep -q -- "$1" "$ERR"; then bad "stderr lacks '$1'"; else pass=$((pass + 1)); fi
+}
+out_empty() {
+	if [ -s "$OUT" ]; then bad "stdout is not empty"; else pass=$((pass + 1)); fi
+}
+is_json() {
+	if ! json_ok; then bad "stdout is not JSON"; else pass=$((pass + 1)); fi
+}
+eq() {
+	if [ "$1" != "$2" ]; then bad "'$1' != '$2'${3:+ ($3)}"; else pass=$((pass + 1)); fi
+}
+
+# ---- fixtures -----------------------------------------------------------
+CUST="$EX/customer_sharded.json --keyspace customer"
+S2="--shards customer=-80,80-"
+"$R" dump $CUST $S2 >"$TMP/two.json" 2>/dev/null
+"$R" dump "$TMP/two.json" --shards customer=-80,80-c0,c0- >"$TMP/three.json" 2>/dev/null
+"$R" dump "$TMP/two.json" --shards customer=-40,40-80,80-c0,c0- >"$TMP/four.json" 2>/dev/null
+printf '{}' >"$TMP/empty.json"
+sed 's/"keyspaces"/"version": 5, "keyspaces"/' "$TMP/two.json" >"$TMP/v5.json"
+sed 's/"keyspaces"/"version": 3, "keyspaces"/' "$TMP/four.json" >"$TMP/v3.json"
+cat >"$TMP/bad.json" <<'JSON'
+{"keyspaces": {"user": {"sharded": true, "shards": ["-80", "80-"],
+  "vindexes": {"hash": {"type": "hash"}},
+  "tables": {"users": {"column_vindexes": [{"column": "id", "name": "hsh"}]},
+             "orders": {"column_vindexes": [{"column": "id", "name": "hash"}],
+                        "colum_vindexes": []}}},
+  "other": {"sharded": true}}}
+JSON
+printf '{"keyspaces": {\n  "user": {\n    "sharded" true\n  }\n}}\n' >"$TMP/syntax.json"
+
+# ---- ksid ---------------------------------------------------------------
+t ksid_of_1_through_hash_is_vitess_value
+run 0 ksid hash 1 && out_is 166b40b44aba4bd6
+t ksid_of_1_as_uint64_is_the_same_key
+run 0 ksid hash 1 --sqltype uint64 && out_is 166b40b44aba4bd6
+t ksid_takes_negative_values_as_arguments
+run 0 ksid hash -1 && neg=$(cat "$OUT")
+run 0 ksid hash -1 --sqltype int64 && out_is "$neg"
+run 0 ksid hash 18446744073709551615 --sqltype uint64 && out_is "$neg"
+t ksid_of_null_is_none
+run 0 ksid hash x --sqltype null && out_is none
+t ksid_of_non_integer_text_is_varchar
+run 0 ksid binary abc && out_is 616263
+t ksid_hex_value_is_varbinary
+run 0 ksid binary 0a0B --hex && out_is 0a0b
+t ksid_json_has_value_type_and_key
+run 0 ksid hash 1 --json && is_json
+eq "$(jget .ksid)" 166b40b44aba4bd6
+eq "$(jget .sqltype)" int64
+eq "$(jget .ok)" true
+run 0 ksid hash x --sqltype null --json && eq "$(jget .ksid)" null
+t ksid_of_a_lookup_vindex_answers_no
+run 1 ksid lookup_unique 1 && out_empty && err_has "lookup"
+t ksid_of_an_unknown_vindex_type_is_a_usage_error
+run 2 ksid nosuch 1 && err_has 'vindexType "nosuch" not found'
+t ksid_value_that_is_not_its_type_is_a_usage_error
+run 2 ksid hash 12a --sqltype int64 && err_has "not a valid int64"
+run 2 ksid hash zz --hex
+t ksid_needs_two_arguments
+run 2 ksid hash && err_has "missing arguments"
+
+# ---- route ----------------------------------------------------------------
+t route_gives_the_shard_of_the_keyspace_id
+run 0 ksid xxhash 42 && k42=$(cat "$OUT")
+run 0 shard "$TMP/two.json" customer "$k42" && s42=$(cat "$OUT")
+run 0 route $CUST $S2 customer customer 42 && out_is "$s42"
+run 0 route "$TMP/two.json" customer corder 42 && out_is "$s42"
+t route_json_names_shard_ksid_vindex_and_version
+run 0 route "$TMP/v5.json" customer customer 42 --json && is_json
+eq "$(jget .shard)" "$s42"
+eq "$(jget .ksid)" "$k42"
+eq "$(jget .vindex)" hash
+eq "$(jget .vindex_type)" xxhash
+eq "$(jget .version)" 5
+eq "$(jget '.values[0].sqltype')" int64
+t route_reads_the_document_from_stdin
+run_in 0 "$TMP/two.json" route - customer customer 42 && out_is "$s42"
+t route_of_null_is_none
+run 0 route "$EX/demo_user.json" user user x --sqltype null --keyspace user --shards user=-80,80- && out_is none
+t route_in_an_unsharded_keyspace_goes_to_shard_0
+run 0 route "$EX/commerce_initial.json" commerce anything 7 --keyspace commerce && out_is 0
+t route_takes_one_value_per_column_of_a_multicol_vindex
+run 0 route "$EX/multicol_region.json" customer customer 1 2 --keyspace customer --shards customer=-80,80- --json && is_json
+eq "$(jget '.values|length')" 2
+run 2 route "$EX/multicol_region.json" customer customer 1 --keyspace customer --shards customer=-80,80-
+t route_to_an_unknown_table_answers_no
+run 1 route "$TMP/two.json" customer nosuch 1 && out_empty && err_has "nosuch"
+run 1 route "$TMP/two.json" customer nosuch 1 --json && is_json && eq "$(jget .ok)" false
+eq "$(jget .error.code)" ROUTER_ENOTFOUND
+t route_through_a_lookup_primary_vindex_answers_no
+run 1 route "$EX/demo_user.json" user music_extra 1 --keyspace user --shards user=-80,80-
+t route_in_a_sharded_keyspace_without_shards_answers_no
+run 1 route $CUST customer customer 1 && err_has "customer=-80,80-"
+t route_of_a_single_keyspace_document_needs_its_name
+run 1 route "$EX/customer_sharded.json" customer customer 1 && err_has "keyspace"
+
+# ---- shard ----------------------------------------------------------------
+t shard_finds_the_range_holding_a_keyspace_id
+run 0 shard "$TMP/two.json" customer 7fffffff && out_is -80
+run 0 shard "$TMP/two.json" customer 80 && out_is 80-
+run 0 shard "$TMP/four.json" customer c0000000000000000001 && out_is c0-
+run 0 shard "$TMP/four.json" customer 80 --json && is_json && eq "$(jget .shard)" 80-c0
+t shard_of_an_unknown_keyspace_answers_no
+run 1 shard "$TMP/two.json" nosuch 00
+t shard_with_bad_hex_is_a_usage_error
+run 2 shard "$TMP/two.json" customer 8
+run 2 shard "$TMP/two.json" customer xy
+
+# ---- validate -------------------------------------------------------------
+t validate_accepts_every_example
+for f in commerce_initial:commerce:- compose_lookup_keyspace:lookup:lookup \
+	compose_test_keyspace:test:test customer_sharded:customer:customer \
+	demo_user:user:user multicol_region:customer:customer \
+	region_json_sharded:customer:customer; do
+	file=${f%%:*}; rest=${f#*:}; ks=${rest%%:*}; sh=${rest#*:}
+	if [ "$sh" = - ]; then
+		run 0 validate "$EX/$file.json" --keyspace "$ks" && out_is ok
+	else
+		run 0 validate "$EX/$file.json" --keyspace "$ks" --shards "$sh=-80,80-" && out_is ok
+	fi
+done
+run 0 validate "$EX/vtexplain_sample.json" --shards ks1=-40,40- && out_is ok
+t validate_prints_every_problem_with_its_json_path
+run 1 validate "$TMP/bad.json"
+out_has '^keyspaces.user.tables.users.column_vindexes\[0\].name: vindex hsh not found for table users$'
+out_has '^keyspaces.other: sharded keyspace other has no shards'
+eq "$(wc -l <"$OUT" | tr -d ' ')" 2 "one line per problem"
+t validate_warns_about_unknown_fields_on_stderr
+err_has 'colum_vindexes.*did you mean column_vindexes'
+t validate_gives_line_and_column_of_a_syntax_error
+run 1 validate "$TMP/syntax.json" && out_has "line 3, column 18"
+t validate_json_lists_problems_and_warnings
+run 1 validate "$TMP/bad.json" --json && is_json
+eq "$(jget .valid)" false
+eq "$(jget '.problems|length')" 2
+eq "$(jget '.problems[0].code')" ROUTER_EREFERENCE
+eq "$(jget '.problems[0].path')" 'keyspaces.user.tables.users.column_vindexes[0].name'
+eq "$(jget '.warnings[0].kind')" unknown
+run 0 validate "$TMP/v5.json" --json && is_json
+eq "$(jget .valid)" true
+eq "$(jget .version)" 5
+eq "$(jget '.keyspaces[0]')" customer
+t validate_of_a_missing_file_is_an_io_error
+run 2 validate "$TMP/nosuch.json" && err_has "No such file"
+t validate_of_an_empty_input_answers_no
+run_in 1 /dev/null validate - && out_has "empty"
+
+# ---- check ----------------------------------------------------------------
+t check_accepts_a_reshard_from_two_to_four_shards
+run 0 check "$TMP/two.json" "$TMP/four.json"
+eq "$(head -1 "$OUT")" "accepted: version 1 -> 2"
+out_has '^+ shard customer/c0-$'
+t check_refuses_the_empty_vschema_of_january_2026
+run_in 1 "$TMP/empty.json" check "$TMP/two.json" - --keyspace customer
+out_has '^refused: ROUTER_EEMPTY: customer: '
+out_has '^~ keyspace customer: sharded -> unsharded$'
+out_has '^- table customer.customer'
+t check_allow_destructive_lets_it_through
+run_in 0 "$TMP/empty.json" check "$TMP/two.json" - --keyspace customer --allow-destructive
+t check_refuses_a_version_that_goes_back
+run 1 check "$TMP/v5.json" "$TMP/v3.json" && out_has '^refused: ROUTER_EVERSION'
+t check_refuses_an_invalid_next_with_its_problems
+run 1 check "$TMP/two.json" "$TMP/bad.json" && out_has '^refused: ROUTER_EREFERENCE'
+out_has 'column_vindexes\[0\].name'
+t check_answers_no_when_current_is_invalid
+run 1 check "$TMP/bad.json" "$TMP/two.json"
+t check_json_gives_verdict_code_and_changes
+run_in 1 "$TMP/empty.json" check "$TMP/two.json" - --keyspace customer --json && is_json
+eq "$(jget .verdict)" refuse
+eq "$(jget .code)" ROUTER_EEMPTY
+eq "$(jget .error.culprit)" customer
+eq "$(jget .version_from)" 1
+run 0 check "$TMP/two.json" "$TMP/four.json" --json && is_json
+eq "$(jget .verdict)" accept
+eq "$(jget '.changes|length')" 6
+t check_reads_standard_input_only_once
+run_in 2 "$TMP/two.json" check - -
+
+# ---- diff -------------------------------------------------------------------
+t diff_lists_changes_and_the_share_that_moves
+run 0 diff "$TMP/two.json" "$TMP/three.json"
+out_has '^- shard customer/80-$'
+out_has '^+ shard customer/80-c0$'
+out_has '^moved customer: 50% of the keyspace-ID space changes shard$'
+run 0 diff "$TMP/two.json" "$TMP/four.json" && out_has '^moved customer: 100%'
+t diff_of_identical_documents_says_so
+run 0 diff "$TMP/two.json" "$EX/customer_sharded.json" --keyspace customer --shards customer=-80,80-
+out_is "no changes"
+t diff_json_gives_changes_and_moved_shares
+run 0 diff "$TMP/two.json" "$TMP/three.json" --json && is_json
+eq "$(jget .identical)" false
+eq "$(jget .moved.customer)" 0.5
+eq "$(jget '.changes|length')" 3
+run 0 diff "$TMP/two.json" "$TMP/two.json" --json && eq "$(jget .identical)" true
+t diff_with_shards_for_a_keyspace_in_neither_is_a_usage_error
+run 2 diff "$TMP/two.json" "$TMP/four.json" --shards nosuch=-80,80-
+t diff_reports_tables_and_vindexes
+sed 's/"corder"/"orders"/' "$TMP/two.json" >"$TMP/renamed.json"
+run 0 diff "$TMP/two.json" "$TMP/renamed.json"
+out_has '^- table customer.corder: normal table$'
+out_has '^+ table customer.orders: normal table$'
+
+# ---- shards -----------------------------------------------------------------
+t shards_gives_vitess_even_ranges
+run 0 shards 4 && out_is "$(printf -- '-40\n40-80\n80-c0\nc0-')"
+run 0 shards 1 && out_is -
+run 0 shards 3 && out_is "$(printf -- '-55\n55-aa\naa-')"
+run 0 shards 512 && eq "$(head -1 "$OUT")" -0080
+run 0 shards 2 --json && is_json && eq "$(jget '.shards[1]')" 80- && eq "$(jget .count)" 2
+t shards_out_of_range_is_a_usage_error
+run 2 shards 0
+run 2 shards 65537
+run 2 shards 4x
+
+# ---- dump -------------------------------------------------------------------
+t dump_round_trips
+run 0 dump "$TMP/v5.json" && is_json
+cp "$OUT" "$TMP/d1.json"
+run 0 dump "$TMP/d1.json" && out_is "$(cat "$TMP/d1.json")"
+eq "$(jget .version "$TMP/d1.json")" 5
+t dump_of_a_keyspace_is_its_vschema
+run 0 dump "$TMP/v5.json" customer --vitess && is_json
+eq "$(jget .sharded)" true
+eq "$(jget .shards)" null
+t dump_of_an_unknown_keyspace_answers_no
+run 1 dump "$TMP/v5.json" nosuch
+
+# ---- usage and help -----------------------------------------------------------
+t every_command_has_a_manual
+for c in ksid route shard validate check diff shards dump help; do
+	run 0 "$c" --help && out_has SYNOPSIS && out_has "EXIT STATUS" && out_has "^  routerctl $c"
+	run 0 help "$c" && out_has "DESCRIPTION"
+done
+run 0 --help && out_has COMMANDS
+run 0 -h && out_has COMMANDS
+run 0 --version && out_has "routerctl (librouter)"
+t usage_errors_exit_2
+run 2
+run 2 nosuch
+run 2 shards 4 --nosuch
+run 2 validate "$TMP/two.json" --hex && err_has "does not apply"
+run 2 validate "$TMP/two.json" --shards customer
+run 2 validate "$TMP/two.json" --shards customer=-80,,80-
+run 2 validate "$TMP/two.json" --shards customer=-80,80- --shards customer=-80,80-
+run 2 validate "$TMP/two.json" --keyspace
+run 2 ksid hash 1 --json=yes
+t options_may_come_anywhere
+run 0 --json shards 2 && is_json
+run 0 shards --json 2 && is_json
+run 0 ksid --sqltype varchar -- binary --5 && out_is 2d2d35
+
+echo "routerctl: $pass checks passed, $fail failed"
+[ "$fail" -eq 0 ]
