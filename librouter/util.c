@@ -157,15 +157,31 @@ int router__parse_int64(const char *s, size_t n, int64_t *out)
 
 size_t router__fmt_uint64(uint64_t v, char *buf)
 {
+	/* Two digits per division, from a table: the xxhash, binary and
+	 * binary_md5 vindexes hash this text on every integer lookup. */
+	static const char pairs[201] =
+	    "00010203040506070809101112131415161718192021222324252627282930"
+	    "31323334353637383940414243444546474849505152535455565758596061"
+	    "62636465666768697071727374757677787980818283848586878889909192"
+	    "93949596979899";
 	char tmp[20];
-	size_t n = 0;
+	size_t i = sizeof tmp, n;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		tmp[--i] = pairs[d + 1];
+		tmp[--i] = pairs[d];
+	}
+	if (v >= 10) {
+		tmp[--i] = pairs[v * 2 + 1];
+		tmp[--i] = pairs[v * 2];
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
+	n = sizeof tmp - i;
+	memcpy(buf, tmp + i, n);
 	buf[n] = '\0';
 	return n;
 }
