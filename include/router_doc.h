@@ -148,8 +148,9 @@ ROUTER_EXTERN void router_doc_report_free(router_doc_report *r);
  * owns (router_table_free, or hand it to router_publish), with the
  * document's version (0 when it has none).  On failure *out is NULL.
  * report (optional): receives a new report with every error and warning,
- * on success and on failure alike (NULL only when ROUTER_ENOMEM prevented
- * it); free it with router_doc_report_free.
+ * on success and on failure alike (NULL after ROUTER_EINVAL, ROUTER_EIO and
+ * ROUTER_ENOMEM, which say everything in err); free it with
+ * router_doc_report_free.
  * Reading stops at syntax errors; otherwise every problem of the document
  * is reported, then the table is validated (unless a part of the document
  * could not be read) and the builder's problems are added.
