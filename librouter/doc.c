@@ -1180,6 +1180,7 @@ static void culprit_path(ld *l, const char *culprit)
 static void builder_problems(ld *l)
 {
 	size_t n = router_builder_problem_count(l->b), i, j;
+	size_t nread = l->rep->n; /* notes from reading the document */
 
 	for (i = 0; i < n; i++) {
 		router_error e;
@@ -1187,7 +1188,9 @@ static void builder_problems(ld *l)
 
 		if (router_builder_problem(l->b, i, &e) != ROUTER_OK)
 			continue;
-		for (j = 0; j < l->rep->n && !dup; j++)
+		/* Only against reading's notes: two keyspaces may have
+		 * builder problems with the same message. */
+		for (j = 0; j < nread && !dup; j++)
 			dup = l->rep->notes[j].kind == ROUTER_DOC_NOTE_ERROR &&
 			      l->rep->notes[j].error.code == e.code &&
 			      strcmp(l->rep->notes[j].error.message,

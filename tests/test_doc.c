@@ -575,6 +575,31 @@ static void every_problem_is_reported_in_one_load(void **state)
 	unload(&l);
 }
 
+static void same_problem_in_two_keyspaces_is_reported_twice(void **state)
+{
+	loaded l = load_str(
+	    "{\"keyspaces\": {"
+	    "\"a\": {\"sharded\": true, \"shards\": [\"-\"], \"vindexes\":"
+	    " {\"h\": {\"type\": \"hash\"}}, \"tables\": {\"t\": {},"
+	    " \"u\": {\"column_vindexes\": [{\"column\": \"id\", \"name\":"
+	    " \"x\"}]}}},"
+	    "\"b\": {\"sharded\": true, \"shards\": [\"-\"], \"vindexes\":"
+	    " {\"h\": {\"type\": \"hash\"}}, \"tables\": {\"t\": {},"
+	    " \"u\": {\"column_vindexes\": [{\"column\": \"id\", \"name\":"
+	    " \"x\"}]}}}}}");
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_EREFERENCE);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_ERROR), 4);
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR, "keyspaces.a.tables.t"));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR, "keyspaces.b.tables.t"));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	                        "keyspaces.a.tables.u.column_vindexes[0].name"));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	                        "keyspaces.b.tables.u.column_vindexes[0].name"));
+	unload(&l);
+}
+
 static void vitess_column_rules_are_enforced(void **state)
 {
 	(void)state;
@@ -1303,6 +1328,7 @@ int main(void)
 	    cmocka_unit_test(shards_that_leave_a_gap_are_refused_as_coverage),
 	    cmocka_unit_test(dangling_vindex_is_reported_once_at_its_json_path),
 	    cmocka_unit_test(every_problem_is_reported_in_one_load),
+	    cmocka_unit_test(same_problem_in_two_keyspaces_is_reported_twice),
 	    cmocka_unit_test(vitess_column_rules_are_enforced),
 	    cmocka_unit_test(unknown_fields_are_warnings_with_a_suggestion),
 	    cmocka_unit_test(fields_that_do_not_route_are_reported_as_ignored),
