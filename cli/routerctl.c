@@ -976,7 +976,7 @@ static int cmd_diff(cli *c)
 			continue;
 		if (c->json)
 			json_object_set_new(moved, ks, json_real(share));
-		else if (share > 0)
+		else if (!same)
 			printf("moved %s: %.4g%% of the keyspace-ID space "
 			       "changes shard\n",
 			       ks, share * 100);
@@ -1200,8 +1200,8 @@ static const command commands[] = {
      "Print what changes from document A to document B, one change per\n"
      "line: `+` added, `-` removed, `~` changed, then the kind (keyspace,\n"
      "table, vindex, shard, rule), the name (KS.TABLE, KS.VINDEX,\n"
-     "KS/SHARD) and what changed.  Then, for each keyspace in both whose\n"
-     "rows change shard, the share of its keyspace-ID space that moves:\n"
+     "KS/SHARD) and what changed.  Then, for each keyspace in both, the\n"
+     "share of its keyspace-ID space whose shard (by name) changes:\n"
      "`moved user: 50% of the keyspace-ID space changes shard`.\n"
      "Prints `no changes` when the routing content is identical.\n"
      "--keyspace and --shards apply to both documents.\n"

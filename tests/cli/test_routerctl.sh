@@ -309,6 +309,7 @@ sed 's/"corder"/"orders"/' "$TMP/two.json" >"$TMP/renamed.json"
 run 0 diff "$TMP/two.json" "$TMP/renamed.json"
 out_has '^- table customer.corder: normal table$'
 out_has '^+ table customer.orders: normal table$'
+out_has '^moved customer: 0% of the keyspace-ID space changes shard$'
 
 # ---- shards -----------------------------------------------------------------
 t shards_gives_vitess_even_ranges
