@@ -13,10 +13,12 @@
  *
  * Readers.  Every thread that routes owns one ck_epoch record, registered
  * lazily on its first lookup and kept in a thread-local variable.  A lookup
- * is: ck_epoch_begin on that record (an xchg on x86: it publishes "I am
- * reading, as of epoch e" and orders it before the loads that follow),
- * load r->current, route, ck_epoch_end (a release store).  No lock, no
- * write to any shared cache line: the record is the thread's own.
+ * is: begin a section on that record (publish "I am reading, as of epoch
+ * e", ordered before the loads that follow: ck_epoch_begin's xchg, or,
+ * when the kernel offers it, plain stores whose ordering the writer
+ * enforces with membarrier() before it scans; see section_begin), load
+ * r->current, route, ck_epoch_end (a release store).  No lock, no write to
+ * any shared cache line: the record is the thread's own.
  *
  * Writers.  Publishes, rollbacks and handle registration are serialized by
  * r->lock.  A publish checks the guards against the table in service,
@@ -60,11 +62,14 @@
  * forking thread's own, then release the locks.
  */
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ck_epoch.h>
 #include <ck_pr.h>
@@ -96,6 +101,9 @@
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
 static char tsan_grace;
+/* TSan builds keep ck_epoch_begin's xchg: membarrier's ordering is
+ * invisible to TSan. */
+enum { g_membarrier = 0 };
 
 static inline void publish_ptr(void *p, void *v)
 {
@@ -113,10 +121,17 @@ static inline uint32_t acquire_32(const uint32_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
+static inline void section_begin(ck_epoch_record_t *rec)
+{
+	ck_epoch_begin(rec, NULL);
+}
 static inline void section_end(ck_epoch_record_t *rec)
 {
 	__tsan_release(&tsan_grace);
 	ck_epoch_end(rec, NULL);
+}
+static inline void writer_fence(void)
+{
 }
 static inline void grace_over(void)
 {
@@ -150,6 +165,39 @@ static inline uint32_t acquire_32(const uint32_t *p)
 	ck_pr_fence_load();
 	return v;
 }
+/* Asymmetric fences (liburcu's "memb" flavour, on ck_epoch records).
+ * ck_epoch_begin orders the reader's "I am active in epoch e" stores before
+ * its loads of the table with an xchg, ~8 ns here and most of what a
+ * section costs.  When the kernel offers MEMBARRIER_CMD_PRIVATE_EXPEDITED,
+ * readers use plain stores and a compiler barrier instead, and the writer
+ * pays: before it scans the records (ck_epoch_poll, ck_epoch_barrier) it
+ * runs membarrier(), which executes a full barrier on every CPU running a
+ * thread of this process.  A reader whose active store was still in its
+ * store buffer then has it visible before the scan; a reader that had not
+ * stored it yet loads r->current after the barrier, so it sees the new
+ * table and cannot hold the retired one.  Either way the scan is right.
+ * g_membarrier is decided once, before any reader exists, and never changes
+ * (except in a fork child, where only the forking thread exists). */
+static int g_membarrier;
+
+static inline void section_begin(ck_epoch_record_t *rec)
+{
+	if (ROUTER__LIKELY(g_membarrier)) {
+		if (rec->active == 0) {
+			ck_pr_store_uint(&rec->active, 1);
+			/* Compiler barrier only: writer_fence() supplies the
+			 * CPU ordering. */
+			ck_pr_barrier();
+			ck_pr_store_uint(&rec->epoch,
+			                 ck_pr_load_uint(&rec->global->epoch));
+		} else {
+			ck_pr_store_uint(&rec->active, rec->active + 1);
+		}
+		ck_pr_barrier();
+		return;
+	}
+	ck_epoch_begin(rec, NULL);
+}
 static inline void section_end(ck_epoch_record_t *rec)
 {
 	ck_epoch_end(rec, NULL);
@@ -157,7 +205,35 @@ static inline void section_end(ck_epoch_record_t *rec)
 static inline void grace_over(void)
 {
 }
+/* Before any scan of reader records: see section_begin. */
+static inline void writer_fence(void)
+{
+	if (g_membarrier &&
+	    syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+		abort(); /* cannot fail once registered (membarrier(2)) */
+}
 #endif
+
+/* Use membarrier when the kernel has it, unless ROUTER_NO_MEMBARRIER is set
+ * in the environment (to compare both read sides).  Called once, before
+ * any reader section. */
+static void membarrier_init(void)
+{
+#ifndef ROUTER__TSAN
+	long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	const char *off = getenv("ROUTER_NO_MEMBARRIER");
+
+	g_membarrier = 0;
+	if (off != NULL && off[0] != '\0' && off[0] != '0')
+		return;
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+		return;
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+	            0, 0) != 0)
+		return;
+	g_membarrier = 1;
+#endif
+}
 
 /* ------------------------------------------------------------------------ */
 /* Process-wide epoch and reader records                                    */
@@ -207,6 +283,7 @@ static void thread_exit(void *p)
 
 static void global_init(void)
 {
+	membarrier_init();
 	ck_epoch_init(&g_epoch);
 	(void)pthread_key_create(&g_key, thread_exit);
 	(void)pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
@@ -398,6 +475,10 @@ static void atfork_child(void)
 			ck_epoch_unregister(g_readers[i].rec);
 		}
 	}
+	/* The child is a new address space: register it for membarrier
+	 * again (no reader section is open in it, so falling back to the
+	 * xchg read side is safe if that fails). */
+	membarrier_init();
 	atfork_parent();
 }
 
@@ -516,6 +597,8 @@ static void retire(router *r, router_table *t)
 /* Tables retired but not yet freed beyond which a publish waits for a
  * grace period.  Below it, the writer never waits. */
 #define RECLAIM_LIMIT 32u
+/* Retired tables that make a membarrier-mode publish poll (see reclaim). */
+#define RECLAIM_BATCH 8u
 
 /* Free what earlier publishes retired, if their grace period is over.
  * ck_epoch_poll never waits, but it advances the epoch by at most one step
@@ -526,9 +609,17 @@ static void retire(router *r, router_table *t)
  * r->lock held, never inside a read section. */
 static void reclaim(router *r)
 {
+	/* With membarrier each poll interrupts every CPU running a reader
+	 * (an IPI, a VM exit under KVM): poll once per RECLAIM_BATCH
+	 * retired tables rather than on every publish. */
+	if (g_membarrier && ck_pr_load_uint(&r->wrec->n_pending) < RECLAIM_BATCH)
+		return;
+	writer_fence();
 	ck_epoch_poll(r->wrec);
-	if (ck_pr_load_uint(&r->wrec->n_pending) > RECLAIM_LIMIT)
+	if (ck_pr_load_uint(&r->wrec->n_pending) > RECLAIM_LIMIT) {
+		writer_fence();
 		ck_epoch_barrier(r->wrec);
+	}
 }
 
 void router_free(router *r)
@@ -552,6 +643,7 @@ void router_free(router *r)
 	r->nhist = 0;
 	/* Waits for every reader that might still hold one of them, and
 	 * runs every pending callback of this router's record. */
+	writer_fence();
 	ck_epoch_barrier(r->wrec);
 	pthread_mutex_unlock(&r->lock);
 	pthread_mutex_lock(&g_lock);
@@ -1157,7 +1249,7 @@ int router_route(router *r, const char *keyspace, size_t keyspace_len,
 		                      "router_route: NULL argument");
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
-	ck_epoch_begin(rec, NULL);
+	section_begin(rec);
 	t = consume_ptr(&r->current);
 	if (t == NULL)
 		rc = no_table(err);
@@ -1181,7 +1273,7 @@ int router_route_ksid(router *r, const char *keyspace, size_t keyspace_len,
 		                      "router_route_ksid: NULL argument");
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
-	ck_epoch_begin(rec, NULL);
+	section_begin(rec);
 	t = consume_ptr(&r->current);
 	if (t == NULL)
 		rc = no_table(err);
@@ -1313,7 +1405,7 @@ int router_handle_route(const router_handle *h, const router_value *values,
 		                      "router_handle_route: NULL argument");
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
-	ck_epoch_begin(rec, NULL);
+	section_begin(rec);
 	t = consume_ptr(&h->r->current);
 	if (t == NULL)
 		rc = no_table(err);
@@ -1337,7 +1429,7 @@ static inline int handle_u64(const router_handle *h, uint64_t key,
 		return ROUTER_EINVAL;
 	if (ROUTER__UNLIKELY((rec = reader()) == NULL))
 		return ROUTER_ENOMEM;
-	ck_epoch_begin(rec, NULL);
+	section_begin(rec);
 	t = consume_ptr(&h->r->current);
 	if (ROUTER__UNLIKELY(t == NULL))
 		rc = ROUTER_ENOTFOUND;
@@ -1394,7 +1486,7 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
 	/* One read section and one table for the whole batch. */
-	ck_epoch_begin(rec, NULL);
+	section_begin(rec);
 	t = consume_ptr(&h->r->current);
 	if (t == NULL) {
 		rc = no_table(err);

@@ -753,7 +753,7 @@ static void *reader_main(void *arg)
 			s->notfound++;
 			continue;
 		}
-		__atomic_store_n(&s->lookups, s->lookups + 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&s->lookups, 1, __ATOMIC_RELAXED);
 		if (res.version >= MAXV || version_layout[res.version] == 0) {
 			s->wrong++;
 			continue;
@@ -779,7 +779,8 @@ static void *reader_main(void *arg)
 					const char *n = router_shard_name(
 					    s->r, ids[j], NULL);
 
-					s->lookups++;
+					__atomic_fetch_add(&s->lookups, 1,
+					                   __ATOMIC_RELAXED);
 					if (n == NULL ||
 					    strcmp(n, names[li][oracle[li][keys[j]]]) != 0)
 						s->wrong++;
