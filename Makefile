@@ -42,6 +42,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 
 .PHONY: stress stress-asan stress-tsan
 .PHONY: tools demo test-cli
+.PHONY: test-ruby bench-ruby deps-ruby
 .PHONY: all lib test test-c test-readme check-headers test-link test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install check-exports
 
 all: lib tools
@@ -57,6 +58,8 @@ help:
 	@echo "make install     install library, header and router.pc under PREFIX"
 	@echo "make bench       full benchmarks (minutes): table + $(BUILD)/bench.json"
 	@echo "make bench-ci    short benchmarks, fail past bench/thresholds.ini"
+	@echo "make test-ruby   build the Ruby extension (bindings/ruby), run its minitest suite"
+	@echo "make bench-ruby  Ruby binding: #route vs a no-op C call, with and without YJIT"
 	@echo "make clean"
 
 # --- dependencies: install when root, else print the exact command --------
@@ -139,7 +142,7 @@ test-readme: lib $(BUILD)/readme_example
 	 { echo "README example output differs:"; cat $(BUILD)/readme_example.out; exit 1; }
 	@echo "README example: ok"
 
-test: test-c check-exports test-readme check-headers test-link test-fuzz-corpus test-cli
+test: test-c check-exports test-readme check-headers test-link test-fuzz-corpus test-cli test-ruby
 
 # --- routerctl and the demo (README: "Routing documents and routerctl") ---
 # Both link the static library: routerctl also uses doc.c's hidden
@@ -279,11 +282,33 @@ deps-bench:
 bench: deps-bench lib $(BENCH_BIN)
 	$(BENCH_BIN) --json $(BUILD)/bench.json --cg-dir $(BUILD)/bench-cg \
 		--thresholds bench/thresholds.ini
+	$(MAKE) --no-print-directory bench-ruby
 
 # Short run (< 1 min) for CI: fails only past bench/thresholds.ini.
 bench-ci: deps-bench lib $(BENCH_BIN)
 	$(BENCH_BIN) --ci --json $(BUILD)/bench-ci.json --cg-dir $(BUILD)/bench-cg \
 		--thresholds bench/thresholds.ini
+
+# --- Ruby binding (bindings/ruby; README "Ruby") --------------------------
+# Debian's ruby, built out of tree in $(BUILD)/ruby against $(STATIC)
+# (compiled -fPIC); the Rakefile does the work, so `rake test` in
+# bindings/ruby is the same run.
+RUBY := /usr/bin/ruby
+PKGS_RUBY := $(PKGS_BUILD) ruby ruby-dev ruby-minitest rake
+RUBY_ENV = ROUTER_LIB_DIR=$(abspath $(BUILD)) RUBY_BUILD_DIR=$(abspath $(BUILD))/ruby
+
+deps-ruby:
+	$(call need_pkgs,$(PKGS_RUBY))
+
+test-ruby: deps-ruby lib
+	$(RUBY_ENV) $(RUBY) -S rake -f bindings/ruby/Rakefile test
+
+# The interpreter as is, then under YJIT when this ruby has it.
+bench-ruby: deps-ruby lib
+	$(RUBY_ENV) $(RUBY) -S rake -f bindings/ruby/Rakefile bench
+	@if $(RUBY) --yjit -e 'exit(RubyVM::YJIT.enabled? ? 0 : 1)' 2>/dev/null; then \
+		$(RUBY_ENV) RUBYOPTS=--yjit $(RUBY) -S rake -f bindings/ruby/Rakefile bench; \
+	else echo "bench-ruby: this ruby has no YJIT"; fi
 
 clean:
 	rm -rf $(BUILD)
