@@ -175,6 +175,18 @@ class TestRouter < Minitest::Test
     assert_operator ShardRouter::NOGVL_BATCH_MIN, :<, ints.size
   end
 
+  def test_route_many_by_name_for_many_tables_across_publishes
+    names = Array.new(12) { |i| "t#{i}" }
+    r = router_with(user_doc(tables: names, vindex: "numeric", shards: 2))
+    2.times do
+      names.each { |n| assert_equal ["-80", "80-", nil], r.route_many("user", n, [1, 1 << 63, -1]) }
+    end
+    r.publish(user_doc(tables: names, vindex: "numeric", shards: 4))
+    names.each { |n| assert_equal ["-40", "80-c0"], r.route_many("user", n, [1, 1 << 63]) }
+    assert_raises(ShardRouter::NoRouteError) { r.route_many("user", "nope", [1]) }
+    assert_raises(ArgumentError) { r.route_many("user", "x" * 129, [1]) }
+  end
+
   def test_check_returns_the_diff_and_changes_nothing
     r = router_with(user_doc(tables: %w[a b]))
     diff = r.check(user_doc(tables: %w[a b c]))

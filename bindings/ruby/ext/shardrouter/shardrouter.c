@@ -69,11 +69,25 @@ static VALUE sym_none;
 /* Router objects                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* Router#route_many(keyspace, table, values) routes through a handle.
+ * Opening one takes the router's writer lock, so the first HANDLE_CACHE
+ * pairs keep theirs until the router goes.  Entries are never replaced: a
+ * batch may be using one without the GVL. */
+#define HANDLE_CACHE 8
+
+typedef struct cached_handle {
+	router_handle *h;
+	size_t kslen, tlen;
+	char ks[ROUTER_NAME_MAX], table[ROUTER_NAME_MAX];
+} cached_handle;
+
 typedef struct rb_router {
 	router *r;     /* NULL until #initialize */
 	VALUE *names;  /* shard_id -> frozen String; 0 (Qfalse): not made yet */
 	uint32_t nnames;
 	int refs;      /* the Router object + every Table not yet freed */
+	unsigned ncached;
+	cached_handle cached[HANDLE_CACHE];
 } rb_router;
 
 static void router_unref(rb_router *w)
@@ -82,6 +96,8 @@ static void router_unref(rb_router *w)
 	 * costs nothing here. */
 	if (__atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	for (unsigned i = 0; i < w->ncached; i++)
+		router_handle_free(w->cached[i].h);
 	router_free(w->r);
 	free(w->names);
 	xfree(w);
@@ -104,7 +120,8 @@ static size_t router_memsize(const void *p)
 {
 	const rb_router *w = p;
 
-	return sizeof *w + w->nnames * sizeof(VALUE);
+	return sizeof *w + w->nnames * sizeof(VALUE) +
+	       w->ncached * 64 /* a handle, about */;
 }
 
 static const rb_data_type_t router_type = {
@@ -1275,9 +1292,28 @@ static VALUE router_route_many_m(VALUE self, VALUE keyspace, VALUE table,
 	name_arg(keyspace, &ks, &ksl, "keyspace");
 	name_arg(table, &tb, &tbl, "table");
 	Check_Type(values, T_ARRAY);
+	for (unsigned i = 0; i < m.w->ncached; i++) {
+		const cached_handle *c = &m.w->cached[i];
+
+		if (c->kslen == ksl && c->tlen == tbl &&
+		    memcmp(c->ks, ks, ksl) == 0 &&
+		    memcmp(c->table, tb, tbl) == 0)
+			return route_many(self, m.w, c->h, values);
+	}
 	rc = router_handle_open(m.w->r, ks, ksl, tb, tbl, &m.h, &err);
 	if (rc != ROUTER_OK)
 		raise_router_error(rc, &err, O_ROUTE, Qnil);
+	if (m.w->ncached < HANDLE_CACHE) {
+		/* Valid names fit: router_handle_open refuses longer ones. */
+		cached_handle *c = &m.w->cached[m.w->ncached++];
+
+		c->h = m.h;
+		c->kslen = ksl;
+		c->tlen = tbl;
+		memcpy(c->ks, ks, ksl);
+		memcpy(c->table, tb, tbl);
+		return route_many(self, m.w, c->h, values);
+	}
 	return rb_ensure(many_body, (VALUE)&m, many_cleanup, (VALUE)&m);
 }
 
@@ -1459,7 +1495,7 @@ void Init_shardrouter(void)
 	cRouter = rb_define_class_under(mShardRouter, "Router", rb_cObject);
 	rb_define_alloc_func(cRouter, router_alloc);
 	rb_define_private_method(cRouter, "_init", router_init, 2);
-	rb_define_method(cRouter, "initialize_copy", router_init_copy, 1);
+	rb_define_private_method(cRouter, "initialize_copy", router_init_copy, 1);
 	rb_define_private_method(cRouter, "_publish", router_publish_m, 6);
 	rb_define_private_method(cRouter, "_rollback", router_rollback_m, 1);
 	rb_define_private_method(cRouter, "_export", router_export_m, 2);
