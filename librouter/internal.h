@@ -153,6 +153,13 @@ int router__vindex_map_u64(const router__vindex *v, uint64_t value,
 
 /* Length of k without its trailing zero bytes (Vitess key.Normalize). */
 size_t router__key_normlen(const uint8_t *k, size_t len);
+/* Go's hex.DecodeString on (s, n) with its error texts and order: writes
+ * at most cap bytes into out, *outlen the full decoded length.  ROUTER_OK
+ * or ROUTER_ESHARDNAME with Go's message ("encoding/hex: odd length hex
+ * string", "encoding/hex: invalid byte: U+0067 'g'"). */
+int router__go_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap,
+                          size_t *outlen, const char *culprit,
+                          router_error *err);
 /* Vitess's range comparisons (v17+ normalized semantics). */
 int router__keyrange_start_compare(const router_keyrange *a,
                                    const router_keyrange *b);

@@ -260,9 +260,9 @@ static int bad_hex_byte(router_error *err, const char *culprit,
  * left to right (first invalid byte wins), then an odd trailing byte is
  * reported as invalid if it is, else as odd length.  Writes at most cap
  * bytes into out; *outlen receives the full decoded length. */
-static int go_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap,
-                         size_t *outlen, const char *culprit,
-                         router_error *err)
+int router__go_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap,
+                          size_t *outlen, const char *culprit,
+                          router_error *err)
 {
 	size_t i = 0, j;
 
@@ -386,11 +386,11 @@ int router_keyrange_parse(const char *name, size_t len, router_keyrange *out,
 		                      culprit);
 
 	/* key.ParseKeyRangeParts: start, then end. */
-	rc = go_hex_decode(name, (size_t)(dash - name), sbuf, sizeof sbuf,
+	rc = router__go_hex_decode(name, (size_t)(dash - name), sbuf, sizeof sbuf,
 	                   &slen, culprit, err);
 	if (rc != ROUTER_OK)
 		return rc;
-	rc = go_hex_decode(dash + 1, len - (size_t)(dash - name) - 1, ebuf,
+	rc = router__go_hex_decode(dash + 1, len - (size_t)(dash - name) - 1, ebuf,
 	                   sizeof ebuf, &elen, culprit, err);
 	if (rc != ROUTER_OK)
 		return rc;
@@ -522,10 +522,10 @@ int router__sharding_spec(const char *spec, size_t len, router_keyrange *out,
 			                      "malformed spec: shard limits should "
 			                      "be in order: %s",
 			                      q);
-		rc = go_hex_decode(old, oldlen, sb, sizeof sb, &sl, NULL, err);
+		rc = router__go_hex_decode(old, oldlen, sb, sizeof sb, &sl, NULL, err);
 		if (rc != ROUTER_OK)
 			return rc;
-		rc = go_hex_decode(p, plen, eb, sizeof eb, &el, NULL, err);
+		rc = router__go_hex_decode(p, plen, eb, sizeof eb, &el, NULL, err);
 		if (rc != ROUTER_OK)
 			return rc;
 		if (sl > ROUTER_KEY_MAX || el > ROUTER_KEY_MAX)

@@ -844,51 +844,6 @@ uint64_t router__name_hash(const char *s, size_t n)
 	return XXH3_64bits(s, n);
 }
 
-static int hexdig(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Go's hex.DecodeString: its error text into msg.  0 or -1. */
-static int go_hex_decode(const char *s, uint8_t *out, size_t *n, char *msg,
-                         size_t cap)
-{
-	size_t len = strlen(s), i;
-
-	for (i = 0; i < len; i++) {
-		if (hexdig((unsigned char)s[i]) < 0) {
-			unsigned char c = (unsigned char)s[i];
-
-			if (c >= 0x20 && c < 0x7f)
-				snprintf(msg, cap,
-				         "encoding/hex: invalid byte: U+%04X "
-				         "'%c'",
-				         c, c);
-			else
-				snprintf(msg, cap,
-				         "encoding/hex: invalid byte: U+%04X",
-				         c);
-			return -1;
-		}
-		if (i % 2 == 1)
-			out[i / 2] = (uint8_t)(hexdig((unsigned char)s[i - 1])
-			                           << 4 |
-			                       hexdig((unsigned char)s[i]));
-	}
-	if (len % 2 != 0) {
-		snprintf(msg, cap, "encoding/hex: odd length hex string");
-		return -1;
-	}
-	*n = len / 2;
-	return 0;
-}
-
 static uint32_t index_cap(size_t n)
 {
 	uint32_t c = 8;
@@ -1239,20 +1194,22 @@ static int build_table(bstate *s, const bks *bk, router__keyspace *ks,
 			return -1;
 	}
 	if (bt->pinned != NULL) {
-		char msg[160];
-		uint8_t *k = arena_alloc(s->ar, strlen(bt->pinned) / 2 + 1);
-		size_t n = 0;
+		size_t plen = strlen(bt->pinned), n = 0;
+		uint8_t *k = arena_alloc(s->ar, plen / 2 + 1);
+		router_error he;
 
 		if (k == NULL)
 			return -1;
 		d->pinned = arena_strdup(s->ar, bt->pinned);
 		if (d->pinned == NULL)
 			return -1;
-		if (go_hex_decode(bt->pinned, k, &n, msg, sizeof msg)) {
+		if (router__go_hex_decode(bt->pinned, plen, k, plen / 2 + 1, &n,
+		                          NULL, &he) != ROUTER_OK) {
+			n = 0;
 			if (problem(b, ROUTER_EVSCHEMA, culprit,
 			            "could not decode the keyspace id for pin: "
 			            "%s",
-			            msg))
+			            he.message))
 				return -1;
 		}
 		d->pinned_ksid = k;
