@@ -27,40 +27,41 @@ module ShardRouter
   # Base of every error this library raises (besides ArgumentError,
   # TypeError and RangeError for bad arguments, and NoMemoryError).
   #
-  # @!attribute [r] code
-  #   @return [Symbol] librouter's status name without its prefix
-  #     (+:EEMPTY+, +:ESHRINK+, +:ENOTFOUND+, +:EDOC+...)
-  # @!attribute [r] status
-  #   @return [Integer] librouter's negative status code
-  # @!attribute [r] culprit
-  #   @return [String, nil] the object at fault: a keyspace ("user"), a
-  #     table ("user.users"), a shard ("user/-80"), a JSON path
-  # @!attribute [r] reason
-  #   @return [String] what went wrong and why, without the culprit
-  class Error < StandardError; end
+  class Error < StandardError
+    # @return [Symbol] librouter's status name without its prefix
+    #   (+:EEMPTY+, +:ESHRINK+, +:ENOTFOUND+, +:EDOC+...)
+    attr_reader :code
+    # @return [Integer] librouter's negative status code
+    attr_reader :status
+    # @return [String, nil] the object at fault: a keyspace ("user"), a
+    #   table ("user.users"), a shard ("user/-80"), a JSON path
+    attr_reader :culprit
+    # @return [String] what went wrong and why, without the culprit
+    attr_reader :reason
+  end
 
   # A publish was refused by a guard (+:EEMPTY+, +:EVERSION+, +:ESHRINK+);
   # nothing changed and the table in service keeps serving.
-  #
-  # @!attribute [r] diff
-  #   @return [Array<Change>] what the refused table would have changed
-  class RefusedError < Error; end
+  class RefusedError < Error
+    # @return [Array<Change>] what the refused table would have changed
+    attr_reader :diff
+  end
 
   # The document is not a valid routing document: JSON syntax, wrong
   # types, or a VSchema Vitess would reject (+:EDOC+, +:EVSCHEMA+,
   # +:EREFERENCE+, +:ECOVERAGE+, +:EEMPTY+, +:ESHARDNAME+, +:ERANGE+), or
   # the file could not be read (+:EIO+).
-  #
-  # @!attribute [r] path
-  #   @return [String, nil] JSON path of the first error
-  #     ("keyspaces.user.tables.users.column_vindexes[0].name")
-  # @!attribute [r] line
-  #   @return [Integer, nil] line of a JSON syntax error (1-based)
-  # @!attribute [r] column
-  #   @return [Integer, nil] column of a JSON syntax error (1-based)
-  # @!attribute [r] notes
-  #   @return [Array<Note>] every error and warning of the load
-  class DocumentError < Error; end
+  class DocumentError < Error
+    # @return [String, nil] JSON path of the first error
+    #   ("keyspaces.user.tables.users.column_vindexes[0].name")
+    attr_reader :path
+    # @return [Integer, nil] line of a JSON syntax error (1-based)
+    attr_reader :line
+    # @return [Integer, nil] column of a JSON syntax error (1-based)
+    attr_reader :column
+    # @return [Array<Note>] every error and warning of the load
+    attr_reader :notes
+  end
 
   # A lookup cannot be answered by the table in service: no such keyspace
   # or table (or nothing published yet: +:ENOTFOUND+), a table disabled by
@@ -279,7 +280,7 @@ module ShardRouter
       return nil if keyspace.nil?
       raise TypeError, "keyspace must be a String or Symbol, not #{keyspace.class}" unless keyspace.is_a?(String) || keyspace.is_a?(Symbol)
 
-      keyspace.to_s
+      keyspace.to_s.dup.freeze # read without the GVL by large loads
     end
 
     # [[keyspace, [shard, ...]], ...], every String a frozen copy, so the

@@ -1473,15 +1473,8 @@ void Init_shardrouter(void)
 	eDocument = rb_define_class_under(mShardRouter, "DocumentError", eError);
 	eNoRoute = rb_define_class_under(mShardRouter, "NoRouteError", eError);
 	eHistory = rb_define_class_under(mShardRouter, "HistoryError", eError);
-	rb_define_attr(eError, "code", 1, 0);
-	rb_define_attr(eError, "status", 1, 0);
-	rb_define_attr(eError, "culprit", 1, 0);
-	rb_define_attr(eError, "reason", 1, 0);
-	rb_define_attr(eRefused, "diff", 1, 0);
-	rb_define_attr(eDocument, "path", 1, 0);
-	rb_define_attr(eDocument, "line", 1, 0);
-	rb_define_attr(eDocument, "column", 1, 0);
-	rb_define_attr(eDocument, "notes", 1, 0);
+	/* Their readers (code, culprit, diff, path...) are in
+	 * lib/shardrouter.rb, with their documentation. */
 
 	cChange = rb_struct_define_under(mShardRouter, "Change", "kind", "op",
 	                                 "keyspace", "name", "detail", NULL);
@@ -1524,7 +1517,10 @@ void Init_shardrouter(void)
 
 	rb_define_module_function(mShardRouter, "keyspace_id", keyspace_id_m, -1);
 	rb_define_module_function(mShardRouter, "shard_ranges", shard_ranges_m, 1);
+	/* Integer batches of at least this many keys are routed without the
+	 * GVL (Table#route_many, Router#route_many). */
 	rb_define_const(mShardRouter, "NOGVL_BATCH_MIN", INT2FIX(NOGVL_BATCH_MIN));
+	/* Version of librouter this extension was built against. */
 	rb_define_const(mShardRouter, "LIBROUTER_VERSION",
 	                rb_obj_freeze(rb_sprintf("%d.%d.%d", ROUTER_VERSION_MAJOR,
 	                                         ROUTER_VERSION_MINOR,
