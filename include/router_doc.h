@@ -85,10 +85,14 @@ typedef struct router_doc_options {
 	/* Allocator of the builder, the table and the report (NULL:
 	 * malloc). */
 	const router_allocator *allocator;
+	/* Version of the table, overriding the document's "version" when not
+	 * 0 (a caller that versions documents itself: a revision number, a
+	 * binding's version= argument). */
+	uint64_t version;
 } router_doc_options;
 
 #define ROUTER_DOC_OPTIONS_INIT                                          \
-	{sizeof(router_doc_options), ROUTER_DOC_AUTO, NULL, NULL, 0, 0, NULL}
+	{sizeof(router_doc_options), ROUTER_DOC_AUTO, NULL, NULL, 0, 0, NULL, 0}
 
 /* ------------------------------------------------------------------------ */
 /* Reports: every error and warning of one load                             */

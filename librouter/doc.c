@@ -1442,7 +1442,7 @@ int router_doc_load(const void *json, size_t len,
 	}
 	if (l.skipped || l.nomem)
 		goto done;
-	router_builder_set_version(l.b, l.version);
+	router_builder_set_version(l.b, l.o.version ? l.o.version : l.version);
 	rc = router_table_build(l.b, &t, &be);
 	if (rc == ROUTER_ENOMEM && router_builder_problem_count(l.b) == 0) {
 		l.nomem = 1;

@@ -1711,10 +1711,17 @@ int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
 		}
 	}
 	k = router__table_keyspace(t, ks, ksl);
-	if (k == NULL)
-		return router__seterr(err, ROUTER_ENOTFOUND, NULL,
-		                      "keyspace %.*s not found",
-		                      (int)(ksl > 128 ? 128 : ksl), ks);
+	if (k == NULL) {
+		if (err != NULL) {
+			char c[ROUTER_CULPRIT_MAX];
+
+			snprintf(c, sizeof c, "%.*s",
+			         (int)(ksl > 128 ? 128 : ksl), ks);
+			return router__seterr(err, ROUTER_ENOTFOUND, c,
+			                      "keyspace %s not found", c);
+		}
+		return ROUTER_ENOTFOUND;
+	}
 	d = router__keyspace_table(k, table, tl);
 	if (d != NULL) {
 		*out = d;
@@ -1724,9 +1731,18 @@ int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
 		*out = &k->any;
 		return ROUTER_OK;
 	}
-	return router__seterr(err, ROUTER_ENOTFOUND, k->name,
-	                      "table %.*s not found in sharded keyspace %s",
-	                      (int)(tl > 128 ? 128 : tl), table, k->name);
+	if (err != NULL) {
+		char c[ROUTER_CULPRIT_MAX];
+
+		snprintf(c, sizeof c, "%s.%.*s", k->name,
+		         (int)(tl > 128 ? 128 : tl), table);
+		return router__seterr(err, ROUTER_ENOTFOUND, c,
+		                      "table %.*s not found in sharded keyspace "
+		                      "%s",
+		                      (int)(tl > 128 ? 128 : tl), table,
+		                      k->name);
+	}
+	return ROUTER_ENOTFOUND;
 }
 
 void router__fill_shard(const router_table *t, const router__keyspace *ks,

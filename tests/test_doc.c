@@ -1308,10 +1308,31 @@ static void primary_vindex_is_resolved_like_a_lookup(void **state)
 	unload(&l);
 }
 
+static void options_version_overrides_the_documents(void **state)
+{
+	const char *doc = "{\"version\": 7, \"keyspaces\": {\"user\": " USER_KS
+	                  "}}";
+	router_doc_options opt = ROUTER_DOC_OPTIONS_INIT;
+	router_table *t = NULL;
+	router_error e;
+
+	(void)state;
+	assert_int_equal(router_doc_load(doc, strlen(doc), &opt, &t, NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_version(t), 7);
+	router_table_free(t);
+	opt.version = 12;
+	assert_int_equal(router_doc_load(doc, strlen(doc), &opt, &t, NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_version(t), 12);
+	router_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(every_example_loads_with_its_shards),
+	    cmocka_unit_test(options_version_overrides_the_documents),
 	    cmocka_unit_test(example_without_shards_is_refused_naming_the_keyspace),
 	    cmocka_unit_test(three_shapes_give_the_same_table),
 	    cmocka_unit_test(explicit_formats_override_detection),

@@ -196,6 +196,11 @@ static void published_table_routes_like_vitess(void **state)
 	                              &e),
 	                 ROUTER_ENOTFOUND);
 	assert_non_null(strstr(e.message, "nosuch"));
+	assert_string_equal(e.culprit, "user.nosuch");
+	assert_int_equal(router_route(r, "nokeyspace", 10, "t", 1, &v, 1, &res,
+	                              &e),
+	                 ROUTER_ENOTFOUND);
+	assert_string_equal(e.culprit, "nokeyspace");
 	router_free(r);
 }
 
