@@ -65,7 +65,8 @@ extern "C" {
 	X(EDISABLED, -16, "table disabled by a routing rule")                   \
 	X(ESTATE, -17, "object used in the wrong state")                        \
 	X(EDOC, -18, "malformed routing document")                              \
-	X(EIO, -19, "input/output error")
+	X(EIO, -19, "input/output error")                                      \
+	X(EFENCED, -20, "table content fenced after a refusal or rollback")
 
 enum router_status {
 	ROUTER_OK = 0,
@@ -74,7 +75,7 @@ enum router_status {
 #define ROUTER__ERRNO_ENUM(name, value, desc) ROUTER_##name = value,
 	ROUTER_ERRNO_MAP(ROUTER__ERRNO_ENUM)
 #undef ROUTER__ERRNO_ENUM
-	ROUTER__ERRNO_MIN = -19
+	ROUTER__ERRNO_MIN = -20
 };
 
 /* Static description of a status code ("invalid argument"); never NULL. */
@@ -438,7 +439,11 @@ typedef struct router router;
 typedef enum router_event_kind {
 	ROUTER_EVENT_PUBLISH = 1,
 	ROUTER_EVENT_ROLLBACK = 2,
-	ROUTER_EVENT_CHECK = 3
+	ROUTER_EVENT_CHECK = 3,
+	/* An automatic snapshot (router_options.snapshot_path) failed after
+	 * an accepted publish or rollback: code and error say why; the
+	 * publish itself stands. */
+	ROUTER_EVENT_SNAPSHOT = 4
 } router_event_kind;
 
 typedef struct router_event {
@@ -463,9 +468,16 @@ typedef struct router_options {
 	const router_allocator *allocator; /* NULL: malloc */
 	router_event_cb on_event;          /* NULL: none */
 	void *on_event_arg;
+	/* Fields below were added after 0.1.0; a caller compiled with an
+	 * older router_options leaves them at their defaults (size). */
+	/* Last-known-good file written (router_snapshot_save) after every
+	 * accepted publish and rollback, under the writer lock; NULL: none.
+	 * Copied by router_create. */
+	const char *snapshot_path;
 } router_options;
 
-#define ROUTER_OPTIONS_INIT {sizeof(router_options), 8, 0.10, NULL, NULL, NULL}
+#define ROUTER_OPTIONS_INIT \
+	{sizeof(router_options), 8, 0.10, NULL, NULL, NULL, NULL}
 
 /* Create a router with no table in service (every lookup returns
  * ROUTER_ENOTFOUND until the first publish).  opt may be NULL (defaults).
@@ -534,6 +546,8 @@ typedef struct router_stats {
 	uint64_t tables_freed;   /* actually freed */
 	uint32_t history_len;
 	uint32_t shard_names;    /* interned shard names */
+	uint64_t snapshots_saved;  /* snapshot files written */
+	uint64_t snapshots_failed; /* snapshot writes that failed */
 } router_stats;
 
 ROUTER_EXTERN void router_get_stats(router *r, router_stats *out);
@@ -614,6 +628,55 @@ ROUTER_EXTERN int router_handle_route_batch(const router_handle *h,
                                             uint32_t *shard_ids,
                                             uint64_t *version,
                                             router_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Beyond the guards: last-known-good snapshots                             */
+/* ------------------------------------------------------------------------ */
+
+/* A snapshot file is one header line, then the table as a routing document
+ * (router_doc_dump: SrvVSchema with version and shards):
+ *   librouter-snapshot 1 version=V hash=H length=N xxh3=C\n<N bytes>
+ * H is router_table_hash (16 hex digits), N the document's length, C the
+ * XXH3-64 (16 hex digits) of everything before " xxh3=" and of the
+ * document, so that a flipped bit anywhere, a truncation or an extension
+ * is detected.  Loading checks the format tag, the length, the checksum,
+ * then that the document loads to a table of version V and hash H. */
+#define ROUTER_SNAPSHOT_MAGIC "librouter-snapshot"
+#define ROUTER_SNAPSHOT_FORMAT 1
+
+/* Write the table in service to path atomically: into a new temporary file
+ * in the same directory (path.tmp-XXXXXX), fsync, rename over path, fsync
+ * the directory.  A crash at any point leaves either the old file or the
+ * new one at path (and perhaps a stray temporary file, which loading
+ * ignores).  Holds the writer lock for the write (publishers wait, readers
+ * do not).  Returns ROUTER_OK; ROUTER_ENOTFOUND (nothing in service);
+ * ROUTER_EIO (culprit: the path; message: the operation and the system's
+ * reason), nothing at path changed; ROUTER_EINVAL (NULL r or path);
+ * ROUTER_ENOMEM.  Any thread, not from the event callback. */
+ROUTER_EXTERN int router_snapshot_save(router *r, const char *path,
+                                       router_error *err);
+/* Read and verify the snapshot at path and load its table: on ROUTER_OK
+ * *out is a new table the caller owns (router_publish it, or
+ * router_table_free), with the recorded version; version and hash
+ * (optional) receive the recorded values.  A snapshot that fails any check
+ * is never half-loaded: *out is NULL.  alloc: the table's allocator (NULL:
+ * malloc).  Returns ROUTER_OK;
+ *   ROUTER_ENOTFOUND  no file at path (no snapshot yet);
+ *   ROUTER_EIO        the file cannot be opened or read (culprit: the path);
+ *   ROUTER_EDOC       not a snapshot (format tag), an unknown format,
+ *                     truncated or extended (length), corrupted (checksum),
+ *                     or a document that does not give the recorded
+ *                     version and hash; the message says which;
+ *   ROUTER_ERANGE     larger than a routing document may be;
+ *   ROUTER_EINVAL, ROUTER_ENOMEM.
+ * Any thread (no router involved). */
+ROUTER_EXTERN int router_snapshot_load(const char *path,
+                                       const router_allocator *alloc,
+                                       router_table **out, uint64_t *version,
+                                       uint64_t *hash, router_error *err);
+/* Every check of router_snapshot_load, keeping nothing.  Same returns. */
+ROUTER_EXTERN int router_snapshot_verify(const char *path, uint64_t *version,
+                                         uint64_t *hash, router_error *err);
 
 /* --- Reader threads ---------------------------------------------------- */
 

@@ -74,6 +74,7 @@
 #include <ck_epoch.h>
 #include <ck_pr.h>
 
+#include "snapshot.h"
 #include "table.h"
 
 /* ------------------------------------------------------------------------ */
@@ -427,6 +428,8 @@ struct router {
 	/* handle id -> (keyspace, table). */
 	handle_key *handles;
 	uint32_t nhandles, chandles;
+	/* router_options.snapshot_path (copy), or NULL. */
+	char *snapshot_path;
 };
 
 struct router_handle {
@@ -530,6 +533,12 @@ int router_create(router **out, const router_options *opt, router_error *err)
 	r->hist = router__malloc(a, o.history * sizeof *r->hist);
 	if (r->hist == NULL)
 		goto oom;
+	if (o.snapshot_path != NULL) {
+		r->snapshot_path = router__strndup(a, o.snapshot_path,
+		                                   strlen(o.snapshot_path));
+		if (r->snapshot_path == NULL)
+			goto oom;
+	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_lock(&g_lock);
 	if (g_nrouters == g_crouters) {
@@ -556,6 +565,7 @@ int router_create(router **out, const router_options *opt, router_error *err)
 	router__clearerr(err);
 	return ROUTER_OK;
 oom:
+	router__free(a, r->snapshot_path);
 	router__free(a, r->hist);
 	router__free(a, r);
 	return router__seterr(err, ROUTER_ENOMEM, NULL,
@@ -665,6 +675,7 @@ void router_free(router *r)
 	router__free(&a, r->handles);
 	router__free(&a, r->name_index);
 	router__free(&a, r->hist);
+	router__free(&a, r->snapshot_path);
 	pthread_mutex_destroy(&r->lock);
 	router__free(&a, r);
 }
@@ -848,6 +859,56 @@ static void emit(router *r, router_event_kind kind, int code, uint64_t from,
 	ev.error = code == ROUTER_OK ? NULL : e;
 	ev.diff = d;
 	r->on_event(r->on_event_arg, &ev);
+}
+
+/* ---- last-known-good ------------------------------------------------------- */
+
+/* Write the table in service to path.  Called with r->lock held: the table
+ * cannot be retired during the dump, and saves happen in the order of the
+ * publishes and rollbacks that caused them (a later save never loses to an
+ * earlier one in a race on the rename). */
+static int snapshot_locked(router *r, const char *path, router_error *err)
+{
+	int rc;
+
+	if (r->current == NULL)
+		return router__seterr(err, ROUTER_ENOTFOUND, NULL,
+		                      "no table in service to save");
+	rc = router__snapshot_write(r->current, path, &r->alloc, err);
+	if (rc == ROUTER_OK)
+		r->st.snapshots_saved++;
+	else
+		r->st.snapshots_failed++;
+	return rc;
+}
+
+/* After an accepted publish or rollback: keep the last-known-good file in
+ * step.  A failure does not undo the publish (readers already use the
+ * table); it is counted and reported to the callback. */
+static void autosave(router *r)
+{
+	router_error e;
+	int rc;
+
+	if (r->snapshot_path == NULL)
+		return;
+	rc = snapshot_locked(r, r->snapshot_path, &e);
+	if (rc != ROUTER_OK)
+		emit(r, ROUTER_EVENT_SNAPSHOT, rc, r->version, r->version,
+		     r->hash, &e, NULL);
+}
+
+int router_snapshot_save(router *r, const char *path, router_error *err)
+{
+	int rc;
+
+	if (r == NULL || path == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_snapshot_save: NULL argument");
+	pthread_mutex_lock(&r->lock);
+	rc = snapshot_locked(r, path, err);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 /* ---- guards ---------------------------------------------------------------- */
@@ -1071,6 +1132,7 @@ int router_publish(router *r, router_table *t, unsigned flags,
 	router__clearerr(&e);
 	emit(r, ROUTER_EVENT_PUBLISH, ROUTER_OK, cur ? cur->version : 0,
 	     version, t->hash, &e, d);
+	autosave(r);
 	rc = ROUTER_OK;
 out:
 	pthread_mutex_unlock(&r->lock);
@@ -1111,6 +1173,7 @@ static int rollback_to_index(router *r, unsigned idx, router_error *err)
 	router__clearerr(err);
 	emit(r, ROUTER_EVENT_ROLLBACK, ROUTER_OK, from ? from->version : 0,
 	     t->version, t->hash, NULL, NULL);
+	autosave(r);
 	return ROUTER_OK;
 }
 

@@ -1,0 +1,420 @@
+/*
+ * Last-known-good snapshots: the table in service written to a file that a
+ * restarting process can trust, or refuse as a whole.
+ *
+ * Atomicity.  The file is never written in place: the text goes to a new
+ * temporary file in the same directory (mkstemp: unique even when several
+ * processes save to one path), which is fsync'ed, then renamed over the
+ * path (atomic on POSIX file systems), then the directory is fsync'ed so
+ * the rename itself survives a power loss.  Whatever instant a crash hits,
+ * path holds the previous complete snapshot or the new complete one; a
+ * leftover temporary file is never read (loading opens path only).
+ *
+ * Integrity.  A file that is complete on disk may still have been damaged
+ * afterwards (a bad block, a truncating copy, an editor), so the header
+ * records the body's length and an XXH3-64 checksum of the header fields
+ * and the body, and the table's content hash and version: loading checks
+ * all four before handing out a table, and a table is only handed out when
+ * every check passed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+
+#include "internal.h"
+#include "router_doc.h"
+#include "snapshot.h"
+
+/* "librouter-snapshot 1 version=<20> hash=<16> length=<20> xxh3=<16>\n" */
+#define HEADER_MAX 160
+
+static int ioerr(router_error *err, const char *path, const char *what,
+                 int errnum)
+{
+	return router__seterr(err, ROUTER_EIO, path, "%s %s: %s", what, path,
+	                      strerror(errnum));
+}
+
+/* The header without its checksum field, into buf (>= HEADER_MAX). */
+static int header_fields(char *buf, uint64_t version, uint64_t hash,
+                         size_t len)
+{
+	return snprintf(buf, HEADER_MAX, "%s %d version=%" PRIu64
+	                " hash=%016" PRIx64 " length=%zu",
+	                ROUTER_SNAPSHOT_MAGIC, ROUTER_SNAPSHOT_FORMAT, version,
+	                hash, len);
+}
+
+static uint64_t checksum(const char *fields, size_t flen, const char *body,
+                         size_t blen)
+{
+	XXH3_state_t st;
+
+	/* XXH3_state_t on the stack: XXH3_createState would malloc. */
+	XXH3_64bits_reset(&st);
+	XXH3_64bits_update(&st, fields, flen);
+	XXH3_64bits_update(&st, body, blen);
+	return XXH3_64bits_digest(&st);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* fsync the directory holding path, so that a rename into it is durable. */
+static int sync_dir(const char *path, const router_allocator *a,
+                    router_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd, rc = ROUTER_OK;
+
+	if (slash == NULL)
+		dir = router__strndup(a, ".", 1);
+	else
+		dir = router__strndup(a, path,
+		                      slash == path ? 1 : (size_t)(slash - path));
+	if (dir == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, NULL,
+		                      "out of memory saving a snapshot");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0)
+		rc = ioerr(err, path, "cannot sync the directory of", errno);
+	if (fd >= 0)
+		close(fd);
+	router__free(a, dir);
+	return rc;
+}
+
+int router__snapshot_write(const router_table *t, const char *path,
+                           const router_allocator *a, router_error *err)
+{
+	char fields[HEADER_MAX], *body = NULL, *tmp = NULL;
+	size_t blen = 0, plen = strlen(path);
+	int flen, fd = -1, rc;
+	uint64_t sum;
+
+	a = router__allocator(a);
+	rc = router_doc_dump(t, NULL, 0, a, &body, &blen, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	flen = header_fields(fields, router_table_version(t),
+	                     router_table_hash(t), blen);
+	sum = checksum(fields, (size_t)flen, body, blen);
+	tmp = router__malloc(a, plen + sizeof ".tmp-XXXXXX");
+	if (tmp == NULL) {
+		rc = router__seterr(err, ROUTER_ENOMEM, NULL,
+		                    "out of memory saving a snapshot");
+		goto out;
+	}
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = ioerr(err, path, "cannot create a temporary file for",
+		           errno);
+		goto out;
+	}
+	{
+		char line[HEADER_MAX + 32];
+		int n = snprintf(line, sizeof line, "%s xxh3=%016" PRIx64 "\n",
+		                 fields, sum);
+
+		/* mkstemp makes 0600; a snapshot is as readable as any
+		 * document. */
+		if (fchmod(fd, 0644) != 0 ||
+		    write_all(fd, line, (size_t)n) != 0 ||
+		    write_all(fd, body, blen) != 0) {
+			rc = ioerr(err, path, "cannot write the snapshot", errno);
+			goto unlink;
+		}
+	}
+	/* The data is on disk before the name points at it. */
+	if (fsync(fd) != 0) {
+		rc = ioerr(err, path, "cannot sync the snapshot", errno);
+		goto unlink;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = ioerr(err, path, "cannot close the snapshot", errno);
+		goto unlink;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		rc = ioerr(err, path, "cannot rename the snapshot to", errno);
+		goto unlink;
+	}
+	rc = sync_dir(path, a, err);
+	if (rc == ROUTER_OK)
+		router__clearerr(err);
+	goto out;
+unlink:
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	(void)unlink(tmp);
+out:
+	router__free(a, tmp);
+	router__free(a, body);
+	return rc;
+}
+
+/* ---- loading --------------------------------------------------------- */
+
+static int bad(router_error *err, const char *path, const char *what)
+{
+	return router__seterr(err, ROUTER_EDOC, path,
+	                      "snapshot %s is corrupted: %s", path, what);
+}
+
+/* Read the whole file into *buf (allocated with a, NUL-terminated). */
+static int read_file(const char *path, const router_allocator *a, char **buf,
+                     size_t *len, router_error *err)
+{
+	struct stat sb;
+	size_t cap, n = 0;
+	char *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return router__seterr(err, ROUTER_ENOTFOUND, path,
+			                      "no snapshot at %s", path);
+		return ioerr(err, path, "cannot open the snapshot", errno);
+	}
+	if (fstat(fd, &sb) != 0) {
+		int e = errno;
+
+		close(fd);
+		return ioerr(err, path, "cannot stat the snapshot", e);
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		return router__seterr(err, ROUTER_EIO, path,
+		                      "snapshot %s is not a regular file", path);
+	}
+	if ((uint64_t)sb.st_size > ROUTER_DOC_MAX_SIZE + HEADER_MAX) {
+		close(fd);
+		return router__seterr(err, ROUTER_ERANGE, path,
+		                      "snapshot %s is %lld bytes, more than a "
+		                      "routing document may be",
+		                      path, (long long)sb.st_size);
+	}
+	/* One byte more than the size: a file that grew since fstat is read
+	 * whole (up to the limit) and then fails the length check. */
+	cap = (size_t)sb.st_size + 2;
+	p = router__malloc(a, cap);
+	if (p == NULL) {
+		close(fd);
+		return router__seterr(err, ROUTER_ENOMEM, NULL,
+		                      "out of memory reading a snapshot");
+	}
+	for (;;) {
+		ssize_t got = read(fd, p + n, cap - 1 - n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int e = errno;
+
+			close(fd);
+			router__free(a, p);
+			return ioerr(err, path, "cannot read the snapshot", e);
+		}
+		if (got == 0 || (n += (size_t)got) == cap - 1)
+			break;
+	}
+	close(fd);
+	p[n] = '\0';
+	*buf = p;
+	*len = n;
+	return ROUTER_OK;
+}
+
+/* Parse "name=" followed by digits in base 10 or 16 at *s; advance. */
+static int field(const char **s, const char *end, const char *name, int base,
+                 uint64_t *out)
+{
+	size_t nl = strlen(name);
+	const char *p = *s;
+	uint64_t v = 0;
+	int digits = 0;
+
+	if ((size_t)(end - p) < nl || memcmp(p, name, nl) != 0)
+		return -1;
+	for (p += nl; p < end; p++, digits++) {
+		int d;
+
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else
+			break;
+		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+			return -1;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+	if (digits == 0 || (base == 16 && digits != 16) ||
+	    (base == 10 && digits > 1 && (*s)[nl] == '0'))
+		return -1;
+	*s = p;
+	*out = v;
+	return 0;
+}
+
+static int parse_and_load(const char *path, const char *buf, size_t len,
+                          const router_allocator *a, router_table **out,
+                          uint64_t *version, uint64_t *hash,
+                          router_error *err)
+{
+	const char *nl = memchr(buf, '\n', len < HEADER_MAX ? len : HEADER_MAX);
+	const char *p = buf, *sump;
+	size_t ml = strlen(ROUTER_SNAPSHOT_MAGIC);
+	uint64_t fmt, v, h, blen, sum;
+	router_doc_options opt = ROUTER_DOC_OPTIONS_INIT;
+	router_table *t = NULL;
+	router_error e;
+	int rc;
+
+	if (len < ml + 1 || memcmp(buf, ROUTER_SNAPSHOT_MAGIC, ml) != 0 ||
+	    buf[ml] != ' ')
+		return router__seterr(err, ROUTER_EDOC, path,
+		                      "%s is not a librouter snapshot (it does "
+		                      "not start with \"%s\")",
+		                      path, ROUTER_SNAPSHOT_MAGIC);
+	if (nl == NULL)
+		return router__seterr(err, ROUTER_EDOC, path,
+		                      "snapshot %s is truncated or corrupted: "
+		                      "its header line does not end",
+		                      path);
+	p += ml + 1;
+	if (field(&p, nl, "", 10, &fmt) != 0 || *p != ' ')
+		return bad(err, path, "no format number in its header");
+	if (fmt != ROUTER_SNAPSHOT_FORMAT)
+		return router__seterr(err, ROUTER_EDOC, path,
+		                      "snapshot %s has format %" PRIu64
+		                      "; this librouter reads format %d",
+		                      path, fmt, ROUTER_SNAPSHOT_FORMAT);
+	p++;
+	if (field(&p, nl, "version=", 10, &v) != 0 || *p++ != ' ' ||
+	    field(&p, nl, "hash=", 16, &h) != 0 || *p++ != ' ' ||
+	    field(&p, nl, "length=", 10, &blen) != 0 || *p != ' ')
+		return bad(err, path, "malformed header fields");
+	sump = p;
+	p++;
+	if (field(&p, nl, "xxh3=", 16, &sum) != 0 || p != nl)
+		return bad(err, path, "malformed checksum field");
+	if ((uint64_t)(len - (size_t)(nl + 1 - buf)) != blen)
+		return router__seterr(
+		    err, ROUTER_EDOC, path,
+		    "snapshot %s is %s: its header records %" PRIu64
+		    " bytes of document, the file holds %zu",
+		    path,
+		    (uint64_t)(len - (size_t)(nl + 1 - buf)) < blen
+		        ? "truncated"
+		        : "extended or corrupted",
+		    blen, len - (size_t)(nl + 1 - buf));
+	if (checksum(buf, (size_t)(sump - buf), nl + 1, (size_t)blen) != sum)
+		return bad(err, path, "its checksum does not match its content");
+	opt.allocator = a;
+	rc = router_doc_load(nl + 1, (size_t)blen, &opt, &t, NULL, &e);
+	if (rc != ROUTER_OK) {
+		if (rc == ROUTER_ENOMEM) {
+			if (err != NULL)
+				*err = e;
+			return rc;
+		}
+		return router__seterr(err, ROUTER_EDOC, path,
+		                      "snapshot %s passed its checksum but its "
+		                      "document does not load: %s: %s: %s",
+		                      path, router_errname(rc), e.culprit,
+		                      e.message);
+	}
+	if (router_table_version(t) != v || router_table_hash(t) != h) {
+		rc = router__seterr(err, ROUTER_EDOC, path,
+		                    "snapshot %s records version %" PRIu64
+		                    " hash %016" PRIx64
+		                    " but its document gives version %" PRIu64
+		                    " hash %016" PRIx64,
+		                    path, v, h, router_table_version(t),
+		                    router_table_hash(t));
+		router_table_free(t);
+		return rc;
+	}
+	if (version != NULL)
+		*version = v;
+	if (hash != NULL)
+		*hash = h;
+	if (out != NULL)
+		*out = t;
+	else
+		router_table_free(t);
+	router__clearerr(err);
+	return ROUTER_OK;
+}
+
+int router_snapshot_load(const char *path, const router_allocator *alloc,
+                         router_table **out, uint64_t *version,
+                         uint64_t *hash, router_error *err)
+{
+	const router_allocator *a = router__allocator(alloc);
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_snapshot_load: NULL argument");
+	if (alloc != NULL && (alloc->malloc == NULL || alloc->realloc == NULL ||
+	                      alloc->free == NULL))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "allocator must set malloc, realloc and "
+		                      "free");
+	rc = read_file(path, a, &buf, &len, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	rc = parse_and_load(path, buf, len, alloc, out, version, hash, err);
+	router__free(a, buf);
+	return rc;
+}
+
+int router_snapshot_verify(const char *path, uint64_t *version,
+                           uint64_t *hash, router_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (path == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_snapshot_verify: NULL argument");
+	rc = read_file(path, router__allocator(NULL), &buf, &len, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	rc = parse_and_load(path, buf, len, NULL, NULL, version, hash, err);
+	free(buf);
+	return rc;
+}
