@@ -66,7 +66,10 @@ extern "C" {
 	X(ESTATE, -17, "object used in the wrong state")                        \
 	X(EDOC, -18, "malformed routing document")                              \
 	X(EIO, -19, "input/output error")                                      \
-	X(EFENCED, -20, "table content fenced after a refusal or rollback")
+	X(EFENCED, -20, "table content fenced after a refusal or rollback")   \
+	X(EINVARIANT, -21, "publish would break an operator invariant")         \
+	X(ESHADOW, -22, "sample keys would move or lose their shard")           \
+	X(EQUARANTINED, -23, "refused and kept pending for an operator")
 
 enum router_status {
 	ROUTER_OK = 0,
@@ -75,7 +78,7 @@ enum router_status {
 #define ROUTER__ERRNO_ENUM(name, value, desc) ROUTER_##name = value,
 	ROUTER_ERRNO_MAP(ROUTER__ERRNO_ENUM)
 #undef ROUTER__ERRNO_ENUM
-	ROUTER__ERRNO_MIN = -20
+	ROUTER__ERRNO_MIN = -23
 };
 
 /* Static description of a status code ("invalid argument"); never NULL. */
@@ -443,7 +446,10 @@ typedef enum router_event_kind {
 	/* An automatic snapshot (router_options.snapshot_path) failed after
 	 * an accepted publish or rollback: code and error say why; the
 	 * publish itself stands. */
-	ROUTER_EVENT_SNAPSHOT = 4
+	ROUTER_EVENT_SNAPSHOT = 4,
+	/* The pending (quarantined) table was discarded by an operator or
+	 * superseded by a newer accepted publish (code ROUTER_OK). */
+	ROUTER_EVENT_DISCARD = 5
 } router_event_kind;
 
 typedef struct router_event {
@@ -454,6 +460,10 @@ typedef struct router_event {
 	uint64_t hash_to;          /* content hash offered */
 	const router_error *error; /* refusal detail; NULL on success */
 	const router_diff *diff;   /* may be NULL (rollback, out of memory) */
+	/* Added after 0.1.0 (the library allocates events, so appending is
+	 * safe): the shadow evaluation of this publish, or NULL when no
+	 * sample is set or nothing was in service. */
+	const struct router_shadow_verdict *shadow;
 } router_event;
 
 /* Called on every publish, check and rollback with the verdict, under the
@@ -474,10 +484,13 @@ typedef struct router_options {
 	 * accepted publish and rollback, under the writer lock; NULL: none.
 	 * Copied by router_create. */
 	const char *snapshot_path;
+	/* Content hashes remembered as fenced (refused tables, tables rolled
+	 * back from), oldest forgotten first; 0 turns fencing off. */
+	unsigned fence_cap;
 } router_options;
 
 #define ROUTER_OPTIONS_INIT \
-	{sizeof(router_options), 8, 0.10, NULL, NULL, NULL, NULL}
+	{sizeof(router_options), 8, 0.10, NULL, NULL, NULL, NULL, 0}
 
 /* Create a router with no table in service (every lookup returns
  * ROUTER_ENOTFOUND until the first publish).  opt may be NULL (defaults).
@@ -492,6 +505,9 @@ ROUTER_EXTERN void router_free(router *r);
 /* Publish flags. */
 #define ROUTER_PUBLISH_DESTRUCTIVE 0x1u /* allow drops beyond the shrink guard */
 #define ROUTER_PUBLISH_DRY_RUN 0x2u     /* verdict and diff only */
+/* A table refused by the empty, shrink or shadow guard becomes the pending
+ * table (router_pending_*) instead of going back to the caller. */
+#define ROUTER_PUBLISH_QUARANTINE 0x4u
 
 /* Check t against the table in service and, if every guard passes, make it
  * the table in service with one atomic pointer swap.  The guards:
@@ -501,6 +517,11 @@ ROUTER_EXTERN void router_free(router *r);
  *   (a version of 0 is assigned the next one);
  * - ESHRINK: a keyspace is dropped, turns unsharded, or loses more than
  *   max_shrink of its tables, without ROUTER_PUBLISH_DESTRUCTIVE.
+ * Before them: EFENCED (t's content is fenced) and EINVARIANT (an operator
+ * invariant is broken); after them: ESHADOW (the sample's keys, when a
+ * sample is set).  With ROUTER_PUBLISH_QUARANTINE an EEMPTY, ESHRINK or
+ * ESHADOW refusal returns ROUTER_EQUARANTINED and the router keeps t
+ * pending (router_pending_*).  See the sections below.
  * (Coverage, references and empty keyspaces are already checked when t is
  * built.)  On acceptance the router owns t; on refusal, and always with
  * ROUTER_PUBLISH_DRY_RUN, the caller keeps t and nothing changes: table in
@@ -548,6 +569,12 @@ typedef struct router_stats {
 	uint32_t shard_names;    /* interned shard names */
 	uint64_t snapshots_saved;  /* snapshot files written */
 	uint64_t snapshots_failed; /* snapshot writes that failed */
+	uint64_t quarantined;      /* refusals kept pending */
+	uint64_t approved;         /* pending tables approved into service */
+	uint64_t discarded;        /* pending tables discarded or superseded */
+	uint32_t fences;           /* content hashes fenced now */
+	uint32_t invariants;       /* invariants declared */
+	uint64_t shadow_runs;      /* publishes evaluated on the sample */
 } router_stats;
 
 ROUTER_EXTERN void router_get_stats(router *r, router_stats *out);
@@ -677,6 +704,202 @@ ROUTER_EXTERN int router_snapshot_load(const char *path,
 /* Every check of router_snapshot_load, keeping nothing.  Same returns. */
 ROUTER_EXTERN int router_snapshot_verify(const char *path, uint64_t *version,
                                          uint64_t *hash, router_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Beyond the guards: quarantine                                            */
+/* ------------------------------------------------------------------------ */
+
+/* With ROUTER_PUBLISH_QUARANTINE, a table the empty (EEMPTY), shrink
+ * (ESHRINK) or shadow (ESHADOW) guard refuses is kept by the router as the
+ * pending table instead of being returned: router_publish returns
+ * ROUTER_EQUARANTINED and the router owns t (the caller must not free it).
+ * Nothing else changes: the table in service keeps serving, the refusal is
+ * counted under the guard's code and in quarantined, and the callback
+ * receives code ROUTER_EQUARANTINED with the guard's culprit and message.
+ * At most one table is pending: a new quarantine replaces it, and any
+ * accepted publish discards it (ROUTER_EVENT_DISCARD). */
+typedef struct router_pending_info {
+	uint64_t version;       /* as offered (0: the next one at approval) */
+	uint64_t content_hash;
+	int64_t since_unix_ns;  /* when it was quarantined */
+	router_error reason;    /* the guard's refusal: code, culprit, message */
+} router_pending_info;
+
+/* Describe the pending table.  diff (optional) receives the diff from the
+ * table in service now to the pending table (router_diff_free).
+ * ROUTER_OK, ROUTER_ENOTFOUND (nothing pending), ROUTER_EINVAL,
+ * ROUTER_ENOMEM.  Any thread (takes the writer lock). */
+ROUTER_EXTERN int router_pending(router *r, router_pending_info *out,
+                                 router_diff **diff, router_error *err);
+/* Publish the pending table as if allowed (ROUTER_PUBLISH_DESTRUCTIVE: the
+ * empty, shrink and shadow guards are overridden); fences, the version
+ * guard and invariants still apply, and refuse it with their code (it then
+ * stays pending).  diff as router_publish.  ROUTER_OK, ROUTER_ENOTFOUND
+ * (nothing pending), the refusal's code, ROUTER_ENOMEM.  Any thread. */
+ROUTER_EXTERN int router_pending_approve(router *r, router_diff **diff,
+                                         router_error *err);
+/* Free the pending table; its content is fenced when fencing is on (an
+ * operator judged it bad).  ROUTER_OK or ROUTER_ENOTFOUND.  Any thread. */
+ROUTER_EXTERN int router_pending_discard(router *r, router_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Beyond the guards: fences                                                */
+/* ------------------------------------------------------------------------ */
+
+/* With router_options.fence_cap > 0 the router remembers the content hash
+ * (router_table_hash) of every table refused by a content guard (EEMPTY,
+ * ESHRINK, EINVARIANT, ESHADOW; not EVERSION, and not dry runs), of every
+ * table a rollback left, and of every discarded pending table: the last
+ * fence_cap of them.  A publish of fenced content, whatever its version
+ * and flags (ROUTER_PUBLISH_DESTRUCTIVE included), is refused at once with
+ * ROUTER_EFENCED, so a reconciler, a retry loop or a peer cannot push a
+ * known-bad table back; lift the fence to allow it.  Rollbacks are not
+ * fenced (an operator's explicit choice). */
+typedef enum router_fence_origin {
+	ROUTER_FENCE_REFUSED = 1,     /* refused by a guard (code says which) */
+	ROUTER_FENCE_ROLLED_BACK = 2, /* a rollback left it */
+	ROUTER_FENCE_DISCARDED = 3,   /* discarded from quarantine */
+	ROUTER_FENCE_MANUAL = 4       /* router_fence_add */
+} router_fence_origin;
+
+typedef struct router_fence {
+	uint64_t content_hash;
+	uint64_t version; /* of the table that was fenced (0: unknown) */
+	router_fence_origin origin;
+	int code;         /* the guard's code for ROUTER_FENCE_REFUSED, else 0 */
+	int64_t fenced_unix_ns;
+} router_fence;
+
+/* Copy up to cap fences, oldest first; returns how many there are. */
+ROUTER_EXTERN size_t router_fences(router *r, router_fence *out, size_t cap);
+/* Fence a content hash by hand (e.g. one a peer fenced).  ROUTER_OK
+ * (also when already fenced), ROUTER_ESTATE (fencing is off: fence_cap 0),
+ * ROUTER_EINVAL.  Any thread. */
+ROUTER_EXTERN int router_fence_add(router *r, uint64_t content_hash,
+                                   router_error *err);
+/* Lift the fence on a content hash.  ROUTER_OK or ROUTER_ENOTFOUND. */
+ROUTER_EXTERN int router_fence_lift(router *r, uint64_t content_hash,
+                                    router_error *err);
+/* Lift every fence. */
+ROUTER_EXTERN void router_fence_clear(router *r);
+
+/* ------------------------------------------------------------------------ */
+/* Beyond the guards: operator invariants                                   */
+/* ------------------------------------------------------------------------ */
+
+/* An invariant is declared once per router, in a one-line text form, and
+ * checked on every publish (and approval) before the other guards; a
+ * violation is refused with ROUTER_EINVARIANT, culprit the keyspace or
+ * keyspace.table, and a message quoting the invariant.  ROUTER_PUBLISH_
+ * DESTRUCTIVE does not override an invariant: remove it first.  Forms
+ * (names as in the VSchema, separated by blanks):
+ *   "KS sharded"               keyspace KS exists and stays sharded
+ *   "KS shards >= N"           KS exists with at least N shards
+ *   "KS tables T1,T2,..."      KS exists and keeps tables T1, T2...
+ *   "KS.T vindex TYPE"         KS.T routes through a primary vindex of
+ *                              type TYPE (e.g. xxhash)
+ *   "KS.T vindex"              KS.T keeps the primary vindex type it has
+ *                              in the table in service (nothing to keep
+ *                              while it is absent there)
+ * Lines may carry a trailing "# comment". */
+#define ROUTER_INVARIANT_MAX 256 /* invariants per router */
+
+/* Declare an invariant.  It must hold for the table in service (if any).
+ * ROUTER_OK (also when already declared); ROUTER_EINVAL (syntax: the
+ * message says what was expected); ROUTER_EINVARIANT (the table in service
+ * violates it: not declared); ROUTER_ERANGE (more than
+ * ROUTER_INVARIANT_MAX); ROUTER_ENOMEM.  Any thread. */
+ROUTER_EXTERN int router_invariant_add(router *r, const char *spec,
+                                       router_error *err);
+/* Remove the invariant with this text (compared in canonical form).
+ * ROUTER_OK, ROUTER_ENOTFOUND, ROUTER_EINVAL (syntax). */
+ROUTER_EXTERN int router_invariant_remove(router *r, const char *spec,
+                                          router_error *err);
+/* Number of invariants; the canonical text of invariant i is copied into
+ * buf (cap bytes, NUL-terminated, truncated) when i is in range. */
+ROUTER_EXTERN size_t router_invariant_get(router *r, size_t i, char *buf,
+                                          size_t cap);
+/* Check next against the invariants given as text, with cur (may be NULL)
+ * the table in service, without a router.  ROUTER_OK, ROUTER_EINVARIANT
+ * (the first violation), ROUTER_EINVAL (syntax, culprit "invariant N"),
+ * ROUTER_ENOMEM.  Thread-safe on frozen tables. */
+ROUTER_EXTERN int router_invariants_check(const char *const *specs, size_t n,
+                                          const router_table *cur,
+                                          const router_table *next,
+                                          router_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Beyond the guards: shadow evaluation                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A sample key: values routed through keyspace.table's primary vindex. */
+typedef struct router_sample_key {
+	const char *keyspace;
+	size_t keyspace_len;
+	const char *table;
+	size_t table_len;
+	const router_value *values;
+	size_t nvalues;
+} router_sample_key;
+
+/* What a new table does to the sample keys of one keyspace (or, from
+ * router_shadow_totals, of all; keyspace ""). */
+typedef struct router_shadow_stat {
+	const char *keyspace;
+	uint64_t keys;           /* sample keys naming the keyspace */
+	uint64_t routed;         /* of which route in the old table (a shard
+	                          * or ROUTER_NONE) */
+	uint64_t moved;          /* routed by both, to another shard (by name) */
+	uint64_t unroutable;     /* routed by the old table, not the new one */
+	uint64_t newly_routable; /* not routed by the old table, by the new */
+} router_shadow_stat;
+
+typedef struct router_shadow_verdict router_shadow_verdict;
+
+/* Route every key through from and to and count, per keyspace (sorted by
+ * name), what changes.  from may be NULL (every routed key is newly
+ * routable).  ROUTER_OK, ROUTER_EINVAL, ROUTER_ENOMEM.  Thread-safe on
+ * frozen tables.  Free the verdict with router_shadow_free. */
+ROUTER_EXTERN int router_shadow_evaluate(const router_table *from,
+                                         const router_table *to,
+                                         const router_sample_key *keys,
+                                         size_t n,
+                                         router_shadow_verdict **out,
+                                         router_error *err);
+ROUTER_EXTERN size_t router_shadow_count(const router_shadow_verdict *v);
+/* Keyspace i's counts, or NULL past the end.  Valid until
+ * router_shadow_free (from an event: during the callback). */
+ROUTER_EXTERN const router_shadow_stat *
+router_shadow_get(const router_shadow_verdict *v, size_t i);
+ROUTER_EXTERN void router_shadow_totals(const router_shadow_verdict *v,
+                                        router_shadow_stat *out);
+ROUTER_EXTERN void router_shadow_free(router_shadow_verdict *v);
+
+typedef struct router_shadow_options {
+	size_t size;           /* sizeof(router_shadow_options) */
+	/* Refuse (ROUTER_ESHADOW) when, in some keyspace, more than this share
+	 * of its routed keys moves to another shard (1.0: never; resharding
+	 * moves keys by design) ... */
+	double max_moved;
+	/* ... or more than this share becomes unroutable (0.0: any). */
+	double max_unroutable;
+} router_shadow_options;
+
+#define ROUTER_SHADOW_OPTIONS_INIT {sizeof(router_shadow_options), 1.0, 0.0}
+
+/* Give the router its sample (copied; n 0 clears it) and thresholds (opt
+ * NULL: defaults).  From then on every publish with a table in service is
+ * first evaluated on the sample (under the writer lock, 2n lookups; the
+ * lookup path is not touched); the verdict reaches the callback
+ * (router_event.shadow) and a threshold crossed refuses the publish with
+ * ROUTER_ESHADOW naming the keyspace, unless ROUTER_PUBLISH_DESTRUCTIVE.
+ * ROUTER_OK, ROUTER_EINVAL (NULL keys with n > 0, bad names, thresholds
+ * outside [0, 1]), ROUTER_ENOMEM (the old sample stays).  Any thread. */
+ROUTER_EXTERN int router_shadow_set_sample(router *r,
+                                           const router_sample_key *keys,
+                                           size_t n,
+                                           const router_shadow_options *opt,
+                                           router_error *err);
 
 /* --- Reader threads ---------------------------------------------------- */
 

@@ -74,6 +74,7 @@
 #include <ck_epoch.h>
 #include <ck_pr.h>
 
+#include "beyond.h"
 #include "snapshot.h"
 #include "table.h"
 
@@ -430,6 +431,22 @@ struct router {
 	uint32_t nhandles, chandles;
 	/* router_options.snapshot_path (copy), or NULL. */
 	char *snapshot_path;
+	/* Quarantine: the pending table (owned, never visible to readers),
+	 * the guard's refusal and when. */
+	router_table *pending;
+	router_error pending_reason;
+	int pending_code;
+	int64_t pending_since;
+	/* Fences, oldest first; fence_cap 0: off. */
+	router_fence *fences;
+	unsigned nfences, fence_cap;
+	/* Operator invariants. */
+	router__invariant **inv;
+	unsigned ninv, cinv;
+	/* Shadow sample (one allocation) and thresholds. */
+	router_sample_key *sample;
+	size_t nsample;
+	double shadow_max_moved, shadow_max_unroutable;
 };
 
 struct router_handle {
@@ -504,6 +521,10 @@ int router_create(router **out, const router_options *opt, router_error *err)
 			                      opt->size);
 		memcpy(&o, opt, opt->size);
 	}
+	if (o.fence_cap > 65536)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "fence_cap is %u; it must be 0 to 65536",
+		                      o.fence_cap);
 	if (o.history < 1 || o.history > 1024)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "history is %u; it must be 1 to 1024",
@@ -533,6 +554,14 @@ int router_create(router **out, const router_options *opt, router_error *err)
 	r->hist = router__malloc(a, o.history * sizeof *r->hist);
 	if (r->hist == NULL)
 		goto oom;
+	r->shadow_max_moved = 1.0;
+	r->shadow_max_unroutable = 0.0;
+	r->fence_cap = o.fence_cap;
+	if (o.fence_cap > 0) {
+		r->fences = router__malloc(a, o.fence_cap * sizeof *r->fences);
+		if (r->fences == NULL)
+			goto oom;
+	}
 	if (o.snapshot_path != NULL) {
 		r->snapshot_path = router__strndup(a, o.snapshot_path,
 		                                   strlen(o.snapshot_path));
@@ -565,6 +594,7 @@ int router_create(router **out, const router_options *opt, router_error *err)
 	router__clearerr(err);
 	return ROUTER_OK;
 oom:
+	router__free(a, r->fences);
 	router__free(a, r->snapshot_path);
 	router__free(a, r->hist);
 	router__free(a, r);
@@ -647,6 +677,10 @@ void router_free(router *r)
 		}
 	pthread_mutex_unlock(&g_lock);
 	pthread_mutex_lock(&r->lock);
+	if (r->pending != NULL) {
+		router__table_destroy(r->pending);
+		r->pending = NULL;
+	}
 	publish_ptr(&r->current, NULL);
 	for (i = 0; i < r->nhist; i++)
 		retire(r, r->hist[i].t);
@@ -676,6 +710,11 @@ void router_free(router *r)
 	router__free(&a, r->name_index);
 	router__free(&a, r->hist);
 	router__free(&a, r->snapshot_path);
+	router__free(&a, r->fences);
+	router__free(&a, r->sample);
+	for (i = 0; i < r->ninv; i++)
+		router__invariant_free(r->inv[i], &a);
+	router__free(&a, r->inv);
 	pthread_mutex_destroy(&r->lock);
 	router__free(&a, r);
 }
@@ -843,9 +882,10 @@ static int slots_refresh(router *r, router_table *t)
 
 /* ---- events ---------------------------------------------------------------- */
 
-static void emit(router *r, router_event_kind kind, int code, uint64_t from,
-                 uint64_t to, uint64_t hash, const router_error *e,
-                 const router_diff *d)
+static void emit_shadow(router *r, router_event_kind kind, int code,
+                        uint64_t from, uint64_t to, uint64_t hash,
+                        const router_error *e, const router_diff *d,
+                        const router_shadow_verdict *sv)
 {
 	router_event ev;
 
@@ -858,7 +898,15 @@ static void emit(router *r, router_event_kind kind, int code, uint64_t from,
 	ev.hash_to = hash;
 	ev.error = code == ROUTER_OK ? NULL : e;
 	ev.diff = d;
+	ev.shadow = sv;
 	r->on_event(r->on_event_arg, &ev);
+}
+
+static void emit(router *r, router_event_kind kind, int code, uint64_t from,
+                 uint64_t to, uint64_t hash, const router_error *e,
+                 const router_diff *d)
+{
+	emit_shadow(r, kind, code, from, to, hash, e, d, NULL);
 }
 
 /* ---- last-known-good ------------------------------------------------------- */
@@ -1019,11 +1067,150 @@ static void swap_in(router *r, router_table *t)
 	ck_pr_store_64(&r->hash, t->hash);
 }
 
-int router_publish(router *r, router_table *t, unsigned flags,
-                   router_diff **diff, router_error *err)
+/* Fence t's content (fencing on, not already fenced: then only refreshed).
+ * Called with r->lock held; never fails (a full list forgets its oldest). */
+static void fence(router *r, uint64_t hash, uint64_t version,
+                  router_fence_origin origin, int code)
+{
+	router_fence *f;
+	unsigned i;
+
+	if (r->fence_cap == 0)
+		return;
+	for (i = 0; i < r->nfences; i++)
+		if (r->fences[i].content_hash == hash)
+			break;
+	if (i < r->nfences) {
+		memmove(&r->fences[i], &r->fences[i + 1],
+		        (r->nfences - i - 1) * sizeof *r->fences);
+		r->nfences--;
+	} else if (r->nfences == r->fence_cap) {
+		memmove(&r->fences[0], &r->fences[1],
+		        (r->nfences - 1) * sizeof *r->fences);
+		r->nfences--;
+	}
+	f = &r->fences[r->nfences++];
+	f->content_hash = hash;
+	f->version = version;
+	f->origin = origin;
+	f->code = code;
+	f->fenced_unix_ns = now_ns();
+}
+
+static const router_fence *fenced(const router *r, uint64_t hash)
+{
+	unsigned i;
+
+	for (i = 0; i < r->nfences; i++)
+		if (r->fences[i].content_hash == hash)
+			return &r->fences[i];
+	return NULL;
+}
+
+/* Drop the pending table (superseded or discarded).  Lock held. */
+static void pending_drop(router *r, int by_operator)
+{
+	router_table *t = r->pending;
+
+	if (t == NULL)
+		return;
+	r->pending = NULL;
+	r->st.discarded++;
+	if (by_operator)
+		fence(r, t->hash, t->version, ROUTER_FENCE_DISCARDED, 0);
+	emit(r, ROUTER_EVENT_DISCARD, ROUTER_OK, r->version, t->version,
+	     t->hash, NULL, NULL);
+	/* Never reachable by readers: free now. */
+	router__table_destroy(t);
+}
+
+/* The checks before the table-shape guards: fences, then invariants. */
+static int pre_guards(router *r, const router_table *cur,
+                      const router_table *t, router_error *err)
+{
+	const router_fence *f = fenced(r, t->hash);
+	unsigned i;
+
+	if (f != NULL)
+		return router__seterr(
+		    err, ROUTER_EFENCED, NULL,
+		    "content %016llx is fenced (%s%s%s, version %llu); lift the "
+		    "fence (router_fence_lift) to publish it again",
+		    (unsigned long long)t->hash,
+		    f->origin == ROUTER_FENCE_REFUSED       ? "refused: "
+		    : f->origin == ROUTER_FENCE_ROLLED_BACK ? "rolled back"
+		    : f->origin == ROUTER_FENCE_DISCARDED   ? "discarded from "
+		                                              "quarantine"
+		                                            : "fenced by hand",
+		    f->origin == ROUTER_FENCE_REFUSED ? router_errname(f->code)
+		                                      : "",
+		    "", (unsigned long long)f->version);
+	for (i = 0; i < r->ninv; i++) {
+		int rc = router__invariant_check(r->inv[i], cur, t, err);
+
+		if (rc != ROUTER_OK)
+			return rc;
+	}
+	return ROUTER_OK;
+}
+
+/* Shadow evaluation of t against cur on the router's sample.  *v receives
+ * the verdict (NULL without sample or table in service).  ROUTER_OK,
+ * ROUTER_ESHADOW (unless destructive), ROUTER_ENOMEM. */
+static int shadow(router *r, const router_table *cur, const router_table *t,
+                  unsigned flags, router_shadow_verdict **v,
+                  router_error *err)
+{
+	const router_shadow_stat *s;
+	int rc;
+
+	*v = NULL;
+	if (r->nsample == 0 || cur == NULL)
+		return ROUTER_OK;
+	rc = router__shadow_run(cur, t, r->sample, r->nsample, &r->alloc, v,
+	                        err);
+	if (rc != ROUTER_OK)
+		return rc;
+	r->st.shadow_runs++;
+	if (flags & ROUTER_PUBLISH_DESTRUCTIVE)
+		return ROUTER_OK;
+	s = router__shadow_over(*v, r->shadow_max_moved,
+	                        r->shadow_max_unroutable);
+	if (s == NULL)
+		return ROUTER_OK;
+	return router__seterr(
+	    err, ROUTER_ESHADOW, s->keyspace,
+	    "keyspace %s: of %llu sample keys routed in service, %llu would "
+	    "move to another shard and %llu would become unroutable (limits "
+	    "%.0f%% and %.0f%%); pass the destructive flag if that is "
+	    "intended",
+	    s->keyspace, (unsigned long long)s->routed,
+	    (unsigned long long)s->moved, (unsigned long long)s->unroutable,
+	    100.0 * r->shadow_max_moved, 100.0 * r->shadow_max_unroutable);
+}
+
+/* Codes whose refusal judges the content (fenced; quarantinable are the
+ * first three). */
+static int quarantinable(int rc)
+{
+	return rc == ROUTER_EEMPTY || rc == ROUTER_ESHRINK ||
+	       rc == ROUTER_ESHADOW;
+}
+
+static int judges_content(int rc)
+{
+	return quarantinable(rc) || rc == ROUTER_EINVARIANT;
+}
+
+/* The publish, with r->lock held.  approving: t is the pending table
+ * (already owned by r; it stays pending on refusal). */
+static int publish_locked(router *r, router_table *t, unsigned flags,
+                          int approving, router_diff **diff,
+                          router_error *err)
 {
 	router_error e;
 	router_diff *d = NULL;
+	router_shadow_verdict *sv = NULL;
 	router_table *cur;
 	uint64_t version;
 	int64_t *ids = NULL;
@@ -1031,48 +1218,64 @@ int router_publish(router *r, router_table *t, unsigned flags,
 	size_t i, j, nsh = 0, k;
 	int rc;
 
-	if (diff != NULL)
-		*diff = NULL;
-	if (r == NULL || t == NULL)
-		return router__seterr(err, ROUTER_EINVAL, NULL,
-		                      "router_publish: NULL argument");
-	if (flags & ~(ROUTER_PUBLISH_DESTRUCTIVE | ROUTER_PUBLISH_DRY_RUN))
-		return router__seterr(err, ROUTER_EINVAL, NULL,
-		                      "unknown publish flags 0x%x", flags);
-	pthread_mutex_lock(&r->lock);
-	if (ck_pr_load_ptr(&t->owner) != NULL) {
-		pthread_mutex_unlock(&r->lock);
-		return router__seterr(err, ROUTER_ESTATE, NULL,
-		                      "this table was already published; "
-		                      "build a new one (or roll back)");
+	router__clearerr(&e);
+	if (!approving && ck_pr_load_ptr(&t->owner) != NULL) {
+		rc = router__seterr(&e, ROUTER_ESTATE, NULL,
+		                    "this table was already published; "
+		                    "build a new one (or roll back)");
+		goto out_plain;
 	}
 	cur = r->current;
 	version = t->version ? t->version : r->high_water + 1;
 	if (diff != NULL || r->on_event != NULL) {
 		rc = router_diff_tables(cur, t, &d, &e);
-		if (rc != ROUTER_OK) {
-			pthread_mutex_unlock(&r->lock);
-			if (err != NULL)
-				*err = e;
-			return rc;
-		}
+		if (rc != ROUTER_OK)
+			goto out_plain;
 	}
-	rc = guards(r, cur, t, flags, version, &e);
+	rc = pre_guards(r, cur, t, &e);
+	if (rc == ROUTER_OK)
+		rc = guards(r, cur, t, flags, version, &e);
+	if (rc == ROUTER_OK)
+		rc = shadow(r, cur, t, flags, &sv, &e);
 	if (rc != ROUTER_OK || (flags & ROUTER_PUBLISH_DRY_RUN)) {
+		int code = rc;
+
 		if (flags & ROUTER_PUBLISH_DRY_RUN)
 			r->st.checks++;
-		if (rc != ROUTER_OK)
+		if (rc != ROUTER_OK && rc != ROUTER_ENOMEM)
 			count_refusal(r, rc);
-		emit(r,
-		     (flags & ROUTER_PUBLISH_DRY_RUN) ? ROUTER_EVENT_CHECK
-		                                      : ROUTER_EVENT_PUBLISH,
-		     rc, cur ? cur->version : 0, version, t->hash, &e, d);
+		if (rc != ROUTER_OK && !(flags & ROUTER_PUBLISH_DRY_RUN) &&
+		    !approving) {
+			if ((flags & ROUTER_PUBLISH_QUARANTINE) &&
+			    quarantinable(rc) &&
+			    ck_pr_cas_ptr(&t->owner, NULL, r)) {
+				/* The router keeps t, not serving. */
+				pending_drop(r, 0);
+				r->pending = t;
+				r->pending_reason = e;
+				r->pending_code = rc;
+				r->pending_since = now_ns();
+				r->st.quarantined++;
+				code = ROUTER_EQUARANTINED;
+				e.code = code;
+			} else if (judges_content(rc)) {
+				fence(r, t->hash, version,
+				      ROUTER_FENCE_REFUSED, rc);
+			}
+		}
+		emit_shadow(r,
+		            (flags & ROUTER_PUBLISH_DRY_RUN)
+		                ? ROUTER_EVENT_CHECK
+		                : ROUTER_EVENT_PUBLISH,
+		            code, cur ? cur->version : 0, version, t->hash, &e,
+		            d, sv);
+		rc = code;
 		goto out;
 	}
 
 	/* Accepted.  Claim t atomically: the same table offered to two
 	 * routers at once goes to one of them. */
-	if (!ck_pr_cas_ptr(&t->owner, NULL, r)) {
+	if (!approving && !ck_pr_cas_ptr(&t->owner, NULL, r)) {
 		rc = router__seterr(&e, ROUTER_ESTATE, NULL,
 		                    "this table was already published; build a "
 		                    "new one (or roll back)");
@@ -1099,6 +1302,10 @@ int router_publish(router *r, router_table *t, unsigned flags,
 
 	/* Nothing below fails.  t is not visible to readers yet: plain
 	 * stores. */
+	if (approving)
+		r->pending = NULL;
+	else
+		pending_drop(r, 0); /* superseded by a newer valid table */
 	t->version = version;
 	for (i = 0, k = 0; i < t->nkeyspaces; i++)
 		for (j = 0; j < t->keyspaces[i].nshards; j++, k++) {
@@ -1128,19 +1335,22 @@ int router_publish(router *r, router_table *t, unsigned flags,
 	r->high_water = version;
 	swap_in(r, t);
 	r->st.accepted++;
+	if (approving)
+		r->st.approved++;
 	reclaim(r);
 	router__clearerr(&e);
-	emit(r, ROUTER_EVENT_PUBLISH, ROUTER_OK, cur ? cur->version : 0,
-	     version, t->hash, &e, d);
+	emit_shadow(r, ROUTER_EVENT_PUBLISH, ROUTER_OK, cur ? cur->version : 0,
+	            version, t->hash, &e, d, sv);
 	autosave(r);
 	rc = ROUTER_OK;
 out:
-	pthread_mutex_unlock(&r->lock);
 	router__free(&r->alloc, ids);
+	router_shadow_free(sv);
 	if (diff != NULL)
 		*diff = d;
 	else
 		router_diff_free(d);
+out_plain:
 	if (err != NULL)
 		*err = e;
 	return rc;
@@ -1149,13 +1359,329 @@ oom:
 	 * another name); t is untouched. */
 	router__free(&r->alloc, ids);
 	ids = NULL;
-	ck_pr_store_ptr(&t->owner, NULL);
+	if (!approving)
+		ck_pr_store_ptr(&t->owner, NULL);
 	router__seterr(&e, ROUTER_ENOMEM, NULL,
 	               "out of memory preparing the table for service");
 	rc = ROUTER_ENOMEM;
-	emit(r, ROUTER_EVENT_PUBLISH, rc, cur ? cur->version : 0, version,
-	     t->hash, &e, d);
+	emit_shadow(r, ROUTER_EVENT_PUBLISH, rc, cur ? cur->version : 0,
+	            version, t->hash, &e, d, sv);
 	goto out;
+}
+
+int router_publish(router *r, router_table *t, unsigned flags,
+                   router_diff **diff, router_error *err)
+{
+	int rc;
+
+	if (diff != NULL)
+		*diff = NULL;
+	if (r == NULL || t == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_publish: NULL argument");
+	if (flags & ~(ROUTER_PUBLISH_DESTRUCTIVE | ROUTER_PUBLISH_DRY_RUN |
+	              ROUTER_PUBLISH_QUARANTINE))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "unknown publish flags 0x%x", flags);
+	pthread_mutex_lock(&r->lock);
+	rc = publish_locked(r, t, flags, 0, diff, err);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* ---- quarantine ------------------------------------------------------------- */
+
+int router_pending(router *r, router_pending_info *out, router_diff **diff,
+                   router_error *err)
+{
+	int rc = ROUTER_OK;
+
+	if (diff != NULL)
+		*diff = NULL;
+	if (r == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_pending: NULL argument");
+	pthread_mutex_lock(&r->lock);
+	if (r->pending == NULL) {
+		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
+		                    "no table is pending");
+		goto out;
+	}
+	if (diff != NULL) {
+		rc = router_diff_tables(r->current, r->pending, diff, err);
+		if (rc != ROUTER_OK)
+			goto out;
+	}
+	if (out != NULL) {
+		out->version = r->pending->version;
+		out->content_hash = r->pending->hash;
+		out->since_unix_ns = r->pending_since;
+		out->reason = r->pending_reason;
+		/* The guard's code, not the quarantine's. */
+		out->reason.code = r->pending_code;
+	}
+	router__clearerr(err);
+out:
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int router_pending_approve(router *r, router_diff **diff, router_error *err)
+{
+	int rc;
+
+	if (diff != NULL)
+		*diff = NULL;
+	if (r == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_pending_approve: NULL argument");
+	pthread_mutex_lock(&r->lock);
+	if (r->pending == NULL)
+		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
+		                    "no table is pending");
+	else
+		rc = publish_locked(r, r->pending, ROUTER_PUBLISH_DESTRUCTIVE,
+		                    1, diff, err);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int router_pending_discard(router *r, router_error *err)
+{
+	int rc = ROUTER_OK;
+
+	if (r == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_pending_discard: NULL argument");
+	pthread_mutex_lock(&r->lock);
+	if (r->pending == NULL)
+		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
+		                    "no table is pending");
+	else
+		pending_drop(r, 1);
+	pthread_mutex_unlock(&r->lock);
+	if (rc == ROUTER_OK)
+		router__clearerr(err);
+	return rc;
+}
+
+/* ---- fences ------------------------------------------------------------------- */
+
+size_t router_fences(router *r, router_fence *out, size_t cap)
+{
+	size_t i, n;
+
+	if (r == NULL)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	n = r->nfences;
+	for (i = 0; i < n && i < cap && out != NULL; i++)
+		out[i] = r->fences[i];
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+int router_fence_add(router *r, uint64_t content_hash, router_error *err)
+{
+	if (r == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_fence_add: NULL argument");
+	if (r->fence_cap == 0)
+		return router__seterr(err, ROUTER_ESTATE, NULL,
+		                      "fencing is off (router_options."
+		                      "fence_cap is 0)");
+	pthread_mutex_lock(&r->lock);
+	fence(r, content_hash, 0, ROUTER_FENCE_MANUAL, 0);
+	pthread_mutex_unlock(&r->lock);
+	router__clearerr(err);
+	return ROUTER_OK;
+}
+
+int router_fence_lift(router *r, uint64_t content_hash, router_error *err)
+{
+	unsigned i;
+	int rc = ROUTER_OK;
+
+	if (r == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_fence_lift: NULL argument");
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < r->nfences; i++)
+		if (r->fences[i].content_hash == content_hash)
+			break;
+	if (i == r->nfences) {
+		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
+		                    "content %016llx is not fenced",
+		                    (unsigned long long)content_hash);
+	} else {
+		memmove(&r->fences[i], &r->fences[i + 1],
+		        (r->nfences - i - 1) * sizeof *r->fences);
+		r->nfences--;
+		router__clearerr(err);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+void router_fence_clear(router *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->nfences = 0;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- invariants ----------------------------------------------------------------- */
+
+static int invariant_find(const router *r, const router__invariant *inv)
+{
+	unsigned i;
+
+	for (i = 0; i < r->ninv; i++)
+		if (strcmp(router__invariant_text(r->inv[i]),
+		           router__invariant_text(inv)) == 0)
+			return (int)i;
+	return -1;
+}
+
+int router_invariant_add(router *r, const char *spec, router_error *err)
+{
+	router__invariant *inv;
+	int rc;
+
+	if (r == NULL || spec == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_invariant_add: NULL argument");
+	rc = router__invariant_parse(spec, &r->alloc, &inv, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	pthread_mutex_lock(&r->lock);
+	if (invariant_find(r, inv) >= 0) {
+		rc = ROUTER_OK;
+		goto drop;
+	}
+	if (r->ninv == ROUTER_INVARIANT_MAX) {
+		rc = router__seterr(err, ROUTER_ERANGE, NULL,
+		                    "a router holds at most %d invariants",
+		                    ROUTER_INVARIANT_MAX);
+		goto drop;
+	}
+	if (r->current != NULL &&
+	    (rc = router__invariant_check(inv, NULL, r->current, err)) !=
+	        ROUTER_OK)
+		goto drop;
+	if (r->ninv == r->cinv) {
+		unsigned n = r->cinv ? r->cinv * 2 : 8;
+		router__invariant **p =
+		    router__realloc(&r->alloc, r->inv, n * sizeof *p);
+
+		if (p == NULL) {
+			rc = router__seterr(err, ROUTER_ENOMEM, NULL,
+			                    "out of memory declaring an "
+			                    "invariant");
+			goto drop;
+		}
+		r->inv = p;
+		r->cinv = n;
+	}
+	r->inv[r->ninv++] = inv;
+	pthread_mutex_unlock(&r->lock);
+	router__clearerr(err);
+	return ROUTER_OK;
+drop:
+	pthread_mutex_unlock(&r->lock);
+	router__invariant_free(inv, &r->alloc);
+	if (rc == ROUTER_OK)
+		router__clearerr(err);
+	return rc;
+}
+
+int router_invariant_remove(router *r, const char *spec, router_error *err)
+{
+	router__invariant *inv;
+	int rc, i;
+
+	if (r == NULL || spec == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_invariant_remove: NULL argument");
+	rc = router__invariant_parse(spec, &r->alloc, &inv, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	pthread_mutex_lock(&r->lock);
+	i = invariant_find(r, inv);
+	if (i < 0) {
+		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
+		                    "invariant \"%s\" is not declared",
+		                    router__invariant_text(inv));
+	} else {
+		router__invariant_free(r->inv[i], &r->alloc);
+		memmove(&r->inv[i], &r->inv[i + 1],
+		        (r->ninv - (unsigned)i - 1) * sizeof *r->inv);
+		r->ninv--;
+		router__clearerr(err);
+	}
+	pthread_mutex_unlock(&r->lock);
+	router__invariant_free(inv, &r->alloc);
+	return rc;
+}
+
+size_t router_invariant_get(router *r, size_t i, char *buf, size_t cap)
+{
+	size_t n;
+
+	if (r == NULL)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	n = r->ninv;
+	if (i < n && buf != NULL && cap > 0)
+		snprintf(buf, cap, "%s", router__invariant_text(r->inv[i]));
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+/* ---- shadow sample -------------------------------------------------------------- */
+
+int router_shadow_set_sample(router *r, const router_sample_key *keys,
+                             size_t n, const router_shadow_options *opt,
+                             router_error *err)
+{
+	router_shadow_options o = ROUTER_SHADOW_OPTIONS_INIT;
+	router_sample_key *copy = NULL;
+	int rc;
+
+	if (r == NULL || (keys == NULL && n > 0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_shadow_set_sample: NULL argument");
+	if (opt != NULL) {
+		if (opt->size < sizeof(size_t) || opt->size > sizeof o)
+			return router__seterr(err, ROUTER_EINVAL, NULL,
+			                      "router_shadow_options.size is "
+			                      "%zu; use "
+			                      "ROUTER_SHADOW_OPTIONS_INIT",
+			                      opt->size);
+		memcpy(&o, opt, opt->size);
+	}
+	if (!(o.max_moved >= 0.0 && o.max_moved <= 1.0) ||
+	    !(o.max_unroutable >= 0.0 && o.max_unroutable <= 1.0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "shadow thresholds must be in [0, 1] "
+		                      "(max_moved %g, max_unroutable %g)",
+		                      o.max_moved, o.max_unroutable);
+	if (n > 0) {
+		rc = router__sample_copy(keys, n, &r->alloc, &copy, err);
+		if (rc != ROUTER_OK)
+			return rc;
+	}
+	pthread_mutex_lock(&r->lock);
+	router__free(&r->alloc, r->sample);
+	r->sample = copy;
+	r->nsample = n;
+	r->shadow_max_moved = o.max_moved;
+	r->shadow_max_unroutable = o.max_unroutable;
+	pthread_mutex_unlock(&r->lock);
+	router__clearerr(err);
+	return ROUTER_OK;
 }
 
 static int rollback_to_index(router *r, unsigned idx, router_error *err)
@@ -1166,6 +1692,11 @@ static int rollback_to_index(router *r, unsigned idx, router_error *err)
 		/* Stale slots are still correct (missing ids resolve by
 		 * name); only speed is lost.  Carry on. */
 	}
+	/* The table left behind is suspect: fence its content so that the
+	 * source that produced it cannot push it back (unless it is the
+	 * content we return to). */
+	if (from != NULL && from->hash != t->hash)
+		fence(r, from->hash, from->version, ROUTER_FENCE_ROLLED_BACK, 0);
 	r->cur = idx;
 	swap_in(r, t);
 	r->st.rollbacks++;
@@ -1258,6 +1789,8 @@ void router_get_stats(router *r, router_stats *out)
 	out->content_hash = r->current ? r->current->hash : 0;
 	out->history_len = r->nhist;
 	out->shard_names = r->nnames;
+	out->fences = r->nfences;
+	out->invariants = r->ninv;
 	pthread_mutex_unlock(&r->lock);
 }
 

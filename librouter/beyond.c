@@ -1,0 +1,600 @@
+/*
+ * Beyond the guards: operator invariants (declared once, checked on every
+ * publish) and shadow evaluation (a sample of keys routed through the
+ * table in service and the candidate).  Both run on the writer side only,
+ * on frozen tables; nothing here is reached from a lookup.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beyond.h"
+#include "table.h"
+
+/* ---- invariants ---------------------------------------------------------- */
+
+enum inv_kind { INV_SHARDED = 1, INV_MIN_SHARDS, INV_TABLES, INV_VINDEX };
+
+struct router__invariant {
+	enum inv_kind kind;
+	char *ks;
+	char *table;       /* INV_VINDEX */
+	char *vtype;       /* INV_VINDEX; NULL: keep the type in service */
+	char **tables;     /* INV_TABLES */
+	size_t ntables;
+	unsigned long min; /* INV_MIN_SHARDS */
+	char *text;        /* canonical */
+};
+
+static int syntax(router_error *err, const char *spec, const char *what)
+{
+	return router__seterr(err, ROUTER_EINVAL, NULL,
+	                      "invariant \"%.200s\": %s", spec, what);
+}
+
+/* Next blank-separated word of *p (up to a '#'), as (start, len); 0 at the
+ * end. */
+static size_t word(const char **p, const char **start)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	if (*s == '#' || *s == '\0') {
+		*p = s;
+		return 0;
+	}
+	*start = s;
+	while (s[n] != '\0' && s[n] != ' ' && s[n] != '\t' && s[n] != '\r' &&
+	       s[n] != '\n' && s[n] != '#')
+		n++;
+	*p = s + n;
+	return n;
+}
+
+static int is_word(const char *w, size_t n, const char *lit)
+{
+	return strlen(lit) == n && memcmp(w, lit, n) == 0;
+}
+
+void router__invariant_free(router__invariant *inv, const router_allocator *a)
+{
+	size_t i;
+
+	if (inv == NULL)
+		return;
+	router__free(a, inv->ks);
+	router__free(a, inv->table);
+	router__free(a, inv->vtype);
+	for (i = 0; i < inv->ntables; i++)
+		router__free(a, inv->tables[i]);
+	router__free(a, inv->tables);
+	router__free(a, inv->text);
+	router__free(a, inv);
+}
+
+int router__invariant_parse(const char *spec, const router_allocator *a,
+                            router__invariant **out, router_error *err)
+{
+	const char *p = spec, *w1 = NULL, *w2 = NULL, *w3 = NULL, *w4 = NULL,
+	           *x = NULL, *dot;
+	size_t n1, n2, n3, n4, tl = 0, i;
+	router__invariant *inv;
+	char *q;
+
+	*out = NULL;
+	if (spec == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "invariant is NULL");
+	n1 = word(&p, &w1);
+	n2 = word(&p, &w2);
+	n3 = word(&p, &w3);
+	n4 = word(&p, &w4);
+	if (n1 == 0 || n2 == 0)
+		return syntax(err, spec,
+		              "expected \"KS sharded\", \"KS shards >= N\", "
+		              "\"KS tables T1,T2\" or \"KS.T vindex [TYPE]\"");
+	if (n1 > 2 * ROUTER_NAME_MAX + 1)
+		return syntax(err, spec, "name too long");
+	if (word(&p, &x) != 0)
+		return syntax(err, spec, "unexpected words at the end");
+	inv = router__malloc(a, sizeof *inv);
+	if (inv == NULL)
+		goto oom;
+	memset(inv, 0, sizeof *inv);
+	dot = memchr(w1, '.', n1);
+	if (is_word(w2, n2, "vindex")) {
+		if (dot == NULL || dot == w1 || dot == w1 + n1 - 1 || n4 != 0) {
+			router__invariant_free(inv, a);
+			return syntax(err, spec,
+			              "expected \"KEYSPACE.TABLE vindex [TYPE]\"");
+		}
+		inv->kind = INV_VINDEX;
+		inv->ks = router__strndup(a, w1, (size_t)(dot - w1));
+		inv->table = router__strndup(a, dot + 1,
+		                             n1 - (size_t)(dot - w1) - 1);
+		if (inv->ks == NULL || inv->table == NULL)
+			goto oom;
+		if (n3 != 0 && (inv->vtype = router__strndup(a, w3, n3)) == NULL)
+			goto oom;
+	} else {
+		if (dot != NULL) {
+			router__invariant_free(inv, a);
+			return syntax(err, spec,
+			              "a keyspace invariant names a keyspace, "
+			              "not KEYSPACE.TABLE");
+		}
+		if ((inv->ks = router__strndup(a, w1, n1)) == NULL)
+			goto oom;
+		if (is_word(w2, n2, "sharded") && n3 == 0) {
+			inv->kind = INV_SHARDED;
+		} else if (is_word(w2, n2, "shards") && n3 != 0 &&
+		           is_word(w3, n3, ">=") && n4 != 0) {
+			char num[24];
+			char *end;
+
+			inv->kind = INV_MIN_SHARDS;
+			if (n4 >= sizeof num || !isdigit((unsigned char)w4[0])) {
+				router__invariant_free(inv, a);
+				return syntax(err, spec, "expected a shard count");
+			}
+			memcpy(num, w4, n4);
+			num[n4] = '\0';
+			inv->min = strtoul(num, &end, 10);
+			if (*end != '\0' || inv->min == 0 || inv->min > 1u << 20) {
+				router__invariant_free(inv, a);
+				return syntax(err, spec,
+				              "expected a shard count from 1 to "
+				              "1048576");
+			}
+		} else if (is_word(w2, n2, "tables") && n3 != 0 && n4 == 0) {
+			const char *s = w3, *e = w3 + n3;
+
+			inv->kind = INV_TABLES;
+			inv->tables = router__malloc(a, (n3 / 2 + 1) *
+			                                    sizeof *inv->tables);
+			if (inv->tables == NULL)
+				goto oom;
+			while (s < e) {
+				const char *c = memchr(s, ',', (size_t)(e - s));
+				size_t l = (size_t)((c ? c : e) - s);
+
+				if (l == 0 || l > ROUTER_NAME_MAX) {
+					router__invariant_free(inv, a);
+					return syntax(err, spec,
+					              "expected table names "
+					              "separated by commas");
+				}
+				inv->tables[inv->ntables] =
+				    router__strndup(a, s, l);
+				if (inv->tables[inv->ntables] == NULL)
+					goto oom;
+				inv->ntables++;
+				s += l + 1;
+			}
+			if (w3[n3 - 1] == ',') {
+				router__invariant_free(inv, a);
+				return syntax(err, spec,
+				              "expected table names separated "
+				              "by commas");
+			}
+		} else {
+			router__invariant_free(inv, a);
+			return syntax(err, spec,
+			              "expected \"KS sharded\", \"KS shards >= "
+			              "N\", \"KS tables T1,T2\" or \"KS.T vindex "
+			              "[TYPE]\"");
+		}
+	}
+	/* Canonical text. */
+	tl = strlen(inv->ks) + 64 + (inv->table ? strlen(inv->table) : 0) +
+	     (inv->vtype ? strlen(inv->vtype) : 0);
+	for (i = 0; i < inv->ntables; i++)
+		tl += strlen(inv->tables[i]) + 1;
+	if ((inv->text = q = router__malloc(a, tl)) == NULL)
+		goto oom;
+	switch (inv->kind) {
+	case INV_SHARDED:
+		snprintf(q, tl, "%s sharded", inv->ks);
+		break;
+	case INV_MIN_SHARDS:
+		snprintf(q, tl, "%s shards >= %lu", inv->ks, inv->min);
+		break;
+	case INV_TABLES:
+		q += snprintf(q, tl, "%s tables ", inv->ks);
+		for (i = 0; i < inv->ntables; i++)
+			q += sprintf(q, "%s%s", i ? "," : "", inv->tables[i]);
+		break;
+	case INV_VINDEX:
+		snprintf(q, tl, "%s.%s vindex%s%s", inv->ks, inv->table,
+		         inv->vtype ? " " : "", inv->vtype ? inv->vtype : "");
+		break;
+	}
+	*out = inv;
+	return ROUTER_OK;
+oom:
+	router__invariant_free(inv, a);
+	return router__seterr(err, ROUTER_ENOMEM, NULL,
+	                      "out of memory parsing an invariant");
+}
+
+const char *router__invariant_text(const router__invariant *inv)
+{
+	return inv->text;
+}
+
+/* Primary vindex type of ks.table in t: 1 with *type set (NULL when it
+ * routes without a vindex), 0 when the table is absent. */
+static int vindex_type(const router_table *t, const char *ks,
+                       const char *table, const char **type)
+{
+	const router__keyspace *k = router__table_keyspace(t, ks, strlen(ks));
+	const router__tdef *d;
+
+	*type = NULL;
+	if (k == NULL)
+		return 0;
+	d = router__keyspace_table(k, table, strlen(table));
+	if (d == NULL)
+		return 0;
+	if (d->mode == ROUTER__T_VINDEX && d->ncvs > 0 && d->cvs[0].vd != NULL)
+		*type = d->cvs[0].vd->type;
+	return 1;
+}
+
+int router__invariant_check(const router__invariant *inv,
+                            const router_table *cur, const router_table *next,
+                            router_error *err)
+{
+	const router__keyspace *k =
+	    router__table_keyspace(next, inv->ks, strlen(inv->ks));
+	char culprit[2 * ROUTER_NAME_MAX + 2];
+	const char *want, *have;
+	size_t i;
+
+	if (inv->kind == INV_VINDEX) {
+		snprintf(culprit, sizeof culprit, "%s.%s", inv->ks, inv->table);
+		want = inv->vtype;
+		if (want == NULL &&
+		    (cur == NULL || !vindex_type(cur, inv->ks, inv->table, &want)))
+			return ROUTER_OK; /* nothing in service to keep */
+		if (!vindex_type(next, inv->ks, inv->table, &have))
+			return router__seterr(err, ROUTER_EINVARIANT, culprit,
+			                      "invariant \"%s\" violated: table "
+			                      "%s would be missing",
+			                      inv->text, culprit);
+		if ((want == NULL) != (have == NULL) ||
+		    (want != NULL && strcmp(want, have) != 0))
+			return router__seterr(
+			    err, ROUTER_EINVARIANT, culprit,
+			    "invariant \"%s\" violated: table %s would route "
+			    "through %s instead of %s",
+			    inv->text, culprit, have ? have : "no vindex",
+			    want ? want : "no vindex");
+		return ROUTER_OK;
+	}
+	if (k == NULL)
+		return router__seterr(err, ROUTER_EINVARIANT, inv->ks,
+		                      "invariant \"%s\" violated: keyspace %s "
+		                      "would be missing",
+		                      inv->text, inv->ks);
+	switch (inv->kind) {
+	case INV_SHARDED:
+		if (!k->sharded)
+			return router__seterr(err, ROUTER_EINVARIANT, inv->ks,
+			                      "invariant \"%s\" violated: keyspace "
+			                      "%s would be unsharded",
+			                      inv->text, inv->ks);
+		break;
+	case INV_MIN_SHARDS:
+		if (k->nshards < inv->min)
+			return router__seterr(err, ROUTER_EINVARIANT, inv->ks,
+			                      "invariant \"%s\" violated: keyspace "
+			                      "%s would have %u shard%s",
+			                      inv->text, inv->ks,
+			                      (unsigned)k->nshards,
+			                      k->nshards == 1 ? "" : "s");
+		break;
+	case INV_TABLES:
+		for (i = 0; i < inv->ntables; i++)
+			if (router__keyspace_table(k, inv->tables[i],
+			                           strlen(inv->tables[i])) ==
+			    NULL) {
+				snprintf(culprit, sizeof culprit, "%s.%s",
+				         inv->ks, inv->tables[i]);
+				return router__seterr(
+				    err, ROUTER_EINVARIANT, culprit,
+				    "invariant \"%s\" violated: keyspace %s "
+				    "would lose table %s",
+				    inv->text, inv->ks, inv->tables[i]);
+			}
+		break;
+	default:
+		break;
+	}
+	return ROUTER_OK;
+}
+
+int router_invariants_check(const char *const *specs, size_t n,
+                            const router_table *cur, const router_table *next,
+                            router_error *err)
+{
+	const router_allocator *a = router__allocator(NULL);
+	size_t i;
+
+	if ((specs == NULL && n > 0) || next == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_invariants_check: NULL argument");
+	for (i = 0; i < n; i++) {
+		router__invariant *inv;
+		int rc = router__invariant_parse(specs[i], a, &inv, err);
+
+		if (rc == ROUTER_EINVAL && err != NULL)
+			snprintf(err->culprit, sizeof err->culprit,
+			         "invariant %zu", i + 1);
+		if (rc != ROUTER_OK)
+			return rc;
+		rc = router__invariant_check(inv, cur, next, err);
+		router__invariant_free(inv, a);
+		if (rc != ROUTER_OK)
+			return rc;
+	}
+	router__clearerr(err);
+	return ROUTER_OK;
+}
+
+/* ---- shadow evaluation ------------------------------------------------------ */
+
+struct router_shadow_verdict {
+	const router_allocator *alloc;
+	router_shadow_stat *ks; /* sorted by keyspace name */
+	size_t n;
+	router_shadow_stat total;
+};
+
+static int valid_key(const router_sample_key *k)
+{
+	size_t j;
+
+	if ((k->keyspace == NULL && k->keyspace_len) ||
+	    (k->table == NULL && k->table_len) ||
+	    (k->values == NULL && k->nvalues) ||
+	    k->nvalues > ROUTER_MULTICOL_MAX ||
+	    k->keyspace_len > ROUTER_NAME_MAX || k->table_len > ROUTER_NAME_MAX)
+		return 0;
+	for (j = 0; j < k->nvalues; j++)
+		if (k->values[j].ptr == NULL && k->values[j].len)
+			return 0;
+	return 1;
+}
+
+int router__sample_copy(const router_sample_key *keys, size_t n,
+                        const router_allocator *a, router_sample_key **out,
+                        router_error *err)
+{
+	size_t i, j, bytes = n * sizeof(router_sample_key), nv = 0;
+	router_sample_key *k;
+	router_value *v;
+	char *p;
+
+	*out = NULL;
+	for (i = 0; i < n; i++) {
+		if (!valid_key(&keys[i]))
+			return router__seterr(err, ROUTER_EINVAL, NULL,
+			                      "sample key %zu: NULL pointer with "
+			                      "a length, name too long or too "
+			                      "many values",
+			                      i);
+		nv += keys[i].nvalues;
+		bytes += keys[i].keyspace_len + keys[i].table_len + 2;
+		for (j = 0; j < keys[i].nvalues; j++)
+			bytes += keys[i].values[j].len;
+	}
+	bytes += nv * sizeof(router_value) + sizeof(router_value);
+	k = router__malloc(a, bytes);
+	if (k == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, NULL,
+		                      "out of memory copying the sample");
+	/* Values (aligned) right after the keys, then the bytes. */
+	v = (router_value *)(void *)(k + n);
+	p = (char *)(v + nv);
+	for (i = 0; i < n; i++) {
+		k[i] = keys[i];
+		memcpy(p, keys[i].keyspace, keys[i].keyspace_len);
+		p[keys[i].keyspace_len] = '\0';
+		k[i].keyspace = p;
+		p += keys[i].keyspace_len + 1;
+		memcpy(p, keys[i].table, keys[i].table_len);
+		p[keys[i].table_len] = '\0';
+		k[i].table = p;
+		p += keys[i].table_len + 1;
+		k[i].values = v;
+		for (j = 0; j < keys[i].nvalues; j++, v++) {
+			*v = keys[i].values[j];
+			if (v->len) {
+				memcpy(p, v->ptr, v->len);
+				v->ptr = p;
+				p += v->len;
+			}
+		}
+	}
+	*out = k;
+	return ROUTER_OK;
+}
+
+/* Route key k in t: 1 with *shard set (NULL for ROUTER_NONE), 0 when it
+ * does not route. */
+static int route_key(const router_table *t, const router_sample_key *k,
+                     const char **shard)
+{
+	router_route_result res;
+	int rc;
+
+	*shard = NULL;
+	if (t == NULL)
+		return 0;
+	rc = router_table_route(t, k->keyspace, k->keyspace_len, k->table,
+	                        k->table_len, k->values, k->nvalues, &res,
+	                        NULL);
+	if (rc == ROUTER_OK)
+		*shard = res.shard;
+	return rc == ROUTER_OK || rc == ROUTER_NONE;
+}
+
+static int key_ks_cmp(const void *x, const void *y)
+{
+	const router_sample_key *a = *(const router_sample_key *const *)x;
+	const router_sample_key *b = *(const router_sample_key *const *)y;
+	size_t n = a->keyspace_len < b->keyspace_len ? a->keyspace_len
+	                                             : b->keyspace_len;
+	int c = n ? memcmp(a->keyspace, b->keyspace, n) : 0;
+
+	if (c != 0)
+		return c;
+	return (a->keyspace_len > b->keyspace_len) -
+	       (a->keyspace_len < b->keyspace_len);
+}
+
+int router__shadow_run(const router_table *from, const router_table *to,
+                       const router_sample_key *keys, size_t n,
+                       const router_allocator *a, router_shadow_verdict **out,
+                       router_error *err)
+{
+	const router_sample_key **order = NULL;
+	router_shadow_verdict *v;
+	size_t i, nks = 0, names = 0;
+	char *p;
+
+	*out = NULL;
+	if (to == NULL || (keys == NULL && n > 0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_shadow_evaluate: NULL argument");
+	for (i = 0; i < n; i++)
+		if (!valid_key(&keys[i]))
+			return router__seterr(err, ROUTER_EINVAL, NULL,
+			                      "sample key %zu is malformed", i);
+	order = router__malloc(a, (n ? n : 1) * sizeof *order);
+	if (order == NULL)
+		goto oom;
+	for (i = 0; i < n; i++)
+		order[i] = &keys[i];
+	qsort(order, n, sizeof *order, key_ks_cmp);
+	for (i = 0; i < n; i++)
+		if (i == 0 || key_ks_cmp(&order[i - 1], &order[i]) != 0) {
+			nks++;
+			names += order[i]->keyspace_len + 1;
+		}
+	v = router__malloc(a, sizeof *v + nks * sizeof *v->ks + names);
+	if (v == NULL)
+		goto oom;
+	memset(v, 0, sizeof *v);
+	v->alloc = a;
+	v->ks = (router_shadow_stat *)(void *)(v + 1);
+	p = (char *)(v->ks + nks);
+	v->total.keyspace = "";
+	for (i = 0; i < n; i++) {
+		const router_sample_key *k = order[i];
+		router_shadow_stat *s;
+		const char *sa, *sb;
+		int ra, rb;
+
+		if (i == 0 || key_ks_cmp(&order[i - 1], &order[i]) != 0) {
+			s = &v->ks[v->n++];
+			memset(s, 0, sizeof *s);
+			memcpy(p, k->keyspace, k->keyspace_len);
+			p[k->keyspace_len] = '\0';
+			s->keyspace = p;
+			p += k->keyspace_len + 1;
+		}
+		s = &v->ks[v->n - 1];
+		ra = route_key(from, k, &sa);
+		rb = route_key(to, k, &sb);
+		s->keys++;
+		if (ra) {
+			s->routed++;
+			if (!rb)
+				s->unroutable++;
+			else if ((sa == NULL) != (sb == NULL) ||
+			         (sa != NULL && strcmp(sa, sb) != 0))
+				s->moved++;
+		} else if (rb) {
+			s->newly_routable++;
+		}
+	}
+	for (i = 0; i < v->n; i++) {
+		v->total.keys += v->ks[i].keys;
+		v->total.routed += v->ks[i].routed;
+		v->total.moved += v->ks[i].moved;
+		v->total.unroutable += v->ks[i].unroutable;
+		v->total.newly_routable += v->ks[i].newly_routable;
+	}
+	router__free(a, order);
+	*out = v;
+	router__clearerr(err);
+	return ROUTER_OK;
+oom:
+	router__free(a, order);
+	return router__seterr(err, ROUTER_ENOMEM, NULL,
+	                      "out of memory evaluating the sample");
+}
+
+const router_shadow_stat *
+router__shadow_over(const router_shadow_verdict *v, double max_moved,
+                    double max_unroutable)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		const router_shadow_stat *s = &v->ks[i];
+
+		if (s->routed == 0)
+			continue;
+		if ((double)s->moved > max_moved * (double)s->routed ||
+		    (double)s->unroutable > max_unroutable * (double)s->routed)
+			return s;
+	}
+	return NULL;
+}
+
+int router_shadow_evaluate(const router_table *from, const router_table *to,
+                           const router_sample_key *keys, size_t n,
+                           router_shadow_verdict **out, router_error *err)
+{
+	if (out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_shadow_evaluate: out is NULL");
+	return router__shadow_run(from, to, keys, n, router__allocator(NULL),
+	                          out, err);
+}
+
+size_t router_shadow_count(const router_shadow_verdict *v)
+{
+	return v ? v->n : 0;
+}
+
+const router_shadow_stat *router_shadow_get(const router_shadow_verdict *v,
+                                            size_t i)
+{
+	return v && i < v->n ? &v->ks[i] : NULL;
+}
+
+void router_shadow_totals(const router_shadow_verdict *v,
+                          router_shadow_stat *out)
+{
+	if (out == NULL)
+		return;
+	if (v == NULL) {
+		memset(out, 0, sizeof *out);
+		out->keyspace = "";
+		return;
+	}
+	*out = v->total;
+}
+
+void router_shadow_free(router_shadow_verdict *v)
+{
+	if (v != NULL)
+		router__free(v->alloc, v);
+}
