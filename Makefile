@@ -24,7 +24,7 @@ endif
 OPT ?= -O2 -g
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) -Iinclude -Ilibrouter $(EXTRA_CFLAGS)
 LIB_CFLAGS := $(CFLAGS_ALL) -fPIC -fvisibility=hidden -DROUTER_BUILDING
-DEPLIBS := -lck -lxxhash -lnettle -ljansson -lpthread
+DEPLIBS := -lck -lxxhash -lnettle -ljansson -lcurl -lpthread
 LDFLAGS_ALL := $(EXTRA_LDFLAGS)
 
 LIB_SRCS := $(wildcard librouter/*.c)
@@ -37,12 +37,13 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 # Debian packages each target needs.
-PKGS_BUILD := gcc make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev
+PKGS_BUILD := gcc make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev libcurl4-openssl-dev
 PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 
 .PHONY: stress stress-asan stress-tsan
 .PHONY: tools demo test-cli
 .PHONY: test-ruby bench-ruby deps-ruby
+.PHONY: test-etcd deps-etcd demo-fleet
 .PHONY: all lib test test-c test-readme check-headers test-link test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install check-exports
 
 all: lib tools
@@ -107,7 +108,7 @@ check-exports: $(SHARED)
 
 install: lib tools
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 include/router.h include/router_doc.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/router.h include/router_doc.h include/router_etcd.h $(DESTDIR)$(PREFIX)/include/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/routerctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
@@ -173,6 +174,23 @@ JSON_TOOL_PKG := $(if $(shell command -v jq 2>/dev/null; ls /usr/bin/python3 2>/
 test-cli: deps-test lib $(BUILD)/routerctl
 	$(call need_pkgs,$(JSON_TOOL_PKG))
 	tests/cli/test_routerctl.sh $(BUILD)/routerctl
+
+# --- fleet distribution on etcd (README "Fleet distribution on etcd") ----
+# Integration tests against a real etcd (Debian's etcd-server) that the
+# harness starts on 127.0.0.1 with free ports and a temporary data
+# directory, and kills; each test is bounded by alarm(), the run by timeout.
+PKGS_ETCD := $(PKGS_TEST) etcd-server
+ETCD_TEST := $(BUILD)/tests/etcd/test_etcd
+
+deps-etcd:
+	$(call need_pkgs,$(PKGS_ETCD))
+
+$(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/testutil.h include/router_etcd.h librouter/etcd.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(STATIC) -lcmocka $(DEPLIBS) $(LDFLAGS_ALL)
+
+test-etcd: deps-etcd lib $(ETCD_TEST)
+	cd tests && timeout 300 $(abspath $(ETCD_TEST))
 
 # --- API surface: headers alone, as C and C++; static and shared linking ---
 check-headers:

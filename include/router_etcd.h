@@ -1,0 +1,221 @@
+/*
+ * librouter fleet distribution: follow one routing document kept in etcd.
+ *
+ * A follower (router_etcd) watches one etcd key through etcd's v3 HTTP/JSON
+ * gateway (POST /v3/kv/range, /v3/watch, ...), loads every new revision of
+ * the key as a routing document (router_doc_load) and offers it to the
+ * application's router with router_publish, so the guards decide exactly as
+ * they do for any other writer.  Its verdict goes back to etcd, like an
+ * Envoy NACK, in a status key of its own (STATUS_PREFIX + INSTANCE_ID)
+ * attached to a lease: one range query over the prefix shows the whole
+ * fleet, what each member serves and who refused what; a member that dies
+ * disappears when its lease expires.
+ *
+ * Revisions.  The follower remembers the last revision of the key it has
+ * seen and resumes the watch after any disconnect from the one after it:
+ * no revision is missed and none is handled twice.  A revision at or below
+ * the last one seen is never applied (counted as stale).  When etcd has
+ * compacted the revisions the watch would resume from, the follower reads
+ * the key's current value instead (the compacted revisions are superseded
+ * by it and can no longer be read from anywhere) and resumes after that.
+ * A deleted key is refused (ROUTER_ENOTFOUND): the table in service stays.
+ *
+ * Start-up.  With a snapshot path, router_etcd_start first loads the
+ * last-known-good snapshot (router_snapshot_load) into a router that has
+ * nothing in service, so the process routes before etcd answers; every
+ * document from etcd is then guarded against that table.  When etcd is
+ * unreachable or holds a refused document the snapshot stays in service
+ * and the follower keeps retrying.  After every accepted revision the
+ * snapshot is saved again (router_snapshot_save).
+ *
+ * Threads.  A started follower runs two threads, each with its own libcurl
+ * handle: the watcher (range, watch, load, publish) and the reporter
+ * (lease grant and keep-alive, status writes).  Neither holds a read
+ * section or any librouter lock across a network call; the watcher
+ * publishes through router_publish like any writer, so lookups on other
+ * threads are never blocked.  Errors back off exponentially (with jitter)
+ * between backoff_min_ms and backoff_max_ms.
+ *
+ * Conventions are router.h's: negative ROUTER_E* codes, an optional
+ * caller-owned router_error, out-parameters, free functions accept NULL.
+ * Requires libcurl (-lcurl) in addition to librouter's other libraries.
+ */
+#ifndef ROUTER_ETCD_H
+#define ROUTER_ETCD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "router.h"
+#include "router_doc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct router_etcd router_etcd;
+
+/* Where a follower stands. */
+typedef enum router_etcd_state {
+	ROUTER_ETCD_IDLE = 0,      /* created, not started (or stopped) */
+	ROUTER_ETCD_CONNECTING = 1, /* started; no watch established yet */
+	ROUTER_ETCD_FOLLOWING = 2, /* the watch is established */
+	ROUTER_ETCD_RETRYING = 3   /* etcd failed; waiting out a backoff */
+} router_etcd_state;
+
+/* What happened; passed to the event callback. */
+typedef enum router_etcd_event_kind {
+	/* A revision of the key was accepted (code ROUTER_OK) or refused
+	 * (code and error say why; the table in service stays). */
+	ROUTER_ETCD_EVENT_VERDICT = 1,
+	/* router_etcd_start loaded the snapshot (code ROUTER_OK) or could
+	 * not (code and error; ROUTER_ENOTFOUND: no snapshot yet). */
+	ROUTER_ETCD_EVENT_SNAPSHOT = 2,
+	/* The watch is established (revision: the first one it can give). */
+	ROUTER_ETCD_EVENT_CONNECTED = 3,
+	/* etcd failed (error says what and where); retry_ms until the next
+	 * attempt. */
+	ROUTER_ETCD_EVENT_DISCONNECTED = 4,
+	/* The revisions after the last one seen were compacted: the key was
+	 * read again (revision: etcd's compaction revision). */
+	ROUTER_ETCD_EVENT_COMPACTED = 5,
+	/* etcd's store revision is behind the last revision seen (etcd was
+	 * restored or replaced): nothing at or below the last revision seen
+	 * will be applied (revision: etcd's current revision). */
+	ROUTER_ETCD_EVENT_STALE = 6
+} router_etcd_event_kind;
+
+typedef struct router_etcd_event {
+	router_etcd_event_kind kind;
+	int code;                  /* ROUTER_OK or the failure's code */
+	int64_t revision;          /* the key's revision the event is about */
+	uint64_t version;          /* in service after the event */
+	uint64_t content_hash;     /* in service after the event */
+	const router_error *error; /* detail when code != ROUTER_OK, else NULL */
+	unsigned retry_ms;         /* DISCONNECTED: backoff before retrying */
+} router_etcd_event;
+
+/* Called on the watcher thread, with no librouter or follower lock held:
+ * it may route, read router_etcd_get_status, print; it must not call
+ * router_etcd_stop or router_etcd_free on its own follower. */
+typedef void (*router_etcd_event_cb)(void *arg, const router_etcd_event *ev);
+
+typedef struct router_etcd_options {
+	size_t size; /* sizeof(router_etcd_options): lets the struct grow */
+	/* etcd client URLs, comma-separated ("http://127.0.0.1:2379"); the
+	 * follower moves to the next one after a transport error. */
+	const char *endpoints;
+	/* The key holding the routing document (NUL-terminated, no NUL
+	 * inside). */
+	const char *key;
+	/* Status keys are STATUS_PREFIX + INSTANCE_ID.  NULL: KEY + "/status/"
+	 * (router_etcd_default_status_prefix). */
+	const char *status_prefix;
+	/* This member's name in the fleet.  NULL: "HOSTNAME-PID". */
+	const char *instance_id;
+	/* TTL of the status key's lease, seconds (>= 2); kept alive every
+	 * third of it. */
+	unsigned lease_ttl_s;
+	/* Last-known-good snapshot file: loaded at start, saved after every
+	 * accepted revision.  NULL: none. */
+	const char *snapshot_path;
+	/* Backoff after errors: first wait, and cap (ms). */
+	unsigned backoff_min_ms;
+	unsigned backoff_max_ms;
+	/* Timeout of one request other than the watch (ms). */
+	unsigned request_timeout_ms;
+	/* How to read the document (format, keyspace, shards); NULL:
+	 * defaults.  Copied, except what opt->doc->shards points to, which
+	 * must stay valid until router_etcd_free. */
+	const router_doc_options *doc;
+	/* Flags given to router_publish (ROUTER_PUBLISH_DESTRUCTIVE); 0 by
+	 * default, so a fleet refuses what a careful operator would. */
+	unsigned publish_flags;
+	router_etcd_event_cb on_event; /* NULL: none */
+	void *on_event_arg;
+} router_etcd_options;
+
+#define ROUTER_ETCD_OPTIONS_INIT                                            \
+	{sizeof(router_etcd_options), NULL, NULL, NULL, NULL, 10, NULL, 100,  \
+	 5000, 5000, NULL, 0, NULL, NULL}
+
+/* What a follower has done; a plain value copied out. */
+typedef struct router_etcd_status {
+	router_etcd_state state;
+	uint64_t version;       /* in service in the router (0: none) */
+	uint64_t content_hash;  /* in service */
+	int from_snapshot;      /* 1 while the snapshot's table is in service */
+	int64_t revision_seen;    /* last revision of the key handled (0: none) */
+	int64_t revision_applied; /* last revision accepted (0: none) */
+	int64_t revision_refused; /* last revision refused (0: none) */
+	router_error refusal;     /* why revision_refused was refused */
+	router_error last_error;  /* last etcd or snapshot failure */
+	uint64_t accepted;      /* revisions accepted */
+	uint64_t refused;       /* revisions refused (incl. deletes) */
+	uint64_t stale;         /* revisions or store rollbacks not applied */
+	uint64_t reconnects;    /* watches re-established after a failure */
+	uint64_t compactions;   /* resumptions past compacted revisions */
+	uint64_t status_writes; /* status key writes that succeeded */
+} router_etcd_status;
+
+/* Create a follower that will publish into r (which must outlive it).
+ * Copies every string of opt.  Nothing touches the network until
+ * router_etcd_start.  Returns ROUTER_OK; ROUTER_EINVAL (NULL r, opt, key
+ * or endpoints; opt->size too small; lease_ttl_s < 2; backoff_min_ms 0 or
+ * above backoff_max_ms; an endpoint that is not http:// or https://);
+ * ROUTER_ENOMEM.  Any thread. */
+ROUTER_EXTERN int router_etcd_create(router_etcd **out, router *r,
+                                     const router_etcd_options *opt,
+                                     router_error *err);
+
+/* Load the snapshot (when configured and r has nothing in service), then
+ * start the watcher and reporter threads and return at once: the first
+ * document arrives asynchronously.  Failing to reach etcd is not an error
+ * here (the follower retries).  Returns ROUTER_OK; ROUTER_ESTATE (already
+ * started); ROUTER_ENOMEM or ROUTER_EIO when a thread or a libcurl handle
+ * cannot be created.  Not concurrently with stop/free on the same
+ * follower. */
+ROUTER_EXTERN int router_etcd_start(router_etcd *f, router_error *err);
+
+/* Stop both threads and wait for them (a request in flight is
+ * interrupted at once), then revoke the status key's lease so the member
+ * leaves the fleet table (best effort, bounded by request_timeout_ms and
+ * 2 s).  The table in service stays.  A stopped follower may be started
+ * again; it resumes from the last revision seen.  No-op when not started.
+ * Not from the event callback; not concurrently with start/free. */
+ROUTER_EXTERN void router_etcd_stop(router_etcd *f);
+
+/* Stop (as router_etcd_stop) and free.  Accepts NULL. */
+ROUTER_EXTERN void router_etcd_free(router_etcd *f);
+
+/* Copy the follower's status into *out.  Any thread, any time (takes the
+ * follower's own mutex briefly; never blocks on the network). */
+ROUTER_EXTERN void router_etcd_get_status(router_etcd *f,
+                                          router_etcd_status *out);
+
+/* Wait until the follower has handled revision `revision` of the key (seen
+ * it: accepted or refused) or timeout_ms has passed.  Returns ROUTER_OK or
+ * ROUTER_ERANGE (timed out; *status still filled when not NULL).  Any
+ * thread but the event callback. */
+ROUTER_EXTERN int router_etcd_wait(router_etcd *f, int64_t revision,
+                                   unsigned timeout_ms,
+                                   router_etcd_status *status);
+
+/* The instance id in use (the option's, or "HOSTNAME-PID"), and the status
+ * key written.  Valid until router_etcd_free.  Any thread. */
+ROUTER_EXTERN const char *router_etcd_instance_id(const router_etcd *f);
+ROUTER_EXTERN const char *router_etcd_status_key(const router_etcd *f);
+
+/* Static name of a state ("following"); never NULL. */
+ROUTER_EXTERN const char *router_etcd_state_name(router_etcd_state s);
+
+/* Write KEY + "/status/" (NUL-terminated) into buf.  Returns the length
+ * needed excluding the NUL; writes nothing past cap.  Thread-safe. */
+ROUTER_EXTERN size_t router_etcd_default_status_prefix(const char *key,
+                                                       char *buf,
+                                                       size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ROUTER_ETCD_H */

@@ -1,0 +1,874 @@
+/*
+ * The etcd follower (router_etcd.h).
+ *
+ * Design.  Two threads per started follower, each with its own connection
+ * (one libcurl easy handle):
+ *
+ *   watcher   range the key once, then watch it from the revision after
+ *             the last one seen; load each new revision, router_publish
+ *             it, record the verdict, wake the reporter.  On any failure:
+ *             back off and resume from the same revision.
+ *   reporter  keep a lease alive and write the status key whenever the
+ *             verdict changes (and after every new lease).
+ *
+ * Shared state (status, dirty, stopping) lives under f->mu; the watcher
+ * never holds f->mu across a network call, a publish or the event
+ * callback, so router_etcd_get_status never waits on the network, and the
+ * watcher holds no librouter lock or read section across anything that
+ * blocks: router_publish takes the router's writer lock internally, and
+ * only for the guard check and the pointer swap.
+ *
+ * Revision invariant: `next_rev` (watcher-private) is one past the last
+ * revision of the key handled.  It only grows: a revision below it is
+ * stale and is never applied.  It is advanced from events (mod_revision +
+ * 1) and from a range (the range's header revision + 1, since every write
+ * to the key up to that revision is reflected in the value read).  Because
+ * the watch is always created at next_rev, a reconnect can neither skip a
+ * revision (etcd delivers every event from start_revision on, or cancels
+ * with compact_revision when it cannot) nor repeat one.
+ *
+ * Stopping: `stopping` is set under f->mu, both connections are
+ * interrupted (curl_multi_wakeup ends a request in flight at once), the
+ * condition variable is broadcast; both threads check `stopping` before
+ * every blocking step.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "etcd.h"
+#include "internal.h"
+#include "router_etcd.h"
+
+/* Reconnect a watch that has been silent this long: cheap (it resumes at
+ * next_rev), and it bounds how long a half-open connection goes unnoticed
+ * beyond what TCP keep-alive catches. */
+#define WATCH_IDLE_MS 60000u
+
+struct router_etcd {
+	router *r;
+	/* Options, copied. */
+	char *endpoints, *key, *status_key, *instance, *snapshot;
+	size_t key_len;
+	unsigned ttl_s, bmin, bmax, timeout_ms, publish_flags;
+	router_doc_options doc;
+	char *doc_keyspace;
+	router_etcd_event_cb on_event;
+	void *on_event_arg;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* status changed, or stopping */
+	router_etcd_status st;  /* under mu */
+	int dirty;              /* under mu: status not yet written */
+	int stopping;           /* under mu */
+	int started;            /* start/stop/free only (one caller) */
+	pthread_t watcher, reporter;
+	router__etcd *wconn, *rconn;
+
+	/* Watcher-private. */
+	int64_t next_rev;
+	uint64_t rnd;
+};
+
+static const char *state_names[] = {"idle", "connecting", "following",
+                                    "retrying"};
+
+const char *router_etcd_state_name(router_etcd_state s)
+{
+	return (unsigned)s < sizeof state_names / sizeof state_names[0]
+	           ? state_names[s]
+	           : "unknown";
+}
+
+size_t router_etcd_default_status_prefix(const char *key, char *buf,
+                                         size_t cap)
+{
+	int n = snprintf(buf, cap, "%s/status/", key ? key : "");
+
+	return n < 0 ? 0 : (size_t)n;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void deadline_in(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Create / free                                                            */
+/* ------------------------------------------------------------------------ */
+
+int router_etcd_create(router_etcd **out, router *r,
+                       const router_etcd_options *opt, router_error *err)
+{
+	router_etcd *f;
+	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
+	char host[256], *prefix = NULL;
+	int rc;
+
+	if (out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL, "NULL out");
+	*out = NULL;
+	if (r == NULL || opt == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "NULL router or options");
+	if (opt->size < offsetof(router_etcd_options, on_event_arg) +
+	                    sizeof(void *))
+		return router__seterr(err, ROUTER_EINVAL, "options",
+		                      "options.size %zu is smaller than the "
+		                      "0.1 layout",
+		                      opt->size);
+	memcpy(&o, opt, opt->size < sizeof o ? opt->size : sizeof o);
+	if (o.key == NULL || o.key[0] == '\0')
+		return router__seterr(err, ROUTER_EINVAL, "key",
+		                      "no etcd key given");
+	if (o.lease_ttl_s < 2)
+		return router__seterr(err, ROUTER_EINVAL, "lease_ttl_s",
+		                      "lease TTL %u s is below 2 s",
+		                      o.lease_ttl_s);
+	if (o.backoff_min_ms == 0 || o.backoff_min_ms > o.backoff_max_ms)
+		return router__seterr(err, ROUTER_EINVAL, "backoff",
+		                      "backoff %u..%u ms: the first wait must "
+		                      "be above 0 and at most the cap",
+		                      o.backoff_min_ms, o.backoff_max_ms);
+	if (o.doc != NULL && o.doc->size != sizeof(router_doc_options))
+		return router__seterr(err, ROUTER_EINVAL, "doc",
+		                      "doc options of size %zu, expected %zu",
+		                      o.doc->size, sizeof(router_doc_options));
+	if ((rc = router__etcd_check_endpoints(o.endpoints, err)) != 0)
+		return rc;
+	if ((f = calloc(1, sizeof *f)) == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
+	f->r = r;
+	f->endpoints = strdup(o.endpoints);
+	f->key = strdup(o.key);
+	f->key_len = strlen(o.key);
+	if (o.instance_id != NULL && o.instance_id[0] != '\0') {
+		f->instance = strdup(o.instance_id);
+	} else {
+		if (gethostname(host, sizeof host) != 0)
+			strcpy(host, "host");
+		host[sizeof host - 1] = '\0';
+		if (asprintf(&f->instance, "%s-%ld", host, (long)getpid()) < 0)
+			f->instance = NULL;
+	}
+	if (o.status_prefix == NULL) {
+		size_t n = router_etcd_default_status_prefix(o.key, NULL, 0);
+
+		if ((prefix = malloc(n + 1)) != NULL)
+			router_etcd_default_status_prefix(o.key, prefix, n + 1);
+	}
+	if (f->instance != NULL &&
+	    asprintf(&f->status_key, "%s%s",
+	             o.status_prefix ? o.status_prefix : prefix ? prefix : "",
+	             f->instance) < 0)
+		f->status_key = NULL;
+	free(prefix);
+	f->snapshot = o.snapshot_path ? strdup(o.snapshot_path) : NULL;
+	f->ttl_s = o.lease_ttl_s;
+	f->bmin = o.backoff_min_ms;
+	f->bmax = o.backoff_max_ms;
+	f->timeout_ms = o.request_timeout_ms ? o.request_timeout_ms : 5000;
+	f->publish_flags = o.publish_flags & ~ROUTER_PUBLISH_DRY_RUN;
+	f->on_event = o.on_event;
+	f->on_event_arg = o.on_event_arg;
+	if (o.doc != NULL) {
+		f->doc = *o.doc;
+		if (o.doc->keyspace != NULL)
+			f->doc_keyspace = strdup(o.doc->keyspace);
+		f->doc.keyspace = f->doc_keyspace;
+	} else {
+		router_doc_options d = ROUTER_DOC_OPTIONS_INIT;
+
+		f->doc = d;
+	}
+	if (f->endpoints == NULL || f->key == NULL || f->instance == NULL ||
+	    f->status_key == NULL ||
+	    (o.snapshot_path != NULL && f->snapshot == NULL) ||
+	    (o.doc != NULL && o.doc->keyspace != NULL &&
+	     f->doc_keyspace == NULL)) {
+		router_etcd_free(f);
+		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
+	}
+	pthread_mutex_init(&f->mu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&f->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	f->rnd = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32) ^
+	         (uint64_t)(uintptr_t)f;
+	*out = f;
+	return ROUTER_OK;
+}
+
+void router_etcd_free(router_etcd *f)
+{
+	if (f == NULL)
+		return;
+	router_etcd_stop(f);
+	free(f->endpoints);
+	free(f->key);
+	free(f->status_key);
+	free(f->instance);
+	free(f->snapshot);
+	free(f->doc_keyspace);
+	if (f->rnd != 0) { /* mu and cv exist once create set rnd */
+		pthread_mutex_destroy(&f->mu);
+		pthread_cond_destroy(&f->cv);
+	}
+	free(f);
+}
+
+const char *router_etcd_instance_id(const router_etcd *f)
+{
+	return f->instance;
+}
+
+const char *router_etcd_status_key(const router_etcd *f)
+{
+	return f->status_key;
+}
+
+void router_etcd_get_status(router_etcd *f, router_etcd_status *out)
+{
+	pthread_mutex_lock(&f->mu);
+	*out = f->st;
+	pthread_mutex_unlock(&f->mu);
+	/* The router is the authority on what is in service (a rollback by
+	 * the application is not a follower event). */
+	out->version = router_version(f->r);
+	out->content_hash = router_content_hash(f->r);
+}
+
+int router_etcd_wait(router_etcd *f, int64_t revision, unsigned timeout_ms,
+                     router_etcd_status *status)
+{
+	struct timespec dl;
+	int rc = ROUTER_OK;
+
+	deadline_in(&dl, timeout_ms);
+	pthread_mutex_lock(&f->mu);
+	while (f->st.revision_seen < revision) {
+		if (pthread_cond_timedwait(&f->cv, &f->mu, &dl) == ETIMEDOUT) {
+			rc = f->st.revision_seen >= revision ? ROUTER_OK
+			                                     : ROUTER_ERANGE;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&f->mu);
+	if (status != NULL)
+		router_etcd_get_status(f, status);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Watcher                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void emit(router_etcd *f, router_etcd_event_kind kind, int code,
+                 int64_t rev, const router_error *e, unsigned retry_ms)
+{
+	router_etcd_event ev;
+
+	if (f->on_event == NULL)
+		return;
+	ev.kind = kind;
+	ev.code = code;
+	ev.revision = rev;
+	ev.version = router_version(f->r);
+	ev.content_hash = router_content_hash(f->r);
+	ev.error = code != ROUTER_OK ? e : NULL;
+	ev.retry_ms = retry_ms;
+	f->on_event(f->on_event_arg, &ev);
+}
+
+static int is_stopping(router_etcd *f)
+{
+	int s;
+
+	pthread_mutex_lock(&f->mu);
+	s = f->stopping;
+	pthread_mutex_unlock(&f->mu);
+	return s;
+}
+
+static void set_state(router_etcd *f, router_etcd_state s)
+{
+	pthread_mutex_lock(&f->mu);
+	if (f->st.state != s) {
+		f->st.state = s;
+		f->dirty = 1;
+		pthread_cond_broadcast(&f->cv);
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* Sleep ms unless stopping; returns 1 when stopping. */
+static int nap(router_etcd *f, unsigned ms)
+{
+	struct timespec dl;
+	int s;
+
+	deadline_in(&dl, ms);
+	pthread_mutex_lock(&f->mu);
+	while (!f->stopping &&
+	       pthread_cond_timedwait(&f->cv, &f->mu, &dl) != ETIMEDOUT)
+		;
+	s = f->stopping;
+	pthread_mutex_unlock(&f->mu);
+	return s;
+}
+
+/* Next backoff: doubled up to the cap, with +-25% jitter so a fleet that
+ * lost etcd together does not come back in lockstep. */
+static unsigned backoff_next(router_etcd *f, unsigned *cur)
+{
+	unsigned base = *cur, j;
+
+	f->rnd ^= f->rnd << 13;
+	f->rnd ^= f->rnd >> 7;
+	f->rnd ^= f->rnd << 17;
+	j = base / 2 ? (unsigned)(f->rnd % (base / 2 + 1)) : 0;
+	*cur = base >= f->bmax / 2 ? f->bmax : base * 2;
+	return base - base / 4 + j;
+}
+
+/* Record a failure of etcd and back off.  Returns 1 when stopping. */
+static int failed(router_etcd *f, const router_error *e, unsigned *backoff)
+{
+	unsigned ms = backoff_next(f, backoff);
+
+	pthread_mutex_lock(&f->mu);
+	f->st.state = ROUTER_ETCD_RETRYING;
+	f->st.last_error = *e;
+	f->dirty = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	emit(f, ROUTER_ETCD_EVENT_DISCONNECTED, e->code, f->next_rev - 1, e,
+	     ms);
+	return nap(f, ms);
+}
+
+static void record_verdict(router_etcd *f, int64_t rev, int code,
+                           const router_error *e)
+{
+	pthread_mutex_lock(&f->mu);
+	f->st.revision_seen = rev;
+	if (code == ROUTER_OK) {
+		f->st.revision_applied = rev;
+		f->st.accepted++;
+		f->st.from_snapshot = 0;
+	} else {
+		f->st.revision_refused = rev;
+		f->st.refusal = *e;
+		f->st.refused++;
+	}
+	f->dirty = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	emit(f, ROUTER_ETCD_EVENT_VERDICT, code, rev, e, 0);
+}
+
+static void save_snapshot(router_etcd *f)
+{
+	router_error e;
+
+	if (f->snapshot == NULL)
+		return;
+	if (router_snapshot_save(f->r, f->snapshot, &e) != ROUTER_OK) {
+		pthread_mutex_lock(&f->mu);
+		f->st.last_error = e;
+		f->dirty = 1;
+		pthread_mutex_unlock(&f->mu);
+	}
+}
+
+/* Load revision rev's document.  A document without a "version" gets the
+ * revision as its version, so every member reports the same version for
+ * the same revision and a snapshot records which revision it holds. */
+static int load(router_etcd *f, int64_t rev, const char *value, size_t len,
+                router_table **t, router_error *e)
+{
+	router_doc_options d = f->doc;
+	int rc = router_doc_load(value, len, &d, t, NULL, e);
+
+	if (rc == ROUTER_OK && d.version == 0 && router_table_version(*t) == 0) {
+		router_table_free(*t);
+		d.version = (uint64_t)rev;
+		rc = router_doc_load(value, len, &d, t, NULL, e);
+	}
+	return rc;
+}
+
+/* Offer revision rev of the key (value, or deleted) to the router. */
+static void handle(router_etcd *f, int64_t rev, const char *value,
+                   size_t len, int deleted)
+{
+	router_table *t = NULL;
+	router_error e;
+	int rc;
+
+	if (rev < f->next_rev) {
+		pthread_mutex_lock(&f->mu);
+		f->st.stale++;
+		f->dirty = 1;
+		pthread_mutex_unlock(&f->mu);
+		return;
+	}
+	f->next_rev = rev + 1;
+	router__clearerr(&e);
+	if (deleted) {
+		rc = router__seterr(&e, ROUTER_ENOTFOUND, f->key,
+		                    "the key was deleted at revision %" PRId64
+		                    "; version %" PRIu64 " stays in service",
+		                    rev, router_version(f->r));
+	} else if ((rc = load(f, rev, value, len, &t, &e)) == ROUTER_OK) {
+		if (router_table_version(t) == router_version(f->r) &&
+		    router_table_hash(t) == router_content_hash(f->r)) {
+			/* Already in service (the snapshot of this very
+			 * revision, or the same document put again):
+			 * nothing to publish, nothing to refuse. */
+			router_table_free(t);
+			t = NULL;
+		} else {
+			rc = router_publish(f->r, t, f->publish_flags, NULL,
+			                    &e);
+			if (rc != ROUTER_OK)
+				router_table_free(t);
+			else
+				save_snapshot(f);
+		}
+	}
+	record_verdict(f, rev, rc, &e);
+}
+
+/* Read the key's current value; next_rev moves past the read. */
+static int resync(router_etcd *f, router_error *e)
+{
+	router__etcd_kv kv;
+	int found, rc;
+	int64_t hrev = 0;
+
+	rc = router__etcd_get(f->wconn, f->key, f->key_len, &kv, &found,
+	                      &hrev, e);
+	if (rc != ROUTER_OK)
+		return rc;
+	if (found && kv.mod_revision >= f->next_rev)
+		handle(f, kv.mod_revision, kv.value, kv.value_len, 0);
+	else if (found) {
+		/* Seen already (or older than what was seen: stale). */
+		if (kv.mod_revision < f->next_rev - 1) {
+			pthread_mutex_lock(&f->mu);
+			f->st.stale++;
+			f->dirty = 1;
+			pthread_mutex_unlock(&f->mu);
+		}
+	}
+	router__etcd_kv_clear(&kv);
+	if (hrev + 1 > f->next_rev)
+		f->next_rev = hrev + 1;
+	return ROUTER_OK;
+}
+
+typedef struct watch_state {
+	router_etcd *f;
+	int need_resync;
+	int connected;
+	int after_failure; /* the last watch or range failed */
+	router_error err;
+	int rc;
+} watch_state;
+
+static int on_watch(void *arg, const router__etcd_watch_msg *m)
+{
+	watch_state *w = arg;
+	router_etcd *f = w->f;
+
+	if (m->canceled) {
+		if (m->compact_revision > 0) {
+			pthread_mutex_lock(&f->mu);
+			f->st.compactions++;
+			f->dirty = 1;
+			pthread_mutex_unlock(&f->mu);
+			emit(f, ROUTER_ETCD_EVENT_COMPACTED, ROUTER_OK,
+			     m->compact_revision, NULL, 0);
+			w->need_resync = 1;
+			return 1;
+		}
+		w->rc = router__seterr(&w->err, ROUTER_EIO, f->key,
+		                       "etcd canceled the watch: %s",
+		                       m->cancel_reason[0] ? m->cancel_reason
+		                                           : "no reason given");
+		return 1;
+	}
+	if (m->created && !w->connected) {
+		w->connected = 1;
+		pthread_mutex_lock(&f->mu);
+		f->st.reconnects += w->after_failure;
+		pthread_mutex_unlock(&f->mu);
+		set_state(f, ROUTER_ETCD_FOLLOWING);
+		/* The store is behind what was seen: etcd was restored from
+		 * an older backup or replaced.  Revisions up to the last one
+		 * seen will not be applied; say so. */
+		if (m->header_revision > 0 &&
+		    m->header_revision < f->next_rev - 1) {
+			router_error e;
+
+			router__seterr(&e, ROUTER_ERANGE, f->key,
+			               "etcd's revision %" PRId64
+			               " is behind the last revision seen %" PRId64
+			               " (etcd restored or replaced?): revisions "
+			               "up to %" PRId64 " will not be applied",
+			               m->header_revision, f->next_rev - 1,
+			               f->next_rev - 1);
+			pthread_mutex_lock(&f->mu);
+			f->st.stale++;
+			f->st.last_error = e;
+			f->dirty = 1;
+			pthread_mutex_unlock(&f->mu);
+			emit(f, ROUTER_ETCD_EVENT_STALE, e.code,
+			     m->header_revision, &e, 0);
+		}
+		emit(f, ROUTER_ETCD_EVENT_CONNECTED, ROUTER_OK, f->next_rev,
+		     NULL, 0);
+	}
+	for (size_t i = 0; i < m->nevents; i++)
+		handle(f, m->events[i].mod_revision, m->events[i].value,
+		       m->events[i].value_len, m->event_is_delete[i]);
+	return is_stopping(f);
+}
+
+static void *watcher_main(void *arg)
+{
+	router_etcd *f = arg;
+	unsigned backoff = f->bmin;
+	int need_resync = f->next_rev == 0, had_failure = 0;
+	router_error e;
+
+	while (!is_stopping(f)) {
+		watch_state w;
+		int rc;
+
+		if (need_resync) {
+			if (f->next_rev == 0)
+				f->next_rev = 1;
+			rc = resync(f, &e);
+			if (rc != ROUTER_OK) {
+				if (rc == ROUTER_ESTATE || failed(f, &e, &backoff))
+					break;
+				had_failure = 1;
+				continue;
+			}
+			need_resync = 0;
+		}
+		memset(&w, 0, sizeof w);
+		w.f = f;
+		w.after_failure = had_failure;
+		rc = router__etcd_watch(f->wconn, f->key, f->key_len,
+		                        f->next_rev, WATCH_IDLE_MS, on_watch, &w,
+		                        &e);
+		if (w.connected) {
+			backoff = f->bmin;
+			had_failure = 0;
+		}
+		if (w.need_resync) {
+			need_resync = 1;
+			continue;
+		}
+		if (rc == ROUTER_OK && w.rc != ROUTER_OK) {
+			rc = w.rc;
+			e = w.err;
+		}
+		if (rc == ROUTER_ESTATE)
+			break;
+		if (rc != ROUTER_OK) {
+			had_failure = 1;
+			if (failed(f, &e, &backoff))
+				break;
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reporter                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static json_t *jerr(const router_error *e)
+{
+	if (e->code == ROUTER_OK)
+		return json_null();
+	return json_pack("{s:s, s:s, s:s}", "code", router_errname(e->code),
+	                 "culprit", e->culprit, "message", e->message);
+}
+
+/* The status key's value: one JSON object (compact). */
+static char *status_json(router_etcd *f, const router_etcd_status *s)
+{
+	char hash[17];
+	json_t *o, *ref;
+	char *text;
+
+	snprintf(hash, sizeof hash, "%016" PRIx64, s->content_hash);
+	if (s->revision_refused != 0) {
+		ref = jerr(&s->refusal);
+		if (json_is_object(ref))
+			json_object_set_new(ref, "revision",
+			                    json_integer(s->revision_refused));
+	} else {
+		ref = json_null();
+	}
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:b, s:I, s:I, s:o, s:o, "
+	              "s:I, s:I, s:I, s:I, s:I, s:I}",
+	              "instance", f->instance, "key", f->key, "state",
+	              router_etcd_state_name(s->state), "version",
+	              (json_int_t)s->version, "hash", hash, "from_snapshot",
+	              s->from_snapshot, "revision_seen",
+	              (json_int_t)s->revision_seen, "revision_applied",
+	              (json_int_t)s->revision_applied, "refusal", ref, "error",
+	              jerr(&s->last_error), "accepted", (json_int_t)s->accepted,
+	              "refused", (json_int_t)s->refused, "stale",
+	              (json_int_t)s->stale, "reconnects",
+	              (json_int_t)s->reconnects, "compactions",
+	              (json_int_t)s->compactions, "updated_unix_ms",
+	              (json_int_t)wall_ms());
+	if (o == NULL)
+		return NULL;
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return text;
+}
+
+static void *reporter_main(void *arg)
+{
+	router_etcd *f = arg;
+	int64_t lease = 0;
+	unsigned keep_ms = f->ttl_s * 1000 / 3, backoff = f->bmin, wait_ms = 0;
+	struct timespec next_keep;
+	router_error e;
+
+	deadline_in(&next_keep, 0);
+	for (;;) {
+		router_etcd_status s;
+		struct timespec now, dl;
+		int dirty, keep_due, rc = ROUTER_OK;
+		char *text;
+
+		deadline_in(&dl, wait_ms);
+		if (lease != 0 &&
+		    (next_keep.tv_sec < dl.tv_sec ||
+		     (next_keep.tv_sec == dl.tv_sec &&
+		      next_keep.tv_nsec < dl.tv_nsec)))
+			dl = next_keep;
+		pthread_mutex_lock(&f->mu);
+		while (!f->stopping && !(f->dirty && wait_ms == 0) &&
+		       pthread_cond_timedwait(&f->cv, &f->mu, &dl) != ETIMEDOUT)
+			;
+		if (f->stopping) {
+			pthread_mutex_unlock(&f->mu);
+			break;
+		}
+		dirty = f->dirty;
+		f->dirty = 0;
+		s = f->st;
+		pthread_mutex_unlock(&f->mu);
+		s.version = router_version(f->r);
+		s.content_hash = router_content_hash(f->r);
+		wait_ms = 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		keep_due = lease != 0 &&
+		           (now.tv_sec > next_keep.tv_sec ||
+		            (now.tv_sec == next_keep.tv_sec &&
+		             now.tv_nsec >= next_keep.tv_nsec));
+		if (keep_due) {
+			int64_t ttl;
+
+			rc = router__etcd_lease_keepalive(f->rconn, lease, &ttl,
+			                                  &e);
+			if (rc == ROUTER_OK && ttl <= 0) {
+				lease = 0; /* expired while etcd was away */
+				dirty = 1;
+			} else if (rc == ROUTER_OK) {
+				deadline_in(&next_keep, keep_ms);
+			}
+		}
+		if (rc == ROUTER_OK && lease == 0) {
+			rc = router__etcd_lease_grant(f->rconn, f->ttl_s, &lease,
+			                              &e);
+			if (rc == ROUTER_OK) {
+				deadline_in(&next_keep, keep_ms);
+				dirty = 1;
+			}
+		}
+		if (rc == ROUTER_OK && dirty) {
+			if ((text = status_json(f, &s)) == NULL) {
+				rc = router__seterr(&e, ROUTER_ENOMEM, f->status_key,
+				                    "out of memory");
+			} else {
+				rc = router__etcd_put(f->rconn, f->status_key,
+				                      strlen(f->status_key), text,
+				                      strlen(text), lease, NULL, &e);
+				free(text);
+				/* A put under a lease etcd no longer knows
+				 * fails ("requested lease not found"): take a
+				 * new one. */
+				if (rc != ROUTER_OK &&
+				    strstr(e.message, "lease not found") != NULL)
+					lease = 0;
+			}
+			if (rc == ROUTER_OK) {
+				pthread_mutex_lock(&f->mu);
+				f->st.status_writes++;
+				pthread_mutex_unlock(&f->mu);
+			}
+		}
+		if (rc == ROUTER_ESTATE)
+			continue; /* interrupted: stopping */
+		if (rc != ROUTER_OK) {
+			/* Try again after a backoff, never later than the
+			 * lease needs. */
+			wait_ms = backoff_next(f, &backoff);
+			if (wait_ms > keep_ms)
+				wait_ms = keep_ms;
+			if (dirty) {
+				pthread_mutex_lock(&f->mu);
+				f->dirty = 1;
+				pthread_mutex_unlock(&f->mu);
+			}
+		} else {
+			backoff = f->bmin;
+		}
+	}
+	if (lease != 0) {
+		router__etcd_resume(f->rconn);
+		router__etcd_set_timeout(f->rconn, f->timeout_ms < 2000
+		                                       ? f->timeout_ms
+		                                       : 2000);
+		router__etcd_lease_revoke(f->rconn, lease, &e);
+		router__etcd_set_timeout(f->rconn, f->timeout_ms);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Start / stop                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void load_snapshot(router_etcd *f)
+{
+	router_table *t = NULL;
+	router_error e;
+	int rc;
+
+	if (f->snapshot == NULL || router_version(f->r) != 0)
+		return;
+	rc = router_snapshot_load(f->snapshot, f->doc.allocator, &t, NULL,
+	                          NULL, &e);
+	if (rc == ROUTER_OK) {
+		rc = router_publish(f->r, t, f->publish_flags, NULL, &e);
+		if (rc != ROUTER_OK)
+			router_table_free(t);
+	}
+	pthread_mutex_lock(&f->mu);
+	if (rc == ROUTER_OK)
+		f->st.from_snapshot = 1;
+	else if (rc != ROUTER_ENOTFOUND)
+		f->st.last_error = e;
+	f->dirty = 1;
+	pthread_mutex_unlock(&f->mu);
+	emit(f, ROUTER_ETCD_EVENT_SNAPSHOT, rc, 0, &e, 0);
+}
+
+int router_etcd_start(router_etcd *f, router_error *err)
+{
+	int rc;
+
+	if (f == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL, "NULL follower");
+	if (f->started)
+		return router__seterr(err, ROUTER_ESTATE, f->instance,
+		                      "follower already started");
+	if ((rc = router__etcd_open(&f->wconn, f->endpoints, f->timeout_ms,
+	                            err)) != ROUTER_OK)
+		return rc;
+	if ((rc = router__etcd_open(&f->rconn, f->endpoints, f->timeout_ms,
+	                            err)) != ROUTER_OK) {
+		router__etcd_close(f->wconn);
+		f->wconn = NULL;
+		return rc;
+	}
+	load_snapshot(f);
+	pthread_mutex_lock(&f->mu);
+	f->stopping = 0;
+	f->st.state = ROUTER_ETCD_CONNECTING;
+	f->dirty = 1;
+	pthread_mutex_unlock(&f->mu);
+	if ((rc = pthread_create(&f->watcher, NULL, watcher_main, f)) != 0) {
+		router__etcd_close(f->wconn);
+		router__etcd_close(f->rconn);
+		f->wconn = f->rconn = NULL;
+		return router__seterr(err, ROUTER_ENOMEM, f->instance,
+		                      "cannot start the watcher thread: %s",
+		                      strerror(rc));
+	}
+	if ((rc = pthread_create(&f->reporter, NULL, reporter_main, f)) != 0) {
+		pthread_mutex_lock(&f->mu);
+		f->stopping = 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		router__etcd_interrupt(f->wconn);
+		pthread_join(f->watcher, NULL);
+		router__etcd_close(f->wconn);
+		router__etcd_close(f->rconn);
+		f->wconn = f->rconn = NULL;
+		return router__seterr(err, ROUTER_ENOMEM, f->instance,
+		                      "cannot start the reporter thread: %s",
+		                      strerror(rc));
+	}
+	f->started = 1;
+	return ROUTER_OK;
+}
+
+void router_etcd_stop(router_etcd *f)
+{
+	if (f == NULL || !f->started)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->stopping = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	router__etcd_interrupt(f->wconn);
+	router__etcd_interrupt(f->rconn);
+	pthread_join(f->watcher, NULL);
+	pthread_join(f->reporter, NULL);
+	router__etcd_close(f->wconn);
+	router__etcd_close(f->rconn);
+	f->wconn = f->rconn = NULL;
+	pthread_mutex_lock(&f->mu);
+	f->st.state = ROUTER_ETCD_IDLE;
+	pthread_mutex_unlock(&f->mu);
+	f->started = 0;
+}

@@ -1,0 +1,114 @@
+/*
+ * A minimal etcd v3 client over the HTTP/JSON gateway (etcd_client.c), for
+ * the follower (etcd.c), routerctl and the integration tests.  Hidden from
+ * the shared library; the tools link librouter.a.
+ *
+ * One connection object per thread: it owns one libcurl easy handle (kept
+ * alive between requests) and a multi handle used only to wait, so that
+ * router__etcd_interrupt can wake a request in flight from another thread.
+ * Keys and values are byte strings; the gateway's base64 is handled here.
+ * Every failure (transport, HTTP status, an etcd error, a malformed
+ * response) is ROUTER_EIO with culprit "ENDPOINT/v3/PATH" and a message
+ * saying what went wrong; ROUTER_ENOMEM for allocation failures;
+ * ROUTER_ESTATE when interrupted.  A malformed response never crashes.
+ */
+#ifndef ROUTER_ETCD_INTERNAL_H
+#define ROUTER_ETCD_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "router.h"
+
+typedef struct router__etcd router__etcd;
+
+/* A key-value pair.  key and value are malloc'd, NUL-terminated for
+ * convenience (they may contain NULs; lengths are exact). */
+typedef struct router__etcd_kv {
+	char *key;
+	size_t key_len;
+	char *value;
+	size_t value_len;
+	int64_t create_revision;
+	int64_t mod_revision;
+	int64_t version;
+	int64_t lease;
+} router__etcd_kv;
+
+void router__etcd_kv_clear(router__etcd_kv *kv);
+void router__etcd_kvs_free(router__etcd_kv *kvs, size_t n);
+
+/* endpoints: comma-separated http(s) URLs.  timeout_ms: per request (not
+ * the watch).  ROUTER_OK, ROUTER_EINVAL (bad endpoint list), ROUTER_ENOMEM,
+ * ROUTER_EIO (libcurl handle). */
+int router__etcd_open(router__etcd **out, const char *endpoints,
+                      unsigned timeout_ms, router_error *err);
+void router__etcd_close(router__etcd *c);
+/* Check an endpoint list without opening anything. */
+int router__etcd_check_endpoints(const char *endpoints, router_error *err);
+
+/* From any thread: make the request in flight (and every later one, until
+ * router__etcd_resume) return ROUTER_ESTATE at once. */
+void router__etcd_interrupt(router__etcd *c);
+void router__etcd_resume(router__etcd *c);
+/* The endpoint in use (for messages). */
+const char *router__etcd_endpoint(const router__etcd *c);
+void router__etcd_set_timeout(router__etcd *c, unsigned timeout_ms);
+
+/* Range: the key (found: 1/0 into *found, kv filled when found). */
+int router__etcd_get(router__etcd *c, const void *key, size_t key_len,
+                     router__etcd_kv *kv, int *found, int64_t *header_rev,
+                     router_error *err);
+/* Every key starting with prefix, sorted by key. */
+int router__etcd_get_prefix(router__etcd *c, const char *prefix,
+                            router__etcd_kv **kvs, size_t *n,
+                            int64_t *header_rev, router_error *err);
+/* Put (lease 0: none).  *rev (optional): the revision of the write. */
+int router__etcd_put(router__etcd *c, const void *key, size_t key_len,
+                     const void *val, size_t val_len, int64_t lease,
+                     int64_t *rev, router_error *err);
+/* Put only if the key's mod_revision is expect_mod (0: the key must not
+ * exist).  *ok: 1 when written; *rev: the write's revision, or etcd's
+ * current revision when not written. */
+int router__etcd_put_if(router__etcd *c, const void *key, size_t key_len,
+                        const void *val, size_t val_len, int64_t expect_mod,
+                        int *ok, int64_t *rev, router_error *err);
+int router__etcd_delete(router__etcd *c, const void *key, size_t key_len,
+                        int64_t *rev, router_error *err);
+/* Compact the history up to rev (physical: waits for it). */
+int router__etcd_compact(router__etcd *c, int64_t rev, router_error *err);
+
+int router__etcd_lease_grant(router__etcd *c, int64_t ttl_s, int64_t *id,
+                             router_error *err);
+/* *ttl receives the remaining TTL; 0 when the lease has expired. */
+int router__etcd_lease_keepalive(router__etcd *c, int64_t id, int64_t *ttl,
+                                 router_error *err);
+int router__etcd_lease_revoke(router__etcd *c, int64_t id, router_error *err);
+
+/* One message of a watch stream. */
+typedef struct router__etcd_watch_msg {
+	int created;
+	int canceled;
+	int64_t compact_revision;   /* canceled because compacted: > 0 */
+	int64_t header_revision;    /* etcd's store revision */
+	const char *cancel_reason;  /* "" when none */
+	size_t nevents;
+	int *event_is_delete;       /* nevents entries */
+	router__etcd_kv *events;    /* nevents entries, valid during the call */
+} router__etcd_watch_msg;
+
+/* Return 0 to go on watching, anything else to end the watch. */
+typedef int (*router__etcd_watch_fn)(void *arg,
+                                     const router__etcd_watch_msg *m);
+
+/* Watch key from start_rev (>= 1), calling fn for every message.  Returns
+ * ROUTER_OK when fn ended the watch or no byte came for idle_ms (0: no
+ * limit; the caller resumes); ROUTER_ESTATE when interrupted; ROUTER_EIO
+ * when the stream failed or ended (etcd went away) or sent something
+ * malformed. */
+int router__etcd_watch(router__etcd *c, const void *key, size_t key_len,
+                       int64_t start_rev, unsigned idle_ms,
+                       router__etcd_watch_fn fn, void *arg,
+                       router_error *err);
+
+#endif /* ROUTER_ETCD_INTERNAL_H */

@@ -1,0 +1,622 @@
+/*
+ * Integration tests of the etcd follower (router_etcd.h) against a real
+ * etcd (Debian's etcd-server) started by the harness for each test on
+ * 127.0.0.1.  Every test is bounded (alarm); etcd dies with the process.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+
+#include "harness.h"
+#include "router.h"
+#include "router_doc.h"
+#include "router_etcd.h"
+#include "testutil.h"
+
+#define TEST_SECONDS 60
+#define KEY "/librouter/test/vschema"
+#define NFOLLOWERS 5
+
+/* ---- documents ----------------------------------------------------------- */
+
+/* A SrvVSchema: keyspace user sharded n ways, table users by hash(id);
+ * version 0 leaves the follower to use the revision. */
+static char *doc_sharded(unsigned n, uint64_t version)
+{
+	char *out = malloc(64 + 16 * n + 400), *p = out;
+	char name[16];
+
+	p += sprintf(p, "{");
+	if (version)
+		p += sprintf(p, "\"version\": %" PRIu64 ", ", version);
+	p += sprintf(p, "\"keyspaces\": {\"user\": {\"sharded\": true, "
+	                "\"vindexes\": {\"hash\": {\"type\": \"hash\"}}, "
+	                "\"tables\": {\"users\": {\"column_vindexes\": "
+	                "[{\"column\": \"id\", \"name\": \"hash\"}]}}, "
+	                "\"shards\": [");
+	for (unsigned i = 0; i < n; i++) {
+		router_shard_range_name(i, n, name, sizeof name);
+		p += sprintf(p, "%s\"%s\"", i ? ", " : "", name);
+	}
+	sprintf(p, "]}}}");
+	return out;
+}
+
+/* The January 2026 shape: the keyspace's VSchema emptied. */
+static const char EMPTY_VSCHEMA[] = "{\"keyspaces\": {\"user\": {}}}";
+
+/* ---- etcd as a client ---------------------------------------------------- */
+
+static router__etcd *client(const etcd_server *e)
+{
+	router__etcd *c;
+	router_error err;
+
+	if (router__etcd_open(&c, e->endpoint, 5000, &err) != ROUTER_OK)
+		fail_msg("open %s: %s", e->endpoint, err.message);
+	return c;
+}
+
+static int64_t put(router__etcd *c, const char *key, const char *val)
+{
+	int64_t rev = 0;
+	router_error err;
+
+	if (router__etcd_put(c, key, strlen(key), val, strlen(val), 0, &rev,
+	                     &err) != ROUTER_OK)
+		fail_msg("put %s: %s: %s", key, err.culprit, err.message);
+	return rev;
+}
+
+static int64_t put_doc(router__etcd *c, unsigned shards, uint64_t version)
+{
+	char *d = doc_sharded(shards, version);
+	int64_t rev = put(c, KEY, d);
+
+	free(d);
+	return rev;
+}
+
+/* The status keys under the default prefix, parsed. */
+static json_t *fleet(router__etcd *c)
+{
+	router__etcd_kv *kvs;
+	size_t n;
+	router_error err;
+	json_t *a = json_array();
+	char prefix[128];
+
+	router_etcd_default_status_prefix(KEY, prefix, sizeof prefix);
+	if (router__etcd_get_prefix(c, prefix, &kvs, &n, NULL, &err) !=
+	    ROUTER_OK)
+		fail_msg("fleet: %s", err.message);
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_loadb(kvs[i].value, kvs[i].value_len, 0, NULL);
+
+		assert_non_null(o);
+		json_array_append_new(a, o);
+	}
+	router__etcd_kvs_free(kvs, n);
+	return a;
+}
+
+/* Wait (bounded) until every status key shows revision_seen >= rev and
+ * there are n of them. */
+static json_t *fleet_at(router__etcd *c, size_t n, int64_t rev)
+{
+	for (double t0 = eh_now(); eh_now() - t0 < 15; eh_sleep_ms(50)) {
+		json_t *a = fleet(c), *o;
+		size_t i, ok = 0;
+
+		json_array_foreach(a, i, o)
+		{
+			ok += json_integer_value(json_object_get(
+			          o, "revision_seen")) >= rev;
+		}
+		if (json_array_size(a) == n && ok == n)
+			return a;
+		json_decref(a);
+	}
+	fail_msg("the fleet's status keys did not reach revision %" PRId64,
+	         rev);
+	return NULL;
+}
+
+/* ---- followers ----------------------------------------------------------- */
+
+#define MAXREC 64
+
+typedef struct member {
+	router *r;
+	router_etcd *f;
+	pthread_mutex_t mu;
+	int64_t revs[MAXREC]; /* verdicts, in order */
+	int codes[MAXREC];
+	size_t nrec;
+	int stale_events, compacted_events, snapshot_code;
+} member;
+
+static void on_event(void *arg, const router_etcd_event *ev)
+{
+	member *m = arg;
+
+	pthread_mutex_lock(&m->mu);
+	if (ev->kind == ROUTER_ETCD_EVENT_VERDICT && m->nrec < MAXREC) {
+		m->revs[m->nrec] = ev->revision;
+		m->codes[m->nrec++] = ev->code;
+	}
+	m->stale_events += ev->kind == ROUTER_ETCD_EVENT_STALE;
+	m->compacted_events += ev->kind == ROUTER_ETCD_EVENT_COMPACTED;
+	if (ev->kind == ROUTER_ETCD_EVENT_SNAPSHOT)
+		m->snapshot_code = ev->code;
+	pthread_mutex_unlock(&m->mu);
+}
+
+static void member_start(member *m, const etcd_server *e, int i,
+                         const char *snapshot)
+{
+	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
+	router_error err;
+	char id[32];
+
+	memset(m, 0, sizeof *m);
+	pthread_mutex_init(&m->mu, NULL);
+	m->snapshot_code = 1;
+	assert_int_equal(router_create(&m->r, NULL, &err), ROUTER_OK);
+	snprintf(id, sizeof id, "member-%d", i);
+	o.endpoints = e->endpoint;
+	o.key = KEY;
+	o.instance_id = id;
+	o.lease_ttl_s = 5;
+	o.backoff_min_ms = 50;
+	o.backoff_max_ms = 400;
+	o.request_timeout_ms = 2000;
+	o.snapshot_path = snapshot;
+	o.on_event = on_event;
+	o.on_event_arg = m;
+	if (router_etcd_create(&m->f, m->r, &o, &err) != ROUTER_OK)
+		fail_msg("create: %s: %s", err.culprit, err.message);
+	assert_int_equal(router_etcd_start(m->f, &err), ROUTER_OK);
+}
+
+static void member_free(member *m)
+{
+	router_etcd_free(m->f);
+	router_free(m->r);
+	pthread_mutex_destroy(&m->mu);
+}
+
+static router_etcd_status wait_seen(member *m, int64_t rev)
+{
+	router_etcd_status s;
+
+	if (router_etcd_wait(m->f, rev, 15000, &s) != ROUTER_OK)
+		fail_msg("%s did not see revision %" PRId64 " (seen %" PRId64
+		         ", state %s, last error %s: %s)",
+		         router_etcd_instance_id(m->f), rev, s.revision_seen,
+		         router_etcd_state_name(s.state), s.last_error.culprit,
+		         s.last_error.message);
+	return s;
+}
+
+/* Shard of users.id = id in m's router, "" when not routable. */
+static const char *shard_of(member *m, int64_t id, uint64_t *version)
+{
+	router_value v = ROUTER_VALUE_INT64(id);
+	router_route_result res;
+
+	if (router_route(m->r, "user", 4, "users", 5, &v, 1, &res, NULL) !=
+	    ROUTER_OK)
+		return "";
+	if (version)
+		*version = res.version;
+	return res.shard;
+}
+
+static int wait_state(member *m, router_etcd_state st, double seconds)
+{
+	router_etcd_status s;
+
+	for (double t0 = eh_now(); eh_now() - t0 < seconds; eh_sleep_ms(20)) {
+		router_etcd_get_status(m->f, &s);
+		if (s.state == st)
+			return 1;
+	}
+	return 0;
+}
+
+static int setup(void **state)
+{
+	etcd_server *e = calloc(1, sizeof *e);
+
+	alarm(TEST_SECONDS);
+	if (eh_start(e) != 0) {
+		free(e);
+		fprintf(stderr, "cannot start /usr/bin/etcd (etcd-server)\n");
+		return -1;
+	}
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	etcd_server *e = *state;
+
+	if (e != NULL) {
+		if (getenv("ROUTER_ETCD_KEEP"))
+			fprintf(stderr, "etcd dir: %s\n", e->dir);
+		eh_stop(e);
+		free(e);
+	}
+	alarm(0);
+	return 0;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void followers_converge_on_every_revision(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member m[NFOLLOWERS];
+	int64_t rev;
+	double t0, worst = 0;
+	json_t *a, *o;
+	size_t i;
+
+	rev = put_doc(c, 2, 0);
+	for (i = 0; i < NFOLLOWERS; i++)
+		member_start(&m[i], e, (int)i, NULL);
+	for (i = 0; i < NFOLLOWERS; i++) {
+		router_etcd_status s = wait_seen(&m[i], rev);
+		uint64_t v = 0;
+
+		assert_int_equal(s.revision_applied, rev);
+		assert_int_equal(s.version, (uint64_t)rev);
+		assert_string_equal(shard_of(&m[i], 29999, &v), "80-");
+		assert_int_equal(v, (uint64_t)rev);
+	}
+	/* The resharding 2 -> 4: time from the put's answer to every
+	 * member having it in service. */
+	t0 = eh_now();
+	rev = put_doc(c, 4, 0);
+	for (i = 0; i < NFOLLOWERS; i++) {
+		router_etcd_status s = wait_seen(&m[i], rev);
+		double dt = eh_now() - t0;
+
+		assert_int_equal(s.revision_applied, rev);
+		assert_int_equal(s.accepted, 2);
+		if (dt > worst)
+			worst = dt;
+	}
+	for (i = 0; i < NFOLLOWERS; i++)
+		assert_string_equal(shard_of(&m[i], 29999, NULL), "c0-");
+	printf("# %d followers converged on a 2 -> 4 resharding in %.1f ms "
+	       "(put answered -> last member serving it)\n",
+	       NFOLLOWERS, worst * 1000);
+	/* One query shows the fleet. */
+	a = fleet_at(c, NFOLLOWERS, rev);
+	json_array_foreach(a, i, o)
+	{
+		assert_int_equal(json_integer_value(json_object_get(
+		                     o, "revision_applied")),
+		                 rev);
+		assert_string_equal(
+		    json_string_value(json_object_get(o, "state")),
+		    "following");
+		assert_true(json_is_null(json_object_get(o, "refusal")));
+	}
+	json_decref(a);
+	/* A stopped member revokes its lease and leaves the table. */
+	router_etcd_stop(m[0].f);
+	a = fleet(c);
+	assert_int_equal(json_array_size(a), NFOLLOWERS - 1);
+	json_decref(a);
+	for (i = 0; i < NFOLLOWERS; i++)
+		member_free(&m[i]);
+	router__etcd_close(c);
+}
+
+static void refusals_are_reported_in_status_keys(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member m[3];
+	int64_t good, bad, broken, fixed;
+	json_t *a, *o;
+	size_t i;
+
+	good = put_doc(c, 2, 0);
+	for (i = 0; i < 3; i++)
+		member_start(&m[i], e, (int)i, NULL);
+	for (i = 0; i < 3; i++)
+		wait_seen(&m[i], good);
+	bad = put(c, KEY, EMPTY_VSCHEMA);
+	for (i = 0; i < 3; i++) {
+		router_etcd_status s = wait_seen(&m[i], bad);
+
+		assert_int_equal(s.revision_applied, good);
+		assert_int_equal(s.revision_refused, bad);
+		assert_int_equal(s.refusal.code, ROUTER_EEMPTY);
+		assert_int_equal(s.version, (uint64_t)good);
+		assert_string_equal(shard_of(&m[i], 29999, NULL), "80-");
+	}
+	a = fleet_at(c, 3, bad);
+	json_array_foreach(a, i, o)
+	{
+		json_t *ref = json_object_get(o, "refusal");
+
+		assert_int_equal(
+		    json_integer_value(json_object_get(ref, "revision")), bad);
+		assert_string_equal(
+		    json_string_value(json_object_get(ref, "code")),
+		    "ROUTER_EEMPTY");
+		assert_true(strlen(json_string_value(
+		                json_object_get(ref, "message"))) > 0);
+		assert_int_equal(json_integer_value(json_object_get(
+		                     o, "revision_applied")),
+		                 good);
+	}
+	json_decref(a);
+	/* Not JSON at all: refused with the syntax error's place. */
+	broken = put(c, KEY, "{\"keyspaces\": {\"user\": ");
+	for (i = 0; i < 3; i++) {
+		router_etcd_status s = wait_seen(&m[i], broken);
+
+		assert_int_equal(s.refusal.code, ROUTER_EDOC);
+		assert_string_equal(shard_of(&m[i], 29999, NULL), "80-");
+	}
+	/* A stale document version (below the one in service). */
+	{
+		int64_t old = put_doc(c, 4, 1);
+
+		for (i = 0; i < 3; i++) {
+			router_etcd_status s = wait_seen(&m[i], old);
+
+			assert_int_equal(s.refusal.code, ROUTER_EVERSION);
+			assert_int_equal(s.revision_applied, good);
+		}
+	}
+	fixed = put_doc(c, 4, 0);
+	for (i = 0; i < 3; i++) {
+		router_etcd_status s = wait_seen(&m[i], fixed);
+
+		assert_int_equal(s.revision_applied, fixed);
+		assert_int_equal(s.refused, 3);
+		assert_string_equal(shard_of(&m[i], 29999, NULL), "c0-");
+	}
+	for (i = 0; i < 3; i++)
+		member_free(&m[i]);
+	router__etcd_close(c);
+}
+
+/* Every revision handled exactly once and in order. */
+static void assert_verdicts(member *m, const int64_t *revs, size_t n)
+{
+	pthread_mutex_lock(&m->mu);
+	if (m->nrec != n) {
+		for (size_t i = 0; i < m->nrec; i++)
+			fprintf(stderr, "verdict %zu: revision %" PRId64 " %s\n",
+			        i, m->revs[i], router_errname(m->codes[i]));
+		pthread_mutex_unlock(&m->mu);
+		fail_msg("%zu verdicts, expected %zu", m->nrec, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(m->revs[i], revs[i]);
+	pthread_mutex_unlock(&m->mu);
+}
+
+static void watch_resumes_after_etcd_restart(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member m;
+	int64_t revs[8];
+	size_t n = 0;
+	router_etcd_status s;
+	uint64_t v;
+
+	revs[n++] = put_doc(c, 2, 0);
+	member_start(&m, e, 0, NULL);
+	wait_seen(&m, revs[0]);
+	eh_kill(e);
+	assert_true(wait_state(&m, ROUTER_ETCD_RETRYING, 10));
+	/* Routing goes on while etcd is away. */
+	assert_string_equal(shard_of(&m, 29999, &v), "80-");
+	assert_int_equal(v, (uint64_t)revs[0]);
+	assert_int_equal(eh_restart(e), 0);
+	/* Three revisions, likely before the follower is back: it must
+	 * get each one once, in order. */
+	router__etcd_close(c);
+	c = client(e);
+	revs[n++] = put_doc(c, 4, 0);
+	revs[n++] = put_doc(c, 8, 0);
+	revs[n++] = put_doc(c, 16, 0);
+	s = wait_seen(&m, revs[n - 1]);
+	assert_int_equal(s.revision_applied, revs[n - 1]);
+	assert_true(s.reconnects >= 1);
+	assert_verdicts(&m, revs, n);
+	/* Stopped and started again: resumes from the last revision seen. */
+	router_etcd_stop(m.f);
+	revs[n++] = put_doc(c, 32, 0);
+	revs[n++] = put_doc(c, 64, 0);
+	assert_int_equal(router_etcd_start(m.f, NULL), ROUTER_OK);
+	s = wait_seen(&m, revs[n - 1]);
+	assert_int_equal(s.accepted, n);
+	assert_verdicts(&m, revs, n);
+	assert_string_equal(shard_of(&m, 29999, NULL), "fc-");
+	member_free(&m);
+	router__etcd_close(c);
+}
+
+static void watch_resumes_after_compaction(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member m;
+	int64_t revs[8], r2, r3;
+	size_t n = 0;
+	router_etcd_status s;
+	router_error err;
+
+	revs[n++] = put_doc(c, 2, 0);
+	member_start(&m, e, 0, NULL);
+	wait_seen(&m, revs[0]);
+	router_etcd_stop(m.f);
+	/* While it is away: two revisions, then history compacted past
+	 * them (the watch cannot resume from the revision it needs). */
+	r2 = put_doc(c, 4, 0);
+	r3 = put_doc(c, 8, 0);
+	(void)r2;
+	put(c, "/librouter/test/other", "x");
+	assert_int_equal(router__etcd_compact(c, r3 + 1, &err), ROUTER_OK);
+	assert_int_equal(router_etcd_start(m.f, NULL), ROUTER_OK);
+	/* r2 is gone from etcd for good; r3, the current value, is read
+	 * instead, once. */
+	revs[n++] = r3;
+	s = wait_seen(&m, r3);
+	assert_int_equal(s.compactions, 1);
+	assert_int_equal(s.revision_applied, r3);
+	assert_string_equal(shard_of(&m, 29999, NULL), "e0-");
+	revs[n++] = put_doc(c, 16, 0);
+	s = wait_seen(&m, revs[n - 1]);
+	assert_int_equal(s.revision_applied, revs[n - 1]);
+	assert_verdicts(&m, revs, n);
+	assert_int_equal(m.compacted_events, 1);
+	member_free(&m);
+	router__etcd_close(c);
+}
+
+static void stale_revisions_are_never_applied(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member m;
+	int64_t seen, rev = 0;
+	router_etcd_status s;
+	uint64_t v;
+
+	for (int i = 0; i < 10; i++)
+		put(c, "/librouter/test/filler", "x");
+	seen = put_doc(c, 2, 0);
+	member_start(&m, e, 0, NULL);
+	wait_seen(&m, seen);
+	/* etcd replaced by an empty one: its revisions start again at 1. */
+	assert_int_equal(eh_restart_wiped(e), 0);
+	router__etcd_close(c);
+	c = client(e);
+	rev = put_doc(c, 4, 0);
+	assert_true(rev < seen);
+	for (double t0 = eh_now(); eh_now() - t0 < 10; eh_sleep_ms(20)) {
+		pthread_mutex_lock(&m.mu);
+		int stale = m.stale_events;
+		pthread_mutex_unlock(&m.mu);
+		if (stale > 0)
+			break;
+	}
+	router_etcd_get_status(m.f, &s);
+	assert_true(s.stale >= 1);
+	assert_non_null(strstr(s.last_error.message, "behind"));
+	/* The older revision was not applied. */
+	assert_int_equal(s.revision_applied, seen);
+	assert_string_equal(shard_of(&m, 29999, &v), "80-");
+	assert_int_equal(v, (uint64_t)seen);
+	/* Once etcd's revisions pass the last one seen, they apply. */
+	while (rev <= seen)
+		rev = put_doc(c, 4, 0);
+	s = wait_seen(&m, rev);
+	assert_int_equal(s.revision_applied, rev);
+	assert_string_equal(shard_of(&m, 29999, NULL), "c0-");
+	/* The status key is back under a new lease. */
+	json_decref(fleet_at(c, 1, rev));
+	member_free(&m);
+	router__etcd_close(c);
+}
+
+static void starts_from_snapshot_with_etcd_down(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member m;
+	char snap[300];
+	int64_t rev, bad;
+	router_etcd_status s;
+	uint64_t v = 0;
+
+	snprintf(snap, sizeof snap, "%s/lkg.snapshot", e->dir);
+	rev = put_doc(c, 4, 0);
+	member_start(&m, e, 0, snap);
+	wait_seen(&m, rev);
+	member_free(&m);
+	/* Process restart while etcd is down. */
+	eh_kill(e);
+	member_start(&m, e, 0, snap);
+	assert_int_equal(m.snapshot_code, ROUTER_OK);
+	assert_string_equal(shard_of(&m, 29999, &v), "c0-");
+	assert_int_equal(v, (uint64_t)rev);
+	assert_true(wait_state(&m, ROUTER_ETCD_RETRYING, 10));
+	router_etcd_get_status(m.f, &s);
+	assert_int_equal(s.from_snapshot, 1);
+	assert_int_equal(s.last_error.code, ROUTER_EIO);
+	/* etcd comes back holding the very revision of the snapshot: it is
+	 * already in service, neither published again nor refused. */
+	assert_int_equal(eh_restart(e), 0);
+	s = wait_seen(&m, rev);
+	assert_int_equal(s.revision_applied, rev);
+	assert_int_equal(s.refused, 0);
+	member_free(&m);
+	/* Restart while etcd holds a refused document: the snapshot serves,
+	 * the refusal is reported. */
+	router__etcd_close(c);
+	c = client(e);
+	bad = put(c, KEY, EMPTY_VSCHEMA);
+	member_start(&m, e, 1, snap);
+	s = wait_seen(&m, bad);
+	assert_int_equal(s.refusal.code, ROUTER_EEMPTY);
+	assert_int_equal(s.from_snapshot, 1);
+	assert_string_equal(shard_of(&m, 29999, &v), "c0-");
+	assert_int_equal(v, (uint64_t)rev);
+	member_free(&m);
+	router__etcd_close(c);
+}
+
+static void malformed_endpoints_are_refused_at_create(void **state)
+{
+	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
+	router_etcd *f = NULL;
+	router *r;
+	router_error err;
+
+	(void)state;
+	assert_int_equal(router_create(&r, NULL, NULL), ROUTER_OK);
+	o.key = KEY;
+	o.endpoints = "127.0.0.1:2379";
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	assert_non_null(strstr(err.message, "not an http://"));
+	o.endpoints = "http://127.0.0.1:1";
+	o.lease_ttl_s = 1;
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	assert_null(f);
+	router_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(malformed_endpoints_are_refused_at_create),
+	    cmocka_unit_test_setup_teardown(
+	        followers_converge_on_every_revision, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        refusals_are_reported_in_status_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(watch_resumes_after_etcd_restart,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(watch_resumes_after_compaction,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(stale_revisions_are_never_applied,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        starts_from_snapshot_with_etcd_down, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
