@@ -29,7 +29,9 @@ enum {
 	O_HEX = 1u << 4,
 	O_DESTRUCTIVE = 1u << 5,
 	O_VITESS = 1u << 6,
-	O_COMPACT = 1u << 7
+	O_COMPACT = 1u << 7,
+	O_SAMPLE = 1u << 8,
+	O_INVARIANTS = 1u << 9
 };
 #define O_DOC (O_JSON | O_KEYSPACE | O_SHARDS)
 
@@ -47,6 +49,8 @@ typedef struct cli {
 	char **pos;
 	size_t npos;
 	int stdin_used;
+	const char *sample;     /* --sample FILE */
+	const char *invariants; /* --invariants FILE */
 } cli;
 
 typedef struct command {
@@ -819,8 +823,16 @@ static int shards_used(const cli *c, const doc *a, const doc *b)
 	return 0;
 }
 
+#define SHADOW_KS_MAX 64
+
 typedef struct verdict {
 	uint64_t from, to;
+	/* The shadow evaluation, copied out of the callback. */
+	int shadow;
+	size_t nks;
+	router_shadow_stat ks[SHADOW_KS_MAX];
+	char names[SHADOW_KS_MAX][ROUTER_NAME_MAX + 1];
+	router_shadow_stat total;
 } verdict;
 
 static void on_event(void *arg, const router_event *ev)
@@ -829,6 +841,191 @@ static void on_event(void *arg, const router_event *ev)
 
 	v->from = ev->version_from;
 	v->to = ev->version_to;
+	if (ev->shadow != NULL) {
+		v->shadow = 1;
+		v->nks = 0;
+		for (size_t i = 0; i < router_shadow_count(ev->shadow) &&
+		                   v->nks < SHADOW_KS_MAX;
+		     i++, v->nks++) {
+			v->ks[i] = *router_shadow_get(ev->shadow, i);
+			snprintf(v->names[i], sizeof v->names[i], "%s",
+			         v->ks[i].keyspace);
+			v->ks[i].keyspace = v->names[i];
+		}
+		router_shadow_totals(ev->shadow, &v->total);
+	}
+}
+
+/* ---- sample keys and invariants from files (check, invariants) --------- */
+
+typedef struct sample {
+	router_sample_key *k;
+	router_value *v;
+	char **lines;
+	size_t n, cap;
+} sample;
+
+static void sample_free(sample *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->lines[i]);
+	free(s->k);
+	free(s->v);
+	free(s->lines);
+	memset(s, 0, sizeof *s);
+}
+
+/* Lines "KEYSPACE TABLE VALUE..." (blank lines and # comments skipped);
+ * a VALUE that parses as a signed 64-bit integer is int64, else
+ * varchar.  0, or EXIT_USAGE with the message printed. */
+static int sample_read(const char *file, sample *s)
+{
+	FILE *f = fopen(file, "r");
+	char buf[4096];
+	size_t lineno = 0;
+
+	memset(s, 0, sizeof *s);
+	if (f == NULL) {
+		errorf("%s: %s", file, strerror(errno));
+		return EXIT_USAGE;
+	}
+	while (fgets(buf, sizeof buf, f) != NULL) {
+		char *save = NULL, *w[3 + MAX_VALUES], *line, *tok, *hash;
+		size_t nw = 0;
+
+		lineno++;
+		if ((hash = strchr(buf, '#')) != NULL)
+			*hash = '\0';
+		if ((line = strdup(buf)) == NULL)
+			goto oom;
+		for (tok = strtok_r(line, " \t\r\n", &save);
+		     tok != NULL && nw < 3 + MAX_VALUES;
+		     tok = strtok_r(NULL, " \t\r\n", &save))
+			w[nw++] = tok;
+		if (nw == 0) {
+			free(line);
+			continue;
+		}
+		if (nw < 3 || nw > 2 + MAX_VALUES) {
+			errorf("%s:%zu: expected KEYSPACE TABLE VALUE... (1 to "
+			       "%d values)",
+			       file, lineno, MAX_VALUES);
+			free(line);
+			fclose(f);
+			return EXIT_USAGE;
+		}
+		if (s->n == s->cap) {
+			size_t n = s->cap ? s->cap * 2 : 64;
+			router_sample_key *k = realloc(s->k, n * sizeof *k);
+			char **l;
+			router_value *v;
+
+			if (k != NULL)
+				s->k = k;
+			l = k ? realloc(s->lines, n * sizeof *l) : NULL;
+			if (l != NULL)
+				s->lines = l;
+			v = l ? realloc(s->v, n * MAX_VALUES * sizeof *v) : NULL;
+			if (v == NULL) {
+				free(line);
+				goto oom;
+			}
+			s->v = v;
+			s->cap = n;
+		}
+		s->lines[s->n] = line;
+		for (size_t j = 2; j < nw; j++) {
+			router_value *v = &s->v[s->n * MAX_VALUES + j - 2];
+
+			if (router_value_parse(ROUTER_SQL_INT64, w[j],
+			                       strlen(w[j]), v, NULL) != ROUTER_OK)
+				*v = ROUTER_VALUE_BYTES(ROUTER_SQL_VARCHAR, w[j],
+				                        strlen(w[j]));
+		}
+		/* values is set below: s->v may still move. */
+		s->k[s->n] = (router_sample_key){w[0], strlen(w[0]), w[1],
+		                                 strlen(w[1]), NULL, nw - 2};
+		s->n++;
+	}
+	fclose(f);
+	for (size_t i = 0; i < s->n; i++)
+		s->k[i].values = &s->v[i * MAX_VALUES];
+	return 0;
+oom:
+	fclose(f);
+	errorf("out of memory reading %s", file);
+	return EXIT_USAGE;
+}
+
+/* Declare every invariant of file (one per line, # comments) on r.
+ * 0; EXIT_NO when the table in service violates one (printed);
+ * EXIT_USAGE for I/O or syntax errors. */
+static int invariants_read(const cli *c, const char *file, router *r)
+{
+	FILE *f = fopen(file, "r");
+	char buf[1024];
+	size_t lineno = 0;
+
+	if (f == NULL) {
+		errorf("%s: %s", file, strerror(errno));
+		return EXIT_USAGE;
+	}
+	while (fgets(buf, sizeof buf, f) != NULL) {
+		router_error e;
+		const char *p = buf;
+		int rc;
+
+		lineno++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || *p == '\n' || *p == '#')
+			continue;
+		rc = router_invariant_add(r, buf, &e);
+		if (rc == ROUTER_EINVARIANT) {
+			fclose(f);
+			if (c->json)
+				emit(jfail(&e));
+			else
+				printf("violated: %s:%zu: %s: %s\n", file,
+				       lineno, e.culprit, e.message);
+			return EXIT_NO;
+		}
+		if (rc != ROUTER_OK) {
+			fclose(f);
+			errorf("%s:%zu: %s", file, lineno, e.message);
+			return EXIT_USAGE;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static void print_shadow(const verdict *v)
+{
+	if (!v->shadow)
+		return;
+	for (size_t i = 0; i < v->nks; i++)
+		printf("shadow %s: %" PRIu64 " keys, %" PRIu64 " routed, %" PRIu64
+		       " move, %" PRIu64 " become unroutable, %" PRIu64
+		       " become routable\n",
+		       v->ks[i].keyspace, v->ks[i].keys, v->ks[i].routed,
+		       v->ks[i].moved, v->ks[i].unroutable,
+		       v->ks[i].newly_routable);
+}
+
+static json_t *jshadow(const verdict *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < v->nks; i++)
+		json_array_append_new(
+		    a, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "keyspace",
+		                 v->ks[i].keyspace, "keys", juint(v->ks[i].keys),
+		                 "routed", juint(v->ks[i].routed), "moved",
+		                 juint(v->ks[i].moved), "unroutable",
+		                 juint(v->ks[i].unroutable), "newly_routable",
+		                 juint(v->ks[i].newly_routable)));
+	return a;
 }
 
 static int cmd_check(cli *c)
@@ -836,7 +1033,7 @@ static int cmd_check(cli *c)
 	router_options ro = ROUTER_OPTIONS_INIT;
 	router_diff *diff = NULL;
 	router *r = NULL;
-	verdict v = {0, 0};
+	static verdict v;
 	router_error e;
 	doc cur, next;
 	int rc, ret;
@@ -874,6 +1071,22 @@ static int cmd_check(cli *c)
 		goto out;
 	}
 	cur.t = NULL; /* the router owns it */
+	if (c->invariants != NULL &&
+	    (ret = invariants_read(c, c->invariants, r)) != 0)
+		goto out;
+	if (c->sample != NULL) {
+		sample smp;
+
+		if ((ret = sample_read(c->sample, &smp)) != 0)
+			goto out;
+		rc = router_shadow_set_sample(r, smp.k, smp.n, NULL, &e);
+		sample_free(&smp);
+		if (rc != ROUTER_OK) {
+			errorf("%s: %s", c->sample, e.message);
+			ret = EXIT_USAGE;
+			goto out;
+		}
+	}
 	if (next.rc != ROUTER_OK) {
 		const router_doc_note *n;
 
@@ -916,6 +1129,8 @@ static int cmd_check(cli *c)
 		json_object_set_new(o, "version_from", juint(v.from));
 		json_object_set_new(o, "version_to", juint(v.to));
 		json_object_set_new(o, "changes", jdiff(diff));
+		if (v.shadow)
+			json_object_set_new(o, "shadow", jshadow(&v));
 		emit(o);
 	} else {
 		if (rc == ROUTER_OK)
@@ -924,6 +1139,7 @@ static int cmd_check(cli *c)
 		else
 			printf("refused: %s: %s%s%s\n", router_errname(rc),
 			       e.culprit, e.culprit[0] ? ": " : "", e.message);
+		print_shadow(&v);
 		print_diff(diff);
 	}
 	ret = rc == ROUTER_OK ? EXIT_YES : EXIT_NO;
@@ -1077,6 +1293,188 @@ static int cmd_dump(cli *c)
 	"  --json\n"                                                         \
 	"      Print one JSON object on stdout instead of text.\n"
 
+/* snapshot save DOC FILE | load FILE | verify FILE */
+static int cmd_snapshot(cli *c)
+{
+	const char *sub = c->pos[0];
+	router_error e;
+	uint64_t version = 0, hash = 0;
+	int rc;
+
+	if (strcmp(sub, "save") == 0) {
+		router *r = NULL;
+		doc d;
+		int ret;
+
+		if (c->npos != 3)
+			return usage(c, "snapshot save takes DOC and FILE");
+		if ((ret = load(c, &d, c->pos[1], 0)) != 0)
+			return ret;
+		if (d.rc != ROUTER_OK) {
+			ret = invalid(c, &d);
+			unload(&d);
+			return ret;
+		}
+		version = router_table_version(d.t);
+		if ((rc = router_create(&r, NULL, &e)) != ROUTER_OK ||
+		    (rc = router_publish(r, d.t, 0, NULL, &e)) != ROUTER_OK) {
+			errorf("%s: %s", d.name, e.message);
+			router_free(r);
+			unload(&d);
+			return EXIT_USAGE;
+		}
+		d.t = NULL;
+		rc = router_snapshot_save(r, c->pos[2], &e);
+		version = router_version(r);
+		hash = router_content_hash(r);
+		router_free(r);
+		unload(&d);
+		if (rc != ROUTER_OK) {
+			errorf("%s", e.message);
+			return EXIT_USAGE;
+		}
+		if (c->json) {
+			char hex[17];
+
+			snprintf(hex, sizeof hex, "%016" PRIx64, hash);
+			emit(json_pack("{s:b, s:s, s:o, s:s}", "ok", 1, "file",
+			               c->pos[2], "version", juint(version),
+			               "content_hash", hex));
+		} else
+			printf("saved %s: version %" PRIu64 ", content hash "
+			       "%016" PRIx64 "\n",
+			       c->pos[2], version, hash);
+		return EXIT_YES;
+	}
+	if (strcmp(sub, "load") == 0 || strcmp(sub, "verify") == 0) {
+		router_table *t = NULL;
+		int verify = sub[0] == 'v';
+		char hex[17];
+
+		if (c->npos != 2)
+			return usage(c, "snapshot %s takes FILE", sub);
+		rc = verify ? router_snapshot_verify(c->pos[1], &version, &hash,
+		                                     &e)
+		            : router_snapshot_load(c->pos[1], NULL, &t,
+		                                   &version, &hash, &e);
+		if (rc == ROUTER_EIO || rc == ROUTER_ENOMEM ||
+		    rc == ROUTER_EINVAL) {
+			errorf("%s", e.message);
+			return EXIT_USAGE;
+		}
+		if (rc != ROUTER_OK) {
+			if (c->json)
+				emit(jfail(&e));
+			else
+				printf("refused: %s: %s\n", router_errname(rc),
+				       e.message);
+			return EXIT_NO;
+		}
+		snprintf(hex, sizeof hex, "%016" PRIx64, hash);
+		if (verify) {
+			if (c->json)
+				emit(json_pack("{s:b, s:o, s:s}", "ok", 1,
+				               "version", juint(version),
+				               "content_hash", hex));
+			else
+				printf("ok: version %" PRIu64
+				       ", content hash %s\n",
+				       version, hex);
+		} else {
+			char *text = NULL;
+
+			rc = router_doc_dump(t, NULL, c->compact ?
+			                     ROUTER_DOC_DUMP_COMPACT : 0, NULL,
+			                     &text, NULL, &e);
+			router_table_free(t);
+			if (rc != ROUTER_OK) {
+				errorf("%s", e.message);
+				return EXIT_USAGE;
+			}
+			fputs(text, stdout);
+			if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
+				fputc('\n', stdout);
+			free(text);
+		}
+		return EXIT_YES;
+	}
+	return usage(c, "snapshot needs save, load or verify, not '%s'", sub);
+}
+
+/* invariants FILE DOC [NEXT] */
+static int cmd_invariants(cli *c)
+{
+	router *r = NULL;
+	router_error e;
+	doc cur, next;
+	int ret, rc;
+
+	memset(&next, 0, sizeof next);
+	if ((ret = load(c, &cur, c->pos[1], ROUTER_DOC_UNUSED_SHARDS_OK)) != 0)
+		return ret;
+	if (cur.rc != ROUTER_OK) {
+		ret = invalid(c, &cur);
+		goto out;
+	}
+	if (c->npos == 3 &&
+	    (ret = load(c, &next, c->pos[2], ROUTER_DOC_UNUSED_SHARDS_OK)) !=
+	        0)
+		goto out;
+	if (c->npos == 3 && next.rc != ROUTER_OK) {
+		ret = invalid(c, &next);
+		goto out;
+	}
+	if ((rc = router_create(&r, NULL, &e)) != ROUTER_OK ||
+	    (rc = router_publish(r, cur.t, ROUTER_PUBLISH_DESTRUCTIVE, NULL,
+	                         &e)) != ROUTER_OK) {
+		errorf("%s: %s", cur.name, e.message);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	cur.t = NULL;
+	/* DOC must satisfy every invariant (they are declared against it). */
+	if ((ret = invariants_read(c, c->pos[0], r)) != 0)
+		goto out;
+	if (c->npos == 3) {
+		rc = router_publish(r, next.t,
+		                    ROUTER_PUBLISH_DRY_RUN |
+		                        ROUTER_PUBLISH_DESTRUCTIVE,
+		                    NULL, &e);
+		if (rc == ROUTER_EINVARIANT) {
+			if (c->json)
+				emit(jfail(&e));
+			else
+				printf("violated: %s: %s\n", e.culprit,
+				       e.message);
+			ret = EXIT_NO;
+			goto out;
+		}
+	}
+	{
+		size_t n = router_invariant_get(r, 0, NULL, 0);
+
+		if (c->json) {
+			json_t *a = json_array();
+			char buf[512];
+
+			for (size_t i = 0; i < n; i++) {
+				router_invariant_get(r, i, buf, sizeof buf);
+				json_array_append_new(a, json_string(buf));
+			}
+			emit(json_pack("{s:b, s:o}", "ok", 1, "invariants", a));
+		} else {
+			printf("ok: %zu invariant%s hold%s\n", n,
+			       n == 1 ? "" : "s", n == 1 ? "s" : "");
+		}
+	}
+	ret = EXIT_YES;
+out:
+	router_free(r);
+	unload(&cur);
+	unload(&next);
+	return ret;
+}
+
 static int cmd_help(cli *c);
 
 static const command commands[] = {
@@ -1167,9 +1565,10 @@ static const command commands[] = {
      "  routerctl validate customer.json --keyspace customer \\\n"
      "      --shards customer=-80,80-\n",
      "DOC is invalid"},
-    {"check", 2, 2, O_DOC | O_DESTRUCTIVE, cmd_check,
+    {"check", 2, 2, O_DOC | O_DESTRUCTIVE | O_SAMPLE | O_INVARIANTS, cmd_check,
      "routerctl check CURRENT NEXT [--allow-destructive] [--keyspace NAME]\n"
-     "                 [--shards NAME=LIST]... [--json]",
+     "                 [--shards NAME=LIST]... [--sample FILE]\n"
+     "                 [--invariants FILE] [--json]",
      "Give the verdict router_publish() would give for NEXT while CURRENT\n"
      "is in service, without changing anything, and the diff.  The first\n"
      "line is `accepted: version A -> B` or\n"
@@ -1187,7 +1586,16 @@ static const command commands[] = {
      "OPTIONS\n"
      "  --allow-destructive\n"
      "      Allow what ESHRINK refuses and the emptied sharded keyspace\n"
-     "      (the library's ROUTER_PUBLISH_DESTRUCTIVE).\n" DOC_OPTIONS
+     "      (the library's ROUTER_PUBLISH_DESTRUCTIVE).\n"
+     "  --sample FILE\n"
+     "      Shadow evaluation: route every key of FILE (lines `KEYSPACE\n"
+     "      TABLE VALUE...`, # comments; integers are int64, anything\n"
+     "      else varchar) through CURRENT and NEXT and print, per\n"
+     "      keyspace, how many move or become unroutable (`shadow ...`\n"
+     "      lines); any key that becomes unroutable refuses (ESHADOW).\n"
+     "  --invariants FILE\n"
+     "      Operator invariants, one per line (see invariants); NEXT\n"
+     "      breaking one is refused with EINVARIANT.\n" DOC_OPTIONS
      "      check's object: ok, verdict (accept|refuse), code, error,\n"
      "      version_from, version_to, changes[], problems[] when NEXT is\n"
      "      invalid.\n"
@@ -1228,6 +1636,41 @@ static const command commands[] = {
      "  routerctl validate ks.json --keyspace user \\\n"
      "      --shards user=$(routerctl shards 4 | paste -sd,)\n",
      "never"},
+    {"snapshot", 2, 3, O_DOC | O_COMPACT, cmd_snapshot,
+     "routerctl snapshot save DOC FILE | load FILE | verify FILE [--json]",
+     "Last-known-good files (router_snapshot_save / _load / _verify).\n"
+     "  save DOC FILE   write DOC's table to FILE atomically (temporary\n"
+     "                  file, fsync, rename, fsync of the directory), with\n"
+     "                  its version, content hash and a checksum\n"
+     "  verify FILE     check format, length, checksum, version and hash:\n"
+     "                  `ok: version V, content hash H`\n"
+     "  load FILE       verify, then print the table as a document\n"
+     "A truncated or corrupted file is refused whole (exit 1):\n"
+     "`refused: ROUTER_EDOC: ...`.  A missing file is ROUTER_ENOTFOUND.\n"
+     "\n"
+     "OPTIONS\n"
+     "  --compact   load: one-line document\n" DOC_OPTIONS
+     ,
+     "  routerctl snapshot save srv.json /var/lib/app/routes.lkg\n"
+     "  routerctl snapshot verify /var/lib/app/routes.lkg\n"
+     "  routerctl snapshot load /var/lib/app/routes.lkg > repaired.json\n",
+     "the snapshot is missing, truncated, corrupted or of another format"},
+    {"invariants", 2, 3, O_DOC, cmd_invariants,
+     "routerctl invariants FILE DOC [NEXT] [--keyspace NAME]\n"
+     "                 [--shards NAME=LIST]... [--json]",
+     "Check operator invariants (FILE: one per line, # comments) on DOC,\n"
+     "and, given NEXT, whether publishing NEXT over DOC keeps them:\n"
+     "  KS sharded              keyspace KS stays sharded\n"
+     "  KS shards >= N          KS keeps at least N shards\n"
+     "  KS tables T1,T2         KS keeps tables T1 and T2\n"
+     "  KS.T vindex [TYPE]      KS.T keeps its primary vindex type (TYPE,\n"
+     "                          or the one it has in DOC)\n"
+     "Prints `ok: N invariants hold` or `violated: CULPRIT: MESSAGE`.\n"
+     "\n"
+     "OPTIONS\n" DOC_OPTIONS
+     ,
+     "  routerctl invariants ops/invariants.txt live.json next.json\n",
+     "DOC or NEXT breaks an invariant, or a document is invalid"},
     {"dump", 1, 2, O_DOC | O_VITESS | O_COMPACT, cmd_dump,
      "routerctl dump DOC [KEYSPACE] [--vitess] [--compact] [--keyspace NAME]\n"
      "                 [--shards NAME=LIST]...",
@@ -1445,6 +1888,7 @@ static const optdef optdefs[] = {
     {"shards", O_SHARDS, 1},   {"sqltype", O_SQLTYPE, 1},
     {"hex", O_HEX, 0},         {"allow-destructive", O_DESTRUCTIVE, 0},
     {"vitess", O_VITESS, 0},   {"compact", O_COMPACT, 0},
+    {"sample", O_SAMPLE, 1},   {"invariants", O_INVARIANTS, 1},
 };
 
 static int set_option(cli *c, const optdef *o, const char *val)
@@ -1473,6 +1917,12 @@ static int set_option(cli *c, const optdef *o, const char *val)
 		break;
 	case O_SHARDS:
 		return add_shards(c, val);
+	case O_SAMPLE:
+		c->sample = val;
+		break;
+	case O_INVARIANTS:
+		c->invariants = val;
+		break;
 	case O_SQLTYPE:
 		if (c->nsqltypes == MAX_VALUES)
 			return usage(c, "too many --sqltype options");
