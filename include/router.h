@@ -495,7 +495,8 @@ typedef struct router_options {
 /* Create a router with no table in service (every lookup returns
  * ROUTER_ENOTFOUND until the first publish).  opt may be NULL (defaults).
  * ROUTER_OK, ROUTER_EINVAL (bad options: history 0 or > 1024, max_shrink
- * outside [0, 1]), ROUTER_ENOMEM. */
+ * outside [0, 1], fence_cap > 65536), ROUTER_ENOMEM.  The options are
+ * copied (snapshot_path included). */
 ROUTER_EXTERN int router_create(router **out, const router_options *opt,
                                 router_error *err);
 /* Free the router and every table it holds.  No thread may be using the
@@ -577,6 +578,8 @@ typedef struct router_stats {
 	uint64_t shadow_runs;      /* publishes evaluated on the sample */
 } router_stats;
 
+/* Counters and state (a consistent copy, taken under the writer lock).
+ * Any thread. */
 ROUTER_EXTERN void router_get_stats(router *r, router_stats *out);
 /* Version and content hash of the table in service (0 when none).
  * Lock-free; any thread. */
@@ -770,17 +773,19 @@ typedef struct router_fence {
 	int64_t fenced_unix_ns;
 } router_fence;
 
-/* Copy up to cap fences, oldest first; returns how many there are. */
+/* Copy up to cap fences, oldest first (out may be NULL to count); returns
+ * how many there are.  Any thread (takes the writer lock). */
 ROUTER_EXTERN size_t router_fences(router *r, router_fence *out, size_t cap);
 /* Fence a content hash by hand (e.g. one a peer fenced).  ROUTER_OK
  * (also when already fenced), ROUTER_ESTATE (fencing is off: fence_cap 0),
  * ROUTER_EINVAL.  Any thread. */
 ROUTER_EXTERN int router_fence_add(router *r, uint64_t content_hash,
                                    router_error *err);
-/* Lift the fence on a content hash.  ROUTER_OK or ROUTER_ENOTFOUND. */
+/* Lift the fence on a content hash.  ROUTER_OK or ROUTER_ENOTFOUND.  Any
+ * thread. */
 ROUTER_EXTERN int router_fence_lift(router *r, uint64_t content_hash,
                                     router_error *err);
-/* Lift every fence. */
+/* Lift every fence.  Any thread. */
 ROUTER_EXTERN void router_fence_clear(router *r);
 
 /* ------------------------------------------------------------------------ */
@@ -812,11 +817,13 @@ ROUTER_EXTERN void router_fence_clear(router *r);
 ROUTER_EXTERN int router_invariant_add(router *r, const char *spec,
                                        router_error *err);
 /* Remove the invariant with this text (compared in canonical form).
- * ROUTER_OK, ROUTER_ENOTFOUND, ROUTER_EINVAL (syntax). */
+ * ROUTER_OK, ROUTER_ENOTFOUND, ROUTER_EINVAL (syntax), ROUTER_ENOMEM.  Any
+ * thread. */
 ROUTER_EXTERN int router_invariant_remove(router *r, const char *spec,
                                           router_error *err);
 /* Number of invariants; the canonical text of invariant i is copied into
- * buf (cap bytes, NUL-terminated, truncated) when i is in range. */
+ * buf (cap bytes, NUL-terminated, truncated) when i is in range (buf may
+ * be NULL to count).  Any thread. */
 ROUTER_EXTERN size_t router_invariant_get(router *r, size_t i, char *buf,
                                           size_t cap);
 /* Check next against the invariants given as text, with cur (may be NULL)
@@ -866,6 +873,7 @@ ROUTER_EXTERN int router_shadow_evaluate(const router_table *from,
                                          size_t n,
                                          router_shadow_verdict **out,
                                          router_error *err);
+/* Readers of a verdict: any thread, while it is not being freed. */
 ROUTER_EXTERN size_t router_shadow_count(const router_shadow_verdict *v);
 /* Keyspace i's counts, or NULL past the end.  Valid until
  * router_shadow_free (from an event: during the callback). */

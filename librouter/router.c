@@ -54,6 +54,20 @@
  * valid across publishes without any reference counting.  Names live in
  * fixed-size chunks that are never moved; the chunk directory is fixed.
  *
+ * Beyond the guards (issue 8).  Fences, invariants, the shadow sample and
+ * the pending (quarantined) table are writer-side state under r->lock,
+ * consulted only by publish_locked; lookups never read them, so the read
+ * path is unchanged.  A pending table is owned by the router (t->owner set,
+ * so it cannot be published elsewhere) but was never stored in r->current
+ * nor in the history: no reader can hold it, and it is freed at once
+ * (router__table_destroy, no grace period) when discarded or superseded.
+ * An approval runs the same publish_locked with the destructive flag, so
+ * an approved table goes through exactly the swap, history and
+ * reclamation of any accepted table.  Snapshots are written under r->lock
+ * (the table in service cannot be retired during the dump, and the order
+ * of saves is the order of publishes); the lock delays publishers by a
+ * write and two fsyncs, never readers.
+ *
  * fork().  A child inherits records of threads that no longer exist; if one
  * was inside a read section at fork time, no grace period would ever end in
  * the child.  pthread_atfork handlers take the registry lock and every
