@@ -55,6 +55,8 @@ help:
 	@echo "make test-c      the C unit tests only"
 	@echo "make tools       build $(BUILD)/routerctl and $(BUILD)/demo"
 	@echo "make test-cli    routerctl end to end (the real binary)"
+	@echo "make test-etcd   the etcd follower against a real etcd (etcd-server)"
+	@echo "make demo-fleet  etcd + follower processes: reshard, refuse, etcd restart"
 	@echo "make check-exports  check that only router_ symbols are exported"
 	@echo "make install     install library, header and router.pc under PREFIX"
 	@echo "make bench       full benchmarks (minutes): table + $(BUILD)/bench.json"
@@ -150,9 +152,9 @@ test: test-c check-exports test-readme check-headers test-link test-fuzz-corpus 
 # introspection helpers (librouter/doc.h).
 $(BUILD)/obj/doc.o: include/router_doc.h
 
-$(BUILD)/routerctl: cli/routerctl.c include/router.h include/router_doc.h librouter/doc.h $(STATIC)
+$(BUILD)/routerctl: cli/routerctl.c cli/routerctl_etcd.c cli/routerctl_etcd.h include/router.h include/router_doc.h include/router_etcd.h librouter/doc.h librouter/etcd.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< cli/routerctl_etcd.c $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
 
 $(BUILD)/demo: cli/demo.c include/router.h include/router_doc.h $(STATIC)
 	@mkdir -p $(dir $@)
@@ -191,6 +193,14 @@ $(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/testutil.h inclu
 
 test-etcd: deps-etcd lib $(ETCD_TEST)
 	cd tests && timeout 300 $(abspath $(ETCD_TEST))
+
+# etcd, FLEET_MEMBERS routerctl watch processes, a resharding all follow,
+# the empty VSchema all refuse while routing on, etcd killed and
+# restarted; the fleet table after each step (about 15 s).
+FLEET_MEMBERS ?= 3
+demo-fleet: lib tools
+	$(call need_pkgs,$(PKGS_BUILD) etcd-server curl)
+	cli/demo-fleet.sh $(BUILD)/routerctl $(FLEET_MEMBERS)
 
 # --- API surface: headers alone, as C and C++; static and shared linking ---
 check-headers:

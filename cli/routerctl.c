@@ -17,6 +17,7 @@
 #include "doc.h"
 #include "router.h"
 #include "router_doc.h"
+#include "routerctl_etcd.h"
 
 enum { EXIT_YES = 0, EXIT_NO = 1, EXIT_USAGE = 2 };
 
@@ -1713,6 +1714,9 @@ static const char main_help[] =
     "  diff A B                      what changes, and how much moves\n"
     "  shards N                      an even partition into N shards\n"
     "  dump DOC [KEYSPACE]           the document as librouter writes it\n"
+    "  watch                         follow the etcd key, print verdicts\n"
+    "  push DOC                      check DOC, then write it to etcd\n"
+    "  fleet                         every follower's status, as a table\n"
     "  help [COMMAND]                this text, or a command's\n"
     "\n"
     "DOCUMENTS\n"
@@ -2002,6 +2006,15 @@ int main(int argc, char **argv)
 	int help = 0, ret;
 
 	memset(&c, 0, sizeof c);
+	/* watch, push, fleet: routerctl_etcd.c. */
+	if (argc > 1 && routerctl_etcd_is_command(argv[1]))
+		return routerctl_etcd_main(argc - 1, argv + 1);
+	if (argc == 3 && strcmp(argv[1], "help") == 0 &&
+	    routerctl_etcd_is_command(argv[2])) {
+		char *hargv[] = {argv[2], (char *)(uintptr_t) "--help", NULL};
+
+		return routerctl_etcd_main(2, hargv);
+	}
 	ret = parse_args(&c, argc, argv, &help);
 	if (ret != 0)
 		goto out;
@@ -2017,7 +2030,7 @@ int main(int argc, char **argv)
 	if (c.cmd == NULL) {
 		fputs("Usage: routerctl COMMAND [ARGS] [OPTIONS]\n"
 		      "Commands: ksid route shard validate check diff shards "
-		      "dump help\n"
+		      "dump watch push fleet help\n"
 		      "Try 'routerctl --help'.\n",
 		      stderr);
 		ret = EXIT_USAGE;

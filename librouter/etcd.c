@@ -70,6 +70,7 @@ struct router_etcd {
 	int started;            /* start/stop/free only (one caller) */
 	pthread_t watcher, reporter;
 	router__etcd *wconn, *rconn;
+	int64_t lease; /* the reporter's last lease, handed to stop */
 
 	/* Watcher-private. */
 	int64_t next_rev;
@@ -762,14 +763,9 @@ static void *reporter_main(void *arg)
 			backoff = f->bmin;
 		}
 	}
-	if (lease != 0) {
-		router__etcd_resume(f->rconn);
-		router__etcd_set_timeout(f->rconn, f->timeout_ms < 2000
-		                                       ? f->timeout_ms
-		                                       : 2000);
-		router__etcd_lease_revoke(f->rconn, lease, &e);
-		router__etcd_set_timeout(f->rconn, f->timeout_ms);
-	}
+	/* router_etcd_stop revokes it once both threads are joined (here
+	 * the connection may still be about to be interrupted). */
+	f->lease = lease;
 	return NULL;
 }
 
@@ -864,6 +860,18 @@ void router_etcd_stop(router_etcd *f)
 	router__etcd_interrupt(f->rconn);
 	pthread_join(f->watcher, NULL);
 	pthread_join(f->reporter, NULL);
+	if (f->lease != 0) {
+		/* The member leaves the fleet table now rather than when the
+		 * lease expires.  Best effort, bounded. */
+		router_error e;
+
+		router__etcd_resume(f->rconn);
+		router__etcd_set_timeout(f->rconn, f->timeout_ms < 2000
+		                                       ? f->timeout_ms
+		                                       : 2000);
+		router__etcd_lease_revoke(f->rconn, f->lease, &e);
+		f->lease = 0;
+	}
 	router__etcd_close(f->wconn);
 	router__etcd_close(f->rconn);
 	f->wconn = f->rconn = NULL;

@@ -151,13 +151,29 @@ static void on_event(void *arg, const router_etcd_event *ev)
 	pthread_mutex_unlock(&m->mu);
 }
 
-static void member_start(member *m, const etcd_server *e, int i,
-                         const char *snapshot)
+/* Members live in a static pool, not on a test's stack: when an assertion
+ * fails, cmocka leaves the test by longjmp, and teardown must still find
+ * and stop every follower thread before its memory is reused. */
+#define POOL 16
+static member pool[POOL];
+static int pool_used[POOL];
+
+static member *member_start(const etcd_server *e, int i, const char *snapshot)
 {
 	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
 	router_error err;
 	char id[32];
+	member *m = NULL;
 
+	for (int k = 0; k < POOL && m == NULL; k++)
+		if (!pool_used[k]) {
+			pool_used[k] = 1;
+			m = &pool[k];
+		}
+	if (m == NULL) {
+		fail_msg("more than %d members", POOL);
+		return &pool[0]; /* not reached: fail_msg leaves the test */
+	}
 	memset(m, 0, sizeof *m);
 	pthread_mutex_init(&m->mu, NULL);
 	m->snapshot_code = 1;
@@ -176,6 +192,7 @@ static void member_start(member *m, const etcd_server *e, int i,
 	if (router_etcd_create(&m->f, m->r, &o, &err) != ROUTER_OK)
 		fail_msg("create: %s: %s", err.culprit, err.message);
 	assert_int_equal(router_etcd_start(m->f, &err), ROUTER_OK);
+	return m;
 }
 
 static void member_free(member *m)
@@ -183,6 +200,14 @@ static void member_free(member *m)
 	router_etcd_free(m->f);
 	router_free(m->r);
 	pthread_mutex_destroy(&m->mu);
+	pool_used[m - pool] = 0;
+}
+
+static void members_free_all(void)
+{
+	for (int k = 0; k < POOL; k++)
+		if (pool_used[k])
+			member_free(&pool[k]);
 }
 
 static router_etcd_status wait_seen(member *m, int64_t rev)
@@ -242,6 +267,7 @@ static int teardown(void **state)
 {
 	etcd_server *e = *state;
 
+	members_free_all();
 	if (e != NULL) {
 		if (getenv("ROUTER_ETCD_KEEP"))
 			fprintf(stderr, "etcd dir: %s\n", e->dir);
@@ -258,7 +284,7 @@ static void followers_converge_on_every_revision(void **state)
 {
 	etcd_server *e = *state;
 	router__etcd *c = client(e);
-	member m[NFOLLOWERS];
+	member *m[NFOLLOWERS];
 	int64_t rev;
 	double t0, worst = 0;
 	json_t *a, *o;
@@ -266,14 +292,14 @@ static void followers_converge_on_every_revision(void **state)
 
 	rev = put_doc(c, 2, 0);
 	for (i = 0; i < NFOLLOWERS; i++)
-		member_start(&m[i], e, (int)i, NULL);
+		m[i] = member_start(e, (int)i, NULL);
 	for (i = 0; i < NFOLLOWERS; i++) {
-		router_etcd_status s = wait_seen(&m[i], rev);
+		router_etcd_status s = wait_seen(m[i], rev);
 		uint64_t v = 0;
 
 		assert_int_equal(s.revision_applied, rev);
 		assert_int_equal(s.version, (uint64_t)rev);
-		assert_string_equal(shard_of(&m[i], 29999, &v), "80-");
+		assert_string_equal(shard_of(m[i], 29999, &v), "80-");
 		assert_int_equal(v, (uint64_t)rev);
 	}
 	/* The resharding 2 -> 4: time from the put's answer to every
@@ -281,7 +307,7 @@ static void followers_converge_on_every_revision(void **state)
 	t0 = eh_now();
 	rev = put_doc(c, 4, 0);
 	for (i = 0; i < NFOLLOWERS; i++) {
-		router_etcd_status s = wait_seen(&m[i], rev);
+		router_etcd_status s = wait_seen(m[i], rev);
 		double dt = eh_now() - t0;
 
 		assert_int_equal(s.revision_applied, rev);
@@ -290,7 +316,7 @@ static void followers_converge_on_every_revision(void **state)
 			worst = dt;
 	}
 	for (i = 0; i < NFOLLOWERS; i++)
-		assert_string_equal(shard_of(&m[i], 29999, NULL), "c0-");
+		assert_string_equal(shard_of(m[i], 29999, NULL), "c0-");
 	printf("# %d followers converged on a 2 -> 4 resharding in %.1f ms "
 	       "(put answered -> last member serving it)\n",
 	       NFOLLOWERS, worst * 1000);
@@ -308,12 +334,12 @@ static void followers_converge_on_every_revision(void **state)
 	}
 	json_decref(a);
 	/* A stopped member revokes its lease and leaves the table. */
-	router_etcd_stop(m[0].f);
+	router_etcd_stop(m[0]->f);
 	a = fleet(c);
 	assert_int_equal(json_array_size(a), NFOLLOWERS - 1);
 	json_decref(a);
 	for (i = 0; i < NFOLLOWERS; i++)
-		member_free(&m[i]);
+		member_free(m[i]);
 	router__etcd_close(c);
 }
 
@@ -321,25 +347,25 @@ static void refusals_are_reported_in_status_keys(void **state)
 {
 	etcd_server *e = *state;
 	router__etcd *c = client(e);
-	member m[3];
+	member *m[3];
 	int64_t good, bad, broken, fixed;
 	json_t *a, *o;
 	size_t i;
 
 	good = put_doc(c, 2, 0);
 	for (i = 0; i < 3; i++)
-		member_start(&m[i], e, (int)i, NULL);
+		m[i] = member_start(e, (int)i, NULL);
 	for (i = 0; i < 3; i++)
-		wait_seen(&m[i], good);
+		wait_seen(m[i], good);
 	bad = put(c, KEY, EMPTY_VSCHEMA);
 	for (i = 0; i < 3; i++) {
-		router_etcd_status s = wait_seen(&m[i], bad);
+		router_etcd_status s = wait_seen(m[i], bad);
 
 		assert_int_equal(s.revision_applied, good);
 		assert_int_equal(s.revision_refused, bad);
 		assert_int_equal(s.refusal.code, ROUTER_EEMPTY);
 		assert_int_equal(s.version, (uint64_t)good);
-		assert_string_equal(shard_of(&m[i], 29999, NULL), "80-");
+		assert_string_equal(shard_of(m[i], 29999, NULL), "80-");
 	}
 	a = fleet_at(c, 3, bad);
 	json_array_foreach(a, i, o)
@@ -361,17 +387,17 @@ static void refusals_are_reported_in_status_keys(void **state)
 	/* Not JSON at all: refused with the syntax error's place. */
 	broken = put(c, KEY, "{\"keyspaces\": {\"user\": ");
 	for (i = 0; i < 3; i++) {
-		router_etcd_status s = wait_seen(&m[i], broken);
+		router_etcd_status s = wait_seen(m[i], broken);
 
 		assert_int_equal(s.refusal.code, ROUTER_EDOC);
-		assert_string_equal(shard_of(&m[i], 29999, NULL), "80-");
+		assert_string_equal(shard_of(m[i], 29999, NULL), "80-");
 	}
 	/* A stale document version (below the one in service). */
 	{
 		int64_t old = put_doc(c, 4, 1);
 
 		for (i = 0; i < 3; i++) {
-			router_etcd_status s = wait_seen(&m[i], old);
+			router_etcd_status s = wait_seen(m[i], old);
 
 			assert_int_equal(s.refusal.code, ROUTER_EVERSION);
 			assert_int_equal(s.revision_applied, good);
@@ -379,50 +405,56 @@ static void refusals_are_reported_in_status_keys(void **state)
 	}
 	fixed = put_doc(c, 4, 0);
 	for (i = 0; i < 3; i++) {
-		router_etcd_status s = wait_seen(&m[i], fixed);
+		router_etcd_status s = wait_seen(m[i], fixed);
 
 		assert_int_equal(s.revision_applied, fixed);
 		assert_int_equal(s.refused, 3);
-		assert_string_equal(shard_of(&m[i], 29999, NULL), "c0-");
+		assert_string_equal(shard_of(m[i], 29999, NULL), "c0-");
 	}
 	for (i = 0; i < 3; i++)
-		member_free(&m[i]);
+		member_free(m[i]);
 	router__etcd_close(c);
 }
 
 /* Every revision handled exactly once and in order. */
 static void assert_verdicts(member *m, const int64_t *revs, size_t n)
 {
+	int64_t got[MAXREC];
+	int codes[MAXREC];
+	size_t k;
+
 	pthread_mutex_lock(&m->mu);
-	if (m->nrec != n) {
-		for (size_t i = 0; i < m->nrec; i++)
+	k = m->nrec;
+	memcpy(got, m->revs, sizeof got);
+	memcpy(codes, m->codes, sizeof codes);
+	pthread_mutex_unlock(&m->mu);
+	if (k != n) {
+		for (size_t i = 0; i < k; i++)
 			fprintf(stderr, "verdict %zu: revision %" PRId64 " %s\n",
-			        i, m->revs[i], router_errname(m->codes[i]));
-		pthread_mutex_unlock(&m->mu);
-		fail_msg("%zu verdicts, expected %zu", m->nrec, n);
+			        i, got[i], router_errname(codes[i]));
+		fail_msg("%zu verdicts, expected %zu", k, n);
 	}
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(m->revs[i], revs[i]);
-	pthread_mutex_unlock(&m->mu);
+		assert_int_equal(got[i], revs[i]);
 }
 
 static void watch_resumes_after_etcd_restart(void **state)
 {
 	etcd_server *e = *state;
 	router__etcd *c = client(e);
-	member m;
+	member *m;
 	int64_t revs[8];
 	size_t n = 0;
 	router_etcd_status s;
 	uint64_t v;
 
 	revs[n++] = put_doc(c, 2, 0);
-	member_start(&m, e, 0, NULL);
-	wait_seen(&m, revs[0]);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, revs[0]);
 	eh_kill(e);
-	assert_true(wait_state(&m, ROUTER_ETCD_RETRYING, 10));
+	assert_true(wait_state(m, ROUTER_ETCD_RETRYING, 10));
 	/* Routing goes on while etcd is away. */
-	assert_string_equal(shard_of(&m, 29999, &v), "80-");
+	assert_string_equal(shard_of(m, 29999, &v), "80-");
 	assert_int_equal(v, (uint64_t)revs[0]);
 	assert_int_equal(eh_restart(e), 0);
 	/* Three revisions, likely before the follower is back: it must
@@ -432,20 +464,20 @@ static void watch_resumes_after_etcd_restart(void **state)
 	revs[n++] = put_doc(c, 4, 0);
 	revs[n++] = put_doc(c, 8, 0);
 	revs[n++] = put_doc(c, 16, 0);
-	s = wait_seen(&m, revs[n - 1]);
+	s = wait_seen(m, revs[n - 1]);
 	assert_int_equal(s.revision_applied, revs[n - 1]);
 	assert_true(s.reconnects >= 1);
-	assert_verdicts(&m, revs, n);
+	assert_verdicts(m, revs, n);
 	/* Stopped and started again: resumes from the last revision seen. */
-	router_etcd_stop(m.f);
+	router_etcd_stop(m->f);
 	revs[n++] = put_doc(c, 32, 0);
 	revs[n++] = put_doc(c, 64, 0);
-	assert_int_equal(router_etcd_start(m.f, NULL), ROUTER_OK);
-	s = wait_seen(&m, revs[n - 1]);
+	assert_int_equal(router_etcd_start(m->f, NULL), ROUTER_OK);
+	s = wait_seen(m, revs[n - 1]);
 	assert_int_equal(s.accepted, n);
-	assert_verdicts(&m, revs, n);
-	assert_string_equal(shard_of(&m, 29999, NULL), "fc-");
-	member_free(&m);
+	assert_verdicts(m, revs, n);
+	assert_string_equal(shard_of(m, 29999, NULL), "fc-");
+	member_free(m);
 	router__etcd_close(c);
 }
 
@@ -453,16 +485,16 @@ static void watch_resumes_after_compaction(void **state)
 {
 	etcd_server *e = *state;
 	router__etcd *c = client(e);
-	member m;
+	member *m;
 	int64_t revs[8], r2, r3;
 	size_t n = 0;
 	router_etcd_status s;
 	router_error err;
 
 	revs[n++] = put_doc(c, 2, 0);
-	member_start(&m, e, 0, NULL);
-	wait_seen(&m, revs[0]);
-	router_etcd_stop(m.f);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, revs[0]);
+	router_etcd_stop(m->f);
 	/* While it is away: two revisions, then history compacted past
 	 * them (the watch cannot resume from the revision it needs). */
 	r2 = put_doc(c, 4, 0);
@@ -470,20 +502,20 @@ static void watch_resumes_after_compaction(void **state)
 	(void)r2;
 	put(c, "/librouter/test/other", "x");
 	assert_int_equal(router__etcd_compact(c, r3 + 1, &err), ROUTER_OK);
-	assert_int_equal(router_etcd_start(m.f, NULL), ROUTER_OK);
+	assert_int_equal(router_etcd_start(m->f, NULL), ROUTER_OK);
 	/* r2 is gone from etcd for good; r3, the current value, is read
 	 * instead, once. */
 	revs[n++] = r3;
-	s = wait_seen(&m, r3);
+	s = wait_seen(m, r3);
 	assert_int_equal(s.compactions, 1);
 	assert_int_equal(s.revision_applied, r3);
-	assert_string_equal(shard_of(&m, 29999, NULL), "e0-");
+	assert_string_equal(shard_of(m, 29999, NULL), "e0-");
 	revs[n++] = put_doc(c, 16, 0);
-	s = wait_seen(&m, revs[n - 1]);
+	s = wait_seen(m, revs[n - 1]);
 	assert_int_equal(s.revision_applied, revs[n - 1]);
-	assert_verdicts(&m, revs, n);
-	assert_int_equal(m.compacted_events, 1);
-	member_free(&m);
+	assert_verdicts(m, revs, n);
+	assert_int_equal(m->compacted_events, 1);
+	member_free(m);
 	router__etcd_close(c);
 }
 
@@ -491,7 +523,7 @@ static void stale_revisions_are_never_applied(void **state)
 {
 	etcd_server *e = *state;
 	router__etcd *c = client(e);
-	member m;
+	member *m;
 	int64_t seen, rev = 0;
 	router_etcd_status s;
 	uint64_t v;
@@ -499,8 +531,8 @@ static void stale_revisions_are_never_applied(void **state)
 	for (int i = 0; i < 10; i++)
 		put(c, "/librouter/test/filler", "x");
 	seen = put_doc(c, 2, 0);
-	member_start(&m, e, 0, NULL);
-	wait_seen(&m, seen);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, seen);
 	/* etcd replaced by an empty one: its revisions start again at 1. */
 	assert_int_equal(eh_restart_wiped(e), 0);
 	router__etcd_close(c);
@@ -508,28 +540,41 @@ static void stale_revisions_are_never_applied(void **state)
 	rev = put_doc(c, 4, 0);
 	assert_true(rev < seen);
 	for (double t0 = eh_now(); eh_now() - t0 < 10; eh_sleep_ms(20)) {
-		pthread_mutex_lock(&m.mu);
-		int stale = m.stale_events;
-		pthread_mutex_unlock(&m.mu);
+		pthread_mutex_lock(&m->mu);
+		int stale = m->stale_events;
+		pthread_mutex_unlock(&m->mu);
 		if (stale > 0)
 			break;
 	}
-	router_etcd_get_status(m.f, &s);
+	router_etcd_get_status(m->f, &s);
 	assert_true(s.stale >= 1);
 	assert_non_null(strstr(s.last_error.message, "behind"));
 	/* The older revision was not applied. */
 	assert_int_equal(s.revision_applied, seen);
-	assert_string_equal(shard_of(&m, 29999, &v), "80-");
+	assert_string_equal(shard_of(m, 29999, &v), "80-");
 	assert_int_equal(v, (uint64_t)seen);
-	/* Once etcd's revisions pass the last one seen, they apply. */
-	while (rev <= seen)
+	/* Once etcd's revisions pass the follower's watch position (the
+	 * last revision it read, status writes included), they apply. */
+	for (int tries = 0; tries < 50; tries++) {
 		rev = put_doc(c, 4, 0);
-	s = wait_seen(&m, rev);
+		if (rev <= seen)
+			continue; /* not even delivered: the watch is past it */
+		for (int k = 0; k < 10; k++) {
+			router_etcd_get_status(m->f, &s);
+			if (s.revision_applied == rev)
+				break;
+			eh_sleep_ms(10);
+		}
+		if (s.revision_applied == rev)
+			break;
+	}
+	if (rev <= seen)
+		fail_msg("revision %" PRId64 " applied at or below %" PRId64 " (applied %" PRId64 ", seen %" PRId64 ", stale %" PRIu64 ")", rev, seen, s.revision_applied, s.revision_seen, s.stale);
 	assert_int_equal(s.revision_applied, rev);
-	assert_string_equal(shard_of(&m, 29999, NULL), "c0-");
+	assert_string_equal(shard_of(m, 29999, NULL), "c0-");
 	/* The status key is back under a new lease. */
 	json_decref(fleet_at(c, 1, rev));
-	member_free(&m);
+	member_free(m);
 	router__etcd_close(c);
 }
 
@@ -537,7 +582,7 @@ static void starts_from_snapshot_with_etcd_down(void **state)
 {
 	etcd_server *e = *state;
 	router__etcd *c = client(e);
-	member m;
+	member *m;
 	char snap[300];
 	int64_t rev, bad;
 	router_etcd_status s;
@@ -545,38 +590,38 @@ static void starts_from_snapshot_with_etcd_down(void **state)
 
 	snprintf(snap, sizeof snap, "%s/lkg.snapshot", e->dir);
 	rev = put_doc(c, 4, 0);
-	member_start(&m, e, 0, snap);
-	wait_seen(&m, rev);
-	member_free(&m);
+	m = member_start(e, 0, snap);
+	wait_seen(m, rev);
+	member_free(m);
 	/* Process restart while etcd is down. */
 	eh_kill(e);
-	member_start(&m, e, 0, snap);
-	assert_int_equal(m.snapshot_code, ROUTER_OK);
-	assert_string_equal(shard_of(&m, 29999, &v), "c0-");
+	m = member_start(e, 0, snap);
+	assert_int_equal(m->snapshot_code, ROUTER_OK);
+	assert_string_equal(shard_of(m, 29999, &v), "c0-");
 	assert_int_equal(v, (uint64_t)rev);
-	assert_true(wait_state(&m, ROUTER_ETCD_RETRYING, 10));
-	router_etcd_get_status(m.f, &s);
+	assert_true(wait_state(m, ROUTER_ETCD_RETRYING, 10));
+	router_etcd_get_status(m->f, &s);
 	assert_int_equal(s.from_snapshot, 1);
 	assert_int_equal(s.last_error.code, ROUTER_EIO);
 	/* etcd comes back holding the very revision of the snapshot: it is
 	 * already in service, neither published again nor refused. */
 	assert_int_equal(eh_restart(e), 0);
-	s = wait_seen(&m, rev);
+	s = wait_seen(m, rev);
 	assert_int_equal(s.revision_applied, rev);
 	assert_int_equal(s.refused, 0);
-	member_free(&m);
+	member_free(m);
 	/* Restart while etcd holds a refused document: the snapshot serves,
 	 * the refusal is reported. */
 	router__etcd_close(c);
 	c = client(e);
 	bad = put(c, KEY, EMPTY_VSCHEMA);
-	member_start(&m, e, 1, snap);
-	s = wait_seen(&m, bad);
+	m = member_start(e, 1, snap);
+	s = wait_seen(m, bad);
 	assert_int_equal(s.refusal.code, ROUTER_EEMPTY);
 	assert_int_equal(s.from_snapshot, 1);
-	assert_string_equal(shard_of(&m, 29999, &v), "c0-");
+	assert_string_equal(shard_of(m, 29999, &v), "c0-");
 	assert_int_equal(v, (uint64_t)rev);
-	member_free(&m);
+	member_free(m);
 	router__etcd_close(c);
 }
 

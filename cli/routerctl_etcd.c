@@ -1,0 +1,922 @@
+/*
+ * routerctl watch | push | fleet: the routing document kept in etcd.
+ *
+ *   watch   follow the key like an application would (router_etcd), print
+ *           every verdict and connection change; optionally route a probe
+ *           key continuously to show that routing never stops.
+ *   push    check DOC against the document in etcd exactly as `check`
+ *           does, and write it only if it passes, with compare-and-swap
+ *           on the revision read (nobody's change is overwritten).
+ *   fleet   every member's status key as a table.
+ *
+ * Exit status as routerctl's: 0 yes, 1 no, 2 usage or I/O.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "etcd.h"
+#include "router.h"
+#include "router_doc.h"
+#include "router_etcd.h"
+#include "routerctl_etcd.h"
+
+enum { EXIT_YES = 0, EXIT_NO = 1, EXIT_USAGE = 2 };
+
+#define DEFAULT_ENDPOINT "http://127.0.0.1:2379"
+#define DEFAULT_KEY "/librouter/vschema"
+
+
+typedef struct ecli {
+	const char *cmd;
+	const char *endpoints, *key, *status_prefix, *instance, *snapshot;
+	const char *keyspace, *probe, *doc;
+	router_doc_shards shards[16];
+	size_t nshards;
+	char *shard_store[16];
+	const char *shard_ptrs[16][256];
+	int json, destructive;
+	unsigned ttl, verdicts;
+	double wait_s;
+	long expect;
+} ecli;
+
+static const char watch_help[] =
+    "Usage: routerctl watch [--endpoints URLS] [--key KEY] [--instance ID]\n"
+    "                       [--status-prefix P] [--snapshot FILE] [--ttl S]\n"
+    "                       [--keyspace NAME] [--shards NAME=LIST]...\n"
+    "                       [--probe KEYSPACE.TABLE=ID] [--verdicts N] "
+    "[--json]\n"
+    "Follow KEY as an application does: load the last-known-good snapshot\n"
+    "(--snapshot), watch the key, offer every revision to the guards,\n"
+    "write the verdict in the status key STATUS_PREFIX+ID under a lease.\n"
+    "One line per event (one JSON object per line with --json).  Runs\n"
+    "until SIGINT/SIGTERM, or until N verdicts with --verdicts N (exit 0\n"
+    "when the last one was accepted, 1 when refused).  --probe routes ID\n"
+    "through KEYSPACE.TABLE continuously on another thread and prints the\n"
+    "answer and the lookup count with every event.\n"
+    "Defaults: --endpoints $ETCDCTL_ENDPOINTS or " DEFAULT_ENDPOINT ",\n"
+    "--key $ROUTER_ETCD_KEY or " DEFAULT_KEY ", --status-prefix KEY/status/,\n"
+    "--instance HOSTNAME-PID, --ttl 10.\n";
+
+static const char push_help[] =
+    "Usage: routerctl push DOC [--endpoints URLS] [--key KEY]\n"
+    "                          [--keyspace NAME] [--shards NAME=LIST]...\n"
+    "                          [--allow-destructive] [--json]\n"
+    "Check DOC against the document in etcd as `routerctl check CURRENT\n"
+    "DOC` would, then write it only if it would be published, with a\n"
+    "compare-and-swap on the revision read: if the key changed meanwhile,\n"
+    "nothing is written (exit 1; run push again).  A key that does not\n"
+    "exist yet is created (DOC must be valid).  When the document in etcd\n"
+    "is itself invalid, DOC is validated alone (the followers still guard\n"
+    "it against their own table).  Exit 1: refused, invalid, or raced.\n";
+
+static const char fleet_help[] =
+    "Usage: routerctl fleet [--endpoints URLS] [--key KEY] "
+    "[--status-prefix P]\n"
+    "                       [--wait SECONDS] [--expect N] [--json]\n"
+    "Print every follower's status key: state, version and content hash in\n"
+    "service, last revision seen and applied, last refusal.  Exit 0 when\n"
+    "every member serves the key's current revision, 1 otherwise (a\n"
+    "member refused it or is behind).  --wait: first wait up to SECONDS\n"
+    "until every member (at least N with --expect) is following the key\n"
+    "and has seen its current revision.  A state marked * serves the\n"
+    "last-known-good snapshot.\n";
+
+static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("routerctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int usage(const ecli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage(const ecli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "routerctl %s: ", c->cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'routerctl %s --help'.\n", c->cmd);
+	return EXIT_USAGE;
+}
+
+int routerctl_etcd_is_command(const char *name)
+{
+	return strcmp(name, "watch") == 0 || strcmp(name, "push") == 0 ||
+	       strcmp(name, "fleet") == 0;
+}
+
+static int add_shards(ecli *c, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	router_doc_shards *s;
+	char *p;
+
+	if (eq == NULL || eq == spec || eq[1] == '\0')
+		return usage(c, "--shards takes NAME=SHARD[,SHARD...]");
+	if (c->nshards == 16)
+		return usage(c, "too many --shards");
+	s = &c->shards[c->nshards];
+	p = c->shard_store[c->nshards] = strdup(spec);
+	if (p == NULL)
+		return usage(c, "out of memory");
+	p[eq - spec] = '\0';
+	s->keyspace = p;
+	s->shards = c->shard_ptrs[c->nshards];
+	s->nshards = 0;
+	c->nshards++;
+	for (p += eq - spec + 1;;) {
+		char *comma = strchr(p, ',');
+
+		if (comma)
+			*comma = '\0';
+		if (*p == '\0' || s->nshards == 256)
+			return usage(c, "--shards %s: empty shard name or more "
+			                "than 256 shards",
+			             s->keyspace);
+		c->shard_ptrs[c->nshards - 1][s->nshards++] = p;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+static int parse(ecli *c, int argc, char **argv, int *help)
+{
+	static const char *const with_value[] = {
+	    "endpoints", "key",    "status-prefix", "instance", "snapshot",
+	    "keyspace",  "shards", "probe",         "ttl",      "verdicts",
+	    "wait",      "expect", NULL};
+	int only_pos = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		size_t n;
+		int takes = 0;
+
+		if (only_pos || a[0] != '-' || a[1] == '\0' ||
+		    (a[1] != '-' && strcmp(a, "-h") != 0)) {
+			if (c->doc != NULL || strcmp(c->cmd, "push") != 0)
+				return usage(c, "unexpected argument '%s'", a);
+			c->doc = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = 1;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			*help = 1;
+			continue;
+		}
+		a += 2;
+		n = strcspn(a, "=");
+		for (int k = 0; with_value[k]; k++)
+			takes |= strlen(with_value[k]) == n &&
+			         strncmp(with_value[k], a, n) == 0;
+		if (takes) {
+			if (a[n] == '=')
+				val = a + n + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else
+				return usage(c, "--%.*s needs a value", (int)n, a);
+		} else if (a[n] == '=') {
+			return usage(c, "--%.*s takes no value", (int)n, a);
+		}
+#define IS(name) (strlen(name) == n && strncmp(a, name, n) == 0)
+		if (IS("json"))
+			c->json = 1;
+		else if (IS("allow-destructive") && strcmp(c->cmd, "push") == 0)
+			c->destructive = 1;
+		else if (IS("endpoints"))
+			c->endpoints = val;
+		else if (IS("key"))
+			c->key = val;
+		else if (IS("status-prefix") && strcmp(c->cmd, "push") != 0)
+			c->status_prefix = val;
+		else if (IS("instance") && strcmp(c->cmd, "watch") == 0)
+			c->instance = val;
+		else if (IS("snapshot") && strcmp(c->cmd, "watch") == 0)
+			c->snapshot = val;
+		else if (IS("probe") && strcmp(c->cmd, "watch") == 0)
+			c->probe = val;
+		else if (IS("keyspace") && strcmp(c->cmd, "fleet") != 0)
+			c->keyspace = val;
+		else if (IS("shards") && strcmp(c->cmd, "fleet") != 0) {
+			if (add_shards(c, val) != 0)
+				return EXIT_USAGE;
+		} else if (IS("ttl") && strcmp(c->cmd, "watch") == 0) {
+			char *end;
+			unsigned long v = strtoul(val, &end, 10);
+
+			if (*end != '\0' || v < 2 || v > 3600)
+				return usage(c, "--ttl takes 2..3600 seconds");
+			c->ttl = (unsigned)v;
+		} else if (IS("verdicts") && strcmp(c->cmd, "watch") == 0) {
+			char *end;
+			unsigned long v = strtoul(val, &end, 10);
+
+			if (*end != '\0' || v == 0 || v > 1000000)
+				return usage(c, "--verdicts takes a count >= 1");
+			c->verdicts = (unsigned)v;
+		} else if (IS("wait") && strcmp(c->cmd, "fleet") == 0) {
+			char *end;
+
+			c->wait_s = strtod(val, &end);
+			if (*end != '\0' || c->wait_s < 0 || c->wait_s > 3600)
+				return usage(c, "--wait takes 0..3600 seconds");
+		} else if (IS("expect") && strcmp(c->cmd, "fleet") == 0) {
+			char *end;
+
+			c->expect = strtol(val, &end, 10);
+			if (*end != '\0' || c->expect < 0)
+				return usage(c, "--expect takes a count");
+		} else
+			return usage(c, "unknown option --%.*s", (int)n, a);
+#undef IS
+	}
+	if (c->endpoints == NULL)
+		c->endpoints = getenv("ETCDCTL_ENDPOINTS");
+	if (c->endpoints == NULL || c->endpoints[0] == '\0')
+		c->endpoints = DEFAULT_ENDPOINT;
+	if (c->key == NULL)
+		c->key = getenv("ROUTER_ETCD_KEY");
+	if (c->key == NULL || c->key[0] == '\0')
+		c->key = DEFAULT_KEY;
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void doc_options(const ecli *c, router_doc_options *o)
+{
+	router_doc_options d = ROUTER_DOC_OPTIONS_INIT;
+
+	*o = d;
+	o->keyspace = c->keyspace;
+	o->shards = c->shards;
+	o->nshards = c->nshards;
+	o->flags = ROUTER_DOC_UNUSED_SHARDS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* watch                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct watcher {
+	const ecli *c;
+	router *r;
+	router_etcd *f;
+	/* probe */
+	char ks[ROUTER_NAME_MAX + 1], table[ROUTER_NAME_MAX + 1];
+	int64_t id;
+	atomic_ullong lookups, failed;
+	atomic_int stop;
+	pthread_t prober;
+	/* --verdicts */
+	pthread_mutex_t mu;
+	unsigned verdicts;
+	int last_code;
+} watcher;
+
+static void *probe_main(void *arg)
+{
+	watcher *w = arg;
+	router_value v = ROUTER_VALUE_INT64(w->id);
+	router_route_result res;
+	size_t kl = strlen(w->ks), tl = strlen(w->table);
+
+	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+		for (int i = 0; i < 1000; i++) {
+			int rc = router_route(w->r, w->ks, kl, w->table, tl, &v,
+			                      1, &res, NULL);
+
+			/* Counted as failed only once something is in
+			 * service: before that, nothing can route. */
+			if (rc != ROUTER_OK && router_version(w->r) != 0)
+				atomic_fetch_add_explicit(&w->failed, 1,
+				                          memory_order_relaxed);
+		}
+		atomic_fetch_add_explicit(&w->lookups, 1000,
+		                          memory_order_relaxed);
+		sched_yield();
+	}
+	return NULL;
+}
+
+static const char *kind_name(router_etcd_event_kind k)
+{
+	switch (k) {
+	case ROUTER_ETCD_EVENT_VERDICT:
+		return "verdict";
+	case ROUTER_ETCD_EVENT_SNAPSHOT:
+		return "snapshot";
+	case ROUTER_ETCD_EVENT_CONNECTED:
+		return "connected";
+	case ROUTER_ETCD_EVENT_DISCONNECTED:
+		return "disconnected";
+	case ROUTER_ETCD_EVENT_COMPACTED:
+		return "compacted";
+	case ROUTER_ETCD_EVENT_STALE:
+		return "stale";
+	}
+	return "event";
+}
+
+static void on_event(void *arg, const router_etcd_event *ev)
+{
+	watcher *w = arg;
+	char probe[256] = "";
+	router_value v = ROUTER_VALUE_INT64(w->id);
+	router_route_result res;
+	const router_error *e = ev->error;
+	int prc = ROUTER_OK;
+
+	if (w->c->probe != NULL) {
+		prc = router_route(w->r, w->ks, strlen(w->ks), w->table,
+		                   strlen(w->table), &v, 1, &res, NULL);
+		snprintf(probe, sizeof probe,
+		         "%s.%s %" PRId64 " -> %s (version %" PRIu64
+		         "); %llu lookups, %llu failed",
+		         w->ks, w->table, w->id,
+		         prc == ROUTER_OK ? res.shard : router_errname(prc),
+		         prc == ROUTER_OK ? res.version : 0,
+		         (unsigned long long)atomic_load(&w->lookups),
+		         (unsigned long long)atomic_load(&w->failed));
+	}
+	if (w->c->json) {
+		json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "instance",
+		                      router_etcd_instance_id(w->f), "event",
+		                      kind_name(ev->kind), "revision",
+		                      (json_int_t)ev->revision, "version",
+		                      (json_int_t)ev->version, "code",
+		                      router_errname(ev->code));
+		char hash[17], *text;
+
+		snprintf(hash, sizeof hash, "%016" PRIx64, ev->content_hash);
+		json_object_set_new(o, "hash", json_string(hash));
+		if (e != NULL)
+			json_object_set_new(
+			    o, "error",
+			    json_pack("{s:s, s:s}", "culprit", e->culprit,
+			              "message", e->message));
+		if (ev->kind == ROUTER_ETCD_EVENT_DISCONNECTED)
+			json_object_set_new(o, "retry_ms",
+			                    json_integer(ev->retry_ms));
+		if (probe[0])
+			json_object_set_new(o, "probe", json_string(probe));
+		text = json_dumps(o, JSON_COMPACT);
+		if (text)
+			printf("%s\n", text);
+		free(text);
+		json_decref(o);
+	} else {
+		const char *id = router_etcd_instance_id(w->f);
+
+		switch (ev->kind) {
+		case ROUTER_ETCD_EVENT_VERDICT:
+			if (ev->code == ROUTER_OK)
+				printf("%s: revision %" PRId64
+				       ": accepted, version %" PRIu64
+				       " hash %016" PRIx64 "\n",
+				       id, ev->revision, ev->version,
+				       ev->content_hash);
+			else
+				printf("%s: revision %" PRId64
+				       ": refused: %s: %s%s%s; version %" PRIu64
+				       " stays in service\n",
+				       id, ev->revision, router_errname(ev->code),
+				       e->culprit, e->culprit[0] ? ": " : "",
+				       e->message, ev->version);
+			break;
+		case ROUTER_ETCD_EVENT_SNAPSHOT:
+			if (ev->code == ROUTER_OK)
+				printf("%s: started from the snapshot: version "
+				       "%" PRIu64 " hash %016" PRIx64 "\n",
+				       id, ev->version, ev->content_hash);
+			else
+				printf("%s: no snapshot in service: %s: %s\n", id,
+				       router_errname(ev->code), e->message);
+			break;
+		case ROUTER_ETCD_EVENT_CONNECTED:
+			printf("%s: watching from revision %" PRId64 "\n", id,
+			       ev->revision);
+			break;
+		case ROUTER_ETCD_EVENT_DISCONNECTED:
+			printf("%s: etcd failed: %s: %s; retrying in %u ms; "
+			       "version %" PRIu64 " stays in service\n",
+			       id, e->culprit, e->message, ev->retry_ms,
+			       ev->version);
+			break;
+		case ROUTER_ETCD_EVENT_COMPACTED:
+			printf("%s: revisions up to %" PRId64
+			       " were compacted; reading the key again\n",
+			       id, ev->revision);
+			break;
+		case ROUTER_ETCD_EVENT_STALE:
+			printf("%s: %s\n", id, e->message);
+			break;
+		}
+		if (probe[0])
+			printf("%s:   routing: %s\n", id, probe);
+	}
+	fflush(stdout);
+	if (ev->kind == ROUTER_ETCD_EVENT_VERDICT) {
+		pthread_mutex_lock(&w->mu);
+		w->verdicts++;
+		w->last_code = ev->code;
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+static int parse_probe(ecli *c, watcher *w)
+{
+	const char *dot = strchr(c->probe, '.'), *eq = strchr(c->probe, '=');
+	char *end;
+
+	if (dot == NULL || eq == NULL || eq < dot || dot == c->probe ||
+	    eq == dot + 1 || (size_t)(dot - c->probe) > ROUTER_NAME_MAX ||
+	    (size_t)(eq - dot - 1) > ROUTER_NAME_MAX)
+		return usage(c, "--probe takes KEYSPACE.TABLE=ID, not '%s'",
+		             c->probe);
+	memcpy(w->ks, c->probe, (size_t)(dot - c->probe));
+	w->ks[dot - c->probe] = '\0';
+	memcpy(w->table, dot + 1, (size_t)(eq - dot - 1));
+	w->table[eq - dot - 1] = '\0';
+	errno = 0;
+	w->id = strtoll(eq + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || eq[1] == '\0')
+		return usage(c, "--probe: ID must be a 64-bit integer");
+	return 0;
+}
+
+static int cmd_watch(ecli *c)
+{
+	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
+	router_doc_options d;
+	router_error e;
+	watcher w;
+	sigset_t set;
+	int ret = EXIT_YES, probing = 0;
+
+	memset(&w, 0, sizeof w);
+	w.c = c;
+	pthread_mutex_init(&w.mu, NULL);
+	if (c->probe != NULL && parse_probe(c, &w) != 0)
+		return EXIT_USAGE;
+	/* Threads started from here on inherit the blocked signals; this
+	 * thread takes them with sigtimedwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (router_create(&w.r, NULL, &e) != ROUTER_OK) {
+		errorf("%s", e.message);
+		return EXIT_USAGE;
+	}
+	doc_options(c, &d);
+	o.endpoints = c->endpoints;
+	o.key = c->key;
+	o.status_prefix = c->status_prefix;
+	o.instance_id = c->instance;
+	o.snapshot_path = c->snapshot;
+	if (c->ttl)
+		o.lease_ttl_s = c->ttl;
+	o.doc = &d;
+	o.on_event = on_event;
+	o.on_event_arg = &w;
+	if (router_etcd_create(&w.f, w.r, &o, &e) != ROUTER_OK) {
+		errorf("%s: %s", e.culprit, e.message);
+		router_free(w.r);
+		return EXIT_USAGE;
+	}
+	if (!c->json)
+		printf("%s: following %s at %s; status in %s\n",
+		       router_etcd_instance_id(w.f), c->key, c->endpoints,
+		       router_etcd_status_key(w.f));
+	fflush(stdout);
+	if (router_etcd_start(w.f, &e) != ROUTER_OK) {
+		errorf("%s: %s", e.culprit, e.message);
+		router_etcd_free(w.f);
+		router_free(w.r);
+		return EXIT_USAGE;
+	}
+	if (c->probe != NULL &&
+	    pthread_create(&w.prober, NULL, probe_main, &w) == 0)
+		probing = 1;
+	for (;;) {
+		struct timespec ts = {0, 100000000};
+		int sig = sigtimedwait(&set, NULL, &ts);
+		unsigned n;
+
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		pthread_mutex_lock(&w.mu);
+		n = w.verdicts;
+		ret = w.last_code == ROUTER_OK ? EXIT_YES : EXIT_NO;
+		pthread_mutex_unlock(&w.mu);
+		if (c->verdicts && n >= c->verdicts)
+			break;
+		if (!c->verdicts)
+			ret = EXIT_YES;
+	}
+	atomic_store(&w.stop, 1);
+	if (probing)
+		pthread_join(w.prober, NULL);
+	router_etcd_free(w.f);
+	if (c->probe != NULL && !c->json)
+		printf("stopped: %llu lookups, %llu failed\n",
+		       (unsigned long long)atomic_load(&w.lookups),
+		       (unsigned long long)atomic_load(&w.failed));
+	router_free(w.r);
+	pthread_mutex_destroy(&w.mu);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* push                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static int read_file(const char *path, char **buf, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	size_t cap = 1 << 16, n = 0;
+	char *b;
+
+	if (f == NULL)
+		return -1;
+	b = malloc(cap);
+	while (b != NULL) {
+		size_t got = fread(b + n, 1, cap - n, f);
+
+		n += got;
+		if (n < cap)
+			break;
+		if (cap >= ROUTER_DOC_MAX_SIZE) {
+			errno = EFBIG;
+			free(b);
+			b = NULL;
+			break;
+		}
+		cap *= 2;
+		{
+			char *g = realloc(b, cap);
+
+			if (g == NULL)
+				free(b);
+			b = g;
+		}
+	}
+	if (b != NULL && ferror(f)) {
+		free(b);
+		b = NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (b == NULL)
+		return -1;
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static json_t *jerr(const router_error *e)
+{
+	return json_pack("{s:s, s:s, s:s}", "code", router_errname(e->code),
+	                 "culprit", e->culprit, "message", e->message);
+}
+
+static int push_out(const ecli *c, int ret, const char *verdict,
+                    int64_t rev, const router_error *e, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static int push_out(const ecli *c, int ret, const char *verdict,
+                    int64_t rev, const router_error *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->json) {
+		json_t *o = json_pack("{s:b, s:s, s:s, s:I}", "ok", ret == 0,
+		                      "verdict", verdict, "key", c->key,
+		                      "revision", (json_int_t)rev);
+		char *text;
+
+		if (e != NULL)
+			json_object_set_new(o, "error", jerr(e));
+		text = json_dumps(o, JSON_INDENT(2));
+		if (text)
+			printf("%s\n", text);
+		free(text);
+		json_decref(o);
+	}
+	va_start(ap, fmt);
+	vfprintf(c->json ? stderr : stdout, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+static int cmd_push(ecli *c)
+{
+	router_doc_options d;
+	router__etcd *conn = NULL;
+	router__etcd_kv kv;
+	router_table *cur = NULL, *next = NULL;
+	router *r = NULL;
+	router_error e;
+	char *text = NULL;
+	size_t len;
+	int found = 0, ok = 0, rc, ret;
+	int64_t rev = 0;
+	unsigned flags = ROUTER_PUBLISH_DRY_RUN;
+
+	memset(&kv, 0, sizeof kv);
+	if (c->doc == NULL)
+		return usage(c, "missing DOC");
+	if (read_file(c->doc, &text, &len) != 0) {
+		errorf("%s: cannot read: %s", c->doc, strerror(errno));
+		return EXIT_USAGE;
+	}
+	doc_options(c, &d);
+	rc = router_doc_load(text, len, &d, &next, NULL, &e);
+	if (rc != ROUTER_OK) {
+		ret = push_out(c, EXIT_NO, "invalid", 0, &e,
+		               "refused: %s is invalid: %s: %s%s%s; nothing "
+		               "written\n",
+		               c->doc, router_errname(rc), e.culprit,
+		               e.culprit[0] ? ": " : "", e.message);
+		goto out;
+	}
+	if ((rc = router__etcd_open(&conn, c->endpoints, 5000, &e)) != 0 ||
+	    (rc = router__etcd_get(conn, c->key, strlen(c->key), &kv, &found,
+	                           &rev, &e)) != 0) {
+		errorf("%s: %s", e.culprit, e.message);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (found) {
+		/* The document in service on the followers: loaded as they
+		 * load it (the revision as its version when it has none). */
+		d.version = 0;
+		rc = router_doc_load(kv.value, kv.value_len, &d, &cur, NULL, &e);
+		if (rc == ROUTER_OK && router_table_version(cur) == 0) {
+			router_table_free(cur);
+			d.version = (uint64_t)kv.mod_revision;
+			rc = router_doc_load(kv.value, kv.value_len, &d, &cur,
+			                     NULL, &e);
+		}
+		if (rc != ROUTER_OK)
+			fprintf(stderr,
+			        "routerctl: warning: the document at %s (revision "
+			        "%" PRId64 ") is invalid (%s: %s); checking %s "
+			        "alone\n",
+			        c->key, kv.mod_revision, router_errname(rc),
+			        e.message, c->doc);
+	}
+	if (cur != NULL) {
+		if (router_create(&r, NULL, &e) != ROUTER_OK ||
+		    router_publish(r, cur, 0, NULL, &e) != ROUTER_OK) {
+			ret = push_out(
+			    c, EXIT_NO, "refuse", kv.mod_revision, &e,
+			    "refused: the document at %s (revision %" PRId64
+			    ") could not be in service itself: %s: %s\n",
+			    c->key, kv.mod_revision, router_errname(e.code),
+			    e.message);
+			goto out;
+		}
+		cur = NULL; /* the router's */
+		if (c->destructive)
+			flags |= ROUTER_PUBLISH_DESTRUCTIVE;
+		rc = router_publish(r, next, flags, NULL, &e);
+		if (rc != ROUTER_OK) {
+			ret = push_out(c, EXIT_NO, "refuse", kv.mod_revision, &e,
+			               "refused: %s: %s%s%s\nnothing written; %s "
+			               "stays at revision %" PRId64 "\n",
+			               router_errname(rc), e.culprit,
+			               e.culprit[0] ? ": " : "", e.message, c->key,
+			               kv.mod_revision);
+			goto out;
+		}
+	}
+	rc = router__etcd_put_if(conn, c->key, strlen(c->key), text, len,
+	                         found ? kv.mod_revision : 0, &ok, &rev, &e);
+	if (rc != ROUTER_OK) {
+		errorf("%s: %s", e.culprit, e.message);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (!ok) {
+		ret = push_out(c, EXIT_NO, "raced", rev, NULL,
+		               "not written: %s changed since revision %" PRId64
+		               " was read; run push again\n",
+		               c->key, found ? kv.mod_revision : 0);
+		goto out;
+	}
+	ret = push_out(c, EXIT_YES, "pushed", rev, NULL,
+	               "pushed: %s revision %" PRId64 " (checked against "
+	               "revision %" PRId64 ")\n",
+	               c->key, rev, found ? kv.mod_revision : 0);
+out:
+	router_table_free(cur);
+	router_table_free(next); /* a dry run leaves it ours */
+	router_free(r);
+	router__etcd_kv_clear(&kv);
+	router__etcd_close(conn);
+	free(text);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* fleet                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static int64_t jint(const json_t *o, const char *k)
+{
+	return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+static const char *jstr(const json_t *o, const char *k, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : dflt;
+}
+
+/* Read the status keys and the document key's revision. */
+static int read_fleet(const ecli *c, router__etcd *conn, json_t **members,
+                      int64_t *doc_rev, router_error *e)
+{
+	char prefix[1024];
+	router__etcd_kv *kvs = NULL, kv;
+	size_t n = 0;
+	int found, rc;
+	int64_t hrev;
+
+	if (c->status_prefix)
+		snprintf(prefix, sizeof prefix, "%s", c->status_prefix);
+	else
+		router_etcd_default_status_prefix(c->key, prefix, sizeof prefix);
+	if ((rc = router__etcd_get(conn, c->key, strlen(c->key), &kv, &found,
+	                           &hrev, e)) != 0)
+		return rc;
+	*doc_rev = found ? kv.mod_revision : 0;
+	router__etcd_kv_clear(&kv);
+	if ((rc = router__etcd_get_prefix(conn, prefix, &kvs, &n, NULL, e)) !=
+	    0)
+		return rc;
+	*members = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_loadb(kvs[i].value, kvs[i].value_len, 0, NULL);
+
+		if (!json_is_object(o)) {
+			/* Not ours or corrupt: show it, do not fail. */
+			json_decref(o);
+			o = json_pack("{s:s#, s:s}", "instance", kvs[i].key,
+			              (int)kvs[i].key_len, "state",
+			              "unreadable");
+		}
+		json_array_append_new(*members, o);
+	}
+	router__etcd_kvs_free(kvs, n);
+	return ROUTER_OK;
+}
+
+static int cmd_fleet(ecli *c)
+{
+	router__etcd *conn = NULL;
+	router_error e;
+	json_t *m = NULL, *o;
+	int64_t doc_rev = 0;
+	double t0 = now_s();
+	size_t i, serving = 0;
+	int ret;
+
+	if (router__etcd_open(&conn, c->endpoints, 5000, &e) != 0) {
+		errorf("%s: %s", e.culprit, e.message);
+		return EXIT_USAGE;
+	}
+	for (;;) {
+		size_t seen = 0;
+
+		json_decref(m);
+		m = NULL;
+		if (read_fleet(c, conn, &m, &doc_rev, &e) != ROUTER_OK) {
+			errorf("%s: %s", e.culprit, e.message);
+			router__etcd_close(conn);
+			return EXIT_USAGE;
+		}
+		json_array_foreach(m, i, o) seen +=
+		    jint(o, "revision_seen") >= doc_rev &&
+		    strcmp(jstr(o, "state", ""), "following") == 0;
+		if (c->wait_s <= 0 ||
+		    (seen == json_array_size(m) &&
+		     (long)json_array_size(m) >= c->expect) ||
+		    now_s() - t0 > c->wait_s)
+			break;
+		struct timespec ts = {0, 100000000};
+		nanosleep(&ts, NULL);
+	}
+	router__etcd_close(conn);
+	json_array_foreach(m, i, o) serving +=
+	    jint(o, "revision_applied") == doc_rev && doc_rev != 0;
+	ret = serving == json_array_size(m) && json_array_size(m) > 0 &&
+	              (long)json_array_size(m) >= c->expect
+	          ? EXIT_YES
+	          : EXIT_NO;
+	if (c->json) {
+		json_t *out = json_pack("{s:b, s:s, s:I, s:I, s:O}", "ok",
+		                        ret == 0, "key", c->key, "revision",
+		                        (json_int_t)doc_rev, "serving",
+		                        (json_int_t)serving, "members", m);
+		char *text = json_dumps(out, JSON_INDENT(2));
+
+		if (text)
+			printf("%s\n", text);
+		free(text);
+		json_decref(out);
+	} else {
+		printf("%s at revision %" PRId64 ": %zu of %zu members serve "
+		       "it\n",
+		       c->key, doc_rev, serving, json_array_size(m));
+		printf("%-16s %-10s %8s %-16s %6s %7s  %s\n", "INSTANCE",
+		       "STATE", "VERSION", "HASH", "SEEN", "APPLIED",
+		       "LAST REFUSAL");
+		json_array_foreach(m, i, o)
+		{
+			const json_t *ref = json_object_get(o, "refusal");
+			char refusal[512] = "-";
+			const char *st = jstr(o, "state", "?");
+			char state[32];
+
+			if (json_is_object(ref))
+				snprintf(refusal, sizeof refusal,
+				         "revision %" PRId64 ": %s: %s%s%s",
+				         jint(ref, "revision"),
+				         jstr(ref, "code", "?"),
+				         jstr(ref, "culprit", ""),
+				         jstr(ref, "culprit", "")[0] ? ": " : "",
+				         jstr(ref, "message", ""));
+			snprintf(state, sizeof state, "%s%s", st,
+			         json_is_true(json_object_get(o, "from_snapshot"))
+			             ? "*"
+			             : "");
+			printf("%-16s %-10s %8" PRId64 " %-16s %6" PRId64
+			       " %7" PRId64 "  %s\n",
+			       jstr(o, "instance", "?"), state,
+			       jint(o, "version"), jstr(o, "hash", "-"),
+			       jint(o, "revision_seen"),
+			       jint(o, "revision_applied"), refusal);
+		}
+	}
+	json_decref(m);
+	return ret;
+}
+
+int routerctl_etcd_main(int argc, char **argv)
+{
+	ecli c;
+	int help = 0, ret;
+
+	memset(&c, 0, sizeof c);
+	c.cmd = argv[0];
+	ret = parse(&c, argc, argv, &help);
+	if (ret == 0 && help) {
+		fputs(strcmp(c.cmd, "watch") == 0  ? watch_help
+		      : strcmp(c.cmd, "push") == 0 ? push_help
+		                                   : fleet_help,
+		      stdout);
+	} else if (ret == 0) {
+		if (strcmp(c.cmd, "watch") == 0)
+			ret = cmd_watch(&c);
+		else if (strcmp(c.cmd, "push") == 0)
+			ret = cmd_push(&c);
+		else
+			ret = cmd_fleet(&c);
+	}
+	for (size_t i = 0; i < c.nshards; i++)
+		free(c.shard_store[i]);
+	return ret;
+}
