@@ -72,9 +72,15 @@ struct router_etcd {
 	router__etcd *wconn, *rconn;
 	int64_t lease; /* the reporter's last lease, handed to stop */
 
+	/* Revision whose verdict is fully handled, event callback included
+	 * (under mu): what router_etcd_wait waits for. */
+	int64_t rev_done;
+
 	/* Watcher-private. */
 	int64_t next_rev;
 	uint64_t rnd;
+	/* The reporter's jitter seed: set by create, read-only after. */
+	uint64_t rnd_reporter;
 };
 
 static const char *state_names[] = {"idle", "connecting", "following",
@@ -221,6 +227,7 @@ int router_etcd_create(router_etcd **out, router *r,
 	}
 	f->rnd = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32) ^
 	         (uint64_t)(uintptr_t)f;
+	f->rnd_reporter = f->rnd ^ 0x9e3779b97f4a7c15u;
 	*out = f;
 	return ROUTER_OK;
 }
@@ -272,10 +279,9 @@ int router_etcd_wait(router_etcd *f, int64_t revision, unsigned timeout_ms,
 
 	deadline_in(&dl, timeout_ms);
 	pthread_mutex_lock(&f->mu);
-	while (f->st.revision_seen < revision) {
+	while (f->rev_done < revision) {
 		if (pthread_cond_timedwait(&f->cv, &f->mu, &dl) == ETIMEDOUT) {
-			rc = f->st.revision_seen >= revision ? ROUTER_OK
-			                                     : ROUTER_ERANGE;
+			rc = f->rev_done >= revision ? ROUTER_OK : ROUTER_ERANGE;
 			break;
 		}
 	}
@@ -345,14 +351,15 @@ static int nap(router_etcd *f, unsigned ms)
 
 /* Next backoff: doubled up to the cap, with +-25% jitter so a fleet that
  * lost etcd together does not come back in lockstep. */
-static unsigned backoff_next(router_etcd *f, unsigned *cur)
+static unsigned backoff_next(router_etcd *f, uint64_t *rnd, unsigned *cur)
 {
 	unsigned base = *cur, j;
 
-	f->rnd ^= f->rnd << 13;
-	f->rnd ^= f->rnd >> 7;
-	f->rnd ^= f->rnd << 17;
-	j = base / 2 ? (unsigned)(f->rnd % (base / 2 + 1)) : 0;
+	/* xorshift64; each thread has its own state. */
+	*rnd ^= *rnd << 13;
+	*rnd ^= *rnd >> 7;
+	*rnd ^= *rnd << 17;
+	j = base / 2 ? (unsigned)(*rnd % (base / 2 + 1)) : 0;
 	*cur = base >= f->bmax / 2 ? f->bmax : base * 2;
 	return base - base / 4 + j;
 }
@@ -360,7 +367,7 @@ static unsigned backoff_next(router_etcd *f, unsigned *cur)
 /* Record a failure of etcd and back off.  Returns 1 when stopping. */
 static int failed(router_etcd *f, const router_error *e, unsigned *backoff)
 {
-	unsigned ms = backoff_next(f, backoff);
+	unsigned ms = backoff_next(f, &f->rnd, backoff);
 
 	pthread_mutex_lock(&f->mu);
 	f->st.state = ROUTER_ETCD_RETRYING;
@@ -391,6 +398,10 @@ static void record_verdict(router_etcd *f, int64_t rev, int code,
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 	emit(f, ROUTER_ETCD_EVENT_VERDICT, code, rev, e, 0);
+	pthread_mutex_lock(&f->mu);
+	f->rev_done = rev;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
 }
 
 static void save_snapshot(router_etcd *f)
@@ -668,6 +679,7 @@ static void *reporter_main(void *arg)
 	router_etcd *f = arg;
 	int64_t lease = 0;
 	unsigned keep_ms = f->ttl_s * 1000 / 3, backoff = f->bmin, wait_ms = 0;
+	uint64_t rnd = f->rnd_reporter;
 	struct timespec next_keep;
 	router_error e;
 
@@ -751,7 +763,7 @@ static void *reporter_main(void *arg)
 		if (rc != ROUTER_OK) {
 			/* Try again after a backoff, never later than the
 			 * lease needs. */
-			wait_ms = backoff_next(f, &backoff);
+			wait_ms = backoff_next(f, &rnd, &backoff);
 			if (wait_ms > keep_ms)
 				wait_ms = keep_ms;
 			if (dirty) {
