@@ -40,17 +40,53 @@ module ShardRouter
     attr_reader :reason
   end
 
-  # A publish was refused by a guard (+:EEMPTY+, +:EVERSION+, +:ESHRINK+);
-  # nothing changed and the table in service keeps serving.
+  # A publish was refused by a guard (+:EEMPTY+, +:EVERSION+, +:ESHRINK+,
+  # or one of the subclasses below); nothing changed and the table in
+  # service keeps serving.
   class RefusedError < Error
     # @return [Array<Change>] what the refused table would have changed
     attr_reader :diff
+    # @return [ShadowVerdict, nil] what the refused table would have done
+    #   to the sample keys (Router#set_sample); nil without a sample, or
+    #   when a guard refused before the shadow evaluation ran
+    attr_reader :shadow
+  end
+
+  # The content of the table is fenced (+:EFENCED+): it was refused by a
+  # content guard, rolled back from, discarded from quarantine or fenced
+  # by hand, and comes back (under any version number). Router#lift_fence
+  # allows it again.
+  class FencedError < RefusedError; end
+
+  # The table breaks an operator invariant (+:EINVARIANT+, Router#add_invariant);
+  # the message quotes the invariant, the culprit names the keyspace or
+  # table. +allow_destructive+ does not override it. Also raised by
+  # #add_invariant for an invariant the table in service already breaks.
+  class InvariantError < RefusedError; end
+
+  # Too many of the sample keys (Router#set_sample) would move to another
+  # shard or become unroutable (+:ESHADOW+); the culprit is the keyspace,
+  # #shadow the whole verdict. +allow_destructive+ overrides it.
+  class ShadowError < RefusedError; end
+
+  # A publish with +quarantine: true+ was refused by the empty, shrink or
+  # shadow guard and kept pending (+:EQUARANTINED+): not serving, see
+  # Router#pending, #approve_pending, #discard_pending. #culprit and
+  # #reason are the guard's.
+  class QuarantinedError < RefusedError
+    # @return [Symbol, nil] the guard that refused it (+:EEMPTY+,
+    #   +:ESHRINK+, +:ESHADOW+)
+    attr_reader :guard_code
   end
 
   # The document is not a valid routing document: JSON syntax, wrong
   # types, or a VSchema Vitess would reject (+:EDOC+, +:EVSCHEMA+,
   # +:EREFERENCE+, +:ECOVERAGE+, +:EEMPTY+, +:ESHARDNAME+, +:ERANGE+), or
-  # the file could not be read (+:EIO+).
+  # the file could not be read (+:EIO+). For a snapshot file
+  # (ShardRouter.verify_snapshot, Router.from_snapshot): +:ENOTFOUND+ (no
+  # such file), +:EIO+ (unreadable), +:EDOC+ (not a snapshot, truncated,
+  # corrupted: the reason says which), +:ERANGE+ (too large); #path,
+  # #line and #column are then nil.
   class DocumentError < Error
     # @return [String, nil] JSON path of the first error
     #   ("keyspaces.user.tables.users.column_vindexes[0].name")
@@ -122,6 +158,95 @@ module ShardRouter
   #   @return [Integer] column of a syntax error, else 0
   class Note; end
 
+  # A fenced content hash (Router#fences).
+  #
+  # @!attribute [r] content_hash
+  #   @return [Integer]
+  # @!attribute [r] version
+  #   @return [Integer] of the table that was fenced (0: unknown)
+  # @!attribute [r] origin
+  #   @return [Symbol] +:refused+ (by a guard), +:rolled_back+ (a rollback
+  #     left it), +:discarded+ (from quarantine) or +:manual+ (Router#fence)
+  # @!attribute [r] code
+  #   @return [Symbol, nil] the guard's code for +:refused+ (+:ESHRINK+...)
+  # @!attribute [r] fenced_at
+  #   @return [Time]
+  class Fence; end
+
+  # What a table would do to the sample keys of one keyspace (or of all:
+  # ShadowVerdict#totals, keyspace "").
+  #
+  # @!attribute [r] keyspace
+  #   @return [String]
+  # @!attribute [r] keys
+  #   @return [Integer] sample keys naming the keyspace
+  # @!attribute [r] routed
+  #   @return [Integer] of which route in the table in service (to a shard
+  #     or to no keyspace ID)
+  # @!attribute [r] moved
+  #   @return [Integer] routed by both tables, to another shard
+  # @!attribute [r] unroutable
+  #   @return [Integer] routed in service, not by the new table
+  # @!attribute [r] newly_routable
+  #   @return [Integer] not routed in service, routed by the new table
+  class ShadowStat; end
+
+  # The shadow evaluation of a table on the sample keys (Router#set_sample):
+  # Router#check's Diff#shadow, RefusedError#shadow.
+  #
+  # @!attribute [r] keyspaces
+  #   @return [Array<ShadowStat>] one per keyspace named by the sample,
+  #     sorted by name
+  # @!attribute [r] totals
+  #   @return [ShadowStat] the sums (keyspace "")
+  class ShadowVerdict
+    # @param keyspace [String, Symbol]
+    # @return [ShadowStat, nil] the counts of +keyspace+
+    def [](keyspace)
+      name = keyspace.to_s
+      keyspaces.find { |s| s.keyspace == name }
+    end
+  end
+
+  # What a publish would change (Router#check): an Array of Change, plus
+  # the shadow verdict when the router has a sample.
+  class Diff < Array
+    # @return [ShadowVerdict, nil] what the table would do to the sample
+    #   keys (Router#set_sample); nil without a sample or with nothing in
+    #   service
+    attr_reader :shadow
+
+    # @param changes [Array<Change>]
+    # @param shadow [ShadowVerdict, nil]
+    def initialize(changes = [], shadow = nil)
+      super(changes)
+      @shadow = shadow
+      freeze
+    end
+  end
+
+  # Verify a last-known-good snapshot (Router#save_snapshot) without
+  # loading it into a router: the format tag, the exact length, the
+  # checksum, and that the document gives back the recorded version and
+  # content hash.
+  #
+  # @param path [String, Pathname]
+  # @return [Hash] +{version: Integer, content_hash: Integer}+
+  # @raise [DocumentError] missing (+:ENOTFOUND+), unreadable (+:EIO+),
+  #   damaged (+:EDOC+: the reason says what) or too large (+:ERANGE+)
+  def self.verify_snapshot(path)
+    _verify_snapshot(path_arg(path))
+  end
+
+  # A file path as a String (Pathname and other #to_path objects too).
+  def self.path_arg(path)
+    path = path.to_path if !path.is_a?(String) && path.respond_to?(:to_path)
+    raise TypeError, "a path is a String or Pathname, not #{path.class}" unless path.is_a?(String)
+
+    path
+  end
+  private_class_method :_verify_snapshot, :path_arg
+
   # The live router: one routing table in service, lock-free lookups from
   # any thread, guarded publishes, a history for rollback.
   #
@@ -132,9 +257,10 @@ module ShardRouter
   class Router
     PUBLISH_DESTRUCTIVE = 0x1 # :nodoc:
     PUBLISH_DRY_RUN = 0x2 # :nodoc:
+    PUBLISH_QUARANTINE = 0x4 # :nodoc:
     DUMP_COMPACT = 0x1 # :nodoc:
     DUMP_VITESS = 0x2 # :nodoc:
-    private_constant :PUBLISH_DESTRUCTIVE, :PUBLISH_DRY_RUN, :DUMP_COMPACT, :DUMP_VITESS
+    private_constant :PUBLISH_DESTRUCTIVE, :PUBLISH_DRY_RUN, :PUBLISH_QUARANTINE, :DUMP_COMPACT, :DUMP_VITESS
 
     # A router with nothing in service (lookups raise NoRouteError until the
     # first publish).
@@ -142,9 +268,39 @@ module ShardRouter
     # @param history [Integer] accepted tables kept for rollback, 1..1024
     # @param max_shrink [Float] share of a keyspace's tables a publish may
     #   drop without +allow_destructive+, 0..1
-    # @raise [ArgumentError] history or max_shrink out of range
-    def initialize(history: 8, max_shrink: 0.1)
-      _init(history, max_shrink)
+    # @param snapshot_path [String, Pathname, nil] last-known-good file
+    #   saved (as #save_snapshot) after every accepted publish, approval and
+    #   rollback; a failed save is counted in stats[:snapshots_failed] and
+    #   warned about, and the publish stands. These calls release the GVL
+    #   while librouter writes and fsyncs the file.
+    # @param fence_cap [Integer] content hashes remembered as fenced (refused
+    #   by a content guard, rolled back from, discarded from quarantine),
+    #   oldest forgotten first, 0..65536; 0 turns fencing off
+    # @raise [ArgumentError] an option out of range
+    def initialize(history: 8, max_shrink: 0.1, snapshot_path: nil, fence_cap: 0)
+      _init(history, max_shrink, snapshot_path.nil? ? nil : path_arg(snapshot_path), fence_cap)
+    end
+
+    # A router whose table in service comes from a last-known-good snapshot
+    # (#save_snapshot, or +snapshot_path:+), with its recorded version: for
+    # a process that restarts while its live source is missing or broken.
+    # A damaged snapshot is refused whole, never half-loaded.
+    #
+    #   router = begin
+    #     ShardRouter::Router.from_snapshot(LKG, snapshot_path: LKG)
+    #   rescue ShardRouter::DocumentError
+    #     ShardRouter::Router.new(snapshot_path: LKG) # first start
+    #   end
+    #
+    # @param path [String, Pathname]
+    # @param opts as Router.new (+history:+, +max_shrink:+,
+    #   +snapshot_path:+, +fence_cap:+)
+    # @return [Router]
+    # @raise [DocumentError] as ShardRouter.verify_snapshot
+    def self.from_snapshot(path, **opts)
+      router = new(**opts)
+      router.send(:_publish_snapshot, router.send(:path_arg, path))
+      router
     end
 
     # Load a routing document and make it the table in service if every
@@ -157,9 +313,11 @@ module ShardRouter
     #   map of keyspace name to keyspace, or one keyspace's VSchema (give
     #   its name with +keyspace:+)
     # @param version [Integer, nil] the table's version, overriding the
-    #   document's "version"; nil or 0: the next version
+    #   document's "version"; nil or 0: the document's, or the next version
+    #   when it has none
     # @param allow_destructive [Boolean] let the publish drop keyspaces or
-    #   more than max_shrink of a keyspace's tables
+    #   more than max_shrink of a keyspace's tables, and move or strand
+    #   sample keys (#set_sample); fences and invariants still apply
     # @param keyspace [String, nil] name of a single-keyspace document
     # @param shards [Hash{String=>Array<String>,Integer}, nil] shards per
     #   keyspace (names like "-80", or a count for an even split), replacing
@@ -167,26 +325,75 @@ module ShardRouter
     #   other
     # @param strict [Boolean] fields Vitess does not know are errors
     #   (otherwise they are skipped as Vitess skips them, with a warning)
+    # @param quarantine [Boolean] a table the empty, shrink or shadow guard
+    #   refuses is kept pending (#pending) instead of dropped, and
+    #   QuarantinedError is raised; an operator approves or discards it
     # @return [Integer] the version now in service
     # @raise [DocumentError] the document is invalid; nothing changed
     # @raise [RefusedError] a guard refused it; nothing changed
-    def publish(doc, version: nil, allow_destructive: false, keyspace: nil, shards: nil, strict: false)
-      src, is_path = document_source(doc, version)
-      flags = allow_destructive ? PUBLISH_DESTRUCTIVE : 0
-      _publish(src, is_path, keyspace_arg(keyspace), shards_arg(shards), strict, flags)
+    #   (subclasses: FencedError, InvariantError, ShadowError,
+    #   QuarantinedError)
+    def publish(doc, version: nil, allow_destructive: false, keyspace: nil, shards: nil, strict: false,
+                quarantine: false)
+      src, is_path = document_source(doc)
+      flags = (allow_destructive ? PUBLISH_DESTRUCTIVE : 0) | (quarantine ? PUBLISH_QUARANTINE : 0)
+      _publish(src, is_path, keyspace_arg(keyspace), shards_arg(shards), strict, flags, version_arg(version))
     end
 
-    # Dry run of #publish: the same verdict, nothing changes.
+    # Dry run of #publish: the same verdict, nothing changes (nothing is
+    # quarantined or fenced either).
     #
     # @param (see #publish)
-    # @return [Array<Change>] what publishing +doc+ would change
+    # @return [Diff] what publishing +doc+ would change (an Array of
+    #   Change); Diff#shadow is the shadow verdict on the sample keys when
+    #   a sample is set (#set_sample), else nil
     # @raise [DocumentError] the document is invalid
     # @raise [RefusedError] a publish would be refused (RefusedError#diff
-    #   holds the changes)
+    #   holds the changes, RefusedError#shadow the verdict)
     def check(doc, version: nil, allow_destructive: false, keyspace: nil, shards: nil, strict: false)
-      src, is_path = document_source(doc, version)
+      src, is_path = document_source(doc)
       flags = PUBLISH_DRY_RUN | (allow_destructive ? PUBLISH_DESTRUCTIVE : 0)
-      _publish(src, is_path, keyspace_arg(keyspace), shards_arg(shards), strict, flags)
+      Diff.new(*_publish(src, is_path, keyspace_arg(keyspace), shards_arg(shards), strict, flags,
+                         version_arg(version)))
+    end
+
+    # Give the router sample keys, taken from the application's own
+    # traffic: from then on every publish and check first routes them
+    # through the table in service and the new table, and a share of a
+    # keyspace's routed keys above +max_moved+ moving to another shard, or
+    # above +max_unroutable+ becoming unroutable, refuses the publish with
+    # ShadowError (unless +allow_destructive+). The verdict is
+    # Router#check's Diff#shadow and RefusedError#shadow.
+    #
+    #   router.set_sample([["user", "users", 42], ["user", "users", "abc".b]],
+    #                     max_moved: 0.6)
+    #
+    # @param keys [Array<Array(String, String, Object)>] [keyspace, table,
+    #   value] triples; keyspace and table Strings or Symbols, value as in
+    #   #route (Integer, String, nil, or an Array for a multi-column
+    #   vindex); the keys are copied. An empty Array clears the sample.
+    # @param max_moved [Float] 0..1; 1.0 (default): never refuse for moves
+    #   (resharding moves keys by design)
+    # @param max_unroutable [Float] 0..1; 0.0 (default): any key becoming
+    #   unroutable refuses
+    # @return [self]
+    # @raise [ArgumentError] thresholds outside 0..1, a malformed key
+    # @raise [TypeError, RangeError] a value #route would not take
+    def set_sample(keys, max_moved: 1.0, max_unroutable: 0.0)
+      raise TypeError, "sample keys must be an Array of [keyspace, table, value], not #{keys.class}" unless keys.is_a?(Array)
+
+      { max_moved: max_moved, max_unroutable: max_unroutable }.each do |name, v|
+        raise TypeError, "#{name} must be Numeric, not #{v.class}" unless v.is_a?(Numeric)
+        raise ArgumentError, "#{name} must be in 0..1, not #{v}" unless v >= 0 && v <= 1
+      end
+      triples = keys.map do |key|
+        unless key.is_a?(Array) && key.size == 3
+          raise ArgumentError, "a sample key is [keyspace, table, value], not #{key.inspect[0, 80]}"
+        end
+
+        [name_arg(key[0], "keyspace"), name_arg(key[1], "table"), key[2]].freeze
+      end
+      _set_sample(triples.freeze, max_moved, max_unroutable)
     end
 
     # Make the table +steps+ entries back in the history the table in
@@ -226,14 +433,7 @@ module ShardRouter
     VERSION_MAX = (1 << 64) - 1 # :nodoc:
 
     # [source, is_path]: a frozen String of JSON text, or a path.
-    def document_source(doc, version)
-      unless version.nil?
-        unless version.is_a?(Integer) && version >= 0 && version <= VERSION_MAX
-          raise ArgumentError, "version must be an Integer in 0..#{VERSION_MAX}, not #{version.inspect}"
-        end
-        # librouter has no version override: put it in the document.
-        doc = with_version(doc, version)
-      end
+    def document_source(doc)
       case doc
       when String
         json_text?(doc) ? [doc, false] : [doc, true]
@@ -251,29 +451,24 @@ module ShardRouter
       str.match?(/\A[[:space:]]*\{/)
     end
 
-    # The document as a Hash with "version" set (top level, in each of the
-    # three shapes); JSON that does not parse is left for librouter to
-    # report with its line and column.
-    def with_version(doc, version)
-      doc = File.read(doc.to_path) if doc.respond_to?(:to_path)
-      doc = doc.read if !doc.is_a?(String) && !doc.is_a?(Hash) && doc.respond_to?(:read)
-      doc = File.read(doc) if doc.is_a?(String) && !json_text?(doc)
-      if doc.is_a?(String)
-        begin
-          parsed = JSON.parse(doc)
-        rescue JSON::ParserError
-          return doc
-        end
-        return doc unless parsed.is_a?(Hash)
-
-        doc = parsed
+    # The version: keyword as librouter's override (0: none).
+    def version_arg(version)
+      return 0 if version.nil?
+      unless version.is_a?(Integer) && version >= 0 && version <= VERSION_MAX
+        raise ArgumentError, "version must be an Integer in 0..#{VERSION_MAX}, not #{version.inspect}"
       end
-      return doc unless doc.is_a?(Hash)
 
-      doc = doc.reject { |k, _| k.to_s == "version" }
-      # Above int64, protobuf JSON writes 64-bit integers as strings.
-      doc["version"] = version > (1 << 63) - 1 ? version.to_s : version
-      doc
+      version
+    end
+
+    def path_arg(path)
+      ShardRouter.send(:path_arg, path)
+    end
+
+    def name_arg(name, what)
+      raise TypeError, "#{what} must be a String or Symbol, not #{name.class}" unless name.is_a?(String) || name.is_a?(Symbol)
+
+      name.to_s.dup.freeze
     end
 
     def keyspace_arg(keyspace)

@@ -11,11 +11,14 @@
  * A lookup therefore allocates nothing.
  *
  * The GVL is kept for single lookups (a release costs more than the
- * lookup) and for publishes (the writer lock is only ever taken with the
- * GVL held, so a Ruby thread can never wait for it while holding the GVL
- * another thread needs).  It is released only for bulk work that touches
- * no Ruby object: parsing a large document or reading one from a file, and
- * integer batches of at least NOGVL_BATCH_MIN keys.  librouter's read
+ * lookup) and for publishes.  It is released only for bulk work that
+ * touches no Ruby object: parsing a large document or reading one from a
+ * file, integer batches of at least NOGVL_BATCH_MIN keys, and calls that
+ * write or read a snapshot file (save_snapshot, publishes and rollbacks of
+ * a router with snapshot_path, whose fsync may take milliseconds).  Such
+ * a call holds the writer lock without the GVL and needs the GVL only
+ * after releasing the lock, so a thread that holds the GVL and waits for
+ * the lock always gets it.  librouter's read
  * sections begin and end inside one C call, never across a GVL transition,
  * so Ruby threads, fibers and fork() need nothing from this file: each OS
  * thread gets its epoch record on its first lookup, and librouter's
@@ -28,7 +31,10 @@
  * refcounted by the Router object and by each Table, and router_free runs
  * when the last of them is freed.
  *
- * Errors are mapped to exceptions in one function, raise_router_error().
+ * Errors are mapped to exceptions in one function, make_router_error().
+ * What librouter reports only through its event callback (the shadow
+ * verdict of a publish or check, a failed automatic snapshot) is captured
+ * per calling thread; see "Events" below.
  * C resources held across a call that may raise (a table being published,
  * a diff, a document report) are released by rb_ensure.
  */
@@ -54,11 +60,13 @@
 /* Documents at least this long are parsed without the GVL. */
 #define NOGVL_DOC_MIN (64 * 1024)
 
-static VALUE mShardRouter, cRouter, cTable, cChange, cHistoryEntry, cNote;
-static VALUE eError, eRefused, eDocument, eNoRoute, eHistory;
+static VALUE mShardRouter, cRouter, cTable, cChange, cHistoryEntry, cNote,
+    cFence, cShadowStat, cShadowVerdict;
+static VALUE eError, eRefused, eDocument, eNoRoute, eHistory, eFenced,
+    eInvariant, eShadow, eQuarantined;
 static int binary_encindex;
 static ID id_code, id_status, id_culprit, id_reason, id_diff, id_path,
-    id_line, id_column, id_notes;
+    id_line, id_column, id_notes, id_shadow, id_guard_code;
 
 /* Status code -> Symbol (:EEMPTY...), index -code (ROUTER_NONE apart). */
 #define NCODES (1 - ROUTER__ERRNO_MIN)
@@ -83,6 +91,7 @@ typedef struct cached_handle {
 
 typedef struct rb_router {
 	router *r;     /* NULL until #initialize */
+	int autosave;  /* router_options.snapshot_path set: writes fsync */
 	VALUE *names;  /* shard_id -> frozen String; 0 (Qfalse): not made yet */
 	uint32_t nnames;
 	int refs;      /* the Router object + every Table not yet freed */
@@ -202,10 +211,11 @@ static inline VALUE shard_name(rb_router *w, uint32_t id)
 /* ------------------------------------------------------------------------ */
 
 enum origin {
-	O_ROUTE,   /* a lookup */
-	O_DOC,     /* loading a document */
-	O_PUBLISH, /* a guard refused a publish */
-	O_HISTORY, /* rollback */
+	O_ROUTE,    /* a lookup */
+	O_DOC,      /* loading a document */
+	O_PUBLISH,  /* a guard refused a publish */
+	O_HISTORY,  /* rollback */
+	O_SNAPSHOT, /* reading a snapshot file */
 	O_OTHER
 };
 
@@ -218,10 +228,10 @@ static VALUE code_sym(int code)
 	return ID2SYM(rb_intern(router_errname(code)));
 }
 
-/* extra: the diff (O_PUBLISH) or [path, line, column, notes] (O_DOC). */
-NORETURN(static void raise_router_error(int code, const router_error *err,
-                                        enum origin o, VALUE extra));
-static void raise_router_error(int code, const router_error *err,
+/* The exception for a status code.  extra: the diff (a refusal: O_PUBLISH,
+ * or one of the refusal codes below from anywhere) or [path, line, column,
+ * notes] (O_DOC). */
+static VALUE make_router_error(int code, const router_error *err,
                                enum origin o, VALUE extra)
 {
 	const char *msg = err != NULL && err->message[0] ? err->message
@@ -251,8 +261,21 @@ static void raise_router_error(int code, const router_error *err,
 		if (code == ROUTER_ENOHISTORY)
 			klass = eHistory;
 		break;
+	case O_SNAPSHOT:
+		/* Missing (ENOTFOUND), unreadable (EIO), damaged (EDOC) or
+		 * oversized (ERANGE): the file is no usable document. */
+		klass = code == ROUTER_EINVAL ? rb_eArgError : eDocument;
+		break;
 	case O_OTHER:
 		break;
+	}
+	/* Refusals beyond the guards, wherever they come from (a publish, an
+	 * approval, an invariant the table in service breaks). */
+	switch (code) {
+	case ROUTER_EFENCED: klass = eFenced; break;
+	case ROUTER_EINVARIANT: klass = eInvariant; break;
+	case ROUTER_ESHADOW: klass = eShadow; break;
+	case ROUTER_EQUARANTINED: klass = eQuarantined; break;
 	}
 	if (klass == eError &&
 	    (code == ROUTER_EINVAL || code == ROUTER_ERANGE ||
@@ -269,16 +292,35 @@ static void raise_router_error(int code, const router_error *err,
 		rb_ivar_set(exc, id_culprit,
 		            culprit[0] ? rb_utf8_str_new_cstr(culprit) : Qnil);
 		rb_ivar_set(exc, id_reason, rb_utf8_str_new_cstr(msg));
-		if (klass == eRefused)
-			rb_ivar_set(exc, id_diff, extra);
-		if (klass == eDocument && RB_TYPE_P(extra, T_ARRAY)) {
+		if (rb_obj_is_kind_of(exc, eRefused)) {
+			rb_ivar_set(exc, id_diff,
+			            RB_TYPE_P(extra, T_ARRAY)
+			                ? extra
+			                : rb_obj_freeze(rb_ary_new()));
+			rb_ivar_set(exc, id_shadow, Qnil);
+		}
+		if (klass == eDocument && RB_TYPE_P(extra, T_ARRAY) &&
+		    o == O_DOC) {
 			rb_ivar_set(exc, id_path, rb_ary_entry(extra, 0));
 			rb_ivar_set(exc, id_line, rb_ary_entry(extra, 1));
 			rb_ivar_set(exc, id_column, rb_ary_entry(extra, 2));
 			rb_ivar_set(exc, id_notes, rb_ary_entry(extra, 3));
+		} else if (klass == eDocument) {
+			rb_ivar_set(exc, id_path, Qnil);
+			rb_ivar_set(exc, id_line, Qnil);
+			rb_ivar_set(exc, id_column, Qnil);
+			rb_ivar_set(exc, id_notes, rb_obj_freeze(rb_ary_new()));
 		}
 	}
-	rb_exc_raise(exc);
+	return exc;
+}
+
+NORETURN(static void raise_router_error(int code, const router_error *err,
+                                        enum origin o, VALUE extra));
+static void raise_router_error(int code, const router_error *err,
+                               enum origin o, VALUE extra)
+{
+	rb_exc_raise(make_router_error(code, err, o, extra));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -395,11 +437,198 @@ static uint64_t uint_arg(VALUE v, uint64_t min, uint64_t max, const char *what)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Events: what a writer call learns from librouter's callback              */
+/* ------------------------------------------------------------------------ */
+
+/* librouter reports the shadow verdict of a publish or check, and a failed
+ * automatic snapshot, only through the router's event callback, which runs
+ * in the publishing thread, under the writer lock, before router_publish
+ * (or router_rollback, router_pending_approve) returns.  Each writer call
+ * below points this thread's `capture` at a struct on its stack; the
+ * callback copies what it needs into plain C memory (it must not touch
+ * Ruby: a GC there could sweep a Table of this router, whose
+ * router_handle_free waits for the writer lock we hold), and the call
+ * turns it into Ruby objects after librouter returns.  Events of other
+ * threads' calls, or of calls made without a capture, are ignored. */
+typedef struct event_capture {
+	/* Shadow verdict of the publish or check (nshadow keyspaces). */
+	int have_shadow;
+	size_t nshadow;
+	router_shadow_stat *shadow; /* keyspace names in names[] */
+	char *names;
+	router_shadow_stat totals;
+	/* An automatic snapshot failed. */
+	int snapshot_failed;
+	router_error snapshot_err;
+} event_capture;
+
+static __thread event_capture *tls_capture;
+
+static void capture_shadow(event_capture *c, const router_shadow_verdict *v)
+{
+	size_t n = router_shadow_count(v), bytes = 0, off = 0;
+
+	free(c->shadow);
+	free(c->names);
+	c->shadow = NULL;
+	c->names = NULL;
+	c->have_shadow = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += strlen(router_shadow_get(v, i)->keyspace) + 1;
+	c->shadow = malloc((n ? n : 1) * sizeof *c->shadow);
+	c->names = malloc(bytes ? bytes : 1);
+	if (c->shadow == NULL || c->names == NULL)
+		return; /* out of memory: no verdict, the publish stands */
+	for (size_t i = 0; i < n; i++) {
+		const router_shadow_stat *st = router_shadow_get(v, i);
+		size_t len = strlen(st->keyspace) + 1;
+
+		c->shadow[i] = *st;
+		memcpy(c->names + off, st->keyspace, len);
+		c->shadow[i].keyspace = c->names + off;
+		off += len;
+	}
+	router_shadow_totals(v, &c->totals);
+	c->totals.keyspace = "";
+	c->nshadow = n;
+	c->have_shadow = 1;
+}
+
+static void on_router_event(void *arg, const router_event *ev)
+{
+	event_capture *c = tls_capture;
+
+	if (c == NULL)
+		return;
+	if ((ev->kind == ROUTER_EVENT_PUBLISH ||
+	     ev->kind == ROUTER_EVENT_CHECK) &&
+	    ev->shadow != NULL)
+		capture_shadow(c, ev->shadow);
+	if (ev->kind == ROUTER_EVENT_SNAPSHOT && ev->code != ROUTER_OK) {
+		c->snapshot_failed = 1;
+		if (ev->error != NULL)
+			c->snapshot_err = *ev->error;
+		else
+			memset(&c->snapshot_err, 0, sizeof c->snapshot_err);
+		c->snapshot_err.code = ev->code;
+	}
+}
+
+static void capture_free(event_capture *c)
+{
+	free(c->shadow);
+	free(c->names);
+	c->shadow = NULL;
+	c->names = NULL;
+	c->have_shadow = 0;
+}
+
+static VALUE shadow_stat_to_ruby(const router_shadow_stat *st)
+{
+	return rb_obj_freeze(rb_struct_new(
+	    cShadowStat, rb_str_freeze(rb_utf8_str_new_cstr(st->keyspace)),
+	    ULL2NUM(st->keys), ULL2NUM(st->routed), ULL2NUM(st->moved),
+	    ULL2NUM(st->unroutable), ULL2NUM(st->newly_routable)));
+}
+
+/* The captured verdict as a ShadowVerdict, nil when there was none. */
+static VALUE capture_shadow_to_ruby(const event_capture *c)
+{
+	VALUE ks;
+
+	if (!c->have_shadow)
+		return Qnil;
+	ks = rb_ary_new_capa((long)c->nshadow);
+	for (size_t i = 0; i < c->nshadow; i++)
+		rb_ary_push(ks, shadow_stat_to_ruby(&c->shadow[i]));
+	return rb_obj_freeze(rb_struct_new(cShadowVerdict, rb_obj_freeze(ks),
+	                                   shadow_stat_to_ruby(&c->totals)));
+}
+
+/* A failed automatic snapshot does not undo the publish: warn. */
+static void capture_warn(const event_capture *c)
+{
+	if (c->snapshot_failed)
+		rb_warn("shardrouter: snapshot not saved: %s%s%s (%s)",
+		        c->snapshot_err.culprit,
+		        c->snapshot_err.culprit[0] ? ": " : "",
+		        c->snapshot_err.message,
+		        router_errname(c->snapshot_err.code));
+}
+
+/* One call that takes the writer lock and may fire events. */
+enum writer_op {
+	W_PUBLISH,
+	W_ROLLBACK,
+	W_ROLLBACK_TO,
+	W_APPROVE,
+	W_SAVE
+};
+
+typedef struct writer_call {
+	enum writer_op op;
+	router *r;
+	router_table *t;    /* W_PUBLISH */
+	unsigned flags;     /* W_PUBLISH */
+	uint64_t n;         /* steps (W_ROLLBACK), version (W_ROLLBACK_TO) */
+	const char *path;   /* W_SAVE */
+	router_diff **diff; /* W_PUBLISH, W_APPROVE (optional) */
+	router_error err;
+	int rc;
+	event_capture *cap;
+} writer_call;
+
+static void *writer_run(void *p)
+{
+	writer_call *c = p;
+	event_capture *saved = tls_capture;
+
+	tls_capture = c->cap;
+	switch (c->op) {
+	case W_PUBLISH:
+		c->rc = router_publish(c->r, c->t, c->flags, c->diff, &c->err);
+		break;
+	case W_ROLLBACK:
+		c->rc = router_rollback(c->r, (unsigned)c->n, &c->err);
+		break;
+	case W_ROLLBACK_TO:
+		c->rc = router_rollback_to(c->r, c->n, &c->err);
+		break;
+	case W_APPROVE:
+		c->rc = router_pending_approve(c->r, c->diff, &c->err);
+		break;
+	case W_SAVE:
+		c->rc = router_snapshot_save(c->r, c->path, &c->err);
+		break;
+	}
+	tls_capture = saved;
+	return NULL;
+}
+
+/* Run a writer call.  Calls that write a snapshot file (fsync: up to tens
+ * of milliseconds) release the GVL; the others keep it.  Releasing it
+ * while librouter holds the writer lock cannot deadlock: the call touches
+ * no Ruby object and needs the GVL only after the lock is released, so a
+ * thread that holds the GVL and waits for the lock always gets it. */
+static void writer(rb_router *w, writer_call *c)
+{
+	c->r = w->r;
+	if (c->op == W_SAVE ||
+	    (w->autosave && !(c->op == W_PUBLISH &&
+	                      (c->flags & ROUTER_PUBLISH_DRY_RUN))))
+		rb_thread_call_without_gvl(writer_run, c, NULL, NULL);
+	else
+		writer_run(c);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Router: create, inspect                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* call-seq: _init(history, max_shrink) -- see Router#initialize */
-static VALUE router_init(VALUE self, VALUE history, VALUE max_shrink)
+/* call-seq: _init(history, max_shrink, snapshot_path, fence_cap) -- see
+ * Router#initialize */
+static VALUE router_init(VALUE self, VALUE history, VALUE max_shrink,
+                         VALUE snapshot_path, VALUE fence_cap)
 {
 	rb_router *w = RTYPEDDATA_DATA(self);
 	router_options opt = ROUTER_OPTIONS_INIT;
@@ -413,9 +642,15 @@ static VALUE router_init(VALUE self, VALUE history, VALUE max_shrink)
 		rb_raise(rb_eTypeError, "max_shrink must be Numeric, not %" PRIsVALUE,
 		         rb_obj_class(max_shrink));
 	opt.max_shrink = NUM2DBL(max_shrink);
+	opt.fence_cap = (unsigned)uint_arg(fence_cap, 0, UINT_MAX, "fence_cap");
+	if (!NIL_P(snapshot_path))
+		opt.snapshot_path = StringValueCStr(snapshot_path); /* copied */
+	opt.on_event = on_router_event;
 	rc = router_create(&w->r, &opt, &err);
+	RB_GC_GUARD(snapshot_path);
 	if (rc != ROUTER_OK)
 		raise_router_error(rc, &err, O_OTHER, Qnil);
+	w->autosave = opt.snapshot_path != NULL;
 	return self;
 }
 
@@ -492,7 +727,12 @@ static void hset(VALUE h, const char *k, VALUE v)
  * @return [Hash{Symbol=>Object}] +:version+, +:content_hash+ (in
  *   service), +:accepted+, +:refused+, +:refused_by_code+ (Hash of code
  *   Symbol to count, non-zero only), +:rollbacks+, +:checks+,
- *   +:tables_retired+, +:tables_freed+, +:history_len+, +:shard_names+
+ *   +:tables_retired+, +:tables_freed+, +:history_len+, +:shard_names+;
+ *   beyond the guards: +:snapshots_saved+, +:snapshots_failed+ (automatic
+ *   snapshots that could not be written), +:quarantined+, +:approved+,
+ *   +:discarded+ (pending tables discarded or superseded), +:fences+
+ *   (content hashes fenced now), +:invariants+ (declared), +:shadow_runs+
+ *   (publishes and checks evaluated on the sample)
  */
 static VALUE router_stats_m(VALUE self)
 {
@@ -514,6 +754,14 @@ static VALUE router_stats_m(VALUE self)
 	hset(h, "tables_freed", ULL2NUM(s.tables_freed));
 	hset(h, "history_len", UINT2NUM(s.history_len));
 	hset(h, "shard_names", UINT2NUM(s.shard_names));
+	hset(h, "snapshots_saved", ULL2NUM(s.snapshots_saved));
+	hset(h, "snapshots_failed", ULL2NUM(s.snapshots_failed));
+	hset(h, "quarantined", ULL2NUM(s.quarantined));
+	hset(h, "approved", ULL2NUM(s.approved));
+	hset(h, "discarded", ULL2NUM(s.discarded));
+	hset(h, "fences", UINT2NUM(s.fences));
+	hset(h, "invariants", UINT2NUM(s.invariants));
+	hset(h, "shadow_runs", ULL2NUM(s.shadow_runs));
 	return h;
 }
 
@@ -590,6 +838,7 @@ typedef struct load_args {
 	rb_router *w;
 	unsigned flags;
 	VALUE src, keyspace, shards;
+	event_capture cap;
 } load_args;
 
 static void *load_nogvl(void *p)
@@ -693,12 +942,39 @@ static void load_document(load_args *a)
 	}
 }
 
+/* Raise the refusal of a publish or approval: the diff, the shadow
+ * verdict, and for a quarantine the guard's code (read from the pending
+ * table, which cannot change under us: we hold the GVL and the router's
+ * writers are Ruby threads). */
+NORETURN(static void raise_refusal(rb_router *w, int rc,
+                                   const router_error *err,
+                                   const router_diff *diff,
+                                   const event_capture *cap));
+static void raise_refusal(rb_router *w, int rc, const router_error *err,
+                          const router_diff *diff, const event_capture *cap)
+{
+	VALUE exc = make_router_error(rc, err, O_PUBLISH,
+	                              diff ? diff_to_ruby(diff) : Qnil);
+
+	if (rb_obj_is_kind_of(exc, eRefused) && cap != NULL)
+		rb_ivar_set(exc, id_shadow, capture_shadow_to_ruby(cap));
+	if (rc == ROUTER_EQUARANTINED) {
+		router_pending_info info;
+
+		rb_ivar_set(exc, id_guard_code,
+		            router_pending(w->r, &info, NULL, NULL) == ROUTER_OK
+		                ? code_sym(info.reason.code)
+		                : Qnil);
+	}
+	rb_exc_raise(exc);
+}
+
 static VALUE publish_body(VALUE p)
 {
 	load_args *a = (load_args *)p;
 	VALUE tmp1 = 0, tmp2 = 0;
 	long nks, nnames;
-	int rc;
+	writer_call c;
 
 	if (!NIL_P(a->keyspace))
 		a->opt.keyspace = StringValueCStr(a->keyspace);
@@ -714,17 +990,26 @@ static VALUE publish_body(VALUE p)
 		a->opt.nshards = (size_t)nks;
 	}
 	load_document(a);
-	rc = router_publish(a->w->r, a->t, a->flags, &a->diff, &a->err);
-	if (rc == ROUTER_OK && !(a->flags & ROUTER_PUBLISH_DRY_RUN))
-		a->t = NULL; /* the router's now */
-	if (rc != ROUTER_OK)
-		raise_router_error(rc, &a->err, O_PUBLISH,
-		                   a->diff ? diff_to_ruby(a->diff)
-		                           : rb_ary_new());
+	memset(&c, 0, sizeof c);
+	c.op = W_PUBLISH;
+	c.t = a->t;
+	c.flags = a->flags;
+	c.diff = &a->diff;
+	c.cap = &a->cap;
+	writer(a->w, &c);
+	/* Accepted, or quarantined: the router's now. */
+	if ((c.rc == ROUTER_OK && !(a->flags & ROUTER_PUBLISH_DRY_RUN)) ||
+	    c.rc == ROUTER_EQUARANTINED)
+		a->t = NULL;
+	if (c.rc != ROUTER_OK)
+		raise_refusal(a->w, c.rc, &c.err, a->diff, &a->cap);
+	capture_warn(&a->cap);
 	RB_GC_GUARD(tmp1);
 	RB_GC_GUARD(tmp2);
 	if (a->flags & ROUTER_PUBLISH_DRY_RUN)
-		return a->diff ? diff_to_ruby(a->diff) : rb_ary_new();
+		return rb_assoc_new(a->diff ? diff_to_ruby(a->diff)
+		                            : rb_obj_freeze(rb_ary_new()),
+		                    capture_shadow_to_ruby(&a->cap));
 	return ULL2NUM(router_version(a->w->r));
 }
 
@@ -735,18 +1020,25 @@ static VALUE publish_cleanup(VALUE p)
 	router_table_free(a->t);
 	router_doc_report_free(a->rep);
 	router_diff_free(a->diff);
+	capture_free(&a->cap);
 	a->t = NULL;
 	a->rep = NULL;
 	a->diff = NULL;
 	return Qnil;
 }
 
-/* call-seq: _publish(src, is_path, keyspace, shards, strict, flags)
- * src: a frozen String (JSON text, or a path when is_path); see
+#define PUBLISH_FLAGS                                                   \
+	(ROUTER_PUBLISH_DESTRUCTIVE | ROUTER_PUBLISH_DRY_RUN |             \
+	 ROUTER_PUBLISH_QUARANTINE)
+
+/* call-seq: _publish(src, is_path, keyspace, shards, strict, flags, version)
+ * src: a frozen String (JSON text, or a path when is_path); version: 0
+ * (the document's) or the version to give the table.  Returns the version
+ * in service, or for a dry run [diff, shadow verdict or nil].  See
  * Router#publish and Router#check in lib/shardrouter.rb. */
 static VALUE router_publish_m(VALUE self, VALUE src, VALUE is_path,
                               VALUE keyspace, VALUE shards, VALUE strict,
-                              VALUE flags)
+                              VALUE flags, VALUE version)
 {
 	load_args a;
 	router_doc_options init = ROUTER_DOC_OPTIONS_INIT;
@@ -756,7 +1048,8 @@ static VALUE router_publish_m(VALUE self, VALUE src, VALUE is_path,
 	a.w = get_router(self);
 	a.opt = init;
 	a.opt.flags = RTEST(strict) ? ROUTER_DOC_STRICT : 0;
-	a.flags = (unsigned)uint_arg(flags, 0, 3, "flags");
+	a.opt.version = uint_arg(version, 0, UINT64_MAX, "version");
+	a.flags = (unsigned)uint_arg(flags, 0, PUBLISH_FLAGS, "flags");
 	/* A frozen String cannot change under a GVL-released parse; a shared
 	 * copy of a mutable one costs no copy of the bytes. */
 	StringValue(src);
@@ -775,18 +1068,31 @@ static VALUE router_publish_m(VALUE self, VALUE src, VALUE is_path,
 	return ret;
 }
 
+/* A rollback: history errors raise, a failed automatic snapshot warns. */
+static VALUE rollback_call(rb_router *w, writer_call *c)
+{
+	event_capture cap;
+
+	memset(&cap, 0, sizeof cap);
+	c->cap = &cap;
+	writer(w, c);
+	capture_free(&cap); /* rollbacks carry no shadow verdict */
+	if (c->rc != ROUTER_OK)
+		raise_router_error(c->rc, &c->err, O_HISTORY, Qnil);
+	capture_warn(&cap);
+	return ULL2NUM(router_version(w->r));
+}
+
 /* call-seq: _rollback(steps) -- see Router#rollback */
 static VALUE router_rollback_m(VALUE self, VALUE steps)
 {
 	rb_router *w = get_router(self);
-	router_error err;
-	int rc = router_rollback(w->r,
-	                         (unsigned)uint_arg(steps, 1, UINT_MAX, "steps"),
-	                         &err);
+	writer_call c;
 
-	if (rc != ROUTER_OK)
-		raise_router_error(rc, &err, O_HISTORY, Qnil);
-	return ULL2NUM(router_version(w->r));
+	memset(&c, 0, sizeof c);
+	c.op = W_ROLLBACK;
+	c.n = uint_arg(steps, 1, UINT_MAX, "steps");
+	return rollback_call(w, &c);
 }
 
 /*
@@ -800,14 +1106,12 @@ static VALUE router_rollback_m(VALUE self, VALUE steps)
 static VALUE router_rollback_to_m(VALUE self, VALUE version)
 {
 	rb_router *w = get_router(self);
-	router_error err;
-	int rc = router_rollback_to(w->r,
-	                            uint_arg(version, 0, UINT64_MAX, "version"),
-	                            &err);
+	writer_call c;
 
-	if (rc != ROUTER_OK)
-		raise_router_error(rc, &err, O_HISTORY, Qnil);
-	return ULL2NUM(router_version(w->r));
+	memset(&c, 0, sizeof c);
+	c.op = W_ROLLBACK_TO;
+	c.n = uint_arg(version, 0, UINT64_MAX, "version");
+	return rollback_call(w, &c);
 }
 
 static VALUE utf8_str_from_c(VALUE p)
@@ -857,6 +1161,511 @@ static VALUE router_export_m(VALUE self, VALUE keyspace, VALUE flags)
 		rb_jump_tag(d.rc);
 	RB_GC_GUARD(keyspace);
 	return str;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Beyond the guards: snapshots, quarantine, fences, invariants, shadow     */
+/* ------------------------------------------------------------------------ */
+
+static VALUE time_from_ns(int64_t ns)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ns / 1000000000);
+	ts.tv_nsec = (long)(ns % 1000000000);
+	return rb_time_timespec_new(&ts, INT_MAX);
+}
+
+/* A path argument: a String (Pathname#to_path is applied in Ruby), as a
+ * frozen copy the GVL-released calls can read. */
+static VALUE path_arg(VALUE path)
+{
+	if (!RB_TYPE_P(path, T_STRING))
+		rb_raise(rb_eTypeError, "a path is a String or Pathname, not %" PRIsVALUE,
+		         rb_obj_class(path));
+	path = rb_str_new_frozen(path);
+	StringValueCStr(path); /* no NUL inside */
+	return path;
+}
+
+/*
+ * Write the table in service to +path+ as a last-known-good snapshot,
+ * atomically: into a new temporary file beside it, fsync, rename over
+ * +path+, fsync of the directory. A crash leaves the old file or the new
+ * one, never a mix. Publishers wait meanwhile; lookups do not, and other
+ * Ruby threads run (the GVL is released).
+ *
+ * @param path [String, Pathname]
+ * @return [self]
+ * @raise [ShardRouter::Error] nothing published (+:ENOTFOUND+), or the
+ *   file could not be written (+:EIO+, culprit the path); nothing at
+ *   +path+ changed
+ */
+static VALUE router_save_snapshot_m(VALUE self, VALUE path)
+{
+	rb_router *w = get_router(self);
+	writer_call c;
+
+	path = path_arg(path);
+	memset(&c, 0, sizeof c);
+	c.op = W_SAVE;
+	c.path = RSTRING_PTR(path);
+	writer(w, &c);
+	RB_GC_GUARD(path);
+	if (c.rc != ROUTER_OK)
+		raise_router_error(c.rc, &c.err, O_OTHER, Qnil);
+	return self;
+}
+
+typedef struct snap_args {
+	const char *path;
+	router_table *t; /* load: the table read */
+	int load;
+	uint64_t version, hash;
+	router_error err;
+	int rc;
+} snap_args;
+
+static void *snap_nogvl(void *p)
+{
+	snap_args *a = p;
+
+	if (a->load)
+		a->rc = router_snapshot_load(a->path, NULL, &a->t, &a->version,
+		                             &a->hash, &a->err);
+	else
+		a->rc = router_snapshot_verify(a->path, &a->version, &a->hash,
+		                               &a->err);
+	return NULL;
+}
+
+/* call-seq: ShardRouter._verify_snapshot(path) -- see
+ * ShardRouter.verify_snapshot */
+static VALUE verify_snapshot_m(VALUE mod, VALUE path)
+{
+	snap_args a;
+	VALUE h;
+
+	path = path_arg(path);
+	memset(&a, 0, sizeof a);
+	a.path = RSTRING_PTR(path);
+	rb_thread_call_without_gvl(snap_nogvl, &a, RUBY_UBF_IO, NULL);
+	RB_GC_GUARD(path);
+	if (a.rc != ROUTER_OK)
+		raise_router_error(a.rc, &a.err, O_SNAPSHOT, Qnil);
+	h = rb_hash_new();
+	hset(h, "version", ULL2NUM(a.version));
+	hset(h, "content_hash", ULL2NUM(a.hash));
+	return h;
+}
+
+typedef struct snap_publish {
+	rb_router *w;
+	snap_args a;
+	router_diff *diff;
+	event_capture cap;
+} snap_publish;
+
+static VALUE snap_publish_body(VALUE p)
+{
+	snap_publish *s = (snap_publish *)p;
+	writer_call c;
+
+	rb_thread_call_without_gvl(snap_nogvl, &s->a, RUBY_UBF_IO, NULL);
+	if (s->a.rc != ROUTER_OK)
+		raise_router_error(s->a.rc, &s->a.err, O_SNAPSHOT, Qnil);
+	memset(&c, 0, sizeof c);
+	c.op = W_PUBLISH;
+	c.t = s->a.t;
+	c.diff = &s->diff;
+	c.cap = &s->cap;
+	writer(s->w, &c);
+	if (c.rc == ROUTER_OK)
+		s->a.t = NULL; /* the router's now */
+	if (c.rc != ROUTER_OK)
+		raise_refusal(s->w, c.rc, &c.err, s->diff, &s->cap);
+	capture_warn(&s->cap);
+	return ULL2NUM(router_version(s->w->r));
+}
+
+static VALUE snap_publish_cleanup(VALUE p)
+{
+	snap_publish *s = (snap_publish *)p;
+
+	router_table_free(s->a.t);
+	router_diff_free(s->diff);
+	capture_free(&s->cap);
+	s->a.t = NULL;
+	s->diff = NULL;
+	return Qnil;
+}
+
+/* call-seq: _publish_snapshot(path) -- see Router.from_snapshot: load the
+ * snapshot, publish its table (with its recorded version) through the
+ * guards. */
+static VALUE router_publish_snapshot_m(VALUE self, VALUE path)
+{
+	snap_publish s;
+	VALUE ret;
+
+	path = path_arg(path);
+	memset(&s, 0, sizeof s);
+	s.w = get_router(self);
+	s.a.path = RSTRING_PTR(path);
+	s.a.load = 1;
+	ret = rb_ensure(snap_publish_body, (VALUE)&s, snap_publish_cleanup,
+	                (VALUE)&s);
+	RB_GC_GUARD(path);
+	return ret;
+}
+
+/*
+ * The table kept pending by a quarantined publish
+ * (<tt>publish(..., quarantine: true)</tt>), not serving.
+ *
+ * @return [Hash, nil] nil when nothing is pending, else +:version+ (as
+ *   offered; 0: the next one at approval), +:content_hash+, +:code+ (the
+ *   guard that refused it: +:EEMPTY+, +:ESHRINK+ or +:ESHADOW+),
+ *   +:culprit+ (String or nil), +:reason+ (String), +:diff+
+ *   (Array<Change> from the table in service now to the pending table)
+ *   and +:since+ (Time it was quarantined)
+ */
+static VALUE diff_to_ruby_p(VALUE d)
+{
+	return d ? diff_to_ruby((const router_diff *)d)
+	         : rb_obj_freeze(rb_ary_new());
+}
+
+static VALUE router_pending_m(VALUE self)
+{
+	rb_router *w = get_router(self);
+	router_pending_info info;
+	router_diff *d = NULL;
+	router_error err;
+	VALUE h, diff;
+	int rc = router_pending(w->r, &info, &d, &err);
+
+	if (rc == ROUTER_ENOTFOUND)
+		return Qnil;
+	if (rc != ROUTER_OK)
+		raise_router_error(rc, &err, O_OTHER, Qnil);
+	/* diff_to_ruby allocates: free d even if it raises (NoMemoryError). */
+	diff = rb_protect(diff_to_ruby_p, (VALUE)d, &rc);
+	router_diff_free(d);
+	if (rc)
+		rb_jump_tag(rc);
+	h = rb_hash_new();
+	hset(h, "version", ULL2NUM(info.version));
+	hset(h, "content_hash", ULL2NUM(info.content_hash));
+	hset(h, "code", code_sym(info.reason.code));
+	hset(h, "culprit", info.reason.culprit[0]
+	                       ? rb_utf8_str_new_cstr(info.reason.culprit)
+	                       : Qnil);
+	hset(h, "reason", rb_utf8_str_new_cstr(info.reason.message[0]
+	                                           ? info.reason.message
+	                                           : router_strerror(
+	                                                 info.reason.code)));
+	hset(h, "diff", diff);
+	hset(h, "since", time_from_ns(info.since_unix_ns));
+	return h;
+}
+
+typedef struct approve_args {
+	rb_router *w;
+	router_diff *diff;
+	event_capture cap;
+} approve_args;
+
+static VALUE approve_body(VALUE p)
+{
+	approve_args *a = (approve_args *)p;
+	writer_call c;
+
+	memset(&c, 0, sizeof c);
+	c.op = W_APPROVE;
+	c.diff = &a->diff;
+	c.cap = &a->cap;
+	writer(a->w, &c);
+	if (c.rc == ROUTER_ENOTFOUND)
+		raise_router_error(c.rc, &c.err, O_OTHER, Qnil);
+	if (c.rc != ROUTER_OK)
+		raise_refusal(a->w, c.rc, &c.err, a->diff, &a->cap);
+	capture_warn(&a->cap);
+	return ULL2NUM(router_version(a->w->r));
+}
+
+static VALUE approve_cleanup(VALUE p)
+{
+	approve_args *a = (approve_args *)p;
+
+	router_diff_free(a->diff);
+	capture_free(&a->cap);
+	a->diff = NULL;
+	return Qnil;
+}
+
+/*
+ * Publish the pending table as if +allow_destructive+ were given (the
+ * empty, shrink and shadow guards are overridden). Fences, invariants and
+ * the version guard still apply; if one refuses, the table stays pending.
+ *
+ * @return [Integer] the version now in service
+ * @raise [ShardRouter::Error] nothing is pending (+:ENOTFOUND+)
+ * @raise [ShardRouter::RefusedError] refused (FencedError, InvariantError,
+ *   or +:EVERSION+); it stays pending
+ */
+static VALUE router_approve_pending_m(VALUE self)
+{
+	approve_args a;
+
+	memset(&a, 0, sizeof a);
+	a.w = get_router(self);
+	return rb_ensure(approve_body, (VALUE)&a, approve_cleanup, (VALUE)&a);
+}
+
+/*
+ * Drop the pending table. Its content is fenced when fencing is on
+ * (+fence_cap:+): an operator judged it bad.
+ *
+ * @return [Boolean] true, or false when nothing was pending
+ */
+static VALUE router_discard_pending_m(VALUE self)
+{
+	rb_router *w = get_router(self);
+	router_error err;
+	int rc = router_pending_discard(w->r, &err);
+
+	if (rc == ROUTER_ENOTFOUND)
+		return Qfalse;
+	if (rc != ROUTER_OK)
+		raise_router_error(rc, &err, O_OTHER, Qnil);
+	return Qtrue;
+}
+
+static VALUE fence_origin_sym(router_fence_origin o)
+{
+	switch (o) {
+	case ROUTER_FENCE_REFUSED: return ID2SYM(rb_intern("refused"));
+	case ROUTER_FENCE_ROLLED_BACK: return ID2SYM(rb_intern("rolled_back"));
+	case ROUTER_FENCE_DISCARDED: return ID2SYM(rb_intern("discarded"));
+	case ROUTER_FENCE_MANUAL: return ID2SYM(rb_intern("manual"));
+	}
+	return ID2SYM(rb_intern("other"));
+}
+
+/*
+ * The fenced content hashes, oldest first (at most +fence_cap+; empty
+ * when fencing is off).
+ *
+ * @return [Array<ShardRouter::Fence>] each with +content_hash+,
+ *   +version+ (of the fenced table; 0: unknown), +origin+ (+:refused+,
+ *   +:rolled_back+, +:discarded+, +:manual+), +code+ (the guard's code
+ *   Symbol for +:refused+, else nil) and +fenced_at+ (Time)
+ */
+static VALUE router_fences_m(VALUE self)
+{
+	rb_router *w = get_router(self);
+	router_fence buf[32], *f = buf;
+	size_t n = router_fences(w->r, buf, 32);
+	VALUE tmp = 0, ary;
+
+	if (n > 32) {
+		f = ALLOCV_N(router_fence, tmp, n);
+		n = router_fences(w->r, f, n); /* same n: we hold the GVL */
+	}
+	ary = rb_ary_new_capa((long)n);
+	for (size_t i = 0; i < n; i++)
+		rb_ary_push(ary, rb_obj_freeze(rb_struct_new(
+		                     cFence, ULL2NUM(f[i].content_hash),
+		                     ULL2NUM(f[i].version),
+		                     fence_origin_sym(f[i].origin),
+		                     f[i].code ? code_sym(f[i].code) : Qnil,
+		                     time_from_ns(f[i].fenced_unix_ns))));
+	ALLOCV_END(tmp);
+	return ary;
+}
+
+/*
+ * Fence a content hash by hand (e.g. one a peer fenced): a publish of
+ * that content is refused with FencedError, whatever its version.
+ *
+ * @param content_hash [Integer] as Router#content_hash
+ * @return [self]
+ * @raise [ShardRouter::Error] fencing is off (+:ESTATE+: give the Router
+ *   a +fence_cap:+)
+ */
+static VALUE router_fence_m(VALUE self, VALUE hash)
+{
+	rb_router *w = get_router(self);
+	router_error err;
+	int rc = router_fence_add(
+	    w->r, uint_arg(hash, 0, UINT64_MAX, "content_hash"), &err);
+
+	if (rc != ROUTER_OK)
+		raise_router_error(rc, &err, O_OTHER, Qnil);
+	return self;
+}
+
+/*
+ * Lift the fence on a content hash, so that content may be published
+ * again.
+ *
+ * @param content_hash [Integer]
+ * @return [Boolean] true, or false when it was not fenced
+ */
+static VALUE router_lift_fence_m(VALUE self, VALUE hash)
+{
+	rb_router *w = get_router(self);
+	router_error err;
+	int rc = router_fence_lift(
+	    w->r, uint_arg(hash, 0, UINT64_MAX, "content_hash"), &err);
+
+	if (rc == ROUTER_ENOTFOUND)
+		return Qfalse;
+	if (rc != ROUTER_OK)
+		raise_router_error(rc, &err, O_OTHER, Qnil);
+	return Qtrue;
+}
+
+/*
+ * Lift every fence.
+ *
+ * @return [self]
+ */
+static VALUE router_clear_fences_m(VALUE self)
+{
+	router_fence_clear(get_router(self)->r);
+	return self;
+}
+
+/*
+ * Declare an operator invariant, checked on every publish and approval
+ * before the other guards; a publish that breaks it raises InvariantError
+ * naming it, and +allow_destructive+ does not override it. One line, as
+ * in the VSchema's names:
+ *
+ *   "customer sharded"                  stays sharded
+ *   "customer shards >= 4"              keeps at least 4 shards
+ *   "customer tables customer,corder"   keeps these tables
+ *   "customer.customer vindex xxhash"   primary vindex of this type
+ *   "customer.customer vindex"          keeps the type in service
+ *
+ * A trailing "# comment" is allowed. Declaring one twice is a no-op.
+ *
+ * @param spec [String]
+ * @return [self]
+ * @raise [ArgumentError] a syntax error (the message says what was
+ *   expected), or more than 256 invariants
+ * @raise [ShardRouter::InvariantError] the table in service breaks it
+ *   (not declared)
+ */
+static VALUE router_add_invariant_m(VALUE self, VALUE spec)
+{
+	rb_router *w = get_router(self);
+	router_error err;
+	int rc = router_invariant_add(w->r, StringValueCStr(spec), &err);
+
+	RB_GC_GUARD(spec);
+	if (rc != ROUTER_OK)
+		raise_router_error(rc, &err, O_OTHER, Qnil);
+	return self;
+}
+
+/*
+ * Remove the invariant with this text (compared in canonical form, so
+ * blanks and comments do not matter).
+ *
+ * @param spec [String]
+ * @return [Boolean] true, or false when no such invariant was declared
+ * @raise [ArgumentError] a syntax error
+ */
+static VALUE router_remove_invariant_m(VALUE self, VALUE spec)
+{
+	rb_router *w = get_router(self);
+	router_error err;
+	int rc = router_invariant_remove(w->r, StringValueCStr(spec), &err);
+
+	RB_GC_GUARD(spec);
+	if (rc == ROUTER_ENOTFOUND)
+		return Qfalse;
+	if (rc != ROUTER_OK)
+		raise_router_error(rc, &err, O_OTHER, Qnil);
+	return Qtrue;
+}
+
+/*
+ * The declared invariants, in canonical text form, in declaration order.
+ *
+ * @return [Array<String>]
+ */
+static VALUE router_invariants_m(VALUE self)
+{
+	rb_router *w = get_router(self);
+	size_t n = router_invariant_get(w->r, 0, NULL, 0);
+	VALUE ary = rb_ary_new_capa((long)n);
+
+	for (size_t i = 0; i < n; i++) {
+		char buf[1024];
+
+		if (router_invariant_get(w->r, i, buf, sizeof buf) <= i)
+			break; /* removed meanwhile by another thread */
+		rb_ary_push(ary, rb_str_freeze(rb_utf8_str_new_cstr(buf)));
+	}
+	return ary;
+}
+
+/* call-seq: _set_sample(keys, max_moved, max_unroutable) -- see
+ * Router#set_sample.  keys: a frozen Array of frozen [keyspace, table,
+ * value] triples (keyspace and table Strings), made by lib/shardrouter.rb. */
+static VALUE router_set_sample_m(VALUE self, VALUE keys, VALUE max_moved,
+                                 VALUE max_unroutable)
+{
+	rb_router *w = get_router(self);
+	router_shadow_options opt = ROUTER_SHADOW_OPTIONS_INIT;
+	router_sample_key *k;
+	router_value *vals;
+	router_error err;
+	VALUE tmp1 = 0, tmp2 = 0;
+	long n, nv = 0;
+	int rc;
+
+	Check_Type(keys, T_ARRAY);
+	opt.max_moved = NUM2DBL(max_moved);
+	opt.max_unroutable = NUM2DBL(max_unroutable);
+	n = RARRAY_LEN(keys);
+	for (long i = 0; i < n; i++) {
+		VALUE key = RARRAY_AREF(keys, i);
+
+		Check_Type(key, T_ARRAY);
+		if (RARRAY_LEN(key) != 3)
+			rb_raise(rb_eArgError,
+			         "a sample key is [keyspace, table, value]");
+		Check_Type(RARRAY_AREF(key, 0), T_STRING);
+		Check_Type(RARRAY_AREF(key, 1), T_STRING);
+	}
+	/* Allocate first: from here to the call nothing allocates, so the
+	 * Strings read in place cannot move. */
+	k = ALLOCV_N(router_sample_key, tmp1, n ? n : 1);
+	vals = ALLOCV_N(router_value, tmp2, (n ? n : 1) * ROUTER_MULTICOL_MAX);
+	for (long i = 0; i < n; i++) {
+		VALUE key = RARRAY_AREF(keys, i);
+		VALUE ks = RARRAY_AREF(key, 0), tb = RARRAY_AREF(key, 1);
+
+		k[i].keyspace = RSTRING_PTR(ks);
+		k[i].keyspace_len = (size_t)RSTRING_LEN(ks);
+		k[i].table = RSTRING_PTR(tb);
+		k[i].table_len = (size_t)RSTRING_LEN(tb);
+		k[i].values = vals + nv;
+		k[i].nvalues = to_values(RARRAY_AREF(key, 2), vals + nv);
+		nv += (long)k[i].nvalues;
+	}
+	rc = router_shadow_set_sample(w->r, n ? k : NULL, (size_t)n, &opt, &err);
+	ALLOCV_END(tmp1);
+	ALLOCV_END(tmp2);
+	RB_GC_GUARD(keys);
+	if (rc != ROUTER_OK)
+		raise_router_error(rc, &err, O_OTHER, Qnil);
+	return self;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1473,6 +2282,12 @@ void Init_shardrouter(void)
 	eDocument = rb_define_class_under(mShardRouter, "DocumentError", eError);
 	eNoRoute = rb_define_class_under(mShardRouter, "NoRouteError", eError);
 	eHistory = rb_define_class_under(mShardRouter, "HistoryError", eError);
+	eFenced = rb_define_class_under(mShardRouter, "FencedError", eRefused);
+	eInvariant = rb_define_class_under(mShardRouter, "InvariantError",
+	                                   eRefused);
+	eShadow = rb_define_class_under(mShardRouter, "ShadowError", eRefused);
+	eQuarantined = rb_define_class_under(mShardRouter, "QuarantinedError",
+	                                     eRefused);
 	/* Their readers (code, culprit, diff, path...) are in
 	 * lib/shardrouter.rb, with their documentation. */
 
@@ -1484,12 +2299,21 @@ void Init_shardrouter(void)
 	cNote = rb_struct_define_under(mShardRouter, "Note", "kind", "code",
 	                               "path", "culprit", "message", "line",
 	                               "column", NULL);
+	cFence = rb_struct_define_under(mShardRouter, "Fence", "content_hash",
+	                                "version", "origin", "code",
+	                                "fenced_at", NULL);
+	cShadowStat = rb_struct_define_under(mShardRouter, "ShadowStat",
+	                                     "keyspace", "keys", "routed",
+	                                     "moved", "unroutable",
+	                                     "newly_routable", NULL);
+	cShadowVerdict = rb_struct_define_under(mShardRouter, "ShadowVerdict",
+	                                        "keyspaces", "totals", NULL);
 
 	cRouter = rb_define_class_under(mShardRouter, "Router", rb_cObject);
 	rb_define_alloc_func(cRouter, router_alloc);
-	rb_define_private_method(cRouter, "_init", router_init, 2);
+	rb_define_private_method(cRouter, "_init", router_init, 4);
 	rb_define_private_method(cRouter, "initialize_copy", router_init_copy, 1);
-	rb_define_private_method(cRouter, "_publish", router_publish_m, 6);
+	rb_define_private_method(cRouter, "_publish", router_publish_m, 7);
 	rb_define_private_method(cRouter, "_rollback", router_rollback_m, 1);
 	rb_define_private_method(cRouter, "_export", router_export_m, 2);
 	rb_define_method(cRouter, "rollback_to", router_rollback_to_m, 1);
@@ -1501,6 +2325,21 @@ void Init_shardrouter(void)
 	rb_define_method(cRouter, "route_ksid", router_route_ksid_m, 2);
 	rb_define_method(cRouter, "route_many", router_route_many_m, 3);
 	rb_define_method(cRouter, "table", router_table_m, 2);
+	rb_define_method(cRouter, "save_snapshot", router_save_snapshot_m, 1);
+	rb_define_private_method(cRouter, "_publish_snapshot",
+	                         router_publish_snapshot_m, 1);
+	rb_define_method(cRouter, "pending", router_pending_m, 0);
+	rb_define_method(cRouter, "approve_pending", router_approve_pending_m, 0);
+	rb_define_method(cRouter, "discard_pending", router_discard_pending_m, 0);
+	rb_define_method(cRouter, "fences", router_fences_m, 0);
+	rb_define_method(cRouter, "fence", router_fence_m, 1);
+	rb_define_method(cRouter, "lift_fence", router_lift_fence_m, 1);
+	rb_define_method(cRouter, "clear_fences", router_clear_fences_m, 0);
+	rb_define_method(cRouter, "add_invariant", router_add_invariant_m, 1);
+	rb_define_method(cRouter, "remove_invariant", router_remove_invariant_m,
+	                 1);
+	rb_define_method(cRouter, "invariants", router_invariants_m, 0);
+	rb_define_private_method(cRouter, "_set_sample", router_set_sample_m, 3);
 	rb_define_private_method(cRouter, "_noop_route", router_noop3, 3);
 	rb_define_private_method(cRouter, "_bench_c", router_bench_c, 3);
 
@@ -1517,6 +2356,8 @@ void Init_shardrouter(void)
 
 	rb_define_module_function(mShardRouter, "keyspace_id", keyspace_id_m, -1);
 	rb_define_module_function(mShardRouter, "shard_ranges", shard_ranges_m, 1);
+	rb_define_singleton_method(mShardRouter, "_verify_snapshot",
+	                           verify_snapshot_m, 1);
 	/* Integer batches of at least this many keys are routed without the
 	 * GVL (Table#route_many, Router#route_many). */
 	rb_define_const(mShardRouter, "NOGVL_BATCH_MIN", INT2FIX(NOGVL_BATCH_MIN));
@@ -1535,6 +2376,8 @@ void Init_shardrouter(void)
 	id_line = rb_intern("@line");
 	id_column = rb_intern("@column");
 	id_notes = rb_intern("@notes");
+	id_shadow = rb_intern("@shadow");
+	id_guard_code = rb_intern("@guard_code");
 	for (int i = 0; i < NCODES; i++) {
 		const char *name = router_errname(-i);
 
