@@ -467,8 +467,9 @@ typedef struct router_event {
 } router_event;
 
 /* Called on every publish, check and rollback with the verdict, under the
- * router's writer lock: it must not publish, roll back or free the router;
- * routing from it is fine. */
+ * router's writer lock: it must not publish, roll back or free the router,
+ * nor fork (fork's handlers take every router's lock); routing from it is
+ * fine. */
 typedef void (*router_event_cb)(void *arg, const router_event *ev);
 
 typedef struct router_options {

@@ -26,13 +26,18 @@
  * the new pointer with ck_pr_fence_store + ck_pr_store_ptr: every store
  * that built the table is visible before the pointer is.  An older table
  * stays in the history (it is still owned, never freed) until it is
- * evicted; only then is it handed to ck_epoch_call, and freed by a later
- * ck_epoch_poll once every reader that might have loaded it has left its
- * section (two epoch advances).  Polling happens on every publish, so a
- * writer never waits for readers (ck_epoch_synchronize would starve under
- * constant reads on 2 cores, see shared/notes/measuring.md) and memory
- * stays bounded by the history plus the tables of one or two grace
- * periods.  router_free uses ck_epoch_barrier, which waits.
+ * evicted; only then, and only once it is no longer r->current, is it
+ * handed to ck_epoch_call (never give the epoch an object still reachable
+ * from r->current: another router's writer may advance the shared epoch
+ * before the swap), and freed by a later ck_epoch_poll once every reader
+ * that might have loaded it has left its section (two epoch advances).
+ * Publishes poll (every publish; in membarrier mode once per 8 retired
+ * tables, see reclaim) without waiting for readers (ck_epoch_synchronize
+ * would starve under constant reads on 2 cores, see
+ * shared/notes/measuring.md); past 32 retired tables pending, a publish
+ * waits for one grace period, so memory stays bounded by the history plus
+ * 32 tables.  Grace periods are serialized process-wide (g_gp_lock).
+ * router_free uses ck_epoch_barrier, which waits.
  *
  * One global epoch serves every router of the process: a thread keeps one
  * record whatever the number of routers, and records are never freed
@@ -206,6 +211,9 @@ static inline void section_begin(ck_epoch_record_t *rec)
 			ck_pr_barrier();
 			ck_pr_store_uint(&rec->epoch,
 			                 ck_pr_load_uint(&rec->global->epoch));
+			/* The epoch before the table (free on x86; keeps weakly
+			 * ordered CPUs from loading r->current first). */
+			ck_pr_fence_load();
 		} else {
 			ck_pr_store_uint(&rec->active, rec->active + 1);
 		}
@@ -258,7 +266,14 @@ static void membarrier_init(void)
 static ck_epoch_t g_epoch;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_key_t g_key;
-/* Protects g_readers, g_routers and record registration. */
+/* Lock order (fork handlers take them all in this order):
+ *   g_routers_lock -> r->lock (one router at a time) -> g_gp_lock -> g_lock
+ * g_routers_lock protects the list of routers; g_gp_lock serializes grace
+ * periods (every writer_fence + ck_epoch_poll/barrier, see reclaim); g_lock
+ * protects g_readers and record registration, which a lookup from an event
+ * callback may do while its router's lock is held. */
+static pthread_mutex_t g_routers_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t g_gp_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Every reader record ever registered (records are never freed). */
@@ -483,18 +498,22 @@ static void atfork_prepare(void)
 {
 	size_t i;
 
-	pthread_mutex_lock(&g_lock);
+	pthread_mutex_lock(&g_routers_lock);
 	for (i = 0; i < g_nrouters; i++)
 		pthread_mutex_lock(&g_routers[i]->lock);
+	pthread_mutex_lock(&g_gp_lock);
+	pthread_mutex_lock(&g_lock);
 }
 
 static void atfork_parent(void)
 {
 	size_t i;
 
+	pthread_mutex_unlock(&g_lock);
+	pthread_mutex_unlock(&g_gp_lock);
 	for (i = 0; i < g_nrouters; i++)
 		pthread_mutex_unlock(&g_routers[i]->lock);
-	pthread_mutex_unlock(&g_lock);
+	pthread_mutex_unlock(&g_routers_lock);
 }
 
 static void atfork_child(void)
@@ -583,27 +602,29 @@ int router_create(router **out, const router_options *opt, router_error *err)
 			goto oom;
 	}
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_mutex_lock(&g_lock);
+	pthread_mutex_lock(&g_routers_lock);
 	if (g_nrouters == g_crouters) {
 		size_t n = g_crouters ? g_crouters * 2 : 8;
 		struct router **p = realloc(g_routers, n * sizeof *p);
 
 		if (p == NULL) {
-			pthread_mutex_unlock(&g_lock);
+			pthread_mutex_unlock(&g_routers_lock);
 			pthread_mutex_destroy(&r->lock);
 			goto oom;
 		}
 		g_routers = p;
 		g_crouters = n;
 	}
+	pthread_mutex_lock(&g_lock);
 	r->wrec = record_get();
+	pthread_mutex_unlock(&g_lock);
 	if (r->wrec == NULL) {
-		pthread_mutex_unlock(&g_lock);
+		pthread_mutex_unlock(&g_routers_lock);
 		pthread_mutex_destroy(&r->lock);
 		goto oom;
 	}
 	g_routers[g_nrouters++] = r;
-	pthread_mutex_unlock(&g_lock);
+	pthread_mutex_unlock(&g_routers_lock);
 	*out = r;
 	router__clearerr(err);
 	return ROUTER_OK;
@@ -668,12 +689,19 @@ static void reclaim(router *r)
 	 * retired tables rather than on every publish. */
 	if (g_membarrier && ck_pr_load_uint(&r->wrec->n_pending) < RECLAIM_BATCH)
 		return;
+	/* One grace period at a time in the process (as liburcu's
+	 * rcu_gp_lock): in membarrier mode a reader's section may be
+	 * invisible to a scan not preceded by a membarrier that reached its
+	 * CPU; with scans serialized, each follows its own writer_fence, so
+	 * no two epoch advances can both miss a reader. */
+	pthread_mutex_lock(&g_gp_lock);
 	writer_fence();
 	ck_epoch_poll(r->wrec);
 	if (ck_pr_load_uint(&r->wrec->n_pending) > RECLAIM_LIMIT) {
 		writer_fence();
 		ck_epoch_barrier(r->wrec);
 	}
+	pthread_mutex_unlock(&g_gp_lock);
 }
 
 void router_free(router *r)
@@ -683,13 +711,13 @@ void router_free(router *r)
 
 	if (r == NULL)
 		return;
-	pthread_mutex_lock(&g_lock);
+	pthread_mutex_lock(&g_routers_lock);
 	for (i = 0; i < g_nrouters; i++)
 		if (g_routers[i] == r) {
 			g_routers[i] = g_routers[--g_nrouters];
 			break;
 		}
-	pthread_mutex_unlock(&g_lock);
+	pthread_mutex_unlock(&g_routers_lock);
 	pthread_mutex_lock(&r->lock);
 	if (r->pending != NULL) {
 		router__table_destroy(r->pending);
@@ -701,8 +729,10 @@ void router_free(router *r)
 	r->nhist = 0;
 	/* Waits for every reader that might still hold one of them, and
 	 * runs every pending callback of this router's record. */
+	pthread_mutex_lock(&g_gp_lock);
 	writer_fence();
 	ck_epoch_barrier(r->wrec);
+	pthread_mutex_unlock(&g_gp_lock);
 	pthread_mutex_unlock(&r->lock);
 	pthread_mutex_lock(&g_lock);
 	ck_epoch_unregister(r->wrec);
@@ -788,7 +818,7 @@ static int64_t intern(router *r, const char *s, size_t len)
 	}
 	id = r->nnames;
 	if (id >= NAME_DIR * NAME_CHUNK)
-		return -1;
+		return -2; /* the router's distinct shard names are exhausted */
 	if (r->names_dir[id / NAME_CHUNK] == NULL) {
 		const char **chunk =
 		    router__malloc(&r->alloc, NAME_CHUNK * sizeof *chunk);
@@ -1225,8 +1255,9 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	router_error e;
 	router_diff *d = NULL;
 	router_shadow_verdict *sv = NULL;
-	router_table *cur;
-	uint64_t version;
+	router_table *cur, *evicted = NULL;
+	int names_full = 0;
+	uint64_t version, from_version;
 	int64_t *ids = NULL;
 	router__slots *slots;
 	size_t i, j, nsh = 0, k;
@@ -1240,6 +1271,7 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 		goto out_plain;
 	}
 	cur = r->current;
+	from_version = cur ? cur->version : 0;
 	version = t->version ? t->version : r->high_water + 1;
 	if (diff != NULL || r->on_event != NULL) {
 		rc = router_diff_tables(cur, t, &d, &e);
@@ -1306,6 +1338,10 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 			const router__shard *sh = &t->keyspaces[i].shards[j];
 
 			ids[k] = intern(r, sh->name, sh->name_len);
+			if (ids[k] == -2) {
+				names_full = 1;
+				goto oom;
+			}
 			if (ids[k] < 0)
 				goto oom;
 		}
@@ -1339,7 +1375,12 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 		r->nhist = r->cur + 1;
 	}
 	if (r->nhist == r->hist_cap) {
-		retire(r, r->hist[0].t);
+		/* With history 1 the evicted table is the one in service:
+		 * it is retired only after the swap below (never hand the
+		 * epoch an object still reachable from r->current: another
+		 * router's writer may advance the epoch in between, and a
+		 * reader arriving then would hold a table already due). */
+		evicted = r->hist[0].t;
 		memmove(r->hist, r->hist + 1, (r->nhist - 1) * sizeof *r->hist);
 		r->nhist--;
 	}
@@ -1348,13 +1389,15 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	r->cur = r->nhist++;
 	r->high_water = version;
 	swap_in(r, t);
+	if (evicted != NULL)
+		retire(r, evicted);
 	r->st.accepted++;
 	if (approving)
 		r->st.approved++;
-	reclaim(r);
+	reclaim(r); /* may free `cur`: read nothing from it below */
 	router__clearerr(&e);
-	emit_shadow(r, ROUTER_EVENT_PUBLISH, ROUTER_OK, cur ? cur->version : 0,
-	            version, t->hash, &e, d, sv);
+	emit_shadow(r, ROUTER_EVENT_PUBLISH, ROUTER_OK, from_version, version,
+	            t->hash, &e, d, sv);
 	autosave(r);
 	rc = ROUTER_OK;
 out:
@@ -1375,9 +1418,15 @@ oom:
 	ids = NULL;
 	if (!approving)
 		ck_pr_store_ptr(&t->owner, NULL);
-	router__seterr(&e, ROUTER_ENOMEM, NULL,
-	               "out of memory preparing the table for service");
-	rc = ROUTER_ENOMEM;
+	if (names_full)
+		rc = router__seterr(&e, ROUTER_ERANGE, NULL,
+		                    "this router has interned %u distinct shard "
+		                    "names, its limit; create a new router",
+		                    NAME_DIR * NAME_CHUNK);
+	else
+		rc = router__seterr(&e, ROUTER_ENOMEM, NULL,
+		                    "out of memory preparing the table for "
+		                    "service");
 	emit_shadow(r, ROUTER_EVENT_PUBLISH, rc, cur ? cur->version : 0,
 	            version, t->hash, &e, d, sv);
 	goto out;

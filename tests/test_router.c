@@ -625,6 +625,88 @@ static void every_attempt_reaches_the_callback(void **state)
 	router_free(r);
 }
 
+
+/* history 1: the evicted table is the one in service until the swap; it
+ * must be retired after it, and nothing may read it after the reclaim
+ * (ASan catches either in CI's test-asan). */
+static void history_of_one_retires_only_after_the_swap(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	events x;
+	router *r;
+	router_error e;
+	unsigned i;
+
+	(void)state;
+	memset(&x, 0, sizeof x);
+	o.history = 1;
+	o.on_event = on_event;
+	o.on_event_arg = &x;
+	assert_int_equal(router_create(&r, &o, &e), ROUTER_OK);
+	for (i = 0; i < 40; i++) {
+		publish_ok(r, build(2u << (i % 3), 1, 0), 0);
+		assert_int_equal(route_name(r, 1, NULL)[0] != '\0', 1);
+	}
+	assert_int_equal(router_rollback(r, 1, &e), ROUTER_ENOHISTORY);
+	router_free(r);
+}
+
+typedef struct cb_fork {
+	router *r;
+	int routed;
+} cb_fork;
+
+static void route_from_callback(void *arg, const router_event *ev)
+{
+	cb_fork *c = arg;
+	router_route_result res;
+	const uint8_t k[] = {0x10};
+
+	(void)ev;
+	usleep(100000); /* the main thread forks meanwhile */
+	if (router_route_ksid(c->r, "user", 4, k, 1, &res, NULL) == ROUTER_OK)
+		c->routed = 1;
+}
+
+static void *publish_with_callback(void *arg)
+{
+	cb_fork *c = arg;
+
+	publish_ok(c->r, build(2, 1, 0), 0);
+	return NULL;
+}
+
+/* A first lookup from an event callback registers its thread (registry
+ * lock) while the router's lock is held; fork's handlers must take the
+ * locks in the same order or both sides wait forever. */
+static void fork_during_a_callback_that_routes_does_not_deadlock(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	cb_fork c = {NULL, 0};
+	pthread_t th;
+	router_error e;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	o.on_event = route_from_callback;
+	o.on_event_arg = &c;
+	assert_int_equal(router_create(&c.r, &o, &e), ROUTER_OK);
+	assert_int_equal(pthread_create(&th, NULL, publish_with_callback, &c),
+	                 0);
+	usleep(30000);
+	alarm(20); /* a deadlock fails the test instead of hanging CI */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	pthread_join(th, NULL);
+	alarm(0);
+	assert_true(c.routed);
+	router_free(c.r);
+}
+
 /* ---- handles and names ------------------------------------------------- */
 
 static void handles_follow_publishes_and_outlive_tables(void **state)
@@ -1061,6 +1143,8 @@ int main(void)
 	    cmocka_unit_test(a_table_cannot_be_published_twice),
 	    cmocka_unit_test(rollback_restores_earlier_tables_without_rebuilding),
 	    cmocka_unit_test(every_attempt_reaches_the_callback),
+	    cmocka_unit_test(history_of_one_retires_only_after_the_swap),
+	    cmocka_unit_test(fork_during_a_callback_that_routes_does_not_deadlock),
 	    cmocka_unit_test(handles_follow_publishes_and_outlive_tables),
 	    cmocka_unit_test(batch_lookup_agrees_with_single_lookups),
 	    cmocka_unit_test(readers_never_see_a_mixed_or_freed_table),
