@@ -44,6 +44,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 .PHONY: tools demo test-cli
 .PHONY: test-ruby bench-ruby deps-ruby
 .PHONY: test-etcd deps-etcd demo-fleet
+.PHONY: test-python bench-python deps-python python-ext
 .PHONY: all lib test test-c test-readme check-headers test-link test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install check-exports
 
 all: lib tools
@@ -63,6 +64,8 @@ help:
 	@echo "make bench-ci    short benchmarks, fail past bench/thresholds.ini"
 	@echo "make test-ruby   build the Ruby extension (bindings/ruby), run its minitest suite"
 	@echo "make bench-ruby  Ruby binding: #route vs a no-op C call, with and without YJIT"
+	@echo "make test-python build the Python extension (bindings/python), run its pytest suite"
+	@echo "make bench-python Python binding: route() vs a no-op C call, route_many vs the C loop"
 	@echo "make clean"
 
 # --- dependencies: install when root, else print the exact command --------
@@ -145,7 +148,7 @@ test-readme: lib $(BUILD)/readme_example
 	 { echo "README example output differs:"; cat $(BUILD)/readme_example.out; exit 1; }
 	@echo "README example: ok"
 
-test: test-c check-exports test-readme check-headers test-link test-fuzz-corpus test-cli test-ruby
+test: test-c check-exports test-readme check-headers test-link test-fuzz-corpus test-cli test-ruby test-python
 
 # --- routerctl and the demo (README: "Routing documents and routerctl") ---
 # Both link the static library: routerctl also uses doc.c's hidden
@@ -311,6 +314,7 @@ bench: deps-bench lib $(BENCH_BIN)
 	$(BENCH_BIN) --json $(BUILD)/bench.json --cg-dir $(BUILD)/bench-cg \
 		--thresholds bench/thresholds.ini
 	$(MAKE) --no-print-directory bench-ruby
+	$(MAKE) --no-print-directory bench-python
 
 # Short run (< 1 min) for CI: fails only past bench/thresholds.ini.
 bench-ci: deps-bench lib $(BENCH_BIN)
@@ -337,6 +341,30 @@ bench-ruby: deps-ruby lib
 	@if $(RUBY) --yjit -e 'exit(RubyVM::YJIT.enabled? ? 0 : 1)' 2>/dev/null; then \
 		$(RUBY_ENV) RUBYOPTS=--yjit $(RUBY) -S rake -f bindings/ruby/Rakefile bench; \
 	else echo "bench-ruby: this ruby has no YJIT"; fi
+
+# --- Python binding (bindings/python; README "Python") ---------------------
+# Always Debian's /usr/bin/python3 ($(PYTHON)) with python3-dev and
+# python3-pytest: the python3 first on PATH here is a pyenv build without
+# pytest that uses the same extension suffix, so a module built for one
+# imports silently in the other.  The extension links $(STATIC) (compiled
+# -fPIC) and is built in place (bindings/python/shardrouter/), its
+# temporaries in $(BUILD)/python; setup.py rebuilds it when the library
+# changes.  python3-mypy lets the tests check the stubs (stubtest).
+PKGS_PYTHON := $(PKGS_BUILD) python3-dev python3-pytest python3-setuptools python3-mypy
+
+deps-python:
+	$(call need_pkgs,$(PKGS_PYTHON))
+
+python-ext: deps-python lib
+	cd bindings/python && LIBROUTER_BUILD=$(abspath $(BUILD)) $(PYTHON) setup.py -q \
+		build_ext --inplace --build-temp $(abspath $(BUILD))/python
+
+test-python: python-ext
+	cd bindings/python && $(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+# Paired ratios to no-op calls and to the C loop (bench.py's docstring).
+bench-python: python-ext
+	$(PYTHON) bindings/python/bench.py --json $(BUILD)/bench-python.json
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,29 @@
+"""shardrouter: librouter for Python.
+
+An embedded shard router computing, bit for bit, the shard Vitess would
+pick for a row, with lock-free lookups from any thread and publishes that
+are refused when they would empty a keyspace, leave a gap in the
+keyspace-ID space or silently drop routes.  Everything here is the C
+extension shardrouter._shardrouter; this file only re-exports it.
+"""
+from ._shardrouter import (  # noqa: F401
+    DOC_MAX_SIZE, NO_SHARD, NOGIL_THRESHOLD, NONE,
+    EINVAL, ENOMEM, ENOTFOUND, ERANGE, ESHARDNAME, EVSCHEMA, EREFERENCE,
+    EEMPTY, ECOVERAGE, EVERSION, ESHRINK, ENEEDSLOOKUP, EUNSUPPORTED,
+    ENOHISTORY, EMULTISHARD, EDISABLED, ESTATE, EDOC, EIO,
+    DiffEntry, DocumentError, DocumentWarning, Error, Event, HistoryEntry,
+    Note, NoRouteError, RefusedError, Route, Router, Table, Value, Verdict,
+    __version__, _cg_toggle, _noop, _noop1, keyspace_id, shard_ranges,
+)
+
+__all__ = [
+    "Router", "Table", "Value", "keyspace_id", "shard_ranges",
+    "Error", "RefusedError", "DocumentError", "NoRouteError",
+    "DocumentWarning",
+    "Verdict", "DiffEntry", "Note", "HistoryEntry", "Event", "Route",
+    "NO_SHARD", "NOGIL_THRESHOLD", "DOC_MAX_SIZE", "NONE",
+    "EINVAL", "ENOMEM", "ENOTFOUND", "ERANGE", "ESHARDNAME", "EVSCHEMA",
+    "EREFERENCE", "EEMPTY", "ECOVERAGE", "EVERSION", "ESHRINK",
+    "ENEEDSLOOKUP", "EUNSUPPORTED", "ENOHISTORY", "EMULTISHARD",
+    "EDISABLED", "ESTATE", "EDOC", "EIO",
+]

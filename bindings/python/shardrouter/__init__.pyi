@@ -1,0 +1,287 @@
+"""Type stubs for shardrouter (the C extension shardrouter._shardrouter)."""
+import os
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final, Literal, Union, final, overload
+
+from _typeshed import ReadableBuffer, WriteableBuffer, structseq
+from typing_extensions import TypeAlias
+
+__version__: Final[str]
+
+NO_SHARD: Final[int]
+NOGIL_THRESHOLD: Final[int]
+DOC_MAX_SIZE: Final[int]
+NONE: Final[int]
+
+EINVAL: Final[int]
+ENOMEM: Final[int]
+ENOTFOUND: Final[int]
+ERANGE: Final[int]
+ESHARDNAME: Final[int]
+EVSCHEMA: Final[int]
+EREFERENCE: Final[int]
+EEMPTY: Final[int]
+ECOVERAGE: Final[int]
+EVERSION: Final[int]
+ESHRINK: Final[int]
+ENEEDSLOOKUP: Final[int]
+EUNSUPPORTED: Final[int]
+ENOHISTORY: Final[int]
+EMULTISHARD: Final[int]
+EDISABLED: Final[int]
+ESTATE: Final[int]
+EDOC: Final[int]
+EIO: Final[int]
+
+_SQLType: TypeAlias = Literal[
+    "null", "int8", "int16", "int24", "int32", "int64",
+    "uint8", "uint16", "uint24", "uint32", "uint64",
+    "varchar", "char", "text", "varbinary", "binary", "blob",
+    "float32", "float64", "decimal",
+]
+
+@final
+class Value:
+    """A SQL value given by its Vitess type and its text form."""
+    def __new__(cls, type: _SQLType, text: str | bytes | int | None = None,
+                /) -> Value: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def text(self) -> str | bytes | int | None: ...
+
+_Scalar: TypeAlias = Union[int, str, bytes, bytearray, memoryview, None, Value]
+#: A key: one column's value, or one value per column of a multicolumn
+#: vindex.
+_Key: TypeAlias = Union[_Scalar, tuple[_Scalar, ...]]
+#: A routing document: JSON text (a str starting with "{", bytes), a dict,
+#: or a path (os.PathLike, or a str that does not start with "{").
+_Document: TypeAlias = Union[str, bytes, bytearray, memoryview,
+                            Mapping[str, Any], os.PathLike[str],
+                            os.PathLike[bytes]]
+
+class Error(Exception):
+    """Base class of librouter's errors."""
+    code: int
+    name: str
+    culprit: str
+    message: str
+
+class RefusedError(Error):
+    """A guard refused a publish; the table in service is untouched."""
+    reason: str
+    diff: tuple[DiffEntry, ...]
+    version_from: int
+    version: int
+
+class DocumentError(Error, ValueError):
+    """A routing document that does not load."""
+    path: str
+    line: int
+    column: int
+    notes: tuple[Note, ...]
+
+class NoRouteError(Error, LookupError):
+    """A lookup that cannot be answered."""
+    keyspace: str | None
+    table: str | None
+
+class DocumentWarning(UserWarning):
+    """A document field Vitess does not know, or a feature not applied."""
+
+@final
+class DiffEntry(structseq[Any], tuple[str, str, str, str, str]):
+    """One difference between the table in service and another."""
+    __match_args__: Final = ("kind", "op", "keyspace", "name", "detail")
+    @property
+    def kind(self) -> str: ...
+    @property
+    def op(self) -> str: ...
+    @property
+    def keyspace(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+
+@final
+class Note(structseq[Any], tuple[str, int, str | None, str, str, str, int, int]):
+    """One error or warning found while loading a document."""
+    __match_args__: Final = ("kind", "code", "name", "path", "culprit", "message", "line", "column")
+    @property
+    def kind(self) -> str: ...
+    @property
+    def code(self) -> int: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def culprit(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def column(self) -> int: ...
+
+@final
+class Verdict(structseq[Any], tuple[bool, int, str | None, str, str, int, int, int, tuple[DiffEntry, ...], tuple[Note, ...]]):
+    """What publish() did or check() would do."""
+    __match_args__: Final = ("accepted", "code", "name", "reason", "culprit", "version_from", "version", "content_hash", "diff", "notes")
+    @property
+    def accepted(self) -> bool: ...
+    @property
+    def code(self) -> int: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def culprit(self) -> str: ...
+    @property
+    def version_from(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def content_hash(self) -> int: ...
+    @property
+    def diff(self) -> tuple[DiffEntry, ...]: ...
+    @property
+    def notes(self) -> tuple[Note, ...]: ...
+
+@final
+class HistoryEntry(structseq[Any], tuple[int, int, int, bool]):
+    """One accepted table kept for rollback."""
+    __match_args__: Final = ("version", "content_hash", "accepted_unix_ns", "in_service")
+    @property
+    def version(self) -> int: ...
+    @property
+    def content_hash(self) -> int: ...
+    @property
+    def accepted_unix_ns(self) -> int: ...
+    @property
+    def in_service(self) -> bool: ...
+
+@final
+class Event(structseq[Any], tuple[str, int, str | None, int, int, int, str, str, tuple[DiffEntry, ...]]):
+    """Passed to Router(on_event=...) after publish, check, rollback."""
+    __match_args__: Final = ("kind", "code", "name", "version_from", "version_to", "content_hash", "reason", "culprit", "diff")
+    @property
+    def kind(self) -> str: ...
+    @property
+    def code(self) -> int: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def version_from(self) -> int: ...
+    @property
+    def version_to(self) -> int: ...
+    @property
+    def content_hash(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def culprit(self) -> str: ...
+    @property
+    def diff(self) -> tuple[DiffEntry, ...]: ...
+
+@final
+class Route(structseq[Any], tuple[str, int, int, int, bytes, int]):
+    """Everything a lookup knows (lookup())."""
+    __match_args__: Final = ("shard", "shard_id", "shard_index", "version", "keyspace_id", "keyspace_id_len")
+    @property
+    def shard(self) -> str: ...
+    @property
+    def shard_id(self) -> int: ...
+    @property
+    def shard_index(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def keyspace_id(self) -> bytes: ...
+    @property
+    def keyspace_id_len(self) -> int: ...
+
+#: What route_many takes: values, or a buffer of 64-bit integers.
+_Keys: TypeAlias = Union[Iterable[_Key], ReadableBuffer]
+
+@final
+class Table:
+    """A pre-resolved keyspace.table of a Router (from Router.table)."""
+    @property
+    def keyspace(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def router(self) -> Router: ...
+    def route(self, value: _Key, /) -> str | None: ...
+    def lookup(self, value: _Key, /) -> Route | None: ...
+    @overload
+    def route_many(self, __values: _Keys, *, ids: Literal[False] = ...,
+                   out: None = ..., nogil: bool | None = ...
+                   ) -> list[str | None]: ...
+    @overload
+    def route_many(self, __values: _Keys, *, ids: Literal[True],
+                   out: None = ..., nogil: bool | None = ...
+                   ) -> array[int]: ...
+    @overload
+    def route_many(self, __values: _Keys, *, ids: bool = ..., out: WriteableBuffer,
+                   nogil: bool | None = ...) -> WriteableBuffer: ...
+    def _noop(self, value: object, /) -> None: ...
+    def _bench_c(self, keys: ReadableBuffer, repeats: int, single: bool = ...,
+                 /) -> float: ...
+
+@final
+class Router:
+    """A live routing table: lock-free lookups, guarded publishes."""
+    def __new__(cls, history: int = 8, max_shrink: float = 0.1, *,
+                on_event: Callable[[Event], object] | None = None
+                ) -> Router: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def content_hash(self) -> int: ...
+    def route(self, keyspace: str, table: str, value: _Key, /) -> str | None:
+        ...
+    def lookup(self, keyspace: str, table: str, value: _Key, /
+               ) -> Route | None: ...
+    def route_ksid(self, keyspace: str, ksid: ReadableBuffer, /) -> str: ...
+    @overload
+    def route_many(self, __keyspace: str, __table: str, __values: _Keys, *,
+                   ids: Literal[False] = ..., out: None = ...,
+                   nogil: bool | None = ...) -> list[str | None]: ...
+    @overload
+    def route_many(self, __keyspace: str, __table: str, __values: _Keys, *,
+                   ids: Literal[True], out: None = ...,
+                   nogil: bool | None = ...) -> array[int]: ...
+    @overload
+    def route_many(self, __keyspace: str, __table: str, __values: _Keys, *,
+                   ids: bool = ..., out: WriteableBuffer,
+                   nogil: bool | None = ...) -> WriteableBuffer: ...
+    def table(self, keyspace: str, table: str, /) -> Table: ...
+    def publish(self, doc: _Document, /, *, version: int | None = None,
+                allow_destructive: bool = False, keyspace: str | None = None,
+                shards: Mapping[str, Sequence[str]] | None = None,
+                strict: bool = False) -> Verdict: ...
+    def check(self, doc: _Document, /, *, version: int | None = None,
+              allow_destructive: bool = False, keyspace: str | None = None,
+              shards: Mapping[str, Sequence[str]] | None = None,
+              strict: bool = False) -> Verdict: ...
+    def rollback(self, steps: int = 1, /, *, version: int | None = None
+                 ) -> int: ...
+    def history(self) -> list[HistoryEntry]: ...
+    def stats(self) -> dict[str, Any]: ...
+    def export(self, keyspace: str | None = None, /, *, vitess: bool = False,
+               compact: bool = False) -> str | None: ...
+    def shard_name(self, shard_id: int, /) -> str: ...
+    def _noop(self, keyspace: object, table: object, value: object, /
+              ) -> None: ...
+
+def keyspace_id(vindex_type: str, value: _Key, /,
+                params: Mapping[str, str] | None = None) -> bytes | None: ...
+def shard_ranges(n: int, /) -> list[str]: ...
+def _noop(a: object, b: object, c: object, /) -> None: ...
+def _noop1(x: object, /) -> None: ...
+def _cg_toggle() -> bool: ...
