@@ -48,9 +48,17 @@
  *
  * - Events.  librouter calls its observer under the writer lock, where
  *   calling Python could deadlock (another thread holding the GIL may be
- *   waiting for that lock).  So the C observer only copies the event into
- *   the calling thread's capture slot; the Python on_event callable runs
+ *   waiting for that lock).  So the C observer only copies the events of
+ *   one call (a superseded pending table's discard, the publish with its
+ *   shadow verdict, a failed automatic snapshot) into the calling
+ *   thread's capture, in raw memory; the Python on_event callable runs,
+ *   and Verdict.shadow / RefusedError.shadow / SnapshotWarning are made,
  *   after the call has returned and the lock is released.
+ *
+ * - Beyond the guards (issue 8).  Snapshot writes and reads, approvals,
+ *   discards and the pending table's diff run without the GIL like
+ *   publishes; fences, invariants and set_sample (a copy of the keys,
+ *   whose values borrow from Python objects) keep it.
  *
  * - Module state, heap types and multi-phase init throughout; no static
  *   Python objects.  Memory shared with the C core is allocated with the
@@ -116,11 +124,21 @@ typedef struct {
 	PyTypeObject *Note_Type;
 	PyTypeObject *Event_Type;
 	PyTypeObject *Route_Type;
+	PyTypeObject *ShadowStat_Type;
+	PyTypeObject *ShadowVerdict_Type;
+	PyTypeObject *Fence_Type;
+	PyTypeObject *Pending_Type;
+	PyTypeObject *SnapshotInfo_Type;
 	PyObject *Error;
 	PyObject *RefusedError;
+	PyObject *FencedError;
+	PyObject *InvariantError;
+	PyObject *ShadowError;
+	PyObject *QuarantinedError;
 	PyObject *DocumentError;
 	PyObject *NoRouteError;
 	PyObject *DocumentWarning;
+	PyObject *SnapshotWarning;
 	PyObject *json_dumps;  /* json.dumps */
 	PyObject *array_zero;  /* array('I', [0]): route_many(ids=True) */
 } modstate;
@@ -1747,15 +1765,20 @@ static PyStructSequence_Field Verdict_fields[] = {
     {"content_hash", "content hash of the table offered"},
     {"diff", "tuple of DiffEntry: table in service -> table offered"},
     {"notes", "tuple of Note: warnings found in the document"},
+    {"shadow", "ShadowVerdict of the sample keys (set_sample), or None; "
+               "an attribute, not part of the tuple"},
     {NULL, NULL}};
 static PyStructSequence_Desc Verdict_desc = {
     "shardrouter.Verdict",
     "Verdict(accepted, code, name, reason, culprit, version_from, version, "
-    "content_hash, diff, notes)\n\nWhat publish() did or check() would do.",
+    "content_hash, diff, notes)\n\nWhat publish() did or check() would do "
+    "(.shadow: the ShadowVerdict, an attribute).",
     Verdict_fields, 10};
 
 static PyStructSequence_Field Event_fields[] = {
-    {"kind", "'publish', 'check' or 'rollback'"},
+    {"kind", "'publish', 'check', 'rollback', 'discard' (a pending table "
+             "discarded or superseded) or 'snapshot' (an automatic "
+             "snapshot failed)"},
     {"code", "0 or the refusal's code"},
     {"name", "None or the refusal's code name"},
     {"version_from", "version in service before"},
@@ -1764,13 +1787,84 @@ static PyStructSequence_Field Event_fields[] = {
     {"reason", "'' or why it was refused"},
     {"culprit", "'' or the culprit"},
     {"diff", "tuple of DiffEntry (empty for rollbacks)"},
+    {"shadow", "ShadowVerdict of a publish or check when a sample is set, "
+               "else None; an attribute, not part of the tuple"},
     {NULL, NULL}};
 static PyStructSequence_Desc Event_desc = {
     "shardrouter.Event",
     "Event(kind, code, name, version_from, version_to, content_hash, "
     "reason, culprit, diff)\n\nPassed to Router(on_event=...) after every "
-    "publish, check and rollback.",
+    "publish, check and rollback, discard of a pending table and failed "
+    "automatic snapshot (.shadow: the ShadowVerdict, an attribute).",
     Event_fields, 9};
+
+static PyStructSequence_Field ShadowStat_fields[] = {
+    {"keyspace", "keyspace name ('' in ShadowVerdict.totals)"},
+    {"keys", "sample keys naming the keyspace"},
+    {"routed", "of which route in the table in service (to a shard or to "
+               "no keyspace ID)"},
+    {"moved", "routed by both tables, to another shard"},
+    {"unroutable", "routed in service, not by the new table"},
+    {"newly_routable", "not routed in service, routed by the new table"},
+    {NULL, NULL}};
+static PyStructSequence_Desc ShadowStat_desc = {
+    "shardrouter.ShadowStat",
+    "ShadowStat(keyspace, keys, routed, moved, unroutable, newly_routable)"
+    "\n\nWhat a new table does to the sample keys of one keyspace.",
+    ShadowStat_fields, 6};
+
+static PyStructSequence_Field ShadowVerdict_fields[] = {
+    {"keyspaces", "dict of keyspace name to ShadowStat, sorted by name"},
+    {"totals", "ShadowStat summed over every keyspace (keyspace '')"},
+    {NULL, NULL}};
+static PyStructSequence_Desc ShadowVerdict_desc = {
+    "shardrouter.ShadowVerdict",
+    "ShadowVerdict(keyspaces, totals)\n\nThe shadow evaluation of a table "
+    "on the sample keys (Router.set_sample): Verdict.shadow, "
+    "RefusedError.shadow, Event.shadow.",
+    ShadowVerdict_fields, 2};
+
+static PyStructSequence_Field Fence_fields[] = {
+    {"content_hash", "the fenced content hash"},
+    {"version", "version of the table that was fenced (0: unknown)"},
+    {"origin", "'refused' (by a guard), 'rolled_back', 'discarded' (from "
+               "quarantine) or 'manual' (Router.fence)"},
+    {"code", "the guard's code for 'refused', else 0"},
+    {"name", "the guard's code name ('ROUTER_ESHRINK'), else None"},
+    {"fenced_unix_ns", "wall-clock time it was fenced (ns)"},
+    {NULL, NULL}};
+static PyStructSequence_Desc Fence_desc = {
+    "shardrouter.Fence",
+    "Fence(content_hash, version, origin, code, name, fenced_unix_ns)\n\n"
+    "A content hash the router refuses at once (Router.fences).",
+    Fence_fields, 6};
+
+static PyStructSequence_Field Pending_fields[] = {
+    {"version", "version as offered (0: the next one at approval)"},
+    {"content_hash", "content hash of the pending table"},
+    {"code", "the guard that refused it: EEMPTY, ESHRINK or ESHADOW"},
+    {"name", "the guard's code name ('ROUTER_ESHRINK')"},
+    {"culprit", "what it was refused for (keyspace, table)"},
+    {"reason", "why it was refused"},
+    {"diff", "tuple of DiffEntry: table in service now -> pending table"},
+    {"since_unix_ns", "wall-clock time it was quarantined (ns)"},
+    {NULL, NULL}};
+static PyStructSequence_Desc Pending_desc = {
+    "shardrouter.Pending",
+    "Pending(version, content_hash, code, name, culprit, reason, diff, "
+    "since_unix_ns)\n\nThe table a quarantined publish left pending "
+    "(Router.pending).",
+    Pending_fields, 8};
+
+static PyStructSequence_Field SnapshotInfo_fields[] = {
+    {"version", "the version recorded in the snapshot"},
+    {"content_hash", "the content hash recorded (and verified)"},
+    {NULL, NULL}};
+static PyStructSequence_Desc SnapshotInfo_desc = {
+    "shardrouter.SnapshotInfo",
+    "SnapshotInfo(version, content_hash)\n\nWhat verify_snapshot() found "
+    "in a sound snapshot file.",
+    SnapshotInfo_fields, 2};
 
 static PyObject *diff_tuple(modstate *st, const router_diff *d)
 {
@@ -1918,6 +2012,7 @@ typedef struct {
 	uint64_t version;
 	int destructive;
 	int strict;
+	int quarantine;
 } doc_opts;
 
 typedef struct {
@@ -2323,15 +2418,21 @@ fail:
 }
 
 static int parse_doc_opts(const char *fn, PyObject *kwnames,
-                          PyObject *const *kwargs, doc_opts *o)
+                          PyObject *const *kwargs, doc_opts *o,
+                          int allow_quarantine)
 {
 	static const char *const names[] = {"version",  "allow_destructive",
 	                                    "keyspace", "shards",
-	                                    "strict",   NULL};
-	PyObject *v[5] = {NULL, NULL, NULL, NULL, NULL};
+	                                    "strict",   "quarantine",
+	                                    NULL};
+	static const char *const check_names[] = {
+	    "version", "allow_destructive", "keyspace", "shards", "strict",
+	    NULL};
+	PyObject *v[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
 
 	memset(o, 0, sizeof *o);
-	if (kwonly(fn, kwnames, kwargs, names, v) < 0)
+	if (kwonly(fn, kwnames, kwargs,
+	           allow_quarantine ? names : check_names, v) < 0)
 		return -1;
 	if (v[0] != NULL && v[0] != Py_None) {
 		unsigned long long x;
@@ -2364,6 +2465,8 @@ static int parse_doc_opts(const char *fn, PyObject *kwnames,
 		o->shards = v[3];
 	if (v[4] != NULL && (o->strict = PyObject_IsTrue(v[4])) < 0)
 		return -1;
+	if (v[5] != NULL && (o->quarantine = PyObject_IsTrue(v[5])) < 0)
+		return -1;
 	return 0;
 }
 
@@ -2371,100 +2474,367 @@ static int parse_doc_opts(const char *fn, PyObject *kwnames,
 /* Router                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* What librouter's observer saw during one call of this thread. */
+/* What librouter's observer saw during one call of this thread.  One call
+ * may see several events, in this order: the discard of a pending table
+ * that a publish superseded or replaced, the publish (check, rollback)
+ * itself, and a failed automatic snapshot.  The callback runs under the
+ * writer lock, usually without the GIL: it copies into raw memory and
+ * never touches a Python object. */
+#define CAP_EVENTS 4
+
 typedef struct {
-	const void *owner;
-	int seen;
 	router_event_kind kind;
 	int code;
 	uint64_t version_from, version_to, hash_to;
+	router_error err; /* zeroed when the event had none */
+} cap_event;
+
+typedef struct {
+	const void *owner;
+	int nev;
+	cap_event ev[CAP_EVENTS];
+	int main; /* index of the publish, check or rollback event; -1 */
+	int snapshot_failed; /* index of a failed automatic snapshot; -1 */
+	/* The shadow verdict of the main event (have_shadow: one was given;
+	 * shadow NULL then means out of memory while copying it). */
+	int have_shadow;
+	size_t nshadow;
+	router_shadow_stat *shadow; /* keyspace names point into names */
+	char *names;
+	router_shadow_stat totals;
 } capture;
 
 static _Thread_local capture *tl_capture;
+
+static void capture_init(capture *c, const void *owner)
+{
+	memset(c, 0, sizeof *c);
+	c->owner = owner;
+	c->main = -1;
+	c->snapshot_failed = -1;
+}
+
+static void capture_free(capture *c)
+{
+	PyMem_RawFree(c->shadow);
+	PyMem_RawFree(c->names);
+	c->shadow = NULL;
+	c->names = NULL;
+	c->have_shadow = 0;
+}
+
+static void capture_shadow(capture *c, const router_shadow_verdict *v)
+{
+	size_t n = router_shadow_count(v), bytes = 0, off = 0, i;
+
+	capture_free(c);
+	c->have_shadow = 1;
+	c->nshadow = 0;
+	for (i = 0; i < n; i++)
+		bytes += strlen(router_shadow_get(v, i)->keyspace) + 1;
+	c->shadow = PyMem_RawMalloc((n ? n : 1) * sizeof *c->shadow);
+	c->names = PyMem_RawMalloc(bytes ? bytes : 1);
+	if (c->shadow == NULL || c->names == NULL) {
+		capture_free(c);
+		c->have_shadow = 1; /* seen, not kept: reported as None */
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const router_shadow_stat *st = router_shadow_get(v, i);
+		size_t len = strlen(st->keyspace) + 1;
+
+		c->shadow[i] = *st;
+		memcpy(c->names + off, st->keyspace, len);
+		c->shadow[i].keyspace = c->names + off;
+		off += len;
+	}
+	router_shadow_totals(v, &c->totals);
+	c->totals.keyspace = "";
+	c->nshadow = n;
+}
 
 /* Runs under the router's writer lock: copies, never calls Python. */
 static void capture_event(void *arg, const router_event *ev)
 {
 	capture *c = tl_capture;
+	cap_event *e;
 
-	if (c == NULL || c->owner != arg)
+	if (c == NULL || c->owner != arg || c->nev == CAP_EVENTS)
 		return;
-	c->seen = 1;
-	c->kind = ev->kind;
-	c->code = ev->code;
-	c->version_from = ev->version_from;
-	c->version_to = ev->version_to;
-	c->hash_to = ev->hash_to;
+	e = &c->ev[c->nev];
+	e->kind = ev->kind;
+	e->code = ev->code;
+	e->version_from = ev->version_from;
+	e->version_to = ev->version_to;
+	e->hash_to = ev->hash_to;
+	if (ev->error != NULL)
+		e->err = *ev->error;
+	else
+		memset(&e->err, 0, sizeof e->err);
+	switch (ev->kind) {
+	case ROUTER_EVENT_PUBLISH:
+	case ROUTER_EVENT_CHECK:
+	case ROUTER_EVENT_ROLLBACK:
+		c->main = c->nev;
+		if (ev->shadow != NULL)
+			capture_shadow(c, ev->shadow);
+		break;
+	case ROUTER_EVENT_SNAPSHOT:
+		if (ev->code != ROUTER_OK)
+			c->snapshot_failed = c->nev;
+		break;
+	default:
+		break;
+	}
+	c->nev++;
 }
 
-/* Call on_event (outside every lock) with what capture saw.  An exception
- * in the callback is reported as unraisable: the publish has happened. */
-static void fire_event(RouterObject *self, const capture *c,
-                       const router_error *err, PyObject *diff)
+/* The main event (publish, check, rollback), or NULL. */
+static const cap_event *capture_main(const capture *c)
 {
-	static const char *const kinds[] = {"?", "publish", "rollback",
-	                                    "check"};
-	PyObject *ev, *r;
-	int ok = 0;
-	unsigned k;
+	return c->main >= 0 ? &c->ev[c->main] : NULL;
+}
 
-	if (self->on_event == NULL || !c->seen)
+static PyObject *shadow_stat_py(const router_shadow_stat *s)
+{
+	return Py_BuildValue("(sKKKKK)", s->keyspace,
+	                     (unsigned long long)s->keys,
+	                     (unsigned long long)s->routed,
+	                     (unsigned long long)s->moved,
+	                     (unsigned long long)s->unroutable,
+	                     (unsigned long long)s->newly_routable);
+}
+
+/* A structseq of type tp from a tuple of its visible fields. */
+static PyObject *structseq_from(PyTypeObject *tp, PyObject *values)
+{
+	PyObject *o;
+	Py_ssize_t i, n;
+
+	if (values == NULL)
+		return NULL;
+	n = PyTuple_GET_SIZE(values);
+	o = PyStructSequence_New(tp);
+	if (o == NULL) {
+		Py_DECREF(values);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		PyStructSequence_SetItem(o, i,
+		                         Py_NewRef(PyTuple_GET_ITEM(values, i)));
+	Py_DECREF(values);
+	return o;
+}
+
+/* The captured shadow verdict as a ShadowVerdict, or None. */
+static PyObject *capture_shadow_py(modstate *st, const capture *c)
+{
+	PyObject *ks, *totals, *v;
+
+	if (!c->have_shadow || c->shadow == NULL)
+		Py_RETURN_NONE;
+	ks = PyDict_New();
+	if (ks == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->nshadow; i++) {
+		PyObject *s = structseq_from(st->ShadowStat_Type,
+		                             shadow_stat_py(&c->shadow[i]));
+
+		if (s == NULL ||
+		    PyDict_SetItemString(ks, c->shadow[i].keyspace, s) < 0) {
+			Py_XDECREF(s);
+			Py_DECREF(ks);
+			return NULL;
+		}
+		Py_DECREF(s);
+	}
+	totals = structseq_from(st->ShadowStat_Type,
+	                        shadow_stat_py(&c->totals));
+	if (totals == NULL) {
+		Py_DECREF(ks);
+		return NULL;
+	}
+	v = PyTuple_Pack(2, ks, totals);
+	Py_DECREF(ks);
+	Py_DECREF(totals);
+	return structseq_from(st->ShadowVerdict_Type, v);
+}
+
+/* Call on_event (outside every lock) with each event capture saw, in
+ * order.  diff and shadow belong to the main event.  An exception in the
+ * callback is reported as unraisable: the publish has happened. */
+static void fire_event(RouterObject *self, const capture *c, PyObject *diff,
+                       PyObject *shadow)
+{
+	static const char *const kinds[] = {"?",     "publish",  "rollback",
+	                                    "check", "snapshot", "discard"};
+
+	if (self->on_event == NULL)
 		return;
-	k = (unsigned)c->kind <= 3 ? (unsigned)c->kind : 0;
-	ev = PyStructSequence_New(self->st->Event_Type);
-	if (ev == NULL)
-		goto unraisable;
-	PyStructSequence_SetItem(ev, 0, PyUnicode_InternFromString(kinds[k]));
-	PyStructSequence_SetItem(ev, 1, PyLong_FromLong(c->code));
-	PyStructSequence_SetItem(ev, 2, errname_or_none(c->code));
-	PyStructSequence_SetItem(ev, 3,
-	                         PyLong_FromUnsignedLongLong(c->version_from));
-	PyStructSequence_SetItem(ev, 4,
-	                         PyLong_FromUnsignedLongLong(c->version_to));
-	PyStructSequence_SetItem(ev, 5, PyLong_FromUnsignedLongLong(c->hash_to));
-	PyStructSequence_SetItem(
-	    ev, 6,
-	    PyUnicode_FromString(c->code != ROUTER_OK && err ? err->message : ""));
-	PyStructSequence_SetItem(
-	    ev, 7,
-	    PyUnicode_FromString(c->code != ROUTER_OK && err ? err->culprit : ""));
-	PyStructSequence_SetItem(ev, 8, diff ? Py_NewRef(diff) : PyTuple_New(0));
-	ok = 1;
-	for (int j = 0; j < 9; j++)
-		if (PyStructSequence_GetItem(ev, j) == NULL)
-			ok = 0;
-	if (!ok) {
+	for (int i = 0; i < c->nev; i++) {
+		const cap_event *e = &c->ev[i];
+		unsigned k = (unsigned)e->kind <= 5 ? (unsigned)e->kind : 0;
+		int is_main = i == c->main, ok = 1;
+		PyObject *ev, *r, *on_event;
+
+		ev = PyStructSequence_New(self->st->Event_Type);
+		if (ev == NULL) {
+			PyErr_WriteUnraisable(self->on_event);
+			continue;
+		}
+		PyStructSequence_SetItem(ev, 0,
+		                         PyUnicode_InternFromString(kinds[k]));
+		PyStructSequence_SetItem(ev, 1, PyLong_FromLong(e->code));
+		PyStructSequence_SetItem(ev, 2, errname_or_none(e->code));
+		PyStructSequence_SetItem(
+		    ev, 3, PyLong_FromUnsignedLongLong(e->version_from));
+		PyStructSequence_SetItem(
+		    ev, 4, PyLong_FromUnsignedLongLong(e->version_to));
+		PyStructSequence_SetItem(ev, 5,
+		                         PyLong_FromUnsignedLongLong(e->hash_to));
+		PyStructSequence_SetItem(
+		    ev, 6,
+		    PyUnicode_FromString(e->code != ROUTER_OK ? e->err.message
+		                                              : ""));
+		PyStructSequence_SetItem(
+		    ev, 7,
+		    PyUnicode_FromString(e->code != ROUTER_OK ? e->err.culprit
+		                                              : ""));
+		PyStructSequence_SetItem(ev, 8,
+		                         is_main && diff ? Py_NewRef(diff)
+		                                         : PyTuple_New(0));
+		PyStructSequence_SetItem(ev, 9,
+		                         Py_NewRef(is_main && shadow ? shadow
+		                                                     : Py_None));
+		for (int j = 0; j < 10; j++)
+			if (PyStructSequence_GetItem(ev, j) == NULL)
+				ok = 0;
+		if (!ok) {
+			Py_DECREF(ev);
+			PyErr_WriteUnraisable(self->on_event);
+			continue;
+		}
+		/* The callback may clear on_event (Router_clear): hold it. */
+		on_event = Py_NewRef(self->on_event);
+		r = PyObject_CallOneArg(on_event, ev);
 		Py_DECREF(ev);
-		goto unraisable;
+		if (r != NULL)
+			Py_DECREF(r);
+		else
+			PyErr_WriteUnraisable(on_event);
+		Py_DECREF(on_event);
+		if (self->on_event == NULL)
+			return;
 	}
-	r = PyObject_CallOneArg(self->on_event, ev);
-	Py_DECREF(ev);
-	if (r != NULL) {
-		Py_DECREF(r);
-		return;
+}
+
+/* After a publish, approval or rollback: a failed automatic snapshot
+ * (Router(snapshot_path=...)) is a SnapshotWarning; the table stays in
+ * service.  Returns -1 when the warning was turned into an exception. */
+static int warn_snapshot(RouterObject *self, const capture *c)
+{
+	const cap_event *e;
+
+	if (c->snapshot_failed < 0)
+		return 0;
+	e = &c->ev[c->snapshot_failed];
+	return PyErr_WarnFormat(self->st->SnapshotWarning, 2,
+	                        "snapshot not saved: %s%s%s [%s]; the table "
+	                        "stays in service",
+	                        e->err.culprit, e->err.culprit[0] ? ": " : "",
+	                        e->err.message[0] ? e->err.message
+	                                          : router_strerror(e->code),
+	                        router_errname(e->code));
+}
+
+/* The refusal exception of a status code. */
+static PyObject *refused_class(modstate *st, int rc)
+{
+	switch (rc) {
+	case ROUTER_EFENCED:
+		return st->FencedError;
+	case ROUTER_EINVARIANT:
+		return st->InvariantError;
+	case ROUTER_ESHADOW:
+		return st->ShadowError;
+	case ROUTER_EQUARANTINED:
+		return st->QuarantinedError;
+	default:
+		return st->RefusedError;
 	}
-unraisable:
-	PyErr_WriteUnraisable(self->on_event);
+}
+
+/* Raise the refusal of a publish or approval (rc: its code) with .reason,
+ * .diff, .version_from, .version, .shadow and, for QuarantinedError,
+ * .guard_code / .guard_name (the guard that refused the table now
+ * pending).  Always returns NULL. */
+static PyObject *raise_refusal(RouterObject *self, int rc,
+                               const router_error *err, const capture *c,
+                               PyObject *diff, PyObject *shadow)
+{
+	const cap_event *m = capture_main(c);
+	int guard = 0;
+
+	if (rc == ROUTER_EQUARANTINED) {
+		router_pending_info info;
+		int prc;
+
+		Py_BEGIN_ALLOW_THREADS
+		prc = router_pending(self->r, &info, NULL, NULL);
+		Py_END_ALLOW_THREADS
+		/* Another thread may have replaced it meanwhile: only a
+		 * pending table with the content offered tells the guard. */
+		if (prc == ROUTER_OK && m != NULL &&
+		    info.content_hash == m->hash_to)
+			guard = info.reason.code;
+	}
+	return raise_with(
+	    refused_class(self->st, rc), rc, err, "reason",
+	    PyUnicode_FromString(err->message[0] ? err->message
+	                                         : router_strerror(rc)),
+	    "diff", diff ? Py_NewRef(diff) : PyTuple_New(0), "version_from",
+	    PyLong_FromUnsignedLongLong(m ? m->version_from
+	                                  : router_version(self->r)),
+	    "version",
+	    PyLong_FromUnsignedLongLong(m ? m->version_to
+	                                  : router_version(self->r)),
+	    "shadow", Py_NewRef(shadow ? shadow : Py_None),
+	    /* Only a QuarantinedError has these: NULL ends the list. */
+	    rc == ROUTER_EQUARANTINED ? "guard_code" : NULL,
+	    rc == ROUTER_EQUARANTINED ? PyLong_FromLong(guard) : NULL,
+	    "guard_name",
+	    rc == ROUTER_EQUARANTINED ? errname_or_none(guard) : NULL, NULL);
 }
 
 PyDoc_STRVAR(Router_doc,
-"Router(history=8, max_shrink=0.1, *, on_event=None)\n--\n\n"
+"Router(history=8, max_shrink=0.1, *, on_event=None, snapshot_path=None,\n"
+"       fence_cap=0)\n--\n\n"
 "A live routing table: lock-free lookups from any thread, guarded\n"
 "publishes, rollback.\n\n"
 "history: accepted tables kept for rollback (1..1024).\n"
 "max_shrink: share of a keyspace's tables a publish may drop without\n"
 "allow_destructive (0..1).\n"
-"on_event: called with an Event after every publish, check and\n"
-"rollback, in the calling thread, outside the router's locks.\n\n"
-"Nothing routes until the first publish().  Safe to share between\n"
-"threads and across fork() (the child routes and publishes normally).");
+"on_event: called with an Event after every publish, check, rollback,\n"
+"discard of a pending table and failed automatic snapshot, in the\n"
+"calling thread, outside the router's locks.\n"
+"snapshot_path: a last-known-good file (str or os.PathLike) written as\n"
+"save_snapshot() does after every accepted publish, approval and\n"
+"rollback; a failed write is a SnapshotWarning (and counted in\n"
+"stats()['snapshots_failed']), never a failed publish.\n"
+"fence_cap: content hashes remembered as fenced (tables refused by a\n"
+"content guard, rolled back from or discarded from quarantine; 0..65536,\n"
+"0 turns fencing off).\n\n"
+"Nothing routes until the first publish() (or Router.from_snapshot).\n"
+"Safe to share between threads and across fork() (the child routes\n"
+"and publishes normally).");
 
 static PyObject *Router_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = {"history", "max_shrink", "on_event", NULL};
-	Py_ssize_t history = 8;
+	static char *kwlist[] = {"history",       "max_shrink", "on_event",
+	                         "snapshot_path", "fence_cap",  NULL};
+	Py_ssize_t history = 8, fence_cap = 0;
 	double max_shrink = 0.10;
-	PyObject *on_event = Py_None;
+	PyObject *on_event = Py_None, *snap = Py_None, *snap_fs = NULL;
 	router_options opt = ROUTER_OPTIONS_INIT;
 	router_error err;
 	RouterObject *self;
@@ -2472,8 +2842,9 @@ static PyObject *Router_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	PyObject *mod;
 	int rc;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|nd$O:Router", kwlist,
-	                                 &history, &max_shrink, &on_event))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|nd$OOn:Router", kwlist,
+	                                 &history, &max_shrink, &on_event,
+	                                 &snap, &fence_cap))
 		return NULL;
 	if (history < 1 || history > 1024) {
 		PyErr_Format(PyExc_ValueError,
@@ -2490,24 +2861,38 @@ static PyObject *Router_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 		}
 		return NULL;
 	}
+	if (fence_cap < 0 || fence_cap > 65536) {
+		PyErr_Format(PyExc_ValueError,
+		             "fence_cap must be 0..65536, not %zd", fence_cap);
+		return NULL;
+	}
 	if (on_event != Py_None && !PyCallable_Check(on_event)) {
 		PyErr_SetString(PyExc_TypeError,
 		                "on_event must be callable or None");
 		return NULL;
 	}
-	mod = PyType_GetModuleByDef(type, &shardrouter_module);
-	if (mod == NULL)
+	if (snap != Py_None && !PyUnicode_FSConverter(snap, &snap_fs))
 		return NULL;
+	mod = PyType_GetModuleByDef(type, &shardrouter_module);
+	if (mod == NULL) {
+		Py_XDECREF(snap_fs);
+		return NULL;
+	}
 	st = PyModule_GetState(mod);
 	self = (RouterObject *)type->tp_alloc(type, 0);
-	if (self == NULL)
+	if (self == NULL) {
+		Py_XDECREF(snap_fs);
 		return NULL;
+	}
 	self->st = st;
 	opt.history = (unsigned)history;
 	opt.max_shrink = max_shrink;
 	opt.on_event = capture_event;
 	opt.on_event_arg = self;
-	rc = router_create(&self->r, &opt, &err);
+	opt.snapshot_path = snap_fs ? PyBytes_AS_STRING(snap_fs) : NULL;
+	opt.fence_cap = (unsigned)fence_cap;
+	rc = router_create(&self->r, &opt, &err); /* copies the path */
+	Py_XDECREF(snap_fs);
 	if (rc != ROUTER_OK) {
 		Py_DECREF(self);
 		return raise_router_error(st, CTX_OTHER, rc, &err);
@@ -2765,96 +3150,141 @@ static PyObject *Router_table(RouterObject *self, PyObject *const *args,
 	return (PyObject *)t;
 }
 
+/* The Verdict of a publish, check or approval. */
+static PyObject *make_verdict(RouterObject *self, int rc,
+                              const router_error *err, const capture *c,
+                              PyObject *diff, PyObject *notes,
+                              PyObject *shadow)
+{
+	const cap_event *m = capture_main(c);
+	PyObject *verdict = PyStructSequence_New(self->st->Verdict_Type);
+
+	if (verdict == NULL)
+		return NULL;
+	PyStructSequence_SetItem(verdict, 0, PyBool_FromLong(rc == ROUTER_OK));
+	PyStructSequence_SetItem(verdict, 1, PyLong_FromLong(rc));
+	PyStructSequence_SetItem(verdict, 2, errname_or_none(rc));
+	PyStructSequence_SetItem(
+	    verdict, 3, PyUnicode_FromString(rc != ROUTER_OK ? err->message : ""));
+	PyStructSequence_SetItem(
+	    verdict, 4, PyUnicode_FromString(rc != ROUTER_OK ? err->culprit : ""));
+	PyStructSequence_SetItem(
+	    verdict, 5, PyLong_FromUnsignedLongLong(m ? m->version_from : 0));
+	PyStructSequence_SetItem(
+	    verdict, 6, PyLong_FromUnsignedLongLong(m ? m->version_to : 0));
+	PyStructSequence_SetItem(
+	    verdict, 7, PyLong_FromUnsignedLongLong(m ? m->hash_to : 0));
+	PyStructSequence_SetItem(verdict, 8, Py_NewRef(diff));
+	PyStructSequence_SetItem(verdict, 9,
+	                         notes ? Py_NewRef(notes) : PyTuple_New(0));
+	PyStructSequence_SetItem(verdict, 10,
+	                         Py_NewRef(shadow ? shadow : Py_None));
+	for (int j = 0; j < 11; j++)
+		if (PyStructSequence_GetItem(verdict, j) == NULL) {
+			Py_DECREF(verdict);
+			return NULL;
+		}
+	return verdict;
+}
+
+/* The diff of a writer call as a tuple (empty when there is none);
+ * frees d. */
+static PyObject *take_diff(modstate *st, router_diff *d)
+{
+	PyObject *diff;
+
+	if (d == NULL)
+		return PyTuple_New(0);
+	diff = diff_tuple(st, d);
+	router_diff_free(d);
+	return diff;
+}
+
+/* Publish t (a dry run with ROUTER_PUBLISH_DRY_RUN), or approve the
+ * pending table when t is NULL, and turn the outcome into a Verdict or an
+ * exception.  Takes t: it is freed unless the router keeps it.  notes:
+ * the document's warnings (may be NULL). */
+static PyObject *publish_table(RouterObject *self, router_table *t,
+                               unsigned flags, PyObject *notes)
+{
+	int dry = (flags & ROUTER_PUBLISH_DRY_RUN) != 0;
+	PyObject *diff = NULL, *shadow = NULL, *verdict = NULL;
+	router_diff *d = NULL;
+	router_error err;
+	capture cap;
+	int rc;
+
+	capture_init(&cap, self);
+	tl_capture = &cap;
+	Py_BEGIN_ALLOW_THREADS
+	if (t != NULL)
+		rc = router_publish(self->r, t, flags, &d, &err);
+	else
+		rc = router_pending_approve(self->r, &d, &err);
+	Py_END_ALLOW_THREADS
+	tl_capture = NULL;
+	/* Accepted (not a dry run) or quarantined: the router's now. */
+	if (t != NULL && !((rc == ROUTER_OK && !dry) ||
+	                   rc == ROUTER_EQUARANTINED))
+		router_table_free(t);
+	diff = take_diff(self->st, d);
+	if (diff == NULL)
+		goto done;
+	shadow = capture_shadow_py(self->st, &cap);
+	if (shadow == NULL)
+		goto done;
+	fire_event(self, &cap, diff, shadow);
+	if (rc == ROUTER_ENOMEM || rc == ROUTER_EINVAL || rc == ROUTER_ESTATE ||
+	    (t == NULL && rc == ROUTER_ENOTFOUND)) {
+		raise_router_error(self->st, CTX_OTHER, rc, &err);
+		goto done;
+	}
+	if (rc != ROUTER_OK && !dry) {
+		raise_refusal(self, rc, &err, &cap, diff, shadow);
+		goto done;
+	}
+	if (!dry && warn_snapshot(self, &cap) < 0)
+		goto done;
+	verdict = make_verdict(self, rc, &err, &cap, diff, notes, shadow);
+done:
+	capture_free(&cap);
+	Py_XDECREF(diff);
+	Py_XDECREF(shadow);
+	return verdict;
+}
+
 /* publish() and check(). */
 static PyObject *publish_impl(RouterObject *self, PyObject *const *args,
                               Py_ssize_t nargs, PyObject *kwnames, int dry)
 {
 	const char *fn = dry ? "check" : "publish";
 	router_table *t = NULL;
-	router_diff *d = NULL;
-	router_error err;
-	PyObject *warnings = NULL, *diff = NULL, *verdict = NULL;
-	capture cap;
+	PyObject *warnings = NULL, *verdict;
 	doc_opts o;
 	unsigned flags;
-	int rc;
 
 	if (nargs != 1)
 		return wrong_nargs(fn, 1, nargs);
-	if (parse_doc_opts(fn, kwnames, args + nargs, &o) < 0)
+	if (parse_doc_opts(fn, kwnames, args + nargs, &o, !dry) < 0)
 		return NULL;
 	if (load_doc(self->st, args[0], &o, &t, &warnings) < 0)
 		return NULL;
 	flags = (o.destructive ? ROUTER_PUBLISH_DESTRUCTIVE : 0u) |
-	        (dry ? ROUTER_PUBLISH_DRY_RUN : 0u);
-	memset(&cap, 0, sizeof cap);
-	cap.owner = self;
-	tl_capture = &cap;
-	Py_BEGIN_ALLOW_THREADS
-	rc = router_publish(self->r, t, flags, &d, &err);
-	Py_END_ALLOW_THREADS
-	tl_capture = NULL;
-	if (rc != ROUTER_OK || dry)
-		router_table_free(t); /* refused or dry: still ours */
-	if (d != NULL) {
-		diff = diff_tuple(self->st, d);
-		router_diff_free(d);
-		if (diff == NULL)
-			goto done;
-	} else {
-		diff = PyTuple_New(0);
-		if (diff == NULL)
-			goto done;
-	}
-	fire_event(self, &cap, &err, diff);
-	if (rc == ROUTER_ENOMEM || rc == ROUTER_EINVAL || rc == ROUTER_ESTATE) {
-		raise_router_error(self->st, CTX_OTHER, rc, &err);
-		goto done;
-	}
-	if (rc != ROUTER_OK && !dry) {
-		raise_with(self->st->RefusedError, rc, &err, "reason",
-		           PyUnicode_FromString(err.message), "diff",
-		           Py_NewRef(diff), "version_from",
-		           PyLong_FromUnsignedLongLong(cap.version_from),
-		           "version", PyLong_FromUnsignedLongLong(cap.version_to),
-		           NULL);
-		goto done;
-	}
-	verdict = PyStructSequence_New(self->st->Verdict_Type);
-	if (verdict == NULL)
-		goto done;
-	PyStructSequence_SetItem(verdict, 0, PyBool_FromLong(rc == ROUTER_OK));
-	PyStructSequence_SetItem(verdict, 1, PyLong_FromLong(rc));
-	PyStructSequence_SetItem(verdict, 2, errname_or_none(rc));
-	PyStructSequence_SetItem(
-	    verdict, 3, PyUnicode_FromString(rc != ROUTER_OK ? err.message : ""));
-	PyStructSequence_SetItem(
-	    verdict, 4, PyUnicode_FromString(rc != ROUTER_OK ? err.culprit : ""));
-	PyStructSequence_SetItem(verdict, 5,
-	                         PyLong_FromUnsignedLongLong(cap.version_from));
-	PyStructSequence_SetItem(verdict, 6,
-	                         PyLong_FromUnsignedLongLong(cap.version_to));
-	PyStructSequence_SetItem(verdict, 7,
-	                         PyLong_FromUnsignedLongLong(cap.hash_to));
-	PyStructSequence_SetItem(verdict, 8, Py_NewRef(diff));
-	PyStructSequence_SetItem(verdict, 9, Py_NewRef(warnings));
-	for (int j = 0; j < 10; j++)
-		if (PyStructSequence_GetItem(verdict, j) == NULL) {
-			Py_CLEAR(verdict);
-			break;
-		}
-done:
-	Py_XDECREF(diff);
+	        (dry ? ROUTER_PUBLISH_DRY_RUN : 0u) |
+	        (o.quarantine ? ROUTER_PUBLISH_QUARANTINE : 0u);
+	verdict = publish_table(self, t, flags, warnings);
 	Py_XDECREF(warnings);
 	return verdict;
 }
 
 PyDoc_STRVAR(Router_publish_doc,
 "publish($self, doc, /, *, version=None, allow_destructive=False,\n"
-"        keyspace=None, shards=None, strict=False)\n--\n\n"
+"        keyspace=None, shards=None, strict=False, quarantine=False)\n"
+"--\n\n"
 "Load a routing document, check it against the table in service (the\n"
 "guards) and, if every guard passes, put it in service atomically.\n"
-"Returns a Verdict (accepted=True, the version assigned, the diff).\n\n"
+"Returns a Verdict (accepted=True, the version assigned, the diff, the\n"
+"shadow verdict when a sample is set).\n\n"
 "doc: a dict (serialized with json.dumps); bytes (JSON text); a str,\n"
 "which is JSON text when its first non-whitespace character is '{' and\n"
 "otherwise the path of a file; or an os.PathLike (a path).  The\n"
@@ -2863,13 +3293,19 @@ PyDoc_STRVAR(Router_publish_doc,
 "version: the table's version, overriding the document's (None or 0:\n"
 "the document's \"version\", or the next one when it has none).\n"
 "allow_destructive: allow dropping keyspaces or more than max_shrink of\n"
-"a keyspace's tables.  shards: {keyspace: [shard names]} for sharded\n"
-"keyspaces whose document has no \"shards\".  strict: fields Vitess does\n"
-"not know are errors instead of DocumentWarnings.\n\n"
+"a keyspace's tables, and moving or stranding sample keys (set_sample);\n"
+"fences and invariants still apply.  shards: {keyspace: [shard names]}\n"
+"for sharded keyspaces whose document has no \"shards\".  strict: fields\n"
+"Vitess does not know are errors instead of DocumentWarnings.\n"
+"quarantine: a table the empty, shrink or shadow guard refuses is kept\n"
+"pending (Router.pending) instead of dropped, and QuarantinedError is\n"
+"raised; an operator then calls approve_pending() or discard_pending().\n\n"
 "Raises DocumentError (malformed or invalid document; .path names the\n"
 "JSON path), RefusedError (a guard refused it: .code, .reason, .culprit,\n"
-".diff; the table in service is untouched), OSError for a path that\n"
-"cannot be read.");
+".diff, .shadow; the table in service is untouched) or one of its\n"
+"subclasses FencedError, InvariantError, ShadowError, QuarantinedError,\n"
+"OSError for a path that cannot be read.  A failed automatic snapshot\n"
+"(snapshot_path) is a SnapshotWarning: the table is in service.");
 
 static PyObject *Router_publish(RouterObject *self, PyObject *const *args,
                                 Py_ssize_t nargs, PyObject *kwnames)
@@ -2880,8 +3316,10 @@ static PyObject *Router_publish(RouterObject *self, PyObject *const *args,
 PyDoc_STRVAR(Router_check_doc,
 "check($self, doc, /, *, version=None, allow_destructive=False,\n"
 "      keyspace=None, shards=None, strict=False)\n--\n\n"
-"What publish() would do, without publishing: returns a Verdict with\n"
-"accepted, the refusal (code, name, reason, culprit) and the diff.\n"
+"What publish() would do, without publishing (nothing is quarantined or\n"
+"fenced either): returns a Verdict with accepted, the refusal (code,\n"
+"name, reason, culprit), the diff and, when a sample is set\n"
+"(set_sample), .shadow: the ShadowVerdict of the sample keys.\n"
 "Raises DocumentError for a document that does not load.");
 
 static PyObject *Router_check(RouterObject *self, PyObject *const *args,
@@ -2893,8 +3331,8 @@ static PyObject *Router_check(RouterObject *self, PyObject *const *args,
 PyDoc_STRVAR(Router_rollback_doc,
 "rollback($self, steps=1, /, *, version=None)\n--\n\n"
 "Put an older accepted table back in service, steps back in the history\n"
-"or the one of the given version (O(1), no guard).  Returns the version\n"
-"now in service.  Raises Error (code ENOHISTORY) when there is no such\n"
+"or the one of the given version (O(1), no guard; with fencing on, the\n"
+"content left is fenced).  Returns the version now in service.  Raises Error (code ENOHISTORY) when there is no such\n"
 "table, ValueError for steps < 1.");
 
 static PyObject *Router_rollback(RouterObject *self, PyObject *const *args,
@@ -2941,19 +3379,22 @@ static PyObject *Router_rollback(RouterObject *self, PyObject *const *args,
 			return NULL;
 		by_version = 1;
 	}
-	memset(&cap, 0, sizeof cap);
-	cap.owner = self;
+	capture_init(&cap, self);
 	tl_capture = &cap;
 	Py_BEGIN_ALLOW_THREADS
 	rc = by_version ? router_rollback_to(self->r, version, &err)
 	                : router_rollback(self->r, (unsigned)steps, &err);
 	Py_END_ALLOW_THREADS
 	tl_capture = NULL;
-	fire_event(self, &cap, &err, NULL);
+	capture_free(&cap); /* a rollback carries no shadow verdict */
+	fire_event(self, &cap, NULL, NULL);
 	if (rc != ROUTER_OK)
 		return raise_router_error(self->st, CTX_OTHER, rc, &err);
-	return PyLong_FromUnsignedLongLong(cap.seen ? cap.version_to
-	                                            : router_version(self->r));
+	if (warn_snapshot(self, &cap) < 0)
+		return NULL;
+	return PyLong_FromUnsignedLongLong(
+	    capture_main(&cap) ? capture_main(&cap)->version_to
+	                       : router_version(self->r));
 }
 
 PyDoc_STRVAR(Router_history_doc,
@@ -3010,7 +3451,12 @@ PyDoc_STRVAR(Router_stats_doc,
 "stats($self, /)\n--\n\n"
 "Counters as a dict: version, content_hash, accepted, refused,\n"
 "refused_by_code ({'ROUTER_ESHRINK': n, ...}, non-zero only), rollbacks,\n"
-"checks, tables_retired, tables_freed, history_len, shard_names.");
+"checks, tables_retired, tables_freed, history_len, shard_names; beyond\n"
+"the guards: snapshots_saved, snapshots_failed (automatic snapshots that\n"
+"could not be written), quarantined, approved, discarded (pending tables\n"
+"discarded or superseded), fences (content hashes fenced now),\n"
+"invariants (declared), shadow_runs (publishes and checks evaluated on\n"
+"the sample).");
 
 static PyObject *Router_stats(RouterObject *self, PyObject *unused)
 {
@@ -3037,8 +3483,9 @@ static PyObject *Router_stats(RouterObject *self, PyObject *unused)
 		Py_DECREF(v);
 	}
 	d = Py_BuildValue(
-	    "{s:K,s:K,s:K,s:K,s:N,s:K,s:K,s:K,s:K,s:I,s:I}", "version",
-	    (unsigned long long)s.version, "content_hash",
+	    "{s:K,s:K,s:K,s:K,s:N,s:K,s:K,s:K,s:K,s:I,s:I,"
+	    "s:K,s:K,s:K,s:K,s:K,s:I,s:I,s:K}",
+	    "version", (unsigned long long)s.version, "content_hash",
 	    (unsigned long long)s.content_hash, "accepted",
 	    (unsigned long long)s.accepted, "refused",
 	    (unsigned long long)s.refused, "refused_by_code", by, "rollbacks",
@@ -3047,7 +3494,14 @@ static PyObject *Router_stats(RouterObject *self, PyObject *unused)
 	    (unsigned long long)s.tables_retired, "tables_freed",
 	    (unsigned long long)s.tables_freed, "history_len",
 	    (unsigned int)s.history_len, "shard_names",
-	    (unsigned int)s.shard_names);
+	    (unsigned int)s.shard_names, "snapshots_saved",
+	    (unsigned long long)s.snapshots_saved, "snapshots_failed",
+	    (unsigned long long)s.snapshots_failed, "quarantined",
+	    (unsigned long long)s.quarantined, "approved",
+	    (unsigned long long)s.approved, "discarded",
+	    (unsigned long long)s.discarded, "fences", (unsigned int)s.fences,
+	    "invariants", (unsigned int)s.invariants, "shadow_runs",
+	    (unsigned long long)s.shadow_runs);
 	return d;
 }
 
@@ -3201,6 +3655,630 @@ static PyObject *Router_repr(RouterObject *self)
 	                            hash);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Beyond the guards: snapshots, quarantine, fences, invariants, shadow     */
+/* ------------------------------------------------------------------------ */
+
+/* OSError for a snapshot file that cannot be written or read (EIO; the
+ * message names the path and the system's reason, but librouter does not
+ * report errno, so .errno and .filename are unset); FileNotFoundError
+ * (with .filename) when there is no file (ENOTFOUND from reading);
+ * DocumentError for a damaged one (EDOC, ERANGE). */
+static PyObject *raise_snapshot_error(modstate *st, int rc,
+                                      const router_error *e, PyObject *path,
+                                      int reading)
+{
+	PyObject *text, *exc;
+
+	if (rc == ROUTER_EDOC || rc == ROUTER_ERANGE)
+		return raise_with(st->DocumentError, rc, e, "path",
+		                  PyUnicode_FromString(""), "line",
+		                  PyLong_FromLong(0), "column", PyLong_FromLong(0),
+		                  "notes", PyTuple_New(0), NULL);
+	if (rc == ROUTER_EIO || (reading && rc == ROUTER_ENOTFOUND)) {
+		text = error_text(rc, e);
+		if (text == NULL)
+			return NULL;
+		exc = rc == ROUTER_ENOTFOUND
+		          ? PyObject_CallFunction(PyExc_FileNotFoundError,
+		                                  "iOO", ENOENT, text, path)
+		          : PyObject_CallOneArg(PyExc_OSError, text);
+		Py_DECREF(text);
+		if (exc == NULL)
+			return NULL;
+		PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+		Py_DECREF(exc);
+		return NULL;
+	}
+	return raise_router_error(st, CTX_OTHER, rc, e);
+}
+
+PyDoc_STRVAR(Router_save_snapshot_doc,
+"save_snapshot($self, path, /)\n--\n\n"
+"Write the table in service to path (str or os.PathLike) as a\n"
+"last-known-good snapshot, atomically: into a new temporary file beside\n"
+"it, fsync, rename over path, fsync of the directory.  A crash leaves\n"
+"the old file or the new one, never a mix.  Publishers wait meanwhile;\n"
+"lookups do not, and the GIL is released.\n\n"
+"Raises Error (code ENOTFOUND) when nothing is published, OSError when\n"
+"the file cannot be written (nothing at path changed).");
+
+static PyObject *Router_save_snapshot(RouterObject *self, PyObject *path)
+{
+	PyObject *fs;
+	router_error err;
+	int rc;
+
+	if (!PyUnicode_FSConverter(path, &fs))
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS
+	rc = router_snapshot_save(self->r, PyBytes_AS_STRING(fs), &err);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(fs);
+	if (rc != ROUTER_OK)
+		return raise_snapshot_error(self->st, rc, &err, path, 0);
+	Py_RETURN_NONE;
+}
+
+/* Read (load: and keep the table) and verify the snapshot at path, GIL
+ * released.  Returns 0, or -1 with an exception. */
+static int snapshot_read(modstate *st, PyObject *path, router_table **t,
+                         uint64_t *version, uint64_t *hash)
+{
+	PyObject *fs;
+	router_error err;
+	int rc;
+
+	if (!PyUnicode_FSConverter(path, &fs))
+		return -1;
+	Py_BEGIN_ALLOW_THREADS
+	if (t != NULL)
+		rc = router_snapshot_load(PyBytes_AS_STRING(fs), NULL, t,
+		                          version, hash, &err);
+	else
+		rc = router_snapshot_verify(PyBytes_AS_STRING(fs), version,
+		                            hash, &err);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(fs);
+	if (rc != ROUTER_OK) {
+		raise_snapshot_error(st, rc, &err, path, 1);
+		return -1;
+	}
+	return 0;
+}
+
+PyDoc_STRVAR(Router_from_snapshot_doc,
+"from_snapshot($cls, path, /, **options)\n--\n\n"
+"A new Router (options as Router(): history, max_shrink, on_event,\n"
+"snapshot_path, fence_cap) serving the table of the snapshot at path,\n"
+"with its recorded version: for a process that restarts while its live\n"
+"source is missing or broken.  The snapshot is verified whole first (as\n"
+"verify_snapshot) and is never half-loaded.\n\n"
+"    try:\n"
+"        router = Router.from_snapshot(LKG, snapshot_path=LKG)\n"
+"    except (FileNotFoundError, shardrouter.DocumentError):\n"
+"        router = Router(snapshot_path=LKG)   # first start, or damaged\n\n"
+"Raises FileNotFoundError (no snapshot yet), OSError (unreadable),\n"
+"DocumentError (not a snapshot, truncated, corrupted).");
+
+static PyObject *Router_from_snapshot(PyObject *cls, PyObject *const *args,
+                                      Py_ssize_t nargs, PyObject *kwnames)
+{
+	router_table *t = NULL;
+	PyObject *self, *verdict;
+	uint64_t version, hash;
+
+	if (nargs != 1)
+		return wrong_nargs("from_snapshot", 1, nargs);
+	/* The options go to Router() as given: its keyword values follow
+	 * the path in args. */
+	self = PyObject_Vectorcall(cls, args + 1, 0, kwnames);
+	if (self == NULL)
+		return NULL;
+	/* cls is Router: the type cannot be subclassed. */
+	if (snapshot_read(((RouterObject *)self)->st, args[0], &t, &version,
+	                  &hash) < 0) {
+		Py_DECREF(self);
+		return NULL;
+	}
+	verdict = publish_table((RouterObject *)self, t, 0, NULL);
+	if (verdict == NULL) {
+		Py_DECREF(self);
+		return NULL;
+	}
+	Py_DECREF(verdict);
+	return self;
+}
+
+PyDoc_STRVAR(Router_pending_doc,
+"The table a publish(..., quarantine=True) left pending, not serving, as\n"
+"a Pending (version, content_hash, code, name, culprit, reason, diff,\n"
+"since_unix_ns; code is the guard that refused it), or None.  Computing\n"
+"the diff takes the writer lock (the GIL is released meanwhile).");
+
+static PyObject *Router_get_pending(RouterObject *self, void *c)
+{
+	router_pending_info info;
+	router_diff *d = NULL;
+	router_error err;
+	PyObject *diff, *o;
+	int rc;
+
+	(void)c;
+	Py_BEGIN_ALLOW_THREADS
+	rc = router_pending(self->r, &info, &d, &err);
+	Py_END_ALLOW_THREADS
+	if (rc == ROUTER_ENOTFOUND)
+		Py_RETURN_NONE;
+	if (rc != ROUTER_OK)
+		return raise_router_error(self->st, CTX_OTHER, rc, &err);
+	diff = take_diff(self->st, d);
+	if (diff == NULL)
+		return NULL;
+	o = Py_BuildValue(
+	    "(KKiNssNL)", (unsigned long long)info.version,
+	    (unsigned long long)info.content_hash, info.reason.code,
+	    errname_or_none(info.reason.code), info.reason.culprit,
+	    info.reason.message[0] ? info.reason.message
+	                           : router_strerror(info.reason.code),
+	    diff, (long long)info.since_unix_ns);
+	return structseq_from(self->st->Pending_Type, o);
+}
+
+PyDoc_STRVAR(Router_approve_pending_doc,
+"approve_pending($self, /)\n--\n\n"
+"Publish the pending table as if allow_destructive were given (the\n"
+"empty, shrink and shadow guards are overridden) and return its Verdict.\n"
+"Fences, invariants and the version guard still apply: if one refuses,\n"
+"its RefusedError subclass is raised and the table stays pending.\n"
+"Raises Error (code ENOTFOUND) when nothing is pending.");
+
+static PyObject *Router_approve_pending(RouterObject *self, PyObject *unused)
+{
+	(void)unused;
+	return publish_table(self, NULL, 0, NULL);
+}
+
+PyDoc_STRVAR(Router_discard_pending_doc,
+"discard_pending($self, /)\n--\n\n"
+"Drop the pending table; with fencing on (fence_cap) its content is\n"
+"fenced: an operator judged it bad.  Returns True, or False when nothing\n"
+"was pending.");
+
+static PyObject *Router_discard_pending(RouterObject *self, PyObject *unused)
+{
+	router_error err;
+	capture cap;
+	int rc;
+
+	(void)unused;
+	capture_init(&cap, self);
+	tl_capture = &cap;
+	Py_BEGIN_ALLOW_THREADS
+	rc = router_pending_discard(self->r, &err);
+	Py_END_ALLOW_THREADS
+	tl_capture = NULL;
+	capture_free(&cap);
+	fire_event(self, &cap, NULL, NULL);
+	if (rc == ROUTER_ENOTFOUND)
+		Py_RETURN_FALSE;
+	if (rc != ROUTER_OK)
+		return raise_router_error(self->st, CTX_OTHER, rc, &err);
+	Py_RETURN_TRUE;
+}
+
+static PyObject *fence_py(modstate *st, const router_fence *f)
+{
+	static const char *const origins[] = {"?", "refused", "rolled_back",
+	                                      "discarded", "manual"};
+	unsigned o = (unsigned)f->origin <= 4 ? (unsigned)f->origin : 0;
+
+	return structseq_from(
+	    st->Fence_Type,
+	    Py_BuildValue("(KKNiNL)", (unsigned long long)f->content_hash,
+	                  (unsigned long long)f->version,
+	                  PyUnicode_InternFromString(origins[o]), f->code,
+	                  errname_or_none(f->code),
+	                  (long long)f->fenced_unix_ns));
+}
+
+PyDoc_STRVAR(Router_fences_doc,
+"fences($self, /)\n--\n\n"
+"The fenced content hashes, oldest first, as Fence (content_hash,\n"
+"version, origin, code, name, fenced_unix_ns): at most fence_cap, empty\n"
+"when fencing is off.");
+
+static PyObject *Router_fences(RouterObject *self, PyObject *unused)
+{
+	router_fence *f = NULL;
+	size_t n, cap = 0;
+	PyObject *list;
+
+	(void)unused;
+	for (;;) {
+		n = router_fences(self->r, f, cap);
+		if (n <= cap)
+			break;
+		PyMem_Free(f);
+		cap = n + 8;
+		f = PyMem_Malloc(cap * sizeof *f);
+		if (f == NULL)
+			return PyErr_NoMemory();
+	}
+	list = PyList_New((Py_ssize_t)n);
+	for (size_t i = 0; list != NULL && i < n; i++) {
+		PyObject *o = fence_py(self->st, &f[i]);
+
+		if (o == NULL) {
+			Py_CLEAR(list);
+			break;
+		}
+		PyList_SET_ITEM(list, (Py_ssize_t)i, o);
+	}
+	PyMem_Free(f);
+	return list;
+}
+
+/* A content hash argument: an int in 0 .. 2**64-1. */
+static int hash_arg(PyObject *o, uint64_t *out)
+{
+	unsigned long long x;
+
+	if (!PyLong_Check(o)) {
+		PyErr_Format(PyExc_TypeError,
+		             "content_hash must be an int, not %.100s",
+		             Py_TYPE(o)->tp_name);
+		return -1;
+	}
+	x = PyLong_AsUnsignedLongLong(o);
+	if (x == (unsigned long long)-1 && PyErr_Occurred()) {
+		PyErr_Clear();
+		PyErr_Format(PyExc_ValueError,
+		             "content_hash %R is out of range 0 .. 2**64-1", o);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+PyDoc_STRVAR(Router_fence_doc,
+"fence($self, content_hash, /)\n--\n\n"
+"Fence a content hash by hand (e.g. one a peer fenced): a publish of\n"
+"that content is refused with FencedError, whatever its version.\n"
+"Raises Error (code ESTATE) when fencing is off (fence_cap=0).");
+
+static PyObject *Router_fence(RouterObject *self, PyObject *arg)
+{
+	router_error err;
+	uint64_t h;
+	int rc;
+
+	if (hash_arg(arg, &h) < 0)
+		return NULL;
+	rc = router_fence_add(self->r, h, &err);
+	if (rc != ROUTER_OK)
+		return raise_router_error(self->st, CTX_OTHER, rc, &err);
+	Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Router_lift_fence_doc,
+"lift_fence($self, content_hash, /)\n--\n\n"
+"Lift the fence on a content hash so that content may be published\n"
+"again.  Returns True, or False when it was not fenced.");
+
+static PyObject *Router_lift_fence(RouterObject *self, PyObject *arg)
+{
+	router_error err;
+	uint64_t h;
+	int rc;
+
+	if (hash_arg(arg, &h) < 0)
+		return NULL;
+	rc = router_fence_lift(self->r, h, &err);
+	if (rc == ROUTER_ENOTFOUND)
+		Py_RETURN_FALSE;
+	if (rc != ROUTER_OK)
+		return raise_router_error(self->st, CTX_OTHER, rc, &err);
+	Py_RETURN_TRUE;
+}
+
+PyDoc_STRVAR(Router_clear_fences_doc,
+"clear_fences($self, /)\n--\n\n"
+"Lift every fence.");
+
+static PyObject *Router_clear_fences(RouterObject *self, PyObject *unused)
+{
+	(void)unused;
+	router_fence_clear(self->r);
+	Py_RETURN_NONE;
+}
+
+/* An invariant's text as UTF-8 without NUL, or NULL with an exception. */
+static const char *spec_arg(PyObject *o)
+{
+	Py_ssize_t n;
+	const char *s;
+
+	if (check_name(o, "invariant") < 0)
+		return NULL;
+	s = PyUnicode_AsUTF8AndSize(o, &n);
+	if (s != NULL && strlen(s) != (size_t)n) {
+		PyErr_SetString(PyExc_ValueError, "invariant contains NUL");
+		return NULL;
+	}
+	return s;
+}
+
+PyDoc_STRVAR(Router_add_invariant_doc,
+"add_invariant($self, spec, /)\n--\n\n"
+"Declare an operator invariant, checked on every publish and approval\n"
+"before the other guards; a publish that breaks it raises\n"
+"InvariantError naming it, and allow_destructive does not override it.\n"
+"One line, names as in the VSchema:\n\n"
+"    'customer sharded'                  stays sharded\n"
+"    'customer shards >= 4'              keeps at least 4 shards\n"
+"    'customer tables customer,corder'   keeps these tables\n"
+"    'customer.customer vindex xxhash'   primary vindex of this type\n"
+"    'customer.customer vindex'          keeps the type in service\n\n"
+"A trailing '# comment' is allowed; declaring one twice does nothing.\n"
+"Raises ValueError (syntax: the message says what was expected, or\n"
+"more than 256 invariants), InvariantError when the table in service\n"
+"already breaks it (it is not declared).");
+
+static PyObject *Router_add_invariant(RouterObject *self, PyObject *arg)
+{
+	const char *spec = spec_arg(arg);
+	router_error err;
+	int rc;
+
+	if (spec == NULL)
+		return NULL;
+	rc = router_invariant_add(self->r, spec, &err);
+	if (rc == ROUTER_OK)
+		Py_RETURN_NONE;
+	if (rc == ROUTER_EINVARIANT) {
+		uint64_t v = router_version(self->r);
+
+		return raise_with(self->st->InvariantError, rc, &err, "reason",
+		                  PyUnicode_FromString(err.message), "diff",
+		                  PyTuple_New(0), "version_from",
+		                  PyLong_FromUnsignedLongLong(v), "version",
+		                  PyLong_FromUnsignedLongLong(v), "shadow",
+		                  Py_NewRef(Py_None), NULL);
+	}
+	if (rc == ROUTER_ERANGE)
+		rc = ROUTER_EINVAL; /* too many: a bad argument */
+	return raise_router_error(self->st, CTX_OTHER, rc, &err);
+}
+
+PyDoc_STRVAR(Router_remove_invariant_doc,
+"remove_invariant($self, spec, /)\n--\n\n"
+"Remove the invariant with this text (compared in canonical form, so\n"
+"blanks and comments do not matter).  Returns True, or False when no\n"
+"such invariant was declared.  Raises ValueError for a syntax error.");
+
+static PyObject *Router_remove_invariant(RouterObject *self, PyObject *arg)
+{
+	const char *spec = spec_arg(arg);
+	router_error err;
+	int rc;
+
+	if (spec == NULL)
+		return NULL;
+	rc = router_invariant_remove(self->r, spec, &err);
+	if (rc == ROUTER_ENOTFOUND)
+		Py_RETURN_FALSE;
+	if (rc != ROUTER_OK)
+		return raise_router_error(self->st, CTX_OTHER, rc, &err);
+	Py_RETURN_TRUE;
+}
+
+PyDoc_STRVAR(Router_invariants_doc,
+"invariants($self, /)\n--\n\n"
+"The declared invariants in canonical text form, in declaration order.");
+
+static PyObject *Router_invariants(RouterObject *self, PyObject *unused)
+{
+	size_t n = router_invariant_get(self->r, 0, NULL, 0), cap = 1024;
+	char *buf = PyMem_Malloc(cap);
+	PyObject *list = PyList_New(0);
+
+	(void)unused;
+	if (buf == NULL || list == NULL) {
+		PyMem_Free(buf);
+		Py_XDECREF(list);
+		return PyErr_NoMemory();
+	}
+	for (size_t i = 0; i < n; i++) {
+		PyObject *s;
+
+		/* The text's length is not reported: a text that fills
+		 * the buffer may have been cut, so read it again bigger. */
+		for (;;) {
+			buf[0] = '\0';
+			n = router_invariant_get(self->r, i, buf, cap);
+			if (strlen(buf) + 1 < cap || cap >= (1u << 24))
+				break;
+			cap *= 2;
+			PyMem_Free(buf);
+			buf = PyMem_Malloc(cap);
+			if (buf == NULL) {
+				Py_DECREF(list);
+				return PyErr_NoMemory();
+			}
+		}
+		if (i >= n)
+			break; /* removed meanwhile by another thread */
+		s = PyUnicode_DecodeUTF8(buf, (Py_ssize_t)strlen(buf),
+		                         "replace");
+		if (s == NULL || PyList_Append(list, s) < 0) {
+			Py_XDECREF(s);
+			Py_CLEAR(list);
+			break;
+		}
+		Py_DECREF(s);
+	}
+	PyMem_Free(buf);
+	return list;
+}
+
+/* A threshold of set_sample: a real number in [0, 1]. */
+static int share_arg(PyObject *o, const char *what, double *out)
+{
+	double x;
+
+	if (PyLong_Check(o) || PyFloat_Check(o)) {
+		x = PyFloat_AsDouble(o);
+		if (x == -1.0 && PyErr_Occurred())
+			return -1;
+	} else {
+		PyErr_Format(PyExc_TypeError, "%s must be a float, not %.100s",
+		             what, Py_TYPE(o)->tp_name);
+		return -1;
+	}
+	if (!(x >= 0.0 && x <= 1.0)) {
+		PyErr_Format(PyExc_ValueError, "%s must be within 0..1, not %R",
+		             what, o);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+PyDoc_STRVAR(Router_set_sample_doc,
+"set_sample($self, keys, /, *, max_moved=1.0, max_unroutable=0.0)\n--\n\n"
+"Give the router sample keys, taken from the application's own traffic:\n"
+"from then on every publish and check first routes them through the\n"
+"table in service and the new table (under the writer lock; lookups are\n"
+"not touched), and reports the ShadowVerdict in Verdict.shadow,\n"
+"RefusedError.shadow and Event.shadow.  When, in some keyspace, more\n"
+"than max_moved of its routed keys move to another shard, or more than\n"
+"max_unroutable become unroutable, the publish is refused with\n"
+"ShadowError (unless allow_destructive; with quarantine=True it is kept\n"
+"pending).\n\n"
+"keys: an iterable of (keyspace, table, value) triples, keyspace and\n"
+"table str, value as route() takes it (int, str, bytes, None, Value, a\n"
+"tuple for a multicolumn vindex); copied.  An empty iterable clears the\n"
+"sample.  max_moved (default 1.0: never refuse for moves; resharding\n"
+"moves keys by design) and max_unroutable (default 0.0: any key becoming\n"
+"unroutable refuses) are shares within 0..1.\n"
+"Raises TypeError / OverflowError for values route() would refuse,\n"
+"ValueError for thresholds outside 0..1, malformed triples or names.");
+
+static PyObject *Router_set_sample(RouterObject *self, PyObject *const *args,
+                                   Py_ssize_t nargs, PyObject *kwnames)
+{
+	static const char *const names[] = {"max_moved", "max_unroutable",
+	                                    NULL};
+	router_shadow_options opt = ROUTER_SHADOW_OPTIONS_INIT;
+	PyObject *kv[2] = {NULL, NULL}, *seq = NULL, *ret = NULL;
+	router_sample_key *keys = NULL;
+	router_value *vals = NULL;
+	Py_buffer *views = NULL;
+	Py_ssize_t n = 0, i, nviews = 0, nvals = 0;
+	router_error err;
+	int rc;
+
+	if (nargs != 1)
+		return wrong_nargs("set_sample", 1, nargs);
+	if (kwonly("set_sample", kwnames, args + nargs, names, kv) < 0)
+		return NULL;
+	if ((kv[0] != NULL && share_arg(kv[0], "max_moved", &opt.max_moved) <
+	                          0) ||
+	    (kv[1] != NULL &&
+	     share_arg(kv[1], "max_unroutable", &opt.max_unroutable) < 0))
+		return NULL;
+	if (PyUnicode_Check(args[0]) || PyBytes_Check(args[0]) ||
+	    PyByteArray_Check(args[0]))
+		return PyErr_Format(PyExc_TypeError,
+		                    "sample keys must be an iterable of "
+		                    "(keyspace, table, value), not %.100s",
+		                    Py_TYPE(args[0])->tp_name);
+	seq = PySequence_Fast(args[0], "sample keys must be an iterable of "
+	                               "(keyspace, table, value)");
+	if (seq == NULL)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	keys = PyMem_Calloc((size_t)(n ? n : 1), sizeof *keys);
+	vals = PyMem_Calloc((size_t)(n ? n : 1) * ROUTER_MULTICOL_MAX,
+	                    sizeof *vals);
+	if (keys == NULL || vals == NULL) {
+		PyErr_NoMemory();
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		PyObject *k = PySequence_Fast_GET_ITEM(seq, i), *ks, *tb;
+		Py_ssize_t kl, tl;
+		valbuf vb;
+
+		if (!PyTuple_Check(k) && !PyList_Check(k)) {
+			PyErr_Format(PyExc_TypeError,
+			             "a sample key is a (keyspace, table, value) "
+			             "tuple, not %.100s",
+			             Py_TYPE(k)->tp_name);
+			goto done;
+		}
+		if (PySequence_Fast_GET_SIZE(k) != 3) {
+			PyErr_Format(PyExc_ValueError,
+			             "a sample key is (keyspace, table, value), "
+			             "not %zd items",
+			             PySequence_Fast_GET_SIZE(k));
+			goto done;
+		}
+		ks = PySequence_Fast_GET_ITEM(k, 0);
+		tb = PySequence_Fast_GET_ITEM(k, 1);
+		if (check_name(ks, "keyspace") < 0 ||
+		    check_name(tb, "table") < 0)
+			goto done;
+		keys[i].keyspace = PyUnicode_AsUTF8AndSize(ks, &kl);
+		keys[i].table = keys[i].keyspace
+		                    ? PyUnicode_AsUTF8AndSize(tb, &tl)
+		                    : NULL;
+		if (keys[i].table == NULL)
+			goto done;
+		keys[i].keyspace_len = (size_t)kl;
+		keys[i].table_len = (size_t)tl;
+		if (values_from_py(self->st, PySequence_Fast_GET_ITEM(k, 2),
+		                   &vb) < 0)
+			goto done;
+		/* Keep the buffers the values borrow until the copy. */
+		if (vb.nviews > 0) {
+			Py_buffer *nv = PyMem_Realloc(
+			    views, (size_t)(nviews + vb.nviews) * sizeof *views);
+
+			if (nv == NULL) {
+				valbuf_release(&vb);
+				PyErr_NoMemory();
+				goto done;
+			}
+			views = nv;
+			memcpy(views + nviews, vb.views,
+			       (size_t)vb.nviews * sizeof *views);
+			nviews += vb.nviews;
+		}
+		memcpy(vals + nvals, vb.v, vb.n * sizeof *vals);
+		keys[i].values = vals + nvals;
+		keys[i].nvalues = vb.n;
+		nvals += (Py_ssize_t)vb.n;
+	}
+	/* Under the GIL: the objects the keys borrow from cannot change. */
+	rc = router_shadow_set_sample(self->r, n ? keys : NULL, (size_t)n,
+	                              &opt, &err);
+	if (rc != ROUTER_OK) {
+		raise_router_error(self->st, CTX_OTHER, rc, &err);
+		goto done;
+	}
+	ret = Py_NewRef(Py_None);
+done:
+	for (i = 0; i < nviews; i++)
+		PyBuffer_Release(&views[i]);
+	PyMem_Free(views);
+	PyMem_Free(keys);
+	PyMem_Free(vals);
+	Py_XDECREF(seq);
+	return ret;
+}
+
 static PyMethodDef Router_methods[] = {
     {"route", (PyCFunction)(void (*)(void))Router_route, METH_FASTCALL,
      Router_route_doc},
@@ -3225,6 +4303,28 @@ static PyMethodDef Router_methods[] = {
      METH_FASTCALL | METH_KEYWORDS, Router_export_doc},
     {"shard_name", (PyCFunction)Router_shard_name, METH_O,
      Router_shard_name_doc},
+    {"save_snapshot", (PyCFunction)Router_save_snapshot, METH_O,
+     Router_save_snapshot_doc},
+    {"from_snapshot", (PyCFunction)(void (*)(void))Router_from_snapshot,
+     METH_FASTCALL | METH_KEYWORDS | METH_CLASS, Router_from_snapshot_doc},
+    {"approve_pending", (PyCFunction)Router_approve_pending, METH_NOARGS,
+     Router_approve_pending_doc},
+    {"discard_pending", (PyCFunction)Router_discard_pending, METH_NOARGS,
+     Router_discard_pending_doc},
+    {"fences", (PyCFunction)Router_fences, METH_NOARGS, Router_fences_doc},
+    {"fence", (PyCFunction)Router_fence, METH_O, Router_fence_doc},
+    {"lift_fence", (PyCFunction)Router_lift_fence, METH_O,
+     Router_lift_fence_doc},
+    {"clear_fences", (PyCFunction)Router_clear_fences, METH_NOARGS,
+     Router_clear_fences_doc},
+    {"add_invariant", (PyCFunction)Router_add_invariant, METH_O,
+     Router_add_invariant_doc},
+    {"remove_invariant", (PyCFunction)Router_remove_invariant, METH_O,
+     Router_remove_invariant_doc},
+    {"invariants", (PyCFunction)Router_invariants, METH_NOARGS,
+     Router_invariants_doc},
+    {"set_sample", (PyCFunction)(void (*)(void))Router_set_sample,
+     METH_FASTCALL | METH_KEYWORDS, Router_set_sample_doc},
     {"_noop", (PyCFunction)(void (*)(void))Router_noop, METH_FASTCALL,
      Router_noop_doc},
     {NULL, NULL, 0, NULL}};
@@ -3235,6 +4335,7 @@ static PyGetSetDef Router_getset[] = {
     {"content_hash", (getter)Router_get_hash, NULL,
      PyDoc_STR("64-bit content hash of the table in service (0: none)."),
      NULL},
+    {"pending", (getter)Router_get_pending, NULL, Router_pending_doc, NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyType_Slot Router_slots[] = {
@@ -3372,6 +4473,29 @@ static PyObject *mod_keyspace_id(PyObject *m, PyObject *const *args,
 	return res;
 }
 
+PyDoc_STRVAR(verify_snapshot_doc,
+"verify_snapshot(path, /)\n--\n\n"
+"Verify a last-known-good snapshot (Router.save_snapshot, or\n"
+"Router(snapshot_path=...)) without loading it into a router: the\n"
+"format tag, the exact length, the checksum, and that the document\n"
+"gives back the recorded version and content hash.  Returns a\n"
+"SnapshotInfo(version, content_hash).  Raises FileNotFoundError (no\n"
+"file), OSError (unreadable), DocumentError (code EDOC: not a snapshot,\n"
+"truncated, extended or corrupted, the message says which; ERANGE: too\n"
+"large).  The GIL is released while the file is read.");
+
+static PyObject *mod_verify_snapshot(PyObject *m, PyObject *path)
+{
+	uint64_t version = 0, hash = 0;
+
+	if (snapshot_read(get_state(m), path, NULL, &version, &hash) < 0)
+		return NULL;
+	return structseq_from(get_state(m)->SnapshotInfo_Type,
+	                      Py_BuildValue("(KK)",
+	                                    (unsigned long long)version,
+	                                    (unsigned long long)hash));
+}
+
 PyDoc_STRVAR(shard_ranges_doc,
 "shard_ranges(n, /)\n--\n\n"
 "The names of an even partition in n shards, as Vitess's\n"
@@ -3453,6 +4577,8 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL | METH_KEYWORDS, keyspace_id_doc},
     {"shard_ranges", (PyCFunction)mod_shard_ranges, METH_O,
      shard_ranges_doc},
+    {"verify_snapshot", (PyCFunction)mod_verify_snapshot, METH_O,
+     verify_snapshot_doc},
     {"_noop", (PyCFunction)(void (*)(void))mod_noop, METH_FASTCALL,
      noop_doc},
     {"_noop1", (PyCFunction)mod_noop1, METH_O, noop1_doc},
@@ -3469,14 +4595,49 @@ PyDoc_STRVAR(Error_doc,
 "JSON path at fault) and .message.");
 PyDoc_STRVAR(RefusedError_doc,
 "A guard refused a publish; the table in service is untouched.\n"
-".code/.name (EEMPTY, ESHRINK, EVERSION), .reason (why), .culprit (the\n"
-"keyspace or table), .diff (tuple of DiffEntry from the table in\n"
-"service to the one refused), .version_from, .version.");
+".code/.name (EEMPTY, ESHRINK, EVERSION, or a subclass's code), .reason\n"
+"(why), .culprit (the keyspace or table), .diff (tuple of DiffEntry from\n"
+"the table in service to the one refused), .version_from, .version,\n"
+".shadow (the ShadowVerdict of the sample keys, or None: no sample, or a\n"
+"guard refused before the shadow evaluation ran).");
+
+PyDoc_STRVAR(FencedError_doc,
+"The table's content is fenced (EFENCED): it was refused by a content\n"
+"guard, rolled back from, discarded from quarantine or fenced by hand,\n"
+"and came back under whatever version number.  Router.lift_fence()\n"
+"allows it again; allow_destructive does not.");
+
+PyDoc_STRVAR(InvariantError_doc,
+"The table breaks an operator invariant (EINVARIANT,\n"
+"Router.add_invariant): .reason quotes it, .culprit names the keyspace\n"
+"or table.  allow_destructive does not override it.  Also raised by\n"
+"add_invariant() for an invariant the table in service already breaks.");
+
+PyDoc_STRVAR(ShadowError_doc,
+"Too many sample keys (Router.set_sample) would move to another shard or\n"
+"become unroutable (ESHADOW): .culprit is the keyspace, .shadow the\n"
+"whole ShadowVerdict.  allow_destructive overrides it.");
+
+PyDoc_STRVAR(QuarantinedError_doc,
+"publish(..., quarantine=True) was refused by the empty, shrink or\n"
+"shadow guard and the table is kept pending (EQUARANTINED), not\n"
+"serving: see Router.pending, approve_pending(), discard_pending().\n"
+".guard_code / .guard_name: the guard that refused it (EEMPTY, ESHRINK,\n"
+"ESHADOW; 0 / None if another publish replaced it meanwhile); .culprit\n"
+"and .reason are the guard's.");
+
+PyDoc_STRVAR(SnapshotWarning_doc,
+"An automatic snapshot (Router(snapshot_path=...)) could not be written\n"
+"after a publish, approval or rollback.  The table is in service; the\n"
+"file at snapshot_path still holds the previous last-known-good table.");
+
 PyDoc_STRVAR(DocumentError_doc,
-"A routing document that does not load: JSON syntax, wrong types, or a\n"
-"VSchema Vitess would reject.  .path is the JSON path of the first\n"
-"error ('keyspaces.user.tables.t.column_vindexes[0].name'), .line and\n"
-".column locate syntax errors, .notes holds every error and warning.");
+"A routing document that does not load: JSON syntax, wrong types, a\n"
+"VSchema Vitess would reject, or a damaged snapshot file (EDOC: not a\n"
+"snapshot, truncated, corrupted; ERANGE: too large).  .path is the JSON\n"
+"path of the first error ('keyspaces.user.tables.t.column_vindexes[0]\n"
+".name'; '' for a snapshot), .line and .column locate syntax errors,\n"
+".notes holds every error and warning.");
 PyDoc_STRVAR(NoRouteError_doc,
 "A lookup that cannot be answered: nothing published, unknown keyspace\n"
 "or table (ENOTFOUND), lookup vindex (ENEEDSLOOKUP), vindex not\n"
@@ -3538,7 +4699,9 @@ static int module_exec(PyObject *m)
 	static const char *const base_attrs[] = {"code", "name", "culprit",
 	                                         "message", NULL};
 	static const char *const refused_attrs[] = {
-	    "reason", "diff", "version_from", "version", NULL};
+	    "reason", "diff", "version_from", "version", "shadow", NULL};
+	static const char *const quarantined_attrs[] = {"guard_code",
+	                                                "guard_name", NULL};
 	static const char *const doc_attrs[] = {"path", "line", "column",
 	                                        "notes", NULL};
 	static const char *const route_attrs[] = {"keyspace", "table", NULL};
@@ -3557,7 +4720,15 @@ static int module_exec(PyObject *m)
 	    (st->Verdict_Type = new_structseq(m, &Verdict_desc)) == NULL ||
 	    (st->Note_Type = new_structseq(m, &Note_desc)) == NULL ||
 	    (st->Event_Type = new_structseq(m, &Event_desc)) == NULL ||
-	    (st->Route_Type = new_structseq(m, &Route_desc)) == NULL)
+	    (st->Route_Type = new_structseq(m, &Route_desc)) == NULL ||
+	    (st->ShadowStat_Type = new_structseq(m, &ShadowStat_desc)) ==
+	        NULL ||
+	    (st->ShadowVerdict_Type = new_structseq(m, &ShadowVerdict_desc)) ==
+	        NULL ||
+	    (st->Fence_Type = new_structseq(m, &Fence_desc)) == NULL ||
+	    (st->Pending_Type = new_structseq(m, &Pending_desc)) == NULL ||
+	    (st->SnapshotInfo_Type = new_structseq(m, &SnapshotInfo_desc)) ==
+	        NULL)
 		return -1;
 	st->Error = new_exc(m, "shardrouter.Error", Error_doc, NULL,
 	                    base_attrs);
@@ -3566,6 +4737,20 @@ static int module_exec(PyObject *m)
 	st->RefusedError = new_exc(m, "shardrouter.RefusedError",
 	                           RefusedError_doc, st->Error, refused_attrs);
 	if (st->RefusedError == NULL)
+		return -1;
+	if ((st->FencedError = new_exc(m, "shardrouter.FencedError",
+	                               FencedError_doc, st->RefusedError,
+	                               none)) == NULL ||
+	    (st->InvariantError = new_exc(m, "shardrouter.InvariantError",
+	                                  InvariantError_doc, st->RefusedError,
+	                                  none)) == NULL ||
+	    (st->ShadowError = new_exc(m, "shardrouter.ShadowError",
+	                               ShadowError_doc, st->RefusedError,
+	                               none)) == NULL ||
+	    (st->QuarantinedError = new_exc(m, "shardrouter.QuarantinedError",
+	                                    QuarantinedError_doc,
+	                                    st->RefusedError,
+	                                    quarantined_attrs)) == NULL)
 		return -1;
 	bases = PyTuple_Pack(2, st->Error, PyExc_ValueError);
 	st->DocumentError = bases ? new_exc(m, "shardrouter.DocumentError",
@@ -3585,6 +4770,11 @@ static int module_exec(PyObject *m)
 	    new_exc(m, "shardrouter.DocumentWarning", DocumentWarning_doc,
 	            PyExc_UserWarning, none);
 	if (st->DocumentWarning == NULL)
+		return -1;
+	st->SnapshotWarning =
+	    new_exc(m, "shardrouter.SnapshotWarning", SnapshotWarning_doc,
+	            PyExc_UserWarning, none);
+	if (st->SnapshotWarning == NULL)
 		return -1;
 
 #define ADD_CODE(name, value, desc)                                            \
@@ -3638,8 +4828,18 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
 	Py_VISIT(st->Note_Type);
 	Py_VISIT(st->Event_Type);
 	Py_VISIT(st->Route_Type);
+	Py_VISIT(st->ShadowStat_Type);
+	Py_VISIT(st->ShadowVerdict_Type);
+	Py_VISIT(st->Fence_Type);
+	Py_VISIT(st->Pending_Type);
+	Py_VISIT(st->SnapshotInfo_Type);
 	Py_VISIT(st->Error);
 	Py_VISIT(st->RefusedError);
+	Py_VISIT(st->FencedError);
+	Py_VISIT(st->InvariantError);
+	Py_VISIT(st->ShadowError);
+	Py_VISIT(st->QuarantinedError);
+	Py_VISIT(st->SnapshotWarning);
 	Py_VISIT(st->DocumentError);
 	Py_VISIT(st->NoRouteError);
 	Py_VISIT(st->DocumentWarning);
@@ -3663,8 +4863,18 @@ static int module_clear(PyObject *m)
 	Py_CLEAR(st->Note_Type);
 	Py_CLEAR(st->Event_Type);
 	Py_CLEAR(st->Route_Type);
+	Py_CLEAR(st->ShadowStat_Type);
+	Py_CLEAR(st->ShadowVerdict_Type);
+	Py_CLEAR(st->Fence_Type);
+	Py_CLEAR(st->Pending_Type);
+	Py_CLEAR(st->SnapshotInfo_Type);
 	Py_CLEAR(st->Error);
 	Py_CLEAR(st->RefusedError);
+	Py_CLEAR(st->FencedError);
+	Py_CLEAR(st->InvariantError);
+	Py_CLEAR(st->ShadowError);
+	Py_CLEAR(st->QuarantinedError);
+	Py_CLEAR(st->SnapshotWarning);
 	Py_CLEAR(st->DocumentError);
 	Py_CLEAR(st->NoRouteError);
 	Py_CLEAR(st->DocumentWarning);

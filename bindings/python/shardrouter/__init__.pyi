@@ -33,6 +33,10 @@ EDISABLED: Final[int]
 ESTATE: Final[int]
 EDOC: Final[int]
 EIO: Final[int]
+EFENCED: Final[int]
+EINVARIANT: Final[int]
+ESHADOW: Final[int]
+EQUARANTINED: Final[int]
 
 _SQLType: TypeAlias = Literal[
     "null", "int8", "int16", "int24", "int32", "int64",
@@ -74,6 +78,21 @@ class RefusedError(Error):
     diff: tuple[DiffEntry, ...]
     version_from: int
     version: int
+    shadow: ShadowVerdict | None
+
+class FencedError(RefusedError):
+    """The table's content is fenced (EFENCED): refused at once."""
+
+class InvariantError(RefusedError):
+    """The table breaks an operator invariant (EINVARIANT)."""
+
+class ShadowError(RefusedError):
+    """Too many sample keys would move or become unroutable (ESHADOW)."""
+
+class QuarantinedError(RefusedError):
+    """Refused by the empty, shrink or shadow guard and kept pending."""
+    guard_code: int
+    guard_name: str | None
 
 class DocumentError(Error, ValueError):
     """A routing document that does not load."""
@@ -89,6 +108,9 @@ class NoRouteError(Error, LookupError):
 
 class DocumentWarning(UserWarning):
     """A document field Vitess does not know, or a feature not applied."""
+
+class SnapshotWarning(UserWarning):
+    """An automatic snapshot could not be written; the publish stands."""
 
 @final
 class DiffEntry(structseq[Any], tuple[str, str, str, str, str]):
@@ -150,6 +172,8 @@ class Verdict(structseq[Any], tuple[bool, int, str | None, str, str, int, int, i
     def diff(self) -> tuple[DiffEntry, ...]: ...
     @property
     def notes(self) -> tuple[Note, ...]: ...
+    @property
+    def shadow(self) -> ShadowVerdict | None: ...
 
 @final
 class HistoryEntry(structseq[Any], tuple[int, int, int, bool]):
@@ -186,6 +210,88 @@ class Event(structseq[Any], tuple[str, int, str | None, int, int, int, str, str,
     def culprit(self) -> str: ...
     @property
     def diff(self) -> tuple[DiffEntry, ...]: ...
+    @property
+    def shadow(self) -> ShadowVerdict | None: ...
+
+@final
+class ShadowStat(structseq[Any], tuple[str, int, int, int, int, int]):
+    """What a new table does to the sample keys of one keyspace."""
+    __match_args__: Final = ("keyspace", "keys", "routed", "moved", "unroutable", "newly_routable")
+    @property
+    def keyspace(self) -> str: ...
+    @property
+    def keys(self) -> int: ...
+    @property
+    def routed(self) -> int: ...
+    @property
+    def moved(self) -> int: ...
+    @property
+    def unroutable(self) -> int: ...
+    @property
+    def newly_routable(self) -> int: ...
+
+@final
+class ShadowVerdict(structseq[Any], tuple[dict[str, ShadowStat], ShadowStat]):
+    """The shadow evaluation of a table on the sample keys."""
+    __match_args__: Final = ("keyspaces", "totals")
+    @property
+    def keyspaces(self) -> dict[str, ShadowStat]: ...
+    @property
+    def totals(self) -> ShadowStat: ...
+
+_FenceOrigin: TypeAlias = Literal["refused", "rolled_back", "discarded", "manual"]
+
+@final
+class Fence(structseq[Any], tuple[int, int, _FenceOrigin, int, str | None, int]):
+    """A content hash the router refuses at once (Router.fences)."""
+    __match_args__: Final = ("content_hash", "version", "origin", "code", "name", "fenced_unix_ns")
+    @property
+    def content_hash(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def origin(self) -> _FenceOrigin: ...
+    @property
+    def code(self) -> int: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def fenced_unix_ns(self) -> int: ...
+
+@final
+class Pending(structseq[Any], tuple[int, int, int, str | None, str, str, tuple[DiffEntry, ...], int]):
+    """The table a quarantined publish left pending (Router.pending)."""
+    __match_args__: Final = ("version", "content_hash", "code", "name", "culprit", "reason", "diff", "since_unix_ns")
+    @property
+    def version(self) -> int: ...
+    @property
+    def content_hash(self) -> int: ...
+    @property
+    def code(self) -> int: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def culprit(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def diff(self) -> tuple[DiffEntry, ...]: ...
+    @property
+    def since_unix_ns(self) -> int: ...
+
+@final
+class SnapshotInfo(structseq[Any], tuple[int, int]):
+    """What verify_snapshot() found in a sound snapshot file."""
+    __match_args__: Final = ("version", "content_hash")
+    @property
+    def version(self) -> int: ...
+    @property
+    def content_hash(self) -> int: ...
+
+#: A file path, as open() takes it.
+_Path: TypeAlias = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
+#: A sample key: (keyspace, table, value), value as route() takes it.
+_SampleKey: TypeAlias = Union[tuple[str, str, _Key], Sequence[Any]]
 
 @final
 class Route(structseq[Any], tuple[str, int, int, int, bytes, int]):
@@ -237,12 +343,21 @@ class Table:
 class Router:
     """A live routing table: lock-free lookups, guarded publishes."""
     def __new__(cls, history: int = 8, max_shrink: float = 0.1, *,
-                on_event: Callable[[Event], object] | None = None
+                on_event: Callable[[Event], object] | None = None,
+                snapshot_path: _Path | None = None, fence_cap: int = 0
                 ) -> Router: ...
+    @classmethod
+    def from_snapshot(cls, path: _Path, /, *, history: int = 8,
+                      max_shrink: float = 0.1,
+                      on_event: Callable[[Event], object] | None = None,
+                      snapshot_path: _Path | None = None, fence_cap: int = 0
+                      ) -> Router: ...
     @property
     def version(self) -> int: ...
     @property
     def content_hash(self) -> int: ...
+    @property
+    def pending(self) -> Pending | None: ...
     def route(self, keyspace: str, table: str, value: _Key, /) -> str | None:
         ...
     def lookup(self, keyspace: str, table: str, value: _Key, /
@@ -264,7 +379,7 @@ class Router:
     def publish(self, doc: _Document, /, *, version: int | None = None,
                 allow_destructive: bool = False, keyspace: str | None = None,
                 shards: Mapping[str, Sequence[str]] | None = None,
-                strict: bool = False) -> Verdict: ...
+                strict: bool = False, quarantine: bool = False) -> Verdict: ...
     def check(self, doc: _Document, /, *, version: int | None = None,
               allow_destructive: bool = False, keyspace: str | None = None,
               shards: Mapping[str, Sequence[str]] | None = None,
@@ -276,12 +391,26 @@ class Router:
     def export(self, keyspace: str | None = None, /, *, vitess: bool = False,
                compact: bool = False) -> str | None: ...
     def shard_name(self, shard_id: int, /) -> str: ...
+    def save_snapshot(self, path: _Path, /) -> None: ...
+    def approve_pending(self) -> Verdict: ...
+    def discard_pending(self) -> bool: ...
+    def fences(self) -> list[Fence]: ...
+    def fence(self, content_hash: int, /) -> None: ...
+    def lift_fence(self, content_hash: int, /) -> bool: ...
+    def clear_fences(self) -> None: ...
+    def add_invariant(self, spec: str, /) -> None: ...
+    def remove_invariant(self, spec: str, /) -> bool: ...
+    def invariants(self) -> list[str]: ...
+    def set_sample(self, keys: Iterable[_SampleKey], /, *,
+                   max_moved: float = 1.0, max_unroutable: float = 0.0
+                   ) -> None: ...
     def _noop(self, keyspace: object, table: object, value: object, /
               ) -> None: ...
 
 def keyspace_id(vindex_type: str, value: _Key, /,
                 params: Mapping[str, str] | None = None) -> bytes | None: ...
 def shard_ranges(n: int, /) -> list[str]: ...
+def verify_snapshot(path: _Path, /) -> SnapshotInfo: ...
 def _noop(a: object, b: object, c: object, /) -> None: ...
 def _noop1(x: object, /) -> None: ...
 def _cg_toggle() -> bool: ...

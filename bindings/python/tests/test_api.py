@@ -45,7 +45,11 @@ def test_signatures_are_introspectable():
     assert str(inspect.signature(sr.keyspace_id)) == \
         "(vindex_type, value, /, params=None)"
     assert str(inspect.signature(sr.Router)) == \
-        "(history=8, max_shrink=0.1, *, on_event=None)"
+        "(history=8, max_shrink=0.1, *, on_event=None, snapshot_path=None, " \
+        "fence_cap=0)"
+    assert str(inspect.signature(sr.Router.set_sample)) == \
+        "(self, keys, /, *, max_moved=1.0, max_unroutable=0.0)"
+    assert str(inspect.signature(sr.verify_snapshot)) == "(path, /)"
 
 
 def test_types_live_in_the_shardrouter_namespace():
