@@ -756,51 +756,12 @@ static void shadow_threshold_refuses_naming_the_keyspace(void **state)
 
 /* ---- allocation failures -------------------------------------------------------- */
 
-typedef struct failing {
-	long live;
-	long countdown;
-} failing;
-
-static void *f_malloc(void *ctx, size_t n)
-{
-	failing *f = ctx;
-	void *p;
-
-	if (f->countdown >= 0 && f->countdown-- == 0)
-		return NULL;
-	p = malloc(n);
-	if (p != NULL)
-		f->live++;
-	return p;
-}
-
-static void *f_realloc(void *ctx, void *p, size_t n)
-{
-	failing *f = ctx;
-	void *q;
-
-	if (f->countdown >= 0 && f->countdown-- == 0)
-		return NULL;
-	q = realloc(p, n);
-	if (q != NULL && p == NULL)
-		f->live++;
-	return q;
-}
-
-static void f_free(void *ctx, void *p)
-{
-	failing *f = ctx;
-
-	if (p != NULL)
-		f->live--;
-	free(p);
-}
 
 static void new_features_fail_cleanly_at_any_allocation(void **state)
 {
 	static sample s;
-	failing f = {0, -1};
-	router_allocator a = {f_malloc, f_realloc, f_free, &f};
+	tu_alloc f = TU_ALLOC_INIT;
+	router_allocator a = TU_ALLOCATOR(&f);
 	router_options o = ROUTER_OPTIONS_INIT;
 	router *r;
 	router_error e;

@@ -995,49 +995,6 @@ static void bad_options_are_invalid_arguments(void **state)
 
 /* ---- allocation failures ------------------------------------------------ */
 
-typedef struct failing {
-	long budget; /* allocations left before failing; < 0: never fail */
-	long live;
-} failing;
-
-static void *f_malloc(void *ctx, size_t n)
-{
-	failing *f = ctx;
-	void *p;
-
-	if (f->budget == 0)
-		return NULL;
-	if (f->budget > 0)
-		f->budget--;
-	p = malloc(n);
-	if (p != NULL)
-		f->live++;
-	return p;
-}
-
-static void *f_realloc(void *ctx, void *p, size_t n)
-{
-	failing *f = ctx;
-	void *q;
-
-	if (f->budget == 0)
-		return NULL;
-	if (f->budget > 0)
-		f->budget--;
-	q = realloc(p, n);
-	if (q != NULL && p == NULL)
-		f->live++;
-	return q;
-}
-
-static void f_free(void *ctx, void *p)
-{
-	failing *f = ctx;
-
-	if (p != NULL)
-		f->live--;
-	free(p);
-}
 
 static void allocation_failures_fail_cleanly_at_every_step(void **state)
 {
@@ -1057,8 +1014,9 @@ static void allocation_failures_fail_cleanly_at_every_step(void **state)
 		int done = 0;
 
 		for (long budget = 0; !done && budget < 100000; budget++) {
-			failing f = {budget, 0};
-			router_allocator a = {f_malloc, f_realloc, f_free, &f};
+			/* every allocation after the budget fails */
+			tu_alloc f = {0, budget, 0, 0, 1};
+			router_allocator a = TU_ALLOCATOR(&f);
 			router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
 			router_table *t = NULL;
 			router_doc_report *r = NULL;
@@ -1082,7 +1040,7 @@ static void allocation_failures_fail_cleanly_at_every_step(void **state)
 				                     &e);
 				assert_true(rc == ROUTER_OK || rc == ROUTER_ENOMEM);
 				if (rc == ROUTER_OK)
-					f_free(&f, text);
+					tu_free(&f, text);
 				else
 					assert_null(text);
 				done = rc == ROUTER_OK;

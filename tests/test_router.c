@@ -969,50 +969,11 @@ static void readers_never_see_a_mixed_or_freed_table(void **state)
 
 /* ---- allocation failures ------------------------------------------------ */
 
-typedef struct failing {
-	long live;
-	long countdown; /* fail when it reaches 0; <0: never */
-} failing;
-
-static void *f_malloc(void *ctx, size_t n)
-{
-	failing *f = ctx;
-	void *p;
-
-	if (f->countdown >= 0 && f->countdown-- == 0)
-		return NULL;
-	p = malloc(n);
-	if (p != NULL)
-		f->live++;
-	return p;
-}
-
-static void *f_realloc(void *ctx, void *p, size_t n)
-{
-	failing *f = ctx;
-	void *q;
-
-	if (f->countdown >= 0 && f->countdown-- == 0)
-		return NULL;
-	q = realloc(p, n);
-	if (q != NULL && p == NULL)
-		f->live++;
-	return q;
-}
-
-static void f_free(void *ctx, void *p)
-{
-	failing *f = ctx;
-
-	if (p != NULL)
-		f->live--;
-	free(p);
-}
 
 static void publish_failing_at_any_allocation_changes_nothing(void **state)
 {
-	failing f = {0, -1};
-	router_allocator a = {f_malloc, f_realloc, f_free, &f};
+	tu_alloc f = TU_ALLOC_INIT;
+	router_allocator a = TU_ALLOCATOR(&f);
 	router_options o = ROUTER_OPTIONS_INIT;
 	spec s1 = {2, 3, 0, 1, NULL}, s2 = {16, 3, 0, 1, NULL};
 	router *r;

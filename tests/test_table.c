@@ -87,56 +87,6 @@ static int route_ksid(const router_table *t, const char *ks, const void *k,
 
 /* ---- counting allocator --------------------------------------------------- */
 
-/* Counts live blocks; fails exactly the fail_at-th allocation (1-based,
- * 0 = never), so that later allocations of an error path still succeed. */
-typedef struct counter {
-	long live;
-	long calls;
-	long fail_at;
-	long failed;
-} counter;
-
-static void *c_malloc(void *ctx, size_t n)
-{
-	counter *c = ctx;
-	void *p;
-
-	if (++c->calls == c->fail_at) {
-		c->failed++;
-		return NULL;
-	}
-	p = malloc(n);
-	if (p != NULL)
-		c->live++;
-	return p;
-}
-
-static void *c_realloc(void *ctx, void *p, size_t n)
-{
-	counter *c = ctx;
-	void *q;
-
-	if (++c->calls == c->fail_at) {
-		c->failed++;
-		return NULL;
-	}
-	q = realloc(p, n);
-	if (q != NULL && p == NULL)
-		c->live++;
-	return q;
-}
-
-static void c_free(void *ctx, void *p)
-{
-	counter *c = ctx;
-
-	if (p != NULL) {
-		c->live--;
-		free(p);
-	}
-}
-
-#define COUNTING(c) ((router_allocator){c_malloc, c_realloc, c_free, (c)})
 
 /* ---- table specifications as data ---------------------------------------- */
 
@@ -387,7 +337,7 @@ static void adders_refuse_a_null_builder_and_bad_arguments(void **state)
 	router_param one = {"k", "v"};
 	router_param nulls[2] = {{"k", NULL}, {NULL, "v"}};
 	const char *col[] = {"c"};
-	router_allocator half = {c_malloc, NULL, c_free, NULL};
+	router_allocator half = {tu_malloc, NULL, tu_free, NULL};
 	router_builder *o = (router_builder *)&o;
 
 	(void)state;
@@ -1045,8 +995,8 @@ static void a_refused_build_allocates_nothing(void **state)
 	       {"json", "{\"1\":2,\"3\":4,\"5\":6}"}),
 	    VX("a", "bad", "nosuch", NULL), TB("a", "t", NORMAL, NULL),
 	    CV("a", "t", "nsm", "id"), KS("b", 1), RULE("a.x", "t")};
-	counter c = {0, 0, 0, 0};
-	router_allocator a = COUNTING(&c);
+	tu_alloc c = TU_ALLOC_INIT;
+	router_allocator a = TU_ALLOCATOR(&c);
 	router_builder *b = new_builder(&a);
 	router_table *t = (router_table *)&t;
 	long before;
@@ -2435,8 +2385,8 @@ static void build_failing_at_any_allocation_is_enomem_and_leaks_nothing(
 	(void)state;
 	router_table_free(ref);
 	for (k = 1;; k++) {
-		counter c = {0, 0, k, 0};
-		router_allocator a = COUNTING(&c);
+		tu_alloc c = {0, k - 1, 0, 0, 0};
+		router_allocator a = TU_ALLOCATOR(&c);
 		router_builder *b = NULL;
 		router_table *t = NULL;
 		int rc;
@@ -2489,20 +2439,20 @@ static void build_failing_at_any_allocation_keeps_the_builder_usable(
 	(void)state;
 	router_table_free(ref);
 	for (k = 1;; k++) {
-		counter c = {0, 0, 0, 0};
-		router_allocator a = COUNTING(&c);
+		tu_alloc c = TU_ALLOC_INIT;
+		router_allocator a = TU_ALLOCATOR(&c);
 		router_builder *b = new_builder(&a);
 		router_table *t = NULL;
 		int rc;
 
 		OK(apply_ops(b, FULL, NFULL, &E));
-		c.fail_at = c.calls + k;
+		c.countdown = k - 1;
 		rc = router_table_build(b, &t, &E);
 		if (rc == ROUTER_ENOMEM) {
 			assert_null(t);
 			assert_int_equal(c.failed, 1);
 			assert_int_equal(router_builder_problem_count(b), 0);
-			c.fail_at = 0;
+			c.countdown = -1;
 			OK(router_table_build(b, &t, &E));
 		} else if (rc != ROUTER_OK) {
 			fail_msg("allocation %ld: %s: %s", k, router_errname(rc),
@@ -2542,13 +2492,13 @@ static void refused_build_failing_at_any_allocation_leaks_nothing(
 	assert_true(nproblems > 4);
 	router_builder_free(ref);
 	for (k = 1;; k++) {
-		counter c = {0, 0, 0, 0};
-		router_allocator a = COUNTING(&c);
+		tu_alloc c = TU_ALLOC_INIT;
+		router_allocator a = TU_ALLOCATOR(&c);
 		router_builder *b = new_builder(&a);
 		int rc;
 
 		OK(apply_ops(b, bad, NOPS(bad), &E));
-		c.fail_at = c.calls + k;
+		c.countdown = k - 1;
 		rc = router_table_build(b, &t, &E);
 		assert_null(t);
 		if (rc == ROUTER_ENOMEM)
@@ -2571,8 +2521,8 @@ static void refused_build_failing_at_any_allocation_leaks_nothing(
 static void diff_failing_at_any_allocation_is_enomem_and_leaks_nothing(
     void **state)
 {
-	counter c = {0, 0, 0, 0};
-	router_allocator al = COUNTING(&c);
+	tu_alloc c = TU_ALLOC_INIT;
+	router_allocator al = TU_ALLOCATOR(&c);
 	router_builder *b;
 	router_table *ta = NULL, *tb = NULL, *tfull = NULL;
 	size_t want_ab, want_full;
@@ -2608,7 +2558,7 @@ static void diff_failing_at_any_allocation_is_enomem_and_leaks_nothing(
 			int rc;
 
 			c.failed = 0;
-			c.fail_at = c.calls + k;
+			c.countdown = k - 1;
 			rc = pass == 0 ? router_diff_tables(ta, tb, &d, &E)
 			               : router_diff_tables(NULL, tfull, &d, &E);
 			if (rc == ROUTER_ENOMEM) {
@@ -2633,7 +2583,7 @@ static void diff_failing_at_any_allocation_is_enomem_and_leaks_nothing(
 		}
 		assert_true(k > 3);
 	}
-	c.fail_at = 0;
+	c.countdown = -1;
 	router_table_free(ta);
 	router_table_free(tb);
 	router_table_free(tfull);

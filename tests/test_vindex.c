@@ -1612,44 +1612,6 @@ static void typed_fast_path_agrees_with_values(void **state)
 
 /* ---- allocation ------------------------------------------------------------- */
 
-typedef struct talloc {
-	size_t calls, live, fail_at;
-} talloc;
-
-static void *ta_malloc(void *ctx, size_t n)
-{
-	talloc *t = ctx;
-	void *p;
-
-	if (t->calls++ == t->fail_at)
-		return NULL;
-	p = malloc(n);
-	if (p != NULL)
-		t->live++;
-	return p;
-}
-
-static void *ta_realloc(void *ctx, void *old, size_t n)
-{
-	talloc *t = ctx;
-	void *p;
-
-	if (t->calls++ == t->fail_at)
-		return NULL;
-	p = realloc(old, n);
-	if (p != NULL && old == NULL)
-		t->live++;
-	return p;
-}
-
-static void ta_free(void *ctx, void *p)
-{
-	talloc *t = ctx;
-
-	if (p != NULL)
-		t->live--;
-	free(p);
-}
 
 /* jansson allocates through its own process-wide malloc, which a router
  * must not replace: the injected failures hit our allocations (the vindex,
@@ -1704,9 +1666,8 @@ static void allocation_failures_are_enomem_and_leak_nothing(void **state)
 			p[2] = (router_param){"json", json};
 		}
 		for (size_t fail_at = 0; !ok && fail_at < 1000; fail_at++) {
-			talloc t = {0, 0, fail_at};
-			router_allocator a = {ta_malloc, ta_realloc, ta_free,
-			                      &t};
+			tu_alloc t = {0, (long)fail_at, 0, 0, 0};
+			router_allocator a = TU_ALLOCATOR(&t);
 			router_vindex *v = NULL;
 			router_error err;
 			int rc = router_vindex_create(&v, runs[r].type, p,
@@ -1714,9 +1675,9 @@ static void allocation_failures_are_enomem_and_leak_nothing(void **state)
 
 			if (rc == ROUTER_OK) {
 				ok = 1;
-				assert_true(t.calls <= fail_at);
-				if (t.calls < runs[r].min_calls)
-					fail_msg("run %zu: %zu allocations, "
+				assert_true((size_t)t.calls <= fail_at);
+				if ((size_t)t.calls < runs[r].min_calls)
+					fail_msg("run %zu: %ld allocations, "
 					         "want at least %zu",
 					         r, t.calls, runs[r].min_calls);
 				if (r == 2) {
@@ -1738,7 +1699,7 @@ static void allocation_failures_are_enomem_and_leak_nothing(void **state)
 				assert_null(v);
 			}
 			if (t.live != 0)
-				fail_msg("%s fail_at %zu: %zu blocks leaked",
+				fail_msg("%s fail_at %zu: %ld blocks leaked",
 				         runs[r].type, fail_at, t.live);
 		}
 		assert_true(ok);

@@ -13,6 +13,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "router.h"
+
 /* Directory holding vectors.json and examples/: $ROUTER_TEST_DATA, else
  * "data" (the Makefile runs the suites from tests/). */
 static inline const char *tu_data_dir(void)
@@ -57,5 +59,73 @@ static inline void tu_hex(const uint8_t *p, size_t n, char *out)
 		sprintf(out + 2 * i, "%02x", p[i]);
 	out[2 * n] = '\0';
 }
+
+/* A counting allocator for allocation-failure tests, through
+ * router_allocator: TU_ALLOCATOR(&a).  live counts blocks allocated and not
+ * yet freed, calls every malloc/realloc, failed the calls made to fail.
+ * countdown: calls to let through before one fails (< 0: never); the
+ * failing call sets it back to -1 unless sticky, which keeps failing every
+ * later call too (an allocator that has run dry). */
+typedef struct tu_alloc {
+	long live;
+	long countdown;
+	long calls;
+	long failed;
+	int sticky;
+} tu_alloc;
+
+#define TU_ALLOC_INIT {0, -1, 0, 0, 0}
+
+static inline int tu_alloc_fail(tu_alloc *a)
+{
+	a->calls++;
+	if (a->countdown < 0)
+		return 0;
+	if (a->countdown > 0) {
+		a->countdown--;
+		return 0;
+	}
+	if (!a->sticky)
+		a->countdown = -1;
+	a->failed++;
+	return 1;
+}
+
+static inline void *tu_malloc(void *ctx, size_t n)
+{
+	tu_alloc *a = ctx;
+	void *p;
+
+	if (tu_alloc_fail(a))
+		return NULL;
+	p = malloc(n);
+	if (p != NULL)
+		a->live++;
+	return p;
+}
+
+static inline void *tu_realloc(void *ctx, void *p, size_t n)
+{
+	tu_alloc *a = ctx;
+	void *q;
+
+	if (tu_alloc_fail(a))
+		return NULL;
+	q = realloc(p, n);
+	if (q != NULL && p == NULL)
+		a->live++;
+	return q;
+}
+
+static inline void tu_free(void *ctx, void *p)
+{
+	tu_alloc *a = ctx;
+
+	if (p != NULL)
+		a->live--;
+	free(p);
+}
+
+#define TU_ALLOCATOR(a) ((router_allocator){tu_malloc, tu_realloc, tu_free, (a)})
 
 #endif
