@@ -66,6 +66,12 @@ help:
 	@echo "make bench-ruby  Ruby binding: #route vs a no-op C call, with and without YJIT"
 	@echo "make test-python build the Python extension (bindings/python), run its pytest suite"
 	@echo "make bench-python Python binding: route() vs a no-op C call, route_many vs the C loop"
+	@echo "make test-asan    C suites under ASan+UBSan (clang); test-tsan under TSan"
+	@echo "make test-valgrind C suites under valgrind memcheck"
+	@echo "make stress      readers vs publishers, every answer checked (STRESS_SECONDS=10)"
+	@echo "make stress-asan / stress-tsan  the same under the sanitizers"
+	@echo "make fuzz        libFuzzer on documents, shard names, values (FUZZ_SECONDS=60 each)"
+	@echo "make check-headers / test-link  the API surface (C and C++; static and shared)"
 	@echo "make clean"
 
 # --- dependencies: install when root, else print the exact command --------
