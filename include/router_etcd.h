@@ -113,8 +113,8 @@ typedef struct router_etcd_options {
 	const char *status_prefix;
 	/* This member's name in the fleet.  NULL: "HOSTNAME-PID". */
 	const char *instance_id;
-	/* TTL of the status key's lease, seconds (>= 2); kept alive every
-	 * third of it. */
+	/* TTL of the status key's lease, seconds (2 .. 1000000); kept alive
+	 * every third of it. */
 	unsigned lease_ttl_s;
 	/* Last-known-good snapshot file: loaded at start, saved after every
 	 * accepted revision.  NULL: none. */
@@ -161,9 +161,9 @@ typedef struct router_etcd_status {
 /* Create a follower that will publish into r (which must outlive it).
  * Copies every string of opt.  Nothing touches the network until
  * router_etcd_start.  Returns ROUTER_OK; ROUTER_EINVAL (NULL r, opt, key
- * or endpoints; opt->size too small; lease_ttl_s < 2; backoff_min_ms 0 or
- * above backoff_max_ms; an endpoint that is not http:// or https://);
- * ROUTER_ENOMEM.  Any thread. */
+ * or endpoints; opt->size too small; lease_ttl_s outside 2 .. 1000000;
+ * backoff_min_ms 0 or above backoff_max_ms; an endpoint that is not
+ * http:// or https://); ROUTER_ENOMEM.  Any thread. */
 ROUTER_EXTERN int router_etcd_create(router_etcd **out, router *r,
                                      const router_etcd_options *opt,
                                      router_error *err);

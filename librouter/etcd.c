@@ -148,9 +148,9 @@ int router_etcd_create(router_etcd **out, router *r,
 	if (o.key == NULL || o.key[0] == '\0')
 		return router__seterr(err, ROUTER_EINVAL, "key",
 		                      "no etcd key given");
-	if (o.lease_ttl_s < 2)
+	if (o.lease_ttl_s < 2 || o.lease_ttl_s > 1000000)
 		return router__seterr(err, ROUTER_EINVAL, "lease_ttl_s",
-		                      "lease TTL %u s is below 2 s",
+		                      "lease TTL %u s is outside 2 .. 1000000 s",
 		                      o.lease_ttl_s);
 	if (o.backoff_min_ms == 0 || o.backoff_min_ms > o.backoff_max_ms)
 		return router__seterr(err, ROUTER_EINVAL, "backoff",
@@ -361,7 +361,8 @@ static unsigned backoff_next(router_etcd *f, uint64_t *rnd, unsigned *cur)
 	*rnd ^= *rnd << 17;
 	j = base / 2 ? (unsigned)(*rnd % (base / 2 + 1)) : 0;
 	*cur = base >= f->bmax / 2 ? f->bmax : base * 2;
-	return base - base / 4 + j;
+	base = base - base / 4 + j; /* +-25% jitter */
+	return base < f->bmax ? base : f->bmax;
 }
 
 /* Record a failure of etcd and back off.  Returns 1 when stopping. */
@@ -607,6 +608,21 @@ static void *watcher_main(void *arg)
 			had_failure = 0;
 		}
 		if (w.need_resync) {
+			need_resync = 1;
+			continue;
+		}
+		if (rc == ROUTER_ERANGE) {
+			/* One watch message (a catch-up batching many
+			 * revisions of a large document) exceeds what the
+			 * client buffers.  Watching from the same revision
+			 * would fail the same way forever: read the current
+			 * value instead, as after a compaction, and watch
+			 * from there.  Only superseded revisions are
+			 * skipped. */
+			pthread_mutex_lock(&f->mu);
+			f->st.last_error = e;
+			f->dirty = 1;
+			pthread_mutex_unlock(&f->mu);
 			need_resync = 1;
 			continue;
 		}

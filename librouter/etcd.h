@@ -85,6 +85,11 @@ int router__etcd_lease_keepalive(router__etcd *c, int64_t id, int64_t *ttl,
                                  router_error *err);
 int router__etcd_lease_revoke(router__etcd *c, int64_t id, router_error *err);
 
+/* The largest response, or watch message, a client buffers (64 MiB).
+ * Beyond it a call fails with ROUTER_ERANGE.  A variable only so that tests
+ * can lower it; set before opening clients, never while they run. */
+extern size_t router__etcd_response_max;
+
 /* One message of a watch stream. */
 typedef struct router__etcd_watch_msg {
 	int created;
@@ -103,9 +108,10 @@ typedef int (*router__etcd_watch_fn)(void *arg,
 
 /* Watch key from start_rev (>= 1), calling fn for every message.  Returns
  * ROUTER_OK when fn ended the watch or no byte came for idle_ms (0: no
- * limit; the caller resumes); ROUTER_ESTATE when interrupted; ROUTER_EIO
- * when the stream failed or ended (etcd went away) or sent something
- * malformed. */
+ * limit; the caller resumes); ROUTER_ESTATE when interrupted; ROUTER_ERANGE
+ * when one message exceeds router__etcd_response_max (watching again from
+ * the same revision would fail again); ROUTER_EIO when the stream failed or
+ * ended (etcd went away) or sent something malformed. */
 int router__etcd_watch(router__etcd *c, const void *key, size_t key_len,
                        int64_t start_rev, unsigned idle_ms,
                        router__etcd_watch_fn fn, void *arg,

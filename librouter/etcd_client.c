@@ -32,7 +32,8 @@
 /* Largest response kept in memory: an etcd value is at most 1.5 MiB by
  * default (--max-request-bytes); leave room for base64 and a raised
  * limit, but never let a broken peer fill memory. */
-#define RESPONSE_MAX ((size_t)64 << 20)
+#define RESPONSE_MAX router__etcd_response_max
+size_t router__etcd_response_max = (size_t)64 << 20;
 
 struct router__etcd {
 	CURL *easy;
@@ -49,7 +50,8 @@ struct router__etcd {
 	/* Response being received. */
 	char *buf;
 	size_t len, cap;
-	int overflow;
+	size_t scanned; /* buf[0, scanned) holds no newline (streaming) */
+	int overflow;   /* 1: larger than RESPONSE_MAX; 2: out of memory */
 	/* Streaming: lines are handed to line_fn as they complete. */
 	int (*line_fn)(void *arg, char *line, size_t len);
 	void *line_arg;
@@ -350,7 +352,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 		while (cap < c->len + n + 1)
 			cap *= 2;
 		if ((b = realloc(c->buf, cap)) == NULL) {
-			c->overflow = 1;
+			c->overflow = 2;
 			return 0;
 		}
 		c->buf = b;
@@ -361,9 +363,12 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 	c->buf[c->len] = '\0';
 	if (c->line_fn != NULL) {
 		char *nl;
-		size_t start = 0;
+		size_t start = 0, from = c->scanned;
 
-		while ((nl = memchr(c->buf + start, '\n', c->len - start)) !=
+		/* Search only the bytes that just arrived: a long line comes
+		 * in many pieces, and rescanning its start for every piece
+		 * would make receiving it quadratic. */
+		while ((nl = memchr(c->buf + from, '\n', c->len - from)) !=
 		       NULL) {
 			size_t ll = (size_t)(nl - (c->buf + start));
 
@@ -374,10 +379,12 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 				return 0;
 			}
 			start += ll + 1;
+			from = start;
 		}
 		memmove(c->buf, c->buf + start, c->len - start);
 		c->len -= start;
 		c->buf[c->len] = '\0';
+		c->scanned = c->len;
 	}
 	return n;
 }
@@ -404,6 +411,7 @@ static int perform(router__etcd *c, const char *path, const char *body,
 		return router__seterr(err, ROUTER_ESTATE, path, "interrupted");
 	snprintf(c->url, sizeof c->url, "%s%s", c->eps[c->cur], path);
 	c->len = 0;
+	c->scanned = 0;
 	c->overflow = 0;
 	c->line_stop = 0;
 	c->last_byte_ns = now_ns();
@@ -470,10 +478,14 @@ static int perform(router__etcd *c, const char *path, const char *body,
 			*ended_by = 1;
 		return ROUTER_OK;
 	}
+	if (c->overflow == 2)
+		return router__seterr(err, ROUTER_ENOMEM, c->url,
+		                      "out of memory receiving the response");
 	if (c->overflow)
-		return router__seterr(err, ROUTER_EIO, c->url,
-		                      "response larger than %zu bytes or out of "
-		                      "memory",
+		return router__seterr(err, ROUTER_ERANGE, c->url,
+		                      "%s larger than %zu bytes",
+		                      stream ? "a watch message is"
+		                             : "the response is",
 		                      (size_t)RESPONSE_MAX);
 	if (res != CURLE_OK) {
 		rc = router__seterr(err, ROUTER_EIO, c->url, "%s%s%s",

@@ -268,6 +268,7 @@ static int teardown(void **state)
 	etcd_server *e = *state;
 
 	members_free_all();
+	router__etcd_response_max = (size_t)64 << 20;
 	if (e != NULL) {
 		if (getenv("ROUTER_ETCD_KEEP"))
 			fprintf(stderr, "etcd dir: %s\n", e->dir);
@@ -519,6 +520,49 @@ static void watch_resumes_after_compaction(void **state)
 	router__etcd_close(c);
 }
 
+/* A follower that comes back after several large revisions gets them from
+ * etcd in one watch message.  When that message is beyond what the client
+ * buffers, watching again from the same revision would fail forever: the
+ * follower must read the current value instead and go on watching. */
+static void catch_up_larger_than_the_buffer_reads_the_current_value(
+    void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member *m;
+	int64_t revs[8];
+	size_t n = 0;
+	router_etcd_status s;
+	char *d = doc_sharded(128, 0);
+
+	/* One 128-shard document is ~1.5 KB, ~2 KB in base64: under the
+	 * limit alone, three of them in one message are not. */
+	assert_true(strlen(d) * 4 / 3 + 512 < 4096);
+	free(d);
+	router__etcd_response_max = 4096;
+	revs[n++] = put_doc(c, 2, 0);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, revs[0]);
+	router_etcd_stop(m->f);
+	put_doc(c, 128, 0);
+	put_doc(c, 64, 0);
+	revs[n++] = put_doc(c, 128, 0);
+	assert_int_equal(router_etcd_start(m->f, NULL), ROUTER_OK);
+	s = wait_seen(m, revs[n - 1]);
+	assert_int_equal(s.revision_applied, revs[n - 1]);
+	assert_int_equal(s.last_error.code, ROUTER_ERANGE);
+	assert_non_null(strstr(s.last_error.message, "watch message"));
+	assert_string_equal(shard_of(m, 29999, NULL), "fc-fe");
+	/* Then it follows again, revision by revision. */
+	revs[n++] = put_doc(c, 4, 0);
+	s = wait_seen(m, revs[n - 1]);
+	assert_int_equal(s.revision_applied, revs[n - 1]);
+	assert_verdicts(m, revs, n);
+	member_free(m);
+	router__etcd_close(c);
+	router__etcd_response_max = (size_t)64 << 20;
+}
+
 static void stale_revisions_are_never_applied(void **state)
 {
 	etcd_server *e = *state;
@@ -642,6 +686,11 @@ static void malformed_endpoints_are_refused_at_create(void **state)
 	o.lease_ttl_s = 1;
 	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
 	assert_null(f);
+	/* A TTL whose keep-alive period (ttl * 1000 / 3 ms) would overflow. */
+	o.lease_ttl_s = 4300000;
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	assert_non_null(strstr(err.message, "outside 2 .. 1000000"));
+	assert_null(f);
 	router_free(r);
 }
 
@@ -657,6 +706,9 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(watch_resumes_after_compaction,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        catch_up_larger_than_the_buffer_reads_the_current_value, setup,
+	        teardown),
 	    cmocka_unit_test_setup_teardown(stale_revisions_are_never_applied,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
