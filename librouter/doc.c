@@ -21,9 +21,12 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <xxhash.h>
 
 #include "doc.h"
 #include "router_doc.h"
@@ -104,6 +107,8 @@ typedef struct ld {
 	unsigned char *shard_used; /* per caller shard entry */
 	ksinfo *ks;
 	size_t nks, cks;
+	size_t *ks_slot; /* hash index over ks names: index + 1, 0 empty */
+	size_t ks_mask;
 	json_t *rules; /* routing_rules.rules, for culprit paths */
 	char *rules_path;
 } ld;
@@ -1103,6 +1108,50 @@ static const char *member_key(json_t *obj, const char *snake,
 	return NULL;
 }
 
+/* Index the keyspace names (once, when the first culprit is placed): a
+ * document with tens of thousands of keyspaces, each with a problem, made
+ * a scan per culprit quadratic.  Returns -1 when out of memory. */
+static int ks_index(ld *l)
+{
+	size_t nslot, i;
+
+	if (l->ks_slot != NULL || l->nks == 0)
+		return 0;
+	for (nslot = 16; nslot < 2 * l->nks; nslot *= 2)
+		;
+	if (nslot > SIZE_MAX / sizeof *l->ks_slot ||
+	    (l->ks_slot = router__malloc(l->a, nslot * sizeof *l->ks_slot)) ==
+	        NULL)
+		return -1;
+	memset(l->ks_slot, 0, nslot * sizeof *l->ks_slot);
+	l->ks_mask = nslot - 1;
+	for (size_t k = 0; k < l->nks; k++) {
+		const char *name = l->ks[k].name;
+
+		i = (size_t)XXH3_64bits(name, strlen(name)) & l->ks_mask;
+		/* A later keyspace of the same name wins, as the scan it
+		 * replaces did. */
+		while (l->ks_slot[i] != 0 &&
+		       strcmp(l->ks[l->ks_slot[i] - 1].name, name) != 0)
+			i = (i + 1) & l->ks_mask;
+		l->ks_slot[i] = k + 1;
+	}
+	return 0;
+}
+
+static const ksinfo *ks_find(const ld *l, const char *name, size_t n)
+{
+	size_t i = (size_t)XXH3_64bits(name, n) & l->ks_mask;
+
+	for (; l->ks_slot[i] != 0; i = (i + 1) & l->ks_mask) {
+		const ksinfo *k = &l->ks[l->ks_slot[i] - 1];
+
+		if (strncmp(k->name, name, n) == 0 && k->name[n] == '\0')
+			return k;
+	}
+	return NULL;
+}
+
 /* Set l->path to where culprit lives in the document; "" if unknown. */
 static void culprit_path(ld *l, const char *culprit)
 {
@@ -1110,16 +1159,19 @@ static void culprit_path(ld *l, const char *culprit)
 	size_t bestn = 0, i;
 
 	path_set(l, 0);
-	for (i = 0; i < l->nks; i++) {
-		size_t n = strlen(l->ks[i].name);
-
-		if (n >= bestn && strncmp(culprit, l->ks[i].name, n) == 0 &&
-		    (culprit[n] == '\0' || culprit[n] == '.' ||
-		     culprit[n] == '/')) {
-			best = &l->ks[i];
-			bestn = n;
-		}
+	if (ks_index(l) != 0) {
+		l->nomem = 1;
+		return;
 	}
+	/* The longest keyspace name that culprit starts with, followed by
+	 * its end, '.' (a table) or '/' (a shard). */
+	for (size_t n = strlen(culprit) + 1; l->ks_slot != NULL && n-- > 0;)
+		if ((culprit[n] == '\0' || culprit[n] == '.' ||
+		     culprit[n] == '/') &&
+		    (best = ks_find(l, culprit, n)) != NULL) {
+			bestn = n;
+			break;
+		}
 	if (best != NULL) {
 		const char *rest = culprit + bestn, *k;
 		json_t *m;
@@ -1177,30 +1229,72 @@ static void culprit_path(ld *l, const char *culprit)
 	}
 }
 
+static uint64_t note_key(int code, const char *message)
+{
+	return XXH3_64bits_withSeed(message, strlen(message), (uint64_t)code);
+}
+
+/* The builder's problems as error notes, each with its path in the
+ * document, leaving out those that reading the document already reported
+ * (same code and message).  The lookup is a hash set over reading's error
+ * notes: a document with tens of thousands of bad tables has as many notes
+ * of each kind, and comparing every pair took seconds. */
 static void builder_problems(ld *l)
 {
 	size_t n = router_builder_problem_count(l->b), i, j;
 	size_t nread = l->rep->n; /* notes from reading the document */
+	size_t nslot = 0, mask;
+	size_t *slot = NULL; /* index + 1 of a reading error note; 0: empty */
+	const router_allocator *a = l->rep->a;
 
-	for (i = 0; i < n; i++) {
+	if (n == 0)
+		return;
+	for (nslot = 16; nslot < 2 * nread; nslot *= 2)
+		;
+	mask = nslot - 1;
+	if (nread > 0) {
+		if (nslot > SIZE_MAX / sizeof *slot ||
+		    (slot = router__malloc(a, nslot * sizeof *slot)) == NULL) {
+			l->nomem = 1;
+			return;
+		}
+		memset(slot, 0, nslot * sizeof *slot);
+		for (j = 0; j < nread; j++) {
+			const router_doc_note *rn = &l->rep->notes[j];
+
+			if (rn->kind != ROUTER_DOC_NOTE_ERROR)
+				continue;
+			i = (size_t)note_key(rn->error.code,
+			                     rn->error.message) & mask;
+			while (slot[i] != 0)
+				i = (i + 1) & mask;
+			slot[i] = j + 1;
+		}
+	}
+	for (size_t p = 0; p < n; p++) {
 		router_error e;
 		int dup = 0;
 
-		if (router_builder_problem(l->b, i, &e) != ROUTER_OK)
+		if (router_builder_problem(l->b, p, &e) != ROUTER_OK)
 			continue;
 		/* Only against reading's notes: two keyspaces may have
 		 * builder problems with the same message. */
-		for (j = 0; j < nread && !dup; j++)
-			dup = l->rep->notes[j].kind == ROUTER_DOC_NOTE_ERROR &&
-			      l->rep->notes[j].error.code == e.code &&
-			      strcmp(l->rep->notes[j].error.message,
-			             e.message) == 0;
+		if (slot != NULL)
+			for (i = (size_t)note_key(e.code, e.message) & mask;
+			     slot[i] != 0 && !dup; i = (i + 1) & mask) {
+				const router_doc_note *rn =
+				    &l->rep->notes[slot[i] - 1];
+
+				dup = rn->error.code == e.code &&
+				      strcmp(rn->error.message, e.message) == 0;
+			}
 		if (dup)
 			continue;
 		culprit_path(l, e.culprit);
 		add_note(l, ROUTER_DOC_NOTE_ERROR, e.code, e.culprit,
 		         l->plen ? l->path : e.culprit, 0, 0, e.message);
 	}
+	router__free(a, slot);
 	path_set(l, 0);
 }
 
@@ -1477,6 +1571,7 @@ done:
 	for (i = 0; i < l.nks; i++)
 		router__free(l.a, l.ks[i].path);
 	router__free(l.a, l.ks);
+	router__free(l.a, l.ks_slot);
 	router__free(l.a, l.rules_path);
 	router__free(l.a, l.shard_used);
 	json_decref(root);
@@ -1489,13 +1584,21 @@ done:
 	return rc;
 }
 
+static int too_large(const char *path, router_error *err)
+{
+	return router__seterr(err, ROUTER_ERANGE, path,
+	                      "%s is larger than %zu bytes", path,
+	                      ROUTER_DOC_MAX_SIZE);
+}
+
 int router_doc_load_file(const char *path, const router_doc_options *opt,
                          router_table **out, router_doc_report **report,
                          router_error *err)
 {
 	const router_allocator *a;
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
+	char *buf = NULL, *nb;
+	size_t n = 0, cap = 0, want = 65536;
+	struct stat st;
 	FILE *f;
 	int rc;
 
@@ -1515,26 +1618,41 @@ int router_doc_load_file(const char *path, const router_doc_options *opt,
 	if (f == NULL)
 		return router__seterr(err, ROUTER_EIO, path, "cannot open %s: %s",
 		                      path, strerror(errno));
+	/* A regular file's size is known: refuse a too large one unread,
+	 * and read the rest in one buffer of the right size.  A pipe or
+	 * device is read until its end or one byte past the limit. */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+		if ((uintmax_t)st.st_size > ROUTER_DOC_MAX_SIZE) {
+			fclose(f);
+			return too_large(path, err);
+		}
+		want = (size_t)st.st_size + 1; /* +1: see the end at once */
+	}
 	for (;;) {
 		size_t got;
 
 		if (n == cap) {
+			size_t next = cap ? cap * 2 : want;
+
 			if (cap > ROUTER_DOC_MAX_SIZE) {
 				fclose(f);
 				router__free(a, buf);
-				return router__seterr(
-				    err, ROUTER_ERANGE, path,
-				    "%s is larger than %zu bytes", path,
-				    ROUTER_DOC_MAX_SIZE);
+				return too_large(path, err);
 			}
-			if (grow(a, (void **)&buf, &cap, cap ? cap * 2 : 65536,
-			         1)) {
+			if (next > ROUTER_DOC_MAX_SIZE + 1)
+				next = ROUTER_DOC_MAX_SIZE + 1;
+			/* Exact sizes (not grow's powers of two): the
+			 * buffer never exceeds the limit by more than the
+			 * one byte that proves a stream too long. */
+			if ((nb = router__realloc(a, buf, next)) == NULL) {
 				fclose(f);
 				router__free(a, buf);
 				return router__seterr(err, ROUTER_ENOMEM, path,
 				                      "out of memory reading %s",
 				                      path);
 			}
+			buf = nb;
+			cap = next;
 		}
 		got = fread(buf + n, 1, cap - n, f);
 		n += got;

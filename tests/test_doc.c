@@ -5,13 +5,16 @@
  * huge numbers, deep nesting, 10 MB) is refused cleanly; allocation
  * failures leak nothing; dump and load round-trip to the same table.
  */
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -600,6 +603,47 @@ static void same_problem_in_two_keyspaces_is_reported_twice(void **state)
 	unload(&l);
 }
 
+/* Many keyspaces, every one broken: even ones with a dangling vindex
+ * (reported while reading, then again by the build: must appear once),
+ * odd ones with a shard gap (only the build sees it).  Each problem is
+ * reported exactly once, at its own path.  (Matching the build's problems
+ * to the document used to compare every pair: seconds at this size.) */
+static void thousands_of_problems_are_each_reported_once_at_their_path(
+    void **state)
+{
+	enum { N = 20000 };
+	size_t cap = (size_t)N * 200, len = 0;
+	char *doc = malloc(cap), path[96];
+	loaded l;
+
+	(void)state;
+	assert_non_null(doc);
+	len += (size_t)sprintf(doc + len, "{\"keyspaces\": {");
+	for (int i = 0; i < N; i++)
+		len += (size_t)sprintf(
+		    doc + len,
+		    "%s\"k%d\": {\"sharded\": true, \"shards\": [%s], "
+		    "\"vindexes\": {\"h\": {\"type\": \"hash\"}}, \"tables\": "
+		    "{\"t\": {\"column_vindexes\": [{\"column\": \"id\", "
+		    "\"name\": \"%s\"}]}}}",
+		    i ? ", " : "", i, i % 2 ? "\"-80\"" : "\"-\"",
+		    i % 2 ? "h" : "nope");
+	sprintf(doc + len, "}}");
+	l = load_str(doc);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_ERROR), N);
+	for (int i = 0; i < N; i += 997) {
+		if (i % 2)
+			snprintf(path, sizeof path, "keyspaces.k%d.shards[0]", i);
+		else
+			snprintf(path, sizeof path,
+			         "keyspaces.k%d.tables.t.column_vindexes[0].name",
+			         i);
+		assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR, path));
+	}
+	unload(&l);
+	free(doc);
+}
+
 static void vitess_column_rules_are_enforced(void **state)
 {
 	(void)state;
@@ -945,6 +989,74 @@ static void file_errors_are_io_errors(void **state)
 	assert_int_equal(router_doc_load_file("/", NULL, &t, &r, &e), ROUTER_EIO);
 }
 
+typedef struct feeder {
+	int fd;
+	size_t n;
+} feeder;
+
+static void *feed(void *arg)
+{
+	feeder *f = arg;
+	static char spaces[65536];
+	size_t done = 0;
+
+	memset(spaces, ' ', sizeof spaces);
+	while (done < f->n) {
+		size_t k = f->n - done < sizeof spaces ? f->n - done
+		                                       : sizeof spaces;
+		ssize_t w = write(f->fd, spaces, k);
+
+		if (w <= 0)
+			break; /* the reader refused the rest: EPIPE */
+		done += (size_t)w;
+	}
+	close(f->fd);
+	return NULL;
+}
+
+/* A regular file over the limit is refused from its size, before any
+ * memory is taken; a pipe that goes on past the limit is refused one byte
+ * past it, never holding more than that. */
+static void file_over_the_size_limit_is_refused_without_reading_it(
+    void **state)
+{
+	char path[] = "/tmp/librouter-big-XXXXXX", fdpath[64];
+	tu_alloc c = TU_ALLOC_INIT;
+	router_allocator al = TU_ALLOCATOR(&c);
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	router_table *t = NULL;
+	router_error e;
+	int fd = mkstemp(path), p[2];
+	pthread_t th;
+	feeder fe;
+
+	(void)state;
+	o.allocator = &al;
+	assert_true(fd >= 0);
+	/* Sparse: no disk and no time. */
+	assert_int_equal(ftruncate(fd, (off_t)ROUTER_DOC_MAX_SIZE + 1), 0);
+	close(fd);
+	assert_int_equal(router_doc_load_file(path, &o, &t, NULL, &e),
+	                 ROUTER_ERANGE);
+	assert_non_null(strstr(e.message, "larger than"));
+	assert_int_equal(c.calls, 0);
+	unlink(path);
+
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe(p), 0);
+	fe.fd = p[1];
+	fe.n = ROUTER_DOC_MAX_SIZE + 65536;
+	assert_int_equal(pthread_create(&th, NULL, feed, &fe), 0);
+	snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", p[0]);
+	assert_int_equal(router_doc_load_file(fdpath, &o, &t, NULL, &e),
+	                 ROUTER_ERANGE);
+	close(p[0]);
+	pthread_join(th, NULL);
+	assert_true(c.largest <= ROUTER_DOC_MAX_SIZE + 1);
+	assert_int_equal(c.live, 0);
+	assert_null(t);
+}
+
 static void bad_options_are_invalid_arguments(void **state)
 {
 	static const char *const null_shard[] = {NULL};
@@ -1015,7 +1127,7 @@ static void allocation_failures_fail_cleanly_at_every_step(void **state)
 
 		for (long budget = 0; !done && budget < 100000; budget++) {
 			/* every allocation after the budget fails */
-			tu_alloc f = {0, budget, 0, 0, 1};
+			tu_alloc f = {0, budget, 0, 0, 1, 0};
 			router_allocator a = TU_ALLOCATOR(&f);
 			router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
 			router_table *t = NULL;
@@ -1308,6 +1420,8 @@ int main(void)
 	    cmocka_unit_test(dangling_vindex_is_reported_once_at_its_json_path),
 	    cmocka_unit_test(every_problem_is_reported_in_one_load),
 	    cmocka_unit_test(same_problem_in_two_keyspaces_is_reported_twice),
+	    cmocka_unit_test(
+	        thousands_of_problems_are_each_reported_once_at_their_path),
 	    cmocka_unit_test(vitess_column_rules_are_enforced),
 	    cmocka_unit_test(unknown_fields_are_warnings_with_a_suggestion),
 	    cmocka_unit_test(fields_that_do_not_route_are_reported_as_ignored),
@@ -1322,6 +1436,8 @@ int main(void)
 	    cmocka_unit_test(document_over_the_size_limit_is_refused_unread),
 	    cmocka_unit_test(names_too_long_are_refused_at_their_path),
 	    cmocka_unit_test(file_errors_are_io_errors),
+	    cmocka_unit_test(
+	        file_over_the_size_limit_is_refused_without_reading_it),
 	    cmocka_unit_test(bad_options_are_invalid_arguments),
 	    cmocka_unit_test(allocation_failures_fail_cleanly_at_every_step),
 	    cmocka_unit_test(rich_document_round_trips),

@@ -2385,7 +2385,7 @@ static void build_failing_at_any_allocation_is_enomem_and_leaks_nothing(
 	(void)state;
 	router_table_free(ref);
 	for (k = 1;; k++) {
-		tu_alloc c = {0, k - 1, 0, 0, 0};
+		tu_alloc c = {0, k - 1, 0, 0, 0, 0};
 		router_allocator a = TU_ALLOCATOR(&c);
 		router_builder *b = NULL;
 		router_table *t = NULL;

@@ -1666,7 +1666,7 @@ static void allocation_failures_are_enomem_and_leak_nothing(void **state)
 			p[2] = (router_param){"json", json};
 		}
 		for (size_t fail_at = 0; !ok && fail_at < 1000; fail_at++) {
-			tu_alloc t = {0, (long)fail_at, 0, 0, 0};
+			tu_alloc t = {0, (long)fail_at, 0, 0, 0, 0};
 			router_allocator a = TU_ALLOCATOR(&t);
 			router_vindex *v = NULL;
 			router_error err;

@@ -72,9 +72,10 @@ typedef struct tu_alloc {
 	long calls;
 	long failed;
 	int sticky;
+	size_t largest; /* the largest single request */
 } tu_alloc;
 
-#define TU_ALLOC_INIT {0, -1, 0, 0, 0}
+#define TU_ALLOC_INIT {0, -1, 0, 0, 0, 0}
 
 static inline int tu_alloc_fail(tu_alloc *a)
 {
@@ -96,6 +97,8 @@ static inline void *tu_malloc(void *ctx, size_t n)
 	tu_alloc *a = ctx;
 	void *p;
 
+	if (n > a->largest)
+		a->largest = n;
 	if (tu_alloc_fail(a))
 		return NULL;
 	p = malloc(n);
@@ -109,6 +112,8 @@ static inline void *tu_realloc(void *ctx, void *p, size_t n)
 	tu_alloc *a = ctx;
 	void *q;
 
+	if (n > a->largest)
+		a->largest = n;
 	if (tu_alloc_fail(a))
 		return NULL;
 	q = realloc(p, n);
