@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
@@ -99,7 +100,11 @@ static int sync_dir(const char *path, const router_allocator *a,
 		                      "out of memory saving a snapshot");
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) != 0)
-		rc = ioerr(err, path, "cannot sync the directory of", errno);
+		rc = router__seterr(err, ROUTER_EIO, path,
+		                    "snapshot %s was written, but its directory "
+		                    "%s cannot be synced (%s): the new name may "
+		                    "not survive a crash",
+		                    path, dir, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	router__free(a, dir);
@@ -112,7 +117,7 @@ int router__snapshot_write(const router_table *t, const char *path,
 	char fields[HEADER_MAX], *body = NULL, *tmp = NULL;
 	size_t blen = 0, plen = strlen(path);
 	int flen, fd = -1, rc;
-	uint64_t sum;
+	uint64_t sum, seed;
 
 	a = router__allocator(a);
 	rc = router_doc_dump(t, NULL, 0, a, &body, &blen, err);
@@ -127,9 +132,22 @@ int router__snapshot_write(const router_table *t, const char *path,
 		                    "out of memory saving a snapshot");
 		goto out;
 	}
+	/* Not mkstemp: it makes the file 0600 whatever the umask, and
+	 * changing the mode afterwards would have to guess the umask.  0644
+	 * through open() lets the umask apply as for any file the process
+	 * writes.  O_EXCL and a fresh name per try keep concurrent savers
+	 * (threads or processes) apart. */
+	seed = (uint64_t)(uintptr_t)tmp ^ ((uint64_t)getpid() << 32) ^
+	       (uint64_t)time(NULL);
 	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
-	fd = mkostemp(tmp, O_CLOEXEC);
+	for (int tries = 0; fd < 0 && tries < 64; tries++) {
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		snprintf(tmp + plen, sizeof ".tmp-XXXXXX", ".tmp-%06" PRIx64,
+		         (seed >> 40) & 0xffffff);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0) {
 		rc = ioerr(err, path, "cannot create a temporary file for",
 		           errno);
@@ -140,10 +158,7 @@ int router__snapshot_write(const router_table *t, const char *path,
 		int n = snprintf(line, sizeof line, "%s xxh3=%016" PRIx64 "\n",
 		                 fields, sum);
 
-		/* mkstemp makes 0600; a snapshot is as readable as any
-		 * document. */
-		if (fchmod(fd, 0644) != 0 ||
-		    write_all(fd, line, (size_t)n) != 0 ||
+		if (write_all(fd, line, (size_t)n) != 0 ||
 		    write_all(fd, body, blen) != 0) {
 			rc = ioerr(err, path, "cannot write the snapshot", errno);
 			goto unlink;
@@ -164,6 +179,9 @@ int router__snapshot_write(const router_table *t, const char *path,
 		rc = ioerr(err, path, "cannot rename the snapshot to", errno);
 		goto unlink;
 	}
+	/* The new snapshot is in place from here on; only its durability
+	 * across a crash is in question when the directory cannot be
+	 * synced, and the error says so. */
 	rc = sync_dir(path, a, err);
 	if (rc == ROUTER_OK)
 		router__clearerr(err);
@@ -194,7 +212,10 @@ static int read_file(const char *path, const router_allocator *a, char **buf,
 	struct stat sb;
 	size_t cap, n = 0;
 	char *p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO at the path must not block the open (waiting
+	 * for a writer); it is refused below as not a regular file.  Reads
+	 * of a regular file ignore the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
 		if (errno == ENOENT)

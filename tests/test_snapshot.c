@@ -226,6 +226,50 @@ static void a_missing_snapshot_is_not_found_not_corrupt(void **state)
 	                 ROUTER_EIO);
 }
 
+/* Open on a FIFO would wait for a writer forever: refused at once. */
+static void a_fifo_at_the_snapshot_path_is_refused_without_blocking(
+    void **state)
+{
+	const char *path = in_dir("fifo.snap");
+	router_table *t = NULL;
+	router_error e;
+
+	(void)state;
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(router_snapshot_load(path, NULL, &t, NULL, NULL, &e),
+	                 ROUTER_EIO);
+	assert_non_null(strstr(e.message, "not a regular file"));
+	assert_null(t);
+	assert_int_equal(router_snapshot_verify(path, NULL, NULL, &e),
+	                 ROUTER_EIO);
+	unlink(path);
+}
+
+/* The file gets 0644 filtered by the process's umask, like any file the
+ * process writes (not a fixed mode). */
+static void a_saved_snapshot_has_the_mode_the_umask_allows(void **state)
+{
+	const char *path = in_dir("mode.snap");
+	router *r = new_router(NULL);
+	router_error e;
+	struct stat sb;
+	mode_t old;
+
+	(void)state;
+	publish_ok(r, doc_table(2, 1, NULL), 0);
+	old = umask(027);
+	assert_int_equal(router_snapshot_save(r, path, &e), ROUTER_OK);
+	umask(old);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0640);
+	old = umask(022);
+	assert_int_equal(router_snapshot_save(r, path, &e), ROUTER_OK);
+	umask(old);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0644);
+	router_free(r);
+}
+
 /* ---- damage --------------------------------------------------------------- */
 
 static char *good_snapshot(const char *path, size_t *len)
@@ -580,6 +624,9 @@ int main(void)
 	    cmocka_unit_test(saving_with_nothing_in_service_is_not_found),
 	    cmocka_unit_test(saving_into_a_missing_directory_is_eio_naming_the_path),
 	    cmocka_unit_test(a_missing_snapshot_is_not_found_not_corrupt),
+	    cmocka_unit_test(
+	        a_fifo_at_the_snapshot_path_is_refused_without_blocking),
+	    cmocka_unit_test(a_saved_snapshot_has_the_mode_the_umask_allows),
 	    cmocka_unit_test(a_snapshot_truncated_at_any_byte_is_refused),
 	    cmocka_unit_test(a_snapshot_with_any_bit_flipped_is_refused),
 	    cmocka_unit_test(a_foreign_file_or_future_format_is_refused_by_name),
