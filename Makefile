@@ -43,7 +43,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 .PHONY: stress stress-asan stress-tsan
 .PHONY: tools demo test-cli
 .PHONY: test-ruby bench-ruby deps-ruby
-.PHONY: test-etcd deps-etcd demo-fleet
+.PHONY: test-etcd test-etcd-asan test-etcd-tsan deps-etcd demo-fleet
 .PHONY: test-python bench-python deps-python python-ext
 .PHONY: all lib test test-c test-readme check-headers test-link test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install check-exports
 
@@ -57,6 +57,7 @@ help:
 	@echo "make tools       build $(BUILD)/routerctl and $(BUILD)/demo"
 	@echo "make test-cli    routerctl end to end (the real binary)"
 	@echo "make test-etcd   the etcd follower against a real etcd (etcd-server)"
+	@echo "make test-etcd-asan / test-etcd-tsan  the same under the sanitizers"
 	@echo "make demo-fleet  etcd + follower processes: reshard, refuse, etcd restart"
 	@echo "make check-exports  check that only router_ symbols are exported"
 	@echo "make install     install library, header and router.pc under PREFIX"
@@ -202,6 +203,16 @@ $(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/testutil.h inclu
 
 test-etcd: deps-etcd lib $(ETCD_TEST)
 	cd tests && timeout 300 $(abspath $(ETCD_TEST))
+
+# The same under ASan+UBSan and under TSan (the follower's watcher and
+# reporter threads against the caller's): own build directories.
+test-etcd-asan: deps-etcd
+	$(MAKE) --no-print-directory BUILD=build-etcd-asan CC=clang OPT="$(SAN_FLAGS_ASAN)" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" test-etcd
+
+test-etcd-tsan: deps-etcd
+	$(MAKE) --no-print-directory BUILD=build-etcd-tsan CC=clang OPT="$(SAN_FLAGS_TSAN)" \
+		EXTRA_LDFLAGS="-fsanitize=thread" test-etcd
 
 # etcd, FLEET_MEMBERS routerctl watch processes, a resharding all follow,
 # the empty VSchema all refuse while routing on, etcd killed and

@@ -469,7 +469,9 @@ static void handle(router_etcd *f, int64_t rev, const char *value,
 		} else {
 			rc = router_publish(f->r, t, f->publish_flags, NULL,
 			                    &e);
-			if (rc != ROUTER_OK)
+			/* Quarantined: pending in the router, which owns
+			 * it now. */
+			if (rc != ROUTER_OK && rc != ROUTER_EQUARANTINED)
 				router_table_free(t);
 			else
 				save_snapshot(f);
@@ -813,7 +815,7 @@ static void load_snapshot(router_etcd *f)
 	                          NULL, &e);
 	if (rc == ROUTER_OK) {
 		rc = router_publish(f->r, t, f->publish_flags, NULL, &e);
-		if (rc != ROUTER_OK)
+		if (rc != ROUTER_OK && rc != ROUTER_EQUARANTINED)
 			router_table_free(t);
 	}
 	pthread_mutex_lock(&f->mu);

@@ -157,6 +157,7 @@ static void on_event(void *arg, const router_etcd_event *ev)
 #define POOL 16
 static member pool[POOL];
 static int pool_used[POOL];
+static unsigned g_publish_flags; /* for the members started next */
 
 static member *member_start(const etcd_server *e, int i, const char *snapshot)
 {
@@ -187,6 +188,7 @@ static member *member_start(const etcd_server *e, int i, const char *snapshot)
 	o.backoff_max_ms = 400;
 	o.request_timeout_ms = 2000;
 	o.snapshot_path = snapshot;
+	o.publish_flags = g_publish_flags;
 	o.on_event = on_event;
 	o.on_event_arg = m;
 	if (router_etcd_create(&m->f, m->r, &o, &err) != ROUTER_OK)
@@ -268,6 +270,7 @@ static int teardown(void **state)
 	etcd_server *e = *state;
 
 	members_free_all();
+	g_publish_flags = 0;
 	router__etcd_response_max = (size_t)64 << 20;
 	if (e != NULL) {
 		if (getenv("ROUTER_ETCD_KEEP"))
@@ -414,6 +417,40 @@ static void refusals_are_reported_in_status_keys(void **state)
 	}
 	for (i = 0; i < 3; i++)
 		member_free(m[i]);
+	router__etcd_close(c);
+}
+
+/* A follower that publishes with ROUTER_PUBLISH_QUARANTINE keeps the
+ * empty VSchema pending for an operator (the router owns it), routes on,
+ * and drops it when the next good revision is accepted. */
+static void a_quarantining_follower_keeps_the_bad_revision_pending(
+    void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member *m;
+	int64_t good, bad, next;
+	router_etcd_status s;
+	router_pending_info pi;
+	router_error err;
+
+	good = put_doc(c, 2, 0);
+	g_publish_flags = ROUTER_PUBLISH_QUARANTINE;
+	m = member_start(e, 0, NULL);
+	wait_seen(m, good);
+	bad = put(c, KEY, EMPTY_VSCHEMA);
+	s = wait_seen(m, bad);
+	assert_int_equal(s.refusal.code, ROUTER_EQUARANTINED);
+	assert_int_equal(s.revision_applied, good);
+	assert_int_equal(router_pending(m->r, &pi, NULL, &err), ROUTER_OK);
+	assert_int_equal(pi.reason.code, ROUTER_EEMPTY);
+	assert_string_equal(shard_of(m, 29999, NULL), "80-");
+	next = put_doc(c, 4, 0);
+	s = wait_seen(m, next);
+	assert_int_equal(s.revision_applied, next);
+	assert_int_equal(router_pending(m->r, &pi, NULL, &err),
+	                 ROUTER_ENOTFOUND);
+	member_free(m);
 	router__etcd_close(c);
 }
 
@@ -702,6 +739,9 @@ int main(void)
 	        followers_converge_on_every_revision, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        refusals_are_reported_in_status_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        a_quarantining_follower_keeps_the_bad_revision_pending, setup,
+	        teardown),
 	    cmocka_unit_test_setup_teardown(watch_resumes_after_etcd_restart,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(watch_resumes_after_compaction,
