@@ -903,7 +903,8 @@ typedef struct router_shadow_options {
  * (router_event.shadow) and a threshold crossed refuses the publish with
  * ROUTER_ESHADOW naming the keyspace, unless ROUTER_PUBLISH_DESTRUCTIVE.
  * ROUTER_OK, ROUTER_EINVAL (NULL keys with n > 0, bad names, thresholds
- * outside [0, 1]), ROUTER_ENOMEM (the old sample stays).  Any thread. */
+ * outside [0, 1]), ROUTER_ERANGE (sizes that add up past SIZE_MAX),
+ * ROUTER_ENOMEM; on any error the old sample stays.  Any thread. */
 ROUTER_EXTERN int router_shadow_set_sample(router *r,
                                            const router_sample_key *keys,
                                            size_t n,

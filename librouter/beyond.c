@@ -374,7 +374,8 @@ int router__sample_copy(const router_sample_key *keys, size_t n,
                         const router_allocator *a, router_sample_key **out,
                         router_error *err)
 {
-	size_t i, j, bytes = n * sizeof(router_sample_key), nv = 0;
+	size_t i, j, bytes, nv = 0, vb;
+	int over = __builtin_mul_overflow(n, sizeof(router_sample_key), &bytes);
 	router_sample_key *k;
 	router_value *v;
 	char *p;
@@ -387,12 +388,22 @@ int router__sample_copy(const router_sample_key *keys, size_t n,
 			                      "a length, name too long or too "
 			                      "many values",
 			                      i);
-		nv += keys[i].nvalues;
-		bytes += keys[i].keyspace_len + keys[i].table_len + 2;
+		/* Names are bounded by valid_key; counts and value lengths
+		 * come from the caller and may add up past SIZE_MAX. */
+		over |= __builtin_add_overflow(nv, keys[i].nvalues, &nv);
+		over |= __builtin_add_overflow(
+		    bytes, keys[i].keyspace_len + keys[i].table_len + 2, &bytes);
 		for (j = 0; j < keys[i].nvalues; j++)
-			bytes += keys[i].values[j].len;
+			over |= __builtin_add_overflow(
+			    bytes, keys[i].values[j].len, &bytes);
 	}
-	bytes += nv * sizeof(router_value) + sizeof(router_value);
+	over |= __builtin_add_overflow(nv, (size_t)1, &vb);
+	over |= __builtin_mul_overflow(vb, sizeof(router_value), &vb);
+	over |= __builtin_add_overflow(bytes, vb, &bytes);
+	if (over)
+		return router__seterr(err, ROUTER_ERANGE, NULL,
+		                      "sample of %zu keys is larger than memory",
+		                      n);
 	k = router__malloc(a, bytes);
 	if (k == NULL)
 		return router__seterr(err, ROUTER_ENOMEM, NULL,

@@ -1682,23 +1682,30 @@ typedef struct dumper {
 	const char *bad; /* a name that is not UTF-8 */
 } dumper;
 
+/* jansson refused s (as a string or a key): invalid UTF-8 or out of
+ * memory, which it does not tell apart.  Find out which. */
+static void refused_name(dumper *d, const char *s)
+{
+	json_t *v = json_string(s);
+
+	if (v != NULL) { /* valid UTF-8: it was memory */
+		json_decref(v);
+		d->nomem = 1;
+	} else if ((v = json_string_nocheck(s)) != NULL) {
+		json_decref(v);
+		if (d->bad == NULL)
+			d->bad = s;
+	} else {
+		d->nomem = 1;
+	}
+}
+
 static json_t *jstr(dumper *d, const char *s)
 {
 	json_t *v = json_string(s);
 
-	if (v == NULL) {
-		/* json_string refuses invalid UTF-8 as it refuses when out of
-		 * memory; the unchecked variant tells them apart. */
-		v = json_string_nocheck(s);
-		if (v != NULL) {
-			json_decref(v);
-			if (d->bad == NULL)
-				d->bad = s;
-		} else {
-			d->nomem = 1;
-		}
-		return NULL;
-	}
+	if (v == NULL)
+		refused_name(d, s);
 	return v;
 }
 
@@ -1710,11 +1717,10 @@ static void put(dumper *d, json_t *obj, const char *key, json_t *v)
 			d->nomem = 1;
 		return;
 	}
-	/* Keys are names from the table; a non-UTF-8 key fails here. */
-	if (json_object_set_new(obj, key, v) != 0) {
-		if (d->bad == NULL)
-			d->bad = key;
-	}
+	/* Keys are names from the table; a non-UTF-8 key fails here, and
+	 * so does an allocation. */
+	if (json_object_set_new(obj, key, v) != 0)
+		refused_name(d, key);
 }
 
 static void push(dumper *d, json_t *arr, json_t *v)

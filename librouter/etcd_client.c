@@ -726,7 +726,12 @@ int router__etcd_put(router__etcd *c, const void *key, size_t key_len,
 
 	if (req != NULL && lease != 0) {
 		snprintf(buf, sizeof buf, "%" PRId64, lease);
-		json_object_set_new(req, "lease", json_string(buf));
+		/* Without its lease the key would outlive the process: no
+		 * put at all rather than that. */
+		if (json_object_set_new(req, "lease", json_string(buf)) != 0) {
+			json_decref(req);
+			req = NULL; /* call() reports out of memory */
+		}
 	}
 	if ((rc = call(c, "/v3/kv/put", req, &resp, err)) != ROUTER_OK)
 		return rc;

@@ -746,6 +746,19 @@ static void shadow_threshold_refuses_naming_the_keyspace(void **state)
 	                 ROUTER_EINVAL);
 	assert_int_equal(router_shadow_set_sample(r, NULL, 1, NULL, &e),
 	                 ROUTER_EINVAL);
+	/* Lengths that add up past SIZE_MAX are refused before a byte is
+	 * copied (the sum would wrap to a small buffer). */
+	{
+		static const char b[1];
+		router_value huge[2] = {
+		    ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, b, SIZE_MAX / 2),
+		    ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, b, SIZE_MAX / 2)};
+		router_sample_key k = {"user", 4, "users", 5, huge, 2};
+
+		assert_int_equal(router_shadow_set_sample(r, &k, 1, NULL, &e),
+		                 ROUTER_ERANGE);
+		assert_non_null(strstr(e.message, "larger than memory"));
+	}
 	assert_int_equal(router_shadow_set_sample(r, NULL, 0, NULL, &e),
 	                 ROUTER_OK);
 	publish_ok(r, std_table(2, 0), ROUTER_PUBLISH_DESTRUCTIVE);

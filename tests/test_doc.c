@@ -1212,6 +1212,65 @@ static void rich_document_round_trips(void **state)
 	unload(&l);
 }
 
+static long g_json_budget = -1, g_json_live;
+
+static void *json_failing_malloc(size_t n)
+{
+	void *p;
+
+	if (g_json_budget == 0)
+		return NULL;
+	if (g_json_budget > 0)
+		g_json_budget--;
+	if ((p = malloc(n)) != NULL)
+		g_json_live++;
+	return p;
+}
+
+static void json_counting_free(void *p)
+{
+	if (p != NULL)
+		g_json_live--;
+	free(p);
+}
+
+/* jansson fails a name both when it is not UTF-8 and when memory runs
+ * out; the dump must tell them apart: every allocation failure inside
+ * jansson is ROUTER_ENOMEM (never "not valid UTF-8"), and leaks nothing. */
+static void dump_out_of_memory_is_enomem_never_a_document_error(void **state)
+{
+	loaded l = load_str(
+	    "{\"version\": 3, \"keyspaces\": {\"user\": {\"sharded\": true,"
+	    " \"shards\": [\"-80\", \"80-\"], \"vindexes\": {\"h\": {\"type\":"
+	    " \"hash\"}}, \"tables\": {\"users\": {\"column_vindexes\":"
+	    " [{\"column\": \"id\", \"name\": \"h\"}]}}},"
+	    " \"main\": {\"tables\": {\"product\": {}}}}}");
+	long k, oom = 0;
+	int rc = ROUTER_ENOMEM;
+
+	(void)state;
+	assert_int_equal(l.rc, ROUTER_OK);
+	for (k = 0; rc != ROUTER_OK && k < 10000; k++) {
+		char *text = NULL;
+		router_error e;
+
+		g_json_budget = k;
+		g_json_live = 0;
+		json_set_alloc_funcs(json_failing_malloc, json_counting_free);
+		rc = router_doc_dump(l.t, NULL, 0, NULL, &text, NULL, &e);
+		json_set_alloc_funcs(malloc, free);
+		if (rc == ROUTER_ENOMEM)
+			oom++;
+		else
+			assert_int_equal(rc, ROUTER_OK);
+		assert_int_equal(g_json_live, 0);
+		free(text);
+	}
+	assert_int_equal(rc, ROUTER_OK);
+	assert_true(oom > 10); /* every step of the dump was made to fail */
+	unload(&l);
+}
+
 static void keyspace_dump_is_a_vschema_for_apply(void **state)
 {
 	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
@@ -1441,6 +1500,8 @@ int main(void)
 	    cmocka_unit_test(bad_options_are_invalid_arguments),
 	    cmocka_unit_test(allocation_failures_fail_cleanly_at_every_step),
 	    cmocka_unit_test(rich_document_round_trips),
+	    cmocka_unit_test(
+	        dump_out_of_memory_is_enomem_never_a_document_error),
 	    cmocka_unit_test(keyspace_dump_is_a_vschema_for_apply),
 	    cmocka_unit_test(vitess_dump_leaves_out_librouter_fields),
 	    cmocka_unit_test(table_with_a_non_utf8_name_cannot_be_dumped),
