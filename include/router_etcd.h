@@ -95,7 +95,9 @@ typedef struct router_etcd_event {
 	unsigned retry_ms;         /* DISCONNECTED: backoff before retrying */
 } router_etcd_event;
 
-/* Called on the watcher thread, with no librouter or follower lock held:
+/* Called on the watcher thread (except ROUTER_ETCD_EVENT_SNAPSHOT, which
+ * router_etcd_start delivers on its caller's thread before it returns),
+ * with no librouter or follower lock held:
  * it may route, read router_etcd_get_status, print; it must not call
  * router_etcd_stop or router_etcd_free on its own follower. */
 typedef void (*router_etcd_event_cb)(void *arg, const router_etcd_event *ev);
