@@ -434,9 +434,14 @@ static void on_event(void *arg, const router_etcd_event *ev)
 			       ev->version);
 			break;
 		case ROUTER_ETCD_EVENT_COMPACTED:
-			printf("%s: revisions up to %" PRId64
-			       " were compacted; reading the key again\n",
-			       id, ev->revision);
+			if (ev->code != ROUTER_OK)
+				printf("%s: %s; reading the key again\n", id,
+				       e->message);
+			else
+				printf("%s: revisions up to %" PRId64
+				       " were compacted; reading the key "
+				       "again\n",
+				       id, ev->revision);
 			break;
 		case ROUTER_ETCD_EVENT_STALE:
 			printf("%s: %s\n", id, e->message);

@@ -33,8 +33,9 @@
  * (lease grant and keep-alive, status writes).  Neither holds a read
  * section or any librouter lock across a network call; the watcher
  * publishes through router_publish like any writer, so lookups on other
- * threads are never blocked.  Errors back off exponentially (with jitter)
- * between backoff_min_ms and backoff_max_ms.
+ * threads are never blocked.  Errors back off exponentially from
+ * backoff_min_ms to backoff_max_ms, each wait jittered by up to 25% (below
+ * the cap either way, at the cap downwards: never above backoff_max_ms).
  *
  * Conventions are router.h's: negative ROUTER_E* codes, an optional
  * caller-owned router_error, out-parameters, free functions accept NULL.
@@ -76,8 +77,11 @@ typedef enum router_etcd_event_kind {
 	/* etcd failed (error says what and where); retry_ms until the next
 	 * attempt. */
 	ROUTER_ETCD_EVENT_DISCONNECTED = 4,
-	/* The revisions after the last one seen were compacted: the key was
-	 * read again (revision: etcd's compaction revision). */
+	/* The revisions after the last one seen were compacted (code
+	 * ROUTER_OK; revision: etcd's compaction revision), or arrived in
+	 * one watch message larger than the follower buffers (code
+	 * ROUTER_ERANGE, error says so; revision: the last one seen): the
+	 * key was read again, so only superseded revisions were skipped. */
 	ROUTER_ETCD_EVENT_COMPACTED = 5,
 	/* etcd's store revision is behind the last revision seen (etcd was
 	 * restored or replaced): nothing at or below the last revision seen

@@ -349,9 +349,8 @@ static int nap(router_etcd *f, unsigned ms)
 	return s;
 }
 
-/* Next backoff: doubled up to the cap, with +-25% jitter so a fleet that
- * lost etcd together does not come back in lockstep. */
-static unsigned backoff_next(router_etcd *f, uint64_t *rnd, unsigned *cur)
+unsigned router__etcd_backoff_next(unsigned bmax, uint64_t *rnd,
+                                   unsigned *cur)
 {
 	unsigned base = *cur, j;
 
@@ -360,15 +359,19 @@ static unsigned backoff_next(router_etcd *f, uint64_t *rnd, unsigned *cur)
 	*rnd ^= *rnd >> 7;
 	*rnd ^= *rnd << 17;
 	j = base / 2 ? (unsigned)(*rnd % (base / 2 + 1)) : 0;
-	*cur = base >= f->bmax / 2 ? f->bmax : base * 2;
-	base = base - base / 4 + j; /* +-25% jitter */
-	return base < f->bmax ? base : f->bmax;
+	*cur = base >= bmax / 2 ? bmax : base * 2;
+	/* +-25% jitter; at the cap, -25%..0 so that retries stay spread
+	 * rather than clipped to exactly the cap (base <= bmax, so
+	 * j / 2 <= bmax / 4). */
+	if (base - base / 4 + j <= bmax)
+		return base - base / 4 + j;
+	return bmax - bmax / 4 + j / 2;
 }
 
 /* Record a failure of etcd and back off.  Returns 1 when stopping. */
 static int failed(router_etcd *f, const router_error *e, unsigned *backoff)
 {
-	unsigned ms = backoff_next(f, &f->rnd, backoff);
+	unsigned ms = router__etcd_backoff_next(f->bmax, &f->rnd, backoff);
 
 	pthread_mutex_lock(&f->mu);
 	f->st.state = ROUTER_ETCD_RETRYING;
@@ -469,12 +472,14 @@ static void handle(router_etcd *f, int64_t rev, const char *value,
 		} else {
 			rc = router_publish(f->r, t, f->publish_flags, NULL,
 			                    &e);
-			/* Quarantined: pending in the router, which owns
-			 * it now. */
-			if (rc != ROUTER_OK && rc != ROUTER_EQUARANTINED)
-				router_table_free(t);
-			else
+			/* Published: the snapshot follows the table in
+			 * service.  Quarantined: pending in the router,
+			 * which owns it now; the table in service (and so
+			 * the snapshot) has not changed. */
+			if (rc == ROUTER_OK)
 				save_snapshot(f);
+			else if (rc != ROUTER_EQUARANTINED)
+				router_table_free(t);
 		}
 	}
 	record_verdict(f, rev, rc, &e);
@@ -625,6 +630,8 @@ static void *watcher_main(void *arg)
 			f->st.last_error = e;
 			f->dirty = 1;
 			pthread_mutex_unlock(&f->mu);
+			emit(f, ROUTER_ETCD_EVENT_COMPACTED, e.code,
+			     f->next_rev - 1, &e, 0);
 			need_resync = 1;
 			continue;
 		}
@@ -781,7 +788,8 @@ static void *reporter_main(void *arg)
 		if (rc != ROUTER_OK) {
 			/* Try again after a backoff, never later than the
 			 * lease needs. */
-			wait_ms = backoff_next(f, &rnd, &backoff);
+			wait_ms = router__etcd_backoff_next(f->bmax, &rnd,
+			                                    &backoff);
 			if (wait_ms > keep_ms)
 				wait_ms = keep_ms;
 			if (dirty) {

@@ -85,9 +85,19 @@ int router__etcd_lease_keepalive(router__etcd *c, int64_t id, int64_t *ttl,
                                  router_error *err);
 int router__etcd_lease_revoke(router__etcd *c, int64_t id, router_error *err);
 
-/* The largest response, or watch message, a client buffers (64 MiB).
- * Beyond it a call fails with ROUTER_ERANGE.  A variable only so that tests
- * can lower it; set before opening clients, never while they run. */
+/* The next backoff of a follower: *cur doubled up to bmax, with jitter so
+ * that a fleet that lost etcd together does not come back in lockstep:
+ * +-25% below the cap, -25%..0 at it (never clipped to exactly bmax).
+ * *rnd is the caller's xorshift64 state (nonzero); *cur (<= bmax) becomes
+ * the next base.  Returns the milliseconds to wait, at most bmax. */
+unsigned router__etcd_backoff_next(unsigned bmax, uint64_t *rnd,
+                                   unsigned *cur);
+
+/* The largest response, or watch message, a client buffers (64 MiB; for a
+ * watch, the check counts a message's bytes together with those that came
+ * in the same read, so it can trip up to one read early).  Beyond it a call
+ * fails with ROUTER_ERANGE.  A variable only so that tests can lower it;
+ * set it while no client is transferring. */
 extern size_t router__etcd_response_max;
 
 /* One message of a watch stream. */

@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 #include "router.h"
@@ -133,6 +134,8 @@ typedef struct member {
 	int codes[MAXREC];
 	size_t nrec;
 	int stale_events, compacted_events, snapshot_code;
+	unsigned retry_ms[MAXREC]; /* DISCONNECTED events, in order */
+	size_t nretry;
 } member;
 
 static void on_event(void *arg, const router_etcd_event *ev)
@@ -148,6 +151,8 @@ static void on_event(void *arg, const router_etcd_event *ev)
 	m->compacted_events += ev->kind == ROUTER_ETCD_EVENT_COMPACTED;
 	if (ev->kind == ROUTER_ETCD_EVENT_SNAPSHOT)
 		m->snapshot_code = ev->code;
+	if (ev->kind == ROUTER_ETCD_EVENT_DISCONNECTED && m->nretry < MAXREC)
+		m->retry_ms[m->nretry++] = ev->retry_ms;
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -433,14 +438,22 @@ static void a_quarantining_follower_keeps_the_bad_revision_pending(
 	router_etcd_status s;
 	router_pending_info pi;
 	router_error err;
+	char snap[300];
+	struct stat before, after;
 
+	snprintf(snap, sizeof snap, "%s/quarantine.snapshot", e->dir);
 	good = put_doc(c, 2, 0);
 	g_publish_flags = ROUTER_PUBLISH_QUARANTINE;
-	m = member_start(e, 0, NULL);
+	m = member_start(e, 0, snap);
 	wait_seen(m, good);
+	assert_int_equal(stat(snap, &before), 0);
 	bad = put(c, KEY, EMPTY_VSCHEMA);
 	s = wait_seen(m, bad);
 	assert_int_equal(s.refusal.code, ROUTER_EQUARANTINED);
+	/* The table in service did not change, so neither did its snapshot
+	 * (a save renames a new file into place: a new inode). */
+	assert_int_equal(stat(snap, &after), 0);
+	assert_true(after.st_ino == before.st_ino);
 	assert_int_equal(s.revision_applied, good);
 	assert_int_equal(router_pending(m->r, &pi, NULL, &err), ROUTER_OK);
 	assert_int_equal(pi.reason.code, ROUTER_EEMPTY);
@@ -519,6 +532,75 @@ static void watch_resumes_after_etcd_restart(void **state)
 	router__etcd_close(c);
 }
 
+/* A fleet that lost etcd together must not retry in lockstep: backoffs
+ * double from the minimum (50 ms here) to the cap (400 ms) with jitter,
+ * and at the cap they stay spread below it rather than clipped to it. */
+static void retries_back_off_with_jitter_below_the_cap(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member *m;
+	size_t n;
+	unsigned got[MAXREC];
+	int64_t rev = put_doc(c, 2, 0);
+
+	m = member_start(e, 0, NULL);
+	wait_seen(m, rev);
+	router__etcd_close(c);
+	eh_kill(e);
+	assert_true(wait_state(m, ROUTER_ETCD_RETRYING, 10));
+	sleep(3);
+	pthread_mutex_lock(&m->mu);
+	n = m->nretry;
+	memcpy(got, m->retry_ms, sizeof got);
+	pthread_mutex_unlock(&m->mu);
+	member_free(m);
+	assert_int_equal(eh_restart(e), 0);
+	/* 50+100+200 ms, then ~350 ms each: 8 or more in 3 s. */
+	assert_true(n >= 6);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(got[i] >= 50 - 50 / 4 && got[i] <= 400);
+		if (i >= 4)
+			assert_true(got[i] >= 400 - 400 / 4);
+	}
+	assert_true(got[0] <= 50 - 50 / 4 + 50 / 2);
+	/* The spread at the cap is checked draw by draw below. */
+}
+
+/* The backoff itself, over many draws: doubling from the minimum, +-25%
+ * below the cap, and at the cap spread over -25%..0 (a clip to exactly
+ * the cap would put half the fleet's retries on the same millisecond). */
+static void backoff_doubles_to_the_cap_and_stays_spread_there(void **state)
+{
+	uint64_t rnd = 0x9e3779b97f4a7c15u;
+	size_t at_cap = 0, exactly = 0;
+	unsigned lo = 1000, hi = 0;
+
+	(void)state;
+	for (int run = 0; run < 1000; run++) {
+		unsigned cur = 50, base, ms;
+
+		for (int i = 0; i < 10; i++) {
+			base = cur;
+			ms = router__etcd_backoff_next(400, &rnd, &cur);
+			assert_true(ms <= 400);
+			assert_true(ms >= base - base / 4);
+			assert_true(ms <= base - base / 4 + base / 2);
+			assert_int_equal(cur, base * 2 > 400 ? 400 : base * 2);
+			if (base == 400) {
+				at_cap++;
+				exactly += ms == 400;
+				lo = ms < lo ? ms : lo;
+				hi = ms > hi ? ms : hi;
+			}
+		}
+	}
+	assert_int_equal(at_cap, 1000 * 7);
+	/* Uniform over 300..400: ~1% at 400, the whole range used. */
+	assert_true(exactly < at_cap / 20);
+	assert_true(lo <= 305 && hi >= 395);
+}
+
 static void watch_resumes_after_compaction(void **state)
 {
 	etcd_server *e = *state;
@@ -590,6 +672,8 @@ static void catch_up_larger_than_the_buffer_reads_the_current_value(
 	assert_int_equal(s.last_error.code, ROUTER_ERANGE);
 	assert_non_null(strstr(s.last_error.message, "watch message"));
 	assert_string_equal(shard_of(m, 29999, NULL), "fc-fe");
+	/* The skip is announced, not only recorded in the status. */
+	assert_int_equal(m->compacted_events, 1);
 	/* Then it follows again, revision by revision. */
 	revs[n++] = put_doc(c, 4, 0);
 	s = wait_seen(m, revs[n - 1]);
@@ -753,6 +837,9 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        starts_from_snapshot_with_etcd_down, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        retries_back_off_with_jitter_below_the_cap, setup, teardown),
+	    cmocka_unit_test(backoff_doubles_to_the_cap_and_stays_spread_there),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
