@@ -125,7 +125,7 @@ typedef struct router_etcd_options {
 	/* Last-known-good snapshot file: loaded at start, saved after every
 	 * accepted revision.  NULL: none. */
 	const char *snapshot_path;
-	/* Backoff after errors: first wait, and cap (ms). */
+	/* Backoff after errors: first wait, and cap (ms; at most 3600000). */
 	unsigned backoff_min_ms;
 	unsigned backoff_max_ms;
 	/* Timeout of one request other than the watch (ms). */
@@ -168,8 +168,9 @@ typedef struct router_etcd_status {
  * Copies every string of opt.  Nothing touches the network until
  * router_etcd_start.  Returns ROUTER_OK; ROUTER_EINVAL (NULL r, opt, key
  * or endpoints; opt->size too small; lease_ttl_s outside 2 .. 1000000;
- * backoff_min_ms 0 or above backoff_max_ms; an endpoint that is not
- * http:// or https://); ROUTER_ENOMEM.  Any thread. */
+ * backoff_min_ms 0 or above backoff_max_ms; backoff_max_ms above 3600000
+ * (1 hour); an endpoint that is not http:// or https://); ROUTER_ENOMEM.
+ * Any thread. */
 ROUTER_EXTERN int router_etcd_create(router_etcd **out, router *r,
                                      const router_etcd_options *opt,
                                      router_error *err);

@@ -152,10 +152,13 @@ int router_etcd_create(router_etcd **out, router *r,
 		return router__seterr(err, ROUTER_EINVAL, "lease_ttl_s",
 		                      "lease TTL %u s is outside 2 .. 1000000 s",
 		                      o.lease_ttl_s);
-	if (o.backoff_min_ms == 0 || o.backoff_min_ms > o.backoff_max_ms)
+	/* The cap bound keeps the jittered wait (up to 1.25x) in range. */
+	if (o.backoff_min_ms == 0 || o.backoff_min_ms > o.backoff_max_ms ||
+	    o.backoff_max_ms > 3600000)
 		return router__seterr(err, ROUTER_EINVAL, "backoff",
 		                      "backoff %u..%u ms: the first wait must "
-		                      "be above 0 and at most the cap",
+		                      "be above 0 and at most the cap, the cap "
+		                      "at most 3600000 ms (1 hour)",
 		                      o.backoff_min_ms, o.backoff_max_ms);
 	if (o.doc != NULL && o.doc->size != sizeof(router_doc_options))
 		return router__seterr(err, ROUTER_EINVAL, "doc",

@@ -812,6 +812,17 @@ static void malformed_endpoints_are_refused_at_create(void **state)
 	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
 	assert_non_null(strstr(err.message, "outside 2 .. 1000000"));
 	assert_null(f);
+	/* A cap whose jittered wait (1.25x) would wrap around. */
+	o.lease_ttl_s = 10;
+	o.backoff_max_ms = 4000000000u;
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	assert_string_equal(err.culprit, "backoff");
+	assert_non_null(strstr(err.message, "at most 3600000 ms"));
+	assert_null(f);
+	o.backoff_min_ms = 0;
+	o.backoff_max_ms = 400;
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	assert_string_equal(err.culprit, "backoff");
 	router_free(r);
 }
 
