@@ -355,7 +355,7 @@ static int nap(router_etcd *f, unsigned ms)
 unsigned router__etcd_backoff_next(unsigned bmax, uint64_t *rnd,
                                    unsigned *cur)
 {
-	unsigned base = *cur, j;
+	unsigned base = *cur, j, ms;
 
 	/* xorshift64; each thread has its own state. */
 	*rnd ^= *rnd << 13;
@@ -366,9 +366,8 @@ unsigned router__etcd_backoff_next(unsigned bmax, uint64_t *rnd,
 	/* +-25% jitter; at the cap, -25%..0 so that retries stay spread
 	 * rather than clipped to exactly the cap (base <= bmax, so
 	 * j / 2 <= bmax / 4). */
-	if (base - base / 4 + j <= bmax)
-		return base - base / 4 + j;
-	return bmax - bmax / 4 + j / 2;
+	ms = base - base / 4 + j;
+	return ms <= bmax ? ms : bmax - bmax / 4 + j / 2;
 }
 
 /* Record a failure of etcd and back off.  Returns 1 when stopping. */
