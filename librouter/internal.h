@@ -66,6 +66,17 @@ size_t router__fmt_int64(int64_t v, char *buf);
 /* Lower-case hex of (p, n) into buf of at least 2n+1 bytes. */
 void router__hex(const void *p, size_t n, char *buf);
 
+/* (p, n), a name or value from the caller (any bytes; p may be NULL when
+ * n is 0), as text for an error message or culprit, NUL-terminated in
+ * buf[0..cap) (cap >= 4): printable ASCII and well-formed UTF-8 as they
+ * are, a backslash as \\ and a double quote as \", every other byte (NUL,
+ * control bytes, DEL, C1 controls, bytes of malformed UTF-8) as \xNN.
+ * printf's %.*s stops at a NUL ("u\0" printed as "u", a name that does
+ * not exist shown as one that does); this never cuts, and an escaped name
+ * cannot read as another name.  Text that does not fit ends in "..."
+ * (never half an escape or half a character).  Returns buf. */
+const char *router__fmt_name(char *buf, size_t cap, const void *p, size_t n);
+
 /* ---- vindexes (vindex.c) ---------------------------------------------- */
 
 typedef enum router__vkind {
