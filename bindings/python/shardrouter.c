@@ -626,11 +626,14 @@ PyDoc_STRVAR(Value_doc,
 "integer text is parsed as Go's strconv does (ValueError if malformed).\n"
 "A null Value takes no text.");
 
+static const char *name_utf8(PyObject *o, const char *what, Py_ssize_t *n);
+
 static PyObject *Value_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
 	PyObject *tname, *text = Py_None, *tb = NULL;
 	ValueObject *self;
 	const char *name;
+	Py_ssize_t nl;
 	router_sqltype t = ROUTER_SQL_NULL;
 	router_error err;
 	size_t i;
@@ -648,7 +651,7 @@ static PyObject *Value_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 		             Py_TYPE(tname)->tp_name);
 		return NULL;
 	}
-	name = PyUnicode_AsUTF8(tname);
+	name = name_utf8(tname, "SQL type", &nl);
 	if (name == NULL)
 		return NULL;
 	for (i = 0; i < sizeof sqltypes / sizeof sqltypes[0]; i++)
@@ -774,6 +777,72 @@ static int check_name(PyObject *o, const char *what)
 	return -1;
 }
 
+/* A NUL inside a name (keyspace, table, vindex type, param, SQL type,
+ * invariant, shard name) or a path is refused up front by every entry
+ * point with the same ValueError, "<what> contains a NUL byte" (the Ruby
+ * binding raises ArgumentError with the same text): no Vitess name holds
+ * one (librouter's JSON loader refuses them), C reads a NUL-terminated
+ * argument only up to it ("hash\0" would be "hash"), and a (ptr, len)
+ * name with one could only fail, with a message cut at the NUL.  Values
+ * are bytes and may hold NUL.  Returns 0, or -1 with ValueError. */
+static int refuse_nul(const char *p, Py_ssize_t n, const char *what)
+{
+	if (n <= 0 || memchr(p, 0, (size_t)n) == NULL)
+		return 0;
+	PyErr_Format(PyExc_ValueError, "%s contains a NUL byte", what);
+	return -1;
+}
+
+/* A name: a str, as UTF-8 (ptr, *n) without NUL; NULL with TypeError,
+ * ValueError (a NUL: refuse_nul) or UnicodeEncodeError. */
+static const char *name_utf8(PyObject *o, const char *what, Py_ssize_t *n)
+{
+	const char *p;
+
+	if (check_name(o, what) < 0)
+		return NULL;
+	p = PyUnicode_AsUTF8AndSize(o, n);
+	if (p != NULL && refuse_nul(p, *n, what) < 0)
+		return NULL;
+	return p;
+}
+
+/* A path (str, bytes or os.PathLike) as file-system bytes (new reference),
+ * or NULL with TypeError (a file object is not a path: it is never
+ * reopened by its name), ValueError (a NUL: refuse_nul's text, not
+ * Python's "embedded null byte", so both bindings say the same) or
+ * UnicodeEncodeError. */
+static PyObject *path_bytes(PyObject *o, const char *what)
+{
+	PyObject *p = PyOS_FSPath(o), *fs = NULL;
+	int bad;
+
+	if (p == NULL)
+		return NULL;
+	if (PyUnicode_Check(p)) {
+		Py_ssize_t at = PyUnicode_FindChar(p, 0, 0,
+		                                   PyUnicode_GET_LENGTH(p), 1);
+
+		if (at == -2) {
+			Py_DECREF(p);
+			return NULL;
+		}
+		bad = at >= 0;
+	} else {
+		bad = memchr(PyBytes_AS_STRING(p), 0,
+		             (size_t)PyBytes_GET_SIZE(p)) != NULL;
+	}
+	if (bad) {
+		Py_DECREF(p);
+		PyErr_Format(PyExc_ValueError, "%s contains a NUL byte", what);
+		return NULL;
+	}
+	if (!PyUnicode_FSConverter(p, &fs))
+		fs = NULL;
+	Py_DECREF(p);
+	return fs;
+}
+
 /* Open a handle for (ks, tb) into slot, or return NULL without an
  * exception to route by name (the core refuses the names, or the slot
  * was taken meanwhile), or NULL with an exception (not UTF-8). */
@@ -787,6 +856,9 @@ static router_handle *hc_insert(RouterObject *self, PyObject *ks,
 	hc_entry *e, *none = NULL;
 
 	if (t == NULL)
+		return NULL;
+	/* A NUL is refused by the name path (route_by_name), never cached. */
+	if (memchr(k, 0, (size_t)kl) != NULL || memchr(t, 0, (size_t)tl) != NULL)
 		return NULL;
 	if (router_handle_open(self->r, k, (size_t)kl, t, (size_t)tl, &rh,
 	                       NULL) != ROUTER_OK)
@@ -945,10 +1017,8 @@ COLD PyObject *route_by_name(RouterObject *self, PyObject *ks, PyObject *tb,
 	valbuf vb;
 	int rc;
 
-	if (check_name(ks, "keyspace") < 0 || check_name(tb, "table") < 0)
-		return NULL;
-	if ((k = PyUnicode_AsUTF8AndSize(ks, &kl)) == NULL ||
-	    (t = PyUnicode_AsUTF8AndSize(tb, &tl)) == NULL)
+	if ((k = name_utf8(ks, "keyspace", &kl)) == NULL ||
+	    (t = name_utf8(tb, "table", &tl)) == NULL)
 		return NULL;
 	if (values_from_py(self->st, value, &vb) < 0)
 		return NULL;
@@ -2043,7 +2113,7 @@ static int read_file(PyObject *pathobj, doc_text *out)
 	size_t n = 0, cap = 0;
 	int fd, e = 0;
 
-	if (!PyUnicode_FSConverter(pathobj, &fs))
+	if ((fs = path_bytes(pathobj, "path")) == NULL)
 		return -1;
 	path = PyBytes_AS_STRING(fs);
 	Py_BEGIN_ALLOW_THREADS
@@ -2114,8 +2184,8 @@ static int read_file(PyObject *pathobj, doc_text *out)
 
 /* The document's JSON text.  A str is JSON text when its first
  * non-whitespace character is '{', else a path; bytes-like objects are
- * JSON text; os.PathLike objects are paths; dicts are serialized with
- * json.dumps. */
+ * JSON text; file objects (read(), not os.PathLike) are read; os.PathLike
+ * objects are paths; dicts are serialized with json.dumps. */
 static int doc_to_text(modstate *st, PyObject *doc, doc_text *out)
 {
 	memset(out, 0, sizeof *out);
@@ -2179,6 +2249,41 @@ static int doc_to_text(modstate *st, PyObject *doc, doc_text *out)
 		out->len = (size_t)out->view.len;
 		return 0;
 	}
+	if (PyObject_HasAttrString(doc, "read") &&
+	    !PyObject_HasAttrString(doc, "__fspath__")) {
+		/* A file object is read as it stands: never reopened by its
+		 * name (a closed file raises its own ValueError, "I/O
+		 * operation on closed file"; a file renamed or unlinked since
+		 * it was opened is still the one read). */
+		PyObject *text = PyObject_CallMethod(doc, "read", NULL);
+
+		if (text == NULL)
+			return -1;
+		if (!PyUnicode_Check(text) && !PyBytes_Check(text)) {
+			PyErr_Format(PyExc_TypeError,
+			             "%.100s.read() gave %.100s, not str or "
+			             "bytes",
+			             Py_TYPE(doc)->tp_name, Py_TYPE(text)->tp_name);
+			Py_DECREF(text);
+			return -1;
+		}
+		if (PyUnicode_Check(text)) {
+			Py_ssize_t n;
+			const char *p = PyUnicode_AsUTF8AndSize(text, &n);
+
+			if (p == NULL) {
+				Py_DECREF(text);
+				return -1;
+			}
+			out->ptr = p;
+			out->len = (size_t)n;
+		} else {
+			out->ptr = PyBytes_AS_STRING(text);
+			out->len = (size_t)PyBytes_GET_SIZE(text);
+		}
+		out->keep = text; /* the text read, never a path */
+		return 0;
+	}
 	{
 		PyObject *p = PyOS_FSPath(doc);
 		int rc;
@@ -2187,7 +2292,8 @@ static int doc_to_text(modstate *st, PyObject *doc, doc_text *out)
 			PyErr_Clear();
 			PyErr_Format(PyExc_TypeError,
 			             "a document is a str (JSON text or a path), "
-			             "bytes, a dict or an os.PathLike, not %.100s",
+			             "bytes, a dict, a file object or an "
+			             "os.PathLike, not %.100s",
 			             Py_TYPE(doc)->tp_name);
 			return -1;
 		}
@@ -2204,7 +2310,7 @@ static int shards_from_py(PyObject *map, router_doc_shards **out, size_t *n,
 {
 	PyObject *items, *ks, *names, *seq;
 	router_doc_shards *arr = NULL;
-	Py_ssize_t ni, i, j, m;
+	Py_ssize_t ni, i, j, m, sl;
 
 	*out = NULL;
 	*n = 0;
@@ -2264,19 +2370,14 @@ static int shards_from_py(PyObject *map, router_doc_shards **out, size_t *n,
 		}
 		arr[i].shards = list;
 		arr[i].nshards = (size_t)m;
-		arr[i].keyspace = PyUnicode_AsUTF8(ks);
+		/* (The old test compared the UTF-8 length with the length in
+		 * characters and looked at the first byte only: "u\0" got
+		 * through as "u".) */
+		arr[i].keyspace = name_utf8(ks, "shards keyspace", &sl);
 		if (arr[i].keyspace == NULL)
 			goto fail;
-		if (strlen(arr[i].keyspace) !=
-		    (size_t)PyUnicode_GET_LENGTH(ks) &&
-		    memchr(arr[i].keyspace, 0, 1) != NULL) {
-			PyErr_SetString(PyExc_ValueError,
-			                "shards: keyspace name contains NUL");
-			goto fail;
-		}
 		for (j = 0; j < m; j++) {
 			PyObject *s = PySequence_Fast_GET_ITEM(seq, j);
-			Py_ssize_t sl;
 
 			if (!PyUnicode_Check(s)) {
 				PyErr_Format(PyExc_TypeError,
@@ -2286,14 +2387,9 @@ static int shards_from_py(PyObject *map, router_doc_shards **out, size_t *n,
 				goto fail;
 			}
 			list[j] = PyUnicode_AsUTF8AndSize(s, &sl);
-			if (list[j] == NULL)
+			if (list[j] == NULL ||
+			    refuse_nul(list[j], sl, "shard name") < 0)
 				goto fail;
-			if (strlen(list[j]) != (size_t)sl) {
-				PyErr_Format(PyExc_ValueError,
-				             "shards[%R]: shard name contains NUL",
-				             ks);
-				goto fail;
-			}
 		}
 	}
 	Py_DECREF(items);
@@ -2337,14 +2433,9 @@ static int load_doc(modstate *st, PyObject *doc, const doc_opts *o,
 	if (o->keyspace != NULL) {
 		Py_ssize_t kl;
 
-		opt.keyspace = PyUnicode_AsUTF8AndSize(o->keyspace, &kl);
+		opt.keyspace = name_utf8(o->keyspace, "keyspace", &kl);
 		if (opt.keyspace == NULL)
 			return -1;
-		if (strlen(opt.keyspace) != (size_t)kl) {
-			PyErr_SetString(PyExc_ValueError,
-			                "keyspace name contains NUL");
-			return -1;
-		}
 	}
 	if (o->shards != NULL &&
 	    shards_from_py(o->shards, &sh, &nsh, &keep) < 0)
@@ -2871,7 +2962,8 @@ static PyObject *Router_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 		                "on_event must be callable or None");
 		return NULL;
 	}
-	if (snap != Py_None && !PyUnicode_FSConverter(snap, &snap_fs))
+	if (snap != Py_None &&
+	    (snap_fs = path_bytes(snap, "snapshot_path")) == NULL)
 		return NULL;
 	mod = PyType_GetModuleByDef(type, &shardrouter_module);
 	if (mod == NULL) {
@@ -2961,7 +3053,8 @@ PyDoc_STRVAR(Router_route_doc,
 "vindexes.  In an unsharded keyspace every table routes to its shard.\n"
 "Raises NoRouteError (nothing published, unknown keyspace or table,\n"
 "lookup vindex, reference table, disabled table), TypeError for names\n"
-"that are not str.  Lock-free; the GIL is held.");
+"that are not str, ValueError for a NUL in one.  Lock-free; the GIL is\n"
+"held.");
 
 static PyObject *Router_route(RouterObject *self, PyObject *const *args,
                               Py_ssize_t nargs)
@@ -2995,11 +3088,8 @@ static PyObject *Router_lookup(RouterObject *self, PyObject *const *args,
 
 	if (nargs != 3)
 		return wrong_nargs("lookup", 3, nargs);
-	if (check_name(args[0], "keyspace") < 0 ||
-	    check_name(args[1], "table") < 0)
-		return NULL;
-	if ((k = PyUnicode_AsUTF8AndSize(args[0], &kl)) == NULL ||
-	    (t = PyUnicode_AsUTF8AndSize(args[1], &tl)) == NULL)
+	if ((k = name_utf8(args[0], "keyspace", &kl)) == NULL ||
+	    (t = name_utf8(args[1], "table", &tl)) == NULL)
 		return NULL;
 	if (values_from_py(self->st, args[2], &vb) < 0)
 		return NULL;
@@ -3026,9 +3116,7 @@ static PyObject *Router_route_ksid(RouterObject *self, PyObject *const *args,
 
 	if (nargs != 2)
 		return wrong_nargs("route_ksid", 2, nargs);
-	if (check_name(args[0], "keyspace") < 0)
-		return NULL;
-	if ((k = PyUnicode_AsUTF8AndSize(args[0], &kl)) == NULL)
+	if ((k = name_utf8(args[0], "keyspace", &kl)) == NULL)
 		return NULL;
 	if (PyUnicode_Check(args[1])) {
 		PyErr_SetString(PyExc_TypeError,
@@ -3087,11 +3175,8 @@ static PyObject *Router_route_many(RouterObject *self, PyObject *const *args,
 			return NULL;
 		/* Cache full (or names the core refuses): a handle for this
 		 * call only. */
-		if (check_name(args[0], "keyspace") < 0 ||
-		    check_name(args[1], "table") < 0)
-			return NULL;
-		if ((k = PyUnicode_AsUTF8AndSize(args[0], &kl)) == NULL ||
-		    (t = PyUnicode_AsUTF8AndSize(args[1], &tl)) == NULL)
+		if ((k = name_utf8(args[0], "keyspace", &kl)) == NULL ||
+		    (t = name_utf8(args[1], "table", &tl)) == NULL)
 			return NULL;
 		rc = router_handle_open(self->r, k, (size_t)kl, t, (size_t)tl,
 		                        &tmp, &err);
@@ -3125,11 +3210,8 @@ static PyObject *Router_table(RouterObject *self, PyObject *const *args,
 
 	if (nargs != 2)
 		return wrong_nargs("table", 2, nargs);
-	if (check_name(args[0], "keyspace") < 0 ||
-	    check_name(args[1], "table") < 0)
-		return NULL;
-	if ((k = PyUnicode_AsUTF8AndSize(args[0], &kl)) == NULL ||
-	    (n = PyUnicode_AsUTF8AndSize(args[1], &tl)) == NULL)
+	if ((k = name_utf8(args[0], "keyspace", &kl)) == NULL ||
+	    (n = name_utf8(args[1], "table", &tl)) == NULL)
 		return NULL;
 	rc = router_handle_open(self->r, k, (size_t)kl, n, (size_t)tl, &h,
 	                        &err);
@@ -3287,7 +3369,9 @@ PyDoc_STRVAR(Router_publish_doc,
 "shadow verdict when a sample is set).\n\n"
 "doc: a dict (serialized with json.dumps); bytes (JSON text); a str,\n"
 "which is JSON text when its first non-whitespace character is '{' and\n"
-"otherwise the path of a file; or an os.PathLike (a path).  The\n"
+"otherwise the path of a file; an os.PathLike (a path); or a file\n"
+"object (anything with read() giving str or bytes), read as it stands,\n"
+"never reopened by its name (a closed file raises ValueError).  The\n"
 "document is a Vitess SrvVSchema, a map of keyspace name to keyspace,\n"
 "or one keyspace's VSchema (then keyspace= names it).\n"
 "version: the table's version, overriding the document's (None or 0:\n"
@@ -3555,14 +3639,9 @@ static PyObject *Router_export(RouterObject *self, PyObject *const *args,
 	if (nargs == 1 && args[0] != Py_None) {
 		Py_ssize_t kl;
 
-		if (check_name(args[0], "keyspace") < 0)
-			return NULL;
-		a.keyspace = PyUnicode_AsUTF8AndSize(args[0], &kl);
+		a.keyspace = name_utf8(args[0], "keyspace", &kl);
 		if (a.keyspace == NULL)
 			return NULL;
-		if (strlen(a.keyspace) != (size_t)kl)
-			return raise_with(self->st->NoRouteError,
-			                  ROUTER_ENOTFOUND, NULL, NULL);
 	}
 	if (kv[0] != NULL) {
 		if ((f = PyObject_IsTrue(kv[0])) < 0)
@@ -3709,7 +3788,7 @@ static PyObject *Router_save_snapshot(RouterObject *self, PyObject *path)
 	router_error err;
 	int rc;
 
-	if (!PyUnicode_FSConverter(path, &fs))
+	if ((fs = path_bytes(path, "path")) == NULL)
 		return NULL;
 	Py_BEGIN_ALLOW_THREADS
 	rc = router_snapshot_save(self->r, PyBytes_AS_STRING(fs), &err);
@@ -3729,7 +3808,7 @@ static int snapshot_read(modstate *st, PyObject *path, router_table **t,
 	router_error err;
 	int rc;
 
-	if (!PyUnicode_FSConverter(path, &fs))
+	if ((fs = path_bytes(path, "path")) == NULL)
 		return -1;
 	Py_BEGIN_ALLOW_THREADS
 	if (t != NULL)
@@ -3999,13 +4078,7 @@ static const char *spec_arg(PyObject *o)
 	Py_ssize_t n;
 	const char *s;
 
-	if (check_name(o, "invariant") < 0)
-		return NULL;
-	s = PyUnicode_AsUTF8AndSize(o, &n);
-	if (s != NULL && strlen(s) != (size_t)n) {
-		PyErr_SetString(PyExc_ValueError, "invariant contains NUL");
-		return NULL;
-	}
+	s = name_utf8(o, "invariant", &n);
 	return s;
 }
 
@@ -4227,13 +4300,9 @@ static PyObject *Router_set_sample(RouterObject *self, PyObject *const *args,
 		}
 		ks = PySequence_Fast_GET_ITEM(k, 0);
 		tb = PySequence_Fast_GET_ITEM(k, 1);
-		if (check_name(ks, "keyspace") < 0 ||
-		    check_name(tb, "table") < 0)
-			goto done;
-		keys[i].keyspace = PyUnicode_AsUTF8AndSize(ks, &kl);
-		keys[i].table = keys[i].keyspace
-		                    ? PyUnicode_AsUTF8AndSize(tb, &tl)
-		                    : NULL;
+		keys[i].keyspace = name_utf8(ks, "keyspace", &kl);
+		keys[i].table = keys[i].keyspace ? name_utf8(tb, "table", &tl)
+		                                 : NULL;
 		if (keys[i].table == NULL)
 			goto done;
 		keys[i].keyspace_len = (size_t)kl;
@@ -4383,6 +4452,7 @@ static PyObject *mod_keyspace_id(PyObject *m, PyObject *const *args,
 	size_t len = 0, np = 0;
 	router_vindex *vx = NULL;
 	router_error err;
+	Py_ssize_t tl, pl;
 	const char *type;
 	valbuf vb;
 	int rc;
@@ -4396,9 +4466,7 @@ static PyObject *mod_keyspace_id(PyObject *m, PyObject *const *args,
 			return NULL;
 		params = kv[0];
 	}
-	if (check_name(args[0], "vindex_type") < 0)
-		return NULL;
-	type = PyUnicode_AsUTF8(args[0]);
+	type = name_utf8(args[0], "vindex type", &tl);
 	if (type == NULL)
 		return NULL;
 	if (params != NULL && params != Py_None) {
@@ -4429,8 +4497,9 @@ static PyObject *mod_keyspace_id(PyObject *m, PyObject *const *args,
 				return PyErr_Format(PyExc_TypeError,
 				                    "params must map str to str");
 			}
-			p[i].key = PyUnicode_AsUTF8(k);
-			p[i].value = PyUnicode_AsUTF8(v);
+			p[i].key = name_utf8(k, "param name", &pl);
+			p[i].value =
+			    p[i].key ? name_utf8(v, "param value", &pl) : NULL;
 			if (p[i].key == NULL || p[i].value == NULL) {
 				Py_DECREF(items);
 				return NULL;

@@ -4,7 +4,7 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, Union, final, overload
 
-from _typeshed import ReadableBuffer, WriteableBuffer, structseq
+from _typeshed import ReadableBuffer, SupportsRead, WriteableBuffer, structseq
 from typing_extensions import TypeAlias
 
 __version__: Final[str]
@@ -60,10 +60,12 @@ _Scalar: TypeAlias = Union[int, str, bytes, bytearray, memoryview, None, Value]
 #: vindex.
 _Key: TypeAlias = Union[_Scalar, tuple[_Scalar, ...]]
 #: A routing document: JSON text (a str starting with "{", bytes), a dict,
-#: or a path (os.PathLike, or a str that does not start with "{").
+#: a path (os.PathLike, or a str that does not start with "{"), or a file
+#: object, read as it stands (never reopened by its name).
 _Document: TypeAlias = Union[str, bytes, bytearray, memoryview,
                             Mapping[str, Any], os.PathLike[str],
-                            os.PathLike[bytes]]
+                            os.PathLike[bytes], SupportsRead[str],
+                            SupportsRead[bytes]]
 
 class Error(Exception):
     """Base class of librouter's errors."""

@@ -152,7 +152,8 @@ def test_names_must_be_str(router):
 
 
 def test_names_that_cannot_exist_do_not_route(router):
-    for ks, tb in (("", "users"), ("user", ""), ("user\0", "users"),
+    # (A NUL in a name is a bad argument, ValueError: test_nul.py.)
+    for ks, tb in (("", "users"), ("user", ""),
                    ("k" * 500, "users"), ("user", "t" * 500),
                    ("\u00e9", "users")):
         with pytest.raises(sr.NoRouteError):
