@@ -238,9 +238,11 @@ module ShardRouter
     _verify_snapshot(path_arg(path))
   end
 
-  # A file path as a String (Pathname and other #to_path objects too).
+  # A file path as a String (Pathname and other #to_path objects too, but
+  # not a stream: a File or Tempfile, open or closed, is never reopened by
+  # its path).
   def self.path_arg(path)
-    path = path.to_path if !path.is_a?(String) && path.respond_to?(:to_path)
+    path = path.to_path if !path.is_a?(String) && !path.respond_to?(:closed?) && path.respond_to?(:to_path)
     raise TypeError, "a path is a String or Pathname, not #{path.class}" unless path.is_a?(String)
 
     path
@@ -308,7 +310,9 @@ module ShardRouter
     #
     # @param doc [String, Hash, Pathname, IO] JSON text (a String whose first
     #   non-blank character is "{"), a Hash (converted with JSON.generate),
-    #   a file path (any other String, or a Pathname), or an IO to read. The
+    #   a file path (any other String, or a Pathname), or an IO to read
+    #   from where it stands (never reopened by its path; a closed one
+    #   raises IOError). The
     #   three shapes Vitess accepts: a SrvVSchema ({"keyspaces": ...}), a
     #   map of keyspace name to keyspace, or one keyspace's VSchema (give
     #   its name with +keyspace:+)
@@ -440,11 +444,21 @@ module ShardRouter
       when Hash
         [JSON.generate(doc), false]
       else
+        # A stream (File, Tempfile, StringIO...) is read as it stands, never
+        # reopened by its path: a closed one raises IOError ("closed
+        # stream") as IO#read does. A Pathname (no #closed?) is a path.
+        return [io_text(doc), false] if doc.respond_to?(:read) && (doc.respond_to?(:closed?) || !doc.respond_to?(:to_path))
         return [doc.to_path.to_str, true] if doc.respond_to?(:to_path)
-        return [doc.read.to_str, false] if doc.respond_to?(:read)
 
         raise TypeError, "a routing document is a JSON String, a Hash, a path or an IO, not #{doc.class}"
       end
+    end
+
+    def io_text(io)
+      text = io.read
+      raise TypeError, "#{io.class}#read gave #{text.class}, not a String" unless text.is_a?(String)
+
+      text
     end
 
     def json_text?(str)
@@ -467,6 +481,7 @@ module ShardRouter
 
     def name_arg(name, what)
       raise TypeError, "#{what} must be a String or Symbol, not #{name.class}" unless name.is_a?(String) || name.is_a?(Symbol)
+      raise ArgumentError, "#{what} contains a NUL byte" if name.to_s.include?("\0")
 
       name.to_s.dup.freeze
     end

@@ -327,6 +327,30 @@ static void raise_router_error(int code, const router_error *err,
 /* Arguments                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* A NUL inside a name (keyspace, table, vindex type, param, invariant,
+ * shard name) or a path is refused up front by every entry point with the
+ * same ArgumentError, "<what> contains a NUL byte" (the Python binding
+ * raises ValueError with the same text): no Vitess name holds one
+ * (librouter's JSON loader refuses them), C reads a NUL-terminated
+ * argument only up to it ("hash\0" would be "hash"), and a (ptr, len) name
+ * with one could only fail, with a message cut at the NUL.  Values are
+ * bytes and may hold NUL. */
+NORETURN(static void nul_error(const char *what));
+static void nul_error(const char *what)
+{
+	rb_raise(rb_eArgError, "%s contains a NUL byte", what);
+}
+
+/* A String for C, NUL-terminated and without NUL inside (*v may be
+ * replaced by a terminated copy).  TypeError when not a String. */
+static const char *cstr_arg(VALUE *v, const char *what)
+{
+	rb_string_value(v);
+	if (memchr(RSTRING_PTR(*v), 0, (size_t)RSTRING_LEN(*v)) != NULL)
+		nul_error(what);
+	return rb_string_value_cstr(v);
+}
+
 /* A keyspace or table name: String or Symbol, passed as (ptr, len). */
 static inline void name_arg(VALUE v, const char **p, size_t *n,
                             const char *what)
@@ -340,6 +364,8 @@ static inline void name_arg(VALUE v, const char **p, size_t *n,
 	}
 	*p = RSTRING_PTR(v);
 	*n = (size_t)RSTRING_LEN(v);
+	if (RB_UNLIKELY(memchr(*p, 0, *n) != NULL))
+		nul_error(what);
 }
 
 /* rb_integer_pack into one native uint64_t: the magnitude; returns the
@@ -644,7 +670,8 @@ static VALUE router_init(VALUE self, VALUE history, VALUE max_shrink,
 	opt.max_shrink = NUM2DBL(max_shrink);
 	opt.fence_cap = (unsigned)uint_arg(fence_cap, 0, UINT_MAX, "fence_cap");
 	if (!NIL_P(snapshot_path))
-		opt.snapshot_path = StringValueCStr(snapshot_path); /* copied */
+		opt.snapshot_path = /* copied */
+		    cstr_arg(&snapshot_path, "snapshot_path");
 	opt.on_event = on_router_event;
 	rc = router_create(&w->r, &opt, &err);
 	RB_GC_GUARD(snapshot_path);
@@ -885,13 +912,13 @@ static void shards_fill(VALUE shards, router_doc_shards *s,
 		VALUE pair = RARRAY_AREF(shards, i);
 		VALUE ks = RARRAY_AREF(pair, 0), list = RARRAY_AREF(pair, 1);
 
-		s[i].keyspace = StringValueCStr(ks);
+		s[i].keyspace = cstr_arg(&ks, "shards keyspace");
 		s[i].shards = names + k;
 		s[i].nshards = (size_t)RARRAY_LEN(list);
 		for (long j = 0; j < RARRAY_LEN(list); j++) {
 			VALUE name = RARRAY_AREF(list, j);
 
-			names[k++] = StringValueCStr(name);
+			names[k++] = cstr_arg(&name, "shard name");
 		}
 	}
 }
@@ -977,7 +1004,7 @@ static VALUE publish_body(VALUE p)
 	writer_call c;
 
 	if (!NIL_P(a->keyspace))
-		a->opt.keyspace = StringValueCStr(a->keyspace);
+		a->opt.keyspace = cstr_arg(&a->keyspace, "keyspace");
 	shards_count(a->shards, &nks, &nnames);
 	if (nks > 0) {
 		/* ALLOCV may use alloca: allocate in this frame. */
@@ -1055,7 +1082,7 @@ static VALUE router_publish_m(VALUE self, VALUE src, VALUE is_path,
 	StringValue(src);
 	src = rb_str_new_frozen(src);
 	if (RTEST(is_path)) {
-		a.path = StringValueCStr(src);
+		a.path = cstr_arg(&src, "path");
 	} else {
 		a.json = RSTRING_PTR(src);
 		a.len = (size_t)RSTRING_LEN(src);
@@ -1148,7 +1175,7 @@ static VALUE router_export_m(VALUE self, VALUE keyspace, VALUE flags)
 	VALUE str;
 
 	memset(&d, 0, sizeof d);
-	d.keyspace = NIL_P(keyspace) ? NULL : StringValueCStr(keyspace);
+	d.keyspace = NIL_P(keyspace) ? NULL : cstr_arg(&keyspace, "keyspace");
 	d.flags = (unsigned)uint_arg(flags, 0, 3, "flags");
 	d.rc = router_inspect(w->r, dump_fn, &d);
 	if (d.rc == NOTHING_IN_SERVICE)
@@ -1176,16 +1203,24 @@ static VALUE time_from_ns(int64_t ns)
 	return rb_time_timespec_new(&ts, INT_MAX);
 }
 
-/* A path argument: a String (Pathname#to_path is applied in Ruby), as a
- * frozen copy the GVL-released calls can read. */
+/* A path argument: a String, or an object with #to_path that is not a
+ * stream (Pathname: yes; a File or Tempfile, open or closed, is not a path
+ * and is never reopened by its name), as a frozen, NUL-free copy the
+ * GVL-released calls can read.  (#save_snapshot is called without a Ruby
+ * wrapper: it refused Pathname before.) */
 static VALUE path_arg(VALUE path)
 {
-	if (!RB_TYPE_P(path, T_STRING))
+	VALUE p = path;
+
+	if (!RB_TYPE_P(p, T_STRING) && !rb_respond_to(p, rb_intern("closed?")) &&
+	    rb_respond_to(p, rb_intern("to_path")))
+		p = rb_funcall(p, rb_intern("to_path"), 0);
+	if (!RB_TYPE_P(p, T_STRING))
 		rb_raise(rb_eTypeError, "a path is a String or Pathname, not %" PRIsVALUE,
 		         rb_obj_class(path));
-	path = rb_str_new_frozen(path);
-	StringValueCStr(path); /* no NUL inside */
-	return path;
+	p = rb_str_new_frozen(p);
+	cstr_arg(&p, "path");
+	return p;
 }
 
 /*
@@ -1563,7 +1598,7 @@ static VALUE router_add_invariant_m(VALUE self, VALUE spec)
 {
 	rb_router *w = get_router(self);
 	router_error err;
-	int rc = router_invariant_add(w->r, StringValueCStr(spec), &err);
+	int rc = router_invariant_add(w->r, cstr_arg(&spec, "invariant"), &err);
 
 	RB_GC_GUARD(spec);
 	if (rc != ROUTER_OK)
@@ -1583,7 +1618,8 @@ static VALUE router_remove_invariant_m(VALUE self, VALUE spec)
 {
 	rb_router *w = get_router(self);
 	router_error err;
-	int rc = router_invariant_remove(w->r, StringValueCStr(spec), &err);
+	int rc =
+	    router_invariant_remove(w->r, cstr_arg(&spec, "invariant"), &err);
 
 	RB_GC_GUARD(spec);
 	if (rc == ROUTER_ENOTFOUND)
@@ -1642,6 +1678,13 @@ static VALUE router_set_sample_m(VALUE self, VALUE keys, VALUE max_moved,
 			         "a sample key is [keyspace, table, value]");
 		Check_Type(RARRAY_AREF(key, 0), T_STRING);
 		Check_Type(RARRAY_AREF(key, 1), T_STRING);
+		/* The names every lookup refuses (name_arg). */
+		if (memchr(RSTRING_PTR(RARRAY_AREF(key, 0)), 0,
+		           (size_t)RSTRING_LEN(RARRAY_AREF(key, 0))) != NULL)
+			nul_error("keyspace");
+		if (memchr(RSTRING_PTR(RARRAY_AREF(key, 1)), 0,
+		           (size_t)RSTRING_LEN(RARRAY_AREF(key, 1))) != NULL)
+			nul_error("table");
 	}
 	/* Allocate first: from here to the call nothing allocates, so the
 	 * Strings read in place cannot move. */
@@ -2207,7 +2250,7 @@ static VALUE keyspace_id_m(int argc, VALUE *argv, VALUE mod)
 	rb_scan_args(argc, argv, "21", &type, &value, &params);
 	if (SYMBOL_P(type))
 		type = rb_sym2str(type);
-	StringValueCStr(type);
+	cstr_arg(&type, "vindex type");
 	if (!NIL_P(params)) {
 		Check_Type(params, T_HASH);
 		rb_hash_foreach(params, param_i, strs);
@@ -2217,8 +2260,8 @@ static VALUE keyspace_id_m(int argc, VALUE *argv, VALUE mod)
 			VALUE k = RARRAY_AREF(strs, 2 * i);
 			VALUE x = RARRAY_AREF(strs, 2 * i + 1);
 
-			p[i].key = StringValueCStr(k);
-			p[i].value = StringValueCStr(x);
+			p[i].key = cstr_arg(&k, "param name");
+			p[i].value = cstr_arg(&x, "param value");
 		}
 	}
 	n = to_values(value, vals);
