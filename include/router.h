@@ -69,7 +69,8 @@ extern "C" {
 	X(EFENCED, -20, "table content fenced after a refusal or rollback")   \
 	X(EINVARIANT, -21, "publish would break an operator invariant")         \
 	X(ESHADOW, -22, "sample keys would move or lose their shard")           \
-	X(EQUARANTINED, -23, "refused and kept pending for an operator")
+	X(EQUARANTINED, -23, "refused and kept pending for an operator")     \
+	X(EKSIDCHANGE, -24, "existing rows would change keyspace ID")
 
 enum router_status {
 	ROUTER_OK = 0,
@@ -78,7 +79,7 @@ enum router_status {
 #define ROUTER__ERRNO_ENUM(name, value, desc) ROUTER_##name = value,
 	ROUTER_ERRNO_MAP(ROUTER__ERRNO_ENUM)
 #undef ROUTER__ERRNO_ENUM
-	ROUTER__ERRNO_MIN = -23
+	ROUTER__ERRNO_MIN = -24
 };
 
 /* Static description of a status code ("invalid argument"); never NULL. */
