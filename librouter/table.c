@@ -2073,6 +2073,11 @@ static int cvs_equal(const router__tdef *a, const router__tdef *b)
 	return 1;
 }
 
+/* Keyspace-ID comparison (defined with the guard, below). */
+static int primary_same(const router__colvindex *x,
+                        const router__colvindex *y, char *why, size_t cap);
+static void cv_desc(const router__colvindex *cv, char *buf, size_t cap);
+
 static const char *primary_type(const router__tdef *d)
 {
 	return d->ncvs && d->cvs[0].vd ? d->cvs[0].vd->type : "none";
@@ -2097,7 +2102,7 @@ static void diff_tables_of(router_diff *d, const router__keyspace *a,
 			     y->name, "%s table", ttype_name(y->type));
 			j++;
 		} else if (x != NULL && y != NULL) {
-			char what[200] = "";
+			char what[256] = "", why[96], dx[80], dy[80];
 			size_t n = 0;
 
 			if (x->type != y->type)
@@ -2119,7 +2124,19 @@ static void diff_tables_of(router_diff *d, const router__keyspace *a,
 				    what + n, sizeof what - n,
 				    "primary vindex type %s -> %s; ",
 				    primary_type(x), primary_type(y));
-			else if (!cvs_equal(x, y) && n < sizeof what)
+			else if (x->ncvs > 0 && y->ncvs > 0 &&
+			         !primary_same(&x->cvs[0], &y->cvs[0], why,
+			                       sizeof why) &&
+			         n < sizeof what) {
+				/* Same type, other columns or params: the
+				 * keyspace IDs change all the same. */
+				cv_desc(&x->cvs[0], dx, sizeof dx);
+				cv_desc(&y->cvs[0], dy, sizeof dy);
+				n += (size_t)snprintf(
+				    what + n, sizeof what - n,
+				    "primary vindex %s -> %s%s%s%s; ", dx, dy,
+				    why[0] ? " (" : "", why, why[0] ? ")" : "");
+			} else if (!cvs_equal(x, y) && n < sizeof what)
 				n += (size_t)snprintf(what + n,
 				                      sizeof what - n,
 				                      "column vindexes changed; ");
@@ -2587,9 +2604,12 @@ static int table_ksid_check(const router__keyspace *ks, const router__tdef *x,
 	placement_desc(x, dx, sizeof dx);
 	placement_desc(y, dy, sizeof dy);
 	if (x->mode == ROUTER__T_VINDEX && y->mode == ROUTER__T_VINDEX) {
-		if (x->ncvs == 0 || y->ncvs == 0 ||
+		if (x->ncvs == 0 || y->ncvs == 0 || x->cvs[0].vd == NULL ||
+		    y->cvs[0].vd == NULL ||
 		    primary_same(&x->cvs[0], &y->cvs[0], why, sizeof why))
 			return ROUTER_OK;
+		if (x->cvs[0].vd->v.type != y->cvs[0].vd->v.type)
+			why[0] = '\0'; /* the descriptions say it */
 		if (strcmp(dx, dy) != 0)
 			return router__seterr(
 			    err, ROUTER_EKSIDCHANGE, culprit,
