@@ -520,6 +520,11 @@ ROUTER_EXTERN void router_free(router *r);
  *   (a version of 0 is assigned the next one);
  * - ESHRINK: a keyspace is dropped, turns unsharded, or loses more than
  *   max_shrink of its tables, without ROUTER_PUBLISH_DESTRUCTIVE.
+ * - EKSIDCHANGE: a table kept in a sharded keyspace would map its rows
+ *   to other keyspace IDs (its primary vindex's type, hashing params or
+ *   columns change, its pin changes, it turns reference, or the keyspace
+ *   turns sharded), without ROUTER_PUBLISH_DESTRUCTIVE; culprit
+ *   "keyspace.table" (README "The guards" lists what counts).
  * Before them: EFENCED (t's content is fenced) and EINVARIANT (an operator
  * invariant is broken); after them: ESHADOW (the sample's keys, when a
  * sample is set).  With ROUTER_PUBLISH_QUARANTINE an EEMPTY, ESHRINK or
@@ -737,9 +742,9 @@ typedef struct router_pending_info {
 ROUTER_EXTERN int router_pending(router *r, router_pending_info *out,
                                  router_diff **diff, router_error *err);
 /* Publish the pending table as if allowed (ROUTER_PUBLISH_DESTRUCTIVE: the
- * empty, shrink and shadow guards are overridden); fences, the version
- * guard and invariants still apply, and refuse it with their code (it then
- * stays pending).  diff as router_publish.  ROUTER_OK, ROUTER_ENOTFOUND
+ * empty, shrink, keyspace-ID and shadow guards are overridden); fences,
+ * the version guard and invariants still apply, and refuse it with their
+ * code (it then stays pending).  diff as router_publish.  ROUTER_OK, ROUTER_ENOTFOUND
  * (nothing pending), the refusal's code, ROUTER_ENOMEM.  Any thread. */
 ROUTER_EXTERN int router_pending_approve(router *r, router_diff **diff,
                                          router_error *err);

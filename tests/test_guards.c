@@ -352,6 +352,37 @@ static void publish_accepts_anything_within_an_unsharded_keyspace(void **s)
 	                    "'orders': {'pinned': '80'}}}}}");
 }
 
+/* ---- what no publish guard judges -------------------------------------- */
+
+#define DISABLED                                                               \
+	"{'routing_rules': {'rules': [{'from_table': 'user.users', "          \
+	"'to_tables': []}]}, 'keyspaces': {'user': {'sharded': true, "        \
+	"'shards': ['-80', '80-'], 'vindexes': {" XX "}, 'tables': {'users': " \
+	ON("xx", "id") ", 'orders': " ON("xx", "id") "}}}}"
+
+static void a_disabling_routing_rule_is_left_to_the_shadow_sample(void **s)
+{
+	/* Disabling a table by a rule is how a migration takes it out of
+	 * service (README): no guard refuses it, a sample does. */
+	router_value id = ROUTER_VALUE_INT64(1);
+	router_sample_key key = {"user", 4, "users", 5, &id, 1};
+	router *r;
+	router_table *t;
+
+	(void)s;
+	ACCEPTED(BASE, DISABLED);
+	r = router_with(BASE);
+	assert_int_equal(router_shadow_set_sample(r, &key, 1, NULL, &E),
+	                 ROUTER_OK);
+	t = doc(DISABLED);
+	assert_int_equal(router_publish(r, t, 0, NULL, &E), ROUTER_ESHADOW);
+	assert_string_equal(E.culprit, "user");
+	assert_int_equal(router_publish(r, t, ROUTER_PUBLISH_DESTRUCTIVE, NULL,
+	                                &E),
+	                 ROUTER_OK);
+	router_free(r);
+}
+
 /* ---- how the refusal is handled --------------------------------------- */
 
 static void ksid_refusal_is_returned_even_with_quarantine(void **s)
@@ -406,6 +437,7 @@ int main(void)
 	    cmocka_unit_test(publish_refuses_turning_an_unsharded_keyspace_sharded),
 	    cmocka_unit_test(
 	        publish_accepts_anything_within_an_unsharded_keyspace),
+	    cmocka_unit_test(a_disabling_routing_rule_is_left_to_the_shadow_sample),
 	    cmocka_unit_test(ksid_refusal_is_returned_even_with_quarantine),
 	    cmocka_unit_test(ksid_code_has_a_name_and_a_description),
 	};
