@@ -2624,10 +2624,10 @@ static int table_ksid_check(const router__keyspace *ks, const router__tdef *x,
 		    culprit, dx, why);
 	}
 	if (x->mode == ROUTER__T_FIXED && y->mode == ROUTER__T_FIXED) {
-		if (x->pinned_len == y->pinned_len &&
-		    (x->pinned_len == 0 ||
-		     memcmp(x->pinned_ksid, y->pinned_ksid, x->pinned_len) ==
-		         0))
+		/* Trailing zero bytes do not count (Vitess v17+ compares
+		 * keyspace IDs that way): "80" and "8000" are one pin. */
+		if (router_key_compare(x->pinned_ksid, x->pinned_len,
+		                       y->pinned_ksid, y->pinned_len) == 0)
 			return ROUTER_OK;
 		return router__seterr(
 		    err, ROUTER_EKSIDCHANGE, culprit,
