@@ -744,8 +744,9 @@ ROUTER_EXTERN int router_pending(router *r, router_pending_info *out,
 /* Publish the pending table as if allowed (ROUTER_PUBLISH_DESTRUCTIVE: the
  * empty, shrink, keyspace-ID and shadow guards are overridden); fences,
  * the version guard and invariants still apply, and refuse it with their
- * code (it then stays pending).  diff as router_publish.  ROUTER_OK, ROUTER_ENOTFOUND
- * (nothing pending), the refusal's code, ROUTER_ENOMEM.  Any thread. */
+ * code (it then stays pending).  diff as router_publish.  ROUTER_OK,
+ * ROUTER_ENOTFOUND (nothing pending), the refusal's code, ROUTER_ENOMEM.
+ * Any thread. */
 ROUTER_EXTERN int router_pending_approve(router *r, router_diff **diff,
                                          router_error *err);
 /* Free the pending table; its content is fenced when fencing is on (an

@@ -2512,8 +2512,8 @@ static void vindex_ksid_diff(const router__vdef *a, const router__vdef *b,
 
 			if (x->u.mc.bytes[i] != y->u.mc.bytes[i] || cx != cy) {
 				snprintf(why, cap,
-				         "column %zu: %u bytes of %s -> %u bytes "
-				         "of %s",
+				         "column %zu: %u bytes of %s -> %u "
+				         "bytes of %s",
 				         i + 1, (unsigned)x->u.mc.bytes[i],
 				         cx ? cx->name : "?",
 				         (unsigned)y->u.mc.bytes[i],
@@ -2633,14 +2633,15 @@ static int table_ksid_check(const router__keyspace *ks, const router__tdef *x,
 		    err, ROUTER_EKSIDCHANGE, culprit,
 		    "pinned keyspace ID of %s changed from %.66s (shard %s) "
 		    "to %.66s; every row's keyspace ID changes" KSID_TAIL,
-		    culprit, x->pinned ? x->pinned : "", ks->shards[x->fixed].name,
-		    y->pinned ? y->pinned : "");
+		    culprit, x->pinned ? x->pinned : "",
+		    ks->shards[x->fixed].name, y->pinned ? y->pinned : "");
 	}
 	if (y->mode == ROUTER__T_MULTISHARD)
 		return router__seterr(
 		    err, ROUTER_EKSIDCHANGE, culprit,
 		    "%s would turn into a reference table: its rows, placed "
-		    "on one shard each by %s, would be read from any shard" KSID_TAIL,
+		    "on one shard each by %s, would be read from any "
+		    "shard" KSID_TAIL,
 		    culprit, dx);
 	if (y->mode == ROUTER__T_FIXED)
 		return router__seterr(
@@ -2699,7 +2700,8 @@ int router__ksid_guard(const router_table *cur, const router_table *next,
 			return router__seterr(
 			    err, ROUTER_EKSIDCHANGE, culprit,
 			    "keyspace %s would turn from %s to %s: the rows "
-			    "of its tables, %s, would be looked for %s" KSID_TAIL,
+			    "of its tables, %s, would be looked for "
+			    "%s" KSID_TAIL,
 			    a->name, a->sharded ? "sharded" : "unsharded",
 			    a->sharded ? "unsharded" : "sharded",
 			    a->sharded ? "spread over its shards"
