@@ -69,7 +69,8 @@ extern "C" {
 	X(EFENCED, -20, "table content fenced after a refusal or rollback")   \
 	X(EINVARIANT, -21, "publish would break an operator invariant")         \
 	X(ESHADOW, -22, "sample keys would move or lose their shard")           \
-	X(EQUARANTINED, -23, "refused and kept pending for an operator")
+	X(EQUARANTINED, -23, "refused and kept pending for an operator")     \
+	X(EKSIDCHANGE, -24, "existing rows would change keyspace ID")
 
 enum router_status {
 	ROUTER_OK = 0,
@@ -78,7 +79,7 @@ enum router_status {
 #define ROUTER__ERRNO_ENUM(name, value, desc) ROUTER_##name = value,
 	ROUTER_ERRNO_MAP(ROUTER__ERRNO_ENUM)
 #undef ROUTER__ERRNO_ENUM
-	ROUTER__ERRNO_MIN = -23
+	ROUTER__ERRNO_MIN = -24
 };
 
 /* Static description of a status code ("invalid argument"); never NULL. */
@@ -519,6 +520,11 @@ ROUTER_EXTERN void router_free(router *r);
  *   (a version of 0 is assigned the next one);
  * - ESHRINK: a keyspace is dropped, turns unsharded, or loses more than
  *   max_shrink of its tables, without ROUTER_PUBLISH_DESTRUCTIVE.
+ * - EKSIDCHANGE: a table kept in a sharded keyspace would map its rows
+ *   to other keyspace IDs (its primary vindex's type, hashing params or
+ *   columns change, its pin changes, it turns reference, or the keyspace
+ *   turns sharded), without ROUTER_PUBLISH_DESTRUCTIVE; culprit
+ *   "keyspace.table" (README "The guards" lists what counts).
  * Before them: EFENCED (t's content is fenced) and EINVARIANT (an operator
  * invariant is broken); after them: ESHADOW (the sample's keys, when a
  * sample is set).  With ROUTER_PUBLISH_QUARANTINE an EEMPTY, ESHRINK or
@@ -736,10 +742,11 @@ typedef struct router_pending_info {
 ROUTER_EXTERN int router_pending(router *r, router_pending_info *out,
                                  router_diff **diff, router_error *err);
 /* Publish the pending table as if allowed (ROUTER_PUBLISH_DESTRUCTIVE: the
- * empty, shrink and shadow guards are overridden); fences, the version
- * guard and invariants still apply, and refuse it with their code (it then
- * stays pending).  diff as router_publish.  ROUTER_OK, ROUTER_ENOTFOUND
- * (nothing pending), the refusal's code, ROUTER_ENOMEM.  Any thread. */
+ * empty, shrink, keyspace-ID and shadow guards are overridden); fences,
+ * the version guard and invariants still apply, and refuse it with their
+ * code (it then stays pending).  diff as router_publish.  ROUTER_OK,
+ * ROUTER_ENOTFOUND (nothing pending), the refusal's code, ROUTER_ENOMEM.
+ * Any thread. */
 ROUTER_EXTERN int router_pending_approve(router *r, router_diff **diff,
                                          router_error *err);
 /* Free the pending table; its content is fenced when fencing is on (an

@@ -1087,7 +1087,8 @@ static int guards(router *r, const router_table *cur, const router_table *t,
 			    100.0 * (double)lost / (double)a->ntables,
 			    100.0 * r->max_shrink, first);
 	}
-	return ROUTER_OK;
+	/* Rows that would change keyspace ID (table.c). */
+	return router__ksid_guard(cur, t, err);
 }
 
 /* ---- publish, rollback ------------------------------------------------------ */

@@ -2073,6 +2073,11 @@ static int cvs_equal(const router__tdef *a, const router__tdef *b)
 	return 1;
 }
 
+/* Keyspace-ID comparison (defined with the guard, below). */
+static int primary_same(const router__colvindex *x,
+                        const router__colvindex *y, char *why, size_t cap);
+static void cv_desc(const router__colvindex *cv, char *buf, size_t cap);
+
 static const char *primary_type(const router__tdef *d)
 {
 	return d->ncvs && d->cvs[0].vd ? d->cvs[0].vd->type : "none";
@@ -2097,7 +2102,7 @@ static void diff_tables_of(router_diff *d, const router__keyspace *a,
 			     y->name, "%s table", ttype_name(y->type));
 			j++;
 		} else if (x != NULL && y != NULL) {
-			char what[200] = "";
+			char what[256] = "", why[96], dx[80], dy[80];
 			size_t n = 0;
 
 			if (x->type != y->type)
@@ -2119,7 +2124,19 @@ static void diff_tables_of(router_diff *d, const router__keyspace *a,
 				    what + n, sizeof what - n,
 				    "primary vindex type %s -> %s; ",
 				    primary_type(x), primary_type(y));
-			else if (!cvs_equal(x, y) && n < sizeof what)
+			else if (x->ncvs > 0 && y->ncvs > 0 &&
+			         !primary_same(&x->cvs[0], &y->cvs[0], why,
+			                       sizeof why) &&
+			         n < sizeof what) {
+				/* Same type, other columns or params: the
+				 * keyspace IDs change all the same. */
+				cv_desc(&x->cvs[0], dx, sizeof dx);
+				cv_desc(&y->cvs[0], dy, sizeof dy);
+				n += (size_t)snprintf(
+				    what + n, sizeof what - n,
+				    "primary vindex %s -> %s%s%s%s; ", dx, dy,
+				    why[0] ? " (" : "", why, why[0] ? ")" : "");
+			} else if (!cvs_equal(x, y) && n < sizeof what)
 				n += (size_t)snprintf(what + n,
 				                      sizeof what - n,
 				                      "column vindexes changed; ");
@@ -2371,4 +2388,344 @@ void router_diff_free(router_diff *d)
 	router__free(&a, d->e);
 	arena_free(d->ar);
 	router__free(&a, d);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keyspace-ID guard                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Equal ignoring ASCII case: MySQL (and Vitess, sqlparser.IdentifierCI)
+ * compare column names that way, so "ID" and "id" are one column. */
+static int ci_equal(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return 0;
+		if (x == '\0')
+			return 1;
+	}
+}
+
+/* The first param that differs between two definitions (params are
+ * sorted by key), written into why; nothing when they are equal. */
+static void param_diff(const router__vdef *a, const router__vdef *b,
+                       char *why, size_t cap)
+{
+	size_t i = 0, j = 0;
+
+	while (i < a->nparams || j < b->nparams) {
+		int c = i == a->nparams   ? 1
+		        : j == b->nparams ? -1
+		                          : strcmp(a->params[i].key,
+		                                   b->params[j].key);
+
+		if (c == 0 &&
+		    strcmp(a->params[i].value, b->params[j].value) == 0) {
+			i++;
+			j++;
+			continue;
+		}
+		if (c == 0)
+			snprintf(why, cap, "param %.40s %.40s -> %.40s",
+			         a->params[i].key, a->params[i].value,
+			         b->params[j].value);
+		else if (c < 0)
+			snprintf(why, cap, "param %.40s %.40s -> (none)",
+			         a->params[i].key, a->params[i].value);
+		else
+			snprintf(why, cap, "param %.40s (none) -> %.40s",
+			         b->params[j].key, b->params[j].value);
+		return;
+	}
+}
+
+/*
+ * Why two compiled vindexes may map one value to different keyspace IDs,
+ * written into why (left empty when they compute the same function).
+ * Compared is what the mapping reads, not how the definition is written:
+ * its type, then per type the params that enter the hash (router__vindex,
+ * vindex.c): the map and fallback of numeric_static_map (so json and
+ * json_path giving the same map are equal), region_bytes, multicol's
+ * column count, bytes and column vindexes.  Types with no params ignore
+ * the ones they are given (Vitess does too).  For the types computed
+ * outside this process (the lookup family: the keyspace ID is in its
+ * table; cfc, region_json, unicode_loose_*) every param counts.  The
+ * owner never does: it says which table writes a lookup, not where a row
+ * is.
+ */
+static void vindex_ksid_diff(const router__vdef *a, const router__vdef *b,
+                             char *why, size_t cap)
+{
+	const router__vindex *x = &a->v, *y = &b->v;
+	size_t i;
+
+	why[0] = '\0';
+	if (x->type != y->type) {
+		snprintf(why, cap, "type %s -> %s",
+		         x->type ? x->type->name : "?",
+		         y->type ? y->type->name : "?");
+		return;
+	}
+	if (x->type == NULL)
+		return; /* never in a built table */
+	switch (x->type->kind) {
+	case ROUTER__V_NUMERIC_STATIC_MAP:
+		if (x->u.nsm.n != y->u.nsm.n ||
+		    (x->u.nsm.n > 0 &&
+		     (memcmp(x->u.nsm.keys, y->u.nsm.keys,
+		             x->u.nsm.n * sizeof *x->u.nsm.keys) != 0 ||
+		      memcmp(x->u.nsm.vals, y->u.nsm.vals,
+		             x->u.nsm.n * sizeof *x->u.nsm.vals) != 0)))
+			snprintf(why, cap,
+			         "its map (json or json_path) changes: %zu -> "
+			         "%zu entries",
+			         x->u.nsm.n, y->u.nsm.n);
+		else if (x->u.nsm.fallback != y->u.nsm.fallback)
+			snprintf(why, cap, "fallback_type %s -> %s",
+			         x->u.nsm.fallback ? x->u.nsm.fallback->name
+			                           : "none",
+			         y->u.nsm.fallback ? y->u.nsm.fallback->name
+			                           : "none");
+		return;
+	case ROUTER__V_REGION_EXPERIMENTAL:
+		if (x->u.region.region_bytes != y->u.region.region_bytes)
+			snprintf(why, cap, "region_bytes %u -> %u",
+			         (unsigned)x->u.region.region_bytes,
+			         (unsigned)y->u.region.region_bytes);
+		return;
+	case ROUTER__V_MULTICOL:
+		if (x->u.mc.ncols != y->u.mc.ncols) {
+			snprintf(why, cap, "column_count %u -> %u",
+			         (unsigned)x->u.mc.ncols,
+			         (unsigned)y->u.mc.ncols);
+			return;
+		}
+		for (i = 0; i < x->u.mc.ncols && i < ROUTER_MULTICOL_MAX; i++) {
+			const router__vtype *cx = x->u.mc.col[i];
+			const router__vtype *cy = y->u.mc.col[i];
+
+			if (x->u.mc.bytes[i] != y->u.mc.bytes[i] || cx != cy) {
+				snprintf(why, cap,
+				         "column %zu: %u bytes of %s -> %u "
+				         "bytes of %s",
+				         i + 1, (unsigned)x->u.mc.bytes[i],
+				         cx ? cx->name : "?",
+				         (unsigned)y->u.mc.bytes[i],
+				         cy ? cy->name : "?");
+				return;
+			}
+		}
+		/* A column vindex with params of its own reads them from
+		 * the multicol's params: compare them all then. */
+		for (i = 0; i < x->u.mc.ncols && i < ROUTER_MULTICOL_MAX; i++)
+			if (x->u.mc.col[i] != NULL &&
+			    (x->u.mc.col[i]->kind ==
+			         ROUTER__V_NUMERIC_STATIC_MAP ||
+			     x->u.mc.col[i]->kind ==
+			         ROUTER__V_REGION_EXPERIMENTAL)) {
+				param_diff(a, b, why, cap);
+				return;
+			}
+		return;
+	case ROUTER__V_LOOKUP:
+	case ROUTER__V_UNSUPPORTED:
+		param_diff(a, b, why, cap);
+		return;
+	default:
+		return; /* hash, xxhash, numeric, binary, ...: no params */
+	}
+}
+
+/* "xxhash(id)", "multicol(cc,id)": a primary column vindex for messages. */
+static void cv_desc(const router__colvindex *cv, char *buf, size_t cap)
+{
+	size_t n, i;
+
+	n = (size_t)snprintf(buf, cap, "%.40s(",
+	                     cv->vd ? cv->vd->type : "?");
+	for (i = 0; i < cv->ncolumns && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%.40s",
+		                      i ? "," : "", cv->columns[i]);
+	if (n < cap)
+		snprintf(buf + n, cap - n, ")");
+}
+
+/* How the rows of table d are placed, for messages. */
+static void placement_desc(const router__tdef *d, char *buf, size_t cap)
+{
+	if (d->mode == ROUTER__T_VINDEX && d->ncvs > 0)
+		cv_desc(&d->cvs[0], buf, cap);
+	else if (d->mode == ROUTER__T_FIXED && d->pinned != NULL)
+		snprintf(buf, cap, "pin %.66s", d->pinned);
+	else if (d->mode == ROUTER__T_MULTISHARD)
+		snprintf(buf, cap, "a copy on every shard");
+	else
+		snprintf(buf, cap, "its single shard");
+}
+
+#define KSID_TAIL                                                              \
+	"; migrate the rows (a new table filled by VReplication) or pass "     \
+	"the destructive flag"
+
+/* The same primary vindex function over the same columns? */
+static int primary_same(const router__colvindex *x,
+                        const router__colvindex *y, char *why, size_t cap)
+{
+	size_t i;
+
+	why[0] = '\0';
+	if (x->vd == NULL || y->vd == NULL)
+		return x->vd == y->vd;
+	if (x->ncolumns != y->ncolumns)
+		return 0;
+	for (i = 0; i < x->ncolumns; i++)
+		if (!ci_equal(x->columns[i], y->columns[i]))
+			return 0;
+	vindex_ksid_diff(x->vd, y->vd, why, cap);
+	return why[0] == '\0';
+}
+
+/* Table x of a sharded keyspace in service against its namesake y in the
+ * same keyspace, sharded in the new table. */
+static int table_ksid_check(const router__keyspace *ks, const router__tdef *x,
+                            const router__tdef *y, router_error *err)
+{
+	char culprit[ROUTER_CULPRIT_MAX], dx[160], dy[160], why[160];
+
+	snprintf(culprit, sizeof culprit, "%s.%s", ks->name, x->name);
+	if (x->mode == ROUTER__T_MULTISHARD)
+		return ROUTER_OK; /* every shard holds every row */
+	placement_desc(x, dx, sizeof dx);
+	placement_desc(y, dy, sizeof dy);
+	if (x->mode == ROUTER__T_VINDEX && y->mode == ROUTER__T_VINDEX) {
+		if (x->ncvs == 0 || y->ncvs == 0 || x->cvs[0].vd == NULL ||
+		    y->cvs[0].vd == NULL ||
+		    primary_same(&x->cvs[0], &y->cvs[0], why, sizeof why))
+			return ROUTER_OK;
+		if (x->cvs[0].vd->v.type != y->cvs[0].vd->v.type)
+			why[0] = '\0'; /* the descriptions say it */
+		if (strcmp(dx, dy) != 0)
+			return router__seterr(
+			    err, ROUTER_EKSIDCHANGE, culprit,
+			    "primary vindex of %s changed from %s to %s; every "
+			    "row's keyspace ID changes%s%s%s" KSID_TAIL,
+			    culprit, dx, dy, why[0] ? " (" : "", why,
+			    why[0] ? ")" : "");
+		return router__seterr(
+		    err, ROUTER_EKSIDCHANGE, culprit,
+		    "primary vindex of %s changed: %s keeps its type and "
+		    "columns but %s; every row's keyspace ID changes" KSID_TAIL,
+		    culprit, dx, why);
+	}
+	if (x->mode == ROUTER__T_FIXED && y->mode == ROUTER__T_FIXED) {
+		/* Trailing zero bytes do not count (Vitess v17+ compares
+		 * keyspace IDs that way): "80" and "8000" are one pin. */
+		if (router_key_compare(x->pinned_ksid, x->pinned_len,
+		                       y->pinned_ksid, y->pinned_len) == 0)
+			return ROUTER_OK;
+		return router__seterr(
+		    err, ROUTER_EKSIDCHANGE, culprit,
+		    "pinned keyspace ID of %s changed from %.66s (shard %s) "
+		    "to %.66s; every row's keyspace ID changes" KSID_TAIL,
+		    culprit, x->pinned ? x->pinned : "",
+		    ks->shards[x->fixed].name, y->pinned ? y->pinned : "");
+	}
+	if (y->mode == ROUTER__T_MULTISHARD)
+		return router__seterr(
+		    err, ROUTER_EKSIDCHANGE, culprit,
+		    "%s would turn into a reference table: its rows, placed "
+		    "on one shard each by %s, would be read from any "
+		    "shard" KSID_TAIL,
+		    culprit, dx);
+	if (y->mode == ROUTER__T_FIXED)
+		return router__seterr(
+		    err, ROUTER_EKSIDCHANGE, culprit,
+		    "%s would be pinned to %.66s: its rows, spread by %s, "
+		    "would all be looked for on one shard; every row's "
+		    "keyspace ID changes" KSID_TAIL,
+		    culprit, y->pinned ? y->pinned : "", dx);
+	return router__seterr(
+	    err, ROUTER_EKSIDCHANGE, culprit,
+	    "%s would no longer be pinned (%s, shard %s): its rows, all on "
+	    "that shard, would be routed by %s; every row's keyspace ID "
+	    "changes" KSID_TAIL,
+	    culprit, dx, ks->shards[x->fixed].name, dy);
+}
+
+int router__ksid_guard(const router_table *cur, const router_table *next,
+                       router_error *err)
+{
+	size_t i, j;
+	int rc;
+
+	if (cur == NULL || next == NULL)
+		return ROUTER_OK;
+	for (i = 0; i < cur->nkeyspaces; i++) {
+		const router__keyspace *a = &cur->keyspaces[i];
+		const router__keyspace *b =
+		    router__table_keyspace(next, a->name, a->name_len);
+		const router__tdef *x = NULL, *y = NULL;
+		char culprit[ROUTER_CULPRIT_MAX], dx[160], dy[160];
+
+		if (b == NULL || (!a->sharded && !b->sharded))
+			continue; /* dropped (shrink guard), or one shard */
+		if (a->sharded && b->sharded) {
+			for (j = 0; j < a->ntables; j++) {
+				x = &a->tables[j];
+				y = router__keyspace_table(b, x->name,
+				                           x->name_len);
+				if (y == NULL)
+					continue;
+				rc = table_ksid_check(a, x, y, err);
+				if (rc != ROUTER_OK)
+					return rc;
+			}
+			continue;
+		}
+		/* The keyspace changes sharding: name the first table kept. */
+		for (j = 0; j < a->ntables; j++) {
+			x = &a->tables[j];
+			y = router__keyspace_table(b, x->name, x->name_len);
+			if (y != NULL)
+				break;
+		}
+		if (y == NULL) {
+			snprintf(culprit, sizeof culprit, "%s", a->name);
+			return router__seterr(
+			    err, ROUTER_EKSIDCHANGE, culprit,
+			    "keyspace %s would turn from %s to %s: the rows "
+			    "of its tables, %s, would be looked for "
+			    "%s" KSID_TAIL,
+			    a->name, a->sharded ? "sharded" : "unsharded",
+			    a->sharded ? "unsharded" : "sharded",
+			    a->sharded ? "spread over its shards"
+			               : "all on its single shard",
+			    a->sharded ? "on a single shard"
+			               : "by keyspace ID");
+		}
+		snprintf(culprit, sizeof culprit, "%s.%s", a->name, x->name);
+		placement_desc(x, dx, sizeof dx);
+		placement_desc(y, dy, sizeof dy);
+		if (a->sharded)
+			return router__seterr(
+			    err, ROUTER_EKSIDCHANGE, culprit,
+			    "keyspace %s would turn from sharded to unsharded: "
+			    "the rows of %s, spread by %s, would all be looked "
+			    "for on shard %s; every row's keyspace ID "
+			    "changes" KSID_TAIL,
+			    a->name, culprit, dx, b->shards[0].name);
+		return router__seterr(
+		    err, ROUTER_EKSIDCHANGE, culprit,
+		    "keyspace %s would turn from unsharded to sharded: the "
+		    "rows of %s, all on shard %s, would be looked for by %s; "
+		    "every row's keyspace ID changes" KSID_TAIL,
+		    a->name, culprit, a->shards[0].name, dy);
+	}
+	return ROUTER_OK;
 }

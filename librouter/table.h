@@ -175,4 +175,21 @@ void router__fill_shard(const router_table *t, const router__keyspace *ks,
 /* Free a table's memory now (the router's reclamation callback). */
 void router__table_destroy(router_table *t);
 
+/* The keyspace-ID guard (router_publish, README "The guards"): for every
+ * keyspace in both cur and next, refuse a change to where existing rows
+ * are looked for that is not a change of shards: a table kept (same
+ * name) whose primary vindex computes another function (type, or the
+ * params that enter the hash) or reads other columns (compared ignoring
+ * case, in order), whose pin changes, that turns from vindex-routed or
+ * pinned to reference or between the two; and a keyspace that turns
+ * sharded or unsharded.  Vindex names, secondary vindexes, owners, shards
+ * and tables added or dropped are not its concern; reference tables (a
+ * copy on every shard) may become anything.  cur NULL: ROUTER_OK.
+ * Returns ROUTER_OK or ROUTER_EKSIDCHANGE for the first such table in
+ * name order (culprit "keyspace.table", or the keyspace when no table is
+ * kept), saying what changed ("primary vindex of user.users changed from
+ * xxhash(id) to hash(id)...").  Thread-safe on frozen tables. */
+int router__ksid_guard(const router_table *cur, const router_table *next,
+                       router_error *err);
+
 #endif /* ROUTER_TABLE_H */

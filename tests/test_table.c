@@ -2289,6 +2289,60 @@ static void diff_names_every_kind_of_change_in_order(void **state)
 	router_table_free(b);
 }
 
+/* A primary vindex that keeps its type but reads other columns or params
+ * changes every keyspace ID: the diff says so instead of a bare "column
+ * vindexes changed" (or nothing at all for params), and the keyspace-ID
+ * guard names the first such table; a rename with the same definition
+ * is only a column vindex change and passes the guard. */
+static const op KSID_A[] = {
+    KS("user", 1), SH("user", "-80"), SH("user", "80-"),
+    VXP("user", "m", "numeric_static_map", NULL, {"json", "{\"1\":2}"}),
+    VX("user", "xx", "xxhash", NULL), TB("user", "a", NORMAL, NULL),
+    CV("user", "a", "m", "id"), TB("user", "b", NORMAL, NULL),
+    CV("user", "b", "xx", "id"), TB("user", "c", NORMAL, NULL),
+    CV("user", "c", "xx", "id"),
+};
+static const op KSID_B[] = {
+    KS("user", 1), SH("user", "-80"), SH("user", "80-"),
+    VXP("user", "m", "numeric_static_map", NULL, {"json", "{\"1\":3}"}),
+    VX("user", "yy", "xxhash", NULL), TB("user", "a", NORMAL, NULL),
+    CV("user", "a", "m", "id"), TB("user", "b", NORMAL, NULL),
+    CV("user", "b", "yy", "uid"), TB("user", "c", NORMAL, NULL),
+    CV("user", "c", "yy", "id"),
+};
+
+static void diff_and_ksid_guard_name_a_primary_vindex_that_rehashes(
+    void **state)
+{
+	static const want_entry want[] = {
+	    {D_TB, CHG, "user", "a",
+	     "primary vindex numeric_static_map(id) -> numeric_static_map(id) "
+	     "(its map (json or json_path) changes: 1 -> 1 entries)"},
+	    {D_TB, CHG, "user", "b", "primary vindex xxhash(id) -> xxhash(uid)"},
+	    {D_TB, CHG, "user", "c", "column vindexes changed"},
+	    {D_VX, CHG, "user", "m", "params changed"},
+	    {D_VX, DEL, "user", "xx", "xxhash"},
+	    {D_VX, ADD, "user", "yy", "xxhash"},
+	};
+	router_table *a = must_build(KSID_A, NOPS(KSID_A));
+	router_table *b = must_build(KSID_B, NOPS(KSID_B));
+	router_diff *d = NULL;
+
+	(void)state;
+	OK(router_diff_tables(a, b, &d, &E));
+	expect_diff(d, want, NOPS(want));
+	EXPECT(router__ksid_guard(a, b, &E), ROUTER_EKSIDCHANGE, "user.a",
+	       "numeric_static_map(id) keeps its type and columns but its map");
+	/* Back: same refusal; from nothing, or to itself: nothing. */
+	EXPECT(router__ksid_guard(b, a, &E), ROUTER_EKSIDCHANGE, "user.a",
+	       NULL);
+	assert_int_equal(router__ksid_guard(NULL, b, &E), ROUTER_OK);
+	assert_int_equal(router__ksid_guard(a, a, &E), ROUTER_OK);
+	router_diff_free(d);
+	router_table_free(a);
+	router_table_free(b);
+}
+
 static void diff_from_nothing_lists_everything_as_added(void **state)
 {
 	router_table *t = must_build(FULL, NFULL);
@@ -2646,6 +2700,8 @@ int main(void)
 	    cmocka_unit_test(equal_content_has_equal_hash_in_any_insertion_order),
 	    cmocka_unit_test(any_single_change_changes_the_hash),
 	    cmocka_unit_test(diff_names_every_kind_of_change_in_order),
+	    cmocka_unit_test(
+	        diff_and_ksid_guard_name_a_primary_vindex_that_rehashes),
 	    cmocka_unit_test(diff_from_nothing_lists_everything_as_added),
 	    cmocka_unit_test(diff_outlives_both_tables),
 	    cmocka_unit_test(diff_refuses_null_arguments),

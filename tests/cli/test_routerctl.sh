@@ -285,6 +285,40 @@ eq "$(jget .verdict)" accept
 eq "$(jget '.changes|length')" 6
 t check_reads_standard_input_only_once
 run_in 2 "$TMP/two.json" check - -
+t check_refuses_a_change_of_every_rows_keyspace_id
+# The issue's keyspace: users and orders on xxhash, shards -80 80-; each
+# next document moves every row's keyspace ID without moving a shard.
+cat >"$TMP/xx.json" <<'JSON'
+{"version": 1, "keyspaces": {"user": {"sharded": true, "shards": ["-80", "80-"],
+  "vindexes": {"xx": {"type": "xxhash"}},
+  "tables": {"users": {"column_vindexes": [{"column": "id", "name": "xx"}]},
+             "orders": {"column_vindexes": [{"column": "id", "name": "xx"}]}}}}}
+JSON
+sed -e 's/"version": 1/"version": 2/' -e 's/"xx": {"type": "xxhash"}/"nv": {"type": "null"}/' \
+	-e 's/"name": "xx"/"name": "nv"/g' "$TMP/xx.json" >"$TMP/to_null.json"
+sed -e 's/"version": 1/"version": 2/' -e 's/"type": "xxhash"/"type": "hash"/' "$TMP/xx.json" >"$TMP/to_hash.json"
+sed -e 's/"version": 1/"version": 2/' -e 's/"users": {"column_vindexes": \[{"column": "id"/"users": {"column_vindexes": [{"column": "user_id"/' \
+	"$TMP/xx.json" >"$TMP/to_col.json"
+sed -e 's/"version": 1/"version": 2/' -e 's/"xx"/"renamed"/g' "$TMP/xx.json" >"$TMP/renamed.json"
+run 1 check "$TMP/xx.json" "$TMP/to_null.json"
+out_has "^refused: ROUTER_EKSIDCHANGE: user.orders: primary vindex of user.orders changed from xxhash(id) to null(id); every row's keyspace ID changes"
+out_has '^~ table user.users: primary vindex type xxhash -> null$'
+run 1 check "$TMP/xx.json" "$TMP/to_hash.json"
+out_has '^refused: ROUTER_EKSIDCHANGE: user.orders: primary vindex of user.orders changed from xxhash(id) to hash(id)'
+run 1 check "$TMP/xx.json" "$TMP/to_col.json"
+out_has '^refused: ROUTER_EKSIDCHANGE: user.users: primary vindex of user.users changed from xxhash(id) to xxhash(user_id)'
+out_has '^~ table user.users: primary vindex xxhash(id) -> xxhash(user_id)$'
+run 1 check "$TMP/xx.json" "$TMP/to_hash.json" --json && is_json
+eq "$(jget .code)" ROUTER_EKSIDCHANGE
+eq "$(jget .error.culprit)" user.orders
+t check_allow_destructive_lets_a_keyspace_id_change_through
+for f in to_null to_hash to_col; do
+	run 0 check "$TMP/xx.json" "$TMP/$f.json" --allow-destructive
+	eq "$(head -1 "$OUT")" "accepted: version 1 -> 2" "$f"
+done
+t check_accepts_a_renamed_vindex_with_the_same_definition
+run 0 check "$TMP/xx.json" "$TMP/renamed.json"
+eq "$(head -1 "$OUT")" "accepted: version 1 -> 2"
 
 # ---- diff -------------------------------------------------------------------
 t diff_lists_changes_and_the_share_that_moves

@@ -37,6 +37,7 @@ EFENCED: Final[int]
 EINVARIANT: Final[int]
 ESHADOW: Final[int]
 EQUARANTINED: Final[int]
+EKSIDCHANGE: Final[int]
 
 _SQLType: TypeAlias = Literal[
     "null", "int8", "int16", "int24", "int32", "int64",

@@ -243,6 +243,19 @@ def test_shrink_guard_refuses_dropping_tables_unless_destructive():
     assert ei.value.code == sr.ESHRINK
 
 
+def test_keyspace_id_guard_refuses_a_new_primary_vindex_type():
+    r = sr.Router()
+    r.publish(keyspace_doc(tables=("users", "orders")))
+    with pytest.raises(sr.RefusedError) as ei:
+        r.publish(keyspace_doc(vindex="xxhash", tables=("users", "orders")))
+    e = ei.value
+    assert (e.code, e.name) == (sr.EKSIDCHANGE, "ROUTER_EKSIDCHANGE")
+    assert e.culprit == "user.orders" and r.version == 1
+    assert "from hash(id) to xxhash(id)" in e.reason
+    assert r.publish(keyspace_doc(vindex="xxhash", tables=("users", "orders")),
+                     allow_destructive=True).accepted
+
+
 def test_max_shrink_is_a_router_option():
     tables = ["t%d" % i for i in range(10)]
     r = sr.Router(max_shrink=0.5)

@@ -42,6 +42,13 @@ class TestGuards < Minitest::Test
     assert(err.diff.all? { |c| c.is_a?(ShardRouter::Change) && c.frozen? })
   end
 
+  def test_publish_refuses_a_change_of_every_rows_keyspace_id
+    tables = %w[users orders items carts]
+    err = assert_refused(:EKSIDCHANGE, "user.carts") { @r.publish(user_doc(tables: tables, vindex: "xxhash", shards: 4)) }
+    assert_includes err.reason, "from hash(id) to xxhash(id)"
+    assert_equal @version + 1, @r.publish(user_doc(tables: tables, vindex: "xxhash", shards: 4), allow_destructive: true)
+  end
+
   def test_publish_refuses_a_table_with_no_keyspace
     assert_refused(:EEMPTY) { @r.publish({ "keyspaces" => {} }) }
   end

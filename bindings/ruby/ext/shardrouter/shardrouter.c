@@ -247,7 +247,8 @@ static VALUE make_router_error(int code, const router_error *err,
 		break;
 	case O_PUBLISH:
 		klass = code == ROUTER_EEMPTY || code == ROUTER_EVERSION ||
-		                code == ROUTER_ESHRINK
+		                code == ROUTER_ESHRINK ||
+		                code == ROUTER_EKSIDCHANGE
 		            ? eRefused
 		            : eError;
 		break;
