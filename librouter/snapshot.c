@@ -50,6 +50,7 @@
 #include "internal.h"
 #include "router_doc.h"
 #include "snapshot.h"
+#include "table.h"
 
 /* "librouter-snapshot 1 version=<20> hash=<16> length=<20> xxh3=<16>\n" */
 #define HEADER_MAX 160
@@ -225,6 +226,35 @@ static int resolve_target(const char *path, const router_allocator *a,
 	return ROUTER_OK;
 }
 
+/* A snapshot is loaded from memory, which reads no file (router_doc.h,
+ * "Files a document names"): a table whose numeric_static_map still names
+ * its map file (built with the builder's json_path, not from a document)
+ * would be written, then refused at every restart.  Refused here instead. */
+static int self_contained(const router_table *t, const char *path,
+                          router_error *err)
+{
+	for (size_t i = 0; i < t->nkeyspaces; i++) {
+		const router__keyspace *ks = &t->keyspaces[i];
+
+		for (size_t j = 0; j < ks->nvindexes; j++)
+			for (size_t k = 0; k < ks->vindexes[j].nparams; k++)
+				if (strcmp(ks->vindexes[j].params[k].key,
+				           "json_path") == 0 &&
+				    strcmp(ks->vindexes[j].type,
+				           "numeric_static_map") == 0)
+					return router__seterr(
+					    err, ROUTER_EDOC, path,
+					    "snapshot %.96s not written: vindex "
+					    "%.64s.%.64s reads its map from a "
+					    "file (json_path), which a snapshot "
+					    "cannot load; give the map inline "
+					    "(param json)",
+					    path, ks->name,
+					    ks->vindexes[j].name);
+	}
+	return ROUTER_OK;
+}
+
 int router__snapshot_write(const router_table *t, const char *path,
                            const router_allocator *a, router_error *err)
 {
@@ -234,6 +264,8 @@ int router__snapshot_write(const router_table *t, const char *path,
 	uint64_t sum, seed;
 
 	a = router__allocator(a);
+	if ((rc = self_contained(t, path, err)) != ROUTER_OK)
+		return rc;
 	rc = resolve_target(path, a, &target, err);
 	if (rc != ROUTER_OK)
 		return rc;

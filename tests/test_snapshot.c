@@ -819,6 +819,37 @@ static void a_symlink_at_the_snapshot_path_is_followed(void **state)
 	router_free(r);
 }
 
+/* A table whose numeric_static_map reads its map file (the builder's
+ * json_path) would be saved, then refused at every restart: a snapshot
+ * loads from memory, which reads no file.  The save refuses it. */
+static void a_table_naming_a_map_file_is_not_snapshotted(void **state)
+{
+	const char *path = in_dir("file.snap"), *map = in_dir("map.json");
+	router_param p = {"json_path", map};
+	router_builder *b = NULL;
+	router_table *t = NULL;
+	router *r = new_router(NULL);
+	router_error e;
+
+	(void)state;
+	spit(map, "{\"1\": 2}", 8);
+	assert_int_equal(router_builder_create(&b, NULL, &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_keyspace(b, "m", 1, &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_shard(b, "m", "-80", &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_shard(b, "m", "80-", &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_vindex(b, "m", "nsm",
+	                                           "numeric_static_map", &p, 1,
+	                                           NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_build(b, &t, &e), ROUTER_OK);
+	router_builder_free(b);
+	publish_ok(r, t, 0);
+	assert_int_equal(router_snapshot_save(r, path, &e), ROUTER_EDOC);
+	assert_non_null(strstr(e.message, "json_path"));
+	assert_int_equal(access(path, F_OK), -1);
+	router_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -843,6 +874,7 @@ int main(void)
 	    cmocka_unit_test(
 	        a_writer_killed_mid_save_leaves_files_named_after_it),
 	    cmocka_unit_test(a_symlink_at_the_snapshot_path_is_followed),
+	    cmocka_unit_test(a_table_naming_a_map_file_is_not_snapshotted),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
