@@ -7,12 +7,15 @@
  * has the full text.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "doc.h"
 #include "router.h"
@@ -32,9 +35,10 @@ enum {
 	O_VITESS = 1u << 6,
 	O_COMPACT = 1u << 7,
 	O_SAMPLE = 1u << 8,
-	O_INVARIANTS = 1u << 9
+	O_INVARIANTS = 1u << 9,
+	O_JSON_PATH_DIR = 1u << 10
 };
-#define O_DOC (O_JSON | O_KEYSPACE | O_SHARDS)
+#define O_DOC (O_JSON | O_KEYSPACE | O_SHARDS | O_JSON_PATH_DIR)
 
 #define MAX_VALUES ROUTER_MULTICOL_MAX
 
@@ -52,6 +56,7 @@ typedef struct cli {
 	int stdin_used;
 	const char *sample;     /* --sample FILE */
 	const char *invariants; /* --invariants FILE */
+	const char *json_path_dir; /* --json-path-dir DIR */
 } cli;
 
 typedef struct command {
@@ -321,6 +326,9 @@ static int load(cli *c, doc *d, const char *file, unsigned flags)
 	o.shards = c->shards;
 	o.nshards = c->nshards;
 	o.flags = flags;
+	/* json_path: below the DOC file's directory by default; a DOC from
+	 * standard input names no file unless --json-path-dir is given. */
+	o.json_path_dir = c->json_path_dir;
 	if (strcmp(file, "-") == 0) {
 		char *buf;
 		size_t len;
@@ -876,20 +884,48 @@ static void sample_free(sample *s)
 	memset(s, 0, sizeof *s);
 }
 
+/* Open a file the user named (--sample, --invariants) for reading, or
+ * print why not and return NULL.  O_NONBLOCK: a FIFO must not block the
+ * open forever; anything but a regular file (a FIFO, /dev/zero) is
+ * refused, then reads block as usual. */
+static FILE *open_input(const char *file)
+{
+	int fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), fl;
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		errorf("%s: %s", file, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		errorf("%s: not a regular file (a FIFO or a device is not read)",
+		       file);
+		close(fd);
+		return NULL;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		errorf("%s: %s", file, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
 /* Lines "KEYSPACE TABLE VALUE..." (blank lines and # comments skipped);
  * a VALUE that parses as a signed 64-bit integer is int64, else
  * varchar.  0, or EXIT_USAGE with the message printed. */
 static int sample_read(const char *file, sample *s)
 {
-	FILE *f = fopen(file, "r");
+	FILE *f = open_input(file);
 	char buf[4096];
 	size_t lineno = 0;
 
 	memset(s, 0, sizeof *s);
-	if (f == NULL) {
-		errorf("%s: %s", file, strerror(errno));
-		return EXIT_USAGE;
-	}
+	if (f == NULL)
+		return EXIT_USAGE; /* open_input said why */
 	while (fgets(buf, sizeof buf, f) != NULL) {
 		char *save = NULL, *w[3 + MAX_VALUES], *line, *tok, *hash;
 		size_t nw = 0;
@@ -963,14 +999,12 @@ oom:
  * EXIT_USAGE for I/O or syntax errors. */
 static int invariants_read(const cli *c, const char *file, router *r)
 {
-	FILE *f = fopen(file, "r");
+	FILE *f = open_input(file);
 	char buf[1024];
 	size_t lineno = 0;
 
-	if (f == NULL) {
-		errorf("%s: %s", file, strerror(errno));
-		return EXIT_USAGE;
-	}
+	if (f == NULL)
+		return EXIT_USAGE; /* open_input said why */
 	while (fgets(buf, sizeof buf, f) != NULL) {
 		router_error e;
 		const char *p = buf;
@@ -1291,6 +1325,11 @@ static int cmd_dump(cli *c)
 	"      shard names (--shards user=-80,80-).  Repeat for several\n"   \
 	"      keyspaces.  A sharded keyspace needs shards, from its\n"      \
 	"      \"shards\" field or from here; an unsharded one has \"0\".\n" \
+	"  --json-path-dir DIR\n"                                            \
+	"      Directory a numeric_static_map json_path is read from (a\n"  \
+	"      relative path below it; no .., no symbolic link).  Default:\n" \
+	"      the DOC file's directory; a DOC on standard input reads no\n" \
+	"      file without it.  The map is inlined into the table.\n"      \
 	"  --json\n"                                                         \
 	"      Print one JSON object on stdout instead of text.\n"
 
@@ -1737,6 +1776,8 @@ static const char main_help[] =
     "  --json                one JSON object on stdout (every command)\n"
     "  --keyspace NAME       name of a single-keyspace DOC\n"
     "  --shards NAME=LIST    shards of keyspace NAME (repeatable)\n"
+    "  --json-path-dir DIR   where json_path map files are (default: the\n"
+    "                        DOC's directory)\n"
     "  --help, -h            usage\n"
     "  --version             librouter's version\n"
     "  --                    end of options (for a VALUE starting --)\n"
@@ -1898,6 +1939,7 @@ static const optdef optdefs[] = {
     {"hex", O_HEX, 0},         {"allow-destructive", O_DESTRUCTIVE, 0},
     {"vitess", O_VITESS, 0},   {"compact", O_COMPACT, 0},
     {"sample", O_SAMPLE, 1},   {"invariants", O_INVARIANTS, 1},
+    {"json-path-dir", O_JSON_PATH_DIR, 1},
 };
 
 static int set_option(cli *c, const optdef *o, const char *val)
@@ -1931,6 +1973,11 @@ static int set_option(cli *c, const optdef *o, const char *val)
 		break;
 	case O_INVARIANTS:
 		c->invariants = val;
+		break;
+	case O_JSON_PATH_DIR:
+		if (val[0] == '\0')
+			return usage(c, "--json-path-dir needs a directory");
+		c->json_path_dir = val;
 		break;
 	case O_SQLTYPE:
 		if (c->nsqltypes == MAX_VALUES)

@@ -682,10 +682,15 @@ ROUTER_EXTERN int router_handle_route_batch(const router_handle *h,
 #define ROUTER_SNAPSHOT_FORMAT 1
 
 /* Write the table in service to path atomically: into a new temporary file
- * in the same directory (path.tmp-XXXXXX), fsync, rename over path, fsync
- * the directory.  A crash at any point leaves either the old file or the
- * new one at path (and perhaps a stray temporary file, which loading
- * ignores).  Holds the writer lock for the write (publishers wait, readers
+ * in the same directory (path.tmp-PID-XXXXXX), fsync, rename over path,
+ * fsync the directory.  A crash at any point leaves either the old file or
+ * the new one at path (and perhaps a stray temporary file, which loading
+ * ignores and a later save of path removes once its writer is dead and it
+ * is a minute old).  A symbolic link at path is followed: the file it
+ * resolves to is replaced, in its own directory, and the link stays; a
+ * link that does not resolve is refused (ROUTER_EIO).  A table whose
+ * numeric_static_map names its map file (the builder's json_path) is
+ * refused with ROUTER_EDOC: a snapshot loads without files.  Holds the writer lock for the write (publishers wait, readers
  * do not).  Returns ROUTER_OK; ROUTER_ENOTFOUND (nothing in service);
  * ROUTER_EIO (culprit: the path; message: the operation and the system's
  * reason), nothing at path changed; ROUTER_EINVAL (NULL r or path);

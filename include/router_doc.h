@@ -70,6 +70,12 @@ typedef struct router_doc_shards {
  * warning instead of ROUTER_ENOTFOUND (for callers that apply one shard
  * list to several documents, e.g. the table in service and the next). */
 #define ROUTER_DOC_UNUSED_SHARDS_OK 0x2u
+/* The document may not name any local file, whatever json_path_dir says:
+ * a numeric_static_map "json_path" param is refused (ROUTER_EDOC) without
+ * the file being opened.  For documents that arrive over the network (the
+ * etcd follower sets it); router_doc_load of a buffer already behaves so
+ * unless json_path_dir is given. */
+#define ROUTER_DOC_NO_FILES 0x4u
 
 typedef struct router_doc_options {
 	size_t size;              /* sizeof(router_doc_options) */
@@ -81,7 +87,7 @@ typedef struct router_doc_options {
 	 * nshards is 0). */
 	const router_doc_shards *shards;
 	size_t nshards;
-	unsigned flags; /* ROUTER_DOC_STRICT | ROUTER_DOC_UNUSED_SHARDS_OK */
+	unsigned flags; /* ROUTER_DOC_STRICT, _UNUSED_SHARDS_OK, _NO_FILES */
 	/* Allocator of the builder, the table and the report (NULL:
 	 * malloc). */
 	const router_allocator *allocator;
@@ -89,10 +95,24 @@ typedef struct router_doc_options {
 	 * 0 (a caller that versions documents itself: a revision number, a
 	 * binding's version= argument). */
 	uint64_t version;
+	/* Directory (NUL-terminated) under which a numeric_static_map
+	 * "json_path" param is resolved.  The policy for files a document
+	 * names (see "Files a document names" below):
+	 *   - ROUTER_DOC_NO_FILES in flags: no file, ever;
+	 *   - json_path_dir set: json_path must be a relative path below it,
+	 *     without ".." components and without symbolic links (the
+	 *     directory itself may be one);
+	 *   - json_path_dir NULL: router_doc_load reads no file;
+	 *     router_doc_load_file resolves json_path under the directory of
+	 *     the document file.
+	 * Added after version: callers built against an older header pass
+	 * a smaller size and get NULL. */
+	const char *json_path_dir;
 } router_doc_options;
 
 #define ROUTER_DOC_OPTIONS_INIT                                          \
-	{sizeof(router_doc_options), ROUTER_DOC_AUTO, NULL, NULL, 0, 0, NULL, 0}
+	{sizeof(router_doc_options), ROUTER_DOC_AUTO, NULL, NULL, 0, 0, NULL, 0, \
+	 NULL}
 
 /* ------------------------------------------------------------------------ */
 /* Reports: every error and warning of one load                             */
@@ -146,6 +166,26 @@ ROUTER_EXTERN void router_doc_report_free(router_doc_report *r);
 /* Loading                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* Files a document names.  Only a numeric_static_map vindex's "json_path"
+ * param names a file.  A document loaded from memory (a buffer from the
+ * network, etcd, a snapshot) may not reach the local file system: its
+ * json_path is refused with ROUTER_EDOC at ...params.json_path, naming the
+ * param, without the file being opened.  Put the map inline in the "json"
+ * param instead (Vitess reads either).  A document loaded from a local
+ * file may name a map file relative to its own directory (or to
+ * options.json_path_dir): the file is opened without following symbolic
+ * links and without blocking (a FIFO, a device or a directory is refused,
+ * not read), read up to 64 MiB, and its content replaces the param: the
+ * table holds the map inline as "json", so router_doc_dump writes a
+ * document that loads anywhere with the same router_table_hash, and the
+ * hash changes when the map's content does.  Messages about such a file
+ * name the file and the reason, never its content.
+ *
+ * Names.  Keyspace, table, vindex, column and shard names and routing
+ * rule targets are C strings: a name holding a control character (bytes
+ * 0x01-0x1f and 0x7f) is refused with ROUTER_EDOC at its path, and JSON
+ * "\u0000" anywhere is a syntax error (ROUTER_EDOC). */
+
 /* Parse the document (json, len) (UTF-8 JSON; json may be NULL only when
  * len is 0), build its table with a router_builder and validate it.
  * opt may be NULL (defaults).  On success *out is a new table the caller
@@ -177,9 +217,15 @@ ROUTER_EXTERN int router_doc_load(const void *json, size_t len,
                                   router_doc_report **report,
                                   router_error *err);
 
-/* Read the file at path (NUL-terminated) and router_doc_load it.  Same
- * returns, plus ROUTER_EIO when the file cannot be opened or read (culprit:
- * the path; message: the system's reason).  Any thread. */
+/* Read the file at path (NUL-terminated) and router_doc_load it, with
+ * json_path resolved under the file's directory unless opt says otherwise
+ * (see "Files a document names").  The file must be a regular file: it
+ * is opened without blocking (O_NONBLOCK, then reads block as usual), so a
+ * FIFO, a device or a directory at path is refused with ROUTER_EIO rather
+ * than waited on or read forever; pass a pipe's content to
+ * router_doc_load.  Same returns, plus ROUTER_EIO when the file cannot be
+ * opened or read or is not a regular file (culprit: the path; message:
+ * the reason).  Any thread. */
 ROUTER_EXTERN int router_doc_load_file(const char *path,
                                        const router_doc_options *opt,
                                        router_table **out,

@@ -20,12 +20,15 @@
  * reported with a path (same code, same message) are dropped.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "doc.h"
@@ -111,6 +114,9 @@ typedef struct ld {
 	size_t ks_mask;
 	json_t *rules; /* routing_rules.rules, for culprit paths */
 	char *rules_path;
+	/* Directory json_path is resolved under; NULL: the document may
+	 * name no file (router_doc_options.json_path_dir). */
+	const char *files_dir;
 } ld;
 
 static int grow(const router_allocator *a, void **p, size_t *cap, size_t need,
@@ -178,6 +184,16 @@ static size_t path_key(ld *l, const char *k)
 	}
 	path_append(l, "[\"", 2);
 	for (size_t i = 0; i < n && i < KEY_SHOWN; i++) {
+		unsigned char c = (unsigned char)k[i];
+
+		if (c < 0x20 || c == 0x7f) {
+			/* JSON's escape: a path stays printable. */
+			char esc[8];
+
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			path_append(l, esc, 6);
+			continue;
+		}
 		if (k[i] == '"' || k[i] == '\\')
 			path_append(l, "\\", 1);
 		path_append(l, &k[i], 1);
@@ -274,6 +290,28 @@ static void builder_err(ld *l, const router_error *e)
 	}
 	note(l, ROUTER_DOC_NOTE_ERROR,
 	     e->code == ROUTER_EINVAL ? ROUTER_EDOC : e->code, "%s", e->message);
+}
+
+/* Names are C strings, compared, printed in messages and logs, handed to
+ * bindings: a control character in one (JSON "\u0001"; "\u0000" is
+ * already a syntax error) is refused at the current path.  Returns 1 when
+ * refused.  The name itself is not printed: the path shows it escaped. */
+static int bad_name(ld *l, const char *what, const char *s)
+{
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "%s name has a control character (byte 0x%02x "
+			     "at offset %zu): names may not hold control "
+			     "characters",
+			     what, c, i);
+			l->skipped = 1;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static const char *jtype(const json_t *v)
@@ -595,6 +633,325 @@ static const router_doc_shards *override_for(ld *l, const char *name)
 	return NULL;
 }
 
+/* ---- files a document names --------------------------------------------- */
+
+/* Largest map file json_path may name: vindex.c's limit for the same
+ * param given to the builder directly. */
+#define MAP_FILE_MAX ((size_t)64 << 20)
+
+static const char *file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISLNK(m))
+		return "a symbolic link";
+	return "not a regular file";
+}
+
+typedef enum rdres { RD_OK, RD_ERRNO, RD_NOTREG, RD_TOOBIG, RD_NOMEM } rdres;
+
+/* Read the file open at fd whole into *out (allocated with a, with a NUL
+ * after the *outlen bytes), if it is a regular file of at most limit
+ * bytes.  fd was opened with O_NONBLOCK so that the open itself could not
+ * wait for a FIFO's writer; a FIFO, a device or a directory is refused
+ * from fstat, unread.  The flag is then cleared so that reads block as
+ * usual.  The size from fstat sizes the buffer; a file that grows while
+ * it is read is read on, but never past limit + 1 bytes.  RD_ERRNO sets
+ * *eno; RD_NOTREG sets *mode. */
+static rdres read_regular(int fd, size_t limit, const router_allocator *a,
+                          char **out, size_t *outlen, int *eno, mode_t *mode)
+{
+	struct stat st;
+	size_t cap, n = 0;
+	char *buf = NULL, *nb;
+	int fl;
+
+	*out = NULL;
+	*outlen = 0;
+	*eno = 0;
+	if (fstat(fd, &st) != 0) {
+		*eno = errno;
+		return RD_ERRNO;
+	}
+	*mode = st.st_mode;
+	if (!S_ISREG(st.st_mode))
+		return RD_NOTREG;
+	if ((uintmax_t)st.st_size > limit)
+		return RD_TOOBIG;
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+		*eno = errno;
+		return RD_ERRNO;
+	}
+	cap = (size_t)st.st_size + 1; /* +1: the end is seen at once */
+	if ((buf = router__malloc(a, cap + 1)) == NULL)
+		return RD_NOMEM;
+	for (;;) {
+		ssize_t got;
+
+		if (n == cap) {
+			size_t next = cap * 2;
+
+			if (cap > limit) {
+				router__free(a, buf);
+				return RD_TOOBIG;
+			}
+			if (next > limit + 1)
+				next = limit + 1;
+			/* Exact sizes: never more than the one byte past the
+			 * limit that proves the file too long. */
+			if ((nb = router__realloc(a, buf, next + 1)) == NULL) {
+				router__free(a, buf);
+				return RD_NOMEM;
+			}
+			buf = nb;
+			cap = next;
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			*eno = errno;
+			router__free(a, buf);
+			return RD_ERRNO;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	if (n > limit) {
+		router__free(a, buf);
+		return RD_TOOBIG;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*outlen = n;
+	return RD_OK;
+}
+
+/* Open rel below the directory dir for reading, or return -1 with the
+ * reason in why (*code: ROUTER_EDOC for a path the policy refuses,
+ * ROUTER_EREFERENCE for a file that cannot be opened).  rel must be
+ * relative and stay below dir: ".." components are refused, and every
+ * component is opened with O_NOFOLLOW, so no symbolic link below dir is
+ * followed (dir itself is the operator's and may be one).  The file is
+ * opened O_NONBLOCK: a FIFO cannot block the open (read_regular refuses
+ * it). */
+static int open_below(const char *dir, const char *rel, int *code, char *why,
+                      size_t cap)
+{
+	const char *p = rel;
+	int dfd, fd = -1;
+
+	*code = ROUTER_EDOC;
+	if (rel[0] == '\0') {
+		snprintf(why, cap, "json_path is empty");
+		return -1;
+	}
+	if (rel[0] == '/') {
+		snprintf(why, cap,
+		         "json_path %.64s is absolute: it must be relative to "
+		         "%.64s (the document's directory or "
+		         "router_doc_options.json_path_dir)",
+		         rel, dir);
+		return -1;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		*code = ROUTER_EREFERENCE;
+		snprintf(why, cap, "json_path %.64s: cannot open the directory "
+		         "%.64s: %s", rel, dir, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		const char *e = strchr(p, '/');
+		size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+		char comp[NAME_MAX + 1];
+		struct stat st;
+		int nfd;
+
+		if (len == 0 || (len == 1 && p[0] == '.')) {
+			if (e == NULL) {
+				*code = ROUTER_EREFERENCE;
+				snprintf(why, cap,
+				         "json_path %.64s names a directory, not "
+				         "a file", rel);
+				break;
+			}
+			p = e + 1;
+			continue;
+		}
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			snprintf(why, cap,
+			         "json_path %.64s has a \"..\" component: a map "
+			         "file must be below %.64s", rel, dir);
+			break;
+		}
+		if (len > NAME_MAX) {
+			*code = ROUTER_EREFERENCE;
+			snprintf(why, cap, "json_path %.64s: %s", rel,
+			         strerror(ENAMETOOLONG));
+			break;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		if (e != NULL)
+			nfd = openat(dfd, comp,
+			             O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			                 O_CLOEXEC);
+		else
+			nfd = openat(dfd, comp,
+			             O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			                 O_NOCTTY | O_CLOEXEC);
+		if (nfd < 0) {
+			int en = errno;
+
+			if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode)) {
+				snprintf(why, cap,
+				         "json_path %.64s goes through the "
+				         "symbolic link %.64s: refused (a map "
+				         "file is read from below %.64s only, "
+				         "never through a link)",
+				         rel, comp, dir);
+			} else {
+				*code = ROUTER_EREFERENCE;
+				snprintf(why, cap, "json_path %.64s: cannot open "
+				         "%.64s/%.64s: %s", rel, dir, rel,
+				         strerror(en));
+			}
+			break;
+		}
+		if (e == NULL) {
+			fd = nfd;
+			break;
+		}
+		close(dfd);
+		dfd = nfd;
+		p = e + 1;
+	}
+	close(dfd);
+	return fd;
+}
+
+/* A numeric_static_map vindex names its map file in its json_path param
+ * (params[0..np)): read the file under the load's policy and put its
+ * content in the param's place as "json" (*content, the caller frees it
+ * after the builder copied the params).  Problems are noted at
+ * ...params.json_path and keep the builder from running; their messages
+ * never quote the file's content, which a document chose. */
+static void map_file(ld *l, const char *type, const char *pkey,
+                     router_param *params, size_t np, char **content)
+{
+	const router__vtype *vt = router__vtype_find(type, strlen(type));
+	size_t jp = np, oldp, old, n = 0;
+	char why[ROUTER_MESSAGE_MAX];
+	const char *rel;
+	int fd, code, eno;
+	mode_t mode = 0;
+	rdres r;
+
+	*content = NULL;
+	if (vt == NULL || vt->kind != ROUTER__V_NUMERIC_STATIC_MAP)
+		return; /* no other type reads a file */
+	for (size_t i = 0; i < np; i++) {
+		if (strcmp(params[i].key, "json") == 0)
+			return; /* both given: Vitess's error, from the builder */
+		if (strcmp(params[i].key, "json_path") == 0)
+			jp = i;
+	}
+	if (jp == np)
+		return;
+	rel = params[jp].value;
+	oldp = path_key(l, pkey);
+	old = path_key(l, "json_path");
+	if (l->files_dir == NULL) {
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+		     "param json_path names a local file (%.64s), which this "
+		     "document may not do: a document loaded from memory or "
+		     "over the network reads no file; put the map inline in "
+		     "the \"json\" param, or load the document from a local "
+		     "file (router_doc_load_file, options.json_path_dir)",
+		     rel);
+		goto refused;
+	}
+	fd = open_below(l->files_dir, rel, &code, why, sizeof why);
+	if (fd < 0) {
+		note(l, ROUTER_DOC_NOTE_ERROR, code, "%s (param 'json_path')",
+		     why);
+		goto refused;
+	}
+	r = read_regular(fd, MAP_FILE_MAX, l->a, content, &n, &eno, &mode);
+	close(fd);
+	if (r == RD_NOMEM) {
+		l->nomem = 1;
+		goto out;
+	}
+	if (r != RD_OK) {
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
+		     "json_path %.96s: %s%s%s (param 'json_path')", rel,
+		     r == RD_NOTREG ? file_kind(mode) : "",
+		     r == RD_NOTREG ? ", not a regular file: not read"
+		     : r == RD_TOOBIG ? "the file is larger than 64 MiB"
+		                      : "cannot read the file: ",
+		     r == RD_ERRNO ? strerror(eno) : "");
+		goto refused;
+	}
+	if (strlen(*content) != n) {
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
+		     "json_path %.96s: the file holds a NUL byte: it is not a "
+		     "JSON map (param 'json_path')", rel);
+		goto refused;
+	}
+	{
+		/* Compile it here, to report a bad map without the
+		 * builder's message, which quotes what it could not
+		 * parse. */
+		router_param p = {"json", *content};
+		router__vindex v;
+		router_error e;
+		int rc;
+
+		memset(&v, 0, sizeof v);
+		rc = router__vindex_init(&v, type, &p, 1, l->a, "", &e);
+		if (rc == ROUTER_ENOMEM) {
+			l->nomem = 1;
+			goto out;
+		}
+		if (rc != ROUTER_OK) {
+			note(l, ROUTER_DOC_NOTE_ERROR, rc,
+			     "json_path %.96s: the file is not a "
+			     "numeric_static_map table (a JSON object of "
+			     "decimal keys to unsigned 64-bit integers); its "
+			     "content is not quoted, as a document named the "
+			     "file (param 'json_path')",
+			     rel);
+			goto refused;
+		}
+		router__vindex_fini(&v, l->a);
+	}
+	params[jp].key = "json";
+	params[jp].value = *content;
+	path_set(l, old);
+	path_set(l, oldp);
+	return;
+refused:
+	l->skipped = 1;
+out:
+	router__free(l->a, *content);
+	*content = NULL;
+	path_set(l, old);
+	path_set(l, oldp);
+}
+
 /* ---- the walk ---------------------------------------------------------- */
 
 static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
@@ -602,6 +959,7 @@ static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 	json_t *v[V_N];
 	const char *k[V_N];
 	router_param *params = NULL;
+	char *content = NULL; /* a json_path file's map (map_file) */
 	size_t np = 0, old;
 	const char *type, *owner;
 	router_error e;
@@ -609,6 +967,14 @@ static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 	scan(l, obj, vindex_fields, V_N, v, k);
 	type = v[V_TYPE] ? json_string_value(v[V_TYPE]) : "";
 	owner = v[V_OWNER] ? json_string_value(v[V_OWNER]) : NULL;
+	if (owner != NULL) {
+		old = path_key(l, k[V_OWNER]);
+		if (bad_name(l, "owner table", owner)) {
+			path_set(l, old);
+			return;
+		}
+		path_set(l, old);
+	}
 	if (type[0] == '\0') {
 		old = path_key(l, k[V_TYPE] ? k[V_TYPE] : "type");
 		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
@@ -646,6 +1012,7 @@ static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 			path_set(l, o2);
 		}
 		path_set(l, oldp);
+		map_file(l, type, k[V_PARAMS], params, np, &content);
 	}
 	if (router_builder_add_vindex(l->b, ks, name, type, params, np, owner,
 	                              &e) != ROUTER_OK) {
@@ -653,6 +1020,7 @@ static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 		l->skipped = 1;
 	}
 	router__free(l->a, params);
+	router__free(l->a, content);
 }
 
 static void walk_column_vindex(ld *l, const char *ks, const char *table,
@@ -677,6 +1045,12 @@ static void walk_column_vindex(ld *l, const char *ks, const char *table,
 			l->skipped = 1;
 			return;
 		}
+		old = path_key(l, k[C_COLUMN]);
+		if (bad_name(l, "column", column)) {
+			path_set(l, old);
+			return;
+		}
+		path_set(l, old);
 		cols = &column;
 		ncols = 1;
 	} else {
@@ -705,7 +1079,8 @@ static void walk_column_vindex(ld *l, const char *ks, const char *table,
 				     "column name must be a string, not %s",
 				     jtype(c));
 				l->skipped = 1;
-			} else {
+			} else if (!bad_name(l, "column",
+			                     json_string_value(c))) {
 				cols[ncols++] = json_string_value(c);
 			}
 			path_set(l, o2);
@@ -721,6 +1096,10 @@ static void walk_column_vindex(ld *l, const char *ks, const char *table,
 		     "name)",
 		     table);
 		l->skipped = 1;
+		path_set(l, old);
+		goto out;
+	}
+	if (bad_name(l, "vindex", name)) {
 		path_set(l, old);
 		goto out;
 	}
@@ -800,6 +1179,8 @@ static void add_shard(ld *l, const char *ks, const char *shard, size_t *n)
 {
 	router_error e;
 
+	if (bad_name(l, "shard", shard))
+		return;
 	if (router_builder_add_shard(l->b, ks, shard, &e) == ROUTER_OK) {
 		(*n)++;
 		return;
@@ -823,6 +1204,8 @@ static void walk_keyspace(ld *l, const char *name, json_t *obj, int top)
 	size_t nsh = 0, given = 0, i, old;
 	int sharded;
 
+	if (bad_name(l, "keyspace", name))
+		return;
 	scan(l, obj, ks_fields, top ? K_N : K_N - 1, v, k);
 	if (top && v[K_VERSION] != NULL) {
 		old = path_key(l, k[K_VERSION]);
@@ -909,7 +1292,7 @@ static void walk_keyspace(ld *l, const char *name, json_t *obj, int top)
 				     "a vindex must be an object, not %s",
 				     jtype(x));
 				l->skipped = 1;
-			} else {
+			} else if (!bad_name(l, "vindex", key)) {
 				walk_vindex(l, name, key, x);
 			}
 			path_set(l, o2);
@@ -926,7 +1309,7 @@ static void walk_keyspace(ld *l, const char *name, json_t *obj, int top)
 				     "a table must be an object, not %s",
 				     jtype(x));
 				l->skipped = 1;
-			} else {
+			} else if (!bad_name(l, "table", key)) {
 				walk_table(l, name, key, x, v[K_VINDEXES]);
 			}
 			path_set(l, o2);
@@ -1004,10 +1387,22 @@ static void walk_rules(ld *l, json_t *obj)
 			l->skipped = 1;
 			path_set(l, o3);
 		} else {
-			if (ntargets == 1)
+			size_t o3 = path_key(l, fk[R_FROM]);
+			int badn = bad_name(l, "routing rule table", from);
+
+			path_set(l, o3);
+			if (ntargets == 1) {
 				to = json_string_value(json_array_get(f[R_TO], 0));
-			if (router_builder_add_routing_rule(l->b, from, to, &e) !=
-			    ROUTER_OK) {
+				o3 = path_key(l, fk[R_TO]);
+				path_index(l, 0);
+				badn |= bad_name(l, "routing rule target", to);
+				path_set(l, o3);
+			}
+			if (badn) {
+				/* refused above */
+			} else if (router_builder_add_routing_rule(l->b, from, to,
+			                                           &e) !=
+			           ROUTER_OK) {
 				builder_err(l, &e);
 				l->skipped = 1;
 			}
@@ -1322,9 +1717,14 @@ static int check_options(const router_doc_options *in, router_doc_options *o,
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "unknown document format %d",
 		                      (int)o->format);
-	if (o->flags & ~(ROUTER_DOC_STRICT | ROUTER_DOC_UNUSED_SHARDS_OK))
+	if (o->flags & ~(ROUTER_DOC_STRICT | ROUTER_DOC_UNUSED_SHARDS_OK |
+	                 ROUTER_DOC_NO_FILES))
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "unknown load flags 0x%x", o->flags);
+	if (o->json_path_dir != NULL && o->json_path_dir[0] == '\0')
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "options.json_path_dir is empty: name a "
+		                      "directory, or NULL");
 	if (o->format == ROUTER_DOC_KEYSPACE &&
 	    (o->keyspace == NULL || o->keyspace[0] == '\0'))
 		return router__seterr(err, ROUTER_EINVAL, NULL,
@@ -1442,8 +1842,10 @@ static void walk(ld *l, json_t *root)
 	}
 }
 
-int router_doc_load(const void *json, size_t len,
-                    const router_doc_options *opt, router_table **out,
+/* router_doc_load, with json_path resolved under file_dir (the document
+ * file's directory) unless the options say otherwise; NULL: from memory. */
+static int load_doc(const void *json, size_t len, const router_doc_options *opt,
+                    const char *file_dir, router_table **out,
                     router_doc_report **report, router_error *err)
 {
 	ld l;
@@ -1464,6 +1866,9 @@ int router_doc_load(const void *json, size_t len,
 	memset(&l, 0, sizeof l);
 	if ((rc = check_options(opt, &l.o, err)) != ROUTER_OK)
 		return rc;
+	l.files_dir = (l.o.flags & ROUTER_DOC_NO_FILES) ? NULL
+	              : l.o.json_path_dir != NULL       ? l.o.json_path_dir
+	                                                : file_dir;
 	l.a = router__allocator(l.o.allocator);
 	l.rep = router__malloc(l.a, sizeof *l.rep);
 	if (l.rep == NULL)
@@ -1584,6 +1989,13 @@ done:
 	return rc;
 }
 
+int router_doc_load(const void *json, size_t len,
+                    const router_doc_options *opt, router_table **out,
+                    router_doc_report **report, router_error *err)
+{
+	return load_doc(json, len, opt, NULL, out, report, err);
+}
+
 static int too_large(const char *path, router_error *err)
 {
 	return router__seterr(err, ROUTER_ERANGE, path,
@@ -1596,11 +2008,12 @@ int router_doc_load_file(const char *path, const router_doc_options *opt,
                          router_error *err)
 {
 	const router_allocator *a;
-	char *buf = NULL, *nb;
-	size_t n = 0, cap = 0, want = 65536;
-	struct stat st;
-	FILE *f;
-	int rc;
+	const char *slash;
+	char *buf = NULL, *dir;
+	size_t n = 0;
+	mode_t mode = 0;
+	int fd, eno = 0, rc;
+	rdres r;
 
 	if (out != NULL)
 		*out = NULL;
@@ -1614,61 +2027,50 @@ int router_doc_load_file(const char *path, const router_doc_options *opt,
 		a = router__allocator(opt->allocator);
 	else
 		a = router__allocator(NULL);
-	f = fopen(path, "rb");
-	if (f == NULL)
+	/* O_NONBLOCK: a FIFO at path must not block the open (waiting for a
+	 * writer, forever); read_regular refuses it unread.  O_NOCTTY: a
+	 * terminal named by mistake does not become ours. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
 		return router__seterr(err, ROUTER_EIO, path, "cannot open %s: %s",
 		                      path, strerror(errno));
-	/* A regular file's size is known: refuse a too large one unread,
-	 * and read the rest in one buffer of the right size.  A pipe or
-	 * device is read until its end or one byte past the limit. */
-	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
-		if ((uintmax_t)st.st_size > ROUTER_DOC_MAX_SIZE) {
-			fclose(f);
-			return too_large(path, err);
-		}
-		want = (size_t)st.st_size + 1; /* +1: see the end at once */
-	}
-	for (;;) {
-		size_t got;
-
-		if (n == cap) {
-			size_t next = cap ? cap * 2 : want;
-
-			if (cap > ROUTER_DOC_MAX_SIZE) {
-				fclose(f);
-				router__free(a, buf);
-				return too_large(path, err);
-			}
-			if (next > ROUTER_DOC_MAX_SIZE + 1)
-				next = ROUTER_DOC_MAX_SIZE + 1;
-			/* Exact sizes (not grow's powers of two): the
-			 * buffer never exceeds the limit by more than the
-			 * one byte that proves a stream too long. */
-			if ((nb = router__realloc(a, buf, next)) == NULL) {
-				fclose(f);
-				router__free(a, buf);
-				return router__seterr(err, ROUTER_ENOMEM, path,
-				                      "out of memory reading %s",
-				                      path);
-			}
-			buf = nb;
-			cap = next;
-		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		int e = errno;
-
-		fclose(f);
-		router__free(a, buf);
+	/* A regular file's size is known: a too large one is refused
+	 * unread, the rest is read in one buffer of the right size. */
+	r = read_regular(fd, ROUTER_DOC_MAX_SIZE, a, &buf, &n, &eno, &mode);
+	close(fd);
+	switch (r) {
+	case RD_OK:
+		break;
+	case RD_NOTREG:
+		return router__seterr(err, ROUTER_EIO, path,
+		                      "cannot load %s: it is %s, not a regular "
+		                      "file (a FIFO or a device may block or "
+		                      "never end; pass its content to "
+		                      "router_doc_load)",
+		                      path, file_kind(mode));
+	case RD_TOOBIG:
+		return too_large(path, err);
+	case RD_NOMEM:
+		return router__seterr(err, ROUTER_ENOMEM, path,
+		                      "out of memory reading %s", path);
+	case RD_ERRNO:
 		return router__seterr(err, ROUTER_EIO, path, "cannot read %s: %s",
-		                      path, strerror(e));
+		                      path, strerror(eno));
 	}
-	fclose(f);
-	rc = router_doc_load(buf, n, opt, out, report, err);
+	/* json_path is resolved under the document's own directory. */
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		dir = router__strndup(a, ".", 1);
+	else
+		dir = router__strndup(a, path,
+		                      slash == path ? 1 : (size_t)(slash - path));
+	if (dir == NULL) {
+		router__free(a, buf);
+		return router__seterr(err, ROUTER_ENOMEM, path,
+		                      "out of memory reading %s", path);
+	}
+	rc = load_doc(buf, n, opt, dir, out, report, err);
+	router__free(a, dir);
 	router__free(a, buf);
 	return rc;
 }

@@ -431,7 +431,15 @@ static int load(router_etcd *f, int64_t rev, const char *value, size_t len,
                 router_table **t, router_error *e)
 {
 	router_doc_options d = f->doc;
-	int rc = router_doc_load(value, len, &d, t, NULL, e);
+	int rc;
+
+	/* [i15 defect 6, doc/snapshot helper] A document from etcd may not
+	 * reach this member's file system: json_path is refused (no file
+	 * opened, nothing of it quoted), whatever the caller's doc options
+	 * say.  Documents pushed to etcd carry their maps inline ("json"). */
+	d.flags |= ROUTER_DOC_NO_FILES;
+	d.json_path_dir = NULL;
+	rc = router_doc_load(value, len, &d, t, NULL, e);
 
 	if (rc == ROUTER_OK && d.version == 0 && router_table_version(*t) == 0) {
 		router_table_free(*t);

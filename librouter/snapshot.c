@@ -10,6 +10,20 @@
  * path holds the previous complete snapshot or the new complete one; a
  * leftover temporary file is never read (loading opens path only).
  *
+ * Leftovers.  A temporary file is named PATH.tmp-<pid>-<6 hex digits>,
+ * after the process writing it.  Each save removes the leftovers of this
+ * path whose writer is dead (kill(pid, 0) fails with ESRCH) and that are
+ * older than STALE_S seconds: the age keeps a live writer of another PID
+ * namespace sharing the directory (a container) safe from our ESRCH.
+ * Names of the older format (PATH.tmp-<6 hex digits>, no pid) are removed
+ * after OLD_STALE_S.  Nothing else in the directory is touched.
+ *
+ * Symbolic links.  A symbolic link at path is followed: the snapshot
+ * replaces the file the link resolves to, in that file's directory, and
+ * the link stays (replacing the link by a regular file left its target
+ * stale).  A link whose target does not exist is refused (ROUTER_EIO):
+ * which file it should create is a guess.
+ *
  * Integrity.  A file that is complete on disk may still have been damaged
  * afterwards (a bad block, a truncating copy, an editor), so the header
  * records the body's length and an XXH3-64 checksum of the header fields
@@ -17,9 +31,12 @@
  * all four before handing out a table, and a table is only handed out when
  * every check passed.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +50,15 @@
 #include "internal.h"
 #include "router_doc.h"
 #include "snapshot.h"
+#include "table.h"
 
 /* "librouter-snapshot 1 version=<20> hash=<16> length=<20> xxh3=<16>\n" */
 #define HEADER_MAX 160
+
+/* Age after which a dead writer's temporary file is removed, and one of
+ * the older format (no pid in its name). */
+#define STALE_S 60
+#define OLD_STALE_S 3600
 
 static int ioerr(router_error *err, const char *path, const char *what,
                  int errnum)
@@ -111,22 +134,154 @@ static int sync_dir(const char *path, const router_allocator *a,
 	return rc;
 }
 
+/* n hex digits (lowercase) at s? */
+static int hex_run(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[n] == '\0';
+}
+
+/* Remove the temporary files that crashed writers of path left (see
+ * "Leftovers" above).  Best effort: errors are ignored, a save never fails
+ * for them. */
+static void remove_leftovers(const char *path, const router_allocator *a)
+{
+	const char *slash = strrchr(path, '/'), *base;
+	size_t blen;
+	char *dir;
+	DIR *d;
+	struct dirent *de;
+	time_t now = time(NULL);
+	pid_t self = getpid();
+
+	base = slash != NULL ? slash + 1 : path;
+	blen = strlen(base);
+	dir = slash == NULL ? router__strndup(a, ".", 1)
+	      : router__strndup(a, path,
+	                        slash == path ? 1 : (size_t)(slash - path));
+	if (dir == NULL)
+		return;
+	d = opendir(dir);
+	router__free(a, dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name, *p, *dash;
+		struct stat st;
+		long long pid = 0;
+		time_t stale;
+
+		if (strncmp(n, base, blen) != 0 ||
+		    strncmp(n + blen, ".tmp-", 5) != 0)
+			continue;
+		p = n + blen + 5;
+		if (hex_run(p, 6)) {
+			stale = OLD_STALE_S; /* older format: no pid */
+		} else {
+			for (dash = p; *dash >= '0' && *dash <= '9'; dash++)
+				if (dash - p < 10)
+					pid = pid * 10 + (*dash - '0');
+			if (dash == p || dash - p >= 10 || *p == '0' ||
+			    *dash != '-' || !hex_run(dash + 1, 6) ||
+			    pid > INT_MAX || (pid_t)pid == self)
+				continue;
+			/* Alive, or someone else's (EPERM): kept. */
+			if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+				continue;
+			stale = STALE_S;
+		}
+		if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < stale)
+			continue;
+		(void)unlinkat(dirfd(d), n, 0);
+	}
+	closedir(d);
+}
+
+/* The file a save to path replaces: path itself, or the file a symbolic
+ * link at path resolves to (*out, allocated with a; NULL: path itself). */
+static int resolve_target(const char *path, const router_allocator *a,
+                          char **out, router_error *err)
+{
+	struct stat st;
+	char *real;
+
+	*out = NULL;
+	if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+		return ROUTER_OK; /* no file yet, or not a link */
+	real = realpath(path, NULL);
+	if (real == NULL)
+		return router__seterr(err, ROUTER_EIO, path,
+		                      "snapshot path %s is a symbolic link that "
+		                      "does not resolve (%s): refused, nothing "
+		                      "written",
+		                      path, strerror(errno));
+	*out = router__strndup(a, real, strlen(real));
+	free(real);
+	if (*out == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, NULL,
+		                      "out of memory saving a snapshot");
+	return ROUTER_OK;
+}
+
+/* A snapshot is loaded from memory, which reads no file (router_doc.h,
+ * "Files a document names"): a table whose numeric_static_map still names
+ * its map file (built with the builder's json_path, not from a document)
+ * would be written, then refused at every restart.  Refused here instead. */
+static int self_contained(const router_table *t, const char *path,
+                          router_error *err)
+{
+	for (size_t i = 0; i < t->nkeyspaces; i++) {
+		const router__keyspace *ks = &t->keyspaces[i];
+
+		for (size_t j = 0; j < ks->nvindexes; j++)
+			for (size_t k = 0; k < ks->vindexes[j].nparams; k++)
+				if (strcmp(ks->vindexes[j].params[k].key,
+				           "json_path") == 0 &&
+				    strcmp(ks->vindexes[j].type,
+				           "numeric_static_map") == 0)
+					return router__seterr(
+					    err, ROUTER_EDOC, path,
+					    "snapshot %.96s not written: vindex "
+					    "%.64s.%.64s reads its map from a "
+					    "file (json_path), which a snapshot "
+					    "cannot load; give the map inline "
+					    "(param json)",
+					    path, ks->name,
+					    ks->vindexes[j].name);
+	}
+	return ROUTER_OK;
+}
+
 int router__snapshot_write(const router_table *t, const char *path,
                            const router_allocator *a, router_error *err)
 {
-	char fields[HEADER_MAX], *body = NULL, *tmp = NULL;
-	size_t blen = 0, plen = strlen(path);
+	char fields[HEADER_MAX], *body = NULL, *tmp = NULL, *target = NULL;
+	size_t blen = 0, plen, tcap;
 	int flen, fd = -1, rc;
 	uint64_t sum, seed;
 
 	a = router__allocator(a);
-	rc = router_doc_dump(t, NULL, 0, a, &body, &blen, err);
+	if ((rc = self_contained(t, path, err)) != ROUTER_OK)
+		return rc;
+	rc = resolve_target(path, a, &target, err);
 	if (rc != ROUTER_OK)
 		return rc;
+	if (target != NULL)
+		path = target;
+	plen = strlen(path);
+	rc = router_doc_dump(t, NULL, 0, a, &body, &blen, err);
+	if (rc != ROUTER_OK)
+		goto out;
 	flen = header_fields(fields, router_table_version(t),
 	                     router_table_hash(t), blen);
 	sum = checksum(fields, (size_t)flen, body, blen);
-	tmp = router__malloc(a, plen + sizeof ".tmp-XXXXXX");
+	remove_leftovers(path, a);
+	/* ".tmp-" <pid, at most 10 digits> "-" <6 hex> NUL */
+	tcap = plen + 24;
+	tmp = router__malloc(a, tcap);
 	if (tmp == NULL) {
 		rc = router__seterr(err, ROUTER_ENOMEM, NULL,
 		                    "out of memory saving a snapshot");
@@ -142,8 +297,8 @@ int router__snapshot_write(const router_table *t, const char *path,
 	memcpy(tmp, path, plen);
 	for (int tries = 0; fd < 0 && tries < 64; tries++) {
 		seed = seed * 6364136223846793005u + 1442695040888963407u;
-		snprintf(tmp + plen, sizeof ".tmp-XXXXXX", ".tmp-%06" PRIx64,
-		         (seed >> 40) & 0xffffff);
+		snprintf(tmp + plen, tcap - plen, ".tmp-%ld-%06" PRIx64,
+		         (long)getpid(), (seed >> 40) & 0xffffff);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0 && errno != EEXIST)
 			break;
@@ -194,6 +349,7 @@ unlink:
 out:
 	router__free(a, tmp);
 	router__free(a, body);
+	router__free(a, target);
 	return rc;
 }
 

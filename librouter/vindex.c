@@ -17,10 +17,13 @@
  * conversions of SPEC 1.1, which depend on the value's SQL type.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <nettle/des.h>
@@ -1025,10 +1028,36 @@ static int read_file(const char *path, const router_allocator *a, char **out,
 {
 	char ebuf[128];
 	const char *e;
-	FILE *f = fopen(path, "rb");
+	/* O_NONBLOCK: a FIFO at path must not block the open (waiting for a
+	 * writer, forever, with the caller's locks held); it is refused from
+	 * fstat below, unread, as are devices (/dev/zero would be read to
+	 * the limit) and sockets.  A directory goes on to fread's EISDIR,
+	 * Go's "read X: is a directory".  The flag is cleared before
+	 * reading. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	FILE *f = NULL;
 	char *buf = NULL;
 	size_t n = 0, bcap = 0;
+	struct stat st;
 
+	if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISDIR(st.st_mode)) {
+		close(fd);
+		snprintf(msg, cap, "read %s: %s, not a regular file: not read",
+		         path,
+		         S_ISFIFO(st.st_mode)  ? "a FIFO"
+		         : S_ISCHR(st.st_mode) ? "a character device"
+		         : S_ISBLK(st.st_mode) ? "a block device"
+		                               : "a socket");
+		return ROUTER_EREFERENCE;
+	}
+	if (fd >= 0) {
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1 ||
+		    (f = fdopen(fd, "rb")) == NULL)
+			close(fd);
+	}
 	if (f == NULL) {
 		e = strerror_r(errno, ebuf, sizeof ebuf);
 		snprintf(msg, cap, "open %s: %c%s", path,

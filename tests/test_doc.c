@@ -1015,8 +1015,7 @@ static void *feed(void *arg)
 }
 
 /* A regular file over the limit is refused from its size, before any
- * memory is taken; a pipe that goes on past the limit is refused one byte
- * past it, never holding more than that. */
+ * memory is taken; a pipe is refused unread. */
 static void file_over_the_size_limit_is_refused_without_reading_it(
     void **state)
 {
@@ -1042,6 +1041,8 @@ static void file_over_the_size_limit_is_refused_without_reading_it(
 	assert_int_equal(c.calls, 0);
 	unlink(path);
 
+	/* A pipe is not read at all (it could block or never end): its
+	 * content goes to router_doc_load (routerctl's "-"). */
 	signal(SIGPIPE, SIG_IGN);
 	assert_int_equal(pipe(p), 0);
 	fe.fd = p[1];
@@ -1049,10 +1050,11 @@ static void file_over_the_size_limit_is_refused_without_reading_it(
 	assert_int_equal(pthread_create(&th, NULL, feed, &fe), 0);
 	snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", p[0]);
 	assert_int_equal(router_doc_load_file(fdpath, &o, &t, NULL, &e),
-	                 ROUTER_ERANGE);
+	                 ROUTER_EIO);
+	assert_non_null(strstr(e.message, "a FIFO, not a regular file"));
 	close(p[0]);
 	pthread_join(th, NULL);
-	assert_true(c.largest <= ROUTER_DOC_MAX_SIZE + 1);
+	assert_int_equal(c.calls, 0);
 	assert_int_equal(c.live, 0);
 	assert_null(t);
 }
@@ -1457,6 +1459,320 @@ static void options_version_overrides_the_documents(void **state)
 	router_table_free(t);
 }
 
+/* ---- files a document names (json_path) and file types ------------------ */
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+/* A test that would block forever on the old code fails instead. */
+static void watchdog(unsigned seconds)
+{
+	signal(SIGALRM, SIG_DFL);
+	alarm(seconds);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+#define NSM_KS(PARAM)                                                        \
+	"{\"keyspaces\": {\"m\": {\"sharded\": true, \"shards\": [\"-80\", "   \
+	"\"80-\"], \"vindexes\": {\"nsm\": {\"type\": \"numeric_static_map\", " \
+	"\"params\": {" PARAM "}}}, \"tables\": {\"t\": {\"column_vindexes\": " \
+	"[{\"column\": \"id\", \"name\": \"nsm\"}]}}}}}"
+
+/* 1 -> 0xf000000000000000, on shard 80- (the identity keeps it on -80). */
+#define NSM_MAP "{\"1\": 17293822569102704640}"
+
+static int no_note_contains(const router_doc_report *r, const char *s)
+{
+	const router_doc_note *n;
+
+	for (size_t i = 0; (n = router_doc_report_get(r, i)) != NULL; i++)
+		if (strstr(n->error.message, s) != NULL ||
+		    strstr(n->error.culprit, s) != NULL)
+			return 0;
+	return 1;
+}
+
+/* A FIFO given as the document file or named by json_path was opened
+ * with fopen, which waits for a writer forever (routerctl validate hung,
+ * and a binding held its interpreter lock).  Both are refused at once. */
+static void fifo_is_refused_without_blocking(void **state)
+{
+	char dir[] = "/tmp/librouter-fifo-XXXXXX", fifo[128], doc[128];
+	char param[256], json[1024];
+	router_builder *b = NULL;
+	router_table *t = NULL;
+	router_doc_report *r = NULL;
+	router_error e;
+	router_param p;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof fifo, "%s/map.json", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	watchdog(20);
+
+	assert_int_equal(router_doc_load_file(fifo, NULL, &t, &r, &e),
+	                 ROUTER_EIO);
+	assert_non_null(strstr(e.message, "FIFO"));
+	assert_string_equal(e.culprit, fifo);
+	assert_null(t);
+
+	/* The builder, given json_path directly. */
+	p = (router_param){"json_path", fifo};
+	assert_int_equal(router_builder_create(&b, NULL, &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_keyspace(b, "m", 1, &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_shard(b, "m", "-", &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_vindex(b, "m", "nsm",
+	                                           "numeric_static_map", &p, 1,
+	                                           NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_build(b, &t, &e), ROUTER_EREFERENCE);
+	assert_non_null(strstr(e.message, "FIFO"));
+	router_builder_free(b);
+
+	/* A document file naming it, relative to its directory. */
+	snprintf(param, sizeof param, "\"json_path\": \"map.json\"");
+	snprintf(json, sizeof json, NSM_KS("%s"), param);
+	snprintf(doc, sizeof doc, "%s/doc.json", dir);
+	write_text(doc, json);
+	assert_int_equal(router_doc_load_file(doc, NULL, &t, &r, &e),
+	                 ROUTER_EREFERENCE);
+	assert_non_null(strstr(e.message, "a FIFO, not a regular file"));
+	assert_non_null(must(note_at(r, ROUTER_DOC_NOTE_ERROR,
+	                             "keyspaces.m.vindexes.nsm.params."
+	                             "json_path")));
+	router_doc_report_free(r);
+	r = NULL;
+
+	/* A character device: /dev/zero was read to the 64 MiB limit. */
+	assert_int_equal(router_doc_load_file("/dev/zero", NULL, &t, &r, &e),
+	                 ROUTER_EIO);
+	assert_non_null(strstr(e.message, "character device"));
+	alarm(0);
+	unlink(doc);
+	unlink(fifo);
+	rmdir(dir);
+}
+
+/* A document from memory (a buffer: what an etcd follower or a binding
+ * loads) named a local file and had it read, and quoted the file in its
+ * error ("invalid token near 'root'").  Now json_path is refused there
+ * without the file being opened, and never quoted. */
+static void document_from_memory_reads_no_file(void **state)
+{
+	char path[] = "/tmp/librouter-secret-XXXXXX", param[128], json[1024];
+	int fd = mkstemp(path);
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	router_table *t = NULL;
+	router_doc_report *r = NULL;
+	router_error e;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "root:SECRETHASH:1:0\n", 20), 20);
+	close(fd);
+	snprintf(param, sizeof param, "\"json_path\": \"%s\"", path);
+	snprintf(json, sizeof json, NSM_KS("%s"), param);
+
+	assert_int_equal(router_doc_load(json, strlen(json), NULL, &t, &r, &e),
+	                 ROUTER_EDOC);
+	assert_non_null(strstr(e.message, "json_path"));
+	assert_non_null(strstr(e.message, "inline"));
+	assert_null(strstr(e.message, "SECRET"));
+	assert_null(strstr(e.message, "root"));
+	assert_true(no_note_contains(r, "SECRET"));
+	assert_non_null(must(note_at(r, ROUTER_DOC_NOTE_ERROR,
+	                             "keyspaces.m.vindexes.nsm.params."
+	                             "json_path")));
+	router_doc_report_free(r);
+
+	/* /dev/zero: refused unopened, not read (64 MiB per revision). */
+	snprintf(json, sizeof json, NSM_KS("\"json_path\": \"/dev/zero\""));
+	assert_int_equal(router_doc_load(json, strlen(json), NULL, &t, NULL, &e),
+	                 ROUTER_EDOC);
+
+	/* ROUTER_DOC_NO_FILES wins over json_path_dir. */
+	o.json_path_dir = "/tmp";
+	o.flags = ROUTER_DOC_NO_FILES;
+	snprintf(param, sizeof param, "\"json_path\": \"%s\"", path + 5);
+	snprintf(json, sizeof json, NSM_KS("%s"), param);
+	assert_int_equal(router_doc_load(json, strlen(json), &o, &t, NULL, &e),
+	                 ROUTER_EDOC);
+	assert_null(strstr(e.message, "SECRET"));
+	/* With json_path_dir, the file is read and (not a map) refused
+	 * without quoting it. */
+	o.flags = 0;
+	assert_int_equal(router_doc_load(json, strlen(json), &o, &t, &r, &e),
+	                 ROUTER_EREFERENCE);
+	assert_non_null(strstr(e.message, "not a numeric_static_map table"));
+	assert_true(no_note_contains(r, "SECRET"));
+	assert_true(no_note_contains(r, "root"));
+	router_doc_report_free(r);
+	/* Inline maps need no file. */
+	snprintf(json, sizeof json, NSM_KS("\"json\": \"{\\\"1\\\": "
+	                                   "17293822569102704640}\""));
+	assert_int_equal(router_doc_load(json, strlen(json), NULL, &t, NULL, &e),
+	                 ROUTER_OK);
+	assert_string_equal(route_i64(t, "m", "t", 1), "80-");
+	router_table_free(t);
+	unlink(path);
+}
+
+/* A document file names its map relative to its own directory; the map is
+ * inlined into the table, so the dump loads from memory (no file) with the
+ * same hash.  Absolute paths, ".." and symbolic links are refused. */
+static void document_file_reads_maps_below_its_directory(void **state)
+{
+	char dir[] = "/tmp/librouter-maps-XXXXXX", sub[128], map[128];
+	char doc[128], link[128], outside[] = "/tmp/librouter-out-XXXXXX";
+	char json[1024], *text = NULL;
+	static const char *const bad[] = {"../x.json", "maps/../../x.json",
+	                                  NULL, "link.json", "lnk/m.json"};
+	router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+	router_table *t = NULL, *back = NULL;
+	router_doc_report *r = NULL;
+	router_error e;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof sub, "%s/maps", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(map, sizeof map, "%s/maps/m.json", dir);
+	write_text(map, NSM_MAP);
+	snprintf(doc, sizeof doc, "%s/doc.json", dir);
+	write_text(doc, NSM_KS("\"json_path\": \"maps/m.json\""));
+
+	assert_int_equal(router_doc_load_file(doc, NULL, &t, NULL, &e),
+	                 ROUTER_OK);
+	assert_string_equal(route_i64(t, "m", "t", 1), "80-");
+	assert_int_equal(router_doc_dump(t, NULL, ROUTER_DOC_DUMP_COMPACT, NULL,
+	                                 &text, NULL, &e),
+	                 ROUTER_OK);
+	assert_null(strstr(text, "json_path"));
+	assert_int_equal(router_doc_load(text, strlen(text), NULL, &back, NULL,
+	                                 &e),
+	                 ROUTER_OK);
+	assert_true(router_table_hash(back) == router_table_hash(t));
+	free(text);
+	router_table_free(back);
+	router_table_free(t);
+
+	/* json_path_dir names another directory. */
+	o.json_path_dir = sub;
+	snprintf(json, sizeof json, NSM_KS("\"json_path\": \"./m.json\""));
+	assert_int_equal(router_doc_load(json, strlen(json), &o, &t, NULL, &e),
+	                 ROUTER_OK);
+	router_table_free(t);
+
+	/* Outside the directory: a valid map, never read. */
+	fd = mkstemp(outside);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, NSM_MAP, strlen(NSM_MAP)),
+	                 (ssize_t)strlen(NSM_MAP));
+	close(fd);
+	snprintf(link, sizeof link, "%s/link.json", dir);
+	assert_int_equal(symlink(outside, link), 0);
+	snprintf(link, sizeof link, "%s/lnk", dir);
+	assert_int_equal(symlink(sub, link), 0);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char param[256];
+
+		snprintf(param, sizeof param, "\"json_path\": \"%s\"",
+		         bad[i] != NULL ? bad[i] : outside);
+		snprintf(json, sizeof json, NSM_KS("%s"), param);
+		write_text(doc, json);
+		assert_int_equal(router_doc_load_file(doc, NULL, &t, &r, &e),
+		                 ROUTER_EDOC);
+		assert_non_null(strstr(e.message, "json_path"));
+		assert_non_null(must(note_at(r, ROUTER_DOC_NOTE_ERROR,
+		                             "keyspaces.m.vindexes.nsm.params."
+		                             "json_path")));
+		router_doc_report_free(r);
+		r = NULL;
+	}
+	/* A missing file, a directory. */
+	write_text(doc, NSM_KS("\"json_path\": \"nope.json\""));
+	assert_int_equal(router_doc_load_file(doc, NULL, &t, NULL, &e),
+	                 ROUTER_EREFERENCE);
+	assert_non_null(strstr(e.message, "No such file"));
+	write_text(doc, NSM_KS("\"json_path\": \"maps\""));
+	assert_int_equal(router_doc_load_file(doc, NULL, &t, NULL, &e),
+	                 ROUTER_EREFERENCE);
+	assert_non_null(strstr(e.message, "directory"));
+
+	unlink(link);
+	snprintf(link, sizeof link, "%s/link.json", dir);
+	unlink(link);
+	unlink(outside);
+	unlink(doc);
+	unlink(map);
+	rmdir(sub);
+	rmdir(dir);
+}
+
+/* Names are C strings: a control character in one was accepted (and
+ * printed raw in messages); NUL is a syntax error already (jansson). */
+static void names_with_control_characters_are_refused(void **state)
+{
+	static const struct {
+		const char *doc, *path;
+	} cases[] = {
+	    {"{\"keyspaces\": {\"u\\u0001\": {}}}", "keyspaces[\"u\\u0001\"]"},
+	    {"{\"keyspaces\": {\"u\": {\"tables\": {\"t\\u001f\": {}}}}}",
+	     "keyspaces.u.tables[\"t\\u001f\"]"},
+	    {"{\"keyspaces\": {\"u\": {\"vindexes\": {\"v\\u007f\": "
+	     "{\"type\": \"hash\"}}}}}",
+	     "keyspaces.u.vindexes[\"v\\u007f\"]"},
+	    {"{\"keyspaces\": {\"u\": {\"sharded\": true, \"shards\": "
+	     "[\"-80\", \"80-\"], \"vindexes\": {\"h\": {\"type\": \"hash\"}}, "
+	     "\"tables\": {\"t\": {\"column_vindexes\": [{\"column\": "
+	     "\"i\\nd\", \"name\": \"h\"}]}}}}}",
+	     "keyspaces.u.tables.t.column_vindexes[0].column"},
+	    {"{\"keyspaces\": {\"u\": {}}, \"routing_rules\": {\"rules\": "
+	     "[{\"from_table\": \"x\\t\", \"to_tables\": [\"u.x\"]}]}}",
+	     "routing_rules.rules[0].from_table"},
+	};
+	router_table *t = NULL;
+	router_doc_report *r = NULL;
+	router_error e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		const router_doc_note *n;
+
+		assert_int_equal(router_doc_load(cases[i].doc,
+		                                 strlen(cases[i].doc), NULL, &t,
+		                                 &r, &e),
+		                 ROUTER_EDOC);
+		n = note_at(r, ROUTER_DOC_NOTE_ERROR, cases[i].path);
+		if (n == NULL) {
+			dump_notes(r);
+			fail_msg("case %zu: no error at its path", i);
+		}
+		assert_non_null(strstr(n->error.message, "control character"));
+		router_doc_report_free(r);
+		r = NULL;
+	}
+	/* JSON "\u0000" in a name. */
+	{
+		const char *nul = "{\"keyspaces\": {\"u\\u0000\": {}}}";
+
+		assert_int_equal(router_doc_load(nul, strlen(nul), NULL, &t,
+		                                 NULL, &e),
+		                 ROUTER_EDOC);
+	}
+	assert_non_null(strstr(e.message, "NUL"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1508,6 +1824,10 @@ int main(void)
 	    cmocka_unit_test(incident_empty_vschema_loads_but_publish_refuses_it),
 	    cmocka_unit_test(moved_share_measures_the_keyspace_id_space_that_moves),
 	    cmocka_unit_test(primary_vindex_is_resolved_like_a_lookup),
+	    cmocka_unit_test(fifo_is_refused_without_blocking),
+	    cmocka_unit_test(document_from_memory_reads_no_file),
+	    cmocka_unit_test(document_file_reads_maps_below_its_directory),
+	    cmocka_unit_test(names_with_control_characters_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,7 +14,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "router.h"
@@ -617,6 +622,234 @@ static void a_restart_during_the_bad_period_comes_back_from_its_snapshot(
 	router_free(r2);
 }
 
+/* ---- leftovers and links (issue 15, defects 11 and 12) ------------------ */
+
+/* A file at path whose modification time is age seconds ago. */
+static void spit_aged(const char *path, time_t age)
+{
+	struct timespec ts[2];
+
+	spit(path, "partial", 7);
+	ts[0].tv_sec = ts[1].tv_sec = time(NULL) - age;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* A pid that was in use and is not any more (a reaped child). */
+static pid_t dead_pid(void)
+{
+	pid_t p = fork();
+
+	assert_true(p >= 0);
+	if (p == 0)
+		_exit(0);
+	assert_int_equal(waitpid(p, NULL, 0), p);
+	return p;
+}
+
+/* A crash between creating the temporary file and renaming it left the
+ * file for good: 143 of them after 300 SIGKILLs.  The next save removes
+ * those of this path whose writer is dead and that are old enough; a live
+ * writer's, a fresh one's and other files are kept. */
+static void stale_temporary_files_of_dead_writers_are_removed_by_a_save(
+    void **state)
+{
+	const char *path = in_dir("left.snap");
+	char dead_old[160], dead_new[160], mine[160], parent[160];
+	char legacy_old[160], legacy_new[160], other[160], unrelated[160];
+	pid_t dead = dead_pid();
+	router *r = new_router(NULL);
+	router_error e;
+	uint64_t v;
+
+	(void)state;
+	snprintf(dead_old, sizeof dead_old, "%s.tmp-%ld-0a1b2c", path,
+	         (long)dead);
+	snprintf(dead_new, sizeof dead_new, "%s.tmp-%ld-3d4e5f", path,
+	         (long)dead);
+	snprintf(mine, sizeof mine, "%s.tmp-%ld-000001", path, (long)getpid());
+	snprintf(parent, sizeof parent, "%s.tmp-%ld-000002", path,
+	         (long)getppid());
+	snprintf(legacy_old, sizeof legacy_old, "%s.tmp-abcdef", path);
+	snprintf(legacy_new, sizeof legacy_new, "%s.tmp-fedcba", path);
+	snprintf(other, sizeof other, "%s.tmp-%ld-0a1b2c", in_dir("other.snap"),
+	         (long)dead);
+	snprintf(unrelated, sizeof unrelated, "%s.tmp-%ld-0a1b2c.keep", path,
+	         (long)dead);
+	spit_aged(dead_old, 3600);
+	spit_aged(dead_new, 0);
+	spit_aged(mine, 3600);
+	spit_aged(parent, 3600);
+	spit_aged(legacy_old, 2 * 3600);
+	spit_aged(legacy_new, 60);
+	spit_aged(other, 3600);
+	spit_aged(unrelated, 3600);
+
+	publish_ok(r, doc_table(4, 5, NULL), 0);
+	assert_int_equal(router_snapshot_save(r, path, &e), ROUTER_OK);
+	assert_int_equal(router_snapshot_verify(path, &v, NULL, &e), ROUTER_OK);
+	assert_int_equal(v, 5);
+	assert_int_equal(access(dead_old, F_OK), -1);   /* dead, old: gone */
+	assert_int_equal(access(legacy_old, F_OK), -1); /* old format, 2 h */
+	assert_int_equal(access(dead_new, F_OK), 0);  /* could be a live writer
+	                                                 of another namespace */
+	assert_int_equal(access(mine, F_OK), 0);      /* this process */
+	assert_int_equal(access(parent, F_OK), 0);    /* alive */
+	assert_int_equal(access(legacy_new, F_OK), 0);
+	assert_int_equal(access(other, F_OK), 0);     /* another snapshot's */
+	assert_int_equal(access(unrelated, F_OK), 0); /* not a temporary name */
+	router_free(r);
+}
+
+/* The temporary file is named after its writer, so that a crash leaves a
+ * file the next save can tell is stale: a child killed in the middle of
+ * saves leaves only PATH.tmp-<its pid>-XXXXXX names, which the parent's
+ * next save removes once they are old. */
+static void a_writer_killed_mid_save_leaves_files_named_after_it(
+    void **state)
+{
+	const char *path = in_dir("kill.snap");
+	char prefix[160];
+	router *r;
+	router_error e;
+	pid_t child;
+	DIR *d;
+	struct dirent *de;
+	size_t left = 0;
+
+	(void)state;
+	/* Kill a saver over and over until one leaves a temporary file. */
+	for (int tries = 0; tries < 200 && left == 0; tries++) {
+		child = fork();
+		assert_true(child >= 0);
+		if (child == 0) {
+			router *cr = new_router(NULL);
+
+			publish_ok(cr, doc_table(64, 2, NULL), 0);
+			for (;;)
+				(void)router_snapshot_save(cr, path, &e);
+		}
+		usleep(2000 + (useconds_t)(tries % 7) * 700);
+		kill(child, SIGKILL);
+		assert_int_equal(waitpid(child, NULL, 0), child);
+		snprintf(prefix, sizeof prefix, "kill.snap.tmp-%ld-",
+		         (long)child);
+		d = opendir(g_dir);
+		assert_non_null(d);
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, "kill.snap.tmp-", 14) != 0)
+				continue;
+			/* Every leftover carries the writer's pid. */
+			assert_int_equal(strncmp(de->d_name, prefix,
+			                         strlen(prefix)),
+			                 0);
+			left++;
+			{
+				char full[400];
+
+				snprintf(full, sizeof full, "%s/%s", g_dir,
+				         de->d_name);
+				spit_aged(full, 3600); /* make it old */
+			}
+		}
+		closedir(d);
+	}
+	if (left == 0)
+		skip(); /* no kill landed mid-write: nothing to check */
+	r = new_router(NULL);
+	publish_ok(r, doc_table(4, 3, NULL), 0);
+	assert_int_equal(router_snapshot_save(r, path, &e), ROUTER_OK);
+	d = opendir(g_dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		assert_int_not_equal(strncmp(de->d_name, "kill.snap.tmp-", 14),
+		                     0);
+	closedir(d);
+	router_free(r);
+}
+
+/* A symbolic link at the snapshot path was replaced by a regular file,
+ * and the file it pointed to kept the old snapshot, which whoever reads
+ * the target (another process, an operator's config) went on trusting.
+ * The link is followed; one that does not resolve is refused. */
+static void a_symlink_at_the_snapshot_path_is_followed(void **state)
+{
+	const char *real = in_dir("real.snap"), *link = in_dir("link.snap");
+	const char *dangling = in_dir("dangling.snap");
+	char sub[160], target[200];
+	router *r = new_router(NULL);
+	router_error e;
+	struct stat st;
+	size_t len;
+	uint64_t v;
+
+	(void)state;
+	free(good_snapshot(real, &len)); /* version 3 */
+	assert_int_equal(symlink("real.snap", link), 0);
+	publish_ok(r, doc_table(8, 9, NULL), 0);
+	assert_int_equal(router_snapshot_save(r, link, &e), ROUTER_OK);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(router_snapshot_verify(real, &v, NULL, &e), ROUTER_OK);
+	assert_int_equal(v, 9);
+	assert_int_equal(router_snapshot_verify(link, &v, NULL, &e), ROUTER_OK);
+	assert_int_equal(v, 9);
+
+	/* A link into another directory: renamed there. */
+	snprintf(sub, sizeof sub, "%s/sub", g_dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(target, sizeof target, "%s/target.snap", sub);
+	spit(target, "old", 3);
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(router_snapshot_save(r, link, &e), ROUTER_OK);
+	assert_int_equal(router_snapshot_verify(target, &v, NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(v, 9);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+
+	/* A link to nothing: refused, nothing created. */
+	assert_int_equal(symlink("nowhere/x.snap", dangling), 0);
+	assert_int_equal(router_snapshot_save(r, dangling, &e), ROUTER_EIO);
+	assert_non_null(strstr(e.message, "symbolic link"));
+	assert_string_equal(e.culprit, dangling);
+	assert_int_equal(lstat(dangling, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	router_free(r);
+}
+
+/* A table whose numeric_static_map reads its map file (the builder's
+ * json_path) would be saved, then refused at every restart: a snapshot
+ * loads from memory, which reads no file.  The save refuses it. */
+static void a_table_naming_a_map_file_is_not_snapshotted(void **state)
+{
+	const char *path = in_dir("file.snap"), *map = in_dir("map.json");
+	router_param p = {"json_path", map};
+	router_builder *b = NULL;
+	router_table *t = NULL;
+	router *r = new_router(NULL);
+	router_error e;
+
+	(void)state;
+	spit(map, "{\"1\": 2}", 8);
+	assert_int_equal(router_builder_create(&b, NULL, &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_keyspace(b, "m", 1, &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_shard(b, "m", "-80", &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_shard(b, "m", "80-", &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_vindex(b, "m", "nsm",
+	                                           "numeric_static_map", &p, 1,
+	                                           NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_build(b, &t, &e), ROUTER_OK);
+	router_builder_free(b);
+	publish_ok(r, t, 0);
+	assert_int_equal(router_snapshot_save(r, path, &e), ROUTER_EDOC);
+	assert_non_null(strstr(e.message, "json_path"));
+	assert_int_equal(access(path, F_OK), -1);
+	router_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -636,6 +869,12 @@ int main(void)
 	    cmocka_unit_test(a_failed_autosave_is_reported_and_the_publish_stands),
 	    cmocka_unit_test(snapshot_save_and_load_fail_cleanly_at_any_allocation),
 	    cmocka_unit_test(a_restart_during_the_bad_period_comes_back_from_its_snapshot),
+	    cmocka_unit_test(
+	        stale_temporary_files_of_dead_writers_are_removed_by_a_save),
+	    cmocka_unit_test(
+	        a_writer_killed_mid_save_leaves_files_named_after_it),
+	    cmocka_unit_test(a_symlink_at_the_snapshot_path_is_followed),
+	    cmocka_unit_test(a_table_naming_a_map_file_is_not_snapshotted),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -394,5 +394,47 @@ run 0 --json shards 2 && is_json
 run 0 shards --json 2 && is_json
 run 0 ksid --sqltype varchar -- binary --5 && out_is 2d2d35
 
+# ---- files named by the user or by a document (issue 15, defects 5, 6) -------
+# hung WANT_EXIT CMD...: like run, but a command that blocks is killed after
+# 20 s and fails (exit 124) instead of hanging the suite.
+hung() {
+	want=$1
+	shift
+	timeout 20 "$R" "$@" >"$OUT" 2>"$ERR"
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then bad "exit $rc, want $want (124: it blocked)"; return 1; fi
+	pass=$((pass + 1))
+}
+mkfifo "$TMP/fifo"
+cat >"$TMP/nsm.json" <<'EOF2'
+{"keyspaces": {"m": {"sharded": true, "shards": ["-80", "80-"],
+ "vindexes": {"nsm": {"type": "numeric_static_map",
+                      "params": {"json_path": "maps/m.json"}}},
+ "tables": {"t": {"column_vindexes": [{"column": "id", "name": "nsm"}]}}}}}
+EOF2
+mkdir -p "$TMP/maps"
+echo '{"1": 17293822569102704640}' >"$TMP/maps/m.json"
+t a_fifo_named_as_a_document_or_input_file_is_refused_at_once
+hung 2 validate "$TMP/fifo" && err_has "FIFO"
+hung 2 check "$TMP/nsm.json" "$TMP/nsm.json" --sample "$TMP/fifo" && err_has "not a regular file"
+hung 2 invariants "$TMP/fifo" "$TMP/nsm.json" && err_has "not a regular file"
+hung 2 validate /dev/zero && err_has "character device"
+t json_path_is_read_below_the_documents_directory_and_inlined
+run 0 route "$TMP/nsm.json" m t 1 && out_has '80-'
+run 0 dump "$TMP/nsm.json" --compact && out_has '"json":' && ! grep -q json_path "$OUT" || bad "dump names json_path"
+t json_path_of_a_document_on_stdin_is_refused_without_json_path_dir
+"$R" validate - <"$TMP/nsm.json" >"$OUT" 2>"$ERR"
+eq $? 1 "exit"
+out_has "json_path"
+out_has "inline"
+"$R" validate - --json-path-dir "$TMP" <"$TMP/nsm.json" >"$OUT" 2>"$ERR"
+eq $? 0 "exit with --json-path-dir"
+t json_path_outside_the_directory_is_refused
+sed 's#maps/m.json#../m.json#' "$TMP/nsm.json" >"$TMP/esc.json"
+run 1 validate "$TMP/esc.json" && out_has '\.\.'
+sed 's#maps/m.json#/etc/passwd#' "$TMP/nsm.json" >"$TMP/abs.json"
+run 1 validate "$TMP/abs.json" && out_has 'absolute' && ! grep -q 'root' "$OUT" "$ERR" || bad "a fragment of the file is shown"
+run 2 validate "$TMP/nsm.json" --json-path-dir ""
+
 echo "routerctl: $pass checks passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	opt.shards = sh;
 	opt.nshards = 2;
-	opt.flags = ROUTER_DOC_UNUSED_SHARDS_OK;
+	opt.flags = ROUTER_DOC_UNUSED_SHARDS_OK | ROUTER_DOC_NO_FILES;
 	rc = router_doc_load(data, size, &opt, &t, &rep, &e);
 	router_doc_report_free(rep);
 	if (rc != ROUTER_OK) {
