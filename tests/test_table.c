@@ -1645,6 +1645,81 @@ static void unknown_keyspace_or_table_is_enotfound_saying_which(void **state)
 	router_table_free(t);
 }
 
+/* A name from the caller is shown whole in the message and culprit, with a
+ * NUL, a control byte or a stray UTF-8 byte escaped as \xNN: with %.*s,
+ * "u\0" read as "keyspace u not found", a keyspace that may well exist. */
+static void unknown_names_with_nul_or_control_bytes_are_shown_escaped(
+    void **state)
+{
+	static const op ops[] = {KS("ks", 1), SH("ks", "-80"), SH("ks", "80-"),
+	                         VX("ks", "v", "hash", NULL),
+	                         TB("ks", "t", NORMAL, NULL),
+	                         CV("ks", "t", "v", "id"), KS("u", 0),
+	                         SH("u", "0")};
+	router_table *t = must_build(ops, NOPS(ops));
+	router_value one = ROUTER_VALUE_INT64(1);
+	router_route_result r;
+
+	(void)state;
+	EXPECT(router_table_route(t, "ks\0", 3, "t", 1, &one, 1, &r, &E),
+	       ROUTER_ENOTFOUND, "ks\\x00", "keyspace ks\\x00 not found");
+	EXPECT(router_table_route(t, "ks", 2, "t\0x", 3, &one, 1, &r, &E),
+	       ROUTER_ENOTFOUND, "ks.t\\x00x",
+	       "table t\\x00x not found in sharded keyspace ks");
+	EXPECT(router_table_route(t, "ks", 2, "t\x01\xff", 3, &one, 1, &r, &E),
+	       ROUTER_ENOTFOUND, "ks.t\\x01\\xff",
+	       "table t\\x01\\xff not found in sharded keyspace ks");
+	/* route_ksid names its culprit as router_table_route does. */
+	EXPECT(router_table_route_ksid(t, "u\0", 2, "\x10", 1, &r, &E),
+	       ROUTER_ENOTFOUND, "u\\x00", "keyspace u\\x00 not found");
+	EXPECT(route_ksid(t, "nope", "\x10", 1, &r), ROUTER_ENOTFOUND, "nope",
+	       "keyspace nope not found");
+	/* A long name is cut to fit, ending in "...", never inside an
+	 * escape. */
+	{
+		char big[ROUTER_NAME_MAX];
+
+		memset(big, '\0', sizeof big);
+		EXPECT(router_table_route(t, big, sizeof big, "t", 1, &one, 1,
+		                          &r, &E),
+		       ROUTER_ENOTFOUND, NULL, "...");
+		assert_non_null(strstr(E.culprit, "\\x00\\x00"));
+		assert_int_equal(strlen(E.culprit) % 4, 3); /* "..." */
+	}
+	router_table_free(t);
+}
+
+/* A name over ROUTER_NAME_MAX is quoted cut to its first characters: the
+ * cut was at byte 40 and could split a UTF-8 character. */
+static void too_long_name_is_quoted_without_half_a_character(void **state)
+{
+	router_builder *b = new_builder(NULL);
+	char name[1 + 2 * 70 + 1];
+	size_t i;
+
+	(void)state;
+	name[0] = 'a';
+	for (i = 0; i < 70; i++)
+		memcpy(name + 1 + 2 * i, "\xc3\xa9", 2); /* U+00E9 */
+	name[sizeof name - 1] = '\0';
+	EXPECT(router_builder_add_keyspace(b, name, 1, &E), ROUTER_ERANGE, NULL,
+	       "is 141 bytes; the limit is 128");
+	assert_non_null(strstr(E.message, "\"a\xc3\xa9"));
+	assert_non_null(strstr(E.message, "\xc3\xa9...\""));
+	assert_null(strstr(E.message, "\xc3..."));
+	router_builder_free(b);
+}
+
+/* A routing rule's target keyspace is shown escaped. */
+static void routing_rule_to_an_unknown_keyspace_shows_it_escaped(void **state)
+{
+	static const op ops[] = {KS("ks", 0), SH("ks", "0"),
+	                         RULE("ks.x", "n\x01pe.t")};
+
+	(void)state;
+	REFUSED(ops, ROUTER_EREFERENCE, "ks.x", "keyspace n\\x01pe not found");
+}
+
 static void version_is_the_builders_and_null_is_harmless(void **state)
 {
 	static const op ops[] = {KS("u", 0)};
@@ -2692,6 +2767,11 @@ int main(void)
 	    cmocka_unit_test(
 	        routing_rules_redirect_disable_and_ignore_other_tablet_types),
 	    cmocka_unit_test(unknown_keyspace_or_table_is_enotfound_saying_which),
+	    cmocka_unit_test(
+	        unknown_names_with_nul_or_control_bytes_are_shown_escaped),
+	    cmocka_unit_test(too_long_name_is_quoted_without_half_a_character),
+	    cmocka_unit_test(
+	        routing_rule_to_an_unknown_keyspace_shows_it_escaped),
 	    cmocka_unit_test(version_is_the_builders_and_null_is_harmless),
 	    cmocka_unit_test(
 	        long_shard_bounds_route_like_the_first_containing_shard),
