@@ -873,8 +873,10 @@ typedef struct router_shadow_verdict router_shadow_verdict;
 
 /* Route every key through from and to and count, per keyspace (sorted by
  * name), what changes.  from may be NULL (every routed key is newly
- * routable).  ROUTER_OK, ROUTER_EINVAL, ROUTER_ENOMEM.  Thread-safe on
- * frozen tables.  Free the verdict with router_shadow_free. */
+ * routable).  ROUTER_OK, ROUTER_EINVAL (a NULL pointer with a length, a
+ * name over ROUTER_NAME_MAX or with a NUL byte, more than
+ * ROUTER_MULTICOL_MAX values; the message names the key), ROUTER_ENOMEM.
+ * Thread-safe on frozen tables.  Free the verdict with router_shadow_free. */
 ROUTER_EXTERN int router_shadow_evaluate(const router_table *from,
                                          const router_table *to,
                                          const router_sample_key *keys,
@@ -909,7 +911,8 @@ typedef struct router_shadow_options {
  * lookup path is not touched); the verdict reaches the callback
  * (router_event.shadow) and a threshold crossed refuses the publish with
  * ROUTER_ESHADOW naming the keyspace, unless ROUTER_PUBLISH_DESTRUCTIVE.
- * ROUTER_OK, ROUTER_EINVAL (NULL keys with n > 0, bad names, thresholds
+ * ROUTER_OK, ROUTER_EINVAL (NULL keys with n > 0, bad keys as for
+ * router_shadow_evaluate, thresholds
  * outside [0, 1]), ROUTER_ERANGE (sizes that add up past SIZE_MAX),
  * ROUTER_ENOMEM; on any error the old sample stays.  Any thread. */
 ROUTER_EXTERN int router_shadow_set_sample(router *r,

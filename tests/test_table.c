@@ -1720,6 +1720,41 @@ static void routing_rule_to_an_unknown_keyspace_shows_it_escaped(void **state)
 	REFUSED(ops, ROUTER_EREFERENCE, "ks.x", "keyspace n\\x01pe not found");
 }
 
+/* A sample key's names are copied as C strings (the verdict's keyspace is
+ * one): "user\0" would be counted apart from "user" yet printed "user".
+ * No table holds a name with a NUL, so such a key is refused. */
+static void sample_key_with_a_nul_in_a_name_is_refused(void **state)
+{
+	static const op ops[] = {KS("user", 0), SH("user", "0"),
+	                         TB("user", "users", NORMAL, NULL)};
+	router_table *t = must_build(ops, NOPS(ops));
+	router_value one = ROUTER_VALUE_INT64(1);
+	router_sample_key k[2] = {{"user", 4, "users", 5, &one, 1},
+	                          {"user\0", 5, "users", 5, &one, 1}};
+	router_shadow_verdict *v = NULL;
+	router_options o = ROUTER_OPTIONS_INIT;
+	router *r = NULL;
+
+	(void)state;
+	EXPECT(router_shadow_evaluate(t, t, k, 2, &v, &E), ROUTER_EINVAL, NULL,
+	       "sample key 1: keyspace name \"user\\x00\" contains a NUL");
+	assert_null(v);
+	k[1] = (router_sample_key){"user", 4, "us\0ers", 6, &one, 1};
+	EXPECT(router_shadow_evaluate(t, t, k, 2, &v, &E), ROUTER_EINVAL, NULL,
+	       "sample key 1: table name \"us\\x00ers\" contains a NUL");
+	OK(router_create(&r, &o, &E));
+	EXPECT(router_shadow_set_sample(r, k, 2, NULL, &E), ROUTER_EINVAL, NULL,
+	       "sample key 1: table name \"us\\x00ers\" contains a NUL");
+	/* Other bytes are names no table holds: they count as unroutable. */
+	k[1] = (router_sample_key){"us\x01r", 4, "users", 5, &one, 1};
+	OK(router_shadow_set_sample(r, k, 2, NULL, &E));
+	OK(router_shadow_evaluate(t, t, k, 2, &v, &E));
+	assert_int_equal(router_shadow_count(v), 2);
+	router_shadow_free(v);
+	router_free(r);
+	router_table_free(t);
+}
+
 static void version_is_the_builders_and_null_is_harmless(void **state)
 {
 	static const op ops[] = {KS("u", 0)};
@@ -2772,6 +2807,7 @@ int main(void)
 	    cmocka_unit_test(too_long_name_is_quoted_without_half_a_character),
 	    cmocka_unit_test(
 	        routing_rule_to_an_unknown_keyspace_shows_it_escaped),
+	    cmocka_unit_test(sample_key_with_a_nul_in_a_name_is_refused),
 	    cmocka_unit_test(version_is_the_builders_and_null_is_harmless),
 	    cmocka_unit_test(
 	        long_shard_bounds_route_like_the_first_containing_shard),
