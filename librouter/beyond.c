@@ -27,10 +27,16 @@ struct router__invariant {
 	char *text;        /* canonical */
 };
 
+/* The spec is quoted escaped and cut whole (router__fmt_name): "%.200s"
+ * could end in half a UTF-8 character, and a control byte went in raw. */
 static int syntax(router_error *err, const char *spec, const char *what)
 {
-	return router__seterr(err, ROUTER_EINVAL, NULL,
-	                      "invariant \"%.200s\": %s", spec, what);
+	char shown[200];
+
+	return router__seterr(err, ROUTER_EINVAL, NULL, "invariant \"%s\": %s",
+	                      router__fmt_name(shown, sizeof shown, spec,
+	                                       strlen(spec)),
+	                      what);
 }
 
 /* Next blank-separated word of *p (up to a '#'), as (start, len); 0 at the

@@ -1755,6 +1755,33 @@ static void sample_key_with_a_nul_in_a_name_is_refused(void **state)
 	router_table_free(t);
 }
 
+/* An invariant's syntax error quotes it cut whole: "%.200s" could end in
+ * half a UTF-8 character. */
+static void invariant_syntax_error_quotes_without_half_a_character(
+    void **state)
+{
+	char spec[1 + 2 * 150 + sizeof " bogus"];
+	const char *specs[1] = {spec};
+	size_t i;
+
+	(void)state;
+	spec[0] = 'a';
+	for (i = 0; i < 150; i++)
+		memcpy(spec + 1 + 2 * i, "\xc3\xa9", 2);
+	memcpy(spec + 1 + 2 * 150, " bogus", sizeof " bogus");
+	assert_int_equal(router_invariants_check(specs, 1, NULL, NULL, &E),
+	                 ROUTER_EINVAL);
+	{
+		static const op ops[] = {KS("ks", 0), SH("ks", "0")};
+		router_table *t = must_build(ops, NOPS(ops));
+
+		EXPECT(router_invariants_check(specs, 1, NULL, t, &E),
+		       ROUTER_EINVAL, "invariant 1", "\xc3\xa9...\"");
+		assert_null(strstr(E.message, "\xc3...\""));
+		router_table_free(t);
+	}
+}
+
 static void version_is_the_builders_and_null_is_harmless(void **state)
 {
 	static const op ops[] = {KS("u", 0)};
@@ -2808,6 +2835,8 @@ int main(void)
 	    cmocka_unit_test(
 	        routing_rule_to_an_unknown_keyspace_shows_it_escaped),
 	    cmocka_unit_test(sample_key_with_a_nul_in_a_name_is_refused),
+	    cmocka_unit_test(
+	        invariant_syntax_error_quotes_without_half_a_character),
 	    cmocka_unit_test(version_is_the_builders_and_null_is_harmless),
 	    cmocka_unit_test(
 	        long_shard_bounds_route_like_the_first_containing_shard),
