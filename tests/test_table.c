@@ -1782,6 +1782,44 @@ static void invariant_syntax_error_quotes_without_half_a_character(
 	}
 }
 
+/* "KS.T vindex" pins the primary vindex's type only (README "Beyond the
+ * guards"): other columns or other hashing params under the same type
+ * pass it, and the keyspace-ID guard is what refuses them. */
+static void vindex_invariant_pins_the_type_not_params_or_columns(
+    void **state)
+{
+#define BASE                                                                   \
+	KS("ks", 1), SH("ks", "-80"), SH("ks", "80-"), TB("ks", "t", NORMAL, NULL)
+	static const op cur_ops[] = {
+	    BASE, VXP("ks", "v", "region_experimental", NULL,
+	              {"region_bytes", "1"}),
+	    CV("ks", "t", "v", "a", "b")};
+	static const op params_ops[] = {
+	    BASE, VXP("ks", "v", "region_experimental", NULL,
+	              {"region_bytes", "2"}),
+	    CV("ks", "t", "v", "a", "b")};
+	static const op cols_ops[] = {
+	    BASE, VXP("ks", "v", "region_experimental", NULL,
+	              {"region_bytes", "1"}),
+	    CV("ks", "t", "v", "b", "a")};
+#undef BASE
+	router_table *cur = must_build(cur_ops, NOPS(cur_ops));
+	router_table *params = must_build(params_ops, NOPS(params_ops));
+	router_table *cols = must_build(cols_ops, NOPS(cols_ops));
+	const char *specs[2] = {"ks.t vindex", "ks.t vindex region_experimental"};
+
+	(void)state;
+	OK(router_invariants_check(specs, 2, cur, params, &E));
+	OK(router_invariants_check(specs, 2, cur, cols, &E));
+	EXPECT(router__ksid_guard(cur, params, &E), ROUTER_EKSIDCHANGE, "ks.t",
+	       "region_bytes 1 -> 2");
+	EXPECT(router__ksid_guard(cur, cols, &E), ROUTER_EKSIDCHANGE, "ks.t",
+	       NULL);
+	router_table_free(cur);
+	router_table_free(params);
+	router_table_free(cols);
+}
+
 static void version_is_the_builders_and_null_is_harmless(void **state)
 {
 	static const op ops[] = {KS("u", 0)};
@@ -2837,6 +2875,8 @@ int main(void)
 	    cmocka_unit_test(sample_key_with_a_nul_in_a_name_is_refused),
 	    cmocka_unit_test(
 	        invariant_syntax_error_quotes_without_half_a_character),
+	    cmocka_unit_test(
+	        vindex_invariant_pins_the_type_not_params_or_columns),
 	    cmocka_unit_test(version_is_the_builders_and_null_is_harmless),
 	    cmocka_unit_test(
 	        long_shard_bounds_route_like_the_first_containing_shard),
