@@ -2427,12 +2427,20 @@ static int ci_equal(const char *a, const char *b)
 	}
 }
 
+/* A name or value from a document, for a message: escaped and cut whole
+ * (router__fmt_name); "%.40s" could cut a UTF-8 character in half. */
+static const char *shown(char *buf, size_t cap, const char *s)
+{
+	return router__fmt_name(buf, cap, s, strlen(s));
+}
+
 /* The first param that differs between two definitions (params are
  * sorted by key), written into why; nothing when they are equal. */
 static void param_diff(const router__vdef *a, const router__vdef *b,
                        char *why, size_t cap)
 {
 	size_t i = 0, j = 0;
+	char k[44], v1[44], v2[44];
 
 	while (i < a->nparams || j < b->nparams) {
 		int c = i == a->nparams   ? 1
@@ -2447,15 +2455,18 @@ static void param_diff(const router__vdef *a, const router__vdef *b,
 			continue;
 		}
 		if (c == 0)
-			snprintf(why, cap, "param %.40s %.40s -> %.40s",
-			         a->params[i].key, a->params[i].value,
-			         b->params[j].value);
+			snprintf(why, cap, "param %s %s -> %s",
+			         shown(k, sizeof k, a->params[i].key),
+			         shown(v1, sizeof v1, a->params[i].value),
+			         shown(v2, sizeof v2, b->params[j].value));
 		else if (c < 0)
-			snprintf(why, cap, "param %.40s %.40s -> (none)",
-			         a->params[i].key, a->params[i].value);
+			snprintf(why, cap, "param %s %s -> (none)",
+			         shown(k, sizeof k, a->params[i].key),
+			         shown(v1, sizeof v1, a->params[i].value));
 		else
-			snprintf(why, cap, "param %.40s (none) -> %.40s",
-			         b->params[j].key, b->params[j].value);
+			snprintf(why, cap, "param %s (none) -> %s",
+			         shown(k, sizeof k, b->params[j].key),
+			         shown(v2, sizeof v2, b->params[j].value));
 		return;
 	}
 }
@@ -2561,12 +2572,13 @@ static void vindex_ksid_diff(const router__vdef *a, const router__vdef *b,
 static void cv_desc(const router__colvindex *cv, char *buf, size_t cap)
 {
 	size_t n, i;
+	char b[44];
 
-	n = (size_t)snprintf(buf, cap, "%.40s(",
-	                     cv->vd ? cv->vd->type : "?");
+	n = (size_t)snprintf(buf, cap, "%s(",
+	                     shown(b, sizeof b, cv->vd ? cv->vd->type : "?"));
 	for (i = 0; i < cv->ncolumns && n < cap; i++)
-		n += (size_t)snprintf(buf + n, cap - n, "%s%.40s",
-		                      i ? "," : "", cv->columns[i]);
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? "," : "",
+		                      shown(b, sizeof b, cv->columns[i]));
 	if (n < cap)
 		snprintf(buf + n, cap - n, ")");
 }

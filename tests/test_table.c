@@ -1820,6 +1820,37 @@ static void vindex_invariant_pins_the_type_not_params_or_columns(
 	router_table_free(cols);
 }
 
+/* The keyspace-ID guard quotes a changed param and a column escaped and
+ * cut whole: "%.40s" could end in half a UTF-8 character. */
+static void ksid_guard_quotes_params_without_half_a_character(void **state)
+{
+#define E30                                                                    \
+	"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"     \
+	"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+#define BASE KS("ks", 1), SH("ks", "-80"), SH("ks", "80-"), TB("ks", "t", NORMAL, NULL)
+	static const op cur_ops[] = {
+	    BASE, VXP("ks", "lu", "lookup_unique", NULL, {"table", "a" E30 E30}),
+	    CV("ks", "t", "lu", "c" E30 E30)};
+	static const op next_ops[] = {
+	    BASE, VXP("ks", "lu", "lookup_unique", NULL, {"table", "b" E30 E30}),
+	    CV("ks", "t", "lu", "c" E30 E30)};
+#undef BASE
+#undef E30
+	router_table *cur = must_build(cur_ops, NOPS(cur_ops));
+	router_table *next = must_build(next_ops, NOPS(next_ops));
+
+	(void)state;
+	EXPECT(router__ksid_guard(cur, next, &E), ROUTER_EKSIDCHANGE, "ks.t",
+	       "changed: lookup_unique(c\xc3\xa9");
+	assert_non_null(strstr(E.message, "param table a\xc3\xa9"));
+	assert_non_null(strstr(E.message, "\xc3\xa9... -> b\xc3\xa9"));
+	assert_non_null(strstr(E.message, "\xc3\xa9...) keeps"));
+	assert_null(strstr(E.message, "\xc3 "));
+	assert_null(strstr(E.message, "\xc3)"));
+	router_table_free(cur);
+	router_table_free(next);
+}
+
 static void version_is_the_builders_and_null_is_harmless(void **state)
 {
 	static const op ops[] = {KS("u", 0)};
@@ -2877,6 +2908,7 @@ int main(void)
 	        invariant_syntax_error_quotes_without_half_a_character),
 	    cmocka_unit_test(
 	        vindex_invariant_pins_the_type_not_params_or_columns),
+	    cmocka_unit_test(ksid_guard_quotes_params_without_half_a_character),
 	    cmocka_unit_test(version_is_the_builders_and_null_is_harmless),
 	    cmocka_unit_test(
 	        long_shard_bounds_route_like_the_first_containing_shard),
