@@ -1190,9 +1190,14 @@ static int region_init(router__vindex *v, const router_param *params,
 	} else if (strcmp(rb, "2") == 0) {
 		v->u.region.region_bytes = 2;
 	} else {
-		/* Vitess's text says region_bits; the param is region_bytes. */
+		/* Vitess's text says region_bits; the param is region_bytes.
+		 * The value is shown escaped and cut whole (fmt_name). */
+		char shown[68];
+
 		return router__seterr(err, ROUTER_EREFERENCE, culprit,
-		                      "region_bits must be 1 or 2: %.64s", rb);
+		                      "region_bits must be 1 or 2: %s",
+		                      router__fmt_name(shown, sizeof shown, rb,
+		                                       strlen(rb)));
 	}
 	return ROUTER_OK;
 }

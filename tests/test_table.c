@@ -575,6 +575,11 @@ static void build_refuses_vindex_params_that_do_not_parse(void **state)
 	    KS("ks", 1), SH("ks", "-"),
 	    VXP("ks", "v", "region_experimental", NULL, {"region_bytes", "3"}),
 	    TB("ks", "t", NORMAL, NULL), CV("ks", "t", "v", "a", "b")};
+	static const op region_ctl[] = {
+	    KS("ks", 1), SH("ks", "-"),
+	    VXP("ks", "v", "region_experimental", NULL,
+	        {"region_bytes", "1\x01"}),
+	    TB("ks", "t", NORMAL, NULL), CV("ks", "t", "v", "a", "b")};
 	static const op mc[] = {
 	    KS("ks", 1), SH("ks", "-"),
 	    VXP("ks", "v", "multicol", NULL, {"column_count", "0"}),
@@ -587,6 +592,9 @@ static void build_refuses_vindex_params_that_do_not_parse(void **state)
 	(void)state;
 	REFUSED(nsm, ROUTER_EREFERENCE, "ks.v", NULL);
 	REFUSED(region, ROUTER_EREFERENCE, "ks.v", "region_bits must be 1 or 2");
+	/* The value is shown escaped (it went into the message raw). */
+	REFUSED(region_ctl, ROUTER_EREFERENCE, "ks.v",
+	        "region_bits must be 1 or 2: 1\\x01");
 	REFUSED(mc, ROUTER_EREFERENCE, "ks.v",
 	        "number of columns should be between 1 and 8");
 	ACCEPTED(unknown_param);
