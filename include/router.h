@@ -819,6 +819,10 @@ ROUTER_EXTERN void router_fence_clear(router *r);
  *   "KS.T vindex"              KS.T keeps the primary vindex type it has
  *                              in the table in service (nothing to keep
  *                              while it is absent there)
+ * A vindex invariant pins the type only: params (a map, region_bytes,
+ * column_bytes...) and columns may change under it; for a table kept in a
+ * sharded keyspace those changes are EKSIDCHANGE's (router_publish), which
+ * ROUTER_PUBLISH_DESTRUCTIVE overrides.
  * Lines may carry a trailing "# comment". */
 #define ROUTER_INVARIANT_MAX 256 /* invariants per router */
 
@@ -878,8 +882,10 @@ typedef struct router_shadow_verdict router_shadow_verdict;
 
 /* Route every key through from and to and count, per keyspace (sorted by
  * name), what changes.  from may be NULL (every routed key is newly
- * routable).  ROUTER_OK, ROUTER_EINVAL, ROUTER_ENOMEM.  Thread-safe on
- * frozen tables.  Free the verdict with router_shadow_free. */
+ * routable).  ROUTER_OK, ROUTER_EINVAL (a NULL pointer with a length, a
+ * name over ROUTER_NAME_MAX or with a NUL byte, more than
+ * ROUTER_MULTICOL_MAX values; the message names the key), ROUTER_ENOMEM.
+ * Thread-safe on frozen tables.  Free the verdict with router_shadow_free. */
 ROUTER_EXTERN int router_shadow_evaluate(const router_table *from,
                                          const router_table *to,
                                          const router_sample_key *keys,
@@ -914,9 +920,10 @@ typedef struct router_shadow_options {
  * lookup path is not touched); the verdict reaches the callback
  * (router_event.shadow) and a threshold crossed refuses the publish with
  * ROUTER_ESHADOW naming the keyspace, unless ROUTER_PUBLISH_DESTRUCTIVE.
- * ROUTER_OK, ROUTER_EINVAL (NULL keys with n > 0, bad names, thresholds
- * outside [0, 1]), ROUTER_ERANGE (sizes that add up past SIZE_MAX),
- * ROUTER_ENOMEM; on any error the old sample stays.  Any thread. */
+ * ROUTER_OK, ROUTER_EINVAL (NULL keys with n > 0, bad keys as for
+ * router_shadow_evaluate, thresholds outside [0, 1]), ROUTER_ERANGE (sizes
+ * that add up past SIZE_MAX), ROUTER_ENOMEM; on any error the old sample
+ * stays.  Any thread. */
 ROUTER_EXTERN int router_shadow_set_sample(router *r,
                                            const router_sample_key *keys,
                                            size_t n,

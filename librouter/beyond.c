@@ -27,10 +27,16 @@ struct router__invariant {
 	char *text;        /* canonical */
 };
 
+/* The spec is quoted escaped and cut whole (router__fmt_name): "%.200s"
+ * could end in half a UTF-8 character, and a control byte went in raw. */
 static int syntax(router_error *err, const char *spec, const char *what)
 {
-	return router__seterr(err, ROUTER_EINVAL, NULL,
-	                      "invariant \"%.200s\": %s", spec, what);
+	char shown[200];
+
+	return router__seterr(err, ROUTER_EINVAL, NULL, "invariant \"%s\": %s",
+	                      router__fmt_name(shown, sizeof shown, spec,
+	                                       strlen(spec)),
+	                      what);
 }
 
 /* Next blank-separated word of *p (up to a '#'), as (start, len); 0 at the
@@ -354,20 +360,70 @@ struct router_shadow_verdict {
 	router_shadow_stat total;
 };
 
-static int valid_key(const router_sample_key *k)
+/* A name of sample key i with a NUL in it: ROUTER_EINVAL saying which.
+ * Only a NUL: the copy and the verdict's keyspace are C strings, so
+ * "user\0" would be counted as a keyspace of its own yet printed "user",
+ * and no table can hold such a name (every name in a table is a C string;
+ * the bindings refuse a NUL too).  Other bytes (control bytes, bad UTF-8)
+ * stay distinct names; no table holds them either, so such a key counts
+ * as unroutable, as router_table_route would say. */
+static int nul_in_name(size_t i, const char *what, const char *name,
+                       size_t len, router_error *err)
+{
+	char shown[80];
+
+	if (len == 0 || memchr(name, '\0', len) == NULL)
+		return ROUTER_OK;
+	return router__seterr(err, ROUTER_EINVAL, NULL,
+	                      "sample key %zu: %s name \"%s\" contains a NUL "
+	                      "byte; no table can hold it",
+	                      i, what,
+	                      router__fmt_name(shown, sizeof shown, name, len));
+}
+
+/* Sample key i as given by the caller: ROUTER_OK or ROUTER_EINVAL saying
+ * what is wrong with it. */
+static int check_key(const router_sample_key *k, size_t i, router_error *err)
 {
 	size_t j;
+	int rc;
 
 	if ((k->keyspace == NULL && k->keyspace_len) ||
 	    (k->table == NULL && k->table_len) ||
-	    (k->values == NULL && k->nvalues) ||
-	    k->nvalues > ROUTER_MULTICOL_MAX ||
-	    k->keyspace_len > ROUTER_NAME_MAX || k->table_len > ROUTER_NAME_MAX)
-		return 0;
+	    (k->values == NULL && k->nvalues))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "sample key %zu: NULL pointer with a "
+		                      "length",
+		                      i);
 	for (j = 0; j < k->nvalues; j++)
 		if (k->values[j].ptr == NULL && k->values[j].len)
-			return 0;
-	return 1;
+			return router__seterr(err, ROUTER_EINVAL, NULL,
+			                      "sample key %zu: value %zu is a "
+			                      "NULL pointer with a length",
+			                      i, j);
+	if (k->nvalues > ROUTER_MULTICOL_MAX)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "sample key %zu: %zu values; the limit "
+		                      "is %d",
+		                      i, k->nvalues, ROUTER_MULTICOL_MAX);
+	if (k->keyspace_len > ROUTER_NAME_MAX || k->table_len > ROUTER_NAME_MAX)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "sample key %zu: %s name is %zu bytes; "
+		                      "the limit is %d",
+		                      i,
+		                      k->keyspace_len > ROUTER_NAME_MAX
+		                          ? "keyspace"
+		                          : "table",
+		                      k->keyspace_len > ROUTER_NAME_MAX
+		                          ? k->keyspace_len
+		                          : k->table_len,
+		                      ROUTER_NAME_MAX);
+	if ((rc = nul_in_name(i, "keyspace", k->keyspace, k->keyspace_len,
+	                      err)) != ROUTER_OK ||
+	    (rc = nul_in_name(i, "table", k->table, k->table_len, err)) !=
+	        ROUTER_OK)
+		return rc;
+	return ROUTER_OK;
 }
 
 int router__sample_copy(const router_sample_key *keys, size_t n,
@@ -382,13 +438,11 @@ int router__sample_copy(const router_sample_key *keys, size_t n,
 
 	*out = NULL;
 	for (i = 0; i < n; i++) {
-		if (!valid_key(&keys[i]))
-			return router__seterr(err, ROUTER_EINVAL, NULL,
-			                      "sample key %zu: NULL pointer with "
-			                      "a length, name too long or too "
-			                      "many values",
-			                      i);
-		/* Names are bounded by valid_key; counts and value lengths
+		int rc = check_key(&keys[i], i, err);
+
+		if (rc != ROUTER_OK)
+			return rc;
+		/* Names are bounded by check_key; counts and value lengths
 		 * come from the caller and may add up past SIZE_MAX. */
 		over |= __builtin_add_overflow(nv, keys[i].nvalues, &nv);
 		over |= __builtin_add_overflow(
@@ -482,10 +536,12 @@ int router__shadow_run(const router_table *from, const router_table *to,
 	if (to == NULL || (keys == NULL && n > 0))
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_shadow_evaluate: NULL argument");
-	for (i = 0; i < n; i++)
-		if (!valid_key(&keys[i]))
-			return router__seterr(err, ROUTER_EINVAL, NULL,
-			                      "sample key %zu is malformed", i);
+	for (i = 0; i < n; i++) {
+		int rc = check_key(&keys[i], i, err);
+
+		if (rc != ROUTER_OK)
+			return rc;
+	}
 	order = router__malloc(a, (n ? n : 1) * sizeof *order);
 	if (order == NULL)
 		goto oom;

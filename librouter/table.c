@@ -409,11 +409,18 @@ static int check_name(const char *what, const char *name, router_error *err)
 	if (n == 0)
 		return router__seterr(err, ROUTER_EINVAL, NULL, "%s is empty",
 		                      what);
-	if (n > ROUTER_NAME_MAX)
+	if (n > ROUTER_NAME_MAX) {
+		/* Its first characters, cut whole (fmt_name adds "..."): a
+		 * cut at byte 40 could split a UTF-8 character. */
+		char shown[48];
+
 		return router__seterr(err, ROUTER_ERANGE, NULL,
-		                      "%s \"%.40s...\" is %zu bytes; the limit "
-		                      "is %d",
-		                      what, name, n, ROUTER_NAME_MAX);
+		                      "%s \"%s\" is %zu bytes; the limit is %d",
+		                      what,
+		                      router__fmt_name(shown, sizeof shown, name,
+		                                       n),
+		                      n, ROUTER_NAME_MAX);
+	}
 	return ROUTER_OK;
 }
 
@@ -1407,10 +1414,14 @@ static int build_rules(bstate *s)
 			tks = router__table_keyspace(
 			    t, to, (size_t)(tdot - to));
 			if (tks == NULL) {
+				char kn[ROUTER_CULPRIT_MAX];
+
 				if (problem(b, ROUTER_EREFERENCE, from,
 				            "routing rule %s -> %s: keyspace "
-				            "%.*s not found",
-				            from, to, (int)(tdot - to), to))
+				            "%s not found",
+				            from, to,
+				            router__fmt_name(kn, sizeof kn, to,
+				                             (size_t)(tdot - to))))
 					return -1;
 				continue;
 			}
@@ -1678,6 +1689,18 @@ static int cmp_bytes(const char *a, const char *b, size_t bn)
 	return an < bn ? -1 : an > bn;
 }
 
+/* ROUTER_ENOTFOUND for keyspace (ks, ksl) from the caller, culprit and
+ * message naming it escaped (router__fmt_name): "u\0" shown as "u" would
+ * name a keyspace that may exist. */
+static int keyspace_not_found(const char *ks, size_t ksl, router_error *err)
+{
+	char c[ROUTER_CULPRIT_MAX];
+
+	router__fmt_name(c, sizeof c, ks, ksl);
+	return router__seterr(err, ROUTER_ENOTFOUND, c,
+	                      "keyspace %s not found", c);
+}
+
 int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
                           const char *table, size_t tl,
                           const router__tdef **out, router_error *err)
@@ -1720,14 +1743,8 @@ int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
 	}
 	k = router__table_keyspace(t, ks, ksl);
 	if (k == NULL) {
-		if (err != NULL) {
-			char c[ROUTER_CULPRIT_MAX];
-
-			snprintf(c, sizeof c, "%.*s",
-			         (int)(ksl > 128 ? 128 : ksl), ks);
-			return router__seterr(err, ROUTER_ENOTFOUND, c,
-			                      "keyspace %s not found", c);
-		}
+		if (err != NULL)
+			return keyspace_not_found(ks, ksl, err);
 		return ROUTER_ENOTFOUND;
 	}
 	d = router__keyspace_table(k, table, tl);
@@ -1740,15 +1757,17 @@ int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
 		return ROUTER_OK;
 	}
 	if (err != NULL) {
+		/* Two halves that fit the culprit together. */
+		char kn[ROUTER_CULPRIT_MAX / 2 - 1], tn[ROUTER_CULPRIT_MAX / 2];
 		char c[ROUTER_CULPRIT_MAX];
 
-		snprintf(c, sizeof c, "%s.%.*s", k->name,
-		         (int)(tl > 128 ? 128 : tl), table);
+		router__fmt_name(kn, sizeof kn, k->name, strlen(k->name));
+		router__fmt_name(tn, sizeof tn, table, tl);
+		snprintf(c, sizeof c, "%s.%s", kn, tn);
 		return router__seterr(err, ROUTER_ENOTFOUND, c,
-		                      "table %.*s not found in sharded keyspace "
+		                      "table %s not found in sharded keyspace "
 		                      "%s",
-		                      (int)(tl > 128 ? 128 : tl), table,
-		                      k->name);
+		                      tn, kn);
 	}
 	return ROUTER_ENOTFOUND;
 }
@@ -1965,11 +1984,7 @@ int router__table_route_ksid(const router_table *t, const char *keyspace,
 		return rc;
 	ks = router__table_keyspace(t, keyspace, keyspace_len);
 	if (ks == NULL)
-		return router__seterr(err, ROUTER_ENOTFOUND, NULL,
-		                      "keyspace %.*s not found",
-		                      (int)(keyspace_len > 128 ? 128
-		                                               : keyspace_len),
-		                      keyspace);
+		return keyspace_not_found(keyspace, keyspace_len, err);
 	router__fill_shard(t, ks,
 	                   router__shard_search(ks, ksid, ksid_len), out);
 	copy_ksid(out, ksid, ksid_len);
@@ -2412,12 +2427,20 @@ static int ci_equal(const char *a, const char *b)
 	}
 }
 
+/* A name or value from a document, for a message: escaped and cut whole
+ * (router__fmt_name); "%.40s" could cut a UTF-8 character in half. */
+static const char *shown(char *buf, size_t cap, const char *s)
+{
+	return router__fmt_name(buf, cap, s, strlen(s));
+}
+
 /* The first param that differs between two definitions (params are
  * sorted by key), written into why; nothing when they are equal. */
 static void param_diff(const router__vdef *a, const router__vdef *b,
                        char *why, size_t cap)
 {
 	size_t i = 0, j = 0;
+	char k[44], v1[44], v2[44];
 
 	while (i < a->nparams || j < b->nparams) {
 		int c = i == a->nparams   ? 1
@@ -2432,15 +2455,18 @@ static void param_diff(const router__vdef *a, const router__vdef *b,
 			continue;
 		}
 		if (c == 0)
-			snprintf(why, cap, "param %.40s %.40s -> %.40s",
-			         a->params[i].key, a->params[i].value,
-			         b->params[j].value);
+			snprintf(why, cap, "param %s %s -> %s",
+			         shown(k, sizeof k, a->params[i].key),
+			         shown(v1, sizeof v1, a->params[i].value),
+			         shown(v2, sizeof v2, b->params[j].value));
 		else if (c < 0)
-			snprintf(why, cap, "param %.40s %.40s -> (none)",
-			         a->params[i].key, a->params[i].value);
+			snprintf(why, cap, "param %s %s -> (none)",
+			         shown(k, sizeof k, a->params[i].key),
+			         shown(v1, sizeof v1, a->params[i].value));
 		else
-			snprintf(why, cap, "param %.40s (none) -> %.40s",
-			         b->params[j].key, b->params[j].value);
+			snprintf(why, cap, "param %s (none) -> %s",
+			         shown(k, sizeof k, b->params[j].key),
+			         shown(v2, sizeof v2, b->params[j].value));
 		return;
 	}
 }
@@ -2546,12 +2572,13 @@ static void vindex_ksid_diff(const router__vdef *a, const router__vdef *b,
 static void cv_desc(const router__colvindex *cv, char *buf, size_t cap)
 {
 	size_t n, i;
+	char b[44];
 
-	n = (size_t)snprintf(buf, cap, "%.40s(",
-	                     cv->vd ? cv->vd->type : "?");
+	n = (size_t)snprintf(buf, cap, "%s(",
+	                     shown(b, sizeof b, cv->vd ? cv->vd->type : "?"));
 	for (i = 0; i < cv->ncolumns && n < cap; i++)
-		n += (size_t)snprintf(buf + n, cap - n, "%s%.40s",
-		                      i ? "," : "", cv->columns[i]);
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? "," : "",
+		                      shown(b, sizeof b, cv->columns[i]));
 	if (n < cap)
 		snprintf(buf + n, cap - n, ")");
 }

@@ -1219,9 +1219,14 @@ static int region_init(router__vindex *v, const router_param *params,
 	} else if (strcmp(rb, "2") == 0) {
 		v->u.region.region_bytes = 2;
 	} else {
-		/* Vitess's text says region_bits; the param is region_bytes. */
+		/* Vitess's text says region_bits; the param is region_bytes.
+		 * The value is shown escaped and cut whole (fmt_name). */
+		char shown[68];
+
 		return router__seterr(err, ROUTER_EREFERENCE, culprit,
-		                      "region_bits must be 1 or 2: %.64s", rb);
+		                      "region_bits must be 1 or 2: %s",
+		                      router__fmt_name(shown, sizeof shown, rb,
+		                                       strlen(rb)));
 	}
 	return ROUTER_OK;
 }
@@ -1306,13 +1311,18 @@ static int multicol_init(router__vindex *v, const router_param *params,
 			/* Vitess's Atoi takes "-1" and its sum check then
 			 * lets another column take more than 8 bytes; a
 			 * negative size means nothing, so refuse it. */
-			if (b < 0)
+			if (b < 0) {
+				char shown[40];
+
 				return router__seterr(
 				    err, ROUTER_EREFERENCE, culprit,
-				    "column bytes must not be negative: %.*s "
+				    "column bytes must not be negative: %s "
 				    "(column %zu) in the parameter "
 				    "'column_bytes'",
-				    (int)(ilen > 32 ? 32 : ilen), item, i);
+				    router__fmt_name(shown, sizeof shown, item,
+				                     ilen),
+				    i);
+			}
 			/* Anything above 8 fails the sum check below;
 			 * clamping keeps the sum from overflowing. */
 			if (b > 64)

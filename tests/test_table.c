@@ -575,6 +575,11 @@ static void build_refuses_vindex_params_that_do_not_parse(void **state)
 	    KS("ks", 1), SH("ks", "-"),
 	    VXP("ks", "v", "region_experimental", NULL, {"region_bytes", "3"}),
 	    TB("ks", "t", NORMAL, NULL), CV("ks", "t", "v", "a", "b")};
+	static const op region_ctl[] = {
+	    KS("ks", 1), SH("ks", "-"),
+	    VXP("ks", "v", "region_experimental", NULL,
+	        {"region_bytes", "1\x01"}),
+	    TB("ks", "t", NORMAL, NULL), CV("ks", "t", "v", "a", "b")};
 	static const op mc[] = {
 	    KS("ks", 1), SH("ks", "-"),
 	    VXP("ks", "v", "multicol", NULL, {"column_count", "0"}),
@@ -587,6 +592,9 @@ static void build_refuses_vindex_params_that_do_not_parse(void **state)
 	(void)state;
 	REFUSED(nsm, ROUTER_EREFERENCE, "ks.v", NULL);
 	REFUSED(region, ROUTER_EREFERENCE, "ks.v", "region_bits must be 1 or 2");
+	/* The value is shown escaped (it went into the message raw). */
+	REFUSED(region_ctl, ROUTER_EREFERENCE, "ks.v",
+	        "region_bits must be 1 or 2: 1\\x01");
 	REFUSED(mc, ROUTER_EREFERENCE, "ks.v",
 	        "number of columns should be between 1 and 8");
 	ACCEPTED(unknown_param);
@@ -1645,6 +1653,212 @@ static void unknown_keyspace_or_table_is_enotfound_saying_which(void **state)
 	router_table_free(t);
 }
 
+/* A name from the caller is shown whole in the message and culprit, with a
+ * NUL, a control byte or a stray UTF-8 byte escaped as \xNN: with %.*s,
+ * "u\0" read as "keyspace u not found", a keyspace that may well exist. */
+static void unknown_names_with_nul_or_control_bytes_are_shown_escaped(
+    void **state)
+{
+	static const op ops[] = {KS("ks", 1), SH("ks", "-80"), SH("ks", "80-"),
+	                         VX("ks", "v", "hash", NULL),
+	                         TB("ks", "t", NORMAL, NULL),
+	                         CV("ks", "t", "v", "id"), KS("u", 0),
+	                         SH("u", "0")};
+	router_table *t = must_build(ops, NOPS(ops));
+	router_value one = ROUTER_VALUE_INT64(1);
+	router_route_result r;
+
+	(void)state;
+	EXPECT(router_table_route(t, "ks\0", 3, "t", 1, &one, 1, &r, &E),
+	       ROUTER_ENOTFOUND, "ks\\x00", "keyspace ks\\x00 not found");
+	EXPECT(router_table_route(t, "ks", 2, "t\0x", 3, &one, 1, &r, &E),
+	       ROUTER_ENOTFOUND, "ks.t\\x00x",
+	       "table t\\x00x not found in sharded keyspace ks");
+	EXPECT(router_table_route(t, "ks", 2, "t\x01\xff", 3, &one, 1, &r, &E),
+	       ROUTER_ENOTFOUND, "ks.t\\x01\\xff",
+	       "table t\\x01\\xff not found in sharded keyspace ks");
+	/* route_ksid names its culprit as router_table_route does. */
+	EXPECT(router_table_route_ksid(t, "u\0", 2, "\x10", 1, &r, &E),
+	       ROUTER_ENOTFOUND, "u\\x00", "keyspace u\\x00 not found");
+	EXPECT(route_ksid(t, "nope", "\x10", 1, &r), ROUTER_ENOTFOUND, "nope",
+	       "keyspace nope not found");
+	/* A long name is cut to fit, ending in "...", never inside an
+	 * escape. */
+	{
+		char big[ROUTER_NAME_MAX];
+
+		memset(big, '\0', sizeof big);
+		EXPECT(router_table_route(t, big, sizeof big, "t", 1, &one, 1,
+		                          &r, &E),
+		       ROUTER_ENOTFOUND, NULL, "...");
+		assert_non_null(strstr(E.culprit, "\\x00\\x00"));
+		assert_int_equal(strlen(E.culprit) % 4, 3); /* "..." */
+	}
+	router_table_free(t);
+}
+
+/* A name over ROUTER_NAME_MAX is quoted cut to its first characters: the
+ * cut was at byte 40 and could split a UTF-8 character. */
+static void too_long_name_is_quoted_without_half_a_character(void **state)
+{
+	router_builder *b = new_builder(NULL);
+	char name[1 + 2 * 70 + 1];
+	size_t i;
+
+	(void)state;
+	name[0] = 'a';
+	for (i = 0; i < 70; i++)
+		memcpy(name + 1 + 2 * i, "\xc3\xa9", 2); /* U+00E9 */
+	name[sizeof name - 1] = '\0';
+	EXPECT(router_builder_add_keyspace(b, name, 1, &E), ROUTER_ERANGE, NULL,
+	       "is 141 bytes; the limit is 128");
+	assert_non_null(strstr(E.message, "\"a\xc3\xa9"));
+	assert_non_null(strstr(E.message, "\xc3\xa9...\""));
+	assert_null(strstr(E.message, "\xc3..."));
+	router_builder_free(b);
+}
+
+/* A routing rule's target keyspace is shown escaped. */
+static void routing_rule_to_an_unknown_keyspace_shows_it_escaped(void **state)
+{
+	static const op ops[] = {KS("ks", 0), SH("ks", "0"),
+	                         RULE("ks.x", "n\x01pe.t")};
+
+	(void)state;
+	REFUSED(ops, ROUTER_EREFERENCE, "ks.x", "keyspace n\\x01pe not found");
+}
+
+/* A sample key's names are copied as C strings (the verdict's keyspace is
+ * one): "user\0" would be counted apart from "user" yet printed "user".
+ * No table holds a name with a NUL, so such a key is refused. */
+static void sample_key_with_a_nul_in_a_name_is_refused(void **state)
+{
+	static const op ops[] = {KS("user", 0), SH("user", "0"),
+	                         TB("user", "users", NORMAL, NULL)};
+	router_table *t = must_build(ops, NOPS(ops));
+	router_value one = ROUTER_VALUE_INT64(1);
+	router_sample_key k[2] = {{"user", 4, "users", 5, &one, 1},
+	                          {"user\0", 5, "users", 5, &one, 1}};
+	router_shadow_verdict *v = NULL;
+	router_options o = ROUTER_OPTIONS_INIT;
+	router *r = NULL;
+
+	(void)state;
+	EXPECT(router_shadow_evaluate(t, t, k, 2, &v, &E), ROUTER_EINVAL, NULL,
+	       "sample key 1: keyspace name \"user\\x00\" contains a NUL");
+	assert_null(v);
+	k[1] = (router_sample_key){"user", 4, "us\0ers", 6, &one, 1};
+	EXPECT(router_shadow_evaluate(t, t, k, 2, &v, &E), ROUTER_EINVAL, NULL,
+	       "sample key 1: table name \"us\\x00ers\" contains a NUL");
+	OK(router_create(&r, &o, &E));
+	EXPECT(router_shadow_set_sample(r, k, 2, NULL, &E), ROUTER_EINVAL, NULL,
+	       "sample key 1: table name \"us\\x00ers\" contains a NUL");
+	/* Other bytes are names no table holds: they count as unroutable. */
+	k[1] = (router_sample_key){"us\x01r", 4, "users", 5, &one, 1};
+	OK(router_shadow_set_sample(r, k, 2, NULL, &E));
+	OK(router_shadow_evaluate(t, t, k, 2, &v, &E));
+	assert_int_equal(router_shadow_count(v), 2);
+	router_shadow_free(v);
+	router_free(r);
+	router_table_free(t);
+}
+
+/* An invariant's syntax error quotes it cut whole: "%.200s" could end in
+ * half a UTF-8 character. */
+static void invariant_syntax_error_quotes_without_half_a_character(
+    void **state)
+{
+	char spec[1 + 2 * 150 + sizeof " bogus"];
+	const char *specs[1] = {spec};
+	size_t i;
+
+	(void)state;
+	spec[0] = 'a';
+	for (i = 0; i < 150; i++)
+		memcpy(spec + 1 + 2 * i, "\xc3\xa9", 2);
+	memcpy(spec + 1 + 2 * 150, " bogus", sizeof " bogus");
+	assert_int_equal(router_invariants_check(specs, 1, NULL, NULL, &E),
+	                 ROUTER_EINVAL);
+	{
+		static const op ops[] = {KS("ks", 0), SH("ks", "0")};
+		router_table *t = must_build(ops, NOPS(ops));
+
+		EXPECT(router_invariants_check(specs, 1, NULL, t, &E),
+		       ROUTER_EINVAL, "invariant 1", "\xc3\xa9...\"");
+		assert_null(strstr(E.message, "\xc3...\""));
+		router_table_free(t);
+	}
+}
+
+/* "KS.T vindex" pins the primary vindex's type only (README "Beyond the
+ * guards"): other columns or other hashing params under the same type
+ * pass it, and the keyspace-ID guard is what refuses them. */
+static void vindex_invariant_pins_the_type_not_params_or_columns(
+    void **state)
+{
+#define BASE                                                                   \
+	KS("ks", 1), SH("ks", "-80"), SH("ks", "80-"), TB("ks", "t", NORMAL, NULL)
+	static const op cur_ops[] = {
+	    BASE, VXP("ks", "v", "region_experimental", NULL,
+	              {"region_bytes", "1"}),
+	    CV("ks", "t", "v", "a", "b")};
+	static const op params_ops[] = {
+	    BASE, VXP("ks", "v", "region_experimental", NULL,
+	              {"region_bytes", "2"}),
+	    CV("ks", "t", "v", "a", "b")};
+	static const op cols_ops[] = {
+	    BASE, VXP("ks", "v", "region_experimental", NULL,
+	              {"region_bytes", "1"}),
+	    CV("ks", "t", "v", "b", "a")};
+#undef BASE
+	router_table *cur = must_build(cur_ops, NOPS(cur_ops));
+	router_table *params = must_build(params_ops, NOPS(params_ops));
+	router_table *cols = must_build(cols_ops, NOPS(cols_ops));
+	const char *specs[2] = {"ks.t vindex", "ks.t vindex region_experimental"};
+
+	(void)state;
+	OK(router_invariants_check(specs, 2, cur, params, &E));
+	OK(router_invariants_check(specs, 2, cur, cols, &E));
+	EXPECT(router__ksid_guard(cur, params, &E), ROUTER_EKSIDCHANGE, "ks.t",
+	       "region_bytes 1 -> 2");
+	EXPECT(router__ksid_guard(cur, cols, &E), ROUTER_EKSIDCHANGE, "ks.t",
+	       NULL);
+	router_table_free(cur);
+	router_table_free(params);
+	router_table_free(cols);
+}
+
+/* The keyspace-ID guard quotes a changed param and a column escaped and
+ * cut whole: "%.40s" could end in half a UTF-8 character. */
+static void ksid_guard_quotes_params_without_half_a_character(void **state)
+{
+#define E30                                                                    \
+	"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"     \
+	"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+#define BASE KS("ks", 1), SH("ks", "-80"), SH("ks", "80-"), TB("ks", "t", NORMAL, NULL)
+	static const op cur_ops[] = {
+	    BASE, VXP("ks", "lu", "lookup_unique", NULL, {"table", "a" E30 E30}),
+	    CV("ks", "t", "lu", "c" E30 E30)};
+	static const op next_ops[] = {
+	    BASE, VXP("ks", "lu", "lookup_unique", NULL, {"table", "b" E30 E30}),
+	    CV("ks", "t", "lu", "c" E30 E30)};
+#undef BASE
+#undef E30
+	router_table *cur = must_build(cur_ops, NOPS(cur_ops));
+	router_table *next = must_build(next_ops, NOPS(next_ops));
+
+	(void)state;
+	EXPECT(router__ksid_guard(cur, next, &E), ROUTER_EKSIDCHANGE, "ks.t",
+	       "changed: lookup_unique(c\xc3\xa9");
+	assert_non_null(strstr(E.message, "param table a\xc3\xa9"));
+	assert_non_null(strstr(E.message, "\xc3\xa9... -> b\xc3\xa9"));
+	assert_non_null(strstr(E.message, "\xc3\xa9...) keeps"));
+	assert_null(strstr(E.message, "\xc3 "));
+	assert_null(strstr(E.message, "\xc3)"));
+	router_table_free(cur);
+	router_table_free(next);
+}
+
 static void version_is_the_builders_and_null_is_harmless(void **state)
 {
 	static const op ops[] = {KS("u", 0)};
@@ -2692,6 +2906,17 @@ int main(void)
 	    cmocka_unit_test(
 	        routing_rules_redirect_disable_and_ignore_other_tablet_types),
 	    cmocka_unit_test(unknown_keyspace_or_table_is_enotfound_saying_which),
+	    cmocka_unit_test(
+	        unknown_names_with_nul_or_control_bytes_are_shown_escaped),
+	    cmocka_unit_test(too_long_name_is_quoted_without_half_a_character),
+	    cmocka_unit_test(
+	        routing_rule_to_an_unknown_keyspace_shows_it_escaped),
+	    cmocka_unit_test(sample_key_with_a_nul_in_a_name_is_refused),
+	    cmocka_unit_test(
+	        invariant_syntax_error_quotes_without_half_a_character),
+	    cmocka_unit_test(
+	        vindex_invariant_pins_the_type_not_params_or_columns),
+	    cmocka_unit_test(ksid_guard_quotes_params_without_half_a_character),
 	    cmocka_unit_test(version_is_the_builders_and_null_is_harmless),
 	    cmocka_unit_test(
 	        long_shard_bounds_route_like_the_first_containing_shard),
