@@ -49,7 +49,7 @@
 /* Reconnect a watch that has been silent this long: cheap (it resumes at
  * next_rev), and it bounds how long a half-open connection goes unnoticed
  * beyond what TCP keep-alive catches. */
-#define WATCH_IDLE_MS 60000u
+unsigned router__etcd_watch_idle_ms = 60000;
 
 struct router_etcd {
 	router *r;
@@ -81,6 +81,7 @@ struct router_etcd {
 	uint64_t rnd;
 	/* The reporter's jitter seed: set by create, read-only after. */
 	uint64_t rnd_reporter;
+	uint64_t reporter_passes; /* under mu: wake-ups of the reporter */
 };
 
 static const char *state_names[] = {"idle", "connecting", "following",
@@ -251,6 +252,16 @@ void router_etcd_free(router_etcd *f)
 		pthread_cond_destroy(&f->cv);
 	}
 	free(f);
+}
+
+uint64_t router__etcd_reporter_passes(struct router_etcd *f)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->reporter_passes;
+	pthread_mutex_unlock(&f->mu);
+	return n;
 }
 
 const char *router_etcd_instance_id(const router_etcd *f)
@@ -610,7 +621,7 @@ static void *watcher_main(void *arg)
 		w.f = f;
 		w.after_failure = had_failure;
 		rc = router__etcd_watch(f->wconn, f->key, f->key_len,
-		                        f->next_rev, WATCH_IDLE_MS, on_watch, &w,
+		                        f->next_rev, router__etcd_watch_idle_ms, on_watch, &w,
 		                        &e);
 		if (w.connected) {
 			backoff = f->bmin;
@@ -731,6 +742,7 @@ static void *reporter_main(void *arg)
 			pthread_mutex_unlock(&f->mu);
 			break;
 		}
+		f->reporter_passes++;
 		dirty = f->dirty;
 		f->dirty = 0;
 		s = f->st;

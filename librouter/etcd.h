@@ -100,6 +100,15 @@ unsigned router__etcd_backoff_next(unsigned bmax, uint64_t *rnd,
  * set it while no client is transferring. */
 extern size_t router__etcd_response_max;
 
+/* Test hooks.  How long the follower lets a watch go without a complete
+ * message before it reconnects (60000 ms; tests lower it; set it while no
+ * follower runs).  The capacity of a connection's response buffer.  How
+ * many times the follower's reporter thread has woken up. */
+extern unsigned router__etcd_watch_idle_ms;
+size_t router__etcd_buffer_capacity(const router__etcd *c);
+struct router_etcd;
+uint64_t router__etcd_reporter_passes(struct router_etcd *f);
+
 /* One message of a watch stream. */
 typedef struct router__etcd_watch_msg {
 	int created;

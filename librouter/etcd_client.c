@@ -330,6 +330,11 @@ const char *router__etcd_endpoint(const router__etcd *c)
 	return c->eps[c->cur];
 }
 
+size_t router__etcd_buffer_capacity(const router__etcd *c)
+{
+	return c->cap;
+}
+
 void router__etcd_set_timeout(router__etcd *c, unsigned timeout_ms)
 {
 	c->timeout_ms = timeout_ms ? timeout_ms : 5000;
