@@ -6,8 +6,10 @@
  *
  *   watcher   range the key once, then watch it from the revision after
  *             the last one seen; load each new revision, router_publish
- *             it, record the verdict, wake the reporter.  On any failure:
- *             back off and resume from the same revision.
+ *             it, record the verdict, wake the reporter.  Every way
+ *             round the loop again (a failure, a resync, a watch that
+ *             ended) goes through retry(): one backoff, reset only by
+ *             progress; the watch resumes from the same revision.
  *   reporter  keep a lease alive and write the status key whenever the
  *             verdict changes (and after every new lease).
  *
@@ -19,7 +21,8 @@
  * only for the guard check and the pointer swap.
  *
  * Revision invariant: `next_rev` (watcher-private) is one past the last
- * revision of the key handled.  It only grows: a revision below it is
+ * revision of the key handled, at most ROUTER__ETCD_REV_MAX + 1 (the client
+ * refuses any revision beyond 2^53, so no + 1 here can overflow).  It only grows: a revision below it is
  * stale and is never applied.  It is advanced from events (mod_revision +
  * 1) and from a range (the range's header revision + 1, since every write
  * to the key up to that revision is reflected in the value read).  Because
