@@ -62,6 +62,10 @@ struct router__etcd {
 	 * then kept for the error message, not parsed as messages). */
 	uint64_t msgs;
 	int64_t last_msg_ns;
+	/* Stall detection: bytes received in all, and at the start of the
+	 * current window (win_ns). */
+	uint64_t rx, win_rx;
+	int64_t win_ns;
 	unsigned first_ms;
 	int http_checked, http_bad;
 };
@@ -403,6 +407,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 	router__etcd *c = arg;
 	size_t n = size * nmemb;
 
+	c->rx += n;
 	if (c->line_fn != NULL && !c->http_checked) {
 		long code = 0;
 
@@ -456,7 +461,8 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 			*nl = '\0';
 			if (ll > 0) {
 				c->msgs++;
-				c->last_msg_ns = now_ns();
+				c->last_msg_ns = c->win_ns = now_ns();
+				c->win_rx = c->rx;
 			}
 			if (ll > 0 &&
 			    c->line_fn(c->line_arg, c->buf + start, ll) != 0) {
@@ -503,7 +509,8 @@ static int perform(router__etcd *c, const char *path, const char *body,
 	c->overflow = 0;
 	c->line_stop = 0;
 	c->msgs = 0;
-	c->last_msg_ns = t0;
+	c->last_msg_ns = c->win_ns = t0;
+	c->rx = c->win_rx = 0;
 	c->http_checked = c->http_bad = 0;
 	if (c->buf != NULL)
 		c->buf[0] = '\0';
@@ -560,24 +567,36 @@ static int perform(router__etcd *c, const char *path, const char *body,
 				c->cur = (c->cur + 1) % c->neps;
 				break;
 			}
-			if (idle_ms && quiet > (int64_t)idle_ms * 1000000) {
-				if (c->len == 0) {
-					idle = 1; /* silent: the caller resumes */
-					break;
-				}
-				if ((double)c->len * 1e9 / (double)quiet <
+			int64_t win = now - c->win_ns;
+
+			if (idle_ms && quiet > (int64_t)idle_ms * 1000000 &&
+			    c->len == 0) {
+				idle = 1; /* silent: the caller resumes */
+				break;
+			}
+			/* A message pending: over each idle-long window it
+			 * must grow by STREAM_MIN_RATE bytes a second. */
+			if (idle_ms && c->len > 0 &&
+			    win > (int64_t)idle_ms * 1000000) {
+				if ((double)(c->rx - c->win_rx) * 1e9 /
+				        (double)win <
 				    STREAM_MIN_RATE) {
 					rc = router__seterr(
 					    err, ROUTER_EIO, c->url,
 					    "stream stalled: %zu bytes of a "
-					    "message in %" PRId64 " ms and no "
-					    "complete message (less than %u "
+					    "message pending, %" PRIu64
+					    " more in the last %" PRId64
+					    " ms, no complete message for "
+					    "%" PRId64 " ms (less than %u "
 					    "bytes/s)",
-					    c->len, quiet / 1000000,
+					    c->len, c->rx - c->win_rx,
+					    win / 1000000, quiet / 1000000,
 					    STREAM_MIN_RATE);
 					c->cur = (c->cur + 1) % c->neps;
 					break;
 				}
+				c->win_ns = now;
+				c->win_rx = c->rx;
 			}
 		}
 		curl_multi_poll(c->multi, NULL, 0, 200, NULL);

@@ -1242,7 +1242,8 @@ static void a_watch_created_then_failing_backs_off_to_the_cap(void **state)
 static void bad_event_handler(fake_etcd *fk, int fd, const char *path,
                               const char *body)
 {
-	int truncated = fk->arg != NULL;
+	int truncated = fk->arg != NULL && *(int *)fk->arg == 1;
+	int negative = fk->arg != NULL && *(int *)fk->arg == 2;
 
 	if (strcmp(path, "/v3/kv/range") == 0) {
 		if (truncated && atomic_load(&fk->ranges) > 1)
@@ -1253,7 +1254,7 @@ static void bad_event_handler(fake_etcd *fk, int fd, const char *path,
 		int64_t start = watch_start_of(body);
 
 		send_created(fd, "5");
-		if (start <= 6 && !truncated) {
+		if (start <= 6 && !truncated && !negative) {
 			char *k = fake_b64(KEY), line[512];
 
 			snprintf(line, sizeof line,
@@ -1265,6 +1266,10 @@ static void bad_event_handler(fake_etcd *fk, int fd, const char *path,
 			fake_puts(fd, line);
 			free(k);
 			send_event(fd, "7", 4);
+		} else if (start <= 6 && negative) {
+			fake_puts(fd, "{\"result\":{\"header\":{\"revision\":"
+			              "\"6\"},\"events\":[{\"kv\":{\"mod_revision\""
+			              ":\"-3\",\"value\":\"e30=\"}}]}}\n");
 		} else if (start <= 9 && truncated) {
 			fake_puts(fd, "{\"result\":{\"header\":{\"revision\":"
 			              "\"9\"},\"events\":[{\"kv\":{\"mod_rev\n");
@@ -1277,7 +1282,7 @@ static void bad_event_handler(fake_etcd *fk, int fd, const char *path,
 
 static void a_malformed_event_is_skipped(void **state)
 {
-	static int truncated = 1;
+	static int truncated = 1, negative = 2;
 	member *m;
 	router_etcd_status s;
 
@@ -1302,6 +1307,19 @@ static void a_malformed_event_is_skipped(void **state)
 	assert_int_equal(s.revision_applied, 9);
 	assert_string_equal(shard_of(m, 29999, NULL), "c0-");
 	assert_int_equal(s.last_error.code, ROUTER_EDOC);
+	member_free(m);
+	fake_stop(&g_fake);
+	g_fake_on = 0;
+	/* A negative mod_revision is a malformed message, not a stale
+	 * revision. */
+	fake_on(bad_event_handler, &negative);
+	m = member_start_at(g_fake.endpoint, 0, NULL);
+	wait_seen(m, 5);
+	s = wait_error(m, "mod_revision -3", 5);
+	assert_int_equal(s.last_error.code, ROUTER_EDOC);
+	assert_int_equal(s.stale, 0);
+	assert_int_equal(s.revision_applied, 5);
+	assert_true(compacted_events(m) >= 1);
 	member_free(m);
 }
 
