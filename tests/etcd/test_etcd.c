@@ -1494,10 +1494,11 @@ static void a_revision_too_large_leaves_the_follower_stuck_and_saying_so(
 
 	assert_true(strlen(d) > 4096);
 	free(d);
+	/* Set while no client transfers (the small documents fit). */
+	router__etcd_response_max = 4096;
 	rev = put_doc(c, 2, 0);
 	m = member_start(e, 0, NULL);
 	wait_seen(m, rev);
-	router__etcd_response_max = 4096;
 	put_doc(c, 512, 0);
 	for (double t0 = eh_now(); eh_now() - t0 < 10 && nretries(m) < 6;)
 		eh_sleep_ms(20);
