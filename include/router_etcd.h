@@ -48,8 +48,11 @@
  * header revision), lease IDs and TTLs be positive; otherwise the answer is
  * malformed (ROUTER_EIO, the field named in last_error) and retried.  A
  * watch event whose revision is readable but whose value cannot be decoded
- * is refused (ROUTER_EDOC) and skipped; a watch message that cannot be
- * read at all makes the follower read the key's current value instead.  A
+ * is refused (ROUTER_EDOC) and skipped, and so is a current value larger
+ * than the client buffers (ROUTER_ERANGE; its revision is learnt with a
+ * keys-only range, so it is not downloaded again and again); a watch
+ * message that cannot be read at all makes the follower read the key's
+ * current value instead.  A
  * watch must send its first message within request_timeout_ms; one
  * silent for 60 s is re-established; one whose pending message grows
  * slower than 1 KiB/s for 60 s is a failure (a trickle).
@@ -180,9 +183,10 @@ typedef struct router_etcd_status {
 	uint64_t reconnects;    /* watches re-established after a failure */
 	uint64_t compactions;   /* resumptions past compacted revisions */
 	uint64_t status_writes; /* status key writes that succeeded */
-	/* Revisions skipped because their watch event could not be decoded
-	 * (bad base64, a bad field): each is also a refusal (ROUTER_EDOC,
-	 * counted in refused) and the follower goes on after it. */
+	/* Revisions skipped unread: a watch event that could not be
+	 * decoded (bad base64, a bad field: ROUTER_EDOC) or a value larger
+	 * than the follower buffers (ROUTER_ERANGE).  Each is also a
+	 * refusal (counted in refused) and the follower goes on after it. */
 	uint64_t skipped;
 	/* Nonzero while the follower retries without getting past
 	 * revision_seen: since when (Unix ms) and how many retries so far;

@@ -512,12 +512,13 @@ static int load(router_etcd *f, int64_t rev, const char *value, size_t len,
 	return rc;
 }
 
-/* Offer revision rev of the key (value, or deleted) to the router; why:
- * the event could not be decoded (refused and skipped), else NULL.  rev is
- * at most ROUTER__ETCD_REV_MAX (the client checks), so rev + 1 cannot
- * overflow. */
+/* Offer revision rev of the key (value, or deleted) to the router.
+ * unreadable: the revision's document cannot be had (its event could not
+ * be decoded, or it is larger than the client buffers): refused with that
+ * error and skipped; else NULL.  rev is at most ROUTER__ETCD_REV_MAX (the
+ * client checks), so rev + 1 cannot overflow. */
 static void handle(router_etcd *f, int64_t rev, const char *value,
-                   size_t len, int deleted, const char *why)
+                   size_t len, int deleted, const router_error *unreadable)
 {
 	router_table *t = NULL;
 	router_error e;
@@ -533,12 +534,13 @@ static void handle(router_etcd *f, int64_t rev, const char *value,
 	f->next_rev = rev + 1;
 	made_progress(f);
 	router__clearerr(&e);
-	if (why != NULL) {
-		rc = router__seterr(&e, ROUTER_EDOC, f->key,
-		                    "revision %" PRId64 " cannot be decoded (%s): "
+	if (unreadable != NULL) {
+		rc = router__seterr(&e, unreadable->code, f->key,
+		                    "revision %" PRId64 " cannot be read (%s): "
 		                    "skipped; version %" PRIu64
 		                    " stays in service",
-		                    rev, why, router_version(f->r));
+		                    rev, unreadable->message,
+		                    router_version(f->r));
 		pthread_mutex_lock(&f->mu);
 		f->st.skipped++;
 		pthread_mutex_unlock(&f->mu);
@@ -580,6 +582,24 @@ static int resync(router_etcd *f, router_error *e)
 
 	rc = router__etcd_get(f->wconn, f->key, f->key_len, &kv, &found,
 	                      &hrev, e);
+	if (rc == ROUTER_ERANGE) {
+		/* The current value is larger than the client buffers:
+		 * downloading it again can only fail again.  Learn its
+		 * revision without the value and refuse that revision, as
+		 * a document that cannot be decoded; the next one may fit. */
+		router_error big = *e;
+		int64_t mod = 0;
+
+		rc = router__etcd_get_revision(f->wconn, f->key, f->key_len,
+		                               &found, &mod, &hrev, e);
+		if (rc != ROUTER_OK)
+			return rc;
+		if (found && mod >= f->next_rev)
+			handle(f, mod, NULL, 0, 0, &big);
+		if (hrev + 1 > f->next_rev)
+			f->next_rev = hrev + 1;
+		return ROUTER_OK;
+	}
 	if (rc != ROUTER_OK)
 		return rc;
 	if (found && kv.mod_revision >= f->next_rev)
@@ -689,10 +709,18 @@ static int on_watch(void *arg, const router__etcd_watch_msg *m)
 		w->healthy = 1;
 		made_progress(f);
 	}
-	for (size_t i = 0; i < m->nevents; i++)
+	for (size_t i = 0; i < m->nevents; i++) {
+		router_error bad;
+
+		if (m->event_error != NULL && m->event_error[i] != NULL)
+			router__seterr(&bad, ROUTER_EDOC, f->key, "%s",
+			               m->event_error[i]);
 		handle(f, m->events[i].mod_revision, m->events[i].value,
 		       m->events[i].value_len, m->event_is_delete[i],
-		       m->event_error ? m->event_error[i] : NULL);
+		       m->event_error != NULL && m->event_error[i] != NULL
+		           ? &bad
+		           : NULL);
+	}
 	return is_stopping(f);
 }
 

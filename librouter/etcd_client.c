@@ -790,10 +790,12 @@ static int hdr_rev(router__etcd *c, const json_t *o, int64_t lo,
 /* KV                                                                       */
 /* ------------------------------------------------------------------------ */
 
-/* Range [key, range_end) (range_end NULL: the key alone). */
+/* Range [key, range_end) (range_end NULL: the key alone); keys_only:
+ * without the values. */
 static int range(router__etcd *c, const void *key, size_t key_len,
-                 const void *end, size_t end_len, router__etcd_kv **kvs,
-                 size_t *n, int64_t *header_rev, router_error *err)
+                 const void *end, size_t end_len, int keys_only,
+                 router__etcd_kv **kvs, size_t *n, int64_t *header_rev,
+                 router_error *err)
 {
 	json_t *req = json_pack("{s:o}", "key", jb64(key, key_len)), *resp, *a;
 	int rc;
@@ -806,6 +808,11 @@ static int range(router__etcd *c, const void *key, size_t key_len,
 	*n = 0;
 	if (req != NULL && end != NULL &&
 	    json_object_set_new(req, "range_end", jb64(end, end_len)) != 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	if (req != NULL && keys_only &&
+	    json_object_set_new(req, "keys_only", json_true()) != 0) {
 		json_decref(req);
 		req = NULL;
 	}
@@ -869,7 +876,7 @@ int router__etcd_get(router__etcd *c, const void *key, size_t key_len,
 
 	memset(kv, 0, sizeof *kv);
 	*found = 0;
-	rc = range(c, key, key_len, NULL, 0, &kvs, &n, header_rev, err);
+	rc = range(c, key, key_len, NULL, 0, 0, &kvs, &n, header_rev, err);
 	if (rc != ROUTER_OK)
 		return rc;
 	if (n > 1 || (n == 1 && (kvs[0].key_len != key_len ||
@@ -882,6 +889,32 @@ int router__etcd_get(router__etcd *c, const void *key, size_t key_len,
 		*found = 1;
 		free(kvs);
 	}
+	return ROUTER_OK;
+}
+
+int router__etcd_get_revision(router__etcd *c, const void *key,
+                              size_t key_len, int *found, int64_t *mod_rev,
+                              int64_t *header_rev, router_error *err)
+{
+	router__etcd_kv *kvs;
+	size_t n;
+	int rc;
+
+	*found = 0;
+	*mod_rev = 0;
+	rc = range(c, key, key_len, NULL, 0, 1, &kvs, &n, header_rev, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	if (n > 1 || (n == 1 && (kvs[0].key_len != key_len ||
+	                         memcmp(kvs[0].key, key, key_len) != 0))) {
+		router__etcd_kvs_free(kvs, n);
+		return malformed(c, "range of one key gave another key", err);
+	}
+	if (n == 1) {
+		*found = 1;
+		*mod_rev = kvs[0].mod_revision;
+	}
+	router__etcd_kvs_free(kvs, n);
 	return ROUTER_OK;
 }
 
@@ -902,10 +935,10 @@ int router__etcd_get_prefix(router__etcd *c, const char *prefix,
 	while (len > 0 && end[len - 1] == 0xff)
 		len--;
 	if (len == 0)
-		return range(c, prefix, strlen(prefix), "\0", 1, kvs, n,
+		return range(c, prefix, strlen(prefix), "\0", 1, 0, kvs, n,
 		             header_rev, err);
 	end[len - 1]++;
-	return range(c, prefix, strlen(prefix), end, len, kvs, n, header_rev,
+	return range(c, prefix, strlen(prefix), end, len, 0, kvs, n, header_rev,
 	             err);
 }
 

@@ -44,6 +44,7 @@ struct fake_etcd {
 	pthread_mutex_t mu;
 	int64_t watch_start[256];
 	int nwatch_start;
+	char last_put[8192]; /* the body of the last put (under mu) */
 };
 
 typedef struct fake_conn {
@@ -142,6 +143,37 @@ static inline char *fake_b64(const char *s)
 	return out;
 }
 
+/* The value of the last put, decoded from base64 (malloc'd; "" if none). */
+static inline char *fake_last_put_value(fake_etcd *fk)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char body[8192], *out, *o;
+	const char *v, *e;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	pthread_mutex_lock(&fk->mu);
+	memcpy(body, fk->last_put, sizeof body);
+	pthread_mutex_unlock(&fk->mu);
+	o = out = calloc(1, sizeof body);
+	if ((v = strstr(body, "\"value\":\"")) == NULL)
+		return out;
+	v += 9;
+	e = strchr(v, '"');
+	for (; e != NULL && v < e && *v != '='; v++) {
+		const char *p = strchr(t, *v);
+
+		if (p == NULL)
+			break;
+		acc = (acc << 6) | (uint32_t)(p - t);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			*o++ = (char)((acc >> bits) & 0xff);
+		}
+	}
+	return out;
+}
+
 /* The answers a real etcd gives to the reporter's calls. */
 static inline int fake_default(fake_etcd *fk, int fd, const char *path)
 {
@@ -208,8 +240,12 @@ static inline void *fake_conn_main(void *arg)
 				fk->watch_start[fk->nwatch_start++] =
 				    s ? strtoll(s + 18, NULL, 10) : 0;
 			pthread_mutex_unlock(&fk->mu);
-		} else if (strcmp(path, "/v3/kv/put") == 0)
+		} else if (strcmp(path, "/v3/kv/put") == 0) {
 			atomic_fetch_add(&fk->puts, 1);
+			pthread_mutex_lock(&fk->mu);
+			snprintf(fk->last_put, sizeof fk->last_put, "%s", body);
+			pthread_mutex_unlock(&fk->mu);
+		}
 		else if (strcmp(path, "/v3/lease/grant") == 0)
 			atomic_fetch_add(&fk->grants, 1);
 		else if (strcmp(path, "/v3/lease/keepalive") == 0)

@@ -1233,6 +1233,29 @@ static void a_watch_created_then_failing_backs_off_to_the_cap(void **state)
 	}
 	assert_true(s.stuck_since_unix_ms != 0);
 	assert_true(s.stuck_retries >= 1);
+	/* And so does its status key: "stuck": {revision, since, reason}. */
+	for (double t0 = eh_now(); eh_now() - t0 < 5; eh_sleep_ms(10)) {
+		char *v = fake_last_put_value(&g_fake);
+		json_t *o = json_loads(v, 0, NULL), *sk;
+
+		free(v);
+		sk = json_object_get(o, "stuck");
+		if (json_is_object(sk)) {
+			assert_int_equal(json_integer_value(json_object_get(
+			                     sk, "revision")),
+			                 5);
+			assert_true(json_integer_value(json_object_get(
+			                sk, "since_unix_ms")) > 0);
+			assert_non_null(strstr(
+			    json_string_value(json_object_get(sk, "reason")),
+			    "watch stream ended"));
+			json_decref(o);
+			s.stuck_retries = 0; /* found */
+			break;
+		}
+		json_decref(o);
+	}
+	assert_int_equal(s.stuck_retries, 0);
 	member_free(m);
 }
 
@@ -1480,16 +1503,17 @@ static void response_buffers_shrink_after_a_large_message(void **state)
 	router__etcd_close(w);
 }
 
-/* A revision larger than the follower buffers can never be received: the
- * follower backs off to the cap and its status key says it is stuck. */
-static void a_revision_too_large_leaves_the_follower_stuck_and_saying_so(
-    void **state)
+/* A revision larger than the follower buffers can never be received:
+ * downloading it again would fail again (for ever, at the backoff cap).
+ * The follower learns its revision without the value and refuses it
+ * (ROUTER_ERANGE, counted in skipped), and the next revision applies. */
+static void a_revision_too_large_is_refused_not_downloaded_again(void **state)
 {
 	etcd_server *e = *state;
 	router__etcd *c = client(e);
 	member *m;
-	int64_t rev;
-	json_t *a, *stuck = NULL;
+	int64_t rev, big, next;
+	router_etcd_status s;
 	char *d = doc_sharded(512, 0);
 
 	assert_true(strlen(d) > 4096);
@@ -1499,39 +1523,21 @@ static void a_revision_too_large_leaves_the_follower_stuck_and_saying_so(
 	rev = put_doc(c, 2, 0);
 	m = member_start(e, 0, NULL);
 	wait_seen(m, rev);
-	put_doc(c, 512, 0);
-	for (double t0 = eh_now(); eh_now() - t0 < 10 && nretries(m) < 6;)
-		eh_sleep_ms(20);
-	assert_true(nretries(m) >= 6);
-	pthread_mutex_lock(&m->mu);
-	for (size_t i = 3; i < m->nretry; i++)
-		assert_true(m->retry_ms[i] >= 300);
-	pthread_mutex_unlock(&m->mu);
-	for (double t0 = eh_now(); eh_now() - t0 < 5; eh_sleep_ms(50)) {
-		a = fleet(c);
-		stuck = json_object_get(json_array_get(a, 0), "stuck");
-		if (json_is_object(stuck)) {
-			assert_int_equal(json_integer_value(json_object_get(
-			                     stuck, "revision")),
-			                 rev);
-			assert_non_null(strstr(
-			    json_string_value(json_object_get(stuck, "reason")),
-			    "larger than"));
-			json_decref(a);
-			break;
-		}
-		json_decref(a);
-		stuck = NULL;
-	}
-	assert_non_null(stuck);
-	{
-		router_etcd_status s;
-
-		router_etcd_get_status(m->f, &s);
-		assert_true(s.stuck_since_unix_ms != 0);
-		assert_int_equal(s.revision_seen, rev);
-		assert_int_equal(s.last_error.code, ROUTER_ERANGE);
-	}
+	big = put_doc(c, 512, 0);
+	s = wait_seen(m, big);
+	assert_int_equal(s.revision_refused, big);
+	assert_int_equal(s.refusal.code, ROUTER_ERANGE);
+	assert_non_null(strstr(s.refusal.message, "larger than"));
+	assert_int_equal(s.skipped, 1);
+	assert_int_equal(s.revision_applied, rev);
+	assert_string_equal(shard_of(m, 29999, NULL), "80-");
+	/* No failure, no retry: it follows on. */
+	eh_sleep_ms(500);
+	assert_int_equal(nretries(m), 0);
+	next = put_doc(c, 4, 0);
+	s = wait_seen(m, next);
+	assert_int_equal(s.revision_applied, next);
+	assert_string_equal(shard_of(m, 29999, NULL), "c0-");
 	member_free(m);
 	router__etcd_close(c);
 	router__etcd_response_max = (size_t)64 << 20;
@@ -1567,8 +1573,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 	        response_buffers_shrink_after_a_large_message, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
-	        a_revision_too_large_leaves_the_follower_stuck_and_saying_so,
-	        setup, teardown),
+	        a_revision_too_large_is_refused_not_downloaded_again, setup,
+	        teardown),
 	    cmocka_unit_test_setup_teardown(
 	        revisions_from_the_network_are_validated, setup_fake, teardown),
 	    cmocka_unit_test_setup_teardown(a_revision_of_int64_max_is_refused,
