@@ -419,9 +419,10 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 		c->http_bad = code != 200;
 	}
 	if (c->http_bad) {
-		/* Keep the first 4 KiB for the message; drop the rest. */
+		/* Keep the first 4 KiB for the message, then hang up (an
+		 * error body that never ends must not hold the caller). */
 		if (c->len + 1 >= 4096)
-			return n;
+			return 0;
 		if (n > 4095 - c->len)
 			n = 4095 - c->len;
 	}
@@ -556,8 +557,10 @@ static int perform(router__etcd *c, const char *path, const char *body,
 			/* Progress is a complete message, not a byte: a peer
 			 * trickling a byte every few seconds must not pass
 			 * for a live stream. */
-			if (c->first_ms && c->msgs == 0 && !c->http_bad &&
+			if (c->first_ms && c->msgs == 0 &&
 			    now - t0 > (int64_t)c->first_ms * 1000000) {
+				if (c->http_bad)
+					break; /* the caller quotes it */
 				rc = router__seterr(
 				    err, ROUTER_EIO, c->url,
 				    "etcd did not answer the request within %u "
@@ -609,6 +612,8 @@ static int perform(router__etcd *c, const char *path, const char *body,
 	curl_slist_free_all(hdr);
 	if (rc != ROUTER_OK)
 		return rc;
+	if (c->http_bad) /* a stream refused: *http and the body say why */
+		return ROUTER_OK;
 	if (running) { /* left early: idle stream */
 		if (ended_by)
 			*ended_by = idle;

@@ -1353,14 +1353,27 @@ static void http500_handler(fake_etcd *fk, int fd, const char *path,
 	(void)body;
 	if (strcmp(path, "/v3/kv/range") == 0)
 		reply_range(fd, "5", "5", 2);
-	else if (strcmp(path, "/v3/watch") == 0)
+	else if (strcmp(path, "/v3/watch") == 0 && fk->arg == NULL)
 		fake_reply(fd, 500, "upstream connect error\n");
-	else
+	else if (strcmp(path, "/v3/watch") == 0) {
+		/* An error body that does not end. */
+		char junk[1024];
+
+		memset(junk, 'x', sizeof junk - 1);
+		junk[sizeof junk - 1] = '\0';
+		fake_stream_head(fd, 503);
+		for (int i = 0; i < 200; i++) {
+			fake_puts(fd, junk);
+			if (fake_hold(fk, fd, 50))
+				break;
+		}
+	} else
 		fake_default(fk, fd, path);
 }
 
 static void a_watch_http_500_keeps_its_status(void **state)
 {
+	static int endless = 1;
 	member *m;
 	router_etcd_status s;
 
@@ -1370,6 +1383,14 @@ static void a_watch_http_500_keeps_its_status(void **state)
 	s = wait_error(m, "HTTP 500", 5);
 	assert_int_equal(s.last_error.code, ROUTER_EIO);
 	assert_non_null(strstr(s.last_error.message, "upstream connect error"));
+	member_free(m);
+	fake_stop(&g_fake);
+	g_fake_on = 0;
+	/* An endless error body: quoted (4 KiB at most) and hung up on. */
+	fake_on(http500_handler, &endless);
+	m = member_start_at(g_fake.endpoint, 0, NULL);
+	s = wait_error(m, "HTTP 503", 5);
+	assert_non_null(strstr(s.last_error.message, "xxxx"));
 	member_free(m);
 }
 
