@@ -197,7 +197,7 @@ ETCD_TEST := $(BUILD)/tests/etcd/test_etcd
 deps-etcd:
 	$(call need_pkgs,$(PKGS_ETCD))
 
-$(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/testutil.h include/router_etcd.h librouter/etcd.h $(STATIC)
+$(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h tests/testutil.h include/router_etcd.h librouter/etcd.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(STATIC) -lcmocka $(DEPLIBS) $(LDFLAGS_ALL)
 

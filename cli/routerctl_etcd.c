@@ -89,7 +89,9 @@ static const char fleet_help[] =
     "member refused it or is behind).  --wait: first wait up to SECONDS\n"
     "until every member (at least N with --expect) is following the key\n"
     "and has seen its current revision.  A state marked * serves the\n"
-    "last-known-good snapshot.\n";
+    "last-known-good snapshot.  A member that keeps failing without\n"
+    "getting past a revision gets a second line: stuck at revision N\n"
+    "for S s (K retries): the reason.\n";
 
 static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void errorf(const char *fmt, ...)
@@ -758,6 +760,14 @@ out:
 /* fleet                                                                    */
 /* ------------------------------------------------------------------------ */
 
+static double now_unix_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int64_t jint(const json_t *o, const char *k)
 {
 	return (int64_t)json_integer_value(json_object_get(o, k));
@@ -894,6 +904,17 @@ static int cmd_fleet(ecli *c)
 			       jint(o, "version"), jstr(o, "hash", "-"),
 			       jint(o, "revision_seen"),
 			       jint(o, "revision_applied"), refusal);
+			if (json_is_object(json_object_get(o, "stuck"))) {
+				const json_t *sk = json_object_get(o, "stuck");
+				int64_t since = jint(sk, "since_unix_ms");
+				double ago = now_unix_s() - (double)since / 1e3;
+
+				printf("%-16s stuck at revision %" PRId64
+				       " for %.0f s (%" PRId64 " retries): %s\n",
+				       "", jint(sk, "revision"),
+				       ago > 0 ? ago : 0, jint(sk, "retries"),
+				       jstr(sk, "reason", "?"));
+			}
 		}
 	}
 	json_decref(m);

@@ -33,9 +33,29 @@
  * (lease grant and keep-alive, status writes).  Neither holds a read
  * section or any librouter lock across a network call; the watcher
  * publishes through router_publish like any writer, so lookups on other
- * threads are never blocked.  Errors back off exponentially from
- * backoff_min_ms to backoff_max_ms, each wait jittered by up to 25% (below
- * the cap either way, at the cap downwards: never above backoff_max_ms).
+ * threads are never blocked.  Every retry (an etcd failure, a malformed
+ * answer, a compaction, a watch that ended) goes through one backoff:
+ * exponential from backoff_min_ms to backoff_max_ms, each wait jittered by
+ * up to 25% (below the cap either way, at the cap downwards: never above
+ * backoff_max_ms), reset only by progress (a revision handled, or a watch
+ * that stayed up for max(backoff_max_ms, 1 s)), so that a watch that is
+ * created and then fails retries at the cap, not at the minimum.  A
+ * follower that keeps failing without progress says so in its status
+ * (stuck_since_unix_ms).
+ *
+ * Untrusted etcd.  Every integer in etcd's answers is checked: revisions
+ * must lie in 1 .. 2^53 (and a key's mod_revision at or below the range's
+ * header revision), lease IDs and TTLs be positive; otherwise the answer is
+ * malformed (ROUTER_EIO, the field named in last_error) and retried.  A
+ * watch event whose revision is readable but whose value cannot be decoded
+ * is refused (ROUTER_EDOC) and skipped, and so is a current value larger
+ * than the client buffers (ROUTER_ERANGE; its revision is learnt with a
+ * keys-only range, so it is not downloaded again and again); a watch
+ * message that cannot be read at all makes the follower read the key's
+ * current value instead.  A
+ * watch must send its first message within request_timeout_ms; one
+ * silent for 60 s is re-established; one whose pending message grows
+ * slower than 1 KiB/s for 60 s is a failure (a trickle).
  *
  * Conventions are router.h's: negative ROUTER_E* codes, an optional
  * caller-owned router_error, out-parameters, free functions accept NULL.
@@ -80,7 +100,8 @@ typedef enum router_etcd_event_kind {
 	/* The revisions after the last one seen were compacted (code
 	 * ROUTER_OK; revision: etcd's compaction revision), or arrived in
 	 * one watch message larger than the follower buffers (code
-	 * ROUTER_ERANGE, error says so; revision: the last one seen): the
+	 * ROUTER_ERANGE, error says so; revision: the last one seen), or in
+	 * a watch message that cannot be parsed (code ROUTER_EDOC): the
 	 * key was read again, so only superseded revisions were skipped. */
 	ROUTER_ETCD_EVENT_COMPACTED = 5,
 	/* etcd's store revision is behind the last revision seen (etcd was
@@ -162,6 +183,19 @@ typedef struct router_etcd_status {
 	uint64_t reconnects;    /* watches re-established after a failure */
 	uint64_t compactions;   /* resumptions past compacted revisions */
 	uint64_t status_writes; /* status key writes that succeeded */
+	/* Revisions skipped unread: a watch event that could not be
+	 * decoded (bad base64, a bad field: ROUTER_EDOC) or a value larger
+	 * than the follower buffers (ROUTER_ERANGE).  Each is also a
+	 * refusal (counted in refused) and the follower goes on after it. */
+	uint64_t skipped;
+	/* Nonzero while the follower retries without getting past
+	 * revision_seen: since when (Unix ms) and how many retries so far;
+	 * last_error says why.  Set at the second retry in a row without
+	 * progress (a revision handled, or a watch that stayed up for
+	 * max(backoff_max_ms, 1 s)); cleared by progress or while a watch
+	 * is up. */
+	int64_t stuck_since_unix_ms;
+	uint64_t stuck_retries;
 } router_etcd_status;
 
 /* Create a follower that will publish into r (which must outlive it).

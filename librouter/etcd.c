@@ -6,8 +6,10 @@
  *
  *   watcher   range the key once, then watch it from the revision after
  *             the last one seen; load each new revision, router_publish
- *             it, record the verdict, wake the reporter.  On any failure:
- *             back off and resume from the same revision.
+ *             it, record the verdict, wake the reporter.  Every way
+ *             round the loop again (a failure, a resync, a watch that
+ *             ended) goes through retry(): one backoff, reset only by
+ *             progress; the watch resumes from the same revision.
  *   reporter  keep a lease alive and write the status key whenever the
  *             verdict changes (and after every new lease).
  *
@@ -19,7 +21,8 @@
  * only for the guard check and the pointer swap.
  *
  * Revision invariant: `next_rev` (watcher-private) is one past the last
- * revision of the key handled.  It only grows: a revision below it is
+ * revision of the key handled, at most ROUTER__ETCD_REV_MAX + 1 (the client
+ * refuses any revision beyond 2^53, so no + 1 here can overflow).  It only grows: a revision below it is
  * stale and is never applied.  It is advanced from events (mod_revision +
  * 1) and from a range (the range's header revision + 1, since every write
  * to the key up to that revision is reflected in the value read).  Because
@@ -49,7 +52,7 @@
 /* Reconnect a watch that has been silent this long: cheap (it resumes at
  * next_rev), and it bounds how long a half-open connection goes unnoticed
  * beyond what TCP keep-alive catches. */
-#define WATCH_IDLE_MS 60000u
+unsigned router__etcd_watch_idle_ms = 60000;
 
 struct router_etcd {
 	router *r;
@@ -79,8 +82,14 @@ struct router_etcd {
 	/* Watcher-private. */
 	int64_t next_rev;
 	uint64_t rnd;
+	/* Revisions handled plus watches that stayed healthy: what resets
+	 * the backoff.  Stuck since (Unix ms, 0: not), kept across a watch
+	 * that comes up and fails again. */
+	uint64_t progress;
+	int64_t stuck_since;
 	/* The reporter's jitter seed: set by create, read-only after. */
 	uint64_t rnd_reporter;
+	uint64_t reporter_passes; /* under mu: wake-ups of the reporter */
 };
 
 static const char *state_names[] = {"idle", "connecting", "following",
@@ -253,6 +262,16 @@ void router_etcd_free(router_etcd *f)
 	free(f);
 }
 
+uint64_t router__etcd_reporter_passes(struct router_etcd *f)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->reporter_passes;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
 const char *router_etcd_instance_id(const router_etcd *f)
 {
 	return f->instance;
@@ -370,19 +389,71 @@ unsigned router__etcd_backoff_next(unsigned bmax, uint64_t *rnd,
 	return ms <= bmax ? ms : bmax - bmax / 4 + j / 2;
 }
 
-/* Record a failure of etcd and back off.  Returns 1 when stopping. */
-static int failed(router_etcd *f, const router_error *e, unsigned *backoff)
+/* How long a watch must stay up to count as progress: a watch that is
+ * created and then fails sooner is a failure like any other. */
+static int64_t healthy_ms(const router_etcd *f)
 {
-	unsigned ms = router__etcd_backoff_next(f->bmax, &f->rnd, backoff);
+	return f->bmax > 1000 ? f->bmax : 1000;
+}
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The follower got somewhere (a revision handled, a healthy watch): it is
+ * no longer stuck, and the next retry starts from the minimum backoff. */
+static void made_progress(router_etcd *f)
+{
+	f->progress++;
+	f->stuck_since = 0;
+	pthread_mutex_lock(&f->mu);
+	if (f->st.stuck_since_unix_ms != 0) {
+		f->st.stuck_since_unix_ms = 0;
+		f->st.stuck_retries = 0;
+		f->dirty = 1;
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* Every path round the watcher's loop again comes here.  After progress
+ * since the previous retry the backoff starts again from the minimum, and
+ * a retry without an error (a resync after a compaction, a quiet idle
+ * watch) goes at once.  Without progress it backs off, doubling, and the
+ * follower is stuck: its status says since when.  e: the failure (NULL:
+ * none; last_error is then left as it is).  Returns 1 when stopping. */
+static int retry(router_etcd *f, const router_error *e, unsigned *backoff,
+                 uint64_t *mark)
+{
+	int progressed = f->progress != *mark;
+	unsigned ms;
+
+	*mark = f->progress;
+	if (progressed) {
+		*backoff = f->bmin;
+		if (e == NULL)
+			return is_stopping(f);
+	} else if (f->stuck_since == 0) {
+		f->stuck_since = wall_ms();
+	}
+	ms = router__etcd_backoff_next(f->bmax, &f->rnd, backoff);
 	pthread_mutex_lock(&f->mu);
 	f->st.state = ROUTER_ETCD_RETRYING;
-	f->st.last_error = *e;
+	if (e != NULL)
+		f->st.last_error = *e;
+	if (!progressed) {
+		f->st.stuck_since_unix_ms = f->stuck_since;
+		f->st.stuck_retries++;
+	}
 	f->dirty = 1;
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
-	emit(f, ROUTER_ETCD_EVENT_DISCONNECTED, e->code, f->next_rev - 1, e,
-	     ms);
+	if (e != NULL)
+		emit(f, ROUTER_ETCD_EVENT_DISCONNECTED, e->code,
+		     f->next_rev - 1, e, ms);
 	return nap(f, ms);
 }
 
@@ -449,9 +520,13 @@ static int load(router_etcd *f, int64_t rev, const char *value, size_t len,
 	return rc;
 }
 
-/* Offer revision rev of the key (value, or deleted) to the router. */
+/* Offer revision rev of the key (value, or deleted) to the router.
+ * unreadable: the revision's document cannot be had (its event could not
+ * be decoded, or it is larger than the client buffers): refused with that
+ * error and skipped; else NULL.  rev is at most ROUTER__ETCD_REV_MAX (the
+ * client checks), so rev + 1 cannot overflow. */
 static void handle(router_etcd *f, int64_t rev, const char *value,
-                   size_t len, int deleted)
+                   size_t len, int deleted, const router_error *unreadable)
 {
 	router_table *t = NULL;
 	router_error e;
@@ -465,8 +540,19 @@ static void handle(router_etcd *f, int64_t rev, const char *value,
 		return;
 	}
 	f->next_rev = rev + 1;
+	made_progress(f);
 	router__clearerr(&e);
-	if (deleted) {
+	if (unreadable != NULL) {
+		rc = router__seterr(&e, unreadable->code, f->key,
+		                    "revision %" PRId64 " cannot be read (%s): "
+		                    "skipped; version %" PRIu64
+		                    " stays in service",
+		                    rev, unreadable->message,
+		                    router_version(f->r));
+		pthread_mutex_lock(&f->mu);
+		f->st.skipped++;
+		pthread_mutex_unlock(&f->mu);
+	} else if (deleted) {
 		rc = router__seterr(&e, ROUTER_ENOTFOUND, f->key,
 		                    "the key was deleted at revision %" PRId64
 		                    "; version %" PRIu64 " stays in service",
@@ -504,10 +590,28 @@ static int resync(router_etcd *f, router_error *e)
 
 	rc = router__etcd_get(f->wconn, f->key, f->key_len, &kv, &found,
 	                      &hrev, e);
+	if (rc == ROUTER_ERANGE) {
+		/* The current value is larger than the client buffers:
+		 * downloading it again can only fail again.  Learn its
+		 * revision without the value and refuse that revision, as
+		 * a document that cannot be decoded; the next one may fit. */
+		router_error big = *e;
+		int64_t mod = 0;
+
+		rc = router__etcd_get_revision(f->wconn, f->key, f->key_len,
+		                               &found, &mod, &hrev, e);
+		if (rc != ROUTER_OK)
+			return rc;
+		if (found && mod >= f->next_rev)
+			handle(f, mod, NULL, 0, 0, &big);
+		if (hrev + 1 > f->next_rev)
+			f->next_rev = hrev + 1;
+		return ROUTER_OK;
+	}
 	if (rc != ROUTER_OK)
 		return rc;
 	if (found && kv.mod_revision >= f->next_rev)
-		handle(f, kv.mod_revision, kv.value, kv.value_len, 0);
+		handle(f, kv.mod_revision, kv.value, kv.value_len, 0, NULL);
 	else if (found) {
 		/* Seen already (or older than what was seen: stale). */
 		if (kv.mod_revision < f->next_rev - 1) {
@@ -518,6 +622,7 @@ static int resync(router_etcd *f, router_error *e)
 		}
 	}
 	router__etcd_kv_clear(&kv);
+	/* hrev <= ROUTER__ETCD_REV_MAX (the client checks): no overflow. */
 	if (hrev + 1 > f->next_rev)
 		f->next_rev = hrev + 1;
 	return ROUTER_OK;
@@ -528,6 +633,8 @@ typedef struct watch_state {
 	int need_resync;
 	int connected;
 	int after_failure; /* the last watch or range failed */
+	int64_t created_ms; /* monotonic, when connected */
+	int healthy;        /* counted as progress already */
 	router_error err;
 	int rc;
 } watch_state;
@@ -538,6 +645,19 @@ static int on_watch(void *arg, const router__etcd_watch_msg *m)
 	router_etcd *f = w->f;
 
 	if (m->canceled) {
+		/* etcd cancels as compacted only a watch whose start is
+		 * below the compaction: one at or below the start is an
+		 * etcd fault, and re-reading at once would loop. */
+		if (m->compact_revision > 0 &&
+		    m->compact_revision <= f->next_rev) {
+			w->rc = router__seterr(
+			    &w->err, ROUTER_EIO, f->key,
+			    "etcd canceled the watch from revision %" PRId64
+			    " as compacted at revision %" PRId64
+			    ", which does not cover it",
+			    f->next_rev, m->compact_revision);
+			return 1;
+		}
 		if (m->compact_revision > 0) {
 			pthread_mutex_lock(&f->mu);
 			f->st.compactions++;
@@ -556,6 +676,13 @@ static int on_watch(void *arg, const router__etcd_watch_msg *m)
 	}
 	if (m->created && !w->connected) {
 		w->connected = 1;
+		w->created_ms = mono_ms();
+		/* Up again: shown as following, not stuck (the backoff is
+		 * reset only once the watch proves healthy). */
+		pthread_mutex_lock(&f->mu);
+		f->st.stuck_since_unix_ms = 0;
+		f->st.stuck_retries = 0;
+		pthread_mutex_unlock(&f->mu);
 		pthread_mutex_lock(&f->mu);
 		f->st.reconnects += w->after_failure;
 		pthread_mutex_unlock(&f->mu);
@@ -585,9 +712,23 @@ static int on_watch(void *arg, const router__etcd_watch_msg *m)
 		emit(f, ROUTER_ETCD_EVENT_CONNECTED, ROUTER_OK, f->next_rev,
 		     NULL, 0);
 	}
-	for (size_t i = 0; i < m->nevents; i++)
+	if (w->connected && !w->healthy &&
+	    mono_ms() - w->created_ms >= healthy_ms(f)) {
+		w->healthy = 1;
+		made_progress(f);
+	}
+	for (size_t i = 0; i < m->nevents; i++) {
+		router_error bad;
+
+		if (m->event_error != NULL && m->event_error[i] != NULL)
+			router__seterr(&bad, ROUTER_EDOC, f->key, "%s",
+			               m->event_error[i]);
 		handle(f, m->events[i].mod_revision, m->events[i].value,
-		       m->events[i].value_len, m->event_is_delete[i]);
+		       m->events[i].value_len, m->event_is_delete[i],
+		       m->event_error != NULL && m->event_error[i] != NULL
+		           ? &bad
+		           : NULL);
+	}
 	return is_stopping(f);
 }
 
@@ -595,9 +736,13 @@ static void *watcher_main(void *arg)
 {
 	router_etcd *f = arg;
 	unsigned backoff = f->bmin;
+	/* One below: the first retry after a start counts as following
+	 * progress (from the minimum backoff, not stuck). */
+	uint64_t mark = f->progress - 1;
 	int need_resync = f->next_rev == 0, had_failure = 0;
 	router_error e;
 
+	f->stuck_since = 0;
 	while (!is_stopping(f)) {
 		watch_state w;
 		int rc;
@@ -606,10 +751,12 @@ static void *watcher_main(void *arg)
 			if (f->next_rev == 0)
 				f->next_rev = 1;
 			rc = resync(f, &e);
+			if (rc == ROUTER_ESTATE)
+				break;
 			if (rc != ROUTER_OK) {
-				if (rc == ROUTER_ESTATE || failed(f, &e, &backoff))
-					break;
 				had_failure = 1;
+				if (retry(f, &e, &backoff, &mark))
+					break;
 				continue;
 			}
 			need_resync = 0;
@@ -618,24 +765,31 @@ static void *watcher_main(void *arg)
 		w.f = f;
 		w.after_failure = had_failure;
 		rc = router__etcd_watch(f->wconn, f->key, f->key_len,
-		                        f->next_rev, WATCH_IDLE_MS, on_watch, &w,
-		                        &e);
+		                        f->next_rev, router__etcd_watch_idle_ms,
+		                        on_watch, &w, &e);
 		if (w.connected) {
-			backoff = f->bmin;
 			had_failure = 0;
+			if (!w.healthy &&
+			    mono_ms() - w.created_ms >= healthy_ms(f))
+				made_progress(f);
 		}
+		if (rc == ROUTER_ESTATE)
+			break;
 		if (w.need_resync) {
 			need_resync = 1;
+			if (retry(f, NULL, &backoff, &mark))
+				break;
 			continue;
 		}
-		if (rc == ROUTER_ERANGE) {
-			/* One watch message (a catch-up batching many
-			 * revisions of a large document) exceeds what the
-			 * client buffers.  Watching from the same revision
-			 * would fail the same way forever: read the current
-			 * value instead, as after a compaction, and watch
-			 * from there.  Only superseded revisions are
-			 * skipped. */
+		if (rc == ROUTER_ERANGE || rc == ROUTER_EDOC) {
+			/* ERANGE: one watch message (a catch-up batching
+			 * many revisions of a large document) exceeds what
+			 * the client buffers.  EDOC: a message that cannot
+			 * be read, with no revision to blame.  Watching
+			 * from the same revision would fail the same way:
+			 * read the current value instead, as after a
+			 * compaction, and watch from there.  Only
+			 * superseded revisions are skipped. */
 			pthread_mutex_lock(&f->mu);
 			f->st.last_error = e;
 			f->dirty = 1;
@@ -643,19 +797,23 @@ static void *watcher_main(void *arg)
 			emit(f, ROUTER_ETCD_EVENT_COMPACTED, e.code,
 			     f->next_rev - 1, &e, 0);
 			need_resync = 1;
+			if (retry(f, NULL, &backoff, &mark))
+				break;
 			continue;
 		}
 		if (rc == ROUTER_OK && w.rc != ROUTER_OK) {
 			rc = w.rc;
 			e = w.err;
 		}
-		if (rc == ROUTER_ESTATE)
-			break;
 		if (rc != ROUTER_OK) {
 			had_failure = 1;
-			if (failed(f, &e, &backoff))
+			if (retry(f, &e, &backoff, &mark))
 				break;
+			continue;
 		}
+		/* A quiet watch ended by the idle limit (or stopping). */
+		if (retry(f, NULL, &backoff, &mark))
+			break;
 	}
 	return NULL;
 }
@@ -676,7 +834,7 @@ static json_t *jerr(const router_error *e)
 static char *status_json(router_etcd *f, const router_etcd_status *s)
 {
 	char hash[17];
-	json_t *o, *ref;
+	json_t *o, *ref, *stuck;
 	char *text;
 
 	snprintf(hash, sizeof hash, "%016" PRIx64, s->content_hash);
@@ -688,8 +846,22 @@ static char *status_json(router_etcd *f, const router_etcd_status *s)
 	} else {
 		ref = json_null();
 	}
+	if (s->stuck_since_unix_ms != 0) {
+		char reason[sizeof s->last_error.culprit +
+		            sizeof s->last_error.message + 4];
+
+		snprintf(reason, sizeof reason, "%s%s%s", s->last_error.culprit,
+		         s->last_error.culprit[0] ? ": " : "",
+		         s->last_error.message);
+		stuck = json_pack("{s:I, s:I, s:I, s:s}", "revision",
+		                  (json_int_t)s->revision_seen, "since_unix_ms",
+		                  (json_int_t)s->stuck_since_unix_ms, "retries",
+		                  (json_int_t)s->stuck_retries, "reason", reason);
+	} else {
+		stuck = json_null();
+	}
 	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:b, s:I, s:I, s:o, s:o, "
-	              "s:I, s:I, s:I, s:I, s:I, s:I}",
+	              "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	              "instance", f->instance, "key", f->key, "state",
 	              router_etcd_state_name(s->state), "version",
 	              (json_int_t)s->version, "hash", hash, "from_snapshot",
@@ -701,7 +873,8 @@ static char *status_json(router_etcd *f, const router_etcd_status *s)
 	              (json_int_t)s->stale, "reconnects",
 	              (json_int_t)s->reconnects, "compactions",
 	              (json_int_t)s->compactions, "updated_unix_ms",
-	              (json_int_t)wall_ms());
+	              (json_int_t)wall_ms(), "skipped", (json_int_t)s->skipped,
+	              "stuck", stuck);
 	if (o == NULL)
 		return NULL;
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
@@ -725,7 +898,16 @@ static void *reporter_main(void *arg)
 		int dirty, keep_due, rc = ROUTER_OK;
 		char *text;
 
-		deadline_in(&dl, wait_ms);
+		/* Nothing failed: sleep until the next keep-alive (or a
+		 * status change wakes us).  After a failure: the backoff,
+		 * never past the keep-alive.  No lease yet: now.  (Using
+		 * "now + 0" as the idle deadline made an idle follower spin
+		 * through pthread_cond_timedwait thousands of times a
+		 * second.) */
+		if (wait_ms == 0 && lease != 0)
+			dl = next_keep;
+		else
+			deadline_in(&dl, wait_ms);
 		if (lease != 0 &&
 		    (next_keep.tv_sec < dl.tv_sec ||
 		     (next_keep.tv_sec == dl.tv_sec &&
@@ -739,6 +921,7 @@ static void *reporter_main(void *arg)
 			pthread_mutex_unlock(&f->mu);
 			break;
 		}
+		f->reporter_passes++;
 		dirty = f->dirty;
 		f->dirty = 0;
 		s = f->st;

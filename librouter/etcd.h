@@ -59,6 +59,11 @@ void router__etcd_set_timeout(router__etcd *c, unsigned timeout_ms);
 int router__etcd_get(router__etcd *c, const void *key, size_t key_len,
                      router__etcd_kv *kv, int *found, int64_t *header_rev,
                      router_error *err);
+/* The key's mod_revision without its value (a keys_only range: small
+ * whatever the value's size).  *found 1/0; *mod_rev 0 when not found. */
+int router__etcd_get_revision(router__etcd *c, const void *key,
+                              size_t key_len, int *found, int64_t *mod_rev,
+                              int64_t *header_rev, router_error *err);
 /* Every key starting with prefix, sorted by key. */
 int router__etcd_get_prefix(router__etcd *c, const char *prefix,
                             router__etcd_kv **kvs, size_t *n,
@@ -93,12 +98,29 @@ int router__etcd_lease_revoke(router__etcd *c, int64_t id, router_error *err);
 unsigned router__etcd_backoff_next(unsigned bmax, uint64_t *rnd,
                                    unsigned *cur);
 
+/* The largest revision accepted from etcd (2^53: at a million writes a
+ * second, 285 years).  Every revision in an answer (header, mod_revision,
+ * create_revision, compact_revision) outside 1 (0 where etcd leaves it out)
+ * .. this bound is a malformed answer (ROUTER_EIO or, in a watch,
+ * ROUTER_EDOC, naming the field), so that rev + 1 never overflows and a
+ * version derived from a revision can always be followed. */
+#define ROUTER__ETCD_REV_MAX ((int64_t)1 << 53)
+
 /* The largest response, or watch message, a client buffers (64 MiB; for a
  * watch, the check counts a message's bytes together with those that came
  * in the same read, so it can trip up to one read early).  Beyond it a call
  * fails with ROUTER_ERANGE.  A variable only so that tests can lower it;
  * set it while no client is transferring. */
 extern size_t router__etcd_response_max;
+
+/* Test hooks.  How long the follower lets a watch go without a complete
+ * message before it reconnects (60000 ms; tests lower it; set it while no
+ * follower runs).  The capacity of a connection's response buffer.  How
+ * many times the follower's reporter thread has woken up. */
+extern unsigned router__etcd_watch_idle_ms;
+size_t router__etcd_buffer_capacity(const router__etcd *c);
+struct router_etcd;
+uint64_t router__etcd_reporter_passes(struct router_etcd *f);
 
 /* One message of a watch stream. */
 typedef struct router__etcd_watch_msg {
@@ -110,18 +132,28 @@ typedef struct router__etcd_watch_msg {
 	size_t nevents;
 	int *event_is_delete;       /* nevents entries */
 	router__etcd_kv *events;    /* nevents entries, valid during the call */
+	/* nevents entries: NULL, or why event i could not be decoded (bad
+	 * base64, a bad field): then events[i] holds its mod_revision
+	 * only, so that the caller can skip that revision. */
+	char **event_error;
 } router__etcd_watch_msg;
 
 /* Return 0 to go on watching, anything else to end the watch. */
 typedef int (*router__etcd_watch_fn)(void *arg,
                                      const router__etcd_watch_msg *m);
 
-/* Watch key from start_rev (>= 1), calling fn for every message.  Returns
- * ROUTER_OK when fn ended the watch or no byte came for idle_ms (0: no
- * limit; the caller resumes); ROUTER_ESTATE when interrupted; ROUTER_ERANGE
- * when one message exceeds router__etcd_response_max (watching again from
- * the same revision would fail again); ROUTER_EIO when the stream failed or
- * ended (etcd went away) or sent something malformed. */
+/* Watch key from start_rev (1 .. ROUTER__ETCD_REV_MAX), calling fn for
+ * every message.  Returns ROUTER_OK when fn ended the watch or no complete
+ * message and no byte of one came for idle_ms (0: no limit; the caller
+ * resumes); ROUTER_ESTATE when interrupted; ROUTER_ERANGE when one message
+ * exceeds router__etcd_response_max (watching again from the same
+ * revision would fail again); ROUTER_EDOC when a message is malformed in a
+ * way no revision can be blamed for (not JSON, a revision out of range:
+ * the same watch may fail the same way again); ROUTER_EIO when the stream
+ * failed, ended (etcd went away), was refused (the HTTP status is in the
+ * message), sent no message within the connection's request timeout
+ * (black-holed), or stalled (a message pending and growing slower than
+ * 1 KiB/s for idle_ms); ROUTER_EINVAL for a start_rev out of range. */
 int router__etcd_watch(router__etcd *c, const void *key, size_t key_len,
                        int64_t start_rev, unsigned idle_ms,
                        router__etcd_watch_fn fn, void *arg,

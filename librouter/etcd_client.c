@@ -56,8 +56,26 @@ struct router__etcd {
 	int (*line_fn)(void *arg, char *line, size_t len);
 	void *line_arg;
 	int line_stop;
-	int64_t last_byte_ns;
+	/* Streaming: complete messages so far, when the last one ended; a
+	 * deadline for the first (0: none; router__etcd_watch sets it); 1
+	 * once the answer's HTTP status is known not to be 200 (its body is
+	 * then kept for the error message, not parsed as messages). */
+	uint64_t msgs;
+	int64_t last_msg_ns;
+	/* Stall detection: bytes received in all, and at the start of the
+	 * current window (win_ns). */
+	uint64_t rx, win_rx;
+	int64_t win_ns;
+	unsigned first_ms;
+	int http_checked, http_bad;
 };
+
+/* A buffer above this is given back after the message that needed it (a
+ * 64 MiB message must not pin 64 MiB for the life of the connection). */
+#define BUF_KEEP ((size_t)256 << 10)
+/* A stream whose pending message grows slower than this (bytes/s) for
+ * the idle limit is stalled (a trickle), not busy with a large message. */
+#define STREAM_MIN_RATE 1024u
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                            */
@@ -181,6 +199,27 @@ static int jint64(const json_t *o, const char *name, int64_t *v)
 static int jbool(const json_t *o, const char *name)
 {
 	return json_is_true(json_object_get(o, name));
+}
+
+/* An integer field from etcd that must lie in lo .. hi (absent: 0, which
+ * must then be in range too).  0, or -1 with why filled ("FIELD VALUE is
+ * outside LO .. HI" or "is not an integer"). */
+static int jrange(const json_t *o, const char *name, const char *label,
+                  int64_t lo, int64_t hi, int64_t *v, char *why,
+                  size_t whylen)
+{
+	if (jint64(o, name, v) != 0) {
+		snprintf(why, whylen, "%s is not an integer", label);
+		return -1;
+	}
+	if (*v < lo || *v > hi) {
+		snprintf(why, whylen, "%s %" PRId64 " is outside %" PRId64
+		                      " .. %" PRId64,
+		         label, *v, lo, hi);
+		*v = 0;
+		return -1;
+	}
+	return 0;
 }
 
 void router__etcd_kv_clear(router__etcd_kv *kv)
@@ -330,9 +369,37 @@ const char *router__etcd_endpoint(const router__etcd *c)
 	return c->eps[c->cur];
 }
 
+size_t router__etcd_buffer_capacity(const router__etcd *c)
+{
+	return c->cap;
+}
+
 void router__etcd_set_timeout(router__etcd *c, unsigned timeout_ms)
 {
 	c->timeout_ms = timeout_ms ? timeout_ms : 5000;
+}
+
+/* Give back a buffer grown beyond BUF_KEEP once what it holds is small
+ * again (on failure the larger buffer simply stays). */
+static void buf_shrink(router__etcd *c)
+{
+	size_t cap = 4096;
+	char *b;
+
+	if (c->cap <= BUF_KEEP || c->len >= BUF_KEEP / 2)
+		return;
+	if (c->len == 0) {
+		free(c->buf);
+		c->buf = NULL;
+		c->cap = 0;
+		return;
+	}
+	while (cap < c->len + 1)
+		cap *= 2;
+	if ((b = realloc(c->buf, cap)) != NULL) {
+		c->buf = b;
+		c->cap = cap;
+	}
 }
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
@@ -340,7 +407,25 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 	router__etcd *c = arg;
 	size_t n = size * nmemb;
 
-	c->last_byte_ns = now_ns();
+	c->rx += n;
+	if (c->line_fn != NULL && !c->http_checked) {
+		long code = 0;
+
+		/* The status line has been parsed by now.  An error answer
+		 * (HTTP 500 from a proxy, say) is a body to quote, not a
+		 * stream of messages. */
+		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
+		c->http_checked = 1;
+		c->http_bad = code != 200;
+	}
+	if (c->http_bad) {
+		/* Keep the first 4 KiB for the message, then hang up (an
+		 * error body that never ends must not hold the caller). */
+		if (c->len + 1 >= 4096)
+			return 0;
+		if (n > 4095 - c->len)
+			n = 4095 - c->len;
+	}
 	if (c->len + n + 1 > RESPONSE_MAX) {
 		c->overflow = 1;
 		return 0;
@@ -361,6 +446,8 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 	memcpy(c->buf + c->len, p, n);
 	c->len += n;
 	c->buf[c->len] = '\0';
+	if (c->http_bad)
+		return size * nmemb;
 	if (c->line_fn != NULL) {
 		char *nl;
 		size_t start = 0, from = c->scanned;
@@ -373,6 +460,11 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 			size_t ll = (size_t)(nl - (c->buf + start));
 
 			*nl = '\0';
+			if (ll > 0) {
+				c->msgs++;
+				c->last_msg_ns = c->win_ns = now_ns();
+				c->win_rx = c->rx;
+			}
 			if (ll > 0 &&
 			    c->line_fn(c->line_arg, c->buf + start, ll) != 0) {
 				c->line_stop = 1;
@@ -385,6 +477,8 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 		c->len -= start;
 		c->buf[c->len] = '\0';
 		c->scanned = c->len;
+		if (c->len < BUF_KEEP / 2)
+			buf_shrink(c);
 	}
 	return n;
 }
@@ -403,6 +497,7 @@ static int perform(router__etcd *c, const char *path, const char *body,
 	int running = 1, idle = 0, rc = ROUTER_OK;
 	CURLMsg *msg;
 	int left;
+	int64_t t0 = now_ns();
 
 	*http = 0;
 	if (ended_by)
@@ -414,7 +509,10 @@ static int perform(router__etcd *c, const char *path, const char *body,
 	c->scanned = 0;
 	c->overflow = 0;
 	c->line_stop = 0;
-	c->last_byte_ns = now_ns();
+	c->msgs = 0;
+	c->last_msg_ns = c->win_ns = t0;
+	c->rx = c->win_rx = 0;
+	c->http_checked = c->http_bad = 0;
 	if (c->buf != NULL)
 		c->buf[0] = '\0';
 	c->errbuf[0] = '\0';
@@ -453,10 +551,56 @@ static int perform(router__etcd *c, const char *path, const char *body,
 			                    "interrupted");
 			break;
 		}
-		if (stream && idle_ms &&
-		    now_ns() - c->last_byte_ns > (int64_t)idle_ms * 1000000) {
-			idle = 1;
-			break;
+		if (stream) {
+			int64_t now = now_ns(), quiet = now - c->last_msg_ns;
+
+			/* Progress is a complete message, not a byte: a peer
+			 * trickling a byte every few seconds must not pass
+			 * for a live stream. */
+			if (c->first_ms && c->msgs == 0 &&
+			    now - t0 > (int64_t)c->first_ms * 1000000) {
+				if (c->http_bad)
+					break; /* the caller quotes it */
+				rc = router__seterr(
+				    err, ROUTER_EIO, c->url,
+				    "etcd did not answer the request within %u "
+				    "ms (%zu bytes, no complete message): "
+				    "black-holed or overloaded",
+				    c->first_ms, c->len);
+				c->cur = (c->cur + 1) % c->neps;
+				break;
+			}
+			int64_t win = now - c->win_ns;
+
+			if (idle_ms && quiet > (int64_t)idle_ms * 1000000 &&
+			    c->len == 0) {
+				idle = 1; /* silent: the caller resumes */
+				break;
+			}
+			/* A message pending: over each idle-long window it
+			 * must grow by STREAM_MIN_RATE bytes a second. */
+			if (idle_ms && c->len > 0 &&
+			    win > (int64_t)idle_ms * 1000000) {
+				if ((double)(c->rx - c->win_rx) * 1e9 /
+				        (double)win <
+				    STREAM_MIN_RATE) {
+					rc = router__seterr(
+					    err, ROUTER_EIO, c->url,
+					    "stream stalled: %zu bytes of a "
+					    "message pending, %" PRIu64
+					    " more in the last %" PRId64
+					    " ms, no complete message for "
+					    "%" PRId64 " ms (less than %u "
+					    "bytes/s)",
+					    c->len, c->rx - c->win_rx,
+					    win / 1000000, quiet / 1000000,
+					    STREAM_MIN_RATE);
+					c->cur = (c->cur + 1) % c->neps;
+					break;
+				}
+				c->win_ns = now;
+				c->win_rx = c->rx;
+			}
 		}
 		curl_multi_poll(c->multi, NULL, 0, 200, NULL);
 	}
@@ -468,6 +612,8 @@ static int perform(router__etcd *c, const char *path, const char *body,
 	curl_slist_free_all(hdr);
 	if (rc != ROUTER_OK)
 		return rc;
+	if (c->http_bad) /* a stream refused: *http and the body say why */
+		return ROUTER_OK;
 	if (running) { /* left early: idle stream */
 		if (ended_by)
 			*ended_by = idle;
@@ -538,11 +684,16 @@ static int call(router__etcd *c, const char *path, json_t *body,
 	o = json_loadb(c->buf ? c->buf : "", c->len, 0, &je);
 	if (o == NULL || !json_is_object(o)) {
 		json_decref(o);
-		return router__seterr(
+		rc = router__seterr(
 		    err, ROUTER_EIO, c->url,
 		    "HTTP %ld with a body that is not a JSON object (%.60s%s)",
 		    http, c->buf ? c->buf : "", c->len > 60 ? "..." : "");
+		c->len = 0;
+		buf_shrink(c);
+		return rc;
 	}
+	c->len = 0;
+	buf_shrink(c);
 	if (http != 200 || (em = error_message(o)) != NULL) {
 		em = error_message(o);
 		rc = router__seterr(err, ROUTER_EIO, c->url, "etcd: HTTP %ld: %s",
@@ -572,54 +723,90 @@ static json_t *jb64(const void *p, size_t n)
 	return v;
 }
 
-/* Fill kv from a mvccpb.KeyValue JSON object.  0, -1 malformed, -2 OOM. */
-static int parse_kv(const json_t *o, router__etcd_kv *kv)
+/* Fill kv from a mvccpb.KeyValue JSON object.  0; -2 out of memory; -1
+ * malformed, why says what: then kv->mod_revision is still the event's
+ * (validated) revision when that much could be read, else 0, so that a
+ * watcher can skip exactly the revision it cannot decode.  Every integer
+ * is checked: mod_revision in 1 .. ROUTER__ETCD_REV_MAX, create_revision
+ * in 0 .. mod_revision (0 in a delete event), version and lease >= 0. */
+static int parse_kv(const json_t *o, router__etcd_kv *kv, char *why,
+                    size_t whylen)
 {
 	const char *k, *v;
+	int64_t mod;
 	int rc;
 
 	memset(kv, 0, sizeof *kv);
-	if (!json_is_object(o))
+	if (!json_is_object(o)) {
+		snprintf(why, whylen, "a key-value is not an object");
 		return -1;
+	}
+	if (jrange(o, "mod_revision", "mod_revision", 1, ROUTER__ETCD_REV_MAX,
+	           &mod, why, whylen) != 0)
+		return -1;
+	kv->mod_revision = mod;
+	if (jrange(o, "create_revision", "create_revision", 0, mod,
+	           &kv->create_revision, why, whylen) != 0 ||
+	    jrange(o, "version", "version", 0, INT64_MAX, &kv->version, why,
+	           whylen) != 0 ||
+	    jrange(o, "lease", "lease", 0, INT64_MAX, &kv->lease, why,
+	           whylen) != 0) {
+		kv->create_revision = kv->version = kv->lease = 0;
+		return -1;
+	}
 	k = json_string_value(json_object_get(o, "key"));
 	v = json_string_value(json_object_get(o, "value"));
-	if (k == NULL && json_object_get(o, "key") != NULL)
+	if ((k == NULL && json_object_get(o, "key") != NULL) ||
+	    (v == NULL && json_object_get(o, "value") != NULL)) {
+		snprintf(why, whylen, "%s is not a string", k ? "value" : "key");
 		return -1;
-	if (v == NULL && json_object_get(o, "value") != NULL)
-		return -1;
-	if (jint64(o, "create_revision", &kv->create_revision) != 0 ||
-	    jint64(o, "mod_revision", &kv->mod_revision) != 0 ||
-	    jint64(o, "version", &kv->version) != 0 ||
-	    jint64(o, "lease", &kv->lease) != 0)
-		return -1;
+	}
 	if ((rc = b64_decode(k ? k : "", k ? strlen(k) : 0, &kv->key,
-	                     &kv->key_len)) != 0)
+	                     &kv->key_len)) != 0) {
+		snprintf(why, whylen, "the key is not base64");
 		return rc;
+	}
 	if ((rc = b64_decode(v ? v : "", v ? strlen(v) : 0, &kv->value,
 	                     &kv->value_len)) != 0) {
-		router__etcd_kv_clear(kv);
+		free(kv->key);
+		kv->key = NULL;
+		kv->key_len = 0;
+		snprintf(why, whylen, "the value is not base64");
 		return rc;
 	}
 	return 0;
 }
 
-static int header_revision(const json_t *o, int64_t *rev)
+/* The answer's header.revision, in lo .. ROUTER__ETCD_REV_MAX. */
+static int hdr_rev(router__etcd *c, const json_t *o, int64_t lo,
+                      int64_t *rev, router_error *err)
 {
-	return jint64(json_object_get(o, "header"), "revision", rev);
+	char why[128];
+	int64_t tmp;
+
+	if (jrange(json_object_get(o, "header"), "revision",
+	           "header.revision", lo, ROUTER__ETCD_REV_MAX,
+	           rev ? rev : &tmp, why, sizeof why) != 0)
+		return malformed(c, why, err);
+	return ROUTER_OK;
 }
 
 /* ------------------------------------------------------------------------ */
 /* KV                                                                       */
 /* ------------------------------------------------------------------------ */
 
-/* Range [key, range_end) (range_end NULL: the key alone). */
+/* Range [key, range_end) (range_end NULL: the key alone); keys_only:
+ * without the values. */
 static int range(router__etcd *c, const void *key, size_t key_len,
-                 const void *end, size_t end_len, router__etcd_kv **kvs,
-                 size_t *n, int64_t *header_rev, router_error *err)
+                 const void *end, size_t end_len, int keys_only,
+                 router__etcd_kv **kvs, size_t *n, int64_t *header_rev,
+                 router_error *err)
 {
 	json_t *req = json_pack("{s:o}", "key", jb64(key, key_len)), *resp, *a;
 	int rc;
 	size_t i, cnt;
+	int64_t hrev;
+	char why[160];
 	router__etcd_kv *out = NULL;
 
 	*kvs = NULL;
@@ -629,11 +816,16 @@ static int range(router__etcd *c, const void *key, size_t key_len,
 		json_decref(req);
 		req = NULL;
 	}
+	if (req != NULL && keys_only &&
+	    json_object_set_new(req, "keys_only", json_true()) != 0) {
+		json_decref(req);
+		req = NULL;
+	}
 	if ((rc = call(c, "/v3/kv/range", req, &resp, err)) != ROUTER_OK)
 		return rc;
-	if (header_rev != NULL && header_revision(resp, header_rev) != 0) {
+	if ((rc = hdr_rev(c, resp, 1, &hrev, err)) != ROUTER_OK) {
 		json_decref(resp);
-		return malformed(c, "header.revision is not an integer", err);
+		return rc;
 	}
 	a = json_object_get(resp, "kvs");
 	if (a != NULL && !json_is_array(a)) {
@@ -647,20 +839,35 @@ static int range(router__etcd *c, const void *key, size_t key_len,
 		                      "out of memory");
 	}
 	for (i = 0; i < cnt; i++) {
-		int r = parse_kv(json_array_get(a, i), &out[i]);
+		int r = parse_kv(json_array_get(a, i), &out[i], why,
+		                 sizeof why);
 
+		/* A range reads at its header's revision: a key modified
+		 * after it is an inconsistent answer. */
+		if (r == 0 && out[i].mod_revision > hrev) {
+			snprintf(why, sizeof why,
+			         "mod_revision %" PRId64
+			         " is after header.revision %" PRId64,
+			         out[i].mod_revision, hrev);
+			r = -1;
+			i++; /* out[i] is filled: free it too */
+		}
 		if (r != 0) {
+			char msg[200];
+
 			router__etcd_kvs_free(out, i);
 			json_decref(resp);
+			snprintf(msg, sizeof msg, "kvs: %s", why);
 			return r == -2 ? router__seterr(err, ROUTER_ENOMEM,
 			                                c->url, "out of memory")
-			               : malformed(c, "a key-value is malformed",
-			                           err);
+			               : malformed(c, msg, err);
 		}
 	}
 	json_decref(resp);
 	*kvs = out;
 	*n = cnt;
+	if (header_rev != NULL)
+		*header_rev = hrev;
 	return ROUTER_OK;
 }
 
@@ -674,7 +881,7 @@ int router__etcd_get(router__etcd *c, const void *key, size_t key_len,
 
 	memset(kv, 0, sizeof *kv);
 	*found = 0;
-	rc = range(c, key, key_len, NULL, 0, &kvs, &n, header_rev, err);
+	rc = range(c, key, key_len, NULL, 0, 0, &kvs, &n, header_rev, err);
 	if (rc != ROUTER_OK)
 		return rc;
 	if (n > 1 || (n == 1 && (kvs[0].key_len != key_len ||
@@ -687,6 +894,32 @@ int router__etcd_get(router__etcd *c, const void *key, size_t key_len,
 		*found = 1;
 		free(kvs);
 	}
+	return ROUTER_OK;
+}
+
+int router__etcd_get_revision(router__etcd *c, const void *key,
+                              size_t key_len, int *found, int64_t *mod_rev,
+                              int64_t *header_rev, router_error *err)
+{
+	router__etcd_kv *kvs;
+	size_t n;
+	int rc;
+
+	*found = 0;
+	*mod_rev = 0;
+	rc = range(c, key, key_len, NULL, 0, 1, &kvs, &n, header_rev, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	if (n > 1 || (n == 1 && (kvs[0].key_len != key_len ||
+	                         memcmp(kvs[0].key, key, key_len) != 0))) {
+		router__etcd_kvs_free(kvs, n);
+		return malformed(c, "range of one key gave another key", err);
+	}
+	if (n == 1) {
+		*found = 1;
+		*mod_rev = kvs[0].mod_revision;
+	}
+	router__etcd_kvs_free(kvs, n);
 	return ROUTER_OK;
 }
 
@@ -707,10 +940,10 @@ int router__etcd_get_prefix(router__etcd *c, const char *prefix,
 	while (len > 0 && end[len - 1] == 0xff)
 		len--;
 	if (len == 0)
-		return range(c, prefix, strlen(prefix), "\0", 1, kvs, n,
+		return range(c, prefix, strlen(prefix), "\0", 1, 0, kvs, n,
 		             header_rev, err);
 	end[len - 1]++;
-	return range(c, prefix, strlen(prefix), end, len, kvs, n, header_rev,
+	return range(c, prefix, strlen(prefix), end, len, 0, kvs, n, header_rev,
 	             err);
 }
 
@@ -735,8 +968,7 @@ int router__etcd_put(router__etcd *c, const void *key, size_t key_len,
 	}
 	if ((rc = call(c, "/v3/kv/put", req, &resp, err)) != ROUTER_OK)
 		return rc;
-	if (rev != NULL && header_revision(resp, rev) != 0)
-		rc = malformed(c, "header.revision is not an integer", err);
+	rc = hdr_rev(c, resp, 1, rev, err);
 	json_decref(resp);
 	return rc;
 }
@@ -767,8 +999,7 @@ int router__etcd_put_if(router__etcd *c, const void *key, size_t key_len,
 	if ((rc = call(c, "/v3/kv/txn", req, &resp, err)) != ROUTER_OK)
 		return rc;
 	*ok = jbool(resp, "succeeded");
-	if (rev != NULL && header_revision(resp, rev) != 0)
-		rc = malformed(c, "header.revision is not an integer", err);
+	rc = hdr_rev(c, resp, 1, rev, err);
 	json_decref(resp);
 	return rc;
 }
@@ -782,8 +1013,7 @@ int router__etcd_delete(router__etcd *c, const void *key, size_t key_len,
 
 	if (rc != ROUTER_OK)
 		return rc;
-	if (rev != NULL && header_revision(resp, rev) != 0)
-		rc = malformed(c, "header.revision is not an integer", err);
+	rc = hdr_rev(c, resp, 1, rev, err);
 	json_decref(resp);
 	return rc;
 }
@@ -815,8 +1045,18 @@ int router__etcd_lease_grant(router__etcd *c, int64_t ttl_s, int64_t *id,
 
 	if (rc != ROUTER_OK)
 		return rc;
-	if (jint64(resp, "ID", id) != 0 || *id == 0)
-		rc = malformed(c, "lease grant without an ID", err);
+	{
+		char why[128];
+		int64_t ttl;
+
+		/* etcd hands out positive IDs only; the TTL granted is
+		 * positive (it may exceed the one asked for). */
+		if (jrange(resp, "ID", "lease grant ID", 1, INT64_MAX, id, why,
+		           sizeof why) != 0 ||
+		    jrange(resp, "TTL", "lease grant TTL", 1, INT64_MAX, &ttl,
+		           why, sizeof why) != 0)
+			rc = malformed(c, why, err);
+	}
 	json_decref(resp);
 	return rc;
 }
@@ -857,9 +1097,11 @@ int router__etcd_lease_keepalive(router__etcd *c, int64_t id, int64_t *ttl,
 		return rc;
 	}
 	(void)ended;
-	if (!c->line_stop || c->buf == NULL)
+	if (!c->line_stop || c->buf == NULL || http != 200)
 		return router__seterr(err, ROUTER_EIO, c->url,
-		                      "no keep-alive answer (HTTP %ld)", http);
+		                      "no keep-alive answer (HTTP %ld%s%.120s)",
+		                      http, c->buf && c->buf[0] ? ": " : "",
+		                      c->buf ? c->buf : "");
 	line = c->buf; /* NUL-terminated at the first newline */
 	o = json_loads(line, 0, &je);
 	if (o == NULL || !json_is_object(o)) {
@@ -873,9 +1115,19 @@ int router__etcd_lease_keepalive(router__etcd *c, int64_t id, int64_t *ttl,
 		return rc;
 	}
 	r = json_object_get(o, "result");
-	if (!json_is_object(r) || jint64(r, "TTL", ttl) != 0)
-		rc = malformed(c, "keep-alive answer without result.TTL", err);
+	if (!json_is_object(r)) {
+		rc = malformed(c, "keep-alive answer without a result", err);
+	} else {
+		char why[128];
+
+		/* 0: expired; negative is no answer at all. */
+		if (jrange(r, "TTL", "keep-alive TTL", 0, INT64_MAX, ttl, why,
+		           sizeof why) != 0)
+			rc = malformed(c, why, err);
+	}
 	json_decref(o);
+	c->len = 0;
+	buf_shrink(c);
 	return rc;
 }
 
@@ -904,6 +1156,15 @@ typedef struct watch_ctx {
 	router_error err;
 } watch_ctx;
 
+/* A watch message etcd should never send: the stream cannot be trusted
+ * from here on (ROUTER_EDOC; see etcd.h). */
+static int watch_malformed(watch_ctx *w, const char *what)
+{
+	w->rc = router__seterr(&w->err, ROUTER_EDOC, w->c->url,
+	                       "malformed etcd watch message: %s", what);
+	return 1;
+}
+
 static int watch_line(void *arg, char *line, size_t len)
 {
 	watch_ctx *w = arg;
@@ -913,13 +1174,14 @@ static int watch_line(void *arg, char *line, size_t len)
 	const char *em;
 	int stop = 0;
 	size_t n;
+	char why[160], msg[200];
 
 	memset(&m, 0, sizeof m);
 	if (o == NULL || !json_is_object(o)) {
-		w->rc = malformed(w->c, "watch message is not a JSON object",
-		                  &w->err);
 		json_decref(o);
-		return 1;
+		snprintf(msg, sizeof msg, "not a JSON object (%.40s%s)", line,
+		         len > 40 ? "..." : "");
+		return watch_malformed(w, msg);
 	}
 	if ((em = error_message(o)) != NULL) {
 		w->rc = router__seterr(&w->err, ROUTER_EIO, w->c->url,
@@ -929,13 +1191,19 @@ static int watch_line(void *arg, char *line, size_t len)
 	}
 	r = json_object_get(o, "result");
 	evs = json_object_get(r, "events");
-	if (!json_is_object(r) || (evs != NULL && !json_is_array(evs)) ||
-	    header_revision(r, &m.header_revision) != 0 ||
-	    jint64(r, "compact_revision", &m.compact_revision) != 0) {
-		w->rc = malformed(w->c, "watch message without a valid result",
-		                  &w->err);
+	if (!json_is_object(r) || (evs != NULL && !json_is_array(evs))) {
 		json_decref(o);
-		return 1;
+		return watch_malformed(w, "no valid result");
+	}
+	/* Absent (0) is allowed in a watch message; present, in range. */
+	if (jrange(json_object_get(r, "header"), "revision", "header.revision",
+	           0, ROUTER__ETCD_REV_MAX, &m.header_revision, why,
+	           sizeof why) != 0 ||
+	    jrange(r, "compact_revision", "compact_revision", 0,
+	           ROUTER__ETCD_REV_MAX, &m.compact_revision, why,
+	           sizeof why) != 0) {
+		json_decref(o);
+		return watch_malformed(w, why);
 	}
 	m.created = jbool(r, "created");
 	m.canceled = jbool(r, "canceled");
@@ -946,9 +1214,12 @@ static int watch_line(void *arg, char *line, size_t len)
 	if (n > 0) {
 		m.events = calloc(n, sizeof *m.events);
 		m.event_is_delete = calloc(n, sizeof *m.event_is_delete);
-		if (m.events == NULL || m.event_is_delete == NULL) {
+		m.event_error = calloc(n, sizeof *m.event_error);
+		if (m.events == NULL || m.event_is_delete == NULL ||
+		    m.event_error == NULL) {
 			free(m.events);
 			free(m.event_is_delete);
+			free(m.event_error);
 			w->rc = router__seterr(&w->err, ROUTER_ENOMEM, w->c->url,
 			                       "out of memory");
 			json_decref(o);
@@ -957,22 +1228,52 @@ static int watch_line(void *arg, char *line, size_t len)
 	}
 	for (m.nevents = 0; m.nevents < n; m.nevents++) {
 		const json_t *ev = json_array_get(evs, m.nevents);
-		const char *type = json_string_value(json_object_get(ev, "type"));
-		int prc = parse_kv(json_object_get(ev, "kv"),
-		                   &m.events[m.nevents]);
+		const json_t *jt = json_object_get(ev, "type");
+		const char *type = json_string_value(jt);
+		router__etcd_kv *kv = &m.events[m.nevents];
+		int prc = parse_kv(json_object_get(ev, "kv"), kv, why,
+		                   sizeof why);
 
-		if (prc != 0 || (type != NULL && strcmp(type, "PUT") != 0 &&
-		                 strcmp(type, "DELETE") != 0)) {
-			if (prc == 0)
-				router__etcd_kv_clear(&m.events[m.nevents]);
-			w->rc = prc == -2 ? router__seterr(&w->err, ROUTER_ENOMEM,
-			                                   w->c->url,
-			                                   "out of memory")
-			                  : malformed(w->c,
-			                              "watch event is malformed",
-			                              &w->err);
+		if (prc == 0 && ((jt != NULL && type == NULL) ||
+		                 (type != NULL && strcmp(type, "PUT") != 0 &&
+		                  strcmp(type, "DELETE") != 0))) {
+			snprintf(why, sizeof why, "event type is not PUT or "
+			                          "DELETE");
+			prc = -1;
+		}
+		if (prc == -2) {
+			w->rc = router__seterr(&w->err, ROUTER_ENOMEM, w->c->url,
+			                       "out of memory");
 			stop = 1;
 			break;
+		}
+		if (prc != 0 && kv->mod_revision == 0) {
+			/* Not even its revision can be read: nothing to
+			 * skip, the message is garbage. */
+			snprintf(msg, sizeof msg, "event %zu: %s", m.nevents,
+			         why);
+			watch_malformed(w, msg);
+			stop = 1;
+			break;
+		}
+		if (prc != 0) {
+			/* Its revision is known: the caller can skip it. */
+			char *e = strdup(why);
+
+			router__etcd_kv_clear(kv);
+			kv->mod_revision = 0;
+			if (e == NULL) {
+				w->rc = router__seterr(&w->err, ROUTER_ENOMEM,
+				                       w->c->url,
+				                       "out of memory");
+				stop = 1;
+				break;
+			}
+			m.event_error[m.nevents] = e;
+			/* parse_kv validated it before failing. */
+			jint64(json_object_get(ev, "kv"), "mod_revision",
+			       &kv->mod_revision);
+			continue;
 		}
 		/* PUT is the default value of the type enum: left out. */
 		m.event_is_delete[m.nevents] =
@@ -980,6 +1281,9 @@ static int watch_line(void *arg, char *line, size_t len)
 	}
 	if (!stop)
 		stop = w->fn(w->arg, &m) != 0;
+	for (size_t i = 0; m.event_error != NULL && i < m.nevents; i++)
+		free(m.event_error[i]);
+	free(m.event_error);
 	router__etcd_kvs_free(m.events, m.nevents);
 	free(m.event_is_delete);
 	json_decref(o);
@@ -1001,9 +1305,19 @@ int router__etcd_watch(router__etcd *c, const void *key, size_t key_len,
 	w.c = c;
 	w.fn = fn;
 	w.arg = arg;
+	if (start_rev < 1 || start_rev > ROUTER__ETCD_REV_MAX)
+		return router__seterr(err, ROUTER_EINVAL, "watch",
+		                      "start revision %" PRId64
+		                      " is outside 1 .. %" PRId64,
+		                      start_rev, (int64_t)ROUTER__ETCD_REV_MAX);
 	snprintf(buf, sizeof buf, "%" PRId64, start_rev);
-	req = json_pack("{s:{s:o, s:s}}", "create_request", "key",
-	                jb64(key, key_len), "start_revision", buf);
+	/* progress_notify: etcd then sends an empty message to a watch
+	 * with no events every so often (--experimental-watch-progress-
+	 * notify-interval, 10 min by default), which counts as a message
+	 * for the idle limit. */
+	req = json_pack("{s:{s:o, s:s, s:b}}", "create_request", "key",
+	                jb64(key, key_len), "start_revision", buf,
+	                "progress_notify", 1);
 	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (text == NULL)
@@ -1011,23 +1325,27 @@ int router__etcd_watch(router__etcd *c, const void *key, size_t key_len,
 		                      "out of memory");
 	c->line_fn = watch_line;
 	c->line_arg = &w;
+	/* The created message must come within the request timeout: a
+	 * black-holed etcd is then an error, not a silent watch. */
+	c->first_ms = c->timeout_ms;
 	rc = perform(c, "/v3/watch", text, 1, idle_ms, &http, &ended, err);
 	c->line_fn = NULL;
+	c->first_ms = 0;
 	free(text);
-	if (w.rc != ROUTER_OK) {
+	if (rc == ROUTER_OK && !ended && http != 200) {
+		rc = router__seterr(err, ROUTER_EIO, c->url,
+		                    "watch refused: HTTP %ld: %.120s", http,
+		                    c->buf ? c->buf : "");
+	} else if (w.rc != ROUTER_OK) {
 		if (err != NULL)
 			*err = w.err;
-		return w.rc;
+		rc = w.rc;
+	} else if (rc == ROUTER_OK && !ended) {
+		c->cur = (c->cur + 1) % c->neps;
+		rc = router__seterr(err, ROUTER_EIO, c->url,
+		                    "watch stream ended by etcd");
 	}
-	if (rc != ROUTER_OK)
-		return rc;
-	if (ended)
-		return ROUTER_OK;
-	if (http != 200)
-		return router__seterr(err, ROUTER_EIO, c->url,
-		                      "watch refused: HTTP %ld: %.120s", http,
-		                      c->buf ? c->buf : "");
-	c->cur = (c->cur + 1) % c->neps;
-	return router__seterr(err, ROUTER_EIO, c->url,
-	                      "watch stream ended by etcd");
+	c->len = 0;
+	buf_shrink(c);
+	return rc;
 }

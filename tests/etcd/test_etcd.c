@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include "fake.h"
 #include "harness.h"
 #include "router.h"
 #include "router_doc.h"
@@ -176,7 +177,10 @@ static member pool[POOL];
 static int pool_used[POOL];
 static unsigned g_publish_flags; /* for the members started next */
 
-static member *member_start(const etcd_server *e, int i, const char *snapshot)
+static unsigned g_timeout_ms = 2000; /* for the members started next */
+
+static member *member_start_at(const char *endpoint, int i,
+                               const char *snapshot)
 {
 	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
 	router_error err;
@@ -197,13 +201,13 @@ static member *member_start(const etcd_server *e, int i, const char *snapshot)
 	m->snapshot_code = 1;
 	assert_int_equal(router_create(&m->r, NULL, &err), ROUTER_OK);
 	snprintf(id, sizeof id, "member-%d", i);
-	o.endpoints = e->endpoint;
+	o.endpoints = endpoint;
 	o.key = KEY;
 	o.instance_id = id;
 	o.lease_ttl_s = 5;
 	o.backoff_min_ms = 50;
 	o.backoff_max_ms = 400;
-	o.request_timeout_ms = 2000;
+	o.request_timeout_ms = g_timeout_ms;
 	o.snapshot_path = snapshot;
 	o.publish_flags = g_publish_flags;
 	o.on_event = on_event;
@@ -212,6 +216,11 @@ static member *member_start(const etcd_server *e, int i, const char *snapshot)
 		fail_msg("create: %s: %s", err.culprit, err.message);
 	assert_int_equal(router_etcd_start(m->f, &err), ROUTER_OK);
 	return m;
+}
+
+static member *member_start(const etcd_server *e, int i, const char *snapshot)
+{
+	return member_start_at(e->endpoint, i, snapshot);
 }
 
 static void member_free(member *m)
@@ -268,6 +277,11 @@ static int wait_state(member *m, router_etcd_state st, double seconds)
 	return 0;
 }
 
+/* The fake etcd of the hostile-etcd tests: static, so that teardown
+ * finds it after a failed assertion left the test by longjmp. */
+static fake_etcd g_fake;
+static int g_fake_on;
+
 static int setup(void **state)
 {
 	etcd_server *e = calloc(1, sizeof *e);
@@ -287,8 +301,14 @@ static int teardown(void **state)
 	etcd_server *e = *state;
 
 	members_free_all();
+	if (g_fake_on) {
+		fake_stop(&g_fake);
+		g_fake_on = 0;
+	}
 	g_publish_flags = 0;
+	g_timeout_ms = 2000;
 	router__etcd_response_max = (size_t)64 << 20;
+	router__etcd_watch_idle_ms = 60000;
 	if (e != NULL) {
 		if (getenv("ROUTER_ETCD_KEEP"))
 			fprintf(stderr, "etcd dir: %s\n", e->dir);
@@ -838,6 +858,712 @@ static void malformed_endpoints_are_refused_at_create(void **state)
 	router_free(r);
 }
 
+/* ---- hostile etcd (a fake gateway, tests/etcd/fake.h) -------------------- */
+
+static int setup_fake(void **state)
+{
+	alarm(TEST_SECONDS);
+	*state = NULL;
+	return 0;
+}
+
+static void fake_on(fake_handler h, void *arg)
+{
+	if (fake_start(&g_fake, h, arg) != 0)
+		fail_msg("cannot start the fake etcd");
+	g_fake_on = 1;
+}
+
+/* start_revision of the watch request body (0: absent). */
+static int64_t watch_start_of(const char *body)
+{
+	const char *s = strstr(body, "\"start_revision\":\"");
+
+	return s ? strtoll(s + 18, NULL, 10) : 0;
+}
+
+/* A range answer: the key at revision mod (a document of n shards; NULL
+ * doc: the key is absent), etcd at revision hdr. */
+static void reply_range(int fd, const char *hdr, const char *mod,
+                        unsigned shards)
+{
+	char *d = doc_sharded(shards, 0), *v = fake_b64(d), *k = fake_b64(KEY);
+	char *body = malloc(strlen(v) + 512);
+
+	sprintf(body,
+	        "{\"header\":{\"revision\":\"%s\"},\"kvs\":[{\"key\":\"%s\","
+	        "\"create_revision\":\"2\",\"mod_revision\":\"%s\","
+	        "\"version\":\"1\",\"value\":\"%s\"}],\"count\":\"1\"}",
+	        hdr, k, mod, v);
+	fake_reply(fd, 200, body);
+	free(body);
+	free(d);
+	free(v);
+	free(k);
+}
+
+/* A watch message with one PUT event of a document of n shards. */
+static void send_event(int fd, const char *mod, unsigned shards)
+{
+	char *d = doc_sharded(shards, 0), *v = fake_b64(d), *k = fake_b64(KEY);
+	char *line = malloc(strlen(v) + 512);
+
+	sprintf(line,
+	        "{\"result\":{\"header\":{\"revision\":\"%s\"},\"events\":[{"
+	        "\"kv\":{\"key\":\"%s\",\"create_revision\":\"2\","
+	        "\"mod_revision\":\"%s\",\"version\":\"2\",\"value\":\"%s\"}}]}}"
+	        "\n",
+	        mod, k, mod, v);
+	fake_puts(fd, line);
+	free(line);
+	free(d);
+	free(v);
+	free(k);
+}
+
+static void send_created(int fd, const char *hdr)
+{
+	char line[160];
+
+	snprintf(line, sizeof line,
+	         "{\"result\":{\"header\":{\"revision\":\"%s\"},"
+	         "\"created\":true}}\n",
+	         hdr);
+	fake_stream_head(fd, 200);
+	fake_puts(fd, line);
+}
+
+static router_etcd_status status_of(member *m)
+{
+	router_etcd_status s;
+
+	router_etcd_get_status(m->f, &s);
+	return s;
+}
+
+/* Wait (bounded) until the last error's message contains what. */
+static router_etcd_status wait_error(member *m, const char *what,
+                                     double seconds)
+{
+	router_etcd_status s;
+
+	for (double t0 = eh_now(); eh_now() - t0 < seconds; eh_sleep_ms(20)) {
+		s = status_of(m);
+		if (strstr(s.last_error.message, what) != NULL)
+			return s;
+	}
+	fail_msg("no error saying '%s' within %.0f s (state %s, last error "
+	         "%s: %s)",
+	         what, seconds, router_etcd_state_name(s.state),
+	         s.last_error.culprit, s.last_error.message);
+	return s;
+}
+
+static size_t nretries(member *m)
+{
+	size_t n;
+
+	pthread_mutex_lock(&m->mu);
+	n = m->nretry;
+	pthread_mutex_unlock(&m->mu);
+	return n;
+}
+
+/* Canned answers for the client-level checks: body per path. */
+static const char *g_canned_path, *g_canned_body;
+
+static void canned_handler(fake_etcd *fk, int fd, const char *path,
+                           const char *body)
+{
+	(void)body;
+	if (g_canned_path != NULL && strcmp(path, g_canned_path) == 0) {
+		if (strcmp(path, "/v3/watch") == 0 ||
+		    strcmp(path, "/v3/lease/keepalive") == 0) {
+			fake_stream_head(fd, 200);
+			fake_puts(fd, g_canned_body);
+			fake_hold(fk, fd, 2000);
+		} else {
+			fake_reply(fd, 200, g_canned_body);
+		}
+	} else if (!fake_default(fk, fd, path)) {
+		fake_reply(fd, 404, "{\"error\":\"not here\",\"code\":5}");
+	}
+}
+
+static int stop_at_first(void *arg, const router__etcd_watch_msg *m)
+{
+	(void)m;
+	++*(int *)arg;
+	return 1;
+}
+
+/* Every integer etcd sends is untrusted: a revision that is not positive,
+ * beyond 2^53, or inconsistent with the header is a malformed answer
+ * (ROUTER_EIO naming the field), never a value to compute with. */
+static void revisions_from_the_network_are_validated(void **state)
+{
+	static const struct {
+		const char *path, *body, *what;
+	} cases[] = {
+	    {"/v3/kv/range", "{\"header\":{\"revision\":\"9223372036854775807\"}}",
+	     "header.revision"},
+	    {"/v3/kv/range", "{\"header\":{\"revision\":\"0\"}}",
+	     "header.revision"},
+	    {"/v3/kv/range", "{\"header\":{\"revision\":\"-4\"}}",
+	     "header.revision"},
+	    {"/v3/kv/range",
+	     "{\"header\":{\"revision\":\"10\"},\"kvs\":[{\"key\":\"a2V5\","
+	     "\"mod_revision\":\"9223372036854775807\",\"create_revision\":\"1\"}]}",
+	     "mod_revision"},
+	    {"/v3/kv/range",
+	     "{\"header\":{\"revision\":\"10\"},\"kvs\":[{\"key\":\"a2V5\","
+	     "\"mod_revision\":\"-3\",\"create_revision\":\"1\"}]}",
+	     "mod_revision"},
+	    {"/v3/kv/range",
+	     "{\"header\":{\"revision\":\"10\"},\"kvs\":[{\"key\":\"a2V5\","
+	     "\"mod_revision\":\"12\",\"create_revision\":\"1\"}]}",
+	     "mod_revision"},
+	    {"/v3/kv/range",
+	     "{\"header\":{\"revision\":\"10\"},\"kvs\":[{\"key\":\"a2V5\","
+	     "\"mod_revision\":\"5\",\"create_revision\":\"-1\"}]}",
+	     "create_revision"},
+	    {"/v3/kv/range",
+	     "{\"header\":{\"revision\":\"10\"},\"kvs\":[{\"key\":\"a2V5\","
+	     "\"mod_revision\":\"5\",\"create_revision\":\"7\"}]}",
+	     "create_revision"},
+	    {"/v3/kv/range",
+	     "{\"header\":{\"revision\":\"10\"},\"kvs\":[{\"key\":\"a2V5\","
+	     "\"mod_revision\":\"5\",\"create_revision\":\"1\",\"lease\":\"-9\"}]}",
+	     "lease"},
+	    {"/v3/kv/range",
+	     "{\"header\":{\"revision\":\"9007199254740993\"}}",
+	     "header.revision"},
+	    {"/v3/kv/put", "{\"header\":{\"revision\":\"-1\"}}",
+	     "header.revision"},
+	    {"/v3/lease/grant", "{\"header\":{\"revision\":\"1\"},\"ID\":\"-7\","
+	                        "\"TTL\":\"5\"}",
+	     "ID"},
+	    {"/v3/lease/grant", "{\"header\":{\"revision\":\"1\"},\"ID\":\"7\","
+	                        "\"TTL\":\"-5\"}",
+	     "TTL"},
+	    {"/v3/lease/keepalive",
+	     "{\"result\":{\"header\":{},\"ID\":\"7\",\"TTL\":\"-5\"}}\n", "TTL"},
+	    {"/v3/watch",
+	     "{\"result\":{\"header\":{\"revision\":\"-1\"},\"created\":true}}\n",
+	     "header.revision"},
+	    {"/v3/watch",
+	     "{\"result\":{\"header\":{\"revision\":\"5\"},\"canceled\":true,"
+	     "\"compact_revision\":\"9223372036854775807\"}}\n",
+	     "compact_revision"},
+	    {"/v3/watch",
+	     "{\"result\":{\"header\":{\"revision\":\"5\"},\"events\":[{\"kv\":"
+	     "{\"key\":\"a2V5\",\"mod_revision\":\"-3\"}}]}}\n",
+	     "mod_revision"},
+	};
+	router__etcd *c;
+	router_error err;
+
+	(void)state;
+	fake_on(canned_handler, NULL);
+	assert_int_equal(router__etcd_open(&c, g_fake.endpoint, 2000, &err),
+	                 ROUTER_OK);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		router__etcd_kv kv;
+		int found = 0, rc = ROUTER_OK, calls = 0;
+		int64_t rev = 0, id = 0;
+
+		g_canned_path = cases[i].path;
+		g_canned_body = cases[i].body;
+		memset(&err, 0, sizeof err);
+		if (strcmp(cases[i].path, "/v3/kv/range") == 0) {
+			rc = router__etcd_get(c, "key", 3, &kv, &found, &rev, &err);
+			router__etcd_kv_clear(&kv);
+		} else if (strcmp(cases[i].path, "/v3/kv/put") == 0) {
+			rc = router__etcd_put(c, "key", 3, "v", 1, 0, &rev, &err);
+		} else if (strcmp(cases[i].path, "/v3/lease/grant") == 0) {
+			rc = router__etcd_lease_grant(c, 5, &id, &err);
+		} else if (strcmp(cases[i].path, "/v3/lease/keepalive") == 0) {
+			rc = router__etcd_lease_keepalive(c, 7, &id, &err);
+		} else {
+			rc = router__etcd_watch(c, "key", 3, 1, 2000,
+			                        stop_at_first, &calls, &err);
+			assert_int_equal(calls, 0);
+		}
+		if (rc == ROUTER_OK || strstr(err.message, cases[i].what) == NULL)
+			fail_msg("case %zu (%s %s): %s, '%s' (expected an error "
+			         "naming %s)",
+			         i, cases[i].path, cases[i].body,
+			         router_errname(rc), err.message, cases[i].what);
+		assert_true(rc == ROUTER_EIO || rc == ROUTER_EDOC);
+	}
+	router__etcd_close(c);
+}
+
+static void int64max_handler(fake_etcd *fk, int fd, const char *path,
+                             const char *body)
+{
+	(void)body;
+	if (strcmp(path, "/v3/kv/range") == 0) {
+		if (fk->arg != NULL) /* the header only */
+			reply_range(fd, "9223372036854775807", "5", 2);
+		else
+			reply_range(fd, "10", "9223372036854775807", 2);
+	} else if (strcmp(path, "/v3/watch") == 0) {
+		send_created(fd, "9223372036854775807");
+		fake_hold(fk, fd, 3000);
+	} else {
+		fake_default(fk, fd, path);
+	}
+}
+
+/* A revision of INT64_MAX (the key's, or etcd's in a range header) is
+ * refused: nothing is published with version 2^63-1, no watch starts at
+ * a wrapped revision, and the status says which field was wrong. */
+static void a_revision_of_int64_max_is_refused(void **state)
+{
+	static int header_only = 1;
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		member *m;
+		router_etcd_status s;
+
+		fake_on(int64max_handler, round ? &header_only : NULL);
+		m = member_start_at(g_fake.endpoint, 0, NULL);
+		s = wait_error(m, round ? "header.revision" : "mod_revision",
+		               5);
+		assert_int_equal(s.last_error.code, ROUTER_EIO);
+		assert_int_equal(router_version(m->r), 0);
+		assert_int_equal(s.revision_seen, 0);
+		pthread_mutex_lock(&g_fake.mu);
+		for (int i = 0; i < g_fake.nwatch_start; i++)
+			assert_true(g_fake.watch_start[i] >= 1 &&
+			            g_fake.watch_start[i] < 1000);
+		pthread_mutex_unlock(&g_fake.mu);
+		member_free(m);
+		fake_stop(&g_fake);
+		g_fake_on = 0;
+	}
+}
+
+/* A watch canceled as "compacted" at a revision that does not cover its
+ * start is an etcd fault: backed off, not re-read at once forever. */
+static void bogus_compaction_handler(fake_etcd *fk, int fd, const char *path,
+                                     const char *body)
+{
+	(void)body;
+	if (strcmp(path, "/v3/kv/range") == 0) {
+		reply_range(fd, "10", "5", 2);
+	} else if (strcmp(path, "/v3/watch") == 0) {
+		send_created(fd, "10");
+		fake_puts(fd, "{\"result\":{\"header\":{\"revision\":\"10\"},"
+		              "\"canceled\":true,\"compact_revision\":\"3\"}}\n");
+		fake_hold(fk, fd, 2000);
+	} else {
+		fake_default(fk, fd, path);
+	}
+}
+
+static void a_compaction_below_the_position_backs_off(void **state)
+{
+	member *m;
+	int requests;
+	router_etcd_status s;
+
+	(void)state;
+	fake_on(bogus_compaction_handler, NULL);
+	m = member_start_at(g_fake.endpoint, 0, NULL);
+	wait_seen(m, 5);
+	sleep(2);
+	requests = atomic_load(&g_fake.ranges) + atomic_load(&g_fake.watches);
+	s = status_of(m);
+	printf("# a bogus compaction: %d ranges + watches in 2 s (%s: %s)\n",
+	       requests, router_etcd_state_name(s.state), s.last_error.message);
+	/* 50, 100, 200, then ~350 ms: about 8 watches; at once: hundreds. */
+	assert_true(requests < 25);
+	assert_non_null(strstr(s.last_error.message, "compact"));
+	member_free(m);
+}
+
+/* A watch that is created and then fails must not reset the backoff: the
+ * retries double to the cap. */
+static void created_then_closed_handler(fake_etcd *fk, int fd,
+                                        const char *path, const char *body)
+{
+	(void)body;
+	if (strcmp(path, "/v3/kv/range") == 0) {
+		reply_range(fd, "5", "5", 2);
+	} else if (strcmp(path, "/v3/watch") == 0) {
+		send_created(fd, "5"); /* and hang up */
+	} else {
+		fake_default(fk, fd, path);
+	}
+}
+
+static void a_watch_created_then_failing_backs_off_to_the_cap(void **state)
+{
+	member *m;
+	unsigned got[MAXREC];
+	size_t n;
+	router_etcd_status s;
+
+	(void)state;
+	fake_on(created_then_closed_handler, NULL);
+	m = member_start_at(g_fake.endpoint, 0, NULL);
+	wait_seen(m, 5);
+	for (double t0 = eh_now(); eh_now() - t0 < 10 && nretries(m) < 7;)
+		eh_sleep_ms(20);
+	pthread_mutex_lock(&m->mu);
+	n = m->nretry;
+	memcpy(got, m->retry_ms, sizeof got);
+	pthread_mutex_unlock(&m->mu);
+	assert_true(n >= 7);
+	for (size_t i = 0; i < n; i++)
+		printf("# retry %zu: %u ms\n", i, got[i]);
+	/* 50, 100, 200, 400 (cap): from the fourth on at least 300. */
+	for (size_t i = 3; i < n; i++)
+		assert_true(got[i] >= 300);
+	s = status_of(m);
+	assert_int_equal(s.revision_seen, 5);
+	/* Between two short-lived watches it says it is stuck. */
+	for (double t0 = eh_now(); eh_now() - t0 < 5; eh_sleep_ms(5)) {
+		s = status_of(m);
+		if (s.stuck_since_unix_ms != 0)
+			break;
+	}
+	assert_true(s.stuck_since_unix_ms != 0);
+	assert_true(s.stuck_retries >= 1);
+	/* And so does its status key: "stuck": {revision, since, reason}. */
+	for (double t0 = eh_now(); eh_now() - t0 < 5; eh_sleep_ms(10)) {
+		char *v = fake_last_put_value(&g_fake);
+		json_t *o = json_loads(v, 0, NULL), *sk;
+
+		free(v);
+		sk = json_object_get(o, "stuck");
+		if (json_is_object(sk)) {
+			assert_int_equal(json_integer_value(json_object_get(
+			                     sk, "revision")),
+			                 5);
+			assert_true(json_integer_value(json_object_get(
+			                sk, "since_unix_ms")) > 0);
+			assert_non_null(strstr(
+			    json_string_value(json_object_get(sk, "reason")),
+			    "watch stream ended"));
+			json_decref(o);
+			s.stuck_retries = 0; /* found */
+			break;
+		}
+		json_decref(o);
+	}
+	assert_int_equal(s.stuck_retries, 0);
+	member_free(m);
+}
+
+/* An event whose value is not base64 is skipped like a refused revision
+ * (the next revision applies); a message that is not JSON at all is
+ * skipped by reading the key's current value. */
+static void bad_event_handler(fake_etcd *fk, int fd, const char *path,
+                              const char *body)
+{
+	int truncated = fk->arg != NULL && *(int *)fk->arg == 1;
+	int negative = fk->arg != NULL && *(int *)fk->arg == 2;
+
+	if (strcmp(path, "/v3/kv/range") == 0) {
+		if (truncated && atomic_load(&fk->ranges) > 1)
+			reply_range(fd, "9", "9", 4);
+		else
+			reply_range(fd, "5", "5", 2);
+	} else if (strcmp(path, "/v3/watch") == 0) {
+		int64_t start = watch_start_of(body);
+
+		send_created(fd, "5");
+		if (start <= 6 && !truncated && !negative) {
+			char *k = fake_b64(KEY), line[512];
+
+			snprintf(line, sizeof line,
+			         "{\"result\":{\"header\":{\"revision\":\"6\"},"
+			         "\"events\":[{\"kv\":{\"key\":\"%s\","
+			         "\"create_revision\":\"2\",\"mod_revision\":"
+			         "\"6\",\"value\":\"!!!not base64\"}}]}}\n",
+			         k);
+			fake_puts(fd, line);
+			free(k);
+			send_event(fd, "7", 4);
+		} else if (start <= 6 && negative) {
+			fake_puts(fd, "{\"result\":{\"header\":{\"revision\":"
+			              "\"6\"},\"events\":[{\"kv\":{\"mod_revision\""
+			              ":\"-3\",\"value\":\"e30=\"}}]}}\n");
+		} else if (start <= 9 && truncated) {
+			fake_puts(fd, "{\"result\":{\"header\":{\"revision\":"
+			              "\"9\"},\"events\":[{\"kv\":{\"mod_rev\n");
+		}
+		fake_hold(fk, fd, 3000);
+	} else {
+		fake_default(fk, fd, path);
+	}
+}
+
+static void a_malformed_event_is_skipped(void **state)
+{
+	static int truncated = 1, negative = 2;
+	member *m;
+	router_etcd_status s;
+
+	(void)state;
+	fake_on(bad_event_handler, NULL);
+	m = member_start_at(g_fake.endpoint, 0, NULL);
+	s = wait_seen(m, 7);
+	assert_int_equal(s.revision_applied, 7);
+	assert_int_equal(s.revision_refused, 6);
+	assert_int_equal(s.refusal.code, ROUTER_EDOC);
+	assert_non_null(strstr(s.refusal.message, "base64"));
+	assert_int_equal(s.skipped, 1);
+	assert_int_equal(s.refused, 1);
+	assert_string_equal(shard_of(m, 29999, NULL), "c0-");
+	member_free(m);
+	fake_stop(&g_fake);
+	g_fake_on = 0;
+	/* A truncated message: no revision to skip, so the key is read. */
+	fake_on(bad_event_handler, &truncated);
+	m = member_start_at(g_fake.endpoint, 0, NULL);
+	s = wait_seen(m, 9);
+	assert_int_equal(s.revision_applied, 9);
+	assert_string_equal(shard_of(m, 29999, NULL), "c0-");
+	assert_int_equal(s.last_error.code, ROUTER_EDOC);
+	member_free(m);
+	fake_stop(&g_fake);
+	g_fake_on = 0;
+	/* A negative mod_revision is a malformed message, not a stale
+	 * revision. */
+	fake_on(bad_event_handler, &negative);
+	m = member_start_at(g_fake.endpoint, 0, NULL);
+	wait_seen(m, 5);
+	s = wait_error(m, "mod_revision -3", 5);
+	assert_int_equal(s.last_error.code, ROUTER_EDOC);
+	assert_int_equal(s.stale, 0);
+	assert_int_equal(s.revision_applied, 5);
+	assert_true(compacted_events(m) >= 1);
+	member_free(m);
+}
+
+/* A watch answered with HTTP 500 says so. */
+static void http500_handler(fake_etcd *fk, int fd, const char *path,
+                            const char *body)
+{
+	(void)body;
+	if (strcmp(path, "/v3/kv/range") == 0)
+		reply_range(fd, "5", "5", 2);
+	else if (strcmp(path, "/v3/watch") == 0 && fk->arg == NULL)
+		fake_reply(fd, 500, "upstream connect error\n");
+	else if (strcmp(path, "/v3/watch") == 0) {
+		/* An error body that does not end. */
+		char junk[1024];
+
+		memset(junk, 'x', sizeof junk - 1);
+		junk[sizeof junk - 1] = '\0';
+		fake_stream_head(fd, 503);
+		for (int i = 0; i < 200; i++) {
+			fake_puts(fd, junk);
+			if (fake_hold(fk, fd, 50))
+				break;
+		}
+	} else
+		fake_default(fk, fd, path);
+}
+
+static void a_watch_http_500_keeps_its_status(void **state)
+{
+	static int endless = 1;
+	member *m;
+	router_etcd_status s;
+
+	(void)state;
+	fake_on(http500_handler, NULL);
+	m = member_start_at(g_fake.endpoint, 0, NULL);
+	s = wait_error(m, "HTTP 500", 5);
+	assert_int_equal(s.last_error.code, ROUTER_EIO);
+	assert_non_null(strstr(s.last_error.message, "upstream connect error"));
+	member_free(m);
+	fake_stop(&g_fake);
+	g_fake_on = 0;
+	/* An endless error body: quoted (4 KiB at most) and hung up on. */
+	fake_on(http500_handler, &endless);
+	m = member_start_at(g_fake.endpoint, 0, NULL);
+	s = wait_error(m, "HTTP 503", 5);
+	assert_non_null(strstr(s.last_error.message, "xxxx"));
+	member_free(m);
+}
+
+/* A watch that trickles a byte at a time, never completing a message, or
+ * that goes silent and then answers nothing, is not "following": the
+ * follower reconnects and says why. */
+static void trickle_handler(fake_etcd *fk, int fd, const char *path,
+                            const char *body)
+{
+	int blackhole = fk->arg != NULL;
+
+	(void)body;
+	if (strcmp(path, "/v3/kv/range") == 0) {
+		reply_range(fd, "5", "5", 2);
+	} else if (strcmp(path, "/v3/watch") == 0) {
+		if (blackhole) {
+			if (atomic_load(&fk->watches) == 1)
+				send_created(fd, "5");
+			fake_hold(fk, fd, 20000); /* then nothing at all */
+			return;
+		}
+		send_created(fd, "5");
+		fake_puts(fd, "{");
+		for (int i = 0; i < 100; i++)
+			if (fake_hold(fk, fd, 200))
+				break;
+			else
+				fake_puts(fd, " ");
+	} else {
+		fake_default(fk, fd, path);
+	}
+}
+
+static void a_trickling_or_silent_watch_is_detected(void **state)
+{
+	static int blackhole = 1;
+	member *m;
+	router_etcd_status s;
+
+	(void)state;
+	router__etcd_watch_idle_ms = 1000;
+	g_timeout_ms = 1000;
+	fake_on(trickle_handler, NULL);
+	m = member_start_at(g_fake.endpoint, 0, NULL);
+	wait_seen(m, 5);
+	s = wait_error(m, "stalled", 8);
+	assert_int_equal(s.last_error.code, ROUTER_EIO);
+	member_free(m);
+	fake_stop(&g_fake);
+	g_fake_on = 0;
+	fake_on(trickle_handler, &blackhole);
+	m = member_start_at(g_fake.endpoint, 0, NULL);
+	wait_seen(m, 5);
+	s = wait_error(m, "did not answer", 8);
+	assert_int_equal(s.last_error.code, ROUTER_EIO);
+	assert_true(atomic_load(&g_fake.watches) >= 2);
+	member_free(m);
+}
+
+/* ---- real etcd: idle CPU, buffers, a revision too large -------------------- */
+
+/* An idle follower sleeps: its reporter wakes for keep-alives (every third
+ * of the 5 s TTL here) and status changes, not thousands of times a
+ * second. */
+static void an_idle_follower_does_not_spin(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member *m;
+	uint64_t p0, p1;
+	struct timespec c0, c1;
+	int64_t rev = put_doc(c, 2, 0);
+
+	m = member_start(e, 0, NULL);
+	wait_seen(m, rev);
+	json_decref(fleet_at(c, 1, rev));
+	eh_sleep_ms(200);
+	p0 = router__etcd_reporter_passes(m->f);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	eh_sleep_ms(2000);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	p1 = router__etcd_reporter_passes(m->f);
+	printf("# idle follower: %" PRIu64 " reporter passes and %.1f ms of "
+	       "process CPU in 2 s\n",
+	       p1 - p0,
+	       ((double)(c1.tv_sec - c0.tv_sec) * 1e3 +
+	        (double)(c1.tv_nsec - c0.tv_nsec) / 1e6));
+	/* A keep-alive every 1.67 s: 1 or 2 passes. */
+	assert_true(p1 - p0 <= 5);
+	member_free(m);
+	router__etcd_close(c);
+}
+
+static int stop_at_event(void *arg, const router__etcd_watch_msg *m)
+{
+	(void)arg;
+	return m->nevents > 0;
+}
+
+/* A large answer does not leave its buffer behind. */
+static void response_buffers_shrink_after_a_large_message(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e), *w = client(e);
+	size_t n = 1000000;
+	char *big = malloc(n);
+	router__etcd_kv kv;
+	int found;
+	int64_t rev, hrev;
+	router_error err;
+
+	memset(big, 'x', n);
+	assert_int_equal(router__etcd_put(c, "/big", 4, big, n, 0, &rev, &err),
+	                 ROUTER_OK);
+	assert_int_equal(router__etcd_get(c, "/big", 4, &kv, &found, &hrev,
+	                                  &err),
+	                 ROUTER_OK);
+	assert_int_equal(kv.value_len, n);
+	router__etcd_kv_clear(&kv);
+	printf("# after a 1 MB range: buffer %zu bytes\n",
+	       router__etcd_buffer_capacity(c));
+	assert_true(router__etcd_buffer_capacity(c) <= 256 * 1024);
+	assert_int_equal(router__etcd_watch(w, "/big", 4, rev, 5000,
+	                                    stop_at_event, NULL, &err),
+	                 ROUTER_OK);
+	printf("# after a 1 MB watch message: buffer %zu bytes\n",
+	       router__etcd_buffer_capacity(w));
+	assert_true(router__etcd_buffer_capacity(w) <= 256 * 1024);
+	free(big);
+	router__etcd_close(c);
+	router__etcd_close(w);
+}
+
+/* A revision larger than the follower buffers can never be received:
+ * downloading it again would fail again (for ever, at the backoff cap).
+ * The follower learns its revision without the value and refuses it
+ * (ROUTER_ERANGE, counted in skipped), and the next revision applies. */
+static void a_revision_too_large_is_refused_not_downloaded_again(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member *m;
+	int64_t rev, big, next;
+	router_etcd_status s;
+	char *d = doc_sharded(512, 0);
+
+	assert_true(strlen(d) > 4096);
+	free(d);
+	/* Set while no client transfers (the small documents fit). */
+	router__etcd_response_max = 4096;
+	rev = put_doc(c, 2, 0);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, rev);
+	big = put_doc(c, 512, 0);
+	s = wait_seen(m, big);
+	assert_int_equal(s.revision_refused, big);
+	assert_int_equal(s.refusal.code, ROUTER_ERANGE);
+	assert_non_null(strstr(s.refusal.message, "larger than"));
+	assert_int_equal(s.skipped, 1);
+	assert_int_equal(s.revision_applied, rev);
+	assert_string_equal(shard_of(m, 29999, NULL), "80-");
+	/* No failure, no retry: it follows on. */
+	eh_sleep_ms(500);
+	assert_int_equal(nretries(m), 0);
+	next = put_doc(c, 4, 0);
+	s = wait_seen(m, next);
+	assert_int_equal(s.revision_applied, next);
+	assert_string_equal(shard_of(m, 29999, NULL), "c0-");
+	member_free(m);
+	router__etcd_close(c);
+	router__etcd_response_max = (size_t)64 << 20;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -863,7 +1589,32 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 	        retries_back_off_with_jitter_below_the_cap, setup, teardown),
 	    cmocka_unit_test(backoff_doubles_to_the_cap_and_stays_spread_there),
+	    cmocka_unit_test_setup_teardown(an_idle_follower_does_not_spin,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        response_buffers_shrink_after_a_large_message, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        a_revision_too_large_is_refused_not_downloaded_again, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        revisions_from_the_network_are_validated, setup_fake, teardown),
+	    cmocka_unit_test_setup_teardown(a_revision_of_int64_max_is_refused,
+	                                    setup_fake, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        a_compaction_below_the_position_backs_off, setup_fake, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        a_watch_created_then_failing_backs_off_to_the_cap, setup_fake,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(a_malformed_event_is_skipped,
+	                                    setup_fake, teardown),
+	    cmocka_unit_test_setup_teardown(a_watch_http_500_keeps_its_status,
+	                                    setup_fake, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        a_trickling_or_silent_watch_is_detected, setup_fake, teardown),
 	};
+
+	if (getenv("ETCD_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("ETCD_TEST_FILTER"));
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
