@@ -12,6 +12,7 @@
  * Exit status as routerctl's: 0 yes, 1 no, 2 usage or I/O.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -21,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "etcd.h"
 #include "router.h"
@@ -569,9 +572,48 @@ static int cmd_watch(ecli *c)
 /* push                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* The document to push: "-" is standard input, anything else must be a
+ * regular file.  O_NONBLOCK keeps a FIFO from blocking the open (waiting
+ * for a writer, forever); it is refused unread like every document path
+ * (router_doc_load_file, routerctl's inputs), then blocking mode is
+ * restored for the read.  On failure errno says why (EINVAL: not a regular
+ * file, EFBIG: over ROUTER_DOC_MAX_SIZE). */
+static FILE *open_doc(const char *path)
+{
+	struct stat st;
+	int fd, fl;
+	FILE *f;
+
+	if (strcmp(path, "-") == 0)
+		return stdin;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || (fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+		int eno = errno;
+
+		close(fd);
+		errno = eno;
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > ROUTER_DOC_MAX_SIZE) {
+		close(fd);
+		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		return NULL;
+	}
+	if ((f = fdopen(fd, "rb")) == NULL) {
+		int eno = errno;
+
+		close(fd);
+		errno = eno;
+	}
+	return f;
+}
+
 static int read_file(const char *path, char **buf, size_t *len)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	FILE *f = open_doc(path);
 	size_t cap = 1 << 16, n = 0;
 	char *b;
 
@@ -664,7 +706,11 @@ static int cmd_push(ecli *c)
 	if (c->doc == NULL)
 		return usage(c, "missing DOC");
 	if (read_file(c->doc, &text, &len) != 0) {
-		errorf("%s: cannot read: %s", c->doc, strerror(errno));
+		errorf("%s: cannot read: %s", c->doc,
+		       errno == EINVAL ? "not a regular file (a FIFO or a "
+		                         "device; give its content on "
+		                         "standard input as -)"
+		                       : strerror(errno));
 		return EXIT_USAGE;
 	}
 	doc_options(c, &d);

@@ -419,6 +419,9 @@ hung 2 validate "$TMP/fifo" && err_has "FIFO"
 hung 2 check "$TMP/nsm.json" "$TMP/nsm.json" --sample "$TMP/fifo" && err_has "not a regular file"
 hung 2 invariants "$TMP/fifo" "$TMP/nsm.json" && err_has "not a regular file"
 hung 2 validate /dev/zero && err_has "character device"
+# push reads its DOC before it connects: a FIFO is refused at once (port 9
+# on loopback is never dialled).
+hung 2 push --endpoints http://127.0.0.1:9 "$TMP/fifo" && err_has "not a regular file"
 t json_path_is_read_below_the_documents_directory_and_inlined
 run 0 route "$TMP/nsm.json" m t 1 && out_has '80-'
 run 0 dump "$TMP/nsm.json" --compact && out_has '"json":' && ! grep -q json_path "$OUT" || bad "dump names json_path"
