@@ -269,7 +269,12 @@ ROUTER_EXTERN int router_builder_create(router_builder **out,
 ROUTER_EXTERN void router_builder_free(router_builder *b);
 
 /* Version of the table to build.  0 (the default) means "the next version":
- * the router assigns one above every version it has accepted. */
+ * the router assigns one above every version it has accepted.  Versions
+ * run from 1 to ROUTER_VERSION_MAX; router_publish refuses UINT64_MAX
+ * (ROUTER_EVERSION), so that "the next version" always exists as a number
+ * and never wraps to 0, and refuses "next" once ROUTER_VERSION_MAX has
+ * been accepted (a router there takes only rollbacks: start a new one). */
+#define ROUTER_VERSION_MAX (UINT64_MAX - 1)
 ROUTER_EXTERN int router_builder_set_version(router_builder *b,
                                              uint64_t version);
 
@@ -516,7 +521,9 @@ ROUTER_EXTERN void router_free(router *r);
  * - EEMPTY: t has no keyspace; or a keyspace in service that is sharded and
  *   has tables arrives unsharded with no table (the January 2026 shape);
  * - EVERSION: t's version is not above every version accepted so far
- *   (a version of 0 is assigned the next one);
+ *   (a version of 0 is assigned the next one), is above
+ *   ROUTER_VERSION_MAX, or is 0 when ROUTER_VERSION_MAX was accepted (no
+ *   next version: never wraps to 0);
  * - ESHRINK: a keyspace is dropped, turns unsharded, or loses more than
  *   max_shrink of its tables, without ROUTER_PUBLISH_DESTRUCTIVE.
  * Before them: EFENCED (t's content is fenced) and EINVARIANT (an operator

@@ -1233,6 +1233,31 @@ static int shadow(router *r, const router_table *cur, const router_table *t,
 	    100.0 * r->shadow_max_moved, 100.0 * r->shadow_max_unroutable);
 }
 
+/* The edges of the version space, before the guards (whose EVERSION
+ * check compares with the high-water mark): a version above
+ * ROUTER_VERSION_MAX could not be followed even by "next", and "next"
+ * after ROUTER_VERSION_MAX does not exist.  Either would otherwise wrap
+ * high_water + 1 to 0, put version 0 ("nothing published") in service and
+ * switch the stale-version guard off. */
+static int version_check(const router *r, const router_table *t,
+                         router_error *err)
+{
+	if (t->version > ROUTER_VERSION_MAX)
+		return router__seterr(
+		    err, ROUTER_EVERSION, NULL,
+		    "version %llu is above the maximum %llu: no version "
+		    "could follow it",
+		    (unsigned long long)t->version,
+		    (unsigned long long)ROUTER_VERSION_MAX);
+	if (t->version == 0 && r->high_water >= ROUTER_VERSION_MAX)
+		return router__seterr(
+		    err, ROUTER_EVERSION, NULL,
+		    "version %llu, accepted before, is the maximum; no next "
+		    "version (this router takes only rollbacks now)",
+		    (unsigned long long)r->high_water);
+	return ROUTER_OK;
+}
+
 /* Codes whose refusal judges the content (fenced; quarantinable are the
  * first three). */
 static int quarantinable(int rc)
@@ -1272,13 +1297,20 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	}
 	cur = r->current;
 	from_version = cur ? cur->version : 0;
-	version = t->version ? t->version : r->high_water + 1;
+	/* high_water <= ROUTER_VERSION_MAX < UINT64_MAX (version_check refuses
+	 * the rest before it is recorded), so + 1 cannot wrap; "next" past the
+	 * maximum is refused by version_check, with version 0 reported. */
+	version = t->version                          ? t->version
+	          : r->high_water < ROUTER_VERSION_MAX ? r->high_water + 1
+	                                               : 0;
 	if (diff != NULL || r->on_event != NULL) {
 		rc = router_diff_tables(cur, t, &d, &e);
 		if (rc != ROUTER_OK)
 			goto out_plain;
 	}
 	rc = pre_guards(r, cur, t, &e);
+	if (rc == ROUTER_OK)
+		rc = version_check(r, t, &e);
 	if (rc == ROUTER_OK)
 		rc = guards(r, cur, t, flags, version, &e);
 	if (rc == ROUTER_OK)

@@ -390,6 +390,81 @@ static void publish_refuses_versions_that_do_not_move_forward(void **state)
 	router_free(r);
 }
 
+/* Issue 15, defect 1: high_water + 1 wrapped to 0 after a version of
+ * UINT64_MAX, and the stale-version guard was off from then on.  The
+ * highest version is ROUTER_VERSION_MAX (UINT64_MAX - 1); "next" after it
+ * is refused, never 0. */
+static void publish_never_wraps_the_version(void **state)
+{
+	router *r = new_router();
+	router_table *top = build(2, 1, UINT64_MAX), *next, *stale;
+	router_history_entry h[4];
+	router_error e;
+	size_t i, n;
+
+	(void)state;
+	/* UINT64_MAX itself: refused even on an empty router. */
+	assert_int_equal(router_publish(r, top, 0, NULL, &e), ROUTER_EVERSION);
+	assert_non_null(strstr(e.message, "18446744073709551615"));
+	assert_int_equal(router_version(r), 0);
+	publish_ok(r, build(2, 1, 7), 0);
+	assert_int_equal(router_publish(r, top, ROUTER_PUBLISH_DESTRUCTIVE,
+	                                NULL, &e),
+	                 ROUTER_EVERSION);
+	assert_int_equal(router_version(r), 7);
+	router_table_free(top);
+	/* The maximum is accepted; nothing follows it. */
+	publish_ok(r, build(2, 1, ROUTER_VERSION_MAX), 0);
+	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	next = build(4, 1, 0);
+	assert_int_equal(router_publish(r, next, 0, NULL, &e), ROUTER_EVERSION);
+	assert_non_null(strstr(e.message, "no next version"));
+	assert_non_null(strstr(e.message, "18446744073709551614"));
+	assert_int_equal(router_publish(r, next, ROUTER_PUBLISH_DRY_RUN, NULL,
+	                                &e),
+	                 ROUTER_EVERSION);
+	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	stale = build(4, 1, 5);
+	assert_int_equal(router_publish(r, stale, 0, NULL, &e), ROUTER_EVERSION);
+	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	/* After a rollback the high-water mark still holds. */
+	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
+	assert_int_equal(router_version(r), 7);
+	assert_int_equal(router_publish(r, next, 0, NULL, &e), ROUTER_EVERSION);
+	assert_int_equal(router_publish(r, stale, 0, NULL, &e), ROUTER_EVERSION);
+	assert_int_equal(router_version(r), 7);
+	n = router_history(r, h, 4);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++)
+		assert_true(h[i].version != 0);
+	router_table_free(next);
+	router_table_free(stale);
+	router_free(r);
+}
+
+/* The same edge through the quarantine: "next" at the maximum is refused
+ * by the version guard (not quarantinable), so nothing is left pending that
+ * an approval could put in service as version 0.  (A pending table cannot
+ * meet a later maximum: any accepted publish discards it.) */
+static void next_at_the_maximum_is_refused_not_quarantined(void **state)
+{
+	router *r = new_router();
+	router_table *t = build(2, 1, 0);
+	router_error e;
+
+	(void)state;
+	publish_ok(r, build(2, 3, ROUTER_VERSION_MAX), 0);
+	assert_int_equal(router_publish(r, t, ROUTER_PUBLISH_QUARANTINE, NULL,
+	                                &e),
+	                 ROUTER_EVERSION);
+	assert_non_null(strstr(e.message, "no next version"));
+	assert_int_equal(router_pending(r, NULL, NULL, &e), ROUTER_ENOTFOUND);
+	assert_int_equal(router_pending_approve(r, NULL, &e), ROUTER_ENOTFOUND);
+	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	router_table_free(t);
+	router_free(r);
+}
+
 static void publish_refuses_dropping_a_keyspace(void **state)
 {
 	router *r = new_router();
@@ -1096,6 +1171,8 @@ int main(void)
 	    cmocka_unit_test(publish_refuses_a_table_without_keyspaces),
 	    cmocka_unit_test(publish_refuses_the_emptied_sharded_keyspace),
 	    cmocka_unit_test(publish_refuses_versions_that_do_not_move_forward),
+	    cmocka_unit_test(publish_never_wraps_the_version),
+	    cmocka_unit_test(next_at_the_maximum_is_refused_not_quarantined),
 	    cmocka_unit_test(publish_refuses_dropping_a_keyspace),
 	    cmocka_unit_test(publish_refuses_turning_a_keyspace_unsharded),
 	    cmocka_unit_test(publish_refuses_losing_more_than_max_shrink),
