@@ -69,7 +69,8 @@ extern "C" {
 	X(EFENCED, -20, "table content fenced after a refusal or rollback")   \
 	X(EINVARIANT, -21, "publish would break an operator invariant")         \
 	X(ESHADOW, -22, "sample keys would move or lose their shard")           \
-	X(EQUARANTINED, -23, "refused and kept pending for an operator")
+	X(EQUARANTINED, -23, "refused and kept pending for an operator")     \
+	X(ECALLBACK, -24, "called from a router's event callback")
 
 enum router_status {
 	ROUTER_OK = 0,
@@ -78,7 +79,7 @@ enum router_status {
 #define ROUTER__ERRNO_ENUM(name, value, desc) ROUTER_##name = value,
 	ROUTER_ERRNO_MAP(ROUTER__ERRNO_ENUM)
 #undef ROUTER__ERRNO_ENUM
-	ROUTER__ERRNO_MIN = -23
+	ROUTER__ERRNO_MIN = -24
 };
 
 /* Static description of a status code ("invalid argument"); never NULL. */
@@ -471,10 +472,24 @@ typedef struct router_event {
 	const struct router_shadow_verdict *shadow;
 } router_event;
 
-/* Called on every publish, check and rollback with the verdict, under the
- * router's writer lock: it must not publish, roll back or free the router,
- * nor fork (fork's handlers take every router's lock); routing from it is
- * fine. */
+/* Called on every publish, check and rollback with the verdict, after the
+ * router's writer lock is released, on the thread that made the call and
+ * before that call returns; events reach the callback in the order of the
+ * changes, one at a time (a writer whose events come after another's waits
+ * for that callback to return).  ev and everything it points to (error,
+ * diff, shadow) is valid during the callback only.
+ * From the callback, any read of the router works: lookups, handles
+ * (router_handle_open included), router_get_stats, router_history,
+ * router_fences, router_invariant_get, router_pending, router_inspect,
+ * router_version, router_snapshot_save, and the fence, invariant and
+ * sample setters.  What would wait for the delivery in progress returns
+ * ROUTER_ECALLBACK and changes nothing: router_publish, router_rollback,
+ * router_rollback_to, router_pending_approve, router_pending_discard, on
+ * this router or any other (two callbacks publishing to each other's
+ * routers would wait for each other); router_free of the router whose
+ * event is being delivered does nothing.  fork() from the callback or
+ * while another thread is in it is safe: the child does not wait for
+ * events of threads it does not have. */
 typedef void (*router_event_cb)(void *arg, const router_event *ev);
 
 typedef struct router_options {
@@ -506,7 +521,9 @@ typedef struct router_options {
 ROUTER_EXTERN int router_create(router **out, const router_options *opt,
                                 router_error *err);
 /* Free the router and every table it holds.  No thread may be using the
- * router (routing, publishing, holding a handle) when it is called. */
+ * router (routing, publishing, holding a handle) when it is called.  From
+ * this router's event callback it does nothing (the delivery in progress
+ * still uses the router). */
 ROUTER_EXTERN void router_free(router *r);
 
 /* Publish flags. */
@@ -538,14 +555,16 @@ ROUTER_EXTERN void router_free(router *r);
  * before.  diff (optional) receives the diff from the table in service to t,
  * to free with router_diff_free, whatever the verdict.
  * Returns ROUTER_OK or the refusal's code; ROUTER_ESTATE if t already
- * belongs to a router; ROUTER_ENOMEM.  Publishers are serialized; readers
- * are never blocked.  Any thread. */
+ * belongs to a router; ROUTER_ENOMEM; ROUTER_ECALLBACK from an event
+ * callback (t stays the caller's).  Publishers are serialized; readers
+ * are never blocked.  Any thread but an event callback's. */
 ROUTER_EXTERN int router_publish(router *r, router_table *t, unsigned flags,
                                  router_diff **diff, router_error *err);
 
 /* Make the table `steps` entries back in the history the table in service
  * again (O(1): no rebuild, no guard).  ROUTER_OK, ROUTER_ENOHISTORY (not
- * that many older tables), ROUTER_EINVAL (steps 0).  Any thread. */
+ * that many older tables), ROUTER_EINVAL (steps 0), ROUTER_ECALLBACK (from
+ * an event callback).  Any thread but an event callback's. */
 ROUTER_EXTERN int router_rollback(router *r, unsigned steps,
                                   router_error *err);
 /* Same, to the table of the given version. */
@@ -746,11 +765,13 @@ ROUTER_EXTERN int router_pending(router *r, router_pending_info *out,
  * empty, shrink and shadow guards are overridden); fences, the version
  * guard and invariants still apply, and refuse it with their code (it then
  * stays pending).  diff as router_publish.  ROUTER_OK, ROUTER_ENOTFOUND
- * (nothing pending), the refusal's code, ROUTER_ENOMEM.  Any thread. */
+ * (nothing pending), the refusal's code, ROUTER_ENOMEM, ROUTER_ECALLBACK
+ * (from an event callback).  Any thread but an event callback's. */
 ROUTER_EXTERN int router_pending_approve(router *r, router_diff **diff,
                                          router_error *err);
 /* Free the pending table; its content is fenced when fencing is on (an
- * operator judged it bad).  ROUTER_OK or ROUTER_ENOTFOUND.  Any thread. */
+ * operator judged it bad).  ROUTER_OK, ROUTER_ENOTFOUND, ROUTER_ECALLBACK
+ * (from an event callback).  Any thread but an event callback's. */
 ROUTER_EXTERN int router_pending_discard(router *r, router_error *err);
 
 /* ------------------------------------------------------------------------ */

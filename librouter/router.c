@@ -73,12 +73,30 @@
  * of saves is the order of publishes); the lock delays publishers by a
  * write and two fsyncs, never readers.
  *
+ * Events (issue 15).  The callback runs outside r->lock, so that it can
+ * read the router (stats, history, handles...).  A writer records its
+ * events, with copies of their error text, in an ev_batch on its own stack
+ * (r->evb points at it while the writer holds r->lock; at most
+ * EVENTS_MAX per call) and defers freeing the diff and shadow verdict the
+ * events point to.  Before releasing r->lock it takes a ticket
+ * (r->ev_next++) and waits on r->ev_cond until r->ev_done reaches it; then
+ * it releases the lock, calls the callback for each of its events, and
+ * takes the lock again to advance ev_done and wake the next writer.  So
+ * events are delivered on the thread that caused them (the bindings rely
+ * on that: they capture into thread-local memory), before its call
+ * returns (the diff handed to the caller is still the caller's), in the
+ * order of the changes (tickets are taken in lock order), and never two at
+ * once.  Calls that would wait for a ticket or destroy the router return
+ * ROUTER_ECALLBACK from a callback (tls_cb says the thread is in one).
+ *
  * fork().  A child inherits records of threads that no longer exist; if one
  * was inside a read section at fork time, no grace period would ever end in
  * the child.  pthread_atfork handlers take the registry lock and every
  * router's lock before fork (so no publish and no registration is half
  * done) and, in the child, unregister every reader record except the
- * forking thread's own, then release the locks.
+ * forking thread's own, forget event tickets of the threads the child does
+ * not have (so its own publishes do not wait for their deliveries), then
+ * release the locks.
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -270,8 +288,10 @@ static pthread_key_t g_key;
  *   g_routers_lock -> r->lock (one router at a time) -> g_gp_lock -> g_lock
  * g_routers_lock protects the list of routers; g_gp_lock serializes grace
  * periods (every writer_fence + ck_epoch_poll/barrier, see reclaim); g_lock
- * protects g_readers and record registration, which a lookup from an event
- * callback may do while its router's lock is held. */
+ * protects g_readers and record registration.  No lock is held while the
+ * event callback runs (writers wait for their turn on r->ev_cond, under
+ * r->lock, before they release it), so the callback may take any of them
+ * through the calls it is allowed. */
 static pthread_mutex_t g_routers_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t g_gp_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -293,6 +313,25 @@ static size_t g_nrouters, g_crouters;
  * link it statically). */
 static __thread ck_epoch_record_t *tls_rec
     __attribute__((tls_model("initial-exec")));
+
+/* The event deliveries this thread is in, innermost first (frames live on
+ * the stack of deliver()).  Non-NULL: the thread is in an event callback. */
+typedef struct cb_frame {
+	const struct router *r;
+	const struct cb_frame *up;
+} cb_frame;
+static __thread const cb_frame *tls_cb
+    __attribute__((tls_model("initial-exec")));
+
+static int delivering(const struct router *r)
+{
+	const cb_frame *f;
+
+	for (f = tls_cb; f != NULL; f = f->up)
+		if (f->r == r)
+			return 1;
+	return 0;
+}
 
 static void atfork_prepare(void);
 static void atfork_parent(void);
@@ -425,6 +464,25 @@ typedef struct handle_key {
 	size_t kslen, tlen;
 } handle_key;
 
+/* The events of one writer call (see "Events" above).  At most three are
+ * made by one call (a superseded pending table, the publish, a failed
+ * automatic snapshot). */
+#define EVENTS_MAX 4u
+
+typedef struct ev_slot {
+	router_event ev;
+	router_error err; /* ev.error points here */
+} ev_slot;
+
+typedef struct ev_batch {
+	unsigned n;
+	uint64_t ticket;
+	ev_slot ev[EVENTS_MAX];
+	/* What the events point to, freed after delivery. */
+	router_diff *diff;
+	router_shadow_verdict *shadow;
+} ev_batch;
+
 struct router {
 	/* The table in service.  Written by the writer under lock with
 	 * ck_pr_store_ptr after a store fence; read by anyone with
@@ -448,6 +506,12 @@ struct router {
 	double max_shrink;
 	router_event_cb on_event;
 	void *on_event_arg;
+	/* Event delivery: the batch of the writer holding lock (NULL when
+	 * none), the next ticket to give, the ticket whose turn it is, and
+	 * the condition writers wait on for their turn. */
+	ev_batch *evb;
+	uint64_t ev_next, ev_done;
+	pthread_cond_t ev_cond;
 	hist_entry *hist; /* oldest first */
 	unsigned nhist, cur; /* cur: index of current in hist */
 	uint64_t high_water; /* highest version ever accepted */
@@ -528,6 +592,16 @@ static void atfork_child(void)
 			ck_epoch_unregister(g_readers[i].rec);
 		}
 	}
+	/* Tickets of writers that do not exist here will never be
+	 * delivered: forget them, keeping only a delivery this thread is in
+	 * (a fork from the callback), which is the oldest outstanding one.
+	 * Their waiters are gone too: the condition is made anew. */
+	for (i = 0; i < g_nrouters; i++) {
+		router *r = g_routers[i];
+
+		r->ev_next = r->ev_done + (delivering(r) ? 1 : 0);
+		pthread_cond_init(&r->ev_cond, NULL);
+	}
 	/* The child is a new address space: register it for membarrier
 	 * again (no reader section is open in it, so falling back to the
 	 * xchg read side is safe if that fails). */
@@ -602,6 +676,7 @@ int router_create(router **out, const router_options *opt, router_error *err)
 			goto oom;
 	}
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->ev_cond, NULL);
 	pthread_mutex_lock(&g_routers_lock);
 	if (g_nrouters == g_crouters) {
 		size_t n = g_crouters ? g_crouters * 2 : 8;
@@ -609,6 +684,7 @@ int router_create(router **out, const router_options *opt, router_error *err)
 
 		if (p == NULL) {
 			pthread_mutex_unlock(&g_routers_lock);
+			pthread_cond_destroy(&r->ev_cond);
 			pthread_mutex_destroy(&r->lock);
 			goto oom;
 		}
@@ -620,6 +696,7 @@ int router_create(router **out, const router_options *opt, router_error *err)
 	pthread_mutex_unlock(&g_lock);
 	if (r->wrec == NULL) {
 		pthread_mutex_unlock(&g_routers_lock);
+		pthread_cond_destroy(&r->ev_cond);
 		pthread_mutex_destroy(&r->lock);
 		goto oom;
 	}
@@ -711,6 +788,11 @@ void router_free(router *r)
 
 	if (r == NULL)
 		return;
+	/* Freeing the router whose event this thread is delivering would
+	 * pull it from under the delivery: refused (the contract says so;
+	 * there is no status to return). */
+	if (delivering(r))
+		return;
 	pthread_mutex_lock(&g_routers_lock);
 	for (i = 0; i < g_nrouters; i++)
 		if (g_routers[i] == r) {
@@ -759,6 +841,7 @@ void router_free(router *r)
 	for (i = 0; i < r->ninv; i++)
 		router__invariant_free(r->inv[i], &a);
 	router__free(&a, r->inv);
+	pthread_cond_destroy(&r->ev_cond);
 	pthread_mutex_destroy(&r->lock);
 	router__free(&a, r);
 }
@@ -931,19 +1014,84 @@ static void emit_shadow(router *r, router_event_kind kind, int code,
                         const router_error *e, const router_diff *d,
                         const router_shadow_verdict *sv)
 {
-	router_event ev;
+	ev_batch *b = r->evb;
+	ev_slot *s;
 
-	if (r->on_event == NULL)
+	/* Every caller holds the lock through writer_lock (b set) and
+	 * makes fewer than EVENTS_MAX events. */
+	if (r->on_event == NULL || b == NULL || b->n == EVENTS_MAX)
 		return;
-	ev.kind = kind;
-	ev.code = code;
-	ev.version_from = from;
-	ev.version_to = to;
-	ev.hash_to = hash;
-	ev.error = code == ROUTER_OK ? NULL : e;
-	ev.diff = d;
-	ev.shadow = sv;
-	r->on_event(r->on_event_arg, &ev);
+	s = &b->ev[b->n++];
+	s->ev.kind = kind;
+	s->ev.code = code;
+	s->ev.version_from = from;
+	s->ev.version_to = to;
+	s->ev.hash_to = hash;
+	s->ev.error = NULL;
+	if (code != ROUTER_OK) {
+		if (e != NULL)
+			s->err = *e;
+		else
+			router__seterr(&s->err, code, NULL, "%s",
+			               router_strerror(code));
+		s->ev.error = &s->err;
+	}
+	s->ev.diff = d;
+	s->ev.shadow = sv;
+}
+
+/* Take the writer lock for a call that may make events (into b). */
+static void writer_lock(router *r, ev_batch *b)
+{
+	b->n = 0;
+	b->diff = NULL;
+	b->shadow = NULL;
+	pthread_mutex_lock(&r->lock);
+	r->evb = b;
+}
+
+/* Release it, then deliver b's events in turn (see "Events" above) and
+ * free what they pointed to. */
+static void writer_unlock(router *r, ev_batch *b)
+{
+	cb_frame f;
+	unsigned i;
+
+	r->evb = NULL;
+	if (b->n == 0) {
+		pthread_mutex_unlock(&r->lock);
+		goto out;
+	}
+	b->ticket = r->ev_next++;
+	while (r->ev_done != b->ticket)
+		pthread_cond_wait(&r->ev_cond, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	f.r = r;
+	f.up = tls_cb;
+	tls_cb = &f;
+	for (i = 0; i < b->n; i++)
+		r->on_event(r->on_event_arg, &b->ev[i].ev);
+	tls_cb = f.up;
+	pthread_mutex_lock(&r->lock);
+	r->ev_done++;
+	pthread_cond_broadcast(&r->ev_cond);
+	pthread_mutex_unlock(&r->lock);
+out:
+	router_diff_free(b->diff);
+	router_shadow_free(b->shadow);
+}
+
+/* ROUTER_ECALLBACK when the calling thread is in an event callback: fn
+ * would wait for the delivery it is part of. */
+static int from_callback(const char *fn, router_error *err)
+{
+	if (ROUTER__LIKELY(tls_cb == NULL))
+		return ROUTER_OK;
+	return router__seterr(err, ROUTER_ECALLBACK, NULL,
+	                      "%s called from a router's event callback, "
+	                      "where it would wait for the delivery in "
+	                      "progress; call it after the callback returns",
+	                      fn);
 }
 
 static void emit(router *r, router_event_kind kind, int code, uint64_t from,
@@ -1434,11 +1582,13 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	rc = ROUTER_OK;
 out:
 	router__free(&r->alloc, ids);
-	router_shadow_free(sv);
+	/* The events point at sv and d: freed after their delivery
+	 * (writer_unlock); the caller's diff outlives it. */
+	r->evb->shadow = sv;
 	if (diff != NULL)
 		*diff = d;
 	else
-		router_diff_free(d);
+		r->evb->diff = d;
 out_plain:
 	if (err != NULL)
 		*err = e;
@@ -1467,6 +1617,7 @@ oom:
 int router_publish(router *r, router_table *t, unsigned flags,
                    router_diff **diff, router_error *err)
 {
+	ev_batch b;
 	int rc;
 
 	if (diff != NULL)
@@ -1478,9 +1629,11 @@ int router_publish(router *r, router_table *t, unsigned flags,
 	              ROUTER_PUBLISH_QUARANTINE))
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "unknown publish flags 0x%x", flags);
-	pthread_mutex_lock(&r->lock);
+	if ((rc = from_callback("router_publish", err)) != ROUTER_OK)
+		return rc;
+	writer_lock(r, &b);
 	rc = publish_locked(r, t, flags, 0, diff, err);
-	pthread_mutex_unlock(&r->lock);
+	writer_unlock(r, &b);
 	return rc;
 }
 
@@ -1523,6 +1676,7 @@ out:
 
 int router_pending_approve(router *r, router_diff **diff, router_error *err)
 {
+	ev_batch b;
 	int rc;
 
 	if (diff != NULL)
@@ -1530,31 +1684,36 @@ int router_pending_approve(router *r, router_diff **diff, router_error *err)
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_pending_approve: NULL argument");
-	pthread_mutex_lock(&r->lock);
+	if ((rc = from_callback("router_pending_approve", err)) != ROUTER_OK)
+		return rc;
+	writer_lock(r, &b);
 	if (r->pending == NULL)
 		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
 		                    "no table is pending");
 	else
 		rc = publish_locked(r, r->pending, ROUTER_PUBLISH_DESTRUCTIVE,
 		                    1, diff, err);
-	pthread_mutex_unlock(&r->lock);
+	writer_unlock(r, &b);
 	return rc;
 }
 
 int router_pending_discard(router *r, router_error *err)
 {
-	int rc = ROUTER_OK;
+	ev_batch b;
+	int rc;
 
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_pending_discard: NULL argument");
-	pthread_mutex_lock(&r->lock);
+	if ((rc = from_callback("router_pending_discard", err)) != ROUTER_OK)
+		return rc;
+	writer_lock(r, &b);
 	if (r->pending == NULL)
 		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
 		                    "no table is pending");
 	else
 		pending_drop(r, 1);
-	pthread_mutex_unlock(&r->lock);
+	writer_unlock(r, &b);
 	if (rc == ROUTER_OK)
 		router__clearerr(err);
 	return rc;
@@ -1805,13 +1964,16 @@ static int rollback_to_index(router *r, unsigned idx, router_error *err)
 
 int router_rollback(router *r, unsigned steps, router_error *err)
 {
+	ev_batch b;
 	int rc;
 
 	if (r == NULL || steps == 0)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      r ? "rollback by 0 steps"
 		                        : "router is NULL");
-	pthread_mutex_lock(&r->lock);
+	if ((rc = from_callback("router_rollback", err)) != ROUTER_OK)
+		return rc;
+	writer_lock(r, &b);
 	if (r->nhist == 0 || steps > r->cur) {
 		rc = router__seterr(err, ROUTER_ENOHISTORY, NULL,
 		                    "cannot roll back %u step%s: %u older "
@@ -1824,19 +1986,22 @@ int router_rollback(router *r, unsigned steps, router_error *err)
 	} else {
 		rc = rollback_to_index(r, r->cur - steps, err);
 	}
-	pthread_mutex_unlock(&r->lock);
+	writer_unlock(r, &b);
 	return rc;
 }
 
 int router_rollback_to(router *r, uint64_t version, router_error *err)
 {
+	ev_batch b;
 	unsigned i;
 	int rc;
 
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router is NULL");
-	pthread_mutex_lock(&r->lock);
+	if ((rc = from_callback("router_rollback_to", err)) != ROUTER_OK)
+		return rc;
+	writer_lock(r, &b);
 	for (i = 0; i < r->nhist; i++)
 		if (r->hist[i].t->version == version)
 			break;
@@ -1849,7 +2014,7 @@ int router_rollback_to(router *r, uint64_t version, router_error *err)
 	} else {
 		rc = rollback_to_index(r, i, err);
 	}
-	pthread_mutex_unlock(&r->lock);
+	writer_unlock(r, &b);
 	return rc;
 }
 

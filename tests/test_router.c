@@ -782,6 +782,308 @@ static void fork_during_a_callback_that_routes_does_not_deadlock(void **state)
 	router_free(c.r);
 }
 
+/* Issue 15, defect 4: events used to be delivered under the writer lock,
+ * so a callback that read the router deadlocked.  Now they are delivered
+ * after it is released, on the thread that produced them, in order, never
+ * two at a time.  Each test arms alarm(): the old code fails (SIGALRM)
+ * instead of hanging. */
+typedef struct cb_reader {
+	router *r;
+	int events, stats_ok, history_ok, fences_ok, inv_ok, handle_ok;
+	int pending_ok, inspect_ok, route_ok, diff_ok;
+	uint64_t stats_version;
+} cb_reader;
+
+static int inspect_version(void *arg, const router_table *t)
+{
+	*(uint64_t *)arg = router_table_version(t);
+	return 0;
+}
+
+static void read_from_callback(void *arg, const router_event *ev)
+{
+	cb_reader *c = arg;
+	router_stats st;
+	router_history_entry h[8];
+	router_fence f[4];
+	router_pending_info pi;
+	router_handle *hd;
+	router_route_result res;
+	char buf[64];
+	uint64_t v = 0;
+
+	c->events++;
+	router_get_stats(c->r, &st);
+	c->stats_version = st.version;
+	c->stats_ok += st.accepted + st.refused + st.rollbacks > 0;
+	c->history_ok += router_history(c->r, h, 8) >= 1;
+	c->fences_ok += router_fences(c->r, f, 4) <= 4;
+	c->inv_ok += router_invariant_get(c->r, 0, buf, sizeof buf) == 1 &&
+	             strcmp(buf, "user sharded") == 0;
+	if (router_handle_open(c->r, "user", 4, "t0", 2, &hd, NULL) ==
+	    ROUTER_OK) {
+		c->handle_ok += router_handle_route_int64(hd, 1, &res) ==
+		                ROUTER_OK;
+		router_handle_free(hd);
+	}
+	c->pending_ok += router_pending(c->r, &pi, NULL, NULL) ==
+	                 ROUTER_ENOTFOUND;
+	c->inspect_ok += router_inspect(c->r, inspect_version, &v) == 0 &&
+	                 v == router_version(c->r);
+	c->route_ok += route_name(c->r, 1, NULL)[0] != '\0';
+	c->diff_ok += ev->kind != ROUTER_EVENT_PUBLISH ||
+	              router_diff_count(ev->diff) > 0;
+}
+
+static void callback_may_call_every_read_only_function(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	cb_reader c;
+	router_error e;
+	router_table *bad;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	o.on_event = read_from_callback;
+	o.on_event_arg = &c;
+	o.fence_cap = 4;
+	assert_int_equal(router_create(&c.r, &o, &e), ROUTER_OK);
+	alarm(20);
+	publish_ok(c.r, build(2, 1, 0), 0);
+	assert_int_equal(router_invariant_add(c.r, "user sharded", &e),
+	                 ROUTER_OK);
+	publish_ok(c.r, build(4, 1, 0), 0);
+	bad = incident_table(0);
+	assert_int_equal(router_publish(c.r, bad, 0, NULL, &e), ROUTER_EINVARIANT);
+	router_table_free(bad);
+	assert_int_equal(router_rollback(c.r, 1, &e), ROUTER_OK);
+	alarm(0);
+	assert_int_equal(c.events, 4);
+	assert_int_equal(c.stats_ok, 4);
+	assert_int_equal(c.history_ok, 4);
+	assert_int_equal(c.fences_ok, 4);
+	assert_int_equal(c.inv_ok, 3);
+	assert_int_equal(c.handle_ok, 4);
+	assert_int_equal(c.pending_ok, 4);
+	assert_int_equal(c.inspect_ok, 4);
+	assert_int_equal(c.route_ok, 4);
+	assert_int_equal(c.diff_ok, 4);
+	/* each event comes after its change: the last one (the rollback)
+	 * sees version 1 in service */
+	assert_int_equal(c.stats_version, 1);
+	router_free(c.r);
+}
+
+typedef struct cb_writer {
+	router *r, *other;
+	router_table *t;
+	int events, publish_rc, other_rc, rollback_rc, rollback_to_rc;
+	int approve_rc, discard_rc;
+	char message[ROUTER_MESSAGE_MAX];
+} cb_writer;
+
+static void write_from_callback(void *arg, const router_event *ev)
+{
+	cb_writer *c = arg;
+	router_error e;
+
+	(void)ev;
+	if (c->events++ > 0)
+		return;
+	c->publish_rc = router_publish(c->r, c->t, 0, NULL, &e);
+	snprintf(c->message, sizeof c->message, "%s", e.message);
+	/* another router too: two callbacks publishing to each other's
+	 * router would wait for each other */
+	c->other_rc = router_publish(c->other, c->t, 0, NULL, NULL);
+	c->rollback_rc = router_rollback(c->r, 1, NULL);
+	c->rollback_to_rc = router_rollback_to(c->r, 1, NULL);
+	c->approve_rc = router_pending_approve(c->r, NULL, NULL);
+	c->discard_rc = router_pending_discard(c->r, NULL);
+	router_free(c->r); /* ignored: the router is delivering */
+}
+
+static void forbidden_calls_from_the_callback_fail_with_ecallback(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	cb_writer c;
+	router_error e;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	o.on_event = write_from_callback;
+	o.on_event_arg = &c;
+	assert_int_equal(router_create(&c.r, &o, &e), ROUTER_OK);
+	c.other = new_router();
+	c.t = build(4, 1, 0);
+	alarm(20);
+	publish_ok(c.r, build(2, 1, 0), 0);
+	alarm(0);
+	assert_int_equal(c.publish_rc, ROUTER_ECALLBACK);
+	assert_non_null(strstr(c.message, "event callback"));
+	assert_int_equal(c.other_rc, ROUTER_ECALLBACK);
+	assert_int_equal(c.rollback_rc, ROUTER_ECALLBACK);
+	assert_int_equal(c.rollback_to_rc, ROUTER_ECALLBACK);
+	assert_int_equal(c.approve_rc, ROUTER_ECALLBACK);
+	assert_int_equal(c.discard_rc, ROUTER_ECALLBACK);
+	assert_string_equal(router_errname(ROUTER_ECALLBACK),
+	                    "ROUTER_ECALLBACK");
+	/* nothing changed, and the router still works after the callback */
+	assert_int_equal(router_version(c.r), 1);
+	assert_int_equal(router_version(c.other), 0);
+	publish_ok(c.r, c.t, 0);
+	assert_int_equal(router_version(c.r), 2);
+	assert_int_equal(c.events, 2);
+	router_free(c.r);
+	router_free(c.other);
+}
+
+/* Concurrent writers: events arrive one at a time, in the order of the
+ * publishes (accepted versions strictly increase), each on the thread that
+ * made it. */
+typedef struct cb_order {
+	router *r;
+	int active, overlap, out_of_order, foreign, n;
+	uint64_t last;
+} cb_order;
+
+static __thread int tl_publishing;
+
+static void order_callback(void *arg, const router_event *ev)
+{
+	cb_order *c = arg;
+
+	if (__atomic_add_fetch(&c->active, 1, __ATOMIC_SEQ_CST) != 1)
+		__atomic_store_n(&c->overlap, 1, __ATOMIC_SEQ_CST);
+	if (!tl_publishing)
+		c->foreign = 1;
+	if (ev->kind == ROUTER_EVENT_PUBLISH && ev->code == ROUTER_OK) {
+		if (ev->version_to <= c->last)
+			c->out_of_order = 1;
+		c->last = ev->version_to;
+	}
+	c->n++;
+	sched_yield();
+	__atomic_sub_fetch(&c->active, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *order_writer(void *arg)
+{
+	cb_order *c = arg;
+	int i;
+
+	tl_publishing = 1;
+	for (i = 0; i < 200; i++) {
+		router_table *t = build(2u << (i % 3), 1, 0);
+
+		if (router_publish(c->r, t, 0, NULL, NULL) != ROUTER_OK)
+			router_table_free(t);
+	}
+	return NULL;
+}
+
+static void events_from_concurrent_writers_arrive_in_order(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	cb_order c;
+	pthread_t th[3];
+	router_error e;
+	int i;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	o.on_event = order_callback;
+	o.on_event_arg = &c;
+	assert_int_equal(router_create(&c.r, &o, &e), ROUTER_OK);
+	alarm(60);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, order_writer, &c),
+		                 0);
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	alarm(0);
+	assert_int_equal(c.n, 600);
+	assert_int_equal(c.overlap, 0);
+	assert_int_equal(c.out_of_order, 0);
+	assert_int_equal(c.foreign, 0);
+	assert_true(c.last == 600);
+	router_free(c.r);
+}
+
+/* fork() while another thread is inside the callback (reading the router):
+ * the child must be able to publish (and get its own events) at once. */
+typedef struct cb_slow {
+	router *r;
+	int in_callback, events;
+} cb_slow;
+
+static void slow_callback(void *arg, const router_event *ev)
+{
+	cb_slow *c = arg;
+	router_stats st;
+
+	(void)ev;
+	c->events++;
+	__atomic_store_n(&c->in_callback, 1, __ATOMIC_SEQ_CST);
+	usleep(200000); /* the main thread forks meanwhile */
+	router_get_stats(c->r, &st);
+	__atomic_store_n(&c->in_callback, 0, __ATOMIC_SEQ_CST);
+}
+
+static void *slow_publisher(void *arg)
+{
+	cb_slow *c = arg;
+
+	publish_ok(c->r, build(2, 1, 0), 0);
+	return NULL;
+}
+
+static void fork_while_an_event_is_delivered_does_not_hang(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	cb_slow c = {NULL, 0, 0};
+	pthread_t th;
+	router_error e;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	o.on_event = slow_callback;
+	o.on_event_arg = &c;
+	assert_int_equal(router_create(&c.r, &o, &e), ROUTER_OK);
+	alarm(20);
+	assert_int_equal(pthread_create(&th, NULL, slow_publisher, &c), 0);
+	while (!__atomic_load_n(&c.in_callback, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		router_stats st;
+
+		alarm(10);
+		c.events = 0;
+		/* The delivering thread does not exist here: its event is
+		 * not waited for. */
+		if (router_publish(c.r, build(4, 1, 0), 0, NULL, NULL) !=
+		    ROUTER_OK)
+			_exit(3);
+		if (c.events != 1)
+			_exit(4);
+		router_get_stats(c.r, &st);
+		if (st.version != 2)
+			_exit(5);
+		router_free(c.r);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	pthread_join(th, NULL);
+	alarm(0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	publish_ok(c.r, build(4, 1, 0), 0);
+	assert_int_equal(c.events, 2);
+	router_free(c.r);
+}
+
 /* ---- handles and names ------------------------------------------------- */
 
 static void handles_follow_publishes_and_outlive_tables(void **state)
@@ -1183,6 +1485,10 @@ int main(void)
 	    cmocka_unit_test(every_attempt_reaches_the_callback),
 	    cmocka_unit_test(history_of_one_retires_only_after_the_swap),
 	    cmocka_unit_test(fork_during_a_callback_that_routes_does_not_deadlock),
+	    cmocka_unit_test(callback_may_call_every_read_only_function),
+	    cmocka_unit_test(forbidden_calls_from_the_callback_fail_with_ecallback),
+	    cmocka_unit_test(events_from_concurrent_writers_arrive_in_order),
+	    cmocka_unit_test(fork_while_an_event_is_delivered_does_not_hang),
 	    cmocka_unit_test(handles_follow_publishes_and_outlive_tables),
 	    cmocka_unit_test(batch_lookup_agrees_with_single_lookups),
 	    cmocka_unit_test(readers_never_see_a_mixed_or_freed_table),
