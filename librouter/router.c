@@ -2332,7 +2332,7 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 	ck_epoch_record_t *rec;
 	const router_table *t;
 	const router__tdef *d;
-	size_t i;
+	size_t i = 0, end;
 	int rc = ROUTER_OK;
 
 	if (h == NULL || (n > 0 && (keys == NULL || shard_ids == NULL)))
@@ -2341,38 +2341,51 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 		                      "argument");
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
-	/* One read section and one table for the whole batch. */
+	/* One read section per chunk of ROUTER_BATCH_CHUNK keys: a section
+	 * holds up every grace period of the process (one global epoch), so
+	 * its length is bounded whatever n is.  Each chunk routes with the
+	 * table in service when it starts, loaded in its own section (the
+	 * table of the previous chunk may be freed in between). */
 	section_begin(rec);
-	t = consume_ptr(&h->r->current);
-	if (t == NULL) {
-		rc = no_table(err);
-		goto out;
-	}
-	if ((rc = handle_def(h, t, &d, err)) != ROUTER_OK)
-		goto out;
-	if (version != NULL)
-		*version = t->version;
-	for (i = 0; i < n; i++) {
-		int r1 = router__tdef_route_id(t, d, keys[i], is_unsigned,
-		                               &shard_ids[i]);
+	for (;;) {
+		t = consume_ptr(&h->r->current);
+		if (t == NULL) {
+			rc = no_table(err);
+			goto out;
+		}
+		if ((rc = handle_def(h, t, &d, err)) != ROUTER_OK)
+			goto out;
+		if (i == 0 && version != NULL)
+			*version = t->version;
+		end = n - i > ROUTER_BATCH_CHUNK ? i + ROUTER_BATCH_CHUNK : n;
+		for (; i < end; i++) {
+			int r1 = router__tdef_route_id(t, d, keys[i],
+			                               is_unsigned,
+			                               &shard_ids[i]);
 
-		if (ROUTER__UNLIKELY(r1 < 0)) {
-			router_route_result res;
+			if (ROUTER__UNLIKELY(r1 < 0)) {
+				router_route_result res;
 
-			rc = router__tdef_route_u64(t, d, keys[i], is_unsigned,
-			                            &res);
-			if (rc < 0) {
-				/* Same error for every key: say it once. */
-				router_value v = ROUTER_VALUE_UINT64(keys[i]);
+				rc = router__tdef_route_u64(t, d, keys[i],
+				                            is_unsigned, &res);
+				if (rc < 0) {
+					/* Same error for every key of this
+					 * table: say it once. */
+					router_value v =
+					    ROUTER_VALUE_UINT64(keys[i]);
 
-				(void)router__tdef_route(t, d, &v, 1, &res,
-				                         err);
-				break;
+					(void)router__tdef_route(t, d, &v, 1,
+					                         &res, err);
+					goto out;
+				}
 			}
 		}
+		if (i == n)
+			break;
+		section_end(rec);
+		section_begin(rec);
 	}
-	if (rc > 0)
-		rc = ROUTER_OK;
+	rc = ROUTER_OK;
 out:
 	section_end(rec);
 	if (rc == ROUTER_OK && err != NULL)

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1188,6 +1189,115 @@ typedef struct reader_stats {
 	uint64_t last_version;
 } reader_stats;
 
+/* Issue 15, defect 9: one read section for a whole batch held up every
+ * grace period of the process (one global epoch) for as long as the batch
+ * ran.  router_free of another router waits for a grace period: it must
+ * return while a long batch is still running.  The keys are the zero page
+ * (no memory); if the batch still ends first (a loaded machine), retry
+ * with one twice as long.  On the old code router_free always returns
+ * after the batch. */
+typedef struct long_batch {
+	router_handle *h;
+	const uint64_t *keys;
+	uint32_t *ids;
+	size_t n;
+	int started, done, rc;
+} long_batch;
+
+static void *long_batch_main(void *arg)
+{
+	long_batch *b = arg;
+
+	__atomic_store_n(&b->started, 1, __ATOMIC_SEQ_CST);
+	b->rc = router_handle_route_batch(b->h, b->keys, b->n, 0, b->ids,
+	                                  NULL, NULL);
+	__atomic_store_n(&b->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void a_long_batch_does_not_hold_up_other_routers(void **state)
+{
+	router *r = new_router();
+	router_error e;
+	long_batch b;
+	size_t n, ok = 0, tries;
+
+	(void)state;
+	publish_ok(r, build(4, 1, 0), 0);
+	memset(&b, 0, sizeof b);
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &b.h, &e),
+	                 ROUTER_OK);
+	alarm(120);
+	for (n = (size_t)4 << 20, tries = 0; tries < 4 && !ok;
+	     tries++, n *= 2) {
+		pthread_t th;
+		router *other = new_router();
+		void *keys = mmap(NULL, n * sizeof(uint64_t), PROT_READ,
+		                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		                  -1, 0);
+		void *ids = mmap(NULL, n * sizeof(uint32_t),
+		                 PROT_READ | PROT_WRITE,
+		                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		                 -1, 0);
+
+		assert_true(keys != MAP_FAILED && ids != MAP_FAILED);
+		publish_ok(other, build(2, 1, 0), 0);
+		b.keys = keys;
+		b.ids = ids;
+		b.n = n;
+		b.started = b.done = 0;
+		assert_int_equal(pthread_create(&th, NULL, long_batch_main, &b),
+		                 0);
+		while (!__atomic_load_n(&b.started, __ATOMIC_SEQ_CST))
+			usleep(100);
+		usleep(2000); /* inside the batch by now */
+		router_free(other); /* waits for a grace period */
+		ok = !__atomic_load_n(&b.done, __ATOMIC_SEQ_CST);
+		pthread_join(th, NULL);
+		assert_int_equal(b.rc, ROUTER_OK);
+		assert_int_equal(b.ids[0], b.ids[n - 1]); /* key 0 everywhere */
+		munmap(keys, n * sizeof(uint64_t));
+		munmap(ids, n * sizeof(uint32_t));
+	}
+	alarm(0);
+	assert_true(ok);
+	router_handle_free(b.h);
+	router_free(r);
+}
+
+/* A batch straddling a publish answers each chunk of ROUTER_BATCH_CHUNK
+ * keys with the table in service when the chunk starts; a batch of at
+ * most ROUTER_BATCH_CHUNK keys is answered by one table. */
+static void a_batch_is_answered_chunk_by_chunk(void **state)
+{
+	router *r = new_router();
+	router_handle *h;
+	static uint64_t keys[3 * ROUTER_BATCH_CHUNK + 5];
+	static uint32_t ids[3 * ROUTER_BATCH_CHUNK + 5];
+	size_t i, n = sizeof keys / sizeof keys[0];
+	uint64_t v = 0;
+
+	(void)state;
+	publish_ok(r, build(4, 1, 0), 0);
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &h, NULL),
+	                 ROUTER_OK);
+	for (i = 0; i < n; i++)
+		keys[i] = i;
+	assert_int_equal(router_handle_route_batch(h, keys, n, 0, ids, &v,
+	                                           NULL),
+	                 ROUTER_OK);
+	assert_int_equal(v, 1);
+	for (i = 0; i < n; i++) {
+		router_route_result res;
+
+		assert_int_equal(router_handle_route_int64(h, (int64_t)i, &res),
+		                 ROUTER_OK);
+		assert_int_equal(ids[i], res.shard_id);
+	}
+	router_handle_free(h);
+	router_free(r);
+}
+
 static void *reader_main(void *arg)
 {
 	reader_stats *s = arg;
@@ -1491,6 +1601,8 @@ int main(void)
 	    cmocka_unit_test(fork_while_an_event_is_delivered_does_not_hang),
 	    cmocka_unit_test(handles_follow_publishes_and_outlive_tables),
 	    cmocka_unit_test(batch_lookup_agrees_with_single_lookups),
+	    cmocka_unit_test(a_long_batch_does_not_hold_up_other_routers),
+	    cmocka_unit_test(a_batch_is_answered_chunk_by_chunk),
 	    cmocka_unit_test(readers_never_see_a_mixed_or_freed_table),
 	    cmocka_unit_test(publish_failing_at_any_allocation_changes_nothing),
 	    cmocka_unit_test(a_forked_child_routes_publishes_and_reclaims),
