@@ -647,8 +647,12 @@ ROUTER_EXTERN int router_route_ksid(router *r, const char *keyspace,
  * and fails with ROUTER_ENOTFOUND if the table is gone from it. */
 typedef struct router_handle router_handle;
 
-/* Open a handle.  The keyspace and table need not exist yet.
- * ROUTER_OK, ROUTER_EINVAL, ROUTER_ERANGE, ROUTER_ENOMEM.  Any thread. */
+/* Open a handle.  The keyspace and table need not exist yet.  Handles of
+ * one keyspace.table share a router-wide id; once all of them are freed the
+ * id is reused by a handle of another table, so the router's memory and
+ * its publish time follow the handles open at once, not ever opened.
+ * ROUTER_OK, ROUTER_EINVAL, ROUTER_ERANGE, ROUTER_ENOMEM.  Any thread
+ * (takes the writer lock, as router_handle_free does). */
 ROUTER_EXTERN int router_handle_open(router *r, const char *keyspace,
                                      size_t keyspace_len, const char *table,
                                      size_t table_len, router_handle **out,

@@ -52,7 +52,12 @@
  * always correct, only slower.  Slots are filled before publication;
  * a handle opened later writes its slot into the table in service (store
  * the entry, fence, then raise n), growing the array by publishing a new
- * one and retiring the old through the epoch.
+ * one and retiring the old through the epoch.  Handles of one (keyspace,
+ * table) share an id, counted; when the last is freed the id goes on a
+ * free list and the next new (keyspace, table) reuses it, rewriting its
+ * entry in every table of the history first (slots_reset), so slot arrays
+ * are as long as the most handles ever open at once, not the most ever
+ * opened (issue 15).
  *
  * Shard names are interned per router: a shard name keeps its id and its
  * string for the router's lifetime, so a result's `shard` pointer stays
@@ -459,10 +464,17 @@ typedef struct hist_entry {
 	int64_t accepted_ns;
 } hist_entry;
 
+/* A handle id's (keyspace, table), shared by every handle open on it
+ * (refs).  A free id (refs 0, names NULL) is on the free list through
+ * next_free and is reused by the next handle of another table. */
 typedef struct handle_key {
 	char *ks, *table;
 	size_t kslen, tlen;
+	uint32_t refs;
+	uint32_t next_free;
 } handle_key;
+
+#define NO_ID UINT32_MAX
 
 /* The events of one writer call (see "Events" above).  At most three are
  * made by one call (a superseded pending table, the publish, a failed
@@ -519,9 +531,12 @@ struct router {
 	/* name -> id, open addressing; writer only. */
 	uint32_t *name_index;
 	uint32_t name_index_cap;
-	/* handle id -> (keyspace, table). */
+	/* handle id -> (keyspace, table); nhandles ids are in use or free
+	 * (free ones listed from free_id), so slot arrays have nhandles
+	 * entries: the most handles ever open at once. */
 	handle_key *handles;
 	uint32_t nhandles, chandles;
+	uint32_t free_id;
 	/* router_options.snapshot_path (copy), or NULL. */
 	char *snapshot_path;
 	/* Quarantine: the pending table (owned, never visible to readers),
@@ -661,6 +676,7 @@ int router_create(router **out, const router_options *opt, router_error *err)
 	r->hist = router__malloc(a, o.history * sizeof *r->hist);
 	if (r->hist == NULL)
 		goto oom;
+	r->free_id = NO_ID;
 	r->shadow_max_moved = 1.0;
 	r->shadow_max_unroutable = 0.0;
 	r->fence_cap = o.fence_cap;
@@ -951,6 +967,8 @@ static const router__tdef *slot_entry(const router_table *t,
 {
 	const router__tdef *d;
 
+	if (k->ks == NULL) /* a free id */
+		return NULL;
 	if (router__table_resolve(t, k->ks, k->kslen, k->table, k->tlen, &d,
 	                          NULL) != ROUTER_OK)
 		return NULL;
@@ -2140,6 +2158,25 @@ int router_route_ksid(router *r, const char *keyspace, size_t keyspace_len,
 	return rc;
 }
 
+/* Point every table that has slots and may serve (in service, in the
+ * history) at the new (keyspace, table) of a reused id.  Readers of the
+ * handle that reuses it start after router_handle_open returns; the
+ * history's tables become visible again only through swap_in's release. */
+static void slots_reset(router *r, uint32_t id)
+{
+	unsigned i;
+
+	for (i = 0; i < r->nhist; i++) {
+		router_table *t = r->hist[i].t;
+		router__slots *s = t->slots;
+
+		if (s != NULL && id < s->n)
+			ck_pr_store_ptr(&s->e[id],
+			                (void *)(uintptr_t)slot_entry(
+			                    t, &r->handles[id]));
+	}
+}
+
 int router_handle_open(router *r, const char *keyspace, size_t keyspace_len,
                        const char *table, size_t table_len,
                        router_handle **out, router_error *err)
@@ -2170,7 +2207,8 @@ int router_handle_open(router *r, const char *keyspace, size_t keyspace_len,
 	for (i = 0; i < r->nhandles; i++) {
 		const handle_key *k = &r->handles[i];
 
-		if (k->kslen == keyspace_len && k->tlen == table_len &&
+		if (k->ks != NULL && k->kslen == keyspace_len &&
+		    k->tlen == table_len &&
 		    memcmp(k->ks, keyspace, keyspace_len) == 0 &&
 		    memcmp(k->table, table, table_len) == 0)
 			break;
@@ -2178,7 +2216,7 @@ int router_handle_open(router *r, const char *keyspace, size_t keyspace_len,
 	if (i == r->nhandles) {
 		handle_key k;
 
-		if (r->nhandles == r->chandles) {
+		if (r->free_id == NO_ID && r->nhandles == r->chandles) {
 			uint32_t n = r->chandles ? r->chandles * 2 : 16;
 			handle_key *p = router__realloc(
 			    &r->alloc, r->handles, n * sizeof *p);
@@ -2192,17 +2230,29 @@ int router_handle_open(router *r, const char *keyspace, size_t keyspace_len,
 		k.table = router__strndup(&r->alloc, table, table_len);
 		k.kslen = keyspace_len;
 		k.tlen = table_len;
+		k.refs = 0;
+		k.next_free = NO_ID;
 		if (k.ks == NULL || k.table == NULL) {
 			router__free(&r->alloc, k.ks);
 			router__free(&r->alloc, k.table);
 			goto oom;
 		}
-		r->handles[r->nhandles++] = k;
-		/* Give the table in service its slot now; if that fails the
-		 * handle still works by name. */
-		if (r->current != NULL)
-			(void)slots_refresh(r, r->current);
+		if (r->free_id != NO_ID) {
+			/* Reuse a freed id: no slot array grows. */
+			i = r->free_id;
+			r->free_id = r->handles[i].next_free;
+			r->handles[i] = k;
+			slots_reset(r, i);
+		} else {
+			i = r->nhandles;
+			r->handles[r->nhandles++] = k;
+			/* Give the table in service its slot now; if that
+			 * fails the handle still works by name. */
+			if (r->current != NULL)
+				(void)slots_refresh(r, r->current);
+		}
 	}
+	r->handles[i].refs++;
 	h->r = r;
 	h->id = i;
 	h->ks = r->handles[i].ks;
@@ -2222,11 +2272,28 @@ oom:
 
 void router_handle_free(router_handle *h)
 {
+	router *r;
+	handle_key *k;
+
 	if (h == NULL)
 		return;
-	/* The id stays registered (ids are never reused); only the handle
-	 * object goes. */
-	router__free(&h->r->alloc, h);
+	r = h->r;
+	pthread_mutex_lock(&r->lock);
+	k = &r->handles[h->id];
+	if (--k->refs == 0) {
+		/* The last handle of this (keyspace, table): its id is free.
+		 * Its slot entries stay until the id is reused (slots_reset)
+		 * or a new slot array is made (slot_entry gives NULL): no
+		 * handle uses them meanwhile. */
+		router__free(&r->alloc, k->ks);
+		router__free(&r->alloc, k->table);
+		k->ks = k->table = NULL;
+		k->kslen = k->tlen = 0;
+		k->next_free = r->free_id;
+		r->free_id = h->id;
+	}
+	pthread_mutex_unlock(&r->lock);
+	router__free(&r->alloc, h);
 }
 
 /* The definition a handle routes through in t: its slot when t has one,
@@ -2391,4 +2458,9 @@ out:
 	if (rc == ROUTER_OK && err != NULL)
 		router__clearerr(err);
 	return rc;
+}
+
+uint32_t router__handle_ids(const router *r)
+{
+	return r->nhandles;
 }

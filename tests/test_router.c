@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "router.h"
 #include "testutil.h"
 
@@ -1141,6 +1142,71 @@ static void handles_follow_publishes_and_outlive_tables(void **state)
 	router_free(r);
 }
 
+/* Issue 15, defect 10: handle ids were never reused, so after 300k
+ * handles opened and freed every publish resolved 300k slots.  Ids are now
+ * reused once every handle of a (keyspace, table) is freed: the slot
+ * arrays stay as large as the handles alive at once. */
+static void freed_handle_ids_are_reused(void **state)
+{
+	router *r = new_router();
+	router_handle *h[100], *a, *b;
+	router_route_result res;
+	router_error e;
+	unsigned round, i;
+	char name[32];
+
+	(void)state;
+	publish_ok(r, build(2, 2, 0), 0);
+	for (round = 0; round < 50; round++) {
+		for (i = 0; i < 100; i++) {
+			snprintf(name, sizeof name, "r%u_t%u", round, i);
+			assert_int_equal(router_handle_open(r, "user", 4, name,
+			                                    strlen(name), &h[i],
+			                                    &e),
+			                 ROUTER_OK);
+		}
+		for (i = 0; i < 100; i++)
+			router_handle_free(h[i]);
+		publish_ok(r, build(2, 2, 0), 0);
+	}
+	assert_true(router__handle_ids(r) <= 100);
+	/* A reused id never answers with its previous table's slot: t1
+	 * routes, then its id goes to a table that does not exist, in the
+	 * table in service and in the history alike. */
+	assert_int_equal(router_handle_open(r, "user", 4, "t1", 2, &a, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(a, 1, &res), ROUTER_OK);
+	router_handle_free(a);
+	publish_ok(r, build(4, 2, 0), 0);
+	assert_int_equal(router_handle_open(r, "user", 4, "nosuch", 6, &b, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(b, 1, &res),
+	                 ROUTER_ENOTFOUND);
+	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(b, 1, &res),
+	                 ROUTER_ENOTFOUND);
+	publish_ok(r, build(8, 2, 0), 0);
+	assert_int_equal(router_handle_route_int64(b, 1, &res),
+	                 ROUTER_ENOTFOUND);
+	/* two handles of one table share an id: freeing one keeps the other */
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &a, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &h[0], &e),
+	                 ROUTER_OK);
+	router_handle_free(h[0]);
+	assert_int_equal(router_handle_open(r, "user", 4, "nosuch2", 7, &h[1],
+	                                    &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(a, 1, &res), ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(h[1], 1, &res),
+	                 ROUTER_ENOTFOUND);
+	router_handle_free(a);
+	router_handle_free(b);
+	router_handle_free(h[1]);
+	assert_true(router__handle_ids(r) <= 100);
+	router_free(r);
+}
+
 static void batch_lookup_agrees_with_single_lookups(void **state)
 {
 	router *r = new_router();
@@ -1600,6 +1666,7 @@ int main(void)
 	    cmocka_unit_test(events_from_concurrent_writers_arrive_in_order),
 	    cmocka_unit_test(fork_while_an_event_is_delivered_does_not_hang),
 	    cmocka_unit_test(handles_follow_publishes_and_outlive_tables),
+	    cmocka_unit_test(freed_handle_ids_are_reused),
 	    cmocka_unit_test(batch_lookup_agrees_with_single_lookups),
 	    cmocka_unit_test(a_long_batch_does_not_hold_up_other_routers),
 	    cmocka_unit_test(a_batch_is_answered_chunk_by_chunk),
