@@ -356,9 +356,15 @@ ROUTER_EXTERN uint64_t router_table_hash(const router_table *t);
 /* Routing results                                                          */
 /* ------------------------------------------------------------------------ */
 
+/* Distinct shard names a router interns in its lifetime: a publish that
+ * would bring it past this is refused (ROUTER_ERANGE, nothing changes).
+ * Names are never released (see below), so this bounds their memory. */
+#define ROUTER_SHARD_NAMES_MAX 65536u
+
 typedef struct router_route_result {
 	/* The shard's name, NUL-terminated.  From a router: interned for the
-	 * router's lifetime (valid until router_free, across any publish).
+	 * router's lifetime (valid until router_free, across any publish;
+	 * at most ROUTER_SHARD_NAMES_MAX names per router).
 	 * From router_table_route: valid while the table lives. */
 	const char *shard;
 	size_t shard_len;
@@ -555,7 +561,8 @@ ROUTER_EXTERN void router_free(router *r);
  * before.  diff (optional) receives the diff from the table in service to t,
  * to free with router_diff_free, whatever the verdict.
  * Returns ROUTER_OK or the refusal's code; ROUTER_ESTATE if t already
- * belongs to a router; ROUTER_ENOMEM; ROUTER_ECALLBACK from an event
+ * belongs to a router; ROUTER_ERANGE if t's new shard names would bring
+ * the router past ROUTER_SHARD_NAMES_MAX; ROUTER_ENOMEM; ROUTER_ECALLBACK from an event
  * callback (t stays the caller's).  Publishers are serialized; readers
  * are never blocked.  Any thread but an event callback's. */
 ROUTER_EXTERN int router_publish(router *r, router_table *t, unsigned flags,

@@ -63,6 +63,9 @@
  * string for the router's lifetime, so a result's `shard` pointer stays
  * valid across publishes without any reference counting.  Names live in
  * fixed-size chunks that are never moved; the chunk directory is fixed.
+ * That promise (and the bindings' per-id string caches) rules out
+ * reclaiming a name, so their number is bounded instead: a publish that
+ * would pass ROUTER_SHARD_NAMES_MAX is refused before it interns anything.
  *
  * Beyond the guards (issue 8).  Fences, invariants, the shadow sample and
  * the pending (quarantined) table are writer-side state under r->lock,
@@ -457,7 +460,7 @@ static inline ck_epoch_record_t *reader(void)
 /* ------------------------------------------------------------------------ */
 
 #define NAME_CHUNK 1024u
-#define NAME_DIR 4096u /* up to 4M distinct shard names per router */
+#define NAME_DIR (ROUTER_SHARD_NAMES_MAX / NAME_CHUNK)
 
 typedef struct hist_entry {
 	router_table *t;
@@ -895,6 +898,25 @@ static int name_index_grow(router *r)
 	r->name_index = idx;
 	r->name_index_cap = ncap;
 	return 0;
+}
+
+/* The id of an interned name, or -1. */
+static int64_t name_find(const router *r, const char *s, size_t len)
+{
+	uint32_t h, i;
+
+	if (r->name_index_cap == 0)
+		return -1;
+	h = (uint32_t)router__name_hash(s, len) & (r->name_index_cap - 1);
+	while ((i = r->name_index[h]) != 0) {
+		uint32_t l;
+		const char *n = name_at(r, i - 1, &l);
+
+		if (l == len && memcmp(n, s, len) == 0)
+			return i - 1;
+		h = (h + 1) & (r->name_index_cap - 1);
+	}
+	return -1;
 }
 
 /* The id of name, interning it if new.  Writer only.  -1: out of memory
@@ -1528,6 +1550,19 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	/* Prepare everything that can fail before touching t. */
 	for (i = 0; i < t->nkeyspaces; i++)
 		nsh += t->keyspaces[i].nshards;
+	/* The names bound first, so that a refusal interns nothing (a name
+	 * new to the router and repeated in t is counted twice: refused at
+	 * most t's shard count early). */
+	for (i = 0, k = 0; i < t->nkeyspaces; i++)
+		for (j = 0; j < t->keyspaces[i].nshards; j++) {
+			const router__shard *sh = &t->keyspaces[i].shards[j];
+
+			k += name_find(r, sh->name, sh->name_len) < 0;
+		}
+	if (r->nnames + k > ROUTER_SHARD_NAMES_MAX) {
+		names_full = 1;
+		goto oom;
+	}
 	ids = router__malloc(&r->alloc, (nsh ? nsh : 1) * sizeof *ids);
 	if (ids == NULL)
 		goto oom;
@@ -1620,9 +1655,11 @@ oom:
 		ck_pr_store_ptr(&t->owner, NULL);
 	if (names_full)
 		rc = router__seterr(&e, ROUTER_ERANGE, NULL,
-		                    "this router has interned %u distinct shard "
-		                    "names, its limit; create a new router",
-		                    NAME_DIR * NAME_CHUNK);
+		                    "the table would bring the router past %u "
+		                    "distinct shard names (it has %u; names are "
+		                    "kept for the router's lifetime); create a "
+		                    "new router",
+		                    (unsigned)ROUTER_SHARD_NAMES_MAX, r->nnames);
 	else
 		rc = router__seterr(&e, ROUTER_ENOMEM, NULL,
 		                    "out of memory preparing the table for "

@@ -1207,6 +1207,94 @@ static void freed_handle_ids_are_reused(void **state)
 	router_free(r);
 }
 
+/* Issue 15, defect 10: interned shard names are never released (the
+ * `shard` pointer of a result and shard ids are promised for the router's
+ * lifetime, and both bindings cache a string per id), so their number is
+ * bounded instead: a publish that would intern more than
+ * ROUTER_SHARD_NAMES_MAX names is refused with ROUTER_ERANGE and changes
+ * nothing (no name of it is interned). */
+static router_table *fresh_names_table(unsigned p)
+{
+	router_builder *b;
+	router_table *t;
+	router_error e;
+	const char *cols[] = {"id"};
+	char name[32];
+	unsigned k;
+
+	assert_int_equal(router_builder_create(&b, NULL, &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_keyspace(b, "user", 1, &e),
+	                 ROUTER_OK);
+	for (k = 0; k < 256; k++) {
+		if (k == 0)
+			snprintf(name, sizeof name, "-%06x", (1u << 12) | p);
+		else if (k == 255)
+			snprintf(name, sizeof name, "%06x-", (k << 12) | p);
+		else
+			snprintf(name, sizeof name, "%06x-%06x", (k << 12) | p,
+			         ((k + 1) << 12) | p);
+		assert_int_equal(router_builder_add_shard(b, "user", name, &e),
+		                 ROUTER_OK);
+	}
+	assert_int_equal(router_builder_add_vindex(b, "user", "vdx", "hash",
+	                                           NULL, 0, NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_table(b, "user", "t0",
+	                                          ROUTER_TABLE_NORMAL, NULL,
+	                                          &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_column_vindex(b, "user", "t0",
+	                                                  "vdx", cols, 1, &e),
+	                 ROUTER_OK);
+	if (router_table_build(b, &t, &e) != ROUTER_OK)
+		fail_msg("build: %s: %s", e.culprit, e.message);
+	router_builder_free(b);
+	return t;
+}
+
+static void interned_shard_names_are_bounded(void **state)
+{
+	router *r = new_router();
+	router_stats st, st2;
+	router_error e;
+	unsigned p, accepted = 0;
+	int rc = ROUTER_OK;
+
+	(void)state;
+	for (p = 0; p < 300 && rc == ROUTER_OK; p++) {
+		router_table *t = fresh_names_table(p);
+
+		rc = router_publish(r, t, 0, NULL, &e);
+		if (rc == ROUTER_OK)
+			accepted++;
+		else
+			router_table_free(t);
+	}
+	assert_int_equal(rc, ROUTER_ERANGE);
+	assert_non_null(strstr(e.message, "distinct shard names"));
+	router_get_stats(r, &st);
+	assert_true(st.shard_names <= ROUTER_SHARD_NAMES_MAX);
+	assert_true(st.shard_names > ROUTER_SHARD_NAMES_MAX - 256);
+	assert_int_equal(st.version, accepted);
+	/* Refused again: nothing was interned by the refusal. */
+	{
+		router_table *t = fresh_names_table(299);
+
+		assert_int_equal(router_publish(r, t, 0, NULL, &e),
+		                 ROUTER_ERANGE);
+		router_table_free(t);
+	}
+	router_get_stats(r, &st2);
+	assert_int_equal(st2.shard_names, st.shard_names);
+	/* Tables of known names still publish. */
+	{
+		router_table *t = fresh_names_table(0);
+
+		publish_ok(r, t, 0);
+	}
+	router_free(r);
+}
+
 static void batch_lookup_agrees_with_single_lookups(void **state)
 {
 	router *r = new_router();
@@ -1667,6 +1755,7 @@ int main(void)
 	    cmocka_unit_test(fork_while_an_event_is_delivered_does_not_hang),
 	    cmocka_unit_test(handles_follow_publishes_and_outlive_tables),
 	    cmocka_unit_test(freed_handle_ids_are_reused),
+	    cmocka_unit_test(interned_shard_names_are_bounded),
 	    cmocka_unit_test(batch_lookup_agrees_with_single_lookups),
 	    cmocka_unit_test(a_long_batch_does_not_hold_up_other_routers),
 	    cmocka_unit_test(a_batch_is_answered_chunk_by_chunk),
