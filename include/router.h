@@ -964,12 +964,25 @@ ROUTER_EXTERN int router_shadow_set_sample(router *r,
 /* --- Reader threads ---------------------------------------------------- */
 
 /* Register the calling thread's reader record now instead of on its first
- * lookup.  Only useful to move the one-off cost, or after
- * router_thread_unregister.  ROUTER_OK or ROUTER_ENOMEM. */
+ * lookup: to move the one-off cost, and before a thread routes from a
+ * signal handler.  Idempotent.  ROUTER_OK or ROUTER_ENOMEM.  Not
+ * async-signal-safe (it may allocate and takes the registry lock).
+ *
+ * Async-signal-safety: on a registered thread (this call, or any earlier
+ * lookup, and no router_thread_unregister since), every lookup
+ * (router_route, router_route_ksid, router_handle_route*,
+ * router_handle_route_batch, router_shard_name, router_version,
+ * router_content_hash) is async-signal-safe: it takes no lock, allocates
+ * nothing and touches only the thread's own record.  Nothing else in this
+ * header is.  On a thread that never routed, a lookup registers first,
+ * which is not: from a signal handler it may wait on the registry lock or
+ * on malloc's; when the handler interrupted this thread inside the
+ * registry (its router_create, router_free, first lookup, unregistration),
+ * the lookup returns ROUTER_ESTATE instead of waiting forever. */
 ROUTER_EXTERN int router_thread_register(router_error *err);
 /* Release the calling thread's reader record (done automatically at thread
- * exit).  Must not be called inside a lookup; a later lookup registers
- * again. */
+ * exit).  Must not be called inside a lookup (nor from a signal handler);
+ * a later lookup registers again. */
 ROUTER_EXTERN void router_thread_unregister(void);
 
 #ifdef __cplusplus

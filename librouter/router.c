@@ -341,6 +341,26 @@ static int delivering(const struct router *r)
 	return 0;
 }
 
+/* Set while this thread takes or holds g_lock (set before locking,
+ * cleared after unlocking): a signal handler that interrupted it and
+ * would register (a first lookup) would wait for the lock it holds. */
+static __thread int tls_in_registry
+    __attribute__((tls_model("initial-exec")));
+
+static void registry_lock(void)
+{
+	tls_in_registry = 1;
+	ck_pr_barrier(); /* the flag before the lock, as the handler sees it */
+	pthread_mutex_lock(&g_lock);
+}
+
+static void registry_unlock(void)
+{
+	pthread_mutex_unlock(&g_lock);
+	ck_pr_barrier();
+	tls_in_registry = 0;
+}
+
 static void atfork_prepare(void);
 static void atfork_parent(void);
 static void atfork_child(void);
@@ -350,12 +370,12 @@ static void thread_exit(void *p)
 	ck_epoch_record_t *rec = p;
 	size_t i;
 
-	pthread_mutex_lock(&g_lock);
+	registry_lock();
 	for (i = 0; i < g_nreaders; i++)
 		if (g_readers[i].rec == rec)
 			g_readers[i].in_use = 0;
 	ck_epoch_unregister(rec);
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	tls_rec = NULL;
 }
 
@@ -384,13 +404,33 @@ static ck_epoch_record_t *record_get(void)
 	return rec;
 }
 
+/* Why reader() gave no record: interrupted inside the registry (see
+ * reader_register), or out of memory. */
+static int no_reader(router_error *err)
+{
+	if (tls_in_registry)
+		return router__seterr(err, ROUTER_ESTATE, NULL,
+		                      "this thread has no reader record and was "
+		                      "interrupted inside the reader registry (a "
+		                      "lookup from a signal handler?): call "
+		                      "router_thread_register first");
+	return router__seterr(err, ROUTER_ENOMEM, NULL,
+	                      "out of memory registering a reader thread");
+}
+
 static ck_epoch_record_t *reader_register(router_error *err)
 {
 	ck_epoch_record_t *rec;
 	size_t i;
 
+	if (tls_in_registry) {
+		/* A lookup from a signal handler that interrupted this
+		 * thread inside the registry: waiting would never end. */
+		(void)no_reader(err);
+		return NULL;
+	}
 	pthread_once(&g_once, global_init);
-	pthread_mutex_lock(&g_lock);
+	registry_lock();
 	if (g_nreaders == g_creaders) {
 		size_t n = g_creaders ? g_creaders * 2 : 16;
 		reader_rec *p = realloc(g_readers, n * sizeof *p);
@@ -415,11 +455,11 @@ static ck_epoch_record_t *reader_register(router_error *err)
 		ck_epoch_unregister(rec);
 		goto oom;
 	}
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	tls_rec = rec;
 	return rec;
 oom:
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	router__seterr(err, ROUTER_ENOMEM, NULL,
 	               "out of memory registering a reader thread");
 	return NULL;
@@ -584,14 +624,14 @@ static void atfork_prepare(void)
 	for (i = 0; i < g_nrouters; i++)
 		pthread_mutex_lock(&g_routers[i]->lock);
 	pthread_mutex_lock(&g_gp_lock);
-	pthread_mutex_lock(&g_lock);
+	registry_lock();
 }
 
 static void atfork_parent(void)
 {
 	size_t i;
 
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	pthread_mutex_unlock(&g_gp_lock);
 	for (i = 0; i < g_nrouters; i++)
 		pthread_mutex_unlock(&g_routers[i]->lock);
@@ -710,9 +750,9 @@ int router_create(router **out, const router_options *opt, router_error *err)
 		g_routers = p;
 		g_crouters = n;
 	}
-	pthread_mutex_lock(&g_lock);
+	registry_lock();
 	r->wrec = record_get();
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	if (r->wrec == NULL) {
 		pthread_mutex_unlock(&g_routers_lock);
 		pthread_cond_destroy(&r->ev_cond);
@@ -835,9 +875,9 @@ void router_free(router *r)
 	ck_epoch_barrier(r->wrec);
 	pthread_mutex_unlock(&g_gp_lock);
 	pthread_mutex_unlock(&r->lock);
-	pthread_mutex_lock(&g_lock);
+	registry_lock();
 	ck_epoch_unregister(r->wrec);
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	a = r->alloc;
 	for (i = 0; i < NAME_DIR && r->names_dir[i] != NULL; i++) {
 		size_t j;
@@ -2140,11 +2180,6 @@ static int no_table(router_error *err)
 	                      "no table has been published yet");
 }
 
-static int no_reader(router_error *err)
-{
-	return router__seterr(err, ROUTER_ENOMEM, NULL,
-	                      "out of memory registering a reader thread");
-}
 
 int router_route(router *r, const char *keyspace, size_t keyspace_len,
                  const char *table, size_t table_len,
@@ -2388,7 +2423,7 @@ static inline int handle_u64(const router_handle *h, uint64_t key,
 	if (ROUTER__UNLIKELY(h == NULL || out == NULL))
 		return ROUTER_EINVAL;
 	if (ROUTER__UNLIKELY((rec = reader()) == NULL))
-		return ROUTER_ENOMEM;
+		return no_reader(NULL);
 	section_begin(rec);
 	t = consume_ptr(&h->r->current);
 	if (ROUTER__UNLIKELY(t == NULL))

@@ -1452,6 +1452,75 @@ static void a_batch_is_answered_chunk_by_chunk(void **state)
 	router_free(r);
 }
 
+/* Issue 15, defect 8: lookups are async-signal-safe on a registered
+ * thread (router_thread_register, or any earlier lookup): a signal handler
+ * routes on a thread that registered and never routed. */
+static router_handle *sig_handle;
+static volatile sig_atomic_t sig_rc = 99, sig_shard_ok;
+
+static void route_in_handler(int sig)
+{
+	router_route_result res;
+
+	(void)sig;
+	sig_rc = router_handle_route_int64(sig_handle, 1, &res);
+	sig_shard_ok = sig_rc == ROUTER_OK && res.shard != NULL &&
+	               res.shard[0] == '-';
+}
+
+typedef struct sig_thread {
+	int ready, done;
+} sig_thread;
+
+static void *registered_thread(void *arg)
+{
+	sig_thread *st = arg;
+
+	if (router_thread_register(NULL) != ROUTER_OK)
+		return NULL;
+	__atomic_store_n(&st->ready, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&st->done, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	return NULL;
+}
+
+static void a_registered_thread_routes_from_a_signal_handler(void **state)
+{
+	router *r = new_router();
+	struct sigaction sa, old;
+	sig_thread st = {0, 0};
+	pthread_t th;
+	int i;
+
+	(void)state;
+	publish_ok(r, build(2, 1, 0), 0);
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &sig_handle,
+	                                    NULL),
+	                 ROUTER_OK);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = route_in_handler;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	alarm(20);
+	assert_int_equal(pthread_create(&th, NULL, registered_thread, &st), 0);
+	while (!__atomic_load_n(&st.ready, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	assert_int_equal(pthread_kill(th, SIGUSR1), 0);
+	for (i = 0; i < 2000 && sig_rc == 99; i++)
+		usleep(1000);
+	__atomic_store_n(&st.done, 1, __ATOMIC_SEQ_CST);
+	pthread_join(th, NULL);
+	alarm(0);
+	assert_int_equal(sig_rc, ROUTER_OK);
+	assert_true(sig_shard_ok);
+	/* registering again is a no-op */
+	assert_int_equal(router_thread_register(NULL), ROUTER_OK);
+	assert_int_equal(router_thread_register(NULL), ROUTER_OK);
+	assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
+	router_handle_free(sig_handle);
+	router_free(r);
+}
+
 static void *reader_main(void *arg)
 {
 	reader_stats *s = arg;
@@ -1759,6 +1828,7 @@ int main(void)
 	    cmocka_unit_test(batch_lookup_agrees_with_single_lookups),
 	    cmocka_unit_test(a_long_batch_does_not_hold_up_other_routers),
 	    cmocka_unit_test(a_batch_is_answered_chunk_by_chunk),
+	    cmocka_unit_test(a_registered_thread_routes_from_a_signal_handler),
 	    cmocka_unit_test(readers_never_see_a_mixed_or_freed_table),
 	    cmocka_unit_test(publish_failing_at_any_allocation_changes_nothing),
 	    cmocka_unit_test(a_forked_child_routes_publishes_and_reclaims),
