@@ -3,6 +3,7 @@
  * history and rollback, handles, events, readers racing writers with an
  * oracle per table version, allocation failures during publish, fork.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1456,16 +1457,21 @@ static void a_batch_is_answered_chunk_by_chunk(void **state)
  * thread (router_thread_register, or any earlier lookup): a signal handler
  * routes on a thread that registered and never routed. */
 static router_handle *sig_handle;
-static volatile sig_atomic_t sig_rc = 99, sig_shard_ok;
+static int sig_rc = 99, sig_shard_ok; /* atomic */
 
 static void route_in_handler(int sig)
 {
 	router_route_result res;
+	int saved = errno, rc;
 
 	(void)sig;
-	sig_rc = router_handle_route_int64(sig_handle, 1, &res);
-	sig_shard_ok = sig_rc == ROUTER_OK && res.shard != NULL &&
-	               res.shard[0] == '-';
+	rc = router_handle_route_int64(sig_handle, 1, &res);
+	__atomic_store_n(&sig_shard_ok,
+	                 rc == ROUTER_OK && res.shard != NULL &&
+	                     res.shard[0] == '-',
+	                 __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sig_rc, rc, __ATOMIC_SEQ_CST);
+	errno = saved;
 }
 
 typedef struct sig_thread {
@@ -1506,13 +1512,14 @@ static void a_registered_thread_routes_from_a_signal_handler(void **state)
 	while (!__atomic_load_n(&st.ready, __ATOMIC_SEQ_CST))
 		usleep(1000);
 	assert_int_equal(pthread_kill(th, SIGUSR1), 0);
-	for (i = 0; i < 2000 && sig_rc == 99; i++)
+	for (i = 0; i < 2000 && __atomic_load_n(&sig_rc, __ATOMIC_SEQ_CST) == 99;
+	     i++)
 		usleep(1000);
 	__atomic_store_n(&st.done, 1, __ATOMIC_SEQ_CST);
 	pthread_join(th, NULL);
 	alarm(0);
-	assert_int_equal(sig_rc, ROUTER_OK);
-	assert_true(sig_shard_ok);
+	assert_int_equal(__atomic_load_n(&sig_rc, __ATOMIC_SEQ_CST), ROUTER_OK);
+	assert_true(__atomic_load_n(&sig_shard_ok, __ATOMIC_SEQ_CST));
 	/* registering again is a no-op */
 	assert_int_equal(router_thread_register(NULL), ROUTER_OK);
 	assert_int_equal(router_thread_register(NULL), ROUTER_OK);
