@@ -622,7 +622,9 @@ ROUTER_EXTERN uint64_t router_content_hash(router *r);
 
 /* Call fn with the table in service (NULL when none), under the writer
  * lock: the table cannot be replaced or freed during the call.  fn must not
- * publish or roll back.  Returns what fn returns. */
+ * call anything that takes the writer lock (publish, roll back, stats,
+ * history, router_handle_open, router_handle_free...): it would wait for
+ * itself.  Lookups are fine.  Returns what fn returns. */
 ROUTER_EXTERN int router_inspect(router *r,
                                  int (*fn)(void *arg, const router_table *t),
                                  void *arg);
