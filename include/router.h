@@ -685,24 +685,23 @@ ROUTER_EXTERN int router_handle_route_bytes(const router_handle *h,
                                             const void *ptr, size_t len,
                                             router_route_result *out);
 
-/* Keys a batch routes in one read section, with one table. */
+/* Keys a batch routes in one read section. */
 #define ROUTER_BATCH_CHUNK 4096
 
-/* Route n integer keys, in chunks of ROUTER_BATCH_CHUNK keys, each in its
- * own read section with the table in service when the chunk starts (a
- * read section holds up the reclamation of every router of the process,
- * so it is kept short whatever n is).  A batch of at most
- * ROUTER_BATCH_CHUNK keys is answered by one table; a longer batch that
- * straddles a publish or rollback answers its earlier chunks from the old
- * table and its later ones from the new (as that many single lookups
- * would; shard ids are router-wide, so every id stays valid).
- * keys are int64 (is_unsigned 0) or uint64 (is_unsigned 1), read as
- * uint64_t bit patterns.  shard_ids[i] receives the router-wide shard id
- * (router_shard_name) or ROUTER_NO_SHARD when key i maps to no keyspace ID.
- * *version (optional) receives the version of the table that answered the
- * first chunk.  Returns ROUTER_OK or an error that applies to every key of
- * a chunk's table (ENOTFOUND, ENEEDSLOOKUP, EUNSUPPORTED, EMULTISHARD,
- * EDISABLED, EINVAL); keys of earlier chunks are then answered. */
+/* Route n integer keys with one table (the one in service when the call
+ * starts answers them all), in read sections of at most
+ * ROUTER_BATCH_CHUNK keys: a read section holds up the reclamation of
+ * every router of the process, so a longer batch pins its table (one
+ * atomic count) and ends and begins its section between chunks; a
+ * publish meanwhile neither waits for the batch nor frees its table (a
+ * later publish does, or router_free).  keys are int64 (is_unsigned 0) or
+ * uint64 (is_unsigned 1), read as uint64_t bit patterns.  shard_ids[i]
+ * receives the router-wide shard id (router_shard_name) or
+ * ROUTER_NO_SHARD when key i maps to no keyspace ID.  *version (optional)
+ * receives the answering table's version.  Returns ROUTER_OK or an error
+ * that applies to every key (ENOTFOUND, ENEEDSLOOKUP, EUNSUPPORTED,
+ * EMULTISHARD, EDISABLED, EINVAL).  Lock-free and async-signal-safe like
+ * every lookup. */
 ROUTER_EXTERN int router_handle_route_batch(const router_handle *h,
                                             const uint64_t *keys, size_t n,
                                             int is_unsigned,

@@ -81,6 +81,19 @@
  * of saves is the order of publishes); the lock delays publishers by a
  * write and two fsyncs, never readers.
  *
+ * Long batches (issue 15).  A read section holds up every grace period of
+ * the process, so router_handle_route_batch ends and begins its section
+ * every ROUTER_BATCH_CHUNK keys.  To keep its promise (one table answers
+ * the whole batch) a batch longer than a chunk pins its table while still
+ * in its first section: t->pins++ (an atomic RMW).  If the table is
+ * retired and its grace period ends while it is pinned, table_reclaim sets
+ * TABLE_DEAD in t->pins instead of freeing it; the unpin that leaves only
+ * TABLE_DEAD pushes the table on r->dead (lock-free, so a batch stays
+ * async-signal-safe), and the writer frees r->dead in its next reclaim (or
+ * router_free).  The pin is made inside a section that saw the table, so
+ * the grace period (and the dead bit) comes after it; acq_rel RMWs order
+ * every pinned reader's reads before the free.
+ *
  * Events (issue 15).  The callback runs outside r->lock, so that it can
  * read the router (stats, history, handles...).  A writer records its
  * events, with copies of their error text, in an ev_batch on its own stack
@@ -567,6 +580,9 @@ struct router {
 	ev_batch *evb;
 	uint64_t ev_next, ev_done;
 	pthread_cond_t ev_cond;
+	/* Retired tables a long batch held past their grace period, pushed
+	 * by the batch's reader, freed by the writer (see "Long batches"). */
+	router_table *dead;
 	hist_entry *hist; /* oldest first */
 	unsigned nhist, cur; /* cur: index of current in hist */
 	uint64_t high_water; /* highest version ever accepted */
@@ -773,7 +789,11 @@ oom:
 	                      "out of memory creating a router");
 }
 
-/* ck_epoch callbacks: free once no reader can hold the object. */
+/* t->pins: readers of long batches holding t, and the dead bit. */
+#define TABLE_DEAD 0x80000000u
+
+/* ck_epoch callbacks: free once no reader can hold the object (a long
+ * batch's pin included: see "Long batches"). */
 static void table_reclaim(ck_epoch_entry_t *e)
 {
 	router_table *t = (router_table *)(void *)((char *)e -
@@ -782,9 +802,27 @@ static void table_reclaim(ck_epoch_entry_t *e)
 	router *r = t->owner;
 
 	grace_over();
+	if (__atomic_fetch_or(&t->pins, TABLE_DEAD, __ATOMIC_ACQ_REL) != 0)
+		return; /* pinned: its last unpin hands it to r->dead */
 	if (r != NULL)
 		r->st.tables_freed++;
 	router__table_destroy(t);
+}
+
+/* Free the tables whose last pin went after their grace period.  Writer
+ * (r->lock held). */
+static void dead_drain(router *r)
+{
+	router_table *t = __atomic_exchange_n(&r->dead, NULL, __ATOMIC_ACQUIRE);
+
+	while (t != NULL) {
+		router_table *next = t->next_dead;
+
+		grace_over();
+		r->st.tables_freed++;
+		router__table_destroy(t);
+		t = next;
+	}
 }
 
 static void slots_reclaim(ck_epoch_entry_t *e)
@@ -820,6 +858,8 @@ static void retire(router *r, router_table *t)
  * r->lock held, never inside a read section. */
 static void reclaim(router *r)
 {
+	if (__atomic_load_n(&r->dead, __ATOMIC_RELAXED) != NULL)
+		dead_drain(r);
 	/* With membarrier each poll interrupts every CPU running a reader
 	 * (an IPI, a VM exit under KVM): poll once per RECLAIM_BATCH
 	 * retired tables rather than on every publish. */
@@ -874,6 +914,8 @@ void router_free(router *r)
 	writer_fence();
 	ck_epoch_barrier(r->wrec);
 	pthread_mutex_unlock(&g_gp_lock);
+	/* No batch runs now (the contract): every pinned table is back. */
+	dead_drain(r);
 	pthread_mutex_unlock(&r->lock);
 	registry_lock();
 	ck_epoch_unregister(r->wrec);
@@ -2471,6 +2513,7 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 	ck_epoch_record_t *rec;
 	const router_table *t;
 	const router__tdef *d;
+	router_table *pinned = NULL;
 	size_t i = 0, end;
 	int rc = ROUTER_OK;
 
@@ -2480,22 +2523,26 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 		                      "argument");
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
-	/* One read section per chunk of ROUTER_BATCH_CHUNK keys: a section
-	 * holds up every grace period of the process (one global epoch), so
-	 * its length is bounded whatever n is.  Each chunk routes with the
-	 * table in service when it starts, loaded in its own section (the
-	 * table of the previous chunk may be freed in between). */
+	/* One table for the whole batch, one read section per chunk of
+	 * ROUTER_BATCH_CHUNK keys: a section holds up every grace period of
+	 * the process (one global epoch), so its length is bounded whatever
+	 * n is; a longer batch pins its table instead (see "Long
+	 * batches"). */
 	section_begin(rec);
+	t = consume_ptr(&h->r->current);
+	if (t == NULL) {
+		rc = no_table(err);
+		goto out;
+	}
+	if ((rc = handle_def(h, t, &d, err)) != ROUTER_OK)
+		goto out;
+	if (version != NULL)
+		*version = t->version;
+	if (n > ROUTER_BATCH_CHUNK) {
+		pinned = (router_table *)(uintptr_t)t;
+		__atomic_add_fetch(&pinned->pins, 1, __ATOMIC_ACQ_REL);
+	}
 	for (;;) {
-		t = consume_ptr(&h->r->current);
-		if (t == NULL) {
-			rc = no_table(err);
-			goto out;
-		}
-		if ((rc = handle_def(h, t, &d, err)) != ROUTER_OK)
-			goto out;
-		if (i == 0 && version != NULL)
-			*version = t->version;
 		end = n - i > ROUTER_BATCH_CHUNK ? i + ROUTER_BATCH_CHUNK : n;
 		for (; i < end; i++) {
 			int r1 = router__tdef_route_id(t, d, keys[i],
@@ -2508,8 +2555,8 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 				rc = router__tdef_route_u64(t, d, keys[i],
 				                            is_unsigned, &res);
 				if (rc < 0) {
-					/* Same error for every key of this
-					 * table: say it once. */
+					/* Same error for every key: say it
+					 * once. */
 					router_value v =
 					    ROUTER_VALUE_UINT64(keys[i]);
 
@@ -2527,6 +2574,21 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 	rc = ROUTER_OK;
 out:
 	section_end(rec);
+	if (pinned != NULL &&
+	    __atomic_sub_fetch(&pinned->pins, 1, __ATOMIC_ACQ_REL) ==
+	        TABLE_DEAD) {
+		/* Retired and past its grace period while pinned: this was
+		 * the last pin; the writer frees it. */
+		router *r = pinned->owner;
+		router_table *head = __atomic_load_n(&r->dead,
+		                                     __ATOMIC_RELAXED);
+
+		do
+			pinned->next_dead = head;
+		while (!__atomic_compare_exchange_n(&r->dead, &head, pinned, 1,
+		                                    __ATOMIC_RELEASE,
+		                                    __ATOMIC_RELAXED));
+	}
 	if (rc == ROUTER_OK && err != NULL)
 		router__clearerr(err);
 	return rc;
