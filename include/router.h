@@ -70,7 +70,8 @@ extern "C" {
 	X(EINVARIANT, -21, "publish would break an operator invariant")         \
 	X(ESHADOW, -22, "sample keys would move or lose their shard")           \
 	X(EQUARANTINED, -23, "refused and kept pending for an operator")     \
-	X(EKSIDCHANGE, -24, "existing rows would change keyspace ID")
+	X(EKSIDCHANGE, -24, "existing rows would change keyspace ID")       \
+	X(ECALLBACK, -25, "called from a router's event callback")
 
 enum router_status {
 	ROUTER_OK = 0,
@@ -79,7 +80,7 @@ enum router_status {
 #define ROUTER__ERRNO_ENUM(name, value, desc) ROUTER_##name = value,
 	ROUTER_ERRNO_MAP(ROUTER__ERRNO_ENUM)
 #undef ROUTER__ERRNO_ENUM
-	ROUTER__ERRNO_MIN = -24
+	ROUTER__ERRNO_MIN = -25
 };
 
 /* Static description of a status code ("invalid argument"); never NULL. */
@@ -270,7 +271,12 @@ ROUTER_EXTERN int router_builder_create(router_builder **out,
 ROUTER_EXTERN void router_builder_free(router_builder *b);
 
 /* Version of the table to build.  0 (the default) means "the next version":
- * the router assigns one above every version it has accepted. */
+ * the router assigns one above every version it has accepted.  Versions
+ * run from 1 to ROUTER_VERSION_MAX; router_publish refuses UINT64_MAX
+ * (ROUTER_EVERSION), so that "the next version" always exists as a number
+ * and never wraps to 0, and refuses "next" once ROUTER_VERSION_MAX has
+ * been accepted (a router there takes only rollbacks: start a new one). */
+#define ROUTER_VERSION_MAX (UINT64_MAX - 1)
 ROUTER_EXTERN int router_builder_set_version(router_builder *b,
                                              uint64_t version);
 
@@ -351,9 +357,15 @@ ROUTER_EXTERN uint64_t router_table_hash(const router_table *t);
 /* Routing results                                                          */
 /* ------------------------------------------------------------------------ */
 
+/* Distinct shard names a router interns in its lifetime: a publish that
+ * would bring it past this is refused (ROUTER_ERANGE, nothing changes).
+ * Names are never released (see below), so this bounds their memory. */
+#define ROUTER_SHARD_NAMES_MAX 65536u
+
 typedef struct router_route_result {
 	/* The shard's name, NUL-terminated.  From a router: interned for the
-	 * router's lifetime (valid until router_free, across any publish).
+	 * router's lifetime (valid until router_free, across any publish;
+	 * at most ROUTER_SHARD_NAMES_MAX names per router).
 	 * From router_table_route: valid while the table lives. */
 	const char *shard;
 	size_t shard_len;
@@ -467,10 +479,24 @@ typedef struct router_event {
 	const struct router_shadow_verdict *shadow;
 } router_event;
 
-/* Called on every publish, check and rollback with the verdict, under the
- * router's writer lock: it must not publish, roll back or free the router,
- * nor fork (fork's handlers take every router's lock); routing from it is
- * fine. */
+/* Called on every publish, check and rollback with the verdict, after the
+ * router's writer lock is released, on the thread that made the call and
+ * before that call returns; events reach the callback in the order of the
+ * changes, one at a time (a writer whose events come after another's waits
+ * for that callback to return).  ev and everything it points to (error,
+ * diff, shadow) is valid during the callback only.
+ * From the callback, any read of the router works: lookups, handles
+ * (router_handle_open included), router_get_stats, router_history,
+ * router_fences, router_invariant_get, router_pending, router_inspect,
+ * router_version, router_snapshot_save, and the fence, invariant and
+ * sample setters.  What would wait for the delivery in progress returns
+ * ROUTER_ECALLBACK and changes nothing: router_publish, router_rollback,
+ * router_rollback_to, router_pending_approve, router_pending_discard, on
+ * this router or any other (two callbacks publishing to each other's
+ * routers would wait for each other); router_free of the router whose
+ * event is being delivered does nothing.  fork() from the callback or
+ * while another thread is in it is safe: the child does not wait for
+ * events of threads it does not have. */
 typedef void (*router_event_cb)(void *arg, const router_event *ev);
 
 typedef struct router_options {
@@ -502,7 +528,9 @@ typedef struct router_options {
 ROUTER_EXTERN int router_create(router **out, const router_options *opt,
                                 router_error *err);
 /* Free the router and every table it holds.  No thread may be using the
- * router (routing, publishing, holding a handle) when it is called. */
+ * router (routing, publishing, holding a handle) when it is called.  From
+ * this router's event callback it does nothing (the delivery in progress
+ * still uses the router). */
 ROUTER_EXTERN void router_free(router *r);
 
 /* Publish flags. */
@@ -517,7 +545,9 @@ ROUTER_EXTERN void router_free(router *r);
  * - EEMPTY: t has no keyspace; or a keyspace in service that is sharded and
  *   has tables arrives unsharded with no table (the January 2026 shape);
  * - EVERSION: t's version is not above every version accepted so far
- *   (a version of 0 is assigned the next one);
+ *   (a version of 0 is assigned the next one), is above
+ *   ROUTER_VERSION_MAX, or is 0 when ROUTER_VERSION_MAX was accepted (no
+ *   next version: never wraps to 0);
  * - ESHRINK: a keyspace is dropped, turns unsharded, or loses more than
  *   max_shrink of its tables, without ROUTER_PUBLISH_DESTRUCTIVE.
  * - EKSIDCHANGE: a table kept in a sharded keyspace would map its rows
@@ -537,14 +567,17 @@ ROUTER_EXTERN void router_free(router *r);
  * before.  diff (optional) receives the diff from the table in service to t,
  * to free with router_diff_free, whatever the verdict.
  * Returns ROUTER_OK or the refusal's code; ROUTER_ESTATE if t already
- * belongs to a router; ROUTER_ENOMEM.  Publishers are serialized; readers
- * are never blocked.  Any thread. */
+ * belongs to a router; ROUTER_ERANGE if t's new shard names would bring
+ * the router past ROUTER_SHARD_NAMES_MAX; ROUTER_ENOMEM; ROUTER_ECALLBACK from an event
+ * callback (t stays the caller's).  Publishers are serialized; readers
+ * are never blocked.  Any thread but an event callback's. */
 ROUTER_EXTERN int router_publish(router *r, router_table *t, unsigned flags,
                                  router_diff **diff, router_error *err);
 
 /* Make the table `steps` entries back in the history the table in service
  * again (O(1): no rebuild, no guard).  ROUTER_OK, ROUTER_ENOHISTORY (not
- * that many older tables), ROUTER_EINVAL (steps 0).  Any thread. */
+ * that many older tables), ROUTER_EINVAL (steps 0), ROUTER_ECALLBACK (from
+ * an event callback).  Any thread but an event callback's. */
 ROUTER_EXTERN int router_rollback(router *r, unsigned steps,
                                   router_error *err);
 /* Same, to the table of the given version. */
@@ -595,7 +628,9 @@ ROUTER_EXTERN uint64_t router_content_hash(router *r);
 
 /* Call fn with the table in service (NULL when none), under the writer
  * lock: the table cannot be replaced or freed during the call.  fn must not
- * publish or roll back.  Returns what fn returns. */
+ * call anything that takes the writer lock (publish, roll back, stats,
+ * history, router_handle_open, router_handle_free...): it would wait for
+ * itself.  Lookups are fine.  Returns what fn returns. */
 ROUTER_EXTERN int router_inspect(router *r,
                                  int (*fn)(void *arg, const router_table *t),
                                  void *arg);
@@ -627,8 +662,12 @@ ROUTER_EXTERN int router_route_ksid(router *r, const char *keyspace,
  * and fails with ROUTER_ENOTFOUND if the table is gone from it. */
 typedef struct router_handle router_handle;
 
-/* Open a handle.  The keyspace and table need not exist yet.
- * ROUTER_OK, ROUTER_EINVAL, ROUTER_ERANGE, ROUTER_ENOMEM.  Any thread. */
+/* Open a handle.  The keyspace and table need not exist yet.  Handles of
+ * one keyspace.table share a router-wide id; once all of them are freed the
+ * id is reused by a handle of another table, so the router's memory and
+ * its publish time follow the handles open at once, not ever opened.
+ * ROUTER_OK, ROUTER_EINVAL, ROUTER_ERANGE, ROUTER_ENOMEM.  Any thread
+ * (takes the writer lock, as router_handle_free does). */
 ROUTER_EXTERN int router_handle_open(router *r, const char *keyspace,
                                      size_t keyspace_len, const char *table,
                                      size_t table_len, router_handle **out,
@@ -652,13 +691,23 @@ ROUTER_EXTERN int router_handle_route_bytes(const router_handle *h,
                                             const void *ptr, size_t len,
                                             router_route_result *out);
 
-/* Route n integer keys in one read section (one table answers them all).
- * keys are int64 (is_unsigned 0) or uint64 (is_unsigned 1), read as
- * uint64_t bit patterns.  shard_ids[i] receives the router-wide shard id
- * (router_shard_name) or ROUTER_NO_SHARD when key i maps to no keyspace ID.
- * *version (optional) receives the answering table's version.  Returns
- * ROUTER_OK or an error that applies to every key (ENOTFOUND, ENEEDSLOOKUP,
- * EUNSUPPORTED, EMULTISHARD, EDISABLED, EINVAL). */
+/* Keys a batch routes in one read section. */
+#define ROUTER_BATCH_CHUNK 4096
+
+/* Route n integer keys with one table (the one in service when the call
+ * starts answers them all), in read sections of at most
+ * ROUTER_BATCH_CHUNK keys: a read section holds up the reclamation of
+ * every router of the process, so a longer batch pins its table (one
+ * atomic count) and ends and begins its section between chunks; a
+ * publish meanwhile neither waits for the batch nor frees its table (a
+ * later publish does, or router_free).  keys are int64 (is_unsigned 0) or
+ * uint64 (is_unsigned 1), read as uint64_t bit patterns.  shard_ids[i]
+ * receives the router-wide shard id (router_shard_name) or
+ * ROUTER_NO_SHARD when key i maps to no keyspace ID.  *version (optional)
+ * receives the answering table's version.  Returns ROUTER_OK or an error
+ * that applies to every key (ENOTFOUND, ENEEDSLOOKUP, EUNSUPPORTED,
+ * EMULTISHARD, EDISABLED, EINVAL).  Lock-free and async-signal-safe like
+ * every lookup. */
 ROUTER_EXTERN int router_handle_route_batch(const router_handle *h,
                                             const uint64_t *keys, size_t n,
                                             int is_unsigned,
@@ -750,12 +799,14 @@ ROUTER_EXTERN int router_pending(router *r, router_pending_info *out,
  * empty, shrink, keyspace-ID and shadow guards are overridden); fences,
  * the version guard and invariants still apply, and refuse it with their
  * code (it then stays pending).  diff as router_publish.  ROUTER_OK,
- * ROUTER_ENOTFOUND (nothing pending), the refusal's code, ROUTER_ENOMEM.
- * Any thread. */
+ * ROUTER_ENOTFOUND (nothing pending), the refusal's code, ROUTER_ENOMEM,
+ * ROUTER_ECALLBACK (from an event callback).  Any thread but an event
+ * callback's. */
 ROUTER_EXTERN int router_pending_approve(router *r, router_diff **diff,
                                          router_error *err);
 /* Free the pending table; its content is fenced when fencing is on (an
- * operator judged it bad).  ROUTER_OK or ROUTER_ENOTFOUND.  Any thread. */
+ * operator judged it bad).  ROUTER_OK, ROUTER_ENOTFOUND, ROUTER_ECALLBACK
+ * (from an event callback).  Any thread but an event callback's. */
 ROUTER_EXTERN int router_pending_discard(router *r, router_error *err);
 
 /* ------------------------------------------------------------------------ */
@@ -933,12 +984,25 @@ ROUTER_EXTERN int router_shadow_set_sample(router *r,
 /* --- Reader threads ---------------------------------------------------- */
 
 /* Register the calling thread's reader record now instead of on its first
- * lookup.  Only useful to move the one-off cost, or after
- * router_thread_unregister.  ROUTER_OK or ROUTER_ENOMEM. */
+ * lookup: to move the one-off cost, and before a thread routes from a
+ * signal handler.  Idempotent.  ROUTER_OK or ROUTER_ENOMEM.  Not
+ * async-signal-safe (it may allocate and takes the registry lock).
+ *
+ * Async-signal-safety: on a registered thread (this call, or any earlier
+ * lookup, and no router_thread_unregister since), every lookup
+ * (router_route, router_route_ksid, router_handle_route*,
+ * router_handle_route_batch, router_shard_name, router_version,
+ * router_content_hash) is async-signal-safe: it takes no lock, allocates
+ * nothing and touches only the thread's own record.  Nothing else in this
+ * header is.  On a thread that never routed, a lookup registers first,
+ * which is not: from a signal handler it may wait on the registry lock or
+ * on malloc's; when the handler interrupted this thread inside the
+ * registry (its router_create, router_free, first lookup, unregistration),
+ * the lookup returns ROUTER_ESTATE instead of waiting forever. */
 ROUTER_EXTERN int router_thread_register(router_error *err);
 /* Release the calling thread's reader record (done automatically at thread
- * exit).  Must not be called inside a lookup; a later lookup registers
- * again. */
+ * exit).  Must not be called inside a lookup (nor from a signal handler);
+ * a later lookup registers again. */
 ROUTER_EXTERN void router_thread_unregister(void);
 
 #ifdef __cplusplus

@@ -52,12 +52,20 @@
  * always correct, only slower.  Slots are filled before publication;
  * a handle opened later writes its slot into the table in service (store
  * the entry, fence, then raise n), growing the array by publishing a new
- * one and retiring the old through the epoch.
+ * one and retiring the old through the epoch.  Handles of one (keyspace,
+ * table) share an id, counted; when the last is freed the id goes on a
+ * free list and the next new (keyspace, table) reuses it, rewriting its
+ * entry in every table of the history first (slots_reset), so slot arrays
+ * are as long as the most handles ever open at once, not the most ever
+ * opened (issue 15).
  *
  * Shard names are interned per router: a shard name keeps its id and its
  * string for the router's lifetime, so a result's `shard` pointer stays
  * valid across publishes without any reference counting.  Names live in
  * fixed-size chunks that are never moved; the chunk directory is fixed.
+ * That promise (and the bindings' per-id string caches) rules out
+ * reclaiming a name, so their number is bounded instead: a publish that
+ * would pass ROUTER_SHARD_NAMES_MAX is refused before it interns anything.
  *
  * Beyond the guards (issue 8).  Fences, invariants, the shadow sample and
  * the pending (quarantined) table are writer-side state under r->lock,
@@ -73,12 +81,43 @@
  * of saves is the order of publishes); the lock delays publishers by a
  * write and two fsyncs, never readers.
  *
+ * Long batches (issue 15).  A read section holds up every grace period of
+ * the process, so router_handle_route_batch ends and begins its section
+ * every ROUTER_BATCH_CHUNK keys.  To keep its promise (one table answers
+ * the whole batch) a batch longer than a chunk pins its table while still
+ * in its first section: t->pins++ (an atomic RMW).  If the table is
+ * retired and its grace period ends while it is pinned, table_reclaim sets
+ * TABLE_DEAD in t->pins instead of freeing it; the unpin that leaves only
+ * TABLE_DEAD pushes the table on r->dead (lock-free, so a batch stays
+ * async-signal-safe), and the writer frees r->dead in its next reclaim (or
+ * router_free).  The pin is made inside a section that saw the table, so
+ * the grace period (and the dead bit) comes after it; acq_rel RMWs order
+ * every pinned reader's reads before the free.
+ *
+ * Events (issue 15).  The callback runs outside r->lock, so that it can
+ * read the router (stats, history, handles...).  A writer records its
+ * events, with copies of their error text, in an ev_batch on its own stack
+ * (r->evb points at it while the writer holds r->lock; at most
+ * EVENTS_MAX per call) and defers freeing the diff and shadow verdict the
+ * events point to.  Before releasing r->lock it takes a ticket
+ * (r->ev_next++) and waits on r->ev_cond until r->ev_done reaches it; then
+ * it releases the lock, calls the callback for each of its events, and
+ * takes the lock again to advance ev_done and wake the next writer.  So
+ * events are delivered on the thread that caused them (the bindings rely
+ * on that: they capture into thread-local memory), before its call
+ * returns (the diff handed to the caller is still the caller's), in the
+ * order of the changes (tickets are taken in lock order), and never two at
+ * once.  Calls that would wait for a ticket or destroy the router return
+ * ROUTER_ECALLBACK from a callback (tls_cb says the thread is in one).
+ *
  * fork().  A child inherits records of threads that no longer exist; if one
  * was inside a read section at fork time, no grace period would ever end in
  * the child.  pthread_atfork handlers take the registry lock and every
  * router's lock before fork (so no publish and no registration is half
  * done) and, in the child, unregister every reader record except the
- * forking thread's own, then release the locks.
+ * forking thread's own, forget event tickets of the threads the child does
+ * not have (so its own publishes do not wait for their deliveries), then
+ * release the locks.
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -270,8 +309,10 @@ static pthread_key_t g_key;
  *   g_routers_lock -> r->lock (one router at a time) -> g_gp_lock -> g_lock
  * g_routers_lock protects the list of routers; g_gp_lock serializes grace
  * periods (every writer_fence + ck_epoch_poll/barrier, see reclaim); g_lock
- * protects g_readers and record registration, which a lookup from an event
- * callback may do while its router's lock is held. */
+ * protects g_readers and record registration.  No lock is held while the
+ * event callback runs (writers wait for their turn on r->ev_cond, under
+ * r->lock, before they release it), so the callback may take any of them
+ * through the calls it is allowed. */
 static pthread_mutex_t g_routers_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t g_gp_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -294,6 +335,45 @@ static size_t g_nrouters, g_crouters;
 static __thread ck_epoch_record_t *tls_rec
     __attribute__((tls_model("initial-exec")));
 
+/* The event deliveries this thread is in, innermost first (frames live on
+ * the stack of deliver()).  Non-NULL: the thread is in an event callback. */
+typedef struct cb_frame {
+	const struct router *r;
+	const struct cb_frame *up;
+} cb_frame;
+static __thread const cb_frame *tls_cb
+    __attribute__((tls_model("initial-exec")));
+
+static int delivering(const struct router *r)
+{
+	const cb_frame *f;
+
+	for (f = tls_cb; f != NULL; f = f->up)
+		if (f->r == r)
+			return 1;
+	return 0;
+}
+
+/* Set while this thread takes or holds g_lock (set before locking,
+ * cleared after unlocking): a signal handler that interrupted it and
+ * would register (a first lookup) would wait for the lock it holds. */
+static __thread int tls_in_registry
+    __attribute__((tls_model("initial-exec")));
+
+static void registry_lock(void)
+{
+	tls_in_registry = 1;
+	ck_pr_barrier(); /* the flag before the lock, as the handler sees it */
+	pthread_mutex_lock(&g_lock);
+}
+
+static void registry_unlock(void)
+{
+	pthread_mutex_unlock(&g_lock);
+	ck_pr_barrier();
+	tls_in_registry = 0;
+}
+
 static void atfork_prepare(void);
 static void atfork_parent(void);
 static void atfork_child(void);
@@ -303,12 +383,12 @@ static void thread_exit(void *p)
 	ck_epoch_record_t *rec = p;
 	size_t i;
 
-	pthread_mutex_lock(&g_lock);
+	registry_lock();
 	for (i = 0; i < g_nreaders; i++)
 		if (g_readers[i].rec == rec)
 			g_readers[i].in_use = 0;
 	ck_epoch_unregister(rec);
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	tls_rec = NULL;
 }
 
@@ -337,13 +417,33 @@ static ck_epoch_record_t *record_get(void)
 	return rec;
 }
 
+/* Why reader() gave no record: interrupted inside the registry (see
+ * reader_register), or out of memory. */
+static int no_reader(router_error *err)
+{
+	if (tls_in_registry)
+		return router__seterr(err, ROUTER_ESTATE, NULL,
+		                      "this thread has no reader record and was "
+		                      "interrupted inside the reader registry (a "
+		                      "lookup from a signal handler?): call "
+		                      "router_thread_register first");
+	return router__seterr(err, ROUTER_ENOMEM, NULL,
+	                      "out of memory registering a reader thread");
+}
+
 static ck_epoch_record_t *reader_register(router_error *err)
 {
 	ck_epoch_record_t *rec;
 	size_t i;
 
+	if (tls_in_registry) {
+		/* A lookup from a signal handler that interrupted this
+		 * thread inside the registry: waiting would never end. */
+		(void)no_reader(err);
+		return NULL;
+	}
 	pthread_once(&g_once, global_init);
-	pthread_mutex_lock(&g_lock);
+	registry_lock();
 	if (g_nreaders == g_creaders) {
 		size_t n = g_creaders ? g_creaders * 2 : 16;
 		reader_rec *p = realloc(g_readers, n * sizeof *p);
@@ -368,11 +468,11 @@ static ck_epoch_record_t *reader_register(router_error *err)
 		ck_epoch_unregister(rec);
 		goto oom;
 	}
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	tls_rec = rec;
 	return rec;
 oom:
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	router__seterr(err, ROUTER_ENOMEM, NULL,
 	               "out of memory registering a reader thread");
 	return NULL;
@@ -413,17 +513,43 @@ static inline ck_epoch_record_t *reader(void)
 /* ------------------------------------------------------------------------ */
 
 #define NAME_CHUNK 1024u
-#define NAME_DIR 4096u /* up to 4M distinct shard names per router */
+#define NAME_DIR (ROUTER_SHARD_NAMES_MAX / NAME_CHUNK)
 
 typedef struct hist_entry {
 	router_table *t;
 	int64_t accepted_ns;
 } hist_entry;
 
+/* A handle id's (keyspace, table), shared by every handle open on it
+ * (refs).  A free id (refs 0, names NULL) is on the free list through
+ * next_free and is reused by the next handle of another table. */
 typedef struct handle_key {
 	char *ks, *table;
 	size_t kslen, tlen;
+	uint32_t refs;
+	uint32_t next_free;
 } handle_key;
+
+#define NO_ID UINT32_MAX
+
+/* The events of one writer call (see "Events" above).  At most three are
+ * made by one call (a superseded pending table, the publish, a failed
+ * automatic snapshot). */
+#define EVENTS_MAX 4u
+
+typedef struct ev_slot {
+	router_event ev;
+	router_error err; /* ev.error points here */
+} ev_slot;
+
+typedef struct ev_batch {
+	unsigned n;
+	uint64_t ticket;
+	ev_slot ev[EVENTS_MAX];
+	/* What the events point to, freed after delivery. */
+	router_diff *diff;
+	router_shadow_verdict *shadow;
+} ev_batch;
 
 struct router {
 	/* The table in service.  Written by the writer under lock with
@@ -448,6 +574,15 @@ struct router {
 	double max_shrink;
 	router_event_cb on_event;
 	void *on_event_arg;
+	/* Event delivery: the batch of the writer holding lock (NULL when
+	 * none), the next ticket to give, the ticket whose turn it is, and
+	 * the condition writers wait on for their turn. */
+	ev_batch *evb;
+	uint64_t ev_next, ev_done;
+	pthread_cond_t ev_cond;
+	/* Retired tables a long batch held past their grace period, pushed
+	 * by the batch's reader, freed by the writer (see "Long batches"). */
+	router_table *dead;
 	hist_entry *hist; /* oldest first */
 	unsigned nhist, cur; /* cur: index of current in hist */
 	uint64_t high_water; /* highest version ever accepted */
@@ -455,9 +590,12 @@ struct router {
 	/* name -> id, open addressing; writer only. */
 	uint32_t *name_index;
 	uint32_t name_index_cap;
-	/* handle id -> (keyspace, table). */
+	/* handle id -> (keyspace, table); nhandles ids are in use or free
+	 * (free ones listed from free_id), so slot arrays have nhandles
+	 * entries: the most handles ever open at once. */
 	handle_key *handles;
 	uint32_t nhandles, chandles;
+	uint32_t free_id;
 	/* router_options.snapshot_path (copy), or NULL. */
 	char *snapshot_path;
 	/* Quarantine: the pending table (owned, never visible to readers),
@@ -502,14 +640,14 @@ static void atfork_prepare(void)
 	for (i = 0; i < g_nrouters; i++)
 		pthread_mutex_lock(&g_routers[i]->lock);
 	pthread_mutex_lock(&g_gp_lock);
-	pthread_mutex_lock(&g_lock);
+	registry_lock();
 }
 
 static void atfork_parent(void)
 {
 	size_t i;
 
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	pthread_mutex_unlock(&g_gp_lock);
 	for (i = 0; i < g_nrouters; i++)
 		pthread_mutex_unlock(&g_routers[i]->lock);
@@ -527,6 +665,16 @@ static void atfork_child(void)
 			g_readers[i].in_use = 0;
 			ck_epoch_unregister(g_readers[i].rec);
 		}
+	}
+	/* Tickets of writers that do not exist here will never be
+	 * delivered: forget them, keeping only a delivery this thread is in
+	 * (a fork from the callback), which is the oldest outstanding one.
+	 * Their waiters are gone too: the condition is made anew. */
+	for (i = 0; i < g_nrouters; i++) {
+		router *r = g_routers[i];
+
+		r->ev_next = r->ev_done + (delivering(r) ? 1 : 0);
+		pthread_cond_init(&r->ev_cond, NULL);
 	}
 	/* The child is a new address space: register it for membarrier
 	 * again (no reader section is open in it, so falling back to the
@@ -587,6 +735,7 @@ int router_create(router **out, const router_options *opt, router_error *err)
 	r->hist = router__malloc(a, o.history * sizeof *r->hist);
 	if (r->hist == NULL)
 		goto oom;
+	r->free_id = NO_ID;
 	r->shadow_max_moved = 1.0;
 	r->shadow_max_unroutable = 0.0;
 	r->fence_cap = o.fence_cap;
@@ -602,6 +751,7 @@ int router_create(router **out, const router_options *opt, router_error *err)
 			goto oom;
 	}
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->ev_cond, NULL);
 	pthread_mutex_lock(&g_routers_lock);
 	if (g_nrouters == g_crouters) {
 		size_t n = g_crouters ? g_crouters * 2 : 8;
@@ -609,17 +759,19 @@ int router_create(router **out, const router_options *opt, router_error *err)
 
 		if (p == NULL) {
 			pthread_mutex_unlock(&g_routers_lock);
+			pthread_cond_destroy(&r->ev_cond);
 			pthread_mutex_destroy(&r->lock);
 			goto oom;
 		}
 		g_routers = p;
 		g_crouters = n;
 	}
-	pthread_mutex_lock(&g_lock);
+	registry_lock();
 	r->wrec = record_get();
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	if (r->wrec == NULL) {
 		pthread_mutex_unlock(&g_routers_lock);
+		pthread_cond_destroy(&r->ev_cond);
 		pthread_mutex_destroy(&r->lock);
 		goto oom;
 	}
@@ -637,7 +789,11 @@ oom:
 	                      "out of memory creating a router");
 }
 
-/* ck_epoch callbacks: free once no reader can hold the object. */
+/* t->pins: readers of long batches holding t, and the dead bit. */
+#define TABLE_DEAD 0x80000000u
+
+/* ck_epoch callbacks: free once no reader can hold the object (a long
+ * batch's pin included: see "Long batches"). */
 static void table_reclaim(ck_epoch_entry_t *e)
 {
 	router_table *t = (router_table *)(void *)((char *)e -
@@ -646,9 +802,27 @@ static void table_reclaim(ck_epoch_entry_t *e)
 	router *r = t->owner;
 
 	grace_over();
+	if (__atomic_fetch_or(&t->pins, TABLE_DEAD, __ATOMIC_ACQ_REL) != 0)
+		return; /* pinned: its last unpin hands it to r->dead */
 	if (r != NULL)
 		r->st.tables_freed++;
 	router__table_destroy(t);
+}
+
+/* Free the tables whose last pin went after their grace period.  Writer
+ * (r->lock held). */
+static void dead_drain(router *r)
+{
+	router_table *t = __atomic_exchange_n(&r->dead, NULL, __ATOMIC_ACQUIRE);
+
+	while (t != NULL) {
+		router_table *next = t->next_dead;
+
+		grace_over();
+		r->st.tables_freed++;
+		router__table_destroy(t);
+		t = next;
+	}
 }
 
 static void slots_reclaim(ck_epoch_entry_t *e)
@@ -684,6 +858,8 @@ static void retire(router *r, router_table *t)
  * r->lock held, never inside a read section. */
 static void reclaim(router *r)
 {
+	if (__atomic_load_n(&r->dead, __ATOMIC_RELAXED) != NULL)
+		dead_drain(r);
 	/* With membarrier each poll interrupts every CPU running a reader
 	 * (an IPI, a VM exit under KVM): poll once per RECLAIM_BATCH
 	 * retired tables rather than on every publish. */
@@ -711,6 +887,11 @@ void router_free(router *r)
 
 	if (r == NULL)
 		return;
+	/* Freeing the router whose event this thread is delivering would
+	 * pull it from under the delivery: refused (the contract says so;
+	 * there is no status to return). */
+	if (delivering(r))
+		return;
 	pthread_mutex_lock(&g_routers_lock);
 	for (i = 0; i < g_nrouters; i++)
 		if (g_routers[i] == r) {
@@ -733,10 +914,12 @@ void router_free(router *r)
 	writer_fence();
 	ck_epoch_barrier(r->wrec);
 	pthread_mutex_unlock(&g_gp_lock);
+	/* No batch runs now (the contract): every pinned table is back. */
+	dead_drain(r);
 	pthread_mutex_unlock(&r->lock);
-	pthread_mutex_lock(&g_lock);
+	registry_lock();
 	ck_epoch_unregister(r->wrec);
-	pthread_mutex_unlock(&g_lock);
+	registry_unlock();
 	a = r->alloc;
 	for (i = 0; i < NAME_DIR && r->names_dir[i] != NULL; i++) {
 		size_t j;
@@ -759,6 +942,7 @@ void router_free(router *r)
 	for (i = 0; i < r->ninv; i++)
 		router__invariant_free(r->inv[i], &a);
 	router__free(&a, r->inv);
+	pthread_cond_destroy(&r->ev_cond);
 	pthread_mutex_destroy(&r->lock);
 	router__free(&a, r);
 }
@@ -796,6 +980,25 @@ static int name_index_grow(router *r)
 	r->name_index = idx;
 	r->name_index_cap = ncap;
 	return 0;
+}
+
+/* The id of an interned name, or -1. */
+static int64_t name_find(const router *r, const char *s, size_t len)
+{
+	uint32_t h, i;
+
+	if (r->name_index_cap == 0)
+		return -1;
+	h = (uint32_t)router__name_hash(s, len) & (r->name_index_cap - 1);
+	while ((i = r->name_index[h]) != 0) {
+		uint32_t l;
+		const char *n = name_at(r, i - 1, &l);
+
+		if (l == len && memcmp(n, s, len) == 0)
+			return i - 1;
+		h = (h + 1) & (r->name_index_cap - 1);
+	}
+	return -1;
 }
 
 /* The id of name, interning it if new.  Writer only.  -1: out of memory
@@ -868,6 +1071,8 @@ static const router__tdef *slot_entry(const router_table *t,
 {
 	const router__tdef *d;
 
+	if (k->ks == NULL) /* a free id */
+		return NULL;
 	if (router__table_resolve(t, k->ks, k->kslen, k->table, k->tlen, &d,
 	                          NULL) != ROUTER_OK)
 		return NULL;
@@ -931,19 +1136,84 @@ static void emit_shadow(router *r, router_event_kind kind, int code,
                         const router_error *e, const router_diff *d,
                         const router_shadow_verdict *sv)
 {
-	router_event ev;
+	ev_batch *b = r->evb;
+	ev_slot *s;
 
-	if (r->on_event == NULL)
+	/* Every caller holds the lock through writer_lock (b set) and
+	 * makes fewer than EVENTS_MAX events. */
+	if (r->on_event == NULL || b == NULL || b->n == EVENTS_MAX)
 		return;
-	ev.kind = kind;
-	ev.code = code;
-	ev.version_from = from;
-	ev.version_to = to;
-	ev.hash_to = hash;
-	ev.error = code == ROUTER_OK ? NULL : e;
-	ev.diff = d;
-	ev.shadow = sv;
-	r->on_event(r->on_event_arg, &ev);
+	s = &b->ev[b->n++];
+	s->ev.kind = kind;
+	s->ev.code = code;
+	s->ev.version_from = from;
+	s->ev.version_to = to;
+	s->ev.hash_to = hash;
+	s->ev.error = NULL;
+	if (code != ROUTER_OK) {
+		if (e != NULL)
+			s->err = *e;
+		else
+			router__seterr(&s->err, code, NULL, "%s",
+			               router_strerror(code));
+		s->ev.error = &s->err;
+	}
+	s->ev.diff = d;
+	s->ev.shadow = sv;
+}
+
+/* Take the writer lock for a call that may make events (into b). */
+static void writer_lock(router *r, ev_batch *b)
+{
+	b->n = 0;
+	b->diff = NULL;
+	b->shadow = NULL;
+	pthread_mutex_lock(&r->lock);
+	r->evb = b;
+}
+
+/* Release it, then deliver b's events in turn (see "Events" above) and
+ * free what they pointed to. */
+static void writer_unlock(router *r, ev_batch *b)
+{
+	cb_frame f;
+	unsigned i;
+
+	r->evb = NULL;
+	if (b->n == 0) {
+		pthread_mutex_unlock(&r->lock);
+		goto out;
+	}
+	b->ticket = r->ev_next++;
+	while (r->ev_done != b->ticket)
+		pthread_cond_wait(&r->ev_cond, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	f.r = r;
+	f.up = tls_cb;
+	tls_cb = &f;
+	for (i = 0; i < b->n; i++)
+		r->on_event(r->on_event_arg, &b->ev[i].ev);
+	tls_cb = f.up;
+	pthread_mutex_lock(&r->lock);
+	r->ev_done++;
+	pthread_cond_broadcast(&r->ev_cond);
+	pthread_mutex_unlock(&r->lock);
+out:
+	router_diff_free(b->diff);
+	router_shadow_free(b->shadow);
+}
+
+/* ROUTER_ECALLBACK when the calling thread is in an event callback: fn
+ * would wait for the delivery it is part of. */
+static int from_callback(const char *fn, router_error *err)
+{
+	if (ROUTER__LIKELY(tls_cb == NULL))
+		return ROUTER_OK;
+	return router__seterr(err, ROUTER_ECALLBACK, NULL,
+	                      "%s called from a router's event callback, "
+	                      "where it would wait for the delivery in "
+	                      "progress; call it after the callback returns",
+	                      fn);
 }
 
 static void emit(router *r, router_event_kind kind, int code, uint64_t from,
@@ -1234,6 +1504,31 @@ static int shadow(router *r, const router_table *cur, const router_table *t,
 	    100.0 * r->shadow_max_moved, 100.0 * r->shadow_max_unroutable);
 }
 
+/* The edges of the version space, before the guards (whose EVERSION
+ * check compares with the high-water mark): a version above
+ * ROUTER_VERSION_MAX could not be followed even by "next", and "next"
+ * after ROUTER_VERSION_MAX does not exist.  Either would otherwise wrap
+ * high_water + 1 to 0, put version 0 ("nothing published") in service and
+ * switch the stale-version guard off. */
+static int version_check(const router *r, const router_table *t,
+                         router_error *err)
+{
+	if (t->version > ROUTER_VERSION_MAX)
+		return router__seterr(
+		    err, ROUTER_EVERSION, NULL,
+		    "version %llu is above the maximum %llu: no version "
+		    "could follow it",
+		    (unsigned long long)t->version,
+		    (unsigned long long)ROUTER_VERSION_MAX);
+	if (t->version == 0 && r->high_water >= ROUTER_VERSION_MAX)
+		return router__seterr(
+		    err, ROUTER_EVERSION, NULL,
+		    "version %llu, accepted before, is the maximum; no next "
+		    "version (this router takes only rollbacks now)",
+		    (unsigned long long)r->high_water);
+	return ROUTER_OK;
+}
+
 /* Codes whose refusal judges the content (fenced; quarantinable are the
  * first three). */
 static int quarantinable(int rc)
@@ -1273,13 +1568,20 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	}
 	cur = r->current;
 	from_version = cur ? cur->version : 0;
-	version = t->version ? t->version : r->high_water + 1;
+	/* high_water <= ROUTER_VERSION_MAX < UINT64_MAX (version_check refuses
+	 * the rest before it is recorded), so + 1 cannot wrap; "next" past the
+	 * maximum is refused by version_check, with version 0 reported. */
+	version = t->version                          ? t->version
+	          : r->high_water < ROUTER_VERSION_MAX ? r->high_water + 1
+	                                               : 0;
 	if (diff != NULL || r->on_event != NULL) {
 		rc = router_diff_tables(cur, t, &d, &e);
 		if (rc != ROUTER_OK)
 			goto out_plain;
 	}
 	rc = pre_guards(r, cur, t, &e);
+	if (rc == ROUTER_OK)
+		rc = version_check(r, t, &e);
 	if (rc == ROUTER_OK)
 		rc = guards(r, cur, t, flags, version, &e);
 	if (rc == ROUTER_OK)
@@ -1331,6 +1633,19 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	/* Prepare everything that can fail before touching t. */
 	for (i = 0; i < t->nkeyspaces; i++)
 		nsh += t->keyspaces[i].nshards;
+	/* The names bound first, so that a refusal interns nothing (a name
+	 * new to the router and repeated in t is counted twice: refused at
+	 * most t's shard count early). */
+	for (i = 0, k = 0; i < t->nkeyspaces; i++)
+		for (j = 0; j < t->keyspaces[i].nshards; j++) {
+			const router__shard *sh = &t->keyspaces[i].shards[j];
+
+			k += name_find(r, sh->name, sh->name_len) < 0;
+		}
+	if (r->nnames + k > ROUTER_SHARD_NAMES_MAX) {
+		names_full = 1;
+		goto oom;
+	}
 	ids = router__malloc(&r->alloc, (nsh ? nsh : 1) * sizeof *ids);
 	if (ids == NULL)
 		goto oom;
@@ -1403,11 +1718,13 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	rc = ROUTER_OK;
 out:
 	router__free(&r->alloc, ids);
-	router_shadow_free(sv);
+	/* The events point at sv and d: freed after their delivery
+	 * (writer_unlock); the caller's diff outlives it. */
+	r->evb->shadow = sv;
 	if (diff != NULL)
 		*diff = d;
 	else
-		router_diff_free(d);
+		r->evb->diff = d;
 out_plain:
 	if (err != NULL)
 		*err = e;
@@ -1421,9 +1738,11 @@ oom:
 		ck_pr_store_ptr(&t->owner, NULL);
 	if (names_full)
 		rc = router__seterr(&e, ROUTER_ERANGE, NULL,
-		                    "this router has interned %u distinct shard "
-		                    "names, its limit; create a new router",
-		                    NAME_DIR * NAME_CHUNK);
+		                    "the table would bring the router past %u "
+		                    "distinct shard names (it has %u; names are "
+		                    "kept for the router's lifetime); create a "
+		                    "new router",
+		                    (unsigned)ROUTER_SHARD_NAMES_MAX, r->nnames);
 	else
 		rc = router__seterr(&e, ROUTER_ENOMEM, NULL,
 		                    "out of memory preparing the table for "
@@ -1436,6 +1755,7 @@ oom:
 int router_publish(router *r, router_table *t, unsigned flags,
                    router_diff **diff, router_error *err)
 {
+	ev_batch b;
 	int rc;
 
 	if (diff != NULL)
@@ -1447,9 +1767,11 @@ int router_publish(router *r, router_table *t, unsigned flags,
 	              ROUTER_PUBLISH_QUARANTINE))
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "unknown publish flags 0x%x", flags);
-	pthread_mutex_lock(&r->lock);
+	if ((rc = from_callback("router_publish", err)) != ROUTER_OK)
+		return rc;
+	writer_lock(r, &b);
 	rc = publish_locked(r, t, flags, 0, diff, err);
-	pthread_mutex_unlock(&r->lock);
+	writer_unlock(r, &b);
 	return rc;
 }
 
@@ -1492,6 +1814,7 @@ out:
 
 int router_pending_approve(router *r, router_diff **diff, router_error *err)
 {
+	ev_batch b;
 	int rc;
 
 	if (diff != NULL)
@@ -1499,31 +1822,36 @@ int router_pending_approve(router *r, router_diff **diff, router_error *err)
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_pending_approve: NULL argument");
-	pthread_mutex_lock(&r->lock);
+	if ((rc = from_callback("router_pending_approve", err)) != ROUTER_OK)
+		return rc;
+	writer_lock(r, &b);
 	if (r->pending == NULL)
 		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
 		                    "no table is pending");
 	else
 		rc = publish_locked(r, r->pending, ROUTER_PUBLISH_DESTRUCTIVE,
 		                    1, diff, err);
-	pthread_mutex_unlock(&r->lock);
+	writer_unlock(r, &b);
 	return rc;
 }
 
 int router_pending_discard(router *r, router_error *err)
 {
-	int rc = ROUTER_OK;
+	ev_batch b;
+	int rc;
 
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_pending_discard: NULL argument");
-	pthread_mutex_lock(&r->lock);
+	if ((rc = from_callback("router_pending_discard", err)) != ROUTER_OK)
+		return rc;
+	writer_lock(r, &b);
 	if (r->pending == NULL)
 		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
 		                    "no table is pending");
 	else
 		pending_drop(r, 1);
-	pthread_mutex_unlock(&r->lock);
+	writer_unlock(r, &b);
 	if (rc == ROUTER_OK)
 		router__clearerr(err);
 	return rc;
@@ -1774,13 +2102,16 @@ static int rollback_to_index(router *r, unsigned idx, router_error *err)
 
 int router_rollback(router *r, unsigned steps, router_error *err)
 {
+	ev_batch b;
 	int rc;
 
 	if (r == NULL || steps == 0)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      r ? "rollback by 0 steps"
 		                        : "router is NULL");
-	pthread_mutex_lock(&r->lock);
+	if ((rc = from_callback("router_rollback", err)) != ROUTER_OK)
+		return rc;
+	writer_lock(r, &b);
 	if (r->nhist == 0 || steps > r->cur) {
 		rc = router__seterr(err, ROUTER_ENOHISTORY, NULL,
 		                    "cannot roll back %u step%s: %u older "
@@ -1793,19 +2124,22 @@ int router_rollback(router *r, unsigned steps, router_error *err)
 	} else {
 		rc = rollback_to_index(r, r->cur - steps, err);
 	}
-	pthread_mutex_unlock(&r->lock);
+	writer_unlock(r, &b);
 	return rc;
 }
 
 int router_rollback_to(router *r, uint64_t version, router_error *err)
 {
+	ev_batch b;
 	unsigned i;
 	int rc;
 
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router is NULL");
-	pthread_mutex_lock(&r->lock);
+	if ((rc = from_callback("router_rollback_to", err)) != ROUTER_OK)
+		return rc;
+	writer_lock(r, &b);
 	for (i = 0; i < r->nhist; i++)
 		if (r->hist[i].t->version == version)
 			break;
@@ -1818,7 +2152,7 @@ int router_rollback_to(router *r, uint64_t version, router_error *err)
 	} else {
 		rc = rollback_to_index(r, i, err);
 	}
-	pthread_mutex_unlock(&r->lock);
+	writer_unlock(r, &b);
 	return rc;
 }
 
@@ -1889,11 +2223,6 @@ static int no_table(router_error *err)
 	                      "no table has been published yet");
 }
 
-static int no_reader(router_error *err)
-{
-	return router__seterr(err, ROUTER_ENOMEM, NULL,
-	                      "out of memory registering a reader thread");
-}
 
 int router_route(router *r, const char *keyspace, size_t keyspace_len,
                  const char *table, size_t table_len,
@@ -1944,6 +2273,25 @@ int router_route_ksid(router *r, const char *keyspace, size_t keyspace_len,
 	return rc;
 }
 
+/* Point every table that has slots and may serve (in service, in the
+ * history) at the new (keyspace, table) of a reused id.  Readers of the
+ * handle that reuses it start after router_handle_open returns; the
+ * history's tables become visible again only through swap_in's release. */
+static void slots_reset(router *r, uint32_t id)
+{
+	unsigned i;
+
+	for (i = 0; i < r->nhist; i++) {
+		router_table *t = r->hist[i].t;
+		router__slots *s = t->slots;
+
+		if (s != NULL && id < s->n)
+			ck_pr_store_ptr(&s->e[id],
+			                (void *)(uintptr_t)slot_entry(
+			                    t, &r->handles[id]));
+	}
+}
+
 int router_handle_open(router *r, const char *keyspace, size_t keyspace_len,
                        const char *table, size_t table_len,
                        router_handle **out, router_error *err)
@@ -1974,7 +2322,8 @@ int router_handle_open(router *r, const char *keyspace, size_t keyspace_len,
 	for (i = 0; i < r->nhandles; i++) {
 		const handle_key *k = &r->handles[i];
 
-		if (k->kslen == keyspace_len && k->tlen == table_len &&
+		if (k->ks != NULL && k->kslen == keyspace_len &&
+		    k->tlen == table_len &&
 		    memcmp(k->ks, keyspace, keyspace_len) == 0 &&
 		    memcmp(k->table, table, table_len) == 0)
 			break;
@@ -1982,7 +2331,7 @@ int router_handle_open(router *r, const char *keyspace, size_t keyspace_len,
 	if (i == r->nhandles) {
 		handle_key k;
 
-		if (r->nhandles == r->chandles) {
+		if (r->free_id == NO_ID && r->nhandles == r->chandles) {
 			uint32_t n = r->chandles ? r->chandles * 2 : 16;
 			handle_key *p = router__realloc(
 			    &r->alloc, r->handles, n * sizeof *p);
@@ -1996,17 +2345,29 @@ int router_handle_open(router *r, const char *keyspace, size_t keyspace_len,
 		k.table = router__strndup(&r->alloc, table, table_len);
 		k.kslen = keyspace_len;
 		k.tlen = table_len;
+		k.refs = 0;
+		k.next_free = NO_ID;
 		if (k.ks == NULL || k.table == NULL) {
 			router__free(&r->alloc, k.ks);
 			router__free(&r->alloc, k.table);
 			goto oom;
 		}
-		r->handles[r->nhandles++] = k;
-		/* Give the table in service its slot now; if that fails the
-		 * handle still works by name. */
-		if (r->current != NULL)
-			(void)slots_refresh(r, r->current);
+		if (r->free_id != NO_ID) {
+			/* Reuse a freed id: no slot array grows. */
+			i = r->free_id;
+			r->free_id = r->handles[i].next_free;
+			r->handles[i] = k;
+			slots_reset(r, i);
+		} else {
+			i = r->nhandles;
+			r->handles[r->nhandles++] = k;
+			/* Give the table in service its slot now; if that
+			 * fails the handle still works by name. */
+			if (r->current != NULL)
+				(void)slots_refresh(r, r->current);
+		}
 	}
+	r->handles[i].refs++;
 	h->r = r;
 	h->id = i;
 	h->ks = r->handles[i].ks;
@@ -2026,11 +2387,28 @@ oom:
 
 void router_handle_free(router_handle *h)
 {
+	router *r;
+	handle_key *k;
+
 	if (h == NULL)
 		return;
-	/* The id stays registered (ids are never reused); only the handle
-	 * object goes. */
-	router__free(&h->r->alloc, h);
+	r = h->r;
+	pthread_mutex_lock(&r->lock);
+	k = &r->handles[h->id];
+	if (--k->refs == 0) {
+		/* The last handle of this (keyspace, table): its id is free.
+		 * Its slot entries stay until the id is reused (slots_reset)
+		 * or a new slot array is made (slot_entry gives NULL): no
+		 * handle uses them meanwhile. */
+		router__free(&r->alloc, k->ks);
+		router__free(&r->alloc, k->table);
+		k->ks = k->table = NULL;
+		k->kslen = k->tlen = 0;
+		k->next_free = r->free_id;
+		r->free_id = h->id;
+	}
+	pthread_mutex_unlock(&r->lock);
+	router__free(&r->alloc, h);
 }
 
 /* The definition a handle routes through in t: its slot when t has one,
@@ -2088,7 +2466,7 @@ static inline int handle_u64(const router_handle *h, uint64_t key,
 	if (ROUTER__UNLIKELY(h == NULL || out == NULL))
 		return ROUTER_EINVAL;
 	if (ROUTER__UNLIKELY((rec = reader()) == NULL))
-		return ROUTER_ENOMEM;
+		return no_reader(NULL);
 	section_begin(rec);
 	t = consume_ptr(&h->r->current);
 	if (ROUTER__UNLIKELY(t == NULL))
@@ -2136,7 +2514,8 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 	ck_epoch_record_t *rec;
 	const router_table *t;
 	const router__tdef *d;
-	size_t i;
+	router_table *pinned = NULL;
+	size_t i = 0, end;
 	int rc = ROUTER_OK;
 
 	if (h == NULL || (n > 0 && (keys == NULL || shard_ids == NULL)))
@@ -2145,7 +2524,11 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 		                      "argument");
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
-	/* One read section and one table for the whole batch. */
+	/* One table for the whole batch, one read section per chunk of
+	 * ROUTER_BATCH_CHUNK keys: a section holds up every grace period of
+	 * the process (one global epoch), so its length is bounded whatever
+	 * n is; a longer batch pins its table instead (see "Long
+	 * batches"). */
 	section_begin(rec);
 	t = consume_ptr(&h->r->current);
 	if (t == NULL) {
@@ -2156,30 +2539,63 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 		goto out;
 	if (version != NULL)
 		*version = t->version;
-	for (i = 0; i < n; i++) {
-		int r1 = router__tdef_route_id(t, d, keys[i], is_unsigned,
-		                               &shard_ids[i]);
+	if (n > ROUTER_BATCH_CHUNK) {
+		pinned = (router_table *)(uintptr_t)t;
+		__atomic_add_fetch(&pinned->pins, 1, __ATOMIC_ACQ_REL);
+	}
+	for (;;) {
+		end = n - i > ROUTER_BATCH_CHUNK ? i + ROUTER_BATCH_CHUNK : n;
+		for (; i < end; i++) {
+			int r1 = router__tdef_route_id(t, d, keys[i],
+			                               is_unsigned,
+			                               &shard_ids[i]);
 
-		if (ROUTER__UNLIKELY(r1 < 0)) {
-			router_route_result res;
+			if (ROUTER__UNLIKELY(r1 < 0)) {
+				router_route_result res;
 
-			rc = router__tdef_route_u64(t, d, keys[i], is_unsigned,
-			                            &res);
-			if (rc < 0) {
-				/* Same error for every key: say it once. */
-				router_value v = ROUTER_VALUE_UINT64(keys[i]);
+				rc = router__tdef_route_u64(t, d, keys[i],
+				                            is_unsigned, &res);
+				if (rc < 0) {
+					/* Same error for every key: say it
+					 * once. */
+					router_value v =
+					    ROUTER_VALUE_UINT64(keys[i]);
 
-				(void)router__tdef_route(t, d, &v, 1, &res,
-				                         err);
-				break;
+					(void)router__tdef_route(t, d, &v, 1,
+					                         &res, err);
+					goto out;
+				}
 			}
 		}
+		if (i == n)
+			break;
+		section_end(rec);
+		section_begin(rec);
 	}
-	if (rc > 0)
-		rc = ROUTER_OK;
+	rc = ROUTER_OK;
 out:
 	section_end(rec);
+	if (pinned != NULL &&
+	    __atomic_sub_fetch(&pinned->pins, 1, __ATOMIC_ACQ_REL) ==
+	        TABLE_DEAD) {
+		/* Retired and past its grace period while pinned: this was
+		 * the last pin; the writer frees it. */
+		router *r = pinned->owner;
+		router_table *head = __atomic_load_n(&r->dead,
+		                                     __ATOMIC_RELAXED);
+
+		do
+			pinned->next_dead = head;
+		while (!__atomic_compare_exchange_n(&r->dead, &head, pinned, 1,
+		                                    __ATOMIC_RELEASE,
+		                                    __ATOMIC_RELAXED));
+	}
 	if (rc == ROUTER_OK && err != NULL)
 		router__clearerr(err);
 	return rc;
+}
+
+uint32_t router__handle_ids(const router *r)
+{
+	return r->nhandles;
 }

@@ -122,6 +122,11 @@ struct router_table {
 	/* Set at publish. */
 	struct router *owner;
 	router__slots *slots; /* read with ck_pr_load_ptr */
+	/* Long batches (router.c, "Long batches"): readers holding the table
+	 * across read sections, plus a dead bit once it is due; the link in
+	 * its router's list of tables freed by the writer. */
+	uint32_t pins;
+	struct router_table *next_dead;
 };
 
 /* XXH3 of a name, used for every name index. */

@@ -6,6 +6,11 @@
  * that saw a mix of two tables, or a freed one, would get a wrong shard (or
  * crash under ASan / race under TSan).
  *
+ * Readers also open and free handles (their ids are reused under
+ * publishes and lookups), and the event callback reads the router (stats,
+ * history) and checks that accepted publishes arrive in version order, one
+ * callback at a time.
+ *
  * usage: stress [seconds (default 10)] [readers (default 2)]
  * Exit 0 when every answer was right and every verdict as expected.
  */
@@ -35,6 +40,10 @@ static uint8_t oracle[MAXV];
 static uint64_t next_version = 1; /* atomic */
 static int stop;                   /* atomic */
 static router *R;
+/* Event callback checks (issue 15): written by the callback only, which
+ * never runs twice at once (that is one of the checks). */
+static int cb_active;              /* atomic */
+static uint64_t cb_events, cb_bad, cb_last_publish;
 
 typedef struct counters {
 	uint64_t lookups, wrong, versions_seen, errors;
@@ -63,6 +72,27 @@ static void die(const char *what, const router_error *e)
 	fprintf(stderr, "stress: %s: %s: %s\n", what, e ? e->culprit : "",
 	        e ? e->message : "");
 	exit(2);
+}
+
+static void on_event(void *arg, const router_event *ev)
+{
+	router_stats st;
+	router_history_entry h[8];
+
+	(void)arg;
+	if (__atomic_add_fetch(&cb_active, 1, __ATOMIC_SEQ_CST) != 1)
+		cb_bad++;
+	cb_events++;
+	if (ev->kind == ROUTER_EVENT_PUBLISH && ev->code == ROUTER_OK) {
+		if (ev->version_to <= cb_last_publish)
+			cb_bad++;
+		cb_last_publish = ev->version_to;
+	}
+	/* Reads from the callback (they deadlocked under the old lock). */
+	router_get_stats(R, &st);
+	if (router_history(R, h, 8) == 0 || st.accepted == 0)
+		cb_bad++;
+	__atomic_sub_fetch(&cb_active, 1, __ATOMIC_SEQ_CST);
 }
 
 /* The table of layout li with vindex vi; ntables tables in "user";
@@ -279,6 +309,26 @@ static void *reader(void *arg)
 			router_value v = ROUTER_VALUE_INT64(key);
 
 			rc = router_route(R, "user", 4, "t0", 2, &v, 1, &res, &e);
+		} else if (mode == 2) {
+			/* Handle churn: a table every valid table routes like
+			 * t0, and one that exists in none; ids are reused. */
+			router_handle *a, *b;
+			char n[16];
+
+			snprintf(n, sizeof n, "t%u", 1 + key % 19);
+			if (router_handle_open(R, "user", 4, n, strlen(n), &a,
+			                       &e))
+				die("handle", &e);
+			snprintf(n, sizeof n, "x%u", key);
+			if (router_handle_open(R, "user", 4, n, strlen(n), &b,
+			                       &e))
+				die("handle", &e);
+			if (router_handle_route_int64(b, key, &res) !=
+			    ROUTER_ENOTFOUND)
+				c->wrong++;
+			router_handle_free(b);
+			rc = router_handle_route_int64(a, key, &res);
+			router_handle_free(a);
 		} else {
 			rc = router_handle_route_int64(h, key, &res);
 		}
@@ -345,6 +395,7 @@ int main(int argc, char **argv)
 			}
 	}
 	opt.history = 8;
+	opt.on_event = on_event;
 	if (router_create(&R, &opt, &e))
 		die("create", &e);
 	next_version = 2;
@@ -400,9 +451,12 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.tables_retired,
 	       (unsigned long long)st.tables_freed,
 	       (unsigned long long)(st.tables_retired - st.tables_freed));
+	printf("stress: %llu events delivered, %llu out of order or "
+	       "overlapping\n",
+	       (unsigned long long)cb_events, (unsigned long long)cb_bad);
 	router_free(R);
 	if (tot.wrong || tot.errors || tot.unexpected || tot.lookups == 0 ||
-	    tot.accepted == 0)
+	    tot.accepted == 0 || cb_bad || cb_events == 0)
 		return 1;
 	return 0;
 }

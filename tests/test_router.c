@@ -3,6 +3,7 @@
  * history and rollback, handles, events, readers racing writers with an
  * oracle per table version, allocation failures during publish, fork.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,9 +16,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "router.h"
 #include "testutil.h"
 
@@ -390,6 +393,81 @@ static void publish_refuses_versions_that_do_not_move_forward(void **state)
 	router_free(r);
 }
 
+/* Issue 15, defect 1: high_water + 1 wrapped to 0 after a version of
+ * UINT64_MAX, and the stale-version guard was off from then on.  The
+ * highest version is ROUTER_VERSION_MAX (UINT64_MAX - 1); "next" after it
+ * is refused, never 0. */
+static void publish_never_wraps_the_version(void **state)
+{
+	router *r = new_router();
+	router_table *top = build(2, 1, UINT64_MAX), *next, *stale;
+	router_history_entry h[4];
+	router_error e;
+	size_t i, n;
+
+	(void)state;
+	/* UINT64_MAX itself: refused even on an empty router. */
+	assert_int_equal(router_publish(r, top, 0, NULL, &e), ROUTER_EVERSION);
+	assert_non_null(strstr(e.message, "18446744073709551615"));
+	assert_int_equal(router_version(r), 0);
+	publish_ok(r, build(2, 1, 7), 0);
+	assert_int_equal(router_publish(r, top, ROUTER_PUBLISH_DESTRUCTIVE,
+	                                NULL, &e),
+	                 ROUTER_EVERSION);
+	assert_int_equal(router_version(r), 7);
+	router_table_free(top);
+	/* The maximum is accepted; nothing follows it. */
+	publish_ok(r, build(2, 1, ROUTER_VERSION_MAX), 0);
+	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	next = build(4, 1, 0);
+	assert_int_equal(router_publish(r, next, 0, NULL, &e), ROUTER_EVERSION);
+	assert_non_null(strstr(e.message, "no next version"));
+	assert_non_null(strstr(e.message, "18446744073709551614"));
+	assert_int_equal(router_publish(r, next, ROUTER_PUBLISH_DRY_RUN, NULL,
+	                                &e),
+	                 ROUTER_EVERSION);
+	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	stale = build(4, 1, 5);
+	assert_int_equal(router_publish(r, stale, 0, NULL, &e), ROUTER_EVERSION);
+	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	/* After a rollback the high-water mark still holds. */
+	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
+	assert_int_equal(router_version(r), 7);
+	assert_int_equal(router_publish(r, next, 0, NULL, &e), ROUTER_EVERSION);
+	assert_int_equal(router_publish(r, stale, 0, NULL, &e), ROUTER_EVERSION);
+	assert_int_equal(router_version(r), 7);
+	n = router_history(r, h, 4);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++)
+		assert_true(h[i].version != 0);
+	router_table_free(next);
+	router_table_free(stale);
+	router_free(r);
+}
+
+/* The same edge through the quarantine: "next" at the maximum is refused
+ * by the version guard (not quarantinable), so nothing is left pending that
+ * an approval could put in service as version 0.  (A pending table cannot
+ * meet a later maximum: any accepted publish discards it.) */
+static void next_at_the_maximum_is_refused_not_quarantined(void **state)
+{
+	router *r = new_router();
+	router_table *t = build(2, 1, 0);
+	router_error e;
+
+	(void)state;
+	publish_ok(r, build(2, 3, ROUTER_VERSION_MAX), 0);
+	assert_int_equal(router_publish(r, t, ROUTER_PUBLISH_QUARANTINE, NULL,
+	                                &e),
+	                 ROUTER_EVERSION);
+	assert_non_null(strstr(e.message, "no next version"));
+	assert_int_equal(router_pending(r, NULL, NULL, &e), ROUTER_ENOTFOUND);
+	assert_int_equal(router_pending_approve(r, NULL, &e), ROUTER_ENOTFOUND);
+	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	router_table_free(t);
+	router_free(r);
+}
+
 static void publish_refuses_dropping_a_keyspace(void **state)
 {
 	router *r = new_router();
@@ -707,6 +785,308 @@ static void fork_during_a_callback_that_routes_does_not_deadlock(void **state)
 	router_free(c.r);
 }
 
+/* Issue 15, defect 4: events used to be delivered under the writer lock,
+ * so a callback that read the router deadlocked.  Now they are delivered
+ * after it is released, on the thread that produced them, in order, never
+ * two at a time.  Each test arms alarm(): the old code fails (SIGALRM)
+ * instead of hanging. */
+typedef struct cb_reader {
+	router *r;
+	int events, stats_ok, history_ok, fences_ok, inv_ok, handle_ok;
+	int pending_ok, inspect_ok, route_ok, diff_ok;
+	uint64_t stats_version;
+} cb_reader;
+
+static int inspect_version(void *arg, const router_table *t)
+{
+	*(uint64_t *)arg = router_table_version(t);
+	return 0;
+}
+
+static void read_from_callback(void *arg, const router_event *ev)
+{
+	cb_reader *c = arg;
+	router_stats st;
+	router_history_entry h[8];
+	router_fence f[4];
+	router_pending_info pi;
+	router_handle *hd;
+	router_route_result res;
+	char buf[64];
+	uint64_t v = 0;
+
+	c->events++;
+	router_get_stats(c->r, &st);
+	c->stats_version = st.version;
+	c->stats_ok += st.accepted + st.refused + st.rollbacks > 0;
+	c->history_ok += router_history(c->r, h, 8) >= 1;
+	c->fences_ok += router_fences(c->r, f, 4) <= 4;
+	c->inv_ok += router_invariant_get(c->r, 0, buf, sizeof buf) == 1 &&
+	             strcmp(buf, "user sharded") == 0;
+	if (router_handle_open(c->r, "user", 4, "t0", 2, &hd, NULL) ==
+	    ROUTER_OK) {
+		c->handle_ok += router_handle_route_int64(hd, 1, &res) ==
+		                ROUTER_OK;
+		router_handle_free(hd);
+	}
+	c->pending_ok += router_pending(c->r, &pi, NULL, NULL) ==
+	                 ROUTER_ENOTFOUND;
+	c->inspect_ok += router_inspect(c->r, inspect_version, &v) == 0 &&
+	                 v == router_version(c->r);
+	c->route_ok += route_name(c->r, 1, NULL)[0] != '\0';
+	c->diff_ok += ev->kind != ROUTER_EVENT_PUBLISH ||
+	              router_diff_count(ev->diff) > 0;
+}
+
+static void callback_may_call_every_read_only_function(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	cb_reader c;
+	router_error e;
+	router_table *bad;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	o.on_event = read_from_callback;
+	o.on_event_arg = &c;
+	o.fence_cap = 4;
+	assert_int_equal(router_create(&c.r, &o, &e), ROUTER_OK);
+	alarm(20);
+	publish_ok(c.r, build(2, 1, 0), 0);
+	assert_int_equal(router_invariant_add(c.r, "user sharded", &e),
+	                 ROUTER_OK);
+	publish_ok(c.r, build(4, 1, 0), 0);
+	bad = incident_table(0);
+	assert_int_equal(router_publish(c.r, bad, 0, NULL, &e), ROUTER_EINVARIANT);
+	router_table_free(bad);
+	assert_int_equal(router_rollback(c.r, 1, &e), ROUTER_OK);
+	alarm(0);
+	assert_int_equal(c.events, 4);
+	assert_int_equal(c.stats_ok, 4);
+	assert_int_equal(c.history_ok, 4);
+	assert_int_equal(c.fences_ok, 4);
+	assert_int_equal(c.inv_ok, 3);
+	assert_int_equal(c.handle_ok, 4);
+	assert_int_equal(c.pending_ok, 4);
+	assert_int_equal(c.inspect_ok, 4);
+	assert_int_equal(c.route_ok, 4);
+	assert_int_equal(c.diff_ok, 4);
+	/* each event comes after its change: the last one (the rollback)
+	 * sees version 1 in service */
+	assert_int_equal(c.stats_version, 1);
+	router_free(c.r);
+}
+
+typedef struct cb_writer {
+	router *r, *other;
+	router_table *t;
+	int events, publish_rc, other_rc, rollback_rc, rollback_to_rc;
+	int approve_rc, discard_rc;
+	char message[ROUTER_MESSAGE_MAX];
+} cb_writer;
+
+static void write_from_callback(void *arg, const router_event *ev)
+{
+	cb_writer *c = arg;
+	router_error e;
+
+	(void)ev;
+	if (c->events++ > 0)
+		return;
+	c->publish_rc = router_publish(c->r, c->t, 0, NULL, &e);
+	snprintf(c->message, sizeof c->message, "%s", e.message);
+	/* another router too: two callbacks publishing to each other's
+	 * router would wait for each other */
+	c->other_rc = router_publish(c->other, c->t, 0, NULL, NULL);
+	c->rollback_rc = router_rollback(c->r, 1, NULL);
+	c->rollback_to_rc = router_rollback_to(c->r, 1, NULL);
+	c->approve_rc = router_pending_approve(c->r, NULL, NULL);
+	c->discard_rc = router_pending_discard(c->r, NULL);
+	router_free(c->r); /* ignored: the router is delivering */
+}
+
+static void forbidden_calls_from_the_callback_fail_with_ecallback(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	cb_writer c;
+	router_error e;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	o.on_event = write_from_callback;
+	o.on_event_arg = &c;
+	assert_int_equal(router_create(&c.r, &o, &e), ROUTER_OK);
+	c.other = new_router();
+	c.t = build(4, 1, 0);
+	alarm(20);
+	publish_ok(c.r, build(2, 1, 0), 0);
+	alarm(0);
+	assert_int_equal(c.publish_rc, ROUTER_ECALLBACK);
+	assert_non_null(strstr(c.message, "event callback"));
+	assert_int_equal(c.other_rc, ROUTER_ECALLBACK);
+	assert_int_equal(c.rollback_rc, ROUTER_ECALLBACK);
+	assert_int_equal(c.rollback_to_rc, ROUTER_ECALLBACK);
+	assert_int_equal(c.approve_rc, ROUTER_ECALLBACK);
+	assert_int_equal(c.discard_rc, ROUTER_ECALLBACK);
+	assert_string_equal(router_errname(ROUTER_ECALLBACK),
+	                    "ROUTER_ECALLBACK");
+	/* nothing changed, and the router still works after the callback */
+	assert_int_equal(router_version(c.r), 1);
+	assert_int_equal(router_version(c.other), 0);
+	publish_ok(c.r, c.t, 0);
+	assert_int_equal(router_version(c.r), 2);
+	assert_int_equal(c.events, 2);
+	router_free(c.r);
+	router_free(c.other);
+}
+
+/* Concurrent writers: events arrive one at a time, in the order of the
+ * publishes (accepted versions strictly increase), each on the thread that
+ * made it. */
+typedef struct cb_order {
+	router *r;
+	int active, overlap, out_of_order, foreign, n;
+	uint64_t last;
+} cb_order;
+
+static __thread int tl_publishing;
+
+static void order_callback(void *arg, const router_event *ev)
+{
+	cb_order *c = arg;
+
+	if (__atomic_add_fetch(&c->active, 1, __ATOMIC_SEQ_CST) != 1)
+		__atomic_store_n(&c->overlap, 1, __ATOMIC_SEQ_CST);
+	if (!tl_publishing)
+		c->foreign = 1;
+	if (ev->kind == ROUTER_EVENT_PUBLISH && ev->code == ROUTER_OK) {
+		if (ev->version_to <= c->last)
+			c->out_of_order = 1;
+		c->last = ev->version_to;
+	}
+	c->n++;
+	sched_yield();
+	__atomic_sub_fetch(&c->active, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *order_writer(void *arg)
+{
+	cb_order *c = arg;
+	int i;
+
+	tl_publishing = 1;
+	for (i = 0; i < 200; i++) {
+		router_table *t = build(2u << (i % 3), 1, 0);
+
+		if (router_publish(c->r, t, 0, NULL, NULL) != ROUTER_OK)
+			router_table_free(t);
+	}
+	return NULL;
+}
+
+static void events_from_concurrent_writers_arrive_in_order(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	cb_order c;
+	pthread_t th[3];
+	router_error e;
+	int i;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	o.on_event = order_callback;
+	o.on_event_arg = &c;
+	assert_int_equal(router_create(&c.r, &o, &e), ROUTER_OK);
+	alarm(60);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, order_writer, &c),
+		                 0);
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	alarm(0);
+	assert_int_equal(c.n, 600);
+	assert_int_equal(c.overlap, 0);
+	assert_int_equal(c.out_of_order, 0);
+	assert_int_equal(c.foreign, 0);
+	assert_true(c.last == 600);
+	router_free(c.r);
+}
+
+/* fork() while another thread is inside the callback (reading the router):
+ * the child must be able to publish (and get its own events) at once. */
+typedef struct cb_slow {
+	router *r;
+	int in_callback, events;
+} cb_slow;
+
+static void slow_callback(void *arg, const router_event *ev)
+{
+	cb_slow *c = arg;
+	router_stats st;
+
+	(void)ev;
+	c->events++;
+	__atomic_store_n(&c->in_callback, 1, __ATOMIC_SEQ_CST);
+	usleep(200000); /* the main thread forks meanwhile */
+	router_get_stats(c->r, &st);
+	__atomic_store_n(&c->in_callback, 0, __ATOMIC_SEQ_CST);
+}
+
+static void *slow_publisher(void *arg)
+{
+	cb_slow *c = arg;
+
+	publish_ok(c->r, build(2, 1, 0), 0);
+	return NULL;
+}
+
+static void fork_while_an_event_is_delivered_does_not_hang(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	cb_slow c = {NULL, 0, 0};
+	pthread_t th;
+	router_error e;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	o.on_event = slow_callback;
+	o.on_event_arg = &c;
+	assert_int_equal(router_create(&c.r, &o, &e), ROUTER_OK);
+	alarm(20);
+	assert_int_equal(pthread_create(&th, NULL, slow_publisher, &c), 0);
+	while (!__atomic_load_n(&c.in_callback, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		router_stats st;
+
+		alarm(10);
+		c.events = 0;
+		/* The delivering thread does not exist here: its event is
+		 * not waited for. */
+		if (router_publish(c.r, build(4, 1, 0), 0, NULL, NULL) !=
+		    ROUTER_OK)
+			_exit(3);
+		if (c.events != 1)
+			_exit(4);
+		router_get_stats(c.r, &st);
+		if (st.version != 2)
+			_exit(5);
+		router_free(c.r);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	pthread_join(th, NULL);
+	alarm(0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	publish_ok(c.r, build(4, 1, 0), 0);
+	assert_int_equal(c.events, 2);
+	router_free(c.r);
+}
+
 /* ---- handles and names ------------------------------------------------- */
 
 static void handles_follow_publishes_and_outlive_tables(void **state)
@@ -763,6 +1143,159 @@ static void handles_follow_publishes_and_outlive_tables(void **state)
 	router_free(r);
 }
 
+/* Issue 15, defect 10: handle ids were never reused, so after 300k
+ * handles opened and freed every publish resolved 300k slots.  Ids are now
+ * reused once every handle of a (keyspace, table) is freed: the slot
+ * arrays stay as large as the handles alive at once. */
+static void freed_handle_ids_are_reused(void **state)
+{
+	router *r = new_router();
+	router_handle *h[100], *a, *b;
+	router_route_result res;
+	router_error e;
+	unsigned round, i;
+	char name[32];
+
+	(void)state;
+	publish_ok(r, build(2, 2, 0), 0);
+	for (round = 0; round < 50; round++) {
+		for (i = 0; i < 100; i++) {
+			snprintf(name, sizeof name, "r%u_t%u", round, i);
+			assert_int_equal(router_handle_open(r, "user", 4, name,
+			                                    strlen(name), &h[i],
+			                                    &e),
+			                 ROUTER_OK);
+		}
+		for (i = 0; i < 100; i++)
+			router_handle_free(h[i]);
+		publish_ok(r, build(2, 2, 0), 0);
+	}
+	assert_true(router__handle_ids(r) <= 100);
+	/* A reused id never answers with its previous table's slot: t1
+	 * routes, then its id goes to a table that does not exist, in the
+	 * table in service and in the history alike. */
+	assert_int_equal(router_handle_open(r, "user", 4, "t1", 2, &a, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(a, 1, &res), ROUTER_OK);
+	router_handle_free(a);
+	publish_ok(r, build(4, 2, 0), 0);
+	assert_int_equal(router_handle_open(r, "user", 4, "nosuch", 6, &b, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(b, 1, &res),
+	                 ROUTER_ENOTFOUND);
+	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(b, 1, &res),
+	                 ROUTER_ENOTFOUND);
+	publish_ok(r, build(8, 2, 0), 0);
+	assert_int_equal(router_handle_route_int64(b, 1, &res),
+	                 ROUTER_ENOTFOUND);
+	/* two handles of one table share an id: freeing one keeps the other */
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &a, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &h[0], &e),
+	                 ROUTER_OK);
+	router_handle_free(h[0]);
+	assert_int_equal(router_handle_open(r, "user", 4, "nosuch2", 7, &h[1],
+	                                    &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(a, 1, &res), ROUTER_OK);
+	assert_int_equal(router_handle_route_int64(h[1], 1, &res),
+	                 ROUTER_ENOTFOUND);
+	router_handle_free(a);
+	router_handle_free(b);
+	router_handle_free(h[1]);
+	assert_true(router__handle_ids(r) <= 100);
+	router_free(r);
+}
+
+/* Issue 15, defect 10: interned shard names are never released (the
+ * `shard` pointer of a result and shard ids are promised for the router's
+ * lifetime, and both bindings cache a string per id), so their number is
+ * bounded instead: a publish that would intern more than
+ * ROUTER_SHARD_NAMES_MAX names is refused with ROUTER_ERANGE and changes
+ * nothing (no name of it is interned). */
+static router_table *fresh_names_table(unsigned p)
+{
+	router_builder *b;
+	router_table *t;
+	router_error e;
+	const char *cols[] = {"id"};
+	char name[32];
+	unsigned k;
+
+	assert_int_equal(router_builder_create(&b, NULL, &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_keyspace(b, "user", 1, &e),
+	                 ROUTER_OK);
+	for (k = 0; k < 256; k++) {
+		if (k == 0)
+			snprintf(name, sizeof name, "-%06x", (1u << 12) | p);
+		else if (k == 255)
+			snprintf(name, sizeof name, "%06x-", (k << 12) | p);
+		else
+			snprintf(name, sizeof name, "%06x-%06x", (k << 12) | p,
+			         ((k + 1) << 12) | p);
+		assert_int_equal(router_builder_add_shard(b, "user", name, &e),
+		                 ROUTER_OK);
+	}
+	assert_int_equal(router_builder_add_vindex(b, "user", "vdx", "hash",
+	                                           NULL, 0, NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_table(b, "user", "t0",
+	                                          ROUTER_TABLE_NORMAL, NULL,
+	                                          &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_column_vindex(b, "user", "t0",
+	                                                  "vdx", cols, 1, &e),
+	                 ROUTER_OK);
+	if (router_table_build(b, &t, &e) != ROUTER_OK)
+		fail_msg("build: %s: %s", e.culprit, e.message);
+	router_builder_free(b);
+	return t;
+}
+
+static void interned_shard_names_are_bounded(void **state)
+{
+	router *r = new_router();
+	router_stats st, st2;
+	router_error e;
+	unsigned p, accepted = 0;
+	int rc = ROUTER_OK;
+
+	(void)state;
+	for (p = 0; p < 300 && rc == ROUTER_OK; p++) {
+		router_table *t = fresh_names_table(p);
+
+		rc = router_publish(r, t, 0, NULL, &e);
+		if (rc == ROUTER_OK)
+			accepted++;
+		else
+			router_table_free(t);
+	}
+	assert_int_equal(rc, ROUTER_ERANGE);
+	assert_non_null(strstr(e.message, "distinct shard names"));
+	router_get_stats(r, &st);
+	assert_true(st.shard_names <= ROUTER_SHARD_NAMES_MAX);
+	assert_true(st.shard_names > ROUTER_SHARD_NAMES_MAX - 256);
+	assert_int_equal(st.version, accepted);
+	/* Refused again: nothing was interned by the refusal. */
+	{
+		router_table *t = fresh_names_table(299);
+
+		assert_int_equal(router_publish(r, t, 0, NULL, &e),
+		                 ROUTER_ERANGE);
+		router_table_free(t);
+	}
+	router_get_stats(r, &st2);
+	assert_int_equal(st2.shard_names, st.shard_names);
+	/* Tables of known names still publish. */
+	{
+		router_table *t = fresh_names_table(0);
+
+		publish_ok(r, t, 0);
+	}
+	router_free(r);
+}
+
 static void batch_lookup_agrees_with_single_lookups(void **state)
 {
 	router *r = new_router();
@@ -810,6 +1343,222 @@ typedef struct reader_stats {
 	uint64_t lookups, wrong, notfound, versions_seen;
 	uint64_t last_version;
 } reader_stats;
+
+/* Issue 15, defect 9: one read section for a whole batch held up every
+ * grace period of the process (one global epoch) for as long as the batch
+ * ran.  router_free of another router waits for a grace period: it must
+ * return while a long batch is still running.  The keys are the zero page
+ * (no memory); if the batch still ends first (a loaded machine), retry
+ * with one twice as long.  On the old code router_free always returns
+ * after the batch. */
+typedef struct long_batch {
+	router_handle *h;
+	const uint64_t *keys;
+	uint32_t *ids;
+	size_t n;
+	int started, done, rc;
+} long_batch;
+
+static void *long_batch_main(void *arg)
+{
+	long_batch *b = arg;
+
+	__atomic_store_n(&b->started, 1, __ATOMIC_SEQ_CST);
+	b->rc = router_handle_route_batch(b->h, b->keys, b->n, 0, b->ids,
+	                                  NULL, NULL);
+	__atomic_store_n(&b->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void a_long_batch_does_not_hold_up_other_routers(void **state)
+{
+	router *r = new_router();
+	router_error e;
+	long_batch b;
+	size_t n, ok = 0, tries;
+
+	(void)state;
+	publish_ok(r, build(4, 1, 0), 0);
+	memset(&b, 0, sizeof b);
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &b.h, &e),
+	                 ROUTER_OK);
+	alarm(120);
+	for (n = (size_t)4 << 20, tries = 0; tries < 4 && !ok;
+	     tries++, n *= 2) {
+		pthread_t th;
+		router *other = new_router();
+		void *keys = mmap(NULL, n * sizeof(uint64_t), PROT_READ,
+		                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		                  -1, 0);
+		void *ids = mmap(NULL, n * sizeof(uint32_t),
+		                 PROT_READ | PROT_WRITE,
+		                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		                 -1, 0);
+
+		assert_true(keys != MAP_FAILED && ids != MAP_FAILED);
+		publish_ok(other, build(2, 1, 0), 0);
+		b.keys = keys;
+		b.ids = ids;
+		b.n = n;
+		b.started = b.done = 0;
+		assert_int_equal(pthread_create(&th, NULL, long_batch_main, &b),
+		                 0);
+		while (!__atomic_load_n(&b.started, __ATOMIC_SEQ_CST))
+			usleep(100);
+		usleep(2000); /* inside the batch by now */
+		router_free(other); /* waits for a grace period */
+		ok = !__atomic_load_n(&b.done, __ATOMIC_SEQ_CST);
+		pthread_join(th, NULL);
+		assert_int_equal(b.rc, ROUTER_OK);
+		assert_int_equal(b.ids[0], b.ids[n - 1]); /* key 0 everywhere */
+		munmap(keys, n * sizeof(uint64_t));
+		munmap(ids, n * sizeof(uint32_t));
+	}
+	alarm(0);
+	assert_true(ok);
+	router_handle_free(b.h);
+	router_free(r);
+}
+
+/* A batch longer than a chunk is still answered by one table while
+ * publishes alternate 2 and 4 shards under it (its table is pinned across
+ * its read sections, then freed by a later publish). */
+static void *flip_publisher(void *arg)
+{
+	router *r = arg;
+	unsigned i;
+
+	for (i = 0; i < 300; i++)
+		publish_ok(r, build(i % 2 ? 2 : 4, 1, 0), 0);
+	__atomic_store_n(&stop, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void a_long_batch_is_answered_by_one_table(void **state)
+{
+	router *r = new_router();
+	router_handle *h;
+	static uint64_t keys[16 * ROUTER_BATCH_CHUNK + 5];
+	static uint32_t ids[16 * ROUTER_BATCH_CHUNK + 5];
+	char want[2][1024][8];
+	size_t i, n = sizeof keys / sizeof keys[0], batches = 0, wrong = 0;
+	router_stats st;
+	pthread_t th;
+
+	(void)state;
+	for (i = 0; i < 1024; i++) {
+		router_shard_range_name(oracle_index((int64_t)i, 2), 2,
+		                        want[0][i], sizeof want[0][i]);
+		router_shard_range_name(oracle_index((int64_t)i, 4), 4,
+		                        want[1][i], sizeof want[1][i]);
+	}
+	for (i = 0; i < n; i++)
+		keys[i] = (i * 7) % 1024;
+	publish_ok(r, build(2, 1, 0), 0); /* odd versions: 2 shards */
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &h, NULL),
+	                 ROUTER_OK);
+	stop = 0;
+	alarm(120);
+	assert_int_equal(pthread_create(&th, NULL, flip_publisher, r), 0);
+	while (!__atomic_load_n(&stop, __ATOMIC_SEQ_CST)) {
+		uint64_t v = 0;
+
+		assert_int_equal(router_handle_route_batch(h, keys, n, 0, ids,
+		                                           &v, NULL),
+		                 ROUTER_OK);
+		for (i = 0; i < n; i++) {
+			const char *s = router_shard_name(r, ids[i], NULL);
+
+			if (s == NULL || strcmp(s, want[v % 2 ? 0 : 1][keys[i]]))
+				wrong++;
+		}
+		batches++;
+	}
+	pthread_join(th, NULL);
+	alarm(0);
+	assert_int_equal(wrong, 0);
+	assert_true(batches > 0);
+	/* every retired table is freed, pinned ones by a later publish */
+	publish_ok(r, build(2, 1, 0), 0);
+	router_handle_free(h);
+	router_get_stats(r, &st);
+	print_message("  %zu batches of %zu keys, one table each\n", batches,
+	              n);
+	router_free(r);
+}
+
+/* Issue 15, defect 8: lookups are async-signal-safe on a registered
+ * thread (router_thread_register, or any earlier lookup): a signal handler
+ * routes on a thread that registered and never routed. */
+static router_handle *sig_handle;
+static int sig_rc = 99, sig_shard_ok; /* atomic */
+
+static void route_in_handler(int sig)
+{
+	router_route_result res;
+	int saved = errno, rc;
+
+	(void)sig;
+	rc = router_handle_route_int64(sig_handle, 1, &res);
+	__atomic_store_n(&sig_shard_ok,
+	                 rc == ROUTER_OK && res.shard != NULL &&
+	                     res.shard[0] == '-',
+	                 __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sig_rc, rc, __ATOMIC_SEQ_CST);
+	errno = saved;
+}
+
+typedef struct sig_thread {
+	int ready, done;
+} sig_thread;
+
+static void *registered_thread(void *arg)
+{
+	sig_thread *st = arg;
+
+	if (router_thread_register(NULL) != ROUTER_OK)
+		return NULL;
+	__atomic_store_n(&st->ready, 1, __ATOMIC_SEQ_CST);
+	/* Until the handler has run (TSan delivers signals late, at its
+	 * interceptors; the test's alarm bounds the wait). */
+	while (__atomic_load_n(&sig_rc, __ATOMIC_SEQ_CST) == 99 &&
+	       !__atomic_load_n(&st->done, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	return NULL;
+}
+
+static void a_registered_thread_routes_from_a_signal_handler(void **state)
+{
+	router *r = new_router();
+	struct sigaction sa, old;
+	sig_thread st = {0, 0};
+	pthread_t th;
+
+	(void)state;
+	publish_ok(r, build(2, 1, 0), 0);
+	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &sig_handle,
+	                                    NULL),
+	                 ROUTER_OK);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = route_in_handler;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	alarm(20);
+	assert_int_equal(pthread_create(&th, NULL, registered_thread, &st), 0);
+	while (!__atomic_load_n(&st.ready, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	assert_int_equal(pthread_kill(th, SIGUSR1), 0);
+	pthread_join(th, NULL);
+	alarm(0);
+	assert_int_equal(__atomic_load_n(&sig_rc, __ATOMIC_SEQ_CST), ROUTER_OK);
+	assert_true(__atomic_load_n(&sig_shard_ok, __ATOMIC_SEQ_CST));
+	/* registering again is a no-op */
+	assert_int_equal(router_thread_register(NULL), ROUTER_OK);
+	assert_int_equal(router_thread_register(NULL), ROUTER_OK);
+	assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
+	router_handle_free(sig_handle);
+	router_free(r);
+}
 
 static void *reader_main(void *arg)
 {
@@ -1096,6 +1845,8 @@ int main(void)
 	    cmocka_unit_test(publish_refuses_a_table_without_keyspaces),
 	    cmocka_unit_test(publish_refuses_the_emptied_sharded_keyspace),
 	    cmocka_unit_test(publish_refuses_versions_that_do_not_move_forward),
+	    cmocka_unit_test(publish_never_wraps_the_version),
+	    cmocka_unit_test(next_at_the_maximum_is_refused_not_quarantined),
 	    cmocka_unit_test(publish_refuses_dropping_a_keyspace),
 	    cmocka_unit_test(publish_refuses_turning_a_keyspace_unsharded),
 	    cmocka_unit_test(publish_refuses_losing_more_than_max_shrink),
@@ -1106,8 +1857,17 @@ int main(void)
 	    cmocka_unit_test(every_attempt_reaches_the_callback),
 	    cmocka_unit_test(history_of_one_retires_only_after_the_swap),
 	    cmocka_unit_test(fork_during_a_callback_that_routes_does_not_deadlock),
+	    cmocka_unit_test(callback_may_call_every_read_only_function),
+	    cmocka_unit_test(forbidden_calls_from_the_callback_fail_with_ecallback),
+	    cmocka_unit_test(events_from_concurrent_writers_arrive_in_order),
+	    cmocka_unit_test(fork_while_an_event_is_delivered_does_not_hang),
 	    cmocka_unit_test(handles_follow_publishes_and_outlive_tables),
+	    cmocka_unit_test(freed_handle_ids_are_reused),
+	    cmocka_unit_test(interned_shard_names_are_bounded),
 	    cmocka_unit_test(batch_lookup_agrees_with_single_lookups),
+	    cmocka_unit_test(a_long_batch_does_not_hold_up_other_routers),
+	    cmocka_unit_test(a_long_batch_is_answered_by_one_table),
+	    cmocka_unit_test(a_registered_thread_routes_from_a_signal_handler),
 	    cmocka_unit_test(readers_never_see_a_mixed_or_freed_table),
 	    cmocka_unit_test(publish_failing_at_any_allocation_changes_nothing),
 	    cmocka_unit_test(a_forked_child_routes_publishes_and_reclaims),

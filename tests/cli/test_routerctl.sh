@@ -269,6 +269,12 @@ t check_allow_destructive_lets_it_through
 run_in 0 "$TMP/empty.json" check "$TMP/two.json" - --keyspace customer --allow-destructive
 t check_refuses_a_version_that_goes_back
 run 1 check "$TMP/v5.json" "$TMP/v3.json" && out_has '^refused: ROUTER_EVERSION'
+t check_never_wraps_the_version_to_zero
+sed 's/"keyspaces"/"version": "18446744073709551615", "keyspaces"/' "$TMP/two.json" >"$TMP/vtop.json"
+sed 's/"keyspaces"/"version": "18446744073709551614", "keyspaces"/' "$TMP/two.json" >"$TMP/vmax.json"
+run 1 check "$TMP/vmax.json" "$TMP/four.json" && out_has '^refused: ROUTER_EVERSION: .*no next version'
+run 1 check "$TMP/vtop.json" "$TMP/four.json" && err_has 'could not be in service: ROUTER_EVERSION'
+run 1 check "$TMP/two.json" "$TMP/vtop.json" && out_has '^refused: ROUTER_EVERSION: version 18446744073709551615 is above'
 t check_refuses_an_invalid_next_with_its_problems
 run 1 check "$TMP/two.json" "$TMP/bad.json" && out_has '^refused: ROUTER_EREFERENCE'
 out_has 'column_vindexes\[0\].name'

@@ -38,6 +38,7 @@ EINVARIANT: Final[int]
 ESHADOW: Final[int]
 EQUARANTINED: Final[int]
 EKSIDCHANGE: Final[int]
+ECALLBACK: Final[int]
 
 _SQLType: TypeAlias = Literal[
     "null", "int8", "int16", "int24", "int32", "int64",

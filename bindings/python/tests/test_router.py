@@ -180,7 +180,15 @@ def test_version_override_for_every_document_form(tmp_path):
     assert r.publish(keyspace_doc(4), version=0).version == 4
     # above 2**63-1
     r = sr.Router()
-    assert r.publish(doc, version=2**64 - 1).version == 2**64 - 1
+    assert r.publish(doc, version=2**64 - 2).version == 2**64 - 2
+    # 2**64 - 1 is refused (nothing could follow it), and so is "next"
+    # after the maximum (issue 15: it wrapped to 0)
+    with pytest.raises(sr.RefusedError) as ei:
+        sr.Router().publish(doc, version=2**64 - 1)
+    assert ei.value.code == sr.EVERSION
+    with pytest.raises(sr.RefusedError) as ei:
+        r.publish(keyspace_doc(4), version=0)
+    assert ei.value.code == sr.EVERSION and r.version == 2**64 - 2
     r = sr.Router()
     assert r.publish(text, version=2**63 + 5).version == 2**63 + 5
     for bad in (-1, 2**64):
