@@ -87,7 +87,7 @@ static int g_idle_s = 10, g_down_s = 10, g_backoff_max = 5000, g_snapshots;
 static int g_limit_s = 900;
 static etcd_server g_etcd;
 static pid_t g_workers[256];
-static int g_failures;
+static int g_failures, g_passed; /* checks failed / passed */
 
 static int64_t now_ns(void)
 {
@@ -431,6 +431,7 @@ static int reshard(int64_t *lat, size_t *nlat, const char *label)
 		     label, done, g_members, rev, n);
 		return -1;
 	}
+	g_passed++;
 	if (lat != NULL) {
 		int64_t worst = 0;
 
@@ -550,6 +551,8 @@ static int wait_reconnected(const uint64_t *before, int64_t t_up,
 	if (done != g_members)
 		FAIL("%s: %d of %d members reconnected",
 		     label ? label : "flap", done, g_members);
+	else
+		g_passed++;
 	return done == g_members ? 0 : -1;
 }
 
@@ -647,6 +650,7 @@ int main(int argc, char **argv)
 			FAIL("start: not every member converged");
 			goto out;
 		}
+		g_passed++;
 	}
 	/* Watches created behind etcd's revision are synced by etcd every
 	 * 100 ms; give them that before timing a warm fleet. */
@@ -712,6 +716,8 @@ int main(int argc, char **argv)
 		       rev, ok, g_members, v0);
 		if (done != g_members || ok != g_members)
 			FAIL("refusal: %d refused, %d still serving", done, ok);
+		else
+			g_passed++;
 	}
 
 	/* 4. Idle: CPU and requests. */
@@ -808,6 +814,8 @@ int main(int argc, char **argv)
 	       sum_probe_fail() - fail0);
 	if (sum_probe_fail() != fail0)
 		FAIL("some lookups failed");
+	else
+		g_passed++;
 out:
 	printf("connects %" PRIu64 "\n", sum_connects());
 	atomic_store(&g->stop, 1);
@@ -821,6 +829,9 @@ out:
 		if (kill(g_workers[i], 0) == 0) {
 			kill(g_workers[i], SIGKILL);
 			waitpid(g_workers[i], &st, 0);
+			FAIL("worker %d did not stop within 20 s", i);
+		} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			FAIL("worker %d ended with status %d", i, st);
 		}
 		g_workers[i] = 0;
 	}
@@ -829,7 +840,6 @@ out:
 	free(lat);
 	free(g_lat_send);
 	free(before);
-	printf("%s: %d failure(s)\n", g_failures ? "FAILED" : "ok",
-	       g_failures);
+	printf("fleet: %d passed, %d failed\n", g_passed, g_failures);
 	return g_failures ? 1 : 0;
 }
