@@ -44,6 +44,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 .PHONY: tools demo test-cli
 .PHONY: test-ruby bench-ruby deps-ruby
 .PHONY: test-etcd test-etcd-asan test-etcd-tsan deps-etcd demo-fleet
+.PHONY: test-fleet fleet-bench
 .PHONY: test-python bench-python deps-python python-ext
 .PHONY: all lib test test-c test-readme check-headers test-link test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install check-exports
 
@@ -59,6 +60,8 @@ help:
 	@echo "make test-etcd   the etcd follower against a real etcd (etcd-server)"
 	@echo "make test-etcd-asan / test-etcd-tsan  the same under the sanitizers"
 	@echo "make demo-fleet  etcd + follower processes: reshard, refuse, etcd restart"
+	@echo "make test-fleet  30 followers on a real etcd: reshard, refuse, restart (~1 min)"
+	@echo "make fleet-bench 200 followers: convergence, idle CPU, etcd down, flapping"
 	@echo "make check-exports  check that only router_ symbols are exported"
 	@echo "make install     install library, header and router.pc under PREFIX"
 	@echo "make bench       full benchmarks (minutes): table + $(BUILD)/bench.json"
@@ -221,6 +224,28 @@ FLEET_MEMBERS ?= 3
 demo-fleet: lib tools
 	$(call need_pkgs,$(PKGS_BUILD) etcd-server curl)
 	cli/demo-fleet.sh $(BUILD)/routerctl $(FLEET_MEMBERS)
+
+# A fleet on one etcd (tests/fleet/fleet.c): MEMBERS followers in PROCS
+# processes, reshardings timed from the put's answer to each member, the
+# empty VSchema refused by all, idle CPU and requests, etcd down, restarted
+# and flapping.  test-fleet (CI): 30 members, correctness asserted, timing
+# only printed, bounded by timeout.  fleet-bench: the README's figures
+# (FLEET_MEMBERS defaults to 200 here; a few minutes).
+FLEET_BIN := $(BUILD)/tests/fleet/fleet
+BENCH_MEMBERS := $(if $(filter command line environment,$(origin FLEET_MEMBERS)),$(FLEET_MEMBERS),200)
+FLEET_PROCS ?= 10
+FLEET_FLAP ?= 60
+
+$(FLEET_BIN): tests/fleet/fleet.c tests/etcd/harness.h include/router_etcd.h librouter/etcd.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/etcd -o $@ $< $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
+
+test-fleet: deps-etcd lib $(FLEET_BIN)
+	tests/fleet/run.sh 170 $(FLEET_BIN) -n 30 -p 3 -r 3 -f 6 -i 2 -d 2 -b 1000
+
+fleet-bench: deps-etcd lib $(FLEET_BIN)
+	tests/fleet/run.sh 900 $(FLEET_BIN) -n $(BENCH_MEMBERS) -p $(FLEET_PROCS) \
+		-r 10 -f $(FLEET_FLAP) -i 10 -d 10
 
 # --- API surface: headers alone, as C and C++; static and shared linking ---
 check-headers:
