@@ -385,6 +385,12 @@ static void on_event(void *arg, const router_etcd_event *ev)
 
 		snprintf(hash, sizeof hash, "%016" PRIx64, ev->content_hash);
 		json_object_set_new(o, "hash", json_string(hash));
+		if (ev->version > (uint64_t)INT64_MAX) {
+			char dec[24]; /* as the status key writes it */
+
+			snprintf(dec, sizeof dec, "%" PRIu64, ev->version);
+			json_object_set_new(o, "version", json_string(dec));
+		}
 		if (e != NULL)
 			json_object_set_new(
 			    o, "error",
@@ -819,6 +825,17 @@ static int64_t jint(const json_t *o, const char *k)
 	return (int64_t)json_integer_value(json_object_get(o, k));
 }
 
+/* A member's version: a JSON integer, or above INT64_MAX its decimal
+ * string (router_etcd's status key). */
+static uint64_t jver(const json_t *o)
+{
+	const json_t *v = json_object_get(o, "version");
+
+	if (json_is_string(v))
+		return strtoull(json_string_value(v), NULL, 10);
+	return (uint64_t)json_integer_value(v);
+}
+
 static const char *jstr(const json_t *o, const char *k, const char *dflt)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -944,10 +961,10 @@ static int cmd_fleet(ecli *c)
 			         json_is_true(json_object_get(o, "from_snapshot"))
 			             ? "*"
 			             : "");
-			printf("%-16s %-10s %8" PRId64 " %-16s %6" PRId64
+			printf("%-16s %-10s %8" PRIu64 " %-16s %6" PRId64
 			       " %7" PRId64 "  %s\n",
 			       jstr(o, "instance", "?"), state,
-			       jint(o, "version"), jstr(o, "hash", "-"),
+			       jver(o), jstr(o, "hash", "-"),
 			       jint(o, "revision_seen"),
 			       jint(o, "revision_applied"), refusal);
 			if (json_is_object(json_object_get(o, "stuck"))) {

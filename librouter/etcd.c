@@ -877,6 +877,16 @@ static char *status_json(router_etcd *f, const router_etcd_status *s)
 	              "stuck", stuck);
 	if (o == NULL)
 		return NULL;
+	/* A document may carry a version up to ROUTER_VERSION_MAX (2^64 - 2);
+	 * a JSON integer here is signed 64-bit, so a version above INT64_MAX
+	 * is written as its decimal string (as documents may spell it), never
+	 * as a wrapped negative number. */
+	if (s->version > (uint64_t)INT64_MAX) {
+		char dec[24];
+
+		snprintf(dec, sizeof dec, "%" PRIu64, s->version);
+		json_object_set_new(o, "version", json_string(dec));
+	}
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	return text;
@@ -985,6 +995,13 @@ static void *reporter_main(void *arg)
 			                                    &backoff);
 			if (wait_ms > keep_ms)
 				wait_ms = keep_ms;
+			/* A failed keep-alive leaves next_keep in the past,
+			 * and the wait above is cut at next_keep: without
+			 * this the retry would come at once, not after the
+			 * backoff (a dead etcd saw ~1,000 keep-alives a
+			 * second from every member). */
+			if (keep_due)
+				deadline_in(&next_keep, wait_ms);
 			if (dirty) {
 				pthread_mutex_lock(&f->mu);
 				f->dirty = 1;

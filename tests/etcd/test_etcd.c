@@ -1489,6 +1489,70 @@ static void an_idle_follower_does_not_spin(void **state)
 	router__etcd_close(c);
 }
 
+/* etcd down: a failed keep-alive waits for the backoff like every other
+ * retry.  (The keep-alive deadline, already past after a failure, used to
+ * override the backoff: the reporter retried at once, about a thousand
+ * times a second, and hammered the restarting etcd.) */
+static void a_failed_keepalive_is_retried_after_a_backoff(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	member *m;
+	uint64_t p0, p1;
+	int64_t rev = put_doc(c, 2, 0);
+
+	router__etcd_close(c);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, rev);
+	eh_kill(e);
+	/* Past the next keep-alive (every 1.67 s): it fails from then on. */
+	eh_sleep_ms(2000);
+	p0 = router__etcd_reporter_passes(m->f);
+	eh_sleep_ms(2000);
+	p1 = router__etcd_reporter_passes(m->f);
+	printf("# etcd down: %" PRIu64 " reporter passes in 2 s\n", p1 - p0);
+	/* Backoff from 50 ms doubling: about 10 passes; at once: thousands. */
+	assert_true(p1 - p0 <= 40);
+	assert_int_equal(eh_restart(e), 0);
+	member_free(m);
+}
+
+/* A document's version above INT64_MAX reaches the status key whole, as a
+ * decimal string, not wrapped to a negative JSON integer. */
+static void a_version_above_int64_max_is_reported_whole(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	char *d = doc_sharded(2, 0), *v;
+	member *m;
+	json_t *a;
+	int64_t rev;
+
+	v = malloc(strlen(d) + 64);
+	sprintf(v, "{\"version\": \"9223372036854775813\", %s", d + 1);
+	rev = put(c, KEY, v);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, rev);
+	assert_true(router_version(m->r) == 9223372036854775813ull);
+	a = fleet_at(c, 1, rev);
+	for (double t0 = eh_now(); eh_now() - t0 < 10; eh_sleep_ms(50)) {
+		json_t *o = json_array_get(a, 0);
+
+		if (json_is_string(json_object_get(o, "version")))
+			break;
+		json_decref(a);
+		a = fleet(c);
+	}
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(a, 0), "version")),
+	    "9223372036854775813");
+	json_decref(a);
+	member_free(m);
+	router__etcd_close(c);
+	free(v);
+	free(d);
+}
+
 static int stop_at_event(void *arg, const router__etcd_watch_msg *m)
 {
 	(void)arg;
@@ -1596,6 +1660,10 @@ int main(void)
 	    cmocka_unit_test(backoff_doubles_to_the_cap_and_stays_spread_there),
 	    cmocka_unit_test_setup_teardown(an_idle_follower_does_not_spin,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        a_failed_keepalive_is_retried_after_a_backoff, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        a_version_above_int64_max_is_reported_whole, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        response_buffers_shrink_after_a_large_message, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
