@@ -411,7 +411,7 @@ static void ksid_code_has_a_name_and_a_description(void **s)
 	(void)s;
 	assert_string_equal(router_errname(KSID), "ROUTER_EKSIDCHANGE");
 	assert_non_null(strstr(router_strerror(KSID), "keyspace ID"));
-	assert_int_equal(ROUTER__ERRNO_MIN, KSID);
+	assert_true(KSID >= ROUTER__ERRNO_MIN); /* later codes follow it */
 }
 
 int main(void)
