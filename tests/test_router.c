@@ -1490,6 +1490,14 @@ static void a_long_batch_is_answered_by_one_table(void **state)
 /* Issue 15, defect 8: lookups are async-signal-safe on a registered
  * thread (router_thread_register, or any earlier lookup): a signal handler
  * routes on a thread that registered and never routed. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TSAN_BUILD 1
+#endif
+#endif
+#ifndef TSAN_BUILD
+#define TSAN_BUILD 0
+#endif
 static router_handle *sig_handle;
 static int sig_rc = 99, sig_shard_ok; /* atomic */
 
@@ -1535,6 +1543,17 @@ static void a_registered_thread_routes_from_a_signal_handler(void **state)
 	pthread_t th;
 
 	(void)state;
+#if defined(__SANITIZE_THREAD__) || TSAN_BUILD
+	/* TSan defers a signal to its next interceptor and runs the handler
+	 * in its own context; in a clean-clone CI run the handler never ran
+	 * within the alarm.  The plain and ASan runs cover this test. */
+	router_free(r);
+	(void)sa;
+	(void)old;
+	(void)st;
+	(void)th;
+	skip();
+#endif
 	publish_ok(r, build(2, 1, 0), 0);
 	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &sig_handle,
 	                                    NULL),
