@@ -871,6 +871,19 @@ static int range(router__etcd *c, const void *key, size_t key_len,
 	return ROUTER_OK;
 }
 
+/* A range of one key must answer that key or nothing; else the answer is
+ * malformed (kvs freed).  Shared by router__etcd_get and _get_revision. */
+static int one_key(router__etcd *c, const void *key, size_t key_len,
+                   router__etcd_kv *kvs, size_t n, router_error *err)
+{
+	if (n > 1 || (n == 1 && (kvs[0].key_len != key_len ||
+	                         memcmp(kvs[0].key, key, key_len) != 0))) {
+		router__etcd_kvs_free(kvs, n);
+		return malformed(c, "range of one key gave another key", err);
+	}
+	return ROUTER_OK;
+}
+
 int router__etcd_get(router__etcd *c, const void *key, size_t key_len,
                      router__etcd_kv *kv, int *found, int64_t *header_rev,
                      router_error *err)
@@ -884,11 +897,8 @@ int router__etcd_get(router__etcd *c, const void *key, size_t key_len,
 	rc = range(c, key, key_len, NULL, 0, 0, &kvs, &n, header_rev, err);
 	if (rc != ROUTER_OK)
 		return rc;
-	if (n > 1 || (n == 1 && (kvs[0].key_len != key_len ||
-	                         memcmp(kvs[0].key, key, key_len) != 0))) {
-		router__etcd_kvs_free(kvs, n);
-		return malformed(c, "range of one key gave another key", err);
-	}
+	if ((rc = one_key(c, key, key_len, kvs, n, err)) != ROUTER_OK)
+		return rc;
 	if (n == 1) {
 		*kv = kvs[0];
 		*found = 1;
@@ -910,11 +920,8 @@ int router__etcd_get_revision(router__etcd *c, const void *key,
 	rc = range(c, key, key_len, NULL, 0, 1, &kvs, &n, header_rev, err);
 	if (rc != ROUTER_OK)
 		return rc;
-	if (n > 1 || (n == 1 && (kvs[0].key_len != key_len ||
-	                         memcmp(kvs[0].key, key, key_len) != 0))) {
-		router__etcd_kvs_free(kvs, n);
-		return malformed(c, "range of one key gave another key", err);
-	}
+	if ((rc = one_key(c, key, key_len, kvs, n, err)) != ROUTER_OK)
+		return rc;
 	if (n == 1) {
 		*found = 1;
 		*mod_rev = kvs[0].mod_revision;

@@ -982,13 +982,13 @@ static int name_index_grow(router *r)
 	return 0;
 }
 
-/* The id of an interned name, or -1. */
-static int64_t name_find(const router *r, const char *s, size_t len)
+/* The id of an interned name, or -1 with *slot the index's free slot
+ * where it would go.  The index must have a capacity. */
+static int64_t name_probe(const router *r, const char *s, size_t len,
+                          uint32_t *slot)
 {
 	uint32_t h, i;
 
-	if (r->name_index_cap == 0)
-		return -1;
 	h = (uint32_t)router__name_hash(s, len) & (r->name_index_cap - 1);
 	while ((i = r->name_index[h]) != 0) {
 		uint32_t l;
@@ -998,27 +998,32 @@ static int64_t name_find(const router *r, const char *s, size_t len)
 			return i - 1;
 		h = (h + 1) & (r->name_index_cap - 1);
 	}
+	*slot = h;
 	return -1;
+}
+
+/* The id of an interned name, or -1. */
+static int64_t name_find(const router *r, const char *s, size_t len)
+{
+	uint32_t slot;
+
+	if (r->name_index_cap == 0)
+		return -1;
+	return name_probe(r, s, len, &slot);
 }
 
 /* The id of name, interning it if new.  Writer only.  -1: out of memory
  * (nothing visible changed). */
 static int64_t intern(router *r, const char *s, size_t len)
 {
-	uint32_t h, id, i;
+	uint32_t h, id;
+	int64_t found;
 	char *copy;
 
 	if ((r->nnames + 1) * 2 > r->name_index_cap && name_index_grow(r))
 		return -1;
-	h = (uint32_t)router__name_hash(s, len) & (r->name_index_cap - 1);
-	while ((i = r->name_index[h]) != 0) {
-		uint32_t l;
-		const char *n = name_at(r, i - 1, &l);
-
-		if (l == len && memcmp(n, s, len) == 0)
-			return i - 1;
-		h = (h + 1) & (r->name_index_cap - 1);
-	}
+	if ((found = name_probe(r, s, len, &h)) >= 0)
+		return found;
 	id = r->nnames;
 	if (id >= NAME_DIR * NAME_CHUNK)
 		return -2; /* the router's distinct shard names are exhausted */
