@@ -5,7 +5,9 @@
 # that is a pyenv build without pytest that shares the extension suffix.
 
 CC ?= cc
-PYTHON := /usr/bin/python3
+# Debian's interpreters (see above); override with PYTHON=... RUBY=...
+PYTHON ?= /usr/bin/python3
+RUBY ?= /usr/bin/ruby
 
 VERSION_MAJOR := $(shell sed -n 's/^\#define ROUTER_VERSION_MAJOR \([0-9]*\).*/\1/p' include/router.h)
 VERSION_MINOR := $(shell sed -n 's/^\#define ROUTER_VERSION_MINOR \([0-9]*\).*/\1/p' include/router.h)
@@ -24,20 +26,47 @@ endif
 OPT ?= -O2 -g
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) -Iinclude -Ilibrouter $(EXTRA_CFLAGS)
 LIB_CFLAGS := $(CFLAGS_ALL) -fPIC -fvisibility=hidden -DROUTER_BUILDING
-DEPLIBS := -lck -lxxhash -lnettle -ljansson -lcurl -lpthread
 LDFLAGS_ALL := $(EXTRA_LDFLAGS)
 
-LIB_SRCS := $(wildcard librouter/*.c)
-LIB_OBJS := $(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+# The three layers (README "Layout"), each a folder of librouter/:
+#   core   values, vindexes, key ranges, tables, documents (no threads, no
+#          I/O but reading a document)           xxhash, nettle, jansson
+#   live   epoch, publish + guards, history, handles, snapshots, beyond
+#          the guards                              libck, pthread
+#   fleet  the etcd client and follower            libcurl (+ jansson)
+# core + live are librouter (-lrouter); fleet is librouter-etcd
+# (-lrouter-etcd -lrouter), so a program that never talks to etcd links no
+# libcurl.
+CORE_SRCS := $(wildcard librouter/core/*.c)
+LIVE_SRCS := $(wildcard librouter/live/*.c)
+FLEET_SRCS := $(wildcard librouter/fleet/*.c)
+CORE_OBJS := $(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+LIVE_OBJS := $(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(LIVE_SRCS))
+FLEET_OBJS := $(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(FLEET_SRCS))
+LIB_OBJS := $(CORE_OBJS) $(LIVE_OBJS)
+# errbuf.c has no public symbols: the fleet's shared library links its own
+# hidden copy instead of needing router__ exports from librouter.so.
+ERRBUF_OBJ := $(BUILD)/obj/core/errbuf.o
+
+DEPLIBS_CORE := -lxxhash -lnettle -ljansson
+DEPLIBS_LIVE := -lck -lpthread
+DEPLIBS := $(DEPLIBS_CORE) $(DEPLIBS_LIVE)
+DEPLIBS_FLEET := -lcurl -ljansson -lpthread
+
 STATIC := $(BUILD)/librouter.a
 SONAME := librouter.so.$(VERSION_MAJOR)
 SHARED := $(BUILD)/librouter.so.$(VERSION)
+ETCD_STATIC := $(BUILD)/librouter-etcd.a
+ETCD_SONAME := librouter-etcd.so.$(VERSION_MAJOR)
+ETCD_SHARED := $(BUILD)/librouter-etcd.so.$(VERSION)
+# What a program using the fleet library links (static archives).
+ETCD_LINK := $(ETCD_STATIC) $(STATIC) $(DEPLIBS) $(DEPLIBS_FLEET)
 
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 # Debian packages each target needs.
-PKGS_BUILD := gcc make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev libcurl4-openssl-dev
+PKGS_BUILD := gcc libc6-dev make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev libcurl4-openssl-dev
 PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 
 .PHONY: stress stress-asan stress-tsan
@@ -97,11 +126,15 @@ deps-test:
 	$(call need_pkgs,$(PKGS_TEST))
 
 # --- library -------------------------------------------------------------
-lib: deps $(STATIC) $(SHARED) $(BUILD)/router.pc
+# Building never installs packages (make deps, demo and test do).
+lib: $(STATIC) $(SHARED) $(ETCD_STATIC) $(ETCD_SHARED) $(BUILD)/router.pc $(BUILD)/router-etcd.pc
 
-$(BUILD)/obj/%.o: librouter/%.c include/router.h librouter/internal.h $(wildcard librouter/*.h)
+# -MMD -MP: each object also depends on the headers it includes.
+$(BUILD)/obj/%.o: librouter/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(LIB_CFLAGS) -c $< -o $@
+	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(wildcard $(BUILD)/obj/*/*.d)
 
 $(STATIC): $(LIB_OBJS)
 	@rm -f $@
@@ -112,28 +145,47 @@ $(SHARED): $(LIB_OBJS)
 	ln -sf librouter.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/librouter.so
 
+$(ETCD_STATIC): $(FLEET_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(ETCD_SHARED): $(FLEET_OBJS) $(ERRBUF_OBJ) $(SHARED)
+	$(CC) -shared -Wl,-soname,$(ETCD_SONAME) -o $@ $(FLEET_OBJS) $(ERRBUF_OBJ) \
+		-L$(BUILD) -lrouter $(DEPLIBS_FLEET) $(LDFLAGS_ALL)
+	ln -sf librouter-etcd.so.$(VERSION) $(BUILD)/$(ETCD_SONAME)
+	ln -sf $(ETCD_SONAME) $(BUILD)/librouter-etcd.so
+
 $(BUILD)/router.pc: Makefile include/router.h
 	@mkdir -p $(BUILD)
 	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: librouter\nDescription: Vitess-exact embedded shard router\nVersion: %s\nLibs: -L$${libdir} -lrouter\nLibs.private: %s\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' '$(DEPLIBS)' > $@
 
-check-exports: $(SHARED)
-	@bad=$$(nm -D --defined-only $(SHARED) | awk '$$2 ~ /[TDBR]/ {print $$3}' | grep -v '^router_' || true); \
-	if [ -n "$$bad" ]; then echo "non-router_ symbols exported:"; echo "$$bad"; exit 1; fi; \
-	echo "exports: only router_ symbols ($$(nm -D --defined-only $(SHARED) | grep -c ' T router_') functions)"
+$(BUILD)/router-etcd.pc: Makefile include/router.h
+	@mkdir -p $(BUILD)
+	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: librouter-etcd\nDescription: librouter fleet library: follow a routing document in etcd\nVersion: %s\nRequires: router = %s\nLibs: -L$${libdir} -lrouter-etcd\nLibs.private: %s\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' '$(VERSION)' '$(DEPLIBS_FLEET)' > $@
+
+# Only public router_ names leave either library (router__ is internal).
+check-exports: $(SHARED) $(ETCD_SHARED)
+	@for so in $(SHARED) $(ETCD_SHARED); do \
+	bad=$$(nm -D --defined-only $$so | awk '$$2 ~ /[TDBRVW]/ {print $$3}' | grep -v '^router_[a-z0-9]' | grep -v '^ROUTER_[0-9_.]*$$' || true); \
+	if [ -n "$$bad" ]; then echo "$$so exports names that are not public router_ symbols:"; echo "$$bad"; exit 1; fi; \
+	echo "exports: $$so: only router_ symbols ($$(nm -D --defined-only $$so | grep -c ' T router_') functions)"; \
+	done
 
 install: lib tools
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/router.h include/router_doc.h include/router_etcd.h $(DESTDIR)$(PREFIX)/include/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/routerctl $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(STATIC) $(ETCD_STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(ETCD_SHARED) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf librouter.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/librouter.so
-	install -m 644 $(BUILD)/router.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	ln -sf librouter-etcd.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(ETCD_SONAME)
+	ln -sf $(ETCD_SONAME) $(DESTDIR)$(PREFIX)/lib/librouter-etcd.so
+	install -m 644 $(BUILD)/router.pc $(BUILD)/router-etcd.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 # --- tests ---------------------------------------------------------------
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC)
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(wildcard include/*.h librouter/*/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(STATIC) -lcmocka $(DEPLIBS) $(LDFLAGS_ALL)
 
@@ -161,15 +213,13 @@ test-readme: lib $(BUILD)/readme_example
 test: test-c check-exports test-readme check-headers test-link test-fuzz-corpus test-cli test-ruby test-python
 
 # --- routerctl and the demo (README: "Routing documents and routerctl") ---
-# Both link the static library: routerctl also uses doc.c's hidden
-# introspection helpers (librouter/doc.h).
-$(BUILD)/obj/doc.o: include/router_doc.h
-
-$(BUILD)/routerctl: cli/routerctl.c cli/routerctl_etcd.c cli/routerctl_etcd.h include/router.h include/router_doc.h include/router_etcd.h librouter/doc.h librouter/etcd.h $(STATIC)
+# Both link the static libraries: routerctl also uses doc.c's hidden
+# introspection helpers (librouter/core/doc.h) and the fleet library.
+$(BUILD)/routerctl: cli/routerctl.c cli/routerctl_etcd.c cli/routerctl_etcd.h $(wildcard include/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< cli/routerctl_etcd.c $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< cli/routerctl_etcd.c $(ETCD_LINK) $(LDFLAGS_ALL)
 
-$(BUILD)/demo: cli/demo.c include/router.h include/router_doc.h $(STATIC)
+$(BUILD)/demo: cli/demo.c $(wildcard include/*.h librouter/*/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
 
@@ -200,9 +250,9 @@ ETCD_TEST := $(BUILD)/tests/etcd/test_etcd
 deps-etcd:
 	$(call need_pkgs,$(PKGS_ETCD))
 
-$(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h tests/testutil.h include/router_etcd.h librouter/etcd.h $(STATIC)
+$(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h tests/testutil.h $(wildcard include/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(STATIC) -lcmocka $(DEPLIBS) $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
 test-etcd: deps-etcd lib $(ETCD_TEST)
 	cd tests && timeout 300 $(abspath $(ETCD_TEST))
@@ -236,9 +286,9 @@ BENCH_MEMBERS := $(if $(filter command line environment,$(origin FLEET_MEMBERS))
 FLEET_PROCS ?= 10
 FLEET_FLAP ?= 60
 
-$(FLEET_BIN): tests/fleet/fleet.c tests/etcd/harness.h include/router_etcd.h librouter/etcd.h $(STATIC)
+$(FLEET_BIN): tests/fleet/fleet.c tests/etcd/harness.h $(wildcard include/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/etcd -o $@ $< $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -Itests/etcd -o $@ $< $(ETCD_LINK) $(LDFLAGS_ALL)
 
 test-fleet: deps-etcd lib $(FLEET_BIN)
 	tests/fleet/run.sh 170 $(FLEET_BIN) -n 30 -p 3 -r 3 -f 6 -i 2 -d 2 -b 1000
@@ -261,11 +311,16 @@ $(BUILD)/smoke-static: tests/surface/smoke.c $(STATIC)
 $(BUILD)/smoke-shared: tests/surface/smoke.c $(SHARED)
 	$(CC) $(CFLAGS_ALL) -o $@ $< -L$(BUILD) -lrouter $(DEPLIBS)
 
+# smoke-shared uses the core and live router only: it must not load
+# libcurl (the fleet library alone needs it).
 test-link: lib $(BUILD)/smoke-static $(BUILD)/smoke-shared
 	@$(BUILD)/smoke-static
 	@LD_LIBRARY_PATH=$(BUILD) $(BUILD)/smoke-shared
 	@LD_LIBRARY_PATH=$(BUILD) ldd $(BUILD)/smoke-shared | grep -q 'librouter.so.$(VERSION_MAJOR) => $(BUILD)/' || \
 		{ echo "smoke-shared is not linked against $(BUILD)/librouter.so"; exit 1; }
+	@! LD_LIBRARY_PATH=$(BUILD) ldd $(BUILD)/smoke-shared | grep -q libcurl || \
+		{ echo "a program using only librouter loads libcurl:"; LD_LIBRARY_PATH=$(BUILD) ldd $(BUILD)/smoke-shared; exit 1; }
+	@echo "link: static and shared ok; librouter.so needs no libcurl"
 
 # --- fuzzing (libFuzzer, clang).  Seeds and every input that once crashed
 # live in tests/fuzz/corpus/<target>/ and are replayed by `make test`. ------
@@ -344,7 +399,7 @@ test-valgrind: deps-test lib $(TEST_BINS)
 PKGS_BENCH := $(PKGS_BUILD) valgrind
 BENCH_BIN := $(BUILD)/bench/bench
 
-$(BENCH_BIN): bench/bench.c include/router.h $(wildcard librouter/*.h) $(STATIC)
+$(BENCH_BIN): bench/bench.c $(wildcard include/*.h librouter/*/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) -lm $(LDFLAGS_ALL)
 
@@ -367,7 +422,6 @@ bench-ci: deps-bench lib $(BENCH_BIN)
 # Debian's ruby, built out of tree in $(BUILD)/ruby against $(STATIC)
 # (compiled -fPIC); the Rakefile does the work, so `rake test` in
 # bindings/ruby is the same run.
-RUBY := /usr/bin/ruby
 PKGS_RUBY := $(PKGS_BUILD) ruby ruby-dev ruby-minitest rake
 RUBY_ENV = ROUTER_LIB_DIR=$(abspath $(BUILD)) RUBY_BUILD_DIR=$(abspath $(BUILD))/ruby
 

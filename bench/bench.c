@@ -42,7 +42,7 @@
 #include <valgrind/callgrind.h>
 
 #include "router.h"
-#include "table.h"
+#include "core/table.h"
 
 /* Mirrors RECLAIM_LIMIT in librouter/router.c (not exported): retired
  * tables pending beyond which a publish waits for a grace period. */

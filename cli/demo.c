@@ -28,7 +28,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "doc.h"
+#include "core/doc.h"
 #include "router.h"
 #include "router_doc.h"
 

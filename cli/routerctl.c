@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "doc.h"
+#include "core/doc.h"
 #include "router.h"
 #include "router_doc.h"
 #include "routerctl_etcd.h"

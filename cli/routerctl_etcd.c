@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "etcd.h"
+#include "fleet/etcd.h"
 #include "router.h"
 #include "router_doc.h"
 #include "router_etcd.h"

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "doc.h"
+#include "core/doc.h"
 #include "router.h"
 #include "router_doc.h"
 #include "testutil.h"

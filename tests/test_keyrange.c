@@ -8,7 +8,7 @@
 
 #include "testutil.h"
 
-#include "internal.h"
+#include "core/internal.h"
 
 static json_t *vectors;
 

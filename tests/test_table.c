@@ -12,7 +12,7 @@
 #include "testutil.h"
 
 #include "router.h"
-#include "table.h"
+#include "core/table.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -9,7 +9,7 @@
 
 #include "testutil.h"
 
-#include "internal.h"
+#include "core/internal.h"
 
 #define FMT(buf, lit) router__fmt_name(buf, sizeof buf, lit, sizeof lit - 1)
 

@@ -9,7 +9,7 @@
 
 #include "testutil.h"
 
-#include "internal.h"
+#include "core/internal.h"
 #include "router.h"
 
 #define MAXP 8

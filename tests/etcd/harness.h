@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "etcd.h"
+#include "fleet/etcd.h"
 
 typedef struct etcd_server {
 	pid_t pid;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "beyond.h"
-#include "table.h"
+#include "core/table.h"
 
 /* ---- invariants ---------------------------------------------------------- */
 

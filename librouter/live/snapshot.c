@@ -47,10 +47,10 @@
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
-#include "internal.h"
+#include "core/internal.h"
 #include "router_doc.h"
 #include "snapshot.h"
-#include "table.h"
+#include "core/table.h"
 
 /* "librouter-snapshot 1 version=<20> hash=<16> length=<20> xxh3=<16>\n" */
 #define HEADER_MAX 160

@@ -134,7 +134,7 @@
 
 #include "beyond.h"
 #include "snapshot.h"
-#include "table.h"
+#include "core/table.h"
 
 /* ------------------------------------------------------------------------ */
 /* Publication primitives                                                   */

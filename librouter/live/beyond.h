@@ -5,7 +5,7 @@
 #ifndef ROUTER_BEYOND_H
 #define ROUTER_BEYOND_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 typedef struct router__invariant router__invariant;
 

@@ -27,7 +27,7 @@
 #include <time.h>
 
 #include "etcd.h"
-#include "internal.h"
+#include "core/internal.h"
 
 /* Largest response kept in memory: an etcd value is at most 1.5 MiB by
  * default (--max-request-bytes); leave room for base64 and a raised
@@ -186,10 +186,15 @@ static int jint64(const json_t *o, const char *name, int64_t *v)
 		const char *s = json_string_value(x);
 		size_t n = json_string_length(x);
 		int neg = n > 0 && s[0] == '-';
+		router_value uv;
 
-		if (router__parse_uint64(s + neg, n - (size_t)neg, &u) != 0 ||
-		    u > (uint64_t)INT64_MAX)
+		/* Go's strconv through the core's public parser (the fleet
+		 * library sees no core internals). */
+		if (router_value_parse(ROUTER_SQL_UINT64, s + neg,
+		                       n - (size_t)neg, &uv, NULL) != ROUTER_OK ||
+		    uv.u64 > (uint64_t)INT64_MAX)
 			return -1;
+		u = uv.u64;
 		*v = neg ? -(int64_t)u : (int64_t)u;
 		return 0;
 	}

@@ -46,7 +46,7 @@
 #include <unistd.h>
 
 #include "etcd.h"
-#include "internal.h"
+#include "core/internal.h"
 #include "router_etcd.h"
 
 /* Reconnect a watch that has been silent this long: cheap (it resumes at

@@ -1,0 +1,150 @@
+/* SQL values as Vitess reads them: Go strconv's base-10 integers (the
+ * text an integer vindex accepts), their decimal text (what xxhash and
+ * unicode hashing see), and router_value_parse. */
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+int router__parse_uint64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == NULL || n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+
+		if (d > 9)
+			return -1;
+		if (v > (UINT64_MAX - d) / 10)
+			return -1; /* overflow, as strconv.ErrRange */
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int router__parse_int64(const char *s, size_t n, int64_t *out)
+{
+	uint64_t mag;
+	int neg = 0;
+
+	if (s == NULL || n == 0)
+		return -1;
+	if (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-';
+		s++;
+		n--;
+	}
+	if (router__parse_uint64(s, n, &mag) != 0)
+		return -1;
+	if (neg) {
+		if (mag > (uint64_t)INT64_MAX + 1)
+			return -1;
+		*out = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN
+		                                      : -(int64_t)mag;
+	} else {
+		if (mag > (uint64_t)INT64_MAX)
+			return -1;
+		*out = (int64_t)mag;
+	}
+	return 0;
+}
+
+size_t router__fmt_uint64(uint64_t v, char *buf)
+{
+	/* Two digits per division, from a table: the xxhash, binary and
+	 * binary_md5 vindexes hash this text on every integer lookup. */
+	static const char pairs[201] =
+	    "00010203040506070809101112131415161718192021222324252627282930"
+	    "31323334353637383940414243444546474849505152535455565758596061"
+	    "62636465666768697071727374757677787980818283848586878889909192"
+	    "93949596979899";
+	char tmp[20];
+	size_t i = sizeof tmp, n;
+
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		tmp[--i] = pairs[d + 1];
+		tmp[--i] = pairs[d];
+	}
+	if (v >= 10) {
+		tmp[--i] = pairs[v * 2 + 1];
+		tmp[--i] = pairs[v * 2];
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
+	n = sizeof tmp - i;
+	memcpy(buf, tmp + i, n);
+	buf[n] = '\0';
+	return n;
+}
+
+size_t router__fmt_int64(int64_t v, char *buf)
+{
+	if (v < 0) {
+		buf[0] = '-';
+		/* Negate in unsigned arithmetic: INT64_MIN has no positive twin. */
+		return 1 + router__fmt_uint64(0 - (uint64_t)v, buf + 1);
+	}
+	return router__fmt_uint64((uint64_t)v, buf);
+}
+
+void router__hex(const void *p, size_t n, char *buf)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		buf[2 * i] = digits[b[i] >> 4];
+		buf[2 * i + 1] = digits[b[i] & 15];
+	}
+	buf[2 * n] = '\0';
+}
+
+/* The text shown whole and escaped (router__fmt_name): with %.*s, "1\0x"
+ * read as "not ... integer: '1'", a number that parses. */
+static int bad_integer(router_error *err, const char *kind, const void *text,
+                       size_t len)
+{
+	char shown[96];
+
+	if (err == NULL)
+		return ROUTER_EINVAL;
+	return router__seterr(err, ROUTER_EINVAL, NULL,
+	                      "not %s 64-bit integer: '%s'", kind,
+	                      router__fmt_name(shown, sizeof shown, text, len));
+}
+
+int router_value_parse(router_sqltype type, const void *text, size_t len,
+                       router_value *out, router_error *err)
+{
+	if (out == NULL || (text == NULL && len > 0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_value_parse: NULL argument");
+	memset(out, 0, sizeof *out);
+	out->type = type;
+	switch (type) {
+	case ROUTER_SQL_NULL:
+		return ROUTER_OK;
+	case ROUTER_SQL_INT64:
+		if (router__parse_int64(text, len, &out->i64) != 0)
+			return bad_integer(err, "a signed", text, len);
+		return ROUTER_OK;
+	case ROUTER_SQL_UINT64:
+		if (router__parse_uint64(text, len, &out->u64) != 0)
+			return bad_integer(err, "an unsigned", text, len);
+		return ROUTER_OK;
+	case ROUTER_SQL_VARCHAR:
+	case ROUTER_SQL_VARBINARY:
+	case ROUTER_SQL_FLOAT64:
+		out->ptr = text;
+		out->len = len;
+		return ROUTER_OK;
+	}
+	return router__seterr(err, ROUTER_EINVAL, NULL, "unknown SQL type %d",
+	                      (int)type);
+}
