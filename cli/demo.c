@@ -337,7 +337,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	say("v%" PRIu64 " published: %s with 2 shards (-80 80-)",
-	    router_version(r), ks_name);
+	    router_serving_version(r), ks_name);
 	for (i = 0; i < nreaders; i++) {
 		memset(&readers[i], 0, sizeof readers[i]);
 		readers[i].r = r;
@@ -372,7 +372,7 @@ int main(int argc, char **argv)
 	if (rc == ROUTER_OK)
 		say("v%" PRIu64 " published: resharded 2 -> 4 shards (-40 "
 		    "40-80 80-c0 c0-); %.0f%% of the keyspace-ID space moves",
-		    router_version(r), share * 100);
+		    router_serving_version(r), share * 100);
 	else {
 		say("reshard refused: %s: %s", router_errname(rc), e.message);
 		router_table_free(t2);
@@ -392,7 +392,7 @@ int main(int argc, char **argv)
 		    "REFUSED",
 		    ks_name);
 		say("  %s (%s): %s", router_errname(rc), e.culprit, e.message);
-		say("  v%" PRIu64 " keeps serving", router_version(r));
+		say("  v%" PRIu64 " keeps serving", router_serving_version(r));
 	} else {
 		say("the empty VSchema was NOT refused: %s", router_errname(rc));
 		ok = 0;
@@ -421,7 +421,7 @@ int main(int argc, char **argv)
 	sleep_until(t_start + seconds * 0.75);
 	rc = router_rollback(r, 1, &e);
 	if (rc == ROUTER_OK)
-		say("rolled back to v%" PRIu64 " (2 shards)", router_version(r));
+		say("rolled back to v%" PRIu64 " (2 shards)", router_serving_version(r));
 	else {
 		say("rollback failed: %s", e.message);
 		ok = 0;
@@ -465,7 +465,7 @@ int main(int argc, char **argv)
 	{
 		const char *sep = " (";
 
-		for (int c = 1; c <= -ROUTER__ERRNO_MIN; c++)
+		for (int c = 1; c <= -ROUTER_ERRNO_MIN; c++)
 			if (st.refused_by_code[c] > 0) {
 				printf("%s%s: %" PRIu64, sep, router_errname(-c),
 				       st.refused_by_code[c]);

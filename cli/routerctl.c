@@ -1365,7 +1365,7 @@ static int cmd_snapshot(cli *c)
 		}
 		d.t = NULL;
 		rc = router_snapshot_save(r, c->pos[2], &e);
-		version = router_version(r);
+		version = router_serving_version(r);
 		hash = router_content_hash(r);
 		router_free(r);
 		unload(&d);

@@ -323,7 +323,7 @@ static void *probe_main(void *arg)
 
 			/* Counted as failed only once something is in
 			 * service: before that, nothing can route. */
-			if (rc != ROUTER_OK && router_version(w->r) != 0)
+			if (rc != ROUTER_OK && router_serving_version(w->r) != 0)
 				atomic_fetch_add_explicit(&w->failed, 1,
 				                          memory_order_relaxed);
 		}

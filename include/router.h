@@ -80,7 +80,10 @@ enum router_status {
 #define ROUTER__ERRNO_ENUM(name, value, desc) ROUTER_##name = value,
 	ROUTER_ERRNO_MAP(ROUTER__ERRNO_ENUM)
 #undef ROUTER__ERRNO_ENUM
-	ROUTER__ERRNO_MIN = -25
+	/* The lowest status code this header defines.  A newer library may
+	 * return lower ones (codes are only ever added below it);
+	 * router_strerror and router_errname answer for any int. */
+	ROUTER_ERRNO_MIN = -25
 };
 
 /* Static description of a status code ("invalid argument"); never NULL. */
@@ -488,7 +491,7 @@ typedef struct router_event {
  * From the callback, any read of the router works: lookups, handles
  * (router_handle_open included), router_get_stats, router_history,
  * router_fences, router_invariant_get, router_pending, router_inspect,
- * router_version, router_snapshot_save, and the fence, invariant and
+ * router_serving_version, router_snapshot_save, and the fence, invariant and
  * sample setters.  What would wait for the delivery in progress returns
  * ROUTER_ECALLBACK and changes nothing: router_publish, router_rollback,
  * router_rollback_to, router_pending_approve, router_pending_discard, on
@@ -601,7 +604,7 @@ typedef struct router_stats {
 	uint64_t content_hash;  /* in service */
 	uint64_t accepted;      /* publishes accepted */
 	uint64_t refused;       /* publishes refused, all reasons */
-	uint64_t refused_by_code[-ROUTER__ERRNO_MIN + 1]; /* index: -code */
+	uint64_t refused_by_code[-ROUTER_ERRNO_MIN + 1]; /* index: -code */
 	uint64_t rollbacks;
 	uint64_t checks;        /* dry runs */
 	uint64_t tables_retired; /* handed to deferred reclamation */
@@ -623,7 +626,7 @@ typedef struct router_stats {
 ROUTER_EXTERN void router_get_stats(router *r, router_stats *out);
 /* Version and content hash of the table in service (0 when none).
  * Lock-free; any thread. */
-ROUTER_EXTERN uint64_t router_version(router *r);
+ROUTER_EXTERN uint64_t router_serving_version(router *r);
 ROUTER_EXTERN uint64_t router_content_hash(router *r);
 
 /* Call fn with the table in service (NULL when none), under the writer
@@ -991,7 +994,7 @@ ROUTER_EXTERN int router_shadow_set_sample(router *r,
  * Async-signal-safety: on a registered thread (this call, or any earlier
  * lookup, and no router_thread_unregister since), every lookup
  * (router_route, router_route_ksid, router_handle_route*,
- * router_handle_route_batch, router_shard_name, router_version,
+ * router_handle_route_batch, router_shard_name, router_serving_version,
  * router_content_hash) is async-signal-safe: it takes no lock, allocates
  * nothing and touches only the thread's own record.  Nothing else in this
  * header is.  On a thread that never routed, a lookup registers first,

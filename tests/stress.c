@@ -47,7 +47,7 @@ static uint64_t cb_events, cb_bad, cb_last_publish;
 
 typedef struct counters {
 	uint64_t lookups, wrong, versions_seen, errors;
-	uint64_t accepted, refused[-ROUTER__ERRNO_MIN + 1], unexpected;
+	uint64_t accepted, refused[-ROUTER_ERRNO_MIN + 1], unexpected;
 	uint64_t rollbacks, build_refusals;
 } counters;
 
@@ -428,7 +428,7 @@ int main(int argc, char **argv)
 		tot.rollbacks += pc[i].rollbacks;
 		tot.unexpected += pc[i].unexpected;
 		tot.build_refusals += pc[i].build_refusals;
-		for (k = 0; k <= (unsigned)-ROUTER__ERRNO_MIN; k++)
+		for (k = 0; k <= (unsigned)-ROUTER_ERRNO_MIN; k++)
 			tot.refused[k] += pc[i].refused[k];
 	}
 	router_get_stats(R, &st);

@@ -153,7 +153,7 @@ static void refused(router *r, router_table *t, unsigned flags, int code,
                     const char *culprit)
 {
 	router_error e;
-	uint64_t v = router_version(r), h = router_content_hash(r);
+	uint64_t v = router_serving_version(r), h = router_content_hash(r);
 	int rc = router_publish(r, t, flags, NULL, &e);
 
 	if (rc != code)
@@ -161,7 +161,7 @@ static void refused(router *r, router_table *t, unsigned flags, int code,
 		         router_errname(rc), e.culprit, e.message);
 	if (culprit != NULL)
 		assert_string_equal(e.culprit, culprit);
-	assert_int_equal(router_version(r), v);
+	assert_int_equal(router_serving_version(r), v);
 	assert_int_equal(router_content_hash(r), h);
 	if (code != ROUTER_EQUARANTINED)
 		router_table_free(t);
@@ -250,7 +250,7 @@ static void approving_the_pending_table_publishes_it_as_if_allowed(
 	t = make(&unsharded, NULL);
 	refused(r, t, ROUTER_PUBLISH_QUARANTINE, ROUTER_EQUARANTINED, "user");
 	assert_int_equal(router_pending_approve(r, NULL, &e), ROUTER_OK);
-	assert_int_equal(router_version(r), 2);
+	assert_int_equal(router_serving_version(r), 2);
 	assert_int_equal(router_content_hash(r), router_table_hash(t));
 	assert_int_equal(x.last_kind, ROUTER_EVENT_PUBLISH);
 	assert_int_equal(x.last_code, ROUTER_OK);
@@ -261,7 +261,7 @@ static void approving_the_pending_table_publishes_it_as_if_allowed(
 	assert_int_equal(st.accepted, 2);
 	/* Rolling back works as for any publish. */
 	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
-	assert_int_equal(router_version(r), 1);
+	assert_int_equal(router_serving_version(r), 1);
 	router_free(r);
 }
 
@@ -280,7 +280,7 @@ static void approval_still_checks_fences_and_invariants(void **state)
 	                 ROUTER_OK);
 	assert_int_equal(router_pending_approve(r, NULL, &e),
 	                 ROUTER_EINVARIANT);
-	assert_int_equal(router_version(r), 1);
+	assert_int_equal(router_serving_version(r), 1);
 	assert_int_equal(router_pending(r, NULL, NULL, &e), ROUTER_OK);
 	assert_int_equal(router_invariant_remove(r, "user   sharded", &e),
 	                 ROUTER_OK);
@@ -290,7 +290,7 @@ static void approval_still_checks_fences_and_invariants(void **state)
 	assert_int_equal(router_fence_lift(r, router_table_hash(t), &e),
 	                 ROUTER_OK);
 	assert_int_equal(router_pending_approve(r, NULL, &e), ROUTER_OK);
-	assert_int_equal(router_version(r), 2);
+	assert_int_equal(router_serving_version(r), 2);
 	router_free(r);
 }
 
@@ -413,7 +413,7 @@ static void content_rolled_back_from_is_fenced(void **state)
 	refused(r, std_table(16, 3), 0, ROUTER_EFENCED, NULL);
 	/* A rollback forward is the operator's choice: not fenced. */
 	assert_int_equal(router_rollback_to(r, 2, &e), ROUTER_OK);
-	assert_int_equal(router_version(r), 2);
+	assert_int_equal(router_serving_version(r), 2);
 	router_free(r);
 }
 
@@ -830,7 +830,7 @@ static void new_features_fail_cleanly_at_any_allocation(void **state)
 		if (rc == ROUTER_OK)
 			break;
 		assert_int_equal(rc, ROUTER_ENOMEM);
-		assert_int_equal(router_version(r), 2);
+		assert_int_equal(router_serving_version(r), 2);
 		router_table_free(t);
 		assert_int_equal(f.live, live);
 		assert_true(k < 1000);

@@ -67,7 +67,7 @@ static void refused_(const char *cur, const char *next, int code,
 {
 	router *r = router_with(cur);
 	router_table *t = doc(next);
-	uint64_t v = router_version(r), h = router_content_hash(r);
+	uint64_t v = router_serving_version(r), h = router_content_hash(r);
 	router_stats st;
 	int rc;
 
@@ -83,7 +83,7 @@ static void refused_(const char *cur, const char *next, int code,
 	if (sub != NULL && strstr(E.message, sub) == NULL)
 		fail_msg("line %d: message '%s' lacks '%s'", line, E.message,
 		         sub);
-	assert_int_equal(router_version(r), v);
+	assert_int_equal(router_serving_version(r), v);
 	assert_int_equal(router_content_hash(r), h);
 	router_get_stats(r, &st);
 	assert_int_equal(st.refused, 1);
@@ -411,7 +411,7 @@ static void ksid_code_has_a_name_and_a_description(void **s)
 	(void)s;
 	assert_string_equal(router_errname(KSID), "ROUTER_EKSIDCHANGE");
 	assert_non_null(strstr(router_strerror(KSID), "keyspace ID"));
-	assert_true(KSID >= ROUTER__ERRNO_MIN); /* later codes follow it */
+	assert_true(KSID >= ROUTER_ERRNO_MIN); /* later codes follow it */
 }
 
 int main(void)

@@ -170,7 +170,7 @@ static void lookups_before_any_publish_are_not_found(void **state)
 	assert_int_equal(router_route(r, "user", 4, "t0", 2, &v, 1, &res, &e),
 	                 ROUTER_ENOTFOUND);
 	assert_non_null(strstr(e.message, "no table"));
-	assert_int_equal(router_version(r), 0);
+	assert_int_equal(router_serving_version(r), 0);
 	router_free(r);
 }
 
@@ -345,7 +345,7 @@ static void publish_refuses_the_emptied_sharded_keyspace(void **state)
 	assert_string_equal(e.culprit, "user");
 	assert_non_null(strstr(e.message, "unsharded and empty"));
 	/* nothing changed */
-	assert_int_equal(router_version(r), 10);
+	assert_int_equal(router_serving_version(r), 10);
 	assert_int_equal(router_content_hash(r), hash);
 	assert_string_equal(route_name(r, 12345, NULL), keep);
 	router_get_stats(r, &st);
@@ -355,7 +355,7 @@ static void publish_refuses_the_emptied_sharded_keyspace(void **state)
 	assert_int_equal(st.history_len, 1);
 	/* accepted case: an operator who means it */
 	publish_ok(r, t, ROUTER_PUBLISH_DESTRUCTIVE);
-	assert_int_equal(router_version(r), 100);
+	assert_int_equal(router_serving_version(r), 100);
 	assert_string_equal(route_name(r, 12345, NULL), "0");
 	router_free(r);
 }
@@ -375,21 +375,21 @@ static void publish_refuses_versions_that_do_not_move_forward(void **state)
 	assert_int_equal(router_publish(r, same, ROUTER_PUBLISH_DESTRUCTIVE,
 	                                NULL, &e),
 	                 ROUTER_EVERSION);
-	assert_int_equal(router_version(r), 7);
+	assert_int_equal(router_serving_version(r), 7);
 	router_table_free(stale);
 	router_table_free(same);
 	/* accepted: higher, and 0 = next */
 	publish_ok(r, build(2, 1, 9), 0);
 	publish_ok(r, build(2, 1, 0), 0);
-	assert_int_equal(router_version(r), 10);
+	assert_int_equal(router_serving_version(r), 10);
 	/* after a rollback to 9, 10 is still taken */
 	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
-	assert_int_equal(router_version(r), 9);
+	assert_int_equal(router_serving_version(r), 9);
 	stale = build(2, 1, 10);
 	assert_int_equal(router_publish(r, stale, 0, NULL, &e), ROUTER_EVERSION);
 	router_table_free(stale);
 	publish_ok(r, build(2, 1, 0), 0);
-	assert_int_equal(router_version(r), 11);
+	assert_int_equal(router_serving_version(r), 11);
 	router_free(r);
 }
 
@@ -409,16 +409,16 @@ static void publish_never_wraps_the_version(void **state)
 	/* UINT64_MAX itself: refused even on an empty router. */
 	assert_int_equal(router_publish(r, top, 0, NULL, &e), ROUTER_EVERSION);
 	assert_non_null(strstr(e.message, "18446744073709551615"));
-	assert_int_equal(router_version(r), 0);
+	assert_int_equal(router_serving_version(r), 0);
 	publish_ok(r, build(2, 1, 7), 0);
 	assert_int_equal(router_publish(r, top, ROUTER_PUBLISH_DESTRUCTIVE,
 	                                NULL, &e),
 	                 ROUTER_EVERSION);
-	assert_int_equal(router_version(r), 7);
+	assert_int_equal(router_serving_version(r), 7);
 	router_table_free(top);
 	/* The maximum is accepted; nothing follows it. */
 	publish_ok(r, build(2, 1, ROUTER_VERSION_MAX), 0);
-	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	assert_true(router_serving_version(r) == ROUTER_VERSION_MAX);
 	next = build(4, 1, 0);
 	assert_int_equal(router_publish(r, next, 0, NULL, &e), ROUTER_EVERSION);
 	assert_non_null(strstr(e.message, "no next version"));
@@ -426,16 +426,16 @@ static void publish_never_wraps_the_version(void **state)
 	assert_int_equal(router_publish(r, next, ROUTER_PUBLISH_DRY_RUN, NULL,
 	                                &e),
 	                 ROUTER_EVERSION);
-	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	assert_true(router_serving_version(r) == ROUTER_VERSION_MAX);
 	stale = build(4, 1, 5);
 	assert_int_equal(router_publish(r, stale, 0, NULL, &e), ROUTER_EVERSION);
-	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	assert_true(router_serving_version(r) == ROUTER_VERSION_MAX);
 	/* After a rollback the high-water mark still holds. */
 	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
-	assert_int_equal(router_version(r), 7);
+	assert_int_equal(router_serving_version(r), 7);
 	assert_int_equal(router_publish(r, next, 0, NULL, &e), ROUTER_EVERSION);
 	assert_int_equal(router_publish(r, stale, 0, NULL, &e), ROUTER_EVERSION);
-	assert_int_equal(router_version(r), 7);
+	assert_int_equal(router_serving_version(r), 7);
 	n = router_history(r, h, 4);
 	assert_int_equal(n, 2);
 	for (i = 0; i < n; i++)
@@ -463,7 +463,7 @@ static void next_at_the_maximum_is_refused_not_quarantined(void **state)
 	assert_non_null(strstr(e.message, "no next version"));
 	assert_int_equal(router_pending(r, NULL, NULL, &e), ROUTER_ENOTFOUND);
 	assert_int_equal(router_pending_approve(r, NULL, &e), ROUTER_ENOTFOUND);
-	assert_true(router_version(r) == ROUTER_VERSION_MAX);
+	assert_true(router_serving_version(r) == ROUTER_VERSION_MAX);
 	router_table_free(t);
 	router_free(r);
 }
@@ -565,7 +565,7 @@ static void dry_run_gives_the_verdict_and_diff_without_publishing(void **state)
 	                 ROUTER_OK);
 	assert_true(router_diff_count(d) > 0);
 	router_diff_free(d);
-	assert_int_equal(router_version(r), 1);
+	assert_int_equal(router_serving_version(r), 1);
 	router_get_stats(r, &st);
 	assert_int_equal(st.accepted, 1);
 	assert_int_equal(st.checks, 2);
@@ -616,7 +616,7 @@ static void rollback_restores_earlier_tables_without_rebuilding(void **state)
 	assert_int_equal(router_rollback(r, 3, &e), ROUTER_ENOHISTORY);
 	assert_non_null(strstr(e.message, "2 older"));
 	assert_int_equal(router_rollback(r, 2, &e), ROUTER_OK);
-	assert_int_equal(router_version(r), 3);
+	assert_int_equal(router_serving_version(r), 3);
 	assert_int_equal(router_history(r, h, 8), 3);
 	assert_true(h[0].in_service);
 	/* route through the 8-shard table of version 3 */
@@ -629,12 +629,12 @@ static void rollback_restores_earlier_tables_without_rebuilding(void **state)
 	}
 	/* forward again by version */
 	assert_int_equal(router_rollback_to(r, 5, &e), ROUTER_OK);
-	assert_int_equal(router_version(r), 5);
+	assert_int_equal(router_serving_version(r), 5);
 	assert_int_equal(router_rollback_to(r, 1, &e), ROUTER_ENOHISTORY);
 	assert_int_equal(router_rollback_to(r, 4, &e), ROUTER_OK);
 	/* a publish after a rollback drops what was ahead (version 5) */
 	publish_ok(r, build(2, 1, 0), 0);
-	assert_int_equal(router_version(r), 6);
+	assert_int_equal(router_serving_version(r), 6);
 	assert_int_equal(router_history(r, h, 8), 3);
 	assert_int_equal(h[0].version, 3);
 	assert_int_equal(h[1].version, 4);
@@ -832,7 +832,7 @@ static void read_from_callback(void *arg, const router_event *ev)
 	c->pending_ok += router_pending(c->r, &pi, NULL, NULL) ==
 	                 ROUTER_ENOTFOUND;
 	c->inspect_ok += router_inspect(c->r, inspect_version, &v) == 0 &&
-	                 v == router_version(c->r);
+	                 v == router_serving_version(c->r);
 	c->route_ok += route_name(c->r, 1, NULL)[0] != '\0';
 	c->diff_ok += ev->kind != ROUTER_EVENT_PUBLISH ||
 	              router_diff_count(ev->diff) > 0;
@@ -931,10 +931,10 @@ static void forbidden_calls_from_the_callback_fail_with_ecallback(void **state)
 	assert_string_equal(router_errname(ROUTER_ECALLBACK),
 	                    "ROUTER_ECALLBACK");
 	/* nothing changed, and the router still works after the callback */
-	assert_int_equal(router_version(c.r), 1);
-	assert_int_equal(router_version(c.other), 0);
+	assert_int_equal(router_serving_version(c.r), 1);
+	assert_int_equal(router_serving_version(c.other), 0);
 	publish_ok(c.r, c.t, 0);
-	assert_int_equal(router_version(c.r), 2);
+	assert_int_equal(router_serving_version(c.r), 2);
 	assert_int_equal(c.events, 2);
 	router_free(c.r);
 	router_free(c.other);
@@ -1772,12 +1772,12 @@ static void publish_failing_at_any_allocation_changes_nothing(void **state)
 		if (rc == ROUTER_OK) {
 			done = 1;
 			router_diff_free(d);
-			assert_int_equal(router_version(r), 3);
+			assert_int_equal(router_serving_version(r), 3);
 			break;
 		}
 		assert_int_equal(rc, ROUTER_ENOMEM);
 		router_diff_free(d);
-		assert_int_equal(router_version(r), 2);
+		assert_int_equal(router_serving_version(r), 2);
 		assert_string_equal(route_name(r, 1, NULL), "-80");
 		router_table_free(t);
 		assert_int_equal(f.live, live);

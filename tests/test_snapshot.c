@@ -510,7 +510,7 @@ static void a_failed_autosave_is_reported_and_the_publish_stands(void **state)
 	o.on_event_arg = &s;
 	assert_int_equal(router_create(&r, &o, &e), ROUTER_OK);
 	publish_ok(r, doc_table(2, 5, NULL), 0);
-	assert_int_equal(router_version(r), 5);
+	assert_int_equal(router_serving_version(r), 5);
 	assert_int_equal(s.snapshot_events, 1);
 	assert_int_equal(s.last_code, ROUTER_EIO);
 	router_get_stats(r, &st);
@@ -616,7 +616,7 @@ static void a_restart_during_the_bad_period_comes_back_from_its_snapshot(
 	assert_int_equal(router_snapshot_load(path, NULL, &t, NULL, NULL, &e),
 	                 ROUTER_OK);
 	publish_ok(r2, t, 0);
-	assert_int_equal(router_version(r2), 40);
+	assert_int_equal(router_serving_version(r2), 40);
 	for (id = 0; id < 200; id++)
 		assert_string_equal(route_user(r2, id), before[id]);
 	router_free(r2);

@@ -2885,10 +2885,10 @@ static PyObject *raise_refusal(RouterObject *self, int rc,
 	                                         : router_strerror(rc)),
 	    "diff", diff ? Py_NewRef(diff) : PyTuple_New(0), "version_from",
 	    PyLong_FromUnsignedLongLong(m ? m->version_from
-	                                  : router_version(self->r)),
+	                                  : router_serving_version(self->r)),
 	    "version",
 	    PyLong_FromUnsignedLongLong(m ? m->version_to
-	                                  : router_version(self->r)),
+	                                  : router_serving_version(self->r)),
 	    "shadow", Py_NewRef(shadow ? shadow : Py_None),
 	    /* Only a QuarantinedError has these: NULL ends the list. */
 	    rc == ROUTER_EQUARANTINED ? "guard_code" : NULL,
@@ -3478,7 +3478,7 @@ static PyObject *Router_rollback(RouterObject *self, PyObject *const *args,
 		return NULL;
 	return PyLong_FromUnsignedLongLong(
 	    capture_main(&cap) ? capture_main(&cap)->version_to
-	                       : router_version(self->r));
+	                       : router_serving_version(self->r));
 }
 
 PyDoc_STRVAR(Router_history_doc,
@@ -3552,7 +3552,7 @@ static PyObject *Router_stats(RouterObject *self, PyObject *unused)
 	if (by == NULL)
 		return NULL;
 	router_get_stats(self->r, &s);
-	for (i = 1; i <= -ROUTER__ERRNO_MIN; i++) {
+	for (i = 1; i <= -ROUTER_ERRNO_MIN; i++) {
 		PyObject *v;
 
 		if (s.refused_by_code[i] == 0)
@@ -3713,7 +3713,7 @@ static PyObject *Router_noop(RouterObject *self, PyObject *const *args,
 static PyObject *Router_get_version(RouterObject *self, void *c)
 {
 	(void)c;
-	return PyLong_FromUnsignedLongLong(router_version(self->r));
+	return PyLong_FromUnsignedLongLong(router_serving_version(self->r));
 }
 
 static PyObject *Router_get_hash(RouterObject *self, void *c)
@@ -3730,7 +3730,7 @@ static PyObject *Router_repr(RouterObject *self)
 	         router_content_hash(self->r));
 	return PyUnicode_FromFormat("<shardrouter.Router version=%llu "
 	                            "content_hash=0x%s>",
-	                            (unsigned long long)router_version(self->r),
+	                            (unsigned long long)router_serving_version(self->r),
 	                            hash);
 }
 
@@ -4110,7 +4110,7 @@ static PyObject *Router_add_invariant(RouterObject *self, PyObject *arg)
 	if (rc == ROUTER_OK)
 		Py_RETURN_NONE;
 	if (rc == ROUTER_EINVARIANT) {
-		uint64_t v = router_version(self->r);
+		uint64_t v = router_serving_version(self->r);
 
 		return raise_with(self->st->InvariantError, rc, &err, "reason",
 		                  PyUnicode_FromString(err.message), "diff",

@@ -289,7 +289,7 @@ void router_etcd_get_status(router_etcd *f, router_etcd_status *out)
 	pthread_mutex_unlock(&f->mu);
 	/* The router is the authority on what is in service (a rollback by
 	 * the application is not a follower event). */
-	out->version = router_version(f->r);
+	out->version = router_serving_version(f->r);
 	out->content_hash = router_content_hash(f->r);
 }
 
@@ -327,7 +327,7 @@ static void emit(router_etcd *f, router_etcd_event_kind kind, int code,
 	ev.kind = kind;
 	ev.code = code;
 	ev.revision = rev;
-	ev.version = router_version(f->r);
+	ev.version = router_serving_version(f->r);
 	ev.content_hash = router_content_hash(f->r);
 	ev.error = code != ROUTER_OK ? e : NULL;
 	ev.retry_ms = retry_ms;
@@ -548,7 +548,7 @@ static void handle(router_etcd *f, int64_t rev, const char *value,
 		                    "skipped; version %" PRIu64
 		                    " stays in service",
 		                    rev, unreadable->message,
-		                    router_version(f->r));
+		                    router_serving_version(f->r));
 		pthread_mutex_lock(&f->mu);
 		f->st.skipped++;
 		pthread_mutex_unlock(&f->mu);
@@ -556,9 +556,9 @@ static void handle(router_etcd *f, int64_t rev, const char *value,
 		rc = router__seterr(&e, ROUTER_ENOTFOUND, f->key,
 		                    "the key was deleted at revision %" PRId64
 		                    "; version %" PRIu64 " stays in service",
-		                    rev, router_version(f->r));
+		                    rev, router_serving_version(f->r));
 	} else if ((rc = load(f, rev, value, len, &t, &e)) == ROUTER_OK) {
-		if (router_table_version(t) == router_version(f->r) &&
+		if (router_table_version(t) == router_serving_version(f->r) &&
 		    router_table_hash(t) == router_content_hash(f->r)) {
 			/* Already in service (the snapshot of this very
 			 * revision, or the same document put again):
@@ -936,7 +936,7 @@ static void *reporter_main(void *arg)
 		f->dirty = 0;
 		s = f->st;
 		pthread_mutex_unlock(&f->mu);
-		s.version = router_version(f->r);
+		s.version = router_serving_version(f->r);
 		s.content_hash = router_content_hash(f->r);
 		wait_ms = 0;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1027,7 +1027,7 @@ static void load_snapshot(router_etcd *f)
 	router_error e;
 	int rc;
 
-	if (f->snapshot == NULL || router_version(f->r) != 0)
+	if (f->snapshot == NULL || router_serving_version(f->r) != 0)
 		return;
 	rc = router_snapshot_load(f->snapshot, f->doc.allocator, &t, NULL,
 	                          NULL, &e);

@@ -1371,7 +1371,7 @@ static int guards(router *r, const router_table *cur, const router_table *t,
 static void count_refusal(router *r, int code)
 {
 	r->st.refused++;
-	if (code < 0 && code >= ROUTER__ERRNO_MIN)
+	if (code < 0 && code >= ROUTER_ERRNO_MIN)
 		r->st.refused_by_code[-code]++;
 }
 
@@ -2197,7 +2197,7 @@ void router_get_stats(router *r, router_stats *out)
 	pthread_mutex_unlock(&r->lock);
 }
 
-uint64_t router_version(router *r)
+uint64_t router_serving_version(router *r)
 {
 	return r ? ck_pr_load_64(&r->version) : 0;
 }

@@ -1138,7 +1138,7 @@ static void a_revision_of_int64_max_is_refused(void **state)
 		s = wait_error(m, round ? "header.revision" : "mod_revision",
 		               5);
 		assert_int_equal(s.last_error.code, ROUTER_EIO);
-		assert_int_equal(router_version(m->r), 0);
+		assert_int_equal(router_serving_version(m->r), 0);
 		assert_int_equal(s.revision_seen, 0);
 		pthread_mutex_lock(&g_fake.mu);
 		for (int i = 0; i < g_fake.nwatch_start; i++)
@@ -1533,7 +1533,7 @@ static void a_version_above_int64_max_is_reported_whole(void **state)
 	rev = put(c, KEY, v);
 	m = member_start(e, 0, NULL);
 	wait_seen(m, rev);
-	assert_true(router_version(m->r) == 9223372036854775813ull);
+	assert_true(router_serving_version(m->r) == 9223372036854775813ull);
 	a = fleet_at(c, 1, rev);
 	for (double t0 = eh_now(); eh_now() - t0 < 10; eh_sleep_ms(50)) {
 		json_t *o = json_array_get(a, 0);

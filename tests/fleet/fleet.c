@@ -225,7 +225,7 @@ static void worker(int first, int count, const char *endpoint,
 			router_route_result res;
 			slot *s = m[i].s;
 
-			if (router_version(m[i].r) == 0)
+			if (router_serving_version(m[i].r) == 0)
 				continue; /* nothing published yet */
 			if (router_route(m[i].r, "user", 4, "users", 5, &v, 1,
 			                 &res, NULL) == ROUTER_OK) {

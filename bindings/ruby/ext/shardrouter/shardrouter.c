@@ -69,7 +69,7 @@ static ID id_code, id_status, id_culprit, id_reason, id_diff, id_path,
     id_line, id_column, id_notes, id_shadow, id_guard_code;
 
 /* Status code -> Symbol (:EEMPTY...), index -code (ROUTER_NONE apart). */
-#define NCODES (1 - ROUTER__ERRNO_MIN)
+#define NCODES (1 - ROUTER_ERRNO_MIN)
 static VALUE code_syms[NCODES];
 static VALUE sym_none;
 
@@ -696,7 +696,7 @@ static VALUE router_init_copy(VALUE self, VALUE other)
  */
 static VALUE router_version_m(VALUE self)
 {
-	return ULL2NUM(router_version(get_router(self)->r));
+	return ULL2NUM(router_serving_version(get_router(self)->r));
 }
 
 /*
@@ -1038,7 +1038,7 @@ static VALUE publish_body(VALUE p)
 		return rb_assoc_new(a->diff ? diff_to_ruby(a->diff)
 		                            : rb_obj_freeze(rb_ary_new()),
 		                    capture_shadow_to_ruby(&a->cap));
-	return ULL2NUM(router_version(a->w->r));
+	return ULL2NUM(router_serving_version(a->w->r));
 }
 
 static VALUE publish_cleanup(VALUE p)
@@ -1108,7 +1108,7 @@ static VALUE rollback_call(rb_router *w, writer_call *c)
 	if (c->rc != ROUTER_OK)
 		raise_router_error(c->rc, &c->err, O_HISTORY, Qnil);
 	capture_warn(&cap);
-	return ULL2NUM(router_version(w->r));
+	return ULL2NUM(router_serving_version(w->r));
 }
 
 /* call-seq: _rollback(steps) -- see Router#rollback */
@@ -1321,7 +1321,7 @@ static VALUE snap_publish_body(VALUE p)
 	if (c.rc != ROUTER_OK)
 		raise_refusal(s->w, c.rc, &c.err, s->diff, &s->cap);
 	capture_warn(&s->cap);
-	return ULL2NUM(router_version(s->w->r));
+	return ULL2NUM(router_serving_version(s->w->r));
 }
 
 static VALUE snap_publish_cleanup(VALUE p)
@@ -1427,7 +1427,7 @@ static VALUE approve_body(VALUE p)
 	if (c.rc != ROUTER_OK)
 		raise_refusal(a->w, c.rc, &c.err, a->diff, &a->cap);
 	capture_warn(&a->cap);
-	return ULL2NUM(router_version(a->w->r));
+	return ULL2NUM(router_serving_version(a->w->r));
 }
 
 static VALUE approve_cleanup(VALUE p)
