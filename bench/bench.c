@@ -920,7 +920,7 @@ static int memory_bounded(unsigned nshards, double secs, int nreaders)
 		pthread_join(th[i], NULL);
 		lookups += mr[i].n;
 	}
-	router_get_stats(w.r, &st);
+	router_stats_get(w.r, &st, sizeof st);
 	peak = c.peak; /* the allocator's own peak, including mid-publish */
 	ok = peak <= bound;
 	put(secs, "memory.n%u.bounded.seconds", nshards);

@@ -446,7 +446,7 @@ int main(int argc, char **argv)
 		}
 	}
 	say("readers stopped");
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 
 	commas(total, buf, sizeof buf);
 	printf("\nreport\n");
@@ -466,9 +466,9 @@ int main(int argc, char **argv)
 		const char *sep = " (";
 
 		for (int c = 1; c <= -ROUTER_ERRNO_MIN; c++)
-			if (st.refused_by_code[c] > 0) {
+			if (router_stats_refused(r, -c) > 0) {
 				printf("%s%s: %" PRIu64, sep, router_errname(-c),
-				       st.refused_by_code[c]);
+				       router_stats_refused(r, -c));
 				sep = ", ";
 			}
 		if (strcmp(sep, ", ") == 0)

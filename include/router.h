@@ -20,6 +20,40 @@
  *   lookups are (ptr, len) buffers, ptr may be NULL only when len is 0.
  * - Create functions return through an out-parameter; free functions accept
  *   NULL and return nothing.
+ *
+ * How structs grow (every public struct of router.h, router_doc.h and
+ * router_etcd.h is in exactly one of these groups; a program built against
+ * an older header must keep working, uncorrupted, with a newer library of
+ * the same major version):
+ * - Options the caller fills and the library reads carry `size`, which
+ *   the *_INIT initializer sets to the caller's sizeof: router_options,
+ *   router_shadow_options, router_doc_options, router_etcd_options.  New
+ *   fields are only appended; the library reads no byte past size and
+ *   gives the fields it did not read their defaults.
+ * - Counters the library copies into the caller's memory are copied
+ *   through a size the caller passes: router_stats (router_stats_get)
+ *   and router_etcd_status (router_etcd_status_get).  New fields are only
+ *   appended; a smaller size gets the fields it knows, a larger one has
+ *   the bytes this library does not know set to 0.  Nothing public is
+ *   sized by the error table: refusals per code are read through
+ *   router_stats_refused.
+ * - Structs the library allocates and the caller only reads through a
+ *   pointer the library gives: router_event, router_diff_entry,
+ *   router_doc_note, router_etcd_event.  New fields are only appended;
+ *   never copy one by value, allocate one or make an array of them.
+ * - Everything else is fixed forever: size, fields and their order never
+ *   change (a new need is a new struct and a new function).  That is
+ *   router_error, what the caller fills (router_value, router_param,
+ *   router_allocator, router_sample_key, router_doc_shards: often in
+ *   arrays), and what the library writes into caller memory, alone or in
+ *   arrays (router_keyrange, router_route_result, router_history_entry,
+ *   router_fence, router_pending_info, router_shadow_stat, which
+ *   router_shadow_totals writes).
+ * tests/abi checks all of this against the 0.1 header (tests/abi/
+ * router-0.1.h).  Versions: a major version (and the soname,
+ * librouter.so.MAJOR) changes for anything that breaks a program built
+ * against the previous header; a minor version adds functions, fields
+ * under the rules above, codes or flags; a patch version only fixes.
  */
 #ifndef ROUTER_H
 #define ROUTER_H
@@ -31,15 +65,32 @@
 extern "C" {
 #endif
 
+/* The version of this header (the Makefile reads these three lines).  The
+ * library a program runs with may be newer: router_library_version(). */
 #define ROUTER_VERSION_MAJOR 0
-#define ROUTER_VERSION_MINOR 1
+#define ROUTER_VERSION_MINOR 2
 #define ROUTER_VERSION_PATCH 0
+#define ROUTER_VERSION_HEX                                                  \
+	((ROUTER_VERSION_MAJOR << 16) | (ROUTER_VERSION_MINOR << 8) |       \
+	 ROUTER_VERSION_PATCH)
 
 #if defined(ROUTER_BUILDING) && defined(__GNUC__)
 #define ROUTER_EXTERN __attribute__((visibility("default")))
 #else
 #define ROUTER_EXTERN
 #endif
+
+/* ------------------------------------------------------------------------ */
+/* Library version                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Version of the library running this call (not of the header it was
+ * compiled against: compare with ROUTER_VERSION_HEX), as
+ * (MAJOR << 16) | (MINOR << 8) | PATCH, e.g. 0x000200 for 0.2.0.  Not the
+ * routing table's version (router_serving_version).  Thread-safe. */
+ROUTER_EXTERN unsigned router_library_version(void);
+/* The same as static text, "0.2.0"; never NULL.  Thread-safe. */
+ROUTER_EXTERN const char *router_library_version_string(void);
 
 /* ------------------------------------------------------------------------ */
 /* Status codes                                                             */
@@ -489,7 +540,7 @@ typedef struct router_event {
  * for that callback to return).  ev and everything it points to (error,
  * diff, shadow) is valid during the callback only.
  * From the callback, any read of the router works: lookups, handles
- * (router_handle_open included), router_get_stats, router_history,
+ * (router_handle_open included), router_stats_get, router_history,
  * router_fences, router_invariant_get, router_pending, router_inspect,
  * router_serving_version, router_snapshot_save, and the fence, invariant and
  * sample setters.  What would wait for the delivery in progress returns
@@ -603,8 +654,8 @@ typedef struct router_stats {
 	uint64_t version;       /* in service (0: none) */
 	uint64_t content_hash;  /* in service */
 	uint64_t accepted;      /* publishes accepted */
-	uint64_t refused;       /* publishes refused, all reasons */
-	uint64_t refused_by_code[-ROUTER_ERRNO_MIN + 1]; /* index: -code */
+	uint64_t refused;       /* publishes refused, all reasons (per code:
+	                         * router_stats_refused) */
 	uint64_t rollbacks;
 	uint64_t checks;        /* dry runs */
 	uint64_t tables_retired; /* handed to deferred reclamation */
@@ -619,11 +670,24 @@ typedef struct router_stats {
 	uint32_t fences;           /* content hashes fenced now */
 	uint32_t invariants;       /* invariants declared */
 	uint64_t shadow_runs;      /* publishes evaluated on the sample */
+	/* New counters are appended here (see "How structs grow"). */
 } router_stats;
 
-/* Counters and state (a consistent copy, taken under the writer lock).
- * Any thread. */
-ROUTER_EXTERN void router_get_stats(router *r, router_stats *out);
+/* Copy the router's counters and state into out: a consistent copy, taken
+ * under the writer lock, of min(size, sizeof(router_stats)) bytes.  Pass
+ * sizeof of your router_stats (router_stats_get(r, &st, sizeof st)): a
+ * program built against an older header gets the fields it knows and
+ * nothing past them is written; bytes past this library's
+ * sizeof(router_stats) (a program built against a newer header) are set
+ * to 0.  Returns ROUTER_OK, or ROUTER_EINVAL (r or out NULL, size 0;
+ * nothing written).  Any thread (not from router_inspect's fn). */
+ROUTER_EXTERN int router_stats_get(router *r, router_stats *out,
+                                   size_t size);
+/* Publishes refused with status code `code` (ROUTER_EEMPTY, ...) since
+ * router_create, dry runs included.  0 for a code no refusal had, for
+ * ROUTER_OK and positive codes, for codes this library does not know, and
+ * for r NULL.  Any thread (not from router_inspect's fn). */
+ROUTER_EXTERN uint64_t router_stats_refused(router *r, int code);
 /* Version and content hash of the table in service (0 when none).
  * Lock-free; any thread. */
 ROUTER_EXTERN uint64_t router_serving_version(router *r);

@@ -89,7 +89,7 @@ static void on_event(void *arg, const router_event *ev)
 		cb_last_publish = ev->version_to;
 	}
 	/* Reads from the callback (they deadlocked under the old lock). */
-	router_get_stats(R, &st);
+	router_stats_get(R, &st, sizeof st);
 	if (router_history(R, h, 8) == 0 || st.accepted == 0)
 		cb_bad++;
 	__atomic_sub_fetch(&cb_active, 1, __ATOMIC_SEQ_CST);
@@ -431,7 +431,7 @@ int main(int argc, char **argv)
 		for (k = 0; k <= (unsigned)-ROUTER_ERRNO_MIN; k++)
 			tot.refused[k] += pc[i].refused[k];
 	}
-	router_get_stats(R, &st);
+	router_stats_get(R, &st, sizeof st);
 	printf("stress: %.1f s, %d readers: %llu lookups checked, %llu "
 	       "versions seen, %llu wrong, %llu errors\n",
 	       seconds, nreaders, (unsigned long long)tot.lookups,

@@ -169,10 +169,7 @@ static void refused(router *r, router_table *t, unsigned flags, int code,
 
 static uint64_t refused_by(router *r, int code)
 {
-	router_stats st;
-
-	router_get_stats(r, &st);
-	return st.refused_by_code[-code];
+	return router_stats_refused(r, code);
 }
 
 /* ---- quarantine ----------------------------------------------------------- */
@@ -205,9 +202,9 @@ static void quarantine_keeps_a_shrinking_table_pending_without_serving(
 	                                   ROUTER_DIFF_REMOVED),
 	                 1);
 	router_diff_free(d);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_int_equal(st.quarantined, 1);
-	assert_int_equal(st.refused_by_code[-ROUTER_ESHRINK], 1);
+	assert_int_equal(router_stats_refused(r, ROUTER_ESHRINK), 1);
 	assert_int_equal(st.version, 1);
 	/* Only one pending table: the next quarantine replaces it. */
 	refused(r, make(&drop, NULL), ROUTER_PUBLISH_QUARANTINE,
@@ -256,7 +253,7 @@ static void approving_the_pending_table_publishes_it_as_if_allowed(
 	assert_int_equal(x.last_code, ROUTER_OK);
 	assert_int_equal(router_pending(r, NULL, NULL, &e), ROUTER_ENOTFOUND);
 	assert_int_equal(router_pending_approve(r, NULL, &e), ROUTER_ENOTFOUND);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_int_equal(st.approved, 1);
 	assert_int_equal(st.accepted, 2);
 	/* Rolling back works as for any publish. */
@@ -432,7 +429,7 @@ static void fences_are_bounded_and_forget_the_oldest(void **state)
 	assert_int_equal(f[0].content_hash, 2);
 	assert_int_equal(f[1].content_hash, 3);
 	assert_int_equal(f[1].origin, ROUTER_FENCE_MANUAL);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_int_equal(st.fences, 2);
 	router_fence_clear(r);
 	assert_int_equal(router_fences(r, NULL, 0), 0);
@@ -735,8 +732,8 @@ static void shadow_threshold_refuses_naming_the_keyspace(void **state)
 	refused(r, make(&lose, NULL), ROUTER_PUBLISH_QUARANTINE,
 	        ROUTER_EQUARANTINED, "user");
 	publish_ok(r, std_table(8, 3), 0);
-	router_get_stats(r, &st);
-	assert_int_equal(st.refused_by_code[-ROUTER_ESHADOW], 2);
+	router_stats_get(r, &st, sizeof st);
+	assert_int_equal(router_stats_refused(r, ROUTER_ESHADOW), 2);
 	assert_int_equal(st.shadow_runs, 3);
 	/* The destructive flag overrides the threshold. */
 	publish_ok(r, make(&lose, NULL), ROUTER_PUBLISH_DESTRUCTIVE);
@@ -762,7 +759,7 @@ static void shadow_threshold_refuses_naming_the_keyspace(void **state)
 	assert_int_equal(router_shadow_set_sample(r, NULL, 0, NULL, &e),
 	                 ROUTER_OK);
 	publish_ok(r, std_table(2, 0), ROUTER_PUBLISH_DESTRUCTIVE);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_int_equal(st.shadow_runs, 4);
 	router_free(r);
 }

@@ -85,9 +85,9 @@ static void refused_(const char *cur, const char *next, int code,
 		         sub);
 	assert_int_equal(router_serving_version(r), v);
 	assert_int_equal(router_content_hash(r), h);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_int_equal(st.refused, 1);
-	assert_int_equal(st.refused_by_code[-code], 1);
+	assert_int_equal(router_stats_refused(r, code), 1);
 	/* A dry run gives the same verdict. */
 	assert_int_equal(router_publish(r, t, ROUTER_PUBLISH_DRY_RUN, NULL, &E),
 	                 code);

@@ -348,10 +348,10 @@ static void publish_refuses_the_emptied_sharded_keyspace(void **state)
 	assert_int_equal(router_serving_version(r), 10);
 	assert_int_equal(router_content_hash(r), hash);
 	assert_string_equal(route_name(r, 12345, NULL), keep);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_int_equal(st.accepted, 1);
 	assert_int_equal(st.refused, 1);
-	assert_int_equal(st.refused_by_code[-ROUTER_EEMPTY], 1);
+	assert_int_equal(router_stats_refused(r, ROUTER_EEMPTY), 1);
 	assert_int_equal(st.history_len, 1);
 	/* accepted case: an operator who means it */
 	publish_ok(r, t, ROUTER_PUBLISH_DESTRUCTIVE);
@@ -566,7 +566,7 @@ static void dry_run_gives_the_verdict_and_diff_without_publishing(void **state)
 	assert_true(router_diff_count(d) > 0);
 	router_diff_free(d);
 	assert_int_equal(router_serving_version(r), 1);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_int_equal(st.accepted, 1);
 	assert_int_equal(st.checks, 2);
 	/* the caller still owns both */
@@ -639,7 +639,7 @@ static void rollback_restores_earlier_tables_without_rebuilding(void **state)
 	assert_int_equal(h[0].version, 3);
 	assert_int_equal(h[1].version, 4);
 	assert_int_equal(h[2].version, 6);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_int_equal(st.rollbacks, 3);
 	assert_int_equal(st.tables_retired, 3); /* 1, 2 evicted; 5 dropped */
 	router_free(r);
@@ -816,7 +816,7 @@ static void read_from_callback(void *arg, const router_event *ev)
 	uint64_t v = 0;
 
 	c->events++;
-	router_get_stats(c->r, &st);
+	router_stats_get(c->r, &st, sizeof st);
 	c->stats_version = st.version;
 	c->stats_ok += st.accepted + st.refused + st.rollbacks > 0;
 	c->history_ok += router_history(c->r, h, 8) >= 1;
@@ -1028,7 +1028,7 @@ static void slow_callback(void *arg, const router_event *ev)
 	c->events++;
 	__atomic_store_n(&c->in_callback, 1, __ATOMIC_SEQ_CST);
 	usleep(200000); /* the main thread forks meanwhile */
-	router_get_stats(c->r, &st);
+	router_stats_get(c->r, &st, sizeof st);
 	__atomic_store_n(&c->in_callback, 0, __ATOMIC_SEQ_CST);
 }
 
@@ -1071,7 +1071,7 @@ static void fork_while_an_event_is_delivered_does_not_hang(void **state)
 			_exit(3);
 		if (c.events != 1)
 			_exit(4);
-		router_get_stats(c.r, &st);
+		router_stats_get(c.r, &st, sizeof st);
 		if (st.version != 2)
 			_exit(5);
 		router_free(c.r);
@@ -1273,7 +1273,7 @@ static void interned_shard_names_are_bounded(void **state)
 	}
 	assert_int_equal(rc, ROUTER_ERANGE);
 	assert_non_null(strstr(e.message, "distinct shard names"));
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_true(st.shard_names <= ROUTER_SHARD_NAMES_MAX);
 	assert_true(st.shard_names > ROUTER_SHARD_NAMES_MAX - 256);
 	assert_int_equal(st.version, accepted);
@@ -1285,7 +1285,7 @@ static void interned_shard_names_are_bounded(void **state)
 		                 ROUTER_ERANGE);
 		router_table_free(t);
 	}
-	router_get_stats(r, &st2);
+	router_stats_get(r, &st2, sizeof st2);
 	assert_int_equal(st2.shard_names, st.shard_names);
 	/* Tables of known names still publish. */
 	{
@@ -1481,7 +1481,7 @@ static void a_long_batch_is_answered_by_one_table(void **state)
 	/* every retired table is freed, pinned ones by a later publish */
 	publish_ok(r, build(2, 1, 0), 0);
 	router_handle_free(h);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	print_message("  %zu batches of %zu keys, one table each\n", batches,
 	              n);
 	router_free(r);
@@ -1714,7 +1714,7 @@ static void readers_never_see_a_mixed_or_freed_table(void **state)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	print_message("  %llu+%llu lookups checked, %u publishes, %u refused, "
 	              "%u rollbacks, %llu+%llu version changes seen, %llu "
 	              "tables freed, wrong answers %llu\n",
@@ -1837,7 +1837,7 @@ static void a_forked_child_routes_publishes_and_reclaims(void **state)
 				_exit(4);
 		if (router_rollback(r, 1, NULL) != ROUTER_OK)
 			_exit(5);
-		router_get_stats(r, &st);
+		router_stats_get(r, &st, sizeof st);
 		if (st.tables_freed == 0)
 			_exit(6);
 		router_free(r);

@@ -207,7 +207,7 @@ static void saving_into_a_missing_directory_is_eio_naming_the_path(void **state)
 	assert_int_equal(router_snapshot_save(r, path, &e), ROUTER_EIO);
 	assert_string_equal(e.culprit, path);
 	assert_non_null(strstr(e.message, "No such file or directory"));
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_int_equal(st.snapshots_failed, 1);
 	assert_int_equal(st.snapshots_saved, 0);
 	router_free(r);
@@ -490,7 +490,7 @@ static void autosave_follows_publishes_and_rollbacks(void **state)
 	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
 	assert_int_equal(router_snapshot_verify(path, &v, NULL, &e), ROUTER_OK);
 	assert_int_equal(v, 1);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_int_equal(st.snapshots_saved, 3);
 	assert_int_equal(st.snapshots_failed, 0);
 	router_free(r);
@@ -513,7 +513,7 @@ static void a_failed_autosave_is_reported_and_the_publish_stands(void **state)
 	assert_int_equal(router_serving_version(r), 5);
 	assert_int_equal(s.snapshot_events, 1);
 	assert_int_equal(s.last_code, ROUTER_EIO);
-	router_get_stats(r, &st);
+	router_stats_get(r, &st, sizeof st);
 	assert_int_equal(st.snapshots_failed, 1);
 	assert_int_equal(st.accepted, 1);
 	router_free(r);

@@ -3551,13 +3551,14 @@ static PyObject *Router_stats(RouterObject *self, PyObject *unused)
 	(void)unused;
 	if (by == NULL)
 		return NULL;
-	router_get_stats(self->r, &s);
+	router_stats_get(self->r, &s, sizeof s);
 	for (i = 1; i <= -ROUTER_ERRNO_MIN; i++) {
 		PyObject *v;
+		uint64_t n = router_stats_refused(self->r, -i);
 
-		if (s.refused_by_code[i] == 0)
+		if (n == 0)
 			continue;
-		v = PyLong_FromUnsignedLongLong(s.refused_by_code[i]);
+		v = PyLong_FromUnsignedLongLong(n);
 		if (v == NULL || PyDict_SetItemString(by, router_errname(-i), v) <
 		                     0) {
 			Py_XDECREF(v);

@@ -134,6 +134,7 @@
 
 #include "beyond.h"
 #include "snapshot.h"
+#include "stats.h"
 #include "core/table.h"
 
 /* ------------------------------------------------------------------------ */
@@ -587,6 +588,7 @@ struct router {
 	unsigned nhist, cur; /* cur: index of current in hist */
 	uint64_t high_water; /* highest version ever accepted */
 	router_stats st;
+	uint64_t refused_by_code[ROUTER__REFUSAL_SLOTS]; /* index: -code */
 	/* name -> id, open addressing; writer only. */
 	uint32_t *name_index;
 	uint32_t name_index_cap;
@@ -1372,7 +1374,7 @@ static void count_refusal(router *r, int code)
 {
 	r->st.refused++;
 	if (code < 0 && code >= ROUTER_ERRNO_MIN)
-		r->st.refused_by_code[-code]++;
+		r->refused_by_code[-code]++;
 }
 
 /* Make hist[idx] the table in service.  Called with the lock held, after
@@ -2179,15 +2181,11 @@ size_t router_history(router *r, router_history_entry *out, size_t cap)
 	return n;
 }
 
-void router_get_stats(router *r, router_stats *out)
+void router__stats_read(router *r, router_stats *out, uint64_t *by_code)
 {
-	if (out == NULL)
-		return;
-	memset(out, 0, sizeof *out);
-	if (r == NULL)
-		return;
 	pthread_mutex_lock(&r->lock);
 	*out = r->st;
+	memcpy(by_code, r->refused_by_code, sizeof r->refused_by_code);
 	out->version = r->current ? r->current->version : 0;
 	out->content_hash = r->current ? r->current->hash : 0;
 	out->history_len = r->nhist;

@@ -767,14 +767,17 @@ static VALUE router_stats_m(VALUE self)
 	router_stats s;
 	VALUE h = rb_hash_new(), by = rb_hash_new();
 
-	router_get_stats(get_router(self)->r, &s);
+	router_stats_get(get_router(self)->r, &s, sizeof s);
 	hset(h, "version", ULL2NUM(s.version));
 	hset(h, "content_hash", ULL2NUM(s.content_hash));
 	hset(h, "accepted", ULL2NUM(s.accepted));
 	hset(h, "refused", ULL2NUM(s.refused));
-	for (int i = 1; i < NCODES; i++)
-		if (s.refused_by_code[i] != 0)
-			rb_hash_aset(by, code_sym(-i), ULL2NUM(s.refused_by_code[i]));
+	for (int i = 1; i < NCODES; i++) {
+		uint64_t n = router_stats_refused(get_router(self)->r, -i);
+
+		if (n != 0)
+			rb_hash_aset(by, code_sym(-i), ULL2NUM(n));
+	}
 	hset(h, "refused_by_code", by);
 	hset(h, "rollbacks", ULL2NUM(s.rollbacks));
 	hset(h, "checks", ULL2NUM(s.checks));
