@@ -75,7 +75,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 .PHONY: test-etcd test-etcd-asan test-etcd-tsan deps-etcd demo-fleet
 .PHONY: test-fleet fleet-bench
 .PHONY: test-python bench-python deps-python python-ext
-.PHONY: all lib test test-c test-readme check-headers test-link test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install check-exports
+.PHONY: all lib test test-c test-readme check-headers test-link test-abi test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install check-exports
 
 all: lib tools
 
@@ -105,6 +105,7 @@ help:
 	@echo "make stress-asan / stress-tsan  the same under the sanitizers"
 	@echo "make fuzz        libFuzzer on documents, shard names, values (FUZZ_SECONDS=60 each)"
 	@echo "make check-headers / test-link  the API surface (C and C++; static and shared)"
+	@echo "make test-abi    programs built against the 0.1 header run against this library"
 	@echo "make clean"
 
 # --- dependencies: install when root, else print the exact command --------
@@ -216,7 +217,7 @@ test-readme: lib $(BUILD)/readme_example
 	 { echo "README example output differs:"; cat $(BUILD)/readme_example.out; exit 1; }
 	@echo "README example: ok"
 
-test: test-c check-exports test-readme check-headers test-link test-fuzz-corpus test-cli test-ruby test-python
+test: test-c check-exports test-readme check-headers test-link test-abi test-fuzz-corpus test-cli test-ruby test-python
 
 # --- routerctl and the demo (README: "Routing documents and routerctl") ---
 # Both link the static libraries: routerctl also uses doc.c's hidden
@@ -327,6 +328,74 @@ test-link: lib $(BUILD)/smoke-static $(BUILD)/smoke-shared
 	@! LD_LIBRARY_PATH=$(BUILD) ldd $(BUILD)/smoke-shared | grep -q libcurl || \
 		{ echo "a program using only librouter loads libcurl:"; LD_LIBRARY_PATH=$(BUILD) ldd $(BUILD)/smoke-shared; exit 1; }
 	@echo "link: static and shared ok; librouter.so needs no libcurl"
+
+# --- ABI (tests/abi): an old binary against this library ------------------
+# The 0.1 header (tests/abi/router-0.1.h, frozen) is router.h on an include
+# path of its own, so old_caller.c and layout.c see nothing newer.
+# old_caller links against the library without symbol versions (the same
+# objects, the same soname), as binaries of 0.1 did, and runs against the
+# real $(SHARED); new_caller links ROUTER_0.2 and must refuse to load
+# against a library built without that node.
+ABI_DIR := $(BUILD)/abi
+ABI_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(EXTRA_CFLAGS)
+ABI_BASE := 3ae8c8e
+
+$(ABI_DIR)/0.1/router.h: tests/abi/router-0.1.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(ABI_DIR)/unversioned/librouter.so: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $(LIB_OBJS) $(DEPLIBS) $(LDFLAGS_ALL)
+
+$(ABI_DIR)/no-0.2/$(SONAME): $(LIB_OBJS) $(SYMBOL_MAP)
+	@mkdir -p $(dir $@)
+	sed '/^ROUTER_0.2 {/,/^} ROUTER_0.1;/d' $(SYMBOL_MAP) > $(ABI_DIR)/no-0.2/router.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(ABI_DIR)/no-0.2/router.map \
+		-o $@ $(LIB_OBJS) $(DEPLIBS) $(LDFLAGS_ALL)
+
+$(ABI_DIR)/old_caller: tests/abi/old_caller.c $(ABI_DIR)/0.1/router.h $(ABI_DIR)/unversioned/librouter.so
+	$(CC) $(ABI_CFLAGS) -I$(ABI_DIR)/0.1 -o $@ $< -L$(ABI_DIR)/unversioned -lrouter $(LDFLAGS_ALL)
+
+$(ABI_DIR)/new_caller: tests/abi/new_caller.c include/router.h $(SHARED)
+	$(CC) $(ABI_CFLAGS) -Iinclude -o $@ $< -L$(BUILD) -lrouter $(LDFLAGS_ALL)
+
+$(ABI_DIR)/layout-0.1: tests/abi/layout.c $(ABI_DIR)/0.1/router.h
+	$(CC) $(ABI_CFLAGS) -I$(ABI_DIR)/0.1 -o $@ $< $(LDFLAGS_ALL)
+
+$(ABI_DIR)/layout-new: tests/abi/layout.c include/router.h
+	$(CC) $(ABI_CFLAGS) -Iinclude -o $@ $< $(LDFLAGS_ALL)
+
+test-abi: lib $(ABI_DIR)/old_caller $(ABI_DIR)/new_caller $(ABI_DIR)/layout-0.1 $(ABI_DIR)/layout-new $(ABI_DIR)/no-0.2/$(SONAME)
+	@if git rev-parse -q --verify '$(ABI_BASE)^{commit}' >/dev/null 2>&1; then \
+		git show $(ABI_BASE):include/router.h > $(ABI_DIR)/router-$(ABI_BASE).h && \
+		sed '1,/^ \*\/$$/d' tests/abi/router-0.1.h | cmp -s - $(ABI_DIR)/router-$(ABI_BASE).h || \
+		{ echo "tests/abi/router-0.1.h is no longer $(ABI_BASE):include/router.h below its comment"; exit 1; }; \
+	fi
+	@$(ABI_DIR)/layout-0.1 > $(ABI_DIR)/layout-0.1.txt
+	@$(ABI_DIR)/layout-new > $(ABI_DIR)/layout-new.txt
+	@diff -u $(ABI_DIR)/layout-0.1.txt $(ABI_DIR)/layout-new.txt || \
+		{ echo "a struct fixed since 0.1 changed layout (router.h, \"How structs grow\")"; exit 1; }
+	@echo "abi: $$(grep -c . $(ABI_DIR)/layout-new.txt) sizes and offsets of 0.1 structs unchanged"
+	@! readelf -V $(ABI_DIR)/old_caller | grep -q 'ROUTER_0' || \
+		{ echo "old_caller should have unversioned references, as 0.1 binaries do"; exit 1; }
+	@LD_LIBRARY_PATH=$(BUILD) ldd $(ABI_DIR)/old_caller | grep -q 'librouter.so.$(VERSION_MAJOR) => $(BUILD)/' || \
+		{ echo "old_caller does not load $(BUILD)/$(SONAME)"; exit 1; }
+	@LD_LIBRARY_PATH=$(BUILD) $(ABI_DIR)/old_caller
+	@LD_LIBRARY_PATH=$(ABI_DIR)/no-0.2 $(ABI_DIR)/old_caller > /dev/null || \
+		{ echo "a 0.1 program needs something beyond ROUTER_0.1"; exit 1; }
+	@LD_LIBRARY_PATH=$(BUILD) $(ABI_DIR)/new_caller
+	@readelf --dyn-syms -W $(SHARED) | grep -q ' router_get_stats@@ROUTER_0\.1$$' && \
+	 readelf --dyn-syms -W $(SHARED) | grep -q ' router_stats_get@@ROUTER_0\.2$$' && \
+	 readelf --dyn-syms -W $(ETCD_SHARED) | grep -q ' router_etcd_create@@ROUTER_ETCD_0\.1$$' || \
+		{ echo "exports lack their symbol versions (librouter/router.map, router-etcd.map)"; exit 1; }
+	@readelf -V $(ABI_DIR)/new_caller | grep -q 'Name: ROUTER_0\.2' || \
+		{ echo "new_caller records no need for ROUTER_0.2"; exit 1; }
+	@if LD_LIBRARY_PATH=$(ABI_DIR)/no-0.2 $(ABI_DIR)/new_caller > $(ABI_DIR)/no-0.2.out 2>&1; then \
+		echo "new_caller loaded against a library without ROUTER_0.2"; exit 1; fi
+	@grep -q "version \`ROUTER_0.2' not found" $(ABI_DIR)/no-0.2.out || \
+		{ echo "new_caller failed against the library without ROUTER_0.2, not for the version:"; cat $(ABI_DIR)/no-0.2.out; exit 1; }
+	@echo "abi: symbols versioned; a program needing ROUTER_0.2 refuses a library without it: $$(head -1 $(ABI_DIR)/no-0.2.out | sed 's/.*: version/version/')"
 
 # --- fuzzing (libFuzzer, clang).  Seeds and every input that once crashed
 # live in tests/fuzz/corpus/<target>/ and are replayed by `make test`. ------
