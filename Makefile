@@ -357,8 +357,8 @@ $(ABI_DIR)/no-0.2/$(SONAME): $(LIB_OBJS) $(SYMBOL_MAP)
 $(ABI_DIR)/old_caller: tests/abi/old_caller.c $(ABI_DIR)/0.1/router.h $(ABI_DIR)/unversioned/librouter.so
 	$(CC) $(ABI_CFLAGS) -I$(ABI_DIR)/0.1 -o $@ $< -L$(ABI_DIR)/unversioned -lrouter $(LDFLAGS_ALL)
 
-$(ABI_DIR)/new_caller: tests/abi/new_caller.c include/router.h $(SHARED)
-	$(CC) $(ABI_CFLAGS) -Iinclude -o $@ $< -L$(BUILD) -lrouter $(LDFLAGS_ALL)
+$(ABI_DIR)/new_caller: tests/abi/new_caller.c $(wildcard include/*.h) $(SHARED) $(ETCD_SHARED)
+	$(CC) $(ABI_CFLAGS) -Iinclude -o $@ $< -L$(BUILD) -lrouter-etcd -lrouter $(LDFLAGS_ALL)
 
 $(ABI_DIR)/layout-0.1: tests/abi/layout.c $(ABI_DIR)/0.1/router.h
 	$(CC) $(ABI_CFLAGS) -I$(ABI_DIR)/0.1 -o $@ $< $(LDFLAGS_ALL)
@@ -387,13 +387,14 @@ test-abi: lib $(ABI_DIR)/old_caller $(ABI_DIR)/new_caller $(ABI_DIR)/layout-0.1 
 	@LD_LIBRARY_PATH=$(BUILD) $(ABI_DIR)/new_caller
 	@readelf --dyn-syms -W $(SHARED) | grep -q ' router_get_stats@@ROUTER_0\.1$$' && \
 	 readelf --dyn-syms -W $(SHARED) | grep -q ' router_stats_get@@ROUTER_0\.2$$' && \
-	 readelf --dyn-syms -W $(ETCD_SHARED) | grep -q ' router_etcd_create@@ROUTER_ETCD_0\.1$$' || \
+	 readelf --dyn-syms -W $(ETCD_SHARED) | grep -q ' router_etcd_create@@ROUTER_ETCD_0\.1$$' && \
+	 readelf --dyn-syms -W $(ETCD_SHARED) | grep -q ' router_etcd_status_get@@ROUTER_ETCD_0\.2$$' || \
 		{ echo "exports lack their symbol versions (librouter/router.map, router-etcd.map)"; exit 1; }
 	@readelf -V $(ABI_DIR)/new_caller | grep -q 'Name: ROUTER_0\.2' || \
 		{ echo "new_caller records no need for ROUTER_0.2"; exit 1; }
-	@if LD_LIBRARY_PATH=$(ABI_DIR)/no-0.2 $(ABI_DIR)/new_caller > $(ABI_DIR)/no-0.2.out 2>&1; then \
+	@if LD_LIBRARY_PATH=$(ABI_DIR)/no-0.2:$(BUILD) $(ABI_DIR)/new_caller > $(ABI_DIR)/no-0.2.out 2>&1; then \
 		echo "new_caller loaded against a library without ROUTER_0.2"; exit 1; fi
-	@grep -q "version \`ROUTER_0.2' not found" $(ABI_DIR)/no-0.2.out || \
+	@grep -q "version \`ROUTER_0.2' not found (required by $(ABI_DIR)/new_caller)" $(ABI_DIR)/no-0.2.out || \
 		{ echo "new_caller failed against the library without ROUTER_0.2, not for the version:"; cat $(ABI_DIR)/no-0.2.out; exit 1; }
 	@echo "abi: symbols versioned; a program needing ROUTER_0.2 refuses a library without it: $$(head -1 $(ABI_DIR)/no-0.2.out | sed 's/.*: version/version/')"
 

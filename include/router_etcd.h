@@ -166,7 +166,9 @@ typedef struct router_etcd_options {
 	{sizeof(router_etcd_options), NULL, NULL, NULL, NULL, 10, NULL, 100,  \
 	 5000, 5000, NULL, 0, NULL, NULL}
 
-/* What a follower has done; a plain value copied out. */
+/* What a follower has done; a plain value copied out through the size the
+ * caller passes (router_etcd_status_get; router.h, "How structs grow"):
+ * new fields are appended after stuck_retries. */
 typedef struct router_etcd_status {
 	router_etcd_state state;
 	uint64_t version;       /* in service in the router (0: none) */
@@ -196,6 +198,8 @@ typedef struct router_etcd_status {
 	 * is up. */
 	int64_t stuck_since_unix_ms;
 	uint64_t stuck_retries;
+	/* New fields are appended here, read only through
+	 * router_etcd_status_get. */
 } router_etcd_status;
 
 /* Create a follower that will publish into r (which must outlive it).
@@ -229,15 +233,26 @@ ROUTER_EXTERN void router_etcd_stop(router_etcd *f);
 /* Stop (as router_etcd_stop) and free.  Accepts NULL. */
 ROUTER_EXTERN void router_etcd_free(router_etcd *f);
 
-/* Copy the follower's status into *out.  Any thread, any time (takes the
- * follower's own mutex briefly; never blocks on the network). */
+/* Copy the follower's status into out: min(size, sizeof(router_etcd_status))
+ * bytes (pass sizeof of yours); bytes past this library's struct (a
+ * program built against a newer header) are set to 0.  Returns ROUTER_OK,
+ * or ROUTER_EINVAL (f or out NULL, size 0; nothing written).  Any thread,
+ * any time (takes the follower's own mutex briefly; never blocks on the
+ * network). */
+ROUTER_EXTERN int router_etcd_status_get(router_etcd *f,
+                                         router_etcd_status *out,
+                                         size_t size);
+/* The same, for binaries of 0.1: writes the fields up to stuck_retries
+ * (the 0.1 struct) and never one appended later.  f and out non-NULL. */
 ROUTER_EXTERN void router_etcd_get_status(router_etcd *f,
                                           router_etcd_status *out);
 
 /* Wait until the follower has handled revision `revision` of the key (seen
  * it: accepted or refused) or timeout_ms has passed.  Returns ROUTER_OK or
- * ROUTER_ERANGE (timed out; *status still filled when not NULL).  Any
- * thread but the event callback. */
+ * ROUTER_ERANGE (timed out; *status still filled when not NULL, as
+ * router_etcd_get_status fills it: the 0.1 fields; call
+ * router_etcd_status_get for any appended later).  Any thread but the
+ * event callback. */
 ROUTER_EXTERN int router_etcd_wait(router_etcd *f, int64_t revision,
                                    unsigned timeout_ms,
                                    router_etcd_status *status);

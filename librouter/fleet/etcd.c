@@ -169,10 +169,15 @@ int router_etcd_create(router_etcd **out, router *r,
 		                      "be above 0 and at most the cap, the cap "
 		                      "at most 3600000 ms (1 hour)",
 		                      o.backoff_min_ms, o.backoff_max_ms);
-	if (o.doc != NULL && o.doc->size != sizeof(router_doc_options))
+	/* Sized like any options struct (router.h, "How structs grow"): a
+	 * caller built against an older or newer router_doc.h passes its
+	 * own sizeof, which router_doc_load accepts; so does the follower. */
+	if (o.doc != NULL && o.doc->size < offsetof(router_doc_options, format) +
+	                                       sizeof(router_doc_format))
 		return router__seterr(err, ROUTER_EINVAL, "doc",
-		                      "doc options of size %zu, expected %zu",
-		                      o.doc->size, sizeof(router_doc_options));
+		                      "doc options of size %zu: set it to "
+		                      "sizeof(router_doc_options)",
+		                      o.doc->size);
 	if ((rc = router__etcd_check_endpoints(o.endpoints, err)) != 0)
 		return rc;
 	if ((f = calloc(1, sizeof *f)) == NULL)
@@ -211,7 +216,12 @@ int router_etcd_create(router_etcd **out, router *r,
 	f->on_event = o.on_event;
 	f->on_event_arg = o.on_event_arg;
 	if (o.doc != NULL) {
-		f->doc = *o.doc;
+		router_doc_options d = ROUTER_DOC_OPTIONS_INIT;
+
+		memcpy(&d, o.doc,
+		       o.doc->size < sizeof d ? o.doc->size : sizeof d);
+		d.size = sizeof d;
+		f->doc = d;
 		if (o.doc->keyspace != NULL)
 			f->doc_keyspace = strdup(o.doc->keyspace);
 		f->doc.keyspace = f->doc_keyspace;
@@ -282,15 +292,48 @@ const char *router_etcd_status_key(const router_etcd *f)
 	return f->status_key;
 }
 
-void router_etcd_get_status(router_etcd *f, router_etcd_status *out)
+/* The part of router_etcd_status that router_etcd_get_status and
+ * router_etcd_wait write: the struct of 0.1, which ends at stuck_retries.
+ * Fields appended later reach callers only through router_etcd_status_get,
+ * which knows the caller's size. */
+#define STATUS_0_1_SIZE \
+	(offsetof(router_etcd_status, stuck_retries) + sizeof(uint64_t))
+
+static void status_copy(router_etcd *f, router_etcd_status *st)
 {
 	pthread_mutex_lock(&f->mu);
-	*out = f->st;
+	*st = f->st;
 	pthread_mutex_unlock(&f->mu);
 	/* The router is the authority on what is in service (a rollback by
 	 * the application is not a follower event). */
-	out->version = router_serving_version(f->r);
-	out->content_hash = router_content_hash(f->r);
+	st->version = router_serving_version(f->r);
+	st->content_hash = router_content_hash(f->r);
+}
+
+int router_etcd_status_get(router_etcd *f, router_etcd_status *out,
+                           size_t size)
+{
+	router_etcd_status st;
+
+	if (f == NULL || out == NULL || size == 0)
+		return ROUTER_EINVAL;
+	status_copy(f, &st);
+	if (size > sizeof st) {
+		/* A caller built against a newer header: what this library
+		 * does not have reads as 0. */
+		memset((char *)out + sizeof st, 0, size - sizeof st);
+		size = sizeof st;
+	}
+	memcpy(out, &st, size);
+	return ROUTER_OK;
+}
+
+void router_etcd_get_status(router_etcd *f, router_etcd_status *out)
+{
+	router_etcd_status st;
+
+	status_copy(f, &st);
+	memcpy(out, &st, STATUS_0_1_SIZE);
 }
 
 int router_etcd_wait(router_etcd *f, int64_t revision, unsigned timeout_ms,

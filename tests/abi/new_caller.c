@@ -4,7 +4,8 @@
  * it gives router_stats_get: a short size (an older router_stats) gets
  * exactly that many bytes and not one more, a larger one (a newer header
  * on this library) gets this library's counters and zeroes past them.
- * Also refusals per code and the library version.  Linked against the
+ * Also refusals per code, the library version, the same for a follower's
+ * status, and doc options of an older size given to a follower.  Linked against the
  * ROUTER_0.2 node, so `make test-abi` also runs it against a library
  * built without that node, which must refuse to load it.
  */
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include "router.h"
+#include "router_doc.h"
+#include "router_etcd.h"
 
 #define CANARY 0xA5
 
@@ -119,6 +122,48 @@ static void library_version_is_this_header_and_not_the_tables(router *r)
 	CHECK(router_serving_version(r) == 2);
 }
 
+/* A follower (never started: no network) reports through sizes the same
+ * way, and takes router_doc_options of an older, smaller layout. */
+static void etcd_status_and_doc_options_go_by_size(router *r)
+{
+	router_etcd_options eo = ROUTER_ETCD_OPTIONS_INIT;
+	router_doc_options doc = ROUTER_DOC_OPTIONS_INIT;
+	router_etcd *f = NULL;
+	const size_t old_size = offsetof(router_etcd_status, accepted);
+	union {
+		router_etcd_status st;
+		unsigned char b[sizeof(router_etcd_status) + 64 + 16];
+	} u;
+
+	eo.endpoints = "http://127.0.0.1:9";
+	eo.key = "/abi/doc";
+	eo.doc = &doc;
+	/* router_doc_options before json_path_dir was appended. */
+	doc.size = offsetof(router_doc_options, json_path_dir);
+	CHECK(router_etcd_create(&f, r, &eo, NULL) == ROUTER_OK);
+	if (f == NULL)
+		return;
+	memset(&u, CANARY, sizeof u);
+	CHECK(router_etcd_status_get(f, &u.st, old_size) == ROUTER_OK);
+	CHECK(u.st.version == 2 && u.st.revision_seen == 0);
+	CHECK(all_bytes(u.b + old_size, sizeof u.b - old_size, CANARY));
+	memset(&u, CANARY, sizeof u);
+	CHECK(router_etcd_status_get(f, &u.st, sizeof u.st + 64) ==
+	      ROUTER_OK);
+	CHECK(u.st.accepted == 0 && u.st.stuck_retries == 0);
+	CHECK(all_bytes(u.b + sizeof u.st, 64, 0));
+	CHECK(all_bytes(u.b + sizeof u.st + 64, 16, CANARY));
+	CHECK(router_etcd_status_get(f, &u.st, 0) == ROUTER_EINVAL);
+	CHECK(router_etcd_status_get(NULL, &u.st, sizeof u.st) ==
+	      ROUTER_EINVAL);
+	/* The 0.1 call writes the 0.1 struct (today: all of it). */
+	memset(&u, CANARY, sizeof u);
+	router_etcd_get_status(f, &u.st);
+	CHECK(u.st.version == 2);
+	CHECK(all_bytes(u.b + sizeof u.st, sizeof u.b - sizeof u.st, CANARY));
+	router_etcd_free(f);
+}
+
 int main(void)
 {
 	router *r = NULL;
@@ -138,10 +183,12 @@ int main(void)
 	bad_arguments_are_einval_and_write_nothing(r);
 	refusals_are_counted_per_code(r);
 	library_version_is_this_header_and_not_the_tables(r);
+	etcd_status_and_doc_options_go_by_size(r);
 	router_free(r);
 	if (failures == 0)
-		printf("new_caller: router_stats_get by size, "
-		       "router_stats_refused, library %s: ok\n",
+		printf("new_caller: router_stats_get and "
+		       "router_etcd_status_get by size, router_stats_refused, "
+		       "library %s: ok\n",
 		       router_library_version_string());
 	return failures == 0 ? 0 : 1;
 }
