@@ -29,7 +29,11 @@
  *   the *_INIT initializer sets to the caller's sizeof: router_options,
  *   router_shadow_options, router_doc_options, router_etcd_options.  New
  *   fields are only appended; the library reads no byte past size and
- *   gives the fields it did not read their defaults.
+ *   gives the fields it did not read their defaults.  A size above the
+ *   library's own (a program built against a newer header, run on an
+ *   older library) is refused with ROUTER_EINVAL by router_create and
+ *   router_shadow_set_sample; router_doc_load and router_etcd_create read
+ *   the fields they know and ignore the rest.
  * - Counters the library copies into the caller's memory are copied
  *   through a size the caller passes: router_stats (router_stats_get)
  *   and router_etcd_status (router_etcd_status_get).  New fields are only
