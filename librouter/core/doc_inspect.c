@@ -1,5 +1,5 @@
 /*
- * What a loaded table holds, for tools (routerctl, the demo) and tests
+ * What a built table holds, for tools (routerctl, the demo) and tests
  * (router_doc.h, "Inspecting a table"): its keyspaces and shards, the
  * vindex a table routes through, and the share of keyspace IDs that moves
  * between two partitions.  Read from table.h's fields only.
@@ -8,47 +8,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doc.h"
 #include "router_doc.h"
 #include "table.h"
 
-size_t router__doc_keyspace_count(const router_table *t)
+size_t router_doc_keyspace_count(const router_table *t)
 {
 	return t != NULL ? t->nkeyspaces : 0;
 }
 
-const char *router__doc_keyspace_name(const router_table *t, size_t i)
+const char *router_doc_keyspace_name(const router_table *t, size_t i)
 {
 	return t != NULL && i < t->nkeyspaces ? t->keyspaces[i].name : NULL;
 }
 
-size_t router__doc_shard_count(const router_table *t, const char *ks)
+size_t router_doc_shard_count(const router_table *t, const char *ks)
 {
 	const router__keyspace *k =
-	    t != NULL ? router__table_keyspace(t, ks, strlen(ks)) : NULL;
+	    t != NULL && ks != NULL ? router__table_keyspace(t, ks, strlen(ks))
+	                            : NULL;
 
 	return k != NULL ? k->nshards : 0;
 }
 
-const char *router__doc_shard_name(const router_table *t, const char *ks,
-                                   size_t i)
+const char *router_doc_shard_name(const router_table *t, const char *ks,
+                                  size_t i)
 {
 	const router__keyspace *k =
-	    t != NULL ? router__table_keyspace(t, ks, strlen(ks)) : NULL;
+	    t != NULL && ks != NULL ? router__table_keyspace(t, ks, strlen(ks))
+	                            : NULL;
 
 	return k != NULL && i < k->nshards ? k->shards[i].name : NULL;
 }
 
-int router__doc_primary_vindex(const router_table *t, const char *ks,
-                               size_t ksl, const char *table, size_t tl,
-                               const char **name, const char **type,
-                               router_error *err)
+int router_doc_primary_vindex(const router_table *t, const char *ks,
+                              size_t ksl, const char *table, size_t tl,
+                              const char **name, const char **type,
+                              router_error *err)
 {
 	const router__tdef *d;
 	int rc;
 
-	*name = NULL;
-	*type = NULL;
+	if (name != NULL)
+		*name = NULL;
+	if (type != NULL)
+		*type = NULL;
+	if (t == NULL || name == NULL || type == NULL ||
+	    (ks == NULL && ksl != 0) || (table == NULL && tl != 0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_doc_primary_vindex: NULL argument");
 	rc = router__table_resolve(t, ks, ksl, table, tl, &d, err);
 	if (rc != ROUTER_OK)
 		return rc;
@@ -84,8 +91,8 @@ static long double key_frac(const uint8_t *k, size_t len)
 	return f;
 }
 
-int router__doc_moved_share(const router_table *a, const router_table *b,
-                            const char *ks, double *share, router_error *err)
+int router_doc_moved_share(const router_table *a, const router_table *b,
+                           const char *ks, double *share, router_error *err)
 {
 	const router__keyspace *ka, *kb;
 	const router_allocator *al = router__allocator(NULL);
@@ -93,7 +100,11 @@ int router__doc_moved_share(const router_table *a, const router_table *b,
 	size_t n = 0, m, i;
 	long double moved = 0;
 
-	*share = 0;
+	if (share != NULL)
+		*share = 0;
+	if (a == NULL || b == NULL || ks == NULL || share == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_doc_moved_share: NULL argument");
 	ka = router__table_keyspace(a, ks, strlen(ks));
 	kb = router__table_keyspace(b, ks, strlen(ks));
 	if (ka == NULL || kb == NULL)
