@@ -220,8 +220,7 @@ test-readme: lib $(BUILD)/readme_example
 test: test-c check-exports test-readme check-headers test-link test-abi test-fuzz-corpus test-cli test-ruby test-python
 
 # --- routerctl and the demo (README: "Routing documents and routerctl") ---
-# Both link the static libraries: routerctl also uses doc.c's hidden
-# introspection helpers (librouter/core/doc.h) and the fleet library.
+# Both link the static libraries; routerctl also links the fleet library.
 $(BUILD)/routerctl: cli/routerctl.c cli/routerctl_etcd.c cli/routerctl_etcd.h $(wildcard include/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< cli/routerctl_etcd.c $(ETCD_LINK) $(LDFLAGS_ALL)

@@ -28,7 +28,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/doc.h"
 #include "router.h"
 #include "router_doc.h"
 
@@ -308,16 +307,16 @@ int main(int argc, char **argv)
 	if ((t1 = load(path, two, 2)) == NULL || (t2 = load(path, four, 4)) ==
 	                                             NULL)
 		return 2;
-	if (router__doc_primary_vindex(t1, ks_name, strlen(ks_name), table_name,
-	                               strlen(table_name), &vname,
-	                               &vindex_type, &e) != ROUTER_OK ||
+	if (router_doc_primary_vindex(t1, ks_name, strlen(ks_name), table_name,
+	                              strlen(table_name), &vname, &vindex_type,
+	                              &e) != ROUTER_OK ||
 	    vindex_type == NULL) {
 		fprintf(stderr, "demo: %s.%s has no primary vindex to route "
 		                "through\n",
 		        ks_name, table_name);
 		return 2;
 	}
-	router__doc_moved_share(t1, t2, ks_name, &share, NULL);
+	router_doc_moved_share(t1, t2, ks_name, &share, NULL);
 	printf("librouter demo: %s.%s from %s\n"
 	       "(primary vindex \"%s\", type %s; %u reader threads; every "
 	       "answer checked against an oracle)\n\n",

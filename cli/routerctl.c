@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/doc.h"
 #include "router.h"
 #include "router_doc.h"
 #include "routerctl_etcd.h"
@@ -630,8 +629,8 @@ static int cmd_route(cli *c)
 		ret = exit_for_route(rc);
 		goto out;
 	}
-	router__doc_primary_vindex(d.t, ks, strlen(ks), table, strlen(table),
-	                           &vname, &vtype, NULL);
+	router_doc_primary_vindex(d.t, ks, strlen(ks), table, strlen(table),
+	                          &vname, &vtype, NULL);
 	hexstr(res.ksid, res.ksid_len < ROUTER_KSID_MAX ? res.ksid_len
 	                                                 : ROUTER_KSID_MAX,
 	       hex);
@@ -721,10 +720,11 @@ static int cmd_validate(cli *c)
 
 			snprintf(h, sizeof h, "%016" PRIx64,
 			         router_table_hash(d.t));
-			for (size_t i = 0;
-			     i < router__doc_keyspace_count(d.t); i++)
+			for (size_t i = 0; i < router_doc_keyspace_count(d.t);
+			     i++)
 				json_array_append_new(
-				    kss, jstr(router__doc_keyspace_name(d.t, i)));
+				    kss,
+				    jstr(router_doc_keyspace_name(d.t, i)));
 			json_object_set_new(o, "version",
 			                    juint(router_table_version(d.t)));
 			json_object_set_new(o, "hash", json_string(h));
@@ -821,8 +821,8 @@ static int shards_used(const cli *c, const doc *a, const doc *b)
 
 		/* (an invalid document cannot tell) */
 		if (a->t != NULL && b->t != NULL &&
-		    router__doc_shard_count(a->t, ks) == 0 &&
-		    router__doc_shard_count(b->t, ks) == 0) {
+		    router_doc_shard_count(a->t, ks) == 0 &&
+		    router_doc_shard_count(b->t, ks) == 0) {
 			errorf("--shards %s: neither %s nor %s defines keyspace "
 			       "%s",
 			       ks, a->name, b->name, ks);
@@ -1218,11 +1218,11 @@ static int cmd_diff(cli *c)
 		moved = json_object();
 	if (!c->json)
 		print_diff(diff);
-	for (size_t i = 0; i < router__doc_keyspace_count(a.t); i++) {
-		const char *ks = router__doc_keyspace_name(a.t, i);
+	for (size_t i = 0; i < router_doc_keyspace_count(a.t); i++) {
+		const char *ks = router_doc_keyspace_name(a.t, i);
 		double share;
 
-		if (router__doc_moved_share(a.t, b.t, ks, &share, NULL) !=
+		if (router_doc_moved_share(a.t, b.t, ks, &share, NULL) !=
 		    ROUTER_OK)
 			continue;
 		if (c->json)

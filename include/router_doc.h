@@ -262,6 +262,67 @@ ROUTER_EXTERN int router_doc_dump(const router_table *t, const char *keyspace,
                                   const router_allocator *alloc, char **out,
                                   size_t *len, router_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Inspecting a table                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* What a table holds, for tools that show a document (routerctl, the demo)
+ * and for tests.  Every function reads a built table only: t (and a, b)
+ * must stay alive during the call, and the strings returned are owned by
+ * the table and valid while it lives.  Any thread; a table in service is
+ * safe to inspect from router_inspect. */
+
+/* Number of keyspaces of t (0 when t is NULL). */
+ROUTER_EXTERN size_t router_doc_keyspace_count(const router_table *t);
+/* Name (NUL-terminated) of keyspace i, keyspaces sorted by name (strcmp);
+ * NULL when t is NULL or i >= router_doc_keyspace_count(t). */
+ROUTER_EXTERN const char *router_doc_keyspace_name(const router_table *t,
+                                                   size_t i);
+
+/* Number of shards of keyspace (NUL-terminated; an unsharded keyspace has
+ * one); 0 when t or keyspace is NULL or t has no such keyspace. */
+ROUTER_EXTERN size_t router_doc_shard_count(const router_table *t,
+                                            const char *keyspace);
+/* Name (NUL-terminated, as given: "-80", "0") of shard i of keyspace,
+ * shards in partition order (by start key); NULL when t or keyspace is
+ * NULL, the keyspace does not exist, or i is past its last shard. */
+ROUTER_EXTERN const char *router_doc_shard_name(const router_table *t,
+                                                const char *keyspace,
+                                                size_t i);
+
+/* The vindex a lookup of keyspace.table goes through, resolved as
+ * router_table_route resolves it (routing rules first, then the keyspace's
+ * tables, then an unsharded keyspace's undeclared tables).  (keyspace,
+ * keyspace_len) and (table, table_len) are buffers.  *name and *type
+ * receive the primary vindex's name and type ("xxhash"), or NULL for a
+ * table routed without a vindex (unsharded keyspace, pinned or reference
+ * table); both are NULL on failure.
+ * Returns ROUTER_OK; ROUTER_ENOTFOUND (no such keyspace or table);
+ * ROUTER_EDISABLED (a routing rule disables the table); ROUTER_EINVAL (t,
+ * name or type NULL, or a NULL buffer with a length).  err (optional)
+ * names the culprit. */
+ROUTER_EXTERN int router_doc_primary_vindex(const router_table *t,
+                                            const char *keyspace,
+                                            size_t keyspace_len,
+                                            const char *table,
+                                            size_t table_len,
+                                            const char **name,
+                                            const char **type,
+                                            router_error *err);
+
+/* Share (0 to 1) of the keyspace-ID space of keyspace (NUL-terminated)
+ * whose shard, by name, differs between tables a and b: what a reshard
+ * from a to b moves (0 for equal partitions, 1 when every shard is
+ * renamed).  *share is 0 on failure.
+ * Returns ROUTER_OK; ROUTER_ENOTFOUND (keyspace missing from a or b);
+ * ROUTER_EINVAL (a NULL argument but err); ROUTER_ENOMEM (it allocates a
+ * sorted copy of both partitions' bounds with malloc).  err (optional)
+ * names the keyspace. */
+ROUTER_EXTERN int router_doc_moved_share(const router_table *a,
+                                         const router_table *b,
+                                         const char *keyspace, double *share,
+                                         router_error *err);
+
 #ifdef __cplusplus
 }
 #endif

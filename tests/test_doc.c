@@ -18,7 +18,6 @@
 
 #include <cmocka.h>
 
-#include "core/doc.h"
 #include "router.h"
 #include "router_doc.h"
 #include "testutil.h"
@@ -252,9 +251,9 @@ static void every_example_loads_with_its_shards(void **state)
 		                 0);
 		assert_int_equal(router_doc_report_count(r, ROUTER_DOC_NOTE_UNKNOWN),
 		                 0);
-		assert_int_equal(router__doc_keyspace_count(t), 1);
-		assert_string_equal(router__doc_keyspace_name(t, 0), ks);
-		assert_int_equal(router__doc_shard_count(t, ks),
+		assert_int_equal(router_doc_keyspace_count(t), 1);
+		assert_string_equal(router_doc_keyspace_name(t, 0), ks);
+		assert_int_equal(router_doc_shard_count(t, ks),
 		                 x->shard_ks ? 2 : 1);
 		if (x->table != NULL) {
 			const char *got = route_i64(t, ks, x->table, 12345);
@@ -333,14 +332,14 @@ static void explicit_formats_override_detection(void **state)
 	o.format = ROUTER_DOC_MAP;
 	l = load_opt("{\"tables\": {\"tables\": {\"t\": {}}}}", &o);
 	assert_int_equal(l.rc, ROUTER_OK);
-	assert_string_equal(router__doc_keyspace_name(l.t, 0), "tables");
+	assert_string_equal(router_doc_keyspace_name(l.t, 0), "tables");
 	assert_string_equal(route_i64(l.t, "tables", "t", 1), "0");
 	unload(&l);
 	/* A SrvVSchema without keyspaces: empty. */
 	o.format = ROUTER_DOC_SRV;
 	l = load_opt("{}", &o);
 	assert_int_equal(l.rc, ROUTER_OK);
-	assert_int_equal(router__doc_keyspace_count(l.t), 0);
+	assert_int_equal(router_doc_keyspace_count(l.t), 0);
 	unload(&l);
 }
 
@@ -406,13 +405,13 @@ static void empty_document_with_a_keyspace_name_is_that_keyspace_emptied(
 	o.keyspace = "user";
 	l = load_opt("{}", &o);
 	assert_int_equal(l.rc, ROUTER_OK);
-	assert_int_equal(router__doc_keyspace_count(l.t), 1);
-	assert_string_equal(router__doc_shard_name(l.t, "user", 0), "0");
+	assert_int_equal(router_doc_keyspace_count(l.t), 1);
+	assert_string_equal(router_doc_shard_name(l.t, "user", 0), "0");
 	unload(&l);
 	/* Without a name, {} is a map with no keyspace. */
 	l = load_str("{}");
 	assert_int_equal(l.rc, ROUTER_OK);
-	assert_int_equal(router__doc_keyspace_count(l.t), 0);
+	assert_int_equal(router_doc_keyspace_count(l.t), 0);
 	unload(&l);
 }
 
@@ -465,7 +464,7 @@ static void supplied_shards_replace_the_documents(void **state)
 	o.nshards = 1;
 	l = load_opt("{\"keyspaces\": {\"user\": " USER_KS "}}", &o);
 	assert_int_equal(l.rc, ROUTER_OK);
-	assert_int_equal(router__doc_shard_count(l.t, "user"), 4);
+	assert_int_equal(router_doc_shard_count(l.t, "user"), 4);
 	assert_string_equal(route_i64(l.t, "user", "users", 99),
 	                    expected_shard("hash", 99, four, 4));
 	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_IGNORED,
@@ -1390,25 +1389,25 @@ static void moved_share_measures_the_keyspace_id_space_that_moves(void **state)
 	o.shards = &s4;
 	c = load_opt("{\"user\": " USER_KS "}", &o);
 	u = load_str("{\"user\": {}}");
-	assert_int_equal(router__doc_moved_share(a.t, a.t, "user", &share, NULL),
+	assert_int_equal(router_doc_moved_share(a.t, a.t, "user", &share, NULL),
 	                 ROUTER_OK);
 	assert_true(share == 0.0);
-	assert_int_equal(router__doc_moved_share(a.t, b.t, "user", &share, NULL),
+	assert_int_equal(router_doc_moved_share(a.t, b.t, "user", &share, NULL),
 	                 ROUTER_OK);
 	assert_true(share == 0.5);
-	assert_int_equal(router__doc_moved_share(b.t, c.t, "user", &share, NULL),
+	assert_int_equal(router_doc_moved_share(b.t, c.t, "user", &share, NULL),
 	                 ROUTER_OK);
 	assert_true(share == 0.5);
 	/* 2 -> 4: every keyspace ID lands on a shard of another name */
-	assert_int_equal(router__doc_moved_share(a.t, c.t, "user", &share, NULL),
+	assert_int_equal(router_doc_moved_share(a.t, c.t, "user", &share, NULL),
 	                 ROUTER_OK);
 	assert_true(share == 1.0);
-	assert_int_equal(router__doc_moved_share(a.t, u.t, "user", &share, NULL),
+	assert_int_equal(router_doc_moved_share(a.t, u.t, "user", &share, NULL),
 	                 ROUTER_OK);
 	assert_true(share == 1.0);
-	assert_int_equal(router__doc_moved_share(a.t, b.t, "nosuch", &share,
-	                                         NULL),
-	                 ROUTER_ENOTFOUND);
+	assert_int_equal(
+	    router_doc_moved_share(a.t, b.t, "nosuch", &share, NULL),
+	    ROUTER_ENOTFOUND);
 	unload(&a);
 	unload(&b);
 	unload(&c);
@@ -1424,18 +1423,57 @@ static void primary_vindex_is_resolved_like_a_lookup(void **state)
 	const char *name, *type;
 
 	(void)state;
-	assert_int_equal(router__doc_primary_vindex(l.t, "main", 4, "u", 1, &name,
-	                                            &type, NULL),
+	assert_int_equal(router_doc_primary_vindex(l.t, "main", 4, "u", 1,
+	                                           &name, &type, NULL),
 	                 ROUTER_OK);
 	assert_string_equal(name, "hash");
 	assert_string_equal(type, "hash");
-	assert_int_equal(router__doc_primary_vindex(l.t, "main", 4, "p", 1, &name,
-	                                            &type, NULL),
+	assert_int_equal(router_doc_primary_vindex(l.t, "main", 4, "p", 1,
+	                                           &name, &type, NULL),
 	                 ROUTER_OK);
 	assert_null(name);
-	assert_int_equal(router__doc_primary_vindex(l.t, "user", 4, "zz", 2,
-	                                            &name, &type, NULL),
+	assert_int_equal(router_doc_primary_vindex(l.t, "user", 4, "zz", 2,
+	                                           &name, &type, NULL),
 	                 ROUTER_ENOTFOUND);
+	unload(&l);
+}
+
+static void inspection_of_a_missing_table_or_name_is_empty_or_einval(
+    void **state)
+{
+	loaded l = load_str("{\"user\": " USER_KS "}");
+	const char *name = "x", *type = "x";
+	double share = -1;
+	router_error e;
+
+	(void)state;
+	assert_int_equal(router_doc_keyspace_count(NULL), 0);
+	assert_null(router_doc_keyspace_name(NULL, 0));
+	assert_null(router_doc_keyspace_name(l.t, 1));
+	assert_int_equal(router_doc_shard_count(NULL, "user"), 0);
+	assert_int_equal(router_doc_shard_count(l.t, NULL), 0);
+	assert_int_equal(router_doc_shard_count(l.t, "nosuch"), 0);
+	assert_null(router_doc_shard_name(l.t, NULL, 0));
+	assert_null(router_doc_shard_name(l.t, "user", 99));
+	assert_int_equal(router_doc_primary_vindex(NULL, "user", 4, "users", 5,
+	                                           &name, &type, &e),
+	                 ROUTER_EINVAL);
+	assert_int_equal(e.code, ROUTER_EINVAL);
+	assert_null(name);
+	assert_null(type);
+	assert_int_equal(router_doc_primary_vindex(l.t, NULL, 4, "users", 5,
+	                                           &name, &type, NULL),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_doc_primary_vindex(l.t, "user", 4, "users", 5,
+	                                           NULL, &type, NULL),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_doc_moved_share(l.t, NULL, "user", &share, &e),
+	                 ROUTER_EINVAL);
+	assert_true(share == 0.0);
+	assert_int_equal(router_doc_moved_share(l.t, l.t, NULL, &share, NULL),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_doc_moved_share(l.t, l.t, "user", NULL, NULL),
+	                 ROUTER_EINVAL);
 	unload(&l);
 }
 
@@ -1824,6 +1862,8 @@ int main(void)
 	    cmocka_unit_test(incident_empty_vschema_loads_but_publish_refuses_it),
 	    cmocka_unit_test(moved_share_measures_the_keyspace_id_space_that_moves),
 	    cmocka_unit_test(primary_vindex_is_resolved_like_a_lookup),
+	    cmocka_unit_test(
+	        inspection_of_a_missing_table_or_name_is_empty_or_einval),
 	    cmocka_unit_test(fifo_is_refused_without_blocking),
 	    cmocka_unit_test(document_from_memory_reads_no_file),
 	    cmocka_unit_test(document_file_reads_maps_below_its_directory),

@@ -23,7 +23,7 @@
 #define ROUTER__PRINTF(a, b)
 #endif
 
-/* ---- errors and allocation (util.c) ------------------------------------ */
+/* ---- errors (errbuf.c) and allocation (alloc.c) ------------------------ */
 
 /* Fill err (if not NULL) and return code.  culprit may be NULL. */
 int router__seterr(router_error *err, int code, const char *culprit,
@@ -54,6 +54,26 @@ static inline void router__free(const router_allocator *a, void *p)
 }
 /* NUL-terminated copy of (s, n); NULL on allocation failure. */
 char *router__strndup(const router_allocator *a, const char *s, size_t n);
+/* Make room for need elements of elsz bytes in the array *p of *cap
+ * elements, doubling its capacity (from 4).  0, or -1 when out of memory
+ * (*p and *cap are then unchanged). */
+int router__grow(const router_allocator *a, void **p, size_t *cap, size_t need,
+                 size_t elsz);
+
+/* An arena: memory handed out in 16 KiB chunks and freed all at once (a
+ * built table, a diff).  It keeps a copy of its allocator. */
+typedef struct router__arena router__arena;
+/* NULL when out of memory. */
+router__arena *router__arena_new(const router_allocator *a);
+/* The arena's copy of its allocator, valid while ar lives. */
+const router_allocator *router__arena_allocator(const router__arena *ar);
+/* Frees every allocation of ar; ar may be NULL. */
+void router__arena_free(router__arena *ar);
+/* Zeroed, 16-byte aligned memory living as long as the arena, or NULL. */
+void *router__arena_alloc(router__arena *ar, size_t n);
+/* NUL-terminated copies of (s, n) and of s in ar, or NULL. */
+char *router__arena_strndup(router__arena *ar, const char *s, size_t n);
+char *router__arena_strdup(router__arena *ar, const char *s);
 
 /* Strict Go strconv parsing of base-10 integers from (s, n).
  * Return 0 on success, -1 on syntax error or overflow. */

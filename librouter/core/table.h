@@ -1,5 +1,6 @@
 /*
- * The immutable routing table (table.c) as seen by the live router
+ * The immutable routing table as seen by its own files (table_build.c
+ * builds it, table_route.c routes on it, table_diff.c compares two), by the live router
  * (router.c), the document writer and the benchmarks.  Everything here is
  * read-only once router_table_build returns, except the few fields marked
  * "set at publish", which the router writes before the table becomes
@@ -7,6 +8,8 @@
  */
 #ifndef ROUTER_TABLE_H
 #define ROUTER_TABLE_H
+
+#include <string.h>
 
 #include <ck_epoch.h>
 
@@ -131,6 +134,39 @@ struct router_table {
 
 /* XXH3 of a name, used for every name index. */
 uint64_t router__name_hash(const char *s, size_t n);
+
+/* The first 8 bytes of a keyspace ID as a big-endian integer, padded with
+ * zeros (the keyspace's bounds, and the key the shard search compares). */
+static inline uint64_t router__be64_padded(const uint8_t *k, size_t len)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len >= 8) {
+		memcpy(&v, k, 8);
+		return __builtin_bswap64(v);
+	}
+	for (i = 0; i < 8; i++)
+		v = v << 8 | (i < len ? k[i] : 0);
+	return v;
+}
+
+/* Sorted order (by strcmp) of n names: the char * at offset `off` of each
+ * of n elements `stride` bytes apart from base, with each one's index.
+ * Caller frees with router__free(a, ...); NULL when out of memory. */
+typedef struct router__sortref {
+	const char *name;
+	size_t idx;
+} router__sortref;
+router__sortref *router__sorted_at(const router_allocator *a,
+                                   const void *base, size_t n, size_t stride,
+                                   size_t off);
+#define router__sorted(a, base, n, stride)                                  \
+	router__sorted_at(a, base, n, stride, 0)
+
+/* XXH3 over a built table's content in a fixed order (table_diff.c):
+ * tables with the same content have the same hash. */
+uint64_t router__table_content_hash(const router_table *t);
 
 /* Keyspace by name, or NULL. */
 const router__keyspace *router__table_keyspace(const router_table *t,

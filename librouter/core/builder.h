@@ -1,0 +1,75 @@
+/*
+ * The builder's records (table_builder.c writes them, one router_builder_*
+ * call at a time) as read by router_table_build (table_build.c): the
+ * definitions exactly as given, checked only for what is local to each.
+ */
+#ifndef ROUTER_BUILDER_H
+#define ROUTER_BUILDER_H
+
+#include "internal.h"
+
+
+typedef struct bcv {
+	char *vindex;
+	char **columns;
+	size_t ncolumns;
+} bcv;
+
+typedef struct btable {
+	char *name;
+	router_table_type type;
+	char *pinned;
+	bcv *cvs;
+	size_t ncvs, cap;
+} btable;
+
+typedef struct bvindex {
+	char *name, *type, *owner;
+	router_param *params;
+	size_t nparams;
+} bvindex;
+
+typedef struct bshard {
+	char *name;
+	router_keyrange kr;
+} bshard;
+
+typedef struct bks {
+	char *name;
+	int sharded;
+	bshard *shards;
+	size_t nshards, cshards;
+	bvindex *vindexes;
+	size_t nvindexes, cvindexes;
+	btable *tables;
+	size_t ntables, ctables;
+} bks;
+
+typedef struct brule {
+	char *from, *to;
+} brule;
+
+/* Builder name index: (kind, keyspace, name) -> position. */
+enum { BK_KEYSPACE = 1, BK_TABLE, BK_VINDEX, BK_SHARD, BK_RULE };
+
+typedef struct bslot {
+	uint64_t h;
+	uint32_t kind_ks; /* kind << 24 | keyspace index; 0 = empty */
+	uint32_t idx;
+} bslot;
+
+struct router_builder {
+	const router_allocator *a;
+	uint64_t version;
+	bks *ks;
+	size_t nks, cks;
+	brule *rules;
+	size_t nrules, crules;
+	bslot *map;
+	size_t mapcap, mapn;
+	router_error *problems;
+	size_t nproblems, cproblems;
+	int problems_nomem;
+};
+
+#endif /* ROUTER_BUILDER_H */

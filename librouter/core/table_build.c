@@ -1,0 +1,720 @@
+/*
+ * Building a table: router_table_build validates everything relational in
+ * a builder's records the way Vitess builds a VSchema, collecting every
+ * problem, and lays the table out in one arena:
+ * - keyspaces sorted by name with an open-addressing index on XXH3 of the
+ *   name; per keyspace, tables likewise, vindexes sorted by name;
+ * - shards in partition order, plus (when every shard start has at most 8
+ *   significant bytes, i.e. always for Vitess's generated ranges) a flat
+ *   array of 64-bit starts searched without branches (table_route.c);
+ * - each table's routing decided once: through its primary vindex, to a
+ *   fixed shard (unsharded keyspace, pinned table), or "every shard"
+ *   (reference table of a sharded keyspace).
+ * Nothing in a built table is written again, except the fields the router
+ * sets before the table becomes visible (see table.h).  Also the table's
+ * lifetime: free, version, hash.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder.h"
+#include "table.h"
+
+/* ------------------------------------------------------------------------ */
+/* Build                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Record a problem found by the build.  Returns 0, or -1 when out of memory
+ * (the build then fails with ROUTER_ENOMEM). */
+static int problem(router_builder *b, int code, const char *culprit,
+                   const char *fmt, ...) ROUTER__PRINTF(4, 5);
+static int problem(router_builder *b, int code, const char *culprit,
+                   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (router__grow(b->a, (void **)&b->problems, &b->cproblems,
+	                 b->nproblems + 1, sizeof *b->problems)) {
+		b->problems_nomem = 1;
+		return -1;
+	}
+	va_start(ap, fmt);
+	router__vseterr(&b->problems[b->nproblems++], code, culprit, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int problem_err(router_builder *b, const router_error *e)
+{
+	if (router__grow(b->a, (void **)&b->problems, &b->cproblems,
+	                 b->nproblems + 1, sizeof *b->problems)) {
+		b->problems_nomem = 1;
+		return -1;
+	}
+	b->problems[b->nproblems++] = *e;
+	return 0;
+}
+
+static uint32_t index_cap(size_t n)
+{
+	uint32_t c = 8;
+
+	while (c < 2 * n)
+		c *= 2;
+	return c;
+}
+
+static int sortref_cmp(const void *x, const void *y)
+{
+	return strcmp(((const router__sortref *)x)->name,
+	              ((const router__sortref *)y)->name);
+}
+
+router__sortref *router__sorted_at(const router_allocator *a,
+                                   const void *base, size_t n, size_t stride,
+                                   size_t off)
+{
+	router__sortref *r = router__malloc(a, (n ? n : 1) * sizeof *r);
+	size_t i;
+
+	if (r == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		r[i].name = *(char *const *)(const void *)((const char *)base +
+		                                           i * stride + off);
+		r[i].idx = i;
+	}
+	qsort(r, n, sizeof *r, sortref_cmp);
+	return r;
+}
+
+/* State of one build. */
+typedef struct bstate {
+	router_builder *b;
+	router__arena *ar;
+	router_table *t;
+} bstate;
+
+static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
+{
+	router_builder *b = s->b;
+	router__shard *sh;
+	size_t n = bk->nshards, i, nlong = 0;
+	size_t *order = NULL;
+
+	if (n == 0 && !bk->sharded) {
+		sh = router__arena_alloc(s->ar, sizeof *sh);
+		if (sh == NULL)
+			return -1;
+		sh->name = "0";
+		sh->name_len = 1;
+		sh->iname = sh->name;
+		sh->id = ROUTER_NO_SHARD;
+		memset(&sh->kr, 0, sizeof sh->kr);
+		sh->kr.full = 1;
+		ks->shards = sh;
+		ks->nshards = 1;
+		return 0;
+	}
+	if (n == 0) {
+		return problem(b, ROUTER_EEMPTY, bk->name,
+		               "sharded keyspace %s has no shards", bk->name);
+	}
+	if (!bk->sharded && n > 1) {
+		if (problem(b, ROUTER_EVSCHEMA, bk->name,
+		            "unsharded keyspace %s has %zu shards; it must "
+		            "have exactly one",
+		            bk->name, n))
+			return -1;
+	}
+	if (n > UINT32_MAX / 2)
+		return problem(b, ROUTER_ERANGE, bk->name, "too many shards");
+	order = router__malloc(b->a, n * sizeof *order);
+	sh = router__arena_alloc(s->ar, n * sizeof *sh);
+	if (order == NULL || sh == NULL) {
+		router__free(b->a, order);
+		return -1;
+	}
+	if (bk->sharded) {
+		router_keyrange *krs = router__malloc(b->a, n * sizeof *krs);
+		const char **names = router__malloc(b->a, n * sizeof *names);
+		router_error e;
+		int rc = ROUTER_ENOMEM;
+
+		if (krs != NULL && names != NULL) {
+			for (i = 0; i < n; i++) {
+				krs[i] = bk->shards[i].kr;
+				names[i] = bk->shards[i].name;
+			}
+			rc = router__partition_check(krs, names, n, order,
+			                             bk->name, &e);
+		}
+		router__free(b->a, krs);
+		router__free(b->a, (void *)names);
+		if (rc == ROUTER_ENOMEM) {
+			router__free(b->a, order);
+			return -1;
+		}
+		if (rc != ROUTER_OK) {
+			for (i = 0; i < n; i++)
+				order[i] = i;
+			if (problem_err(b, &e)) {
+				router__free(b->a, order);
+				return -1;
+			}
+		}
+	} else {
+		for (i = 0; i < n; i++)
+			order[i] = i;
+	}
+	for (i = 0; i < n; i++) {
+		const bshard *bs = &bk->shards[order[i]];
+
+		sh[i].kr = bs->kr;
+		sh[i].name_len = strlen(bs->name);
+		sh[i].name =
+		    router__arena_strndup(s->ar, bs->name, sh[i].name_len);
+		if (sh[i].name == NULL) {
+			router__free(b->a, order);
+			return -1;
+		}
+		sh[i].iname = sh[i].name;
+		sh[i].id = ROUTER_NO_SHARD;
+		if (i > 0 && router__key_normlen(sh[i].kr.start,
+		                                 sh[i].kr.start_len) > 8)
+			nlong++;
+	}
+	router__free(b->a, order);
+	ks->shards = sh;
+	ks->nshards = (uint32_t)n;
+	if (nlong == 0) {
+		uint64_t *bounds =
+		    router__arena_alloc(s->ar, n * sizeof *bounds);
+
+		if (bounds == NULL)
+			return -1;
+		for (i = 1; i < n; i++)
+			bounds[i - 1] = router__be64_padded(sh[i].kr.start,
+			                                    sh[i].kr.start_len);
+		ks->bounds = bounds;
+	}
+	return 0;
+}
+
+static int build_vindexes(bstate *s, const bks *bk, router__keyspace *ks)
+{
+	router_builder *b = s->b;
+	router__vdef *vd;
+	router__sortref *ord;
+	size_t i, j;
+
+	ord = router__sorted(b->a, bk->vindexes, bk->nvindexes,
+	                     sizeof *bk->vindexes);
+	vd = router__arena_alloc(s->ar, (bk->nvindexes ? bk->nvindexes : 1) *
+	                            sizeof *vd);
+	if (ord == NULL || vd == NULL) {
+		router__free(b->a, ord);
+		return -1;
+	}
+	ks->vindexes = vd;
+	for (i = 0; i < bk->nvindexes; i++) {
+		const bvindex *bv = &bk->vindexes[ord[i].idx];
+		router_param *params;
+		char culprit[ROUTER_CULPRIT_MAX];
+		router_error e;
+		int rc;
+
+		snprintf(culprit, sizeof culprit, "%s.%s", bk->name, bv->name);
+		vd[i].name = router__arena_strdup(s->ar, bv->name);
+		vd[i].type = router__arena_strdup(s->ar, bv->type);
+		vd[i].owner = router__arena_strdup(s->ar, bv->owner);
+		params = router__arena_alloc(
+		    s->ar, (bv->nparams ? bv->nparams : 1) * sizeof *params);
+		if (vd[i].name == NULL || vd[i].type == NULL ||
+		    vd[i].owner == NULL || params == NULL)
+			goto oom;
+		for (j = 0; j < bv->nparams; j++) {
+			params[j].key =
+			    router__arena_strdup(s->ar, bv->params[j].key);
+			params[j].value =
+			    router__arena_strdup(s->ar, bv->params[j].value);
+			if (params[j].key == NULL || params[j].value == NULL)
+				goto oom;
+		}
+		vd[i].params = params;
+		vd[i].nparams = bv->nparams;
+		ks->nvindexes = i + 1; /* vd[0..i] are finalized on failure */
+		rc = router__vindex_init(&vd[i].v, bv->type, bv->params,
+		                         bv->nparams, b->a, culprit, &e);
+		if (rc == ROUTER_ENOMEM)
+			goto oom;
+		if (rc != ROUTER_OK) {
+			memset(&vd[i].v, 0, sizeof vd[i].v);
+			if (problem_err(b, &e))
+				goto oom;
+		}
+	}
+	router__free(b->a, ord);
+	return 0;
+oom:
+	router__free(b->a, ord);
+	return -1;
+}
+
+static const router__vdef *find_vdef(const router__keyspace *ks,
+                                     const char *name)
+{
+	size_t lo = 0, hi = ks->nvindexes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(ks->vindexes[mid].name, name);
+
+		if (c == 0)
+			return &ks->vindexes[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int build_table(bstate *s, const bks *bk, router__keyspace *ks,
+                       const btable *bt, router__tdef *d, int skip_missing)
+{
+	router_builder *b = s->b;
+	char culprit[ROUTER_CULPRIT_MAX];
+	router__colvindex *cvs;
+	size_t i, j;
+
+	snprintf(culprit, sizeof culprit, "%s.%s", bk->name, bt->name);
+	d->name_len = strlen(bt->name);
+	d->name = router__arena_strndup(s->ar, bt->name, d->name_len);
+	d->ks = ks;
+	d->type = bt->type;
+	d->declared = 1;
+	cvs =
+	    router__arena_alloc(s->ar, (bt->ncvs ? bt->ncvs : 1) * sizeof *cvs);
+	if (d->name == NULL || cvs == NULL)
+		return -1;
+	d->cvs = cvs;
+	d->ncvs = bt->ncvs;
+	for (i = 0; i < bt->ncvs; i++) {
+		const bcv *bc = &bt->cvs[i];
+		const router__vdef *vd = find_vdef(ks, bc->vindex);
+		char **cols =
+		    router__arena_alloc(s->ar, bc->ncolumns * sizeof *cols);
+
+		if (cols == NULL)
+			return -1;
+		for (j = 0; j < bc->ncolumns; j++) {
+			size_t k;
+
+			cols[j] = router__arena_strdup(s->ar, bc->columns[j]);
+			if (cols[j] == NULL)
+				return -1;
+			for (k = 0; k < j; k++)
+				if (strcmp(cols[k], cols[j]) == 0 &&
+				    problem(b, ROUTER_EVSCHEMA, culprit,
+				            "column %s is listed twice in vindex "
+				            "%s of table %s",
+				            cols[j], bc->vindex, bt->name))
+					return -1;
+		}
+		cvs[i].columns = (const char *const *)cols;
+		cvs[i].ncolumns = bc->ncolumns;
+		cvs[i].vd = vd;
+		if (vd == NULL) {
+			if (problem(b, ROUTER_EREFERENCE, culprit,
+			            "vindex %s not found for table %s",
+			            bc->vindex, bt->name))
+				return -1;
+			continue;
+		}
+		if (vd->v.type == NULL)
+			continue; /* its own problem is already recorded */
+		if (i == 0 && !vd->v.type->unique &&
+		    problem(b, ROUTER_EVSCHEMA, culprit,
+		            "primary vindex %s is not Unique for table %s",
+		            vd->name, bt->name))
+			return -1;
+		/* Vitess: owned = a Lookup whose owner is this table. */
+		if (i == 0 && strcmp(vd->owner, bt->name) == 0 &&
+		    vd->v.type->kind == ROUTER__V_LOOKUP &&
+		    problem(b, ROUTER_EVSCHEMA, culprit,
+		            "primary vindex %s cannot be owned for table %s",
+		            vd->name, bt->name))
+			return -1;
+		if (i > 0 && vd->v.type->multi_column &&
+		    problem(b, ROUTER_EVSCHEMA, culprit,
+		            "multi-column vindex %s should be a primary vindex "
+		            "for table %s",
+		            vd->name, bt->name))
+			return -1;
+	}
+	if (bt->pinned != NULL) {
+		size_t plen = strlen(bt->pinned), n = 0;
+		uint8_t *k = router__arena_alloc(s->ar, plen / 2 + 1);
+		router_error he;
+
+		if (k == NULL)
+			return -1;
+		d->pinned = router__arena_strdup(s->ar, bt->pinned);
+		if (d->pinned == NULL)
+			return -1;
+		if (router__go_hex_decode(bt->pinned, plen, k, plen / 2 + 1, &n,
+		                          NULL, &he) != ROUTER_OK) {
+			n = 0;
+			if (problem(b, ROUTER_EVSCHEMA, culprit,
+			            "could not decode the keyspace id for pin: "
+			            "%s",
+			            he.message))
+				return -1;
+		}
+		d->pinned_ksid = k;
+		d->pinned_len = n;
+	}
+	if (ks->nshards == 0)
+		return 0; /* keyspace already failed */
+	if (!bk->sharded) {
+		d->mode = ROUTER__T_FIXED;
+		d->fixed = 0;
+	} else if (bt->pinned != NULL) {
+		d->mode = ROUTER__T_FIXED;
+		d->fixed = router__shard_search(ks, d->pinned_ksid,
+		                                d->pinned_len);
+	} else if (bt->type == ROUTER_TABLE_REFERENCE) {
+		d->mode = ROUTER__T_MULTISHARD;
+	} else if (bt->type == ROUTER_TABLE_SEQUENCE) {
+		if (problem(b, ROUTER_EVSCHEMA, culprit,
+		            "sequence table has to be in an unsharded keyspace "
+		            "or must be pinned: %s",
+		            bt->name))
+			return -1;
+	} else if (bt->ncvs == 0) {
+		if (!skip_missing &&
+		    problem(b, ROUTER_EVSCHEMA, culprit,
+		            "missing primary col vindex for table: %s",
+		            bt->name))
+			return -1;
+	} else {
+		d->mode = ROUTER__T_VINDEX;
+		d->primary = cvs[0].vd ? &cvs[0].vd->v : NULL;
+	}
+	return 0;
+}
+
+static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)
+{
+	router_builder *b = s->b;
+	router__tdef *tables;
+	uint32_t *tindex;
+	router__sortref *ord;
+	size_t i, needs_vindex = 0;
+	int skip_missing = 0;
+
+	ks->name_len = strlen(bk->name);
+	ks->name = router__arena_strndup(s->ar, bk->name, ks->name_len);
+	if (ks->name == NULL)
+		return -1;
+	ks->sharded = bk->sharded;
+	if (build_shards(s, bk, ks))
+		return -1;
+	if (build_vindexes(s, bk, ks))
+		return -1;
+	for (i = 0; i < bk->ntables; i++)
+		if (bk->tables[i].type == ROUTER_TABLE_NORMAL &&
+		    bk->tables[i].pinned == NULL)
+			needs_vindex++;
+	if (bk->sharded && needs_vindex > 0 && bk->nvindexes == 0) {
+		if (problem(b, ROUTER_EEMPTY, bk->name,
+		            "sharded keyspace %s has %zu tables to route but no "
+		            "vindexes",
+		            bk->name, needs_vindex))
+			return -1;
+		skip_missing = 1;
+	}
+	ord = router__sorted(b->a, bk->tables, bk->ntables, sizeof *bk->tables);
+	tables = router__arena_alloc(s->ar, (bk->ntables ? bk->ntables : 1) *
+	                                sizeof *tables);
+	ks->tmask = index_cap(bk->ntables) - 1;
+	tindex = router__arena_alloc(s->ar, (ks->tmask + 1) * sizeof *tindex);
+	if (ord == NULL || tables == NULL || tindex == NULL) {
+		router__free(b->a, ord);
+		return -1;
+	}
+	ks->tables = tables;
+	ks->tindex = tindex;
+	for (i = 0; i < bk->ntables; i++) {
+		router__tdef *d = &tables[i];
+		uint32_t h;
+
+		if (build_table(s, bk, ks, &bk->tables[ord[i].idx], d,
+		                skip_missing)) {
+			router__free(b->a, ord);
+			return -1;
+		}
+		ks->ntables = i + 1;
+		h = (uint32_t)router__name_hash(d->name, d->name_len) &
+		    ks->tmask;
+		while (tindex[h] != 0)
+			h = (h + 1) & ks->tmask;
+		tindex[h] = (uint32_t)i + 1;
+	}
+	router__free(b->a, ord);
+	ks->any.name = "";
+	ks->any.ks = ks;
+	ks->any.mode = bk->sharded ? ROUTER__T_MULTISHARD : ROUTER__T_FIXED;
+	return 0;
+}
+
+/* Among rules for the same table and tablet type, Vitess's
+ * FindRoutedTable tries "ks.t@primary" before "ks.t" (and older releases
+ * "ks.t@master"): 0 for @primary, 1 for @master, 2 for no suffix. */
+static int suffix_rank(const router__rule *r)
+{
+	const char *at = strrchr(r->from, '@');
+
+	if (at == NULL)
+		return 2;
+	return strcmp(at + 1, "primary") == 0 ? 0 : 1;
+}
+
+static int rule_cmp(const void *x, const void *y)
+{
+	const router__rule *a = x, *b = y;
+	int pa = a->from_ks[0] != '\0' && a->tablet[0] == '\0';
+	int pb = b->from_ks[0] != '\0' && b->tablet[0] == '\0';
+	int c;
+
+	if (pa != pb)
+		return pb - pa; /* primary-applicable rules first */
+	if ((c = strcmp(a->from_ks, b->from_ks)) != 0)
+		return c;
+	if ((c = strcmp(a->from_table, b->from_table)) != 0)
+		return c;
+	if ((c = strcmp(a->tablet, b->tablet)) != 0)
+		return c;
+	return suffix_rank(a) - suffix_rank(b);
+}
+
+static int build_rules(bstate *s)
+{
+	router_builder *b = s->b;
+	router_table *t = s->t;
+	router__rule *rules;
+	size_t i;
+
+	rules = router__arena_alloc(s->ar, (b->nrules ? b->nrules : 1) *
+	                               sizeof *rules);
+	if (rules == NULL)
+		return -1;
+	for (i = 0; i < b->nrules; i++) {
+		router__rule *r = &rules[i];
+		const char *from = b->rules[i].from, *to = b->rules[i].to;
+		const char *at = strrchr(from, '@');
+		const char *dot;
+		size_t flen = at ? (size_t)(at - from) : strlen(from);
+
+		r->from = router__arena_strdup(s->ar, from);
+		r->to = to ? router__arena_strdup(s->ar, to) : NULL;
+		r->tablet = router__arena_strdup(s->ar, at ? at + 1 : "");
+		if (r->from == NULL || (to && r->to == NULL) ||
+		    r->tablet == NULL)
+			return -1;
+		if (strcmp(r->tablet, "primary") == 0 ||
+		    strcmp(r->tablet, "master") == 0)
+			r->tablet = "";
+		else if (r->tablet[0] != '\0' &&
+		         strcmp(r->tablet, "replica") != 0 &&
+		         strcmp(r->tablet, "rdonly") != 0 &&
+		         problem(b, ROUTER_EVSCHEMA, from,
+		                 "routing rule %s: unknown tablet type %s",
+		                 from, r->tablet))
+			return -1;
+		dot = memchr(from, '.', flen);
+		r->from_ks = router__arena_strndup(s->ar, from,
+		                           dot ? (size_t)(dot - from) : 0);
+		r->from_table =
+		    dot ? router__arena_strndup(s->ar, dot + 1,
+		                        flen - (size_t)(dot + 1 - from))
+		        : router__arena_strndup(s->ar, from, flen);
+		if (r->from_ks == NULL || r->from_table == NULL)
+			return -1;
+		if (r->from_table[0] == '\0' &&
+		    problem(b, ROUTER_EVSCHEMA, from,
+		            "routing rule %s: empty table name", from))
+			return -1;
+		if (to != NULL) {
+			const char *tdot = strchr(to, '.');
+			const router__keyspace *tks;
+
+			if (tdot == NULL) {
+				if (problem(b, ROUTER_EVSCHEMA, from,
+				            "table %s must be qualified", to))
+					return -1;
+				continue;
+			}
+			tks = router__table_keyspace(
+			    t, to, (size_t)(tdot - to));
+			if (tks == NULL) {
+				char kn[ROUTER_CULPRIT_MAX];
+
+				if (problem(b, ROUTER_EREFERENCE, from,
+				            "routing rule %s -> %s: keyspace "
+				            "%s not found",
+				            from, to,
+				            router__fmt_name(kn, sizeof kn, to,
+				                             (size_t)(tdot - to))))
+					return -1;
+				continue;
+			}
+			r->target_ks = tks;
+			r->target = router__keyspace_table(
+			    tks, tdot + 1, strlen(tdot + 1));
+			if (r->target == NULL && !tks->sharded)
+				r->target = &tks->any;
+			if (r->target == NULL &&
+			    problem(b, ROUTER_EREFERENCE, from,
+			            "routing rule %s -> %s: table %s not found "
+			            "in keyspace %s",
+			            from, to, tdot + 1, tks->name))
+				return -1;
+		}
+	}
+	qsort(rules, b->nrules, sizeof *rules, rule_cmp);
+	t->rules = rules;
+	t->nrules = b->nrules;
+	for (i = 0; i < b->nrules; i++)
+		if (rules[i].from_ks[0] != '\0' && rules[i].tablet[0] == '\0')
+			t->nprimary_rules = i + 1;
+	return 0;
+}
+
+int router_table_build(router_builder *b, router_table **out,
+                       router_error *err)
+{
+	bstate s;
+	router_table *t;
+	router__keyspace *kss;
+	uint32_t *kindex;
+	router__sortref *ord = NULL;
+	size_t i;
+
+	if (out != NULL)
+		*out = NULL;
+	if (b == NULL || out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_table_build: NULL argument");
+	b->nproblems = 0;
+	b->problems_nomem = 0;
+	memset(&s, 0, sizeof s);
+	s.b = b;
+	s.ar = router__arena_new(b->a);
+	if (s.ar == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, NULL,
+	                      "out of memory");
+	t = router__arena_alloc(s.ar, sizeof *t);
+	if (t == NULL)
+		goto oom;
+	s.t = t;
+	t->alloc = router__arena_allocator(s.ar);
+	t->arena = s.ar;
+	t->version = b->version;
+	ord = router__sorted(b->a, b->ks, b->nks, sizeof *b->ks);
+	kss = router__arena_alloc(s.ar, (b->nks ? b->nks : 1) * sizeof *kss);
+	t->kmask = index_cap(b->nks) - 1;
+	kindex = router__arena_alloc(s.ar, (t->kmask + 1) * sizeof *kindex);
+	if (ord == NULL || kss == NULL || kindex == NULL)
+		goto oom;
+	t->keyspaces = kss;
+	t->kindex = kindex;
+	for (i = 0; i < b->nks; i++) {
+		uint32_t h;
+
+		/* Counted before it is built: if building it fails half-way,
+		 * router__table_destroy must still finalize the vindexes it
+		 * compiled (kss is zeroed, so the rest reads as empty). */
+		t->nkeyspaces = i + 1;
+		if (build_keyspace(&s, &b->ks[ord[i].idx], &kss[i]))
+			goto oom;
+		h = (uint32_t)router__name_hash(kss[i].name, kss[i].name_len) &
+		    t->kmask;
+		while (kindex[h] != 0)
+			h = (h + 1) & t->kmask;
+		kindex[h] = (uint32_t)i + 1;
+	}
+	router__free(b->a, ord);
+	ord = NULL;
+	if (build_rules(&s))
+		goto oom;
+	if (b->problems_nomem)
+		goto oom;
+	if (b->nproblems > 0) {
+		router__table_destroy(t);
+		if (err != NULL)
+			*err = b->problems[0];
+		if (b->nproblems > 1 && err != NULL) {
+			size_t n = strlen(err->message);
+
+			snprintf(err->message + n, sizeof err->message - n,
+			         " (and %zu more problem%s)", b->nproblems - 1,
+			         b->nproblems > 2 ? "s" : "");
+		}
+		return b->problems[0].code;
+	}
+	t->hash = router__table_content_hash(t);
+	*out = t;
+	router__clearerr(err);
+	return ROUTER_OK;
+oom:
+	router__free(b->a, ord);
+	if (s.t != NULL)
+		router__table_destroy(s.t);
+	else
+		router__arena_free(s.ar);
+	b->nproblems = 0;
+	return router__seterr(err, ROUTER_ENOMEM, NULL,
+	                      "out of memory");
+}
+
+void router__table_destroy(router_table *t)
+{
+	size_t i, j;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nkeyspaces; i++) {
+		const router__keyspace *ks = &t->keyspaces[i];
+
+		for (j = 0; j < ks->nvindexes; j++)
+			router__vindex_fini(
+			    (router__vindex *)(uintptr_t)&ks->vindexes[j].v,
+			    t->alloc);
+	}
+	if (t->slots != NULL)
+		router__free(t->slots->alloc, t->slots);
+	router__arena_free(t->arena);
+}
+
+void router_table_free(router_table *t)
+{
+	/* A published table belongs to its router, which frees it. */
+	if (t == NULL || t->owner != NULL)
+		return;
+	router__table_destroy(t);
+}
+
+uint64_t router_table_version(const router_table *t)
+{
+	return t ? t->version : 0;
+}
+
+uint64_t router_table_hash(const router_table *t)
+{
+	return t ? t->hash : 0;
+}
+
