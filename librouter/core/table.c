@@ -2405,6 +2405,34 @@ void router_diff_free(router_diff *d)
 	router__free(&a, d);
 }
 
+int router__diff_copy(const router_diff *src, const router_allocator *a,
+                      router_diff **out)
+{
+	router_diff *d;
+	size_t i;
+
+	*out = NULL;
+	d = router__malloc(router__allocator(a), sizeof *d);
+	if (d == NULL)
+		return ROUTER_ENOMEM;
+	memset(d, 0, sizeof *d);
+	d->ar = arena_new(router__allocator(a));
+	if (d->ar == NULL) {
+		router__free(router__allocator(a), d);
+		return ROUTER_ENOMEM;
+	}
+	d->a = &d->ar->a;
+	for (i = 0; src != NULL && i < src->n && !d->nomem; i++)
+		dadd(d, src->e[i].kind, src->e[i].op, src->e[i].keyspace,
+		     src->e[i].name, "%s", src->e[i].detail);
+	if (d->nomem) {
+		router_diff_free(d);
+		return ROUTER_ENOMEM;
+	}
+	*out = d;
+	return ROUTER_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Keyspace-ID guard                                                        */
 /* ------------------------------------------------------------------------ */
