@@ -104,7 +104,8 @@
 	                            __ATOMIC_ACQUIRE)
 
 #define NAME_CHUNK 1024u /* shard-name strs per chunk */
-#define NAME_DIR 4096u   /* chunks: 4M shard ids, librouter's own limit */
+/* Chunks: enough for every shard id a router can assign. */
+#define NAME_DIR ((ROUTER_SHARD_NAMES_MAX + NAME_CHUNK - 1) / NAME_CHUNK)
 #define HC_SIZE 64u      /* handle-cache slots per Router */
 #define HC_PROBE 4u      /* slots probed before routing by name */
 #define NOGIL_THRESHOLD 8192 /* route_many releases the GIL from here */
@@ -136,7 +137,12 @@ typedef struct {
 	PyObject *ShadowError;
 	PyObject *QuarantinedError;
 	PyObject *DocumentError;
+	PyObject *InvalidDocumentError;
 	PyObject *NoRouteError;
+	PyObject *NotFoundError;
+	PyObject *InvalidError;
+	PyObject *HistoryError;
+	PyObject *ResourceError;
 	PyObject *DocumentWarning;
 	PyObject *SnapshotWarning;
 	PyObject *json_dumps;  /* json.dumps */
@@ -181,171 +187,169 @@ static struct PyModuleDef shardrouter_module;
 /* Errors: one function maps status codes to exceptions                     */
 /* ------------------------------------------------------------------------ */
 
-/* Where a code came from decides its class: EEMPTY is a document problem
- * when a table is built and a refusal when it is published. */
-typedef enum {
-	CTX_ROUTE,   /* lookups */
-	CTX_DOC,     /* loading a document */
-	CTX_PUBLISH, /* a guard refused a publish */
-	CTX_VINDEX,  /* keyspace_id */
-	CTX_OTHER
-} err_ctx;
+/* The class of a status code: the code alone decides it, through its
+ * category (router_error_category; docs/errors.md has the table).  Never
+ * called for ROUTER_ENOMEM (MemoryError). */
+static PyObject *code_class(modstate *st, int rc)
+{
+	switch (rc) {
+	case ROUTER_ENOTFOUND:
+		return st->NotFoundError;
+	case ROUTER_ENOHISTORY:
+		return st->HistoryError;
+	case ROUTER_EFENCED:
+		return st->FencedError;
+	case ROUTER_EINVARIANT:
+		return st->InvariantError;
+	case ROUTER_ESHADOW:
+		return st->ShadowError;
+	case ROUTER_EQUARANTINED:
+		return st->QuarantinedError;
+	default:
+		break;
+	}
+	switch (router_error_category(rc)) {
+	case ROUTER_CAT_REFUSAL:
+		return st->RefusedError;
+	case ROUTER_CAT_NO_ROUTE:
+		return st->NoRouteError;
+	case ROUTER_CAT_BAD_INPUT:
+		return st->InvalidError;
+	case ROUTER_CAT_BAD_DOCUMENT:
+		return st->InvalidDocumentError;
+	case ROUTER_CAT_RESOURCE:
+		return st->ResourceError;
+	default:
+		return st->Error; /* a code newer than this binding */
+	}
+}
 
-/* str(exc): "<message> [<ROUTER_ECODE>]", with the culprit in front when
- * the message does not already start with it. */
+/* str(exc), the same text as the Ruby binding's:
+ * "<culprit>: <message> (<ROUTER_ECODE>)", without "<culprit>: " when
+ * there is no culprit. */
 static PyObject *error_text(int rc, const router_error *e)
 {
 	const char *msg = e != NULL && e->message[0] ? e->message
 	                                             : router_strerror(rc);
 	const char *cul = e != NULL ? e->culprit : "";
-	size_t cl = strlen(cul);
 
-	if (cl > 0 && strncmp(msg, cul, cl) != 0 && strstr(msg, cul) == NULL)
-		return PyUnicode_FromFormat("%s: %s [%s]", cul, msg,
+	if (cul[0] != '\0')
+		return PyUnicode_FromFormat("%s: %s (%s)", cul, msg,
 		                            router_errname(rc));
-	return PyUnicode_FromFormat("%s [%s]", msg, router_errname(rc));
+	return PyUnicode_FromFormat("%s (%s)", msg, router_errname(rc));
 }
 
-/* Raise cls(text) with .code .name .culprit .message plus extra
- * (name, value) attribute pairs (values stolen; NULL-terminated).
- * Always returns NULL. */
-static PyObject *raise_with(PyObject *cls, int rc, const router_error *e,
-                            ...)
+/* Set .code .name .culprit .message on exc.  Returns 0 or -1. */
+static int set_error_attrs(PyObject *exc, int rc, const router_error *e)
 {
-	PyObject *text, *exc, *v;
-	const char *name;
-	va_list ap;
-	int ok = 1;
+	PyObject *v;
+	int ok;
 
-	va_start(ap, e);
-	text = error_text(rc, e);
-	exc = text ? PyObject_CallOneArg(cls, text) : NULL;
-	Py_XDECREF(text);
-	if (exc != NULL) {
-		v = PyLong_FromLong(rc);
-		ok = v && PyObject_SetAttrString(exc, "code", v) == 0;
-		Py_XDECREF(v);
-		v = ok ? PyUnicode_FromString(router_errname(rc)) : NULL;
-		ok = v && PyObject_SetAttrString(exc, "name", v) == 0;
-		Py_XDECREF(v);
-		v = ok ? PyUnicode_FromString(e ? e->culprit : "") : NULL;
-		ok = v && PyObject_SetAttrString(exc, "culprit", v) == 0;
-		Py_XDECREF(v);
-		v = ok ? PyUnicode_FromString(e && e->message[0]
-		                                  ? e->message
-		                                  : router_strerror(rc))
-		       : NULL;
-		ok = v && PyObject_SetAttrString(exc, "message", v) == 0;
-		Py_XDECREF(v);
-	}
+	v = PyLong_FromLong(rc);
+	ok = v && PyObject_SetAttrString(exc, "code", v) == 0;
+	Py_XDECREF(v);
+	v = ok ? PyUnicode_FromString(router_errname(rc)) : NULL;
+	ok = v && PyObject_SetAttrString(exc, "name", v) == 0;
+	Py_XDECREF(v);
+	v = ok ? PyUnicode_FromString(e ? e->culprit : "") : NULL;
+	ok = v && PyObject_SetAttrString(exc, "culprit", v) == 0;
+	Py_XDECREF(v);
+	v = ok ? PyUnicode_FromString(e && e->message[0] ? e->message
+	                                                 : router_strerror(rc))
+	       : NULL;
+	ok = v && PyObject_SetAttrString(exc, "message", v) == 0;
+	Py_XDECREF(v);
+	return ok ? 0 : -1;
+}
+
+/* Set exc and the (name, value) attribute pairs of ap (values stolen,
+ * NULL-terminated; a NULL value fails), and raise it.  Steals exc.
+ * Always returns NULL. */
+static PyObject *raise_exc_v(PyObject *exc, int rc, const router_error *e,
+                             va_list ap)
+{
+	const char *name;
+	PyObject *v;
+	int ok = exc != NULL && set_error_attrs(exc, rc, e) == 0;
+
 	while ((name = va_arg(ap, const char *)) != NULL) {
 		v = va_arg(ap, PyObject *);
-		if (exc != NULL && ok && v != NULL)
+		if (ok && v != NULL)
 			ok = PyObject_SetAttrString(exc, name, v) == 0;
 		else if (v == NULL)
 			ok = 0;
 		Py_XDECREF(v);
 	}
-	va_end(ap);
 	if (exc == NULL)
 		return NULL;
-	if (!ok) {
-		Py_DECREF(exc);
-		return NULL;
-	}
-	PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+	if (ok)
+		PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
 	Py_DECREF(exc);
 	return NULL;
 }
 
-/* The one mapping from a librouter status to a Python exception (the
- * document and refusal variants add their attributes through raise_with).
- * Always returns NULL. */
-static PyObject *raise_router_error(modstate *st, err_ctx ctx, int rc,
-                                    const router_error *e)
+static PyObject *raise_exc(PyObject *exc, int rc, const router_error *e, ...)
 {
-	PyObject *text;
+	va_list ap;
 
-	switch (rc) {
-	case ROUTER_ENOMEM:
+	va_start(ap, e);
+	raise_exc_v(exc, rc, e, ap);
+	va_end(ap);
+	return NULL;
+}
+
+/* The one mapping from a librouter status to a Python exception: the
+ * class of rc (code_class; MemoryError for ROUTER_ENOMEM) with .code
+ * .name .culprit .message plus the call's own (name, value) attribute
+ * pairs (values stolen; NULL-terminated).  Always returns NULL. */
+static PyObject *raise_error(modstate *st, int rc, const router_error *e,
+                             ...)
+{
+	PyObject *text, *exc = NULL;
+	va_list ap;
+
+	if (rc == ROUTER_ENOMEM) {
+		const char *name;
+
+		/* the extra values are stolen: drop them */
+		va_start(ap, e);
+		while ((name = va_arg(ap, const char *)) != NULL)
+			Py_XDECREF(va_arg(ap, PyObject *));
+		va_end(ap);
 		return PyErr_NoMemory();
-	case ROUTER_EINVAL:
-		text = error_text(rc, e);
-		if (text != NULL) {
-			PyErr_SetObject(PyExc_ValueError, text);
-			Py_DECREF(text);
-		}
-		return NULL;
-	case ROUTER_EIO:
-		text = error_text(rc, e);
-		if (text != NULL) {
-			PyErr_SetObject(PyExc_OSError, text);
-			Py_DECREF(text);
-		}
-		return NULL;
-	default:
-		break;
 	}
-	switch (ctx) {
-	case CTX_ROUTE:
-		switch (rc) {
-		case ROUTER_ENOTFOUND:
-		case ROUTER_ENEEDSLOOKUP:
-		case ROUTER_EUNSUPPORTED:
-		case ROUTER_EMULTISHARD:
-		case ROUTER_EDISABLED:
-		case ROUTER_ERANGE:
-			return raise_with(st->NoRouteError, rc, e, NULL);
-		default:
-			break;
-		}
-		break;
-	case CTX_VINDEX:
-		switch (rc) {
-		case ROUTER_ENEEDSLOOKUP:
-		case ROUTER_EUNSUPPORTED:
-			return raise_with(st->NoRouteError, rc, e, NULL);
-		case ROUTER_EREFERENCE:
-		case ROUTER_ERANGE:
-			text = error_text(rc, e);
-			if (text != NULL) {
-				PyErr_SetObject(PyExc_ValueError, text);
-				Py_DECREF(text);
-			}
-			return NULL;
-		default:
-			break;
-		}
-		break;
-	case CTX_DOC:
-		return raise_with(st->DocumentError, rc, e, NULL);
-	case CTX_PUBLISH:
-		return raise_with(st->RefusedError, rc, e, NULL);
-	case CTX_OTHER:
-		break;
-	}
-	return raise_with(st->Error, rc, e, NULL);
+	text = error_text(rc, e);
+	if (text != NULL)
+		exc = PyObject_CallOneArg(code_class(st, rc), text);
+	Py_XDECREF(text);
+	va_start(ap, e);
+	raise_exc_v(exc, rc, e, ap);
+	va_end(ap);
+	return NULL;
+}
+
+/* The OS error of a path the library could not open or read (errno eno):
+ * the OSError subclass of eno (FileNotFoundError, IsADirectoryError...)
+ * with .filename the path as given, plus .code .name .culprit .message.
+ * Always returns NULL. */
+static PyObject *raise_os_error(int rc, const router_error *e, int eno,
+                                PyObject *path)
+{
+	PyObject *text = error_text(rc, e), *exc = NULL;
+
+	if (text != NULL)
+		exc = PyObject_CallFunction(PyExc_OSError, "iOO", eno, text,
+		                            path);
+	Py_XDECREF(text);
+	return raise_exc(exc, rc, e, NULL);
 }
 
 /* A route error with .keyspace and .table (either may be NULL). */
 static PyObject *raise_route_error(modstate *st, int rc, const router_error *e,
                                    PyObject *ks, PyObject *tb)
 {
-	if (rc == ROUTER_ENOMEM || rc == ROUTER_EINVAL)
-		return raise_router_error(st, CTX_ROUTE, rc, e);
-	switch (rc) {
-	case ROUTER_ENOTFOUND:
-	case ROUTER_ENEEDSLOOKUP:
-	case ROUTER_EUNSUPPORTED:
-	case ROUTER_EMULTISHARD:
-	case ROUTER_EDISABLED:
-	case ROUTER_ERANGE:
-		return raise_with(st->NoRouteError, rc, e, "keyspace",
-		                  Py_NewRef(ks ? ks : Py_None), "table",
-		                  Py_NewRef(tb ? tb : Py_None), NULL);
-	default:
-		return raise_router_error(st, CTX_ROUTE, rc, e);
-	}
+	return raise_error(st, rc, e, "keyspace", Py_NewRef(ks ? ks : Py_None),
+	                   "table", Py_NewRef(tb ? tb : Py_None), NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -596,22 +600,6 @@ fail:
 /* Value: a typed SQL value given by its text                               */
 /* ------------------------------------------------------------------------ */
 
-static const struct {
-	const char *name;
-	router_sqltype type;
-} sqltypes[] = {
-    {"null", ROUTER_SQL_NULL},         {"int64", ROUTER_SQL_INT64},
-    {"int32", ROUTER_SQL_INT64},       {"int24", ROUTER_SQL_INT64},
-    {"int16", ROUTER_SQL_INT64},       {"int8", ROUTER_SQL_INT64},
-    {"uint64", ROUTER_SQL_UINT64},     {"uint32", ROUTER_SQL_UINT64},
-    {"uint24", ROUTER_SQL_UINT64},     {"uint16", ROUTER_SQL_UINT64},
-    {"uint8", ROUTER_SQL_UINT64},      {"varchar", ROUTER_SQL_VARCHAR},
-    {"char", ROUTER_SQL_VARCHAR},      {"text", ROUTER_SQL_VARCHAR},
-    {"varbinary", ROUTER_SQL_VARBINARY}, {"binary", ROUTER_SQL_VARBINARY},
-    {"blob", ROUTER_SQL_VARBINARY},    {"float64", ROUTER_SQL_FLOAT64},
-    {"float32", ROUTER_SQL_FLOAT64},   {"decimal", ROUTER_SQL_FLOAT64},
-};
-
 PyDoc_STRVAR(Value_doc,
 "Value(type, text=None, /)\n--\n\n"
 "A SQL value given by its Vitess type and its text form.\n\n"
@@ -636,8 +624,6 @@ static PyObject *Value_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	Py_ssize_t nl;
 	router_sqltype t = ROUTER_SQL_NULL;
 	router_error err;
-	size_t i;
-	int found = 0;
 
 	if (kw != NULL && PyDict_GET_SIZE(kw) > 0) {
 		PyErr_SetString(PyExc_TypeError,
@@ -654,13 +640,7 @@ static PyObject *Value_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	name = name_utf8(tname, "SQL type", &nl);
 	if (name == NULL)
 		return NULL;
-	for (i = 0; i < sizeof sqltypes / sizeof sqltypes[0]; i++)
-		if (strcmp(name, sqltypes[i].name) == 0) {
-			t = sqltypes[i].type;
-			found = 1;
-			break;
-		}
-	if (!found) {
+	if (router_sqltype_parse(name, (size_t)nl, &t) != ROUTER_OK) {
 		PyErr_Format(PyExc_ValueError, "unknown SQL type %R", tname);
 		return NULL;
 	}
@@ -2041,8 +2021,9 @@ fail:
 	return NULL;
 }
 
-/* DocumentError from a failed load: .path/.line/.column of the first
- * error note, .notes with every note. */
+/* The exception of a failed load (its class by code: mostly
+ * InvalidDocumentError) with .path/.line/.column of the first error note
+ * and .notes with every note. */
 static PyObject *raise_doc_error(modstate *st, int rc, const router_error *e,
                                  const router_doc_report *rep)
 {
@@ -2051,7 +2032,7 @@ static PyObject *raise_doc_error(modstate *st, int rc, const router_error *e,
 	PyObject *notes;
 
 	if (rc == ROUTER_ENOMEM || rc == ROUTER_EINVAL)
-		return raise_router_error(st, CTX_DOC, rc, e);
+		return raise_error(st, rc, e, NULL);
 	for (i = 0; i < n; i++) {
 		const router_doc_note *x = router_doc_report_get(rep, i);
 
@@ -2063,8 +2044,8 @@ static PyObject *raise_doc_error(modstate *st, int rc, const router_error *e,
 	notes = notes_tuple(st, rep, 0);
 	if (notes == NULL)
 		return NULL;
-	return raise_with(
-	    st->DocumentError, rc, e, "path",
+	return raise_error(
+	    st, rc, e, "path",
 	    PyUnicode_FromString(first && first->path ? first->path
 	                                              : (e ? e->culprit : "")),
 	    "line", PyLong_FromLong(first ? first->line : 0), "column",
@@ -2085,11 +2066,14 @@ typedef struct {
 	int quarantine;
 } doc_opts;
 
+/* A document as JSON text (ptr, len), or as a path the library reads
+ * (path_fs set). */
 typedef struct {
 	PyObject *keep; /* owns ptr (str or bytes), or NULL */
 	Py_buffer view;
 	int has_view;
-	char *file; /* PyMem_Raw buffer of a file's bytes */
+	PyObject *path;    /* a path: as given (for OSError.filename) */
+	PyObject *path_fs; /* ... and as file-system bytes */
 	const char *ptr;
 	size_t len;
 } doc_text;
@@ -2099,86 +2083,21 @@ static void doc_text_release(doc_text *t)
 	if (t->has_view)
 		PyBuffer_Release(&t->view);
 	Py_XDECREF(t->keep);
-	PyMem_RawFree(t->file);
+	Py_XDECREF(t->path);
+	Py_XDECREF(t->path_fs);
 	memset(t, 0, sizeof *t);
 }
 
-/* Read a whole file (GIL released), at most ROUTER_DOC_MAX_SIZE + 1
- * bytes.  Returns 0, or -1 with OSError. */
-static int read_file(PyObject *pathobj, doc_text *out)
+/* A path document: kept for router_doc_load_file, which reads it (the
+ * same reader as Ruby's and routerctl's: a regular file only, at most
+ * ROUTER_DOC_MAX_SIZE bytes, json_path resolved beside it).  Returns 0,
+ * or -1 with TypeError / ValueError (path_bytes). */
+static int doc_path(PyObject *pathobj, doc_text *out)
 {
-	PyObject *fs = NULL;
-	const char *path;
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int fd, e = 0;
-
-	if ((fs = path_bytes(pathobj, "path")) == NULL)
+	out->path_fs = path_bytes(pathobj, "path");
+	if (out->path_fs == NULL)
 		return -1;
-	path = PyBytes_AS_STRING(fs);
-	Py_BEGIN_ALLOW_THREADS
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-	} else {
-		struct stat sb;
-		int have = fstat(fd, &sb) == 0;
-
-		if (have && S_ISDIR(sb.st_mode)) {
-			e = EISDIR;
-		} else {
-			cap = have && S_ISREG(sb.st_mode) &&
-			              sb.st_size > 0 &&
-			              (uint64_t)sb.st_size <= ROUTER_DOC_MAX_SIZE
-			          ? (size_t)sb.st_size + 1
-			          : 65536;
-			buf = PyMem_RawMalloc(cap);
-			if (buf == NULL)
-				e = ENOMEM;
-		}
-		while (e == 0) {
-			ssize_t got;
-
-			if (n == cap) {
-				char *nb;
-
-				if (cap > ROUTER_DOC_MAX_SIZE)
-					break; /* over the limit: refused below */
-				nb = PyMem_RawRealloc(buf, cap * 2);
-				if (nb == NULL) {
-					e = ENOMEM;
-					break;
-				}
-				buf = nb;
-				cap *= 2;
-			}
-			got = read(fd, buf + n, cap - n);
-			if (got < 0) {
-				if (errno == EINTR)
-					continue;
-				e = errno;
-			} else if (got == 0) {
-				break;
-			} else {
-				n += (size_t)got;
-			}
-		}
-		close(fd);
-	}
-	Py_END_ALLOW_THREADS
-	if (e != 0) {
-		PyMem_RawFree(buf);
-		Py_DECREF(fs);
-		if (e == ENOMEM)
-			return PyErr_NoMemory(), -1;
-		errno = e;
-		PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, pathobj);
-		return -1;
-	}
-	Py_DECREF(fs);
-	out->file = buf;
-	out->ptr = buf;
-	out->len = n;
+	out->path = Py_NewRef(pathobj); /* as given, as open() reports it */
 	return 0;
 }
 
@@ -2233,7 +2152,7 @@ static int doc_to_text(modstate *st, PyObject *doc, doc_text *out)
 			                "it starts with '{', else a path");
 			return -1;
 		}
-		return read_file(doc, out);
+		return doc_path(doc, out);
 	}
 	if (PyBytes_Check(doc)) {
 		out->keep = Py_NewRef(doc);
@@ -2286,7 +2205,6 @@ static int doc_to_text(modstate *st, PyObject *doc, doc_text *out)
 	}
 	{
 		PyObject *p = PyOS_FSPath(doc);
-		int rc;
 
 		if (p == NULL) {
 			PyErr_Clear();
@@ -2297,9 +2215,8 @@ static int doc_to_text(modstate *st, PyObject *doc, doc_text *out)
 			             Py_TYPE(doc)->tp_name);
 			return -1;
 		}
-		rc = read_file(p, out);
 		Py_DECREF(p);
-		return rc;
+		return doc_path(doc, out);
 	}
 }
 
@@ -2426,7 +2343,7 @@ static int load_doc(modstate *st, PyObject *doc, const doc_opts *o,
 	router_doc_report *rep = NULL;
 	router_error err;
 	doc_text txt;
-	int rc;
+	int rc, eno = 0;
 
 	*out = NULL;
 	*warnings = NULL;
@@ -2449,26 +2366,22 @@ static int load_doc(modstate *st, PyObject *doc, const doc_opts *o,
 		Py_XDECREF(keep);
 		return -1;
 	}
-	if (txt.len > ROUTER_DOC_MAX_SIZE) {
-		router_error e;
-
-		e.code = ROUTER_ERANGE;
-		snprintf(e.culprit, sizeof e.culprit, "%s", "");
-		snprintf(e.message, sizeof e.message,
-		         "document larger than %zu bytes",
-		         (size_t)ROUTER_DOC_MAX_SIZE);
+	Py_BEGIN_ALLOW_THREADS
+	if (txt.path_fs != NULL) {
+		rc = router_doc_load_file(PyBytes_AS_STRING(txt.path_fs), &opt,
+		                          out, &rep, &err);
+		eno = errno; /* router_doc_load_file: why, on ROUTER_EIO */
+	} else {
+		rc = router_doc_load(txt.ptr, txt.len, &opt, out, &rep, &err);
+	}
+	Py_END_ALLOW_THREADS
+	if (rc == ROUTER_EIO && txt.path != NULL && eno != 0) {
+		raise_os_error(rc, &err, eno, txt.path);
 		doc_text_release(&txt);
 		shards_free(sh, nsh);
 		Py_XDECREF(keep);
-		raise_with(st->DocumentError, ROUTER_ERANGE, &e, "path",
-		           PyUnicode_FromString(""), "line", PyLong_FromLong(0),
-		           "column", PyLong_FromLong(0), "notes", PyTuple_New(0),
-		           NULL);
 		return -1;
 	}
-	Py_BEGIN_ALLOW_THREADS
-	rc = router_doc_load(txt.ptr, txt.len, &opt, out, &rep, &err);
-	Py_END_ALLOW_THREADS
 	doc_text_release(&txt);
 	shards_free(sh, nsh);
 	Py_XDECREF(keep);
@@ -2574,25 +2487,11 @@ static int parse_doc_opts(const char *fn, PyObject *kwnames,
 #define CAP_EVENTS 4
 
 typedef struct {
-	router_event_kind kind;
-	int code;
-	uint64_t version_from, version_to, hash_to;
-	router_error err; /* zeroed when the event had none */
-} cap_event;
-
-typedef struct {
 	const void *owner;
 	int nev;
-	cap_event ev[CAP_EVENTS];
+	router_event *ev[CAP_EVENTS]; /* router_event_copy's copies */
 	int main; /* index of the publish, check or rollback event; -1 */
 	int snapshot_failed; /* index of a failed automatic snapshot; -1 */
-	/* The shadow verdict of the main event (have_shadow: one was given;
-	 * shadow NULL then means out of memory while copying it). */
-	int have_shadow;
-	size_t nshadow;
-	router_shadow_stat *shadow; /* keyspace names point into names */
-	char *names;
-	router_shadow_stat totals;
 } capture;
 
 static _Thread_local capture *tl_capture;
@@ -2607,68 +2506,28 @@ static void capture_init(capture *c, const void *owner)
 
 static void capture_free(capture *c)
 {
-	PyMem_RawFree(c->shadow);
-	PyMem_RawFree(c->names);
-	c->shadow = NULL;
-	c->names = NULL;
-	c->have_shadow = 0;
+	for (int i = 0; i < c->nev; i++)
+		router_event_free(c->ev[i]);
+	c->nev = 0;
+	c->main = -1;
+	c->snapshot_failed = -1;
 }
 
-static void capture_shadow(capture *c, const router_shadow_verdict *v)
-{
-	size_t n = router_shadow_count(v), bytes = 0, off = 0, i;
-
-	capture_free(c);
-	c->have_shadow = 1;
-	c->nshadow = 0;
-	for (i = 0; i < n; i++)
-		bytes += strlen(router_shadow_get(v, i)->keyspace) + 1;
-	c->shadow = PyMem_RawMalloc((n ? n : 1) * sizeof *c->shadow);
-	c->names = PyMem_RawMalloc(bytes ? bytes : 1);
-	if (c->shadow == NULL || c->names == NULL) {
-		capture_free(c);
-		c->have_shadow = 1; /* seen, not kept: reported as None */
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		const router_shadow_stat *st = router_shadow_get(v, i);
-		size_t len = strlen(st->keyspace) + 1;
-
-		c->shadow[i] = *st;
-		memcpy(c->names + off, st->keyspace, len);
-		c->shadow[i].keyspace = c->names + off;
-		off += len;
-	}
-	router_shadow_totals(v, &c->totals);
-	c->totals.keyspace = "";
-	c->nshadow = n;
-}
-
-/* Runs under the router's writer lock: copies, never calls Python. */
+/* Keeps a copy of each event of the call (router_event_copy, with its
+ * error, diff and shadow verdict): never calls Python.  An event that
+ * cannot be copied (out of memory) is not reported. */
 static void capture_event(void *arg, const router_event *ev)
 {
 	capture *c = tl_capture;
-	cap_event *e;
 
-	if (c == NULL || c->owner != arg || c->nev == CAP_EVENTS)
+	if (c == NULL || c->owner != arg || c->nev == CAP_EVENTS ||
+	    router_event_copy(ev, &c->ev[c->nev]) != ROUTER_OK)
 		return;
-	e = &c->ev[c->nev];
-	e->kind = ev->kind;
-	e->code = ev->code;
-	e->version_from = ev->version_from;
-	e->version_to = ev->version_to;
-	e->hash_to = ev->hash_to;
-	if (ev->error != NULL)
-		e->err = *ev->error;
-	else
-		memset(&e->err, 0, sizeof e->err);
 	switch (ev->kind) {
 	case ROUTER_EVENT_PUBLISH:
 	case ROUTER_EVENT_CHECK:
 	case ROUTER_EVENT_ROLLBACK:
 		c->main = c->nev;
-		if (ev->shadow != NULL)
-			capture_shadow(c, ev->shadow);
 		break;
 	case ROUTER_EVENT_SNAPSHOT:
 		if (ev->code != ROUTER_OK)
@@ -2681,9 +2540,22 @@ static void capture_event(void *arg, const router_event *ev)
 }
 
 /* The main event (publish, check, rollback), or NULL. */
-static const cap_event *capture_main(const capture *c)
+static const router_event *capture_main(const capture *c)
 {
-	return c->main >= 0 ? &c->ev[c->main] : NULL;
+	return c->main >= 0 ? c->ev[c->main] : NULL;
+}
+
+/* The text of an event's error ("" when it has none). */
+static const char *ev_message(const router_event *e)
+{
+	return e->code != ROUTER_OK && e->error != NULL ? e->error->message
+	                                                : "";
+}
+
+static const char *ev_culprit(const router_event *e)
+{
+	return e->code != ROUTER_OK && e->error != NULL ? e->error->culprit
+	                                                : "";
 }
 
 static PyObject *shadow_stat_py(const router_shadow_stat *s)
@@ -2717,30 +2589,32 @@ static PyObject *structseq_from(PyTypeObject *tp, PyObject *values)
 	return o;
 }
 
-/* The captured shadow verdict as a ShadowVerdict, or None. */
+/* The main event's shadow verdict as a ShadowVerdict, or None. */
 static PyObject *capture_shadow_py(modstate *st, const capture *c)
 {
+	const router_event *m = capture_main(c);
+	router_shadow_stat tot;
 	PyObject *ks, *totals, *v;
 
-	if (!c->have_shadow || c->shadow == NULL)
+	if (m == NULL || m->shadow == NULL)
 		Py_RETURN_NONE;
 	ks = PyDict_New();
 	if (ks == NULL)
 		return NULL;
-	for (size_t i = 0; i < c->nshadow; i++) {
-		PyObject *s = structseq_from(st->ShadowStat_Type,
-		                             shadow_stat_py(&c->shadow[i]));
+	for (size_t i = 0; i < router_shadow_count(m->shadow); i++) {
+		const router_shadow_stat *x = router_shadow_get(m->shadow, i);
+		PyObject *o = structseq_from(st->ShadowStat_Type,
+		                             shadow_stat_py(x));
 
-		if (s == NULL ||
-		    PyDict_SetItemString(ks, c->shadow[i].keyspace, s) < 0) {
-			Py_XDECREF(s);
+		if (o == NULL || PyDict_SetItemString(ks, x->keyspace, o) < 0) {
+			Py_XDECREF(o);
 			Py_DECREF(ks);
 			return NULL;
 		}
-		Py_DECREF(s);
+		Py_DECREF(o);
 	}
-	totals = structseq_from(st->ShadowStat_Type,
-	                        shadow_stat_py(&c->totals));
+	router_shadow_totals(m->shadow, &tot);
+	totals = structseq_from(st->ShadowStat_Type, shadow_stat_py(&tot));
 	if (totals == NULL) {
 		Py_DECREF(ks);
 		return NULL;
@@ -2763,7 +2637,7 @@ static void fire_event(RouterObject *self, const capture *c, PyObject *diff,
 	if (self->on_event == NULL)
 		return;
 	for (int i = 0; i < c->nev; i++) {
-		const cap_event *e = &c->ev[i];
+		const router_event *e = c->ev[i];
 		unsigned k = (unsigned)e->kind <= 5 ? (unsigned)e->kind : 0;
 		int is_main = i == c->main, ok = 1;
 		PyObject *ev, *r, *on_event;
@@ -2783,14 +2657,10 @@ static void fire_event(RouterObject *self, const capture *c, PyObject *diff,
 		    ev, 4, PyLong_FromUnsignedLongLong(e->version_to));
 		PyStructSequence_SetItem(ev, 5,
 		                         PyLong_FromUnsignedLongLong(e->hash_to));
-		PyStructSequence_SetItem(
-		    ev, 6,
-		    PyUnicode_FromString(e->code != ROUTER_OK ? e->err.message
-		                                              : ""));
-		PyStructSequence_SetItem(
-		    ev, 7,
-		    PyUnicode_FromString(e->code != ROUTER_OK ? e->err.culprit
-		                                              : ""));
+		PyStructSequence_SetItem(ev, 6,
+		                         PyUnicode_FromString(ev_message(e)));
+		PyStructSequence_SetItem(ev, 7,
+		                         PyUnicode_FromString(ev_culprit(e)));
 		PyStructSequence_SetItem(ev, 8,
 		                         is_main && diff ? Py_NewRef(diff)
 		                                         : PyTuple_New(0));
@@ -2824,35 +2694,19 @@ static void fire_event(RouterObject *self, const capture *c, PyObject *diff,
  * service.  Returns -1 when the warning was turned into an exception. */
 static int warn_snapshot(RouterObject *self, const capture *c)
 {
-	const cap_event *e;
+	const router_event *e;
+	const char *msg;
 
 	if (c->snapshot_failed < 0)
 		return 0;
-	e = &c->ev[c->snapshot_failed];
+	e = c->ev[c->snapshot_failed];
+	msg = ev_message(e);
 	return PyErr_WarnFormat(self->st->SnapshotWarning, 2,
-	                        "snapshot not saved: %s%s%s [%s]; the table "
+	                        "snapshot not saved: %s%s%s (%s); the table "
 	                        "stays in service",
-	                        e->err.culprit, e->err.culprit[0] ? ": " : "",
-	                        e->err.message[0] ? e->err.message
-	                                          : router_strerror(e->code),
+	                        ev_culprit(e), ev_culprit(e)[0] ? ": " : "",
+	                        msg[0] ? msg : router_strerror(e->code),
 	                        router_errname(e->code));
-}
-
-/* The refusal exception of a status code. */
-static PyObject *refused_class(modstate *st, int rc)
-{
-	switch (rc) {
-	case ROUTER_EFENCED:
-		return st->FencedError;
-	case ROUTER_EINVARIANT:
-		return st->InvariantError;
-	case ROUTER_ESHADOW:
-		return st->ShadowError;
-	case ROUTER_EQUARANTINED:
-		return st->QuarantinedError;
-	default:
-		return st->RefusedError;
-	}
 }
 
 /* Raise the refusal of a publish or approval (rc: its code) with .reason,
@@ -2863,7 +2717,7 @@ static PyObject *raise_refusal(RouterObject *self, int rc,
                                const router_error *err, const capture *c,
                                PyObject *diff, PyObject *shadow)
 {
-	const cap_event *m = capture_main(c);
+	const router_event *m = capture_main(c);
 	int guard = 0;
 
 	if (rc == ROUTER_EQUARANTINED) {
@@ -2879,8 +2733,8 @@ static PyObject *raise_refusal(RouterObject *self, int rc,
 		    info.content_hash == m->hash_to)
 			guard = info.reason.code;
 	}
-	return raise_with(
-	    refused_class(self->st, rc), rc, err, "reason",
+	return raise_error(
+	    self->st, rc, err, "reason",
 	    PyUnicode_FromString(err->message[0] ? err->message
 	                                         : router_strerror(rc)),
 	    "diff", diff ? Py_NewRef(diff) : PyTuple_New(0), "version_from",
@@ -2987,7 +2841,7 @@ static PyObject *Router_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	Py_XDECREF(snap_fs);
 	if (rc != ROUTER_OK) {
 		Py_DECREF(self);
-		return raise_router_error(st, CTX_OTHER, rc, &err);
+		return raise_error(st, rc, &err, NULL);
 	}
 	if (on_event != Py_None)
 		self->on_event = Py_NewRef(on_event);
@@ -3218,7 +3072,7 @@ static PyObject *Router_table(RouterObject *self, PyObject *const *args,
 	if (rc == ROUTER_ERANGE)
 		rc = ROUTER_EINVAL; /* a name too long: a bad argument */
 	if (rc != ROUTER_OK)
-		return raise_router_error(self->st, CTX_OTHER, rc, &err);
+		return raise_error(self->st, rc, &err, NULL);
 	t = PyObject_GC_New(TableObject, self->st->Table_Type);
 	if (t == NULL) {
 		router_handle_free(h);
@@ -3238,7 +3092,7 @@ static PyObject *make_verdict(RouterObject *self, int rc,
                               PyObject *diff, PyObject *notes,
                               PyObject *shadow)
 {
-	const cap_event *m = capture_main(c);
+	const router_event *m = capture_main(c);
 	PyObject *verdict = PyStructSequence_New(self->st->Verdict_Type);
 
 	if (verdict == NULL)
@@ -3318,7 +3172,7 @@ static PyObject *publish_table(RouterObject *self, router_table *t,
 	fire_event(self, &cap, diff, shadow);
 	if (rc == ROUTER_ENOMEM || rc == ROUTER_EINVAL || rc == ROUTER_ESTATE ||
 	    (t == NULL && rc == ROUTER_ENOTFOUND)) {
-		raise_router_error(self->st, CTX_OTHER, rc, &err);
+		raise_error(self->st, rc, &err, NULL);
 		goto done;
 	}
 	if (rc != ROUTER_OK && !dry) {
@@ -3416,8 +3270,9 @@ PyDoc_STRVAR(Router_rollback_doc,
 "rollback($self, steps=1, /, *, version=None)\n--\n\n"
 "Put an older accepted table back in service, steps back in the history\n"
 "or the one of the given version (O(1), no guard; with fencing on, the\n"
-"content left is fenced).  Returns the version now in service.  Raises Error (code ENOHISTORY) when there is no such\n"
-"table, ValueError for steps < 1.");
+"content left is fenced).  Returns the version now in service.\n"
+"Raises HistoryError (code ENOHISTORY) when there is no such table,\n"
+"ValueError for steps < 1.");
 
 static PyObject *Router_rollback(RouterObject *self, PyObject *const *args,
                                  Py_ssize_t nargs, PyObject *kwnames)
@@ -3429,6 +3284,7 @@ static PyObject *Router_rollback(RouterObject *self, PyObject *const *args,
 	int by_version = 0, rc;
 	router_error err;
 	capture cap;
+	PyObject *res;
 
 	if (nargs > 1)
 		return PyErr_Format(PyExc_TypeError,
@@ -3470,15 +3326,17 @@ static PyObject *Router_rollback(RouterObject *self, PyObject *const *args,
 	                : router_rollback(self->r, (unsigned)steps, &err);
 	Py_END_ALLOW_THREADS
 	tl_capture = NULL;
-	capture_free(&cap); /* a rollback carries no shadow verdict */
 	fire_event(self, &cap, NULL, NULL);
 	if (rc != ROUTER_OK)
-		return raise_router_error(self->st, CTX_OTHER, rc, &err);
-	if (warn_snapshot(self, &cap) < 0)
-		return NULL;
-	return PyLong_FromUnsignedLongLong(
-	    capture_main(&cap) ? capture_main(&cap)->version_to
-	                       : router_serving_version(self->r));
+		res = raise_error(self->st, rc, &err, NULL);
+	else if (warn_snapshot(self, &cap) < 0)
+		res = NULL;
+	else
+		res = PyLong_FromUnsignedLongLong(
+		    capture_main(&cap) ? capture_main(&cap)->version_to
+		                       : router_serving_version(self->r));
+	capture_free(&cap);
+	return res;
 }
 
 PyDoc_STRVAR(Router_history_doc,
@@ -3660,10 +3518,7 @@ static PyObject *Router_export(RouterObject *self, PyObject *const *args,
 		Py_RETURN_NONE;
 	if (rc != ROUTER_OK) {
 		free(a.out);
-		if (rc == ROUTER_ENOTFOUND)
-			return raise_with(self->st->NoRouteError, rc, &a.err,
-			                  NULL);
-		return raise_router_error(self->st, CTX_OTHER, rc, &a.err);
+		return raise_error(self->st, rc, &a.err, NULL);
 	}
 	res = PyUnicode_DecodeUTF8(a.out, (Py_ssize_t)a.len, "strict");
 	free(a.out);
@@ -3738,38 +3593,24 @@ static PyObject *Router_repr(RouterObject *self)
 /* Beyond the guards: snapshots, quarantine, fences, invariants, shadow     */
 /* ------------------------------------------------------------------------ */
 
-/* OSError for a snapshot file that cannot be written or read (EIO; the
- * message names the path and the system's reason, but librouter does not
- * report errno, so .errno and .filename are unset); FileNotFoundError
- * (with .filename) when there is no file (ENOTFOUND from reading);
- * DocumentError for a damaged one (EDOC, ERANGE). */
+/* The exception of a snapshot that cannot be saved or read: by its code
+ * (a damaged file is EDOC: an InvalidDocumentError with .path "" and no
+ * notes; an unwritable or unreadable one EIO: a ResourceError), except a
+ * missing file when reading (ENOTFOUND), which is FileNotFoundError with
+ * .filename, as open() would raise it (docs/errors.md, "Opening a
+ * file"). */
 static PyObject *raise_snapshot_error(modstate *st, int rc,
                                       const router_error *e, PyObject *path,
                                       int reading)
 {
-	PyObject *text, *exc;
-
-	if (rc == ROUTER_EDOC || rc == ROUTER_ERANGE)
-		return raise_with(st->DocumentError, rc, e, "path",
-		                  PyUnicode_FromString(""), "line",
-		                  PyLong_FromLong(0), "column", PyLong_FromLong(0),
-		                  "notes", PyTuple_New(0), NULL);
-	if (rc == ROUTER_EIO || (reading && rc == ROUTER_ENOTFOUND)) {
-		text = error_text(rc, e);
-		if (text == NULL)
-			return NULL;
-		exc = rc == ROUTER_ENOTFOUND
-		          ? PyObject_CallFunction(PyExc_FileNotFoundError,
-		                                  "iOO", ENOENT, text, path)
-		          : PyObject_CallOneArg(PyExc_OSError, text);
-		Py_DECREF(text);
-		if (exc == NULL)
-			return NULL;
-		PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-		Py_DECREF(exc);
-		return NULL;
-	}
-	return raise_router_error(st, CTX_OTHER, rc, e);
+	if (reading && rc == ROUTER_ENOTFOUND)
+		return raise_os_error(rc, e, ENOENT, path);
+	if (rc == ROUTER_EDOC)
+		return raise_error(st, rc, e, "path", PyUnicode_FromString(""),
+		                   "line", PyLong_FromLong(0), "column",
+		                   PyLong_FromLong(0), "notes", PyTuple_New(0),
+		                   NULL);
+	return raise_error(st, rc, e, NULL);
 }
 
 PyDoc_STRVAR(Router_save_snapshot_doc,
@@ -3890,7 +3731,7 @@ static PyObject *Router_get_pending(RouterObject *self, void *c)
 	if (rc == ROUTER_ENOTFOUND)
 		Py_RETURN_NONE;
 	if (rc != ROUTER_OK)
-		return raise_router_error(self->st, CTX_OTHER, rc, &err);
+		return raise_error(self->st, rc, &err, NULL);
 	diff = take_diff(self->st, d);
 	if (diff == NULL)
 		return NULL;
@@ -3937,12 +3778,12 @@ static PyObject *Router_discard_pending(RouterObject *self, PyObject *unused)
 	rc = router_pending_discard(self->r, &err);
 	Py_END_ALLOW_THREADS
 	tl_capture = NULL;
-	capture_free(&cap);
 	fire_event(self, &cap, NULL, NULL);
+	capture_free(&cap);
 	if (rc == ROUTER_ENOTFOUND)
 		Py_RETURN_FALSE;
 	if (rc != ROUTER_OK)
-		return raise_router_error(self->st, CTX_OTHER, rc, &err);
+		return raise_error(self->st, rc, &err, NULL);
 	Py_RETURN_TRUE;
 }
 
@@ -4036,7 +3877,7 @@ static PyObject *Router_fence(RouterObject *self, PyObject *arg)
 		return NULL;
 	rc = router_fence_add(self->r, h, &err);
 	if (rc != ROUTER_OK)
-		return raise_router_error(self->st, CTX_OTHER, rc, &err);
+		return raise_error(self->st, rc, &err, NULL);
 	Py_RETURN_NONE;
 }
 
@@ -4057,7 +3898,7 @@ static PyObject *Router_lift_fence(RouterObject *self, PyObject *arg)
 	if (rc == ROUTER_ENOTFOUND)
 		Py_RETURN_FALSE;
 	if (rc != ROUTER_OK)
-		return raise_router_error(self->st, CTX_OTHER, rc, &err);
+		return raise_error(self->st, rc, &err, NULL);
 	Py_RETURN_TRUE;
 }
 
@@ -4112,7 +3953,7 @@ static PyObject *Router_add_invariant(RouterObject *self, PyObject *arg)
 	if (rc == ROUTER_EINVARIANT) {
 		uint64_t v = router_serving_version(self->r);
 
-		return raise_with(self->st->InvariantError, rc, &err, "reason",
+		return raise_error(self->st, rc, &err, "reason",
 		                  PyUnicode_FromString(err.message), "diff",
 		                  PyTuple_New(0), "version_from",
 		                  PyLong_FromUnsignedLongLong(v), "version",
@@ -4121,7 +3962,7 @@ static PyObject *Router_add_invariant(RouterObject *self, PyObject *arg)
 	}
 	if (rc == ROUTER_ERANGE)
 		rc = ROUTER_EINVAL; /* too many: a bad argument */
-	return raise_router_error(self->st, CTX_OTHER, rc, &err);
+	return raise_error(self->st, rc, &err, NULL);
 }
 
 PyDoc_STRVAR(Router_remove_invariant_doc,
@@ -4142,7 +3983,7 @@ static PyObject *Router_remove_invariant(RouterObject *self, PyObject *arg)
 	if (rc == ROUTER_ENOTFOUND)
 		Py_RETURN_FALSE;
 	if (rc != ROUTER_OK)
-		return raise_router_error(self->st, CTX_OTHER, rc, &err);
+		return raise_error(self->st, rc, &err, NULL);
 	Py_RETURN_TRUE;
 }
 
@@ -4334,7 +4175,7 @@ static PyObject *Router_set_sample(RouterObject *self, PyObject *const *args,
 	rc = router_shadow_set_sample(self->r, n ? keys : NULL, (size_t)n,
 	                              &opt, &err);
 	if (rc != ROUTER_OK) {
-		raise_router_error(self->st, CTX_OTHER, rc, &err);
+		raise_error(self->st, rc, &err, NULL);
 		goto done;
 	}
 	ret = Py_NewRef(Py_None);
@@ -4536,7 +4377,7 @@ static PyObject *mod_keyspace_id(PyObject *m, PyObject *const *args,
 	else if (rc == ROUTER_NONE)
 		res = Py_NewRef(Py_None);
 	else
-		raise_router_error(st, CTX_VINDEX, rc, &err);
+		raise_error(st, rc, &err, NULL);
 	if (out != buf)
 		PyMem_Free(out);
 	return res;
@@ -4550,8 +4391,9 @@ PyDoc_STRVAR(verify_snapshot_doc,
 "gives back the recorded version and content hash.  Returns a\n"
 "SnapshotInfo(version, content_hash).  Raises FileNotFoundError (no\n"
 "file), OSError (unreadable), DocumentError (code EDOC: not a snapshot,\n"
-"truncated, extended or corrupted, the message says which; ERANGE: too\n"
-"large).  The GIL is released while the file is read.");
+"truncated, extended or corrupted, the message says which),\n"
+"InvalidError (ERANGE: too large).  The GIL is released while the file\n"
+"is read.");
 
 static PyObject *mod_verify_snapshot(PyObject *m, PyObject *path)
 {
@@ -4661,7 +4503,8 @@ static PyMethodDef module_methods[] = {
 PyDoc_STRVAR(Error_doc,
 "Base class of librouter's errors: .code (a negative shardrouter.E*\n"
 "constant), .name ('ROUTER_E...'), .culprit (keyspace, table, shard or\n"
-"JSON path at fault) and .message.");
+"JSON path at fault) and .message; str() is '<culprit>: <message>\n"
+"(<name>)'.  The class follows the code alone (docs/errors.md).");
 PyDoc_STRVAR(RefusedError_doc,
 "A guard refused a publish; the table in service is untouched.\n"
 ".code/.name (EEMPTY, ESHRINK, EVERSION, or a subclass's code), .reason\n"
@@ -4703,7 +4546,7 @@ PyDoc_STRVAR(SnapshotWarning_doc,
 PyDoc_STRVAR(DocumentError_doc,
 "A routing document that does not load: JSON syntax, wrong types, a\n"
 "VSchema Vitess would reject, or a damaged snapshot file (EDOC: not a\n"
-"snapshot, truncated, corrupted; ERANGE: too large).  .path is the JSON\n"
+"snapshot, truncated, corrupted).  .path is the JSON\n"
 "path of the first error ('keyspaces.user.tables.t.column_vindexes[0]\n"
 ".name'; '' for a snapshot), .line and .column locate syntax errors,\n"
 ".notes holds every error and warning.");
@@ -4712,6 +4555,25 @@ PyDoc_STRVAR(NoRouteError_doc,
 "or table (ENOTFOUND), lookup vindex (ENEEDSLOOKUP), vindex not\n"
 "computed in process (EUNSUPPORTED), reference table (EMULTISHARD),\n"
 "disabled table (EDISABLED).  .keyspace and .table name the lookup.");
+PyDoc_STRVAR(NotFoundError_doc,
+"No such keyspace, table, vindex, pending table or file (ENOTFOUND): a\n"
+"lookup that has no answer (a NoRouteError) and, when loading, a\n"
+"document that names what is not there (a DocumentError).");
+PyDoc_STRVAR(InvalidError_doc,
+"A bad argument or call (EINVAL, ERANGE, ESTATE, ECALLBACK): also a\n"
+"ValueError.");
+PyDoc_STRVAR(HistoryError_doc,
+"No such table in the history (ENOHISTORY): rollback() further back\n"
+"than the history, or to a version it does not hold.");
+PyDoc_STRVAR(InvalidDocumentError_doc,
+"A routing document, VSchema or vindex definition that is invalid\n"
+"(EDOC, EVSCHEMA, EREFERENCE, ECOVERAGE, ESHARDNAME): a DocumentError\n"
+"and an InvalidError.");
+PyDoc_STRVAR(ResourceError_doc,
+"The system failed the call (EIO: a snapshot that cannot be written or\n"
+"read): also an OSError.  A document or snapshot path that cannot be\n"
+"opened raises the OSError subclass of its errno instead\n"
+"(FileNotFoundError, IsADirectoryError...).");
 PyDoc_STRVAR(DocumentWarning_doc,
 "A document field that Vitess does not know (often a misspelling), or a\n"
 "Vitess routing feature librouter does not apply.");
@@ -4735,6 +4597,20 @@ static PyObject *new_exc(PyObject *m, const char *name, const char *doc,
 		Py_DECREF(exc);
 		return NULL;
 	}
+	return exc;
+}
+
+/* An exception class with two bases. */
+static PyObject *new_exc2(PyObject *m, const char *name, const char *doc,
+                          PyObject *base1, PyObject *base2,
+                          const char *const *attrs)
+{
+	PyObject *bases = PyTuple_Pack(2, base1, base2), *exc;
+
+	if (bases == NULL)
+		return NULL;
+	exc = new_exc(m, name, doc, bases, attrs);
+	Py_DECREF(bases);
 	return exc;
 }
 
@@ -4776,7 +4652,6 @@ static int module_exec(PyObject *m)
 	static const char *const route_attrs[] = {"keyspace", "table", NULL};
 	static const char *const none[] = {NULL};
 	modstate *st = get_state(m);
-	PyObject *bases;
 	char ver[32];
 
 	if ((st->Router_Type = new_type(m, &Router_spec)) == NULL ||
@@ -4821,19 +4696,30 @@ static int module_exec(PyObject *m)
 	                                    st->RefusedError,
 	                                    quarantined_attrs)) == NULL)
 		return -1;
-	bases = PyTuple_Pack(2, st->Error, PyExc_ValueError);
-	st->DocumentError = bases ? new_exc(m, "shardrouter.DocumentError",
-	                                    DocumentError_doc, bases, doc_attrs)
-	                          : NULL;
-	Py_XDECREF(bases);
-	if (st->DocumentError == NULL)
-		return -1;
-	bases = PyTuple_Pack(2, st->Error, PyExc_LookupError);
-	st->NoRouteError = bases ? new_exc(m, "shardrouter.NoRouteError",
-	                                   NoRouteError_doc, bases, route_attrs)
-	                         : NULL;
-	Py_XDECREF(bases);
-	if (st->NoRouteError == NULL)
+	if ((st->DocumentError = new_exc2(m, "shardrouter.DocumentError",
+	                                  DocumentError_doc, st->Error,
+	                                  PyExc_ValueError, doc_attrs)) ==
+	        NULL ||
+	    (st->NoRouteError = new_exc2(m, "shardrouter.NoRouteError",
+	                                 NoRouteError_doc, st->Error,
+	                                 PyExc_LookupError, route_attrs)) ==
+	        NULL ||
+	    (st->NotFoundError = new_exc2(m, "shardrouter.NotFoundError",
+	                                  NotFoundError_doc, st->NoRouteError,
+	                                  st->DocumentError, none)) == NULL ||
+	    (st->InvalidError = new_exc2(m, "shardrouter.InvalidError",
+	                                 InvalidError_doc, st->Error,
+	                                 PyExc_ValueError, none)) == NULL ||
+	    (st->HistoryError = new_exc(m, "shardrouter.HistoryError",
+	                                HistoryError_doc, st->InvalidError,
+	                                none)) == NULL ||
+	    (st->InvalidDocumentError = new_exc2(
+	         m, "shardrouter.InvalidDocumentError",
+	         InvalidDocumentError_doc, st->DocumentError, st->InvalidError,
+	         none)) == NULL ||
+	    (st->ResourceError = new_exc2(m, "shardrouter.ResourceError",
+	                                  ResourceError_doc, st->Error,
+	                                  PyExc_OSError, none)) == NULL)
 		return -1;
 	st->DocumentWarning =
 	    new_exc(m, "shardrouter.DocumentWarning", DocumentWarning_doc,
@@ -4911,6 +4797,11 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
 	Py_VISIT(st->SnapshotWarning);
 	Py_VISIT(st->DocumentError);
 	Py_VISIT(st->NoRouteError);
+	Py_VISIT(st->ResourceError);
+	Py_VISIT(st->InvalidDocumentError);
+	Py_VISIT(st->HistoryError);
+	Py_VISIT(st->InvalidError);
+	Py_VISIT(st->NotFoundError);
 	Py_VISIT(st->DocumentWarning);
 	Py_VISIT(st->json_dumps);
 	Py_VISIT(st->array_zero);
@@ -4946,6 +4837,11 @@ static int module_clear(PyObject *m)
 	Py_CLEAR(st->SnapshotWarning);
 	Py_CLEAR(st->DocumentError);
 	Py_CLEAR(st->NoRouteError);
+	Py_CLEAR(st->ResourceError);
+	Py_CLEAR(st->InvalidDocumentError);
+	Py_CLEAR(st->HistoryError);
+	Py_CLEAR(st->InvalidError);
+	Py_CLEAR(st->NotFoundError);
 	Py_CLEAR(st->DocumentWarning);
 	Py_CLEAR(st->json_dumps);
 	Py_CLEAR(st->array_zero);
