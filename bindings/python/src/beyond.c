@@ -18,9 +18,9 @@ static PyObject *raise_snapshot_error(modstate *st, int rc,
 		return sr_raise_os_error(rc, e, ENOENT, path);
 	if (rc == ROUTER_EDOC)
 		return sr_raise_error(st, rc, e, "path", PyUnicode_FromString(""),
-		                   "line", PyLong_FromLong(0), "column",
-		                   PyLong_FromLong(0), "notes", PyTuple_New(0),
-		                   NULL);
+				      "line", PyLong_FromLong(0), "column",
+				      PyLong_FromLong(0), "notes", PyTuple_New(0),
+				      NULL);
 	return sr_raise_error(st, rc, e, NULL);
 }
 
@@ -54,7 +54,7 @@ PyObject *sr_Router_save_snapshot(RouterObject *self, PyObject *path)
 /* Read (load: and keep the table) and verify the snapshot at path, GIL
  * released.  Returns 0, or -1 with an exception. */
 int sr_snapshot_read(modstate *st, PyObject *path, router_table **t,
-                         uint64_t *version, uint64_t *hash)
+                     uint64_t *version, uint64_t *hash)
 {
 	PyObject *fs;
 	router_error err;
@@ -93,7 +93,7 @@ SR_DOC(sr_Router_from_snapshot_doc,
 "DocumentError (not a snapshot, truncated, corrupted).");
 
 PyObject *sr_Router_from_snapshot(PyObject *cls, PyObject *const *args,
-                                      Py_ssize_t nargs, PyObject *kwnames)
+                                  Py_ssize_t nargs, PyObject *kwnames)
 {
 	router_table *t = NULL;
 	PyObject *self, *verdict;
@@ -108,7 +108,7 @@ PyObject *sr_Router_from_snapshot(PyObject *cls, PyObject *const *args,
 		return NULL;
 	/* cls is Router: the type cannot be subclassed. */
 	if (sr_snapshot_read(((RouterObject *)self)->st, args[0], &t, &version,
-	                  &hash) < 0) {
+			     &hash) < 0) {
 		Py_DECREF(self);
 		return NULL;
 	}
@@ -491,7 +491,7 @@ SR_DOC(sr_Router_set_sample_doc,
 "ValueError for thresholds outside 0..1, malformed triples or names.");
 
 PyObject *sr_Router_set_sample(RouterObject *self, PyObject *const *args,
-                                   Py_ssize_t nargs, PyObject *kwnames)
+                               Py_ssize_t nargs, PyObject *kwnames)
 {
 	static const char *const names[] = {"max_moved", "max_unroutable",
 	                                    NULL};
@@ -560,7 +560,7 @@ PyObject *sr_Router_set_sample(RouterObject *self, PyObject *const *args,
 		keys[i].keyspace_len = (size_t)kl;
 		keys[i].table_len = (size_t)tl;
 		if (sr_values_from_py(self->st, PySequence_Fast_GET_ITEM(k, 2),
-		                   &vb) < 0)
+				      &vb) < 0)
 			goto done;
 		/* Keep the buffers the values borrow until the copy. */
 		if (vb.nviews > 0) {

@@ -246,84 +246,56 @@ typedef struct {
  * that defines them. */
 
 /* errors.c */
+int sr_errors_add(PyObject *m, modstate *st);
 PyObject *sr_raise_error(modstate *st, int rc, const router_error *e,
-                             ...);
+                         ...);
 PyObject *sr_raise_os_error(int rc, const router_error *e, int eno,
-                                PyObject *path);
+                            PyObject *path);
 PyObject *sr_raise_route_error(modstate *st, int rc, const router_error *e,
-                                   PyObject *ks, PyObject *tb);
-extern const char sr_Error_doc[];
-extern const char sr_RefusedError_doc[];
-extern const char sr_FencedError_doc[];
-extern const char sr_InvariantError_doc[];
-extern const char sr_ShadowError_doc[];
-extern const char sr_QuarantinedError_doc[];
-extern const char sr_SnapshotWarning_doc[];
-extern const char sr_DocumentError_doc[];
-extern const char sr_NoRouteError_doc[];
-extern const char sr_NotFoundError_doc[];
-extern const char sr_InvalidError_doc[];
-extern const char sr_HistoryError_doc[];
-extern const char sr_InvalidDocumentError_doc[];
-extern const char sr_ResourceError_doc[];
-extern const char sr_DocumentWarning_doc[];
-PyObject *sr_new_exc(PyObject *m, const char *name, const char *doc,
-                         PyObject *bases, const char *const *attrs);
-PyObject *sr_new_exc2(PyObject *m, const char *name, const char *doc,
-                          PyObject *base1, PyObject *base2,
-                          const char *const *attrs);
+                               PyObject *ks, PyObject *tb);
 
 /* values.c */
+int sr_values_add(PyObject *m, modstate *st);
 int sr_int_key(PyObject *v, uint64_t *key, int *is_u);
 void sr_valbuf_release(valbuf *vb);
 int sr_values_from_py(modstate *st, PyObject *o, valbuf *vb);
-extern PyType_Spec sr_Value_spec;
 int sr_check_name(PyObject *o, const char *what);
 int sr_refuse_nul(const char *p, Py_ssize_t n, const char *what);
 const char *sr_name_utf8(PyObject *o, const char *what, Py_ssize_t *n);
 PyObject *sr_path_bytes(PyObject *o, const char *what);
 COLD PyObject *sr_wrong_nargs(const char *fn, Py_ssize_t want, Py_ssize_t got);
 int sr_kwonly(const char *fn, PyObject *kwnames, PyObject *const *kwargs,
-                  const char *const *names, PyObject **out);
+              const char *const *names, PyObject **out);
 
 /* route.c */
+int sr_route_add(PyObject *m, modstate *st);
 COLD PyObject *sr_shard_str_miss(RouterObject *self, uint32_t id);
 COLD router_handle *sr_hc_lookup_slow(RouterObject *self, PyObject *ks,
-                                   PyObject *tb);
+				      PyObject *tb);
 COLD PyObject *sr_handle_route_slow(RouterObject *ro, const router_handle *h,
-                                   PyObject *value, PyObject *ks,
-                                   PyObject *tb);
+                                    PyObject *value, PyObject *ks,
+                                    PyObject *tb);
 COLD PyObject *sr_route_by_name(RouterObject *self, PyObject *ks, PyObject *tb,
-                               PyObject *value);
-extern PyStructSequence_Desc sr_Route_desc;
+                                PyObject *value);
 PyObject *sr_lookup_result(RouterObject *ro, int rc,
-                               const router_route_result *res,
-                               const router_error *err, PyObject *ks,
-                               PyObject *tb);
+                           const router_route_result *res,
+                           const router_error *err, PyObject *ks,
+                           PyObject *tb);
 int sr_many_parse(const char *fn, PyObject *kwnames,
-                      PyObject *const *kwargs, many_opts *o);
+                  PyObject *const *kwargs, many_opts *o);
 PyObject *sr_route_many_impl(RouterObject *ro, const router_handle *h,
-                                 PyObject *values, many_opts *o,
-                                 PyObject *ks, PyObject *tb);
+                             PyObject *values, many_opts *o,
+                             PyObject *ks, PyObject *tb);
 
 /* table_class.c */
-extern PyType_Spec sr_Table_spec;
+int sr_table_add(PyObject *m, modstate *st);
 
 /* events.c */
-extern PyStructSequence_Desc sr_DiffEntry_desc;
-extern PyStructSequence_Desc sr_HistoryEntry_desc;
-extern PyStructSequence_Desc sr_Note_desc;
-extern PyStructSequence_Desc sr_Verdict_desc;
-extern PyStructSequence_Desc sr_Event_desc;
-extern PyStructSequence_Desc sr_ShadowStat_desc;
-extern PyStructSequence_Desc sr_ShadowVerdict_desc;
-extern PyStructSequence_Desc sr_Fence_desc;
-extern PyStructSequence_Desc sr_Pending_desc;
-extern PyStructSequence_Desc sr_SnapshotInfo_desc;
+int sr_events_add(PyObject *m, modstate *st);
 PyObject *sr_diff_tuple(modstate *st, const router_diff *d);
 PyObject *sr_errname_or_none(int code);
 PyObject *sr_notes_tuple(modstate *st, const router_doc_report *rep,
-                             int only_warnings);
+                         int only_warnings);
 extern _Thread_local capture *sr_tl_capture;
 void sr_capture_init(capture *c, const void *owner);
 void sr_capture_free(capture *c);
@@ -332,42 +304,42 @@ const router_event *sr_capture_main(const capture *c);
 PyObject *sr_structseq_from(PyTypeObject *tp, PyObject *values);
 PyObject *sr_capture_shadow_py(modstate *st, const capture *c);
 void sr_fire_event(RouterObject *self, const capture *c, PyObject *diff,
-                       PyObject *shadow);
+                   PyObject *shadow);
 int sr_warn_snapshot(RouterObject *self, const capture *c);
 
 /* documents.c */
 int sr_load_doc(modstate *st, PyObject *doc, const doc_opts *o,
-                    router_table **out, PyObject **warnings);
+                router_table **out, PyObject **warnings);
 int sr_parse_doc_opts(const char *fn, PyObject *kwnames,
-                          PyObject *const *kwargs, doc_opts *o,
-                          int allow_quarantine);
+                      PyObject *const *kwargs, doc_opts *o,
+                      int allow_quarantine);
 
 /* publish.c */
 PyObject *sr_take_diff(modstate *st, router_diff *d);
 PyObject *sr_publish_table(RouterObject *self, router_table *t,
-                               unsigned flags, PyObject *notes);
+                           unsigned flags, PyObject *notes);
 extern const char sr_Router_publish_doc[];
 PyObject *sr_Router_publish(RouterObject *self, PyObject *const *args,
-                                Py_ssize_t nargs, PyObject *kwnames);
+                            Py_ssize_t nargs, PyObject *kwnames);
 extern const char sr_Router_check_doc[];
 PyObject *sr_Router_check(RouterObject *self, PyObject *const *args,
-                              Py_ssize_t nargs, PyObject *kwnames);
+                          Py_ssize_t nargs, PyObject *kwnames);
 extern const char sr_Router_rollback_doc[];
 PyObject *sr_Router_rollback(RouterObject *self, PyObject *const *args,
-                                 Py_ssize_t nargs, PyObject *kwnames);
+                             Py_ssize_t nargs, PyObject *kwnames);
 
 /* router_class.c */
+int sr_router_add(PyObject *m, modstate *st);
 int sr_Router_clear(RouterObject *self);
-extern PyType_Spec sr_Router_spec;
 
 /* beyond.c */
 extern const char sr_Router_save_snapshot_doc[];
 PyObject *sr_Router_save_snapshot(RouterObject *self, PyObject *path);
 int sr_snapshot_read(modstate *st, PyObject *path, router_table **t,
-                         uint64_t *version, uint64_t *hash);
+                     uint64_t *version, uint64_t *hash);
 extern const char sr_Router_from_snapshot_doc[];
 PyObject *sr_Router_from_snapshot(PyObject *cls, PyObject *const *args,
-                                      Py_ssize_t nargs, PyObject *kwnames);
+                                  Py_ssize_t nargs, PyObject *kwnames);
 extern const char sr_Router_pending_doc[];
 PyObject *sr_Router_get_pending(RouterObject *self, void *c);
 extern const char sr_Router_approve_pending_doc[];
@@ -390,9 +362,11 @@ extern const char sr_Router_invariants_doc[];
 PyObject *sr_Router_invariants(RouterObject *self, PyObject *unused);
 extern const char sr_Router_set_sample_doc[];
 PyObject *sr_Router_set_sample(RouterObject *self, PyObject *const *args,
-                                   Py_ssize_t nargs, PyObject *kwnames);
+                               Py_ssize_t nargs, PyObject *kwnames);
 
-/* module.c */
+/* module.c: a type or a struct sequence type added to the module */
+PyTypeObject *sr_new_type(PyObject *m, PyType_Spec *spec);
+PyTypeObject *sr_new_structseq(PyObject *m, PyStructSequence_Desc *d);
 extern struct PyModuleDef sr_shardrouter_module;
 
 /* The hot path, inlined whole into Router.route and Table.route. */
@@ -472,8 +446,8 @@ HOT_INLINE router_handle *hc_lookup(RouterObject *self, PyObject *ks,
 /* Route one value through a handle.  Exact ints take the typed entry
  * points; everything else, and every error, the general path. */
 HOT_INLINE PyObject *handle_route(RouterObject *ro, const router_handle *h,
-                                     PyObject *value, PyObject *ks,
-                                     PyObject *tb)
+                                  PyObject *value, PyObject *ks,
+                                  PyObject *tb)
 {
 	router_route_result res;
 	int64_t x;

@@ -299,7 +299,7 @@ static void shards_free(router_doc_shards *arr, size_t n)
  * UNKNOWN and UNSUPPORTED notes are also issued as DocumentWarning.
  * Returns 0, or -1 with an exception. */
 int sr_load_doc(modstate *st, PyObject *doc, const doc_opts *o,
-                    router_table **out, PyObject **warnings)
+                router_table **out, PyObject **warnings)
 {
 	router_doc_options opt = ROUTER_DOC_OPTIONS_INIT;
 	router_doc_shards *sh = NULL;
@@ -387,8 +387,8 @@ fail:
 }
 
 int sr_parse_doc_opts(const char *fn, PyObject *kwnames,
-                          PyObject *const *kwargs, doc_opts *o,
-                          int allow_quarantine)
+                      PyObject *const *kwargs, doc_opts *o,
+                      int allow_quarantine)
 {
 	static const char *const names[] = {"version",  "allow_destructive",
 	                                    "keyspace", "shards",
@@ -401,7 +401,7 @@ int sr_parse_doc_opts(const char *fn, PyObject *kwnames,
 
 	memset(o, 0, sizeof *o);
 	if (sr_kwonly(fn, kwnames, kwargs,
-	           allow_quarantine ? names : check_names, v) < 0)
+		      allow_quarantine ? names : check_names, v) < 0)
 		return -1;
 	if (v[0] != NULL && v[0] != Py_None) {
 		unsigned long long x;

@@ -120,7 +120,7 @@ static PyObject *raise_exc(PyObject *exc, int rc, const router_error *e, ...)
  * .name .culprit .message plus the call's own (name, value) attribute
  * pairs (values stolen; NULL-terminated).  Always returns NULL. */
 PyObject *sr_raise_error(modstate *st, int rc, const router_error *e,
-                             ...)
+                         ...)
 {
 	PyObject *text, *exc = NULL;
 	va_list ap;
@@ -150,7 +150,7 @@ PyObject *sr_raise_error(modstate *st, int rc, const router_error *e,
  * with .filename the path as given, plus .code .name .culprit .message.
  * Always returns NULL. */
 PyObject *sr_raise_os_error(int rc, const router_error *e, int eno,
-                                PyObject *path)
+                            PyObject *path)
 {
 	PyObject *text = error_text(rc, e), *exc = NULL;
 
@@ -163,22 +163,22 @@ PyObject *sr_raise_os_error(int rc, const router_error *e, int eno,
 
 /* A route error with .keyspace and .table (either may be NULL). */
 PyObject *sr_raise_route_error(modstate *st, int rc, const router_error *e,
-                                   PyObject *ks, PyObject *tb)
+                               PyObject *ks, PyObject *tb)
 {
 	return sr_raise_error(st, rc, e, "keyspace", Py_NewRef(ks ? ks : Py_None),
-	                   "table", Py_NewRef(tb ? tb : Py_None), NULL);
+			      "table", Py_NewRef(tb ? tb : Py_None), NULL);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Module init (multi-phase)                                                */
 /* ------------------------------------------------------------------------ */
 
-SR_DOC(sr_Error_doc,
+PyDoc_STRVAR(sr_Error_doc,
 "Base class of librouter's errors: .code (a negative shardrouter.E*\n"
 "constant), .name ('ROUTER_E...'), .culprit (keyspace, table, shard or\n"
 "JSON path at fault) and .message; str() is '<culprit>: <message>\n"
 "(<name>)'.  The class follows the code alone (docs/errors.md).");
-SR_DOC(sr_RefusedError_doc,
+PyDoc_STRVAR(sr_RefusedError_doc,
 "A guard refused a publish; the table in service is untouched.\n"
 ".code/.name (EEMPTY, ESHRINK, EVERSION, or a subclass's code), .reason\n"
 "(why), .culprit (the keyspace or table), .diff (tuple of DiffEntry from\n"
@@ -186,24 +186,24 @@ SR_DOC(sr_RefusedError_doc,
 ".shadow (the ShadowVerdict of the sample keys, or None: no sample, or a\n"
 "guard refused before the shadow evaluation ran).");
 
-SR_DOC(sr_FencedError_doc,
+PyDoc_STRVAR(sr_FencedError_doc,
 "The table's content is fenced (EFENCED): it was refused by a content\n"
 "guard, rolled back from, discarded from quarantine or fenced by hand,\n"
 "and came back under whatever version number.  Router.lift_fence()\n"
 "allows it again; allow_destructive does not.");
 
-SR_DOC(sr_InvariantError_doc,
+PyDoc_STRVAR(sr_InvariantError_doc,
 "The table breaks an operator invariant (EINVARIANT,\n"
 "Router.add_invariant): .reason quotes it, .culprit names the keyspace\n"
 "or table.  allow_destructive does not override it.  Also raised by\n"
 "add_invariant() for an invariant the table in service already breaks.");
 
-SR_DOC(sr_ShadowError_doc,
+PyDoc_STRVAR(sr_ShadowError_doc,
 "Too many sample keys (Router.set_sample) would move to another shard or\n"
 "become unroutable (ESHADOW): .culprit is the keyspace, .shadow the\n"
 "whole ShadowVerdict.  allow_destructive overrides it.");
 
-SR_DOC(sr_QuarantinedError_doc,
+PyDoc_STRVAR(sr_QuarantinedError_doc,
 "publish(..., quarantine=True) was refused by the empty, shrink or\n"
 "shadow guard and the table is kept pending (EQUARANTINED), not\n"
 "serving: see Router.pending, approve_pending(), discard_pending().\n"
@@ -211,48 +211,48 @@ SR_DOC(sr_QuarantinedError_doc,
 "ESHADOW; 0 / None if another publish replaced it meanwhile); .culprit\n"
 "and .reason are the guard's.");
 
-SR_DOC(sr_SnapshotWarning_doc,
+PyDoc_STRVAR(sr_SnapshotWarning_doc,
 "An automatic snapshot (Router(snapshot_path=...)) could not be written\n"
 "after a publish, approval or rollback.  The table is in service; the\n"
 "file at snapshot_path still holds the previous last-known-good table.");
 
-SR_DOC(sr_DocumentError_doc,
+PyDoc_STRVAR(sr_DocumentError_doc,
 "A routing document that does not load: JSON syntax, wrong types, a\n"
 "VSchema Vitess would reject, or a damaged snapshot file (EDOC: not a\n"
 "snapshot, truncated, corrupted).  .path is the JSON\n"
 "path of the first error ('keyspaces.user.tables.t.column_vindexes[0]\n"
 ".name'; '' for a snapshot), .line and .column locate syntax errors,\n"
 ".notes holds every error and warning.");
-SR_DOC(sr_NoRouteError_doc,
+PyDoc_STRVAR(sr_NoRouteError_doc,
 "A lookup that cannot be answered: nothing published, unknown keyspace\n"
 "or table (ENOTFOUND), lookup vindex (ENEEDSLOOKUP), vindex not\n"
 "computed in process (EUNSUPPORTED), reference table (EMULTISHARD),\n"
 "disabled table (EDISABLED).  .keyspace and .table name the lookup.");
-SR_DOC(sr_NotFoundError_doc,
+PyDoc_STRVAR(sr_NotFoundError_doc,
 "No such keyspace, table, vindex, pending table or file (ENOTFOUND): a\n"
 "lookup that has no answer (a NoRouteError) and, when loading, a\n"
 "document that names what is not there (a DocumentError).");
-SR_DOC(sr_InvalidError_doc,
+PyDoc_STRVAR(sr_InvalidError_doc,
 "A bad argument or call (EINVAL, ERANGE, ESTATE, ECALLBACK): also a\n"
 "ValueError.");
-SR_DOC(sr_HistoryError_doc,
+PyDoc_STRVAR(sr_HistoryError_doc,
 "No such table in the history (ENOHISTORY): rollback() further back\n"
 "than the history, or to a version it does not hold.");
-SR_DOC(sr_InvalidDocumentError_doc,
+PyDoc_STRVAR(sr_InvalidDocumentError_doc,
 "A routing document, VSchema or vindex definition that is invalid\n"
 "(EDOC, EVSCHEMA, EREFERENCE, ECOVERAGE, ESHARDNAME): a DocumentError\n"
 "and an InvalidError.");
-SR_DOC(sr_ResourceError_doc,
+PyDoc_STRVAR(sr_ResourceError_doc,
 "The system failed the call (EIO: a snapshot that cannot be written or\n"
 "read): also an OSError.  A document or snapshot path that cannot be\n"
 "opened raises the OSError subclass of its errno instead\n"
 "(FileNotFoundError, IsADirectoryError...).");
-SR_DOC(sr_DocumentWarning_doc,
+PyDoc_STRVAR(sr_DocumentWarning_doc,
 "A document field that Vitess does not know (often a misspelling), or a\n"
 "Vitess routing feature librouter does not apply.");
 
-PyObject *sr_new_exc(PyObject *m, const char *name, const char *doc,
-                         PyObject *bases, const char *const *attrs)
+static PyObject *sr_new_exc(PyObject *m, const char *name, const char *doc,
+			    PyObject *bases, const char *const *attrs)
 {
 	PyObject *dict = PyDict_New(), *exc;
 
@@ -274,9 +274,9 @@ PyObject *sr_new_exc(PyObject *m, const char *name, const char *doc,
 }
 
 /* An exception class with two bases. */
-PyObject *sr_new_exc2(PyObject *m, const char *name, const char *doc,
-                          PyObject *base1, PyObject *base2,
-                          const char *const *attrs)
+static PyObject *sr_new_exc2(PyObject *m, const char *name, const char *doc,
+			     PyObject *base1, PyObject *base2,
+			     const char *const *attrs)
 {
 	PyObject *bases = PyTuple_Pack(2, base1, base2), *exc;
 
@@ -285,4 +285,96 @@ PyObject *sr_new_exc2(PyObject *m, const char *name, const char *doc,
 	exc = sr_new_exc(m, name, doc, bases, attrs);
 	Py_DECREF(bases);
 	return exc;
+}
+
+static const char *const no_attrs[] = {NULL};
+
+/* Error and the refusals: RefusedError and its subclasses. */
+static int add_refusal_classes(PyObject *m, modstate *st)
+{
+	static const char *const base_attrs[] = {"code", "name", "culprit",
+	                                         "message", NULL};
+	static const char *const refused_attrs[] = {
+	    "reason", "diff", "version_from", "version", "shadow", NULL};
+	static const char *const quarantined_attrs[] = {"guard_code",
+	                                                "guard_name", NULL};
+	static const char *const *const none = no_attrs;
+
+	st->Error = sr_new_exc(m, "shardrouter.Error", sr_Error_doc, NULL,
+			       base_attrs);
+	if (st->Error == NULL)
+		return -1;
+	st->RefusedError = sr_new_exc(m, "shardrouter.RefusedError",
+				      sr_RefusedError_doc, st->Error, refused_attrs);
+	if (st->RefusedError == NULL)
+		return -1;
+	if ((st->FencedError = sr_new_exc(m, "shardrouter.FencedError",
+					  sr_FencedError_doc, st->RefusedError,
+					  none)) == NULL ||
+	    (st->InvariantError = sr_new_exc(m, "shardrouter.InvariantError",
+					     sr_InvariantError_doc, st->RefusedError,
+					     none)) == NULL ||
+	    (st->ShadowError = sr_new_exc(m, "shardrouter.ShadowError",
+					  sr_ShadowError_doc, st->RefusedError,
+					  none)) == NULL ||
+	    (st->QuarantinedError = sr_new_exc(m, "shardrouter.QuarantinedError",
+					       sr_QuarantinedError_doc,
+					       st->RefusedError,
+					       quarantined_attrs)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* The other categories' classes (docs/errors.md, "The hierarchy") and
+ * the warnings. */
+static int add_other_classes(PyObject *m, modstate *st)
+{
+	static const char *const doc_attrs[] = {"path", "line", "column",
+	                                        "notes", NULL};
+	static const char *const route_attrs[] = {"keyspace", "table", NULL};
+	static const char *const *const none = no_attrs;
+
+	if ((st->DocumentError = sr_new_exc2(m, "shardrouter.DocumentError",
+					     sr_DocumentError_doc, st->Error,
+					     PyExc_ValueError, doc_attrs)) ==
+	        NULL ||
+	    (st->NoRouteError = sr_new_exc2(m, "shardrouter.NoRouteError",
+					    sr_NoRouteError_doc, st->Error,
+					    PyExc_LookupError, route_attrs)) ==
+	        NULL ||
+	    (st->NotFoundError = sr_new_exc2(m, "shardrouter.NotFoundError",
+					     sr_NotFoundError_doc, st->NoRouteError,
+					     st->DocumentError, none)) == NULL ||
+	    (st->InvalidError = sr_new_exc2(m, "shardrouter.InvalidError",
+					    sr_InvalidError_doc, st->Error,
+					    PyExc_ValueError, none)) == NULL ||
+	    (st->HistoryError = sr_new_exc(m, "shardrouter.HistoryError",
+					   sr_HistoryError_doc, st->InvalidError,
+					   none)) == NULL ||
+	    (st->InvalidDocumentError = sr_new_exc2(
+	         m, "shardrouter.InvalidDocumentError",
+	         sr_InvalidDocumentError_doc, st->DocumentError, st->InvalidError,
+	         none)) == NULL ||
+	    (st->ResourceError = sr_new_exc2(m, "shardrouter.ResourceError",
+					     sr_ResourceError_doc, st->Error,
+					     PyExc_OSError, none)) == NULL)
+		return -1;
+	st->DocumentWarning =
+	    sr_new_exc(m, "shardrouter.DocumentWarning", sr_DocumentWarning_doc,
+		       PyExc_UserWarning, none);
+	if (st->DocumentWarning == NULL)
+		return -1;
+	st->SnapshotWarning =
+	    sr_new_exc(m, "shardrouter.SnapshotWarning", sr_SnapshotWarning_doc,
+		       PyExc_UserWarning, none);
+	if (st->SnapshotWarning == NULL)
+		return -1;
+	return 0;
+}
+
+int sr_errors_add(PyObject *m, modstate *st)
+{
+	if (add_refusal_classes(m, st) < 0 || add_other_classes(m, st) < 0)
+		return -1;
+	return 0;
 }

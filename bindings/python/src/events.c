@@ -11,7 +11,7 @@ static PyStructSequence_Field DiffEntry_fields[] = {
     {"name", "name of what changed"},
     {"detail", "what changed, e.g. 'sharded -> unsharded'"},
     {NULL, NULL}};
-PyStructSequence_Desc sr_DiffEntry_desc = {
+static PyStructSequence_Desc DiffEntry_desc = {
     "shardrouter.DiffEntry",
     "DiffEntry(kind, op, keyspace, name, detail)\n\nOne difference between "
     "the table in service and the one offered.",
@@ -23,7 +23,7 @@ static PyStructSequence_Field HistoryEntry_fields[] = {
     {"accepted_unix_ns", "wall-clock time it was first accepted (ns)"},
     {"in_service", "True for the table in service"},
     {NULL, NULL}};
-PyStructSequence_Desc sr_HistoryEntry_desc = {
+static PyStructSequence_Desc HistoryEntry_desc = {
     "shardrouter.HistoryEntry",
     "HistoryEntry(version, content_hash, accepted_unix_ns, in_service)\n\n"
     "One accepted table kept for rollback.",
@@ -40,7 +40,7 @@ static PyStructSequence_Field Note_fields[] = {
     {"line", "1-based line of a syntax error, else 0"},
     {"column", "1-based column of a syntax error, else 0"},
     {NULL, NULL}};
-PyStructSequence_Desc sr_Note_desc = {
+static PyStructSequence_Desc Note_desc = {
     "shardrouter.Note",
     "Note(kind, code, name, path, culprit, message, line, column)\n\n"
     "One error or warning found while loading a document.",
@@ -60,7 +60,7 @@ static PyStructSequence_Field Verdict_fields[] = {
     {"shadow", "ShadowVerdict of the sample keys (set_sample), or None; "
                "an attribute, not part of the tuple"},
     {NULL, NULL}};
-PyStructSequence_Desc sr_Verdict_desc = {
+static PyStructSequence_Desc Verdict_desc = {
     "shardrouter.Verdict",
     "Verdict(accepted, code, name, reason, culprit, version_from, version, "
     "content_hash, diff, notes)\n\nWhat publish() did or check() would do "
@@ -82,7 +82,7 @@ static PyStructSequence_Field Event_fields[] = {
     {"shadow", "ShadowVerdict of a publish or check when a sample is set, "
                "else None; an attribute, not part of the tuple"},
     {NULL, NULL}};
-PyStructSequence_Desc sr_Event_desc = {
+static PyStructSequence_Desc Event_desc = {
     "shardrouter.Event",
     "Event(kind, code, name, version_from, version_to, content_hash, "
     "reason, culprit, diff)\n\nPassed to Router(on_event=...) after every "
@@ -99,7 +99,7 @@ static PyStructSequence_Field ShadowStat_fields[] = {
     {"unroutable", "routed in service, not by the new table"},
     {"newly_routable", "not routed in service, routed by the new table"},
     {NULL, NULL}};
-PyStructSequence_Desc sr_ShadowStat_desc = {
+static PyStructSequence_Desc ShadowStat_desc = {
     "shardrouter.ShadowStat",
     "ShadowStat(keyspace, keys, routed, moved, unroutable, newly_routable)"
     "\n\nWhat a new table does to the sample keys of one keyspace.",
@@ -109,7 +109,7 @@ static PyStructSequence_Field ShadowVerdict_fields[] = {
     {"keyspaces", "dict of keyspace name to ShadowStat, sorted by name"},
     {"totals", "ShadowStat summed over every keyspace (keyspace '')"},
     {NULL, NULL}};
-PyStructSequence_Desc sr_ShadowVerdict_desc = {
+static PyStructSequence_Desc ShadowVerdict_desc = {
     "shardrouter.ShadowVerdict",
     "ShadowVerdict(keyspaces, totals)\n\nThe shadow evaluation of a table "
     "on the sample keys (Router.set_sample): Verdict.shadow, "
@@ -125,7 +125,7 @@ static PyStructSequence_Field Fence_fields[] = {
     {"name", "the guard's code name ('ROUTER_ESHRINK'), else None"},
     {"fenced_unix_ns", "wall-clock time it was fenced (ns)"},
     {NULL, NULL}};
-PyStructSequence_Desc sr_Fence_desc = {
+static PyStructSequence_Desc Fence_desc = {
     "shardrouter.Fence",
     "Fence(content_hash, version, origin, code, name, fenced_unix_ns)\n\n"
     "A content hash the router refuses at once (Router.fences).",
@@ -141,7 +141,7 @@ static PyStructSequence_Field Pending_fields[] = {
     {"diff", "tuple of DiffEntry: table in service now -> pending table"},
     {"since_unix_ns", "wall-clock time it was quarantined (ns)"},
     {NULL, NULL}};
-PyStructSequence_Desc sr_Pending_desc = {
+static PyStructSequence_Desc Pending_desc = {
     "shardrouter.Pending",
     "Pending(version, content_hash, code, name, culprit, reason, diff, "
     "since_unix_ns)\n\nThe table a quarantined publish left pending "
@@ -152,7 +152,7 @@ static PyStructSequence_Field SnapshotInfo_fields[] = {
     {"version", "the version recorded in the snapshot"},
     {"content_hash", "the content hash recorded (and verified)"},
     {NULL, NULL}};
-PyStructSequence_Desc sr_SnapshotInfo_desc = {
+static PyStructSequence_Desc SnapshotInfo_desc = {
     "shardrouter.SnapshotInfo",
     "SnapshotInfo(version, content_hash)\n\nWhat verify_snapshot() found "
     "in a sound snapshot file.",
@@ -208,7 +208,7 @@ PyObject *sr_errname_or_none(int code)
 }
 
 PyObject *sr_notes_tuple(modstate *st, const router_doc_report *rep,
-                             int only_warnings)
+                         int only_warnings)
 {
 	static const char *const kinds[] = {"?", "error", "unknown", "ignored",
 	                                    "unsupported"};
@@ -373,7 +373,7 @@ PyObject *sr_capture_shadow_py(modstate *st, const capture *c)
 	for (size_t i = 0; i < router_shadow_count(m->shadow); i++) {
 		const router_shadow_stat *x = router_shadow_get(m->shadow, i);
 		PyObject *o = sr_structseq_from(st->ShadowStat_Type,
-		                             shadow_stat_py(x));
+						shadow_stat_py(x));
 
 		if (o == NULL || PyDict_SetItemString(ks, x->keyspace, o) < 0) {
 			Py_XDECREF(o);
@@ -398,7 +398,7 @@ PyObject *sr_capture_shadow_py(modstate *st, const capture *c)
  * order.  diff and shadow belong to the main event.  An exception in the
  * callback is reported as unraisable: the publish has happened. */
 void sr_fire_event(RouterObject *self, const capture *c, PyObject *diff,
-                       PyObject *shadow)
+                   PyObject *shadow)
 {
 	static const char *const kinds[] = {"?",     "publish",  "rollback",
 	                                    "check", "snapshot", "discard"};
@@ -476,4 +476,26 @@ int sr_warn_snapshot(RouterObject *self, const capture *c)
 	                        ev_culprit(e), ev_culprit(e)[0] ? ": " : "",
 	                        msg[0] ? msg : router_strerror(e->code),
 	                        router_errname(e->code));
+}
+
+/* The event, verdict and report types, into the module and its state. */
+int sr_events_add(PyObject *m, modstate *st)
+{
+	if ((st->DiffEntry_Type = sr_new_structseq(m, &DiffEntry_desc)) ==
+	        NULL ||
+	    (st->HistoryEntry_Type = sr_new_structseq(m, &HistoryEntry_desc)) ==
+	        NULL ||
+	    (st->Verdict_Type = sr_new_structseq(m, &Verdict_desc)) == NULL ||
+	    (st->Note_Type = sr_new_structseq(m, &Note_desc)) == NULL ||
+	    (st->Event_Type = sr_new_structseq(m, &Event_desc)) == NULL ||
+	    (st->ShadowStat_Type = sr_new_structseq(m, &ShadowStat_desc)) ==
+	        NULL ||
+	    (st->ShadowVerdict_Type =
+	         sr_new_structseq(m, &ShadowVerdict_desc)) == NULL ||
+	    (st->Fence_Type = sr_new_structseq(m, &Fence_desc)) == NULL ||
+	    (st->Pending_Type = sr_new_structseq(m, &Pending_desc)) == NULL ||
+	    (st->SnapshotInfo_Type = sr_new_structseq(m, &SnapshotInfo_desc)) ==
+	        NULL)
+		return -1;
+	return 0;
 }

@@ -129,7 +129,7 @@ static PyObject *mod_verify_snapshot(PyObject *m, PyObject *path)
 	if (sr_snapshot_read(get_state(m), path, NULL, &version, &hash) < 0)
 		return NULL;
 	return sr_structseq_from(get_state(m)->SnapshotInfo_Type,
-	                      Py_BuildValue("(KK)",
+				 Py_BuildValue("(KK)",
 	                                    (unsigned long long)version,
 	                                    (unsigned long long)hash));
 }
@@ -223,7 +223,7 @@ static PyMethodDef module_methods[] = {
     {"_cg_toggle", (PyCFunction)mod_cg_toggle, METH_NOARGS, cg_toggle_doc},
     {NULL, NULL, 0, NULL}};
 
-static PyTypeObject *new_structseq(PyObject *m, PyStructSequence_Desc *d)
+PyTypeObject *sr_new_structseq(PyObject *m, PyStructSequence_Desc *d)
 {
 	PyTypeObject *t = PyStructSequence_NewType(d);
 
@@ -236,7 +236,7 @@ static PyTypeObject *new_structseq(PyObject *m, PyStructSequence_Desc *d)
 	return t;
 }
 
-static PyTypeObject *new_type(PyObject *m, PyType_Spec *spec)
+PyTypeObject *sr_new_type(PyObject *m, PyType_Spec *spec)
 {
 	PyTypeObject *t =
 	    (PyTypeObject *)PyType_FromModuleAndSpec(m, spec, NULL);
@@ -250,97 +250,13 @@ static PyTypeObject *new_type(PyObject *m, PyType_Spec *spec)
 
 static int module_exec(PyObject *m)
 {
-	static const char *const base_attrs[] = {"code", "name", "culprit",
-	                                         "message", NULL};
-	static const char *const refused_attrs[] = {
-	    "reason", "diff", "version_from", "version", "shadow", NULL};
-	static const char *const quarantined_attrs[] = {"guard_code",
-	                                                "guard_name", NULL};
-	static const char *const doc_attrs[] = {"path", "line", "column",
-	                                        "notes", NULL};
-	static const char *const route_attrs[] = {"keyspace", "table", NULL};
-	static const char *const none[] = {NULL};
 	modstate *st = get_state(m);
 	char ver[32];
 
-	if ((st->Router_Type = new_type(m, &sr_Router_spec)) == NULL ||
-	    (st->Table_Type = new_type(m, &sr_Table_spec)) == NULL ||
-	    (st->Value_Type = new_type(m, &sr_Value_spec)) == NULL)
+	if (sr_errors_add(m, st) < 0 || sr_values_add(m, st) < 0 ||
+	    sr_route_add(m, st) < 0 || sr_table_add(m, st) < 0 ||
+	    sr_events_add(m, st) < 0 || sr_router_add(m, st) < 0)
 		return -1;
-	if ((st->DiffEntry_Type = new_structseq(m, &sr_DiffEntry_desc)) == NULL ||
-	    (st->HistoryEntry_Type = new_structseq(m, &sr_HistoryEntry_desc)) ==
-	        NULL ||
-	    (st->Verdict_Type = new_structseq(m, &sr_Verdict_desc)) == NULL ||
-	    (st->Note_Type = new_structseq(m, &sr_Note_desc)) == NULL ||
-	    (st->Event_Type = new_structseq(m, &sr_Event_desc)) == NULL ||
-	    (st->Route_Type = new_structseq(m, &sr_Route_desc)) == NULL ||
-	    (st->ShadowStat_Type = new_structseq(m, &sr_ShadowStat_desc)) ==
-	        NULL ||
-	    (st->ShadowVerdict_Type = new_structseq(m, &sr_ShadowVerdict_desc)) ==
-	        NULL ||
-	    (st->Fence_Type = new_structseq(m, &sr_Fence_desc)) == NULL ||
-	    (st->Pending_Type = new_structseq(m, &sr_Pending_desc)) == NULL ||
-	    (st->SnapshotInfo_Type = new_structseq(m, &sr_SnapshotInfo_desc)) ==
-	        NULL)
-		return -1;
-	st->Error = sr_new_exc(m, "shardrouter.Error", sr_Error_doc, NULL,
-	                    base_attrs);
-	if (st->Error == NULL)
-		return -1;
-	st->RefusedError = sr_new_exc(m, "shardrouter.RefusedError",
-	                           sr_RefusedError_doc, st->Error, refused_attrs);
-	if (st->RefusedError == NULL)
-		return -1;
-	if ((st->FencedError = sr_new_exc(m, "shardrouter.FencedError",
-	                               sr_FencedError_doc, st->RefusedError,
-	                               none)) == NULL ||
-	    (st->InvariantError = sr_new_exc(m, "shardrouter.InvariantError",
-	                                  sr_InvariantError_doc, st->RefusedError,
-	                                  none)) == NULL ||
-	    (st->ShadowError = sr_new_exc(m, "shardrouter.ShadowError",
-	                               sr_ShadowError_doc, st->RefusedError,
-	                               none)) == NULL ||
-	    (st->QuarantinedError = sr_new_exc(m, "shardrouter.QuarantinedError",
-	                                    sr_QuarantinedError_doc,
-	                                    st->RefusedError,
-	                                    quarantined_attrs)) == NULL)
-		return -1;
-	if ((st->DocumentError = sr_new_exc2(m, "shardrouter.DocumentError",
-	                                  sr_DocumentError_doc, st->Error,
-	                                  PyExc_ValueError, doc_attrs)) ==
-	        NULL ||
-	    (st->NoRouteError = sr_new_exc2(m, "shardrouter.NoRouteError",
-	                                 sr_NoRouteError_doc, st->Error,
-	                                 PyExc_LookupError, route_attrs)) ==
-	        NULL ||
-	    (st->NotFoundError = sr_new_exc2(m, "shardrouter.NotFoundError",
-	                                  sr_NotFoundError_doc, st->NoRouteError,
-	                                  st->DocumentError, none)) == NULL ||
-	    (st->InvalidError = sr_new_exc2(m, "shardrouter.InvalidError",
-	                                 sr_InvalidError_doc, st->Error,
-	                                 PyExc_ValueError, none)) == NULL ||
-	    (st->HistoryError = sr_new_exc(m, "shardrouter.HistoryError",
-	                                sr_HistoryError_doc, st->InvalidError,
-	                                none)) == NULL ||
-	    (st->InvalidDocumentError = sr_new_exc2(
-	         m, "shardrouter.InvalidDocumentError",
-	         sr_InvalidDocumentError_doc, st->DocumentError, st->InvalidError,
-	         none)) == NULL ||
-	    (st->ResourceError = sr_new_exc2(m, "shardrouter.ResourceError",
-	                                  sr_ResourceError_doc, st->Error,
-	                                  PyExc_OSError, none)) == NULL)
-		return -1;
-	st->DocumentWarning =
-	    sr_new_exc(m, "shardrouter.DocumentWarning", sr_DocumentWarning_doc,
-	            PyExc_UserWarning, none);
-	if (st->DocumentWarning == NULL)
-		return -1;
-	st->SnapshotWarning =
-	    sr_new_exc(m, "shardrouter.SnapshotWarning", sr_SnapshotWarning_doc,
-	            PyExc_UserWarning, none);
-	if (st->SnapshotWarning == NULL)
-		return -1;
-
 #define ADD_CODE(name, value, desc)                                            \
 	if (PyModule_AddIntConstant(m, #name, value) < 0)                      \
 		return -1;

@@ -97,7 +97,7 @@ PyObject *sr_take_diff(modstate *st, router_diff *d)
  * exception.  Takes t: it is freed unless the router keeps it.  notes:
  * the document's warnings (may be NULL). */
 PyObject *sr_publish_table(RouterObject *self, router_table *t,
-                               unsigned flags, PyObject *notes)
+                           unsigned flags, PyObject *notes)
 {
 	int dry = (flags & ROUTER_PUBLISH_DRY_RUN) != 0;
 	PyObject *diff = NULL, *shadow = NULL, *verdict = NULL;
@@ -202,7 +202,7 @@ SR_DOC(sr_Router_publish_doc,
 "(snapshot_path) is a SnapshotWarning: the table is in service.");
 
 PyObject *sr_Router_publish(RouterObject *self, PyObject *const *args,
-                                Py_ssize_t nargs, PyObject *kwnames)
+                            Py_ssize_t nargs, PyObject *kwnames)
 {
 	return publish_impl(self, args, nargs, kwnames, 0);
 }
@@ -217,7 +217,7 @@ SR_DOC(sr_Router_check_doc,
 "Raises DocumentError for a document that does not load.");
 
 PyObject *sr_Router_check(RouterObject *self, PyObject *const *args,
-                              Py_ssize_t nargs, PyObject *kwnames)
+                          Py_ssize_t nargs, PyObject *kwnames)
 {
 	return publish_impl(self, args, nargs, kwnames, 1);
 }
@@ -231,7 +231,7 @@ SR_DOC(sr_Router_rollback_doc,
 "ValueError for steps < 1.");
 
 PyObject *sr_Router_rollback(RouterObject *self, PyObject *const *args,
-                                 Py_ssize_t nargs, PyObject *kwnames)
+                             Py_ssize_t nargs, PyObject *kwnames)
 {
 	static const char *const names[] = {"version", NULL};
 	PyObject *kv[1] = {NULL};

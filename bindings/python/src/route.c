@@ -89,7 +89,7 @@ static router_handle *hc_insert(RouterObject *self, PyObject *ks,
  * NULL with an exception (bad names); or NULL without one, meaning "route
  * by name". */
 COLD router_handle *sr_hc_lookup_slow(RouterObject *self, PyObject *ks,
-                                   PyObject *tb)
+				      PyObject *tb)
 {
 	Py_hash_t h1, h2, h;
 	size_t slot, i;
@@ -124,8 +124,8 @@ COLD router_handle *sr_hc_lookup_slow(RouterObject *self, PyObject *ks,
 
 /* The general path through a handle: any value, with error detail. */
 COLD PyObject *sr_handle_route_slow(RouterObject *ro, const router_handle *h,
-                                   PyObject *value, PyObject *ks,
-                                   PyObject *tb)
+                                    PyObject *value, PyObject *ks,
+                                    PyObject *tb)
 {
 	router_route_result res;
 	router_error err;
@@ -158,7 +158,7 @@ COLD PyObject *sr_handle_route_slow(RouterObject *ro, const router_handle *h,
 }
 
 COLD PyObject *sr_route_by_name(RouterObject *self, PyObject *ks, PyObject *tb,
-                               PyObject *value)
+                                PyObject *value)
 {
 	router_route_result res;
 	router_error err;
@@ -194,7 +194,7 @@ static PyStructSequence_Field Route_fields[] = {
     {"keyspace_id", "the keyspace ID (its first 32 bytes)"},
     {"keyspace_id_len", "full length of the keyspace ID"},
     {NULL, NULL}};
-PyStructSequence_Desc sr_Route_desc = {
+static PyStructSequence_Desc Route_desc = {
     "shardrouter.Route",
     "Route(shard, shard_id, shard_index, version, keyspace_id, "
     "keyspace_id_len)\n\nEverything a lookup knows: returned by lookup().",
@@ -229,9 +229,9 @@ fail:
 }
 
 PyObject *sr_lookup_result(RouterObject *ro, int rc,
-                               const router_route_result *res,
-                               const router_error *err, PyObject *ks,
-                               PyObject *tb)
+                           const router_route_result *res,
+                           const router_error *err, PyObject *ks,
+                           PyObject *tb)
 {
 	if (rc == ROUTER_OK)
 		return route_tuple(ro, res);
@@ -241,7 +241,7 @@ PyObject *sr_lookup_result(RouterObject *ro, int rc,
 }
 
 int sr_many_parse(const char *fn, PyObject *kwnames,
-                      PyObject *const *kwargs, many_opts *o)
+                  PyObject *const *kwargs, many_opts *o)
 {
 	static const char *const names[] = {"ids", "out", "nogil", NULL};
 	PyObject *v[3] = {NULL, NULL, NULL};
@@ -457,8 +457,8 @@ static int names_in_place(RouterObject *ro, PyObject *list, Py_ssize_t n)
 }
 
 PyObject *sr_route_many_impl(RouterObject *ro, const router_handle *h,
-                                 PyObject *values, many_opts *o,
-                                 PyObject *ks, PyObject *tb)
+                             PyObject *values, many_opts *o,
+                             PyObject *ks, PyObject *tb)
 {
 	uint64_t stack_keys[STACK_KEYS];
 	uint32_t stack_ids[STACK_KEYS];
@@ -647,4 +647,10 @@ done:
 	PyMem_RawFree(heap_keys);
 	PyMem_RawFree(heap_ids);
 	return ret;
+}
+
+int sr_route_add(PyObject *m, modstate *st)
+{
+	st->Route_Type = sr_new_structseq(m, &Route_desc);
+	return st->Route_Type != NULL ? 0 : -1;
 }

@@ -287,7 +287,7 @@ static PyObject *Router_route_many(RouterObject *self, PyObject *const *args,
 			rc = ROUTER_ENOTFOUND; /* no such table can exist */
 		if (rc != ROUTER_OK)
 			return sr_raise_route_error(self->st, rc, &err, args[0],
-			                         args[1]);
+						    args[1]);
 		h = tmp;
 	}
 	r = sr_route_many_impl(self, h, args[2], &o, args[0], args[1]);
@@ -617,7 +617,8 @@ static PyMethodDef Router_methods[] = {
      sr_Router_approve_pending_doc},
     {"discard_pending", (PyCFunction)sr_Router_discard_pending, METH_NOARGS,
      sr_Router_discard_pending_doc},
-    {"fences", (PyCFunction)sr_Router_fences, METH_NOARGS, sr_Router_fences_doc},
+    {"fences", (PyCFunction)sr_Router_fences, METH_NOARGS,
+     sr_Router_fences_doc},
     {"fence", (PyCFunction)sr_Router_fence, METH_O, sr_Router_fence_doc},
     {"lift_fence", (PyCFunction)sr_Router_lift_fence, METH_O,
      sr_Router_lift_fence_doc},
@@ -641,7 +642,8 @@ static PyGetSetDef Router_getset[] = {
     {"content_hash", (getter)Router_get_hash, NULL,
      PyDoc_STR("64-bit content hash of the table in service (0: none)."),
      NULL},
-    {"pending", (getter)sr_Router_get_pending, NULL, sr_Router_pending_doc, NULL},
+    {"pending", (getter)sr_Router_get_pending, NULL, sr_Router_pending_doc,
+     NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyType_Slot Router_slots[] = {
@@ -655,7 +657,13 @@ static PyType_Slot Router_slots[] = {
     {Py_tp_getset, Router_getset},
     {0, NULL}};
 
-PyType_Spec sr_Router_spec = {
+static PyType_Spec Router_spec = {
     "shardrouter.Router", sizeof(RouterObject), 0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
     Router_slots};
+
+int sr_router_add(PyObject *m, modstate *st)
+{
+	st->Router_Type = sr_new_type(m, &Router_spec);
+	return st->Router_Type != NULL ? 0 : -1;
+}

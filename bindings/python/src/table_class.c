@@ -45,7 +45,7 @@ static PyObject *Table_lookup(TableObject *self, PyObject *value)
 	rc = router_handle_route(self->h, vb.v, vb.n, &res, &err);
 	sr_valbuf_release(&vb);
 	return sr_lookup_result(self->router, rc, &res, &err, self->keyspace,
-	                     self->table);
+				self->table);
 }
 
 PyDoc_STRVAR(Table_route_many_doc,
@@ -62,7 +62,7 @@ static PyObject *Table_route_many(TableObject *self, PyObject *const *args,
 	if (sr_many_parse("route_many", kwnames, args + nargs, &o) < 0)
 		return NULL;
 	return sr_route_many_impl(self->router, self->h, args[0], &o,
-	                       self->keyspace, self->table);
+				  self->keyspace, self->table);
 }
 
 PyDoc_STRVAR(Table_noop_doc,
@@ -145,7 +145,7 @@ static PyObject *Table_bench_c(TableObject *self, PyObject *args)
 	PyBuffer_Release(&view);
 	if (rc != ROUTER_OK)
 		return sr_raise_route_error(self->router->st, rc, NULL,
-		                         self->keyspace, self->table);
+					    self->keyspace, self->table);
 	return PyFloat_FromDouble((t1 - t0) / ((double)n * (double)repeats));
 }
 
@@ -226,8 +226,14 @@ static PyType_Slot Table_slots[] = {
     {Py_tp_getset, Table_getset},
     {0, NULL}};
 
-PyType_Spec sr_Table_spec = {
+static PyType_Spec Table_spec = {
     "shardrouter.Table", sizeof(TableObject), 0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
         Py_TPFLAGS_DISALLOW_INSTANTIATION,
     Table_slots};
+
+int sr_table_add(PyObject *m, modstate *st)
+{
+	st->Table_Type = sr_new_type(m, &Table_spec);
+	return st->Table_Type != NULL ? 0 : -1;
+}

@@ -294,7 +294,7 @@ static PyType_Slot Value_slots[] = {
     {Py_tp_getset, Value_getset},
     {0, NULL}};
 
-PyType_Spec sr_Value_spec = {
+static PyType_Spec Value_spec = {
     "shardrouter.Value", sizeof(ValueObject), 0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE, Value_slots};
 
@@ -388,7 +388,7 @@ COLD PyObject *sr_wrong_nargs(const char *fn, Py_ssize_t want, Py_ssize_t got)
 /* Keyword-only arguments of a FASTCALL|KEYWORDS method: names[i] -> out[i]
  * (left as they are when absent). */
 int sr_kwonly(const char *fn, PyObject *kwnames, PyObject *const *kwargs,
-                  const char *const *names, PyObject **out)
+              const char *const *names, PyObject **out)
 {
 	Py_ssize_t i, nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
 
@@ -412,4 +412,10 @@ int sr_kwonly(const char *fn, PyObject *kwnames, PyObject *const *kwargs,
 		}
 	}
 	return 0;
+}
+
+int sr_values_add(PyObject *m, modstate *st)
+{
+	st->Value_Type = sr_new_type(m, &Value_spec);
+	return st->Value_Type != NULL ? 0 : -1;
 }
