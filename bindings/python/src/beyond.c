@@ -490,28 +490,117 @@ SR_DOC(sr_Router_set_sample_doc,
 "Raises TypeError / OverflowError for values route() would refuse,\n"
 "ValueError for thresholds outside 0..1, malformed triples or names.");
 
-PyObject *sr_Router_set_sample(RouterObject *self, PyObject *const *args,
-                               Py_ssize_t nargs, PyObject *kwnames)
+/* The sample keys being converted: the C keys, their values, and the
+ * buffers those values borrow (kept until the library has copied them). */
+typedef struct {
+	router_sample_key *keys;
+	router_value *vals;
+	Py_buffer *views;
+	Py_ssize_t nviews, nvals;
+} sample_buf;
+
+static void sample_buf_release(sample_buf *b)
+{
+	for (Py_ssize_t i = 0; i < b->nviews; i++)
+		PyBuffer_Release(&b->views[i]);
+	PyMem_Free(b->views);
+	PyMem_Free(b->keys);
+	PyMem_Free(b->vals);
+}
+
+/* Keep the buffers the values of vb borrow (vb's views move into b). */
+static int sample_keep_views(sample_buf *b, valbuf *vb)
+{
+	Py_buffer *nv;
+
+	if (vb->nviews == 0)
+		return 0;
+	nv = PyMem_Realloc(b->views,
+	                   (size_t)(b->nviews + vb->nviews) * sizeof *nv);
+	if (nv == NULL) {
+		sr_valbuf_release(vb);
+		PyErr_NoMemory();
+		return -1;
+	}
+	b->views = nv;
+	memcpy(b->views + b->nviews, vb->views,
+	       (size_t)vb->nviews * sizeof *nv);
+	b->nviews += vb->nviews;
+	return 0;
+}
+
+/* Sample key i from a (keyspace, table, value) triple.  Returns 0, or -1
+ * with TypeError / ValueError / OverflowError. */
+static int sample_key(modstate *st, PyObject *k, sample_buf *b, Py_ssize_t i)
+{
+	router_sample_key *key = &b->keys[i];
+	Py_ssize_t kl, tl;
+	valbuf vb;
+
+	if (!PyTuple_Check(k) && !PyList_Check(k)) {
+		PyErr_Format(PyExc_TypeError,
+		             "a sample key is a (keyspace, table, value) tuple, "
+		             "not %.100s",
+		             Py_TYPE(k)->tp_name);
+		return -1;
+	}
+	if (PySequence_Fast_GET_SIZE(k) != 3) {
+		PyErr_Format(PyExc_ValueError,
+		             "a sample key is (keyspace, table, value), not %zd "
+		             "items",
+		             PySequence_Fast_GET_SIZE(k));
+		return -1;
+	}
+	key->keyspace = sr_name_utf8(PySequence_Fast_GET_ITEM(k, 0), "keyspace",
+	                             &kl);
+	key->table = key->keyspace ? sr_name_utf8(PySequence_Fast_GET_ITEM(k, 1),
+	                                          "table", &tl)
+	                           : NULL;
+	if (key->table == NULL)
+		return -1;
+	key->keyspace_len = (size_t)kl;
+	key->table_len = (size_t)tl;
+	if (sr_values_from_py(st, PySequence_Fast_GET_ITEM(k, 2), &vb) < 0 ||
+	    sample_keep_views(b, &vb) < 0)
+		return -1;
+	memcpy(b->vals + b->nvals, vb.v, vb.n * sizeof *b->vals);
+	key->values = b->vals + b->nvals;
+	key->nvalues = vb.n;
+	b->nvals += (Py_ssize_t)vb.n;
+	return 0;
+}
+
+/* set_sample's keyword arguments into opt. */
+static int sample_opts(PyObject *kwnames, PyObject *const *kwargs,
+                       router_shadow_options *opt)
 {
 	static const char *const names[] = {"max_moved", "max_unroutable",
 	                                    NULL};
+	PyObject *kv[2] = {NULL, NULL};
+
+	if (sr_kwonly("set_sample", kwnames, kwargs, names, kv) < 0)
+		return -1;
+	if ((kv[0] != NULL && share_arg(kv[0], "max_moved", &opt->max_moved) <
+	                          0) ||
+	    (kv[1] != NULL &&
+	     share_arg(kv[1], "max_unroutable", &opt->max_unroutable) < 0))
+		return -1;
+	return 0;
+}
+
+PyObject *sr_Router_set_sample(RouterObject *self, PyObject *const *args,
+                               Py_ssize_t nargs, PyObject *kwnames)
+{
 	router_shadow_options opt = ROUTER_SHADOW_OPTIONS_INIT;
-	PyObject *kv[2] = {NULL, NULL}, *seq = NULL, *ret = NULL;
-	router_sample_key *keys = NULL;
-	router_value *vals = NULL;
-	Py_buffer *views = NULL;
-	Py_ssize_t n = 0, i, nviews = 0, nvals = 0;
+	PyObject *seq = NULL, *ret = NULL;
+	sample_buf b = {NULL, NULL, NULL, 0, 0};
+	Py_ssize_t n = 0, i;
 	router_error err;
 	int rc;
 
 	if (nargs != 1)
 		return sr_wrong_nargs("set_sample", 1, nargs);
-	if (sr_kwonly("set_sample", kwnames, args + nargs, names, kv) < 0)
-		return NULL;
-	if ((kv[0] != NULL && share_arg(kv[0], "max_moved", &opt.max_moved) <
-	                          0) ||
-	    (kv[1] != NULL &&
-	     share_arg(kv[1], "max_unroutable", &opt.max_unroutable) < 0))
+	if (sample_opts(kwnames, args + nargs, &opt) < 0)
 		return NULL;
 	if (PyUnicode_Check(args[0]) || PyBytes_Check(args[0]) ||
 	    PyByteArray_Check(args[0]))
@@ -524,66 +613,19 @@ PyObject *sr_Router_set_sample(RouterObject *self, PyObject *const *args,
 	if (seq == NULL)
 		return NULL;
 	n = PySequence_Fast_GET_SIZE(seq);
-	keys = PyMem_Calloc((size_t)(n ? n : 1), sizeof *keys);
-	vals = PyMem_Calloc((size_t)(n ? n : 1) * ROUTER_MULTICOL_MAX,
-	                    sizeof *vals);
-	if (keys == NULL || vals == NULL) {
+	b.keys = PyMem_Calloc((size_t)(n ? n : 1), sizeof *b.keys);
+	b.vals = PyMem_Calloc((size_t)(n ? n : 1) * ROUTER_MULTICOL_MAX,
+	                      sizeof *b.vals);
+	if (b.keys == NULL || b.vals == NULL) {
 		PyErr_NoMemory();
 		goto done;
 	}
-	for (i = 0; i < n; i++) {
-		PyObject *k = PySequence_Fast_GET_ITEM(seq, i), *ks, *tb;
-		Py_ssize_t kl, tl;
-		valbuf vb;
-
-		if (!PyTuple_Check(k) && !PyList_Check(k)) {
-			PyErr_Format(PyExc_TypeError,
-			             "a sample key is a (keyspace, table, value) "
-			             "tuple, not %.100s",
-			             Py_TYPE(k)->tp_name);
+	for (i = 0; i < n; i++)
+		if (sample_key(self->st, PySequence_Fast_GET_ITEM(seq, i), &b,
+		               i) < 0)
 			goto done;
-		}
-		if (PySequence_Fast_GET_SIZE(k) != 3) {
-			PyErr_Format(PyExc_ValueError,
-			             "a sample key is (keyspace, table, value), "
-			             "not %zd items",
-			             PySequence_Fast_GET_SIZE(k));
-			goto done;
-		}
-		ks = PySequence_Fast_GET_ITEM(k, 0);
-		tb = PySequence_Fast_GET_ITEM(k, 1);
-		keys[i].keyspace = sr_name_utf8(ks, "keyspace", &kl);
-		keys[i].table = keys[i].keyspace ? sr_name_utf8(tb, "table", &tl)
-		                                 : NULL;
-		if (keys[i].table == NULL)
-			goto done;
-		keys[i].keyspace_len = (size_t)kl;
-		keys[i].table_len = (size_t)tl;
-		if (sr_values_from_py(self->st, PySequence_Fast_GET_ITEM(k, 2),
-				      &vb) < 0)
-			goto done;
-		/* Keep the buffers the values borrow until the copy. */
-		if (vb.nviews > 0) {
-			Py_buffer *nv = PyMem_Realloc(
-			    views, (size_t)(nviews + vb.nviews) * sizeof *views);
-
-			if (nv == NULL) {
-				sr_valbuf_release(&vb);
-				PyErr_NoMemory();
-				goto done;
-			}
-			views = nv;
-			memcpy(views + nviews, vb.views,
-			       (size_t)vb.nviews * sizeof *views);
-			nviews += vb.nviews;
-		}
-		memcpy(vals + nvals, vb.v, vb.n * sizeof *vals);
-		keys[i].values = vals + nvals;
-		keys[i].nvalues = vb.n;
-		nvals += (Py_ssize_t)vb.n;
-	}
 	/* Under the GIL: the objects the keys borrow from cannot change. */
-	rc = router_shadow_set_sample(self->r, n ? keys : NULL, (size_t)n,
+	rc = router_shadow_set_sample(self->r, n ? b.keys : NULL, (size_t)n,
 	                              &opt, &err);
 	if (rc != ROUTER_OK) {
 		sr_raise_error(self->st, rc, &err, NULL);
@@ -591,11 +633,7 @@ PyObject *sr_Router_set_sample(RouterObject *self, PyObject *const *args,
 	}
 	ret = Py_NewRef(Py_None);
 done:
-	for (i = 0; i < nviews; i++)
-		PyBuffer_Release(&views[i]);
-	PyMem_Free(views);
-	PyMem_Free(keys);
-	PyMem_Free(vals);
+	sample_buf_release(&b);
 	Py_XDECREF(seq);
 	return ret;
 }

@@ -70,55 +70,104 @@ static int doc_path(PyObject *pathobj, doc_text *out)
  * non-whitespace character is '{', else a path; bytes-like objects are
  * JSON text; file objects (read(), not os.PathLike) are read; os.PathLike
  * objects are paths; dicts are serialized with json.dumps. */
-static int doc_to_text(modstate *st, PyObject *doc, doc_text *out)
+/* A dict as JSON text: json.dumps(doc, allow_nan=False). */
+static int dict_text(modstate *st, PyObject *doc, doc_text *out)
 {
-	memset(out, 0, sizeof *out);
-	if (PyDict_Check(doc)) {
-		PyObject *s, *args, *kw;
-		Py_ssize_t n;
-		const char *p;
+	PyObject *s, *args, *kw;
+	Py_ssize_t n;
+	const char *p;
 
-		args = PyTuple_Pack(1, doc);
-		kw = Py_BuildValue("{s:O}", "allow_nan", Py_False);
-		s = args && kw ? PyObject_Call(st->json_dumps, args, kw) : NULL;
-		Py_XDECREF(args);
-		Py_XDECREF(kw);
-		if (s == NULL)
-			return -1;
-		p = PyUnicode_AsUTF8AndSize(s, &n);
-		if (p == NULL) {
-			Py_DECREF(s);
-			return -1;
-		}
-		out->keep = s;
+	args = PyTuple_Pack(1, doc);
+	kw = Py_BuildValue("{s:O}", "allow_nan", Py_False);
+	s = args && kw ? PyObject_Call(st->json_dumps, args, kw) : NULL;
+	Py_XDECREF(args);
+	Py_XDECREF(kw);
+	if (s == NULL)
+		return -1;
+	p = PyUnicode_AsUTF8AndSize(s, &n);
+	if (p == NULL) {
+		Py_DECREF(s);
+		return -1;
+	}
+	out->keep = s;
+	out->ptr = p;
+	out->len = (size_t)n;
+	return 0;
+}
+
+/* A str: JSON text when its first non-whitespace character is '{', else
+ * a path. */
+static int str_doc(PyObject *doc, doc_text *out)
+{
+	Py_ssize_t n, i;
+	const char *p = PyUnicode_AsUTF8AndSize(doc, &n);
+
+	if (p == NULL)
+		return -1;
+	for (i = 0; i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
+	                      p[i] == '\r');
+	     i++)
+		;
+	if (i < n && p[i] == '{') {
+		out->keep = Py_NewRef(doc);
 		out->ptr = p;
 		out->len = (size_t)n;
 		return 0;
 	}
-	if (PyUnicode_Check(doc)) {
-		Py_ssize_t n, i;
-		const char *p = PyUnicode_AsUTF8AndSize(doc, &n);
-
-		if (p == NULL)
-			return -1;
-		for (i = 0; i < n && (p[i] == ' ' || p[i] == '\t' ||
-		                      p[i] == '\n' || p[i] == '\r');
-		     i++)
-			;
-		if (i < n && p[i] == '{') {
-			out->keep = Py_NewRef(doc);
-			out->ptr = p;
-			out->len = (size_t)n;
-			return 0;
-		}
-		if (n == 0 || i == n) {
-			PyErr_SetString(PyExc_ValueError,
-			                "empty document: a str is JSON text when "
-			                "it starts with '{', else a path");
-			return -1;
-		}
-		return doc_path(doc, out);
+	if (n == 0 || i == n) {
+		PyErr_SetString(PyExc_ValueError,
+		                "empty document: a str is JSON text when it "
+		                "starts with '{', else a path");
+		return -1;
 	}
+	return doc_path(doc, out);
+}
+
+/* A file object is read as it stands: never reopened by its name (a
+ * closed file raises its own ValueError, "I/O operation on closed file";
+ * a file renamed or unlinked since it was opened is still the one
+ * read). */
+static int file_object_text(PyObject *doc, doc_text *out)
+{
+	PyObject *text = PyObject_CallMethod(doc, "read", NULL);
+	Py_ssize_t n;
+
+	if (text == NULL)
+		return -1;
+	if (PyBytes_Check(text)) {
+		out->ptr = PyBytes_AS_STRING(text);
+		out->len = (size_t)PyBytes_GET_SIZE(text);
+	} else if (PyUnicode_Check(text)) {
+		out->ptr = PyUnicode_AsUTF8AndSize(text, &n);
+		if (out->ptr == NULL) {
+			Py_DECREF(text);
+			return -1;
+		}
+		out->len = (size_t)n;
+	} else {
+		PyErr_Format(PyExc_TypeError,
+		             "%.100s.read() gave %.100s, not str or bytes",
+		             Py_TYPE(doc)->tp_name, Py_TYPE(text)->tp_name);
+		Py_DECREF(text);
+		return -1;
+	}
+	out->keep = text; /* the text read, never a path */
+	return 0;
+}
+
+/* The document's JSON text, or its path.  A str is JSON text when its
+ * first non-whitespace character is '{', else a path; bytes-like objects
+ * are JSON text; file objects (read(), not os.PathLike) are read;
+ * os.PathLike objects are paths; dicts are serialized with json.dumps. */
+static int doc_to_text(modstate *st, PyObject *doc, doc_text *out)
+{
+	PyObject *p;
+
+	memset(out, 0, sizeof *out);
+	if (PyDict_Check(doc))
+		return dict_text(st, doc, out);
+	if (PyUnicode_Check(doc))
+		return str_doc(doc, out);
 	if (PyBytes_Check(doc)) {
 		out->keep = Py_NewRef(doc);
 		out->ptr = PyBytes_AS_STRING(doc);
@@ -134,65 +183,94 @@ static int doc_to_text(modstate *st, PyObject *doc, doc_text *out)
 		return 0;
 	}
 	if (PyObject_HasAttrString(doc, "read") &&
-	    !PyObject_HasAttrString(doc, "__fspath__")) {
-		/* A file object is read as it stands: never reopened by its
-		 * name (a closed file raises its own ValueError, "I/O
-		 * operation on closed file"; a file renamed or unlinked since
-		 * it was opened is still the one read). */
-		PyObject *text = PyObject_CallMethod(doc, "read", NULL);
-
-		if (text == NULL)
-			return -1;
-		if (!PyUnicode_Check(text) && !PyBytes_Check(text)) {
-			PyErr_Format(PyExc_TypeError,
-			             "%.100s.read() gave %.100s, not str or "
-			             "bytes",
-			             Py_TYPE(doc)->tp_name, Py_TYPE(text)->tp_name);
-			Py_DECREF(text);
-			return -1;
-		}
-		if (PyUnicode_Check(text)) {
-			Py_ssize_t n;
-			const char *p = PyUnicode_AsUTF8AndSize(text, &n);
-
-			if (p == NULL) {
-				Py_DECREF(text);
-				return -1;
-			}
-			out->ptr = p;
-			out->len = (size_t)n;
-		} else {
-			out->ptr = PyBytes_AS_STRING(text);
-			out->len = (size_t)PyBytes_GET_SIZE(text);
-		}
-		out->keep = text; /* the text read, never a path */
-		return 0;
+	    !PyObject_HasAttrString(doc, "__fspath__"))
+		return file_object_text(doc, out);
+	p = PyOS_FSPath(doc);
+	if (p == NULL) {
+		PyErr_Clear();
+		PyErr_Format(PyExc_TypeError,
+		             "a document is a str (JSON text or a path), bytes, "
+		             "a dict, a file object or an os.PathLike, not "
+		             "%.100s",
+		             Py_TYPE(doc)->tp_name);
+		return -1;
 	}
-	{
-		PyObject *p = PyOS_FSPath(doc);
-
-		if (p == NULL) {
-			PyErr_Clear();
-			PyErr_Format(PyExc_TypeError,
-			             "a document is a str (JSON text or a path), "
-			             "bytes, a dict, a file object or an "
-			             "os.PathLike, not %.100s",
-			             Py_TYPE(doc)->tp_name);
-			return -1;
-		}
-		Py_DECREF(p);
-		return doc_path(doc, out);
-	}
+	Py_DECREF(p);
+	return doc_path(doc, out);
 }
 
 /* Caller-supplied shards: {keyspace: [shard, ...]} as router_doc_shards.
  * keep receives a list holding every object whose UTF-8 is borrowed. */
+/* One keyspace's entry: ks (str) and names (a list of str) as e, its
+ * UTF-8 borrowed from objects that keep (a list) holds.  Returns 0, or -1
+ * with TypeError / ValueError / MemoryError. */
+static int shard_entry(PyObject *ks, PyObject *names, PyObject *keep,
+                       router_doc_shards *e)
+{
+	const char **list;
+	PyObject *seq;
+	Py_ssize_t m, j, sl;
+	int rc;
+
+	if (!PyUnicode_Check(ks)) {
+		PyErr_Format(PyExc_TypeError,
+		             "shards: keyspace names must be str, not %.100s",
+		             Py_TYPE(ks)->tp_name);
+		return -1;
+	}
+	if (PyUnicode_Check(names) || PyBytes_Check(names)) {
+		PyErr_Format(PyExc_TypeError,
+		             "shards[%R] must be a list of shard names, not a "
+		             "%.100s",
+		             ks, Py_TYPE(names)->tp_name);
+		return -1;
+	}
+	seq = PySequence_Fast(names, "shards: each value must be a list of "
+	                             "shard names");
+	if (seq == NULL)
+		return -1;
+	rc = PyList_Append(keep, seq);
+	Py_DECREF(seq);
+	if (rc < 0)
+		return -1;
+	m = PySequence_Fast_GET_SIZE(seq);
+	list = PyMem_Calloc((size_t)(m ? m : 1), sizeof *list);
+	if (list == NULL) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	e->shards = list;
+	e->nshards = (size_t)m;
+	/* (The old test compared the UTF-8 length with the length in
+	 * characters and looked at the first byte only: "u\0" got through
+	 * as "u".) */
+	e->keyspace = sr_name_utf8(ks, "shards keyspace", &sl);
+	if (e->keyspace == NULL)
+		return -1;
+	for (j = 0; j < m; j++) {
+		PyObject *name = PySequence_Fast_GET_ITEM(seq, j);
+
+		if (!PyUnicode_Check(name)) {
+			PyErr_Format(PyExc_TypeError,
+			             "shards[%R]: shard names must be str, not "
+			             "%.100s",
+			             ks, Py_TYPE(name)->tp_name);
+			return -1;
+		}
+		list[j] = PyUnicode_AsUTF8AndSize(name, &sl);
+		if (list[j] == NULL ||
+		    sr_refuse_nul(list[j], sl, "shard name") < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int shards_from_py(PyObject *map, router_doc_shards **out, size_t *n,
                           PyObject **keep)
 {
-	PyObject *items, *ks, *names, *seq;
 	router_doc_shards *arr = NULL;
-	Py_ssize_t ni, i, j, m, sl;
+	PyObject *items;
+	Py_ssize_t ni, i;
 
 	*out = NULL;
 	*n = 0;
@@ -217,62 +295,11 @@ static int shards_from_py(PyObject *map, router_doc_shards **out, size_t *n,
 	if (PyList_Append(*keep, items) < 0)
 		goto fail;
 	for (i = 0; i < ni; i++) {
-		const char **list;
+		PyObject *kv = PyList_GET_ITEM(items, i);
 
-		ks = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 0);
-		names = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 1);
-		if (!PyUnicode_Check(ks)) {
-			PyErr_Format(PyExc_TypeError,
-			             "shards: keyspace names must be str, not "
-			             "%.100s",
-			             Py_TYPE(ks)->tp_name);
+		if (shard_entry(PyTuple_GET_ITEM(kv, 0), PyTuple_GET_ITEM(kv, 1),
+		                *keep, &arr[i]) < 0)
 			goto fail;
-		}
-		if (PyUnicode_Check(names) || PyBytes_Check(names)) {
-			PyErr_Format(PyExc_TypeError,
-			             "shards[%R] must be a list of shard names, "
-			             "not a %.100s",
-			             ks, Py_TYPE(names)->tp_name);
-			goto fail;
-		}
-		seq = PySequence_Fast(names, "shards: each value must be a "
-		                             "list of shard names");
-		if (seq == NULL)
-			goto fail;
-		if (PyList_Append(*keep, seq) < 0) {
-			Py_DECREF(seq);
-			goto fail;
-		}
-		Py_DECREF(seq);
-		m = PySequence_Fast_GET_SIZE(seq);
-		list = PyMem_Calloc((size_t)(m ? m : 1), sizeof *list);
-		if (list == NULL) {
-			PyErr_NoMemory();
-			goto fail;
-		}
-		arr[i].shards = list;
-		arr[i].nshards = (size_t)m;
-		/* (The old test compared the UTF-8 length with the length in
-		 * characters and looked at the first byte only: "u\0" got
-		 * through as "u".) */
-		arr[i].keyspace = sr_name_utf8(ks, "shards keyspace", &sl);
-		if (arr[i].keyspace == NULL)
-			goto fail;
-		for (j = 0; j < m; j++) {
-			PyObject *s = PySequence_Fast_GET_ITEM(seq, j);
-
-			if (!PyUnicode_Check(s)) {
-				PyErr_Format(PyExc_TypeError,
-				             "shards[%R]: shard names must be "
-				             "str, not %.100s",
-				             ks, Py_TYPE(s)->tp_name);
-				goto fail;
-			}
-			list[j] = PyUnicode_AsUTF8AndSize(s, &sl);
-			if (list[j] == NULL ||
-			    sr_refuse_nul(list[j], sl, "shard name") < 0)
-				goto fail;
-		}
 	}
 	Py_DECREF(items);
 	*out = arr;

@@ -9,6 +9,76 @@ PyDoc_STRVAR(keyspace_id_doc,
 "Raises ValueError for an unknown type or bad params, NoRouteError for\n"
 "lookup vindexes and types not computed in process (unicode_loose_*).");
 
+/* keyspace_id's params (a dict of str, or None) as router_params in p
+ * (cap entries), borrowed from *items (a new reference to keep while p is
+ * used).  Returns the count, or -1 with an exception. */
+static Py_ssize_t params_from_py(PyObject *params, router_param *p,
+                                 size_t cap, PyObject **items)
+{
+	Py_ssize_t i, n, pl;
+
+	*items = NULL;
+	if (params == NULL || params == Py_None)
+		return 0;
+	if (!PyDict_Check(params)) {
+		PyErr_Format(PyExc_TypeError,
+		             "params must be a dict of str, not %.100s",
+		             Py_TYPE(params)->tp_name);
+		return -1;
+	}
+	*items = PyDict_Items(params);
+	if (*items == NULL)
+		return -1;
+	n = PyList_GET_SIZE(*items);
+	if ((size_t)n > cap) {
+		PyErr_Format(PyExc_ValueError, "at most %zu params", cap);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		PyObject *kvp = PyList_GET_ITEM(*items, i);
+		PyObject *k = PyTuple_GET_ITEM(kvp, 0);
+		PyObject *v = PyTuple_GET_ITEM(kvp, 1);
+
+		if (!PyUnicode_Check(k) || !PyUnicode_Check(v)) {
+			PyErr_Format(PyExc_TypeError,
+			             "params must map str to str");
+			return -1;
+		}
+		p[i].key = sr_name_utf8(k, "param name", &pl);
+		p[i].value = p[i].key ? sr_name_utf8(v, "param value", &pl)
+		                      : NULL;
+		if (p[i].key == NULL || p[i].value == NULL)
+			return -1;
+	}
+	return n;
+}
+
+/* Create the vindex and map vb's values: ROUTER_OK with the keyspace ID
+ * in *out (buf, or a PyMem buffer when it is longer) and *len, or a
+ * status (err). */
+static int map_value(const char *type, const router_param *p, size_t np,
+                     const valbuf *vb, uint8_t *buf, size_t cap,
+                     uint8_t **out, size_t *len, router_error *err)
+{
+	router_vindex *vx = NULL;
+	int rc;
+
+	*out = buf;
+	rc = router_vindex_create(&vx, type, np ? p : NULL, np, NULL, err);
+	if (rc == ROUTER_OK)
+		rc = router_vindex_map(vx, vb->v, vb->n, buf, cap, len, err);
+	if (rc == ROUTER_ERANGE && *len > cap) {
+		*out = PyMem_Malloc(*len);
+		rc = *out == NULL ? ROUTER_ENOMEM
+		                  : router_vindex_map(vx, vb->v, vb->n, *out,
+		                                      *len, len, err);
+		if (*out == NULL)
+			*out = buf;
+	}
+	router_vindex_free(vx);
+	return rc;
+}
+
 static PyObject *mod_keyspace_id(PyObject *m, PyObject *const *args,
                                  Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -17,10 +87,9 @@ static PyObject *mod_keyspace_id(PyObject *m, PyObject *const *args,
 	PyObject *kv[1] = {NULL}, *params = NULL, *items = NULL, *res = NULL;
 	router_param p[32];
 	uint8_t buf[64], *out = buf;
-	size_t len = 0, np = 0;
-	router_vindex *vx = NULL;
+	size_t len = 0;
+	Py_ssize_t np, tl;
 	router_error err;
-	Py_ssize_t tl, pl;
 	const char *type;
 	valbuf vb;
 	int rc;
@@ -30,74 +99,23 @@ static PyObject *mod_keyspace_id(PyObject *m, PyObject *const *args,
 	} else {
 		if (nargs != 2)
 			return sr_wrong_nargs("keyspace_id", 2, nargs);
-		if (sr_kwonly("keyspace_id", kwnames, args + nargs, names, kv) < 0)
+		if (sr_kwonly("keyspace_id", kwnames, args + nargs, names, kv) <
+		    0)
 			return NULL;
 		params = kv[0];
 	}
 	type = sr_name_utf8(args[0], "vindex type", &tl);
 	if (type == NULL)
 		return NULL;
-	if (params != NULL && params != Py_None) {
-		Py_ssize_t i, n;
-
-		if (!PyDict_Check(params))
-			return PyErr_Format(PyExc_TypeError,
-			                    "params must be a dict of str, not "
-			                    "%.100s",
-			                    Py_TYPE(params)->tp_name);
-		items = PyDict_Items(params);
-		if (items == NULL)
-			return NULL;
-		n = PyList_GET_SIZE(items);
-		if ((size_t)n > sizeof p / sizeof p[0]) {
-			Py_DECREF(items);
-			return PyErr_Format(PyExc_ValueError,
-			                    "at most %zu params",
-			                    sizeof p / sizeof p[0]);
-		}
-		for (i = 0; i < n; i++) {
-			PyObject *kvp = PyList_GET_ITEM(items, i);
-			PyObject *k = PyTuple_GET_ITEM(kvp, 0);
-			PyObject *v = PyTuple_GET_ITEM(kvp, 1);
-
-			if (!PyUnicode_Check(k) || !PyUnicode_Check(v)) {
-				Py_DECREF(items);
-				return PyErr_Format(PyExc_TypeError,
-				                    "params must map str to str");
-			}
-			p[i].key = sr_name_utf8(k, "param name", &pl);
-			p[i].value =
-			    p[i].key ? sr_name_utf8(v, "param value", &pl) : NULL;
-			if (p[i].key == NULL || p[i].value == NULL) {
-				Py_DECREF(items);
-				return NULL;
-			}
-		}
-		np = (size_t)n;
-	}
-	if (sr_values_from_py(st, args[1], &vb) < 0) {
+	np = params_from_py(params, p, sizeof p / sizeof p[0], &items);
+	if (np < 0 || sr_values_from_py(st, args[1], &vb) < 0) {
 		Py_XDECREF(items);
 		return NULL;
 	}
-	rc = router_vindex_create(&vx, type, np ? p : NULL, np, NULL, &err);
-	if (rc == ROUTER_OK) {
-		rc = router_vindex_map(vx, vb.v, vb.n, out, sizeof buf, &len,
-		                       &err);
-		if (rc == ROUTER_ERANGE && len > sizeof buf) {
-			out = PyMem_Malloc(len);
-			if (out == NULL) {
-				rc = ROUTER_ENOMEM;
-			} else {
-				size_t cap = len;
-
-				rc = router_vindex_map(vx, vb.v, vb.n, out, cap,
-				                       &len, &err);
-			}
-		}
-	}
+	rc = map_value(type, p, (size_t)np, &vb, buf, sizeof buf, &out, &len,
+	               &err);
 	sr_valbuf_release(&vb);
 	Py_XDECREF(items);
-	router_vindex_free(vx);
 	if (rc == ROUTER_OK)
 		res = PyBytes_FromStringAndSize((const char *)out,
 		                                (Py_ssize_t)len);

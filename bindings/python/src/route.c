@@ -456,19 +456,223 @@ static int names_in_place(RouterObject *ro, PyObject *list, Py_ssize_t n)
 	return 0;
 }
 
-PyObject *sr_route_many_impl(RouterObject *ro, const router_handle *h,
-                             PyObject *values, many_opts *o,
-                             PyObject *ks, PyObject *tb)
-{
+/* One route_many call: its keys (read in place or copied), where the
+ * shard ids go, and what is returned.  The steps below run once per
+ * call, never per key. */
+typedef struct {
 	uint64_t stack_keys[STACK_KEYS];
 	uint32_t stack_ids[STACK_KEYS];
-	uint64_t *keys = stack_keys, *heap_keys = NULL;
-	uint32_t *ids = stack_ids, *heap_ids = NULL;
-	PyObject *seq = NULL, *result = NULL, *ret = NULL;
-	Py_buffer in = {0}, ov = {0};
-	int have_in = 0, have_ov = 0, is_u = 0, each = 0, rc;
-	Py_ssize_t n, i;
+	uint64_t *keys, *heap_keys;
+	uint32_t *ids, *heap_ids;
+	PyObject *seq;    /* the list or tuple of values, or NULL */
+	PyObject *result; /* what is returned (new reference) */
+	Py_buffer in, ov; /* the key buffer, the caller's ids buffer */
+	int have_in, have_ov;
+	int is_u; /* keys are uint64 */
+	int each; /* route value by value (not all integers of one sign) */
+	Py_ssize_t n;
+} many_job;
+
+static uint64_t *job_heap_keys(many_job *j)
+{
+	j->heap_keys = PyMem_RawMalloc((size_t)j->n * 8u);
+	if (j->heap_keys == NULL)
+		PyErr_NoMemory();
+	return j->heap_keys;
+}
+
+/* A buffer of 64-bit integers: read in place when it is contiguous,
+ * aligned and native-endian, else copied. */
+static int keys_from_buffer(many_job *j, PyObject *values)
+{
+	Py_ssize_t stride, i;
+	int swap;
+
+	if (PyObject_GetBuffer(values, &j->in, PyBUF_RECORDS_RO) < 0)
+		return -1;
+	j->have_in = 1;
+	if (j->in.ndim != 1) {
+		PyErr_Format(PyExc_ValueError,
+		             "route_many needs a one-dimensional buffer, "
+		             "not %d dimensions",
+		             j->in.ndim);
+		return -1;
+	}
+	if (key_format(&j->in, &j->is_u, &swap) < 0)
+		return -1;
+	/* NULL shape or strides mean a C-contiguous array (some exporters,
+	 * ctypes among them, leave them out). */
+	j->n = j->in.shape != NULL ? j->in.shape[0] : j->in.len / 8;
+	stride = j->in.strides != NULL ? j->in.strides[0] : 8;
+	if (!swap && stride == 8 && ((uintptr_t)j->in.buf & 7u) == 0) {
+		j->keys = j->in.buf;
+		return 0;
+	}
+	if (j->n > STACK_KEYS && (j->keys = job_heap_keys(j)) == NULL)
+		return -1;
+	for (i = 0; i < j->n; i++) {
+		uint64_t k;
+
+		memcpy(&k, (const char *)j->in.buf + i * stride, 8);
+		j->keys[i] = swap ? __builtin_bswap64(k) : k;
+	}
+	return 0;
+}
+
+/* A list (or any iterable): integers go through the batch entry point
+ * in one read section; anything else, value by value (j->each). */
+static int keys_from_list(many_job *j, PyObject *values)
+{
+	int has_neg = 0, has_big = 0;
+	PyObject *const *items;
+	Py_ssize_t i;
+
+	j->seq = PySequence_Fast(values, "route_many takes a list of values "
+	                                 "or a buffer of 64-bit integers");
+	if (j->seq == NULL)
+		return -1;
+	j->n = PySequence_Fast_GET_SIZE(j->seq);
+	items = PySequence_Fast_ITEMS(j->seq);
+	if (j->n > STACK_KEYS && (j->keys = job_heap_keys(j)) == NULL)
+		return -1;
+	for (i = 0; i < j->n; i++) {
+		PyObject *it = items[i];
+		int64_t x;
+		int u;
+
+		if (LIKELY(PyLong_CheckExact(it) && small_int(it, &x))) {
+			j->keys[i] = (uint64_t)x;
+			has_neg |= x < 0;
+		} else if (PyLong_Check(it)) {
+			if (sr_int_key(it, &j->keys[i], &u) < 0)
+				return -1;
+			has_big |= u;
+			has_neg |= !u && (int64_t)j->keys[i] < 0;
+		} else {
+			j->each = 1;
+			return 0;
+		}
+	}
+	j->each = has_neg && has_big;
+	j->is_u = has_big;
+	return 0;
+}
+
+/* Where the ids go: the caller's out buffer (in place when aligned), the
+ * result list's own item array, the stack or the heap. */
+static int ids_target(many_job *j, RouterObject *ro, many_opts *o)
+{
+	if (o->want_ids) {
+		if (many_out(ro->st, o, j->n, &j->ov, &j->result) < 0)
+			return -1;
+		j->have_ov = 1;
+		if (((uintptr_t)j->ov.buf & 3u) == 0)
+			j->ids = j->ov.buf; /* written in place */
+	} else if (!j->each) {
+		j->result = PyList_New(j->n);
+		if (j->result == NULL)
+			return -1;
+		PyObject_GC_UnTrack(j->result);
+		if (j->n > 0)
+			j->ids = (uint32_t *)(void *)((PyListObject *)j->result)
+			             ->ob_item;
+	}
+	if (j->ids == j->stack_ids && j->n > STACK_KEYS) {
+		j->heap_ids = PyMem_RawMalloc((size_t)j->n * sizeof *j->ids);
+		if (j->heap_ids == NULL) {
+			PyErr_NoMemory();
+			return -1;
+		}
+		j->ids = j->heap_ids;
+	}
+	return 0;
+}
+
+/* The lookups: one batch (the GIL released from NOGIL_THRESHOLD keys, or
+ * as nogil= says), or value by value. */
+static int route_job(many_job *j, RouterObject *ro, const router_handle *h,
+                     many_opts *o, PyObject *ks, PyObject *tb)
+{
 	router_error err;
+	int rc;
+
+	if (j->each)
+		return many_each(ro, h, PySequence_Fast_ITEMS(j->seq), j->n,
+		                 j->ids, ks, tb);
+	if (j->n == 0)
+		return 0;
+	if (o->nogil == 1 || (o->nogil < 0 && j->n >= NOGIL_THRESHOLD)) {
+		Py_BEGIN_ALLOW_THREADS
+		rc = router_handle_route_batch(h, j->keys, (size_t)j->n,
+		                               j->is_u, j->ids, NULL, &err);
+		Py_END_ALLOW_THREADS
+	} else {
+		rc = router_handle_route_batch(h, j->keys, (size_t)j->n,
+		                               j->is_u, j->ids, NULL, &err);
+	}
+	if (rc != ROUTER_OK) {
+		sr_raise_route_error(ro->st, rc, &err, ks, tb);
+		return -1;
+	}
+	return 0;
+}
+
+/* The ids into what is returned: copied to out, or made shard names. */
+static int job_result(many_job *j, RouterObject *ro, many_opts *o)
+{
+	if (o->want_ids) {
+		if (j->ids != j->ov.buf && j->n > 0)
+			memcpy(j->ov.buf, j->ids, (size_t)j->n * 4u);
+		return 0;
+	}
+	if (!j->each) {
+		if (names_in_place(ro, j->result, j->n) < 0)
+			return -1;
+		PyObject_GC_Track(j->result);
+		return 0;
+	}
+	j->result = PyList_New(j->n);
+	if (j->result == NULL)
+		return -1;
+	for (Py_ssize_t i = 0; i < j->n; i++) {
+		PyObject *s = j->ids[i] == ROUTER_NO_SHARD
+		                  ? Py_NewRef(Py_None)
+		                  : shard_str(ro, j->ids[i]);
+
+		if (s == NULL)
+			return -1;
+		PyList_SET_ITEM(j->result, i, s);
+	}
+	return 0;
+}
+
+static void job_release(many_job *j)
+{
+	if (j->result != NULL && PyList_CheckExact(j->result) &&
+	    !PyObject_GC_IsTracked(j->result)) {
+		/* A failure before the ids became names: only NULLs may be
+		 * left in a list that is freed. */
+		memset(((PyListObject *)j->result)->ob_item, 0,
+		       (size_t)PyList_GET_SIZE(j->result) * sizeof(PyObject *));
+		PyObject_GC_Track(j->result);
+	}
+	if (j->have_ov)
+		PyBuffer_Release(&j->ov);
+	Py_XDECREF(j->result);
+	if (j->have_in)
+		PyBuffer_Release(&j->in);
+	Py_XDECREF(j->seq);
+	PyMem_RawFree(j->heap_keys);
+	PyMem_RawFree(j->heap_ids);
+}
+
+PyObject *sr_route_many_impl(RouterObject *ro, const router_handle *h,
+                             PyObject *values, many_opts *o, PyObject *ks,
+                             PyObject *tb)
+{
+	many_job j;
+	PyObject *ret = NULL;
+	int rc;
 
 	if (PyUnicode_Check(values) || PyBytes_Check(values) ||
 	    PyByteArray_Check(values)) {
@@ -478,174 +682,22 @@ PyObject *sr_route_many_impl(RouterObject *ro, const router_handle *h,
 		             Py_TYPE(values)->tp_name);
 		return NULL;
 	}
+	/* Only the bookkeeping is cleared, not the two stack arrays. */
+	memset((char *)&j + offsetof(many_job, keys), 0,
+	       sizeof j - offsetof(many_job, keys));
+	j.keys = j.stack_keys;
+	j.ids = j.stack_ids;
 	if (!PyList_Check(values) && !PyTuple_Check(values) &&
-	    PyObject_CheckBuffer(values)) {
-		/* A buffer of 64-bit integers: read in place when it is
-		 * contiguous, aligned and native-endian, else copied. */
-		int swap;
-		Py_ssize_t stride;
-
-		if (PyObject_GetBuffer(values, &in, PyBUF_RECORDS_RO) < 0)
-			return NULL;
-		have_in = 1;
-		if (in.ndim != 1) {
-			PyErr_Format(PyExc_ValueError,
-			             "route_many needs a one-dimensional buffer, "
-			             "not %d dimensions",
-			             in.ndim);
-			goto done;
-		}
-		if (key_format(&in, &is_u, &swap) < 0)
-			goto done;
-		/* NULL shape or strides mean a C-contiguous array (some
-		 * exporters, ctypes among them, leave them out). */
-		n = in.shape != NULL ? in.shape[0] : in.len / 8;
-		stride = in.strides != NULL ? in.strides[0] : 8;
-		if (!swap && stride == 8 &&
-		    ((uintptr_t)in.buf & 7u) == 0) {
-			keys = in.buf;
-		} else {
-			if (n > STACK_KEYS) {
-				heap_keys = PyMem_RawMalloc((size_t)n * 8u);
-				if (heap_keys == NULL) {
-					PyErr_NoMemory();
-					goto done;
-				}
-				keys = heap_keys;
-			}
-			for (i = 0; i < n; i++) {
-				uint64_t k;
-
-				memcpy(&k, (const char *)in.buf + i * stride, 8);
-				keys[i] = swap ? __builtin_bswap64(k) : k;
-			}
-		}
-	} else {
-		/* A list (or any iterable): integers go through the batch
-		 * entry point in one read section. */
-		int has_neg = 0, has_big = 0;
-		PyObject *const *items;
-
-		seq = PySequence_Fast(values, "route_many takes a list of "
-		                              "values or a buffer of 64-bit "
-		                              "integers");
-		if (seq == NULL)
-			return NULL;
-		n = PySequence_Fast_GET_SIZE(seq);
-		items = PySequence_Fast_ITEMS(seq);
-		if (n > STACK_KEYS) {
-			heap_keys = PyMem_RawMalloc((size_t)n * 8u);
-			if (heap_keys == NULL) {
-				PyErr_NoMemory();
-				goto done;
-			}
-			keys = heap_keys;
-		}
-		for (i = 0; i < n; i++) {
-			PyObject *it = items[i];
-			int64_t x;
-			int u;
-
-			if (LIKELY(PyLong_CheckExact(it) && small_int(it, &x))) {
-				keys[i] = (uint64_t)x;
-				has_neg |= x < 0;
-			} else if (PyLong_Check(it)) {
-				if (sr_int_key(it, &keys[i], &u) < 0)
-					goto done;
-				has_big |= u;
-				has_neg |= !u && (int64_t)keys[i] < 0;
-			} else {
-				each = 1;
-				break;
-			}
-		}
-		if (has_neg && has_big)
-			each = 1;
-		is_u = has_big;
+	    PyObject_CheckBuffer(values))
+		rc = keys_from_buffer(&j, values);
+	else
+		rc = keys_from_list(&j, values);
+	if (rc == 0 && ids_target(&j, ro, o) == 0 &&
+	    route_job(&j, ro, h, o, ks, tb) == 0 && job_result(&j, ro, o) == 0) {
+		ret = j.result;
+		j.result = NULL;
 	}
-	if (o->want_ids) {
-		if (many_out(ro->st, o, n, &ov, &result) < 0)
-			goto done;
-		have_ov = 1;
-		if (((uintptr_t)ov.buf & 3u) == 0)
-			ids = ov.buf; /* written in place */
-	}
-	if (!o->want_ids && !each) {
-		/* The ids go into the result list's own item array. */
-		result = PyList_New(n);
-		if (result == NULL)
-			goto done;
-		PyObject_GC_UnTrack(result);
-		if (n > 0)
-			ids = (uint32_t *)(void *)((PyListObject *)result)->ob_item;
-	}
-	if (ids == stack_ids && n > STACK_KEYS) {
-		heap_ids = PyMem_RawMalloc((size_t)n * sizeof *ids);
-		if (heap_ids == NULL) {
-			PyErr_NoMemory();
-			goto done;
-		}
-		ids = heap_ids;
-	}
-	if (each) {
-		if (many_each(ro, h, PySequence_Fast_ITEMS(seq), n, ids, ks,
-		              tb) < 0)
-			goto done;
-	} else if (n > 0) {
-		if (o->nogil == 1 || (o->nogil < 0 && n >= NOGIL_THRESHOLD)) {
-			Py_BEGIN_ALLOW_THREADS
-			rc = router_handle_route_batch(h, keys, (size_t)n, is_u,
-			                               ids, NULL, &err);
-			Py_END_ALLOW_THREADS
-		} else {
-			rc = router_handle_route_batch(h, keys, (size_t)n, is_u,
-			                               ids, NULL, &err);
-		}
-		if (rc != ROUTER_OK) {
-			sr_raise_route_error(ro->st, rc, &err, ks, tb);
-			goto done;
-		}
-	}
-	if (o->want_ids) {
-		if (ids != ov.buf && n > 0)
-			memcpy(ov.buf, ids, (size_t)n * 4u);
-	} else if (each) {
-		result = PyList_New(n);
-		if (result == NULL)
-			goto done;
-		for (i = 0; i < n; i++) {
-			PyObject *s = ids[i] == ROUTER_NO_SHARD
-			                  ? Py_NewRef(Py_None)
-			                  : shard_str(ro, ids[i]);
-
-			if (s == NULL)
-				goto done;
-			PyList_SET_ITEM(result, i, s);
-		}
-	} else {
-		if (names_in_place(ro, result, n) < 0)
-			goto done;
-		PyObject_GC_Track(result);
-	}
-	ret = result;
-	result = NULL;
-done:
-	if (result != NULL && PyList_CheckExact(result) &&
-	    !PyObject_GC_IsTracked(result)) {
-		/* A failure before the ids became names: only NULLs may be
-		 * left in a list that is freed. */
-		memset(((PyListObject *)result)->ob_item, 0,
-		       (size_t)PyList_GET_SIZE(result) * sizeof(PyObject *));
-		PyObject_GC_Track(result);
-	}
-	if (have_ov)
-		PyBuffer_Release(&ov);
-	Py_XDECREF(result);
-	if (have_in)
-		PyBuffer_Release(&in);
-	Py_XDECREF(seq);
-	PyMem_RawFree(heap_keys);
-	PyMem_RawFree(heap_ids);
+	job_release(&j);
 	return ret;
 }
 
