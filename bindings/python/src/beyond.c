@@ -1,8 +1,7 @@
+/* Beyond the guards, as Router methods: last-known-good snapshots,
+ * quarantine (the pending table), fences, operator invariants and the
+ * shadow sample. */
 #include "binding.h"
-
-/* ------------------------------------------------------------------------ */
-/* Beyond the guards: snapshots, quarantine, fences, invariants, shadow     */
-/* ------------------------------------------------------------------------ */
 
 /* The exception of a snapshot that cannot be saved or read: by its code
  * (a damaged file is EDOC: an InvalidDocumentError with .path "" and no

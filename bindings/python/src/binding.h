@@ -1,12 +1,15 @@
 /*
  * shardrouter: the CPython binding of librouter (module
  * shardrouter._shardrouter, re-exported by the shardrouter package).
+ * This header is shared by its files (setup.py lists them, one job
+ * each); it holds the module state, the objects, what the files share,
+ * and the hot path of a lookup.
  *
  * Design
  * ------
- * The C core knows nothing of Python; this file maps values in, results
- * and status codes out.  What it does per call is chosen by what a call
- * costs in CPython (../../../shared/notes/bindings.md):
+ * The C core knows nothing of Python; these files map values in, results
+ * and status codes out.  What they do per call is chosen by what a call
+ * costs in CPython (bench.py measures it against a no-op call):
  *
  * - Calling convention.  Router.route is METH_FASTCALL (no tuple, no
  *   parser), Table.route is METH_O.  Keyword arguments are accepted only
@@ -46,14 +49,14 @@
  *   routes through it: every such call holds a reference to it (a Table
  *   holds one too).
  *
- * - Events.  librouter calls its observer under the writer lock, where
- *   calling Python could deadlock (another thread holding the GIL may be
- *   waiting for that lock).  So the C observer only copies the events of
- *   one call (a superseded pending table's discard, the publish with its
- *   shadow verdict, a failed automatic snapshot) into the calling
- *   thread's capture, in raw memory; the Python on_event callable runs,
- *   and Verdict.shadow / RefusedError.shadow / SnapshotWarning are made,
- *   after the call has returned and the lock is released.
+ * - Events.  librouter calls its observer on the thread of the writer
+ *   call, before the call returns, and the binding has released the GIL
+ *   around that call.  So the C observer only keeps copies of the events
+ *   of one call (router_event_copy, with their error, diff and shadow
+ *   verdict: a superseded pending table's discard, the publish, a failed
+ *   automatic snapshot) in the calling thread's capture; the Python
+ *   on_event callable runs, and Verdict.shadow / RefusedError.shadow /
+ *   SnapshotWarning are made, after the call has returned, with the GIL.
  *
  * - Beyond the guards (issue 8).  Snapshot writes and reads, approvals,
  *   discards and the pending table's diff run without the GIL like
@@ -191,7 +194,7 @@ typedef struct {
 extern struct PyModuleDef sr_shardrouter_module;
 
 /* ------------------------------------------------------------------------ */
-/* route_many                                                               */
+/* Types shared between files                                               */
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -199,10 +202,6 @@ typedef struct {
 	PyObject *out; /* writable uint32 buffer, or NULL */
 	int nogil;     /* -1 auto, 0 never, 1 always */
 } many_opts;
-
-/* ------------------------------------------------------------------------ */
-/* Documents: str / bytes / dict / path to a table                          */
-/* ------------------------------------------------------------------------ */
 
 typedef struct {
 	PyObject *keyspace; /* str or NULL */
@@ -214,16 +213,12 @@ typedef struct {
 	int quarantine;
 } doc_opts;
 
-/* ------------------------------------------------------------------------ */
-/* Router                                                                   */
-/* ------------------------------------------------------------------------ */
-
 /* What librouter's observer saw during one call of this thread.  One call
  * may see several events, in this order: the discard of a pending table
  * that a publish superseded or replaced, the publish (check, rollback)
- * itself, and a failed automatic snapshot.  The callback runs under the
- * writer lock, usually without the GIL: it copies into raw memory and
- * never touches a Python object. */
+ * itself, and a failed automatic snapshot.  The callback runs without
+ * the GIL: it keeps router_event_copy copies (malloc'd memory) and never
+ * touches a Python object. */
 #define CAP_EVENTS 4
 
 typedef struct {
@@ -369,7 +364,9 @@ PyTypeObject *sr_new_type(PyObject *m, PyType_Spec *spec);
 PyTypeObject *sr_new_structseq(PyObject *m, PyStructSequence_Desc *d);
 extern struct PyModuleDef sr_shardrouter_module;
 
-/* The hot path, inlined whole into Router.route and Table.route. */
+/* ------------------------------------------------------------------------ */
+/* The hot path of a lookup (inlined into Router.route, Table.route)        */
+/* ------------------------------------------------------------------------ */
 
 HOT_INLINE PyObject *shard_str(RouterObject *self, uint32_t id)
 {
@@ -385,10 +382,6 @@ HOT_INLINE PyObject *shard_str(RouterObject *self, uint32_t id)
 	}
 	return sr_shard_str_miss(self, id);
 }
-
-/* ------------------------------------------------------------------------ */
-/* Values                                                                   */
-/* ------------------------------------------------------------------------ */
 
 /* The value of a compact int without a call.  Returns 1 when v (an exact
  * int) fits one digit, else 0. */
@@ -461,10 +454,6 @@ HOT_INLINE PyObject *handle_route(RouterObject *ro, const router_handle *h,
 	/* Big ints, other values, NONE and errors. */
 	return sr_handle_route_slow(ro, h, value, ks, tb);
 }
-
-/* ------------------------------------------------------------------------ */
-/* Module functions                                                         */
-/* ------------------------------------------------------------------------ */
 
 static inline modstate *get_state(PyObject *m)
 {

@@ -1,3 +1,6 @@
+/* Routing documents from Python: a dict, JSON text, a file object or a
+ * path (read by router_doc_load_file), with publish()'s and check()'s
+ * keyword options, into a table. */
 #include "binding.h"
 
 /* The exception of a failed load (its class by code: mostly

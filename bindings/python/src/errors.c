@@ -1,8 +1,8 @@
+/* Status codes to exceptions: the class of a librouter status is the
+ * class of its code (code_class, through router_error_category; the
+ * table is docs/errors.md), raised with its detail in one function
+ * (sr_raise_error).  Also the exception classes themselves. */
 #include "binding.h"
-
-/* ------------------------------------------------------------------------ */
-/* Errors: one function maps status codes to exceptions                     */
-/* ------------------------------------------------------------------------ */
 
 /* The class of a status code: the code alone decides it, through its
  * category (router_error_category; docs/errors.md has the table).  Never
@@ -168,10 +168,6 @@ PyObject *sr_raise_route_error(modstate *st, int rc, const router_error *e,
 	return sr_raise_error(st, rc, e, "keyspace", Py_NewRef(ks ? ks : Py_None),
 			      "table", Py_NewRef(tb ? tb : Py_None), NULL);
 }
-
-/* ------------------------------------------------------------------------ */
-/* Module init (multi-phase)                                                */
-/* ------------------------------------------------------------------------ */
 
 PyDoc_STRVAR(sr_Error_doc,
 "Base class of librouter's errors: .code (a negative shardrouter.E*\n"

@@ -1,8 +1,7 @@
+/* What a writer call reports: diffs, document notes and the other struct
+ * sequences, the copies of librouter's events (router_event_copy) taken
+ * during a call, and their delivery to on_event after it. */
 #include "binding.h"
-
-/* ------------------------------------------------------------------------ */
-/* Diffs, notes, verdicts, events                                           */
-/* ------------------------------------------------------------------------ */
 
 static PyStructSequence_Field DiffEntry_fields[] = {
     {"kind", "'keyspace', 'table', 'vindex', 'shard' or 'rule'"},

@@ -1,3 +1,6 @@
+/* The module: its functions (keyspace_id, shard_ranges,
+ * verify_snapshot, the benchmark floors) and its multi-phase
+ * initialization, which asks each file to add its types. */
 #include "binding.h"
 
 PyDoc_STRVAR(keyspace_id_doc,

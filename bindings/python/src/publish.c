@@ -1,3 +1,5 @@
+/* The writer side of a Router: publish, check, approval and rollback,
+ * and the Verdict or the refusal each turns into. */
 #include "binding.h"
 
 /* Raise the refusal of a publish or approval (rc: its code) with .reason,

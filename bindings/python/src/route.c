@@ -1,8 +1,8 @@
+/* Lookups: the per-Router shard-name cache, the handle cache behind
+ * Router.route, routing by name, Route results and route_many.  The
+ * common hit of each lives in binding.h, inlined into its callers; what
+ * is here runs on a miss, an error or once per batch. */
 #include "binding.h"
-
-/* ------------------------------------------------------------------------ */
-/* Shard names: one interned str per shard id per Router                    */
-/* ------------------------------------------------------------------------ */
 
 COLD PyObject *sr_shard_str_miss(RouterObject *self, uint32_t id)
 {

@@ -1,3 +1,6 @@
+/* The Router type: creation and teardown, lookups, handles, history,
+ * stats, export; the methods of publish.c and beyond.c join its method
+ * table here. */
 #include "binding.h"
 
 PyDoc_STRVAR(Router_doc,

@@ -1,8 +1,5 @@
+/* The Table type: a pre-resolved keyspace.table of a Router. */
 #include "binding.h"
-
-/* ------------------------------------------------------------------------ */
-/* Table: a pre-resolved keyspace.table                                     */
-/* ------------------------------------------------------------------------ */
 
 PyDoc_STRVAR(Table_doc,
 "A pre-resolved keyspace.table of a Router, from Router.table().\n\n"

@@ -1,3 +1,6 @@
+/* Python values to router_values (int, str, bytes, None, Value, tuples
+ * for multicolumn vindexes), the argument helpers every method uses
+ * (names, paths, keyword-only arguments), and the Value type. */
 #include "binding.h"
 
 static PyObject *int_range_error(PyObject *v)
@@ -299,7 +302,7 @@ static PyType_Spec Value_spec = {
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE, Value_slots};
 
 /* ------------------------------------------------------------------------ */
-/* Handle cache and routing                                                 */
+/* Arguments                                                                */
 /* ------------------------------------------------------------------------ */
 
 int sr_check_name(PyObject *o, const char *what)
