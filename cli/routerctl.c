@@ -392,21 +392,7 @@ static int invalid(const cli *c, const doc *d)
 
 static int parse_sqltype(const char *s, router_sqltype *t)
 {
-	static const struct {
-		const char *name;
-		router_sqltype t;
-	} names[] = {{"int64", ROUTER_SQL_INT64},
-	             {"uint64", ROUTER_SQL_UINT64},
-	             {"varchar", ROUTER_SQL_VARCHAR},
-	             {"varbinary", ROUTER_SQL_VARBINARY},
-	             {"null", ROUTER_SQL_NULL}};
-
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (strcmp(s, names[i].name) == 0) {
-			*t = names[i].t;
-			return 0;
-		}
-	return -1;
+	return router_sqltype_parse(s, strlen(s), t) == ROUTER_OK ? 0 : -1;
 }
 
 static const char *sqltype_name(router_sqltype t)

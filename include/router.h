@@ -146,6 +146,40 @@ ROUTER_EXTERN const char *router_strerror(int code);
 /* Static name of a status code ("ROUTER_EINVAL"); never NULL. */
 ROUTER_EXTERN const char *router_errname(int code);
 
+/* What kind of failure a status code is: what a caller (a binding's
+ * exception class, a retry policy) decides from the code alone.
+ *   OK            ROUTER_OK and ROUTER_NONE (not failures);
+ *   REFUSAL       a guard or a policy refused a publish; the table in
+ *                 service is unchanged (EEMPTY EVERSION ESHRINK EKSIDCHANGE
+ *                 EFENCED EINVARIANT ESHADOW EQUARANTINED);
+ *   NO_ROUTE      the lookup has no answer in the table in service
+ *                 (ENOTFOUND ENEEDSLOOKUP EUNSUPPORTED EMULTISHARD
+ *                 EDISABLED);
+ *   BAD_INPUT     the caller's arguments or call are wrong (EINVAL ERANGE
+ *                 ESTATE ECALLBACK ENOHISTORY);
+ *   BAD_DOCUMENT  a routing document or VSchema is invalid (EDOC EVSCHEMA
+ *                 EREFERENCE ECOVERAGE ESHARDNAME);
+ *   RESOURCE      the system failed the call (ENOMEM EIO).
+ * docs/errors.md maps each code to the bindings' exception classes.
+ * Values never change once released. */
+typedef enum router_error_cat {
+	ROUTER_CAT_OK = 0,
+	ROUTER_CAT_REFUSAL = 1,
+	ROUTER_CAT_NO_ROUTE = 2,
+	ROUTER_CAT_BAD_INPUT = 3,
+	ROUTER_CAT_BAD_DOCUMENT = 4,
+	ROUTER_CAT_RESOURCE = 5
+} router_error_cat;
+
+/* The category of a status code (a router_error_cat), or -1 for an int
+ * that is no status code of this library (a newer library's code is
+ * unknown to an older one: treat -1 as "some error").  Thread-safe. */
+ROUTER_EXTERN int router_error_category(int code);
+/* Static lower-case name of a category ("refusal", "no_route",
+ * "bad_input", "bad_document", "resource", "ok"), "unknown" for any other
+ * int; never NULL. */
+ROUTER_EXTERN const char *router_error_category_name(int category);
+
 #define ROUTER_CULPRIT_MAX 160
 #define ROUTER_MESSAGE_MAX 352
 
@@ -202,6 +236,17 @@ typedef struct router_value {
 	const void *ptr;
 	size_t len;
 } router_value;
+
+/* The SQL type named by (name, len), as the bindings and routerctl spell
+ * them: "null"; "int8" "int16" "int24" "int32" "int64" (INT64); "uint8"
+ * "uint16" "uint24" "uint32" "uint64" (UINT64); "varchar" "char" "text"
+ * (VARCHAR); "varbinary" "binary" "blob" (VARBINARY); "float32" "float64"
+ * "decimal" (FLOAT64: hashed by their text).  Lower case only, the whole
+ * buffer (no NUL, no blanks).  ROUTER_OK with *out set, or ROUTER_EINVAL
+ * (unknown name, NULL name with len > 0, NULL out; *out unchanged).
+ * name may be NULL only when len is 0.  Thread-safe. */
+ROUTER_EXTERN int router_sqltype_parse(const char *name, size_t len,
+                                       router_sqltype *out);
 
 #define ROUTER_VALUE_NULL ((router_value){ROUTER_SQL_NULL, 0, 0, NULL, 0})
 #define ROUTER_VALUE_INT64(v) ((router_value){ROUTER_SQL_INT64, (v), 0, NULL, 0})
@@ -556,6 +601,22 @@ typedef struct router_event {
  * while another thread is in it is safe: the child does not wait for
  * events of threads it does not have. */
 typedef void (*router_event_cb)(void *arg, const router_event *ev);
+
+/* A deep copy of an event, to keep beyond the callback (or to hand to
+ * another thread): the scalar fields, the error, the diff and the shadow
+ * verdict, each copied (NULL stays NULL).  The copy's diff and shadow
+ * work with router_diff_* and router_shadow_* as the originals; every
+ * pointer in the copy is owned by it, valid until router_event_free.
+ * Allocated with malloc (the router's allocator hooks are not used: the
+ * copy outlives no router but may outlive its allocator's context).
+ * ROUTER_OK with *out set; ROUTER_EINVAL (NULL ev or out); ROUTER_ENOMEM
+ * (nothing allocated).  *out is NULL on failure.  Any thread, the event
+ * callback included (it takes no lock). */
+ROUTER_EXTERN int router_event_copy(const router_event *ev,
+                                    router_event **out);
+/* Free a copy made by router_event_copy (NULL: nothing).  Never pass an
+ * event the library gave a callback. */
+ROUTER_EXTERN void router_event_free(router_event *ev);
 
 typedef struct router_options {
 	size_t size;       /* sizeof(router_options): lets the struct grow */

@@ -225,7 +225,9 @@ ROUTER_EXTERN int router_doc_load(const void *json, size_t len,
  * than waited on or read forever; pass a pipe's content to
  * router_doc_load.  Same returns, plus ROUTER_EIO when the file cannot be
  * opened or read or is not a regular file (culprit: the path; message:
- * the reason).  Any thread. */
+ * the reason; errno: the system's reason, EISDIR for a directory, EINVAL
+ * for another file that is not a regular one, so that a binding can raise
+ * its own OS error for the path).  Any thread. */
 ROUTER_EXTERN int router_doc_load_file(const char *path,
                                        const router_doc_options *opt,
                                        router_table **out,

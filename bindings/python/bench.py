@@ -12,7 +12,7 @@ What is compared, each in the same process and the same time window:
              call timed in C with no Python object touched
              (Table._bench_c), and vs one C lookup call per key
 
-How (../../shared/notes/measuring.md): absolute times on this VM move by
+How: absolute times on this VM move by
 15-38% between runs, so every ratio is paired: chunks of the scheme under
 test and of its floor alternate in the same thread (plus an empty loop
 over the same keys, to report figures net of the loop), each pair gives a
@@ -237,7 +237,7 @@ def cg_count(vindex, nshards, snippet):
 
 
 def callgrind(configs):
-    """Instructions per key, exact (../../shared/notes/measuring.md)."""
+    """Instructions per key, exact (callgrind counts, not times)."""
     if not _has_callgrind():
         raise SystemExit("--callgrind needs valgrind and an extension "
                          "built with <valgrind/callgrind.h>")

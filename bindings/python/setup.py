@@ -38,11 +38,21 @@ if not os.path.exists(STATIC):
 
 ext = Extension(
     "shardrouter._shardrouter",
-    sources=["shardrouter.c"],
-    include_dirs=[INCLUDE],
+    # One job per file (src/binding.h has the overview): errors, values
+    # and arguments, routing and route_many, the Table class, events and
+    # verdicts, documents, publishing, the Router class, beyond the
+    # guards, the module.
+    sources=[os.path.join("src", f) for f in (
+        "errors.c", "values.c", "route.c", "table_class.c", "events.c",
+        "documents.c", "publish.c", "router_class.c", "beyond.c",
+        "module.c")],
+    include_dirs=[INCLUDE, os.path.join(HERE, "src")],
     extra_objects=[STATIC],
     libraries=["ck", "xxhash", "nettle", "jansson", "pthread"],
+    # -fvisibility=hidden: the files share sr_* names, which stay inside
+    # the module (PyInit__shardrouter alone is exported).
     extra_compile_args=["-std=c11", "-O2", "-Wall", "-Wextra",
+                        "-fvisibility=hidden",
                         "-Wno-missing-field-initializers",
                         "-Wno-cast-function-type"],
     # Export PyInit__shardrouter only: librouter's router_* symbols stay
@@ -51,7 +61,8 @@ ext = Extension(
     extra_link_args=["-Wl,--exclude-libs,ALL"],
     # Rebuild when the library or its headers change.
     depends=[STATIC, os.path.join(INCLUDE, "router.h"),
-             os.path.join(INCLUDE, "router_doc.h")],
+             os.path.join(INCLUDE, "router_doc.h"),
+             os.path.join(HERE, "src", "binding.h")],
 )
 
 setup(

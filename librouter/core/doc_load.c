@@ -2031,9 +2031,13 @@ int router_doc_load_file(const char *path, const router_doc_options *opt,
 	 * writer, forever); read_regular refuses it unread.  O_NOCTTY: a
 	 * terminal named by mistake does not become ours. */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return router__seterr(err, ROUTER_EIO, path, "cannot open %s: %s",
-		                      path, strerror(errno));
+	if (fd < 0) {
+		eno = errno;
+		router__seterr(err, ROUTER_EIO, path, "cannot open %s: %s",
+		               path, strerror(eno));
+		errno = eno; /* the contract: errno says why */
+		return ROUTER_EIO;
+	}
 	/* A regular file's size is known: a too large one is refused
 	 * unread, the rest is read in one buffer of the right size. */
 	r = read_regular(fd, ROUTER_DOC_MAX_SIZE, a, &buf, &n, &eno, &mode);
@@ -2042,20 +2046,24 @@ int router_doc_load_file(const char *path, const router_doc_options *opt,
 	case RD_OK:
 		break;
 	case RD_NOTREG:
-		return router__seterr(err, ROUTER_EIO, path,
-		                      "cannot load %s: it is %s, not a regular "
-		                      "file (a FIFO or a device may block or "
-		                      "never end; pass its content to "
-		                      "router_doc_load)",
-		                      path, file_kind(mode));
+		router__seterr(err, ROUTER_EIO, path,
+		               "cannot load %s: it is %s, not a regular "
+		               "file (a FIFO or a device may block or "
+		               "never end; pass its content to "
+		               "router_doc_load)",
+		               path, file_kind(mode));
+		errno = S_ISDIR(mode) ? EISDIR : EINVAL;
+		return ROUTER_EIO;
 	case RD_TOOBIG:
 		return too_large(path, err);
 	case RD_NOMEM:
 		return router__seterr(err, ROUTER_ENOMEM, path,
 		                      "out of memory reading %s", path);
 	case RD_ERRNO:
-		return router__seterr(err, ROUTER_EIO, path, "cannot read %s: %s",
-		                      path, strerror(eno));
+		router__seterr(err, ROUTER_EIO, path, "cannot read %s: %s",
+		               path, strerror(eno));
+		errno = eno;
+		return ROUTER_EIO;
 	}
 	/* json_path is resolved under the document's own directory. */
 	slash = strrchr(path, '/');

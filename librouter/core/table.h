@@ -215,6 +215,11 @@ void router__fill_shard(const router_table *t, const router__keyspace *ks,
 
 /* Free a table's memory now (the router's reclamation callback). */
 void router__table_destroy(router_table *t);
+/* A copy of diff src (NULL: an empty diff) with its own memory, from a
+ * (NULL: malloc), for router_event_copy; free it with router_diff_free.
+ * ROUTER_OK or ROUTER_ENOMEM (*out NULL). */
+int router__diff_copy(const router_diff *src, const router_allocator *a,
+                      router_diff **out);
 
 /* The keyspace-ID guard (router_publish, README "The guards"): for every
  * keyspace in both cur and next, refuse a change to where existing rows

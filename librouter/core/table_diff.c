@@ -493,6 +493,38 @@ void router_diff_free(router_diff *d)
 	router__free(&a, d);
 }
 
+/* A deep copy of src (NULL copies as an empty diff) in memory of its own,
+ * freed with router_diff_free; for router_event_copy.  ROUTER_ENOMEM
+ * leaves *out NULL. */
+int router__diff_copy(const router_diff *src, const router_allocator *a,
+                      router_diff **out)
+{
+	const router_allocator *al = router__allocator(a);
+	router_diff *d;
+	size_t i;
+
+	*out = NULL;
+	d = router__malloc(al, sizeof *d);
+	if (d == NULL)
+		return ROUTER_ENOMEM;
+	memset(d, 0, sizeof *d);
+	d->ar = router__arena_new(al);
+	if (d->ar == NULL) {
+		router__free(al, d);
+		return ROUTER_ENOMEM;
+	}
+	d->a = router__arena_allocator(d->ar);
+	for (i = 0; src != NULL && i < src->n && !d->nomem; i++)
+		dadd(d, src->e[i].kind, src->e[i].op, src->e[i].keyspace,
+		     src->e[i].name, "%s", src->e[i].detail);
+	if (d->nomem) {
+		router_diff_free(d);
+		return ROUTER_ENOMEM;
+	}
+	*out = d;
+	return ROUTER_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Keyspace-ID guard                                                        */
 /* ------------------------------------------------------------------------ */

@@ -665,3 +665,34 @@ void router_shadow_free(router_shadow_verdict *v)
 	if (v != NULL)
 		router__free(v->alloc, v);
 }
+
+int router__shadow_copy(const router_shadow_verdict *src,
+                        const router_allocator *a,
+                        router_shadow_verdict **out)
+{
+	router_shadow_verdict *v;
+	size_t names = 0, i, len;
+	char *p;
+
+	a = router__allocator(a);
+	*out = NULL;
+	for (i = 0; i < src->n; i++)
+		names += strlen(src->ks[i].keyspace) + 1;
+	v = router__malloc(a, sizeof *v + src->n * sizeof *v->ks + names);
+	if (v == NULL)
+		return ROUTER_ENOMEM;
+	*v = *src;
+	v->alloc = a;
+	v->ks = (router_shadow_stat *)(void *)(v + 1);
+	p = (char *)(v->ks + src->n);
+	for (i = 0; i < src->n; i++) {
+		v->ks[i] = src->ks[i];
+		len = strlen(src->ks[i].keyspace) + 1;
+		memcpy(p, src->ks[i].keyspace, len);
+		v->ks[i].keyspace = p;
+		p += len;
+	}
+	v->total.keyspace = "";
+	*out = v;
+	return ROUTER_OK;
+}

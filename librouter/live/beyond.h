@@ -37,4 +37,11 @@ const router_shadow_stat *
 router__shadow_over(const router_shadow_verdict *v, double max_moved,
                     double max_unroutable);
 
+/* A copy of verdict src in one allocation from a (NULL: malloc), for
+ * router_event_copy; free it with router_shadow_free.  ROUTER_OK or
+ * ROUTER_ENOMEM (*out NULL). */
+int router__shadow_copy(const router_shadow_verdict *src,
+                        const router_allocator *a,
+                        router_shadow_verdict **out);
+
 #endif /* ROUTER_BEYOND_H */

@@ -110,6 +110,22 @@ class NoRouteError(Error, LookupError):
     keyspace: str | None
     table: str | None
 
+class NotFoundError(NoRouteError, DocumentError):
+    """No such keyspace, table, vindex, pending table or file (ENOTFOUND)."""
+
+class InvalidError(Error, ValueError):
+    """A bad argument or call (EINVAL, ERANGE, ESTATE, ECALLBACK)."""
+
+class HistoryError(InvalidError):
+    """No such table in the history (ENOHISTORY)."""
+
+class InvalidDocumentError(DocumentError, InvalidError):
+    """An invalid document or VSchema (EDOC, EVSCHEMA, EREFERENCE,
+    ECOVERAGE, ESHARDNAME)."""
+
+class ResourceError(Error, OSError):
+    """The system failed the call (EIO)."""
+
 class DocumentWarning(UserWarning):
     """A document field Vitess does not know, or a feature not applied."""
 
