@@ -92,7 +92,7 @@ help:
 	@echo "make test-fleet  30 followers on a real etcd: reshard, refuse, restart (~1 min)"
 	@echo "make fleet-bench 200 followers: convergence, idle CPU, etcd down, flapping"
 	@echo "make check-exports  check that only router_ symbols are exported"
-	@echo "make install     install library, header and router.pc under PREFIX"
+	@echo "make install     install the libraries, headers, .pc files, routerctl and its man page under PREFIX"
 	@echo "make bench       full benchmarks (minutes): table + $(BUILD)/bench.json"
 	@echo "make bench-ci    short benchmarks, fail past bench/thresholds.ini"
 	@echo "make test-ruby   build the Ruby extension (bindings/ruby), run its minitest suite"
@@ -183,6 +183,8 @@ install: lib tools
 	install -m 644 include/router.h include/router_doc.h include/router_etcd.h $(DESTDIR)$(PREFIX)/include/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/routerctl $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 cli/routerctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 $(STATIC) $(ETCD_STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(ETCD_SHARED) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf librouter.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
@@ -221,9 +223,15 @@ test: test-c check-exports test-readme check-headers test-link test-abi test-fuz
 
 # --- routerctl and the demo (README: "Routing documents and routerctl") ---
 # Both link the static libraries; routerctl also links the fleet library.
-$(BUILD)/routerctl: cli/routerctl.c cli/routerctl_etcd.c cli/routerctl_etcd.h $(wildcard include/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+# `routerctl help` prints cli/routerctl.1, turned into a header at build
+# time (cli/man2help.sh), so the manual and the help never drift.
+$(BUILD)/gen/routerctl_help.h: cli/routerctl.1 cli/man2help.sh
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< cli/routerctl_etcd.c $(ETCD_LINK) $(LDFLAGS_ALL)
+	sh cli/man2help.sh cli/routerctl.1 > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/routerctl: cli/routerctl.c cli/routerctl_etcd.c cli/routerctl_etcd.h $(BUILD)/gen/routerctl_help.h $(wildcard include/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -I$(BUILD)/gen -o $@ $< cli/routerctl_etcd.c $(ETCD_LINK) $(LDFLAGS_ALL)
 
 $(BUILD)/demo: cli/demo.c $(wildcard include/*.h librouter/*/*.h) $(STATIC)
 	@mkdir -p $(dir $@)

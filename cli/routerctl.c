@@ -20,6 +20,8 @@
 #include "router.h"
 #include "router_doc.h"
 #include "routerctl_etcd.h"
+/* The manual, generated from cli/routerctl.1 (cli/man2help.sh). */
+#include "routerctl_help.h"
 
 enum { EXIT_YES = 0, EXIT_NO = 1, EXIT_USAGE = 2 };
 
@@ -62,11 +64,7 @@ typedef struct command {
 	const char *name;
 	size_t minpos, maxpos;
 	unsigned opts;
-	int (*run)(cli *c);
-	const char *synopsis;
-	const char *help;     /* description and options */
-	const char *examples;
-	const char *no;       /* when the command exits 1 */
+	int (*run)(cli *c); /* its text: its section of cli/routerctl.1 */
 } command;
 
 static const char *prog = "routerctl";
@@ -80,6 +78,23 @@ static const char *prog = "routerctl";
 #else
 #define CLI_PRINTF(a, b)
 #endif
+
+/* A command's section of the manual, or NULL. */
+static const struct routerctl_help_page *help_page(const char *name)
+{
+	for (const struct routerctl_help_page *p = routerctl_help_pages;
+	     p->name != NULL; p++)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+/* Lines of the manual, the first after `first`. */
+static void print_lines(FILE *f, const char *first, const char *const *l)
+{
+	for (; *l != NULL; l++, first = "")
+		fprintf(f, "%s%s\n", first, *l);
+}
 
 static void errorf(const char *fmt, ...) CLI_PRINTF(1, 2);
 static int usage(const cli *c, const char *fmt, ...) CLI_PRINTF(2, 3);
@@ -106,8 +121,8 @@ static int usage(const cli *c, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s%s%s --help'.\n", prog,
 	        c && c->cmd ? " " : "", c && c->cmd ? c->cmd->name : "");
-	if (c && c->cmd)
-		fprintf(stderr, "Usage: %s\n", c->cmd->synopsis);
+	if (c && c->cmd && help_page(c->cmd->name) != NULL)
+		print_lines(stderr, "Usage: ", help_page(c->cmd->name)->synopsis);
 	return EXIT_USAGE;
 }
 
@@ -1301,24 +1316,6 @@ static int cmd_dump(cli *c)
 /* Help                                                                     */
 /* ------------------------------------------------------------------------ */
 
-#define DOC_OPTIONS                                                          \
-	"  --keyspace NAME\n"                                                \
-	"      DOC is one keyspace's VSchema (what vtctldclient ApplyVSchema\n" \
-	"      takes) and NAME is its keyspace.  SrvVSchema documents\n"     \
-	"      ({\"keyspaces\": ...}) and vtexplain maps name their own.\n"  \
-	"  --shards NAME=SHARD[,SHARD...]\n"                                 \
-	"      Supply or replace the shards of keyspace NAME, in Vitess\n"   \
-	"      shard names (--shards user=-80,80-).  Repeat for several\n"   \
-	"      keyspaces.  A sharded keyspace needs shards, from its\n"      \
-	"      \"shards\" field or from here; an unsharded one has \"0\".\n" \
-	"  --json-path-dir DIR\n"                                            \
-	"      Directory a numeric_static_map json_path is read from (a\n"  \
-	"      relative path below it; no .., no symbolic link).  Default:\n" \
-	"      the DOC file's directory; a DOC on standard input reads no\n" \
-	"      file without it.  The map is inlined into the table.\n"      \
-	"  --json\n"                                                         \
-	"      Print one JSON object on stdout instead of text.\n"
-
 /* snapshot save DOC FILE | load FILE | verify FILE */
 static int cmd_snapshot(cli *c)
 {
@@ -1504,322 +1501,31 @@ out:
 static int cmd_help(cli *c);
 
 static const command commands[] = {
-    {"ksid", 2, 2, O_JSON | O_SQLTYPE | O_HEX, cmd_ksid,
-     "routerctl ksid VINDEX_TYPE VALUE [--sqltype TYPE] [--hex] [--json]",
-     "Compute the keyspace ID that a vindex of type VINDEX_TYPE gives VALUE,\n"
-     "bit for bit as Vitess does, and print it in lower-case hex, or\n"
-     "`none` when the value maps to no keyspace ID (NULL through hash).\n"
-     "Types whose parameters are required (numeric_static_map, multicol)\n"
-     "and the lookup types cannot be computed here.\n"
-     "\n"
-     "OPTIONS\n"
-     "  --sqltype int64|uint64|varchar|varbinary|null\n"
-     "      SQL type of VALUE.  Vitess's answer depends on it.  Without\n"
-     "      it, a VALUE that parses as a signed 64-bit integer is int64,\n"
-     "      anything else varchar.\n"
-     "  --hex\n"
-     "      VALUE is hex bytes (a varbinary unless --sqltype says\n"
-     "      varchar).\n"
-     "  --json\n"
-     "      Print {\"ok\", \"vindex\", \"value\", \"sqltype\", \"ksid\"}; ksid is\n"
-     "      null for none.\n"
-     ,
-     "  routerctl ksid hash 1              # 166b40b44aba4bd6\n"
-     "  routerctl ksid xxhash -1\n"
-     "  routerctl ksid hash 1 --sqltype uint64\n"
-     "  routerctl ksid binary 0a0b --hex  # 0a0b\n",
-     "the vindex needs a lookup query or is not computed in process"},
-    {"route", 4, 3 + MAX_VALUES, O_DOC | O_SQLTYPE | O_HEX, cmd_route,
-     "routerctl route DOC KEYSPACE TABLE VALUE... [--sqltype TYPE]... "
-     "[--hex]\n                 [--keyspace NAME] [--shards NAME=LIST]... "
-     "[--json]",
-     "Route VALUE through the primary vindex of KEYSPACE.TABLE in the\n"
-     "routing document DOC, as vtgate would for a query on a primary\n"
-     "tablet (routing rules first, then the keyspace's table; any table of\n"
-     "an unsharded keyspace routes to its shard) and print the shard\n"
-     "name, or `none` when the value maps to no keyspace ID.  A\n"
-     "multi-column vindex takes one VALUE per column.  DOC `-` is stdin.\n"
-     "\n"
-     "OPTIONS\n"
-     "  --sqltype TYPE\n"
-     "      SQL type of the values (int64, uint64, varchar, varbinary,\n"
-     "      null): once for all values, or once per value.  Default as\n"
-     "      for ksid.\n"
-     "  --hex\n"
-     "      The values are hex bytes.\n" DOC_OPTIONS
-     "      route's object: ok, keyspace, table, shard, ksid (hex),\n"
-     "      vindex, vindex_type, version, values.\n"
-     ,
-     "  routerctl route customer.json customer customer 42 \\\n"
-     "      --keyspace customer --shards customer=-80,80-\n"
-     "  routerctl route srv.json user users 7 --json | jq -r .shard\n",
-     "invalid DOC, unknown keyspace or table, a table disabled by a\n"
-     "     routing rule, a reference table (every shard), a vindex that\n"
-     "     needs a lookup"},
-    {"shard", 3, 3, O_DOC, cmd_shard,
-     "routerctl shard DOC KEYSPACE KSID_HEX [--keyspace NAME] "
-     "[--shards NAME=LIST]... [--json]",
-     "Print the shard of KEYSPACE in DOC that holds the keyspace ID\n"
-     "KSID_HEX (hex, any length; shard ranges compare as Vitess v17+ does,\n"
-     "ignoring trailing zero bytes).  DOC `-` is stdin.\n"
-     "\n"
-     "OPTIONS\n" DOC_OPTIONS
-     ,
-     "  routerctl shard srv.json user 166b40b44aba4bd6     # -80\n",
-     "invalid DOC, unknown keyspace"},
-    {"validate", 1, 1, O_DOC, cmd_validate,
-     "routerctl validate DOC [--keyspace NAME] [--shards NAME=LIST]... "
-     "[--json]",
-     "Read DOC and validate it the way Vitess validates a VSchema (plus\n"
-     "librouter's checks: shards that partition the keyspace-ID space,\n"
-     "no dangling references).  Print `ok`, or every problem on stdout,\n"
-     "one per line as PATH: MESSAGE, where PATH is the JSON path of the\n"
-     "value at fault (keyspaces.user.tables.users.column_vindexes[0].name)\n"
-     "and syntax errors give their line and column.\n"
-     "Warnings go to stderr: fields Vitess does not know (skipped, as\n"
-     "Vitess skips them: often a misspelling) and routing fields\n"
-     "librouter does not apply (shard_routing_rules...).  Fields that do\n"
-     "not decide routing (auto_increment, columns...) are listed only\n"
-     "with --json.  DOC `-` is stdin.\n"
-     "\n"
-     "OPTIONS\n" DOC_OPTIONS
-     "      validate's object: ok, valid, document, version, hash,\n"
-     "      keyspaces, problems[], warnings[] (kind, path, code, message,\n"
-     "      line, column).\n"
-     ,
-     "  routerctl validate srv.json\n"
-     "  routerctl validate customer.json --keyspace customer \\\n"
-     "      --shards customer=-80,80-\n",
-     "DOC is invalid"},
-    {"check", 2, 2, O_DOC | O_DESTRUCTIVE | O_SAMPLE | O_INVARIANTS, cmd_check,
-     "routerctl check CURRENT NEXT [--allow-destructive] [--keyspace NAME]\n"
-     "                 [--shards NAME=LIST]... [--sample FILE]\n"
-     "                 [--invariants FILE] [--json]",
-     "Give the verdict router_publish() would give for NEXT while CURRENT\n"
-     "is in service, without changing anything, and the diff.  The first\n"
-     "line is `accepted: version A -> B` or\n"
-     "`refused: CODE: CULPRIT: MESSAGE`; the diff follows (see diff).\n"
-     "The guards, after NEXT is validated like any document:\n"
-     "    EEMPTY    NEXT has no keyspace; or a keyspace that is sharded\n"
-     "              with tables arrives unsharded with none (the January\n"
-     "              2026 empty VSchema)\n"
-     "    EVERSION  NEXT's \"version\" is not above CURRENT's (0 or absent\n"
-     "              means the next one)\n"
-     "    ESHRINK   a keyspace is dropped, turns unsharded, or loses more\n"
-     "              than 10% of its tables\n"
-     "    EKSIDCHANGE  a table kept in a sharded keyspace would map its\n"
-     "              rows to other keyspace IDs: its primary vindex's type,\n"
-     "              hashing params or columns change, its pin changes, it\n"
-     "              turns reference, or the keyspace turns sharded\n"
-     "--keyspace and --shards apply to both documents.  Either may be `-`.\n"
-     "\n"
-     "OPTIONS\n"
-     "  --allow-destructive\n"
-     "      Allow what ESHRINK and EKSIDCHANGE refuse and the emptied\n"
-     "      sharded keyspace\n"
-     "      (the library's ROUTER_PUBLISH_DESTRUCTIVE).\n"
-     "  --sample FILE\n"
-     "      Shadow evaluation: route every key of FILE (lines `KEYSPACE\n"
-     "      TABLE VALUE...`, # comments; integers are int64, anything\n"
-     "      else varchar) through CURRENT and NEXT and print, per\n"
-     "      keyspace, how many move or become unroutable (`shadow ...`\n"
-     "      lines); any key that becomes unroutable refuses (ESHADOW).\n"
-     "  --invariants FILE\n"
-     "      Operator invariants, one per line (see invariants); NEXT\n"
-     "      breaking one is refused with EINVARIANT.\n" DOC_OPTIONS
-     "      check's object: ok, verdict (accept|refuse), code, error,\n"
-     "      version_from, version_to, changes[], problems[] when NEXT is\n"
-     "      invalid.\n"
-     ,
-     "  routerctl check live.json next.json || exit 1\n"
-     "  echo '{}' | routerctl check live.json - --keyspace user\n",
-     "NEXT is refused or invalid, or CURRENT is invalid"},
-    {"diff", 2, 2, O_DOC, cmd_diff,
-     "routerctl diff A B [--keyspace NAME] [--shards NAME=LIST]... [--json]",
-     "Print what changes from document A to document B, one change per\n"
-     "line: `+` added, `-` removed, `~` changed, then the kind (keyspace,\n"
-     "table, vindex, shard, rule), the name (KS.TABLE, KS.VINDEX,\n"
-     "KS/SHARD) and what changed.  Then, for each keyspace in both, the\n"
-     "share of its keyspace-ID space whose shard (by name) changes:\n"
-     "`moved user: 50% of the keyspace-ID space changes shard`.\n"
-     "Prints `no changes` when the routing content is identical.\n"
-     "--keyspace and --shards apply to both documents.\n"
-     "\n"
-     "OPTIONS\n" DOC_OPTIONS
-     "      diff's object: ok, identical, version_from, version_to,\n"
-     "      changes[] (op, kind, keyspace, name, detail), moved {keyspace:\n"
-     "      share 0..1} for every keyspace in both.\n"
-     ,
-     "  routerctl diff two.json four.json --keyspace customer \\\n"
-     "      --shards customer=-80,80-     # (applies to both)\n",
-     "A or B is invalid"},
-    {"shards", 1, 1, O_JSON, cmd_shards, "routerctl shards N [--json]",
-     "Print an even partition of the keyspace-ID space into N shards in\n"
-     "Vitess naming, one per line, as `vtctl GenerateShardRanges` does:\n"
-     "two hex digits per bound up to 256 shards, four above.  N is 1 to\n"
-     "65536; N = 1 gives `-`.\n"
-     "\n"
-     "OPTIONS\n"
-     "  --json\n"
-     "      Print {\"ok\", \"count\", \"shards\": [...]}.\n"
-     ,
-     "  routerctl shards 4        # -40 40-80 80-c0 c0-\n"
-     "  routerctl validate ks.json --keyspace user \\\n"
-     "      --shards user=$(routerctl shards 4 | paste -sd,)\n",
-     "never"},
-    {"snapshot", 2, 3, O_DOC | O_COMPACT, cmd_snapshot,
-     "routerctl snapshot save DOC FILE | load FILE | verify FILE [--json]",
-     "Last-known-good files (router_snapshot_save / _load / _verify).\n"
-     "  save DOC FILE   write DOC's table to FILE atomically (temporary\n"
-     "                  file, fsync, rename, fsync of the directory), with\n"
-     "                  its version, content hash and a checksum\n"
-     "  verify FILE     check format, length, checksum, version and hash:\n"
-     "                  `ok: version V, content hash H`\n"
-     "  load FILE       verify, then print the table as a document\n"
-     "A truncated or corrupted file is refused whole (exit 1):\n"
-     "`refused: ROUTER_EDOC: ...`.  A missing file is ROUTER_ENOTFOUND.\n"
-     "\n"
-     "OPTIONS\n"
-     "  --compact   load: one-line document\n" DOC_OPTIONS
-     ,
-     "  routerctl snapshot save srv.json /var/lib/app/routes.lkg\n"
-     "  routerctl snapshot verify /var/lib/app/routes.lkg\n"
-     "  routerctl snapshot load /var/lib/app/routes.lkg > repaired.json\n",
-     "the snapshot is missing, truncated, corrupted or of another format"},
-    {"invariants", 2, 3, O_DOC, cmd_invariants,
-     "routerctl invariants FILE DOC [NEXT] [--keyspace NAME]\n"
-     "                 [--shards NAME=LIST]... [--json]",
-     "Check operator invariants (FILE: one per line, # comments) on DOC,\n"
-     "and, given NEXT, whether publishing NEXT over DOC keeps them:\n"
-     "  KS sharded              keyspace KS stays sharded\n"
-     "  KS shards >= N          KS keeps at least N shards\n"
-     "  KS tables T1,T2         KS keeps tables T1 and T2\n"
-     "  KS.T vindex [TYPE]      KS.T keeps its primary vindex type (TYPE,\n"
-     "                          or the one it has in DOC)\n"
-     "Prints `ok: N invariants hold` or `violated: CULPRIT: MESSAGE`.\n"
-     "\n"
-     "OPTIONS\n" DOC_OPTIONS
-     ,
-     "  routerctl invariants ops/invariants.txt live.json next.json\n",
-     "DOC or NEXT breaks an invariant, or a document is invalid"},
-    {"dump", 1, 2, O_DOC | O_VITESS | O_COMPACT, cmd_dump,
-     "routerctl dump DOC [KEYSPACE] [--vitess] [--compact] [--keyspace NAME]\n"
-     "                 [--shards NAME=LIST]...",
-     "Load DOC and write it back as librouter writes a table in service:\n"
-     "a SrvVSchema with sorted keys, every keyspace's \"shards\" and the\n"
-     "\"version\", or with KEYSPACE that keyspace's own VSchema (what\n"
-     "vtctldclient ApplyVSchema takes).  Fields that do not decide routing\n"
-     "(auto_increment, columns...) are not written.  Use it to bake\n"
-     "--shards into a document, or to normalize one before a diff.\n"
-     "\n"
-     "OPTIONS\n"
-     "  --vitess\n"
-     "      Leave out librouter's \"version\" and \"shards\".\n"
-     "  --compact\n"
-     "      One line.\n" DOC_OPTIONS
-     "      (dump's output is JSON already.)\n"
-     ,
-     "  routerctl dump customer.json --keyspace customer \\\n"
-     "      --shards customer=-80,80- > srv.json\n",
-     "DOC is invalid, no such KEYSPACE"},
-    {"help", 0, 1, 0, cmd_help, "routerctl help [COMMAND]",
-     "Print the usage of COMMAND, or of routerctl.\n",
-     "  routerctl help check\n", "never"},
-    {NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL}};
+    {"ksid", 2, 2, O_JSON | O_SQLTYPE | O_HEX, cmd_ksid},
+    {"route", 4, 3 + MAX_VALUES, O_DOC | O_SQLTYPE | O_HEX, cmd_route},
+    {"shard", 3, 3, O_DOC, cmd_shard},
+    {"validate", 1, 1, O_DOC, cmd_validate},
+    {"check", 2, 2, O_DOC | O_DESTRUCTIVE | O_SAMPLE | O_INVARIANTS, cmd_check},
+    {"diff", 2, 2, O_DOC, cmd_diff},
+    {"shards", 1, 1, O_JSON, cmd_shards},
+    {"snapshot", 2, 3, O_DOC | O_COMPACT, cmd_snapshot},
+    {"invariants", 2, 3, O_DOC, cmd_invariants},
+    {"dump", 1, 2, O_DOC | O_VITESS | O_COMPACT, cmd_dump},
+    {"help", 0, 1, 0, cmd_help},
+    {NULL, 0, 0, 0, NULL}};
 
-static const char main_help[] =
-    "NAME\n"
-    "  routerctl - check VSchema changes and route keys like Vitess\n"
-    "\n"
-    "SYNOPSIS\n"
-    "  routerctl COMMAND [ARGS] [OPTIONS]\n"
-    "  routerctl COMMAND --help\n"
-    "\n"
-    "COMMANDS\n"
-    "  ksid VINDEX_TYPE VALUE        keyspace ID of a value\n"
-    "  route DOC KEYSPACE TABLE VALUE...  shard of a row\n"
-    "  shard DOC KEYSPACE KSID_HEX   shard holding a keyspace ID\n"
-    "  validate DOC                  `ok`, or every problem\n"
-    "  check CURRENT NEXT            would NEXT be published? (exit 0/1)\n"
-    "  diff A B                      what changes, and how much moves\n"
-    "  shards N                      an even partition into N shards\n"
-    "  dump DOC [KEYSPACE]           the document as librouter writes it\n"
-    "  watch                         follow the etcd key, print verdicts\n"
-    "  push DOC                      check DOC, then write it to etcd\n"
-    "  fleet                         every follower's status, as a table\n"
-    "  help [COMMAND]                this text, or a command's\n"
-    "\n"
-    "DOCUMENTS\n"
-    "  A DOC is Vitess VSchema JSON in any of three shapes: a SrvVSchema\n"
-    "  {\"keyspaces\": {...}, \"routing_rules\": {\"rules\": [...]}}, a map of\n"
-    "  keyspace name to keyspace (vtexplain), or one keyspace's VSchema\n"
-    "  with --keyspace NAME.  snake_case and lowerCamelCase field names are\n"
-    "  both accepted.  librouter adds an optional top-level \"version\": N\n"
-    "  and per-keyspace \"shards\": [\"-80\", \"80-\"]; --shards NAME=-80,80-\n"
-    "  supplies or replaces them.  `-` reads standard input.\n"
-    "\n"
-    "COMMON OPTIONS\n"
-    "  --json                one JSON object on stdout (every command)\n"
-    "  --keyspace NAME       name of a single-keyspace DOC\n"
-    "  --shards NAME=LIST    shards of keyspace NAME (repeatable)\n"
-    "  --json-path-dir DIR   where json_path map files are (default: the\n"
-    "                        DOC's directory)\n"
-    "  --help, -h            usage\n"
-    "  --version             librouter's version\n"
-    "  --                    end of options (for a VALUE starting --)\n"
-    "  Options may come before or after the arguments.  Values that start\n"
-    "  with a single `-` (-1, -80) are arguments, not options.\n"
-    "\n"
-    "EXIT STATUS\n"
-    "  0  success\n"
-    "  1  the answer is no: refused, invalid, not routable\n"
-    "  2  usage error, unreadable file, out of memory\n"
-    "  Errors and warnings go to stderr.\n"
-    "\n"
-    "EXAMPLES\n"
-    "  routerctl validate srv.json\n"
-    "  routerctl check live.json next.json\n"
-    "  routerctl route srv.json user users 42\n"
-    "  routerctl ksid hash 1\n";
-
-/* Print text indented by `indent` spaces, except section headers (lines
- * in capitals) and lines already indented. */
-static void print_block(const char *p, int indent)
+/* The whole page (name NULL) or a command's section, on stdout.  A
+ * command without a section is a bug the CLI tests catch: exit 2. */
+int routerctl_print_help(const char *name)
 {
-	while (*p != '\0') {
-		const char *e = strchr(p, '\n');
-		int n = e ? (int)(e - p) : (int)strlen(p);
-		int header = n > 1;
+	const struct routerctl_help_page *p = NULL;
 
-		for (int i = 0; i < n && header; i++)
-			header = (p[i] >= 'A' && p[i] <= 'Z') || p[i] == ' ';
-
-		if (header || n == 0 || p[0] == ' ')
-			printf("%.*s\n", n, p);
-		else
-			printf("%*s%.*s\n", indent, "", n, p);
-		p += n + (e != NULL);
+	if (name != NULL && (p = help_page(name)) == NULL) {
+		errorf("no manual section for %s", name);
+		return EXIT_USAGE;
 	}
-}
-
-static void print_help(const command *cmd)
-{
-	if (cmd == NULL) {
-		fputs(main_help, stdout);
-		return;
-	}
-	printf("NAME\n  routerctl %s\n\nSYNOPSIS\n  %s\n\nDESCRIPTION\n",
-	       cmd->name, cmd->synopsis);
-	print_block(cmd->help, 2);
-	printf("\nEXIT STATUS\n"
-	       "  0  success\n"
-	       "  1  the answer is no: %s\n"
-	       "  2  usage error, unreadable file, out of memory\n",
-	       cmd->no);
-	if (cmd->examples[0] != '\0') {
-		printf("\nEXAMPLES\n");
-		print_block(cmd->examples, 2);
-	}
+	print_lines(stdout, "", p != NULL ? p->text : routerctl_help_main);
+	return EXIT_YES;
 }
 
 static const command *find_command(const char *name)
@@ -1836,8 +1542,7 @@ static int cmd_help(cli *c)
 
 	if (c->npos == 1 && (cmd = find_command(c->pos[0])) == NULL)
 		return usage(c, "no command '%s'", c->pos[0]);
-	print_help(cmd);
-	return EXIT_YES;
+	return routerctl_print_help(cmd != NULL ? cmd->name : NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2062,15 +1767,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (help) {
-		print_help(c.cmd);
+		ret = routerctl_print_help(c.cmd != NULL ? c.cmd->name : NULL);
 		goto out;
 	}
 	if (c.cmd == NULL) {
-		fputs("Usage: routerctl COMMAND [ARGS] [OPTIONS]\n"
-		      "Commands: ksid route shard validate check diff shards "
-		      "dump watch push fleet help\n"
-		      "Try 'routerctl --help'.\n",
+		fputs("Usage: routerctl COMMAND [ARGS] [OPTIONS]\nCommands:",
 		      stderr);
+		for (const struct routerctl_help_page *p = routerctl_help_pages;
+		     p->name != NULL; p++)
+			fprintf(stderr, " %s", p->name);
+		fputs("\nTry 'routerctl --help'.\n", stderr);
 		ret = EXIT_USAGE;
 		goto out;
 	}

@@ -52,50 +52,6 @@ typedef struct ecli {
 	long expect;
 } ecli;
 
-static const char watch_help[] =
-    "Usage: routerctl watch [--endpoints URLS] [--key KEY] [--instance ID]\n"
-    "                       [--status-prefix P] [--snapshot FILE] [--ttl S]\n"
-    "                       [--keyspace NAME] [--shards NAME=LIST]...\n"
-    "                       [--probe KEYSPACE.TABLE=ID] [--verdicts N] "
-    "[--json]\n"
-    "Follow KEY as an application does: load the last-known-good snapshot\n"
-    "(--snapshot), watch the key, offer every revision to the guards,\n"
-    "write the verdict in the status key STATUS_PREFIX+ID under a lease.\n"
-    "One line per event (one JSON object per line with --json).  Runs\n"
-    "until SIGINT/SIGTERM, or until N verdicts with --verdicts N (exit 0\n"
-    "when the last one was accepted, 1 when refused).  --probe routes ID\n"
-    "through KEYSPACE.TABLE continuously on another thread and prints the\n"
-    "answer and the lookup count with every event.\n"
-    "Defaults: --endpoints $ETCDCTL_ENDPOINTS or " DEFAULT_ENDPOINT ",\n"
-    "--key $ROUTER_ETCD_KEY or " DEFAULT_KEY ", --status-prefix KEY/status/,\n"
-    "--instance HOSTNAME-PID, --ttl 10.\n";
-
-static const char push_help[] =
-    "Usage: routerctl push DOC [--endpoints URLS] [--key KEY]\n"
-    "                          [--keyspace NAME] [--shards NAME=LIST]...\n"
-    "                          [--allow-destructive] [--json]\n"
-    "Check DOC against the document in etcd as `routerctl check CURRENT\n"
-    "DOC` would, then write it only if it would be published, with a\n"
-    "compare-and-swap on the revision read: if the key changed meanwhile,\n"
-    "nothing is written (exit 1; run push again).  A key that does not\n"
-    "exist yet is created (DOC must be valid).  When the document in etcd\n"
-    "is itself invalid, DOC is validated alone (the followers still guard\n"
-    "it against their own table).  Exit 1: refused, invalid, or raced.\n";
-
-static const char fleet_help[] =
-    "Usage: routerctl fleet [--endpoints URLS] [--key KEY] "
-    "[--status-prefix P]\n"
-    "                       [--wait SECONDS] [--expect N] [--json]\n"
-    "Print every follower's status key: state, version and content hash in\n"
-    "service, last revision seen and applied, last refusal.  Exit 0 when\n"
-    "every member serves the key's current revision, 1 otherwise (a\n"
-    "member refused it or is behind).  --wait: first wait up to SECONDS\n"
-    "until every member (at least N with --expect) is following the key\n"
-    "and has seen its current revision.  A state marked * serves the\n"
-    "last-known-good snapshot.  A member that keeps failing without\n"
-    "getting past a revision gets a second line: stuck at revision N\n"
-    "for S s (K retries): the reason.\n";
-
 static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void errorf(const char *fmt, ...)
 {
@@ -993,10 +949,7 @@ int routerctl_etcd_main(int argc, char **argv)
 	c.cmd = argv[0];
 	ret = parse(&c, argc, argv, &help);
 	if (ret == 0 && help) {
-		fputs(strcmp(c.cmd, "watch") == 0  ? watch_help
-		      : strcmp(c.cmd, "push") == 0 ? push_help
-		                                   : fleet_help,
-		      stdout);
+		ret = routerctl_print_help(c.cmd);
 	} else if (ret == 0) {
 		if (strcmp(c.cmd, "watch") == 0)
 			ret = cmd_watch(&c);

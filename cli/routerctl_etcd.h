@@ -13,4 +13,9 @@ int routerctl_etcd_is_command(const char *name);
  * Returns routerctl's exit status (0 yes, 1 no, 2 usage or I/O). */
 int routerctl_etcd_main(int argc, char **argv);
 
+/* Print command name's section of the manual (cli/routerctl.1), or the
+ * whole page for NULL, on stdout (routerctl.c).  Returns 0, or 2 when
+ * the manual has no such section. */
+int routerctl_print_help(const char *name);
+
 #endif /* ROUTERCTL_ETCD_H */
