@@ -14,7 +14,7 @@ Gem::Specification.new do |s|
   s.license = "Apache-2.0"
   s.authors = ["librouter authors"]
   s.required_ruby_version = ">= 3.0"
-  s.files = Dir["lib/**/*.rb", "ext/**/*.{c,rb}", "test/**/*.rb", "bench.rb", "Rakefile", "shardrouter.gemspec"]
+  s.files = Dir["lib/**/*.rb", "ext/**/*.{c,h,rb}", "test/**/*.rb", "bench.rb", "Rakefile", "shardrouter.gemspec"]
   s.extensions = ["ext/shardrouter/extconf.rb"]
   s.require_paths = ["lib"]
   s.metadata["rubygems_mfa_required"] = "true"
