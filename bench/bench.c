@@ -6,7 +6,7 @@
  * table and under full-speed publishing; vindex cost alone; instruction
  * counts under callgrind.
  *
- * How (see ../shared/notes/measuring.md): absolute times on this VM move by
+ * How (see docs/measuring.md): absolute times on this VM move by
  * 15-38% between runs, so every figure is a paired ratio.  A reader thread
  * alternates short chunks (65,536 lookups over the same keys) of the floor
  * and of the scheme under test, in the same thread and the same time

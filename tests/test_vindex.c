@@ -1457,7 +1457,7 @@ static void small_buffer_is_erange_with_needed_length(void **state)
 	assert_int_equal(len, 0);
 }
 
-/* SPEC 1.1: conversion (a) for hash, (b) for the others. */
+/* docs/spec.md 1.1: the hash conversion for hash, the unsigned one for the others. */
 static void integer_conversion_follows_the_value_type(void **state)
 {
 	static const struct {

@@ -5,7 +5,7 @@
 #
 #   ruby [--yjit] -I lib -I <build>/lib bench.rb [--rounds N] [--chunk N] [--check]
 #
-# Method (shared/notes/measuring.md): absolute times on these VMs move by
+# Method (docs/measuring.md): absolute times on these VMs move by
 # 15-40% between runs, paired ratios by 1-3%.  So every scheme runs in short
 # chunks, alternated in one thread, round after round; a round gives each
 # scheme's ns per call net of the empty timing loop, and the ratio to its

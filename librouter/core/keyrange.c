@@ -1,7 +1,7 @@
 /*
  * Key ranges and shard names, as Vitess's go/vt/key and topo packages.
  *
- * Semantics follow Vitess v17+ (SPEC.md section 2):
+ * Semantics follow Vitess v17+ (docs/spec.md section 3):
  * - A bound is a byte string; an empty start is the minimum, an empty end
  *   the maximum.  Comparisons ignore trailing zero bytes (key.Normalize), so
  *   80 == 8000 and a bound 00 is the same as an empty one.

@@ -1,7 +1,7 @@
 /*
  * Vindexes: the registry of the types Vitess registers, their params, and
  * the functions that turn SQL values into keyspace IDs, bit for bit as
- * Vitess does (go/vt/vtgate/vindexes, SPEC.md section 1).
+ * Vitess does (go/vt/vtgate/vindexes; docs/spec.md section 2).
  *
  * Two layers:
  * - router__vindex_init / router__vindex_map (internal.h): a compiled vindex
@@ -14,7 +14,7 @@
  * sends): integers reach byte-hashing vindexes (xxhash, binary, binary_md5)
  * as their decimal text, and reach numeric vindexes (hash, numeric,
  * reverse_bits, numeric_static_map, region_experimental) through the integer
- * conversions of SPEC 1.1, which depend on the value's SQL type.
+ * conversions of docs/spec.md section 1.1, which depend on the value's SQL type.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -33,9 +33,9 @@
  * that might have loaded it has left its section (two epoch advances).
  * Publishes poll (every publish; in membarrier mode once per 8 retired
  * tables, see reclaim) without waiting for readers (ck_epoch_synchronize
- * would starve under constant reads on 2 cores, see
- * shared/notes/measuring.md); past 32 retired tables pending, a publish
- * waits for one grace period, so memory stays bounded by the history plus
+ * would spin through a grace period on every publish under constant
+ * reads on 2 cores); past 32 retired tables pending, a publish waits for
+ * one grace period, so memory stays bounded by the history plus
  * 32 tables.  Grace periods are serialized process-wide (g_gp_lock).
  * router_free uses ck_epoch_barrier, which waits.
  *
