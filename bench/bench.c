@@ -968,7 +968,8 @@ static void vindex_cost(const uint64_t *keys, int rounds)
 		    ROUTER_OK)
 			die("vindex %s: %s", VTYPES[vi], e.message);
 		for (k = 0; k < rounds; k++) {
-			uint8_t out[32], buf[ROUTER__KSID_BUF];
+			/* buf: router__vindex_map_u64 scratch */
+			uint8_t out[32], buf[ROUTER_KSID_MAX];
 			const uint8_t *ks;
 			size_t len, i;
 			double t0 = now_s(), t1, t2;
@@ -1013,7 +1014,7 @@ static void vindex_cost(const uint64_t *keys, int rounds)
 
 static uint64_t cg_vindex(world *w, const uint64_t *keys, size_t n)
 {
-	uint8_t buf[ROUTER__KSID_BUF];
+	uint8_t buf[ROUTER_KSID_MAX];
 	const uint8_t *ks;
 	size_t len, i;
 	uint64_t s = 0;

@@ -127,8 +127,15 @@ typedef struct router__vtype {
 /* The registered type called (name, len), or NULL. */
 const router__vtype *router__vtype_find(const char *name, size_t len);
 
-/* Size of the scratch buffer router__vindex_map may write the ksid into. */
-#define ROUTER__KSID_BUF 32
+/* Size of the scratch buffer router__vindex_map may write the ksid into:
+ * the public ROUTER_KSID_MAX, so a caller's buffer of that size (a route
+ * result's, the benchmarks') serves both.  The longest keyspace ID a
+ * vindex writes there is binary's decimal text of an integer, 20 bytes
+ * plus the NUL router__fmt_int64 adds; binary over bytes points at the
+ * value itself instead. */
+#define ROUTER__KSID_BUF ROUTER_KSID_MAX
+_Static_assert(ROUTER__KSID_BUF >= 21,
+               "a computed keyspace ID (20 digits and a NUL) fits");
 
 /* A compiled vindex: the type plus its parsed params. */
 typedef struct router__vindex {
