@@ -1364,7 +1364,7 @@ static int guards(router *r, const router_table *cur, const router_table *t,
 			    100.0 * (double)lost / (double)a->ntables,
 			    100.0 * r->max_shrink, first);
 	}
-	/* Rows that would change keyspace ID (table.c). */
+	/* Rows that would change keyspace ID (table_diff.c). */
 	return router__ksid_guard(cur, t, err);
 }
 
