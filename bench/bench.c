@@ -1316,50 +1316,19 @@ static void usage(void)
 	exit(2);
 }
 
-int main(int argc, char **argv)
-{
-	static const unsigned NS_FULL[] = {2, 16, 256, 4096};
-	static const unsigned NS_CI[] = {2, 256};
-	const char *json = NULL, *thr = NULL, *cgdir = "bench-cg";
+/* What main's steps share: the options and the accumulated verdict. */
+typedef struct bench_ctx {
 	const unsigned *ns;
-	size_t nn, i, vi;
-	int callgrind = 1, rounds, wm, nr, fail = 0;
-	double t0 = now_s();
+	size_t nn;
+	int rounds, callgrind, fail;
+	const char *cgdir;
+} bench_ctx;
 
-	for (i = 1; i < (size_t)argc; i++) {
-		if (strcmp(argv[i], "--ci") == 0)
-			g_ci = 1;
-		else if (strcmp(argv[i], "--json") == 0 && i + 1 < (size_t)argc)
-			json = argv[++i];
-		else if (strcmp(argv[i], "--thresholds") == 0 &&
-		         i + 1 < (size_t)argc)
-			thr = argv[++i];
-		else if (strcmp(argv[i], "--cg-dir") == 0 &&
-		         i + 1 < (size_t)argc)
-			cgdir = argv[++i];
-		else if (strcmp(argv[i], "--no-callgrind") == 0)
-			callgrind = 0;
-		else if (strcmp(argv[i], "--callgrind-child") == 0) {
-			unsigned cn[8];
-			size_t k;
-
-			for (k = 0; k < 8 && i + 1 < (size_t)argc; k++)
-				cn[k] = (unsigned)atoi(argv[++i]);
-			cg_child(cn, k);
-			return 0;
-		} else if (strcmp(argv[i], "--run") == 0 &&
-		           i + 4 < (size_t)argc) {
-			/* For profiling by hand: run one scheme, e.g.
-			 * valgrind --tool=callgrind --toggle-collect=c_handle
-			 * bench --run handle 256 xxhash 100000 */
-			return run_one(argv[i + 1], (unsigned)atoi(argv[i + 2]),
-			               argv[i + 3], (size_t)atol(argv[i + 4]));
-		} else
-			usage();
-	}
-	ns = g_ci ? NS_CI : NS_FULL;
-	nn = g_ci ? 2 : 4;
-	rounds = g_ci ? 13 : 21;
+/* The machine, compiler and commit the figures belong to. */
+static void step_header(bench_ctx *b)
+{
+	int rounds = b->rounds;
+	size_t i;
 
 	sh("sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1",
 	   g_model, sizeof g_model);
@@ -1379,8 +1348,15 @@ int main(int argc, char **argv)
 	       "the same thread; medians of %d rounds x readers\n",
 	       CHUNK, rounds);
 	fflush(stdout);
+}
 
-	/* 1. lookups */
+/* 1. lookups */
+static void step_lookups(bench_ctx *b)
+{
+	const unsigned *ns = b->ns;
+	size_t nn = b->nn, i, vi;
+	int rounds = b->rounds, wm, nr;
+
 	for (i = 0; i < nn; i++)
 		for (vi = 0; vi < NVINDEXES; vi++) {
 			world w;
@@ -1430,8 +1406,14 @@ int main(int argc, char **argv)
 			       getv("writer_effect.%s.r2.on_over_off_p75", p));
 		}
 	fflush(stdout);
+}
 
-	/* 2. publish cost */
+/* 2. publish cost */
+static void step_publish(bench_ctx *b)
+{
+	size_t i;
+
+	(void)b;
 	{
 		static const unsigned PS[] = {2, 16, 256, 4096};
 		static const unsigned PT[] = {0, 97, 997};
@@ -1456,8 +1438,13 @@ int main(int argc, char **argv)
 				       getv("publish.n%u.t%u.total_us_p75", PS[i], PT[j] + 3));
 			}
 	}
+}
 
-	/* 3. memory */
+/* 3. memory */
+static void step_memory(bench_ctx *b)
+{
+	int fail = 0;
+
 	{
 		static const unsigned MS[] = {2, 16, 256, 4096};
 		size_t j;
@@ -1503,8 +1490,15 @@ int main(int argc, char **argv)
 				fail = 1;
 		}
 	}
+	b->fail |= fail;
+}
 
-	/* 4. vindexes */
+/* 4. vindexes */
+static void step_vindexes(bench_ctx *b)
+{
+	size_t i;
+
+	(void)b;
 	{
 		world w;
 
@@ -1518,8 +1512,16 @@ int main(int argc, char **argv)
 			       getv("vindex.%s.map_ns", VTYPES[i]),
 			       getv("vindex.%s.map_u64_ns", VTYPES[i]));
 	}
+}
 
-	/* 5. callgrind */
+/* 5. callgrind */
+static void step_callgrind(bench_ctx *b)
+{
+	const unsigned *ns = b->ns;
+	size_t nn = b->nn, i, vi;
+	int callgrind = b->callgrind;
+	const char *cgdir = b->cgdir;
+
 	if (callgrind) {
 		char self[1024];
 		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -1551,6 +1553,67 @@ int main(int argc, char **argv)
 				}
 		}
 	}
+}
+
+/* The full run, in order: each step prints its own section. */
+static const struct {
+	const char *name;
+	void (*run)(bench_ctx *b);
+} bench_steps[] = {
+	{"header", step_header},     {"lookups", step_lookups},
+	{"publish", step_publish},   {"memory", step_memory},
+	{"vindexes", step_vindexes}, {"callgrind", step_callgrind},
+};
+
+int main(int argc, char **argv)
+{
+	static const unsigned NS_FULL[] = {2, 16, 256, 4096};
+	static const unsigned NS_CI[] = {2, 256};
+	const char *json = NULL, *thr = NULL, *cgdir = "bench-cg";
+	bench_ctx b = {0};
+	size_t i;
+	int callgrind = 1, fail = 0;
+	double t0 = now_s();
+
+	for (i = 1; i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "--ci") == 0)
+			g_ci = 1;
+		else if (strcmp(argv[i], "--json") == 0 && i + 1 < (size_t)argc)
+			json = argv[++i];
+		else if (strcmp(argv[i], "--thresholds") == 0 &&
+		         i + 1 < (size_t)argc)
+			thr = argv[++i];
+		else if (strcmp(argv[i], "--cg-dir") == 0 &&
+		         i + 1 < (size_t)argc)
+			cgdir = argv[++i];
+		else if (strcmp(argv[i], "--no-callgrind") == 0)
+			callgrind = 0;
+		else if (strcmp(argv[i], "--callgrind-child") == 0) {
+			unsigned cn[8];
+			size_t k;
+
+			for (k = 0; k < 8 && i + 1 < (size_t)argc; k++)
+				cn[k] = (unsigned)atoi(argv[++i]);
+			cg_child(cn, k);
+			return 0;
+		} else if (strcmp(argv[i], "--run") == 0 &&
+		           i + 4 < (size_t)argc) {
+			/* For profiling by hand: run one scheme, e.g.
+			 * valgrind --tool=callgrind --toggle-collect=c_handle
+			 * bench --run handle 256 xxhash 100000 */
+			return run_one(argv[i + 1], (unsigned)atoi(argv[i + 2]),
+			               argv[i + 3], (size_t)atol(argv[i + 4]));
+		} else
+			usage();
+	}
+	b.ns = g_ci ? NS_CI : NS_FULL;
+	b.nn = g_ci ? 2 : 4;
+	b.rounds = g_ci ? 13 : 21;
+	b.callgrind = callgrind;
+	b.cgdir = cgdir;
+	for (i = 0; i < sizeof bench_steps / sizeof bench_steps[0]; i++)
+		bench_steps[i].run(&b);
+	fail = b.fail;
 
 	if (json != NULL) {
 		write_json(json, now_s() - t0);

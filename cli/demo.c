@@ -274,41 +274,44 @@ static void commas(uint64_t v, char *buf, size_t cap)
 	buf[o] = '\0';
 }
 
-int main(int argc, char **argv)
-{
-	static const char *const two[] = {"-80", "80-"};
-	static const char *const four[] = {"-40", "40-80", "80-c0", "c0-"};
-	const char *path = argc > 1 ? argv[1]
-	                            : "tests/data/examples/customer_sharded.json";
-	double seconds = argc > 2 ? atof(argv[2]) : 2.0;
-	router_doc_options eo = ROUTER_DOC_OPTIONS_INIT;
-	router_table *t1, *t2, *empty = NULL, *stale = NULL;
-	reader readers[MAX_READERS];
-	unsigned nreaders = 2, i;
-	const char *vname;
-	snapshot snap = {NULL, 0, 0};
-	router_stats st;
-	router_error e;
-	router *r;
-	double share = 0;
-	int ok = 1, rc, v1_refused_empty = 0, stale_refused = 0;
-	uint64_t total = 0, ns = 0, wrong_total = 0;
-	uint64_t per_version[MAX_VERSIONS] = {0};
-	char buf[32], buf2[32];
+static const char *const two[] = {"-80", "80-"};
+static const char *const four[] = {"-40", "40-80", "80-c0", "c0-"};
 
-	if (argc > 4) {
-		ks_name = argv[3];
-		table_name = argv[4];
-	}
-	if (seconds <= 0 || seconds > 600) {
-		fprintf(stderr, "usage: demo [DOC [SECONDS [KEYSPACE TABLE]]]\n");
+/* What the demo's steps share: inputs, the router, and the outcomes the
+ * final verdict checks. */
+typedef struct demo {
+	const char *path;
+	double seconds;
+	router_table *t1, *t2;
+	reader readers[MAX_READERS];
+	unsigned nreaders;
+	const char *vname;
+	snapshot snap;
+	router_stats st;
+	router *r;
+	double share;
+	int ok, v1_refused_empty, stale_refused;
+	uint64_t total, ns, wrong_total;
+	uint64_t per_version[MAX_VERSIONS];
+} demo;
+
+/* A step returns 0 to go on, or the exit status to end the demo with. */
+typedef struct demo_step {
+	const char *name;
+	int (*run)(demo *d);
+} demo_step;
+
+/* Load both tables, find the vindex to route through, print the header. */
+static int step_setup(demo *d)
+{
+	router_error e;
+
+	if ((d->t1 = load(d->path, two, 2)) == NULL ||
+	    (d->t2 = load(d->path, four, 4)) == NULL)
 		return 2;
-	}
-	if ((t1 = load(path, two, 2)) == NULL || (t2 = load(path, four, 4)) ==
-	                                             NULL)
-		return 2;
-	if (router_doc_primary_vindex(t1, ks_name, strlen(ks_name), table_name,
-	                              strlen(table_name), &vname, &vindex_type,
+	if (router_doc_primary_vindex(d->t1, ks_name, strlen(ks_name),
+	                              table_name, strlen(table_name),
+	                              &d->vname, &vindex_type,
 	                              &e) != ROUTER_OK ||
 	    vindex_type == NULL) {
 		fprintf(stderr, "demo: %s.%s has no primary vindex to route "
@@ -316,176 +319,277 @@ int main(int argc, char **argv)
 		        ks_name, table_name);
 		return 2;
 	}
-	router_doc_moved_share(t1, t2, ks_name, &share, NULL);
+	router_doc_moved_share(d->t1, d->t2, ks_name, &d->share, NULL);
 	printf("librouter demo: %s.%s from %s\n"
 	       "(primary vindex \"%s\", type %s; %u reader threads; every "
 	       "answer checked against an oracle)\n\n",
-	       ks_name, table_name, path, vname, vindex_type, nreaders);
-
-	if (router_create(&r, NULL, &e) != ROUTER_OK) {
+	       ks_name, table_name, d->path, d->vname, vindex_type,
+	       d->nreaders);
+	if (router_create(&d->r, NULL, &e) != ROUTER_OK) {
 		fprintf(stderr, "demo: %s\n", e.message);
 		return 2;
 	}
 	t_start = now_s();
+	return 0;
+}
 
-	/* 1. In service: 2 shards.  Versions are assigned 1, 2, ... */
+/* 1. In service: 2 shards.  Versions are assigned 1, 2, ... */
+static int step_publish_v1(demo *d)
+{
+	router_error e;
+
 	prepare(1, two, 2);
-	rc = router_publish(r, t1, 0, NULL, &e);
-	if (rc != ROUTER_OK) {
+	if (router_publish(d->r, d->t1, 0, NULL, &e) != ROUTER_OK) {
 		fprintf(stderr, "demo: publish v1: %s\n", e.message);
 		return 1;
 	}
 	say("v%" PRIu64 " published: %s with 2 shards (-80 80-)",
-	    router_serving_version(r), ks_name);
-	for (i = 0; i < nreaders; i++) {
-		memset(&readers[i], 0, sizeof readers[i]);
-		readers[i].r = r;
-		readers[i].id = i;
-		pthread_create(&readers[i].tid, NULL, read_loop, &readers[i]);
-	}
-	say("%u readers routing through a handle", nreaders);
-	router_inspect(r, take_snapshot, &snap);
-	if (snap.rc == ROUTER_OK) {
-		router_doc_options so = ROUTER_DOC_OPTIONS_INIT;
-		router_table *back = NULL;
+	    router_serving_version(d->r), ks_name);
+	return 0;
+}
 
-		so.keyspace = ks_name;
-		rc = router_doc_load(snap.text, snap.len, &so, &back, NULL, &e);
-		say("v1 exported as a VSchema document (%zu bytes): it loads "
-		    "back to content hash %016" PRIx64 " %s",
-		    snap.len, router_table_hash(back),
-		    rc == ROUTER_OK &&
-		            router_table_hash(back) == router_content_hash(r)
-		        ? "= in service"
-		        : "!= in service");
-		if (rc != ROUTER_OK ||
-		    router_table_hash(back) != router_content_hash(r))
-			ok = 0;
-		router_table_free(back);
+static int step_start_readers(demo *d)
+{
+	for (unsigned i = 0; i < d->nreaders; i++) {
+		memset(&d->readers[i], 0, sizeof d->readers[i]);
+		d->readers[i].r = d->r;
+		d->readers[i].id = i;
+		pthread_create(&d->readers[i].tid, NULL, read_loop,
+		               &d->readers[i]);
 	}
+	say("%u readers routing through a handle", d->nreaders);
+	return 0;
+}
 
-	/* 2. Reshard 2 -> 4 while the readers run. */
-	sleep_until(t_start + seconds * 0.25);
+/* Export v1 as a document and check that it loads back to the same hash. */
+static int step_export(demo *d)
+{
+	router_doc_options so = ROUTER_DOC_OPTIONS_INIT;
+	router_table *back = NULL;
+	router_error e;
+	int rc;
+
+	router_inspect(d->r, take_snapshot, &d->snap);
+	if (d->snap.rc != ROUTER_OK)
+		return 0;
+	so.keyspace = ks_name;
+	rc = router_doc_load(d->snap.text, d->snap.len, &so, &back, NULL, &e);
+	say("v1 exported as a VSchema document (%zu bytes): it loads "
+	    "back to content hash %016" PRIx64 " %s",
+	    d->snap.len, router_table_hash(back),
+	    rc == ROUTER_OK &&
+	            router_table_hash(back) == router_content_hash(d->r)
+	        ? "= in service"
+	        : "!= in service");
+	if (rc != ROUTER_OK ||
+	    router_table_hash(back) != router_content_hash(d->r))
+		d->ok = 0;
+	router_table_free(back);
+	return 0;
+}
+
+/* 2. Reshard 2 -> 4 while the readers run. */
+static int step_reshard(demo *d)
+{
+	router_error e;
+	int rc;
+
+	sleep_until(t_start + d->seconds * 0.25);
 	prepare(2, four, 4);
-	rc = router_publish(r, t2, 0, NULL, &e);
+	rc = router_publish(d->r, d->t2, 0, NULL, &e);
 	if (rc == ROUTER_OK)
 		say("v%" PRIu64 " published: resharded 2 -> 4 shards (-40 "
 		    "40-80 80-c0 c0-); %.0f%% of the keyspace-ID space moves",
-		    router_serving_version(r), share * 100);
+		    router_serving_version(d->r), d->share * 100);
 	else {
 		say("reshard refused: %s: %s", router_errname(rc), e.message);
-		router_table_free(t2);
-		ok = 0;
+		router_table_free(d->t2);
+		d->ok = 0;
 	}
+	return 0;
+}
 
-	/* 3. The January 2026 incident: the MoveTables rollback wrote an
-	 * empty Keyspace VSchema over the sharded keyspace. */
-	sleep_until(t_start + seconds * 0.5);
+/* 3. The January 2026 incident: the MoveTables rollback wrote an
+ * empty Keyspace VSchema over the sharded keyspace. */
+static int step_empty_vschema(demo *d)
+{
+	router_doc_options eo = ROUTER_DOC_OPTIONS_INIT;
+	router_table *empty = NULL;
+	router_error e;
+	int rc;
+
+	sleep_until(t_start + d->seconds * 0.5);
 	eo.keyspace = ks_name;
 	rc = router_doc_load("{}", 2, &eo, &empty, NULL, &e);
 	if (rc == ROUTER_OK)
-		rc = router_publish(r, empty, 0, NULL, &e);
+		rc = router_publish(d->r, empty, 0, NULL, &e);
 	if (rc == ROUTER_EEMPTY) {
-		v1_refused_empty = 1;
+		d->v1_refused_empty = 1;
 		say("January 2026 replay: the empty VSchema {} for %s is "
 		    "REFUSED",
 		    ks_name);
 		say("  %s (%s): %s", router_errname(rc), e.culprit, e.message);
-		say("  v%" PRIu64 " keeps serving", router_serving_version(r));
+		say("  v%" PRIu64 " keeps serving",
+		    router_serving_version(d->r));
 	} else {
 		say("the empty VSchema was NOT refused: %s", router_errname(rc));
-		ok = 0;
+		d->ok = 0;
 	}
 	router_table_free(empty); /* refused: still ours */
+	return 0;
+}
 
-	/* ...and the stale snapshot a backup job would push back. */
-	if (snap.rc == ROUTER_OK) {
-		rc = router_doc_load(snap.text, snap.len, &eo, &stale, NULL, &e);
-		if (rc == ROUTER_OK)
-			rc = router_publish(r, stale, 0, NULL, &e);
-		if (rc == ROUTER_EVERSION) {
-			stale_refused = 1;
-			say("stale snapshot of v1 pushed back: REFUSED");
-			say("  %s: %s", router_errname(rc), e.message);
-		} else {
-			say("the stale snapshot was NOT refused: %s",
-			    router_errname(rc));
-			ok = 0;
-		}
-		if (rc != ROUTER_OK)
-			router_table_free(stale);
-	}
+/* ...and the stale snapshot a backup job would push back. */
+static int step_stale_snapshot(demo *d)
+{
+	router_doc_options eo = ROUTER_DOC_OPTIONS_INIT;
+	router_table *stale = NULL;
+	router_error e;
+	int rc;
 
-	/* 4. Roll back to the 2-shard table (O(1): no rebuild, no guard). */
-	sleep_until(t_start + seconds * 0.75);
-	rc = router_rollback(r, 1, &e);
+	if (d->snap.rc != ROUTER_OK)
+		return 0;
+	eo.keyspace = ks_name;
+	rc = router_doc_load(d->snap.text, d->snap.len, &eo, &stale, NULL, &e);
 	if (rc == ROUTER_OK)
-		say("rolled back to v%" PRIu64 " (2 shards)", router_serving_version(r));
+		rc = router_publish(d->r, stale, 0, NULL, &e);
+	if (rc == ROUTER_EVERSION) {
+		d->stale_refused = 1;
+		say("stale snapshot of v1 pushed back: REFUSED");
+		say("  %s: %s", router_errname(rc), e.message);
+	} else {
+		say("the stale snapshot was NOT refused: %s",
+		    router_errname(rc));
+		d->ok = 0;
+	}
+	if (rc != ROUTER_OK)
+		router_table_free(stale);
+	return 0;
+}
+
+/* 4. Roll back to the 2-shard table (O(1): no rebuild, no guard). */
+static int step_rollback(demo *d)
+{
+	router_error e;
+
+	sleep_until(t_start + d->seconds * 0.75);
+	if (router_rollback(d->r, 1, &e) == ROUTER_OK)
+		say("rolled back to v%" PRIu64 " (2 shards)",
+		    router_serving_version(d->r));
 	else {
 		say("rollback failed: %s", e.message);
-		ok = 0;
+		d->ok = 0;
 	}
+	return 0;
+}
 
-	sleep_until(t_start + seconds);
+/* Stop the readers at the end of the run and add up what they saw. */
+static int step_stop_readers(demo *d)
+{
+	sleep_until(t_start + d->seconds);
 	atomic_store(&stop, 1);
-	for (i = 0; i < nreaders; i++) {
-		pthread_join(readers[i].tid, NULL);
-		total += readers[i].lookups;
-		ns += readers[i].ns;
-		wrong_total += readers[i].wrong;
+	for (unsigned i = 0; i < d->nreaders; i++) {
+		reader *rd = &d->readers[i];
+
+		pthread_join(rd->tid, NULL);
+		d->total += rd->lookups;
+		d->ns += rd->ns;
+		d->wrong_total += rd->wrong;
 		for (unsigned v = 0; v < MAX_VERSIONS; v++)
-			per_version[v] += readers[i].by_version[v];
-		if (readers[i].failed) {
+			d->per_version[v] += rd->by_version[v];
+		if (rd->failed) {
 			fprintf(stderr, "demo: reader %u: %s\n", i,
-			        readers[i].first_wrong);
-			ok = 0;
-		} else if (readers[i].wrong > 0) {
+			        rd->first_wrong);
+			d->ok = 0;
+		} else if (rd->wrong > 0) {
 			printf("  reader %u, first wrong answer: %s\n", i,
-			       readers[i].first_wrong);
+			       rd->first_wrong);
 		}
 	}
 	say("readers stopped");
-	router_stats_get(r, &st, sizeof st);
+	router_stats_get(d->r, &d->st, sizeof d->st);
+	return 0;
+}
 
-	commas(total, buf, sizeof buf);
+static int step_report(demo *d)
+{
+	const char *sep = " (";
+	char buf[32], buf2[32];
+
+	commas(d->total, buf, sizeof buf);
 	printf("\nreport\n");
-	printf("  lookups        %s in %u threads (", buf, nreaders);
+	printf("  lookups        %s in %u threads (", buf, d->nreaders);
 	for (unsigned v = 1; v < MAX_VERSIONS; v++)
-		if (per_version[v] > 0) {
-			commas(per_version[v], buf2, sizeof buf2);
+		if (d->per_version[v] > 0) {
+			commas(d->per_version[v], buf2, sizeof buf2);
 			printf("%sv%u: %s", v > 1 ? ", " : "", v, buf2);
 		}
 	printf(")\n");
 	printf("  ns per lookup  %.1f (handle lookup, timed apart from the "
 	       "checks)\n",
-	       total ? (double)ns / (double)total : 0.0);
+	       d->total ? (double)d->ns / (double)d->total : 0.0);
 	printf("  publishes      %" PRIu64 " accepted, %" PRIu64 " refused",
-	       st.accepted, st.refused);
-	{
-		const char *sep = " (";
-
-		for (int c = 1; c <= -ROUTER_ERRNO_MIN; c++)
-			if (router_stats_refused(r, -c) > 0) {
-				printf("%s%s: %" PRIu64, sep, router_errname(-c),
-				       router_stats_refused(r, -c));
-				sep = ", ";
-			}
-		if (strcmp(sep, ", ") == 0)
-			printf(")");
-	}
-	printf(", %" PRIu64 " rollback%s\n", st.rollbacks,
-	       st.rollbacks == 1 ? "" : "s");
+	       d->st.accepted, d->st.refused);
+	for (int c = 1; c <= -ROUTER_ERRNO_MIN; c++)
+		if (router_stats_refused(d->r, -c) > 0) {
+			printf("%s%s: %" PRIu64, sep, router_errname(-c),
+			       router_stats_refused(d->r, -c));
+			sep = ", ";
+		}
+	if (strcmp(sep, ", ") == 0)
+		printf(")");
+	printf(", %" PRIu64 " rollback%s\n", d->st.rollbacks,
+	       d->st.rollbacks == 1 ? "" : "s");
 	printf("  in service     v%" PRIu64 ", content hash %016" PRIx64 "\n",
-	       st.version, st.content_hash);
-	printf("  wrong answers  %" PRIu64 "\n", wrong_total);
+	       d->st.version, d->st.content_hash);
+	printf("  wrong answers  %" PRIu64 "\n", d->wrong_total);
+	return 0;
+}
 
-	if (wrong_total > 0 || total == 0 || !v1_refused_empty ||
-	    (snap.rc == ROUTER_OK && !stale_refused) || per_version[1] == 0 ||
-	    per_version[2] == 0)
-		ok = 0;
-	free(snap.text);
-	router_free(r);
-	if (!ok) {
+/* The demo, in order.  Each step's output is part of what `make demo`
+ * shows, so the order is the story. */
+static const demo_step steps[] = {
+	{"setup", step_setup},
+	{"publish v1", step_publish_v1},
+	{"start readers", step_start_readers},
+	{"export v1", step_export},
+	{"reshard", step_reshard},
+	{"empty VSchema", step_empty_vschema},
+	{"stale snapshot", step_stale_snapshot},
+	{"rollback", step_rollback},
+	{"stop readers", step_stop_readers},
+	{"report", step_report},
+};
+
+int main(int argc, char **argv)
+{
+	static demo d;
+	int rc;
+
+	d.path = argc > 1 ? argv[1]
+	                  : "tests/data/examples/customer_sharded.json";
+	d.seconds = argc > 2 ? atof(argv[2]) : 2.0;
+	d.nreaders = 2;
+	d.ok = 1;
+	if (argc > 4) {
+		ks_name = argv[3];
+		table_name = argv[4];
+	}
+	if (d.seconds <= 0 || d.seconds > 600) {
+		fprintf(stderr, "usage: demo [DOC [SECONDS [KEYSPACE TABLE]]]\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		if ((rc = steps[i].run(&d)) != 0)
+			return rc;
+
+	if (d.wrong_total > 0 || d.total == 0 || !d.v1_refused_empty ||
+	    (d.snap.rc == ROUTER_OK && !d.stale_refused) ||
+	    d.per_version[1] == 0 || d.per_version[2] == 0)
+		d.ok = 0;
+	free(d.snap.text);
+	router_free(d.r);
+	if (!d.ok) {
 		printf("\ndemo: FAILED (see above)\n");
 		return 1;
 	}

@@ -1842,6 +1842,100 @@ static void walk(ld *l, json_t *root)
 	}
 }
 
+/* Refuse what is not a JSON object of a sane size; 0 when *rootp is one
+ * (*rootp is set whenever jansson parsed something, for the caller to
+ * free), -1 with an error note otherwise. */
+static int parse_root(ld *l, const void *json, size_t len, json_t **rootp)
+{
+	json_t *root;
+	json_error_t je;
+
+	if (len > ROUTER_DOC_MAX_SIZE) {
+		char msg[128];
+
+		snprintf(msg, sizeof msg,
+		         "the document is %zu bytes; the limit is %zu", len,
+		         ROUTER_DOC_MAX_SIZE);
+		add_note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_ERANGE, "(document)",
+		         "", 0, 0, msg);
+		return -1;
+	}
+	if (is_blank(json, len)) {
+		add_note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC, "(document)", "",
+		         0, 0, "the document is empty");
+		return -1;
+	}
+	*rootp = root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		parse_error(l, &je);
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		char msg[96];
+
+		snprintf(msg, sizeof msg,
+		         "a routing document is a JSON object, not %s",
+		         jtype(root));
+		add_note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC, "(document)", "",
+		         0, 0, msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Shards supplied for a keyspace the document does not define: an error,
+ * or a note when the options allow it. */
+static void check_unused_shards(ld *l)
+{
+	for (size_t i = 0; i < l->o.nshards; i++) {
+		const char *ks = l->o.shards[i].keyspace;
+		char where[ROUTER_NAME_MAX + 40], msg[ROUTER_NAME_MAX + 100];
+
+		if (l->shard_used[i])
+			continue;
+		snprintf(where, sizeof where, "(shards supplied for %.*s)",
+		         ROUTER_NAME_MAX, ks);
+		snprintf(msg, sizeof msg,
+		         "shards are supplied for keyspace %.*s, which the "
+		         "document does not define",
+		         ROUTER_NAME_MAX, ks);
+		if (l->o.flags & ROUTER_DOC_UNUSED_SHARDS_OK)
+			add_note(l, ROUTER_DOC_NOTE_IGNORED, ROUTER_OK, where,
+			         where, 0, 0, msg);
+		else
+			add_note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_ENOTFOUND, ks,
+			         where, 0, 0, msg);
+	}
+}
+
+/* Build the table from the walked document into *tp; problems become
+ * notes and leave *tp NULL. */
+static void build_table(ld *l, router_table **tp)
+{
+	router_error be;
+	int rc;
+
+	router_builder_set_version(l->b,
+	                           l->o.version ? l->o.version : l->version);
+	rc = router_table_build(l->b, tp, &be);
+	if (rc == ROUTER_ENOMEM && router_builder_problem_count(l->b) == 0) {
+		l->nomem = 1;
+		return;
+	}
+	if (rc != ROUTER_OK) {
+		size_t before = l->nerr;
+
+		builder_problems(l);
+		if (l->nerr == before && before == 0)
+			add_note(l, ROUTER_DOC_NOTE_ERROR, rc, be.culprit,
+			         be.culprit, 0, 0, be.message);
+	}
+	if (l->nerr > 0 || l->nomem) {
+		router_table_free(*tp);
+		*tp = NULL;
+	}
+}
+
 /* router_doc_load, with json_path resolved under file_dir (the document
  * file's directory) unless the options say otherwise; NULL: from memory. */
 static int load_doc(const void *json, size_t len, const router_doc_options *opt,
@@ -1850,10 +1944,8 @@ static int load_doc(const void *json, size_t len, const router_doc_options *opt,
 {
 	ld l;
 	json_t *root = NULL;
-	json_error_t je;
 	router_table *t = NULL;
 	size_t i;
-	router_error be;
 	int rc;
 
 	if (out != NULL)
@@ -1877,36 +1969,8 @@ static int load_doc(const void *json, size_t len, const router_doc_options *opt,
 	memset(l.rep, 0, sizeof *l.rep);
 	l.rep->a = l.a;
 
-	if (len > ROUTER_DOC_MAX_SIZE) {
-		char msg[128];
-
-		snprintf(msg, sizeof msg,
-		         "the document is %zu bytes; the limit is %zu", len,
-		         ROUTER_DOC_MAX_SIZE);
-		add_note(&l, ROUTER_DOC_NOTE_ERROR, ROUTER_ERANGE, "(document)",
-		         "", 0, 0, msg);
+	if (parse_root(&l, json, len, &root) != 0)
 		goto done;
-	}
-	if (is_blank(json, len)) {
-		add_note(&l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC, "(document)", "",
-		         0, 0, "the document is empty");
-		goto done;
-	}
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL) {
-		parse_error(&l, &je);
-		goto done;
-	}
-	if (!json_is_object(root)) {
-		char msg[96];
-
-		snprintf(msg, sizeof msg,
-		         "a routing document is a JSON object, not %s",
-		         jtype(root));
-		add_note(&l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC, "(document)", "",
-		         0, 0, msg);
-		goto done;
-	}
 	if (router_builder_create(&l.b, l.a, err) != ROUTER_OK) {
 		l.nomem = 1;
 		goto done;
@@ -1920,45 +1984,10 @@ static int load_doc(const void *json, size_t len, const router_doc_options *opt,
 	walk(&l, root);
 	if (l.nomem)
 		goto done;
-	for (i = 0; i < l.o.nshards; i++) {
-		const char *ks = l.o.shards[i].keyspace;
-		char where[ROUTER_NAME_MAX + 40], msg[ROUTER_NAME_MAX + 100];
-
-		if (l.shard_used[i])
-			continue;
-		snprintf(where, sizeof where, "(shards supplied for %.*s)",
-		         ROUTER_NAME_MAX, ks);
-		snprintf(msg, sizeof msg,
-		         "shards are supplied for keyspace %.*s, which the "
-		         "document does not define",
-		         ROUTER_NAME_MAX, ks);
-		if (l.o.flags & ROUTER_DOC_UNUSED_SHARDS_OK)
-			add_note(&l, ROUTER_DOC_NOTE_IGNORED, ROUTER_OK, where,
-			         where, 0, 0, msg);
-		else
-			add_note(&l, ROUTER_DOC_NOTE_ERROR, ROUTER_ENOTFOUND, ks,
-			         where, 0, 0, msg);
-	}
+	check_unused_shards(&l);
 	if (l.skipped || l.nomem)
 		goto done;
-	router_builder_set_version(l.b, l.o.version ? l.o.version : l.version);
-	rc = router_table_build(l.b, &t, &be);
-	if (rc == ROUTER_ENOMEM && router_builder_problem_count(l.b) == 0) {
-		l.nomem = 1;
-		goto done;
-	}
-	if (rc != ROUTER_OK) {
-		size_t before = l.nerr;
-
-		builder_problems(&l);
-		if (l.nerr == before && before == 0)
-			add_note(&l, ROUTER_DOC_NOTE_ERROR, rc, be.culprit,
-			         be.culprit, 0, 0, be.message);
-	}
-	if (l.nerr > 0 || l.nomem) {
-		router_table_free(t);
-		t = NULL;
-	}
+	build_table(&l, &t);
 done:
 	if (l.nomem) {
 		router_table_free(t);

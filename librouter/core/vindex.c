@@ -1257,23 +1257,12 @@ static int is_go_space(char c)
 	       c == '\f' || c == '\r';
 }
 
-/*
- * multicol, as Vitess's newMultiCol: column_count (1..8), then
- * column_bytes (explicit sizes; the columns left out share what remains
- * of 8 bytes, ceil(remaining / pending) each, in column order), then
- * column_vindex (default "hash"; each must be a unique, vcursor-free
- * Hashing vindex, created with the params other than these three).
- */
-static int multicol_init(router__vindex *v, const router_param *params,
-                         size_t nparams, const router_allocator *a,
-                         const char *culprit, router_error *err)
+/* multicol's column_count: 1..8 columns. */
+static int multicol_count(const char *cc, int64_t *count_out,
+                          const char *culprit, router_error *err)
 {
-	const char *cc = param(params, nparams, "column_count");
-	const char *cb = param(params, nparams, "column_bytes");
-	const char *cv = param(params, nparams, "column_vindex");
 	char msg[ROUTER_MESSAGE_MAX];
-	uint8_t defined[ROUTER_MULTICOL_MAX] = {0};
-	int64_t count, used = 0, remaining, pending;
+	int64_t count;
 
 	if (cc == NULL)
 		return router__seterr(err, ROUTER_EREFERENCE, culprit,
@@ -1286,7 +1275,18 @@ static int multicol_init(router__vindex *v, const router_param *params,
 		return router__seterr(err, ROUTER_EREFERENCE, culprit,
 		                      "number of columns should be between 1 "
 		                      "and 8 in the parameter 'column_count'");
-	v->u.mc.ncols = (uint8_t)count;
+	*count_out = count;
+	return ROUTER_OK;
+}
+
+/* multicol's column_bytes: the explicit sizes, then the columns left out
+ * share what remains of 8 bytes, ceil(remaining / pending) each. */
+static int multicol_bytes(router__vindex *v, const char *cb, int64_t count,
+                          const char *culprit, router_error *err)
+{
+	char msg[ROUTER_MESSAGE_MAX];
+	uint8_t defined[ROUTER_MULTICOL_MAX] = {0};
+	int64_t used = 0, remaining, pending;
 
 	if (cb != NULL) {
 		size_t items = split_count(cb);
@@ -1353,79 +1353,116 @@ static int multicol_init(router__vindex *v, const router_param *params,
 		pending--;
 	}
 
+	return ROUTER_OK;
+}
+
+/* multicol's column_vindex for column i (default "hash"): a unique,
+ * vcursor-free Hashing vindex, created with the other params. */
+static int multicol_column(router__vindex *v, const router_param *params,
+                           size_t nparams, const router_allocator *a,
+                           const char *cv, size_t i, const char *culprit,
+                           router_error *err)
+{
+	char name[ROUTER_NAME_MAX + 1] = "hash";
+	const router__vtype *t;
+
+	if (cv != NULL && i < split_count(cv)) {
+		size_t len;
+		const char *s = split_item(cv, i, &len);
+
+		/* strings.TrimSpace (ASCII whitespace). */
+		while (len > 0 && is_go_space(*s)) {
+			s++;
+			len--;
+		}
+		while (len > 0 && is_go_space(s[len - 1]))
+			len--;
+		if (len > ROUTER_NAME_MAX)
+			len = ROUTER_NAME_MAX; /* no such type anyway */
+		if (len > 0) {
+			memcpy(name, s, len);
+			name[len] = '\0';
+		}
+	}
+	t = router__vtype_find(name, strlen(name));
+	if (t == NULL) {
+		char q[ROUTER_NAME_MAX + 8];
+
+		go_quote(name, strlen(name), q, sizeof q);
+		return router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                      "vindexType %s not found "
+		                      "(param 'column_vindex')", q);
+	}
+	/* Creation errors of the column vindex come first, as in
+	 * Vitess (it gets every param but the three above; those it
+	 * reads are never among them). */
+	if (t->kind == ROUTER__V_NUMERIC_STATIC_MAP) {
+		router__vindex tmp;
+		int rc;
+
+		memset(&tmp, 0, sizeof tmp);
+		tmp.type = t;
+		rc = nsm_init(&tmp, params, nparams, a, culprit, err);
+		router__vindex_fini(&tmp, a);
+		if (rc != ROUTER_OK)
+			return rc;
+		/* Valid, but its table would need a slot per column
+		 * in router__vindex: mapping says EUNSUPPORTED. */
+	} else if (t->kind == ROUTER__V_MULTICOL) {
+		return router__seterr(err, ROUTER_EREFERENCE, culprit,
+		                      "number of columns not provided in "
+		                      "the parameter 'column_count'");
+	} else if (t->kind == ROUTER__V_REGION_EXPERIMENTAL) {
+		router__vindex tmp;
+		int rc;
+
+		memset(&tmp, 0, sizeof tmp);
+		rc = region_init(&tmp, params, nparams, culprit, err);
+		if (rc != ROUTER_OK)
+			return rc;
+	}
+	if (!t->hashing || !t->unique || t->kind == ROUTER__V_LOOKUP)
+		return router__seterr(
+		    err, ROUTER_EREFERENCE, culprit,
+		    "multicol vindex supports vindexes that exports "
+		    "hashing function, are unique and are non-lookup "
+		    "vindex, passed vindex '%s' is invalid",
+		    name);
+	v->u.mc.col[i] = t;
+	return ROUTER_OK;
+}
+
+/*
+ * multicol, as Vitess's newMultiCol: column_count (1..8), then
+ * column_bytes (explicit sizes; the columns left out share what remains
+ * of 8 bytes, ceil(remaining / pending) each, in column order), then
+ * column_vindex (default "hash"; each must be a unique, vcursor-free
+ * Hashing vindex, created with the params other than these three).
+ */
+static int multicol_init(router__vindex *v, const router_param *params,
+                         size_t nparams, const router_allocator *a,
+                         const char *culprit, router_error *err)
+{
+	const char *cc = param(params, nparams, "column_count");
+	const char *cb = param(params, nparams, "column_bytes");
+	const char *cv = param(params, nparams, "column_vindex");
+	int64_t count = 0;
+	int rc;
+
+	if ((rc = multicol_count(cc, &count, culprit, err)) != ROUTER_OK)
+		return rc;
+	v->u.mc.ncols = (uint8_t)count;
+	if ((rc = multicol_bytes(v, cb, count, culprit, err)) != ROUTER_OK)
+		return rc;
 	if (cv != NULL && split_count(cv) > (size_t)count)
 		return router__seterr(err, ROUTER_EREFERENCE, culprit,
 		                      "number of vindex function provided are "
 		                      "more than column count in the parameter "
 		                      "'column_vindex'");
-	for (int64_t i = 0; i < count; i++) {
-		char name[ROUTER_NAME_MAX + 1] = "hash";
-		const router__vtype *t;
-
-		if (cv != NULL && (size_t)i < split_count(cv)) {
-			size_t len;
-			const char *s = split_item(cv, (size_t)i, &len);
-
-			/* strings.TrimSpace (ASCII whitespace). */
-			while (len > 0 && is_go_space(*s)) {
-				s++;
-				len--;
-			}
-			while (len > 0 && is_go_space(s[len - 1]))
-				len--;
-			if (len > ROUTER_NAME_MAX)
-				len = ROUTER_NAME_MAX; /* no such type anyway */
-			if (len > 0) {
-				memcpy(name, s, len);
-				name[len] = '\0';
-			}
-		}
-		t = router__vtype_find(name, strlen(name));
-		if (t == NULL) {
-			char q[ROUTER_NAME_MAX + 8];
-
-			go_quote(name, strlen(name), q, sizeof q);
-			return router__seterr(err, ROUTER_EREFERENCE, culprit,
-			                      "vindexType %s not found "
-			                      "(param 'column_vindex')", q);
-		}
-		/* Creation errors of the column vindex come first, as in
-		 * Vitess (it gets every param but the three above; those it
-		 * reads are never among them). */
-		if (t->kind == ROUTER__V_NUMERIC_STATIC_MAP) {
-			router__vindex tmp;
-			int rc;
-
-			memset(&tmp, 0, sizeof tmp);
-			tmp.type = t;
-			rc = nsm_init(&tmp, params, nparams, a, culprit, err);
-			router__vindex_fini(&tmp, a);
-			if (rc != ROUTER_OK)
-				return rc;
-			/* Valid, but its table would need a slot per column
-			 * in router__vindex: mapping says EUNSUPPORTED. */
-		} else if (t->kind == ROUTER__V_MULTICOL) {
-			return router__seterr(err, ROUTER_EREFERENCE, culprit,
-			                      "number of columns not provided in "
-			                      "the parameter 'column_count'");
-		} else if (t->kind == ROUTER__V_REGION_EXPERIMENTAL) {
-			router__vindex tmp;
-			int rc;
-
-			memset(&tmp, 0, sizeof tmp);
-			rc = region_init(&tmp, params, nparams, culprit, err);
-			if (rc != ROUTER_OK)
-				return rc;
-		}
-		if (!t->hashing || !t->unique || t->kind == ROUTER__V_LOOKUP)
-			return router__seterr(
-			    err, ROUTER_EREFERENCE, culprit,
-			    "multicol vindex supports vindexes that exports "
-			    "hashing function, are unique and are non-lookup "
-			    "vindex, passed vindex '%s' is invalid",
-			    name);
-		v->u.mc.col[i] = t;
-	}
+	for (size_t i = 0; i < (size_t)count; i++)
+		if ((rc = multicol_column(v, params, nparams, a, cv, i, culprit,
+		                          err)) != ROUTER_OK)
+			return rc;
 	return ROUTER_OK;
 }
 
