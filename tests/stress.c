@@ -432,6 +432,15 @@ int main(int argc, char **argv)
 			tot.refused[k] += pc[i].refused[k];
 	}
 	router_stats_get(R, &st, sizeof st);
+	{
+		/* Say which read side ran: the library reads the same variable
+		 * (membarrier unless ROUTER_NO_MEMBARRIER is set and not "0"). */
+		const char *nm = getenv("ROUTER_NO_MEMBARRIER");
+		int xchg = nm != NULL && nm[0] != '\0' && nm[0] != '0';
+		printf("stress: read side %s\n", xchg
+		       ? "ck_epoch xchg (ROUTER_NO_MEMBARRIER set)"
+		       : "membarrier if the kernel has it (TSan builds: xchg)");
+	}
 	printf("stress: %.1f s, %d readers: %llu lookups checked, %llu "
 	       "versions seen, %llu wrong, %llu errors\n",
 	       seconds, nreaders, (unsigned long long)tot.lookups,
