@@ -73,6 +73,7 @@ setup(
     packages=["shardrouter"],
     package_data={"shardrouter": ["py.typed", "*.pyi"]},
     ext_modules=[ext],
+    license="Apache-2.0",
     python_requires=">=3.11",
     zip_safe=False,
 )
