@@ -9,13 +9,19 @@ CC ?= cc
 PYTHON ?= /usr/bin/python3
 RUBY ?= /usr/bin/ruby
 
-VERSION_MAJOR := $(shell sed -n 's/^\#define ROUTER_VERSION_MAJOR \([0-9]*\).*/\1/p' include/router.h)
-VERSION_MINOR := $(shell sed -n 's/^\#define ROUTER_VERSION_MINOR \([0-9]*\).*/\1/p' include/router.h)
-VERSION_PATCH := $(shell sed -n 's/^\#define ROUTER_VERSION_PATCH \([0-9]*\).*/\1/p' include/router.h)
+VERSION_MAJOR := $(shell sed -n 's/^\#define ROUTER_VERSION_MAJOR \([0-9]*\).*/\1/p' include/librouter/router.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define ROUTER_VERSION_MINOR \([0-9]*\).*/\1/p' include/librouter/router.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define ROUTER_VERSION_PATCH \([0-9]*\).*/\1/p' include/librouter/router.h)
 VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 
 BUILD ?= build
 PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR ?= $(LIBDIR)/cmake/librouter
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wwrite-strings -Wformat=2 \
@@ -24,7 +30,7 @@ ifeq ($(CI),true)
 WERROR := -Werror
 endif
 OPT ?= -O2 -g
-CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) -Iinclude -Ilibrouter $(EXTRA_CFLAGS)
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) -Iinclude -Iinclude/librouter -Ilibrouter $(EXTRA_CFLAGS)
 LIB_CFLAGS := $(CFLAGS_ALL) -fPIC -fvisibility=hidden -DROUTER_BUILDING
 LDFLAGS_ALL := $(EXTRA_LDFLAGS)
 
@@ -67,7 +73,8 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 # Debian packages each target needs.
 PKGS_BUILD := gcc libc6-dev make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev libcurl4-openssl-dev
-PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
+# g++: check-headers compiles every public header as C++ too.
+PKGS_TEST := $(PKGS_BUILD) libcmocka-dev g++
 
 .PHONY: stress stress-asan stress-tsan
 .PHONY: tools demo test-cli
@@ -75,7 +82,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev
 .PHONY: test-etcd test-etcd-asan test-etcd-tsan deps-etcd demo-fleet
 .PHONY: test-fleet fleet-bench
 .PHONY: test-python bench-python deps-python python-ext
-.PHONY: all lib test test-c test-readme check-headers test-link test-abi test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install check-exports
+.PHONY: all lib test test-c test-readme check-headers test-link test-abi test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install uninstall test-install deps-install check-exports
 
 all: lib tools
 
@@ -92,7 +99,9 @@ help:
 	@echo "make test-fleet  30 followers on a real etcd: reshard, refuse, restart (~1 min)"
 	@echo "make fleet-bench 200 followers: convergence, idle CPU, etcd down, flapping"
 	@echo "make check-exports  check that only router_ symbols are exported"
-	@echo "make install     install the libraries, headers, .pc files, routerctl and its man page under PREFIX"
+	@echo "make install     libraries, headers, pkg-config + CMake files, routerctl, man page (PREFIX, DESTDIR, LIBDIR)"
+	@echo "make uninstall   remove what make install installed (same variables)"
+	@echo "make test-install install into a temporary tree; build the README example with pkg-config and CMake"
 	@echo "make bench       full benchmarks (minutes): table + $(BUILD)/bench.json"
 	@echo "make bench-ci    short benchmarks, fail past bench/thresholds.ini"
 	@echo "make test-ruby   build the Ruby extension (bindings/ruby), run its minitest suite"
@@ -128,7 +137,7 @@ deps-test:
 
 # --- library -------------------------------------------------------------
 # Building never installs packages (make deps, demo and test do).
-lib: $(STATIC) $(SHARED) $(ETCD_STATIC) $(ETCD_SHARED) $(BUILD)/router.pc $(BUILD)/router-etcd.pc
+lib: $(STATIC) $(SHARED) $(ETCD_STATIC) $(ETCD_SHARED)
 
 # -MMD -MP: each object also depends on the headers it includes.
 $(BUILD)/obj/%.o: librouter/%.c
@@ -163,14 +172,6 @@ $(ETCD_SHARED): $(FLEET_OBJS) $(ERRBUF_OBJ) $(SHARED) $(ETCD_SYMBOL_MAP)
 	ln -sf librouter-etcd.so.$(VERSION) $(BUILD)/$(ETCD_SONAME)
 	ln -sf $(ETCD_SONAME) $(BUILD)/librouter-etcd.so
 
-$(BUILD)/router.pc: Makefile include/router.h
-	@mkdir -p $(BUILD)
-	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: librouter\nDescription: Vitess-exact embedded shard router\nVersion: %s\nLibs: -L$${libdir} -lrouter\nLibs.private: %s\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' '$(DEPLIBS)' > $@
-
-$(BUILD)/router-etcd.pc: Makefile include/router.h
-	@mkdir -p $(BUILD)
-	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: librouter-etcd\nDescription: librouter fleet library: follow a routing document in etcd\nVersion: %s\nRequires: router = %s\nLibs: -L$${libdir} -lrouter-etcd\nLibs.private: %s\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' '$(VERSION)' '$(DEPLIBS_FLEET)' > $@
-
 # Only public router_ names leave either library (router__ is internal),
 # each in a version node of its map, and every ROUTER_EXTERN symbol is in
 # the map (tests/abi/check_exports.sh says what is checked).
@@ -178,23 +179,65 @@ check-exports: $(SHARED) $(ETCD_SHARED)
 	@tests/abi/check_exports.sh $(SHARED) $(SYMBOL_MAP) $(LIB_OBJS)
 	@tests/abi/check_exports.sh $(ETCD_SHARED) $(ETCD_SYMBOL_MAP) $(FLEET_OBJS) $(ERRBUF_OBJ)
 
+# --- install / uninstall --------------------------------------------------
+# PREFIX, DESTDIR (staging: files go under DESTDIR, but name PREFIX), and
+# each directory on its own, e.g. a multiarch LIBDIR=/usr/lib/x86_64-linux-gnu.
+# The pkg-config and CMake files are written by the install itself
+# (tools/gen_pkgfiles.sh) for the directories being installed into.
+# Headers go in INCLUDEDIR/librouter/: #include <librouter/router.h>.
+INSTALL_FILES := $(BUILD)/install-files
+PUBLIC_HEADERS := $(wildcard include/librouter/*.h)
+PKG_FILES := librouter.pc librouter-etcd.pc router.pc router-etcd.pc
+
 install: lib tools
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 include/router.h include/router_doc.h include/router_etcd.h $(DESTDIR)$(PREFIX)/include/
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BUILD)/routerctl $(DESTDIR)$(PREFIX)/bin/
-	install -d $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 644 cli/routerctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 644 $(STATIC) $(ETCD_STATIC) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(SHARED) $(ETCD_SHARED) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf librouter.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
-	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/librouter.so
-	ln -sf librouter-etcd.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(ETCD_SONAME)
-	ln -sf $(ETCD_SONAME) $(DESTDIR)$(PREFIX)/lib/librouter-etcd.so
-	install -m 644 $(BUILD)/router.pc $(BUILD)/router-etcd.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	@for d in "$(PREFIX)" "$(LIBDIR)" "$(INCLUDEDIR)"; do case "$$d" in /*) ;; \
+		*) echo "install: $$d: PREFIX, LIBDIR and INCLUDEDIR must be absolute paths" >&2; exit 2 ;; esac; done
+	rm -rf $(INSTALL_FILES)
+	sh tools/gen_pkgfiles.sh $(INSTALL_FILES) $(VERSION) $(PREFIX) $(LIBDIR) $(INCLUDEDIR)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/librouter $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/librouter/
+	install -m 644 $(STATIC) $(ETCD_STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(ETCD_SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf librouter.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/librouter.so
+	ln -sf librouter-etcd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(ETCD_SONAME)
+	ln -sf $(ETCD_SONAME) $(DESTDIR)$(LIBDIR)/librouter-etcd.so
+	install -m 644 $(addprefix $(INSTALL_FILES)/,$(PKG_FILES)) $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 $(INSTALL_FILES)/librouter-config.cmake $(INSTALL_FILES)/librouter-config-version.cmake $(DESTDIR)$(CMAKEDIR)/
+	install -m 755 $(BUILD)/routerctl $(DESTDIR)$(BINDIR)/
+	install -m 644 cli/routerctl.1 $(DESTDIR)$(MANDIR)/man1/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+		ldconfig && echo "install: ran ldconfig"; \
+	else \
+		echo "install: ldconfig not run (DESTDIR set or not root): run it as root once the files are in place," \
+		     "or put $(LIBDIR) in LD_LIBRARY_PATH if it is not in /etc/ld.so.conf"; \
+	fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/librouter/,$(notdir $(PUBLIC_HEADERS)))
+	rm -f $(DESTDIR)$(LIBDIR)/librouter.a $(DESTDIR)$(LIBDIR)/librouter-etcd.a \
+		$(DESTDIR)$(LIBDIR)/librouter.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/librouter.so \
+		$(DESTDIR)$(LIBDIR)/librouter-etcd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(ETCD_SONAME) $(DESTDIR)$(LIBDIR)/librouter-etcd.so
+	rm -f $(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,$(PKG_FILES))
+	rm -f $(DESTDIR)$(CMAKEDIR)/librouter-config.cmake $(DESTDIR)$(CMAKEDIR)/librouter-config-version.cmake
+	rm -f $(DESTDIR)$(BINDIR)/routerctl $(DESTDIR)$(MANDIR)/man1/routerctl.1
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/librouter $(DESTDIR)$(CMAKEDIR) 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+# Every way of consuming an installed tree (tests/install/run.sh says
+# which): pkg-config shared / static / -static, the fleet library, the 0.1
+# names, CMake, DESTDIR staging, uninstall.  Installs into a temporary
+# directory only.
+PKGS_INSTALL := $(PKGS_BUILD) cmake file
+deps-install:
+	$(call need_pkgs,$(PKGS_INSTALL))
+
+test-install: deps-install lib tools
+	@sh tests/install/run.sh $(BUILD) $(VERSION)
 
 # --- tests ---------------------------------------------------------------
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(wildcard include/*.h librouter/*/*.h) $(STATIC)
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(STATIC) -lcmocka $(DEPLIBS) $(LDFLAGS_ALL)
 
@@ -219,7 +262,7 @@ test-readme: lib $(BUILD)/readme_example
 	 { echo "README example output differs:"; cat $(BUILD)/readme_example.out; exit 1; }
 	@echo "README example: ok"
 
-test: test-c check-exports test-readme check-headers test-link test-abi test-fuzz-corpus test-cli test-ruby test-python
+test: test-c check-exports test-readme check-headers test-link test-abi test-install test-fuzz-corpus test-cli test-ruby test-python
 
 # --- routerctl and the demo (README: "Routing documents and routerctl") ---
 # Both link the static libraries; routerctl also links the fleet library.
@@ -229,11 +272,11 @@ $(BUILD)/gen/routerctl_help.h: cli/routerctl.1 cli/man2help.sh
 	@mkdir -p $(dir $@)
 	sh cli/man2help.sh cli/routerctl.1 > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/routerctl: cli/routerctl.c cli/routerctl_etcd.c cli/routerctl_etcd.h $(BUILD)/gen/routerctl_help.h $(wildcard include/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+$(BUILD)/routerctl: cli/routerctl.c cli/routerctl_etcd.c cli/routerctl_etcd.h $(BUILD)/gen/routerctl_help.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -I$(BUILD)/gen -o $@ $< cli/routerctl_etcd.c $(ETCD_LINK) $(LDFLAGS_ALL)
 
-$(BUILD)/demo: cli/demo.c $(wildcard include/*.h librouter/*/*.h) $(STATIC)
+$(BUILD)/demo: cli/demo.c $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
 
@@ -264,7 +307,7 @@ ETCD_TEST := $(BUILD)/tests/etcd/test_etcd
 deps-etcd:
 	$(call need_pkgs,$(PKGS_ETCD))
 
-$(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h tests/testutil.h $(wildcard include/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+$(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
@@ -300,7 +343,7 @@ BENCH_MEMBERS := $(if $(filter command line environment,$(origin FLEET_MEMBERS))
 FLEET_PROCS ?= 10
 FLEET_FLAP ?= 60
 
-$(FLEET_BIN): tests/fleet/fleet.c tests/etcd/harness.h $(wildcard include/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+$(FLEET_BIN): tests/fleet/fleet.c tests/etcd/harness.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/etcd -o $@ $< $(ETCD_LINK) $(LDFLAGS_ALL)
 
@@ -312,12 +355,14 @@ fleet-bench: deps-etcd lib $(FLEET_BIN)
 		-r 10 -f $(FLEET_FLAP) -i 10 -d 10
 
 # --- API surface: headers alone, as C and C++; static and shared linking ---
-check-headers:
-	@for h in include/*.h; do \
-		printf '#include "%s"\nint router__hdr_check;\n' $$(basename $$h) | \
+# Each public header alone, as its users include it (<librouter/...>), in
+# C11 and in C++11 (a C++ program includes it inside no extern "C").
+check-headers: deps-test
+	@for h in include/librouter/*.h; do \
+		printf '#include <librouter/%s>\nint router__hdr_check;\n' $$(basename $$h) | \
 		$(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude -fsyntax-only -x c - || exit 1; \
-		printf '#include "%s"\nint router__hdr_check;\n' $$(basename $$h) | \
-		c++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude -fsyntax-only -x c++ - || exit 1; \
+		printf '#include <librouter/%s>\nint router__hdr_check;\n' $$(basename $$h) | \
+		$(CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude -fsyntax-only -x c++ - || exit 1; \
 	done; echo "headers: each compiles alone as C11 and C++11"
 
 $(BUILD)/smoke-static: tests/surface/smoke.c $(STATIC)
@@ -364,14 +409,14 @@ $(ABI_DIR)/no-0.2/$(SONAME): $(LIB_OBJS) $(SYMBOL_MAP)
 $(ABI_DIR)/old_caller: tests/abi/old_caller.c $(ABI_DIR)/0.1/router.h $(ABI_DIR)/unversioned/librouter.so
 	$(CC) $(ABI_CFLAGS) -I$(ABI_DIR)/0.1 -o $@ $< -L$(ABI_DIR)/unversioned -lrouter $(LDFLAGS_ALL)
 
-$(ABI_DIR)/new_caller: tests/abi/new_caller.c $(wildcard include/*.h) $(SHARED) $(ETCD_SHARED)
-	$(CC) $(ABI_CFLAGS) -Iinclude -o $@ $< -L$(BUILD) -lrouter-etcd -lrouter $(LDFLAGS_ALL)
+$(ABI_DIR)/new_caller: tests/abi/new_caller.c $(wildcard include/librouter/*.h) $(SHARED) $(ETCD_SHARED)
+	$(CC) $(ABI_CFLAGS) -Iinclude/librouter -o $@ $< -L$(BUILD) -lrouter-etcd -lrouter $(LDFLAGS_ALL)
 
 $(ABI_DIR)/layout-0.1: tests/abi/layout.c $(ABI_DIR)/0.1/router.h
 	$(CC) $(ABI_CFLAGS) -I$(ABI_DIR)/0.1 -o $@ $< $(LDFLAGS_ALL)
 
-$(ABI_DIR)/layout-new: tests/abi/layout.c include/router.h
-	$(CC) $(ABI_CFLAGS) -Iinclude -o $@ $< $(LDFLAGS_ALL)
+$(ABI_DIR)/layout-new: tests/abi/layout.c include/librouter/router.h
+	$(CC) $(ABI_CFLAGS) -Iinclude/librouter -o $@ $< $(LDFLAGS_ALL)
 
 test-abi: lib $(ABI_DIR)/old_caller $(ABI_DIR)/new_caller $(ABI_DIR)/layout-0.1 $(ABI_DIR)/layout-new $(ABI_DIR)/no-0.2/$(SONAME)
 	@if git rev-parse -q --verify '$(ABI_BASE)^{commit}' >/dev/null 2>&1; then \
@@ -423,7 +468,7 @@ fuzz: deps-test
 		OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" lib
 	@mkdir -p $(FUZZ_BUILD)/fuzz
 	@for t in $(FUZZ_TARGETS); do \
-		clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude \
+		clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Iinclude/librouter \
 			-o $(FUZZ_BUILD)/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/librouter.a $(DEPLIBS) || exit 1; \
 		rm -rf $(FUZZ_BUILD)/fuzz/corpus_$$t; mkdir -p $(FUZZ_BUILD)/fuzz/corpus_$$t; \
 		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
@@ -482,7 +527,7 @@ test-valgrind: deps-test lib $(TEST_BINS)
 PKGS_BENCH := $(PKGS_BUILD) valgrind
 BENCH_BIN := $(BUILD)/bench/bench
 
-$(BENCH_BIN): bench/bench.c $(wildcard include/*.h librouter/*/*.h) $(STATIC)
+$(BENCH_BIN): bench/bench.c $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) -lm $(LDFLAGS_ALL)
 

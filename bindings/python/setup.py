@@ -22,7 +22,7 @@ ROOT = os.path.abspath(os.environ.get(
 BUILD = os.environ.get("LIBROUTER_BUILD", "build")
 LIBDIR = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
 STATIC = os.path.join(LIBDIR, "librouter.a")
-INCLUDE = os.path.join(ROOT, "include")
+INCLUDE = os.path.join(ROOT, "include", "librouter")
 
 
 def lib_version():

@@ -6,8 +6,9 @@
 #                       project's `make lib` does); default ../../build from
 #                       bindings/ruby, i.e. the repository's build/
 #   ROUTER_INCLUDE_DIR  directory holding router.h and router_doc.h; default
-#                       ROUTER_LIB_DIR/../include (the repository's include/
-#                       beside its build directory), else this checkout's
+#                       ROUTER_LIB_DIR/../include/librouter (the repository's
+#                       headers beside its build directory), else this
+#                       checkout's
 #
 # The static library is linked whole into the extension and its symbols are
 # kept local (--exclude-libs), so two extensions embedding librouter cannot
@@ -17,8 +18,8 @@ require "mkmf"
 root = File.expand_path("../../../..", __dir__)
 libdir = File.expand_path(ENV.fetch("ROUTER_LIB_DIR", File.join(root, "build")))
 incdir = ENV.fetch("ROUTER_INCLUDE_DIR") do
-  beside = File.expand_path("../include", libdir)
-  File.file?(File.join(beside, "router.h")) ? beside : File.join(root, "include")
+  beside = File.expand_path("../include/librouter", libdir)
+  File.file?(File.join(beside, "router.h")) ? beside : File.join(root, "include", "librouter")
 end
 incdir = File.expand_path(incdir)
 archive = File.join(libdir, "librouter.a")
