@@ -82,7 +82,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev g++
 .PHONY: test-etcd test-etcd-asan test-etcd-tsan deps-etcd demo-fleet
 .PHONY: test-fleet fleet-bench
 .PHONY: test-python bench-python deps-python python-ext
-.PHONY: all lib test test-c test-readme check-headers test-link test-abi test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install uninstall test-install deps-install check-exports
+.PHONY: all lib test test-c test-readme check-headers test-link test-abi test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install uninstall test-install deps-install deps-all test-fresh check-exports
 
 all: lib tools
 
@@ -102,6 +102,7 @@ help:
 	@echo "make install     libraries, headers, pkg-config + CMake files, routerctl, man page (PREFIX, DESTDIR, LIBDIR)"
 	@echo "make uninstall   remove what make install installed (same variables)"
 	@echo "make test-install install into a temporary tree; build the README example with pkg-config and CMake"
+	@echo "make test-fresh  make demo + make test in a fresh minimal Debian 12 chroot (root; downloads packages)"
 	@echo "make bench       full benchmarks (minutes): table + $(BUILD)/bench.json"
 	@echo "make bench-ci    short benchmarks, fail past bench/thresholds.ini"
 	@echo "make test-ruby   build the Ruby extension (bindings/ruby), run its minitest suite"
@@ -236,6 +237,12 @@ deps-install:
 test-install: deps-install lib tools
 	@sh tests/install/run.sh $(BUILD) $(VERSION)
 
+# The README's two commands on a minimal fresh Debian 12 (debootstrap
+# --variant=minbase, then only git and make): needs root and a mirror.
+test-fresh:
+	$(call need_pkgs,debootstrap)
+	@sh tests/fresh/run.sh
+
 # --- tests ---------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
@@ -262,7 +269,16 @@ test-readme: lib $(BUILD)/readme_example
 	 { echo "README example output differs:"; cat $(BUILD)/readme_example.out; exit 1; }
 	@echo "README example: ok"
 
-test: test-c check-exports test-readme check-headers test-link test-abi test-install test-fuzz-corpus test-cli test-ruby test-python
+# Every suite the README lists, each a target of its own; the runner goes
+# on past a failure and ends with one line: "make test: N passed, N failed".
+TEST_SUITES := test-c check-exports test-readme check-headers test-link test-abi \
+	test-install test-fuzz-corpus test-cli test-etcd test-ruby test-python
+test: deps-all
+	@sh tests/run_suites.sh "$(MAKE)" $(TEST_SUITES)
+
+# What make test needs, installed once up front (make deps prints it).
+deps-all:
+	$(call need_pkgs,$(sort $(PKGS_TEST) $(PKGS_ETCD) $(PKGS_INSTALL) $(PKGS_RUBY) $(PKGS_PYTHON)))
 
 # --- routerctl and the demo (README: "Routing documents and routerctl") ---
 # Both link the static libraries; routerctl also links the fleet library.
