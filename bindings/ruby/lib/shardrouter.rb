@@ -24,10 +24,14 @@ module ShardRouter
   # Version of this gem.
   VERSION = "0.1.0"
 
-  # Base of every error this library raises (besides ArgumentError,
-  # TypeError and RangeError for bad arguments, and NoMemoryError).
-  #
-  class Error < StandardError
+  # Included by every exception the library raises for a status code
+  # (besides NoMemoryError for +:ENOMEM+): <tt>rescue ShardRouter::Error</tt>
+  # catches them all. A module, not a class: the classes that include it
+  # keep Ruby's own superclasses (StandardError, ArgumentError, IOError),
+  # so <tt>rescue ArgumentError</tt> and <tt>rescue IOError</tt> catch
+  # InvalidError and ResourceError too. The class follows the status code
+  # alone, through librouter's error category (docs/errors.md).
+  module Error
     # @return [Symbol] librouter's status name without its prefix
     #   (+:EEMPTY+, +:ESHRINK+, +:ENOTFOUND+, +:EDOC+...)
     attr_reader :code
@@ -40,10 +44,34 @@ module ShardRouter
     attr_reader :reason
   end
 
+  # A routing document or snapshot that does not load: included by
+  # InvalidDocumentError (the document is invalid), NotFoundError (it
+  # names what is not there; a missing snapshot file), and given to the
+  # ResourceError of a document or snapshot path that cannot be opened or
+  # read.
+  module DocumentError
+    include Error
+
+    # @return [String, nil] JSON path of the first error
+    #   ("keyspaces.user.tables.users.column_vindexes[0].name")
+    attr_reader :path
+    # @return [Integer, nil] line of a JSON syntax error (1-based)
+    attr_reader :line
+    # @return [Integer, nil] column of a JSON syntax error (1-based)
+    attr_reader :column
+    # @return [Array<Note>] every error and warning of the load
+    attr_reader :notes
+    # @return [Integer, nil] the system's reason (+Errno::ENOENT::Errno+...)
+    #   when a document or snapshot path could not be opened or read
+    attr_reader :errno
+  end
+
   # A publish was refused by a guard (+:EEMPTY+, +:EVERSION+, +:ESHRINK+,
-  # or one of the subclasses below); nothing changed and the table in
-  # service keeps serving.
-  class RefusedError < Error
+  # +:EKSIDCHANGE+, or one of the subclasses below); nothing changed and
+  # the table in service keeps serving.
+  class RefusedError < StandardError
+    include Error
+
     # @return [Array<Change>] what the refused table would have changed
     attr_reader :diff
     # @return [ShadowVerdict, nil] what the refused table would have done
@@ -79,37 +107,53 @@ module ShardRouter
     attr_reader :guard_code
   end
 
-  # The document is not a valid routing document: JSON syntax, wrong
-  # types, or a VSchema Vitess would reject (+:EDOC+, +:EVSCHEMA+,
-  # +:EREFERENCE+, +:ECOVERAGE+, +:EEMPTY+, +:ESHARDNAME+, +:ERANGE+), or
-  # the file could not be read (+:EIO+). For a snapshot file
-  # (ShardRouter.verify_snapshot, Router.from_snapshot): +:ENOTFOUND+ (no
-  # such file), +:EIO+ (unreadable), +:EDOC+ (not a snapshot, truncated,
-  # corrupted: the reason says which), +:ERANGE+ (too large); #path,
-  # #line and #column are then nil.
-  class DocumentError < Error
-    # @return [String, nil] JSON path of the first error
-    #   ("keyspaces.user.tables.users.column_vindexes[0].name")
-    attr_reader :path
-    # @return [Integer, nil] line of a JSON syntax error (1-based)
-    attr_reader :line
-    # @return [Integer, nil] column of a JSON syntax error (1-based)
-    attr_reader :column
-    # @return [Array<Note>] every error and warning of the load
-    attr_reader :notes
+  # A lookup cannot be answered by the table in service: a table disabled
+  # by a routing rule (+:EDISABLED+), a reference table (+:EMULTISHARD+), a
+  # lookup vindex (+:ENEEDSLOOKUP+), one not computed in process
+  # (+:EUNSUPPORTED+), or NotFoundError. A value that maps to no keyspace
+  # ID is not an error: lookups return nil.
+  class NoRouteError < StandardError
+    include Error
   end
 
-  # A lookup cannot be answered by the table in service: no such keyspace
-  # or table (or nothing published yet: +:ENOTFOUND+), a table disabled by
-  # a routing rule (+:EDISABLED+), a reference table (+:EMULTISHARD+), a
-  # lookup vindex (+:ENEEDSLOOKUP+) or one not computed in process
-  # (+:EUNSUPPORTED+).  A value that maps to no keyspace ID is not an
-  # error: lookups return nil.
-  class NoRouteError < Error; end
+  # No such keyspace, table, pending table or snapshot file, or nothing
+  # published yet (+:ENOTFOUND+): a lookup with no answer (a NoRouteError)
+  # and, when loading, a document that names what is not there (a
+  # DocumentError).
+  class NotFoundError < NoRouteError
+    include DocumentError
+  end
+
+  # A bad argument or call the library rejects (+:EINVAL+, +:ERANGE+,
+  # +:ESTATE+, +:ECALLBACK+): an ArgumentError.
+  class InvalidError < ArgumentError
+    include Error
+  end
 
   # Router#rollback / #rollback_to: the history holds no such table
   # (+:ENOHISTORY+).
-  class HistoryError < Error; end
+  class HistoryError < InvalidError; end
+
+  # The document is not a valid routing document: JSON syntax, wrong
+  # types, a VSchema Vitess would reject, a damaged snapshot (+:EDOC+,
+  # +:EVSCHEMA+, +:EREFERENCE+, +:ECOVERAGE+, +:ESHARDNAME+). Also raised
+  # by ShardRouter.keyspace_id for an unknown vindex type or bad params
+  # (+:EREFERENCE+). For a snapshot file #path, #line and #column are nil.
+  class InvalidDocumentError < InvalidError
+    include DocumentError
+  end
+
+  # The system failed the call (+:EIO+): a snapshot that cannot be written,
+  # a document or snapshot path that cannot be opened or read (then also
+  # a DocumentError, with #errno). An IOError.
+  class ResourceError < IOError
+    include Error
+  end
+
+  # A status code newer than this binding: a StandardError that includes
+  # Error (docs/errors.md).
+  class UnknownStatusError < StandardError; end
+  private_constant :UnknownStatusError
 
   # One difference between two tables.
   #
@@ -247,7 +291,7 @@ module ShardRouter
 
     path
   end
-  private_class_method :_verify_snapshot, :path_arg
+  private_class_method :_verify_snapshot, :_error_for_status, :path_arg
 
   # The live router: one routing table in service, lock-free lookups from
   # any thread, guarded publishes, a history for rollback.

@@ -90,10 +90,8 @@ static VALUE keyspace_id_m(int argc, VALUE *argv, VALUE mod)
 	RB_GC_GUARD(type);
 	if (rc == ROUTER_NONE)
 		return Qnil;
-	if (rc == ROUTER_EREFERENCE)
-		sr_raise(rc, &err, O_OTHER, Qnil);
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_ROUTE, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	return ret;
 }
 
