@@ -24,9 +24,10 @@ module ShardRouter
   # Version of this gem.
   VERSION = "0.1.0"
 
-  # Included by every exception the library raises for a status code
-  # (besides NoMemoryError for +:ENOMEM+): <tt>rescue ShardRouter::Error</tt>
-  # catches them all. A module, not a class: the classes that include it
+  # Included by every exception the library raises for a librouter status
+  # code (+:ENOMEM+ apart: NoMemoryError): <tt>rescue ShardRouter::Error</tt>
+  # catches them all. Arguments Ruby itself can judge raise plain
+  # ArgumentError, TypeError or RangeError. A module, not a class: the classes that include it
   # keep Ruby's own superclasses (StandardError, ArgumentError, IOError),
   # so <tt>rescue ArgumentError</tt> and <tt>rescue IOError</tt> catch
   # InvalidError and ResourceError too. The class follows the status code
@@ -276,8 +277,10 @@ module ShardRouter
   #
   # @param path [String, Pathname]
   # @return [Hash] +{version: Integer, content_hash: Integer}+
-  # @raise [DocumentError] missing (+:ENOTFOUND+), unreadable (+:EIO+),
-  #   damaged (+:EDOC+: the reason says what) or too large (+:ERANGE+)
+  # @raise [DocumentError] missing (NotFoundError, +:ENOTFOUND+),
+  #   unreadable (ResourceError, +:EIO+, with #errno) or damaged
+  #   (InvalidDocumentError, +:EDOC+: the reason says what)
+  # @raise [InvalidError] too large (+:ERANGE+)
   def self.verify_snapshot(path)
     _verify_snapshot(path_arg(path))
   end
@@ -334,15 +337,15 @@ module ShardRouter
     #
     #   router = begin
     #     ShardRouter::Router.from_snapshot(LKG, snapshot_path: LKG)
-    #   rescue ShardRouter::DocumentError
-    #     ShardRouter::Router.new(snapshot_path: LKG) # first start
+    #   rescue ShardRouter::DocumentError, ShardRouter::InvalidError
+    #     ShardRouter::Router.new(snapshot_path: LKG) # first start, or damaged
     #   end
     #
     # @param path [String, Pathname]
     # @param opts as Router.new (+history:+, +max_shrink:+,
     #   +snapshot_path:+, +fence_cap:+)
     # @return [Router]
-    # @raise [DocumentError] as ShardRouter.verify_snapshot
+    # @raise [DocumentError, InvalidError] as ShardRouter.verify_snapshot
     def self.from_snapshot(path, **opts)
       router = new(**opts)
       router.send(:_publish_snapshot, router.send(:path_arg, path))
@@ -377,7 +380,9 @@ module ShardRouter
     #   refuses is kept pending (#pending) instead of dropped, and
     #   QuarantinedError is raised; an operator approves or discards it
     # @return [Integer] the version now in service
-    # @raise [DocumentError] the document is invalid; nothing changed
+    # @raise [DocumentError] the document is invalid (InvalidDocumentError),
+    #   names a keyspace it does not define (NotFoundError), or its path
+    #   cannot be read (ResourceError); nothing changed
     # @raise [RefusedError] a guard refused it; nothing changed
     #   (subclasses: FencedError, InvariantError, ShadowError,
     #   QuarantinedError)
@@ -464,7 +469,7 @@ module ShardRouter
     # @return [String, nil] JSON (sorted keys: equal tables, equal bytes);
     #   nil when nothing is published. Publishing it back gives the same
     #   content hash.
-    # @raise [ShardRouter::Error] no such keyspace (+:ENOTFOUND+)
+    # @raise [NotFoundError] no such keyspace (+:ENOTFOUND+)
     def export(keyspace: nil, vitess: false, compact: false)
       _export(keyspace_arg(keyspace), (vitess ? DUMP_VITESS : 0) | (compact ? DUMP_COMPACT : 0))
     end

@@ -128,8 +128,8 @@ static VALUE router_fences_m(VALUE self)
  *
  * @param content_hash [Integer] as Router#content_hash
  * @return [self]
- * @raise [ShardRouter::Error] fencing is off (+:ESTATE+: give the Router
- *   a +fence_cap:+)
+ * @raise [ShardRouter::InvalidError] fencing is off (+:ESTATE+: give the
+ *   Router a +fence_cap:+)
  */
 static VALUE router_fence_m(VALUE self, VALUE hash)
 {

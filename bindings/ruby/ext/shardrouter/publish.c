@@ -466,7 +466,7 @@ static VALUE approve_cleanup(VALUE p)
  * the version guard still apply; if one refuses, the table stays pending.
  *
  * @return [Integer] the version now in service
- * @raise [ShardRouter::Error] nothing is pending (+:ENOTFOUND+)
+ * @raise [ShardRouter::NotFoundError] nothing is pending (+:ENOTFOUND+)
  * @raise [ShardRouter::RefusedError] refused (FencedError, InvariantError,
  *   or +:EVERSION+); it stays pending
  */

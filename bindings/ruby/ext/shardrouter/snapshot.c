@@ -14,9 +14,9 @@
  *
  * @param path [String, Pathname]
  * @return [self]
- * @raise [ShardRouter::Error] nothing published (+:ENOTFOUND+), or the
- *   file could not be written (+:EIO+, culprit the path); nothing at
- *   +path+ changed
+ * @raise [ShardRouter::NotFoundError] nothing published (+:ENOTFOUND+)
+ * @raise [ShardRouter::ResourceError] the file could not be written
+ *   (+:EIO+, culprit the path); nothing at +path+ changed
  */
 static VALUE router_save_snapshot_m(VALUE self, VALUE path)
 {
