@@ -144,7 +144,8 @@ VALUE sr_make_error(int code, const router_error *err, enum origin o,
 NORETURN(void sr_raise(int code, const router_error *err, enum origin o,
                        VALUE extra));
 /* Raise code's exception with a message of the binding's own. */
-NORETURN(void sr_raise_msg(int code, const char *fmt, ...));
+NORETURN(void sr_raise_msg(int code, const char *fmt, ...))
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- Arguments (values.c) ---------------------------------------------- */
 
