@@ -24,10 +24,15 @@ module ShardRouter
   # Version of this gem.
   VERSION = "0.1.0"
 
-  # Base of every error this library raises (besides ArgumentError,
-  # TypeError and RangeError for bad arguments, and NoMemoryError).
-  #
-  class Error < StandardError
+  # Included by every exception the library raises for a librouter status
+  # code (+:ENOMEM+ apart: NoMemoryError): <tt>rescue ShardRouter::Error</tt>
+  # catches them all. Arguments Ruby itself can judge raise plain
+  # ArgumentError, TypeError or RangeError. A module, not a class: the classes that include it
+  # keep Ruby's own superclasses (StandardError, ArgumentError, IOError),
+  # so <tt>rescue ArgumentError</tt> and <tt>rescue IOError</tt> catch
+  # InvalidError and ResourceError too. The class follows the status code
+  # alone, through librouter's error category (docs/errors.md).
+  module Error
     # @return [Symbol] librouter's status name without its prefix
     #   (+:EEMPTY+, +:ESHRINK+, +:ENOTFOUND+, +:EDOC+...)
     attr_reader :code
@@ -40,10 +45,34 @@ module ShardRouter
     attr_reader :reason
   end
 
+  # A routing document or snapshot that does not load: included by
+  # InvalidDocumentError (the document is invalid), NotFoundError (it
+  # names what is not there; a missing snapshot file), and given to the
+  # ResourceError of a document or snapshot path that cannot be opened or
+  # read.
+  module DocumentError
+    include Error
+
+    # @return [String, nil] JSON path of the first error
+    #   ("keyspaces.user.tables.users.column_vindexes[0].name")
+    attr_reader :path
+    # @return [Integer, nil] line of a JSON syntax error (1-based)
+    attr_reader :line
+    # @return [Integer, nil] column of a JSON syntax error (1-based)
+    attr_reader :column
+    # @return [Array<Note>] every error and warning of the load
+    attr_reader :notes
+    # @return [Integer, nil] the system's reason (+Errno::ENOENT::Errno+...)
+    #   when a document or snapshot path could not be opened or read
+    attr_reader :errno
+  end
+
   # A publish was refused by a guard (+:EEMPTY+, +:EVERSION+, +:ESHRINK+,
-  # or one of the subclasses below); nothing changed and the table in
-  # service keeps serving.
-  class RefusedError < Error
+  # +:EKSIDCHANGE+, or one of the subclasses below); nothing changed and
+  # the table in service keeps serving.
+  class RefusedError < StandardError
+    include Error
+
     # @return [Array<Change>] what the refused table would have changed
     attr_reader :diff
     # @return [ShadowVerdict, nil] what the refused table would have done
@@ -79,37 +108,53 @@ module ShardRouter
     attr_reader :guard_code
   end
 
-  # The document is not a valid routing document: JSON syntax, wrong
-  # types, or a VSchema Vitess would reject (+:EDOC+, +:EVSCHEMA+,
-  # +:EREFERENCE+, +:ECOVERAGE+, +:EEMPTY+, +:ESHARDNAME+, +:ERANGE+), or
-  # the file could not be read (+:EIO+). For a snapshot file
-  # (ShardRouter.verify_snapshot, Router.from_snapshot): +:ENOTFOUND+ (no
-  # such file), +:EIO+ (unreadable), +:EDOC+ (not a snapshot, truncated,
-  # corrupted: the reason says which), +:ERANGE+ (too large); #path,
-  # #line and #column are then nil.
-  class DocumentError < Error
-    # @return [String, nil] JSON path of the first error
-    #   ("keyspaces.user.tables.users.column_vindexes[0].name")
-    attr_reader :path
-    # @return [Integer, nil] line of a JSON syntax error (1-based)
-    attr_reader :line
-    # @return [Integer, nil] column of a JSON syntax error (1-based)
-    attr_reader :column
-    # @return [Array<Note>] every error and warning of the load
-    attr_reader :notes
+  # A lookup cannot be answered by the table in service: a table disabled
+  # by a routing rule (+:EDISABLED+), a reference table (+:EMULTISHARD+), a
+  # lookup vindex (+:ENEEDSLOOKUP+), one not computed in process
+  # (+:EUNSUPPORTED+), or NotFoundError. A value that maps to no keyspace
+  # ID is not an error: lookups return nil.
+  class NoRouteError < StandardError
+    include Error
   end
 
-  # A lookup cannot be answered by the table in service: no such keyspace
-  # or table (or nothing published yet: +:ENOTFOUND+), a table disabled by
-  # a routing rule (+:EDISABLED+), a reference table (+:EMULTISHARD+), a
-  # lookup vindex (+:ENEEDSLOOKUP+) or one not computed in process
-  # (+:EUNSUPPORTED+).  A value that maps to no keyspace ID is not an
-  # error: lookups return nil.
-  class NoRouteError < Error; end
+  # No such keyspace, table, pending table or snapshot file, or nothing
+  # published yet (+:ENOTFOUND+): a lookup with no answer (a NoRouteError)
+  # and, when loading, a document that names what is not there (a
+  # DocumentError).
+  class NotFoundError < NoRouteError
+    include DocumentError
+  end
+
+  # A bad argument or call the library rejects (+:EINVAL+, +:ERANGE+,
+  # +:ESTATE+, +:ECALLBACK+): an ArgumentError.
+  class InvalidError < ArgumentError
+    include Error
+  end
 
   # Router#rollback / #rollback_to: the history holds no such table
   # (+:ENOHISTORY+).
-  class HistoryError < Error; end
+  class HistoryError < InvalidError; end
+
+  # The document is not a valid routing document: JSON syntax, wrong
+  # types, a VSchema Vitess would reject, a damaged snapshot (+:EDOC+,
+  # +:EVSCHEMA+, +:EREFERENCE+, +:ECOVERAGE+, +:ESHARDNAME+). Also raised
+  # by ShardRouter.keyspace_id for an unknown vindex type or bad params
+  # (+:EREFERENCE+). For a snapshot file #path, #line and #column are nil.
+  class InvalidDocumentError < InvalidError
+    include DocumentError
+  end
+
+  # The system failed the call (+:EIO+): a snapshot that cannot be written,
+  # a document or snapshot path that cannot be opened or read (then also
+  # a DocumentError, with #errno). An IOError.
+  class ResourceError < IOError
+    include Error
+  end
+
+  # A status code newer than this binding: a StandardError that includes
+  # Error (docs/errors.md).
+  class UnknownStatusError < StandardError; end
+  private_constant :UnknownStatusError
 
   # One difference between two tables.
   #
@@ -232,8 +277,10 @@ module ShardRouter
   #
   # @param path [String, Pathname]
   # @return [Hash] +{version: Integer, content_hash: Integer}+
-  # @raise [DocumentError] missing (+:ENOTFOUND+), unreadable (+:EIO+),
-  #   damaged (+:EDOC+: the reason says what) or too large (+:ERANGE+)
+  # @raise [DocumentError] missing (NotFoundError, +:ENOTFOUND+),
+  #   unreadable (ResourceError, +:EIO+, with #errno) or damaged
+  #   (InvalidDocumentError, +:EDOC+: the reason says what)
+  # @raise [InvalidError] too large (+:ERANGE+)
   def self.verify_snapshot(path)
     _verify_snapshot(path_arg(path))
   end
@@ -247,7 +294,7 @@ module ShardRouter
 
     path
   end
-  private_class_method :_verify_snapshot, :path_arg
+  private_class_method :_verify_snapshot, :_error_for_status, :path_arg
 
   # The live router: one routing table in service, lock-free lookups from
   # any thread, guarded publishes, a history for rollback.
@@ -290,15 +337,15 @@ module ShardRouter
     #
     #   router = begin
     #     ShardRouter::Router.from_snapshot(LKG, snapshot_path: LKG)
-    #   rescue ShardRouter::DocumentError
-    #     ShardRouter::Router.new(snapshot_path: LKG) # first start
+    #   rescue ShardRouter::DocumentError, ShardRouter::InvalidError
+    #     ShardRouter::Router.new(snapshot_path: LKG) # first start, or damaged
     #   end
     #
     # @param path [String, Pathname]
     # @param opts as Router.new (+history:+, +max_shrink:+,
     #   +snapshot_path:+, +fence_cap:+)
     # @return [Router]
-    # @raise [DocumentError] as ShardRouter.verify_snapshot
+    # @raise [DocumentError, InvalidError] as ShardRouter.verify_snapshot
     def self.from_snapshot(path, **opts)
       router = new(**opts)
       router.send(:_publish_snapshot, router.send(:path_arg, path))
@@ -333,7 +380,9 @@ module ShardRouter
     #   refuses is kept pending (#pending) instead of dropped, and
     #   QuarantinedError is raised; an operator approves or discards it
     # @return [Integer] the version now in service
-    # @raise [DocumentError] the document is invalid; nothing changed
+    # @raise [DocumentError] the document is invalid (InvalidDocumentError),
+    #   names a keyspace it does not define (NotFoundError), or its path
+    #   cannot be read (ResourceError); nothing changed
     # @raise [RefusedError] a guard refused it; nothing changed
     #   (subclasses: FencedError, InvariantError, ShadowError,
     #   QuarantinedError)
@@ -420,7 +469,7 @@ module ShardRouter
     # @return [String, nil] JSON (sorted keys: equal tables, equal bytes);
     #   nil when nothing is published. Publishing it back gives the same
     #   content hash.
-    # @raise [ShardRouter::Error] no such keyspace (+:ENOTFOUND+)
+    # @raise [NotFoundError] no such keyspace (+:ENOTFOUND+)
     def export(keyspace: nil, vitess: false, compact: false)
       _export(keyspace_arg(keyspace), (vitess ? DUMP_VITESS : 0) | (compact ? DUMP_COMPACT : 0))
     end

@@ -7,11 +7,13 @@
  * in the publishing thread, under the writer lock, before router_publish
  * (or router_rollback, router_pending_approve) returns.  Each writer call
  * below points this thread's `capture` at a struct on its stack; the
- * callback copies what it needs into plain C memory (it must not touch
- * Ruby: a GC there could sweep a Table of this router, whose
- * router_handle_free waits for the writer lock we hold), and the call
- * turns it into Ruby objects after librouter returns.  Events of other
- * threads' calls, or of calls made without a capture, are ignored.
+ * callback keeps copies of the events it needs, made by the core's
+ * router_event_copy (plain malloc'd C memory: it must not touch Ruby, as
+ * a GC there could sweep a Table of this router, whose router_handle_free
+ * waits for the writer lock we hold), and the call turns them into Ruby
+ * objects after librouter returns and frees them (router_event_free).
+ * Events of other threads' calls, or of calls made without a capture,
+ * are ignored.
  */
 #include "shardrouter.h"
 
@@ -19,34 +21,16 @@ static VALUE cShadowStat, cShadowVerdict;
 
 static __thread event_capture *tls_capture;
 
-static void capture_shadow(event_capture *c, const router_shadow_verdict *v)
+/* Keep a copy of ev in *slot (replacing an older one).  Out of memory:
+ * no copy, and the call reports nothing of it (the publish stands). */
+static void keep_event(router_event **slot, const router_event *ev)
 {
-	size_t n = router_shadow_count(v), bytes = 0, off = 0;
+	router_event *copy;
 
-	free(c->shadow);
-	free(c->names);
-	c->shadow = NULL;
-	c->names = NULL;
-	c->have_shadow = 0;
-	for (size_t i = 0; i < n; i++)
-		bytes += strlen(router_shadow_get(v, i)->keyspace) + 1;
-	c->shadow = malloc((n ? n : 1) * sizeof *c->shadow);
-	c->names = malloc(bytes ? bytes : 1);
-	if (c->shadow == NULL || c->names == NULL)
-		return; /* out of memory: no verdict, the publish stands */
-	for (size_t i = 0; i < n; i++) {
-		const router_shadow_stat *st = router_shadow_get(v, i);
-		size_t len = strlen(st->keyspace) + 1;
-
-		c->shadow[i] = *st;
-		memcpy(c->names + off, st->keyspace, len);
-		c->shadow[i].keyspace = c->names + off;
-		off += len;
-	}
-	router_shadow_totals(v, &c->totals);
-	c->totals.keyspace = "";
-	c->nshadow = n;
-	c->have_shadow = 1;
+	if (router_event_copy(ev, &copy) != ROUTER_OK)
+		return;
+	router_event_free(*slot);
+	*slot = copy;
 }
 
 void sr_on_router_event(void *arg, const router_event *ev)
@@ -58,30 +42,24 @@ void sr_on_router_event(void *arg, const router_event *ev)
 	if ((ev->kind == ROUTER_EVENT_PUBLISH ||
 	     ev->kind == ROUTER_EVENT_CHECK) &&
 	    ev->shadow != NULL)
-		capture_shadow(c, ev->shadow);
-	if (ev->kind == ROUTER_EVENT_SNAPSHOT && ev->code != ROUTER_OK) {
-		c->snapshot_failed = 1;
-		if (ev->error != NULL)
-			c->snapshot_err = *ev->error;
-		else
-			memset(&c->snapshot_err, 0, sizeof c->snapshot_err);
-		c->snapshot_err.code = ev->code;
-	}
+		keep_event(&c->shadowed, ev);
+	if (ev->kind == ROUTER_EVENT_SNAPSHOT && ev->code != ROUTER_OK)
+		keep_event(&c->snapshot_failed, ev);
 }
 
 void sr_capture_free(event_capture *c)
 {
-	free(c->shadow);
-	free(c->names);
-	c->shadow = NULL;
-	c->names = NULL;
-	c->have_shadow = 0;
+	router_event_free(c->shadowed);
+	router_event_free(c->snapshot_failed);
+	c->shadowed = NULL;
+	c->snapshot_failed = NULL;
 }
 
-static VALUE shadow_stat_to_ruby(const router_shadow_stat *st)
+static VALUE shadow_stat_to_ruby(const router_shadow_stat *st,
+                                 const char *keyspace)
 {
 	return rb_obj_freeze(rb_struct_new(
-	    cShadowStat, rb_str_freeze(rb_utf8_str_new_cstr(st->keyspace)),
+	    cShadowStat, rb_str_freeze(rb_utf8_str_new_cstr(keyspace)),
 	    ULL2NUM(st->keys), ULL2NUM(st->routed), ULL2NUM(st->moved),
 	    ULL2NUM(st->unroutable), ULL2NUM(st->newly_routable)));
 }
@@ -89,26 +67,38 @@ static VALUE shadow_stat_to_ruby(const router_shadow_stat *st)
 /* The captured verdict as a ShadowVerdict, nil when there was none. */
 VALUE sr_capture_shadow_to_ruby(const event_capture *c)
 {
+	const router_shadow_verdict *v;
+	router_shadow_stat totals;
+	size_t n;
 	VALUE ks;
 
-	if (!c->have_shadow)
+	if (c->shadowed == NULL || c->shadowed->shadow == NULL)
 		return Qnil;
-	ks = rb_ary_new_capa((long)c->nshadow);
-	for (size_t i = 0; i < c->nshadow; i++)
-		rb_ary_push(ks, shadow_stat_to_ruby(&c->shadow[i]));
+	v = c->shadowed->shadow;
+	n = router_shadow_count(v);
+	ks = rb_ary_new_capa((long)n);
+	for (size_t i = 0; i < n; i++) {
+		const router_shadow_stat *st = router_shadow_get(v, i);
+
+		rb_ary_push(ks, shadow_stat_to_ruby(st, st->keyspace));
+	}
+	router_shadow_totals(v, &totals);
 	return rb_obj_freeze(rb_struct_new(cShadowVerdict, rb_obj_freeze(ks),
-	                                   shadow_stat_to_ruby(&c->totals)));
+	                                   shadow_stat_to_ruby(&totals, "")));
 }
 
 /* A failed automatic snapshot does not undo the publish: warn. */
 void sr_capture_warn(const event_capture *c)
 {
-	if (c->snapshot_failed)
-		rb_warn("shardrouter: snapshot not saved: %s%s%s (%s)",
-		        c->snapshot_err.culprit,
-		        c->snapshot_err.culprit[0] ? ": " : "",
-		        c->snapshot_err.message,
-		        router_errname(c->snapshot_err.code));
+	const router_event *ev = c->snapshot_failed;
+	const char *culprit, *message;
+
+	if (ev == NULL)
+		return;
+	culprit = ev->error != NULL ? ev->error->culprit : "";
+	message = ev->error != NULL ? ev->error->message : "";
+	rb_warn("shardrouter: snapshot not saved: %s%s%s (%s)", culprit,
+	        culprit[0] ? ": " : "", message, router_errname(ev->code));
 }
 
 static void *writer_run(void *p)

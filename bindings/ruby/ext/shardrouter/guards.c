@@ -37,7 +37,7 @@ static VALUE router_pending_m(VALUE self)
 	if (rc == ROUTER_ENOTFOUND)
 		return Qnil;
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_OTHER, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	/* sr_diff_to_ruby allocates: free d even if it raises
 	 * (NoMemoryError). */
 	diff = rb_protect(diff_to_ruby_p, (VALUE)d, &rc);
@@ -75,7 +75,7 @@ static VALUE router_discard_pending_m(VALUE self)
 	if (rc == ROUTER_ENOTFOUND)
 		return Qfalse;
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_OTHER, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	return Qtrue;
 }
 
@@ -128,8 +128,8 @@ static VALUE router_fences_m(VALUE self)
  *
  * @param content_hash [Integer] as Router#content_hash
  * @return [self]
- * @raise [ShardRouter::Error] fencing is off (+:ESTATE+: give the Router
- *   a +fence_cap:+)
+ * @raise [ShardRouter::InvalidError] fencing is off (+:ESTATE+: give the
+ *   Router a +fence_cap:+)
  */
 static VALUE router_fence_m(VALUE self, VALUE hash)
 {
@@ -139,7 +139,7 @@ static VALUE router_fence_m(VALUE self, VALUE hash)
 	    w->r, sr_uint_arg(hash, 0, UINT64_MAX, "content_hash"), &err);
 
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_OTHER, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	return self;
 }
 
@@ -160,7 +160,7 @@ static VALUE router_lift_fence_m(VALUE self, VALUE hash)
 	if (rc == ROUTER_ENOTFOUND)
 		return Qfalse;
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_OTHER, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	return Qtrue;
 }
 
@@ -205,7 +205,7 @@ static VALUE router_add_invariant_m(VALUE self, VALUE spec)
 
 	RB_GC_GUARD(spec);
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_OTHER, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	return self;
 }
 
@@ -229,7 +229,7 @@ static VALUE router_remove_invariant_m(VALUE self, VALUE spec)
 	if (rc == ROUTER_ENOTFOUND)
 		return Qfalse;
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_OTHER, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	return Qtrue;
 }
 
@@ -311,7 +311,7 @@ static VALUE router_set_sample_m(VALUE self, VALUE keys, VALUE max_moved,
 	ALLOCV_END(tmp2);
 	RB_GC_GUARD(keys);
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_OTHER, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	return self;
 }
 

@@ -74,6 +74,7 @@ typedef struct load_args {
 	router_diff *diff;
 	router_error err;
 	int rc;
+	int eno; /* errno when a file could not be opened or read */
 	/* publish */
 	rb_router *w;
 	unsigned flags;
@@ -85,10 +86,12 @@ static void *load_nogvl(void *p)
 {
 	load_args *a = p;
 
-	if (a->path != NULL)
+	if (a->path != NULL) {
 		a->rc = router_doc_load_file(a->path, &a->opt, &a->t, &a->rep,
 		                             &a->err);
-	else
+		/* Read before anything (taking the GVL back) clobbers it. */
+		a->eno = a->rc == ROUTER_EIO ? errno : 0;
+	} else
 		a->rc = router_doc_load(a->json, a->len, &a->opt, &a->t, &a->rep,
 		                        &a->err);
 	return NULL;
@@ -137,7 +140,8 @@ static void shards_fill(VALUE shards, router_doc_shards *s,
 }
 
 /* Load the document described by a (GVL released when large), warn about
- * what Vitess would also skip, raise DocumentError on failure. */
+ * what Vitess would also skip, raise the code's exception on failure
+ * (with the document's JSON path, line, column and notes). */
 static void load_document(load_args *a)
 {
 	int nogvl = a->path != NULL || a->len >= NOGVL_DOC_MIN;
@@ -168,6 +172,7 @@ static void load_document(load_args *a)
 		                       ? INT2FIX(first->column)
 		                       : Qnil);
 		rb_ary_push(extra, notes);
+		rb_ary_push(extra, a->eno ? INT2FIX(a->eno) : Qnil);
 		sr_raise(a->rc, &a->err, O_DOC, extra);
 	}
 	for (size_t i = 0; a->rep != NULL; i++) {
@@ -304,19 +309,40 @@ static VALUE router_publish_m(VALUE self, VALUE src, VALUE is_path,
 	return ret;
 }
 
+typedef struct rollback_args {
+	rb_router *w;
+	writer_call *c;
+	event_capture cap;
+} rollback_args;
+
+static VALUE rollback_body(VALUE p)
+{
+	rollback_args *a = (rollback_args *)p;
+
+	a->c->cap = &a->cap;
+	sr_writer(a->w, a->c);
+	if (a->c->rc != ROUTER_OK)
+		sr_raise(a->c->rc, &a->c->err, O_CALL, Qnil);
+	sr_capture_warn(&a->cap);
+	return ULL2NUM(router_serving_version(a->w->r));
+}
+
+static VALUE rollback_cleanup(VALUE p)
+{
+	sr_capture_free(&((rollback_args *)p)->cap);
+	return Qnil;
+}
+
 /* A rollback: history errors raise, a failed automatic snapshot warns. */
 static VALUE rollback_call(rb_router *w, writer_call *c)
 {
-	event_capture cap;
+	rollback_args a;
 
-	memset(&cap, 0, sizeof cap);
-	c->cap = &cap;
-	sr_writer(w, c);
-	sr_capture_free(&cap); /* rollbacks carry no shadow verdict */
-	if (c->rc != ROUTER_OK)
-		sr_raise(c->rc, &c->err, O_HISTORY, Qnil);
-	sr_capture_warn(&cap);
-	return ULL2NUM(router_serving_version(w->r));
+	memset(&a, 0, sizeof a);
+	a.w = w;
+	a.c = c;
+	return rb_ensure(rollback_body, (VALUE)&a, rollback_cleanup,
+	                 (VALUE)&a);
 }
 
 /* call-seq: _rollback(steps) -- see Router#rollback */
@@ -391,7 +417,7 @@ static VALUE router_export_m(VALUE self, VALUE keyspace, VALUE flags)
 	if (d.rc == NOTHING_IN_SERVICE)
 		return Qnil;
 	if (d.rc != ROUTER_OK)
-		sr_raise(d.rc, &d.err, O_OTHER, Qnil);
+		sr_raise(d.rc, &d.err, O_CALL, Qnil);
 	str = rb_protect(utf8_str_from_c, (VALUE)d.out, &d.rc);
 	free(d.out);
 	if (d.rc)
@@ -417,7 +443,7 @@ static VALUE approve_body(VALUE p)
 	c.cap = &a->cap;
 	sr_writer(a->w, &c);
 	if (c.rc == ROUTER_ENOTFOUND)
-		sr_raise(c.rc, &c.err, O_OTHER, Qnil);
+		sr_raise(c.rc, &c.err, O_CALL, Qnil);
 	if (c.rc != ROUTER_OK)
 		sr_raise_refusal(a->w, c.rc, &c.err, a->diff, &a->cap);
 	sr_capture_warn(&a->cap);
@@ -440,7 +466,7 @@ static VALUE approve_cleanup(VALUE p)
  * the version guard still apply; if one refuses, the table stays pending.
  *
  * @return [Integer] the version now in service
- * @raise [ShardRouter::Error] nothing is pending (+:ENOTFOUND+)
+ * @raise [ShardRouter::NotFoundError] nothing is pending (+:ENOTFOUND+)
  * @raise [ShardRouter::RefusedError] refused (FencedError, InvariantError,
  *   or +:EVERSION+); it stays pending
  */

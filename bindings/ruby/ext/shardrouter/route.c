@@ -43,7 +43,7 @@ static VALUE router_route_m(VALUE self, VALUE keyspace, VALUE table,
 		return shard_name(w, res.shard_id);
 	if (rc == ROUTER_NONE)
 		return Qnil;
-	sr_raise(rc, &err, O_ROUTE, Qnil);
+	sr_raise(rc, &err, O_CALL, Qnil);
 }
 
 /*
@@ -74,7 +74,7 @@ static VALUE router_route_ksid_m(VALUE self, VALUE keyspace, VALUE ksid)
 		return shard_name(w, res.shard_id);
 	if (rc == ROUTER_NONE)
 		return Qnil;
-	sr_raise(rc, &err, O_ROUTE, Qnil);
+	sr_raise(rc, &err, O_CALL, Qnil);
 }
 
 static int64_t mono_ns(void)
@@ -130,7 +130,7 @@ static VALUE table_route_slow(rb_table *t, VALUE value)
 		return shard_name(t->w, res.shard_id);
 	if (rc == ROUTER_NONE)
 		return Qnil;
-	sr_raise(rc, &err, O_ROUTE, Qnil);
+	sr_raise(rc, &err, O_CALL, Qnil);
 }
 
 /*
@@ -261,7 +261,7 @@ static VALUE route_many(VALUE owner, rb_router *w, const router_handle *h,
 			else if (rc == ROUTER_NONE)
 				rb_ary_push(ret, Qnil);
 			else
-				sr_raise(rc, &err, O_ROUTE, Qnil);
+				sr_raise(rc, &err, O_CALL, Qnil);
 		}
 		ALLOCV_END(tmp1);
 		return ret;
@@ -278,7 +278,7 @@ static VALUE route_many(VALUE owner, rb_router *w, const router_handle *h,
 	else
 		batch_nogvl(&b);
 	if (b.rc != ROUTER_OK)
-		sr_raise(b.rc, &b.err, O_ROUTE, Qnil);
+		sr_raise(b.rc, &b.err, O_CALL, Qnil);
 	/* Reuse the key slots for the results.  Every non-nil VALUE written
 	 * here is held by w->names, so a GC run by sr_shard_name_slow (which is
 	 * blind to this buffer) loses nothing. */
@@ -363,7 +363,7 @@ static VALUE router_route_many_m(VALUE self, VALUE keyspace, VALUE table,
 	}
 	rc = router_handle_open(m.w->r, ks, ksl, tb, tbl, &m.h, &err);
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_ROUTE, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	if (m.w->ncached < HANDLE_CACHE) {
 		/* Valid names fit: router_handle_open refuses longer ones. */
 		cached_handle *c = &m.w->cached[m.w->ncached++];

@@ -63,7 +63,8 @@ static VALUE router_alloc(VALUE klass)
 
 void sr_uninitialized(void)
 {
-	rb_raise(sr_eError, "ShardRouter::Router not initialized (call new)");
+	sr_raise_msg(ROUTER_ESTATE,
+	             "ShardRouter::Router not initialized (call new)");
 }
 
 VALUE sr_shard_name_slow(rb_router *w, uint32_t id)
@@ -73,7 +74,8 @@ VALUE sr_shard_name_slow(rb_router *w, uint32_t id)
 	VALUE str;
 
 	if (s == NULL)
-		rb_raise(sr_eError, "librouter returned unknown shard id %u", id);
+		sr_raise_msg(ROUTER_ESTATE,
+		             "librouter returned unknown shard id %u", id);
 	if (id >= w->nnames) {
 		uint32_t n = w->nnames ? w->nnames : 16;
 		VALUE *p;
@@ -104,7 +106,8 @@ static VALUE router_init(VALUE self, VALUE history, VALUE max_shrink,
 	int rc;
 
 	if (w->r != NULL)
-		rb_raise(sr_eError, "ShardRouter::Router already initialized");
+		sr_raise_msg(ROUTER_ESTATE,
+		             "ShardRouter::Router already initialized");
 	opt.history = (unsigned)sr_uint_arg(history, 1, UINT_MAX, "history");
 	if (!rb_obj_is_kind_of(max_shrink, rb_cNumeric))
 		rb_raise(rb_eTypeError, "max_shrink must be Numeric, not %" PRIsVALUE,
@@ -119,7 +122,7 @@ static VALUE router_init(VALUE self, VALUE history, VALUE max_shrink,
 	rc = router_create(&w->r, &opt, &err);
 	RB_GC_GUARD(snapshot_path);
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_OTHER, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	w->autosave = opt.snapshot_path != NULL;
 	return self;
 }

@@ -24,7 +24,10 @@
 #ifndef SHARDROUTER_H
 #define SHARDROUTER_H
 
+#include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,15 +121,13 @@ typedef struct rb_table {
 
 /* ---- Errors (errors.c) ------------------------------------------------- */
 
-/* Where a status code came from: the same code may mean a bad document
- * while loading and a missing table while routing. */
+/* What detail a call adds to its exception (the class follows the code
+ * alone, docs/errors.md): */
 enum origin {
-	O_ROUTE,    /* a lookup */
-	O_DOC,      /* loading a document */
-	O_PUBLISH,  /* a guard refused a publish */
-	O_HISTORY,  /* rollback */
-	O_SNAPSHOT, /* reading a snapshot file */
-	O_OTHER
+	O_CALL,     /* none */
+	O_DOC,      /* loading a document: its JSON path, line, notes */
+	O_PUBLISH,  /* a publish or approval refused: the diff */
+	O_SNAPSHOT  /* reading a snapshot file: the errno */
 };
 
 extern VALUE sr_eError, sr_eRefused;
@@ -134,13 +135,17 @@ extern ID sr_id_shadow, sr_id_guard_code;
 
 /* Status code -> Symbol (:EEMPTY...; :NONE for ROUTER_NONE). */
 VALUE sr_code_sym(int code);
-/* The exception for a status code (ENOMEM raises NoMemoryError at once).
- * extra: the diff (an Array of Change) for a refusal, or [path, line,
- * column, notes] for O_DOC. */
+/* The exception for a status code, of the class its category gives
+ * (ENOMEM raises NoMemoryError at once).  extra: the diff (an Array of
+ * Change) for O_PUBLISH, [path, line, column, notes, errno] for O_DOC,
+ * the errno (Integer or nil) for O_SNAPSHOT, ignored for O_CALL. */
 VALUE sr_make_error(int code, const router_error *err, enum origin o,
                     VALUE extra);
 NORETURN(void sr_raise(int code, const router_error *err, enum origin o,
                        VALUE extra));
+/* Raise code's exception with a message of the binding's own. */
+NORETURN(void sr_raise_msg(int code, const char *fmt, ...))
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- Arguments (values.c) ---------------------------------------------- */
 
@@ -216,18 +221,15 @@ static inline size_t to_values(VALUE v, router_value *out)
 
 /* ---- Events and writer calls (events.c) -------------------------------- */
 
-/* What a writer call learns from librouter's event callback; see
+/* What a writer call learns from librouter's event callback: copies of
+ * the events it needs, made by the core's router_event_copy (with their
+ * error, diff and shadow verdict) and freed by sr_capture_free; see
  * events.c. */
 typedef struct event_capture {
-	/* Shadow verdict of the publish or check (nshadow keyspaces). */
-	int have_shadow;
-	size_t nshadow;
-	router_shadow_stat *shadow; /* keyspace names in names[] */
-	char *names;
-	router_shadow_stat totals;
-	/* An automatic snapshot failed. */
-	int snapshot_failed;
-	router_error snapshot_err;
+	/* The publish or check that carried a shadow verdict, or NULL. */
+	router_event *shadowed;
+	/* A failed automatic snapshot, or NULL. */
+	router_event *snapshot_failed;
 } event_capture;
 
 /* One call that takes the writer lock and may fire events. */

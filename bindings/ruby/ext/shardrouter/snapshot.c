@@ -14,9 +14,9 @@
  *
  * @param path [String, Pathname]
  * @return [self]
- * @raise [ShardRouter::Error] nothing published (+:ENOTFOUND+), or the
- *   file could not be written (+:EIO+, culprit the path); nothing at
- *   +path+ changed
+ * @raise [ShardRouter::NotFoundError] nothing published (+:ENOTFOUND+)
+ * @raise [ShardRouter::ResourceError] the file could not be written
+ *   (+:EIO+, culprit the path); nothing at +path+ changed
  */
 static VALUE router_save_snapshot_m(VALUE self, VALUE path)
 {
@@ -30,7 +30,7 @@ static VALUE router_save_snapshot_m(VALUE self, VALUE path)
 	sr_writer(w, &c);
 	RB_GC_GUARD(path);
 	if (c.rc != ROUTER_OK)
-		sr_raise(c.rc, &c.err, O_OTHER, Qnil);
+		sr_raise(c.rc, &c.err, O_CALL, Qnil);
 	return self;
 }
 
@@ -41,6 +41,7 @@ typedef struct snap_args {
 	uint64_t version, hash;
 	router_error err;
 	int rc;
+	int eno; /* errno when the file could not be opened or read */
 } snap_args;
 
 static void *snap_nogvl(void *p)
@@ -53,6 +54,8 @@ static void *snap_nogvl(void *p)
 	else
 		a->rc = router_snapshot_verify(a->path, &a->version, &a->hash,
 		                               &a->err);
+	/* Read before anything (taking the GVL back) clobbers it. */
+	a->eno = a->rc == ROUTER_EIO || a->rc == ROUTER_ENOTFOUND ? errno : 0;
 	return NULL;
 }
 
@@ -69,7 +72,7 @@ static VALUE verify_snapshot_m(VALUE mod, VALUE path)
 	rb_thread_call_without_gvl(snap_nogvl, &a, RUBY_UBF_IO, NULL);
 	RB_GC_GUARD(path);
 	if (a.rc != ROUTER_OK)
-		sr_raise(a.rc, &a.err, O_SNAPSHOT, Qnil);
+		sr_raise(a.rc, &a.err, O_SNAPSHOT, a.eno ? INT2FIX(a.eno) : Qnil);
 	h = rb_hash_new();
 	sr_hset(h, "version", ULL2NUM(a.version));
 	sr_hset(h, "content_hash", ULL2NUM(a.hash));
@@ -90,7 +93,8 @@ static VALUE snap_publish_body(VALUE p)
 
 	rb_thread_call_without_gvl(snap_nogvl, &s->a, RUBY_UBF_IO, NULL);
 	if (s->a.rc != ROUTER_OK)
-		sr_raise(s->a.rc, &s->a.err, O_SNAPSHOT, Qnil);
+		sr_raise(s->a.rc, &s->a.err, O_SNAPSHOT,
+		         s->a.eno ? INT2FIX(s->a.eno) : Qnil);
 	memset(&c, 0, sizeof c);
 	c.op = W_PUBLISH;
 	c.t = s->a.t;

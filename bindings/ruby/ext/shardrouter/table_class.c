@@ -71,7 +71,7 @@ static VALUE router_table_m(VALUE self, VALUE keyspace, VALUE table)
 	                        (size_t)RSTRING_LEN(keyspace), RSTRING_PTR(table),
 	                        (size_t)RSTRING_LEN(table), &t->h, &err);
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_OTHER, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	__atomic_add_fetch(&w->refs, 1, __ATOMIC_ACQ_REL);
 	t->w = w;
 	return obj;

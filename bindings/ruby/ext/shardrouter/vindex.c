@@ -41,7 +41,8 @@ static int map_once(const char *type, const router_param *p, size_t np,
  * @param params [Hash, nil] the vindex's params, as in a VSchema
  * @return [String, nil] the keyspace ID's bytes (ASCII-8BIT), nil when
  *   the value maps to no keyspace ID
- * @raise [ArgumentError] unknown type, params that do not parse
+ * @raise [ShardRouter::InvalidDocumentError] unknown type, params that do
+ *   not parse (+:EREFERENCE+; an ArgumentError)
  * @raise [ShardRouter::NoRouteError] a lookup vindex, or one not computed
  *   in process (unicode_loose_*)
  */
@@ -90,10 +91,8 @@ static VALUE keyspace_id_m(int argc, VALUE *argv, VALUE mod)
 	RB_GC_GUARD(type);
 	if (rc == ROUTER_NONE)
 		return Qnil;
-	if (rc == ROUTER_EREFERENCE)
-		sr_raise(rc, &err, O_OTHER, Qnil);
 	if (rc != ROUTER_OK)
-		sr_raise(rc, &err, O_ROUTE, Qnil);
+		sr_raise(rc, &err, O_CALL, Qnil);
 	return ret;
 }
 
