@@ -82,7 +82,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev g++
 .PHONY: test-etcd test-etcd-asan test-etcd-tsan deps-etcd demo-fleet
 .PHONY: test-fleet fleet-bench
 .PHONY: test-python bench-python deps-python python-ext
-.PHONY: all lib test test-c test-readme check-headers test-link test-abi test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install uninstall test-install deps-install deps-all test-fresh check-exports
+.PHONY: all lib test test-c test-readme check-headers test-link test-abi test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install uninstall test-install deps-install deps-all test-fresh deb test-deb check-exports
 
 all: lib tools
 
@@ -102,6 +102,8 @@ help:
 	@echo "make install     libraries, headers, pkg-config + CMake files, routerctl, man page (PREFIX, DESTDIR, LIBDIR)"
 	@echo "make uninstall   remove what make install installed (same variables)"
 	@echo "make test-install install into a temporary tree; build the README example with pkg-config and CMake"
+	@echo "make deb         Debian packages in $(BUILD)/deb (librouter0, librouter-etcd0, librouter-dev, routerctl)"
+	@echo "make test-deb    make deb, install them in a fresh chroot (or prefix), build the README example"
 	@echo "make test-fresh  make demo + make test in a fresh minimal Debian 12 chroot (root; downloads packages)"
 	@echo "make bench       full benchmarks (minutes): table + $(BUILD)/bench.json"
 	@echo "make bench-ci    short benchmarks, fail past bench/thresholds.ini"
@@ -236,6 +238,24 @@ deps-install:
 
 test-install: deps-install lib tools
 	@sh tests/install/run.sh $(BUILD) $(VERSION)
+
+# Debian packages (debian/): librouter0, librouter-etcd0, librouter-dev,
+# routerctl, built with debhelper from a copy of the tracked tree (so the
+# .debs land in $(BUILD)/deb, not above the checkout).
+DEB_DIR := $(BUILD)/deb
+PKGS_DEB := $(PKGS_TEST) debhelper dpkg-dev fakeroot
+deb:
+	$(call need_pkgs,$(PKGS_DEB))
+	@dv=$$(dpkg-parsechangelog -l debian/changelog -S Version); [ "$$dv" = "$(VERSION)" ] || \
+		{ echo "deb: debian/changelog says $$dv, router.h says $(VERSION): add a changelog entry (dch -v $(VERSION))"; exit 1; }
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/librouter-$(VERSION)
+	git ls-files -z -c -o --exclude-standard | tar --null -T - -cf - | tar -C $(DEB_DIR)/librouter-$(VERSION) -xf -
+	(cd $(DEB_DIR)/librouter-$(VERSION) && dpkg-buildpackage -us -uc -b) > $(DEB_DIR)/build.log 2>&1 || \
+		{ tail -30 $(DEB_DIR)/build.log; echo "deb: dpkg-buildpackage failed ($(DEB_DIR)/build.log)"; exit 1; }
+	@ls $(DEB_DIR)/*.deb
+
+test-deb: deb
+	@sh tests/deb/run.sh $(DEB_DIR) $(VERSION)
 
 # The README's two commands on a minimal fresh Debian 12 (debootstrap
 # --variant=minbase, then only git and make): needs root and a mirror.
