@@ -11,15 +11,6 @@
  * is published).  So a reader only needs to be sure that the table it
  * loaded is not freed while it uses it; that is what the epoch is for.
  *
- * Readers.  Every thread that routes owns one ck_epoch record, registered
- * lazily on its first lookup and kept in a thread-local variable.  A lookup
- * is: begin a section on that record (publish "I am reading, as of epoch
- * e", ordered before the loads that follow: ck_epoch_begin's xchg, or,
- * when the kernel offers it, plain stores whose ordering the writer
- * enforces with membarrier() before it scans; see section_begin), load
- * r->current, route, ck_epoch_end (a release store).  No lock, no write to
- * any shared cache line: the record is the thread's own.
- *
  * Writers.  Publishes, rollbacks and handle registration are serialized by
  * r->lock.  A publish checks the guards against the table in service,
  * prepares everything that can fail (interned names, slots), then writes
@@ -38,11 +29,6 @@
  * one grace period, so memory stays bounded by the history plus
  * 32 tables.  Grace periods are serialized process-wide (g_gp_lock).
  * router_free uses ck_epoch_barrier, which waits.
- *
- * One global epoch serves every router of the process: a thread keeps one
- * record whatever the number of routers, and records are never freed
- * (ck_epoch keeps them in a lock-free list; unregistered records are
- * recycled by the next thread).
  *
  * Handles.  A handle is a (keyspace, table) pair with a router-wide id.
  * Each table carries slots: id -> resolved table definition in that table.
@@ -110,231 +96,18 @@
  * once.  Calls that would wait for a ticket or destroy the router return
  * ROUTER_ECALLBACK from a callback (tls_cb says the thread is in one).
  *
- * fork().  A child inherits records of threads that no longer exist; if one
- * was inside a read section at fork time, no grace period would ever end in
- * the child.  pthread_atfork handlers take the registry lock and every
- * router's lock before fork (so no publish and no registration is half
- * done) and, in the child, unregister every reader record except the
- * forking thread's own, forget event tickets of the threads the child does
- * not have (so its own publishes do not wait for their deliveries), then
- * release the locks.
+ * The epoch (reader records, read sections, reclamation, fork) is epoch.c.
  */
-#include <errno.h>
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <ck_epoch.h>
 #include <ck_pr.h>
 
-#include "beyond.h"
+#include "live.h"
 #include "snapshot.h"
-#include "stats.h"
-#include "core/table.h"
-
-/* ------------------------------------------------------------------------ */
-/* Publication primitives                                                   */
-/* ------------------------------------------------------------------------ */
-
-/* Everything readers can reach is published with a release (store fence,
- * then the store of the pointer or count that makes it reachable) and
- * consumed with the matching load (then a dependency/load fence).  Normal
- * builds use Concurrency Kit.  ThreadSanitizer cannot see through ck_pr's
- * inline assembly nor through libck's epoch logic, so a TSan build writes
- * the same orders as C11 atomics and tells TSan about the grace period:
- * every read section ends with a release on one sync address and every
- * deferred free starts with an acquire on it (true edges: ck_epoch frees
- * an object only after every section that could see it has ended). */
-#if defined(__SANITIZE_THREAD__)
-#define ROUTER__TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define ROUTER__TSAN 1
-#endif
-#endif
-
-#ifdef ROUTER__TSAN
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-static char tsan_grace;
-/* TSan builds keep ck_epoch_begin's xchg: membarrier's ordering is
- * invisible to TSan. */
-enum { g_membarrier = 0 };
-
-static inline void publish_ptr(void *p, void *v)
-{
-	__atomic_store_n((void **)p, v, __ATOMIC_RELEASE);
-}
-static inline void *consume_ptr(const void *p)
-{
-	return __atomic_load_n((void *const *)p, __ATOMIC_ACQUIRE);
-}
-static inline void publish_32(uint32_t *p, uint32_t v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
-static inline uint32_t acquire_32(const uint32_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-static inline void section_begin(ck_epoch_record_t *rec)
-{
-	ck_epoch_begin(rec, NULL);
-}
-static inline void section_end(ck_epoch_record_t *rec)
-{
-	__tsan_release(&tsan_grace);
-	ck_epoch_end(rec, NULL);
-}
-static inline void writer_fence(void)
-{
-}
-static inline void grace_over(void)
-{
-	__tsan_acquire(&tsan_grace);
-}
-#else
-static inline void publish_ptr(void *p, void *v)
-{
-	ck_pr_fence_store();
-	ck_pr_store_ptr((void **)p, v);
-}
-static inline void *consume_ptr(const void *p)
-{
-	void *v = ck_pr_load_ptr((void *const *)p);
-
-	/* Loads through v depend on it: ordered on every CPU but Alpha,
-	 * which this fence covers. */
-	ck_pr_fence_load_depends();
-	return v;
-}
-static inline void publish_32(uint32_t *p, uint32_t v)
-{
-	ck_pr_fence_store();
-	ck_pr_store_32(p, v);
-}
-static inline uint32_t acquire_32(const uint32_t *p)
-{
-	uint32_t v = ck_pr_load_32(p);
-
-	/* A count guards entries that are not data-dependent on it. */
-	ck_pr_fence_load();
-	return v;
-}
-/* Asymmetric fences (liburcu's "memb" flavour, on ck_epoch records).
- * ck_epoch_begin orders the reader's "I am active in epoch e" stores before
- * its loads of the table with an xchg, ~8 ns here and most of what a
- * section costs.  When the kernel offers MEMBARRIER_CMD_PRIVATE_EXPEDITED,
- * readers use plain stores and a compiler barrier instead, and the writer
- * pays: before it scans the records (ck_epoch_poll, ck_epoch_barrier) it
- * runs membarrier(), which executes a full barrier on every CPU running a
- * thread of this process.  A reader whose active store was still in its
- * store buffer then has it visible before the scan; a reader that had not
- * stored it yet loads r->current after the barrier, so it sees the new
- * table and cannot hold the retired one.  Either way the scan is right.
- * g_membarrier is decided once, before any reader exists, and never changes
- * (except in a fork child, where only the forking thread exists). */
-static int g_membarrier;
-
-static inline void section_begin(ck_epoch_record_t *rec)
-{
-	if (ROUTER__LIKELY(g_membarrier)) {
-		if (rec->active == 0) {
-			ck_pr_store_uint(&rec->active, 1);
-			/* Compiler barrier only: writer_fence() supplies the
-			 * CPU ordering. */
-			ck_pr_barrier();
-			ck_pr_store_uint(&rec->epoch,
-			                 ck_pr_load_uint(&rec->global->epoch));
-			/* The epoch before the table (free on x86; keeps weakly
-			 * ordered CPUs from loading r->current first). */
-			ck_pr_fence_load();
-		} else {
-			ck_pr_store_uint(&rec->active, rec->active + 1);
-		}
-		ck_pr_barrier();
-		return;
-	}
-	ck_epoch_begin(rec, NULL);
-}
-static inline void section_end(ck_epoch_record_t *rec)
-{
-	ck_epoch_end(rec, NULL);
-}
-static inline void grace_over(void)
-{
-}
-/* Before any scan of reader records: see section_begin. */
-static inline void writer_fence(void)
-{
-	if (g_membarrier &&
-	    syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
-		abort(); /* cannot fail once registered (membarrier(2)) */
-}
-#endif
-
-/* Use membarrier when the kernel has it, unless ROUTER_NO_MEMBARRIER is set
- * in the environment (to compare both read sides).  Called once, before
- * any reader section. */
-static void membarrier_init(void)
-{
-#ifndef ROUTER__TSAN
-	long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-	const char *off = getenv("ROUTER_NO_MEMBARRIER");
-
-	g_membarrier = 0;
-	if (off != NULL && off[0] != '\0' && off[0] != '0')
-		return;
-	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
-		return;
-	if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
-	            0, 0) != 0)
-		return;
-	g_membarrier = 1;
-#endif
-}
-
-/* ------------------------------------------------------------------------ */
-/* Process-wide epoch and reader records                                    */
-/* ------------------------------------------------------------------------ */
-
-static ck_epoch_t g_epoch;
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static pthread_key_t g_key;
-/* Lock order (fork handlers take them all in this order):
- *   g_routers_lock -> r->lock (one router at a time) -> g_gp_lock -> g_lock
- * g_routers_lock protects the list of routers; g_gp_lock serializes grace
- * periods (every writer_fence + ck_epoch_poll/barrier, see reclaim); g_lock
- * protects g_readers and record registration.  No lock is held while the
- * event callback runs (writers wait for their turn on r->ev_cond, under
- * r->lock, before they release it), so the callback may take any of them
- * through the calls it is allowed. */
-static pthread_mutex_t g_routers_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t g_gp_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Every reader record ever registered (records are never freed). */
-typedef struct reader_rec {
-	ck_epoch_record_t *rec;
-	int in_use;
-} reader_rec;
-static reader_rec *g_readers;
-static size_t g_nreaders, g_creaders;
-
-static struct router **g_routers;
-static size_t g_nrouters, g_crouters;
-
-/* initial-exec: one TLS access without a call, even from the shared
- * library (the library is small and not meant to be dlopen'ed late into a
- * process that has exhausted its static TLS; Python and Ruby extensions
- * link it statically). */
-static __thread ck_epoch_record_t *tls_rec
-    __attribute__((tls_model("initial-exec")));
 
 /* The event deliveries this thread is in, innermost first (frames live on
  * the stack of deliver()).  Non-NULL: the thread is in an event callback. */
@@ -355,334 +128,14 @@ static int delivering(const struct router *r)
 	return 0;
 }
 
-/* Set while this thread takes or holds g_lock (set before locking,
- * cleared after unlocking): a signal handler that interrupted it and
- * would register (a first lookup) would wait for the lock it holds. */
-static __thread int tls_in_registry
-    __attribute__((tls_model("initial-exec")));
-
-static void registry_lock(void)
+void router__events_forget(router *r)
 {
-	tls_in_registry = 1;
-	ck_pr_barrier(); /* the flag before the lock, as the handler sees it */
-	pthread_mutex_lock(&g_lock);
-}
-
-static void registry_unlock(void)
-{
-	pthread_mutex_unlock(&g_lock);
-	ck_pr_barrier();
-	tls_in_registry = 0;
-}
-
-static void atfork_prepare(void);
-static void atfork_parent(void);
-static void atfork_child(void);
-
-static void thread_exit(void *p)
-{
-	ck_epoch_record_t *rec = p;
-	size_t i;
-
-	registry_lock();
-	for (i = 0; i < g_nreaders; i++)
-		if (g_readers[i].rec == rec)
-			g_readers[i].in_use = 0;
-	ck_epoch_unregister(rec);
-	registry_unlock();
-	tls_rec = NULL;
-}
-
-static void global_init(void)
-{
-	membarrier_init();
-	ck_epoch_init(&g_epoch);
-	(void)pthread_key_create(&g_key, thread_exit);
-	(void)pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-}
-
-/* A record for this process (reader or writer): a recycled one, or a new
- * one.  Called with g_lock held.  NULL when out of memory. */
-static ck_epoch_record_t *record_get(void)
-{
-	ck_epoch_record_t *rec = ck_epoch_recycle(&g_epoch, NULL);
-
-	if (rec != NULL)
-		return rec;
-	/* Plain malloc, not a router's allocator: a record outlives every
-	 * router (ck_epoch never forgets a record). */
-	rec = malloc(sizeof *rec);
-	if (rec == NULL)
-		return NULL;
-	ck_epoch_register(&g_epoch, rec, NULL);
-	return rec;
-}
-
-/* Why reader() gave no record: interrupted inside the registry (see
- * reader_register), or out of memory. */
-static int no_reader(router_error *err)
-{
-	if (tls_in_registry)
-		return router__seterr(err, ROUTER_ESTATE, NULL,
-		                      "this thread has no reader record and was "
-		                      "interrupted inside the reader registry (a "
-		                      "lookup from a signal handler?): call "
-		                      "router_thread_register first");
-	return router__seterr(err, ROUTER_ENOMEM, NULL,
-	                      "out of memory registering a reader thread");
-}
-
-static ck_epoch_record_t *reader_register(router_error *err)
-{
-	ck_epoch_record_t *rec;
-	size_t i;
-
-	if (tls_in_registry) {
-		/* A lookup from a signal handler that interrupted this
-		 * thread inside the registry: waiting would never end. */
-		(void)no_reader(err);
-		return NULL;
-	}
-	pthread_once(&g_once, global_init);
-	registry_lock();
-	if (g_nreaders == g_creaders) {
-		size_t n = g_creaders ? g_creaders * 2 : 16;
-		reader_rec *p = realloc(g_readers, n * sizeof *p);
-
-		if (p == NULL)
-			goto oom;
-		g_readers = p;
-		g_creaders = n;
-	}
-	rec = record_get();
-	if (rec == NULL)
-		goto oom;
-	for (i = 0; i < g_nreaders; i++)
-		if (g_readers[i].rec == rec)
-			break;
-	g_readers[i].rec = rec;
-	g_readers[i].in_use = 1;
-	if (i == g_nreaders)
-		g_nreaders++;
-	if (pthread_setspecific(g_key, rec) != 0) {
-		g_readers[i].in_use = 0;
-		ck_epoch_unregister(rec);
-		goto oom;
-	}
-	registry_unlock();
-	tls_rec = rec;
-	return rec;
-oom:
-	registry_unlock();
-	router__seterr(err, ROUTER_ENOMEM, NULL,
-	               "out of memory registering a reader thread");
-	return NULL;
-}
-
-int router_thread_register(router_error *err)
-{
-	if (tls_rec != NULL || reader_register(err) != NULL) {
-		router__clearerr(err);
-		return ROUTER_OK;
-	}
-	return ROUTER_ENOMEM;
-}
-
-void router_thread_unregister(void)
-{
-	ck_epoch_record_t *rec = tls_rec;
-
-	if (rec == NULL)
-		return;
-	pthread_setspecific(g_key, NULL);
-	thread_exit(rec);
-}
-
-/* The calling thread's record; NULL only when registration ran out of
- * memory. */
-static inline ck_epoch_record_t *reader(void)
-{
-	ck_epoch_record_t *rec = tls_rec;
-
-	if (ROUTER__LIKELY(rec != NULL))
-		return rec;
-	return reader_register(NULL);
-}
-
-/* ------------------------------------------------------------------------ */
-/* The router                                                               */
-/* ------------------------------------------------------------------------ */
-
-#define NAME_CHUNK 1024u
-#define NAME_DIR (ROUTER_SHARD_NAMES_MAX / NAME_CHUNK)
-
-typedef struct hist_entry {
-	router_table *t;
-	int64_t accepted_ns;
-} hist_entry;
-
-/* A handle id's (keyspace, table), shared by every handle open on it
- * (refs).  A free id (refs 0, names NULL) is on the free list through
- * next_free and is reused by the next handle of another table. */
-typedef struct handle_key {
-	char *ks, *table;
-	size_t kslen, tlen;
-	uint32_t refs;
-	uint32_t next_free;
-} handle_key;
-
-#define NO_ID UINT32_MAX
-
-/* The events of one writer call (see "Events" above).  At most three are
- * made by one call (a superseded pending table, the publish, a failed
- * automatic snapshot). */
-#define EVENTS_MAX 4u
-
-typedef struct ev_slot {
-	router_event ev;
-	router_error err; /* ev.error points here */
-} ev_slot;
-
-typedef struct ev_batch {
-	unsigned n;
-	uint64_t ticket;
-	ev_slot ev[EVENTS_MAX];
-	/* What the events point to, freed after delivery. */
-	router_diff *diff;
-	router_shadow_verdict *shadow;
-} ev_batch;
-
-struct router {
-	/* The table in service.  Written by the writer under lock with
-	 * ck_pr_store_ptr after a store fence; read by anyone with
-	 * ck_pr_load_ptr inside an epoch section. */
-	router_table *current;
-	/* Copies of current's version and hash for lock-free getters. */
-	uint64_t version, hash;
-	/* Interned shard names: dir[id / NAME_CHUNK][id % NAME_CHUNK].  A
-	 * chunk pointer is published (fence, store) before any id in it is
-	 * handed out; entries are written before the table that uses them
-	 * is published.  Never moved or freed before router_free. */
-	const char **names_dir[NAME_DIR];
-	uint32_t *names_len_dir[NAME_DIR];
-	uint32_t nnames; /* read lock-free by router_shard_name */
-
-	/* Below: writer side, protected by lock. */
-	pthread_mutex_t lock;
-	ck_epoch_record_t *wrec;
-	router_allocator alloc;
-	unsigned hist_cap;
-	double max_shrink;
-	router_event_cb on_event;
-	void *on_event_arg;
-	/* Event delivery: the batch of the writer holding lock (NULL when
-	 * none), the next ticket to give, the ticket whose turn it is, and
-	 * the condition writers wait on for their turn. */
-	ev_batch *evb;
-	uint64_t ev_next, ev_done;
-	pthread_cond_t ev_cond;
-	/* Retired tables a long batch held past their grace period, pushed
-	 * by the batch's reader, freed by the writer (see "Long batches"). */
-	router_table *dead;
-	hist_entry *hist; /* oldest first */
-	unsigned nhist, cur; /* cur: index of current in hist */
-	uint64_t high_water; /* highest version ever accepted */
-	router_stats st;
-	uint64_t refused_by_code[ROUTER__REFUSAL_SLOTS]; /* index: -code */
-	/* name -> id, open addressing; writer only. */
-	uint32_t *name_index;
-	uint32_t name_index_cap;
-	/* handle id -> (keyspace, table); nhandles ids are in use or free
-	 * (free ones listed from free_id), so slot arrays have nhandles
-	 * entries: the most handles ever open at once. */
-	handle_key *handles;
-	uint32_t nhandles, chandles;
-	uint32_t free_id;
-	/* router_options.snapshot_path (copy), or NULL. */
-	char *snapshot_path;
-	/* Quarantine: the pending table (owned, never visible to readers),
-	 * the guard's refusal and when. */
-	router_table *pending;
-	router_error pending_reason;
-	int pending_code;
-	int64_t pending_since;
-	/* Fences, oldest first; fence_cap 0: off. */
-	router_fence *fences;
-	unsigned nfences, fence_cap;
-	/* Operator invariants. */
-	router__invariant **inv;
-	unsigned ninv, cinv;
-	/* Shadow sample (one allocation) and thresholds. */
-	router_sample_key *sample;
-	size_t nsample;
-	double shadow_max_moved, shadow_max_unroutable;
-};
-
-struct router_handle {
-	router *r;
-	uint32_t id;
-	/* Copies of the names for the slow path. */
-	const char *ks, *table;
-	size_t kslen, tlen;
-};
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void atfork_prepare(void)
-{
-	size_t i;
-
-	pthread_mutex_lock(&g_routers_lock);
-	for (i = 0; i < g_nrouters; i++)
-		pthread_mutex_lock(&g_routers[i]->lock);
-	pthread_mutex_lock(&g_gp_lock);
-	registry_lock();
-}
-
-static void atfork_parent(void)
-{
-	size_t i;
-
-	registry_unlock();
-	pthread_mutex_unlock(&g_gp_lock);
-	for (i = 0; i < g_nrouters; i++)
-		pthread_mutex_unlock(&g_routers[i]->lock);
-	pthread_mutex_unlock(&g_routers_lock);
-}
-
-static void atfork_child(void)
-{
-	size_t i;
-
-	/* Only the forking thread exists now: records of the others can
-	 * never leave a read section; forget them. */
-	for (i = 0; i < g_nreaders; i++) {
-		if (g_readers[i].in_use && g_readers[i].rec != tls_rec) {
-			g_readers[i].in_use = 0;
-			ck_epoch_unregister(g_readers[i].rec);
-		}
-	}
 	/* Tickets of writers that do not exist here will never be
 	 * delivered: forget them, keeping only a delivery this thread is in
 	 * (a fork from the callback), which is the oldest outstanding one.
 	 * Their waiters are gone too: the condition is made anew. */
-	for (i = 0; i < g_nrouters; i++) {
-		router *r = g_routers[i];
-
-		r->ev_next = r->ev_done + (delivering(r) ? 1 : 0);
-		pthread_cond_init(&r->ev_cond, NULL);
-	}
-	/* The child is a new address space: register it for membarrier
-	 * again (no reader section is open in it, so falling back to the
-	 * xchg read side is safe if that fails). */
-	membarrier_init();
-	atfork_parent();
+	r->ev_next = r->ev_done + (delivering(r) ? 1 : 0);
+	pthread_cond_init(&r->ev_cond, NULL);
 }
 
 int router_create(router **out, const router_options *opt, router_error *err)
@@ -723,7 +176,7 @@ int router_create(router **out, const router_options *opt, router_error *err)
 		                      "allocator must set malloc, realloc and "
 		                      "free");
 	a = router__allocator(o.allocator);
-	pthread_once(&g_once, global_init);
+	router__epoch_init();
 	r = router__malloc(a, sizeof *r);
 	if (r == NULL)
 		return router__seterr(err, ROUTER_ENOMEM, NULL,
@@ -754,31 +207,11 @@ int router_create(router **out, const router_options *opt, router_error *err)
 	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->ev_cond, NULL);
-	pthread_mutex_lock(&g_routers_lock);
-	if (g_nrouters == g_crouters) {
-		size_t n = g_crouters ? g_crouters * 2 : 8;
-		struct router **p = realloc(g_routers, n * sizeof *p);
-
-		if (p == NULL) {
-			pthread_mutex_unlock(&g_routers_lock);
-			pthread_cond_destroy(&r->ev_cond);
-			pthread_mutex_destroy(&r->lock);
-			goto oom;
-		}
-		g_routers = p;
-		g_crouters = n;
-	}
-	registry_lock();
-	r->wrec = record_get();
-	registry_unlock();
-	if (r->wrec == NULL) {
-		pthread_mutex_unlock(&g_routers_lock);
+	if (router__routers_add(r) != 0) {
 		pthread_cond_destroy(&r->ev_cond);
 		pthread_mutex_destroy(&r->lock);
 		goto oom;
 	}
-	g_routers[g_nrouters++] = r;
-	pthread_mutex_unlock(&g_routers_lock);
 	*out = r;
 	router__clearerr(err);
 	return ROUTER_OK;
@@ -789,97 +222,6 @@ oom:
 	router__free(a, r);
 	return router__seterr(err, ROUTER_ENOMEM, NULL,
 	                      "out of memory creating a router");
-}
-
-/* t->pins: readers of long batches holding t, and the dead bit. */
-#define TABLE_DEAD 0x80000000u
-
-/* ck_epoch callbacks: free once no reader can hold the object (a long
- * batch's pin included: see "Long batches"). */
-static void table_reclaim(ck_epoch_entry_t *e)
-{
-	router_table *t = (router_table *)(void *)((char *)e -
-	                                           offsetof(router_table,
-	                                                    epoch_entry));
-	router *r = t->owner;
-
-	grace_over();
-	if (__atomic_fetch_or(&t->pins, TABLE_DEAD, __ATOMIC_ACQ_REL) != 0)
-		return; /* pinned: its last unpin hands it to r->dead */
-	if (r != NULL)
-		r->st.tables_freed++;
-	router__table_destroy(t);
-}
-
-/* Free the tables whose last pin went after their grace period.  Writer
- * (r->lock held). */
-static void dead_drain(router *r)
-{
-	router_table *t = __atomic_exchange_n(&r->dead, NULL, __ATOMIC_ACQUIRE);
-
-	while (t != NULL) {
-		router_table *next = t->next_dead;
-
-		grace_over();
-		r->st.tables_freed++;
-		router__table_destroy(t);
-		t = next;
-	}
-}
-
-static void slots_reclaim(ck_epoch_entry_t *e)
-{
-	router__slots *s = (router__slots *)(void *)((char *)e -
-	                                            offsetof(router__slots,
-	                                                     epoch_entry));
-
-	grace_over();
-	router__free(s->alloc, s);
-}
-
-/* Hand a table no longer reachable from r->current or the history to the
- * epoch.  Called with r->lock held. */
-static void retire(router *r, router_table *t)
-{
-	r->st.tables_retired++;
-	ck_epoch_call(r->wrec, &t->epoch_entry, table_reclaim);
-}
-
-/* Tables retired but not yet freed beyond which a publish waits for a
- * grace period.  Below it, the writer never waits. */
-#define RECLAIM_LIMIT 32u
-/* Retired tables that make a membarrier-mode publish poll (see reclaim). */
-#define RECLAIM_BATCH 8u
-
-/* Free what earlier publishes retired, if their grace period is over.
- * ck_epoch_poll never waits, but it advances the epoch by at most one step
- * per call, so under constant reads and fast publishes the pending list can
- * outgrow the history; past RECLAIM_LIMIT entries the writer waits for one
- * grace period (readers' sections are a lookup long), which bounds memory
- * to history + RECLAIM_LIMIT tables whatever the publish rate.  Called with
- * r->lock held, never inside a read section. */
-static void reclaim(router *r)
-{
-	if (__atomic_load_n(&r->dead, __ATOMIC_RELAXED) != NULL)
-		dead_drain(r);
-	/* With membarrier each poll interrupts every CPU running a reader
-	 * (an IPI, a VM exit under KVM): poll once per RECLAIM_BATCH
-	 * retired tables rather than on every publish. */
-	if (g_membarrier && ck_pr_load_uint(&r->wrec->n_pending) < RECLAIM_BATCH)
-		return;
-	/* One grace period at a time in the process (as liburcu's
-	 * rcu_gp_lock): in membarrier mode a reader's section may be
-	 * invisible to a scan not preceded by a membarrier that reached its
-	 * CPU; with scans serialized, each follows its own writer_fence, so
-	 * no two epoch advances can both miss a reader. */
-	pthread_mutex_lock(&g_gp_lock);
-	writer_fence();
-	ck_epoch_poll(r->wrec);
-	if (ck_pr_load_uint(&r->wrec->n_pending) > RECLAIM_LIMIT) {
-		writer_fence();
-		ck_epoch_barrier(r->wrec);
-	}
-	pthread_mutex_unlock(&g_gp_lock);
 }
 
 void router_free(router *r)
@@ -894,13 +236,7 @@ void router_free(router *r)
 	 * there is no status to return). */
 	if (delivering(r))
 		return;
-	pthread_mutex_lock(&g_routers_lock);
-	for (i = 0; i < g_nrouters; i++)
-		if (g_routers[i] == r) {
-			g_routers[i] = g_routers[--g_nrouters];
-			break;
-		}
-	pthread_mutex_unlock(&g_routers_lock);
+	router__routers_remove(r);
 	pthread_mutex_lock(&r->lock);
 	if (r->pending != NULL) {
 		router__table_destroy(r->pending);
@@ -908,20 +244,13 @@ void router_free(router *r)
 	}
 	publish_ptr(&r->current, NULL);
 	for (i = 0; i < r->nhist; i++)
-		retire(r, r->hist[i].t);
+		router__retire(r, r->hist[i].t);
 	r->nhist = 0;
-	/* Waits for every reader that might still hold one of them, and
-	 * runs every pending callback of this router's record. */
-	pthread_mutex_lock(&g_gp_lock);
-	writer_fence();
-	ck_epoch_barrier(r->wrec);
-	pthread_mutex_unlock(&g_gp_lock);
+	router__epoch_barrier(r);
 	/* No batch runs now (the contract): every pinned table is back. */
-	dead_drain(r);
+	router__dead_drain(r);
 	pthread_mutex_unlock(&r->lock);
-	registry_lock();
-	ck_epoch_unregister(r->wrec);
-	registry_unlock();
+	router__record_put(r);
 	a = r->alloc;
 	for (i = 0; i < NAME_DIR && r->names_dir[i] != NULL; i++) {
 		size_t j;
@@ -1132,7 +461,7 @@ static int slots_refresh(router *r, router_table *t)
 	ns->alloc = &r->alloc; /* freed by the router's allocator */
 	publish_ptr(&t->slots, ns);
 	if (s != NULL)
-		ck_epoch_call(r->wrec, &s->epoch_entry, slots_reclaim);
+		router__retire_slots(r, s);
 	return 0;
 }
 
@@ -1694,7 +1023,7 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	 * rollback), then evict the oldest beyond capacity. */
 	if (r->nhist > 0) {
 		for (i = r->cur + 1; i < r->nhist; i++)
-			retire(r, r->hist[i].t);
+			router__retire(r, r->hist[i].t);
 		r->nhist = r->cur + 1;
 	}
 	if (r->nhist == r->hist_cap) {
@@ -1713,11 +1042,11 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	r->high_water = version;
 	swap_in(r, t);
 	if (evicted != NULL)
-		retire(r, evicted);
+		router__retire(r, evicted);
 	r->st.accepted++;
 	if (approving)
 		r->st.approved++;
-	reclaim(r); /* may free `cur`: read nothing from it below */
+	router__reclaim(r); /* may free `cur`: read nothing from it below */
 	router__clearerr(&e);
 	emit_shadow(r, ROUTER_EVENT_PUBLISH, ROUTER_OK, from_version, version,
 	            t->hash, &e, d, sv);
@@ -2099,7 +1428,7 @@ static int rollback_to_index(router *r, unsigned idx, router_error *err)
 	r->cur = idx;
 	swap_in(r, t);
 	r->st.rollbacks++;
-	reclaim(r);
+	router__reclaim(r);
 	router__clearerr(err);
 	emit(r, ROUTER_EVENT_ROLLBACK, ROUTER_OK, from ? from->version : 0,
 	     t->version, t->hash, NULL, NULL);
