@@ -47,7 +47,7 @@
 #ifdef ROUTER__TSAN
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
-extern char router__router__tsan_grace ROUTER__HIDDEN;
+extern char router__tsan_grace ROUTER__HIDDEN;
 /* TSan builds keep ck_epoch_begin's xchg: membarrier's ordering is
  * invisible to TSan. */
 enum { router__membarrier = 0 };

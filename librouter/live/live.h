@@ -142,6 +142,37 @@ static inline int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Interned shard name id of r (below r->nnames): its string and, when len
+ * is not NULL, its length.  Lock-free (chunks are published before their
+ * ids are handed out). */
+static inline const char *name_at(const router *r, uint32_t id, uint32_t *len)
+{
+	const char **chunk = consume_ptr(&r->names_dir[id / NAME_CHUNK]);
+	uint32_t *lens = consume_ptr(&r->names_len_dir[id / NAME_CHUNK]);
+
+	if (len != NULL)
+		*len = lens[id % NAME_CHUNK];
+	return chunk[id % NAME_CHUNK];
+}
+
+/* ---- handles.c: shard names, slots, handles ------------------------------ */
+
+/* The id of an interned name, or -1.  Writer only. */
+int64_t router__name_find(const router *r, const char *s, size_t len);
+/* The id of name, interning it if new.  Writer only.  -1: out of memory,
+ * -2: the router's distinct shard names are exhausted (nothing visible
+ * changed either way). */
+int64_t router__intern(router *r, const char *s, size_t len);
+/* A slots array for t covering every handle (at least cap entries), or
+ * NULL (out of memory).  Writer only. */
+router__slots *router__slots_make(router *r, const router_table *t,
+                                  uint32_t cap);
+/* Bring t's slots up to date with every handle.  Writer only.  -1: out
+ * of memory, t unchanged (lookups still resolve by name). */
+int router__slots_refresh(router *r, router_table *t);
+/* Free the interned names and the handle keys (router_free). */
+void router__handles_free(router *r);
+
 /* ---- epoch.c: the process-wide epoch, seen from a router ---------------- */
 
 /* Initialize the process-wide epoch (once; any thread). */
