@@ -203,6 +203,27 @@ void router__dead_drain(router *r);
 
 /* ---- router.c: events --------------------------------------------------- */
 
+/* Take the writer lock for a call that may make events (into b). */
+void router__writer_lock(router *r, ev_batch *b);
+/* Release it, then deliver b's events in turn and free what they point
+ * to (see "Events" in router.c). */
+void router__writer_unlock(router *r, ev_batch *b);
+/* Record an event (with a copy of e's text) for delivery by
+ * router__writer_unlock; the writer lock held through router__writer_lock.
+ * d and sv must live until then. */
+void router__emit_shadow(router *r, router_event_kind kind, int code,
+                         uint64_t from, uint64_t to, uint64_t hash,
+                         const router_error *e, const router_diff *d,
+                         const router_shadow_verdict *sv);
+/* The same without a shadow verdict. */
+void router__emit(router *r, router_event_kind kind, int code, uint64_t from,
+                  uint64_t to, uint64_t hash, const router_error *e,
+                  const router_diff *d);
+/* ROUTER_ECALLBACK (err set) when the calling thread is in an event
+ * callback, where fn would wait for the delivery it is part of; else
+ * ROUTER_OK. */
+int router__from_callback(const char *fn, router_error *err);
+
 /* In a fork child: forget the event tickets of writers the child does not
  * have (epoch.c's atfork_child, every router's lock held). */
 void router__events_forget(router *r);

@@ -30,16 +30,7 @@
  * 32 tables.  Grace periods are serialized process-wide (g_gp_lock).
  * router_free uses ck_epoch_barrier, which waits.
  *
- * Beyond the guards (issue 8).  Fences, invariants, the shadow sample and
- * the pending (quarantined) table are writer-side state under r->lock,
- * consulted only by publish_locked; lookups never read them, so the read
- * path is unchanged.  A pending table is owned by the router (t->owner set,
- * so it cannot be published elsewhere) but was never stored in r->current
- * nor in the history: no reader can hold it, and it is freed at once
- * (router__table_destroy, no grace period) when discarded or superseded.
- * An approval runs the same publish_locked with the destructive flag, so
- * an approved table goes through exactly the swap, history and
- * reclamation of any accepted table.  Snapshots are written under r->lock
+ * Snapshots.  They are written under r->lock
  * (the table in service cannot be retired during the dump, and the order
  * of saves is the order of publishes); the lock delays publishers by a
  * write and two fsyncs, never readers.
@@ -231,7 +222,7 @@ void router_free(router *r)
 
 /* ---- events ---------------------------------------------------------------- */
 
-static void emit_shadow(router *r, router_event_kind kind, int code,
+void router__emit_shadow(router *r, router_event_kind kind, int code,
                         uint64_t from, uint64_t to, uint64_t hash,
                         const router_error *e, const router_diff *d,
                         const router_shadow_verdict *sv)
@@ -263,7 +254,7 @@ static void emit_shadow(router *r, router_event_kind kind, int code,
 }
 
 /* Take the writer lock for a call that may make events (into b). */
-static void writer_lock(router *r, ev_batch *b)
+void router__writer_lock(router *r, ev_batch *b)
 {
 	b->n = 0;
 	b->diff = NULL;
@@ -274,7 +265,7 @@ static void writer_lock(router *r, ev_batch *b)
 
 /* Release it, then deliver b's events in turn (see "Events" above) and
  * free what they pointed to. */
-static void writer_unlock(router *r, ev_batch *b)
+void router__writer_unlock(router *r, ev_batch *b)
 {
 	cb_frame f;
 	unsigned i;
@@ -305,7 +296,7 @@ out:
 
 /* ROUTER_ECALLBACK when the calling thread is in an event callback: fn
  * would wait for the delivery it is part of. */
-static int from_callback(const char *fn, router_error *err)
+int router__from_callback(const char *fn, router_error *err)
 {
 	if (ROUTER__LIKELY(tls_cb == NULL))
 		return ROUTER_OK;
@@ -316,11 +307,11 @@ static int from_callback(const char *fn, router_error *err)
 	                      fn);
 }
 
-static void emit(router *r, router_event_kind kind, int code, uint64_t from,
+void router__emit(router *r, router_event_kind kind, int code, uint64_t from,
                  uint64_t to, uint64_t hash, const router_error *e,
                  const router_diff *d)
 {
-	emit_shadow(r, kind, code, from, to, hash, e, d, NULL);
+	router__emit_shadow(r, kind, code, from, to, hash, e, d, NULL);
 }
 
 /* ---- last-known-good ------------------------------------------------------- */
@@ -356,7 +347,7 @@ static void autosave(router *r)
 		return;
 	rc = snapshot_locked(r, r->snapshot_path, &e);
 	if (rc != ROUTER_OK)
-		emit(r, ROUTER_EVENT_SNAPSHOT, rc, r->version, r->version,
+		router__emit(r, ROUTER_EVENT_SNAPSHOT, rc, r->version, r->version,
 		     r->hash, &e, NULL);
 }
 
@@ -482,68 +473,11 @@ static void swap_in(router *r, router_table *t)
 	ck_pr_store_64(&r->hash, t->hash);
 }
 
-/* Fence t's content (fencing on, not already fenced: then only refreshed).
- * Called with r->lock held; never fails (a full list forgets its oldest). */
-static void fence(router *r, uint64_t hash, uint64_t version,
-                  router_fence_origin origin, int code)
-{
-	router_fence *f;
-	unsigned i;
-
-	if (r->fence_cap == 0)
-		return;
-	for (i = 0; i < r->nfences; i++)
-		if (r->fences[i].content_hash == hash)
-			break;
-	if (i < r->nfences) {
-		memmove(&r->fences[i], &r->fences[i + 1],
-		        (r->nfences - i - 1) * sizeof *r->fences);
-		r->nfences--;
-	} else if (r->nfences == r->fence_cap) {
-		memmove(&r->fences[0], &r->fences[1],
-		        (r->nfences - 1) * sizeof *r->fences);
-		r->nfences--;
-	}
-	f = &r->fences[r->nfences++];
-	f->content_hash = hash;
-	f->version = version;
-	f->origin = origin;
-	f->code = code;
-	f->fenced_unix_ns = now_ns();
-}
-
-static const router_fence *fenced(const router *r, uint64_t hash)
-{
-	unsigned i;
-
-	for (i = 0; i < r->nfences; i++)
-		if (r->fences[i].content_hash == hash)
-			return &r->fences[i];
-	return NULL;
-}
-
-/* Drop the pending table (superseded or discarded).  Lock held. */
-static void pending_drop(router *r, int by_operator)
-{
-	router_table *t = r->pending;
-
-	if (t == NULL)
-		return;
-	r->pending = NULL;
-	r->st.discarded++;
-	if (by_operator)
-		fence(r, t->hash, t->version, ROUTER_FENCE_DISCARDED, 0);
-	emit(r, ROUTER_EVENT_DISCARD, ROUTER_OK, r->version, t->version,
-	     t->hash, NULL, NULL);
-	/* Never reachable by readers: free now. */
-	router__table_destroy(t);
-}
-
 /* The checks before the table-shape guards: fences, then invariants. */
 static int pre_guards(router *r, const router_table *cur,
                       const router_table *t, router_error *err)
 {
-	const router_fence *f = fenced(r, t->hash);
+	const router_fence *f = router__fenced(r, t->hash);
 	unsigned i;
 
 	if (f != NULL)
@@ -629,19 +563,6 @@ static int version_check(const router *r, const router_table *t,
 	return ROUTER_OK;
 }
 
-/* Codes whose refusal judges the content (fenced; quarantinable are the
- * first three). */
-static int quarantinable(int rc)
-{
-	return rc == ROUTER_EEMPTY || rc == ROUTER_ESHRINK ||
-	       rc == ROUTER_ESHADOW;
-}
-
-static int judges_content(int rc)
-{
-	return quarantinable(rc) || rc == ROUTER_EINVARIANT;
-}
-
 /* The publish, with r->lock held.  approving: t is the pending table
  * (already owned by r; it stays pending on refusal). */
 static int publish_locked(router *r, router_table *t, unsigned flags,
@@ -696,10 +617,10 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 		if (rc != ROUTER_OK && !(flags & ROUTER_PUBLISH_DRY_RUN) &&
 		    !approving) {
 			if ((flags & ROUTER_PUBLISH_QUARANTINE) &&
-			    quarantinable(rc) &&
+			    router__quarantinable(rc) &&
 			    ck_pr_cas_ptr(&t->owner, NULL, r)) {
 				/* The router keeps t, not serving. */
-				pending_drop(r, 0);
+				router__pending_drop(r, 0);
 				r->pending = t;
 				r->pending_reason = e;
 				r->pending_code = rc;
@@ -707,12 +628,12 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 				r->st.quarantined++;
 				code = ROUTER_EQUARANTINED;
 				e.code = code;
-			} else if (judges_content(rc)) {
-				fence(r, t->hash, version,
+			} else if (router__judges_content(rc)) {
+				router__fence(r, t->hash, version,
 				      ROUTER_FENCE_REFUSED, rc);
 			}
 		}
-		emit_shadow(r,
+		router__emit_shadow(r,
 		            (flags & ROUTER_PUBLISH_DRY_RUN)
 		                ? ROUTER_EVENT_CHECK
 		                : ROUTER_EVENT_PUBLISH,
@@ -771,7 +692,7 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	if (approving)
 		r->pending = NULL;
 	else
-		pending_drop(r, 0); /* superseded by a newer valid table */
+		router__pending_drop(r, 0); /* superseded by a newer valid table */
 	t->version = version;
 	for (i = 0, k = 0; i < t->nkeyspaces; i++)
 		for (j = 0; j < t->keyspaces[i].nshards; j++, k++) {
@@ -812,7 +733,7 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 		r->st.approved++;
 	router__reclaim(r); /* may free `cur`: read nothing from it below */
 	router__clearerr(&e);
-	emit_shadow(r, ROUTER_EVENT_PUBLISH, ROUTER_OK, from_version, version,
+	router__emit_shadow(r, ROUTER_EVENT_PUBLISH, ROUTER_OK, from_version, version,
 	            t->hash, &e, d, sv);
 	autosave(r);
 	rc = ROUTER_OK;
@@ -847,7 +768,7 @@ oom:
 		rc = router__seterr(&e, ROUTER_ENOMEM, NULL,
 		                    "out of memory preparing the table for "
 		                    "service");
-	emit_shadow(r, ROUTER_EVENT_PUBLISH, rc, cur ? cur->version : 0,
+	router__emit_shadow(r, ROUTER_EVENT_PUBLISH, rc, cur ? cur->version : 0,
 	            version, t->hash, &e, d, sv);
 	goto out;
 }
@@ -867,11 +788,11 @@ int router_publish(router *r, router_table *t, unsigned flags,
 	              ROUTER_PUBLISH_QUARANTINE))
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "unknown publish flags 0x%x", flags);
-	if ((rc = from_callback("router_publish", err)) != ROUTER_OK)
+	if ((rc = router__from_callback("router_publish", err)) != ROUTER_OK)
 		return rc;
-	writer_lock(r, &b);
+	router__writer_lock(r, &b);
 	rc = publish_locked(r, t, flags, 0, diff, err);
-	writer_unlock(r, &b);
+	router__writer_unlock(r, &b);
 	return rc;
 }
 
@@ -922,16 +843,16 @@ int router_pending_approve(router *r, router_diff **diff, router_error *err)
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_pending_approve: NULL argument");
-	if ((rc = from_callback("router_pending_approve", err)) != ROUTER_OK)
+	if ((rc = router__from_callback("router_pending_approve", err)) != ROUTER_OK)
 		return rc;
-	writer_lock(r, &b);
+	router__writer_lock(r, &b);
 	if (r->pending == NULL)
 		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
 		                    "no table is pending");
 	else
 		rc = publish_locked(r, r->pending, ROUTER_PUBLISH_DESTRUCTIVE,
 		                    1, diff, err);
-	writer_unlock(r, &b);
+	router__writer_unlock(r, &b);
 	return rc;
 }
 
@@ -943,237 +864,18 @@ int router_pending_discard(router *r, router_error *err)
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_pending_discard: NULL argument");
-	if ((rc = from_callback("router_pending_discard", err)) != ROUTER_OK)
+	if ((rc = router__from_callback("router_pending_discard", err)) != ROUTER_OK)
 		return rc;
-	writer_lock(r, &b);
+	router__writer_lock(r, &b);
 	if (r->pending == NULL)
 		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
 		                    "no table is pending");
 	else
-		pending_drop(r, 1);
-	writer_unlock(r, &b);
+		router__pending_drop(r, 1);
+	router__writer_unlock(r, &b);
 	if (rc == ROUTER_OK)
 		router__clearerr(err);
 	return rc;
-}
-
-/* ---- fences ------------------------------------------------------------------- */
-
-size_t router_fences(router *r, router_fence *out, size_t cap)
-{
-	size_t i, n;
-
-	if (r == NULL)
-		return 0;
-	pthread_mutex_lock(&r->lock);
-	n = r->nfences;
-	for (i = 0; i < n && i < cap && out != NULL; i++)
-		out[i] = r->fences[i];
-	pthread_mutex_unlock(&r->lock);
-	return n;
-}
-
-int router_fence_add(router *r, uint64_t content_hash, router_error *err)
-{
-	if (r == NULL)
-		return router__seterr(err, ROUTER_EINVAL, NULL,
-		                      "router_fence_add: NULL argument");
-	if (r->fence_cap == 0)
-		return router__seterr(err, ROUTER_ESTATE, NULL,
-		                      "fencing is off (router_options."
-		                      "fence_cap is 0)");
-	pthread_mutex_lock(&r->lock);
-	fence(r, content_hash, 0, ROUTER_FENCE_MANUAL, 0);
-	pthread_mutex_unlock(&r->lock);
-	router__clearerr(err);
-	return ROUTER_OK;
-}
-
-int router_fence_lift(router *r, uint64_t content_hash, router_error *err)
-{
-	unsigned i;
-	int rc = ROUTER_OK;
-
-	if (r == NULL)
-		return router__seterr(err, ROUTER_EINVAL, NULL,
-		                      "router_fence_lift: NULL argument");
-	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < r->nfences; i++)
-		if (r->fences[i].content_hash == content_hash)
-			break;
-	if (i == r->nfences) {
-		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
-		                    "content %016llx is not fenced",
-		                    (unsigned long long)content_hash);
-	} else {
-		memmove(&r->fences[i], &r->fences[i + 1],
-		        (r->nfences - i - 1) * sizeof *r->fences);
-		r->nfences--;
-		router__clearerr(err);
-	}
-	pthread_mutex_unlock(&r->lock);
-	return rc;
-}
-
-void router_fence_clear(router *r)
-{
-	if (r == NULL)
-		return;
-	pthread_mutex_lock(&r->lock);
-	r->nfences = 0;
-	pthread_mutex_unlock(&r->lock);
-}
-
-/* ---- invariants ----------------------------------------------------------------- */
-
-static int invariant_find(const router *r, const router__invariant *inv)
-{
-	unsigned i;
-
-	for (i = 0; i < r->ninv; i++)
-		if (strcmp(router__invariant_text(r->inv[i]),
-		           router__invariant_text(inv)) == 0)
-			return (int)i;
-	return -1;
-}
-
-int router_invariant_add(router *r, const char *spec, router_error *err)
-{
-	router__invariant *inv;
-	int rc;
-
-	if (r == NULL || spec == NULL)
-		return router__seterr(err, ROUTER_EINVAL, NULL,
-		                      "router_invariant_add: NULL argument");
-	rc = router__invariant_parse(spec, &r->alloc, &inv, err);
-	if (rc != ROUTER_OK)
-		return rc;
-	pthread_mutex_lock(&r->lock);
-	if (invariant_find(r, inv) >= 0) {
-		rc = ROUTER_OK;
-		goto drop;
-	}
-	if (r->ninv == ROUTER_INVARIANT_MAX) {
-		rc = router__seterr(err, ROUTER_ERANGE, NULL,
-		                    "a router holds at most %d invariants",
-		                    ROUTER_INVARIANT_MAX);
-		goto drop;
-	}
-	if (r->current != NULL &&
-	    (rc = router__invariant_check(inv, NULL, r->current, err)) !=
-	        ROUTER_OK)
-		goto drop;
-	if (r->ninv == r->cinv) {
-		unsigned n = r->cinv ? r->cinv * 2 : 8;
-		router__invariant **p =
-		    router__realloc(&r->alloc, r->inv, n * sizeof *p);
-
-		if (p == NULL) {
-			rc = router__seterr(err, ROUTER_ENOMEM, NULL,
-			                    "out of memory declaring an "
-			                    "invariant");
-			goto drop;
-		}
-		r->inv = p;
-		r->cinv = n;
-	}
-	r->inv[r->ninv++] = inv;
-	pthread_mutex_unlock(&r->lock);
-	router__clearerr(err);
-	return ROUTER_OK;
-drop:
-	pthread_mutex_unlock(&r->lock);
-	router__invariant_free(inv, &r->alloc);
-	if (rc == ROUTER_OK)
-		router__clearerr(err);
-	return rc;
-}
-
-int router_invariant_remove(router *r, const char *spec, router_error *err)
-{
-	router__invariant *inv;
-	int rc, i;
-
-	if (r == NULL || spec == NULL)
-		return router__seterr(err, ROUTER_EINVAL, NULL,
-		                      "router_invariant_remove: NULL argument");
-	rc = router__invariant_parse(spec, &r->alloc, &inv, err);
-	if (rc != ROUTER_OK)
-		return rc;
-	pthread_mutex_lock(&r->lock);
-	i = invariant_find(r, inv);
-	if (i < 0) {
-		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
-		                    "invariant \"%s\" is not declared",
-		                    router__invariant_text(inv));
-	} else {
-		router__invariant_free(r->inv[i], &r->alloc);
-		memmove(&r->inv[i], &r->inv[i + 1],
-		        (r->ninv - (unsigned)i - 1) * sizeof *r->inv);
-		r->ninv--;
-		router__clearerr(err);
-	}
-	pthread_mutex_unlock(&r->lock);
-	router__invariant_free(inv, &r->alloc);
-	return rc;
-}
-
-size_t router_invariant_get(router *r, size_t i, char *buf, size_t cap)
-{
-	size_t n;
-
-	if (r == NULL)
-		return 0;
-	pthread_mutex_lock(&r->lock);
-	n = r->ninv;
-	if (i < n && buf != NULL && cap > 0)
-		snprintf(buf, cap, "%s", router__invariant_text(r->inv[i]));
-	pthread_mutex_unlock(&r->lock);
-	return n;
-}
-
-/* ---- shadow sample -------------------------------------------------------------- */
-
-int router_shadow_set_sample(router *r, const router_sample_key *keys,
-                             size_t n, const router_shadow_options *opt,
-                             router_error *err)
-{
-	router_shadow_options o = ROUTER_SHADOW_OPTIONS_INIT;
-	router_sample_key *copy = NULL;
-	int rc;
-
-	if (r == NULL || (keys == NULL && n > 0))
-		return router__seterr(err, ROUTER_EINVAL, NULL,
-		                      "router_shadow_set_sample: NULL argument");
-	if (opt != NULL) {
-		if (opt->size < sizeof(size_t) || opt->size > sizeof o)
-			return router__seterr(err, ROUTER_EINVAL, NULL,
-			                      "router_shadow_options.size is "
-			                      "%zu; use "
-			                      "ROUTER_SHADOW_OPTIONS_INIT",
-			                      opt->size);
-		memcpy(&o, opt, opt->size);
-	}
-	if (!(o.max_moved >= 0.0 && o.max_moved <= 1.0) ||
-	    !(o.max_unroutable >= 0.0 && o.max_unroutable <= 1.0))
-		return router__seterr(err, ROUTER_EINVAL, NULL,
-		                      "shadow thresholds must be in [0, 1] "
-		                      "(max_moved %g, max_unroutable %g)",
-		                      o.max_moved, o.max_unroutable);
-	if (n > 0) {
-		rc = router__sample_copy(keys, n, &r->alloc, &copy, err);
-		if (rc != ROUTER_OK)
-			return rc;
-	}
-	pthread_mutex_lock(&r->lock);
-	router__free(&r->alloc, r->sample);
-	r->sample = copy;
-	r->nsample = n;
-	r->shadow_max_moved = o.max_moved;
-	r->shadow_max_unroutable = o.max_unroutable;
-	pthread_mutex_unlock(&r->lock);
-	router__clearerr(err);
-	return ROUTER_OK;
 }
 
 static int rollback_to_index(router *r, unsigned idx, router_error *err)
@@ -1188,13 +890,13 @@ static int rollback_to_index(router *r, unsigned idx, router_error *err)
 	 * source that produced it cannot push it back (unless it is the
 	 * content we return to). */
 	if (from != NULL && from->hash != t->hash)
-		fence(r, from->hash, from->version, ROUTER_FENCE_ROLLED_BACK, 0);
+		router__fence(r, from->hash, from->version, ROUTER_FENCE_ROLLED_BACK, 0);
 	r->cur = idx;
 	swap_in(r, t);
 	r->st.rollbacks++;
 	router__reclaim(r);
 	router__clearerr(err);
-	emit(r, ROUTER_EVENT_ROLLBACK, ROUTER_OK, from ? from->version : 0,
+	router__emit(r, ROUTER_EVENT_ROLLBACK, ROUTER_OK, from ? from->version : 0,
 	     t->version, t->hash, NULL, NULL);
 	autosave(r);
 	return ROUTER_OK;
@@ -1209,9 +911,9 @@ int router_rollback(router *r, unsigned steps, router_error *err)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      r ? "rollback by 0 steps"
 		                        : "router is NULL");
-	if ((rc = from_callback("router_rollback", err)) != ROUTER_OK)
+	if ((rc = router__from_callback("router_rollback", err)) != ROUTER_OK)
 		return rc;
-	writer_lock(r, &b);
+	router__writer_lock(r, &b);
 	if (r->nhist == 0 || steps > r->cur) {
 		rc = router__seterr(err, ROUTER_ENOHISTORY, NULL,
 		                    "cannot roll back %u step%s: %u older "
@@ -1219,12 +921,12 @@ int router_rollback(router *r, unsigned steps, router_error *err)
 		                    steps, steps == 1 ? "" : "s",
 		                    r->nhist ? r->cur : 0,
 		                    r->nhist && r->cur == 1 ? "" : "s");
-		emit(r, ROUTER_EVENT_ROLLBACK, rc, r->version, 0, 0,
+		router__emit(r, ROUTER_EVENT_ROLLBACK, rc, r->version, 0, 0,
 		     err, NULL);
 	} else {
 		rc = rollback_to_index(r, r->cur - steps, err);
 	}
-	writer_unlock(r, &b);
+	router__writer_unlock(r, &b);
 	return rc;
 }
 
@@ -1237,9 +939,9 @@ int router_rollback_to(router *r, uint64_t version, router_error *err)
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router is NULL");
-	if ((rc = from_callback("router_rollback_to", err)) != ROUTER_OK)
+	if ((rc = router__from_callback("router_rollback_to", err)) != ROUTER_OK)
 		return rc;
-	writer_lock(r, &b);
+	router__writer_lock(r, &b);
 	for (i = 0; i < r->nhist; i++)
 		if (r->hist[i].t->version == version)
 			break;
@@ -1247,12 +949,12 @@ int router_rollback_to(router *r, uint64_t version, router_error *err)
 		rc = router__seterr(err, ROUTER_ENOHISTORY, NULL,
 		                    "version %llu is not in the history",
 		                    (unsigned long long)version);
-		emit(r, ROUTER_EVENT_ROLLBACK, rc, r->version, version, 0, err,
+		router__emit(r, ROUTER_EVENT_ROLLBACK, rc, r->version, version, 0, err,
 		     NULL);
 	} else {
 		rc = rollback_to_index(r, i, err);
 	}
-	writer_unlock(r, &b);
+	router__writer_unlock(r, &b);
 	return rc;
 }
 
