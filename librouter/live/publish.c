@@ -285,95 +285,167 @@ static void swap_in(router *r, router_table *t)
 	ck_pr_store_64(&r->hash, t->hash);
 }
 
-/* The publish, with r->lock held.  approving: t is the pending table
- * (already owned by r; it stays pending on refusal). */
-static int publish_locked(router *r, router_table *t, unsigned flags,
-                          int approving, router_diff **diff,
-                          router_error *err)
-{
-	router_error e;
-	router_diff *d = NULL;
-	router_shadow_verdict *sv = NULL;
-	router_table *cur, *evicted = NULL;
-	int names_full = 0;
+/* One publish in progress, shared by the steps of publish_locked. */
+typedef struct publish_op {
+	router *r;
+	router_table *t;
+	unsigned flags;
+	int approving; /* t is the pending table (already owned by r) */
+	router_table *cur; /* in service when the publish began */
 	uint64_t version, from_version;
-	int64_t *ids = NULL;
-	router__slots *slots;
-	size_t i, j, nsh = 0, k;
-	int rc;
+	router_diff *d;            /* cur -> t, when wanted */
+	router_shadow_verdict *sv; /* the shadow sample's verdict, or NULL */
+	int64_t *ids; /* prepare: t's shard name ids, in shard order */
+	router__slots *slots; /* prepare: t's slots */
+	router_error e;
+} publish_op;
 
-	router__clearerr(&e);
-	if (!approving && ck_pr_load_ptr(&t->owner) != NULL) {
-		rc = router__seterr(&e, ROUTER_ESTATE, NULL,
-		                    "this table was already published; "
-		                    "build a new one (or roll back)");
-		goto out_plain;
-	}
-	cur = r->current;
-	from_version = cur ? cur->version : 0;
+/* Set p up for t: the table in service, the version t will take, the
+ * diff (when the caller or the callback wants one).  ROUTER_OK, or
+ * ROUTER_ESTATE (t was published already) or the diff's failure, which
+ * are reported to the caller only. */
+static int publish_begin(publish_op *p, router *r, router_table *t,
+                         unsigned flags, int approving, router_diff **diff)
+{
+	p->r = r;
+	p->t = t;
+	p->flags = flags;
+	p->approving = approving;
+	p->d = NULL;
+	p->sv = NULL;
+	p->ids = NULL;
+	p->slots = NULL;
+	router__clearerr(&p->e);
+	if (!approving && ck_pr_load_ptr(&t->owner) != NULL)
+		return router__seterr(&p->e, ROUTER_ESTATE, NULL,
+		                      "this table was already published; "
+		                      "build a new one (or roll back)");
+	p->cur = r->current;
+	p->from_version = p->cur ? p->cur->version : 0;
 	/* high_water <= ROUTER_VERSION_MAX < UINT64_MAX (version_check refuses
 	 * the rest before it is recorded), so + 1 cannot wrap; "next" past the
 	 * maximum is refused by version_check, with version 0 reported. */
-	version = t->version                          ? t->version
-	          : r->high_water < ROUTER_VERSION_MAX ? r->high_water + 1
-	                                               : 0;
-	if (diff != NULL || r->on_event != NULL) {
-		rc = router_diff_tables(cur, t, &d, &e);
-		if (rc != ROUTER_OK)
-			goto out_plain;
-	}
-	rc = pre_guards(r, cur, t, &e);
-	if (rc == ROUTER_OK)
-		rc = version_check(r, t, &e);
-	if (rc == ROUTER_OK)
-		rc = guards(r, cur, t, flags, version, &e);
-	if (rc == ROUTER_OK)
-		rc = shadow(r, cur, t, flags, &sv, &e);
-	if (rc != ROUTER_OK || (flags & ROUTER_PUBLISH_DRY_RUN)) {
-		int code = rc;
+	p->version = t->version                          ? t->version
+	             : r->high_water < ROUTER_VERSION_MAX ? r->high_water + 1
+	                                                  : 0;
+	if (diff != NULL || r->on_event != NULL)
+		return router_diff_tables(p->cur, t, &p->d, &p->e);
+	return ROUTER_OK;
+}
 
-		if (flags & ROUTER_PUBLISH_DRY_RUN)
-			r->st.checks++;
-		if (rc != ROUTER_OK && rc != ROUTER_ENOMEM)
-			count_refusal(r, rc);
-		if (rc != ROUTER_OK && !(flags & ROUTER_PUBLISH_DRY_RUN) &&
-		    !approving) {
-			if ((flags & ROUTER_PUBLISH_QUARANTINE) &&
-			    router__quarantinable(rc) &&
-			    ck_pr_cas_ptr(&t->owner, NULL, r)) {
-				/* The router keeps t, not serving. */
-				router__pending_drop(r, 0);
-				r->pending = t;
-				r->pending_reason = e;
-				r->pending_code = rc;
-				r->pending_since = now_ns();
-				r->st.quarantined++;
-				code = ROUTER_EQUARANTINED;
-				e.code = code;
-			} else if (router__judges_content(rc)) {
-				router__fence(r, t->hash, version,
-				      ROUTER_FENCE_REFUSED, rc);
-			}
-		}
-		router__emit_shadow(r,
-		            (flags & ROUTER_PUBLISH_DRY_RUN)
-		                ? ROUTER_EVENT_CHECK
-		                : ROUTER_EVENT_PUBLISH,
-		            code, cur ? cur->version : 0, version, t->hash, &e,
-		            d, sv);
-		rc = code;
-		goto out;
-	}
+/* Judge t against the table in service: fences and invariants, the edges
+ * of the version space, the table-shape guards, the shadow sample (its
+ * verdict in p->sv).  ROUTER_OK, or the first refusal (p->e says why). */
+static int judge(publish_op *p)
+{
+	int rc = pre_guards(p->r, p->cur, p->t, &p->e);
 
-	/* Accepted.  Claim t atomically: the same table offered to two
-	 * routers at once goes to one of them. */
-	if (!approving && !ck_pr_cas_ptr(&t->owner, NULL, r)) {
-		rc = router__seterr(&e, ROUTER_ESTATE, NULL,
-		                    "this table was already published; build a "
-		                    "new one (or roll back)");
-		goto out;
+	if (rc == ROUTER_OK)
+		rc = version_check(p->r, p->t, &p->e);
+	if (rc == ROUTER_OK)
+		rc = guards(p->r, p->cur, p->t, p->flags, p->version, &p->e);
+	if (rc == ROUTER_OK)
+		rc = shadow(p->r, p->cur, p->t, p->flags, &p->sv, &p->e);
+	return rc;
+}
+
+/* A refused t (rc) that is neither a dry run nor an approval: keep it
+ * pending when quarantine was asked for and the refusal is about its
+ * content (ROUTER_EQUARANTINED), else fence content the refusal judged.
+ * Returns the code the call reports. */
+static int quarantine_or_fence(publish_op *p, int rc)
+{
+	router *r = p->r;
+	router_table *t = p->t;
+
+	if ((p->flags & ROUTER_PUBLISH_QUARANTINE) && router__quarantinable(rc) &&
+	    ck_pr_cas_ptr(&t->owner, NULL, r)) {
+		/* The router keeps t, not serving. */
+		router__pending_drop(r, 0);
+		r->pending = t;
+		r->pending_reason = p->e;
+		r->pending_code = rc;
+		r->pending_since = now_ns();
+		r->st.quarantined++;
+		p->e.code = ROUTER_EQUARANTINED;
+		return ROUTER_EQUARANTINED;
 	}
-	/* Prepare everything that can fail before touching t. */
+	if (router__judges_content(rc))
+		router__fence(r, t->hash, p->version, ROUTER_FENCE_REFUSED, rc);
+	return rc;
+}
+
+/* The verdict rc of a dry run, or a refusal: counted, quarantined or
+ * fenced (quarantine_or_fence), reported.  Returns the call's code. */
+static int refuse(publish_op *p, int rc)
+{
+	router *r = p->r;
+	int dry = (p->flags & ROUTER_PUBLISH_DRY_RUN) != 0;
+	int code = rc;
+
+	if (dry)
+		r->st.checks++;
+	if (rc != ROUTER_OK && rc != ROUTER_ENOMEM)
+		count_refusal(r, rc);
+	if (rc != ROUTER_OK && !dry && !p->approving)
+		code = quarantine_or_fence(p, rc);
+	router__emit_shadow(r, dry ? ROUTER_EVENT_CHECK : ROUTER_EVENT_PUBLISH,
+	                    code, p->from_version, p->version, p->t->hash,
+	                    &p->e, p->d, p->sv);
+	return code;
+}
+
+/* Accepted.  Claim t atomically: the same table offered to two routers
+ * at once goes to one of them (an approved table is r's already).
+ * ROUTER_OK or ROUTER_ESTATE, reported to the caller only. */
+static int claim(publish_op *p)
+{
+	if (!p->approving && !ck_pr_cas_ptr(&p->t->owner, NULL, p->r))
+		return router__seterr(&p->e, ROUTER_ESTATE, NULL,
+		                      "this table was already published; build a "
+		                      "new one (or roll back)");
+	return ROUTER_OK;
+}
+
+/* A failed prepare: t is released untouched, the failure reported.
+ * names_full: the router's shard names would run out (ROUTER_ERANGE),
+ * else ROUTER_ENOMEM. */
+static int unprepare(publish_op *p, int names_full)
+{
+	router *r = p->r;
+	int rc;
+
+	/* Interned names stay interned (harmless: ids are never reused for
+	 * another name); t is untouched. */
+	router__free(&r->alloc, p->ids);
+	p->ids = NULL;
+	if (!p->approving)
+		ck_pr_store_ptr(&p->t->owner, NULL);
+	if (names_full)
+		rc = router__seterr(&p->e, ROUTER_ERANGE, NULL,
+		                    "the table would bring the router past %u "
+		                    "distinct shard names (it has %u; names are "
+		                    "kept for the router's lifetime); create a "
+		                    "new router",
+		                    (unsigned)ROUTER_SHARD_NAMES_MAX, r->nnames);
+	else
+		rc = router__seterr(&p->e, ROUTER_ENOMEM, NULL,
+		                    "out of memory preparing the table for "
+		                    "service");
+	router__emit_shadow(r, ROUTER_EVENT_PUBLISH, rc, p->from_version,
+	                    p->version, p->t->hash, &p->e, p->d, p->sv);
+	return rc;
+}
+
+/* Prepare everything that can fail before touching t: its shard names
+ * interned (p->ids) and its slots (p->slots).  ROUTER_OK, or the failure
+ * of unprepare. */
+static int prepare(publish_op *p)
+{
+	router *r = p->r;
+	const router_table *t = p->t;
+	size_t i, j, nsh = 0, k;
+
 	for (i = 0; i < t->nkeyspaces; i++)
 		nsh += t->keyspaces[i].nshards;
 	/* The names bound first, so that a refusal interns nothing (a name
@@ -385,49 +457,37 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 
 			k += router__name_find(r, sh->name, sh->name_len) < 0;
 		}
-	if (r->nnames + k > ROUTER_SHARD_NAMES_MAX) {
-		names_full = 1;
-		goto oom;
-	}
-	ids = router__malloc(&r->alloc, (nsh ? nsh : 1) * sizeof *ids);
-	if (ids == NULL)
-		goto oom;
+	if (r->nnames + k > ROUTER_SHARD_NAMES_MAX)
+		return unprepare(p, 1);
+	p->ids = router__malloc(&r->alloc, (nsh ? nsh : 1) * sizeof *p->ids);
+	if (p->ids == NULL)
+		return unprepare(p, 0);
 	for (i = 0, k = 0; i < t->nkeyspaces; i++)
 		for (j = 0; j < t->keyspaces[i].nshards; j++, k++) {
 			const router__shard *sh = &t->keyspaces[i].shards[j];
 
-			ids[k] = router__intern(r, sh->name, sh->name_len);
-			if (ids[k] == -2) {
-				names_full = 1;
-				goto oom;
-			}
-			if (ids[k] < 0)
-				goto oom;
+			p->ids[k] = router__intern(r, sh->name, sh->name_len);
+			if (p->ids[k] == -2)
+				return unprepare(p, 1);
+			if (p->ids[k] < 0)
+				return unprepare(p, 0);
 		}
-	slots = router__slots_make(r, t, 0);
-	if (slots == NULL)
-		goto oom;
-	slots->alloc = &r->alloc;
+	p->slots = router__slots_make(r, t, 0);
+	if (p->slots == NULL)
+		return unprepare(p, 0);
+	p->slots->alloc = &r->alloc;
+	return ROUTER_OK;
+}
 
-	/* Nothing below fails.  t is not visible to readers yet: plain
-	 * stores. */
-	if (approving)
-		r->pending = NULL;
-	else
-		router__pending_drop(r, 0); /* superseded by a newer valid table */
-	t->version = version;
-	for (i = 0, k = 0; i < t->nkeyspaces; i++)
-		for (j = 0; j < t->keyspaces[i].nshards; j++, k++) {
-			router__shard *sh = (router__shard *)(uintptr_t)&t
-			                        ->keyspaces[i]
-			                        .shards[j];
+/* Enter t in the history after the table in service: drop what was ahead
+ * of it (undone by a rollback), then evict the oldest beyond capacity.
+ * Returns the evicted table (or NULL), which the caller retires only after
+ * the swap. */
+static router_table *history_push(router *r, router_table *t)
+{
+	router_table *evicted = NULL;
+	size_t i;
 
-			sh->id = (uint32_t)ids[k];
-			sh->iname = name_at(r, sh->id, NULL);
-		}
-	t->slots = slots;
-	/* History: drop what was ahead of the table in service (undone by a
-	 * rollback), then evict the oldest beyond capacity. */
 	if (r->nhist > 0) {
 		for (i = r->cur + 1; i < r->nhist; i++)
 			router__retire(r, r->hist[i].t);
@@ -435,7 +495,7 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	}
 	if (r->nhist == r->hist_cap) {
 		/* With history 1 the evicted table is the one in service:
-		 * it is retired only after the swap below (never hand the
+		 * it is retired only after the swap (never hand the
 		 * epoch an object still reachable from r->current: another
 		 * router's writer may advance the epoch in between, and a
 		 * reader arriving then would hold a table already due). */
@@ -446,53 +506,93 @@ static int publish_locked(router *r, router_table *t, unsigned flags,
 	r->hist[r->nhist].t = t;
 	r->hist[r->nhist].accepted_ns = now_ns();
 	r->cur = r->nhist++;
-	r->high_water = version;
+	return evicted;
+}
+
+/* Put the prepared t in service: its names and slots, the history, the
+ * swap, reclamation.  Nothing here fails. */
+static void commit(publish_op *p)
+{
+	router *r = p->r;
+	router_table *t = p->t, *evicted;
+	size_t i, j, k;
+
+	/* t is not visible to readers yet: plain stores. */
+	if (p->approving)
+		r->pending = NULL;
+	else
+		router__pending_drop(r, 0); /* superseded by a newer valid table */
+	t->version = p->version;
+	for (i = 0, k = 0; i < t->nkeyspaces; i++)
+		for (j = 0; j < t->keyspaces[i].nshards; j++, k++) {
+			router__shard *sh = (router__shard *)(uintptr_t)&t
+			                        ->keyspaces[i]
+			                        .shards[j];
+
+			sh->id = (uint32_t)p->ids[k];
+			sh->iname = name_at(r, sh->id, NULL);
+		}
+	t->slots = p->slots;
+	evicted = history_push(r, t);
+	r->high_water = p->version;
 	swap_in(r, t);
 	if (evicted != NULL)
 		router__retire(r, evicted);
 	r->st.accepted++;
-	if (approving)
+	if (p->approving)
 		r->st.approved++;
-	router__reclaim(r); /* may free `cur`: read nothing from it below */
-	router__clearerr(&e);
-	router__emit_shadow(r, ROUTER_EVENT_PUBLISH, ROUTER_OK, from_version, version,
-	            t->hash, &e, d, sv);
-	autosave(r);
-	rc = ROUTER_OK;
-out:
-	router__free(&r->alloc, ids);
+	router__reclaim(r); /* may free p->cur: read nothing from it below */
+}
+
+/* An accepted publish: its event, then the automatic snapshot. */
+static void notify(publish_op *p)
+{
+	router__clearerr(&p->e);
+	router__emit_shadow(p->r, ROUTER_EVENT_PUBLISH, ROUTER_OK,
+	                    p->from_version, p->version, p->t->hash, &p->e,
+	                    p->d, p->sv);
+	autosave(p->r);
+}
+
+/* Every reported outcome ends here: the diff goes to the caller, or is
+ * freed with the verdict after their events are delivered. */
+static void publish_end(publish_op *p, router_diff **diff)
+{
+	router__free(&p->r->alloc, p->ids);
 	/* The events point at sv and d: freed after their delivery
-	 * (writer_unlock); the caller's diff outlives it. */
-	r->evb->shadow = sv;
+	 * (router__writer_unlock); the caller's diff outlives it. */
+	p->r->evb->shadow = p->sv;
 	if (diff != NULL)
-		*diff = d;
+		*diff = p->d;
 	else
-		r->evb->diff = d;
-out_plain:
+		p->r->evb->diff = p->d;
+}
+
+/* The publish, with r->lock held.  approving: t is the pending table
+ * (already owned by r; it stays pending on refusal).  judge, then refuse
+ * (quarantine or fence) or claim, prepare, commit and notify. */
+static int publish_locked(router *r, router_table *t, unsigned flags,
+                          int approving, router_diff **diff,
+                          router_error *err)
+{
+	publish_op p;
+	int rc;
+
+	rc = publish_begin(&p, r, t, flags, approving, diff);
+	if (rc == ROUTER_OK) {
+		rc = judge(&p);
+		if (rc != ROUTER_OK || (flags & ROUTER_PUBLISH_DRY_RUN)) {
+			rc = refuse(&p, rc);
+		} else if ((rc = claim(&p)) == ROUTER_OK &&
+		           (rc = prepare(&p)) == ROUTER_OK) {
+			commit(&p);
+			notify(&p);
+		}
+		publish_end(&p, diff);
+	}
 	if (err != NULL)
-		*err = e;
+		*err = p.e;
 	return rc;
-oom:
-	/* Interned names stay interned (harmless: ids are never reused for
-	 * another name); t is untouched. */
-	router__free(&r->alloc, ids);
-	ids = NULL;
-	if (!approving)
-		ck_pr_store_ptr(&t->owner, NULL);
-	if (names_full)
-		rc = router__seterr(&e, ROUTER_ERANGE, NULL,
-		                    "the table would bring the router past %u "
-		                    "distinct shard names (it has %u; names are "
-		                    "kept for the router's lifetime); create a "
-		                    "new router",
-		                    (unsigned)ROUTER_SHARD_NAMES_MAX, r->nnames);
-	else
-		rc = router__seterr(&e, ROUTER_ENOMEM, NULL,
-		                    "out of memory preparing the table for "
-		                    "service");
-	router__emit_shadow(r, ROUTER_EVENT_PUBLISH, rc, cur ? cur->version : 0,
-	            version, t->hash, &e, d, sv);
-	goto out;
 }
 
 int router_publish(router *r, router_table *t, unsigned flags,
