@@ -70,43 +70,95 @@ void router__events_forget(router *r)
 	pthread_cond_init(&r->ev_cond, NULL);
 }
 
-int router_create(router **out, const router_options *opt, router_error *err)
+/* The caller's options (NULL: the defaults) into *o, checked.  ROUTER_OK
+ * or ROUTER_EINVAL. */
+static int options_read(const router_options *opt, router_options *o,
+                        router_error *err)
 {
-	router_options o = ROUTER_OPTIONS_INIT;
-	const router_allocator *a;
-	router *r;
-
-	if (out == NULL)
-		return router__seterr(err, ROUTER_EINVAL, NULL,
-		                      "router_create: out is NULL");
-	*out = NULL;
 	if (opt != NULL) {
-		if (opt->size < sizeof(size_t) || opt->size > sizeof o)
+		if (opt->size < sizeof(size_t) || opt->size > sizeof *o)
 			return router__seterr(err, ROUTER_EINVAL, NULL,
 			                      "router_options.size is %zu; set "
 			                      "it to sizeof(router_options) or "
 			                      "use ROUTER_OPTIONS_INIT",
 			                      opt->size);
-		memcpy(&o, opt, opt->size);
+		memcpy(o, opt, opt->size);
 	}
-	if (o.fence_cap > 65536)
+	if (o->fence_cap > 65536)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "fence_cap is %u; it must be 0 to 65536",
-		                      o.fence_cap);
-	if (o.history < 1 || o.history > 1024)
+		                      o->fence_cap);
+	if (o->history < 1 || o->history > 1024)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "history is %u; it must be 1 to 1024",
-		                      o.history);
-	if (!(o.max_shrink >= 0.0 && o.max_shrink <= 1.0))
+		                      o->history);
+	if (!(o->max_shrink >= 0.0 && o->max_shrink <= 1.0))
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "max_shrink is %g; it must be in [0, 1]",
-		                      o.max_shrink);
-	if (o.allocator != NULL &&
-	    (o.allocator->malloc == NULL || o.allocator->realloc == NULL ||
-	     o.allocator->free == NULL))
+		                      o->max_shrink);
+	if (o->allocator != NULL &&
+	    (o->allocator->malloc == NULL || o->allocator->realloc == NULL ||
+	     o->allocator->free == NULL))
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "allocator must set malloc, realloc and "
 		                      "free");
+	return ROUTER_OK;
+}
+
+/* Fill the zeroed r from o: its settings, and its history, fence list
+ * and snapshot path allocated with a.  0, or -1 out of memory (what was
+ * allocated is freed by router_unmake). */
+static int router_fill(router *r, const router_allocator *a,
+                       const router_options *o)
+{
+	r->alloc = *a;
+	r->hist_cap = o->history;
+	r->max_shrink = o->max_shrink;
+	r->on_event = o->on_event;
+	r->on_event_arg = o->on_event_arg;
+	r->hist = router__malloc(a, o->history * sizeof *r->hist);
+	if (r->hist == NULL)
+		return -1;
+	r->free_id = NO_ID;
+	r->shadow_max_moved = 1.0;
+	r->shadow_max_unroutable = 0.0;
+	r->fence_cap = o->fence_cap;
+	if (o->fence_cap > 0) {
+		r->fences = router__malloc(a, o->fence_cap * sizeof *r->fences);
+		if (r->fences == NULL)
+			return -1;
+	}
+	if (o->snapshot_path != NULL) {
+		r->snapshot_path = router__strndup(a, o->snapshot_path,
+		                                   strlen(o->snapshot_path));
+		if (r->snapshot_path == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* Free a router that router_create could not finish (never shared). */
+static void router_unmake(router *r, const router_allocator *a)
+{
+	router__free(a, r->fences);
+	router__free(a, r->snapshot_path);
+	router__free(a, r->hist);
+	router__free(a, r);
+}
+
+int router_create(router **out, const router_options *opt, router_error *err)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	const router_allocator *a;
+	router *r;
+	int rc;
+
+	if (out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_create: out is NULL");
+	*out = NULL;
+	if ((rc = options_read(opt, &o, err)) != ROUTER_OK)
+		return rc;
 	a = router__allocator(o.allocator);
 	router__epoch_init();
 	r = router__malloc(a, sizeof *r);
@@ -114,31 +166,11 @@ int router_create(router **out, const router_options *opt, router_error *err)
 		return router__seterr(err, ROUTER_ENOMEM, NULL,
 		                      "out of memory creating a router");
 	memset(r, 0, sizeof *r);
-	r->alloc = *a;
-	r->hist_cap = o.history;
-	r->max_shrink = o.max_shrink;
-	r->on_event = o.on_event;
-	r->on_event_arg = o.on_event_arg;
-	r->hist = router__malloc(a, o.history * sizeof *r->hist);
-	if (r->hist == NULL)
+	if (router_fill(r, a, &o) != 0)
 		goto oom;
-	r->free_id = NO_ID;
-	r->shadow_max_moved = 1.0;
-	r->shadow_max_unroutable = 0.0;
-	r->fence_cap = o.fence_cap;
-	if (o.fence_cap > 0) {
-		r->fences = router__malloc(a, o.fence_cap * sizeof *r->fences);
-		if (r->fences == NULL)
-			goto oom;
-	}
-	if (o.snapshot_path != NULL) {
-		r->snapshot_path = router__strndup(a, o.snapshot_path,
-		                                   strlen(o.snapshot_path));
-		if (r->snapshot_path == NULL)
-			goto oom;
-	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->ev_cond, NULL);
+	/* Initialized before the fork handlers can see it (they lock it). */
 	if (router__routers_add(r) != 0) {
 		pthread_cond_destroy(&r->ev_cond);
 		pthread_mutex_destroy(&r->lock);
@@ -148,10 +180,7 @@ int router_create(router **out, const router_options *opt, router_error *err)
 	router__clearerr(err);
 	return ROUTER_OK;
 oom:
-	router__free(a, r->fences);
-	router__free(a, r->snapshot_path);
-	router__free(a, r->hist);
-	router__free(a, r);
+	router_unmake(r, a);
 	return router__seterr(err, ROUTER_ENOMEM, NULL,
 	                      "out of memory creating a router");
 }
