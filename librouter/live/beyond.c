@@ -233,126 +233,151 @@ void router__invariant_free(router__invariant *inv, const router_allocator *a)
 	router__free(a, inv);
 }
 
-int router__invariant_parse(const char *spec, const router_allocator *a,
-                            router__invariant **out, router_error *err)
-{
-	const char *p = spec, *w1 = NULL, *w2 = NULL, *w3 = NULL, *w4 = NULL,
-	           *x = NULL, *dot;
-	size_t n1, n2, n3, n4, tl = 0, i;
-	router__invariant *inv;
-	char *q;
+/* The words of an invariant: "W1 W2 [W3 [W4]]" (n3, n4 0 when absent). */
+typedef struct inv_words {
+	const char *w1, *w2, *w3, *w4;
+	size_t n1, n2, n3, n4;
+} inv_words;
 
-	*out = NULL;
-	if (spec == NULL)
-		return router__seterr(err, ROUTER_EINVAL, NULL,
-		                      "invariant is NULL");
-	n1 = word(&p, &w1);
-	n2 = word(&p, &w2);
-	n3 = word(&p, &w3);
-	n4 = word(&p, &w4);
-	if (n1 == 0 || n2 == 0)
+static int inv_oom(router_error *err)
+{
+	return router__seterr(err, ROUTER_ENOMEM, NULL,
+	                      "out of memory parsing an invariant");
+}
+
+/* Split spec into at most four words.  ROUTER_OK or ROUTER_EINVAL. */
+static int spec_words(const char *spec, inv_words *w, router_error *err)
+{
+	const char *p = spec, *x = NULL;
+
+	w->w1 = w->w2 = w->w3 = w->w4 = NULL;
+	w->n1 = word(&p, &w->w1);
+	w->n2 = word(&p, &w->w2);
+	w->n3 = word(&p, &w->w3);
+	w->n4 = word(&p, &w->w4);
+	if (w->n1 == 0 || w->n2 == 0)
 		return syntax(err, spec,
 		              "expected \"KS sharded\", \"KS shards >= N\", "
 		              "\"KS tables T1,T2\" or \"KS.T vindex [TYPE]\"");
-	if (n1 > 2 * ROUTER_NAME_MAX + 1)
+	if (w->n1 > 2 * ROUTER_NAME_MAX + 1)
 		return syntax(err, spec, "name too long");
 	if (word(&p, &x) != 0)
 		return syntax(err, spec, "unexpected words at the end");
-	inv = router__malloc(a, sizeof *inv);
-	if (inv == NULL)
-		goto oom;
-	memset(inv, 0, sizeof *inv);
-	dot = memchr(w1, '.', n1);
-	if (is_word(w2, n2, "vindex")) {
-		if (dot == NULL || dot == w1 || dot == w1 + n1 - 1 || n4 != 0) {
-			router__invariant_free(inv, a);
-			return syntax(err, spec,
-			              "expected \"KEYSPACE.TABLE vindex [TYPE]\"");
-		}
-		inv->kind = INV_VINDEX;
-		inv->ks = router__strndup(a, w1, (size_t)(dot - w1));
-		inv->table = router__strndup(a, dot + 1,
-		                             n1 - (size_t)(dot - w1) - 1);
-		if (inv->ks == NULL || inv->table == NULL)
-			goto oom;
-		if (n3 != 0 && (inv->vtype = router__strndup(a, w3, n3)) == NULL)
-			goto oom;
-	} else {
-		if (dot != NULL) {
-			router__invariant_free(inv, a);
-			return syntax(err, spec,
-			              "a keyspace invariant names a keyspace, "
-			              "not KEYSPACE.TABLE");
-		}
-		if ((inv->ks = router__strndup(a, w1, n1)) == NULL)
-			goto oom;
-		if (is_word(w2, n2, "sharded") && n3 == 0) {
-			inv->kind = INV_SHARDED;
-		} else if (is_word(w2, n2, "shards") && n3 != 0 &&
-		           is_word(w3, n3, ">=") && n4 != 0) {
-			char num[24];
-			char *end;
+	return ROUTER_OK;
+}
 
-			inv->kind = INV_MIN_SHARDS;
-			if (n4 >= sizeof num || !isdigit((unsigned char)w4[0])) {
-				router__invariant_free(inv, a);
-				return syntax(err, spec, "expected a shard count");
-			}
-			memcpy(num, w4, n4);
-			num[n4] = '\0';
-			inv->min = strtoul(num, &end, 10);
-			if (*end != '\0' || inv->min == 0 || inv->min > 1u << 20) {
-				router__invariant_free(inv, a);
-				return syntax(err, spec,
-				              "expected a shard count from 1 to "
-				              "1048576");
-			}
-		} else if (is_word(w2, n2, "tables") && n3 != 0 && n4 == 0) {
-			const char *s = w3, *e = w3 + n3;
+/* "KS.T vindex [TYPE]" (dot: the '.' in w1, or NULL). */
+static int parse_vindex(const char *spec, const inv_words *w,
+                        const char *dot, const router_allocator *a,
+                        router__invariant *inv, router_error *err)
+{
+	if (dot == NULL || dot == w->w1 || dot == w->w1 + w->n1 - 1 ||
+	    w->n4 != 0)
+		return syntax(err, spec,
+		              "expected \"KEYSPACE.TABLE vindex [TYPE]\"");
+	inv->kind = INV_VINDEX;
+	inv->ks = router__strndup(a, w->w1, (size_t)(dot - w->w1));
+	inv->table = router__strndup(a, dot + 1,
+	                             w->n1 - (size_t)(dot - w->w1) - 1);
+	if (inv->ks == NULL || inv->table == NULL)
+		return inv_oom(err);
+	if (w->n3 != 0 && (inv->vtype = router__strndup(a, w->w3, w->n3)) == NULL)
+		return inv_oom(err);
+	return ROUTER_OK;
+}
 
-			inv->kind = INV_TABLES;
-			inv->tables = router__malloc(a, (n3 / 2 + 1) *
-			                                    sizeof *inv->tables);
-			if (inv->tables == NULL)
-				goto oom;
-			while (s < e) {
-				const char *c = memchr(s, ',', (size_t)(e - s));
-				size_t l = (size_t)((c ? c : e) - s);
+/* "KS shards >= N": w4 is N. */
+static int parse_min_shards(const char *spec, const inv_words *w,
+                            router__invariant *inv, router_error *err)
+{
+	char num[24];
+	char *end;
 
-				if (l == 0 || l > ROUTER_NAME_MAX) {
-					router__invariant_free(inv, a);
-					return syntax(err, spec,
-					              "expected table names "
-					              "separated by commas");
-				}
-				inv->tables[inv->ntables] =
-				    router__strndup(a, s, l);
-				if (inv->tables[inv->ntables] == NULL)
-					goto oom;
-				inv->ntables++;
-				s += l + 1;
-			}
-			if (w3[n3 - 1] == ',') {
-				router__invariant_free(inv, a);
-				return syntax(err, spec,
-				              "expected table names separated "
-				              "by commas");
-			}
-		} else {
-			router__invariant_free(inv, a);
+	inv->kind = INV_MIN_SHARDS;
+	if (w->n4 >= sizeof num || !isdigit((unsigned char)w->w4[0]))
+		return syntax(err, spec, "expected a shard count");
+	memcpy(num, w->w4, w->n4);
+	num[w->n4] = '\0';
+	inv->min = strtoul(num, &end, 10);
+	if (*end != '\0' || inv->min == 0 || inv->min > 1u << 20)
+		return syntax(err, spec,
+		              "expected a shard count from 1 to "
+		              "1048576");
+	return ROUTER_OK;
+}
+
+/* "KS tables T1,T2": w3 is the list. */
+static int parse_tables(const char *spec, const inv_words *w,
+                        const router_allocator *a, router__invariant *inv,
+                        router_error *err)
+{
+	const char *s = w->w3, *e = w->w3 + w->n3;
+
+	inv->kind = INV_TABLES;
+	inv->tables = router__malloc(a, (w->n3 / 2 + 1) * sizeof *inv->tables);
+	if (inv->tables == NULL)
+		return inv_oom(err);
+	while (s < e) {
+		const char *c = memchr(s, ',', (size_t)(e - s));
+		size_t l = (size_t)((c ? c : e) - s);
+
+		if (l == 0 || l > ROUTER_NAME_MAX)
 			return syntax(err, spec,
-			              "expected \"KS sharded\", \"KS shards >= "
-			              "N\", \"KS tables T1,T2\" or \"KS.T vindex "
-			              "[TYPE]\"");
-		}
+			              "expected table names "
+			              "separated by commas");
+		inv->tables[inv->ntables] = router__strndup(a, s, l);
+		if (inv->tables[inv->ntables] == NULL)
+			return inv_oom(err);
+		inv->ntables++;
+		s += l + 1;
 	}
-	/* Canonical text. */
+	if (w->w3[w->n3 - 1] == ',')
+		return syntax(err, spec,
+		              "expected table names separated "
+		              "by commas");
+	return ROUTER_OK;
+}
+
+/* A keyspace invariant: "KS sharded", "KS shards >= N", "KS tables
+ * T1,T2" (dot: the '.' in w1, or NULL). */
+static int parse_keyspace(const char *spec, const inv_words *w,
+                          const char *dot, const router_allocator *a,
+                          router__invariant *inv, router_error *err)
+{
+	if (dot != NULL)
+		return syntax(err, spec,
+		              "a keyspace invariant names a keyspace, "
+		              "not KEYSPACE.TABLE");
+	if ((inv->ks = router__strndup(a, w->w1, w->n1)) == NULL)
+		return inv_oom(err);
+	if (is_word(w->w2, w->n2, "sharded") && w->n3 == 0) {
+		inv->kind = INV_SHARDED;
+		return ROUTER_OK;
+	}
+	if (is_word(w->w2, w->n2, "shards") && w->n3 != 0 &&
+	    is_word(w->w3, w->n3, ">=") && w->n4 != 0)
+		return parse_min_shards(spec, w, inv, err);
+	if (is_word(w->w2, w->n2, "tables") && w->n3 != 0 && w->n4 == 0)
+		return parse_tables(spec, w, a, inv, err);
+	return syntax(err, spec,
+	              "expected \"KS sharded\", \"KS shards >= "
+	              "N\", \"KS tables T1,T2\" or \"KS.T vindex "
+	              "[TYPE]\"");
+}
+
+/* inv->text, the canonical form of a parsed inv.  0, or -1 out of
+ * memory. */
+static int canonical_text(router__invariant *inv, const router_allocator *a)
+{
+	size_t tl, i;
+	char *q;
+
 	tl = strlen(inv->ks) + 64 + (inv->table ? strlen(inv->table) : 0) +
 	     (inv->vtype ? strlen(inv->vtype) : 0);
 	for (i = 0; i < inv->ntables; i++)
 		tl += strlen(inv->tables[i]) + 1;
 	if ((inv->text = q = router__malloc(a, tl)) == NULL)
-		goto oom;
+		return -1;
 	switch (inv->kind) {
 	case INV_SHARDED:
 		snprintf(q, tl, "%s sharded", inv->ks);
@@ -370,12 +395,40 @@ int router__invariant_parse(const char *spec, const router_allocator *a,
 		         inv->vtype ? " " : "", inv->vtype ? inv->vtype : "");
 		break;
 	}
+	return 0;
+}
+
+int router__invariant_parse(const char *spec, const router_allocator *a,
+                            router__invariant **out, router_error *err)
+{
+	inv_words w;
+	const char *dot;
+	router__invariant *inv;
+	int rc;
+
+	*out = NULL;
+	if (spec == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "invariant is NULL");
+	if ((rc = spec_words(spec, &w, err)) != ROUTER_OK)
+		return rc;
+	inv = router__malloc(a, sizeof *inv);
+	if (inv == NULL)
+		return inv_oom(err);
+	memset(inv, 0, sizeof *inv);
+	dot = memchr(w.w1, '.', w.n1);
+	if (is_word(w.w2, w.n2, "vindex"))
+		rc = parse_vindex(spec, &w, dot, a, inv, err);
+	else
+		rc = parse_keyspace(spec, &w, dot, a, inv, err);
+	if (rc == ROUTER_OK && canonical_text(inv, a) != 0)
+		rc = inv_oom(err);
+	if (rc != ROUTER_OK) {
+		router__invariant_free(inv, a);
+		return rc;
+	}
 	*out = inv;
 	return ROUTER_OK;
-oom:
-	router__invariant_free(inv, a);
-	return router__seterr(err, ROUTER_ENOMEM, NULL,
-	                      "out of memory parsing an invariant");
 }
 
 const char *router__invariant_text(const router__invariant *inv)
