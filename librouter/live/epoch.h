@@ -9,6 +9,7 @@
 #define ROUTER_LIVE_EPOCH_H
 
 #include <linux/membarrier.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -22,6 +23,46 @@
 /* Variables shared between the live router's files: hidden, so that the
  * inlined read side loads them PC-relative, as it did a static. */
 #define ROUTER__HIDDEN __attribute__((visibility("hidden")))
+
+/* The layout section_begin relies on.  section_begin is a hand-written
+ * copy of ck_epoch_begin (ck_epoch.h of Concurrency Kit 0.7) minus its
+ * fence: it stores record->active and record->epoch and loads
+ * record->global->epoch itself, and libck's compiled ck_epoch_poll and
+ * ck_epoch_barrier read the same fields to decide that a grace period is
+ * over.  A libck whose records are laid out differently (a field added
+ * before them, a type changed) is a libck whose ck_epoch_begin may do
+ * something else too: compiled against it, the copy would store a
+ * reader's "active" where the writer's scan never looks, and free tables
+ * under readers without a sound of complaint.  So the build stops here
+ * instead: re-read that version's ck_epoch_begin, bring section_begin in
+ * line, then these checks.  The expected layout, 0.7's: ck_epoch_record_t
+ * starts { ck_stack_entry_t record_next; ck_epoch_t *global; unsigned
+ * state, epoch, active; ... } and ck_epoch_t starts { unsigned epoch; ...
+ * }.  (TSan builds call ck_epoch_begin itself and need none of this, but
+ * check it as well: one layout for every build.) */
+#define ROUTER__CK_IS_UINT(type, field)                                   \
+	_Generic(((type *)0)->field, unsigned int: 1, default: 0)
+#define ROUTER__CK_LAYOUT "libck's ck_epoch layout is not the one " \
+	"section_begin (librouter/live/epoch.h) copies ck_epoch_begin for; " \
+	"see the comment there"
+_Static_assert(sizeof(ck_stack_entry_t) == sizeof(void *), ROUTER__CK_LAYOUT);
+_Static_assert(offsetof(ck_epoch_record_t, global) == sizeof(ck_stack_entry_t),
+               ROUTER__CK_LAYOUT);
+_Static_assert(_Generic(((ck_epoch_record_t *)0)->global,
+                        struct ck_epoch *: 1, default: 0),
+               ROUTER__CK_LAYOUT);
+_Static_assert(offsetof(ck_epoch_record_t, epoch) ==
+                   sizeof(ck_stack_entry_t) + sizeof(struct ck_epoch *) +
+                       sizeof(unsigned int),
+               ROUTER__CK_LAYOUT);
+_Static_assert(offsetof(ck_epoch_record_t, active) ==
+                   offsetof(ck_epoch_record_t, epoch) + sizeof(unsigned int),
+               ROUTER__CK_LAYOUT);
+_Static_assert(ROUTER__CK_IS_UINT(ck_epoch_record_t, epoch), ROUTER__CK_LAYOUT);
+_Static_assert(ROUTER__CK_IS_UINT(ck_epoch_record_t, active),
+               ROUTER__CK_LAYOUT);
+_Static_assert(offsetof(ck_epoch_t, epoch) == 0, ROUTER__CK_LAYOUT);
+_Static_assert(ROUTER__CK_IS_UINT(ck_epoch_t, epoch), ROUTER__CK_LAYOUT);
 
 /* ------------------------------------------------------------------------ */
 /* Publication primitives                                                   */
