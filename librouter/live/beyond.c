@@ -8,10 +8,10 @@
  *
  * Beyond the guards (issue 8).  Fences, invariants, the shadow sample and
  * the pending (quarantined) table are writer-side state under r->lock,
- * consulted only by publish_locked (publish.c); lookups never read them, so the read
- * path is unchanged.  A pending table is owned by the router (t->owner set,
- * so it cannot be published elsewhere) but was never stored in r->current
- * nor in the history: no reader can hold it, and it is freed at once
+ * consulted only by publish_locked (publish.c); lookups never read them,
+ * so the read path is unchanged.  A pending table is owned by the router
+ * (t->owner set, so it cannot be published elsewhere) but was never stored
+ * in r->current nor in the history: no reader can hold it, and it is freed at once
  * (router__table_destroy, no grace period) when discarded or superseded.
  * An approval runs the same publish_locked with the destructive flag, so
  * an approved table goes through exactly the swap, history and
@@ -32,7 +32,7 @@
 /* Fence t's content (fencing on, not already fenced: then only refreshed).
  * Called with r->lock held; never fails (a full list forgets its oldest). */
 void router__fence(router *r, uint64_t hash, uint64_t version,
-                  router_fence_origin origin, int code)
+                   router_fence_origin origin, int code)
 {
 	router_fence *f;
 	unsigned i;
@@ -79,9 +79,10 @@ void router__pending_drop(router *r, int by_operator)
 	r->pending = NULL;
 	r->st.discarded++;
 	if (by_operator)
-		router__fence(r, t->hash, t->version, ROUTER_FENCE_DISCARDED, 0);
-	router__emit(r, ROUTER_EVENT_DISCARD, ROUTER_OK, r->version, t->version,
-	     t->hash, NULL, NULL);
+		router__fence(r, t->hash, t->version, ROUTER_FENCE_DISCARDED,
+		              0);
+	router__emit(r, ROUTER_EVENT_DISCARD, ROUTER_OK, r->version,
+	             t->version, t->hash, NULL, NULL);
 	/* Never reachable by readers: free now. */
 	router__table_destroy(t);
 }
@@ -281,7 +282,8 @@ static int parse_vindex(const char *spec, const inv_words *w,
 	                             w->n1 - (size_t)(dot - w->w1) - 1);
 	if (inv->ks == NULL || inv->table == NULL)
 		return inv_oom(err);
-	if (w->n3 != 0 && (inv->vtype = router__strndup(a, w->w3, w->n3)) == NULL)
+	if (w->n3 != 0 &&
+	    (inv->vtype = router__strndup(a, w->w3, w->n3)) == NULL)
 		return inv_oom(err);
 	return ROUTER_OK;
 }

@@ -23,14 +23,14 @@
  *
  * Reclamation.  A table evicted from a router's history (publish.c), and
  * only once it is no longer r->current, is handed to ck_epoch_call
- * (retire; never give the epoch an object still reachable from
+ * (router__retire; never give the epoch an object still reachable from
  * r->current: another router's writer may advance the shared epoch before
  * the swap), and freed by a later ck_epoch_poll once every reader that
  * might have loaded it has left its section (two epoch advances).
  * Publishes poll (every publish; in membarrier mode once per 8 retired
- * tables, see reclaim) without waiting for readers (ck_epoch_synchronize
- * would spin through a grace period on every publish under constant
- * reads on 2 cores); past 32 retired tables pending, a publish waits for
+ * tables, see router__reclaim) without waiting for readers
+ * (ck_epoch_synchronize would spin through a grace period on every
+ * publish under constant reads on 2 cores); past 32 retired tables pending, a publish waits for
  * one grace period, so memory stays bounded by the history plus
  * 32 tables.  Grace periods are serialized process-wide (g_gp_lock).
  * router_free uses ck_epoch_barrier, which waits.
@@ -95,7 +95,8 @@ static pthread_key_t g_key;
 /* Lock order (fork handlers take them all in this order):
  *   g_routers_lock -> r->lock (one router at a time) -> g_gp_lock -> g_lock
  * g_routers_lock protects the list of routers; g_gp_lock serializes grace
- * periods (every writer_fence + ck_epoch_poll/barrier, see reclaim); g_lock
+ * periods (every writer_fence + ck_epoch_poll/barrier, see router__reclaim);
+ * g_lock
  * protects g_readers and record registration.  No lock is held while the
  * event callback runs (writers wait for their turn on r->ev_cond, under
  * r->lock, before they release it), so the callback may take any of them
@@ -275,7 +276,8 @@ static void atfork_child(void)
 	/* Only the forking thread exists now: records of the others can
 	 * never leave a read section; forget them. */
 	for (i = 0; i < g_nreaders; i++) {
-		if (g_readers[i].in_use && g_readers[i].rec != router__tls_rec) {
+		if (g_readers[i].in_use &&
+		    g_readers[i].rec != router__tls_rec) {
 			g_readers[i].in_use = 0;
 			ck_epoch_unregister(g_readers[i].rec);
 		}
@@ -409,7 +411,8 @@ void router__retire_slots(router *r, router__slots *s)
 /* Tables retired but not yet freed beyond which a publish waits for a
  * grace period.  Below it, the writer never waits. */
 #define RECLAIM_LIMIT 32u
-/* Retired tables that make a membarrier-mode publish poll (see reclaim). */
+/* Retired tables that make a membarrier-mode publish poll (see
+ * router__reclaim). */
 #define RECLAIM_BATCH 8u
 
 /* Free what earlier publishes retired, if their grace period is over.
@@ -426,7 +429,8 @@ void router__reclaim(router *r)
 	/* With membarrier each poll interrupts every CPU running a reader
 	 * (an IPI, a VM exit under KVM): poll once per RECLAIM_BATCH
 	 * retired tables rather than on every publish. */
-	if (router__membarrier && ck_pr_load_uint(&r->wrec->n_pending) < RECLAIM_BATCH)
+	if (router__membarrier &&
+	    ck_pr_load_uint(&r->wrec->n_pending) < RECLAIM_BATCH)
 		return;
 	/* One grace period at a time in the process (as liburcu's
 	 * rcu_gp_lock): in membarrier mode a reader's section may be

@@ -164,8 +164,8 @@ static inline uint32_t acquire_32(const uint32_t *p)
  * store buffer then has it visible before the scan; a reader that had not
  * stored it yet loads r->current after the barrier, so it sees the new
  * table and cannot hold the retired one.  Either way the scan is right.
- * router__membarrier is decided once, before any reader exists, and never changes
- * (except in a fork child, where only the forking thread exists). */
+ * router__membarrier is decided once, before any reader exists, and never
+ * changes (except in a fork child, where only the forking thread exists). */
 extern int router__membarrier ROUTER__HIDDEN;
 
 static inline void section_begin(ck_epoch_record_t *rec)

@@ -175,7 +175,7 @@ static const router__tdef *slot_entry(const router_table *t,
 
 /* A slots array for t covering every handle, or NULL (out of memory). */
 router__slots *router__slots_make(router *r, const router_table *t,
-                                 uint32_t cap)
+                                  uint32_t cap)
 {
 	router__slots *s;
 	uint32_t i;

@@ -37,8 +37,8 @@ typedef struct handle_key {
 
 #define NO_ID UINT32_MAX
 
-/* The events of one writer call (see "Events" in router.c).  At most three are
- * made by one call (a superseded pending table, the publish, a failed
+/* The events of one writer call (see "Events" in router.c).  At most
+ * three are made by one call (a superseded pending table, the publish, a failed
  * automatic snapshot). */
 #define EVENTS_MAX 4u
 
@@ -86,7 +86,8 @@ struct router {
 	uint64_t ev_next, ev_done;
 	pthread_cond_t ev_cond;
 	/* Retired tables a long batch held past their grace period, pushed
-	 * by the batch's reader, freed by the writer (see "Long batches"). */
+	 * by the batch's reader, freed by the writer (see "Long batches" in
+	 * handles.c). */
 	router_table *dead;
 	hist_entry *hist; /* oldest first */
 	unsigned nhist, cur; /* cur: index of current in hist */

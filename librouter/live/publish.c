@@ -69,8 +69,8 @@ static void autosave(router *r)
 		return;
 	rc = snapshot_locked(r, r->snapshot_path, &e);
 	if (rc != ROUTER_OK)
-		router__emit(r, ROUTER_EVENT_SNAPSHOT, rc, r->version, r->version,
-		     r->hash, &e, NULL);
+		router__emit(r, ROUTER_EVENT_SNAPSHOT, rc, r->version,
+		             r->version, r->hash, &e, NULL);
 }
 
 int router_snapshot_save(router *r, const char *path, router_error *err)
@@ -358,8 +358,8 @@ static int quarantine_or_fence(publish_op *p, int rc)
 	router *r = p->r;
 	router_table *t = p->t;
 
-	if ((p->flags & ROUTER_PUBLISH_QUARANTINE) && router__quarantinable(rc) &&
-	    ck_pr_cas_ptr(&t->owner, NULL, r)) {
+	if ((p->flags & ROUTER_PUBLISH_QUARANTINE) &&
+	    router__quarantinable(rc) && ck_pr_cas_ptr(&t->owner, NULL, r)) {
 		/* The router keeps t, not serving. */
 		router__pending_drop(r, 0);
 		r->pending = t;
@@ -402,8 +402,8 @@ static int claim(publish_op *p)
 {
 	if (!p->approving && !ck_pr_cas_ptr(&p->t->owner, NULL, p->r))
 		return router__seterr(&p->e, ROUTER_ESTATE, NULL,
-		                      "this table was already published; build a "
-		                      "new one (or roll back)");
+		                      "this table was already published; "
+		                      "build a new one (or roll back)");
 	return ROUTER_OK;
 }
 
@@ -424,10 +424,11 @@ static int unprepare(publish_op *p, int names_full)
 	if (names_full)
 		rc = router__seterr(&p->e, ROUTER_ERANGE, NULL,
 		                    "the table would bring the router past %u "
-		                    "distinct shard names (it has %u; names are "
-		                    "kept for the router's lifetime); create a "
-		                    "new router",
-		                    (unsigned)ROUTER_SHARD_NAMES_MAX, r->nnames);
+		                    "distinct shard names (it has %u; names "
+		                    "are kept for the router's lifetime); "
+		                    "create a new router",
+		                    (unsigned)ROUTER_SHARD_NAMES_MAX,
+		                    r->nnames);
 	else
 		rc = router__seterr(&p->e, ROUTER_ENOMEM, NULL,
 		                    "out of memory preparing the table for "
@@ -521,7 +522,7 @@ static void commit(publish_op *p)
 	if (p->approving)
 		r->pending = NULL;
 	else
-		router__pending_drop(r, 0); /* superseded by a newer valid table */
+		router__pending_drop(r, 0); /* superseded by a newer table */
 	t->version = p->version;
 	for (i = 0, k = 0; i < t->nkeyspaces; i++)
 		for (j = 0; j < t->keyspaces[i].nshards; j++, k++) {
@@ -665,7 +666,8 @@ int router_pending_approve(router *r, router_diff **diff, router_error *err)
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_pending_approve: NULL argument");
-	if ((rc = router__from_callback("router_pending_approve", err)) != ROUTER_OK)
+	if ((rc = router__from_callback("router_pending_approve", err)) !=
+	    ROUTER_OK)
 		return rc;
 	router__writer_lock(r, &b);
 	if (r->pending == NULL)
@@ -686,7 +688,8 @@ int router_pending_discard(router *r, router_error *err)
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_pending_discard: NULL argument");
-	if ((rc = router__from_callback("router_pending_discard", err)) != ROUTER_OK)
+	if ((rc = router__from_callback("router_pending_discard", err)) !=
+	    ROUTER_OK)
 		return rc;
 	router__writer_lock(r, &b);
 	if (r->pending == NULL)
@@ -714,14 +717,16 @@ static int rollback_to_index(router *r, unsigned idx, router_error *err)
 	 * source that produced it cannot push it back (unless it is the
 	 * content we return to). */
 	if (from != NULL && from->hash != t->hash)
-		router__fence(r, from->hash, from->version, ROUTER_FENCE_ROLLED_BACK, 0);
+		router__fence(r, from->hash, from->version,
+		              ROUTER_FENCE_ROLLED_BACK, 0);
 	r->cur = idx;
 	swap_in(r, t);
 	r->st.rollbacks++;
 	router__reclaim(r);
 	router__clearerr(err);
-	router__emit(r, ROUTER_EVENT_ROLLBACK, ROUTER_OK, from ? from->version : 0,
-	     t->version, t->hash, NULL, NULL);
+	router__emit(r, ROUTER_EVENT_ROLLBACK, ROUTER_OK,
+	             from ? from->version : 0, t->version, t->hash, NULL,
+	             NULL);
 	autosave(r);
 	return ROUTER_OK;
 }
@@ -746,7 +751,7 @@ int router_rollback(router *r, unsigned steps, router_error *err)
 		                    r->nhist ? r->cur : 0,
 		                    r->nhist && r->cur == 1 ? "" : "s");
 		router__emit(r, ROUTER_EVENT_ROLLBACK, rc, r->version, 0, 0,
-		     err, NULL);
+		             err, NULL);
 	} else {
 		rc = rollback_to_index(r, r->cur - steps, err);
 	}
@@ -763,7 +768,8 @@ int router_rollback_to(router *r, uint64_t version, router_error *err)
 	if (r == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router is NULL");
-	if ((rc = router__from_callback("router_rollback_to", err)) != ROUTER_OK)
+	if ((rc = router__from_callback("router_rollback_to", err)) !=
+	    ROUTER_OK)
 		return rc;
 	router__writer_lock(r, &b);
 	for (i = 0; i < r->nhist; i++)
@@ -773,8 +779,8 @@ int router_rollback_to(router *r, uint64_t version, router_error *err)
 		rc = router__seterr(err, ROUTER_ENOHISTORY, NULL,
 		                    "version %llu is not in the history",
 		                    (unsigned long long)version);
-		router__emit(r, ROUTER_EVENT_ROLLBACK, rc, r->version, version, 0, err,
-		     NULL);
+		router__emit(r, ROUTER_EVENT_ROLLBACK, rc, r->version, version,
+		             0, err, NULL);
 	} else {
 		rc = rollback_to_index(r, i, err);
 	}

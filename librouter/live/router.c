@@ -42,7 +42,8 @@
 #include "live.h"
 
 /* The event deliveries this thread is in, innermost first (frames live on
- * the stack of deliver()).  Non-NULL: the thread is in an event callback. */
+ * the stack of router__writer_unlock).  Non-NULL: the thread is in an
+ * event callback. */
 typedef struct cb_frame {
 	const struct router *r;
 	const struct cb_frame *up;
@@ -229,14 +230,14 @@ void router_free(router *r)
 /* ---- events ---------------------------------------------------------------- */
 
 void router__emit_shadow(router *r, router_event_kind kind, int code,
-                        uint64_t from, uint64_t to, uint64_t hash,
-                        const router_error *e, const router_diff *d,
-                        const router_shadow_verdict *sv)
+                         uint64_t from, uint64_t to, uint64_t hash,
+                         const router_error *e, const router_diff *d,
+                         const router_shadow_verdict *sv)
 {
 	ev_batch *b = r->evb;
 	ev_slot *s;
 
-	/* Every caller holds the lock through writer_lock (b set) and
+	/* Every caller holds the lock through router__writer_lock (b set) and
 	 * makes fewer than EVENTS_MAX events. */
 	if (r->on_event == NULL || b == NULL || b->n == EVENTS_MAX)
 		return;
@@ -314,8 +315,8 @@ int router__from_callback(const char *fn, router_error *err)
 }
 
 void router__emit(router *r, router_event_kind kind, int code, uint64_t from,
-                 uint64_t to, uint64_t hash, const router_error *e,
-                 const router_diff *d)
+                  uint64_t to, uint64_t hash, const router_error *e,
+                  const router_diff *d)
 {
 	router__emit_shadow(r, kind, code, from, to, hash, e, d, NULL);
 }
