@@ -1,16 +1,169 @@
 /*
- * Beyond the guards: operator invariants (declared once, checked on every
- * publish) and shadow evaluation (a sample of keys routed through the
- * table in service and the candidate).  Both run on the writer side only,
- * on frozen tables; nothing here is reached from a lookup.
+ * Beyond the guards: the writer-side policies a publish consults besides
+ * the table-shape guards (publish.c).  Fences and the quarantine decide
+ * what happens to refused content; operator invariants are declared once
+ * and checked on every publish; shadow evaluation routes a sample of keys
+ * through the table in service and the candidate.  All of it runs on the
+ * writer side, on frozen tables; nothing here is reached from a lookup.
+ *
+ * Beyond the guards (issue 8).  Fences, invariants, the shadow sample and
+ * the pending (quarantined) table are writer-side state under r->lock,
+ * consulted only by publish_locked (publish.c); lookups never read them,
+ * so the read path is unchanged.  A pending table is owned by the router
+ * (t->owner set, so it cannot be published elsewhere) but was never stored
+ * in r->current nor in the history: no reader can hold it, and it is freed at once
+ * (router__table_destroy, no grace period) when discarded or superseded.
+ * An approval runs the same publish_locked with the destructive flag, so
+ * an approved table goes through exactly the swap, history and
+ * reclamation of any accepted table.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "beyond.h"
+#include "live.h"
 #include "core/table.h"
+
+/* ---- fences and quarantine ------------------------------------------------ */
+
+/* Fence t's content (fencing on, not already fenced: then only refreshed).
+ * Called with r->lock held; never fails (a full list forgets its oldest). */
+void router__fence(router *r, uint64_t hash, uint64_t version,
+                   router_fence_origin origin, int code)
+{
+	router_fence *f;
+	unsigned i;
+
+	if (r->fence_cap == 0)
+		return;
+	for (i = 0; i < r->nfences; i++)
+		if (r->fences[i].content_hash == hash)
+			break;
+	if (i < r->nfences) {
+		memmove(&r->fences[i], &r->fences[i + 1],
+		        (r->nfences - i - 1) * sizeof *r->fences);
+		r->nfences--;
+	} else if (r->nfences == r->fence_cap) {
+		memmove(&r->fences[0], &r->fences[1],
+		        (r->nfences - 1) * sizeof *r->fences);
+		r->nfences--;
+	}
+	f = &r->fences[r->nfences++];
+	f->content_hash = hash;
+	f->version = version;
+	f->origin = origin;
+	f->code = code;
+	f->fenced_unix_ns = now_ns();
+}
+
+const router_fence *router__fenced(const router *r, uint64_t hash)
+{
+	unsigned i;
+
+	for (i = 0; i < r->nfences; i++)
+		if (r->fences[i].content_hash == hash)
+			return &r->fences[i];
+	return NULL;
+}
+
+/* Drop the pending table (superseded or discarded).  Lock held. */
+void router__pending_drop(router *r, int by_operator)
+{
+	router_table *t = r->pending;
+
+	if (t == NULL)
+		return;
+	r->pending = NULL;
+	r->st.discarded++;
+	if (by_operator)
+		router__fence(r, t->hash, t->version, ROUTER_FENCE_DISCARDED,
+		              0);
+	router__emit(r, ROUTER_EVENT_DISCARD, ROUTER_OK, r->version,
+	             t->version, t->hash, NULL, NULL);
+	/* Never reachable by readers: free now. */
+	router__table_destroy(t);
+}
+
+/* Codes whose refusal judges the content (fenced; quarantinable are the
+ * first three). */
+int router__quarantinable(int rc)
+{
+	return rc == ROUTER_EEMPTY || rc == ROUTER_ESHRINK ||
+	       rc == ROUTER_ESHADOW;
+}
+
+int router__judges_content(int rc)
+{
+	return router__quarantinable(rc) || rc == ROUTER_EINVARIANT;
+}
+
+size_t router_fences(router *r, router_fence *out, size_t cap)
+{
+	size_t i, n;
+
+	if (r == NULL)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	n = r->nfences;
+	for (i = 0; i < n && i < cap && out != NULL; i++)
+		out[i] = r->fences[i];
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+int router_fence_add(router *r, uint64_t content_hash, router_error *err)
+{
+	if (r == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_fence_add: NULL argument");
+	if (r->fence_cap == 0)
+		return router__seterr(err, ROUTER_ESTATE, NULL,
+		                      "fencing is off (router_options."
+		                      "fence_cap is 0)");
+	pthread_mutex_lock(&r->lock);
+	router__fence(r, content_hash, 0, ROUTER_FENCE_MANUAL, 0);
+	pthread_mutex_unlock(&r->lock);
+	router__clearerr(err);
+	return ROUTER_OK;
+}
+
+int router_fence_lift(router *r, uint64_t content_hash, router_error *err)
+{
+	unsigned i;
+	int rc = ROUTER_OK;
+
+	if (r == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_fence_lift: NULL argument");
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < r->nfences; i++)
+		if (r->fences[i].content_hash == content_hash)
+			break;
+	if (i == r->nfences) {
+		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
+		                    "content %016llx is not fenced",
+		                    (unsigned long long)content_hash);
+	} else {
+		memmove(&r->fences[i], &r->fences[i + 1],
+		        (r->nfences - i - 1) * sizeof *r->fences);
+		r->nfences--;
+		router__clearerr(err);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+void router_fence_clear(router *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->nfences = 0;
+	pthread_mutex_unlock(&r->lock);
+}
 
 /* ---- invariants ---------------------------------------------------------- */
 
@@ -81,126 +234,152 @@ void router__invariant_free(router__invariant *inv, const router_allocator *a)
 	router__free(a, inv);
 }
 
-int router__invariant_parse(const char *spec, const router_allocator *a,
-                            router__invariant **out, router_error *err)
-{
-	const char *p = spec, *w1 = NULL, *w2 = NULL, *w3 = NULL, *w4 = NULL,
-	           *x = NULL, *dot;
-	size_t n1, n2, n3, n4, tl = 0, i;
-	router__invariant *inv;
-	char *q;
+/* The words of an invariant: "W1 W2 [W3 [W4]]" (n3, n4 0 when absent). */
+typedef struct inv_words {
+	const char *w1, *w2, *w3, *w4;
+	size_t n1, n2, n3, n4;
+} inv_words;
 
-	*out = NULL;
-	if (spec == NULL)
-		return router__seterr(err, ROUTER_EINVAL, NULL,
-		                      "invariant is NULL");
-	n1 = word(&p, &w1);
-	n2 = word(&p, &w2);
-	n3 = word(&p, &w3);
-	n4 = word(&p, &w4);
-	if (n1 == 0 || n2 == 0)
+static int inv_oom(router_error *err)
+{
+	return router__seterr(err, ROUTER_ENOMEM, NULL,
+	                      "out of memory parsing an invariant");
+}
+
+/* Split spec into at most four words.  ROUTER_OK or ROUTER_EINVAL. */
+static int spec_words(const char *spec, inv_words *w, router_error *err)
+{
+	const char *p = spec, *x = NULL;
+
+	w->w1 = w->w2 = w->w3 = w->w4 = NULL;
+	w->n1 = word(&p, &w->w1);
+	w->n2 = word(&p, &w->w2);
+	w->n3 = word(&p, &w->w3);
+	w->n4 = word(&p, &w->w4);
+	if (w->n1 == 0 || w->n2 == 0)
 		return syntax(err, spec,
 		              "expected \"KS sharded\", \"KS shards >= N\", "
 		              "\"KS tables T1,T2\" or \"KS.T vindex [TYPE]\"");
-	if (n1 > 2 * ROUTER_NAME_MAX + 1)
+	if (w->n1 > 2 * ROUTER_NAME_MAX + 1)
 		return syntax(err, spec, "name too long");
 	if (word(&p, &x) != 0)
 		return syntax(err, spec, "unexpected words at the end");
-	inv = router__malloc(a, sizeof *inv);
-	if (inv == NULL)
-		goto oom;
-	memset(inv, 0, sizeof *inv);
-	dot = memchr(w1, '.', n1);
-	if (is_word(w2, n2, "vindex")) {
-		if (dot == NULL || dot == w1 || dot == w1 + n1 - 1 || n4 != 0) {
-			router__invariant_free(inv, a);
-			return syntax(err, spec,
-			              "expected \"KEYSPACE.TABLE vindex [TYPE]\"");
-		}
-		inv->kind = INV_VINDEX;
-		inv->ks = router__strndup(a, w1, (size_t)(dot - w1));
-		inv->table = router__strndup(a, dot + 1,
-		                             n1 - (size_t)(dot - w1) - 1);
-		if (inv->ks == NULL || inv->table == NULL)
-			goto oom;
-		if (n3 != 0 && (inv->vtype = router__strndup(a, w3, n3)) == NULL)
-			goto oom;
-	} else {
-		if (dot != NULL) {
-			router__invariant_free(inv, a);
-			return syntax(err, spec,
-			              "a keyspace invariant names a keyspace, "
-			              "not KEYSPACE.TABLE");
-		}
-		if ((inv->ks = router__strndup(a, w1, n1)) == NULL)
-			goto oom;
-		if (is_word(w2, n2, "sharded") && n3 == 0) {
-			inv->kind = INV_SHARDED;
-		} else if (is_word(w2, n2, "shards") && n3 != 0 &&
-		           is_word(w3, n3, ">=") && n4 != 0) {
-			char num[24];
-			char *end;
+	return ROUTER_OK;
+}
 
-			inv->kind = INV_MIN_SHARDS;
-			if (n4 >= sizeof num || !isdigit((unsigned char)w4[0])) {
-				router__invariant_free(inv, a);
-				return syntax(err, spec, "expected a shard count");
-			}
-			memcpy(num, w4, n4);
-			num[n4] = '\0';
-			inv->min = strtoul(num, &end, 10);
-			if (*end != '\0' || inv->min == 0 || inv->min > 1u << 20) {
-				router__invariant_free(inv, a);
-				return syntax(err, spec,
-				              "expected a shard count from 1 to "
-				              "1048576");
-			}
-		} else if (is_word(w2, n2, "tables") && n3 != 0 && n4 == 0) {
-			const char *s = w3, *e = w3 + n3;
+/* "KS.T vindex [TYPE]" (dot: the '.' in w1, or NULL). */
+static int parse_vindex(const char *spec, const inv_words *w,
+                        const char *dot, const router_allocator *a,
+                        router__invariant *inv, router_error *err)
+{
+	if (dot == NULL || dot == w->w1 || dot == w->w1 + w->n1 - 1 ||
+	    w->n4 != 0)
+		return syntax(err, spec,
+		              "expected \"KEYSPACE.TABLE vindex [TYPE]\"");
+	inv->kind = INV_VINDEX;
+	inv->ks = router__strndup(a, w->w1, (size_t)(dot - w->w1));
+	inv->table = router__strndup(a, dot + 1,
+	                             w->n1 - (size_t)(dot - w->w1) - 1);
+	if (inv->ks == NULL || inv->table == NULL)
+		return inv_oom(err);
+	if (w->n3 != 0 &&
+	    (inv->vtype = router__strndup(a, w->w3, w->n3)) == NULL)
+		return inv_oom(err);
+	return ROUTER_OK;
+}
 
-			inv->kind = INV_TABLES;
-			inv->tables = router__malloc(a, (n3 / 2 + 1) *
-			                                    sizeof *inv->tables);
-			if (inv->tables == NULL)
-				goto oom;
-			while (s < e) {
-				const char *c = memchr(s, ',', (size_t)(e - s));
-				size_t l = (size_t)((c ? c : e) - s);
+/* "KS shards >= N": w4 is N. */
+static int parse_min_shards(const char *spec, const inv_words *w,
+                            router__invariant *inv, router_error *err)
+{
+	char num[24];
+	char *end;
 
-				if (l == 0 || l > ROUTER_NAME_MAX) {
-					router__invariant_free(inv, a);
-					return syntax(err, spec,
-					              "expected table names "
-					              "separated by commas");
-				}
-				inv->tables[inv->ntables] =
-				    router__strndup(a, s, l);
-				if (inv->tables[inv->ntables] == NULL)
-					goto oom;
-				inv->ntables++;
-				s += l + 1;
-			}
-			if (w3[n3 - 1] == ',') {
-				router__invariant_free(inv, a);
-				return syntax(err, spec,
-				              "expected table names separated "
-				              "by commas");
-			}
-		} else {
-			router__invariant_free(inv, a);
+	inv->kind = INV_MIN_SHARDS;
+	if (w->n4 >= sizeof num || !isdigit((unsigned char)w->w4[0]))
+		return syntax(err, spec, "expected a shard count");
+	memcpy(num, w->w4, w->n4);
+	num[w->n4] = '\0';
+	inv->min = strtoul(num, &end, 10);
+	if (*end != '\0' || inv->min == 0 || inv->min > 1u << 20)
+		return syntax(err, spec,
+		              "expected a shard count from 1 to "
+		              "1048576");
+	return ROUTER_OK;
+}
+
+/* "KS tables T1,T2": w3 is the list. */
+static int parse_tables(const char *spec, const inv_words *w,
+                        const router_allocator *a, router__invariant *inv,
+                        router_error *err)
+{
+	const char *s = w->w3, *e = w->w3 + w->n3;
+
+	inv->kind = INV_TABLES;
+	inv->tables = router__malloc(a, (w->n3 / 2 + 1) * sizeof *inv->tables);
+	if (inv->tables == NULL)
+		return inv_oom(err);
+	while (s < e) {
+		const char *c = memchr(s, ',', (size_t)(e - s));
+		size_t l = (size_t)((c ? c : e) - s);
+
+		if (l == 0 || l > ROUTER_NAME_MAX)
 			return syntax(err, spec,
-			              "expected \"KS sharded\", \"KS shards >= "
-			              "N\", \"KS tables T1,T2\" or \"KS.T vindex "
-			              "[TYPE]\"");
-		}
+			              "expected table names "
+			              "separated by commas");
+		inv->tables[inv->ntables] = router__strndup(a, s, l);
+		if (inv->tables[inv->ntables] == NULL)
+			return inv_oom(err);
+		inv->ntables++;
+		s += l + 1;
 	}
-	/* Canonical text. */
+	if (w->w3[w->n3 - 1] == ',')
+		return syntax(err, spec,
+		              "expected table names separated "
+		              "by commas");
+	return ROUTER_OK;
+}
+
+/* A keyspace invariant: "KS sharded", "KS shards >= N", "KS tables
+ * T1,T2" (dot: the '.' in w1, or NULL). */
+static int parse_keyspace(const char *spec, const inv_words *w,
+                          const char *dot, const router_allocator *a,
+                          router__invariant *inv, router_error *err)
+{
+	if (dot != NULL)
+		return syntax(err, spec,
+		              "a keyspace invariant names a keyspace, "
+		              "not KEYSPACE.TABLE");
+	if ((inv->ks = router__strndup(a, w->w1, w->n1)) == NULL)
+		return inv_oom(err);
+	if (is_word(w->w2, w->n2, "sharded") && w->n3 == 0) {
+		inv->kind = INV_SHARDED;
+		return ROUTER_OK;
+	}
+	if (is_word(w->w2, w->n2, "shards") && w->n3 != 0 &&
+	    is_word(w->w3, w->n3, ">=") && w->n4 != 0)
+		return parse_min_shards(spec, w, inv, err);
+	if (is_word(w->w2, w->n2, "tables") && w->n3 != 0 && w->n4 == 0)
+		return parse_tables(spec, w, a, inv, err);
+	return syntax(err, spec,
+	              "expected \"KS sharded\", \"KS shards >= "
+	              "N\", \"KS tables T1,T2\" or \"KS.T vindex "
+	              "[TYPE]\"");
+}
+
+/* inv->text, the canonical form of a parsed inv.  0, or -1 out of
+ * memory. */
+static int canonical_text(router__invariant *inv, const router_allocator *a)
+{
+	size_t tl, i;
+	char *q;
+
 	tl = strlen(inv->ks) + 64 + (inv->table ? strlen(inv->table) : 0) +
 	     (inv->vtype ? strlen(inv->vtype) : 0);
 	for (i = 0; i < inv->ntables; i++)
 		tl += strlen(inv->tables[i]) + 1;
 	if ((inv->text = q = router__malloc(a, tl)) == NULL)
-		goto oom;
+		return -1;
 	switch (inv->kind) {
 	case INV_SHARDED:
 		snprintf(q, tl, "%s sharded", inv->ks);
@@ -218,12 +397,40 @@ int router__invariant_parse(const char *spec, const router_allocator *a,
 		         inv->vtype ? " " : "", inv->vtype ? inv->vtype : "");
 		break;
 	}
+	return 0;
+}
+
+int router__invariant_parse(const char *spec, const router_allocator *a,
+                            router__invariant **out, router_error *err)
+{
+	inv_words w;
+	const char *dot;
+	router__invariant *inv;
+	int rc;
+
+	*out = NULL;
+	if (spec == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "invariant is NULL");
+	if ((rc = spec_words(spec, &w, err)) != ROUTER_OK)
+		return rc;
+	inv = router__malloc(a, sizeof *inv);
+	if (inv == NULL)
+		return inv_oom(err);
+	memset(inv, 0, sizeof *inv);
+	dot = memchr(w.w1, '.', w.n1);
+	if (is_word(w.w2, w.n2, "vindex"))
+		rc = parse_vindex(spec, &w, dot, a, inv, err);
+	else
+		rc = parse_keyspace(spec, &w, dot, a, inv, err);
+	if (rc == ROUTER_OK && canonical_text(inv, a) != 0)
+		rc = inv_oom(err);
+	if (rc != ROUTER_OK) {
+		router__invariant_free(inv, a);
+		return rc;
+	}
 	*out = inv;
 	return ROUTER_OK;
-oom:
-	router__invariant_free(inv, a);
-	return router__seterr(err, ROUTER_ENOMEM, NULL,
-	                      "out of memory parsing an invariant");
 }
 
 const char *router__invariant_text(const router__invariant *inv)
@@ -321,6 +528,112 @@ int router__invariant_check(const router__invariant *inv,
 		break;
 	}
 	return ROUTER_OK;
+}
+
+static int invariant_find(const router *r, const router__invariant *inv)
+{
+	unsigned i;
+
+	for (i = 0; i < r->ninv; i++)
+		if (strcmp(router__invariant_text(r->inv[i]),
+		           router__invariant_text(inv)) == 0)
+			return (int)i;
+	return -1;
+}
+
+int router_invariant_add(router *r, const char *spec, router_error *err)
+{
+	router__invariant *inv;
+	int rc;
+
+	if (r == NULL || spec == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_invariant_add: NULL argument");
+	rc = router__invariant_parse(spec, &r->alloc, &inv, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	pthread_mutex_lock(&r->lock);
+	if (invariant_find(r, inv) >= 0) {
+		rc = ROUTER_OK;
+		goto drop;
+	}
+	if (r->ninv == ROUTER_INVARIANT_MAX) {
+		rc = router__seterr(err, ROUTER_ERANGE, NULL,
+		                    "a router holds at most %d invariants",
+		                    ROUTER_INVARIANT_MAX);
+		goto drop;
+	}
+	if (r->current != NULL &&
+	    (rc = router__invariant_check(inv, NULL, r->current, err)) !=
+	        ROUTER_OK)
+		goto drop;
+	if (r->ninv == r->cinv) {
+		unsigned n = r->cinv ? r->cinv * 2 : 8;
+		router__invariant **p =
+		    router__realloc(&r->alloc, r->inv, n * sizeof *p);
+
+		if (p == NULL) {
+			rc = router__seterr(err, ROUTER_ENOMEM, NULL,
+			                    "out of memory declaring an "
+			                    "invariant");
+			goto drop;
+		}
+		r->inv = p;
+		r->cinv = n;
+	}
+	r->inv[r->ninv++] = inv;
+	pthread_mutex_unlock(&r->lock);
+	router__clearerr(err);
+	return ROUTER_OK;
+drop:
+	pthread_mutex_unlock(&r->lock);
+	router__invariant_free(inv, &r->alloc);
+	if (rc == ROUTER_OK)
+		router__clearerr(err);
+	return rc;
+}
+
+int router_invariant_remove(router *r, const char *spec, router_error *err)
+{
+	router__invariant *inv;
+	int rc, i;
+
+	if (r == NULL || spec == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_invariant_remove: NULL argument");
+	rc = router__invariant_parse(spec, &r->alloc, &inv, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	pthread_mutex_lock(&r->lock);
+	i = invariant_find(r, inv);
+	if (i < 0) {
+		rc = router__seterr(err, ROUTER_ENOTFOUND, NULL,
+		                    "invariant \"%s\" is not declared",
+		                    router__invariant_text(inv));
+	} else {
+		router__invariant_free(r->inv[i], &r->alloc);
+		memmove(&r->inv[i], &r->inv[i + 1],
+		        (r->ninv - (unsigned)i - 1) * sizeof *r->inv);
+		r->ninv--;
+		router__clearerr(err);
+	}
+	pthread_mutex_unlock(&r->lock);
+	router__invariant_free(inv, &r->alloc);
+	return rc;
+}
+
+size_t router_invariant_get(router *r, size_t i, char *buf, size_t cap)
+{
+	size_t n;
+
+	if (r == NULL)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	n = r->ninv;
+	if (i < n && buf != NULL && cap > 0)
+		snprintf(buf, cap, "%s", router__invariant_text(r->inv[i]));
+	pthread_mutex_unlock(&r->lock);
+	return n;
 }
 
 int router_invariants_check(const char *const *specs, size_t n,
@@ -694,5 +1007,49 @@ int router__shadow_copy(const router_shadow_verdict *src,
 	}
 	v->total.keyspace = "";
 	*out = v;
+	return ROUTER_OK;
+}
+
+/* ---- the router's shadow sample ---------------------------------------- */
+
+int router_shadow_set_sample(router *r, const router_sample_key *keys,
+                             size_t n, const router_shadow_options *opt,
+                             router_error *err)
+{
+	router_shadow_options o = ROUTER_SHADOW_OPTIONS_INIT;
+	router_sample_key *copy = NULL;
+	int rc;
+
+	if (r == NULL || (keys == NULL && n > 0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_shadow_set_sample: NULL argument");
+	if (opt != NULL) {
+		if (opt->size < sizeof(size_t) || opt->size > sizeof o)
+			return router__seterr(err, ROUTER_EINVAL, NULL,
+			                      "router_shadow_options.size is "
+			                      "%zu; use "
+			                      "ROUTER_SHADOW_OPTIONS_INIT",
+			                      opt->size);
+		memcpy(&o, opt, opt->size);
+	}
+	if (!(o.max_moved >= 0.0 && o.max_moved <= 1.0) ||
+	    !(o.max_unroutable >= 0.0 && o.max_unroutable <= 1.0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "shadow thresholds must be in [0, 1] "
+		                      "(max_moved %g, max_unroutable %g)",
+		                      o.max_moved, o.max_unroutable);
+	if (n > 0) {
+		rc = router__sample_copy(keys, n, &r->alloc, &copy, err);
+		if (rc != ROUTER_OK)
+			return rc;
+	}
+	pthread_mutex_lock(&r->lock);
+	router__free(&r->alloc, r->sample);
+	r->sample = copy;
+	r->nsample = n;
+	r->shadow_max_moved = o.max_moved;
+	r->shadow_max_unroutable = o.max_unroutable;
+	pthread_mutex_unlock(&r->lock);
+	router__clearerr(err);
 	return ROUTER_OK;
 }

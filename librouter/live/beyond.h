@@ -1,13 +1,30 @@
 /*
- * Internal interface of beyond.c (operator invariants and shadow
- * evaluation) for router.c.
+ * Internal interface of beyond.c (fences and quarantine, operator
+ * invariants, shadow evaluation) for the rest of the live router.
  */
 #ifndef ROUTER_BEYOND_H
 #define ROUTER_BEYOND_H
 
 #include "core/internal.h"
+#include "router.h"
 
 typedef struct router__invariant router__invariant;
+
+/* ---- fences and quarantine (r->lock held for all of them) ---- */
+
+/* Fence content hash (fencing on, not already fenced: then only
+ * refreshed).  Never fails (a full list forgets its oldest). */
+void router__fence(router *r, uint64_t hash, uint64_t version,
+                   router_fence_origin origin, int code);
+/* The fence on content hash, or NULL. */
+const router_fence *router__fenced(const router *r, uint64_t hash);
+/* Drop the pending table (superseded, or discarded by the operator: then
+ * its content is fenced), with its DISCARD event. */
+void router__pending_drop(router *r, int by_operator);
+/* Refusal codes that put a table in quarantine (when asked for)... */
+int router__quarantinable(int rc);
+/* ...and those that judge the content, so fence it. */
+int router__judges_content(int rc);
 
 /* Parse one invariant (router.h's text forms).  ROUTER_OK, ROUTER_EINVAL
  * (message: what was expected), ROUTER_ENOMEM. */

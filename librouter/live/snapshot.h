@@ -1,5 +1,5 @@
 /*
- * Internal interface of snapshot.c (last-known-good files) for router.c.
+ * Internal interface of snapshot.c (last-known-good files) for publish.c.
  */
 #ifndef ROUTER_SNAPSHOT_INTERNAL_H
 #define ROUTER_SNAPSHOT_INTERNAL_H

@@ -1,6 +1,7 @@
-/* The live router's counters between router.c, which counts them under
- * the writer lock, and stats.c, which copies them out to callers (in the
- * current layout and, for old binaries, in the 0.1 one: compat.c). */
+/* The live router's counters between the writer side (publish.c,
+ * beyond.c, epoch.c count them under the writer lock; router.c reads them
+ * out) and stats.c, which copies them out to callers (in the current
+ * layout and, for old binaries, in the 0.1 one: compat.c). */
 #ifndef ROUTER_LIVE_STATS_H
 #define ROUTER_LIVE_STATS_H
 
