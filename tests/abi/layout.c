@@ -2,7 +2,7 @@
  * Prints the layout of every public struct of router.h that a program
  * built against an older header shares with the library: `make test-abi`
  * compiles it once against the 0.1 header (tests/abi/router-0.1.h) and
- * once against include/router.h, and the two outputs must be identical.
+ * once against include/librouter/router.h, and the two outputs must be identical.
  * So it names only fields 0.1 had:
  * - structs fixed forever (router.h, "How structs grow"): size and every
  *   field's offset;
