@@ -455,5 +455,16 @@ sed 's#maps/m.json#/etc/passwd#' "$TMP/nsm.json" >"$TMP/abs.json"
 run 1 validate "$TMP/abs.json" && out_has 'absolute' && ! grep -q 'root' "$OUT" "$ERR" || bad "a fragment of the file is shown"
 run 2 validate "$TMP/nsm.json" --json-path-dir ""
 
+t every_example_vschema_validates_with_the_command_its_readme_shows
+cmds=$TMP/validate-commands
+sed -n '/<!-- validate-commands:begin -->/,/<!-- validate-commands:end -->/p' "$EX/README.md" |
+	grep '^routerctl validate ' >"$cmds"
+eq "$(grep -c . "$cmds")" "$(ls "$EX"/*.json | grep -c .)" "one command per example file"
+while read -r _ args; do
+	(cd "$HERE/../.." && "$R" $args) >"$OUT" 2>"$ERR"
+	eq $? 0 "routerctl $args"
+	out_has '^ok'
+done <"$cmds"
+
 echo "routerctl: $pass checks passed, $fail failed"
 [ "$fail" -eq 0 ]
