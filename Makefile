@@ -20,6 +20,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 CMAKEDIR ?= $(LIBDIR)/cmake/librouter
 
@@ -198,7 +199,7 @@ install: lib tools
 	rm -rf $(INSTALL_FILES)
 	sh tools/gen_pkgfiles.sh $(INSTALL_FILES) $(VERSION) $(PREFIX) $(LIBDIR) $(INCLUDEDIR)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/librouter $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+		$(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/librouter/
 	install -m 644 $(STATIC) $(ETCD_STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED) $(ETCD_SHARED) $(DESTDIR)$(LIBDIR)/
@@ -210,6 +211,7 @@ install: lib tools
 	install -m 644 $(INSTALL_FILES)/librouter-config.cmake $(INSTALL_FILES)/librouter-config-version.cmake $(DESTDIR)$(CMAKEDIR)/
 	install -m 755 $(BUILD)/routerctl $(DESTDIR)$(BINDIR)/
 	install -m 644 cli/routerctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 cli/routerctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/routerctl
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
 		ldconfig && echo "install: ran ldconfig"; \
 	else \
@@ -224,7 +226,7 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/librouter-etcd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(ETCD_SONAME) $(DESTDIR)$(LIBDIR)/librouter-etcd.so
 	rm -f $(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,$(PKG_FILES))
 	rm -f $(DESTDIR)$(CMAKEDIR)/librouter-config.cmake $(DESTDIR)$(CMAKEDIR)/librouter-config-version.cmake
-	rm -f $(DESTDIR)$(BINDIR)/routerctl $(DESTDIR)$(MANDIR)/man1/routerctl.1
+	rm -f $(DESTDIR)$(BINDIR)/routerctl $(DESTDIR)$(MANDIR)/man1/routerctl.1 $(DESTDIR)$(BASHCOMPDIR)/routerctl
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/librouter $(DESTDIR)$(CMAKEDIR) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
