@@ -16,7 +16,7 @@
 #      variable: the C core is compiled from the unpacked sdist's csrc/;
 #   5. from a directory outside the checkout, shardrouter imports from the
 #      venv, with its stubs and py.typed, and exports PyInit__shardrouter
-#      alone;
+#      alone; the same for pip install ./bindings/python into another venv;
 #   6. README.md's Python example (between its readme-example-python
 #      markers), run as written from the repository root, where its
 #      VSchema path points, gives the results its comments show.
@@ -79,8 +79,7 @@ grep -q 'csrc/librouter/core/value\.c' "$out/install.log" || \
 	fail "the build from the sdist reached into the checkout (see $out/install.log)"
 echo "built and installed in $(( $(date +%s) - start )) s"
 
-step "import it from elsewhere"
-(cd "$elsewhere" && "$venv/bin/python" -I - "$venv") <<'EOF' || fail "import from the venv"
+cat > "$out/check_import.py" <<'EOF'
 import os, subprocess, sys
 import shardrouter
 venv = os.path.realpath(sys.argv[1])
@@ -95,6 +94,17 @@ names = [line.split()[-1] for line in out.splitlines() if line.strip()]
 assert names == ["PyInit__shardrouter"], names
 print("shardrouter %s from %s" % (shardrouter.__version__, pkg))
 EOF
+step "import it from elsewhere"
+(cd "$elsewhere" && "$venv/bin/python" -I "$out/check_import.py" "$venv") || fail "import from the venv"
+
+step "pip install --no-index --no-build-isolation ./bindings/python (the checkout)"
+run_logged "$out/venv2.log" "$python" -m venv "$out/venv-checkout"
+run_logged "$out/wheel2.log" "$out/venv-checkout/bin/pip" install --no-index \
+	--find-links /usr/share/python-wheels wheel
+(cd "$root" && run_logged "$out/install-checkout.log" "$out/venv-checkout/bin/pip" \
+	install --no-index --no-build-isolation --no-cache-dir ./bindings/python)
+(cd "$elsewhere" && "$out/venv-checkout/bin/python" -I "$out/check_import.py" \
+	"$out/venv-checkout") || fail "import from the checkout's venv"
 
 step "the README's Python example, from the repository root"
 sed -n '/<!-- readme-example-python:begin -->/,/<!-- readme-example-python:end -->/p' \
