@@ -182,10 +182,15 @@ class BuildExt(build_ext):
             extra_postargs=["-std=c11", "-fvisibility=hidden"]
             + deps["cflags"],
             depends=CORE_HEADERS)
+        # A fresh archive, as the Makefile's rm -f before ar: `ar -cr`
+        # would keep the member of a source since removed or renamed.
+        archive = self.compiler.library_filename(
+            "router", output_dir=self.build_temp)
+        if os.path.exists(archive):
+            os.remove(archive)
         self.compiler.create_static_lib(objects, "router",
                                         output_dir=self.build_temp)
-        ext.extra_objects = [self.compiler.library_filename(
-            "router", output_dir=self.build_temp)]
+        ext.extra_objects = [archive]
         ext.libraries = deps["libraries"] + ["pthread"]
         ext.library_dirs = deps["library_dirs"]
         ext.extra_link_args = ["-Wl,--exclude-libs,ALL"] + deps["ldflags"]
