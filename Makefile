@@ -562,7 +562,7 @@ regen-collation:
 test-collation-go: lib
 	$(call need_pkgs,$(PKGS_COLLATION_GO))
 	@mkdir -p $(BUILD)/collate_oracle
-	cd tests/collate_oracle && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS=-mod=mod \
+	cd tests/collate_oracle && GO111MODULE=off GOPATH=/usr/share/gocode \
 		GOCACHE=$(abspath $(BUILD))/collate_oracle/gocache go build -o $(abspath $(BUILD))/collate_oracle/oracle oracle.go
 	$(CC) $(CFLAGS_ALL) -Ilibrouter/core -o $(BUILD)/collate_oracle/ckey tests/collate_oracle/ckey.c $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
 	$(PYTHON) tests/collate_oracle/compare.py --go $(BUILD)/collate_oracle/oracle --c $(BUILD)/collate_oracle/ckey
