@@ -558,29 +558,83 @@ static void emit_final(coll_iter *it)
 	it->n = 0;
 }
 
-/* ASCII with nothing held back: each byte's element is final at once. */
-static void ascii_run(coll_iter *it)
+/*
+ * With nothing held back, a rune whose elements end in combining class 0
+ * makes them all final at once (Iter.Next's first case), so they can go
+ * straight to the key: ASCII bytes through one table, other runes with a
+ * plain element, an expansion, an implicit weight or Hangul jamo.  Stops
+ * at the first rune that needs the iterator (a contraction start, a
+ * decomposition, a combining mark) and leaves it at it->pnext.
+ */
+static void fast_run(coll_iter *it)
 {
 	const uint8_t *s = it->s;
 	size_t i = it->pnext, len = it->len;
 
-	while (i < len && s[i] < 0x80) {
-		uint32_t w = router__coll_ascii[s[i]];
-		if (ROUTER__UNLIKELY(w & 0xC0000000u)) {
-			if (w & 0x80000000u)
-				break;
-			/* a contraction start: only "no match" is fast */
-			if (i + 1 < len && s[i + 1] >= 0x80)
-				break;
-			w &= 0x7FFF;
+	while (i < len) {
+		uint32_t w;
+		if (s[i] < 0x80) {
+			w = router__coll_ascii[s[i]];
+			if (ROUTER__UNLIKELY(w & 0xC0000000u)) {
+				if (w & 0x80000000u)
+					break;
+				/* a contraction start: only "no match"
+				 * (the next byte is ASCII) is fast */
+				if (i + 1 < len && s[i + 1] >= 0x80)
+					break;
+				w &= 0x7FFF;
+			}
+			if (w) {
+				if (ROUTER__UNLIKELY(it->nout > OUT_CAP - 2))
+					out_flush(it);
+				it->out[it->nout++] = (uint8_t)(w >> 8);
+				it->out[it->nout++] = (uint8_t)w;
+			}
+			i++;
+			continue;
 		}
-		if (w) {
-			if (ROUTER__UNLIKELY(it->nout > OUT_CAP - 2))
-				out_flush(it);
-			it->out[it->nout++] = (uint8_t)(w >> 8);
-			it->out[it->nout++] = (uint8_t)w;
+		uint32_t cp;
+		size_t sz = utf8_decode(s + i, len - i, &cp);
+		uint32_t ce = table_lookup(cp);
+		if (ce == 0) {
+			if (cp >= 0xAC00 && cp <= 0xD7A3) {
+				uint32_t k = cp - 0xAC00, j[3];
+				unsigned nj = k % 28 ? 3 : 2;
+				j[0] = table_lookup(0x1100 + k / 588);
+				j[1] = table_lookup(0x1161 + (k % 588) / 28);
+				j[2] = table_lookup(0x11A7 + k % 28);
+				if (el_ccc(j[nj - 1]) != 0)
+					break;
+				for (unsigned q = 0; q < nj; q++)
+					if ((w = el_primary(j[q])) != 0)
+						emit(it, w);
+				i += sz;
+				continue;
+			}
+			ce = implicit_element(cp);
+		} else if (ce > EL_MAX_NORMAL) {
+			if (ce < EL_MIN_EXPAND || ce >= EL_MIN_DECOMP)
+				break; /* contraction or decomposition */
+			const uint32_t *e =
+				router__coll_expand + (ce & 0x0FFFFFFFu);
+			/* Ending in a mark ("é" is e + acute), the expansion
+			 * stays open for marks that may follow; a plain ASCII
+			 * byte next (class 0) or the end closes it as it is. */
+			if (el_ccc(e[e[0]]) != 0 && i + sz < len &&
+			    (s[i + sz] >= 0x80 ||
+			     (router__coll_ascii[s[i + sz]] & 0xC0000000u)))
+				break;
+			for (uint32_t k = 1; k <= e[0]; k++)
+				if ((w = el_primary(e[k])) != 0)
+					emit(it, w);
+			i += sz;
+			continue;
 		}
-		i++;
+		if (el_ccc(ce) != 0)
+			break;
+		if ((w = el_primary(ce)) != 0)
+			emit(it, w);
+		i += sz;
 	}
 	it->pnext = i;
 }
@@ -701,7 +755,7 @@ int router__collate_key(const void *sv, size_t len, router__collate_sink *sink,
 	it.ctx = ctx;
 	for (;;) {
 		if (it.ne == 0) {
-			ascii_run(&it);
+			fast_run(&it);
 			if (it.pnext >= it.len)
 				break;
 		}
