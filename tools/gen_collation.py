@@ -418,6 +418,11 @@ def ranges(pred_set):
     return out
 
 
+def wrap(text):
+    import textwrap
+    return '\n'.join(' *   ' + x for x in textwrap.wrap(text, 70))
+
+
 def sha256(path):
     return hashlib.sha256(open(path, 'rb').read()).hexdigest()
 
@@ -500,24 +505,32 @@ def main():
             ascii.append(0x80000000)
         assert ascii[-1] & 0x3FFFFFFF <= 0x7FFF
 
-    # norm.NFD properties: (lead ccc, trail ccc, leading non-starters).
+    # norm.NFD properties: (lead ccc, trail ccc, leading non-starters),
+    # in the same three levels as the elements, with byte indexes.
     props_ids, props = {(0, 0, 0): 0}, [(0, 0, 0)]
-    nfd_blocks_ids, nfd_blocks, nfd_top = {}, [], []
-    for hi in range(0x110000 >> 8):
-        blk = []
-        for i in range(256):
-            r = (hi << 8) | i
-            p = (0, 0, 0) if 0xD800 <= r < 0xE000 else u.nfd_props(r)
-            if p not in props_ids:
-                props_ids[p] = len(props)
-                props.append(p)
-            blk.append(props_ids[p])
-        blk = tuple(blk)
-        if blk not in nfd_blocks_ids:
-            nfd_blocks_ids[blk] = len(nfd_blocks)
-            nfd_blocks.append(blk)
-        nfd_top.append(nfd_blocks_ids[blk])
-    assert len(props) < 256 and len(nfd_blocks) < 256
+    nleaf_ids, nleaves, nmid_ids, nmids, nfd_top = {}, [], {}, [], []
+    for hi in range(0x110000 >> 11):
+        mid = []
+        for j in range(64):
+            blk = []
+            for i in range(32):
+                r = (hi << 11) | (j << 5) | i
+                p = (0, 0, 0) if 0xD800 <= r < 0xE000 else u.nfd_props(r)
+                if p not in props_ids:
+                    props_ids[p] = len(props)
+                    props.append(p)
+                blk.append(props_ids[p])
+            blk = tuple(blk)
+            if blk not in nleaf_ids:
+                nleaf_ids[blk] = len(nleaves)
+                nleaves.append(blk)
+            mid.append(nleaf_ids[blk])
+        mid = tuple(mid)
+        if mid not in nmid_ids:
+            nmid_ids[mid] = len(nmids)
+            nmids.append(mid)
+        nfd_top.append(nmid_ids[mid])
+    assert len(props) < 256 and len(nleaves) < 256 and len(nmids) < 256
 
     # The largest number of elements one rune (with what a contraction
     # pulls in) can append: bounds the iterator's fixed buffer.
@@ -562,7 +575,8 @@ def main():
         'leaf': len(leaves) * 32 * 4, 'expand': len(b.exp_pool) * 4,
         'ct': len(b.ct_out) * 4, 'contract': len(b.celem_out) * 4,
         'decomp': len(b.dec_pool), 'ascii': 128 * 4,
-        'nfd': len(nfd_top) + len(nfd_blocks) * 256 + len(props) * 3,
+        'nfd': len(nfd_top) + len(nmids) * 64 + len(nleaves) * 32 +
+        len(props) * 3,
         'ideo': len(ideo) * 8, 'print': len(prn) * 8,
     }
     total = sum(sizes.values())
@@ -602,8 +616,9 @@ def main():
  * expansion indexes by offsets into router__coll_expand (pruned to what
  * English reaches, deduplicated), its contraction tries re-based.
  *
- * Size: %(total)d bytes of collation data (%(detail)s), plus %(prn)d bytes
- * of printable ranges for Go's %%q quoting in the error message.
+ * Size: %(total)d bytes of collation data, plus %(prn)d bytes of
+ * printable ranges for Go's %%q quoting in the error message:
+%(detail)s.
  */
 #include "collate_tables.h"
 ''' % dict(xtext=a.xtext, ucd=a.ucd, out=a.output, pkg=a.package,
@@ -614,8 +629,8 @@ def main():
            sha_p=sha256(a.ucd + '/PropList.txt'),
            sha_d=sha256(a.ucd + '/DerivedNormalizationProps.txt'),
            total=collation_bytes, prn=sizes['print'],
-           detail=', '.join('%s %d' % (k, v) for k, v in sizes.items()
-                            if k != 'print')))
+           detail=wrap(', '.join('%s %d' % (k, v) for k, v in sizes.items()
+                                 if k != 'print'))))
     o.append('''
 #if ROUTER__COLL_MAX_APPEND != %d
 #error "collate_tables.h and collate_tables.c disagree: regenerate"
@@ -638,8 +653,10 @@ const size_t router__coll_table_bytes = %d;
                      '0x%02x'))
     o.append(c_array('uint32_t', 'router__coll_ascii', ascii, 8, '0x%08x'))
     o.append(c_array('uint8_t', 'router__coll_nfd_top', nfd_top, 16, '%d'))
+    o.append(c_array('uint8_t', 'router__coll_nfd_mid',
+                     [x for m in nmids for x in m], 16, '%d'))
     o.append(c_array('uint8_t', 'router__coll_nfd_leaf',
-                     [x for bl in nfd_blocks for x in bl], 16, '%d'))
+                     [x for bl in nleaves for x in bl], 16, '%d'))
     o.append('const uint8_t router__coll_nfd_props[%d][3] = {\n' %
              len(props) + ''.join('\t{%d, %d, %d},\n' % p for p in props)
              + '};\n')

@@ -217,9 +217,11 @@ static nfd_props nfd_properties(const uint8_t *s, size_t n)
 	p.size = utf8_decode(s, n, &cp);
 	if (p.size == 0)
 		return p;
-	const uint8_t *pr = router__coll_nfd_props
-		[router__coll_nfd_leaf[router__coll_nfd_top[cp >> 8] * 256 +
-	                               (cp & 255)]];
+	unsigned mid = router__coll_nfd_top[cp >> 11];
+	unsigned leaf = router__coll_nfd_mid[mid * 64 + ((cp >> 5) & 63)];
+	const uint8_t *pr =
+		router__coll_nfd_props[router__coll_nfd_leaf[leaf * 32 +
+	                                                     (cp & 31)]];
 	p.lccc = pr[0];
 	p.tccc = pr[1];
 	p.nlead = pr[2];

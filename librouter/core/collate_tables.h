@@ -34,9 +34,11 @@ extern const uint8_t router__coll_decomp[];
  * whose weight holds unless the next byte is >= 0x80; bit 31: no fast
  * path. */
 extern const uint32_t router__coll_ascii[128];
-/* norm.NFD properties: nfd_props[nfd_leaf[nfd_top[cp >> 8] * 256 +
- * (cp & 255)]] is {lead ccc, trail ccc, leading non-starters}. */
+/* norm.NFD properties, in the same three levels as the elements:
+ * {lead ccc, trail ccc, leading non-starters} = nfd_props[nfd_leaf[
+ * nfd_mid[nfd_top[cp >> 11] * 64 + ((cp >> 5) & 63)] * 32 + (cp & 31)]]. */
 extern const uint8_t router__coll_nfd_top[];
+extern const uint8_t router__coll_nfd_mid[];
 extern const uint8_t router__coll_nfd_leaf[];
 extern const uint8_t router__coll_nfd_props[][3];
 /* Sorted inclusive [lo, hi] pairs: Unicode 15.0.0 Ideographic, and Go's
