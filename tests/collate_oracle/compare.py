@@ -146,6 +146,14 @@ def main():
         inputs.append(b'l' + chr(c).encode('utf-8') + b'\xc2\xb7')
     for _ in range(a.random):
         inputs.append(random_string(rng))
+    # long runs of marks (past the 30 the iterator may hold back), after
+    # letters and contraction starts
+    for _ in range(a.random // 20):
+        base = rng.choice(POOLS['contraction'] + POOLS['latin'][:50])
+        marks = [rng.choice(POOLS['combining'])
+                 for _ in range(rng.randint(20, 70))]
+        tail = rng.choice(POOLS['contraction'] + [0x61])
+        inputs.append(''.join(map(chr, [base] + marks + [tail])).encode())
     text = ''.join(x.hex() + '\n' for x in inputs).encode()
 
     def run(prog):
