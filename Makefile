@@ -553,7 +553,7 @@ bench-python: python-ext
 # (golang-go, offline, GOPATH=/usr/share/gocode) on generated strings.
 PKGS_COLLATION := golang-golang-x-text-dev unicode-data
 PKGS_COLLATION_GO := $(PKGS_COLLATION) golang-go
-.PHONY: regen-collation test-collation-go
+.PHONY: regen-collation test-collation-go bench-collation
 
 regen-collation:
 	$(call need_pkgs,$(PKGS_COLLATION))
@@ -566,6 +566,12 @@ test-collation-go: lib
 		GOCACHE=$(abspath $(BUILD))/collate_oracle/gocache go build -o $(abspath $(BUILD))/collate_oracle/oracle oracle.go
 	$(CC) $(CFLAGS_ALL) -Ilibrouter/core -o $(BUILD)/collate_oracle/ckey tests/collate_oracle/ckey.c $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
 	$(PYTHON) tests/collate_oracle/compare.py --go $(BUILD)/collate_oracle/oracle --c $(BUILD)/collate_oracle/ckey
+
+# ns/byte of the collation key and its two hashes (bench/bench_collate.c).
+bench-collation: lib
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(CFLAGS_ALL) -o $(BUILD)/bench/bench_collate bench/bench_collate.c $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
+	$(BUILD)/bench/bench_collate
 
 clean:
 	rm -rf $(BUILD)

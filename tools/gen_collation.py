@@ -566,6 +566,8 @@ def main():
     max_append = max(max_single, cmax + max_interstitial)
 
     ideo = ranges(u.ideographic)
+    # collate.c tests U+4E00..9FFF before searching these ranges
+    assert all(r in u.ideographic for r in range(0x4E00, 0xA000))
     printable = set(r for r, cat in u.category.items()
                     if cat[0] in 'LMNPS') | {0x20}
     prn = ranges(printable)

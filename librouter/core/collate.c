@@ -121,7 +121,9 @@ static uint32_t implicit_element(uint32_t cp)
 {
 	uint32_t p;
 
-	if (in_ranges(router__coll_ideographic, router__coll_ideographic_n,
+	/* U+4E00..9FFF are all Ideographic (since Unicode 14.0) */
+	if ((cp >= 0x4E00 && cp <= 0x9FFF) ||
+	    in_ranges(router__coll_ideographic, router__coll_ideographic_n,
 	              cp)) {
 		if ((cp >= 0x4E00 && cp <= 0x9FFF) ||
 		    (cp >= 0xF900 && cp <= 0xFAFF))
