@@ -565,7 +565,8 @@ test-collation-go: lib
 	cd tests/collate_oracle && GO111MODULE=off GOPATH=/usr/share/gocode \
 		GOCACHE=$(abspath $(BUILD))/collate_oracle/gocache go build -o $(abspath $(BUILD))/collate_oracle/oracle oracle.go
 	$(CC) $(CFLAGS_ALL) -Ilibrouter/core -o $(BUILD)/collate_oracle/ckey tests/collate_oracle/ckey.c $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
-	$(PYTHON) tests/collate_oracle/compare.py --go $(BUILD)/collate_oracle/oracle --c $(BUILD)/collate_oracle/ckey
+	$(PYTHON) tests/collate_oracle/compare.py --go $(BUILD)/collate_oracle/oracle --c $(BUILD)/collate_oracle/ckey \
+		--corpus tests/fuzz/corpus/collate
 
 # ns/byte of the collation key and its two hashes (bench/bench_collate.c).
 bench-collation: lib
