@@ -641,5 +641,34 @@ test-python-sdist: deps-python
 bench-python: python-ext
 	$(PYTHON) bindings/python/bench.py --json $(BUILD)/bench-python.json
 
+# --- collation tables (unicode_loose_*) ------------------------------------
+# librouter/core/collate_tables.c is generated and committed, so building
+# needs no Go: tools/gen_collation.py reads x/text 0.7.0's collate tables
+# (golang-golang-x-text-dev) and Unicode 15.0.0 (unicode-data).
+# test-collation-go compares router__collate_key with Go's x/text itself
+# (golang-go, offline, GOPATH=/usr/share/gocode) on generated strings.
+PKGS_COLLATION := golang-golang-x-text-dev unicode-data
+PKGS_COLLATION_GO := $(PKGS_COLLATION) golang-go
+.PHONY: regen-collation test-collation-go bench-collation
+
+regen-collation:
+	$(call need_pkgs,$(PKGS_COLLATION))
+	$(PYTHON) tools/gen_collation.py -o librouter/core/collate_tables.c
+
+test-collation-go: lib
+	$(call need_pkgs,$(PKGS_COLLATION_GO))
+	@mkdir -p $(BUILD)/collate_oracle
+	cd tests/collate_oracle && GO111MODULE=off GOPATH=/usr/share/gocode \
+		GOCACHE=$(abspath $(BUILD))/collate_oracle/gocache go build -o $(abspath $(BUILD))/collate_oracle/oracle oracle.go
+	$(CC) $(CFLAGS_ALL) -Ilibrouter/core -o $(BUILD)/collate_oracle/ckey tests/collate_oracle/ckey.c $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
+	$(PYTHON) tests/collate_oracle/compare.py --go $(BUILD)/collate_oracle/oracle --c $(BUILD)/collate_oracle/ckey \
+		--corpus tests/fuzz/corpus/collate
+
+# ns/byte of the collation key and its two hashes (bench/bench_collate.c).
+bench-collation: lib
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(CFLAGS_ALL) -o $(BUILD)/bench/bench_collate bench/bench_collate.c $(STATIC) $(DEPLIBS) $(LDFLAGS_ALL)
+	$(BUILD)/bench/bench_collate
+
 clean:
 	rm -rf $(BUILD)
