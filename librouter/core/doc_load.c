@@ -842,6 +842,113 @@ static int open_below(const char *dir, const char *rel, int *code, char *why,
 	return fd;
 }
 
+/* What a step of map_file ended with. */
+enum map_step { MAP_OK, MAP_REFUSED, MAP_NOMEM };
+
+/* The index of the json_path param among params[0..np) of a vindex of
+ * `type`, or np when there is nothing to read: the type reads no file,
+ * has no json_path, or also has "json" (both given: Vitess's error,
+ * which the builder reports). */
+static size_t map_file_param(const char *type, const router_param *params,
+                             size_t np)
+{
+	const router__vtype *vt = router__vtype_find(type, strlen(type));
+	size_t jp = np;
+
+	if (vt == NULL || vt->kind != ROUTER__V_NUMERIC_STATIC_MAP)
+		return np; /* no other type reads a file */
+	for (size_t i = 0; i < np; i++) {
+		if (strcmp(params[i].key, "json") == 0)
+			return np;
+		if (strcmp(params[i].key, "json_path") == 0)
+			jp = i;
+	}
+	return jp;
+}
+
+/* Reads the map file `rel` below l->files_dir into *content (NUL
+ * terminated, allocated with l->a; set even when the step fails, for
+ * the caller to free).  A load that may read no file, a file that
+ * cannot be opened or read, is not regular, is too big or holds a NUL
+ * byte is noted at the current path: MAP_REFUSED.  MAP_NOMEM: out of
+ * memory, nothing noted. */
+static enum map_step read_map_file(ld *l, const char *rel, char **content)
+{
+	char why[ROUTER_MESSAGE_MAX];
+	size_t n = 0;
+	int fd, code, eno;
+	mode_t mode = 0;
+	rdres r;
+
+	if (l->files_dir == NULL) {
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+		     "param json_path names a local file (%.64s), which this "
+		     "document may not do: a document loaded from memory or "
+		     "over the network reads no file; put the map inline in "
+		     "the \"json\" param, or load the document from a local "
+		     "file (router_doc_load_file, options.json_path_dir)",
+		     rel);
+		return MAP_REFUSED;
+	}
+	fd = open_below(l->files_dir, rel, &code, why, sizeof why);
+	if (fd < 0) {
+		note(l, ROUTER_DOC_NOTE_ERROR, code, "%s (param 'json_path')",
+		     why);
+		return MAP_REFUSED;
+	}
+	r = read_regular(fd, MAP_FILE_MAX, l->a, content, &n, &eno, &mode);
+	close(fd);
+	if (r == RD_NOMEM)
+		return MAP_NOMEM;
+	if (r != RD_OK) {
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
+		     "json_path %.96s: %s%s%s (param 'json_path')", rel,
+		     r == RD_NOTREG ? file_kind(mode) : "",
+		     r == RD_NOTREG ? ", not a regular file: not read"
+		     : r == RD_TOOBIG ? "the file is larger than 64 MiB"
+		                      : "cannot read the file: ",
+		     r == RD_ERRNO ? strerror(eno) : "");
+		return MAP_REFUSED;
+	}
+	if (strlen(*content) != n) {
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
+		     "json_path %.96s: the file holds a NUL byte: it is not a "
+		     "JSON map (param 'json_path')", rel);
+		return MAP_REFUSED;
+	}
+	return MAP_OK;
+}
+
+/* Compiles `content` (read from map file `rel`) as the "json" param of
+ * a vindex of `type` and throws it away: a bad map is noted here
+ * (MAP_REFUSED), without the builder's message, which quotes what it
+ * could not parse.  MAP_NOMEM: out of memory, nothing noted. */
+static enum map_step check_map_file(ld *l, const char *type, const char *rel,
+                                    char *content)
+{
+	router_param p = {"json", content};
+	router__vindex v;
+	router_error e;
+	int rc;
+
+	memset(&v, 0, sizeof v);
+	rc = router__vindex_init(&v, type, &p, 1, l->a, "", &e);
+	if (rc == ROUTER_ENOMEM)
+		return MAP_NOMEM;
+	if (rc != ROUTER_OK) {
+		note(l, ROUTER_DOC_NOTE_ERROR, rc,
+		     "json_path %.96s: the file is not a "
+		     "numeric_static_map table (a JSON object of "
+		     "decimal keys to unsigned 64-bit integers); its "
+		     "content is not quoted, as a document named the "
+		     "file (param 'json_path')",
+		     rel);
+		return MAP_REFUSED;
+	}
+	router__vindex_fini(&v, l->a);
+	return MAP_OK;
+}
+
 /* A numeric_static_map vindex names its map file in its json_path param
  * (params[0..np)): read the file under the load's policy and put its
  * content in the param's place as "json" (*content, the caller frees it
@@ -851,103 +958,31 @@ static int open_below(const char *dir, const char *rel, int *code, char *why,
 static void map_file(ld *l, const char *type, const char *pkey,
                      router_param *params, size_t np, char **content)
 {
-	const router__vtype *vt = router__vtype_find(type, strlen(type));
-	size_t jp = np, oldp, old, n = 0;
-	char why[ROUTER_MESSAGE_MAX];
+	size_t jp, oldp, old;
 	const char *rel;
-	int fd, code, eno;
-	mode_t mode = 0;
-	rdres r;
+	enum map_step st;
 
 	*content = NULL;
-	if (vt == NULL || vt->kind != ROUTER__V_NUMERIC_STATIC_MAP)
-		return; /* no other type reads a file */
-	for (size_t i = 0; i < np; i++) {
-		if (strcmp(params[i].key, "json") == 0)
-			return; /* both given: Vitess's error, from the builder */
-		if (strcmp(params[i].key, "json_path") == 0)
-			jp = i;
-	}
+	jp = map_file_param(type, params, np);
 	if (jp == np)
 		return;
 	rel = params[jp].value;
 	oldp = path_key(l, pkey);
 	old = path_key(l, "json_path");
-	if (l->files_dir == NULL) {
-		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
-		     "param json_path names a local file (%.64s), which this "
-		     "document may not do: a document loaded from memory or "
-		     "over the network reads no file; put the map inline in "
-		     "the \"json\" param, or load the document from a local "
-		     "file (router_doc_load_file, options.json_path_dir)",
-		     rel);
-		goto refused;
-	}
-	fd = open_below(l->files_dir, rel, &code, why, sizeof why);
-	if (fd < 0) {
-		note(l, ROUTER_DOC_NOTE_ERROR, code, "%s (param 'json_path')",
-		     why);
-		goto refused;
-	}
-	r = read_regular(fd, MAP_FILE_MAX, l->a, content, &n, &eno, &mode);
-	close(fd);
-	if (r == RD_NOMEM) {
-		l->nomem = 1;
-		goto out;
-	}
-	if (r != RD_OK) {
-		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
-		     "json_path %.96s: %s%s%s (param 'json_path')", rel,
-		     r == RD_NOTREG ? file_kind(mode) : "",
-		     r == RD_NOTREG ? ", not a regular file: not read"
-		     : r == RD_TOOBIG ? "the file is larger than 64 MiB"
-		                      : "cannot read the file: ",
-		     r == RD_ERRNO ? strerror(eno) : "");
-		goto refused;
-	}
-	if (strlen(*content) != n) {
-		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
-		     "json_path %.96s: the file holds a NUL byte: it is not a "
-		     "JSON map (param 'json_path')", rel);
-		goto refused;
-	}
-	{
-		/* Compile it here, to report a bad map without the
-		 * builder's message, which quotes what it could not
-		 * parse. */
-		router_param p = {"json", *content};
-		router__vindex v;
-		router_error e;
-		int rc;
-
-		memset(&v, 0, sizeof v);
-		rc = router__vindex_init(&v, type, &p, 1, l->a, "", &e);
-		if (rc == ROUTER_ENOMEM) {
+	st = read_map_file(l, rel, content);
+	if (st == MAP_OK)
+		st = check_map_file(l, type, rel, *content);
+	if (st == MAP_OK) {
+		params[jp].key = "json";
+		params[jp].value = *content;
+	} else {
+		if (st == MAP_NOMEM)
 			l->nomem = 1;
-			goto out;
-		}
-		if (rc != ROUTER_OK) {
-			note(l, ROUTER_DOC_NOTE_ERROR, rc,
-			     "json_path %.96s: the file is not a "
-			     "numeric_static_map table (a JSON object of "
-			     "decimal keys to unsigned 64-bit integers); its "
-			     "content is not quoted, as a document named the "
-			     "file (param 'json_path')",
-			     rel);
-			goto refused;
-		}
-		router__vindex_fini(&v, l->a);
+		else
+			l->skipped = 1;
+		router__free(l->a, *content);
+		*content = NULL;
 	}
-	params[jp].key = "json";
-	params[jp].value = *content;
-	path_set(l, old);
-	path_set(l, oldp);
-	return;
-refused:
-	l->skipped = 1;
-out:
-	router__free(l->a, *content);
-	*content = NULL;
 	path_set(l, old);
 	path_set(l, oldp);
 }
