@@ -97,27 +97,125 @@ typedef struct bstate {
 	router_table *t;
 } bstate;
 
+/* An unsharded keyspace that lists no shard gets Vitess's implicit one:
+ * shard "0", covering every keyspace id.  Returns 0, or -1 out of
+ * memory. */
+static int build_implicit_shard(bstate *s, router__keyspace *ks)
+{
+	router__shard *sh = router__arena_alloc(s->ar, sizeof *sh);
+
+	if (sh == NULL)
+		return -1;
+	sh->name = "0";
+	sh->name_len = 1;
+	sh->iname = sh->name;
+	sh->id = ROUTER_NO_SHARD;
+	memset(&sh->kr, 0, sizeof sh->kr);
+	sh->kr.full = 1;
+	ks->shards = sh;
+	ks->nshards = 1;
+	return 0;
+}
+
+/* Fills order[0..n) (n = bk->nshards) with the shards' partition order:
+ * for a sharded keyspace the order router__partition_check finds, whose
+ * problem (gap, overlap, ...) is recorded, the listed order then standing
+ * in; for an unsharded one the listed order.  Returns 0, or -1 out of
+ * memory. */
+static int order_shards(bstate *s, const bks *bk, size_t *order)
+{
+	router_builder *b = s->b;
+	size_t n = bk->nshards, i;
+	router_keyrange *krs;
+	const char **names;
+	router_error e;
+	int rc = ROUTER_ENOMEM;
+
+	if (!bk->sharded) {
+		for (i = 0; i < n; i++)
+			order[i] = i;
+		return 0;
+	}
+	krs = router__malloc(b->a, n * sizeof *krs);
+	names = router__malloc(b->a, n * sizeof *names);
+	if (krs != NULL && names != NULL) {
+		for (i = 0; i < n; i++) {
+			krs[i] = bk->shards[i].kr;
+			names[i] = bk->shards[i].name;
+		}
+		rc = router__partition_check(krs, names, n, order, bk->name,
+		                             &e);
+	}
+	router__free(b->a, krs);
+	router__free(b->a, (void *)names);
+	if (rc == ROUTER_ENOMEM)
+		return -1;
+	if (rc != ROUTER_OK) {
+		for (i = 0; i < n; i++)
+			order[i] = i;
+		if (problem_err(b, &e))
+			return -1;
+	}
+	return 0;
+}
+
+/* Copies the builder's shards into sh[0..n) (arena memory) in `order`.
+ * *nlong: how many shards after the first start with more than 8
+ * significant bytes (no flat bounds array then).  Returns 0, or -1 out
+ * of memory. */
+static int copy_shards(bstate *s, const bks *bk, const size_t *order,
+                       router__shard *sh, size_t *nlong)
+{
+	size_t i;
+
+	for (i = 0; i < bk->nshards; i++) {
+		const bshard *bs = &bk->shards[order[i]];
+
+		sh[i].kr = bs->kr;
+		sh[i].name_len = strlen(bs->name);
+		sh[i].name =
+		    router__arena_strndup(s->ar, bs->name, sh[i].name_len);
+		if (sh[i].name == NULL)
+			return -1;
+		sh[i].iname = sh[i].name;
+		sh[i].id = ROUTER_NO_SHARD;
+		if (i > 0 && router__key_normlen(sh[i].kr.start,
+		                                 sh[i].kr.start_len) > 8)
+			(*nlong)++;
+	}
+	return 0;
+}
+
+/* The flat array of the 64-bit starts of shards 1..n of ks (see the top
+ * of this file), for when every start fits in 8 bytes.  Returns 0, or -1
+ * out of memory. */
+static int build_bounds(bstate *s, router__keyspace *ks)
+{
+	size_t n = ks->nshards, i;
+	uint64_t *bounds = router__arena_alloc(s->ar, n * sizeof *bounds);
+
+	if (bounds == NULL)
+		return -1;
+	for (i = 1; i < n; i++)
+		bounds[i - 1] = router__be64_padded(ks->shards[i].kr.start,
+		                                    ks->shards[i].kr.start_len);
+	ks->bounds = bounds;
+	return 0;
+}
+
+/* Lays out the shards of keyspace bk in ks, in partition order, recording
+ * what is wrong with them (a sharded keyspace with none, an unsharded one
+ * with several, shards that are not a partition).  Returns 0, or -1 when the build must
+ * stop (out of memory). */
 static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
 {
 	router_builder *b = s->b;
 	router__shard *sh;
-	size_t n = bk->nshards, i, nlong = 0;
+	size_t n = bk->nshards, nlong = 0;
 	size_t *order = NULL;
 
-	if (n == 0 && !bk->sharded) {
-		sh = router__arena_alloc(s->ar, sizeof *sh);
-		if (sh == NULL)
-			return -1;
-		sh->name = "0";
-		sh->name_len = 1;
-		sh->iname = sh->name;
-		sh->id = ROUTER_NO_SHARD;
-		memset(&sh->kr, 0, sizeof sh->kr);
-		sh->kr.full = 1;
-		ks->shards = sh;
-		ks->nshards = 1;
-		return 0;
-	}
+	if (n == 0 && !bk->sharded)
+		return build_implicit_shard(s, ks);
 	if (n == 0) {
 		return problem(b, ROUTER_EEMPTY, bk->name,
 		               "sharded keyspace %s has no shards", bk->name);
@@ -133,73 +231,16 @@ static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
 		return problem(b, ROUTER_ERANGE, bk->name, "too many shards");
 	order = router__malloc(b->a, n * sizeof *order);
 	sh = router__arena_alloc(s->ar, n * sizeof *sh);
-	if (order == NULL || sh == NULL) {
+	if (order == NULL || sh == NULL ||
+	    order_shards(s, bk, order) || copy_shards(s, bk, order, sh, &nlong)) {
 		router__free(b->a, order);
 		return -1;
-	}
-	if (bk->sharded) {
-		router_keyrange *krs = router__malloc(b->a, n * sizeof *krs);
-		const char **names = router__malloc(b->a, n * sizeof *names);
-		router_error e;
-		int rc = ROUTER_ENOMEM;
-
-		if (krs != NULL && names != NULL) {
-			for (i = 0; i < n; i++) {
-				krs[i] = bk->shards[i].kr;
-				names[i] = bk->shards[i].name;
-			}
-			rc = router__partition_check(krs, names, n, order,
-			                             bk->name, &e);
-		}
-		router__free(b->a, krs);
-		router__free(b->a, (void *)names);
-		if (rc == ROUTER_ENOMEM) {
-			router__free(b->a, order);
-			return -1;
-		}
-		if (rc != ROUTER_OK) {
-			for (i = 0; i < n; i++)
-				order[i] = i;
-			if (problem_err(b, &e)) {
-				router__free(b->a, order);
-				return -1;
-			}
-		}
-	} else {
-		for (i = 0; i < n; i++)
-			order[i] = i;
-	}
-	for (i = 0; i < n; i++) {
-		const bshard *bs = &bk->shards[order[i]];
-
-		sh[i].kr = bs->kr;
-		sh[i].name_len = strlen(bs->name);
-		sh[i].name =
-		    router__arena_strndup(s->ar, bs->name, sh[i].name_len);
-		if (sh[i].name == NULL) {
-			router__free(b->a, order);
-			return -1;
-		}
-		sh[i].iname = sh[i].name;
-		sh[i].id = ROUTER_NO_SHARD;
-		if (i > 0 && router__key_normlen(sh[i].kr.start,
-		                                 sh[i].kr.start_len) > 8)
-			nlong++;
 	}
 	router__free(b->a, order);
 	ks->shards = sh;
 	ks->nshards = (uint32_t)n;
-	if (nlong == 0) {
-		uint64_t *bounds =
-		    router__arena_alloc(s->ar, n * sizeof *bounds);
-
-		if (bounds == NULL)
-			return -1;
-		for (i = 1; i < n; i++)
-			bounds[i - 1] = router__be64_padded(sh[i].kr.start,
-			                                    sh[i].kr.start_len);
-		ks->bounds = bounds;
-	}
+	if (nlong == 0)
+		return build_bounds(s, ks);
 	return 0;
 }
 
