@@ -323,103 +323,108 @@ static const router__vdef *find_vdef(const router__keyspace *ks,
 	return NULL;
 }
 
-static int build_table(bstate *s, const bks *bk, router__keyspace *ks,
-                       const btable *bt, router__tdef *d, int skip_missing)
+/* Copies column vindex i of table bt (bc = &bt->cvs[i]) into *cv: its
+ * columns (a column listed twice is a problem) and its vindex in ks
+ * (a problem when missing), then records what Vitess refuses about the
+ * vindex's place: a primary that is not Unique or is owned, a
+ * multi-column vindex that is not the primary.  Returns 0, or -1 when the
+ * build must stop (out of memory). */
+static int build_colvindex(bstate *s, const router__keyspace *ks,
+                           const btable *bt, size_t i, const char *culprit,
+                           router__colvindex *cv)
 {
 	router_builder *b = s->b;
-	char culprit[ROUTER_CULPRIT_MAX];
-	router__colvindex *cvs;
-	size_t i, j;
+	const bcv *bc = &bt->cvs[i];
+	const router__vdef *vd = find_vdef(ks, bc->vindex);
+	char **cols = router__arena_alloc(s->ar, bc->ncolumns * sizeof *cols);
+	size_t j;
 
-	snprintf(culprit, sizeof culprit, "%s.%s", bk->name, bt->name);
-	d->name_len = strlen(bt->name);
-	d->name = router__arena_strndup(s->ar, bt->name, d->name_len);
-	d->ks = ks;
-	d->type = bt->type;
-	d->declared = 1;
-	cvs =
-	    router__arena_alloc(s->ar, (bt->ncvs ? bt->ncvs : 1) * sizeof *cvs);
-	if (d->name == NULL || cvs == NULL)
+	if (cols == NULL)
 		return -1;
-	d->cvs = cvs;
-	d->ncvs = bt->ncvs;
-	for (i = 0; i < bt->ncvs; i++) {
-		const bcv *bc = &bt->cvs[i];
-		const router__vdef *vd = find_vdef(ks, bc->vindex);
-		char **cols =
-		    router__arena_alloc(s->ar, bc->ncolumns * sizeof *cols);
+	for (j = 0; j < bc->ncolumns; j++) {
+		size_t k;
 
-		if (cols == NULL)
+		cols[j] = router__arena_strdup(s->ar, bc->columns[j]);
+		if (cols[j] == NULL)
 			return -1;
-		for (j = 0; j < bc->ncolumns; j++) {
-			size_t k;
+		for (k = 0; k < j; k++)
+			if (strcmp(cols[k], cols[j]) == 0 &&
+			    problem(b, ROUTER_EVSCHEMA, culprit,
+			            "column %s is listed twice in vindex "
+			            "%s of table %s",
+			            cols[j], bc->vindex, bt->name))
+				return -1;
+	}
+	cv->columns = (const char *const *)cols;
+	cv->ncolumns = bc->ncolumns;
+	cv->vd = vd;
+	if (vd == NULL)
+		return problem(b, ROUTER_EREFERENCE, culprit,
+		               "vindex %s not found for table %s", bc->vindex,
+		               bt->name);
+	if (vd->v.type == NULL)
+		return 0; /* its own problem is already recorded */
+	if (i == 0 && !vd->v.type->unique &&
+	    problem(b, ROUTER_EVSCHEMA, culprit,
+	            "primary vindex %s is not Unique for table %s", vd->name,
+	            bt->name))
+		return -1;
+	/* Vitess: owned = a Lookup whose owner is this table. */
+	if (i == 0 && strcmp(vd->owner, bt->name) == 0 &&
+	    vd->v.type->kind == ROUTER__V_LOOKUP &&
+	    problem(b, ROUTER_EVSCHEMA, culprit,
+	            "primary vindex %s cannot be owned for table %s",
+	            vd->name, bt->name))
+		return -1;
+	if (i > 0 && vd->v.type->multi_column &&
+	    problem(b, ROUTER_EVSCHEMA, culprit,
+	            "multi-column vindex %s should be a primary vindex "
+	            "for table %s",
+	            vd->name, bt->name))
+		return -1;
+	return 0;
+}
 
-			cols[j] = router__arena_strdup(s->ar, bc->columns[j]);
-			if (cols[j] == NULL)
-				return -1;
-			for (k = 0; k < j; k++)
-				if (strcmp(cols[k], cols[j]) == 0 &&
-				    problem(b, ROUTER_EVSCHEMA, culprit,
-				            "column %s is listed twice in vindex "
-				            "%s of table %s",
-				            cols[j], bc->vindex, bt->name))
-					return -1;
-		}
-		cvs[i].columns = (const char *const *)cols;
-		cvs[i].ncolumns = bc->ncolumns;
-		cvs[i].vd = vd;
-		if (vd == NULL) {
-			if (problem(b, ROUTER_EREFERENCE, culprit,
-			            "vindex %s not found for table %s",
-			            bc->vindex, bt->name))
-				return -1;
-			continue;
-		}
-		if (vd->v.type == NULL)
-			continue; /* its own problem is already recorded */
-		if (i == 0 && !vd->v.type->unique &&
-		    problem(b, ROUTER_EVSCHEMA, culprit,
-		            "primary vindex %s is not Unique for table %s",
-		            vd->name, bt->name))
-			return -1;
-		/* Vitess: owned = a Lookup whose owner is this table. */
-		if (i == 0 && strcmp(vd->owner, bt->name) == 0 &&
-		    vd->v.type->kind == ROUTER__V_LOOKUP &&
-		    problem(b, ROUTER_EVSCHEMA, culprit,
-		            "primary vindex %s cannot be owned for table %s",
-		            vd->name, bt->name))
-			return -1;
-		if (i > 0 && vd->v.type->multi_column &&
-		    problem(b, ROUTER_EVSCHEMA, culprit,
-		            "multi-column vindex %s should be a primary vindex "
-		            "for table %s",
-		            vd->name, bt->name))
+/* Copies the pin of table bt (its "pinned" hex, set) into d and decodes
+ * it into d->pinned_ksid / pinned_len (length 0, and a problem recorded,
+ * when it is not hex).  Returns 0, or -1 when the build must stop (out of
+ * memory). */
+static int build_pin(bstate *s, const btable *bt, router__tdef *d,
+                     const char *culprit)
+{
+	size_t plen = strlen(bt->pinned), n = 0;
+	uint8_t *k = router__arena_alloc(s->ar, plen / 2 + 1);
+	router_error he;
+
+	if (k == NULL)
+		return -1;
+	d->pinned = router__arena_strdup(s->ar, bt->pinned);
+	if (d->pinned == NULL)
+		return -1;
+	if (router__go_hex_decode(bt->pinned, plen, k, plen / 2 + 1, &n, NULL,
+	                          &he) != ROUTER_OK) {
+		n = 0;
+		if (problem(s->b, ROUTER_EVSCHEMA, culprit,
+		            "could not decode the keyspace id for pin: %s",
+		            he.message))
 			return -1;
 	}
-	if (bt->pinned != NULL) {
-		size_t plen = strlen(bt->pinned), n = 0;
-		uint8_t *k = router__arena_alloc(s->ar, plen / 2 + 1);
-		router_error he;
+	d->pinned_ksid = k;
+	d->pinned_len = n;
+	return 0;
+}
 
-		if (k == NULL)
-			return -1;
-		d->pinned = router__arena_strdup(s->ar, bt->pinned);
-		if (d->pinned == NULL)
-			return -1;
-		if (router__go_hex_decode(bt->pinned, plen, k, plen / 2 + 1, &n,
-		                          NULL, &he) != ROUTER_OK) {
-			n = 0;
-			if (problem(b, ROUTER_EVSCHEMA, culprit,
-			            "could not decode the keyspace id for pin: "
-			            "%s",
-			            he.message))
-				return -1;
-		}
-		d->pinned_ksid = k;
-		d->pinned_len = n;
-	}
-	if (ks->nshards == 0)
-		return 0; /* keyspace already failed */
+/* Decides once how table d (from bt, in keyspace bk / ks, whose shards
+ * are laid out) routes: to a fixed shard (unsharded keyspace, pinned
+ * table), to every shard (reference table) or through its primary
+ * vindex; a sequence table in a sharded keyspace, or a table without a
+ * primary vindex (unless skip_missing), is a problem.  Returns 0, or -1
+ * when the build must stop (out of memory). */
+static int route_table(router_builder *b, const bks *bk,
+                       const router__keyspace *ks, const btable *bt,
+                       router__tdef *d, const char *culprit,
+                       int skip_missing)
+{
 	if (!bk->sharded) {
 		d->mode = ROUTER__T_FIXED;
 		d->fixed = 0;
@@ -443,9 +448,43 @@ static int build_table(bstate *s, const bks *bk, router__keyspace *ks,
 			return -1;
 	} else {
 		d->mode = ROUTER__T_VINDEX;
-		d->primary = cvs[0].vd ? &cvs[0].vd->v : NULL;
+		d->primary = d->cvs[0].vd ? &d->cvs[0].vd->v : NULL;
 	}
 	return 0;
+}
+
+/* Lays out table bt of keyspace bk in d (arena memory): its name, column
+ * vindexes and pin, then how it routes, recording every problem.
+ * skip_missing: the keyspace's lack of vindexes is already recorded, so
+ * a table without a primary vindex is not one more.  Returns 0, or -1
+ * when the build must stop (out of memory). */
+static int build_table(bstate *s, const bks *bk, router__keyspace *ks,
+                       const btable *bt, router__tdef *d, int skip_missing)
+{
+	char culprit[ROUTER_CULPRIT_MAX];
+	router__colvindex *cvs;
+	size_t i;
+
+	snprintf(culprit, sizeof culprit, "%s.%s", bk->name, bt->name);
+	d->name_len = strlen(bt->name);
+	d->name = router__arena_strndup(s->ar, bt->name, d->name_len);
+	d->ks = ks;
+	d->type = bt->type;
+	d->declared = 1;
+	cvs =
+	    router__arena_alloc(s->ar, (bt->ncvs ? bt->ncvs : 1) * sizeof *cvs);
+	if (d->name == NULL || cvs == NULL)
+		return -1;
+	d->cvs = cvs;
+	d->ncvs = bt->ncvs;
+	for (i = 0; i < bt->ncvs; i++)
+		if (build_colvindex(s, ks, bt, i, culprit, &cvs[i]))
+			return -1;
+	if (bt->pinned != NULL && build_pin(s, bt, d, culprit))
+		return -1;
+	if (ks->nshards == 0)
+		return 0; /* keyspace already failed */
+	return route_table(s->b, bk, ks, bt, d, culprit, skip_missing);
 }
 
 static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)
