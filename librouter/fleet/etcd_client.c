@@ -1221,16 +1221,139 @@ static int watch_malformed(watch_ctx *w, const char *what)
 	return 1;
 }
 
+/* Reads the parts of watch message o (a JSON object) around its events
+ * into m: an error object ends the watch (ROUTER_EIO), a missing result
+ * or a revision out of range is malformed.  *evs: the result's events
+ * array, or NULL.  Returns 0, or 1 (the watch stops) with w->rc set. */
+static int watch_result(watch_ctx *w, json_t *o, router__etcd_watch_msg *m,
+                        json_t **evs)
+{
+	const char *em;
+	json_t *r;
+	char why[160];
+
+	if ((em = error_message(o)) != NULL) {
+		w->rc = router__seterr(&w->err, ROUTER_EIO, w->c->url,
+		                       "etcd ended the watch: %s", em);
+		return 1;
+	}
+	r = json_object_get(o, "result");
+	*evs = json_object_get(r, "events");
+	if (!json_is_object(r) || (*evs != NULL && !json_is_array(*evs)))
+		return watch_malformed(w, "no valid result");
+	/* Absent (0) is allowed in a watch message; present, in range. */
+	if (jrange(json_object_get(r, "header"), "revision", "header.revision",
+	           0, ROUTER__ETCD_REV_MAX, &m->header_revision, why,
+	           sizeof why) != 0 ||
+	    jrange(r, "compact_revision", "compact_revision", 0,
+	           ROUTER__ETCD_REV_MAX, &m->compact_revision, why,
+	           sizeof why) != 0)
+		return watch_malformed(w, why);
+	m->created = jbool(r, "created");
+	m->canceled = jbool(r, "canceled");
+	m->cancel_reason =
+	    json_string_value(json_object_get(r, "cancel_reason"));
+	if (m->cancel_reason == NULL)
+		m->cancel_reason = "";
+	return 0;
+}
+
+/* Allocates m's per-event arrays for n (> 0) events.  Returns 0, or 1
+ * (the watch stops) with w->rc set and nothing allocated. */
+static int watch_events_alloc(watch_ctx *w, router__etcd_watch_msg *m,
+                              size_t n)
+{
+	m->events = calloc(n, sizeof *m->events);
+	m->event_is_delete = calloc(n, sizeof *m->event_is_delete);
+	m->event_error = calloc(n, sizeof *m->event_error);
+	if (m->events != NULL && m->event_is_delete != NULL &&
+	    m->event_error != NULL)
+		return 0;
+	free(m->events);
+	free(m->event_is_delete);
+	free(m->event_error);
+	w->rc = router__seterr(&w->err, ROUTER_ENOMEM, w->c->url,
+	                       "out of memory");
+	return 1;
+}
+
+/* Reads event ev into slot m->nevents of m.  An event whose kv or type
+ * is bad but whose revision is known is kept for the caller to skip
+ * (its event_error set, its kv cleared but for mod_revision); one whose
+ * revision cannot be read makes the message malformed.  Returns 0, or 1
+ * (the watch stops) with w->rc set. */
+static int watch_event(watch_ctx *w, router__etcd_watch_msg *m,
+                       const json_t *ev)
+{
+	const json_t *jt = json_object_get(ev, "type");
+	const char *type = json_string_value(jt);
+	router__etcd_kv *kv = &m->events[m->nevents];
+	char why[160], msg[200];
+	int prc = parse_kv(json_object_get(ev, "kv"), kv, why, sizeof why);
+
+	if (prc == 0 && ((jt != NULL && type == NULL) ||
+	                 (type != NULL && strcmp(type, "PUT") != 0 &&
+	                  strcmp(type, "DELETE") != 0))) {
+		snprintf(why, sizeof why, "event type is not PUT or DELETE");
+		prc = -1;
+	}
+	if (prc == -2) {
+		w->rc = router__seterr(&w->err, ROUTER_ENOMEM, w->c->url,
+		                       "out of memory");
+		return 1;
+	}
+	if (prc != 0 && kv->mod_revision == 0) {
+		/* Not even its revision can be read: nothing to skip, the
+		 * message is garbage. */
+		snprintf(msg, sizeof msg, "event %zu: %s", m->nevents, why);
+		return watch_malformed(w, msg);
+	}
+	if (prc != 0) {
+		/* Its revision is known: the caller can skip it. */
+		char *e = strdup(why);
+
+		router__etcd_kv_clear(kv);
+		kv->mod_revision = 0;
+		if (e == NULL) {
+			w->rc = router__seterr(&w->err, ROUTER_ENOMEM,
+			                       w->c->url, "out of memory");
+			return 1;
+		}
+		m->event_error[m->nevents] = e;
+		/* parse_kv validated it before failing. */
+		jint64(json_object_get(ev, "kv"), "mod_revision",
+		       &kv->mod_revision);
+		return 0;
+	}
+	/* PUT is the default value of the type enum: left out. */
+	m->event_is_delete[m->nevents] =
+	    type != NULL && strcmp(type, "DELETE") == 0;
+	return 0;
+}
+
+/* Frees what watch_events_alloc and watch_event put in m. */
+static void watch_msg_free(router__etcd_watch_msg *m)
+{
+	for (size_t i = 0; m->event_error != NULL && i < m->nevents; i++)
+		free(m->event_error[i]);
+	free(m->event_error);
+	router__etcd_kvs_free(m->events, m->nevents);
+	free(m->event_is_delete);
+}
+
+/* on_data's line_fn for a watch: parses one message (line[0..len)) and
+ * hands it to w->fn.  Returns nonzero to end the stream: w->fn asked
+ * to, or the message ended the watch, was malformed or could not be
+ * read (w->rc set). */
 static int watch_line(void *arg, char *line, size_t len)
 {
 	watch_ctx *w = arg;
 	json_error_t je;
-	json_t *o = json_loadb(line, len, 0, &je), *r, *evs;
+	json_t *o = json_loadb(line, len, 0, &je), *evs = NULL;
 	router__etcd_watch_msg m;
-	const char *em;
 	int stop = 0;
 	size_t n;
-	char why[160], msg[200];
+	char msg[200];
 
 	memset(&m, 0, sizeof m);
 	if (o == NULL || !json_is_object(o)) {
@@ -1239,109 +1362,21 @@ static int watch_line(void *arg, char *line, size_t len)
 		         len > 40 ? "..." : "");
 		return watch_malformed(w, msg);
 	}
-	if ((em = error_message(o)) != NULL) {
-		w->rc = router__seterr(&w->err, ROUTER_EIO, w->c->url,
-		                       "etcd ended the watch: %s", em);
+	n = 0;
+	if (watch_result(w, o, &m, &evs) ||
+	    ((n = json_array_size(evs)) > 0 && watch_events_alloc(w, &m, n))) {
 		json_decref(o);
 		return 1;
 	}
-	r = json_object_get(o, "result");
-	evs = json_object_get(r, "events");
-	if (!json_is_object(r) || (evs != NULL && !json_is_array(evs))) {
-		json_decref(o);
-		return watch_malformed(w, "no valid result");
-	}
-	/* Absent (0) is allowed in a watch message; present, in range. */
-	if (jrange(json_object_get(r, "header"), "revision", "header.revision",
-	           0, ROUTER__ETCD_REV_MAX, &m.header_revision, why,
-	           sizeof why) != 0 ||
-	    jrange(r, "compact_revision", "compact_revision", 0,
-	           ROUTER__ETCD_REV_MAX, &m.compact_revision, why,
-	           sizeof why) != 0) {
-		json_decref(o);
-		return watch_malformed(w, why);
-	}
-	m.created = jbool(r, "created");
-	m.canceled = jbool(r, "canceled");
-	m.cancel_reason = json_string_value(json_object_get(r, "cancel_reason"));
-	if (m.cancel_reason == NULL)
-		m.cancel_reason = "";
-	n = json_array_size(evs);
-	if (n > 0) {
-		m.events = calloc(n, sizeof *m.events);
-		m.event_is_delete = calloc(n, sizeof *m.event_is_delete);
-		m.event_error = calloc(n, sizeof *m.event_error);
-		if (m.events == NULL || m.event_is_delete == NULL ||
-		    m.event_error == NULL) {
-			free(m.events);
-			free(m.event_is_delete);
-			free(m.event_error);
-			w->rc = router__seterr(&w->err, ROUTER_ENOMEM, w->c->url,
-			                       "out of memory");
-			json_decref(o);
-			return 1;
-		}
-	}
 	for (m.nevents = 0; m.nevents < n; m.nevents++) {
-		const json_t *ev = json_array_get(evs, m.nevents);
-		const json_t *jt = json_object_get(ev, "type");
-		const char *type = json_string_value(jt);
-		router__etcd_kv *kv = &m.events[m.nevents];
-		int prc = parse_kv(json_object_get(ev, "kv"), kv, why,
-		                   sizeof why);
-
-		if (prc == 0 && ((jt != NULL && type == NULL) ||
-		                 (type != NULL && strcmp(type, "PUT") != 0 &&
-		                  strcmp(type, "DELETE") != 0))) {
-			snprintf(why, sizeof why, "event type is not PUT or "
-			                          "DELETE");
-			prc = -1;
-		}
-		if (prc == -2) {
-			w->rc = router__seterr(&w->err, ROUTER_ENOMEM, w->c->url,
-			                       "out of memory");
+		if (watch_event(w, &m, json_array_get(evs, m.nevents))) {
 			stop = 1;
 			break;
 		}
-		if (prc != 0 && kv->mod_revision == 0) {
-			/* Not even its revision can be read: nothing to
-			 * skip, the message is garbage. */
-			snprintf(msg, sizeof msg, "event %zu: %s", m.nevents,
-			         why);
-			watch_malformed(w, msg);
-			stop = 1;
-			break;
-		}
-		if (prc != 0) {
-			/* Its revision is known: the caller can skip it. */
-			char *e = strdup(why);
-
-			router__etcd_kv_clear(kv);
-			kv->mod_revision = 0;
-			if (e == NULL) {
-				w->rc = router__seterr(&w->err, ROUTER_ENOMEM,
-				                       w->c->url,
-				                       "out of memory");
-				stop = 1;
-				break;
-			}
-			m.event_error[m.nevents] = e;
-			/* parse_kv validated it before failing. */
-			jint64(json_object_get(ev, "kv"), "mod_revision",
-			       &kv->mod_revision);
-			continue;
-		}
-		/* PUT is the default value of the type enum: left out. */
-		m.event_is_delete[m.nevents] =
-		    type != NULL && strcmp(type, "DELETE") == 0;
 	}
 	if (!stop)
 		stop = w->fn(w->arg, &m) != 0;
-	for (size_t i = 0; m.event_error != NULL && i < m.nevents; i++)
-		free(m.event_error[i]);
-	free(m.event_error);
-	router__etcd_kvs_free(m.events, m.nevents);
-	free(m.event_is_delete);
+	watch_msg_free(&m);
 	json_decref(o);
 	return stop;
 }
