@@ -133,12 +133,118 @@ static void deadline_in(struct timespec *ts, unsigned ms)
 /* Create / free                                                            */
 /* ------------------------------------------------------------------------ */
 
+/* Copies the caller's options (opt, of opt->size bytes) over the
+ * defaults in *o and checks them: a key, the lease TTL, the backoff, the
+ * doc options' size, the endpoints.  Returns ROUTER_OK or ROUTER_EINVAL
+ * (err set: the option at fault). */
+static int take_options(router_etcd_options *o,
+                        const router_etcd_options *opt, router_error *err)
+{
+	if (opt->size < offsetof(router_etcd_options, on_event_arg) +
+	                    sizeof(void *))
+		return router__seterr(err, ROUTER_EINVAL, "options",
+		                      "options.size %zu is smaller than the "
+		                      "0.1 layout",
+		                      opt->size);
+	memcpy(o, opt, opt->size < sizeof *o ? opt->size : sizeof *o);
+	if (o->key == NULL || o->key[0] == '\0')
+		return router__seterr(err, ROUTER_EINVAL, "key",
+		                      "no etcd key given");
+	if (o->lease_ttl_s < 2 || o->lease_ttl_s > 1000000)
+		return router__seterr(err, ROUTER_EINVAL, "lease_ttl_s",
+		                      "lease TTL %u s is outside 2 .. 1000000 s",
+		                      o->lease_ttl_s);
+	/* The cap bound keeps the jittered wait (up to 1.25x) in range. */
+	if (o->backoff_min_ms == 0 || o->backoff_min_ms > o->backoff_max_ms ||
+	    o->backoff_max_ms > 3600000)
+		return router__seterr(err, ROUTER_EINVAL, "backoff",
+		                      "backoff %u..%u ms: the first wait must "
+		                      "be above 0 and at most the cap, the cap "
+		                      "at most 3600000 ms (1 hour)",
+		                      o->backoff_min_ms, o->backoff_max_ms);
+	/* Sized like any options struct (router.h, "How structs grow"): a
+	 * caller built against an older or newer router_doc.h passes its
+	 * own sizeof, which router_doc_load accepts; so does the follower. */
+	if (o->doc != NULL &&
+	    o->doc->size <
+	        offsetof(router_doc_options, format) + sizeof(router_doc_format))
+		return router__seterr(err, ROUTER_EINVAL, "doc",
+		                      "doc options of size %zu: set it to "
+		                      "sizeof(router_doc_options)",
+		                      o->doc->size);
+	return router__etcd_check_endpoints(o->endpoints, err);
+}
+
+/* Sets f->instance (options.instance_id, else "<hostname>-<pid>") and
+ * f->status_key (the status prefix, else the default one, followed by
+ * the instance).  Either is left NULL when out of memory. */
+static void set_instance(router_etcd *f, const router_etcd_options *o)
+{
+	char host[256], *prefix = NULL;
+
+	if (o->instance_id != NULL && o->instance_id[0] != '\0') {
+		f->instance = strdup(o->instance_id);
+	} else {
+		if (gethostname(host, sizeof host) != 0)
+			strcpy(host, "host");
+		host[sizeof host - 1] = '\0';
+		if (asprintf(&f->instance, "%s-%ld", host, (long)getpid()) < 0)
+			f->instance = NULL;
+	}
+	if (o->status_prefix == NULL) {
+		size_t n = router_etcd_default_status_prefix(o->key, NULL, 0);
+
+		if ((prefix = malloc(n + 1)) != NULL)
+			router_etcd_default_status_prefix(o->key, prefix, n + 1);
+	}
+	if (f->instance != NULL &&
+	    asprintf(&f->status_key, "%s%s",
+	             o->status_prefix ? o->status_prefix : prefix ? prefix : "",
+	             f->instance) < 0)
+		f->status_key = NULL;
+	free(prefix);
+}
+
+/* Sets f->doc to a copy of the caller's doc options (of their own size)
+ * or the defaults, with its own copy of the keyspace name
+ * (f->doc_keyspace, left NULL when out of memory). */
+static void set_doc_options(router_etcd *f, const router_etcd_options *o)
+{
+	router_doc_options d = ROUTER_DOC_OPTIONS_INIT;
+
+	if (o->doc == NULL) {
+		f->doc = d;
+		return;
+	}
+	memcpy(&d, o->doc, o->doc->size < sizeof d ? o->doc->size : sizeof d);
+	d.size = sizeof d;
+	f->doc = d;
+	if (o->doc->keyspace != NULL)
+		f->doc_keyspace = strdup(o->doc->keyspace);
+	f->doc.keyspace = f->doc_keyspace;
+}
+
+/* The mutex and the condition variable (on the monotonic clock, which
+ * deadline_in reads) of f, and the seeds of its two jitter generators. */
+static void init_sync(router_etcd *f)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	f->rnd = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32) ^
+	         (uint64_t)(uintptr_t)f;
+	f->rnd_reporter = f->rnd ^ 0x9e3779b97f4a7c15u;
+}
+
 int router_etcd_create(router_etcd **out, router *r,
                        const router_etcd_options *opt, router_error *err)
 {
 	router_etcd *f;
 	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
-	char host[256], *prefix = NULL;
 	int rc;
 
 	if (out == NULL)
@@ -147,38 +253,7 @@ int router_etcd_create(router_etcd **out, router *r,
 	if (r == NULL || opt == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "NULL router or options");
-	if (opt->size < offsetof(router_etcd_options, on_event_arg) +
-	                    sizeof(void *))
-		return router__seterr(err, ROUTER_EINVAL, "options",
-		                      "options.size %zu is smaller than the "
-		                      "0.1 layout",
-		                      opt->size);
-	memcpy(&o, opt, opt->size < sizeof o ? opt->size : sizeof o);
-	if (o.key == NULL || o.key[0] == '\0')
-		return router__seterr(err, ROUTER_EINVAL, "key",
-		                      "no etcd key given");
-	if (o.lease_ttl_s < 2 || o.lease_ttl_s > 1000000)
-		return router__seterr(err, ROUTER_EINVAL, "lease_ttl_s",
-		                      "lease TTL %u s is outside 2 .. 1000000 s",
-		                      o.lease_ttl_s);
-	/* The cap bound keeps the jittered wait (up to 1.25x) in range. */
-	if (o.backoff_min_ms == 0 || o.backoff_min_ms > o.backoff_max_ms ||
-	    o.backoff_max_ms > 3600000)
-		return router__seterr(err, ROUTER_EINVAL, "backoff",
-		                      "backoff %u..%u ms: the first wait must "
-		                      "be above 0 and at most the cap, the cap "
-		                      "at most 3600000 ms (1 hour)",
-		                      o.backoff_min_ms, o.backoff_max_ms);
-	/* Sized like any options struct (router.h, "How structs grow"): a
-	 * caller built against an older or newer router_doc.h passes its
-	 * own sizeof, which router_doc_load accepts; so does the follower. */
-	if (o.doc != NULL && o.doc->size < offsetof(router_doc_options, format) +
-	                                       sizeof(router_doc_format))
-		return router__seterr(err, ROUTER_EINVAL, "doc",
-		                      "doc options of size %zu: set it to "
-		                      "sizeof(router_doc_options)",
-		                      o.doc->size);
-	if ((rc = router__etcd_check_endpoints(o.endpoints, err)) != 0)
+	if ((rc = take_options(&o, opt, err)) != 0)
 		return rc;
 	if ((f = calloc(1, sizeof *f)) == NULL)
 		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
@@ -186,27 +261,7 @@ int router_etcd_create(router_etcd **out, router *r,
 	f->endpoints = strdup(o.endpoints);
 	f->key = strdup(o.key);
 	f->key_len = strlen(o.key);
-	if (o.instance_id != NULL && o.instance_id[0] != '\0') {
-		f->instance = strdup(o.instance_id);
-	} else {
-		if (gethostname(host, sizeof host) != 0)
-			strcpy(host, "host");
-		host[sizeof host - 1] = '\0';
-		if (asprintf(&f->instance, "%s-%ld", host, (long)getpid()) < 0)
-			f->instance = NULL;
-	}
-	if (o.status_prefix == NULL) {
-		size_t n = router_etcd_default_status_prefix(o.key, NULL, 0);
-
-		if ((prefix = malloc(n + 1)) != NULL)
-			router_etcd_default_status_prefix(o.key, prefix, n + 1);
-	}
-	if (f->instance != NULL &&
-	    asprintf(&f->status_key, "%s%s",
-	             o.status_prefix ? o.status_prefix : prefix ? prefix : "",
-	             f->instance) < 0)
-		f->status_key = NULL;
-	free(prefix);
+	set_instance(f, &o);
 	f->snapshot = o.snapshot_path ? strdup(o.snapshot_path) : NULL;
 	f->ttl_s = o.lease_ttl_s;
 	f->bmin = o.backoff_min_ms;
@@ -215,21 +270,7 @@ int router_etcd_create(router_etcd **out, router *r,
 	f->publish_flags = o.publish_flags & ~ROUTER_PUBLISH_DRY_RUN;
 	f->on_event = o.on_event;
 	f->on_event_arg = o.on_event_arg;
-	if (o.doc != NULL) {
-		router_doc_options d = ROUTER_DOC_OPTIONS_INIT;
-
-		memcpy(&d, o.doc,
-		       o.doc->size < sizeof d ? o.doc->size : sizeof d);
-		d.size = sizeof d;
-		f->doc = d;
-		if (o.doc->keyspace != NULL)
-			f->doc_keyspace = strdup(o.doc->keyspace);
-		f->doc.keyspace = f->doc_keyspace;
-	} else {
-		router_doc_options d = ROUTER_DOC_OPTIONS_INIT;
-
-		f->doc = d;
-	}
+	set_doc_options(f, &o);
 	if (f->endpoints == NULL || f->key == NULL || f->instance == NULL ||
 	    f->status_key == NULL ||
 	    (o.snapshot_path != NULL && f->snapshot == NULL) ||
@@ -238,18 +279,7 @@ int router_etcd_create(router_etcd **out, router *r,
 		router_etcd_free(f);
 		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
 	}
-	pthread_mutex_init(&f->mu, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&f->cv, &ca);
-		pthread_condattr_destroy(&ca);
-	}
-	f->rnd = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32) ^
-	         (uint64_t)(uintptr_t)f;
-	f->rnd_reporter = f->rnd ^ 0x9e3779b97f4a7c15u;
+	init_sync(f);
 	*out = f;
 	return ROUTER_OK;
 }
