@@ -965,128 +965,182 @@ static char *status_json(router_etcd *f, const router_etcd_status *s)
 	return text;
 }
 
+/* The reporter thread's own state (no other thread reads it). */
+typedef struct rstate {
+	router_etcd *f;
+	int64_t lease;            /* the status key's lease, 0: none yet */
+	unsigned keep_ms;         /* between keep-alives: a third of the TTL */
+	unsigned backoff;         /* router__etcd_backoff_next's state */
+	unsigned wait_ms;         /* 0, or the wait after a failure */
+	uint64_t rnd;             /* the backoff's jitter */
+	struct timespec next_keep; /* when the next keep-alive is due */
+} rstate;
+
+/* Waits for something to do: nothing failed, until the next keep-alive
+ * (or a status change); after a failure, the backoff, never past the
+ * keep-alive; no lease yet, not at all.  Then copies the status to
+ * report into *s and takes f->dirty into *dirty.  Returns 0 when the
+ * follower is stopping, else 1.  Takes and releases f->mu. */
+static int reporter_wait(rstate *rp, router_etcd_status *s, int *dirty)
+{
+	router_etcd *f = rp->f;
+	struct timespec dl;
+
+	/* (Using "now + 0" as the idle deadline made an idle follower spin
+	 * through pthread_cond_timedwait thousands of times a second.) */
+	if (rp->wait_ms == 0 && rp->lease != 0)
+		dl = rp->next_keep;
+	else
+		deadline_in(&dl, rp->wait_ms);
+	if (rp->lease != 0 &&
+	    (rp->next_keep.tv_sec < dl.tv_sec ||
+	     (rp->next_keep.tv_sec == dl.tv_sec &&
+	      rp->next_keep.tv_nsec < dl.tv_nsec)))
+		dl = rp->next_keep;
+	pthread_mutex_lock(&f->mu);
+	while (!f->stopping && !(f->dirty && rp->wait_ms == 0) &&
+	       pthread_cond_timedwait(&f->cv, &f->mu, &dl) != ETIMEDOUT)
+		;
+	if (f->stopping) {
+		pthread_mutex_unlock(&f->mu);
+		return 0;
+	}
+	f->reporter_passes++;
+	*dirty = f->dirty;
+	f->dirty = 0;
+	*s = f->st;
+	pthread_mutex_unlock(&f->mu);
+	s->version = router_serving_version(f->r);
+	s->content_hash = router_content_hash(f->r);
+	return 1;
+}
+
+/* Keeps the lease alive when a keep-alive is due (*keep_due says whether
+ * it was), and takes a new lease when there is none (expired while etcd
+ * was away, or never taken); a new lease makes the status *dirty (it
+ * must be written under it).  Returns ROUTER_OK or the error (e set). */
+static int reporter_lease(rstate *rp, int *dirty, int *keep_due,
+                          router_error *e)
+{
+	router_etcd *f = rp->f;
+	struct timespec now;
+	int rc = ROUTER_OK;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	*keep_due = rp->lease != 0 &&
+	            (now.tv_sec > rp->next_keep.tv_sec ||
+	             (now.tv_sec == rp->next_keep.tv_sec &&
+	              now.tv_nsec >= rp->next_keep.tv_nsec));
+	if (*keep_due) {
+		int64_t ttl;
+
+		rc = router__etcd_lease_keepalive(f->rconn, rp->lease, &ttl, e);
+		if (rc == ROUTER_OK && ttl <= 0) {
+			rp->lease = 0; /* expired while etcd was away */
+			*dirty = 1;
+		} else if (rc == ROUTER_OK) {
+			deadline_in(&rp->next_keep, rp->keep_ms);
+		}
+	}
+	if (rc == ROUTER_OK && rp->lease == 0) {
+		rc = router__etcd_lease_grant(f->rconn, f->ttl_s, &rp->lease, e);
+		if (rc == ROUTER_OK) {
+			deadline_in(&rp->next_keep, rp->keep_ms);
+			*dirty = 1;
+		}
+	}
+	return rc;
+}
+
+/* Writes status s to f->status_key under the lease and counts the
+ * write.  A put refused because etcd no longer knows the lease drops it
+ * (a new one is taken next).  Returns ROUTER_OK or the error (e set). */
+static int reporter_put(rstate *rp, const router_etcd_status *s,
+                        router_error *e)
+{
+	router_etcd *f = rp->f;
+	char *text;
+	int rc;
+
+	if ((text = status_json(f, s)) == NULL) {
+		rc = router__seterr(e, ROUTER_ENOMEM, f->status_key,
+		                    "out of memory");
+	} else {
+		rc = router__etcd_put(f->rconn, f->status_key,
+		                      strlen(f->status_key), text, strlen(text),
+		                      rp->lease, NULL, e);
+		free(text);
+		/* A put under a lease etcd no longer knows fails
+		 * ("requested lease not found"): take a new one. */
+		if (rc != ROUTER_OK &&
+		    strstr(e->message, "lease not found") != NULL)
+			rp->lease = 0;
+	}
+	if (rc == ROUTER_OK) {
+		pthread_mutex_lock(&f->mu);
+		f->st.status_writes++;
+		pthread_mutex_unlock(&f->mu);
+	}
+	return rc;
+}
+
+/* After a failed pass: try again after a backoff, never later than the
+ * lease needs; a status that was to be written stays dirty. */
+static void reporter_backoff(rstate *rp, int keep_due, int dirty)
+{
+	router_etcd *f = rp->f;
+
+	rp->wait_ms = router__etcd_backoff_next(f->bmax, &rp->rnd,
+	                                        &rp->backoff);
+	if (rp->wait_ms > rp->keep_ms)
+		rp->wait_ms = rp->keep_ms;
+	/* A failed keep-alive leaves next_keep in the past, and the wait
+	 * in reporter_wait is cut at next_keep: without this the retry
+	 * would come at once, not after the backoff (a dead etcd saw
+	 * ~1,000 keep-alives a second from every member). */
+	if (keep_due)
+		deadline_in(&rp->next_keep, rp->wait_ms);
+	if (dirty) {
+		pthread_mutex_lock(&f->mu);
+		f->dirty = 1;
+		pthread_mutex_unlock(&f->mu);
+	}
+}
+
+/* The reporter thread: keeps a lease on f->status_key and writes the
+ * follower's status there whenever it changes, until the follower
+ * stops. */
 static void *reporter_main(void *arg)
 {
-	router_etcd *f = arg;
-	int64_t lease = 0;
-	unsigned keep_ms = f->ttl_s * 1000 / 3, backoff = f->bmin, wait_ms = 0;
-	uint64_t rnd = f->rnd_reporter;
-	struct timespec next_keep;
+	rstate rp;
 	router_error e;
 
-	deadline_in(&next_keep, 0);
+	memset(&rp, 0, sizeof rp);
+	rp.f = arg;
+	rp.keep_ms = rp.f->ttl_s * 1000 / 3;
+	rp.backoff = rp.f->bmin;
+	rp.rnd = rp.f->rnd_reporter;
+	deadline_in(&rp.next_keep, 0);
 	for (;;) {
 		router_etcd_status s;
-		struct timespec now, dl;
-		int dirty, keep_due, rc = ROUTER_OK;
-		char *text;
+		int dirty, keep_due, rc;
 
-		/* Nothing failed: sleep until the next keep-alive (or a
-		 * status change wakes us).  After a failure: the backoff,
-		 * never past the keep-alive.  No lease yet: now.  (Using
-		 * "now + 0" as the idle deadline made an idle follower spin
-		 * through pthread_cond_timedwait thousands of times a
-		 * second.) */
-		if (wait_ms == 0 && lease != 0)
-			dl = next_keep;
-		else
-			deadline_in(&dl, wait_ms);
-		if (lease != 0 &&
-		    (next_keep.tv_sec < dl.tv_sec ||
-		     (next_keep.tv_sec == dl.tv_sec &&
-		      next_keep.tv_nsec < dl.tv_nsec)))
-			dl = next_keep;
-		pthread_mutex_lock(&f->mu);
-		while (!f->stopping && !(f->dirty && wait_ms == 0) &&
-		       pthread_cond_timedwait(&f->cv, &f->mu, &dl) != ETIMEDOUT)
-			;
-		if (f->stopping) {
-			pthread_mutex_unlock(&f->mu);
+		if (!reporter_wait(&rp, &s, &dirty))
 			break;
-		}
-		f->reporter_passes++;
-		dirty = f->dirty;
-		f->dirty = 0;
-		s = f->st;
-		pthread_mutex_unlock(&f->mu);
-		s.version = router_serving_version(f->r);
-		s.content_hash = router_content_hash(f->r);
-		wait_ms = 0;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		keep_due = lease != 0 &&
-		           (now.tv_sec > next_keep.tv_sec ||
-		            (now.tv_sec == next_keep.tv_sec &&
-		             now.tv_nsec >= next_keep.tv_nsec));
-		if (keep_due) {
-			int64_t ttl;
-
-			rc = router__etcd_lease_keepalive(f->rconn, lease, &ttl,
-			                                  &e);
-			if (rc == ROUTER_OK && ttl <= 0) {
-				lease = 0; /* expired while etcd was away */
-				dirty = 1;
-			} else if (rc == ROUTER_OK) {
-				deadline_in(&next_keep, keep_ms);
-			}
-		}
-		if (rc == ROUTER_OK && lease == 0) {
-			rc = router__etcd_lease_grant(f->rconn, f->ttl_s, &lease,
-			                              &e);
-			if (rc == ROUTER_OK) {
-				deadline_in(&next_keep, keep_ms);
-				dirty = 1;
-			}
-		}
-		if (rc == ROUTER_OK && dirty) {
-			if ((text = status_json(f, &s)) == NULL) {
-				rc = router__seterr(&e, ROUTER_ENOMEM, f->status_key,
-				                    "out of memory");
-			} else {
-				rc = router__etcd_put(f->rconn, f->status_key,
-				                      strlen(f->status_key), text,
-				                      strlen(text), lease, NULL, &e);
-				free(text);
-				/* A put under a lease etcd no longer knows
-				 * fails ("requested lease not found"): take a
-				 * new one. */
-				if (rc != ROUTER_OK &&
-				    strstr(e.message, "lease not found") != NULL)
-					lease = 0;
-			}
-			if (rc == ROUTER_OK) {
-				pthread_mutex_lock(&f->mu);
-				f->st.status_writes++;
-				pthread_mutex_unlock(&f->mu);
-			}
-		}
+		rp.wait_ms = 0;
+		rc = reporter_lease(&rp, &dirty, &keep_due, &e);
+		if (rc == ROUTER_OK && dirty)
+			rc = reporter_put(&rp, &s, &e);
 		if (rc == ROUTER_ESTATE)
 			continue; /* interrupted: stopping */
-		if (rc != ROUTER_OK) {
-			/* Try again after a backoff, never later than the
-			 * lease needs. */
-			wait_ms = router__etcd_backoff_next(f->bmax, &rnd,
-			                                    &backoff);
-			if (wait_ms > keep_ms)
-				wait_ms = keep_ms;
-			/* A failed keep-alive leaves next_keep in the past,
-			 * and the wait above is cut at next_keep: without
-			 * this the retry would come at once, not after the
-			 * backoff (a dead etcd saw ~1,000 keep-alives a
-			 * second from every member). */
-			if (keep_due)
-				deadline_in(&next_keep, wait_ms);
-			if (dirty) {
-				pthread_mutex_lock(&f->mu);
-				f->dirty = 1;
-				pthread_mutex_unlock(&f->mu);
-			}
-		} else {
-			backoff = f->bmin;
-		}
+		if (rc != ROUTER_OK)
+			reporter_backoff(&rp, keep_due, dirty);
+		else
+			rp.backoff = rp.f->bmin;
 	}
 	/* router_etcd_stop revokes it once both threads are joined (here
 	 * the connection may still be about to be interrupted). */
-	f->lease = lease;
+	rp.f->lease = rp.lease;
 	return NULL;
 }
 
