@@ -1344,111 +1344,120 @@ static int cmd_dump(cli *c)
 /* Help                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* snapshot save DOC FILE: DOC in service in a router, saved to FILE. */
+static int snapshot_save(cli *c)
+{
+	router *r = NULL;
+	router_error e;
+	uint64_t version = 0, hash = 0;
+	doc d;
+	int rc, ret;
+
+	if (c->npos != 3)
+		return usage(c, "snapshot save takes DOC and FILE");
+	if ((ret = load(c, &d, c->pos[1], 0)) != 0)
+		return ret;
+	if (d.rc != ROUTER_OK) {
+		ret = invalid(c, &d);
+		unload(&d);
+		return ret;
+	}
+	version = router_table_version(d.t);
+	if ((rc = router_create(&r, NULL, &e)) != ROUTER_OK ||
+	    (rc = router_publish(r, d.t, 0, NULL, &e)) != ROUTER_OK) {
+		errorf("%s: %s", d.name, e.message);
+		router_free(r);
+		unload(&d);
+		return EXIT_USAGE;
+	}
+	d.t = NULL;
+	rc = router_snapshot_save(r, c->pos[2], &e);
+	version = router_serving_version(r);
+	hash = router_content_hash(r);
+	router_free(r);
+	unload(&d);
+	if (rc != ROUTER_OK) {
+		errorf("%s", e.message);
+		return EXIT_USAGE;
+	}
+	if (c->json) {
+		char hex[17];
+
+		snprintf(hex, sizeof hex, "%016" PRIx64, hash);
+		emit(json_pack("{s:b, s:s, s:o, s:s}", "ok", 1, "file",
+		               c->pos[2], "version", juint(version),
+		               "content_hash", hex));
+	} else
+		printf("saved %s: version %" PRIu64 ", content hash "
+		       "%016" PRIx64 "\n",
+		       c->pos[2], version, hash);
+	return EXIT_YES;
+}
+
+/* snapshot load FILE | verify FILE (sub: "load" or "verify"): load
+ * prints the snapshot's table as a document, verify its version and
+ * content hash. */
+static int snapshot_read(cli *c, const char *sub)
+{
+	router_table *t = NULL;
+	router_error e;
+	uint64_t version = 0, hash = 0;
+	int verify = sub[0] == 'v', rc;
+	char hex[17];
+
+	if (c->npos != 2)
+		return usage(c, "snapshot %s takes FILE", sub);
+	rc = verify ? router_snapshot_verify(c->pos[1], &version, &hash, &e)
+	            : router_snapshot_load(c->pos[1], NULL, &t, &version,
+	                                   &hash, &e);
+	if (rc == ROUTER_EIO || rc == ROUTER_ENOMEM || rc == ROUTER_EINVAL) {
+		errorf("%s", e.message);
+		return EXIT_USAGE;
+	}
+	if (rc != ROUTER_OK) {
+		if (c->json)
+			emit(jfail(&e));
+		else
+			printf("refused: %s: %s\n", router_errname(rc),
+			       e.message);
+		return EXIT_NO;
+	}
+	snprintf(hex, sizeof hex, "%016" PRIx64, hash);
+	if (verify) {
+		if (c->json)
+			emit(json_pack("{s:b, s:o, s:s}", "ok", 1, "version",
+			               juint(version), "content_hash", hex));
+		else
+			printf("ok: version %" PRIu64 ", content hash %s\n",
+			       version, hex);
+	} else {
+		char *text = NULL;
+
+		rc = router_doc_dump(t, NULL,
+		                     c->compact ? ROUTER_DOC_DUMP_COMPACT : 0,
+		                     NULL, &text, NULL, &e);
+		router_table_free(t);
+		if (rc != ROUTER_OK) {
+			errorf("%s", e.message);
+			return EXIT_USAGE;
+		}
+		fputs(text, stdout);
+		if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
+			fputc('\n', stdout);
+		free(text);
+	}
+	return EXIT_YES;
+}
+
 /* snapshot save DOC FILE | load FILE | verify FILE */
 static int cmd_snapshot(cli *c)
 {
 	const char *sub = c->pos[0];
-	router_error e;
-	uint64_t version = 0, hash = 0;
-	int rc;
 
-	if (strcmp(sub, "save") == 0) {
-		router *r = NULL;
-		doc d;
-		int ret;
-
-		if (c->npos != 3)
-			return usage(c, "snapshot save takes DOC and FILE");
-		if ((ret = load(c, &d, c->pos[1], 0)) != 0)
-			return ret;
-		if (d.rc != ROUTER_OK) {
-			ret = invalid(c, &d);
-			unload(&d);
-			return ret;
-		}
-		version = router_table_version(d.t);
-		if ((rc = router_create(&r, NULL, &e)) != ROUTER_OK ||
-		    (rc = router_publish(r, d.t, 0, NULL, &e)) != ROUTER_OK) {
-			errorf("%s: %s", d.name, e.message);
-			router_free(r);
-			unload(&d);
-			return EXIT_USAGE;
-		}
-		d.t = NULL;
-		rc = router_snapshot_save(r, c->pos[2], &e);
-		version = router_serving_version(r);
-		hash = router_content_hash(r);
-		router_free(r);
-		unload(&d);
-		if (rc != ROUTER_OK) {
-			errorf("%s", e.message);
-			return EXIT_USAGE;
-		}
-		if (c->json) {
-			char hex[17];
-
-			snprintf(hex, sizeof hex, "%016" PRIx64, hash);
-			emit(json_pack("{s:b, s:s, s:o, s:s}", "ok", 1, "file",
-			               c->pos[2], "version", juint(version),
-			               "content_hash", hex));
-		} else
-			printf("saved %s: version %" PRIu64 ", content hash "
-			       "%016" PRIx64 "\n",
-			       c->pos[2], version, hash);
-		return EXIT_YES;
-	}
-	if (strcmp(sub, "load") == 0 || strcmp(sub, "verify") == 0) {
-		router_table *t = NULL;
-		int verify = sub[0] == 'v';
-		char hex[17];
-
-		if (c->npos != 2)
-			return usage(c, "snapshot %s takes FILE", sub);
-		rc = verify ? router_snapshot_verify(c->pos[1], &version, &hash,
-		                                     &e)
-		            : router_snapshot_load(c->pos[1], NULL, &t,
-		                                   &version, &hash, &e);
-		if (rc == ROUTER_EIO || rc == ROUTER_ENOMEM ||
-		    rc == ROUTER_EINVAL) {
-			errorf("%s", e.message);
-			return EXIT_USAGE;
-		}
-		if (rc != ROUTER_OK) {
-			if (c->json)
-				emit(jfail(&e));
-			else
-				printf("refused: %s: %s\n", router_errname(rc),
-				       e.message);
-			return EXIT_NO;
-		}
-		snprintf(hex, sizeof hex, "%016" PRIx64, hash);
-		if (verify) {
-			if (c->json)
-				emit(json_pack("{s:b, s:o, s:s}", "ok", 1,
-				               "version", juint(version),
-				               "content_hash", hex));
-			else
-				printf("ok: version %" PRIu64
-				       ", content hash %s\n",
-				       version, hex);
-		} else {
-			char *text = NULL;
-
-			rc = router_doc_dump(t, NULL, c->compact ?
-			                     ROUTER_DOC_DUMP_COMPACT : 0, NULL,
-			                     &text, NULL, &e);
-			router_table_free(t);
-			if (rc != ROUTER_OK) {
-				errorf("%s", e.message);
-				return EXIT_USAGE;
-			}
-			fputs(text, stdout);
-			if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
-				fputc('\n', stdout);
-			free(text);
-		}
-		return EXIT_YES;
-	}
+	if (strcmp(sub, "save") == 0)
+		return snapshot_save(c);
+	if (strcmp(sub, "load") == 0 || strcmp(sub, "verify") == 0)
+		return snapshot_read(c, sub);
 	return usage(c, "snapshot needs save, load or verify, not '%s'", sub);
 }
 
