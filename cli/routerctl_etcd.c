@@ -120,13 +120,78 @@ static int add_shards(ecli *c, const char *spec)
 	return 0;
 }
 
+/* Sets option --NAME (a[0..n): NAME, without the dashes) to val (NULL
+ * for an option that takes none) for command c->cmd.  Returns 0, or
+ * EXIT_USAGE after saying why (an option this command does not take, a
+ * value out of range). */
+static int apply_option(ecli *c, const char *a, size_t n, const char *val)
+{
+#define IS(name) (strlen(name) == n && strncmp(a, name, n) == 0)
+	if (IS("json"))
+		c->json = 1;
+	else if (IS("allow-destructive") && strcmp(c->cmd, "push") == 0)
+		c->destructive = 1;
+	else if (IS("endpoints"))
+		c->endpoints = val;
+	else if (IS("key"))
+		c->key = val;
+	else if (IS("status-prefix") && strcmp(c->cmd, "push") != 0)
+		c->status_prefix = val;
+	else if (IS("instance") && strcmp(c->cmd, "watch") == 0)
+		c->instance = val;
+	else if (IS("snapshot") && strcmp(c->cmd, "watch") == 0)
+		c->snapshot = val;
+	else if (IS("probe") && strcmp(c->cmd, "watch") == 0)
+		c->probe = val;
+	else if (IS("keyspace") && strcmp(c->cmd, "fleet") != 0)
+		c->keyspace = val;
+	else if (IS("shards") && strcmp(c->cmd, "fleet") != 0) {
+		if (add_shards(c, val) != 0)
+			return EXIT_USAGE;
+	} else if (IS("ttl") && strcmp(c->cmd, "watch") == 0) {
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+
+		if (*end != '\0' || v < 2 || v > 3600)
+			return usage(c, "--ttl takes 2..3600 seconds");
+		c->ttl = (unsigned)v;
+	} else if (IS("verdicts") && strcmp(c->cmd, "watch") == 0) {
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+
+		if (*end != '\0' || v == 0 || v > 1000000)
+			return usage(c, "--verdicts takes a count >= 1");
+		c->verdicts = (unsigned)v;
+	} else if (IS("wait") && strcmp(c->cmd, "fleet") == 0) {
+		char *end;
+
+		c->wait_s = strtod(val, &end);
+		if (*end != '\0' || c->wait_s < 0 || c->wait_s > 3600)
+			return usage(c, "--wait takes 0..3600 seconds");
+	} else if (IS("expect") && strcmp(c->cmd, "fleet") == 0) {
+		char *end;
+
+		c->expect = strtol(val, &end, 10);
+		if (*end != '\0' || c->expect < 0)
+			return usage(c, "--expect takes a count");
+	} else
+		return usage(c, "unknown option --%.*s", (int)n, a);
+#undef IS
+	return 0;
+}
+
+/* Reads the command line after the command (argv[1..argc)): the
+ * document (push only), --help / -h (*help = 1), "--", and each option
+ * (--NAME VALUE or --NAME=VALUE for those that take one, set by
+ * apply_option); then the endpoints and key from the environment or the
+ * defaults.  Returns 0, or EXIT_USAGE after saying why. */
 static int parse(ecli *c, int argc, char **argv, int *help)
 {
 	static const char *const with_value[] = {
 	    "endpoints", "key",    "status-prefix", "instance", "snapshot",
 	    "keyspace",  "shards", "probe",         "ttl",      "verdicts",
 	    "wait",      "expect", NULL};
-	int only_pos = 0;
+	int only_pos = 0, rc;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
@@ -163,57 +228,8 @@ static int parse(ecli *c, int argc, char **argv, int *help)
 		} else if (a[n] == '=') {
 			return usage(c, "--%.*s takes no value", (int)n, a);
 		}
-#define IS(name) (strlen(name) == n && strncmp(a, name, n) == 0)
-		if (IS("json"))
-			c->json = 1;
-		else if (IS("allow-destructive") && strcmp(c->cmd, "push") == 0)
-			c->destructive = 1;
-		else if (IS("endpoints"))
-			c->endpoints = val;
-		else if (IS("key"))
-			c->key = val;
-		else if (IS("status-prefix") && strcmp(c->cmd, "push") != 0)
-			c->status_prefix = val;
-		else if (IS("instance") && strcmp(c->cmd, "watch") == 0)
-			c->instance = val;
-		else if (IS("snapshot") && strcmp(c->cmd, "watch") == 0)
-			c->snapshot = val;
-		else if (IS("probe") && strcmp(c->cmd, "watch") == 0)
-			c->probe = val;
-		else if (IS("keyspace") && strcmp(c->cmd, "fleet") != 0)
-			c->keyspace = val;
-		else if (IS("shards") && strcmp(c->cmd, "fleet") != 0) {
-			if (add_shards(c, val) != 0)
-				return EXIT_USAGE;
-		} else if (IS("ttl") && strcmp(c->cmd, "watch") == 0) {
-			char *end;
-			unsigned long v = strtoul(val, &end, 10);
-
-			if (*end != '\0' || v < 2 || v > 3600)
-				return usage(c, "--ttl takes 2..3600 seconds");
-			c->ttl = (unsigned)v;
-		} else if (IS("verdicts") && strcmp(c->cmd, "watch") == 0) {
-			char *end;
-			unsigned long v = strtoul(val, &end, 10);
-
-			if (*end != '\0' || v == 0 || v > 1000000)
-				return usage(c, "--verdicts takes a count >= 1");
-			c->verdicts = (unsigned)v;
-		} else if (IS("wait") && strcmp(c->cmd, "fleet") == 0) {
-			char *end;
-
-			c->wait_s = strtod(val, &end);
-			if (*end != '\0' || c->wait_s < 0 || c->wait_s > 3600)
-				return usage(c, "--wait takes 0..3600 seconds");
-		} else if (IS("expect") && strcmp(c->cmd, "fleet") == 0) {
-			char *end;
-
-			c->expect = strtol(val, &end, 10);
-			if (*end != '\0' || c->expect < 0)
-				return usage(c, "--expect takes a count");
-		} else
-			return usage(c, "unknown option --%.*s", (int)n, a);
-#undef IS
+		if ((rc = apply_option(c, a, n, val)) != 0)
+			return rc;
 	}
 	if (c->endpoints == NULL)
 		c->endpoints = getenv("ETCDCTL_ENDPOINTS");
