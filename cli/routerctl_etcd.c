@@ -325,114 +325,134 @@ static const char *kind_name(router_etcd_event_kind k)
 	return "event";
 }
 
+/* The probe's line for an event: w's probe key routed now, and the
+ * routing threads' counts, in probe[0..cap). */
+static void probe_line(watcher *w, char *probe, size_t cap)
+{
+	router_value v = ROUTER_VALUE_INT64(w->id);
+	router_route_result res;
+	int prc = router_route(w->r, w->ks, strlen(w->ks), w->table,
+	                       strlen(w->table), &v, 1, &res, NULL);
+
+	snprintf(probe, cap,
+	         "%s.%s %" PRId64 " -> %s (version %" PRIu64
+	         "); %llu lookups, %llu failed",
+	         w->ks, w->table, w->id,
+	         prc == ROUTER_OK ? res.shard : router_errname(prc),
+	         prc == ROUTER_OK ? res.version : 0,
+	         (unsigned long long)atomic_load(&w->lookups),
+	         (unsigned long long)atomic_load(&w->failed));
+}
+
+/* Prints event ev of w's follower as one JSON line (with the probe's
+ * line when it is not empty). */
+static void print_event_json(const watcher *w, const router_etcd_event *ev,
+                             const char *probe)
+{
+	const router_error *e = ev->error;
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "instance",
+	                      router_etcd_instance_id(w->f), "event",
+	                      kind_name(ev->kind), "revision",
+	                      (json_int_t)ev->revision, "version",
+	                      (json_int_t)ev->version, "code",
+	                      router_errname(ev->code));
+	char hash[17], *text;
+
+	snprintf(hash, sizeof hash, "%016" PRIx64, ev->content_hash);
+	json_object_set_new(o, "hash", json_string(hash));
+	if (ev->version > (uint64_t)INT64_MAX) {
+		char dec[24]; /* as the status key writes it */
+
+		snprintf(dec, sizeof dec, "%" PRIu64, ev->version);
+		json_object_set_new(o, "version", json_string(dec));
+	}
+	if (e != NULL)
+		json_object_set_new(o, "error",
+		                    json_pack("{s:s, s:s}", "culprit", e->culprit,
+		                              "message", e->message));
+	if (ev->kind == ROUTER_ETCD_EVENT_DISCONNECTED)
+		json_object_set_new(o, "retry_ms", json_integer(ev->retry_ms));
+	if (probe[0])
+		json_object_set_new(o, "probe", json_string(probe));
+	text = json_dumps(o, JSON_COMPACT);
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(o);
+}
+
+/* Prints event ev of w's follower as a sentence (then the probe's line
+ * when it is not empty). */
+static void print_event_text(const watcher *w, const router_etcd_event *ev,
+                             const char *probe)
+{
+	const router_error *e = ev->error;
+	const char *id = router_etcd_instance_id(w->f);
+
+	switch (ev->kind) {
+	case ROUTER_ETCD_EVENT_VERDICT:
+		if (ev->code == ROUTER_OK)
+			printf("%s: revision %" PRId64
+			       ": accepted, version %" PRIu64
+			       " hash %016" PRIx64 "\n",
+			       id, ev->revision, ev->version, ev->content_hash);
+		else
+			printf("%s: revision %" PRId64
+			       ": refused: %s: %s%s%s; version %" PRIu64
+			       " stays in service\n",
+			       id, ev->revision, router_errname(ev->code),
+			       e->culprit, e->culprit[0] ? ": " : "",
+			       e->message, ev->version);
+		break;
+	case ROUTER_ETCD_EVENT_SNAPSHOT:
+		if (ev->code == ROUTER_OK)
+			printf("%s: started from the snapshot: version "
+			       "%" PRIu64 " hash %016" PRIx64 "\n",
+			       id, ev->version, ev->content_hash);
+		else
+			printf("%s: no snapshot in service: %s: %s\n", id,
+			       router_errname(ev->code), e->message);
+		break;
+	case ROUTER_ETCD_EVENT_CONNECTED:
+		printf("%s: watching from revision %" PRId64 "\n", id,
+		       ev->revision);
+		break;
+	case ROUTER_ETCD_EVENT_DISCONNECTED:
+		printf("%s: etcd failed: %s: %s; retrying in %u ms; "
+		       "version %" PRIu64 " stays in service\n",
+		       id, e->culprit, e->message, ev->retry_ms, ev->version);
+		break;
+	case ROUTER_ETCD_EVENT_COMPACTED:
+		if (ev->code != ROUTER_OK)
+			printf("%s: %s; reading the key again\n", id,
+			       e->message);
+		else
+			printf("%s: revisions up to %" PRId64
+			       " were compacted; reading the key again\n",
+			       id, ev->revision);
+		break;
+	case ROUTER_ETCD_EVENT_STALE:
+		printf("%s: %s\n", id, e->message);
+		break;
+	}
+	if (probe[0])
+		printf("%s:   routing: %s\n", id, probe);
+}
+
+/* The follower's event callback (its watcher thread): prints the event
+ * (with the probe's routing, --probe) and counts verdicts for --verdicts
+ * under w->mu. */
 static void on_event(void *arg, const router_etcd_event *ev)
 {
 	watcher *w = arg;
 	char probe[256] = "";
-	router_value v = ROUTER_VALUE_INT64(w->id);
-	router_route_result res;
-	const router_error *e = ev->error;
-	int prc = ROUTER_OK;
 
-	if (w->c->probe != NULL) {
-		prc = router_route(w->r, w->ks, strlen(w->ks), w->table,
-		                   strlen(w->table), &v, 1, &res, NULL);
-		snprintf(probe, sizeof probe,
-		         "%s.%s %" PRId64 " -> %s (version %" PRIu64
-		         "); %llu lookups, %llu failed",
-		         w->ks, w->table, w->id,
-		         prc == ROUTER_OK ? res.shard : router_errname(prc),
-		         prc == ROUTER_OK ? res.version : 0,
-		         (unsigned long long)atomic_load(&w->lookups),
-		         (unsigned long long)atomic_load(&w->failed));
-	}
-	if (w->c->json) {
-		json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "instance",
-		                      router_etcd_instance_id(w->f), "event",
-		                      kind_name(ev->kind), "revision",
-		                      (json_int_t)ev->revision, "version",
-		                      (json_int_t)ev->version, "code",
-		                      router_errname(ev->code));
-		char hash[17], *text;
-
-		snprintf(hash, sizeof hash, "%016" PRIx64, ev->content_hash);
-		json_object_set_new(o, "hash", json_string(hash));
-		if (ev->version > (uint64_t)INT64_MAX) {
-			char dec[24]; /* as the status key writes it */
-
-			snprintf(dec, sizeof dec, "%" PRIu64, ev->version);
-			json_object_set_new(o, "version", json_string(dec));
-		}
-		if (e != NULL)
-			json_object_set_new(
-			    o, "error",
-			    json_pack("{s:s, s:s}", "culprit", e->culprit,
-			              "message", e->message));
-		if (ev->kind == ROUTER_ETCD_EVENT_DISCONNECTED)
-			json_object_set_new(o, "retry_ms",
-			                    json_integer(ev->retry_ms));
-		if (probe[0])
-			json_object_set_new(o, "probe", json_string(probe));
-		text = json_dumps(o, JSON_COMPACT);
-		if (text)
-			printf("%s\n", text);
-		free(text);
-		json_decref(o);
-	} else {
-		const char *id = router_etcd_instance_id(w->f);
-
-		switch (ev->kind) {
-		case ROUTER_ETCD_EVENT_VERDICT:
-			if (ev->code == ROUTER_OK)
-				printf("%s: revision %" PRId64
-				       ": accepted, version %" PRIu64
-				       " hash %016" PRIx64 "\n",
-				       id, ev->revision, ev->version,
-				       ev->content_hash);
-			else
-				printf("%s: revision %" PRId64
-				       ": refused: %s: %s%s%s; version %" PRIu64
-				       " stays in service\n",
-				       id, ev->revision, router_errname(ev->code),
-				       e->culprit, e->culprit[0] ? ": " : "",
-				       e->message, ev->version);
-			break;
-		case ROUTER_ETCD_EVENT_SNAPSHOT:
-			if (ev->code == ROUTER_OK)
-				printf("%s: started from the snapshot: version "
-				       "%" PRIu64 " hash %016" PRIx64 "\n",
-				       id, ev->version, ev->content_hash);
-			else
-				printf("%s: no snapshot in service: %s: %s\n", id,
-				       router_errname(ev->code), e->message);
-			break;
-		case ROUTER_ETCD_EVENT_CONNECTED:
-			printf("%s: watching from revision %" PRId64 "\n", id,
-			       ev->revision);
-			break;
-		case ROUTER_ETCD_EVENT_DISCONNECTED:
-			printf("%s: etcd failed: %s: %s; retrying in %u ms; "
-			       "version %" PRIu64 " stays in service\n",
-			       id, e->culprit, e->message, ev->retry_ms,
-			       ev->version);
-			break;
-		case ROUTER_ETCD_EVENT_COMPACTED:
-			if (ev->code != ROUTER_OK)
-				printf("%s: %s; reading the key again\n", id,
-				       e->message);
-			else
-				printf("%s: revisions up to %" PRId64
-				       " were compacted; reading the key "
-				       "again\n",
-				       id, ev->revision);
-			break;
-		case ROUTER_ETCD_EVENT_STALE:
-			printf("%s: %s\n", id, e->message);
-			break;
-		}
-		if (probe[0])
-			printf("%s:   routing: %s\n", id, probe);
-	}
+	if (w->c->probe != NULL)
+		probe_line(w, probe, sizeof probe);
+	if (w->c->json)
+		print_event_json(w, ev, probe);
+	else
+		print_event_text(w, ev, probe);
 	fflush(stdout);
 	if (ev->kind == ROUTER_ETCD_EVENT_VERDICT) {
 		pthread_mutex_lock(&w->mu);
