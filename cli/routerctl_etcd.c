@@ -686,6 +686,95 @@ static int push_out(const ecli *c, int ret, const char *verdict,
 	return ret;
 }
 
+/* The document in service on the followers (kv, at c->key), loaded as
+ * they load it (the revision as its version when it has none) into
+ * *cur; d: the load options (its version is changed).  A document that
+ * does not load leaves *cur NULL, with a warning: NEXT is then checked
+ * alone. */
+static void push_load_current(const ecli *c, router_doc_options *d,
+                              const router__etcd_kv *kv, router_table **cur)
+{
+	router_error e;
+	int rc;
+
+	d->version = 0;
+	rc = router_doc_load(kv->value, kv->value_len, d, cur, NULL, &e);
+	if (rc == ROUTER_OK && router_table_version(*cur) == 0) {
+		router_table_free(*cur);
+		d->version = (uint64_t)kv->mod_revision;
+		rc = router_doc_load(kv->value, kv->value_len, d, cur, NULL,
+		                     &e);
+	}
+	if (rc != ROUTER_OK)
+		fprintf(stderr,
+		        "routerctl: warning: the document at %s (revision "
+		        "%" PRId64 ") is invalid (%s: %s); checking %s "
+		        "alone\n",
+		        c->key, kv->mod_revision, router_errname(rc), e.message,
+		        c->doc);
+}
+
+/* Puts *cur (the document at revision kv->mod_revision) in service in a
+ * new router *r (*cur: NULL once the router owns it) and dry-runs
+ * publishing next after it, as the followers will.  Returns 0 when they
+ * would accept it, else push_out's exit status for the refusal. */
+static int push_check(ecli *c, router **r, router_table **cur,
+                      router_table *next, const router__etcd_kv *kv)
+{
+	unsigned flags = ROUTER_PUBLISH_DRY_RUN;
+	router_error e;
+	int rc;
+
+	if (router_create(r, NULL, &e) != ROUTER_OK ||
+	    router_publish(*r, *cur, 0, NULL, &e) != ROUTER_OK)
+		return push_out(c, EXIT_NO, "refuse", kv->mod_revision, &e,
+		                "refused: the document at %s (revision %" PRId64
+		                ") could not be in service itself: %s: %s\n",
+		                c->key, kv->mod_revision,
+		                router_errname(e.code), e.message);
+	*cur = NULL; /* the router's */
+	if (c->destructive)
+		flags |= ROUTER_PUBLISH_DESTRUCTIVE;
+	rc = router_publish(*r, next, flags, NULL, &e);
+	if (rc != ROUTER_OK)
+		return push_out(c, EXIT_NO, "refuse", kv->mod_revision, &e,
+		                "refused: %s: %s%s%s\nnothing written; %s "
+		                "stays at revision %" PRId64 "\n",
+		                router_errname(rc), e.culprit,
+		                e.culprit[0] ? ": " : "", e.message, c->key,
+		                kv->mod_revision);
+	return 0;
+}
+
+/* Writes text[0..len) to c->key if it is still at revision prev (0: the
+ * key was absent).  Returns push_out's exit status (pushed, or raced),
+ * or EXIT_USAGE when etcd failed. */
+static int push_write(ecli *c, router__etcd *conn, const char *text,
+                      size_t len, int64_t prev)
+{
+	router_error e;
+	int64_t rev = 0;
+	int ok = 0, rc;
+
+	rc = router__etcd_put_if(conn, c->key, strlen(c->key), text, len, prev,
+	                         &ok, &rev, &e);
+	if (rc != ROUTER_OK) {
+		errorf("%s: %s", e.culprit, e.message);
+		return EXIT_USAGE;
+	}
+	if (!ok)
+		return push_out(c, EXIT_NO, "raced", rev, NULL,
+		                "not written: %s changed since revision %" PRId64
+		                " was read; run push again\n",
+		                c->key, prev);
+	return push_out(c, EXIT_YES, "pushed", rev, NULL,
+	                "pushed: %s revision %" PRId64 " (checked against "
+	                "revision %" PRId64 ")\n",
+	                c->key, rev, prev);
+}
+
+/* push DOC: DOC checked against the document at the key, as the
+ * followers would check it, then written if the key did not change. */
 static int cmd_push(ecli *c)
 {
 	router_doc_options d;
@@ -696,9 +785,8 @@ static int cmd_push(ecli *c)
 	router_error e;
 	char *text = NULL;
 	size_t len;
-	int found = 0, ok = 0, rc, ret;
+	int found = 0, rc, ret;
 	int64_t rev = 0;
-	unsigned flags = ROUTER_PUBLISH_DRY_RUN;
 
 	memset(&kv, 0, sizeof kv);
 	if (c->doc == NULL)
@@ -728,68 +816,11 @@ static int cmd_push(ecli *c)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	if (found) {
-		/* The document in service on the followers: loaded as they
-		 * load it (the revision as its version when it has none). */
-		d.version = 0;
-		rc = router_doc_load(kv.value, kv.value_len, &d, &cur, NULL, &e);
-		if (rc == ROUTER_OK && router_table_version(cur) == 0) {
-			router_table_free(cur);
-			d.version = (uint64_t)kv.mod_revision;
-			rc = router_doc_load(kv.value, kv.value_len, &d, &cur,
-			                     NULL, &e);
-		}
-		if (rc != ROUTER_OK)
-			fprintf(stderr,
-			        "routerctl: warning: the document at %s (revision "
-			        "%" PRId64 ") is invalid (%s: %s); checking %s "
-			        "alone\n",
-			        c->key, kv.mod_revision, router_errname(rc),
-			        e.message, c->doc);
-	}
-	if (cur != NULL) {
-		if (router_create(&r, NULL, &e) != ROUTER_OK ||
-		    router_publish(r, cur, 0, NULL, &e) != ROUTER_OK) {
-			ret = push_out(
-			    c, EXIT_NO, "refuse", kv.mod_revision, &e,
-			    "refused: the document at %s (revision %" PRId64
-			    ") could not be in service itself: %s: %s\n",
-			    c->key, kv.mod_revision, router_errname(e.code),
-			    e.message);
-			goto out;
-		}
-		cur = NULL; /* the router's */
-		if (c->destructive)
-			flags |= ROUTER_PUBLISH_DESTRUCTIVE;
-		rc = router_publish(r, next, flags, NULL, &e);
-		if (rc != ROUTER_OK) {
-			ret = push_out(c, EXIT_NO, "refuse", kv.mod_revision, &e,
-			               "refused: %s: %s%s%s\nnothing written; %s "
-			               "stays at revision %" PRId64 "\n",
-			               router_errname(rc), e.culprit,
-			               e.culprit[0] ? ": " : "", e.message, c->key,
-			               kv.mod_revision);
-			goto out;
-		}
-	}
-	rc = router__etcd_put_if(conn, c->key, strlen(c->key), text, len,
-	                         found ? kv.mod_revision : 0, &ok, &rev, &e);
-	if (rc != ROUTER_OK) {
-		errorf("%s: %s", e.culprit, e.message);
-		ret = EXIT_USAGE;
+	if (found)
+		push_load_current(c, &d, &kv, &cur);
+	if (cur != NULL && (ret = push_check(c, &r, &cur, next, &kv)) != 0)
 		goto out;
-	}
-	if (!ok) {
-		ret = push_out(c, EXIT_NO, "raced", rev, NULL,
-		               "not written: %s changed since revision %" PRId64
-		               " was read; run push again\n",
-		               c->key, found ? kv.mod_revision : 0);
-		goto out;
-	}
-	ret = push_out(c, EXIT_YES, "pushed", rev, NULL,
-	               "pushed: %s revision %" PRId64 " (checked against "
-	               "revision %" PRId64 ")\n",
-	               c->key, rev, found ? kv.mod_revision : 0);
+	ret = push_write(c, conn, text, len, found ? kv.mod_revision : 0);
 out:
 	router_table_free(cur);
 	router_table_free(next); /* a dry run leaves it ours */
