@@ -905,48 +905,82 @@ static int read_fleet(const ecli *c, router__etcd *conn, json_t **members,
 	return ROUTER_OK;
 }
 
-static int cmd_fleet(ecli *c)
+/* Reads the fleet into *m (its status keys) and *doc_rev (the document
+ * key's revision), again every 100 ms while --wait lasts, until every
+ * member follows and has seen that revision, and there are --expect
+ * of them.  Returns 0, or EXIT_USAGE after saying why etcd failed. */
+static int fleet_wait(const ecli *c, router__etcd *conn, json_t **m,
+                      int64_t *doc_rev)
 {
-	router__etcd *conn = NULL;
 	router_error e;
-	json_t *m = NULL, *o;
-	int64_t doc_rev = 0;
 	double t0 = now_s();
-	size_t i, serving = 0;
-	int ret;
+	json_t *o;
+	size_t i;
 
-	if (router__etcd_open(&conn, c->endpoints, 5000, &e) != 0) {
-		errorf("%s: %s", e.culprit, e.message);
-		return EXIT_USAGE;
-	}
 	for (;;) {
 		size_t seen = 0;
 
-		json_decref(m);
-		m = NULL;
-		if (read_fleet(c, conn, &m, &doc_rev, &e) != ROUTER_OK) {
+		json_decref(*m);
+		*m = NULL;
+		if (read_fleet(c, conn, m, doc_rev, &e) != ROUTER_OK) {
 			errorf("%s: %s", e.culprit, e.message);
-			router__etcd_close(conn);
 			return EXIT_USAGE;
 		}
-		json_array_foreach(m, i, o) seen +=
-		    jint(o, "revision_seen") >= doc_rev &&
+		json_array_foreach(*m, i, o) seen +=
+		    jint(o, "revision_seen") >= *doc_rev &&
 		    strcmp(jstr(o, "state", ""), "following") == 0;
 		if (c->wait_s <= 0 ||
-		    (seen == json_array_size(m) &&
-		     (long)json_array_size(m) >= c->expect) ||
+		    (seen == json_array_size(*m) &&
+		     (long)json_array_size(*m) >= c->expect) ||
 		    now_s() - t0 > c->wait_s)
-			break;
+			return 0;
 		struct timespec ts = {0, 100000000};
 		nanosleep(&ts, NULL);
 	}
-	router__etcd_close(conn);
-	json_array_foreach(m, i, o) serving +=
-	    jint(o, "revision_applied") == doc_rev && doc_rev != 0;
-	ret = serving == json_array_size(m) && json_array_size(m) > 0 &&
-	              (long)json_array_size(m) >= c->expect
-	          ? EXIT_YES
-	          : EXIT_NO;
+}
+
+/* One member's row of the fleet table (status o), and its "stuck" line
+ * when it is stuck. */
+static void print_member(const json_t *o)
+{
+	const json_t *ref = json_object_get(o, "refusal");
+	char refusal[512] = "-";
+	const char *st = jstr(o, "state", "?");
+	char state[32];
+
+	if (json_is_object(ref))
+		snprintf(refusal, sizeof refusal,
+		         "revision %" PRId64 ": %s: %s%s%s",
+		         jint(ref, "revision"), jstr(ref, "code", "?"),
+		         jstr(ref, "culprit", ""),
+		         jstr(ref, "culprit", "")[0] ? ": " : "",
+		         jstr(ref, "message", ""));
+	snprintf(state, sizeof state, "%s%s", st,
+	         json_is_true(json_object_get(o, "from_snapshot")) ? "*" : "");
+	printf("%-16s %-10s %8" PRIu64 " %-16s %6" PRId64 " %7" PRId64
+	       "  %s\n",
+	       jstr(o, "instance", "?"), state, jver(o), jstr(o, "hash", "-"),
+	       jint(o, "revision_seen"), jint(o, "revision_applied"), refusal);
+	if (json_is_object(json_object_get(o, "stuck"))) {
+		const json_t *sk = json_object_get(o, "stuck");
+		int64_t since = jint(sk, "since_unix_ms");
+		double ago = now_unix_s() - (double)since / 1e3;
+
+		printf("%-16s stuck at revision %" PRId64
+		       " for %.0f s (%" PRId64 " retries): %s\n",
+		       "", jint(sk, "revision"), ago > 0 ? ago : 0,
+		       jint(sk, "retries"), jstr(sk, "reason", "?"));
+	}
+}
+
+/* fleet's answer: the members m (serving of them serve the document at
+ * doc_rev; ret: the exit status that says so), as JSON or a table. */
+static void print_fleet(const ecli *c, json_t *m, int64_t doc_rev,
+                        size_t serving, int ret)
+{
+	json_t *o;
+	size_t i;
+
 	if (c->json) {
 		json_t *out = json_pack("{s:b, s:s, s:I, s:I, s:O}", "ok",
 		                        ret == 0, "key", c->key, "revision",
@@ -958,51 +992,41 @@ static int cmd_fleet(ecli *c)
 			printf("%s\n", text);
 		free(text);
 		json_decref(out);
-	} else {
-		printf("%s at revision %" PRId64 ": %zu of %zu members serve "
-		       "it\n",
-		       c->key, doc_rev, serving, json_array_size(m));
-		printf("%-16s %-10s %8s %-16s %6s %7s  %s\n", "INSTANCE",
-		       "STATE", "VERSION", "HASH", "SEEN", "APPLIED",
-		       "LAST REFUSAL");
-		json_array_foreach(m, i, o)
-		{
-			const json_t *ref = json_object_get(o, "refusal");
-			char refusal[512] = "-";
-			const char *st = jstr(o, "state", "?");
-			char state[32];
-
-			if (json_is_object(ref))
-				snprintf(refusal, sizeof refusal,
-				         "revision %" PRId64 ": %s: %s%s%s",
-				         jint(ref, "revision"),
-				         jstr(ref, "code", "?"),
-				         jstr(ref, "culprit", ""),
-				         jstr(ref, "culprit", "")[0] ? ": " : "",
-				         jstr(ref, "message", ""));
-			snprintf(state, sizeof state, "%s%s", st,
-			         json_is_true(json_object_get(o, "from_snapshot"))
-			             ? "*"
-			             : "");
-			printf("%-16s %-10s %8" PRIu64 " %-16s %6" PRId64
-			       " %7" PRId64 "  %s\n",
-			       jstr(o, "instance", "?"), state,
-			       jver(o), jstr(o, "hash", "-"),
-			       jint(o, "revision_seen"),
-			       jint(o, "revision_applied"), refusal);
-			if (json_is_object(json_object_get(o, "stuck"))) {
-				const json_t *sk = json_object_get(o, "stuck");
-				int64_t since = jint(sk, "since_unix_ms");
-				double ago = now_unix_s() - (double)since / 1e3;
-
-				printf("%-16s stuck at revision %" PRId64
-				       " for %.0f s (%" PRId64 " retries): %s\n",
-				       "", jint(sk, "revision"),
-				       ago > 0 ? ago : 0, jint(sk, "retries"),
-				       jstr(sk, "reason", "?"));
-			}
-		}
+		return;
 	}
+	printf("%s at revision %" PRId64 ": %zu of %zu members serve it\n",
+	       c->key, doc_rev, serving, json_array_size(m));
+	printf("%-16s %-10s %8s %-16s %6s %7s  %s\n", "INSTANCE", "STATE",
+	       "VERSION", "HASH", "SEEN", "APPLIED", "LAST REFUSAL");
+	json_array_foreach(m, i, o) print_member(o);
+}
+
+/* fleet: every member's status (after waiting, --wait); exits 0 when
+ * all of them (at least --expect) serve the document at the key. */
+static int cmd_fleet(ecli *c)
+{
+	router__etcd *conn = NULL;
+	router_error e;
+	json_t *m = NULL, *o;
+	int64_t doc_rev = 0;
+	size_t i, serving = 0;
+	int ret;
+
+	if (router__etcd_open(&conn, c->endpoints, 5000, &e) != 0) {
+		errorf("%s: %s", e.culprit, e.message);
+		return EXIT_USAGE;
+	}
+	ret = fleet_wait(c, conn, &m, &doc_rev);
+	router__etcd_close(conn);
+	if (ret != 0)
+		return ret;
+	json_array_foreach(m, i, o) serving +=
+	    jint(o, "revision_applied") == doc_rev && doc_rev != 0;
+	ret = serving == json_array_size(m) && json_array_size(m) > 0 &&
+	              (long)json_array_size(m) >= c->expect
+	          ? EXIT_YES
+	          : EXIT_NO;
+	print_fleet(c, m, doc_rev, serving, ret);
 	json_decref(m);
 	return ret;
 }
