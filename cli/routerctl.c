@@ -1064,9 +1064,110 @@ static json_t *jshadow(const verdict *v)
 	return a;
 }
 
-static int cmd_check(cli *c)
+/* Puts CURRENT (cur, valid) in service in a new router *r whose events
+ * go to v, with check's invariants (--invariants) and shadow sample
+ * (--sample) set.  Returns 0, or the exit status after saying why (*r
+ * may be set then: the caller frees it).  cur->t: NULL once the router
+ * owns it. */
+static int check_serve_current(cli *c, doc *cur, verdict *v, router **r)
 {
 	router_options ro = ROUTER_OPTIONS_INIT;
+	router_error e;
+	int rc, ret;
+
+	ro.on_event = on_event;
+	ro.on_event_arg = v;
+	if ((rc = router_create(r, &ro, &e)) != ROUTER_OK) {
+		errorf("%s", e.message);
+		return EXIT_USAGE;
+	}
+	rc = router_publish(*r, cur->t, 0, NULL, &e);
+	if (rc != ROUTER_OK) {
+		errorf("CURRENT %s could not be in service: %s: %s", cur->name,
+		       router_errname(rc), e.message);
+		if (c->json)
+			emit(jfail(&e));
+		return rc == ROUTER_ENOMEM ? EXIT_USAGE : EXIT_NO;
+	}
+	cur->t = NULL; /* the router owns it */
+	if (c->invariants != NULL &&
+	    (ret = invariants_read(c, c->invariants, *r)) != 0)
+		return ret;
+	if (c->sample != NULL) {
+		sample smp;
+
+		if ((ret = sample_read(c->sample, &smp)) != 0)
+			return ret;
+		rc = router_shadow_set_sample(*r, smp.k, smp.n, NULL, &e);
+		sample_free(&smp);
+		if (rc != ROUTER_OK) {
+			errorf("%s: %s", c->sample, e.message);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* check's refusal of a NEXT that did not load (next->rc set): its code
+ * and error problems, as JSON or text.  Returns EXIT_NO. */
+static int check_refuse_invalid(const cli *c, const doc *next)
+{
+	const router_doc_note *n;
+
+	if (c->json) {
+		json_t *o = json_pack(
+		    "{s:b, s:s, s:s, s:o, s:o, s:o}", "ok", 0, "verdict",
+		    "refuse", "code", router_errname(next->rc), "error",
+		    jerror(&next->err), "problems", jnotes(next->r, 1),
+		    "changes", json_array());
+		emit(o);
+	} else {
+		printf("refused: %s: NEXT %s is invalid\n",
+		       router_errname(next->rc), next->name);
+		for (size_t i = 0;
+		     (n = router_doc_report_get(next->r, i)) != NULL; i++)
+			if (n->kind == ROUTER_DOC_NOTE_ERROR)
+				print_note(stdout, "  ", NULL, n);
+	}
+	return EXIT_NO;
+}
+
+/* check's verdict on publishing NEXT (rc, e: what router_publish
+ * returned; v: the versions and shadow figures its events reported;
+ * diff: the changes), as JSON or text. */
+static void check_print_verdict(const cli *c, int rc, const router_error *e,
+                                const verdict *v, const router_diff *diff)
+{
+	if (c->json) {
+		json_t *o = json_pack("{s:b, s:s}", "ok", rc == ROUTER_OK,
+		                      "verdict",
+		                      rc == ROUTER_OK ? "accept" : "refuse");
+
+		if (rc != ROUTER_OK) {
+			json_object_set_new(o, "code",
+			                    json_string(router_errname(rc)));
+			json_object_set_new(o, "error", jerror(e));
+		}
+		json_object_set_new(o, "version_from", juint(v->from));
+		json_object_set_new(o, "version_to", juint(v->to));
+		json_object_set_new(o, "changes", jdiff(diff));
+		if (v->shadow)
+			json_object_set_new(o, "shadow", jshadow(v));
+		emit(o);
+	} else {
+		if (rc == ROUTER_OK)
+			printf("accepted: version %" PRIu64 " -> %" PRIu64 "\n",
+			       v->from, v->to);
+		else
+			printf("refused: %s: %s%s%s\n", router_errname(rc),
+			       e->culprit, e->culprit[0] ? ": " : "", e->message);
+		print_shadow(v);
+		print_diff(diff);
+	}
+}
+
+static int cmd_check(cli *c)
+{
 	router_diff *diff = NULL;
 	router *r = NULL;
 	static verdict v;
@@ -1090,58 +1191,10 @@ static int cmd_check(cli *c)
 		ret = invalid(c, &cur);
 		goto out;
 	}
-	ro.on_event = on_event;
-	ro.on_event_arg = &v;
-	if ((rc = router_create(&r, &ro, &e)) != ROUTER_OK) {
-		errorf("%s", e.message);
-		ret = EXIT_USAGE;
+	if ((ret = check_serve_current(c, &cur, &v, &r)) != 0)
 		goto out;
-	}
-	rc = router_publish(r, cur.t, 0, NULL, &e);
-	if (rc != ROUTER_OK) {
-		errorf("CURRENT %s could not be in service: %s: %s", cur.name,
-		       router_errname(rc), e.message);
-		if (c->json)
-			emit(jfail(&e));
-		ret = rc == ROUTER_ENOMEM ? EXIT_USAGE : EXIT_NO;
-		goto out;
-	}
-	cur.t = NULL; /* the router owns it */
-	if (c->invariants != NULL &&
-	    (ret = invariants_read(c, c->invariants, r)) != 0)
-		goto out;
-	if (c->sample != NULL) {
-		sample smp;
-
-		if ((ret = sample_read(c->sample, &smp)) != 0)
-			goto out;
-		rc = router_shadow_set_sample(r, smp.k, smp.n, NULL, &e);
-		sample_free(&smp);
-		if (rc != ROUTER_OK) {
-			errorf("%s: %s", c->sample, e.message);
-			ret = EXIT_USAGE;
-			goto out;
-		}
-	}
 	if (next.rc != ROUTER_OK) {
-		const router_doc_note *n;
-
-		if (c->json) {
-			json_t *o = json_pack(
-			    "{s:b, s:s, s:s, s:o, s:o, s:o}", "ok", 0, "verdict",
-			    "refuse", "code", router_errname(next.rc), "error",
-			    jerror(&next.err), "problems", jnotes(next.r, 1),
-			    "changes", json_array());
-			emit(o);
-		} else {
-			printf("refused: %s: NEXT %s is invalid\n",
-			       router_errname(next.rc), next.name);
-			for (size_t i = 0;
-			     (n = router_doc_report_get(next.r, i)) != NULL; i++)
-				if (n->kind == ROUTER_DOC_NOTE_ERROR)
-					print_note(stdout, "  ", NULL, n);
-		}
-		ret = EXIT_NO;
+		ret = check_refuse_invalid(c, &next);
 		goto out;
 	}
 	if (c->destructive)
@@ -1152,32 +1205,7 @@ static int cmd_check(cli *c)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	if (c->json) {
-		json_t *o = json_pack("{s:b, s:s}", "ok", rc == ROUTER_OK,
-		                      "verdict",
-		                      rc == ROUTER_OK ? "accept" : "refuse");
-
-		if (rc != ROUTER_OK) {
-			json_object_set_new(o, "code",
-			                    json_string(router_errname(rc)));
-			json_object_set_new(o, "error", jerror(&e));
-		}
-		json_object_set_new(o, "version_from", juint(v.from));
-		json_object_set_new(o, "version_to", juint(v.to));
-		json_object_set_new(o, "changes", jdiff(diff));
-		if (v.shadow)
-			json_object_set_new(o, "shadow", jshadow(&v));
-		emit(o);
-	} else {
-		if (rc == ROUTER_OK)
-			printf("accepted: version %" PRIu64 " -> %" PRIu64 "\n",
-			       v.from, v.to);
-		else
-			printf("refused: %s: %s%s%s\n", router_errname(rc),
-			       e.culprit, e.culprit[0] ? ": " : "", e.message);
-		print_shadow(&v);
-		print_diff(diff);
-	}
+	check_print_verdict(c, rc, &e, &v, diff);
 	ret = rc == ROUTER_OK ? EXIT_YES : EXIT_NO;
 out:
 	router_diff_free(diff);
@@ -1316,111 +1344,120 @@ static int cmd_dump(cli *c)
 /* Help                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* snapshot save DOC FILE: DOC in service in a router, saved to FILE. */
+static int snapshot_save(cli *c)
+{
+	router *r = NULL;
+	router_error e;
+	uint64_t version = 0, hash = 0;
+	doc d;
+	int rc, ret;
+
+	if (c->npos != 3)
+		return usage(c, "snapshot save takes DOC and FILE");
+	if ((ret = load(c, &d, c->pos[1], 0)) != 0)
+		return ret;
+	if (d.rc != ROUTER_OK) {
+		ret = invalid(c, &d);
+		unload(&d);
+		return ret;
+	}
+	version = router_table_version(d.t);
+	if ((rc = router_create(&r, NULL, &e)) != ROUTER_OK ||
+	    (rc = router_publish(r, d.t, 0, NULL, &e)) != ROUTER_OK) {
+		errorf("%s: %s", d.name, e.message);
+		router_free(r);
+		unload(&d);
+		return EXIT_USAGE;
+	}
+	d.t = NULL;
+	rc = router_snapshot_save(r, c->pos[2], &e);
+	version = router_serving_version(r);
+	hash = router_content_hash(r);
+	router_free(r);
+	unload(&d);
+	if (rc != ROUTER_OK) {
+		errorf("%s", e.message);
+		return EXIT_USAGE;
+	}
+	if (c->json) {
+		char hex[17];
+
+		snprintf(hex, sizeof hex, "%016" PRIx64, hash);
+		emit(json_pack("{s:b, s:s, s:o, s:s}", "ok", 1, "file",
+		               c->pos[2], "version", juint(version),
+		               "content_hash", hex));
+	} else
+		printf("saved %s: version %" PRIu64 ", content hash "
+		       "%016" PRIx64 "\n",
+		       c->pos[2], version, hash);
+	return EXIT_YES;
+}
+
+/* snapshot load FILE | verify FILE (sub: "load" or "verify"): load
+ * prints the snapshot's table as a document, verify its version and
+ * content hash. */
+static int snapshot_read(cli *c, const char *sub)
+{
+	router_table *t = NULL;
+	router_error e;
+	uint64_t version = 0, hash = 0;
+	int verify = sub[0] == 'v', rc;
+	char hex[17];
+
+	if (c->npos != 2)
+		return usage(c, "snapshot %s takes FILE", sub);
+	rc = verify ? router_snapshot_verify(c->pos[1], &version, &hash, &e)
+	            : router_snapshot_load(c->pos[1], NULL, &t, &version,
+	                                   &hash, &e);
+	if (rc == ROUTER_EIO || rc == ROUTER_ENOMEM || rc == ROUTER_EINVAL) {
+		errorf("%s", e.message);
+		return EXIT_USAGE;
+	}
+	if (rc != ROUTER_OK) {
+		if (c->json)
+			emit(jfail(&e));
+		else
+			printf("refused: %s: %s\n", router_errname(rc),
+			       e.message);
+		return EXIT_NO;
+	}
+	snprintf(hex, sizeof hex, "%016" PRIx64, hash);
+	if (verify) {
+		if (c->json)
+			emit(json_pack("{s:b, s:o, s:s}", "ok", 1, "version",
+			               juint(version), "content_hash", hex));
+		else
+			printf("ok: version %" PRIu64 ", content hash %s\n",
+			       version, hex);
+	} else {
+		char *text = NULL;
+
+		rc = router_doc_dump(t, NULL,
+		                     c->compact ? ROUTER_DOC_DUMP_COMPACT : 0,
+		                     NULL, &text, NULL, &e);
+		router_table_free(t);
+		if (rc != ROUTER_OK) {
+			errorf("%s", e.message);
+			return EXIT_USAGE;
+		}
+		fputs(text, stdout);
+		if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
+			fputc('\n', stdout);
+		free(text);
+	}
+	return EXIT_YES;
+}
+
 /* snapshot save DOC FILE | load FILE | verify FILE */
 static int cmd_snapshot(cli *c)
 {
 	const char *sub = c->pos[0];
-	router_error e;
-	uint64_t version = 0, hash = 0;
-	int rc;
 
-	if (strcmp(sub, "save") == 0) {
-		router *r = NULL;
-		doc d;
-		int ret;
-
-		if (c->npos != 3)
-			return usage(c, "snapshot save takes DOC and FILE");
-		if ((ret = load(c, &d, c->pos[1], 0)) != 0)
-			return ret;
-		if (d.rc != ROUTER_OK) {
-			ret = invalid(c, &d);
-			unload(&d);
-			return ret;
-		}
-		version = router_table_version(d.t);
-		if ((rc = router_create(&r, NULL, &e)) != ROUTER_OK ||
-		    (rc = router_publish(r, d.t, 0, NULL, &e)) != ROUTER_OK) {
-			errorf("%s: %s", d.name, e.message);
-			router_free(r);
-			unload(&d);
-			return EXIT_USAGE;
-		}
-		d.t = NULL;
-		rc = router_snapshot_save(r, c->pos[2], &e);
-		version = router_serving_version(r);
-		hash = router_content_hash(r);
-		router_free(r);
-		unload(&d);
-		if (rc != ROUTER_OK) {
-			errorf("%s", e.message);
-			return EXIT_USAGE;
-		}
-		if (c->json) {
-			char hex[17];
-
-			snprintf(hex, sizeof hex, "%016" PRIx64, hash);
-			emit(json_pack("{s:b, s:s, s:o, s:s}", "ok", 1, "file",
-			               c->pos[2], "version", juint(version),
-			               "content_hash", hex));
-		} else
-			printf("saved %s: version %" PRIu64 ", content hash "
-			       "%016" PRIx64 "\n",
-			       c->pos[2], version, hash);
-		return EXIT_YES;
-	}
-	if (strcmp(sub, "load") == 0 || strcmp(sub, "verify") == 0) {
-		router_table *t = NULL;
-		int verify = sub[0] == 'v';
-		char hex[17];
-
-		if (c->npos != 2)
-			return usage(c, "snapshot %s takes FILE", sub);
-		rc = verify ? router_snapshot_verify(c->pos[1], &version, &hash,
-		                                     &e)
-		            : router_snapshot_load(c->pos[1], NULL, &t,
-		                                   &version, &hash, &e);
-		if (rc == ROUTER_EIO || rc == ROUTER_ENOMEM ||
-		    rc == ROUTER_EINVAL) {
-			errorf("%s", e.message);
-			return EXIT_USAGE;
-		}
-		if (rc != ROUTER_OK) {
-			if (c->json)
-				emit(jfail(&e));
-			else
-				printf("refused: %s: %s\n", router_errname(rc),
-				       e.message);
-			return EXIT_NO;
-		}
-		snprintf(hex, sizeof hex, "%016" PRIx64, hash);
-		if (verify) {
-			if (c->json)
-				emit(json_pack("{s:b, s:o, s:s}", "ok", 1,
-				               "version", juint(version),
-				               "content_hash", hex));
-			else
-				printf("ok: version %" PRIu64
-				       ", content hash %s\n",
-				       version, hex);
-		} else {
-			char *text = NULL;
-
-			rc = router_doc_dump(t, NULL, c->compact ?
-			                     ROUTER_DOC_DUMP_COMPACT : 0, NULL,
-			                     &text, NULL, &e);
-			router_table_free(t);
-			if (rc != ROUTER_OK) {
-				errorf("%s", e.message);
-				return EXIT_USAGE;
-			}
-			fputs(text, stdout);
-			if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
-				fputc('\n', stdout);
-			free(text);
-		}
-		return EXIT_YES;
-	}
+	if (strcmp(sub, "save") == 0)
+		return snapshot_save(c);
+	if (strcmp(sub, "load") == 0 || strcmp(sub, "verify") == 0)
+		return snapshot_read(c, sub);
 	return usage(c, "snapshot needs save, load or verify, not '%s'", sub);
 }
 

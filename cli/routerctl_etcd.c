@@ -120,13 +120,78 @@ static int add_shards(ecli *c, const char *spec)
 	return 0;
 }
 
+/* Sets option --NAME (a[0..n): NAME, without the dashes) to val (NULL
+ * for an option that takes none) for command c->cmd.  Returns 0, or
+ * EXIT_USAGE after saying why (an option this command does not take, a
+ * value out of range). */
+static int apply_option(ecli *c, const char *a, size_t n, const char *val)
+{
+#define IS(name) (strlen(name) == n && strncmp(a, name, n) == 0)
+	if (IS("json"))
+		c->json = 1;
+	else if (IS("allow-destructive") && strcmp(c->cmd, "push") == 0)
+		c->destructive = 1;
+	else if (IS("endpoints"))
+		c->endpoints = val;
+	else if (IS("key"))
+		c->key = val;
+	else if (IS("status-prefix") && strcmp(c->cmd, "push") != 0)
+		c->status_prefix = val;
+	else if (IS("instance") && strcmp(c->cmd, "watch") == 0)
+		c->instance = val;
+	else if (IS("snapshot") && strcmp(c->cmd, "watch") == 0)
+		c->snapshot = val;
+	else if (IS("probe") && strcmp(c->cmd, "watch") == 0)
+		c->probe = val;
+	else if (IS("keyspace") && strcmp(c->cmd, "fleet") != 0)
+		c->keyspace = val;
+	else if (IS("shards") && strcmp(c->cmd, "fleet") != 0) {
+		if (add_shards(c, val) != 0)
+			return EXIT_USAGE;
+	} else if (IS("ttl") && strcmp(c->cmd, "watch") == 0) {
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+
+		if (*end != '\0' || v < 2 || v > 3600)
+			return usage(c, "--ttl takes 2..3600 seconds");
+		c->ttl = (unsigned)v;
+	} else if (IS("verdicts") && strcmp(c->cmd, "watch") == 0) {
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+
+		if (*end != '\0' || v == 0 || v > 1000000)
+			return usage(c, "--verdicts takes a count >= 1");
+		c->verdicts = (unsigned)v;
+	} else if (IS("wait") && strcmp(c->cmd, "fleet") == 0) {
+		char *end;
+
+		c->wait_s = strtod(val, &end);
+		if (*end != '\0' || c->wait_s < 0 || c->wait_s > 3600)
+			return usage(c, "--wait takes 0..3600 seconds");
+	} else if (IS("expect") && strcmp(c->cmd, "fleet") == 0) {
+		char *end;
+
+		c->expect = strtol(val, &end, 10);
+		if (*end != '\0' || c->expect < 0)
+			return usage(c, "--expect takes a count");
+	} else
+		return usage(c, "unknown option --%.*s", (int)n, a);
+#undef IS
+	return 0;
+}
+
+/* Reads the command line after the command (argv[1..argc)): the
+ * document (push only), --help / -h (*help = 1), "--", and each option
+ * (--NAME VALUE or --NAME=VALUE for those that take one, set by
+ * apply_option); then the endpoints and key from the environment or the
+ * defaults.  Returns 0, or EXIT_USAGE after saying why. */
 static int parse(ecli *c, int argc, char **argv, int *help)
 {
 	static const char *const with_value[] = {
 	    "endpoints", "key",    "status-prefix", "instance", "snapshot",
 	    "keyspace",  "shards", "probe",         "ttl",      "verdicts",
 	    "wait",      "expect", NULL};
-	int only_pos = 0;
+	int only_pos = 0, rc;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
@@ -163,57 +228,8 @@ static int parse(ecli *c, int argc, char **argv, int *help)
 		} else if (a[n] == '=') {
 			return usage(c, "--%.*s takes no value", (int)n, a);
 		}
-#define IS(name) (strlen(name) == n && strncmp(a, name, n) == 0)
-		if (IS("json"))
-			c->json = 1;
-		else if (IS("allow-destructive") && strcmp(c->cmd, "push") == 0)
-			c->destructive = 1;
-		else if (IS("endpoints"))
-			c->endpoints = val;
-		else if (IS("key"))
-			c->key = val;
-		else if (IS("status-prefix") && strcmp(c->cmd, "push") != 0)
-			c->status_prefix = val;
-		else if (IS("instance") && strcmp(c->cmd, "watch") == 0)
-			c->instance = val;
-		else if (IS("snapshot") && strcmp(c->cmd, "watch") == 0)
-			c->snapshot = val;
-		else if (IS("probe") && strcmp(c->cmd, "watch") == 0)
-			c->probe = val;
-		else if (IS("keyspace") && strcmp(c->cmd, "fleet") != 0)
-			c->keyspace = val;
-		else if (IS("shards") && strcmp(c->cmd, "fleet") != 0) {
-			if (add_shards(c, val) != 0)
-				return EXIT_USAGE;
-		} else if (IS("ttl") && strcmp(c->cmd, "watch") == 0) {
-			char *end;
-			unsigned long v = strtoul(val, &end, 10);
-
-			if (*end != '\0' || v < 2 || v > 3600)
-				return usage(c, "--ttl takes 2..3600 seconds");
-			c->ttl = (unsigned)v;
-		} else if (IS("verdicts") && strcmp(c->cmd, "watch") == 0) {
-			char *end;
-			unsigned long v = strtoul(val, &end, 10);
-
-			if (*end != '\0' || v == 0 || v > 1000000)
-				return usage(c, "--verdicts takes a count >= 1");
-			c->verdicts = (unsigned)v;
-		} else if (IS("wait") && strcmp(c->cmd, "fleet") == 0) {
-			char *end;
-
-			c->wait_s = strtod(val, &end);
-			if (*end != '\0' || c->wait_s < 0 || c->wait_s > 3600)
-				return usage(c, "--wait takes 0..3600 seconds");
-		} else if (IS("expect") && strcmp(c->cmd, "fleet") == 0) {
-			char *end;
-
-			c->expect = strtol(val, &end, 10);
-			if (*end != '\0' || c->expect < 0)
-				return usage(c, "--expect takes a count");
-		} else
-			return usage(c, "unknown option --%.*s", (int)n, a);
-#undef IS
+		if ((rc = apply_option(c, a, n, val)) != 0)
+			return rc;
 	}
 	if (c->endpoints == NULL)
 		c->endpoints = getenv("ETCDCTL_ENDPOINTS");
@@ -320,114 +336,134 @@ static const char *kind_name(router_etcd_event_kind k)
 	return "event";
 }
 
+/* The probe's line for an event: w's probe key routed now, and the
+ * routing threads' counts, in probe[0..cap). */
+static void probe_line(watcher *w, char *probe, size_t cap)
+{
+	router_value v = ROUTER_VALUE_INT64(w->id);
+	router_route_result res;
+	int prc = router_route(w->r, w->ks, strlen(w->ks), w->table,
+	                       strlen(w->table), &v, 1, &res, NULL);
+
+	snprintf(probe, cap,
+	         "%s.%s %" PRId64 " -> %s (version %" PRIu64
+	         "); %llu lookups, %llu failed",
+	         w->ks, w->table, w->id,
+	         prc == ROUTER_OK ? res.shard : router_errname(prc),
+	         prc == ROUTER_OK ? res.version : 0,
+	         (unsigned long long)atomic_load(&w->lookups),
+	         (unsigned long long)atomic_load(&w->failed));
+}
+
+/* Prints event ev of w's follower as one JSON line (with the probe's
+ * line when it is not empty). */
+static void print_event_json(const watcher *w, const router_etcd_event *ev,
+                             const char *probe)
+{
+	const router_error *e = ev->error;
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "instance",
+	                      router_etcd_instance_id(w->f), "event",
+	                      kind_name(ev->kind), "revision",
+	                      (json_int_t)ev->revision, "version",
+	                      (json_int_t)ev->version, "code",
+	                      router_errname(ev->code));
+	char hash[17], *text;
+
+	snprintf(hash, sizeof hash, "%016" PRIx64, ev->content_hash);
+	json_object_set_new(o, "hash", json_string(hash));
+	if (ev->version > (uint64_t)INT64_MAX) {
+		char dec[24]; /* as the status key writes it */
+
+		snprintf(dec, sizeof dec, "%" PRIu64, ev->version);
+		json_object_set_new(o, "version", json_string(dec));
+	}
+	if (e != NULL)
+		json_object_set_new(o, "error",
+		                    json_pack("{s:s, s:s}", "culprit", e->culprit,
+		                              "message", e->message));
+	if (ev->kind == ROUTER_ETCD_EVENT_DISCONNECTED)
+		json_object_set_new(o, "retry_ms", json_integer(ev->retry_ms));
+	if (probe[0])
+		json_object_set_new(o, "probe", json_string(probe));
+	text = json_dumps(o, JSON_COMPACT);
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(o);
+}
+
+/* Prints event ev of w's follower as a sentence (then the probe's line
+ * when it is not empty). */
+static void print_event_text(const watcher *w, const router_etcd_event *ev,
+                             const char *probe)
+{
+	const router_error *e = ev->error;
+	const char *id = router_etcd_instance_id(w->f);
+
+	switch (ev->kind) {
+	case ROUTER_ETCD_EVENT_VERDICT:
+		if (ev->code == ROUTER_OK)
+			printf("%s: revision %" PRId64
+			       ": accepted, version %" PRIu64
+			       " hash %016" PRIx64 "\n",
+			       id, ev->revision, ev->version, ev->content_hash);
+		else
+			printf("%s: revision %" PRId64
+			       ": refused: %s: %s%s%s; version %" PRIu64
+			       " stays in service\n",
+			       id, ev->revision, router_errname(ev->code),
+			       e->culprit, e->culprit[0] ? ": " : "",
+			       e->message, ev->version);
+		break;
+	case ROUTER_ETCD_EVENT_SNAPSHOT:
+		if (ev->code == ROUTER_OK)
+			printf("%s: started from the snapshot: version "
+			       "%" PRIu64 " hash %016" PRIx64 "\n",
+			       id, ev->version, ev->content_hash);
+		else
+			printf("%s: no snapshot in service: %s: %s\n", id,
+			       router_errname(ev->code), e->message);
+		break;
+	case ROUTER_ETCD_EVENT_CONNECTED:
+		printf("%s: watching from revision %" PRId64 "\n", id,
+		       ev->revision);
+		break;
+	case ROUTER_ETCD_EVENT_DISCONNECTED:
+		printf("%s: etcd failed: %s: %s; retrying in %u ms; "
+		       "version %" PRIu64 " stays in service\n",
+		       id, e->culprit, e->message, ev->retry_ms, ev->version);
+		break;
+	case ROUTER_ETCD_EVENT_COMPACTED:
+		if (ev->code != ROUTER_OK)
+			printf("%s: %s; reading the key again\n", id,
+			       e->message);
+		else
+			printf("%s: revisions up to %" PRId64
+			       " were compacted; reading the key again\n",
+			       id, ev->revision);
+		break;
+	case ROUTER_ETCD_EVENT_STALE:
+		printf("%s: %s\n", id, e->message);
+		break;
+	}
+	if (probe[0])
+		printf("%s:   routing: %s\n", id, probe);
+}
+
+/* The follower's event callback (its watcher thread): prints the event
+ * (with the probe's routing, --probe) and counts verdicts for --verdicts
+ * under w->mu. */
 static void on_event(void *arg, const router_etcd_event *ev)
 {
 	watcher *w = arg;
 	char probe[256] = "";
-	router_value v = ROUTER_VALUE_INT64(w->id);
-	router_route_result res;
-	const router_error *e = ev->error;
-	int prc = ROUTER_OK;
 
-	if (w->c->probe != NULL) {
-		prc = router_route(w->r, w->ks, strlen(w->ks), w->table,
-		                   strlen(w->table), &v, 1, &res, NULL);
-		snprintf(probe, sizeof probe,
-		         "%s.%s %" PRId64 " -> %s (version %" PRIu64
-		         "); %llu lookups, %llu failed",
-		         w->ks, w->table, w->id,
-		         prc == ROUTER_OK ? res.shard : router_errname(prc),
-		         prc == ROUTER_OK ? res.version : 0,
-		         (unsigned long long)atomic_load(&w->lookups),
-		         (unsigned long long)atomic_load(&w->failed));
-	}
-	if (w->c->json) {
-		json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "instance",
-		                      router_etcd_instance_id(w->f), "event",
-		                      kind_name(ev->kind), "revision",
-		                      (json_int_t)ev->revision, "version",
-		                      (json_int_t)ev->version, "code",
-		                      router_errname(ev->code));
-		char hash[17], *text;
-
-		snprintf(hash, sizeof hash, "%016" PRIx64, ev->content_hash);
-		json_object_set_new(o, "hash", json_string(hash));
-		if (ev->version > (uint64_t)INT64_MAX) {
-			char dec[24]; /* as the status key writes it */
-
-			snprintf(dec, sizeof dec, "%" PRIu64, ev->version);
-			json_object_set_new(o, "version", json_string(dec));
-		}
-		if (e != NULL)
-			json_object_set_new(
-			    o, "error",
-			    json_pack("{s:s, s:s}", "culprit", e->culprit,
-			              "message", e->message));
-		if (ev->kind == ROUTER_ETCD_EVENT_DISCONNECTED)
-			json_object_set_new(o, "retry_ms",
-			                    json_integer(ev->retry_ms));
-		if (probe[0])
-			json_object_set_new(o, "probe", json_string(probe));
-		text = json_dumps(o, JSON_COMPACT);
-		if (text)
-			printf("%s\n", text);
-		free(text);
-		json_decref(o);
-	} else {
-		const char *id = router_etcd_instance_id(w->f);
-
-		switch (ev->kind) {
-		case ROUTER_ETCD_EVENT_VERDICT:
-			if (ev->code == ROUTER_OK)
-				printf("%s: revision %" PRId64
-				       ": accepted, version %" PRIu64
-				       " hash %016" PRIx64 "\n",
-				       id, ev->revision, ev->version,
-				       ev->content_hash);
-			else
-				printf("%s: revision %" PRId64
-				       ": refused: %s: %s%s%s; version %" PRIu64
-				       " stays in service\n",
-				       id, ev->revision, router_errname(ev->code),
-				       e->culprit, e->culprit[0] ? ": " : "",
-				       e->message, ev->version);
-			break;
-		case ROUTER_ETCD_EVENT_SNAPSHOT:
-			if (ev->code == ROUTER_OK)
-				printf("%s: started from the snapshot: version "
-				       "%" PRIu64 " hash %016" PRIx64 "\n",
-				       id, ev->version, ev->content_hash);
-			else
-				printf("%s: no snapshot in service: %s: %s\n", id,
-				       router_errname(ev->code), e->message);
-			break;
-		case ROUTER_ETCD_EVENT_CONNECTED:
-			printf("%s: watching from revision %" PRId64 "\n", id,
-			       ev->revision);
-			break;
-		case ROUTER_ETCD_EVENT_DISCONNECTED:
-			printf("%s: etcd failed: %s: %s; retrying in %u ms; "
-			       "version %" PRIu64 " stays in service\n",
-			       id, e->culprit, e->message, ev->retry_ms,
-			       ev->version);
-			break;
-		case ROUTER_ETCD_EVENT_COMPACTED:
-			if (ev->code != ROUTER_OK)
-				printf("%s: %s; reading the key again\n", id,
-				       e->message);
-			else
-				printf("%s: revisions up to %" PRId64
-				       " were compacted; reading the key "
-				       "again\n",
-				       id, ev->revision);
-			break;
-		case ROUTER_ETCD_EVENT_STALE:
-			printf("%s: %s\n", id, e->message);
-			break;
-		}
-		if (probe[0])
-			printf("%s:   routing: %s\n", id, probe);
-	}
+	if (w->c->probe != NULL)
+		probe_line(w, probe, sizeof probe);
+	if (w->c->json)
+		print_event_json(w, ev, probe);
+	else
+		print_event_text(w, ev, probe);
 	fflush(stdout);
 	if (ev->kind == ROUTER_ETCD_EVENT_VERDICT) {
 		pthread_mutex_lock(&w->mu);
@@ -668,6 +704,95 @@ static int push_out(const ecli *c, int ret, const char *verdict,
 	return ret;
 }
 
+/* The document in service on the followers (kv, at c->key), loaded as
+ * they load it (the revision as its version when it has none) into
+ * *cur; d: the load options (its version is changed).  A document that
+ * does not load leaves *cur NULL, with a warning: NEXT is then checked
+ * alone. */
+static void push_load_current(const ecli *c, router_doc_options *d,
+                              const router__etcd_kv *kv, router_table **cur)
+{
+	router_error e;
+	int rc;
+
+	d->version = 0;
+	rc = router_doc_load(kv->value, kv->value_len, d, cur, NULL, &e);
+	if (rc == ROUTER_OK && router_table_version(*cur) == 0) {
+		router_table_free(*cur);
+		d->version = (uint64_t)kv->mod_revision;
+		rc = router_doc_load(kv->value, kv->value_len, d, cur, NULL,
+		                     &e);
+	}
+	if (rc != ROUTER_OK)
+		fprintf(stderr,
+		        "routerctl: warning: the document at %s (revision "
+		        "%" PRId64 ") is invalid (%s: %s); checking %s "
+		        "alone\n",
+		        c->key, kv->mod_revision, router_errname(rc), e.message,
+		        c->doc);
+}
+
+/* Puts *cur (the document at revision kv->mod_revision) in service in a
+ * new router *r (*cur: NULL once the router owns it) and dry-runs
+ * publishing next after it, as the followers will.  Returns 0 when they
+ * would accept it, else push_out's exit status for the refusal. */
+static int push_check(ecli *c, router **r, router_table **cur,
+                      router_table *next, const router__etcd_kv *kv)
+{
+	unsigned flags = ROUTER_PUBLISH_DRY_RUN;
+	router_error e;
+	int rc;
+
+	if (router_create(r, NULL, &e) != ROUTER_OK ||
+	    router_publish(*r, *cur, 0, NULL, &e) != ROUTER_OK)
+		return push_out(c, EXIT_NO, "refuse", kv->mod_revision, &e,
+		                "refused: the document at %s (revision %" PRId64
+		                ") could not be in service itself: %s: %s\n",
+		                c->key, kv->mod_revision,
+		                router_errname(e.code), e.message);
+	*cur = NULL; /* the router's */
+	if (c->destructive)
+		flags |= ROUTER_PUBLISH_DESTRUCTIVE;
+	rc = router_publish(*r, next, flags, NULL, &e);
+	if (rc != ROUTER_OK)
+		return push_out(c, EXIT_NO, "refuse", kv->mod_revision, &e,
+		                "refused: %s: %s%s%s\nnothing written; %s "
+		                "stays at revision %" PRId64 "\n",
+		                router_errname(rc), e.culprit,
+		                e.culprit[0] ? ": " : "", e.message, c->key,
+		                kv->mod_revision);
+	return 0;
+}
+
+/* Writes text[0..len) to c->key if it is still at revision prev (0: the
+ * key was absent).  Returns push_out's exit status (pushed, or raced),
+ * or EXIT_USAGE when etcd failed. */
+static int push_write(ecli *c, router__etcd *conn, const char *text,
+                      size_t len, int64_t prev)
+{
+	router_error e;
+	int64_t rev = 0;
+	int ok = 0, rc;
+
+	rc = router__etcd_put_if(conn, c->key, strlen(c->key), text, len, prev,
+	                         &ok, &rev, &e);
+	if (rc != ROUTER_OK) {
+		errorf("%s: %s", e.culprit, e.message);
+		return EXIT_USAGE;
+	}
+	if (!ok)
+		return push_out(c, EXIT_NO, "raced", rev, NULL,
+		                "not written: %s changed since revision %" PRId64
+		                " was read; run push again\n",
+		                c->key, prev);
+	return push_out(c, EXIT_YES, "pushed", rev, NULL,
+	                "pushed: %s revision %" PRId64 " (checked against "
+	                "revision %" PRId64 ")\n",
+	                c->key, rev, prev);
+}
+
+/* push DOC: DOC checked against the document at the key, as the
+ * followers would check it, then written if the key did not change. */
 static int cmd_push(ecli *c)
 {
 	router_doc_options d;
@@ -678,9 +803,8 @@ static int cmd_push(ecli *c)
 	router_error e;
 	char *text = NULL;
 	size_t len;
-	int found = 0, ok = 0, rc, ret;
+	int found = 0, rc, ret;
 	int64_t rev = 0;
-	unsigned flags = ROUTER_PUBLISH_DRY_RUN;
 
 	memset(&kv, 0, sizeof kv);
 	if (c->doc == NULL)
@@ -710,68 +834,11 @@ static int cmd_push(ecli *c)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	if (found) {
-		/* The document in service on the followers: loaded as they
-		 * load it (the revision as its version when it has none). */
-		d.version = 0;
-		rc = router_doc_load(kv.value, kv.value_len, &d, &cur, NULL, &e);
-		if (rc == ROUTER_OK && router_table_version(cur) == 0) {
-			router_table_free(cur);
-			d.version = (uint64_t)kv.mod_revision;
-			rc = router_doc_load(kv.value, kv.value_len, &d, &cur,
-			                     NULL, &e);
-		}
-		if (rc != ROUTER_OK)
-			fprintf(stderr,
-			        "routerctl: warning: the document at %s (revision "
-			        "%" PRId64 ") is invalid (%s: %s); checking %s "
-			        "alone\n",
-			        c->key, kv.mod_revision, router_errname(rc),
-			        e.message, c->doc);
-	}
-	if (cur != NULL) {
-		if (router_create(&r, NULL, &e) != ROUTER_OK ||
-		    router_publish(r, cur, 0, NULL, &e) != ROUTER_OK) {
-			ret = push_out(
-			    c, EXIT_NO, "refuse", kv.mod_revision, &e,
-			    "refused: the document at %s (revision %" PRId64
-			    ") could not be in service itself: %s: %s\n",
-			    c->key, kv.mod_revision, router_errname(e.code),
-			    e.message);
-			goto out;
-		}
-		cur = NULL; /* the router's */
-		if (c->destructive)
-			flags |= ROUTER_PUBLISH_DESTRUCTIVE;
-		rc = router_publish(r, next, flags, NULL, &e);
-		if (rc != ROUTER_OK) {
-			ret = push_out(c, EXIT_NO, "refuse", kv.mod_revision, &e,
-			               "refused: %s: %s%s%s\nnothing written; %s "
-			               "stays at revision %" PRId64 "\n",
-			               router_errname(rc), e.culprit,
-			               e.culprit[0] ? ": " : "", e.message, c->key,
-			               kv.mod_revision);
-			goto out;
-		}
-	}
-	rc = router__etcd_put_if(conn, c->key, strlen(c->key), text, len,
-	                         found ? kv.mod_revision : 0, &ok, &rev, &e);
-	if (rc != ROUTER_OK) {
-		errorf("%s: %s", e.culprit, e.message);
-		ret = EXIT_USAGE;
+	if (found)
+		push_load_current(c, &d, &kv, &cur);
+	if (cur != NULL && (ret = push_check(c, &r, &cur, next, &kv)) != 0)
 		goto out;
-	}
-	if (!ok) {
-		ret = push_out(c, EXIT_NO, "raced", rev, NULL,
-		               "not written: %s changed since revision %" PRId64
-		               " was read; run push again\n",
-		               c->key, found ? kv.mod_revision : 0);
-		goto out;
-	}
-	ret = push_out(c, EXIT_YES, "pushed", rev, NULL,
-	               "pushed: %s revision %" PRId64 " (checked against "
-	               "revision %" PRId64 ")\n",
-	               c->key, rev, found ? kv.mod_revision : 0);
+	ret = push_write(c, conn, text, len, found ? kv.mod_revision : 0);
 out:
 	router_table_free(cur);
 	router_table_free(next); /* a dry run leaves it ours */
@@ -856,48 +923,82 @@ static int read_fleet(const ecli *c, router__etcd *conn, json_t **members,
 	return ROUTER_OK;
 }
 
-static int cmd_fleet(ecli *c)
+/* Reads the fleet into *m (its status keys) and *doc_rev (the document
+ * key's revision), again every 100 ms while --wait lasts, until every
+ * member follows and has seen that revision, and there are --expect
+ * of them.  Returns 0, or EXIT_USAGE after saying why etcd failed. */
+static int fleet_wait(const ecli *c, router__etcd *conn, json_t **m,
+                      int64_t *doc_rev)
 {
-	router__etcd *conn = NULL;
 	router_error e;
-	json_t *m = NULL, *o;
-	int64_t doc_rev = 0;
 	double t0 = now_s();
-	size_t i, serving = 0;
-	int ret;
+	json_t *o;
+	size_t i;
 
-	if (router__etcd_open(&conn, c->endpoints, 5000, &e) != 0) {
-		errorf("%s: %s", e.culprit, e.message);
-		return EXIT_USAGE;
-	}
 	for (;;) {
 		size_t seen = 0;
 
-		json_decref(m);
-		m = NULL;
-		if (read_fleet(c, conn, &m, &doc_rev, &e) != ROUTER_OK) {
+		json_decref(*m);
+		*m = NULL;
+		if (read_fleet(c, conn, m, doc_rev, &e) != ROUTER_OK) {
 			errorf("%s: %s", e.culprit, e.message);
-			router__etcd_close(conn);
 			return EXIT_USAGE;
 		}
-		json_array_foreach(m, i, o) seen +=
-		    jint(o, "revision_seen") >= doc_rev &&
+		json_array_foreach(*m, i, o) seen +=
+		    jint(o, "revision_seen") >= *doc_rev &&
 		    strcmp(jstr(o, "state", ""), "following") == 0;
 		if (c->wait_s <= 0 ||
-		    (seen == json_array_size(m) &&
-		     (long)json_array_size(m) >= c->expect) ||
+		    (seen == json_array_size(*m) &&
+		     (long)json_array_size(*m) >= c->expect) ||
 		    now_s() - t0 > c->wait_s)
-			break;
+			return 0;
 		struct timespec ts = {0, 100000000};
 		nanosleep(&ts, NULL);
 	}
-	router__etcd_close(conn);
-	json_array_foreach(m, i, o) serving +=
-	    jint(o, "revision_applied") == doc_rev && doc_rev != 0;
-	ret = serving == json_array_size(m) && json_array_size(m) > 0 &&
-	              (long)json_array_size(m) >= c->expect
-	          ? EXIT_YES
-	          : EXIT_NO;
+}
+
+/* One member's row of the fleet table (status o), and its "stuck" line
+ * when it is stuck. */
+static void print_member(const json_t *o)
+{
+	const json_t *ref = json_object_get(o, "refusal");
+	char refusal[512] = "-";
+	const char *st = jstr(o, "state", "?");
+	char state[32];
+
+	if (json_is_object(ref))
+		snprintf(refusal, sizeof refusal,
+		         "revision %" PRId64 ": %s: %s%s%s",
+		         jint(ref, "revision"), jstr(ref, "code", "?"),
+		         jstr(ref, "culprit", ""),
+		         jstr(ref, "culprit", "")[0] ? ": " : "",
+		         jstr(ref, "message", ""));
+	snprintf(state, sizeof state, "%s%s", st,
+	         json_is_true(json_object_get(o, "from_snapshot")) ? "*" : "");
+	printf("%-16s %-10s %8" PRIu64 " %-16s %6" PRId64 " %7" PRId64
+	       "  %s\n",
+	       jstr(o, "instance", "?"), state, jver(o), jstr(o, "hash", "-"),
+	       jint(o, "revision_seen"), jint(o, "revision_applied"), refusal);
+	if (json_is_object(json_object_get(o, "stuck"))) {
+		const json_t *sk = json_object_get(o, "stuck");
+		int64_t since = jint(sk, "since_unix_ms");
+		double ago = now_unix_s() - (double)since / 1e3;
+
+		printf("%-16s stuck at revision %" PRId64
+		       " for %.0f s (%" PRId64 " retries): %s\n",
+		       "", jint(sk, "revision"), ago > 0 ? ago : 0,
+		       jint(sk, "retries"), jstr(sk, "reason", "?"));
+	}
+}
+
+/* fleet's answer: the members m (serving of them serve the document at
+ * doc_rev; ret: the exit status that says so), as JSON or a table. */
+static void print_fleet(const ecli *c, json_t *m, int64_t doc_rev,
+                        size_t serving, int ret)
+{
+	json_t *o;
+	size_t i;
+
 	if (c->json) {
 		json_t *out = json_pack("{s:b, s:s, s:I, s:I, s:O}", "ok",
 		                        ret == 0, "key", c->key, "revision",
@@ -909,51 +1010,41 @@ static int cmd_fleet(ecli *c)
 			printf("%s\n", text);
 		free(text);
 		json_decref(out);
-	} else {
-		printf("%s at revision %" PRId64 ": %zu of %zu members serve "
-		       "it\n",
-		       c->key, doc_rev, serving, json_array_size(m));
-		printf("%-16s %-10s %8s %-16s %6s %7s  %s\n", "INSTANCE",
-		       "STATE", "VERSION", "HASH", "SEEN", "APPLIED",
-		       "LAST REFUSAL");
-		json_array_foreach(m, i, o)
-		{
-			const json_t *ref = json_object_get(o, "refusal");
-			char refusal[512] = "-";
-			const char *st = jstr(o, "state", "?");
-			char state[32];
-
-			if (json_is_object(ref))
-				snprintf(refusal, sizeof refusal,
-				         "revision %" PRId64 ": %s: %s%s%s",
-				         jint(ref, "revision"),
-				         jstr(ref, "code", "?"),
-				         jstr(ref, "culprit", ""),
-				         jstr(ref, "culprit", "")[0] ? ": " : "",
-				         jstr(ref, "message", ""));
-			snprintf(state, sizeof state, "%s%s", st,
-			         json_is_true(json_object_get(o, "from_snapshot"))
-			             ? "*"
-			             : "");
-			printf("%-16s %-10s %8" PRIu64 " %-16s %6" PRId64
-			       " %7" PRId64 "  %s\n",
-			       jstr(o, "instance", "?"), state,
-			       jver(o), jstr(o, "hash", "-"),
-			       jint(o, "revision_seen"),
-			       jint(o, "revision_applied"), refusal);
-			if (json_is_object(json_object_get(o, "stuck"))) {
-				const json_t *sk = json_object_get(o, "stuck");
-				int64_t since = jint(sk, "since_unix_ms");
-				double ago = now_unix_s() - (double)since / 1e3;
-
-				printf("%-16s stuck at revision %" PRId64
-				       " for %.0f s (%" PRId64 " retries): %s\n",
-				       "", jint(sk, "revision"),
-				       ago > 0 ? ago : 0, jint(sk, "retries"),
-				       jstr(sk, "reason", "?"));
-			}
-		}
+		return;
 	}
+	printf("%s at revision %" PRId64 ": %zu of %zu members serve it\n",
+	       c->key, doc_rev, serving, json_array_size(m));
+	printf("%-16s %-10s %8s %-16s %6s %7s  %s\n", "INSTANCE", "STATE",
+	       "VERSION", "HASH", "SEEN", "APPLIED", "LAST REFUSAL");
+	json_array_foreach(m, i, o) print_member(o);
+}
+
+/* fleet: every member's status (after waiting, --wait); exits 0 when
+ * all of them (at least --expect) serve the document at the key. */
+static int cmd_fleet(ecli *c)
+{
+	router__etcd *conn = NULL;
+	router_error e;
+	json_t *m = NULL, *o;
+	int64_t doc_rev = 0;
+	size_t i, serving = 0;
+	int ret;
+
+	if (router__etcd_open(&conn, c->endpoints, 5000, &e) != 0) {
+		errorf("%s: %s", e.culprit, e.message);
+		return EXIT_USAGE;
+	}
+	ret = fleet_wait(c, conn, &m, &doc_rev);
+	router__etcd_close(conn);
+	if (ret != 0)
+		return ret;
+	json_array_foreach(m, i, o) serving +=
+	    jint(o, "revision_applied") == doc_rev && doc_rev != 0;
+	ret = serving == json_array_size(m) && json_array_size(m) > 0 &&
+	              (long)json_array_size(m) >= c->expect
+	          ? EXIT_YES
+	          : EXIT_NO;
+	print_fleet(c, m, doc_rev, serving, ret);
 	json_decref(m);
 	return ret;
 }

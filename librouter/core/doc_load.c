@@ -842,6 +842,113 @@ static int open_below(const char *dir, const char *rel, int *code, char *why,
 	return fd;
 }
 
+/* What a step of map_file ended with. */
+enum map_step { MAP_OK, MAP_REFUSED, MAP_NOMEM };
+
+/* The index of the json_path param among params[0..np) of a vindex of
+ * `type`, or np when there is nothing to read: the type reads no file,
+ * has no json_path, or also has "json" (both given: Vitess's error,
+ * which the builder reports). */
+static size_t map_file_param(const char *type, const router_param *params,
+                             size_t np)
+{
+	const router__vtype *vt = router__vtype_find(type, strlen(type));
+	size_t jp = np;
+
+	if (vt == NULL || vt->kind != ROUTER__V_NUMERIC_STATIC_MAP)
+		return np; /* no other type reads a file */
+	for (size_t i = 0; i < np; i++) {
+		if (strcmp(params[i].key, "json") == 0)
+			return np;
+		if (strcmp(params[i].key, "json_path") == 0)
+			jp = i;
+	}
+	return jp;
+}
+
+/* Reads the map file `rel` below l->files_dir into *content (NUL
+ * terminated, allocated with l->a; set even when the step fails, for
+ * the caller to free).  A load that may read no file, a file that
+ * cannot be opened or read, is not regular, is too big or holds a NUL
+ * byte is noted at the current path: MAP_REFUSED.  MAP_NOMEM: out of
+ * memory, nothing noted. */
+static enum map_step read_map_file(ld *l, const char *rel, char **content)
+{
+	char why[ROUTER_MESSAGE_MAX];
+	size_t n = 0;
+	int fd, code, eno;
+	mode_t mode = 0;
+	rdres r;
+
+	if (l->files_dir == NULL) {
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+		     "param json_path names a local file (%.64s), which this "
+		     "document may not do: a document loaded from memory or "
+		     "over the network reads no file; put the map inline in "
+		     "the \"json\" param, or load the document from a local "
+		     "file (router_doc_load_file, options.json_path_dir)",
+		     rel);
+		return MAP_REFUSED;
+	}
+	fd = open_below(l->files_dir, rel, &code, why, sizeof why);
+	if (fd < 0) {
+		note(l, ROUTER_DOC_NOTE_ERROR, code, "%s (param 'json_path')",
+		     why);
+		return MAP_REFUSED;
+	}
+	r = read_regular(fd, MAP_FILE_MAX, l->a, content, &n, &eno, &mode);
+	close(fd);
+	if (r == RD_NOMEM)
+		return MAP_NOMEM;
+	if (r != RD_OK) {
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
+		     "json_path %.96s: %s%s%s (param 'json_path')", rel,
+		     r == RD_NOTREG ? file_kind(mode) : "",
+		     r == RD_NOTREG ? ", not a regular file: not read"
+		     : r == RD_TOOBIG ? "the file is larger than 64 MiB"
+		                      : "cannot read the file: ",
+		     r == RD_ERRNO ? strerror(eno) : "");
+		return MAP_REFUSED;
+	}
+	if (strlen(*content) != n) {
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
+		     "json_path %.96s: the file holds a NUL byte: it is not a "
+		     "JSON map (param 'json_path')", rel);
+		return MAP_REFUSED;
+	}
+	return MAP_OK;
+}
+
+/* Compiles `content` (read from map file `rel`) as the "json" param of
+ * a vindex of `type` and throws it away: a bad map is noted here
+ * (MAP_REFUSED), without the builder's message, which quotes what it
+ * could not parse.  MAP_NOMEM: out of memory, nothing noted. */
+static enum map_step check_map_file(ld *l, const char *type, const char *rel,
+                                    char *content)
+{
+	router_param p = {"json", content};
+	router__vindex v;
+	router_error e;
+	int rc;
+
+	memset(&v, 0, sizeof v);
+	rc = router__vindex_init(&v, type, &p, 1, l->a, "", &e);
+	if (rc == ROUTER_ENOMEM)
+		return MAP_NOMEM;
+	if (rc != ROUTER_OK) {
+		note(l, ROUTER_DOC_NOTE_ERROR, rc,
+		     "json_path %.96s: the file is not a "
+		     "numeric_static_map table (a JSON object of "
+		     "decimal keys to unsigned 64-bit integers); its "
+		     "content is not quoted, as a document named the "
+		     "file (param 'json_path')",
+		     rel);
+		return MAP_REFUSED;
+	}
+	router__vindex_fini(&v, l->a);
+	return MAP_OK;
+}
+
 /* A numeric_static_map vindex names its map file in its json_path param
  * (params[0..np)): read the file under the load's policy and put its
  * content in the param's place as "json" (*content, the caller frees it
@@ -851,103 +958,31 @@ static int open_below(const char *dir, const char *rel, int *code, char *why,
 static void map_file(ld *l, const char *type, const char *pkey,
                      router_param *params, size_t np, char **content)
 {
-	const router__vtype *vt = router__vtype_find(type, strlen(type));
-	size_t jp = np, oldp, old, n = 0;
-	char why[ROUTER_MESSAGE_MAX];
+	size_t jp, oldp, old;
 	const char *rel;
-	int fd, code, eno;
-	mode_t mode = 0;
-	rdres r;
+	enum map_step st;
 
 	*content = NULL;
-	if (vt == NULL || vt->kind != ROUTER__V_NUMERIC_STATIC_MAP)
-		return; /* no other type reads a file */
-	for (size_t i = 0; i < np; i++) {
-		if (strcmp(params[i].key, "json") == 0)
-			return; /* both given: Vitess's error, from the builder */
-		if (strcmp(params[i].key, "json_path") == 0)
-			jp = i;
-	}
+	jp = map_file_param(type, params, np);
 	if (jp == np)
 		return;
 	rel = params[jp].value;
 	oldp = path_key(l, pkey);
 	old = path_key(l, "json_path");
-	if (l->files_dir == NULL) {
-		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
-		     "param json_path names a local file (%.64s), which this "
-		     "document may not do: a document loaded from memory or "
-		     "over the network reads no file; put the map inline in "
-		     "the \"json\" param, or load the document from a local "
-		     "file (router_doc_load_file, options.json_path_dir)",
-		     rel);
-		goto refused;
-	}
-	fd = open_below(l->files_dir, rel, &code, why, sizeof why);
-	if (fd < 0) {
-		note(l, ROUTER_DOC_NOTE_ERROR, code, "%s (param 'json_path')",
-		     why);
-		goto refused;
-	}
-	r = read_regular(fd, MAP_FILE_MAX, l->a, content, &n, &eno, &mode);
-	close(fd);
-	if (r == RD_NOMEM) {
-		l->nomem = 1;
-		goto out;
-	}
-	if (r != RD_OK) {
-		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
-		     "json_path %.96s: %s%s%s (param 'json_path')", rel,
-		     r == RD_NOTREG ? file_kind(mode) : "",
-		     r == RD_NOTREG ? ", not a regular file: not read"
-		     : r == RD_TOOBIG ? "the file is larger than 64 MiB"
-		                      : "cannot read the file: ",
-		     r == RD_ERRNO ? strerror(eno) : "");
-		goto refused;
-	}
-	if (strlen(*content) != n) {
-		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
-		     "json_path %.96s: the file holds a NUL byte: it is not a "
-		     "JSON map (param 'json_path')", rel);
-		goto refused;
-	}
-	{
-		/* Compile it here, to report a bad map without the
-		 * builder's message, which quotes what it could not
-		 * parse. */
-		router_param p = {"json", *content};
-		router__vindex v;
-		router_error e;
-		int rc;
-
-		memset(&v, 0, sizeof v);
-		rc = router__vindex_init(&v, type, &p, 1, l->a, "", &e);
-		if (rc == ROUTER_ENOMEM) {
+	st = read_map_file(l, rel, content);
+	if (st == MAP_OK)
+		st = check_map_file(l, type, rel, *content);
+	if (st == MAP_OK) {
+		params[jp].key = "json";
+		params[jp].value = *content;
+	} else {
+		if (st == MAP_NOMEM)
 			l->nomem = 1;
-			goto out;
-		}
-		if (rc != ROUTER_OK) {
-			note(l, ROUTER_DOC_NOTE_ERROR, rc,
-			     "json_path %.96s: the file is not a "
-			     "numeric_static_map table (a JSON object of "
-			     "decimal keys to unsigned 64-bit integers); its "
-			     "content is not quoted, as a document named the "
-			     "file (param 'json_path')",
-			     rel);
-			goto refused;
-		}
-		router__vindex_fini(&v, l->a);
+		else
+			l->skipped = 1;
+		router__free(l->a, *content);
+		*content = NULL;
 	}
-	params[jp].key = "json";
-	params[jp].value = *content;
-	path_set(l, old);
-	path_set(l, oldp);
-	return;
-refused:
-	l->skipped = 1;
-out:
-	router__free(l->a, *content);
-	*content = NULL;
 	path_set(l, old);
 	path_set(l, oldp);
 }
@@ -1195,13 +1230,144 @@ static void add_shard(ld *l, const char *ks, const char *shard, size_t *n)
 	l->skipped = 1; /* the partition is incomplete: no coverage check */
 }
 
+/* Records keyspace `name` (its object and the path it was found at) in
+ * l->ks, for the checks that run after the walk.  Returns 0, or -1 with
+ * l->nomem set. */
+static int record_keyspace(ld *l, const char *name, json_t *obj)
+{
+	if (grow(l->a, (void **)&l->ks, &l->cks, l->nks + 1, sizeof *l->ks) ||
+	    (l->ks[l->nks].path = router__strndup(l->a, l->path, l->plen)) ==
+	        NULL) {
+		l->nomem = 1;
+		return -1;
+	}
+	l->ks[l->nks].name = name;
+	l->ks[l->nks].obj = obj;
+	l->nks++;
+	return 0;
+}
+
+/* Adds the shards the caller supplied for keyspace `name` (ov), noting
+ * that the document's own "shards" (listed, under key `skey`, or NULL)
+ * is ignored.  Notes are placed under a pseudo path naming the override;
+ * the keyspace's path (the last one record_keyspace saved) is restored
+ * after.  Returns how many shards were given. */
+static size_t add_supplied_shards(ld *l, const char *name,
+                                  const router_doc_shards *ov,
+                                  const json_t *listed, const char *skey)
+{
+	char where[ROUTER_NAME_MAX + 40];
+	size_t nsh = 0, i, old;
+
+	if (listed != NULL) {
+		old = path_key(l, skey);
+		note(l, ROUTER_DOC_NOTE_IGNORED, ROUTER_OK,
+		     "replaced by the %zu shard%s the caller supplied",
+		     ov->nshards, ov->nshards == 1 ? "" : "s");
+		path_set(l, old);
+	}
+	snprintf(where, sizeof where, "(shards supplied for %s)", name);
+	old = l->plen;
+	path_set(l, 0);
+	path_append(l, where, strlen(where));
+	for (i = 0; i < ov->nshards; i++) {
+		size_t o2 = path_index(l, i);
+
+		add_shard(l, name, ov->shards[i], &nsh);
+		path_set(l, o2);
+	}
+	path_set(l, 0);
+	path_append(l, l->ks[l->nks - 1].path, old);
+	return ov->nshards;
+}
+
+/* Adds the shards the document lists for keyspace `name` (the array
+ * `shards`, under key `skey`); a name that is not a string is an error.
+ * Returns how many entries the array has. */
+static size_t add_listed_shards(ld *l, const char *name, json_t *shards,
+                                const char *skey)
+{
+	json_t *x;
+	size_t nsh = 0, i, old;
+
+	old = path_key(l, skey);
+	json_array_foreach(shards, i, x) {
+		size_t o2 = path_index(l, i);
+
+		if (!json_is_string(x)) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "a shard name must be a string, not %s",
+			     jtype(x));
+			l->skipped = 1;
+		} else {
+			add_shard(l, name, json_string_value(x), &nsh);
+		}
+		path_set(l, o2);
+	}
+	path_set(l, old);
+	return json_array_size(shards);
+}
+
+/* Walks the "vindexes" object (under key `vkey`) of keyspace `name`. */
+static void walk_vindexes(ld *l, const char *name, json_t *vindexes,
+                          const char *vkey)
+{
+	json_t *x;
+	const char *key;
+	size_t old;
+
+	old = path_key(l, vkey);
+	json_object_foreach(vindexes, key, x) {
+		size_t o2 = path_key(l, key);
+
+		if (!json_is_object(x)) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "a vindex must be an object, not %s", jtype(x));
+			l->skipped = 1;
+		} else if (!bad_name(l, "vindex", key)) {
+			walk_vindex(l, name, key, x);
+		}
+		path_set(l, o2);
+	}
+	path_set(l, old);
+}
+
+/* Walks the "tables" object (under key `tkey`) of keyspace `name`;
+ * `vindexes` is the keyspace's "vindexes" object (or NULL), which the
+ * tables' column vindexes name. */
+static void walk_tables(ld *l, const char *name, json_t *tables,
+                        const char *tkey, json_t *vindexes)
+{
+	json_t *x;
+	const char *key;
+	size_t old;
+
+	old = path_key(l, tkey);
+	json_object_foreach(tables, key, x) {
+		size_t o2 = path_key(l, key);
+
+		if (!json_is_object(x)) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "a table must be an object, not %s", jtype(x));
+			l->skipped = 1;
+		} else if (!bad_name(l, "table", key)) {
+			walk_table(l, name, key, x, vindexes);
+		}
+		path_set(l, o2);
+	}
+	path_set(l, old);
+}
+
+/* Walks keyspace `name` (its object `obj`; `top`: the document is this
+ * one keyspace, so it may carry a "version"): records it, adds it to the
+ * builder, then its shards (supplied or listed), vindexes and tables. */
 static void walk_keyspace(ld *l, const char *name, json_t *obj, int top)
 {
-	json_t *v[K_N], *x;
-	const char *k[K_N], *key;
+	json_t *v[K_N];
+	const char *k[K_N];
 	const router_doc_shards *ov;
 	router_error e;
-	size_t nsh = 0, given = 0, i, old;
+	size_t given = 0, old;
 	int sharded;
 
 	if (bad_name(l, "keyspace", name))
@@ -1213,15 +1379,8 @@ static void walk_keyspace(ld *l, const char *name, json_t *obj, int top)
 		path_set(l, old);
 	}
 	sharded = v[K_SHARDED] != NULL && json_is_true(v[K_SHARDED]);
-	if (grow(l->a, (void **)&l->ks, &l->cks, l->nks + 1, sizeof *l->ks) ||
-	    (l->ks[l->nks].path = router__strndup(l->a, l->path, l->plen)) ==
-	        NULL) {
-		l->nomem = 1;
+	if (record_keyspace(l, name, obj))
 		return;
-	}
-	l->ks[l->nks].name = name;
-	l->ks[l->nks].obj = obj;
-	l->nks++;
 	if (router_builder_add_keyspace(l->b, name, sharded, &e) != ROUTER_OK) {
 		builder_err(l, &e);
 		l->skipped = 1;
@@ -1229,47 +1388,11 @@ static void walk_keyspace(ld *l, const char *name, json_t *obj, int top)
 	}
 
 	ov = override_for(l, name);
-	if (ov != NULL) {
-		char where[ROUTER_NAME_MAX + 40];
-
-		if (v[K_SHARDS] != NULL) {
-			old = path_key(l, k[K_SHARDS]);
-			note(l, ROUTER_DOC_NOTE_IGNORED, ROUTER_OK,
-			     "replaced by the %zu shard%s the caller supplied",
-			     ov->nshards, ov->nshards == 1 ? "" : "s");
-			path_set(l, old);
-		}
-		snprintf(where, sizeof where, "(shards supplied for %s)", name);
-		old = l->plen;
-		path_set(l, 0);
-		path_append(l, where, strlen(where));
-		for (i = 0; i < ov->nshards; i++) {
-			size_t o2 = path_index(l, i);
-
-			add_shard(l, name, ov->shards[i], &nsh);
-			path_set(l, o2);
-		}
-		given = ov->nshards;
-		path_set(l, 0);
-		path_append(l, l->ks[l->nks - 1].path, old);
-	} else if (v[K_SHARDS] != NULL) {
-		old = path_key(l, k[K_SHARDS]);
-		json_array_foreach(v[K_SHARDS], i, x) {
-			size_t o2 = path_index(l, i);
-
-			if (!json_is_string(x)) {
-				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
-				     "a shard name must be a string, not %s",
-				     jtype(x));
-				l->skipped = 1;
-			} else {
-				add_shard(l, name, json_string_value(x), &nsh);
-			}
-			path_set(l, o2);
-		}
-		given = json_array_size(v[K_SHARDS]);
-		path_set(l, old);
-	}
+	if (ov != NULL)
+		given = add_supplied_shards(l, name, ov, v[K_SHARDS],
+		                            k[K_SHARDS]);
+	else if (v[K_SHARDS] != NULL)
+		given = add_listed_shards(l, name, v[K_SHARDS], k[K_SHARDS]);
 	if (sharded && given == 0) {
 		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
 		     "sharded keyspace %s has no shards: list them in its "
@@ -1282,40 +1405,10 @@ static void walk_keyspace(ld *l, const char *name, json_t *obj, int top)
 			l->skipped = 1;
 	}
 
-	if (v[K_VINDEXES] != NULL) {
-		old = path_key(l, k[K_VINDEXES]);
-		json_object_foreach(v[K_VINDEXES], key, x) {
-			size_t o2 = path_key(l, key);
-
-			if (!json_is_object(x)) {
-				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
-				     "a vindex must be an object, not %s",
-				     jtype(x));
-				l->skipped = 1;
-			} else if (!bad_name(l, "vindex", key)) {
-				walk_vindex(l, name, key, x);
-			}
-			path_set(l, o2);
-		}
-		path_set(l, old);
-	}
-	if (v[K_TABLES] != NULL) {
-		old = path_key(l, k[K_TABLES]);
-		json_object_foreach(v[K_TABLES], key, x) {
-			size_t o2 = path_key(l, key);
-
-			if (!json_is_object(x)) {
-				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
-				     "a table must be an object, not %s",
-				     jtype(x));
-				l->skipped = 1;
-			} else if (!bad_name(l, "table", key)) {
-				walk_table(l, name, key, x, v[K_VINDEXES]);
-			}
-			path_set(l, o2);
-		}
-		path_set(l, old);
-	}
+	if (v[K_VINDEXES] != NULL)
+		walk_vindexes(l, name, v[K_VINDEXES], k[K_VINDEXES]);
+	if (v[K_TABLES] != NULL)
+		walk_tables(l, name, v[K_TABLES], k[K_TABLES], v[K_VINDEXES]);
 }
 
 static void walk_rules(ld *l, json_t *obj)

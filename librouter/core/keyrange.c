@@ -713,6 +713,118 @@ static int coverage_err(router_error *err, const char *keyspace,
 	return router__seterr(err, ROUTER_ECOVERAGE, culprit, "%s", msg);
 }
 
+/* The partition checks below take the n (> 0) ranges with their names,
+ * ord (their indexes in KeyRangeCompare order), the keyspace and err as
+ * router__partition_check does, and return ROUTER_OK or the
+ * ROUTER_ECOVERAGE coverage_err set. */
+
+/* A nil range next to any other shard (n > 1). */
+static int check_nil_alone(const router_keyrange *ranges,
+                           const char *const *names, const size_t *ord,
+                           size_t n, const char *keyspace, router_error *err)
+{
+	size_t nil = n, other = n;
+	shard_label la, lb;
+
+	for (size_t i = 0; i < n && (nil == n || other == n); i++) {
+		if (is_nil(&ranges[ord[i]]) && nil == n)
+			nil = ord[i];
+		else
+			other = ord[i];
+	}
+	if (nil == n)
+		return ROUTER_OK;
+	label(&la, ranges, names, nil);
+	label(&lb, ranges, names, other);
+	return coverage_err(err, keyspace, la.s,
+	                    is_nil(&ranges[other])
+	                        ? "shards %s and %s both have no "
+	                          "key range (each covers the whole "
+	                          "keyspace)"
+	                        : "shard %s has no key range (covers "
+	                          "the whole keyspace) but shard %s "
+	                          "has one",
+	                    la.s, lb.s);
+}
+
+/* The first shard (unless nil) starts at the minimum key. */
+static int check_first_start(const router_keyrange *ranges,
+                             const char *const *names, const size_t *ord,
+                             const char *keyspace, router_error *err)
+{
+	shard_label la;
+
+	if (is_nil(&ranges[ord[0]]) || start_empty(&ranges[ord[0]]))
+		return ROUTER_OK;
+	label(&la, ranges, names, ord[0]);
+	return coverage_err(err, keyspace, la.s,
+	                    "partition does not start with the minimum key "
+	                    "(first shard %s)",
+	                    la.s);
+}
+
+/* Each shard ends where the next starts (normalized): the first pair
+ * that does not is a duplicate, an overlap or a gap. */
+static int check_adjacent(const router_keyrange *ranges,
+                          const char *const *names, const size_t *ord,
+                          size_t n, const char *keyspace, router_error *err)
+{
+	shard_label la, lb;
+
+	for (size_t i = 0; i + 1 < n; i++) {
+		const router_keyrange *a = &ranges[ord[i]];
+		const router_keyrange *b = &ranges[ord[i + 1]];
+		int c;
+
+		/* a's end against b's start: an empty end is the maximum, an
+		 * empty start the minimum, so either means overlap. */
+		if (end_empty(a) || start_empty(b))
+			c = 1;
+		else
+			c = router_key_compare(a->end, end_len(a), b->start,
+			                       start_len(b));
+		if (c == 0)
+			continue;
+		label(&la, ranges, names, ord[i]);
+		label(&lb, ranges, names, ord[i + 1]);
+		if (c > 0 && router__keyrange_equal(a, b)) {
+			return coverage_err(err, keyspace, lb.s,
+			                    "shards %s and %s have the same key "
+			                    "range",
+			                    la.s, lb.s);
+		} else if (c > 0) {
+			return coverage_err(err, keyspace, lb.s,
+			                    "shards %s and %s overlap", la.s,
+			                    lb.s);
+		} else {
+			char eh[2 * ROUTER_KEY_MAX + 1], sh[2 * ROUTER_KEY_MAX + 1];
+
+			router__hex(a->end, end_len(a), eh);
+			router__hex(b->start, start_len(b), sh);
+			return coverage_err(err, keyspace, lb.s,
+			                    "gap between %s and %s: %s != %s",
+			                    la.s, lb.s, eh, sh);
+		}
+	}
+	return ROUTER_OK;
+}
+
+/* The last shard (unless nil) ends at the maximum key. */
+static int check_last_end(const router_keyrange *ranges,
+                          const char *const *names, const size_t *ord,
+                          size_t n, const char *keyspace, router_error *err)
+{
+	shard_label la;
+
+	if (is_nil(&ranges[ord[n - 1]]) || end_empty(&ranges[ord[n - 1]]))
+		return ROUTER_OK;
+	label(&la, ranges, names, ord[n - 1]);
+	return coverage_err(err, keyspace, la.s,
+	                    "partition does not end with the maximum key "
+	                    "(last shard %s)",
+	                    la.s);
+}
+
 /*
  * Vitess checks a serving partition in topotools.OrderAndCheckPartitions:
  * sorted by KeyRangeCompare, first start empty, last end empty, and each
@@ -737,7 +849,6 @@ int router__partition_check(const router_keyrange *ranges,
 {
 	size_t stackbuf[256];
 	size_t *ord = order, *heap = NULL;
-	shard_label la, lb;
 	int rc = ROUTER_OK;
 
 	if (ranges == NULL && n > 0)
@@ -766,84 +877,14 @@ int router__partition_check(const router_keyrange *ranges,
 	}
 	sort_order(ranges, ord, n);
 
-	if (n > 1) {
-		/* A nil range next to any other shard. */
-		size_t nil = n, other = n;
-
-		for (size_t i = 0; i < n && (nil == n || other == n); i++) {
-			if (is_nil(&ranges[ord[i]]) && nil == n)
-				nil = ord[i];
-			else
-				other = ord[i];
-		}
-		if (nil != n) {
-			label(&la, ranges, names, nil);
-			label(&lb, ranges, names, other);
-			rc = coverage_err(err, keyspace, la.s,
-			                  is_nil(&ranges[other])
-			                      ? "shards %s and %s both have no "
-			                        "key range (each covers the whole "
-			                        "keyspace)"
-			                      : "shard %s has no key range (covers "
-			                        "the whole keyspace) but shard %s "
-			                        "has one",
-			                  la.s, lb.s);
-			goto out;
-		}
-	}
-
-	if (!is_nil(&ranges[ord[0]]) && !start_empty(&ranges[ord[0]])) {
-		label(&la, ranges, names, ord[0]);
-		rc = coverage_err(err, keyspace, la.s,
-		                  "partition does not start with the minimum key "
-		                  "(first shard %s)",
-		                  la.s);
-		goto out;
-	}
-
-	for (size_t i = 0; i + 1 < n; i++) {
-		const router_keyrange *a = &ranges[ord[i]];
-		const router_keyrange *b = &ranges[ord[i + 1]];
-		int c;
-
-		/* a's end against b's start: an empty end is the maximum, an
-		 * empty start the minimum, so either means overlap. */
-		if (end_empty(a) || start_empty(b))
-			c = 1;
-		else
-			c = router_key_compare(a->end, end_len(a), b->start,
-			                       start_len(b));
-		if (c == 0)
-			continue;
-		label(&la, ranges, names, ord[i]);
-		label(&lb, ranges, names, ord[i + 1]);
-		if (c > 0 && router__keyrange_equal(a, b)) {
-			rc = coverage_err(err, keyspace, lb.s,
-			                  "shards %s and %s have the same key range",
-			                  la.s, lb.s);
-		} else if (c > 0) {
-			rc = coverage_err(err, keyspace, lb.s,
-			                  "shards %s and %s overlap", la.s, lb.s);
-		} else {
-			char eh[2 * ROUTER_KEY_MAX + 1], sh[2 * ROUTER_KEY_MAX + 1];
-
-			router__hex(a->end, end_len(a), eh);
-			router__hex(b->start, start_len(b), sh);
-			rc = coverage_err(err, keyspace, lb.s,
-			                  "gap between %s and %s: %s != %s", la.s,
-			                  lb.s, eh, sh);
-		}
-		goto out;
-	}
-
-	if (!is_nil(&ranges[ord[n - 1]]) && !end_empty(&ranges[ord[n - 1]])) {
-		label(&la, ranges, names, ord[n - 1]);
-		rc = coverage_err(err, keyspace, la.s,
-		                  "partition does not end with the maximum key "
-		                  "(last shard %s)",
-		                  la.s);
-	}
-out:
+	if (n > 1)
+		rc = check_nil_alone(ranges, names, ord, n, keyspace, err);
+	if (rc == ROUTER_OK)
+		rc = check_first_start(ranges, names, ord, keyspace, err);
+	if (rc == ROUTER_OK)
+		rc = check_adjacent(ranges, names, ord, n, keyspace, err);
+	if (rc == ROUTER_OK)
+		rc = check_last_end(ranges, names, ord, n, keyspace, err);
 	router__free(&router__default_allocator, heap);
 	return rc;
 }

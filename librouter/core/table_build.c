@@ -97,27 +97,125 @@ typedef struct bstate {
 	router_table *t;
 } bstate;
 
+/* An unsharded keyspace that lists no shard gets Vitess's implicit one:
+ * shard "0", covering every keyspace id.  Returns 0, or -1 out of
+ * memory. */
+static int build_implicit_shard(bstate *s, router__keyspace *ks)
+{
+	router__shard *sh = router__arena_alloc(s->ar, sizeof *sh);
+
+	if (sh == NULL)
+		return -1;
+	sh->name = "0";
+	sh->name_len = 1;
+	sh->iname = sh->name;
+	sh->id = ROUTER_NO_SHARD;
+	memset(&sh->kr, 0, sizeof sh->kr);
+	sh->kr.full = 1;
+	ks->shards = sh;
+	ks->nshards = 1;
+	return 0;
+}
+
+/* Fills order[0..n) (n = bk->nshards) with the shards' partition order:
+ * for a sharded keyspace the order router__partition_check finds, whose
+ * problem (gap, overlap, ...) is recorded, the listed order then standing
+ * in; for an unsharded one the listed order.  Returns 0, or -1 out of
+ * memory. */
+static int order_shards(bstate *s, const bks *bk, size_t *order)
+{
+	router_builder *b = s->b;
+	size_t n = bk->nshards, i;
+	router_keyrange *krs;
+	const char **names;
+	router_error e;
+	int rc = ROUTER_ENOMEM;
+
+	if (!bk->sharded) {
+		for (i = 0; i < n; i++)
+			order[i] = i;
+		return 0;
+	}
+	krs = router__malloc(b->a, n * sizeof *krs);
+	names = router__malloc(b->a, n * sizeof *names);
+	if (krs != NULL && names != NULL) {
+		for (i = 0; i < n; i++) {
+			krs[i] = bk->shards[i].kr;
+			names[i] = bk->shards[i].name;
+		}
+		rc = router__partition_check(krs, names, n, order, bk->name,
+		                             &e);
+	}
+	router__free(b->a, krs);
+	router__free(b->a, (void *)names);
+	if (rc == ROUTER_ENOMEM)
+		return -1;
+	if (rc != ROUTER_OK) {
+		for (i = 0; i < n; i++)
+			order[i] = i;
+		if (problem_err(b, &e))
+			return -1;
+	}
+	return 0;
+}
+
+/* Copies the builder's shards into sh[0..n) (arena memory) in `order`.
+ * *nlong: how many shards after the first start with more than 8
+ * significant bytes (no flat bounds array then).  Returns 0, or -1 out
+ * of memory. */
+static int copy_shards(bstate *s, const bks *bk, const size_t *order,
+                       router__shard *sh, size_t *nlong)
+{
+	size_t i;
+
+	for (i = 0; i < bk->nshards; i++) {
+		const bshard *bs = &bk->shards[order[i]];
+
+		sh[i].kr = bs->kr;
+		sh[i].name_len = strlen(bs->name);
+		sh[i].name =
+		    router__arena_strndup(s->ar, bs->name, sh[i].name_len);
+		if (sh[i].name == NULL)
+			return -1;
+		sh[i].iname = sh[i].name;
+		sh[i].id = ROUTER_NO_SHARD;
+		if (i > 0 && router__key_normlen(sh[i].kr.start,
+		                                 sh[i].kr.start_len) > 8)
+			(*nlong)++;
+	}
+	return 0;
+}
+
+/* The flat array of the 64-bit starts of shards 1..n of ks (see the top
+ * of this file), for when every start fits in 8 bytes.  Returns 0, or -1
+ * out of memory. */
+static int build_bounds(bstate *s, router__keyspace *ks)
+{
+	size_t n = ks->nshards, i;
+	uint64_t *bounds = router__arena_alloc(s->ar, n * sizeof *bounds);
+
+	if (bounds == NULL)
+		return -1;
+	for (i = 1; i < n; i++)
+		bounds[i - 1] = router__be64_padded(ks->shards[i].kr.start,
+		                                    ks->shards[i].kr.start_len);
+	ks->bounds = bounds;
+	return 0;
+}
+
+/* Lays out the shards of keyspace bk in ks, in partition order, recording
+ * what is wrong with them (a sharded keyspace with none, an unsharded one
+ * with several, shards that are not a partition).  Returns 0, or -1 when the build must
+ * stop (out of memory). */
 static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
 {
 	router_builder *b = s->b;
 	router__shard *sh;
-	size_t n = bk->nshards, i, nlong = 0;
+	size_t n = bk->nshards, nlong = 0;
 	size_t *order = NULL;
 
-	if (n == 0 && !bk->sharded) {
-		sh = router__arena_alloc(s->ar, sizeof *sh);
-		if (sh == NULL)
-			return -1;
-		sh->name = "0";
-		sh->name_len = 1;
-		sh->iname = sh->name;
-		sh->id = ROUTER_NO_SHARD;
-		memset(&sh->kr, 0, sizeof sh->kr);
-		sh->kr.full = 1;
-		ks->shards = sh;
-		ks->nshards = 1;
-		return 0;
-	}
+	if (n == 0 && !bk->sharded)
+		return build_implicit_shard(s, ks);
 	if (n == 0) {
 		return problem(b, ROUTER_EEMPTY, bk->name,
 		               "sharded keyspace %s has no shards", bk->name);
@@ -133,73 +231,16 @@ static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
 		return problem(b, ROUTER_ERANGE, bk->name, "too many shards");
 	order = router__malloc(b->a, n * sizeof *order);
 	sh = router__arena_alloc(s->ar, n * sizeof *sh);
-	if (order == NULL || sh == NULL) {
+	if (order == NULL || sh == NULL ||
+	    order_shards(s, bk, order) || copy_shards(s, bk, order, sh, &nlong)) {
 		router__free(b->a, order);
 		return -1;
-	}
-	if (bk->sharded) {
-		router_keyrange *krs = router__malloc(b->a, n * sizeof *krs);
-		const char **names = router__malloc(b->a, n * sizeof *names);
-		router_error e;
-		int rc = ROUTER_ENOMEM;
-
-		if (krs != NULL && names != NULL) {
-			for (i = 0; i < n; i++) {
-				krs[i] = bk->shards[i].kr;
-				names[i] = bk->shards[i].name;
-			}
-			rc = router__partition_check(krs, names, n, order,
-			                             bk->name, &e);
-		}
-		router__free(b->a, krs);
-		router__free(b->a, (void *)names);
-		if (rc == ROUTER_ENOMEM) {
-			router__free(b->a, order);
-			return -1;
-		}
-		if (rc != ROUTER_OK) {
-			for (i = 0; i < n; i++)
-				order[i] = i;
-			if (problem_err(b, &e)) {
-				router__free(b->a, order);
-				return -1;
-			}
-		}
-	} else {
-		for (i = 0; i < n; i++)
-			order[i] = i;
-	}
-	for (i = 0; i < n; i++) {
-		const bshard *bs = &bk->shards[order[i]];
-
-		sh[i].kr = bs->kr;
-		sh[i].name_len = strlen(bs->name);
-		sh[i].name =
-		    router__arena_strndup(s->ar, bs->name, sh[i].name_len);
-		if (sh[i].name == NULL) {
-			router__free(b->a, order);
-			return -1;
-		}
-		sh[i].iname = sh[i].name;
-		sh[i].id = ROUTER_NO_SHARD;
-		if (i > 0 && router__key_normlen(sh[i].kr.start,
-		                                 sh[i].kr.start_len) > 8)
-			nlong++;
 	}
 	router__free(b->a, order);
 	ks->shards = sh;
 	ks->nshards = (uint32_t)n;
-	if (nlong == 0) {
-		uint64_t *bounds =
-		    router__arena_alloc(s->ar, n * sizeof *bounds);
-
-		if (bounds == NULL)
-			return -1;
-		for (i = 1; i < n; i++)
-			bounds[i - 1] = router__be64_padded(sh[i].kr.start,
-			                                    sh[i].kr.start_len);
-		ks->bounds = bounds;
-	}
+	if (nlong == 0)
+		return build_bounds(s, ks);
 	return 0;
 }
 
@@ -282,103 +323,108 @@ static const router__vdef *find_vdef(const router__keyspace *ks,
 	return NULL;
 }
 
-static int build_table(bstate *s, const bks *bk, router__keyspace *ks,
-                       const btable *bt, router__tdef *d, int skip_missing)
+/* Copies column vindex i of table bt (bc = &bt->cvs[i]) into *cv: its
+ * columns (a column listed twice is a problem) and its vindex in ks
+ * (a problem when missing), then records what Vitess refuses about the
+ * vindex's place: a primary that is not Unique or is owned, a
+ * multi-column vindex that is not the primary.  Returns 0, or -1 when the
+ * build must stop (out of memory). */
+static int build_colvindex(bstate *s, const router__keyspace *ks,
+                           const btable *bt, size_t i, const char *culprit,
+                           router__colvindex *cv)
 {
 	router_builder *b = s->b;
-	char culprit[ROUTER_CULPRIT_MAX];
-	router__colvindex *cvs;
-	size_t i, j;
+	const bcv *bc = &bt->cvs[i];
+	const router__vdef *vd = find_vdef(ks, bc->vindex);
+	char **cols = router__arena_alloc(s->ar, bc->ncolumns * sizeof *cols);
+	size_t j;
 
-	snprintf(culprit, sizeof culprit, "%s.%s", bk->name, bt->name);
-	d->name_len = strlen(bt->name);
-	d->name = router__arena_strndup(s->ar, bt->name, d->name_len);
-	d->ks = ks;
-	d->type = bt->type;
-	d->declared = 1;
-	cvs =
-	    router__arena_alloc(s->ar, (bt->ncvs ? bt->ncvs : 1) * sizeof *cvs);
-	if (d->name == NULL || cvs == NULL)
+	if (cols == NULL)
 		return -1;
-	d->cvs = cvs;
-	d->ncvs = bt->ncvs;
-	for (i = 0; i < bt->ncvs; i++) {
-		const bcv *bc = &bt->cvs[i];
-		const router__vdef *vd = find_vdef(ks, bc->vindex);
-		char **cols =
-		    router__arena_alloc(s->ar, bc->ncolumns * sizeof *cols);
+	for (j = 0; j < bc->ncolumns; j++) {
+		size_t k;
 
-		if (cols == NULL)
+		cols[j] = router__arena_strdup(s->ar, bc->columns[j]);
+		if (cols[j] == NULL)
 			return -1;
-		for (j = 0; j < bc->ncolumns; j++) {
-			size_t k;
+		for (k = 0; k < j; k++)
+			if (strcmp(cols[k], cols[j]) == 0 &&
+			    problem(b, ROUTER_EVSCHEMA, culprit,
+			            "column %s is listed twice in vindex "
+			            "%s of table %s",
+			            cols[j], bc->vindex, bt->name))
+				return -1;
+	}
+	cv->columns = (const char *const *)cols;
+	cv->ncolumns = bc->ncolumns;
+	cv->vd = vd;
+	if (vd == NULL)
+		return problem(b, ROUTER_EREFERENCE, culprit,
+		               "vindex %s not found for table %s", bc->vindex,
+		               bt->name);
+	if (vd->v.type == NULL)
+		return 0; /* its own problem is already recorded */
+	if (i == 0 && !vd->v.type->unique &&
+	    problem(b, ROUTER_EVSCHEMA, culprit,
+	            "primary vindex %s is not Unique for table %s", vd->name,
+	            bt->name))
+		return -1;
+	/* Vitess: owned = a Lookup whose owner is this table. */
+	if (i == 0 && strcmp(vd->owner, bt->name) == 0 &&
+	    vd->v.type->kind == ROUTER__V_LOOKUP &&
+	    problem(b, ROUTER_EVSCHEMA, culprit,
+	            "primary vindex %s cannot be owned for table %s",
+	            vd->name, bt->name))
+		return -1;
+	if (i > 0 && vd->v.type->multi_column &&
+	    problem(b, ROUTER_EVSCHEMA, culprit,
+	            "multi-column vindex %s should be a primary vindex "
+	            "for table %s",
+	            vd->name, bt->name))
+		return -1;
+	return 0;
+}
 
-			cols[j] = router__arena_strdup(s->ar, bc->columns[j]);
-			if (cols[j] == NULL)
-				return -1;
-			for (k = 0; k < j; k++)
-				if (strcmp(cols[k], cols[j]) == 0 &&
-				    problem(b, ROUTER_EVSCHEMA, culprit,
-				            "column %s is listed twice in vindex "
-				            "%s of table %s",
-				            cols[j], bc->vindex, bt->name))
-					return -1;
-		}
-		cvs[i].columns = (const char *const *)cols;
-		cvs[i].ncolumns = bc->ncolumns;
-		cvs[i].vd = vd;
-		if (vd == NULL) {
-			if (problem(b, ROUTER_EREFERENCE, culprit,
-			            "vindex %s not found for table %s",
-			            bc->vindex, bt->name))
-				return -1;
-			continue;
-		}
-		if (vd->v.type == NULL)
-			continue; /* its own problem is already recorded */
-		if (i == 0 && !vd->v.type->unique &&
-		    problem(b, ROUTER_EVSCHEMA, culprit,
-		            "primary vindex %s is not Unique for table %s",
-		            vd->name, bt->name))
-			return -1;
-		/* Vitess: owned = a Lookup whose owner is this table. */
-		if (i == 0 && strcmp(vd->owner, bt->name) == 0 &&
-		    vd->v.type->kind == ROUTER__V_LOOKUP &&
-		    problem(b, ROUTER_EVSCHEMA, culprit,
-		            "primary vindex %s cannot be owned for table %s",
-		            vd->name, bt->name))
-			return -1;
-		if (i > 0 && vd->v.type->multi_column &&
-		    problem(b, ROUTER_EVSCHEMA, culprit,
-		            "multi-column vindex %s should be a primary vindex "
-		            "for table %s",
-		            vd->name, bt->name))
+/* Copies the pin of table bt (its "pinned" hex, set) into d and decodes
+ * it into d->pinned_ksid / pinned_len (length 0, and a problem recorded,
+ * when it is not hex).  Returns 0, or -1 when the build must stop (out of
+ * memory). */
+static int build_pin(bstate *s, const btable *bt, router__tdef *d,
+                     const char *culprit)
+{
+	size_t plen = strlen(bt->pinned), n = 0;
+	uint8_t *k = router__arena_alloc(s->ar, plen / 2 + 1);
+	router_error he;
+
+	if (k == NULL)
+		return -1;
+	d->pinned = router__arena_strdup(s->ar, bt->pinned);
+	if (d->pinned == NULL)
+		return -1;
+	if (router__go_hex_decode(bt->pinned, plen, k, plen / 2 + 1, &n, NULL,
+	                          &he) != ROUTER_OK) {
+		n = 0;
+		if (problem(s->b, ROUTER_EVSCHEMA, culprit,
+		            "could not decode the keyspace id for pin: %s",
+		            he.message))
 			return -1;
 	}
-	if (bt->pinned != NULL) {
-		size_t plen = strlen(bt->pinned), n = 0;
-		uint8_t *k = router__arena_alloc(s->ar, plen / 2 + 1);
-		router_error he;
+	d->pinned_ksid = k;
+	d->pinned_len = n;
+	return 0;
+}
 
-		if (k == NULL)
-			return -1;
-		d->pinned = router__arena_strdup(s->ar, bt->pinned);
-		if (d->pinned == NULL)
-			return -1;
-		if (router__go_hex_decode(bt->pinned, plen, k, plen / 2 + 1, &n,
-		                          NULL, &he) != ROUTER_OK) {
-			n = 0;
-			if (problem(b, ROUTER_EVSCHEMA, culprit,
-			            "could not decode the keyspace id for pin: "
-			            "%s",
-			            he.message))
-				return -1;
-		}
-		d->pinned_ksid = k;
-		d->pinned_len = n;
-	}
-	if (ks->nshards == 0)
-		return 0; /* keyspace already failed */
+/* Decides once how table d (from bt, in keyspace bk / ks, whose shards
+ * are laid out) routes: to a fixed shard (unsharded keyspace, pinned
+ * table), to every shard (reference table) or through its primary
+ * vindex; a sequence table in a sharded keyspace, or a table without a
+ * primary vindex (unless skip_missing), is a problem.  Returns 0, or -1
+ * when the build must stop (out of memory). */
+static int route_table(router_builder *b, const bks *bk,
+                       const router__keyspace *ks, const btable *bt,
+                       router__tdef *d, const char *culprit,
+                       int skip_missing)
+{
 	if (!bk->sharded) {
 		d->mode = ROUTER__T_FIXED;
 		d->fixed = 0;
@@ -402,9 +448,43 @@ static int build_table(bstate *s, const bks *bk, router__keyspace *ks,
 			return -1;
 	} else {
 		d->mode = ROUTER__T_VINDEX;
-		d->primary = cvs[0].vd ? &cvs[0].vd->v : NULL;
+		d->primary = d->cvs[0].vd ? &d->cvs[0].vd->v : NULL;
 	}
 	return 0;
+}
+
+/* Lays out table bt of keyspace bk in d (arena memory): its name, column
+ * vindexes and pin, then how it routes, recording every problem.
+ * skip_missing: the keyspace's lack of vindexes is already recorded, so
+ * a table without a primary vindex is not one more.  Returns 0, or -1
+ * when the build must stop (out of memory). */
+static int build_table(bstate *s, const bks *bk, router__keyspace *ks,
+                       const btable *bt, router__tdef *d, int skip_missing)
+{
+	char culprit[ROUTER_CULPRIT_MAX];
+	router__colvindex *cvs;
+	size_t i;
+
+	snprintf(culprit, sizeof culprit, "%s.%s", bk->name, bt->name);
+	d->name_len = strlen(bt->name);
+	d->name = router__arena_strndup(s->ar, bt->name, d->name_len);
+	d->ks = ks;
+	d->type = bt->type;
+	d->declared = 1;
+	cvs =
+	    router__arena_alloc(s->ar, (bt->ncvs ? bt->ncvs : 1) * sizeof *cvs);
+	if (d->name == NULL || cvs == NULL)
+		return -1;
+	d->cvs = cvs;
+	d->ncvs = bt->ncvs;
+	for (i = 0; i < bt->ncvs; i++)
+		if (build_colvindex(s, ks, bt, i, culprit, &cvs[i]))
+			return -1;
+	if (bt->pinned != NULL && build_pin(s, bt, d, culprit))
+		return -1;
+	if (ks->nshards == 0)
+		return 0; /* keyspace already failed */
+	return route_table(s->b, bk, ks, bt, d, culprit, skip_missing);
 }
 
 static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)

@@ -133,12 +133,118 @@ static void deadline_in(struct timespec *ts, unsigned ms)
 /* Create / free                                                            */
 /* ------------------------------------------------------------------------ */
 
+/* Copies the caller's options (opt, of opt->size bytes) over the
+ * defaults in *o and checks them: a key, the lease TTL, the backoff, the
+ * doc options' size, the endpoints.  Returns ROUTER_OK or ROUTER_EINVAL
+ * (err set: the option at fault). */
+static int take_options(router_etcd_options *o,
+                        const router_etcd_options *opt, router_error *err)
+{
+	if (opt->size < offsetof(router_etcd_options, on_event_arg) +
+	                    sizeof(void *))
+		return router__seterr(err, ROUTER_EINVAL, "options",
+		                      "options.size %zu is smaller than the "
+		                      "0.1 layout",
+		                      opt->size);
+	memcpy(o, opt, opt->size < sizeof *o ? opt->size : sizeof *o);
+	if (o->key == NULL || o->key[0] == '\0')
+		return router__seterr(err, ROUTER_EINVAL, "key",
+		                      "no etcd key given");
+	if (o->lease_ttl_s < 2 || o->lease_ttl_s > 1000000)
+		return router__seterr(err, ROUTER_EINVAL, "lease_ttl_s",
+		                      "lease TTL %u s is outside 2 .. 1000000 s",
+		                      o->lease_ttl_s);
+	/* The cap bound keeps the jittered wait (up to 1.25x) in range. */
+	if (o->backoff_min_ms == 0 || o->backoff_min_ms > o->backoff_max_ms ||
+	    o->backoff_max_ms > 3600000)
+		return router__seterr(err, ROUTER_EINVAL, "backoff",
+		                      "backoff %u..%u ms: the first wait must "
+		                      "be above 0 and at most the cap, the cap "
+		                      "at most 3600000 ms (1 hour)",
+		                      o->backoff_min_ms, o->backoff_max_ms);
+	/* Sized like any options struct (router.h, "How structs grow"): a
+	 * caller built against an older or newer router_doc.h passes its
+	 * own sizeof, which router_doc_load accepts; so does the follower. */
+	if (o->doc != NULL &&
+	    o->doc->size <
+	        offsetof(router_doc_options, format) + sizeof(router_doc_format))
+		return router__seterr(err, ROUTER_EINVAL, "doc",
+		                      "doc options of size %zu: set it to "
+		                      "sizeof(router_doc_options)",
+		                      o->doc->size);
+	return router__etcd_check_endpoints(o->endpoints, err);
+}
+
+/* Sets f->instance (options.instance_id, else "<hostname>-<pid>") and
+ * f->status_key (the status prefix, else the default one, followed by
+ * the instance).  Either is left NULL when out of memory. */
+static void set_instance(router_etcd *f, const router_etcd_options *o)
+{
+	char host[256], *prefix = NULL;
+
+	if (o->instance_id != NULL && o->instance_id[0] != '\0') {
+		f->instance = strdup(o->instance_id);
+	} else {
+		if (gethostname(host, sizeof host) != 0)
+			strcpy(host, "host");
+		host[sizeof host - 1] = '\0';
+		if (asprintf(&f->instance, "%s-%ld", host, (long)getpid()) < 0)
+			f->instance = NULL;
+	}
+	if (o->status_prefix == NULL) {
+		size_t n = router_etcd_default_status_prefix(o->key, NULL, 0);
+
+		if ((prefix = malloc(n + 1)) != NULL)
+			router_etcd_default_status_prefix(o->key, prefix, n + 1);
+	}
+	if (f->instance != NULL &&
+	    asprintf(&f->status_key, "%s%s",
+	             o->status_prefix ? o->status_prefix : prefix ? prefix : "",
+	             f->instance) < 0)
+		f->status_key = NULL;
+	free(prefix);
+}
+
+/* Sets f->doc to a copy of the caller's doc options (of their own size)
+ * or the defaults, with its own copy of the keyspace name
+ * (f->doc_keyspace, left NULL when out of memory). */
+static void set_doc_options(router_etcd *f, const router_etcd_options *o)
+{
+	router_doc_options d = ROUTER_DOC_OPTIONS_INIT;
+
+	if (o->doc == NULL) {
+		f->doc = d;
+		return;
+	}
+	memcpy(&d, o->doc, o->doc->size < sizeof d ? o->doc->size : sizeof d);
+	d.size = sizeof d;
+	f->doc = d;
+	if (o->doc->keyspace != NULL)
+		f->doc_keyspace = strdup(o->doc->keyspace);
+	f->doc.keyspace = f->doc_keyspace;
+}
+
+/* The mutex and the condition variable (on the monotonic clock, which
+ * deadline_in reads) of f, and the seeds of its two jitter generators. */
+static void init_sync(router_etcd *f)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	f->rnd = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32) ^
+	         (uint64_t)(uintptr_t)f;
+	f->rnd_reporter = f->rnd ^ 0x9e3779b97f4a7c15u;
+}
+
 int router_etcd_create(router_etcd **out, router *r,
                        const router_etcd_options *opt, router_error *err)
 {
 	router_etcd *f;
 	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
-	char host[256], *prefix = NULL;
 	int rc;
 
 	if (out == NULL)
@@ -147,38 +253,7 @@ int router_etcd_create(router_etcd **out, router *r,
 	if (r == NULL || opt == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "NULL router or options");
-	if (opt->size < offsetof(router_etcd_options, on_event_arg) +
-	                    sizeof(void *))
-		return router__seterr(err, ROUTER_EINVAL, "options",
-		                      "options.size %zu is smaller than the "
-		                      "0.1 layout",
-		                      opt->size);
-	memcpy(&o, opt, opt->size < sizeof o ? opt->size : sizeof o);
-	if (o.key == NULL || o.key[0] == '\0')
-		return router__seterr(err, ROUTER_EINVAL, "key",
-		                      "no etcd key given");
-	if (o.lease_ttl_s < 2 || o.lease_ttl_s > 1000000)
-		return router__seterr(err, ROUTER_EINVAL, "lease_ttl_s",
-		                      "lease TTL %u s is outside 2 .. 1000000 s",
-		                      o.lease_ttl_s);
-	/* The cap bound keeps the jittered wait (up to 1.25x) in range. */
-	if (o.backoff_min_ms == 0 || o.backoff_min_ms > o.backoff_max_ms ||
-	    o.backoff_max_ms > 3600000)
-		return router__seterr(err, ROUTER_EINVAL, "backoff",
-		                      "backoff %u..%u ms: the first wait must "
-		                      "be above 0 and at most the cap, the cap "
-		                      "at most 3600000 ms (1 hour)",
-		                      o.backoff_min_ms, o.backoff_max_ms);
-	/* Sized like any options struct (router.h, "How structs grow"): a
-	 * caller built against an older or newer router_doc.h passes its
-	 * own sizeof, which router_doc_load accepts; so does the follower. */
-	if (o.doc != NULL && o.doc->size < offsetof(router_doc_options, format) +
-	                                       sizeof(router_doc_format))
-		return router__seterr(err, ROUTER_EINVAL, "doc",
-		                      "doc options of size %zu: set it to "
-		                      "sizeof(router_doc_options)",
-		                      o.doc->size);
-	if ((rc = router__etcd_check_endpoints(o.endpoints, err)) != 0)
+	if ((rc = take_options(&o, opt, err)) != 0)
 		return rc;
 	if ((f = calloc(1, sizeof *f)) == NULL)
 		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
@@ -186,27 +261,7 @@ int router_etcd_create(router_etcd **out, router *r,
 	f->endpoints = strdup(o.endpoints);
 	f->key = strdup(o.key);
 	f->key_len = strlen(o.key);
-	if (o.instance_id != NULL && o.instance_id[0] != '\0') {
-		f->instance = strdup(o.instance_id);
-	} else {
-		if (gethostname(host, sizeof host) != 0)
-			strcpy(host, "host");
-		host[sizeof host - 1] = '\0';
-		if (asprintf(&f->instance, "%s-%ld", host, (long)getpid()) < 0)
-			f->instance = NULL;
-	}
-	if (o.status_prefix == NULL) {
-		size_t n = router_etcd_default_status_prefix(o.key, NULL, 0);
-
-		if ((prefix = malloc(n + 1)) != NULL)
-			router_etcd_default_status_prefix(o.key, prefix, n + 1);
-	}
-	if (f->instance != NULL &&
-	    asprintf(&f->status_key, "%s%s",
-	             o.status_prefix ? o.status_prefix : prefix ? prefix : "",
-	             f->instance) < 0)
-		f->status_key = NULL;
-	free(prefix);
+	set_instance(f, &o);
 	f->snapshot = o.snapshot_path ? strdup(o.snapshot_path) : NULL;
 	f->ttl_s = o.lease_ttl_s;
 	f->bmin = o.backoff_min_ms;
@@ -215,21 +270,7 @@ int router_etcd_create(router_etcd **out, router *r,
 	f->publish_flags = o.publish_flags & ~ROUTER_PUBLISH_DRY_RUN;
 	f->on_event = o.on_event;
 	f->on_event_arg = o.on_event_arg;
-	if (o.doc != NULL) {
-		router_doc_options d = ROUTER_DOC_OPTIONS_INIT;
-
-		memcpy(&d, o.doc,
-		       o.doc->size < sizeof d ? o.doc->size : sizeof d);
-		d.size = sizeof d;
-		f->doc = d;
-		if (o.doc->keyspace != NULL)
-			f->doc_keyspace = strdup(o.doc->keyspace);
-		f->doc.keyspace = f->doc_keyspace;
-	} else {
-		router_doc_options d = ROUTER_DOC_OPTIONS_INIT;
-
-		f->doc = d;
-	}
+	set_doc_options(f, &o);
 	if (f->endpoints == NULL || f->key == NULL || f->instance == NULL ||
 	    f->status_key == NULL ||
 	    (o.snapshot_path != NULL && f->snapshot == NULL) ||
@@ -238,18 +279,7 @@ int router_etcd_create(router_etcd **out, router *r,
 		router_etcd_free(f);
 		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
 	}
-	pthread_mutex_init(&f->mu, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&f->cv, &ca);
-		pthread_condattr_destroy(&ca);
-	}
-	f->rnd = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32) ^
-	         (uint64_t)(uintptr_t)f;
-	f->rnd_reporter = f->rnd ^ 0x9e3779b97f4a7c15u;
+	init_sync(f);
 	*out = f;
 	return ROUTER_OK;
 }
@@ -935,128 +965,182 @@ static char *status_json(router_etcd *f, const router_etcd_status *s)
 	return text;
 }
 
+/* The reporter thread's own state (no other thread reads it). */
+typedef struct rstate {
+	router_etcd *f;
+	int64_t lease;            /* the status key's lease, 0: none yet */
+	unsigned keep_ms;         /* between keep-alives: a third of the TTL */
+	unsigned backoff;         /* router__etcd_backoff_next's state */
+	unsigned wait_ms;         /* 0, or the wait after a failure */
+	uint64_t rnd;             /* the backoff's jitter */
+	struct timespec next_keep; /* when the next keep-alive is due */
+} rstate;
+
+/* Waits for something to do: nothing failed, until the next keep-alive
+ * (or a status change); after a failure, the backoff, never past the
+ * keep-alive; no lease yet, not at all.  Then copies the status to
+ * report into *s and takes f->dirty into *dirty.  Returns 0 when the
+ * follower is stopping, else 1.  Takes and releases f->mu. */
+static int reporter_wait(rstate *rp, router_etcd_status *s, int *dirty)
+{
+	router_etcd *f = rp->f;
+	struct timespec dl;
+
+	/* (Using "now + 0" as the idle deadline made an idle follower spin
+	 * through pthread_cond_timedwait thousands of times a second.) */
+	if (rp->wait_ms == 0 && rp->lease != 0)
+		dl = rp->next_keep;
+	else
+		deadline_in(&dl, rp->wait_ms);
+	if (rp->lease != 0 &&
+	    (rp->next_keep.tv_sec < dl.tv_sec ||
+	     (rp->next_keep.tv_sec == dl.tv_sec &&
+	      rp->next_keep.tv_nsec < dl.tv_nsec)))
+		dl = rp->next_keep;
+	pthread_mutex_lock(&f->mu);
+	while (!f->stopping && !(f->dirty && rp->wait_ms == 0) &&
+	       pthread_cond_timedwait(&f->cv, &f->mu, &dl) != ETIMEDOUT)
+		;
+	if (f->stopping) {
+		pthread_mutex_unlock(&f->mu);
+		return 0;
+	}
+	f->reporter_passes++;
+	*dirty = f->dirty;
+	f->dirty = 0;
+	*s = f->st;
+	pthread_mutex_unlock(&f->mu);
+	s->version = router_serving_version(f->r);
+	s->content_hash = router_content_hash(f->r);
+	return 1;
+}
+
+/* Keeps the lease alive when a keep-alive is due (*keep_due says whether
+ * it was), and takes a new lease when there is none (expired while etcd
+ * was away, or never taken); a new lease makes the status *dirty (it
+ * must be written under it).  Returns ROUTER_OK or the error (e set). */
+static int reporter_lease(rstate *rp, int *dirty, int *keep_due,
+                          router_error *e)
+{
+	router_etcd *f = rp->f;
+	struct timespec now;
+	int rc = ROUTER_OK;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	*keep_due = rp->lease != 0 &&
+	            (now.tv_sec > rp->next_keep.tv_sec ||
+	             (now.tv_sec == rp->next_keep.tv_sec &&
+	              now.tv_nsec >= rp->next_keep.tv_nsec));
+	if (*keep_due) {
+		int64_t ttl;
+
+		rc = router__etcd_lease_keepalive(f->rconn, rp->lease, &ttl, e);
+		if (rc == ROUTER_OK && ttl <= 0) {
+			rp->lease = 0; /* expired while etcd was away */
+			*dirty = 1;
+		} else if (rc == ROUTER_OK) {
+			deadline_in(&rp->next_keep, rp->keep_ms);
+		}
+	}
+	if (rc == ROUTER_OK && rp->lease == 0) {
+		rc = router__etcd_lease_grant(f->rconn, f->ttl_s, &rp->lease, e);
+		if (rc == ROUTER_OK) {
+			deadline_in(&rp->next_keep, rp->keep_ms);
+			*dirty = 1;
+		}
+	}
+	return rc;
+}
+
+/* Writes status s to f->status_key under the lease and counts the
+ * write.  A put refused because etcd no longer knows the lease drops it
+ * (a new one is taken next).  Returns ROUTER_OK or the error (e set). */
+static int reporter_put(rstate *rp, const router_etcd_status *s,
+                        router_error *e)
+{
+	router_etcd *f = rp->f;
+	char *text;
+	int rc;
+
+	if ((text = status_json(f, s)) == NULL) {
+		rc = router__seterr(e, ROUTER_ENOMEM, f->status_key,
+		                    "out of memory");
+	} else {
+		rc = router__etcd_put(f->rconn, f->status_key,
+		                      strlen(f->status_key), text, strlen(text),
+		                      rp->lease, NULL, e);
+		free(text);
+		/* A put under a lease etcd no longer knows fails
+		 * ("requested lease not found"): take a new one. */
+		if (rc != ROUTER_OK &&
+		    strstr(e->message, "lease not found") != NULL)
+			rp->lease = 0;
+	}
+	if (rc == ROUTER_OK) {
+		pthread_mutex_lock(&f->mu);
+		f->st.status_writes++;
+		pthread_mutex_unlock(&f->mu);
+	}
+	return rc;
+}
+
+/* After a failed pass: try again after a backoff, never later than the
+ * lease needs; a status that was to be written stays dirty. */
+static void reporter_backoff(rstate *rp, int keep_due, int dirty)
+{
+	router_etcd *f = rp->f;
+
+	rp->wait_ms = router__etcd_backoff_next(f->bmax, &rp->rnd,
+	                                        &rp->backoff);
+	if (rp->wait_ms > rp->keep_ms)
+		rp->wait_ms = rp->keep_ms;
+	/* A failed keep-alive leaves next_keep in the past, and the wait
+	 * in reporter_wait is cut at next_keep: without this the retry
+	 * would come at once, not after the backoff (a dead etcd saw
+	 * ~1,000 keep-alives a second from every member). */
+	if (keep_due)
+		deadline_in(&rp->next_keep, rp->wait_ms);
+	if (dirty) {
+		pthread_mutex_lock(&f->mu);
+		f->dirty = 1;
+		pthread_mutex_unlock(&f->mu);
+	}
+}
+
+/* The reporter thread: keeps a lease on f->status_key and writes the
+ * follower's status there whenever it changes, until the follower
+ * stops. */
 static void *reporter_main(void *arg)
 {
-	router_etcd *f = arg;
-	int64_t lease = 0;
-	unsigned keep_ms = f->ttl_s * 1000 / 3, backoff = f->bmin, wait_ms = 0;
-	uint64_t rnd = f->rnd_reporter;
-	struct timespec next_keep;
+	rstate rp;
 	router_error e;
 
-	deadline_in(&next_keep, 0);
+	memset(&rp, 0, sizeof rp);
+	rp.f = arg;
+	rp.keep_ms = rp.f->ttl_s * 1000 / 3;
+	rp.backoff = rp.f->bmin;
+	rp.rnd = rp.f->rnd_reporter;
+	deadline_in(&rp.next_keep, 0);
 	for (;;) {
 		router_etcd_status s;
-		struct timespec now, dl;
-		int dirty, keep_due, rc = ROUTER_OK;
-		char *text;
+		int dirty, keep_due, rc;
 
-		/* Nothing failed: sleep until the next keep-alive (or a
-		 * status change wakes us).  After a failure: the backoff,
-		 * never past the keep-alive.  No lease yet: now.  (Using
-		 * "now + 0" as the idle deadline made an idle follower spin
-		 * through pthread_cond_timedwait thousands of times a
-		 * second.) */
-		if (wait_ms == 0 && lease != 0)
-			dl = next_keep;
-		else
-			deadline_in(&dl, wait_ms);
-		if (lease != 0 &&
-		    (next_keep.tv_sec < dl.tv_sec ||
-		     (next_keep.tv_sec == dl.tv_sec &&
-		      next_keep.tv_nsec < dl.tv_nsec)))
-			dl = next_keep;
-		pthread_mutex_lock(&f->mu);
-		while (!f->stopping && !(f->dirty && wait_ms == 0) &&
-		       pthread_cond_timedwait(&f->cv, &f->mu, &dl) != ETIMEDOUT)
-			;
-		if (f->stopping) {
-			pthread_mutex_unlock(&f->mu);
+		if (!reporter_wait(&rp, &s, &dirty))
 			break;
-		}
-		f->reporter_passes++;
-		dirty = f->dirty;
-		f->dirty = 0;
-		s = f->st;
-		pthread_mutex_unlock(&f->mu);
-		s.version = router_serving_version(f->r);
-		s.content_hash = router_content_hash(f->r);
-		wait_ms = 0;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		keep_due = lease != 0 &&
-		           (now.tv_sec > next_keep.tv_sec ||
-		            (now.tv_sec == next_keep.tv_sec &&
-		             now.tv_nsec >= next_keep.tv_nsec));
-		if (keep_due) {
-			int64_t ttl;
-
-			rc = router__etcd_lease_keepalive(f->rconn, lease, &ttl,
-			                                  &e);
-			if (rc == ROUTER_OK && ttl <= 0) {
-				lease = 0; /* expired while etcd was away */
-				dirty = 1;
-			} else if (rc == ROUTER_OK) {
-				deadline_in(&next_keep, keep_ms);
-			}
-		}
-		if (rc == ROUTER_OK && lease == 0) {
-			rc = router__etcd_lease_grant(f->rconn, f->ttl_s, &lease,
-			                              &e);
-			if (rc == ROUTER_OK) {
-				deadline_in(&next_keep, keep_ms);
-				dirty = 1;
-			}
-		}
-		if (rc == ROUTER_OK && dirty) {
-			if ((text = status_json(f, &s)) == NULL) {
-				rc = router__seterr(&e, ROUTER_ENOMEM, f->status_key,
-				                    "out of memory");
-			} else {
-				rc = router__etcd_put(f->rconn, f->status_key,
-				                      strlen(f->status_key), text,
-				                      strlen(text), lease, NULL, &e);
-				free(text);
-				/* A put under a lease etcd no longer knows
-				 * fails ("requested lease not found"): take a
-				 * new one. */
-				if (rc != ROUTER_OK &&
-				    strstr(e.message, "lease not found") != NULL)
-					lease = 0;
-			}
-			if (rc == ROUTER_OK) {
-				pthread_mutex_lock(&f->mu);
-				f->st.status_writes++;
-				pthread_mutex_unlock(&f->mu);
-			}
-		}
+		rp.wait_ms = 0;
+		rc = reporter_lease(&rp, &dirty, &keep_due, &e);
+		if (rc == ROUTER_OK && dirty)
+			rc = reporter_put(&rp, &s, &e);
 		if (rc == ROUTER_ESTATE)
 			continue; /* interrupted: stopping */
-		if (rc != ROUTER_OK) {
-			/* Try again after a backoff, never later than the
-			 * lease needs. */
-			wait_ms = router__etcd_backoff_next(f->bmax, &rnd,
-			                                    &backoff);
-			if (wait_ms > keep_ms)
-				wait_ms = keep_ms;
-			/* A failed keep-alive leaves next_keep in the past,
-			 * and the wait above is cut at next_keep: without
-			 * this the retry would come at once, not after the
-			 * backoff (a dead etcd saw ~1,000 keep-alives a
-			 * second from every member). */
-			if (keep_due)
-				deadline_in(&next_keep, wait_ms);
-			if (dirty) {
-				pthread_mutex_lock(&f->mu);
-				f->dirty = 1;
-				pthread_mutex_unlock(&f->mu);
-			}
-		} else {
-			backoff = f->bmin;
-		}
+		if (rc != ROUTER_OK)
+			reporter_backoff(&rp, keep_due, dirty);
+		else
+			rp.backoff = rp.f->bmin;
 	}
 	/* router_etcd_stop revokes it once both threads are joined (here
 	 * the connection may still be about to be interrupted). */
-	f->lease = lease;
+	rp.f->lease = rp.lease;
 	return NULL;
 }
 

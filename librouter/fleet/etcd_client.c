@@ -488,27 +488,10 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Perform a POST of body to path on the current endpoint.  stream: no
- * overall timeout, lines to line_fn, idle_ms as the idle limit.  Returns
- * ROUTER_OK with *http set (the body in c->buf), ROUTER_ESTATE when
- * interrupted, ROUTER_EIO on transport failure (and moves to the next
- * endpoint).  *ended_by: 1 when line_fn or idle ended a stream. */
-static int perform(router__etcd *c, const char *path, const char *body,
-                   int stream, unsigned idle_ms, long *http, int *ended_by,
-                   router_error *err)
+/* Starts an exchange with path on the current endpoint at t0: the URL,
+ * an empty buffer and fresh counters for on_data. */
+static void exchange_reset(router__etcd *c, const char *path, int64_t t0)
 {
-	struct curl_slist *hdr = NULL;
-	CURLcode res = CURLE_OK;
-	int running = 1, idle = 0, rc = ROUTER_OK;
-	CURLMsg *msg;
-	int left;
-	int64_t t0 = now_ns();
-
-	*http = 0;
-	if (ended_by)
-		*ended_by = 0;
-	if (atomic_load_explicit(&c->interrupted, memory_order_relaxed))
-		return router__seterr(err, ROUTER_ESTATE, path, "interrupted");
 	snprintf(c->url, sizeof c->url, "%s%s", c->eps[c->cur], path);
 	c->len = 0;
 	c->scanned = 0;
@@ -521,7 +504,13 @@ static int perform(router__etcd *c, const char *path, const char *body,
 	if (c->buf != NULL)
 		c->buf[0] = '\0';
 	c->errbuf[0] = '\0';
-	hdr = curl_slist_append(NULL, "Content-Type: application/json");
+}
+
+/* Sets c->easy up for a POST of body to c->url with headers hdr; stream:
+ * no overall timeout. */
+static void exchange_setopts(router__etcd *c, const char *body,
+                             struct curl_slist *hdr, int stream)
+{
 	curl_easy_reset(c->easy);
 	curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body);
@@ -539,84 +528,102 @@ static int perform(router__etcd *c, const char *path, const char *body,
 	if (!stream)
 		curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS,
 		                 (long)c->timeout_ms);
-	curl_multi_add_handle(c->multi, c->easy);
-	while (running) {
-		CURLMcode mc = curl_multi_perform(c->multi, &running);
+}
 
-		if (mc != CURLM_OK) {
-			rc = router__seterr(err, ROUTER_EIO, c->url,
-			                    "libcurl: %s", curl_multi_strerror(mc));
-			break;
+/* The liveness rules of a stream started at t0, checked between polls:
+ * no complete message within first_ms (an error answer excepted, which
+ * the caller quotes), a silent stream past idle_ms (*idle = 1: the
+ * caller resumes), a pending message growing slower than
+ * STREAM_MIN_RATE.  Returns 1 when the stream must end here, with *rc
+ * ROUTER_OK or the error set (the client then moves to the next
+ * endpoint); 0 to keep polling. */
+static int stream_must_end(router__etcd *c, unsigned idle_ms, int64_t t0,
+                           int *idle, int *rc, router_error *err)
+{
+	int64_t now = now_ns(), quiet = now - c->last_msg_ns;
+
+	/* Progress is a complete message, not a byte: a peer trickling a
+	 * byte every few seconds must not pass for a live stream. */
+	if (c->first_ms && c->msgs == 0 &&
+	    now - t0 > (int64_t)c->first_ms * 1000000) {
+		if (c->http_bad)
+			return 1; /* the caller quotes it */
+		*rc = router__seterr(err, ROUTER_EIO, c->url,
+		                     "etcd did not answer the request within "
+		                     "%u ms (%zu bytes, no complete message): "
+		                     "black-holed or overloaded",
+		                     c->first_ms, c->len);
+		c->cur = (c->cur + 1) % c->neps;
+		return 1;
+	}
+	int64_t win = now - c->win_ns;
+
+	if (idle_ms && quiet > (int64_t)idle_ms * 1000000 && c->len == 0) {
+		*idle = 1; /* silent: the caller resumes */
+		return 1;
+	}
+	/* A message pending: over each idle-long window it must grow by
+	 * STREAM_MIN_RATE bytes a second. */
+	if (idle_ms && c->len > 0 && win > (int64_t)idle_ms * 1000000) {
+		if ((double)(c->rx - c->win_rx) * 1e9 / (double)win <
+		    STREAM_MIN_RATE) {
+			*rc = router__seterr(
+			    err, ROUTER_EIO, c->url,
+			    "stream stalled: %zu bytes of a message pending, "
+			    "%" PRIu64 " more in the last %" PRId64
+			    " ms, no complete message for %" PRId64
+			    " ms (less than %u bytes/s)",
+			    c->len, c->rx - c->win_rx, win / 1000000,
+			    quiet / 1000000, STREAM_MIN_RATE);
+			c->cur = (c->cur + 1) % c->neps;
+			return 1;
 		}
-		if (!running)
+		c->win_ns = now;
+		c->win_rx = c->rx;
+	}
+	return 0;
+}
+
+/* Drives the exchange set up in c->easy (added to c->multi) until it
+ * ends, is interrupted or (stream) must end by stream_must_end.
+ * *running: 1 when left before the transfer ended.  Returns ROUTER_OK or
+ * the error set (ROUTER_EIO libcurl, ROUTER_ESTATE interrupted). */
+static int exchange_run(router__etcd *c, int stream, unsigned idle_ms,
+                        int64_t t0, int *running, int *idle,
+                        router_error *err)
+{
+	int rc = ROUTER_OK;
+
+	*running = 1;
+	while (*running) {
+		CURLMcode mc = curl_multi_perform(c->multi, running);
+
+		if (mc != CURLM_OK)
+			return router__seterr(err, ROUTER_EIO, c->url,
+			                      "libcurl: %s",
+			                      curl_multi_strerror(mc));
+		if (!*running)
 			break;
 		if (atomic_load_explicit(&c->interrupted,
-		                         memory_order_relaxed)) {
-			rc = router__seterr(err, ROUTER_ESTATE, c->url,
-			                    "interrupted");
-			break;
-		}
-		if (stream) {
-			int64_t now = now_ns(), quiet = now - c->last_msg_ns;
-
-			/* Progress is a complete message, not a byte: a peer
-			 * trickling a byte every few seconds must not pass
-			 * for a live stream. */
-			if (c->first_ms && c->msgs == 0 &&
-			    now - t0 > (int64_t)c->first_ms * 1000000) {
-				if (c->http_bad)
-					break; /* the caller quotes it */
-				rc = router__seterr(
-				    err, ROUTER_EIO, c->url,
-				    "etcd did not answer the request within %u "
-				    "ms (%zu bytes, no complete message): "
-				    "black-holed or overloaded",
-				    c->first_ms, c->len);
-				c->cur = (c->cur + 1) % c->neps;
-				break;
-			}
-			int64_t win = now - c->win_ns;
-
-			if (idle_ms && quiet > (int64_t)idle_ms * 1000000 &&
-			    c->len == 0) {
-				idle = 1; /* silent: the caller resumes */
-				break;
-			}
-			/* A message pending: over each idle-long window it
-			 * must grow by STREAM_MIN_RATE bytes a second. */
-			if (idle_ms && c->len > 0 &&
-			    win > (int64_t)idle_ms * 1000000) {
-				if ((double)(c->rx - c->win_rx) * 1e9 /
-				        (double)win <
-				    STREAM_MIN_RATE) {
-					rc = router__seterr(
-					    err, ROUTER_EIO, c->url,
-					    "stream stalled: %zu bytes of a "
-					    "message pending, %" PRIu64
-					    " more in the last %" PRId64
-					    " ms, no complete message for "
-					    "%" PRId64 " ms (less than %u "
-					    "bytes/s)",
-					    c->len, c->rx - c->win_rx,
-					    win / 1000000, quiet / 1000000,
-					    STREAM_MIN_RATE);
-					c->cur = (c->cur + 1) % c->neps;
-					break;
-				}
-				c->win_ns = now;
-				c->win_rx = c->rx;
-			}
-		}
+		                         memory_order_relaxed))
+			return router__seterr(err, ROUTER_ESTATE, c->url,
+			                      "interrupted");
+		if (stream && stream_must_end(c, idle_ms, t0, idle, &rc, err))
+			return rc;
 		curl_multi_poll(c->multi, NULL, 0, 200, NULL);
 	}
-	while ((msg = curl_multi_info_read(c->multi, &left)) != NULL)
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c->easy)
-			res = msg->data.result;
-	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, http);
-	curl_multi_remove_handle(c->multi, c->easy);
-	curl_slist_free_all(hdr);
-	if (rc != ROUTER_OK)
-		return rc;
+	return ROUTER_OK;
+}
+
+/* What an exchange that ran without error (libcurl's result res;
+ * running, idle: as exchange_run left them) comes to, as perform
+ * returns it. */
+static int exchange_outcome(router__etcd *c, CURLcode res, int running,
+                            int idle, int stream, int *ended_by,
+                            router_error *err)
+{
+	int rc;
+
 	if (c->http_bad) /* a stream refused: *http and the body say why */
 		return ROUTER_OK;
 	if (running) { /* left early: idle stream */
@@ -646,6 +653,43 @@ static int perform(router__etcd *c, const char *path, const char *body,
 		return rc;
 	}
 	return ROUTER_OK;
+}
+
+/* Perform a POST of body to path on the current endpoint.  stream: no
+ * overall timeout, lines to line_fn, idle_ms as the idle limit.  Returns
+ * ROUTER_OK with *http set (the body in c->buf), ROUTER_ESTATE when
+ * interrupted, ROUTER_EIO on transport failure (and moves to the next
+ * endpoint).  *ended_by: 1 when line_fn or idle ended a stream. */
+static int perform(router__etcd *c, const char *path, const char *body,
+                   int stream, unsigned idle_ms, long *http, int *ended_by,
+                   router_error *err)
+{
+	struct curl_slist *hdr = NULL;
+	CURLcode res = CURLE_OK;
+	int running = 1, idle = 0, rc;
+	CURLMsg *msg;
+	int left;
+	int64_t t0 = now_ns();
+
+	*http = 0;
+	if (ended_by)
+		*ended_by = 0;
+	if (atomic_load_explicit(&c->interrupted, memory_order_relaxed))
+		return router__seterr(err, ROUTER_ESTATE, path, "interrupted");
+	exchange_reset(c, path, t0);
+	hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	exchange_setopts(c, body, hdr, stream);
+	curl_multi_add_handle(c->multi, c->easy);
+	rc = exchange_run(c, stream, idle_ms, t0, &running, &idle, err);
+	while ((msg = curl_multi_info_read(c->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c->easy)
+			res = msg->data.result;
+	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, http);
+	curl_multi_remove_handle(c->multi, c->easy);
+	curl_slist_free_all(hdr);
+	if (rc != ROUTER_OK)
+		return rc;
+	return exchange_outcome(c, res, running, idle, stream, ended_by, err);
 }
 
 /* The message of an etcd/gateway error object, or NULL. */
@@ -1177,16 +1221,139 @@ static int watch_malformed(watch_ctx *w, const char *what)
 	return 1;
 }
 
+/* Reads the parts of watch message o (a JSON object) around its events
+ * into m: an error object ends the watch (ROUTER_EIO), a missing result
+ * or a revision out of range is malformed.  *evs: the result's events
+ * array, or NULL.  Returns 0, or 1 (the watch stops) with w->rc set. */
+static int watch_result(watch_ctx *w, json_t *o, router__etcd_watch_msg *m,
+                        json_t **evs)
+{
+	const char *em;
+	json_t *r;
+	char why[160];
+
+	if ((em = error_message(o)) != NULL) {
+		w->rc = router__seterr(&w->err, ROUTER_EIO, w->c->url,
+		                       "etcd ended the watch: %s", em);
+		return 1;
+	}
+	r = json_object_get(o, "result");
+	*evs = json_object_get(r, "events");
+	if (!json_is_object(r) || (*evs != NULL && !json_is_array(*evs)))
+		return watch_malformed(w, "no valid result");
+	/* Absent (0) is allowed in a watch message; present, in range. */
+	if (jrange(json_object_get(r, "header"), "revision", "header.revision",
+	           0, ROUTER__ETCD_REV_MAX, &m->header_revision, why,
+	           sizeof why) != 0 ||
+	    jrange(r, "compact_revision", "compact_revision", 0,
+	           ROUTER__ETCD_REV_MAX, &m->compact_revision, why,
+	           sizeof why) != 0)
+		return watch_malformed(w, why);
+	m->created = jbool(r, "created");
+	m->canceled = jbool(r, "canceled");
+	m->cancel_reason =
+	    json_string_value(json_object_get(r, "cancel_reason"));
+	if (m->cancel_reason == NULL)
+		m->cancel_reason = "";
+	return 0;
+}
+
+/* Allocates m's per-event arrays for n (> 0) events.  Returns 0, or 1
+ * (the watch stops) with w->rc set and nothing allocated. */
+static int watch_events_alloc(watch_ctx *w, router__etcd_watch_msg *m,
+                              size_t n)
+{
+	m->events = calloc(n, sizeof *m->events);
+	m->event_is_delete = calloc(n, sizeof *m->event_is_delete);
+	m->event_error = calloc(n, sizeof *m->event_error);
+	if (m->events != NULL && m->event_is_delete != NULL &&
+	    m->event_error != NULL)
+		return 0;
+	free(m->events);
+	free(m->event_is_delete);
+	free(m->event_error);
+	w->rc = router__seterr(&w->err, ROUTER_ENOMEM, w->c->url,
+	                       "out of memory");
+	return 1;
+}
+
+/* Reads event ev into slot m->nevents of m.  An event whose kv or type
+ * is bad but whose revision is known is kept for the caller to skip
+ * (its event_error set, its kv cleared but for mod_revision); one whose
+ * revision cannot be read makes the message malformed.  Returns 0, or 1
+ * (the watch stops) with w->rc set. */
+static int watch_event(watch_ctx *w, router__etcd_watch_msg *m,
+                       const json_t *ev)
+{
+	const json_t *jt = json_object_get(ev, "type");
+	const char *type = json_string_value(jt);
+	router__etcd_kv *kv = &m->events[m->nevents];
+	char why[160], msg[200];
+	int prc = parse_kv(json_object_get(ev, "kv"), kv, why, sizeof why);
+
+	if (prc == 0 && ((jt != NULL && type == NULL) ||
+	                 (type != NULL && strcmp(type, "PUT") != 0 &&
+	                  strcmp(type, "DELETE") != 0))) {
+		snprintf(why, sizeof why, "event type is not PUT or DELETE");
+		prc = -1;
+	}
+	if (prc == -2) {
+		w->rc = router__seterr(&w->err, ROUTER_ENOMEM, w->c->url,
+		                       "out of memory");
+		return 1;
+	}
+	if (prc != 0 && kv->mod_revision == 0) {
+		/* Not even its revision can be read: nothing to skip, the
+		 * message is garbage. */
+		snprintf(msg, sizeof msg, "event %zu: %s", m->nevents, why);
+		return watch_malformed(w, msg);
+	}
+	if (prc != 0) {
+		/* Its revision is known: the caller can skip it. */
+		char *e = strdup(why);
+
+		router__etcd_kv_clear(kv);
+		kv->mod_revision = 0;
+		if (e == NULL) {
+			w->rc = router__seterr(&w->err, ROUTER_ENOMEM,
+			                       w->c->url, "out of memory");
+			return 1;
+		}
+		m->event_error[m->nevents] = e;
+		/* parse_kv validated it before failing. */
+		jint64(json_object_get(ev, "kv"), "mod_revision",
+		       &kv->mod_revision);
+		return 0;
+	}
+	/* PUT is the default value of the type enum: left out. */
+	m->event_is_delete[m->nevents] =
+	    type != NULL && strcmp(type, "DELETE") == 0;
+	return 0;
+}
+
+/* Frees what watch_events_alloc and watch_event put in m. */
+static void watch_msg_free(router__etcd_watch_msg *m)
+{
+	for (size_t i = 0; m->event_error != NULL && i < m->nevents; i++)
+		free(m->event_error[i]);
+	free(m->event_error);
+	router__etcd_kvs_free(m->events, m->nevents);
+	free(m->event_is_delete);
+}
+
+/* on_data's line_fn for a watch: parses one message (line[0..len)) and
+ * hands it to w->fn.  Returns nonzero to end the stream: w->fn asked
+ * to, or the message ended the watch, was malformed or could not be
+ * read (w->rc set). */
 static int watch_line(void *arg, char *line, size_t len)
 {
 	watch_ctx *w = arg;
 	json_error_t je;
-	json_t *o = json_loadb(line, len, 0, &je), *r, *evs;
+	json_t *o = json_loadb(line, len, 0, &je), *evs = NULL;
 	router__etcd_watch_msg m;
-	const char *em;
 	int stop = 0;
 	size_t n;
-	char why[160], msg[200];
+	char msg[200];
 
 	memset(&m, 0, sizeof m);
 	if (o == NULL || !json_is_object(o)) {
@@ -1195,109 +1362,21 @@ static int watch_line(void *arg, char *line, size_t len)
 		         len > 40 ? "..." : "");
 		return watch_malformed(w, msg);
 	}
-	if ((em = error_message(o)) != NULL) {
-		w->rc = router__seterr(&w->err, ROUTER_EIO, w->c->url,
-		                       "etcd ended the watch: %s", em);
+	n = 0;
+	if (watch_result(w, o, &m, &evs) ||
+	    ((n = json_array_size(evs)) > 0 && watch_events_alloc(w, &m, n))) {
 		json_decref(o);
 		return 1;
 	}
-	r = json_object_get(o, "result");
-	evs = json_object_get(r, "events");
-	if (!json_is_object(r) || (evs != NULL && !json_is_array(evs))) {
-		json_decref(o);
-		return watch_malformed(w, "no valid result");
-	}
-	/* Absent (0) is allowed in a watch message; present, in range. */
-	if (jrange(json_object_get(r, "header"), "revision", "header.revision",
-	           0, ROUTER__ETCD_REV_MAX, &m.header_revision, why,
-	           sizeof why) != 0 ||
-	    jrange(r, "compact_revision", "compact_revision", 0,
-	           ROUTER__ETCD_REV_MAX, &m.compact_revision, why,
-	           sizeof why) != 0) {
-		json_decref(o);
-		return watch_malformed(w, why);
-	}
-	m.created = jbool(r, "created");
-	m.canceled = jbool(r, "canceled");
-	m.cancel_reason = json_string_value(json_object_get(r, "cancel_reason"));
-	if (m.cancel_reason == NULL)
-		m.cancel_reason = "";
-	n = json_array_size(evs);
-	if (n > 0) {
-		m.events = calloc(n, sizeof *m.events);
-		m.event_is_delete = calloc(n, sizeof *m.event_is_delete);
-		m.event_error = calloc(n, sizeof *m.event_error);
-		if (m.events == NULL || m.event_is_delete == NULL ||
-		    m.event_error == NULL) {
-			free(m.events);
-			free(m.event_is_delete);
-			free(m.event_error);
-			w->rc = router__seterr(&w->err, ROUTER_ENOMEM, w->c->url,
-			                       "out of memory");
-			json_decref(o);
-			return 1;
-		}
-	}
 	for (m.nevents = 0; m.nevents < n; m.nevents++) {
-		const json_t *ev = json_array_get(evs, m.nevents);
-		const json_t *jt = json_object_get(ev, "type");
-		const char *type = json_string_value(jt);
-		router__etcd_kv *kv = &m.events[m.nevents];
-		int prc = parse_kv(json_object_get(ev, "kv"), kv, why,
-		                   sizeof why);
-
-		if (prc == 0 && ((jt != NULL && type == NULL) ||
-		                 (type != NULL && strcmp(type, "PUT") != 0 &&
-		                  strcmp(type, "DELETE") != 0))) {
-			snprintf(why, sizeof why, "event type is not PUT or "
-			                          "DELETE");
-			prc = -1;
-		}
-		if (prc == -2) {
-			w->rc = router__seterr(&w->err, ROUTER_ENOMEM, w->c->url,
-			                       "out of memory");
+		if (watch_event(w, &m, json_array_get(evs, m.nevents))) {
 			stop = 1;
 			break;
 		}
-		if (prc != 0 && kv->mod_revision == 0) {
-			/* Not even its revision can be read: nothing to
-			 * skip, the message is garbage. */
-			snprintf(msg, sizeof msg, "event %zu: %s", m.nevents,
-			         why);
-			watch_malformed(w, msg);
-			stop = 1;
-			break;
-		}
-		if (prc != 0) {
-			/* Its revision is known: the caller can skip it. */
-			char *e = strdup(why);
-
-			router__etcd_kv_clear(kv);
-			kv->mod_revision = 0;
-			if (e == NULL) {
-				w->rc = router__seterr(&w->err, ROUTER_ENOMEM,
-				                       w->c->url,
-				                       "out of memory");
-				stop = 1;
-				break;
-			}
-			m.event_error[m.nevents] = e;
-			/* parse_kv validated it before failing. */
-			jint64(json_object_get(ev, "kv"), "mod_revision",
-			       &kv->mod_revision);
-			continue;
-		}
-		/* PUT is the default value of the type enum: left out. */
-		m.event_is_delete[m.nevents] =
-		    type != NULL && strcmp(type, "DELETE") == 0;
 	}
 	if (!stop)
 		stop = w->fn(w->arg, &m) != 0;
-	for (size_t i = 0; m.event_error != NULL && i < m.nevents; i++)
-		free(m.event_error[i]);
-	free(m.event_error);
-	router__etcd_kvs_free(m.events, m.nevents);
-	free(m.event_is_delete);
+	watch_msg_free(&m);
 	json_decref(o);
 	return stop;
 }
