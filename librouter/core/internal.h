@@ -83,6 +83,27 @@ int router__parse_int64(const char *s, size_t n, int64_t *out);
 size_t router__fmt_uint64(uint64_t v, char *buf);
 size_t router__fmt_int64(int64_t v, char *buf);
 
+/* Vitess's conversions of a SQL value (value.c), as the vindexes apply
+ * them (docs/spec.md section 1.1).  Each returns a ROUTER__CONV_ outcome:
+ * OK, not convertible (Map gives None), or a malformed router_value (bad
+ * type tag, NULL pointer with a length).  They allocate nothing and
+ * format no error: vindex mapping is the routing hot path. */
+enum { ROUTER__CONV_OK = 0, ROUTER__CONV_FAIL = 1, ROUTER__CONV_BAD = -1 };
+/* The bytes Vitess holds for v (what xxhash, binary and binary_md5 hash):
+ * decimal text for integers (written into tmp, at least 21 bytes), the
+ * value's own bytes otherwise, empty for NULL. */
+int router__value_bytes(const router_value *v, char *tmp, const uint8_t **p,
+                        size_t *n);
+/* Conversion (b), evalengine.ToUint64: signed types must not be negative;
+ * text is tried as uint64, then as int64 (which must not be negative). */
+int router__to_uint64(const router_value *v, uint64_t *out);
+/* Conversion (a), the hash vindex: signed types keep their two's-complement
+ * bits (-1 -> 2^64-1); everything else goes through (b). */
+int router__to_uint64_hash(const router_value *v, uint64_t *out);
+/* What Map returns for a conversion that failed with outcome rc:
+ * ROUTER_NONE (not convertible) or ROUTER_EINVAL (malformed value). */
+int router__conv_status(int rc);
+
 /* Lower-case hex of (p, n) into buf of at least 2n+1 bytes. */
 void router__hex(const void *p, size_t n, char *buf);
 

@@ -1,6 +1,7 @@
 /* SQL values as Vitess reads them: Go strconv's base-10 integers (the
  * text an integer vindex accepts), their decimal text (what xxhash and
- * unicode hashing see), and router_value_parse. */
+ * unicode hashing see), Vitess's integer conversions of a router_value
+ * (what the numeric vindexes see), and router_value_parse. */
 #include <stdint.h>
 #include <string.h>
 
@@ -147,4 +148,80 @@ int router_value_parse(router_sqltype type, const void *text, size_t len,
 	}
 	return router__seterr(err, ROUTER_EINVAL, NULL, "unknown SQL type %d",
 	                      (int)type);
+}
+
+/* ---- Vitess's conversions of a router_value (internal.h) --------------- */
+
+int router__value_bytes(const router_value *v, char *tmp, const uint8_t **p,
+                        size_t *n)
+{
+	switch (v->type) {
+	case ROUTER_SQL_NULL:
+		*p = (const uint8_t *)"";
+		*n = 0;
+		return ROUTER__CONV_OK;
+	case ROUTER_SQL_INT64:
+		*n = router__fmt_int64(v->i64, tmp);
+		*p = (const uint8_t *)tmp;
+		return ROUTER__CONV_OK;
+	case ROUTER_SQL_UINT64:
+		*n = router__fmt_uint64(v->u64, tmp);
+		*p = (const uint8_t *)tmp;
+		return ROUTER__CONV_OK;
+	case ROUTER_SQL_VARCHAR:
+	case ROUTER_SQL_VARBINARY:
+	case ROUTER_SQL_FLOAT64:
+		if (ROUTER__UNLIKELY(v->ptr == NULL && v->len > 0))
+			return ROUTER__CONV_BAD;
+		*p = v->len > 0 ? v->ptr : (const uint8_t *)"";
+		*n = v->len;
+		return ROUTER__CONV_OK;
+	}
+	return ROUTER__CONV_BAD;
+}
+
+int router__to_uint64(const router_value *v, uint64_t *out)
+{
+	int64_t s;
+
+	switch (v->type) {
+	case ROUTER_SQL_INT64:
+		if (v->i64 < 0)
+			return ROUTER__CONV_FAIL;
+		*out = (uint64_t)v->i64;
+		return ROUTER__CONV_OK;
+	case ROUTER_SQL_UINT64:
+		*out = v->u64;
+		return ROUTER__CONV_OK;
+	case ROUTER_SQL_NULL:
+		return ROUTER__CONV_FAIL;
+	case ROUTER_SQL_VARCHAR:
+	case ROUTER_SQL_VARBINARY:
+	case ROUTER_SQL_FLOAT64:
+		if (ROUTER__UNLIKELY(v->ptr == NULL && v->len > 0))
+			return ROUTER__CONV_BAD;
+		if (router__parse_uint64(v->ptr, v->len, out) == 0)
+			return ROUTER__CONV_OK;
+		/* "+5" fails the unsigned parse but not the signed one. */
+		if (router__parse_int64(v->ptr, v->len, &s) == 0 && s >= 0) {
+			*out = (uint64_t)s;
+			return ROUTER__CONV_OK;
+		}
+		return ROUTER__CONV_FAIL;
+	}
+	return ROUTER__CONV_BAD;
+}
+
+int router__to_uint64_hash(const router_value *v, uint64_t *out)
+{
+	if (v->type == ROUTER_SQL_INT64) {
+		*out = (uint64_t)v->i64;
+		return ROUTER__CONV_OK;
+	}
+	return router__to_uint64(v, out);
+}
+
+int router__conv_status(int rc)
+{
+	return rc == ROUTER__CONV_FAIL ? ROUTER_NONE : ROUTER_EINVAL;
 }

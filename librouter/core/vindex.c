@@ -15,6 +15,8 @@
  * as their decimal text, and reach numeric vindexes (hash, numeric,
  * reverse_bits, numeric_static_map, region_experimental) through the integer
  * conversions of docs/spec.md section 1.1, which depend on the value's SQL type.
+ * Both are value rules and live in value.c (router__value_bytes,
+ * router__to_uint64, internal.h); this file holds the vindexes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -183,95 +185,6 @@ static void md5_bytes(const void *p, size_t n, uint8_t out[16])
 }
 
 /* ------------------------------------------------------------------------ */
-/* Values                                                                   */
-/* ------------------------------------------------------------------------ */
-
-/* Conversion outcomes: OK, not convertible (Map gives None), malformed
- * router_value (bad type tag, NULL pointer with a length). */
-enum { CONV_OK = 0, CONV_FAIL = 1, CONV_BAD = -1 };
-
-/* The bytes Vitess holds for v: decimal text for integers (written into
- * tmp, at least 21 bytes), the value's own bytes otherwise, empty for
- * NULL. */
-static int value_bytes(const router_value *v, char *tmp, const uint8_t **p,
-                       size_t *n)
-{
-	switch (v->type) {
-	case ROUTER_SQL_NULL:
-		*p = (const uint8_t *)"";
-		*n = 0;
-		return CONV_OK;
-	case ROUTER_SQL_INT64:
-		*n = router__fmt_int64(v->i64, tmp);
-		*p = (const uint8_t *)tmp;
-		return CONV_OK;
-	case ROUTER_SQL_UINT64:
-		*n = router__fmt_uint64(v->u64, tmp);
-		*p = (const uint8_t *)tmp;
-		return CONV_OK;
-	case ROUTER_SQL_VARCHAR:
-	case ROUTER_SQL_VARBINARY:
-	case ROUTER_SQL_FLOAT64:
-		if (ROUTER__UNLIKELY(v->ptr == NULL && v->len > 0))
-			return CONV_BAD;
-		*p = v->len > 0 ? v->ptr : (const uint8_t *)"";
-		*n = v->len;
-		return CONV_OK;
-	}
-	return CONV_BAD;
-}
-
-/* Conversion (b), evalengine.ToUint64: signed types must not be negative;
- * text is tried as uint64, then as int64 (which must not be negative). */
-static int to_uint64(const router_value *v, uint64_t *out)
-{
-	int64_t s;
-
-	switch (v->type) {
-	case ROUTER_SQL_INT64:
-		if (v->i64 < 0)
-			return CONV_FAIL;
-		*out = (uint64_t)v->i64;
-		return CONV_OK;
-	case ROUTER_SQL_UINT64:
-		*out = v->u64;
-		return CONV_OK;
-	case ROUTER_SQL_NULL:
-		return CONV_FAIL;
-	case ROUTER_SQL_VARCHAR:
-	case ROUTER_SQL_VARBINARY:
-	case ROUTER_SQL_FLOAT64:
-		if (ROUTER__UNLIKELY(v->ptr == NULL && v->len > 0))
-			return CONV_BAD;
-		if (router__parse_uint64(v->ptr, v->len, out) == 0)
-			return CONV_OK;
-		/* "+5" fails the unsigned parse but not the signed one. */
-		if (router__parse_int64(v->ptr, v->len, &s) == 0 && s >= 0) {
-			*out = (uint64_t)s;
-			return CONV_OK;
-		}
-		return CONV_FAIL;
-	}
-	return CONV_BAD;
-}
-
-/* Conversion (a), the hash vindex: signed types keep their two's-complement
- * bits (-1 -> 2^64-1); everything else goes through (b). */
-static int to_uint64_hash(const router_value *v, uint64_t *out)
-{
-	if (v->type == ROUTER_SQL_INT64) {
-		*out = (uint64_t)v->i64;
-		return CONV_OK;
-	}
-	return to_uint64(v, out);
-}
-
-static int conv_status(int rc)
-{
-	return rc == CONV_FAIL ? ROUTER_NONE : ROUTER_EINVAL;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Mapping                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -291,38 +204,38 @@ static int hash_value(router__vkind kind, const router_value *val,
 
 	switch (kind) {
 	case ROUTER__V_HASH:
-		if ((rc = to_uint64_hash(val, &u)) != CONV_OK)
-			return conv_status(rc);
+		if ((rc = router__to_uint64_hash(val, &u)) != ROUTER__CONV_OK)
+			return router__conv_status(rc);
 		des_hash(u, buf);
 		*len = 8;
 		break;
 	case ROUTER__V_NUMERIC:
-		if ((rc = to_uint64(val, &u)) != CONV_OK)
-			return conv_status(rc);
+		if ((rc = router__to_uint64(val, &u)) != ROUTER__CONV_OK)
+			return router__conv_status(rc);
 		put_be64(buf, u);
 		*len = 8;
 		break;
 	case ROUTER__V_REVERSE_BITS:
-		if ((rc = to_uint64(val, &u)) != CONV_OK)
-			return conv_status(rc);
+		if ((rc = router__to_uint64(val, &u)) != ROUTER__CONV_OK)
+			return router__conv_status(rc);
 		put_be64(buf, reverse64(u));
 		*len = 8;
 		break;
 	case ROUTER__V_XXHASH:
-		if (value_bytes(val, tmp, &p, &n) != CONV_OK)
+		if (router__value_bytes(val, tmp, &p, &n) != ROUTER__CONV_OK)
 			return ROUTER_EINVAL;
 		put_le64(buf, XXH64(p, n, 0));
 		*len = 8;
 		break;
 	case ROUTER__V_BINARY_MD5:
-		if (value_bytes(val, tmp, &p, &n) != CONV_OK)
+		if (router__value_bytes(val, tmp, &p, &n) != ROUTER__CONV_OK)
 			return ROUTER_EINVAL;
 		md5_bytes(p, n, buf);
 		*len = 16;
 		break;
 	case ROUTER__V_BINARY:
 		/* Integers: their text, formatted straight into buf. */
-		if (value_bytes(val, (char *)buf, &p, &n) != CONV_OK)
+		if (router__value_bytes(val, (char *)buf, &p, &n) != ROUTER__CONV_OK)
 			return ROUTER_EINVAL;
 		*ksid = p;
 		*len = n;
@@ -424,8 +337,8 @@ static int map_nsm(const router__vindex *v, const router_value *val,
 	uint64_t n, m;
 	int rc;
 
-	if ((rc = to_uint64(val, &n)) != CONV_OK)
-		return conv_status(rc);
+	if ((rc = router__to_uint64(val, &n)) != ROUTER__CONV_OK)
+		return router__conv_status(rc);
 	if (nsm_lookup(v, n, &m)) {
 		n = m;
 	} else if (v->u.nsm.fallback != NULL) {
@@ -489,10 +402,10 @@ static int map_region(const router__vindex *v, const router_value *values,
 	size_t off = 0;
 	int rc;
 
-	if ((rc = to_uint64(&values[0], &r)) != CONV_OK)
-		return conv_status(rc);
-	if ((rc = to_uint64(&values[1], &id)) != CONV_OK)
-		return conv_status(rc);
+	if ((rc = router__to_uint64(&values[0], &r)) != ROUTER__CONV_OK)
+		return router__conv_status(rc);
+	if ((rc = router__to_uint64(&values[1], &id)) != ROUTER__CONV_OK)
+		return router__conv_status(rc);
 	if (v->u.region.region_bytes == 2)
 		buf[off++] = (uint8_t)(r >> 8);
 	buf[off++] = (uint8_t)r;
