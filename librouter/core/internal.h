@@ -254,7 +254,7 @@ int router__partition_check(const router_keyrange *ranges,
                             size_t *order, const char *keyspace,
                             router_error *err);
 
-/* ---- the live router (router.c): introspection for the tests ----------- */
+/* ---- the live router (handles.c): introspection for the tests ---------- */
 
 /* Handle ids in use or free for reuse: the length of every table's slot
  * array (at most the handles ever open at once). */

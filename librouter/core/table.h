@@ -1,7 +1,9 @@
 /*
  * The immutable routing table as seen by its own files (table_build.c
- * builds it, table_route.c routes on it, table_diff.c compares two), by the live router
- * (router.c), the document writer and the benchmarks.  Everything here is
+ * builds it, table_route.c routes on it, table_diff.c compares two), by
+ * the live router (live/publish.c sets the "set at publish" fields,
+ * live/handles.c reads the slots), the document writer and the
+ * benchmarks.  Everything here is
  * read-only once router_table_build returns, except the few fields marked
  * "set at publish", which the router writes before the table becomes
  * visible to any reader.
@@ -125,7 +127,7 @@ struct router_table {
 	/* Set at publish. */
 	struct router *owner;
 	router__slots *slots; /* read with ck_pr_load_ptr */
-	/* Long batches (router.c, "Long batches"): readers holding the table
+	/* Long batches (live/handles.c, "Long batches"): readers holding the table
 	 * across read sections, plus a dead bit once it is due; the link in
 	 * its router's list of tables freed by the writer. */
 	uint32_t pins;
