@@ -131,6 +131,8 @@ typedef enum router__vkind {
 	ROUTER__V_NUMERIC_STATIC_MAP,
 	ROUTER__V_MULTICOL,
 	ROUTER__V_REGION_EXPERIMENTAL,
+	ROUTER__V_UNICODE_LOOSE_MD5,    /* collate.c: x/text's loose key */
+	ROUTER__V_UNICODE_LOOSE_XXHASH,
 	ROUTER__V_LOOKUP,     /* needs a database round-trip */
 	ROUTER__V_UNSUPPORTED /* known to Vitess, not computed in process */
 } router__vkind;
@@ -192,6 +194,15 @@ void router__vindex_fini(router__vindex *v, const router_allocator *a);
 /* Number of values the vindex takes (column_count for multicol, 2 for
  * region_experimental, else 1). */
 size_t router__vindex_arity(const router__vindex *v);
+/* Why router__vindex_map returned ROUTER_EINVAL for values of the right
+ * arity, when a column's own rules say: a unicode_loose_* column's invalid
+ * UTF-8 gets Vitess's message ("cannot normalize string containing
+ * invalid UTF-8: ...") in err, with culprit.  Returns 1 when err was
+ * filled, 0 when the caller's generic message stands.  The error path
+ * only: it recomputes what the lookup computed. */
+int router__vindex_explain(const router__vindex *v, const router_value *values,
+                           size_t nvalues, const char *culprit,
+                           router_error *err);
 
 /* Map values to a keyspace ID.  *ksid points either into buf
  * (ROUTER__KSID_BUF bytes, caller's scratch) or into a value's bytes

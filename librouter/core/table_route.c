@@ -223,7 +223,8 @@ static void copy_ksid(router_route_result *out, const uint8_t *k, size_t len)
 }
 
 /* The error for a vindex status other than OK/NONE. */
-static int route_error(const router__tdef *d, int rc, size_t nvalues,
+static int route_error(const router__tdef *d, int rc,
+                       const router_value *values, size_t nvalues,
                        router_error *err)
 {
 	char culprit[ROUTER_CULPRIT_MAX];
@@ -252,6 +253,10 @@ static int route_error(const router__tdef *d, int rc, size_t nvalues,
 		                      "ID",
 		                      vname, vtype, d->name);
 	case ROUTER_EINVAL:
+		if (d->primary != NULL &&
+		    router__vindex_explain(d->primary, values, nvalues, culprit,
+		                           err))
+			return rc;
 		return router__seterr(
 		    err, rc, culprit,
 		    "primary vindex %s (%s) of table %s takes %zu value%s, "
@@ -282,7 +287,7 @@ int router__tdef_route(const router_table *t, const router__tdef *d,
 		copy_ksid(out, d->pinned_ksid, d->pinned_len);
 		return ROUTER_OK;
 	case ROUTER__T_MULTISHARD:
-		return route_error(d, ROUTER_EMULTISHARD, nvalues, err);
+		return route_error(d, ROUTER_EMULTISHARD, values, nvalues, err);
 	default:
 		break;
 	}
@@ -300,7 +305,7 @@ int router__tdef_route(const router_table *t, const router__tdef *d,
 		fill_none(t, out);
 		return ROUTER_NONE;
 	}
-	return route_error(d, rc, nvalues, err);
+	return route_error(d, rc, values, nvalues, err);
 }
 
 int router__tdef_route_u64(const router_table *t, const router__tdef *d,

@@ -32,6 +32,7 @@
 #include <nettle/md5.h>
 #include <xxhash.h>
 
+#include "collate.h"
 #include "internal.h"
 
 /*
@@ -86,8 +87,8 @@ static const router__vtype vtypes[] = {
 	{"region_experimental", ROUTER__V_REGION_EXPERIMENTAL, 1, 0, 1, 1},
 	{"region_json", ROUTER__V_UNSUPPORTED, 1, 0, 1, 1},
 	{"reverse_bits", ROUTER__V_REVERSE_BITS, 1, 1, 0, 1},
-	{"unicode_loose_md5", ROUTER__V_UNSUPPORTED, 1, 1, 0, 1},
-	{"unicode_loose_xxhash", ROUTER__V_UNSUPPORTED, 1, 1, 0, 1},
+	{"unicode_loose_md5", ROUTER__V_UNICODE_LOOSE_MD5, 1, 1, 0, 1},
+	{"unicode_loose_xxhash", ROUTER__V_UNICODE_LOOSE_XXHASH, 1, 1, 0, 1},
 	{"xxhash", ROUTER__V_XXHASH, 1, 1, 0, 1},
 };
 
@@ -193,6 +194,21 @@ static void md5_bytes(const void *p, size_t n, uint8_t out[16])
  * Map of null).  The result goes into buf (ROUTER__KSID_BUF bytes) or, for
  * binary over bytes, points at the value itself.
  */
+/* unicode_loose_md5 (16 bytes) or unicode_loose_xxhash (8) of (p, n). */
+static int unicode_loose(router__vkind kind, const uint8_t *p, size_t n,
+                         uint8_t *buf, const uint8_t **ksid, size_t *len)
+{
+	int rc = kind == ROUTER__V_UNICODE_LOOSE_MD5
+	             ? router__unicode_loose_md5(p, n, buf, NULL)
+	             : router__unicode_loose_xxhash(p, n, buf, NULL);
+
+	if (rc != ROUTER_OK)
+		return rc;
+	*ksid = buf;
+	*len = kind == ROUTER__V_UNICODE_LOOSE_MD5 ? 16 : 8;
+	return ROUTER_OK;
+}
+
 static int hash_value(router__vkind kind, const router_value *val,
                       uint8_t *buf, const uint8_t **ksid, size_t *len)
 {
@@ -244,8 +260,17 @@ static int hash_value(router__vkind kind, const router_value *val,
 		buf[0] = 0;
 		*len = 1;
 		break;
+	case ROUTER__V_UNICODE_LOOSE_MD5:
+	case ROUTER__V_UNICODE_LOOSE_XXHASH:
+		/* The value's bytes (an integer's text, NULL's none), then
+		 * the collation key's hash.  Invalid UTF-8 is EINVAL here;
+		 * router__vindex_explain gives Vitess's message on the error
+		 * path, so the lookup itself formats nothing. */
+		if (router__value_bytes(val, tmp, &p, &n) != ROUTER__CONV_OK)
+			return ROUTER_EINVAL;
+		return unicode_loose(kind, p, n, buf, ksid, len);
 	case ROUTER__V_UNSUPPORTED:
-		return ROUTER_EUNSUPPORTED; /* unicode_loose_* */
+		return ROUTER_EUNSUPPORTED; /* cfc, region_json */
 	default:
 		return ROUTER_EINVAL;
 	}
@@ -299,6 +324,12 @@ static int hash_u64(router__vkind kind, uint64_t value, int is_unsigned,
 		buf[0] = 0;
 		*len = 1;
 		break;
+	case ROUTER__V_UNICODE_LOOSE_MD5:
+	case ROUTER__V_UNICODE_LOOSE_XXHASH:
+		n = is_unsigned ? router__fmt_uint64(value, tmp)
+		                : router__fmt_int64((int64_t)value, tmp);
+		return unicode_loose(kind, (const uint8_t *)tmp, n, buf, ksid,
+		                     len);
 	case ROUTER__V_UNSUPPORTED:
 		return ROUTER_EUNSUPPORTED;
 	default:
@@ -487,6 +518,43 @@ int router__vindex_map_u64(const router__vindex *v, uint64_t value,
 		return hash_u64(v->type->kind, value, is_unsigned, buf, ksid,
 		                len);
 	}
+}
+
+int router__vindex_explain(const router__vindex *v, const router_value *values,
+                           size_t nvalues, const char *culprit,
+                           router_error *err)
+{
+	if (v->type == NULL || values == NULL ||
+	    nvalues != router__vindex_arity(v))
+		return 0;
+	for (size_t i = 0; i < nvalues; i++) {
+		router__vkind k = v->type->kind;
+		uint8_t out[16];
+		char tmp[24];
+		const uint8_t *p;
+		size_t n;
+		int rc;
+
+		if (k == ROUTER__V_MULTICOL)
+			k = v->u.mc.col[i]->kind;
+		else if (k == ROUTER__V_NUMERIC_STATIC_MAP &&
+		         v->u.nsm.fallback != NULL)
+			k = v->u.nsm.fallback->kind;
+		if (k != ROUTER__V_UNICODE_LOOSE_MD5 &&
+		    k != ROUTER__V_UNICODE_LOOSE_XXHASH)
+			continue;
+		if (router__value_bytes(&values[i], tmp, &p, &n) !=
+		    ROUTER__CONV_OK)
+			continue;
+		rc = router__unicode_loose_md5(p, n, out, err);
+		if (rc != ROUTER_OK) {
+			if (err != NULL && culprit != NULL)
+				snprintf(err->culprit, sizeof err->culprit, "%s",
+				         culprit);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 size_t router__vindex_arity(const router__vindex *v)
@@ -1540,6 +1608,8 @@ int router_vindex_map(const router_vindex *v, const router_value *values,
 		                      "process",
 		                      name);
 	default:
+		if (router__vindex_explain(&v->v, values, nvalues, name, err))
+			return ROUTER_EINVAL;
 		if (nvalues != router__vindex_arity(&v->v))
 			return router__seterr(err, ROUTER_EINVAL, name,
 			                      "vindex type '%s' takes %zu "

@@ -72,7 +72,7 @@ def test_examples_round_trip_through_export():
         assert v.accepted and v.diff == () and r.version == 2
 
 
-def test_demo_user_lookup_and_unicode_tables_say_why_they_cannot_route():
+def test_demo_user_lookup_tables_say_why_and_unicode_tables_route():
     r = sr.Router()
     r.publish(str(path_of("demo_user.json")), keyspace="user",
               shards={"user": TWO})
@@ -81,12 +81,15 @@ def test_demo_user_lookup_and_unicode_tables_say_why_they_cannot_route():
         r.route("user", "music_extra", 1)
     assert ei.value.code == sr.ENEEDSLOOKUP
     assert (ei.value.keyspace, ei.value.table) == ("user", "music_extra")
-    # name_info is routed by unicode_loose_md5: declared, not computed.
-    with pytest.raises(sr.NoRouteError) as ei:
-        r.route("user", "name_info", "Alice")
-    assert ei.value.code == sr.EUNSUPPORTED
     # ... but such rows can still be routed by keyspace ID.
     assert r.route_ksid("user", b"\x90") == "80-"
+    # name_info is routed by unicode_loose_md5: blind to case, accents
+    # and trailing spaces, as Vitess's collation key is.
+    ksid = sr.keyspace_id("unicode_loose_md5", "Alice")
+    assert len(ksid) == 16
+    assert r.route("user", "name_info", "Alice") == shard_for(ksid, TWO)
+    assert r.route("user", "name_info", "ÁLICE  ") == \
+        r.route("user", "name_info", "Alice")
 
 
 def test_multicol_example_routes_a_tuple_per_row():

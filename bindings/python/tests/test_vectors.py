@@ -13,7 +13,6 @@ from conftest import DATA, keyspace_doc, load_data, shard_for
 
 VECTORS = load_data("vectors.json")
 MULTICOL = load_data("vectors_multicol.json")
-UNSUPPORTED = ("unicode_loose_md5", "unicode_loose_xxhash")
 
 
 def resolve_params(params):
@@ -68,8 +67,6 @@ def vector_id(e):
 
 
 def expect_result(e, got):
-    if e.get("type") in UNSUPPORTED:
-        raise AssertionError("unicode_loose vindexes are not computed")
     if e["expect"] == "ksid":
         assert got is not None and got.hex() == e["ksid_hex"]
     else:  # none, and Verify()-only errors: Map() gives DestinationNone
@@ -80,11 +77,6 @@ def expect_result(e, got):
 def test_vindex_vector_keyspace_id(e):
     params = resolve_params(e.get("params"))
     value = entry_values(e, typed)
-    if e["type"] in UNSUPPORTED:
-        with pytest.raises(sr.NoRouteError) as ei:
-            sr.keyspace_id(e["type"], value, params=params)
-        assert ei.value.code == sr.EUNSUPPORTED
-        return
     expect_result(e, sr.keyspace_id(e["type"], value, params=params))
     # The plain Python value of the same SQL type gives the same answer.
     nat = entry_values(e, natural)
@@ -160,7 +152,8 @@ def test_multicol_create_vectors(e):
         try:
             sr.keyspace_id("multicol", value, params=params)
         except sr.NoRouteError as x:
-            # Created, but a column vindex is declared-only in process.
+            # Created, but a column vindex is not computed in process
+            # (a numeric_static_map column).
             assert x.code == sr.EUNSUPPORTED
     else:
         with pytest.raises(ValueError) as ei:

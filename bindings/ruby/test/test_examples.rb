@@ -18,7 +18,7 @@ class TestExamples < Minitest::Test
     "compose_lookup_keyspace" => ["lookup_keyspace", 2, :ok],
     "compose_test_keyspace" => ["test_keyspace", 4, :ok],
     "customer_sharded" => ["customer", 4, :ok],
-    "demo_user" => ["user", 2, :ok], # lookup and unicode_loose tables raise NoRouteError
+    "demo_user" => ["user", 2, :ok], # lookup tables raise NoRouteError (ENEEDSLOOKUP)
     "multicol_region" => ["customer", 8, :ok],
     "region_json_sharded" => ["customer", 2, :ok],
     "vtexplain_sample" => [nil, { "ks1" => 2 }, :ok]
