@@ -63,7 +63,7 @@ deps.each do |pkg, (lib, header)|
   if (flags = pkg_config(pkg))
     pkg_cflags << flags[0]
   else
-    message "pkg-config knows no #{pkg}: trying -l#{lib} on the default paths\n"
+    message "#{pkg} not found by pkg-config: trying -l#{lib} on the default paths\n"
     abort "missing library -l#{lib} (#{DEBIAN})" unless have_library(lib)
   end
   abort "missing header #{header} (#{DEBIAN})" unless have_header(header)
