@@ -79,7 +79,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev g++
 
 .PHONY: stress stress-asan stress-tsan
 .PHONY: tools demo test-cli
-.PHONY: test-ruby bench-ruby deps-ruby
+.PHONY: test-ruby test-ruby-gem bench-ruby deps-ruby
 .PHONY: test-etcd test-etcd-asan test-etcd-tsan deps-etcd demo-fleet
 .PHONY: test-fleet fleet-bench
 .PHONY: test-python test-python-sdist bench-python deps-python python-ext
@@ -109,6 +109,7 @@ help:
 	@echo "make bench       full benchmarks (minutes): table + $(BUILD)/bench.json"
 	@echo "make bench-ci    short benchmarks, fail past bench/thresholds.ini"
 	@echo "make test-ruby   build the Ruby extension (bindings/ruby), run its minitest suite"
+	@echo "make test-ruby-gem gem build + gem install into a temporary GEM_HOME, run the README's Ruby example"
 	@echo "make bench-ruby  Ruby binding: #route vs a no-op C call, with and without YJIT"
 	@echo "make test-python build the Python extension (bindings/python), run its pytest suite"
 	@echo "make test-python-sdist build the sdist, pip install it offline into a fresh venv, run the README example"
@@ -295,7 +296,7 @@ test-readme: lib $(BUILD)/readme_example
 # Every suite the README lists, each a target of its own; the runner goes
 # on past a failure and ends with one line: "make test: N passed, N failed".
 TEST_SUITES := test-c check-exports test-readme check-headers test-link test-abi \
-	test-install test-fuzz-corpus test-cli test-etcd test-ruby test-python test-python-sdist
+	test-install test-fuzz-corpus test-cli test-etcd test-ruby test-ruby-gem test-python test-python-sdist
 test: deps-all
 	@sh tests/run_suites.sh "$(MAKE)" $(TEST_SUITES)
 
@@ -586,20 +587,28 @@ bench-ci: deps-bench lib $(BENCH_BIN)
 		--thresholds bench/thresholds.ini
 
 # --- Ruby binding (bindings/ruby; README "Ruby") --------------------------
-# Debian's ruby, built out of tree in $(BUILD)/ruby against $(STATIC)
-# (compiled -fPIC); the Rakefile does the work, so `rake test` in
-# bindings/ruby is the same run.
+# Debian's ruby, built out of tree in $(BUILD)/ruby; the extension compiles
+# librouter's core and live layers from this checkout itself (extconf.rb,
+# pkg-config for libck, xxhash, nettle, jansson), so no `make lib` first.
+# The Rakefile does the work, so `rake test` in bindings/ruby is the same
+# run.  test-ruby-gem: the gem as users get it (bindings/ruby/test/gem/run.sh).
 PKGS_RUBY := $(PKGS_BUILD) ruby ruby-dev ruby-minitest rake
-RUBY_ENV = ROUTER_LIB_DIR=$(abspath $(BUILD)) RUBY_BUILD_DIR=$(abspath $(BUILD))/ruby
+RUBY_ENV = RUBY_BUILD_DIR=$(abspath $(BUILD))/ruby
 
 deps-ruby:
 	$(call need_pkgs,$(PKGS_RUBY))
 
-test-ruby: deps-ruby lib
+test-ruby: deps-ruby
 	$(RUBY_ENV) $(RUBY) -S rake -f bindings/ruby/Rakefile test
 
+# gem build (from the root and from elsewhere), gem install into a
+# temporary GEM_HOME with no environment, the README's Ruby example run
+# against it; checks the gem was loaded, not the checkout.
+test-ruby-gem: deps-ruby
+	@sh bindings/ruby/test/gem/run.sh $(RUBY)
+
 # The interpreter as is, then under YJIT when this ruby has it.
-bench-ruby: deps-ruby lib
+bench-ruby: deps-ruby
 	$(RUBY_ENV) $(RUBY) -S rake -f bindings/ruby/Rakefile bench
 	@if $(RUBY) --yjit -e 'exit(RubyVM::YJIT.enabled? ? 0 : 1)' 2>/dev/null; then \
 		$(RUBY_ENV) RUBYOPTS=--yjit $(RUBY) -S rake -f bindings/ruby/Rakefile bench; \

@@ -21,8 +21,9 @@ require "shardrouter/shardrouter"
 # Lookups allocate nothing: shard names are frozen Strings made once per
 # Router and shared by every result.
 module ShardRouter
-  # Version of this gem.
-  VERSION = "0.1.0"
+  # Version of this gem: the version of librouter it carries and was
+  # compiled with (include/librouter/router.h), also LIBROUTER_VERSION.
+  VERSION = LIBROUTER_VERSION
 
   # Included by every exception the library raises for a librouter status
   # code (+:ENOMEM+ apart: NoMemoryError): <tt>rescue ShardRouter::Error</tt>
