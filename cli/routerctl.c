@@ -1150,12 +1150,21 @@ static void check_print_verdict(const cli *c, int rc, const router_error *e,
 		}
 		json_object_set_new(o, "version_from", juint(v->from));
 		json_object_set_new(o, "version_to", juint(v->to));
+		json_object_set_new(o, "changed",
+		                    json_boolean(router_diff_count(diff) > 0));
 		json_object_set_new(o, "changes", jdiff(diff));
 		if (v->shadow)
 			json_object_set_new(o, "shadow", jshadow(v));
 		emit(o);
 	} else {
-		if (rc == ROUTER_OK)
+		/* The same routing under a new version (check A A, or a
+		 * document only re-versioned) says so: an operator should not
+		 * have to read an empty diff to learn that nothing moves. */
+		if (rc == ROUTER_OK && router_diff_count(diff) == 0)
+			printf("accepted: no change (version %" PRIu64
+			       " -> %" PRIu64 ")\n",
+			       v->from, v->to);
+		else if (rc == ROUTER_OK)
 			printf("accepted: version %" PRIu64 " -> %" PRIu64 "\n",
 			       v->from, v->to);
 		else
@@ -1410,7 +1419,10 @@ static int snapshot_read(cli *c, const char *sub)
 	rc = verify ? router_snapshot_verify(c->pos[1], &version, &hash, &e)
 	            : router_snapshot_load(c->pos[1], NULL, &t, &version,
 	                                   &hash, &e);
-	if (rc == ROUTER_EIO || rc == ROUTER_ENOMEM || rc == ROUTER_EINVAL) {
+	/* A file that cannot be read (missing included) is exit 2, as for
+	 * every command's files; a file read and refused is exit 1. */
+	if (rc == ROUTER_EIO || rc == ROUTER_ENOMEM || rc == ROUTER_EINVAL ||
+	    rc == ROUTER_ENOTFOUND) {
 		errorf("%s", e.message);
 		return EXIT_USAGE;
 	}

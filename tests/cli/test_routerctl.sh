@@ -326,6 +326,33 @@ t check_accepts_a_renamed_vindex_with_the_same_definition
 run 0 check "$TMP/xx.json" "$TMP/renamed.json"
 eq "$(head -1 "$OUT")" "accepted: version 1 -> 2"
 
+t check_of_a_document_against_itself_says_there_is_no_change
+run 0 check "$TMP/two.json" "$TMP/two.json"
+eq "$(head -1 "$OUT")" "accepted: no change (version 1 -> 2)"
+eq "$(grep -c . "$OUT")" 1 "nothing but the verdict"
+run 0 check "$TMP/two.json" "$TMP/two.json" --json && is_json
+eq "$(jget .changed)" false
+run 0 check "$TMP/two.json" "$TMP/four.json" --json && is_json
+eq "$(jget .changed)" true
+
+t a_missing_file_is_exit_2_for_every_command
+for args in "validate $TMP/nosuch.json" "check $TMP/nosuch.json $TMP/two.json" \
+	"check $TMP/two.json $TMP/nosuch.json" "diff $TMP/nosuch.json $TMP/two.json" \
+	"dump $TMP/nosuch.json" "route $TMP/nosuch.json customer customer 1" \
+	"snapshot save $TMP/nosuch.json $TMP/s.snap" "snapshot verify $TMP/nosuch.snap" \
+	"snapshot load $TMP/nosuch.snap" "invariants $TMP/two.json $TMP/nosuch.inv"; do
+	"$R" $args >"$OUT" 2>"$ERR"
+	eq $? 2 "routerctl $args"
+	grep -q . "$ERR" || bad "routerctl $args: nothing on stderr"
+done
+
+t snapshot_save_verify_load_round_trip_and_a_corrupt_file_is_refused
+run 0 snapshot save "$TMP/two.json" "$TMP/s.snap" && out_has '^saved'
+run 0 snapshot verify "$TMP/s.snap" && out_has '^ok: version 1, content hash '
+run 0 snapshot load "$TMP/s.snap" --compact && out_has '"customer"'
+head -c 40 "$TMP/s.snap" >"$TMP/cut.snap"
+run 1 snapshot verify "$TMP/cut.snap" && out_has '^refused: ROUTER_EDOC'
+
 # ---- diff -------------------------------------------------------------------
 t diff_lists_changes_and_the_share_that_moves
 run 0 diff "$TMP/two.json" "$TMP/three.json"
