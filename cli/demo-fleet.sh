@@ -91,6 +91,9 @@ t0=$(date +%s%N)
 "$RCTL" push "$DIR/v4.json" || exit 1
 fleet
 echo "(push to every member serving it: $(( ($(date +%s%N) - t0) / 1000000 )) ms, fleet polling included)"
+echo "(VERSION is the key's etcd revision: these documents carry no \"version\", so a"
+echo " follower takes the mod revision of the key; etcd counts every write, the"
+echo " members' status keys included, hence the jumps between pushes)"
 
 step "push: the empty VSchema (push checks it first)"
 "$RCTL" push "$DIR/empty.json"

@@ -734,10 +734,12 @@ static void push_load_current(const ecli *c, router_doc_options *d,
 
 /* Puts *cur (the document at revision kv->mod_revision) in service in a
  * new router *r (*cur: NULL once the router owns it) and dry-runs
- * publishing next after it, as the followers will.  Returns 0 when they
+ * publishing next after it, as the followers will (key_rev: the key's
+ * revision now, which a refusal leaves in place).  Returns 0 when they
  * would accept it, else push_out's exit status for the refusal. */
 static int push_check(ecli *c, router **r, router_table **cur,
-                      router_table *next, const router__etcd_kv *kv)
+                      router_table *next, const router__etcd_kv *kv,
+                      int64_t key_rev)
 {
 	unsigned flags = ROUTER_PUBLISH_DRY_RUN;
 	router_error e;
@@ -760,15 +762,16 @@ static int push_check(ecli *c, router **r, router_table **cur,
 		                "stays at revision %" PRId64 "\n",
 		                router_errname(rc), e.culprit,
 		                e.culprit[0] ? ": " : "", e.message, c->key,
-		                kv->mod_revision);
+		                key_rev);
 	return 0;
 }
 
 /* Writes text[0..len) to c->key if it is still at revision prev (0: the
- * key was absent).  Returns push_out's exit status (pushed, or raced),
- * or EXIT_USAGE when etcd failed. */
+ * key was absent); checked: the revision NEXT was checked against.
+ * Returns push_out's exit status (pushed, or raced), or EXIT_USAGE when
+ * etcd failed. */
 static int push_write(ecli *c, router__etcd *conn, const char *text,
-                      size_t len, int64_t prev)
+                      size_t len, int64_t prev, int64_t checked)
 {
 	router_error e;
 	int64_t rev = 0;
@@ -787,17 +790,63 @@ static int push_write(ecli *c, router__etcd *conn, const char *text,
 		                c->key, prev);
 	return push_out(c, EXIT_YES, "pushed", rev, NULL,
 	                "pushed: %s revision %" PRId64 " (checked against "
-	                "revision %" PRId64 ")\n",
-	                c->key, rev, prev);
+	                "revision %" PRId64 "%s)\n",
+	                c->key, rev, checked,
+	                checked != prev ? ", the one the followers serve" : "");
+}
+
+static int read_fleet(const ecli *c, router__etcd *conn, json_t **members,
+                      int64_t *doc_rev, router_error *e);
+
+/* The revision the followers serve instead of the key's current one, or
+ * 0.  When every follower of the key (its status keys, at least one)
+ * refused the current revision and all serve one same earlier revision,
+ * that one is what is in service, and what NEXT must be checked against
+ * (the key holds a document nobody serves: checking against it would
+ * refuse the repair, e.g. the good document after the January 2026
+ * empty one).  Anything less clear (no status, members that disagree):
+ * 0, the key's document is the baseline, as before. */
+static int64_t push_served_revision(const ecli *c, router__etcd *conn,
+                                    int64_t cur_rev, size_t *nmembers)
+{
+	json_t *m = NULL, *o;
+	int64_t doc_rev = 0, served = 0;
+	router_error e;
+	size_t i;
+
+	*nmembers = 0;
+	if (read_fleet(c, conn, &m, &doc_rev, &e) != ROUTER_OK)
+		return 0;
+	json_array_foreach(m, i, o)
+	{
+		const json_t *ref = json_object_get(o, "refusal");
+		int64_t applied = (int64_t)json_integer_value(
+		    json_object_get(o, "revision_applied"));
+
+		if (!json_is_object(ref) ||
+		    json_integer_value(json_object_get(ref, "revision")) !=
+		        cur_rev ||
+		    applied <= 0 || applied >= cur_rev ||
+		    (served != 0 && applied != served)) {
+			served = 0;
+			break;
+		}
+		served = applied;
+	}
+	*nmembers = json_array_size(m);
+	json_decref(m);
+	return *nmembers > 0 ? served : 0;
 }
 
 /* push DOC: DOC checked against the document at the key, as the
- * followers would check it, then written if the key did not change. */
+ * followers would check it (or against the revision they serve, when
+ * they all refused the key's: push_served_revision), then written if the
+ * key did not change. */
 static int cmd_push(ecli *c)
 {
 	router_doc_options d;
 	router__etcd *conn = NULL;
-	router__etcd_kv kv;
+	router__etcd_kv kv, skv;
 	router_table *cur = NULL, *next = NULL;
 	router *r = NULL;
 	router_error e;
@@ -807,6 +856,7 @@ static int cmd_push(ecli *c)
 	int64_t rev = 0;
 
 	memset(&kv, 0, sizeof kv);
+	memset(&skv, 0, sizeof skv);
 	if (c->doc == NULL)
 		return usage(c, "missing DOC");
 	if (read_file(c->doc, &text, &len) != 0) {
@@ -834,12 +884,35 @@ static int cmd_push(ecli *c)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	if (found)
-		push_load_current(c, &d, &kv, &cur);
-	if (cur != NULL && (ret = push_check(c, &r, &cur, next, &kv)) != 0)
+	if (found) {
+		size_t nm = 0;
+		int64_t served = push_served_revision(c, conn, kv.mod_revision,
+		                                      &nm);
+		int sfound = 0;
+
+		if (served > 0 &&
+		    router__etcd_get_at(conn, c->key, strlen(c->key), served,
+		                        &skv, &sfound, &e) == ROUTER_OK &&
+		    sfound) {
+			fprintf(c->json ? stderr : stdout,
+			        "the document at revision %" PRId64 " was refused "
+			        "by all %zu followers, which serve revision %" PRId64
+			        ": checking against that one\n",
+			        kv.mod_revision, nm, served);
+			push_load_current(c, &d, &skv, &cur);
+		} else {
+			push_load_current(c, &d, &kv, &cur);
+		}
+	}
+	if (cur != NULL &&
+	    (ret = push_check(c, &r, &cur, next, skv.key ? &skv : &kv,
+	                      kv.mod_revision)) != 0)
 		goto out;
-	ret = push_write(c, conn, text, len, found ? kv.mod_revision : 0);
+	ret = push_write(c, conn, text, len, found ? kv.mod_revision : 0,
+	                 skv.key ? skv.mod_revision
+	                         : (found ? kv.mod_revision : 0));
 out:
+	router__etcd_kv_clear(&skv);
 	router_table_free(cur);
 	router_table_free(next); /* a dry run leaves it ours */
 	router_free(r);
@@ -966,13 +1039,25 @@ static void print_member(const json_t *o)
 	const char *st = jstr(o, "state", "?");
 	char state[32];
 
-	if (json_is_object(ref))
+	/* The last refusal, with how long ago it was, until the member has
+	 * applied a later revision: then it has recovered and the column is
+	 * cleared (the status key keeps the refusal for --json). */
+	if (json_is_object(ref) &&
+	    jint(ref, "revision") > jint(o, "revision_applied")) {
+		int64_t at = jint(ref, "at_unix_ms");
+		double ago = now_unix_s() - (double)at / 1e3;
+		char when[48] = "";
+
+		if (at > 0)
+			snprintf(when, sizeof when, " (%.0f s ago)",
+			         ago > 0 ? ago : 0);
 		snprintf(refusal, sizeof refusal,
-		         "revision %" PRId64 ": %s: %s%s%s",
-		         jint(ref, "revision"), jstr(ref, "code", "?"),
+		         "revision %" PRId64 "%s: %s: %s%s%s",
+		         jint(ref, "revision"), when, jstr(ref, "code", "?"),
 		         jstr(ref, "culprit", ""),
 		         jstr(ref, "culprit", "")[0] ? ": " : "",
 		         jstr(ref, "message", ""));
+	}
 	snprintf(state, sizeof state, "%s%s", st,
 	         json_is_true(json_object_get(o, "from_snapshot")) ? "*" : "");
 	printf("%-16s %-10s %8" PRIu64 " %-16s %6" PRId64 " %7" PRId64

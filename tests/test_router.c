@@ -1423,11 +1423,18 @@ static void a_long_batch_does_not_hold_up_other_routers(void **state)
 /* A batch longer than a chunk is still answered by one table while
  * publishes alternate 2 and 4 shards under it (its table is pinned across
  * its read sections, then freed by a later publish). */
+/* Set by the reader once its first batch is done: the publisher starts
+ * only then, so on a loaded machine the publishes cannot all be over
+ * before any batch ran (seen once: 0 batches). */
+static int first_batch_done; /* atomic */
+
 static void *flip_publisher(void *arg)
 {
 	router *r = arg;
 	unsigned i;
 
+	while (!__atomic_load_n(&first_batch_done, __ATOMIC_SEQ_CST))
+		sched_yield();
 	for (i = 0; i < 300; i++)
 		publish_ok(r, build(i % 2 ? 2 : 4, 1, 0), 0);
 	__atomic_store_n(&stop, 1, __ATOMIC_SEQ_CST);
@@ -1458,9 +1465,10 @@ static void a_long_batch_is_answered_by_one_table(void **state)
 	assert_int_equal(router_handle_open(r, "user", 4, "t0", 2, &h, NULL),
 	                 ROUTER_OK);
 	stop = 0;
+	first_batch_done = 0;
 	alarm(120);
 	assert_int_equal(pthread_create(&th, NULL, flip_publisher, r), 0);
-	while (!__atomic_load_n(&stop, __ATOMIC_SEQ_CST)) {
+	do {
 		uint64_t v = 0;
 
 		assert_int_equal(router_handle_route_batch(h, keys, n, 0, ids,
@@ -1473,7 +1481,8 @@ static void a_long_batch_is_answered_by_one_table(void **state)
 				wrong++;
 		}
 		batches++;
-	}
+		__atomic_store_n(&first_batch_done, 1, __ATOMIC_SEQ_CST);
+	} while (!__atomic_load_n(&stop, __ATOMIC_SEQ_CST));
 	pthread_join(th, NULL);
 	alarm(0);
 	assert_int_equal(wrong, 0);

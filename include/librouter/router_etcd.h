@@ -198,6 +198,9 @@ typedef struct router_etcd_status {
 	 * is up. */
 	int64_t stuck_since_unix_ms;
 	uint64_t stuck_retries;
+	/* When revision_refused was refused (Unix ms; 0: never).  Added in
+	 * 0.2: filled only when the caller's size covers it. */
+	int64_t refused_unix_ms;
 	/* New fields are appended here, read only through
 	 * router_etcd_status_get. */
 } router_etcd_status;

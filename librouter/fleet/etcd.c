@@ -542,6 +542,7 @@ static void record_verdict(router_etcd *f, int64_t rev, int code,
 	} else {
 		f->st.revision_refused = rev;
 		f->st.refusal = *e;
+		f->st.refused_unix_ms = wall_ms();
 		f->st.refused++;
 	}
 	f->dirty = 1;
@@ -913,9 +914,12 @@ static char *status_json(router_etcd *f, const router_etcd_status *s)
 	snprintf(hash, sizeof hash, "%016" PRIx64, s->content_hash);
 	if (s->revision_refused != 0) {
 		ref = jerr(&s->refusal);
-		if (json_is_object(ref))
+		if (json_is_object(ref)) {
 			json_object_set_new(ref, "revision",
 			                    json_integer(s->revision_refused));
+			json_object_set_new(ref, "at_unix_ms",
+			                    json_integer(s->refused_unix_ms));
+		}
 	} else {
 		ref = json_null();
 	}

@@ -59,6 +59,11 @@ void router__etcd_set_timeout(router__etcd *c, unsigned timeout_ms);
 int router__etcd_get(router__etcd *c, const void *key, size_t key_len,
                      router__etcd_kv *kv, int *found, int64_t *header_rev,
                      router_error *err);
+/* The key as it was at revision rev (> 0): its value then, or *found 0
+ * when it did not exist.  etcd refuses a compacted revision (an error). */
+int router__etcd_get_at(router__etcd *c, const void *key, size_t key_len,
+                        int64_t rev, router__etcd_kv *kv, int *found,
+                        router_error *err);
 /* The key's mod_revision without its value (a keys_only range: small
  * whatever the value's size).  *found 1/0; *mod_rev 0 when not found. */
 int router__etcd_get_revision(router__etcd *c, const void *key,

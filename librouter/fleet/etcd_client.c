@@ -846,10 +846,12 @@ static int hdr_rev(router__etcd *c, const json_t *o, int64_t lo,
 
 /* Range [key, range_end) (range_end NULL: the key alone); keys_only:
  * without the values. */
+/* A range read (at_rev > 0: as of that revision, which etcd refuses once
+ * compacted). */
 static int range(router__etcd *c, const void *key, size_t key_len,
                  const void *end, size_t end_len, int keys_only,
-                 router__etcd_kv **kvs, size_t *n, int64_t *header_rev,
-                 router_error *err)
+                 int64_t at_rev, router__etcd_kv **kvs, size_t *n,
+                 int64_t *header_rev, router_error *err)
 {
 	json_t *req = json_pack("{s:o}", "key", jb64(key, key_len)), *resp, *a;
 	int rc;
@@ -867,6 +869,11 @@ static int range(router__etcd *c, const void *key, size_t key_len,
 	}
 	if (req != NULL && keys_only &&
 	    json_object_set_new(req, "keys_only", json_true()) != 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	if (req != NULL && at_rev > 0 &&
+	    json_object_set_new(req, "revision", json_integer(at_rev)) != 0) {
 		json_decref(req);
 		req = NULL;
 	}
@@ -943,7 +950,33 @@ int router__etcd_get(router__etcd *c, const void *key, size_t key_len,
 
 	memset(kv, 0, sizeof *kv);
 	*found = 0;
-	rc = range(c, key, key_len, NULL, 0, 0, &kvs, &n, header_rev, err);
+	rc = range(c, key, key_len, NULL, 0, 0, 0, &kvs, &n, header_rev, err);
+	if (rc != ROUTER_OK)
+		return rc;
+	if ((rc = one_key(c, key, key_len, kvs, n, err)) != ROUTER_OK)
+		return rc;
+	if (n == 1) {
+		*kv = kvs[0];
+		*found = 1;
+		free(kvs);
+	}
+	return ROUTER_OK;
+}
+
+int router__etcd_get_at(router__etcd *c, const void *key, size_t key_len,
+                        int64_t rev, router__etcd_kv *kv, int *found,
+                        router_error *err)
+{
+	router__etcd_kv *kvs;
+	size_t n;
+	int rc;
+
+	memset(kv, 0, sizeof *kv);
+	*found = 0;
+	if (rev <= 0)
+		return router__seterr(err, ROUTER_EINVAL, c->url,
+		                      "revision %" PRId64 " is not positive", rev);
+	rc = range(c, key, key_len, NULL, 0, 0, rev, &kvs, &n, NULL, err);
 	if (rc != ROUTER_OK)
 		return rc;
 	if ((rc = one_key(c, key, key_len, kvs, n, err)) != ROUTER_OK)
@@ -966,7 +999,7 @@ int router__etcd_get_revision(router__etcd *c, const void *key,
 
 	*found = 0;
 	*mod_rev = 0;
-	rc = range(c, key, key_len, NULL, 0, 1, &kvs, &n, header_rev, err);
+	rc = range(c, key, key_len, NULL, 0, 1, 0, &kvs, &n, header_rev, err);
 	if (rc != ROUTER_OK)
 		return rc;
 	if ((rc = one_key(c, key, key_len, kvs, n, err)) != ROUTER_OK)
@@ -996,11 +1029,11 @@ int router__etcd_get_prefix(router__etcd *c, const char *prefix,
 	while (len > 0 && end[len - 1] == 0xff)
 		len--;
 	if (len == 0)
-		return range(c, prefix, strlen(prefix), "\0", 1, 0, kvs, n,
+		return range(c, prefix, strlen(prefix), "\0", 1, 0, 0, kvs, n,
 		             header_rev, err);
 	end[len - 1]++;
-	return range(c, prefix, strlen(prefix), end, len, 0, kvs, n, header_rev,
-	             err);
+	return range(c, prefix, strlen(prefix), end, len, 0, 0, kvs, n,
+	             header_rev, err);
 }
 
 int router__etcd_put(router__etcd *c, const void *key, size_t key_len,
