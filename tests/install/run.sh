@@ -64,7 +64,7 @@ cc -std=c11 -Wall -Werror -o ex_shared example.c $(pkg-config --cflags --libs li
 LD_LIBRARY_PATH=$libdir ldd ex_shared | grep -q "librouter.so.0 => $libdir/" || fail "ex_shared does not load $libdir/librouter.so.0"
 LD_LIBRARY_PATH=$libdir check_example ./ex_shared
 
-step "README example, librouter.a linked in (README's command)"
+step "README example, librouter.a linked in (docs/install.md's command)"
 cc -std=c11 -Wall -Werror -o ex_static example.c $(pkg-config --cflags librouter) $(pkg-config --variable=libdir librouter)/librouter.a \
    $(pkg-config --libs-only-l --static librouter | sed 's/-lrouter //')
 ! ldd ex_static | grep -q librouter || fail "ex_static still loads librouter.so"
