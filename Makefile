@@ -82,7 +82,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev g++
 .PHONY: test-ruby test-ruby-gem bench-ruby deps-ruby
 .PHONY: test-etcd test-etcd-asan test-etcd-tsan deps-etcd demo-fleet
 .PHONY: test-fleet fleet-bench
-.PHONY: test-python test-python-sdist bench-python deps-python python-ext
+.PHONY: test-python test-python-sdist test-examples bench-python deps-python python-ext
 .PHONY: all lib test test-c test-readme check-headers test-link test-abi test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install uninstall test-install deps-install deps-all test-fresh deb test-deb check-exports
 
 all: lib tools
@@ -296,7 +296,8 @@ test-readme: lib $(BUILD)/readme_example
 # Every suite the README lists, each a target of its own; the runner goes
 # on past a failure and ends with one line: "make test: N passed, N failed".
 TEST_SUITES := test-c check-exports test-readme check-headers test-link test-abi \
-	test-install test-fuzz-corpus test-cli test-etcd test-ruby test-ruby-gem test-python test-python-sdist
+	test-install test-fuzz-corpus test-cli test-etcd test-ruby test-ruby-gem test-python test-python-sdist \
+	test-examples
 test: deps-all
 	@sh tests/run_suites.sh "$(MAKE)" $(TEST_SUITES)
 
@@ -639,6 +640,13 @@ python-ext: deps-python
 
 test-python: python-ext
 	cd bindings/python && $(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+# examples/: the README's three blocks as files, each run from the
+# checkout (tests/examples.sh); needs the in-place Python module and the
+# Ruby extension built by test-python / test-ruby.
+test-examples: lib python-ext deps-ruby
+	$(RUBY_ENV) $(RUBY) -S rake -f bindings/ruby/Rakefile compile
+	@sh tests/examples.sh $(BUILD) $(PYTHON) $(RUBY)
 
 # The sdist, installed into a fresh venv with no network and imported from
 # elsewhere; the README's Python example run with it (the steps:
