@@ -1056,15 +1056,14 @@ static void numeric_static_map_fallback_follows_vitess(void **state)
 	assert_int_equal(rc, ROUTER_OK);
 	assert_int_equal(len, 16);
 	{
-		uint8_t want[16];
+		uint8_t ul[16];
 		size_t wl = 0;
 
 		assert_int_equal(router_keyspace_id("unicode_loose_md5", &two,
-		                                    want, sizeof want, &wl,
-		                                    NULL),
+		                                    ul, sizeof ul, &wl, NULL),
 		                 ROUTER_OK);
 		assert_int_equal(wl, 16);
-		assert_memory_equal(out, want, 16);
+		assert_memory_equal(out, ul, 16);
 	}
 	router_vindex_free(v);
 }
