@@ -49,7 +49,21 @@ LIVE_SRCS := $(wildcard librouter/live/*.c)
 FLEET_SRCS := $(wildcard librouter/fleet/*.c)
 CORE_OBJS := $(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
 LIVE_OBJS := $(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(LIVE_SRCS))
-FLEET_OBJS := $(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(FLEET_SRCS))
+# Vitess's topo values (librouter/fleet/vitess_*.proto): protoc-c writes
+# their C into $(BUILD)/gen at build time (never committed).  The
+# generated code and vitess_decode.c, its only caller, are linked into one
+# object, vitess_proto.o, whose vschema__* / topodata__* names are made
+# local: they leave neither librouter-etcd.so (router-etcd.map's local: *)
+# nor librouter-etcd.a (objcopy), so they cannot clash with a program's
+# own copy of Vitess's protos.
+GEN := $(BUILD)/gen
+PROTO_SRCS := $(wildcard librouter/fleet/*.proto)
+PROTO_C := $(patsubst librouter/fleet/%.proto,$(GEN)/%.pb-c.c,$(PROTO_SRCS))
+PROTO_H := $(PROTO_C:.c=.h)
+PROTO_OBJS := $(patsubst $(GEN)/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))
+PROTO_USER_OBJ := $(BUILD)/obj/fleet/vitess_decode.o
+PROTO_OBJ := $(BUILD)/obj/fleet/vitess_proto.o
+FLEET_OBJS := $(filter-out $(PROTO_USER_OBJ),$(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(FLEET_SRCS))) $(PROTO_OBJ)
 LIB_OBJS := $(CORE_OBJS) $(LIVE_OBJS)
 # errbuf.c has no public symbols: the fleet's shared library links its own
 # hidden copy instead of needing router__ exports from librouter.so.
@@ -58,7 +72,7 @@ ERRBUF_OBJ := $(BUILD)/obj/core/errbuf.o
 DEPLIBS_CORE := -lxxhash -lnettle -ljansson
 DEPLIBS_LIVE := -lck -lpthread
 DEPLIBS := $(DEPLIBS_CORE) $(DEPLIBS_LIVE)
-DEPLIBS_FLEET := -lcurl -ljansson -lpthread
+DEPLIBS_FLEET := -lcurl -ljansson -lprotobuf-c -lpthread
 
 STATIC := $(BUILD)/librouter.a
 SONAME := librouter.so.$(VERSION_MAJOR)
@@ -73,7 +87,8 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 # Debian packages each target needs.
-PKGS_BUILD := gcc libc6-dev make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev libcurl4-openssl-dev
+PKGS_BUILD := gcc libc6-dev make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev libcurl4-openssl-dev \
+	libprotobuf-c-dev protobuf-c-compiler
 # g++: check-headers compiles every public header as C++ too.
 PKGS_TEST := $(PKGS_BUILD) libcmocka-dev g++
 
@@ -150,6 +165,24 @@ $(BUILD)/obj/%.o: librouter/%.c
 	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(wildcard $(BUILD)/obj/*/*.d)
+
+# The fleet's sources see the generated headers (built before them).
+$(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(FLEET_SRCS)): LIB_CFLAGS += -I$(GEN)
+$(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(FLEET_SRCS)): | $(PROTO_H)
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: librouter/fleet/%.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -Ilibrouter/fleet $<
+
+# Generated code: the library's flags without its warning list.
+$(BUILD)/obj/gen/%.o: $(GEN)/%.c $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) $(EXTRA_CFLAGS) -fPIC -fvisibility=hidden -I$(GEN) -c $< -o $@
+
+$(PROTO_OBJ): $(PROTO_USER_OBJ) $(PROTO_OBJS)
+	$(LD) -r -o $@.tmp $^
+	objcopy --wildcard --localize-symbol='vschema__*' --localize-symbol='topodata__*' $@.tmp $@
+	@rm -f $@.tmp
 
 $(STATIC): $(LIB_OBJS)
 	@rm -f $@
