@@ -83,8 +83,9 @@ ETCD_SHARED := $(BUILD)/librouter-etcd.so.$(VERSION)
 # What a program using the fleet library links (static archives).
 ETCD_LINK := $(ETCD_STATIC) $(STATIC) $(DEPLIBS) $(DEPLIBS_FLEET)
 
-TEST_SRCS := $(wildcard tests/test_*.c)
-TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# test_vitess_topo links the fleet library too (the rule below).
+TEST_SRCS := $(filter-out tests/test_vitess_topo.c,$(wildcard tests/test_*.c))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(BUILD)/tests/test_vitess_topo
 
 # Debian packages each target needs.
 PKGS_BUILD := gcc libc6-dev make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev libcurl4-openssl-dev \
@@ -303,6 +304,12 @@ test-fresh:
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(STATIC) -lcmocka $(DEPLIBS) $(LDFLAGS_ALL)
+
+# Vitess topo values (fleet/vitess_*.c) on tests/data/topo/, written by
+# tools/gen_topo_fixtures.py; it sees the generated protobuf-c headers.
+$(BUILD)/tests/test_vitess_topo: tests/test_vitess_topo.c tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -I$(GEN) -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
 test-c: deps-test lib $(TEST_BINS)
 	@fail=0; for t in $(TEST_BINS); do \

@@ -383,7 +383,7 @@ static int walk(walker *w, const ProtobufCMessageDescriptor *d,
 			router__vitess_note(w->notes,
 			                    "%s: field %s (%llu) has wire type %s, "
 			                    "expected %s: skipped",
-			                    w->key, w->path + 1,
+			                    w->key, w->path,
 			                    (unsigned long long)fnum,
 			                    wire_names[wt], wire_names[want]);
 			path_pop(w, saved);
@@ -422,7 +422,7 @@ static int walk(walker *w, const ProtobufCMessageDescriptor *d,
 
 				path_push(w, f->name, &saved);
 				bad(w, base + cstart + b - 1,
-				    "string field %s %s", w->path + 1,
+				    "string field %s %s", w->path,
 				    nul ? "holds a NUL byte"
 				        : "is not valid UTF-8");
 				return -1;
