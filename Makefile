@@ -133,7 +133,7 @@ help:
 	@echo "make test-valgrind C suites under valgrind memcheck"
 	@echo "make stress      readers vs publishers, every answer checked (STRESS_SECONDS=10)"
 	@echo "make stress-asan / stress-tsan  the same under the sanitizers"
-	@echo "make fuzz        libFuzzer on documents, shard names, values (FUZZ_SECONDS=60 each)"
+	@echo "make fuzz        libFuzzer on documents, shard names, values, Vitess topo values (FUZZ_SECONDS=60 each)"
 	@echo "make check-headers / test-link  the API surface (C and C++; static and shared)"
 	@echo "make test-abi    programs built against the 0.1 header run against this library"
 	@echo "make clean"
@@ -535,9 +535,11 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build-fuzz
 
-$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(STATIC)
+# Every target links the fleet library too (fuzz_topo decodes Vitess's
+# topo values with it); the others never pull a member of it in.
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(STATIC) $(DEPLIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(ETCD_LINK)
 
 test-fuzz-corpus: lib $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t || exit 1; done
@@ -547,8 +549,9 @@ fuzz: deps-test
 		OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" lib
 	@mkdir -p $(FUZZ_BUILD)/fuzz
 	@for t in $(FUZZ_TARGETS); do \
-		clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Iinclude/librouter \
-			-o $(FUZZ_BUILD)/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/librouter.a $(DEPLIBS) || exit 1; \
+		clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Iinclude/librouter -Ilibrouter \
+			-o $(FUZZ_BUILD)/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/librouter-etcd.a $(FUZZ_BUILD)/librouter.a \
+			$(DEPLIBS) $(DEPLIBS_FLEET) || exit 1; \
 		rm -rf $(FUZZ_BUILD)/fuzz/corpus_$$t; mkdir -p $(FUZZ_BUILD)/fuzz/corpus_$$t; \
 		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
 		$(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 \
