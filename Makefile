@@ -380,7 +380,7 @@ test-cli: deps-test lib $(BUILD)/routerctl
 # Integration tests against a real etcd (Debian's etcd-server) that the
 # harness starts on 127.0.0.1 with free ports and a temporary data
 # directory, and kills; each test is bounded by alarm(), the run by timeout.
-PKGS_ETCD := $(PKGS_TEST) etcd-server
+PKGS_ETCD := $(PKGS_TEST) etcd-server curl
 ETCD_TEST := $(BUILD)/tests/etcd/test_etcd
 
 deps-etcd:
@@ -390,8 +390,10 @@ $(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h test
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
-test-etcd: deps-etcd lib $(ETCD_TEST)
+# Then routerctl vitess dump on a Vitess-shaped etcd (curl puts the keys).
+test-etcd: deps-etcd lib $(ETCD_TEST) $(BUILD)/routerctl
 	cd tests && timeout 300 $(abspath $(ETCD_TEST))
+	timeout 120 tests/cli/test_vitess_dump.sh $(BUILD)/routerctl
 
 # The same under ASan+UBSan and under TSan (the follower's watcher and
 # reporter threads against the caller's): own build directories.
