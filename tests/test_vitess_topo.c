@@ -664,6 +664,120 @@ static void build_keeps_shard_and_mirror_rules_vtgate_applies_later(void **state
 	router__vitess_built_clear(&p);
 }
 
+/* Vindex params and owner, multi-column vindexes, pinned, reference and
+ * sequence tables: the table built from the topo equals the one the same
+ * JSON VSchemas load into. */
+static void build_reads_params_owner_columns_pins_and_table_types(void **state)
+{
+	static const char *const sharded[] = {"user", "customer",
+	                                      "test_keyspace", "pinned_ks"};
+	static const char *const files[] = {"examples/demo_user.json",
+	                                    "examples/multicol_region.json",
+	                                    "examples/compose_test_keyspace.json"};
+	blob s = fixture("srv_vschema_more.bin"), sk = fixture("srvks_customer.bin");
+	blob uk = fixture("srvks_commerce.bin");
+	router__vitess_srvks ks[5];
+	router__vitess_input in;
+	router__vitess_built b;
+	router_error e;
+	router_table *t;
+	json_error_t je;
+	json_t *doc = json_object(), *k;
+	char *text;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		ks[i] = (router__vitess_srvks){sharded[i], sk.p, sk.n, 1};
+	ks[4] = (router__vitess_srvks){"seq_ks", uk.p, uk.n, 2};
+	memset(&in, 0, sizeof in);
+	in.cell_root = ROOT;
+	in.srv_vschema = s.p;
+	in.srv_vschema_len = s.n;
+	in.srvks = ks;
+	in.nsrvks = 5;
+	assert_int_equal(router__vitess_build(&in, &b, &e), ROUTER_OK);
+	for (i = 0; i < 3; i++) {
+		k = tu_load_json(files[i]);
+		json_object_set_new(doc, sharded[i], k);
+	}
+	k = json_loads("{\"sharded\": true, \"vindexes\": {\"h\": {\"type\": "
+	               "\"hash\"}}, \"tables\": {\"pinned_t\": {\"pinned\": "
+	               "\"80\"}, \"ref_t\": {\"type\": \"reference\"}, \"t\": "
+	               "{\"column_vindexes\": [{\"column\": \"id\", \"name\": "
+	               "\"h\"}]}}}",
+	               0, &je);
+	assert_non_null(k);
+	json_object_set_new(doc, "pinned_ks", k);
+	json_object_set_new(doc, "seq_ks",
+	                    json_loads("{\"tables\": {\"user_seq\": {\"type\": "
+	                               "\"sequence\"}}}",
+	                               0, &je));
+	{
+		const char *name;
+
+		json_object_foreach(doc, name, k)
+			if (json_is_true(json_object_get(k, "sharded")))
+				json_object_set_new(k, "shards",
+				                    json_pack("[ss]", "-80", "80-"));
+	}
+	text = json_dumps(doc, 0);
+	assert_int_equal(router_doc_load(text, strlen(text), NULL, &t, NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_hash(t), router_table_hash(b.table));
+	/* What those fields do: a pinned table's shard, a lookup vindex
+	 * owned by its table (params in the document), a sequence. */
+	{
+		const char *name, *type;
+		router_route_result r;
+
+		assert_int_equal(router_table_route(b.table, "pinned_ks", 9,
+		                                    "pinned_t", 8, NULL, 0, &r, &e),
+		                 ROUTER_OK);
+		assert_string_equal(r.shard, "80-");
+		assert_int_equal(router_doc_primary_vindex(b.table, "seq_ks", 6,
+		                                           "user_seq", 8, &name,
+		                                           &type, &e),
+		                 ROUTER_OK);
+		assert_null(name);
+	}
+	assert_non_null(strstr(b.document, "\"owner\": \"user\""));
+	assert_non_null(strstr(b.document, "\"columns\": ["));
+	assert_non_null(strstr(b.document, "\"params\": {"));
+	router_table_free(t);
+	free(text);
+	json_decref(doc);
+	router__vitess_built_clear(&b);
+	free(s.p);
+	free(sk.p);
+	free(uk.p);
+}
+
+/* vtgate's findRoutedKeyspace applies one rule, never a chain: tenant
+ * -> commerce resolves in commerce as it is, though commerce itself is
+ * routed to customer; tenant gets commerce's table rules. */
+static void build_routes_a_keyspace_once_not_along_a_chain(void **state)
+{
+	router__vitess_built p;
+	router_error e;
+	int rc;
+
+	(void)state;
+	assert_int_equal(build("srv_vschema_krr_chain.bin", "srvks_customer.bin",
+	                       "srvks_commerce.bin", 0, &p, &e),
+	                 ROUTER_OK);
+	assert_string_equal(route_id(p.table, "tenant", "product", 1, &rc), "0");
+	assert_string_equal(route_id(p.table, "commerce", "customer", 1, &rc),
+	                    "80-");
+	assert_null(route_id(p.table, "commerce", "product", 1, &rc));
+	assert_int_equal(rc, ROUTER_ENOTFOUND);
+	/* commerce.corder's rule, looked up for tenant.corder. */
+	assert_string_equal(route_id(p.table, "tenant", "corder", 1, &rc), "80-");
+	assert_non_null(strstr(p.document, "\"tenant.corder\""));
+	assert_null(strstr(p.document, "\"commerce.corder\""));
+	router__vitess_built_clear(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,6 +788,7 @@ int main(void)
 	    cmocka_unit_test(decode_refuses_garbage_naming_the_key),
 	    cmocka_unit_test(decode_survives_truncation_and_bit_flips),
 	    cmocka_unit_test(build_customer_and_commerce_as_the_document_does),
+	    cmocka_unit_test(build_reads_params_owner_columns_pins_and_table_types),
 	    cmocka_unit_test(build_version_is_the_same_for_the_same_state),
 	    cmocka_unit_test(build_follows_the_tablet_types_partition_mid_resharding),
 	    cmocka_unit_test(build_refuses_a_primary_partition_with_a_gap_or_overlap),
@@ -683,6 +798,7 @@ int main(void)
 	    cmocka_unit_test(publish_refuses_the_empty_and_the_incident_values),
 	    cmocka_unit_test(build_applies_table_routing_rules_per_tablet_type),
 	    cmocka_unit_test(build_applies_keyspace_routing_rules_first),
+	    cmocka_unit_test(build_routes_a_keyspace_once_not_along_a_chain),
 	    cmocka_unit_test(build_keeps_shard_and_mirror_rules_vtgate_applies_later),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

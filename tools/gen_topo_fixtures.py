@@ -13,7 +13,9 @@ built next to its comment.
 
     tools/gen_topo_fixtures.py [OUTDIR]      (default tests/data/topo)
 
-Needs protobuf-compiler and python3-protobuf.  The files are committed;
+Needs protobuf-compiler and python3-protobuf.  Serialization is
+deterministic (map entries sorted by key), so rerunning it rewrites the
+same bytes.  The files are committed;
 tests/data/topo/MANIFEST lists each with what it holds and its SHA-256.
 """
 import hashlib
@@ -35,6 +37,14 @@ def load_modules(tmp):
     import vschema_pb2  # noqa: E402
     import topodata_pb2  # noqa: E402
     return vschema_pb2, topodata_pb2
+
+
+# Keyspaces with a pinned table, a reference table and a sequence
+# (tests/test_vitess_topo.c loads the same JSON as a document).
+EXTRA_SHARDED = """{"sharded": true, "vindexes": {"h": {"type": "hash"}},
+ "tables": {"pinned_t": {"pinned": "80"}, "ref_t": {"type": "reference"},
+            "t": {"column_vindexes": [{"column": "id", "name": "h"}]}}}"""
+EXTRA_UNSHARDED = """{"tables": {"user_seq": {"type": "sequence"}}}"""
 
 
 def varint(v):
@@ -93,7 +103,7 @@ def main():
     srv = vs.SrvVSchema()
     srv.keyspaces["commerce"].CopyFrom(commerce)
     srv.keyspaces["customer"].CopyFrom(customer)
-    write("srv_vschema.bin", srv.SerializeToString(),
+    write("srv_vschema.bin", srv.SerializeToString(deterministic=True),
           "SrvVSchema: commerce (commerce_initial.json), customer (customer_sharded.json, auto_increment included)")
 
     # Mid-MoveTables commerce -> customer, as the workflow writes its rules,
@@ -111,8 +121,30 @@ def main():
     rules.keyspace_routing_rules.rules.add(from_keyspace="tenant", to_keyspace="customer")
     rules.keyspace_routing_rules.rules.add(from_keyspace="tenant@replica", to_keyspace="commerce")
     rules.mirror_rules.rules.add(from_table="commerce.product", to_table="customer.product", percent=10.0)
-    write("srv_vschema_rules.bin", rules.SerializeToString(),
+    write("srv_vschema_rules.bin", rules.SerializeToString(deterministic=True),
           "SrvVSchema of srv_vschema.bin with table, shard, keyspace routing rules and a mirror rule")
+
+    # Every other field librouter reads: vindex params and owner (lookup
+    # vindexes), multi-column vindexes (columns), pinned, reference and
+    # sequence tables.
+    more = vs.SrvVSchema()
+    more.keyspaces["user"].CopyFrom(example("demo_user.json"))
+    more.keyspaces["customer"].CopyFrom(example("multicol_region.json"))
+    more.keyspaces["test_keyspace"].CopyFrom(example("compose_test_keyspace.json"))
+    json_format.Parse(EXTRA_SHARDED, more.keyspaces["pinned_ks"])
+    json_format.Parse(EXTRA_UNSHARDED, more.keyspaces["seq_ks"])
+    write("srv_vschema_more.bin", more.SerializeToString(deterministic=True),
+          "SrvVSchema: user (demo_user.json), customer (multicol_region.json), test_keyspace "
+          "(compose_test_keyspace.json), pinned_ks and seq_ks (EXTRA_* in this script)")
+
+    # Keyspace routing rules in a chain: vtgate routes once.
+    chain = vs.SrvVSchema()
+    chain.CopyFrom(srv)
+    chain.keyspace_routing_rules.rules.add(from_keyspace="commerce", to_keyspace="customer")
+    chain.keyspace_routing_rules.rules.add(from_keyspace="tenant", to_keyspace="commerce")
+    chain.routing_rules.rules.add(from_table="commerce.corder", to_tables=["customer.customer"])
+    write("srv_vschema_krr_chain.bin", chain.SerializeToString(deterministic=True),
+          "srv_vschema.bin with keyspace rules commerce -> customer, tenant -> commerce and a rule commerce.corder -> customer.customer")
 
     write("empty.bin", b"", "the empty value (an empty message: the January 2026 incident)")
 
@@ -120,7 +152,7 @@ def main():
     inc = vs.SrvVSchema()
     inc.CopyFrom(srv)
     inc.keyspaces["customer"].Clear()
-    write("srv_vschema_incident.bin", inc.SerializeToString(),
+    write("srv_vschema_incident.bin", inc.SerializeToString(deterministic=True),
           "SrvVSchema with customer present but empty while its SrvKeyspace still has 2 shards")
 
     # Fields librouter's .proto does not know: real Vitess fields
@@ -135,7 +167,7 @@ def main():
     c.tables["customer"].columns.add(name="customer_id", type=265)
     c.tables["customer"].column_list_authoritative = True
     c.require_explicit_routing = True
-    raw = unk.SerializeToString()
+    raw = unk.SerializeToString(deterministic=True)
     raw += tag(99, 0) + varint(12345)
     raw += tag(99, 1) + b"\x01" * 8
     raw += tag(99, 2) + varint(3) + b"abc"
@@ -148,34 +180,34 @@ def main():
     # as a varint at the top level; inside customer's Keyspace entry,
     # sharded (1, bool) repeated as a 32-bit value: skipped, the varint
     # sharded=true before it stands.
-    ks = customer.SerializeToString() + tag(1, 5) + b"\x00\x00\x00\x00"
+    ks = customer.SerializeToString(deterministic=True) + tag(1, 5) + b"\x00\x00\x00\x00"
     entry = tag(1, 2) + varint(len("customer")) + b"customer" + tag(2, 2) + varint(len(ks)) + ks
     only_commerce = vs.SrvVSchema()
     only_commerce.keyspaces["commerce"].CopyFrom(commerce)
-    raw = only_commerce.SerializeToString() + tag(1, 2) + varint(len(entry)) + entry + tag(2, 0) + varint(1)
+    raw = only_commerce.SerializeToString(deterministic=True) + tag(1, 2) + varint(len(entry)) + entry + tag(2, 0) + varint(1)
     write("srv_vschema_wrong_wire.bin", raw,
           "srv_vschema.bin's keyspaces with routing_rules as a varint and customer.sharded repeated as fixed32")
 
-    write("srvks_commerce.bin", srvks([(P, ["0"]), (R, ["0"]), (RO, ["0"])]).SerializeToString(),
+    write("srvks_commerce.bin", srvks([(P, ["0"]), (R, ["0"]), (RO, ["0"])]).SerializeToString(deterministic=True),
           "SrvKeyspace commerce: shard 0 (no key range) for PRIMARY, REPLICA, RDONLY")
-    write("srvks_customer.bin", srvks([(P, ["-80", "80-"]), (R, ["-80", "80-"]), (RO, ["-80", "80-"])]).SerializeToString(),
+    write("srvks_customer.bin", srvks([(P, ["-80", "80-"]), (R, ["-80", "80-"]), (RO, ["-80", "80-"])]).SerializeToString(deterministic=True),
           "SrvKeyspace customer: -80, 80- for every type")
     write("srvks_customer_resharding.bin",
-          srvks([(P, ["-80", "80-"]), (R, ["-40", "40-80", "80-c0", "c0-"]), (RO, ["-40", "40-80", "80-c0", "c0-"])]).SerializeToString(),
+          srvks([(P, ["-80", "80-"]), (R, ["-40", "40-80", "80-c0", "c0-"]), (RO, ["-40", "40-80", "80-c0", "c0-"])]).SerializeToString(deterministic=True),
           "SrvKeyspace customer mid 2 -> 4: PRIMARY -80,80-; REPLICA and RDONLY already -40,40-80,80-c0,c0-")
-    write("srvks_customer_gap.bin", srvks([(P, ["-40", "80-"])]).SerializeToString(),
+    write("srvks_customer_gap.bin", srvks([(P, ["-40", "80-"])]).SerializeToString(deterministic=True),
           "SrvKeyspace customer whose PRIMARY partition has a gap 40-80")
-    write("srvks_customer_overlap.bin", srvks([(P, ["-80", "40-"])]).SerializeToString(),
+    write("srvks_customer_overlap.bin", srvks([(P, ["-80", "40-"])]).SerializeToString(deterministic=True),
           "SrvKeyspace customer whose PRIMARY partition overlaps at 40-80")
     bad = td.SrvKeyspace()
     p = bad.partitions.add(served_type=P)
     p.shard_references.add(name="-80", key_range=kr("", "40"))
     p.shard_references.add(name="80-", key_range=kr("80", ""))
-    write("srvks_customer_badrange.bin", bad.SerializeToString(),
+    write("srvks_customer_badrange.bin", bad.SerializeToString(deterministic=True),
           "SrvKeyspace customer: shard -80 whose key range bytes say -40")
     ci = td.CellInfo(server_address="127.0.0.1:2379", root="/vitess/zone1")
-    write("cellinfo.bin", ci.SerializeToString(), "CellInfo: server_address 127.0.0.1:2379, root /vitess/zone1")
-    write("keyspace_customer.bin", customer.SerializeToString(),
+    write("cellinfo.bin", ci.SerializeToString(deterministic=True), "CellInfo: server_address 127.0.0.1:2379, root /vitess/zone1")
+    write("keyspace_customer.bin", customer.SerializeToString(deterministic=True),
           "global keyspaces/customer/VSchema: vschema.Keyspace of customer_sharded.json")
 
     with open(os.path.join(out, "MANIFEST"), "w") as f:

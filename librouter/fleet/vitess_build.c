@@ -500,9 +500,12 @@ static int build_doc(bctx *c, json_t **docp)
 		if (rc != ROUTER_OK)
 			goto out;
 	}
+	/* A routed keyspace holds its target's own definition: vtgate
+	 * routes a keyspace once (no chains), then resolves the table in the
+	 * target as it is, even when the target is itself routed away. */
 	json_object_foreach(routed, name, v) {
 		const char *to = routed_keyspace(c, name);
-		json_t *k = json_object_get(kss, to);
+		json_t *k = json_object_get(orig, to);
 
 		if (k == NULL) {
 			rc = router__seterr(
@@ -512,8 +515,12 @@ static int build_doc(bctx *c, json_t **docp)
 			    srv_key(c), name, to, to);
 			goto out;
 		}
-		if (jset(kss, name, json_deep_copy(k)) < 0)
+		k = json_deep_copy(k);
+		if (jset(kss, name, k) < 0)
 			goto nomem;
+		rc = shards_json(c, to, k);
+		if (rc != ROUTER_OK)
+			goto out;
 	}
 	/* Table routing rules: the tablet type's suffix swapped in, the
 	 * rules of a routed keyspace replaced by its target's. */
@@ -562,17 +569,16 @@ static int build_doc(bctx *c, json_t **docp)
 				ks[ql] = '\0';
 			}
 			/* vtgate looks up "from.t" as "to.t": a routed
-			 * keyspace's own rules are never consulted. */
-			if (ks[0] != '\0' && json_object_get(routed, ks) != NULL) {
-				free(from);
-				continue;
+			 * keyspace's own rules are never consulted, its
+			 * target's are, under the routed keyspace's name. */
+			if (ks[0] == '\0' || json_object_get(routed, ks) == NULL) {
+				o = rule_json(from, r->to_tables, r->n_to_tables,
+				              NULL, 0);
+				if (jpush(rules, o) < 0) {
+					free(from);
+					goto nomem;
+				}
 			}
-			o = rule_json(from, r->to_tables, r->n_to_tables, NULL, 0);
-			if (jpush(rules, o) < 0) {
-				free(from);
-				goto nomem;
-			}
-			/* Copies for every keyspace routed to this one. */
 			if (ks[0] != '\0') {
 				const char *src;
 				json_t *dummy;
