@@ -1101,10 +1101,20 @@ static int cmd_vitess(ecli *c)
 		return EXIT_USAGE;
 	}
 	rc = router__vitess_read_cell_info(g, groot, c->cell, &root, &addr, &e);
-	if (rc == ROUTER_OK && c->cell_endpoints != NULL) {
-		rc = router__etcd_open(&cc, c->cell_endpoints, 5000, &e);
-		if (rc != ROUTER_OK)
-			rc = ROUTER_EIO;
+	/* The cell's topo is where its CellInfo says (as vtgate dials it),
+	 * unless --cell-endpoints says otherwise; an empty server_address
+	 * means the global topo's etcd. */
+	if (rc == ROUTER_OK) {
+		char *eps = c->cell_endpoints != NULL
+		                ? strdup(c->cell_endpoints)
+		                : router__vitess_cell_endpoints(addr);
+
+		if (eps != NULL) {
+			rc = router__etcd_open(&cc, eps, 5000, &e);
+			if (rc != ROUTER_OK)
+				rc = ROUTER_EIO;
+			free(eps);
+		}
 	}
 	if (rc == ROUTER_OK)
 		rc = router__vitess_read_cell(cc != NULL ? cc : g, root, tt, &b,

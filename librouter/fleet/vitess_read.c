@@ -78,6 +78,40 @@ int router__vitess_read_cell_info(router__etcd *c, const char *global_root,
 	return rc;
 }
 
+char *router__vitess_cell_endpoints(const char *server_address)
+{
+	size_t n = strlen(server_address), k = 0;
+	const char *p = server_address;
+	char *out = malloc(n * 8 + 8); /* at most one "http://" per byte */
+
+	if (out == NULL)
+		return NULL;
+	while (*p != '\0') {
+		size_t len;
+
+		while (*p == ',' || *p == ' ')
+			p++;
+		len = strcspn(p, ", ");
+		if (len == 0)
+			break;
+		if (k > 0)
+			out[k++] = ',';
+		if (strstr(p, "://") == NULL || (size_t)(strstr(p, "://") - p) > len) {
+			memcpy(out + k, "http://", 7);
+			k += 7;
+		}
+		memcpy(out + k, p, len);
+		k += len;
+		p += len;
+	}
+	out[k] = '\0';
+	if (k == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 /* The keyspace of KEY when it is PREFIX + KS + "/SrvKeyspace" (KS one path
  * element), else NULL; malloc'd. */
 static char *srvks_keyspace(const char *key, size_t klen, const char *prefix)

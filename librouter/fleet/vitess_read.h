@@ -29,6 +29,13 @@ int router__vitess_read_cell_info(router__etcd *c, const char *global_root,
                                   const char *cell, char **root,
                                   char **server_address, router_error *err);
 
+/* The etcd endpoints of a CellInfo.server_address, as Vitess's etcd2topo
+ * dials them: the comma-separated entries, each "host:port" given the
+ * http:// scheme (an entry with a scheme is kept), spaces dropped.
+ * malloc'd; NULL when out of memory or when server_address is empty (the
+ * caller then uses the global topo's endpoints). */
+char *router__vitess_cell_endpoints(const char *server_address);
+
 /* Read the cell rooted at cell_root and build its table for tablet (0:
  * PRIMARY) into out (router__vitess_build's contract).  Keys under
  * CELL_ROOT/keyspaces/ other than KS/SrvKeyspace (ShardReplication...)
