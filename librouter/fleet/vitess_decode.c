@@ -171,7 +171,7 @@ static int get_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
 }
 
 static int bad(walker *w, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    ROUTER__PRINTF(3, 4);
 static int bad(walker *w, size_t off, const char *fmt, ...)
 {
 	char what[160];

@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 #include "router.h"
+#include "core/internal.h"
 
 /* Largest topo value decoded (etcd's own default request limit is
  * 1.5 MiB; this leaves room for clusters that raised it). */
@@ -44,7 +45,7 @@ typedef struct router__vitess_notes {
 void router__vitess_notes_free(router__vitess_notes *notes);
 /* Append a formatted warning (dropped when out of memory or full). */
 void router__vitess_note(router__vitess_notes *notes, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    ROUTER__PRINTF(2, 3);
 
 /* Which message a value holds. */
 typedef enum router__vitess_kind {
