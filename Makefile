@@ -49,7 +49,21 @@ LIVE_SRCS := $(wildcard librouter/live/*.c)
 FLEET_SRCS := $(wildcard librouter/fleet/*.c)
 CORE_OBJS := $(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
 LIVE_OBJS := $(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(LIVE_SRCS))
-FLEET_OBJS := $(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(FLEET_SRCS))
+# Vitess's topo values (librouter/fleet/vitess_*.proto): protoc-c writes
+# their C into $(BUILD)/gen at build time (never committed).  The
+# generated code and vitess_decode.c, its only caller, are linked into one
+# object, vitess_proto.o, whose vschema__* / topodata__* names are made
+# local: they leave neither librouter-etcd.so (router-etcd.map's local: *)
+# nor librouter-etcd.a (objcopy), so they cannot clash with a program's
+# own copy of Vitess's protos.
+GEN := $(BUILD)/gen
+PROTO_SRCS := $(wildcard librouter/fleet/*.proto)
+PROTO_C := $(patsubst librouter/fleet/%.proto,$(GEN)/%.pb-c.c,$(PROTO_SRCS))
+PROTO_H := $(PROTO_C:.c=.h)
+PROTO_OBJS := $(patsubst $(GEN)/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))
+PROTO_USER_OBJ := $(BUILD)/obj/fleet/vitess_decode.o
+PROTO_OBJ := $(BUILD)/obj/fleet/vitess_proto.o
+FLEET_OBJS := $(filter-out $(PROTO_USER_OBJ),$(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(FLEET_SRCS))) $(PROTO_OBJ)
 LIB_OBJS := $(CORE_OBJS) $(LIVE_OBJS)
 # errbuf.c has no public symbols: the fleet's shared library links its own
 # hidden copy instead of needing router__ exports from librouter.so.
@@ -58,7 +72,7 @@ ERRBUF_OBJ := $(BUILD)/obj/core/errbuf.o
 DEPLIBS_CORE := -lxxhash -lnettle -ljansson
 DEPLIBS_LIVE := -lck -lpthread
 DEPLIBS := $(DEPLIBS_CORE) $(DEPLIBS_LIVE)
-DEPLIBS_FLEET := -lcurl -ljansson -lpthread
+DEPLIBS_FLEET := -lcurl -ljansson -lprotobuf-c -lpthread
 
 STATIC := $(BUILD)/librouter.a
 SONAME := librouter.so.$(VERSION_MAJOR)
@@ -69,11 +83,13 @@ ETCD_SHARED := $(BUILD)/librouter-etcd.so.$(VERSION)
 # What a program using the fleet library links (static archives).
 ETCD_LINK := $(ETCD_STATIC) $(STATIC) $(DEPLIBS) $(DEPLIBS_FLEET)
 
-TEST_SRCS := $(wildcard tests/test_*.c)
-TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# test_vitess_topo links the fleet library too (the rule below).
+TEST_SRCS := $(filter-out tests/test_vitess_topo.c,$(wildcard tests/test_*.c))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(BUILD)/tests/test_vitess_topo
 
 # Debian packages each target needs.
-PKGS_BUILD := gcc libc6-dev make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev libcurl4-openssl-dev
+PKGS_BUILD := gcc libc6-dev make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev libcurl4-openssl-dev \
+	libprotobuf-c-dev protobuf-c-compiler
 # g++: check-headers compiles every public header as C++ too.
 PKGS_TEST := $(PKGS_BUILD) libcmocka-dev g++
 
@@ -94,7 +110,7 @@ help:
 	@echo "make test-c      the C unit tests only"
 	@echo "make tools       build $(BUILD)/routerctl and $(BUILD)/demo"
 	@echo "make test-cli    routerctl end to end (the real binary)"
-	@echo "make test-etcd   the etcd follower against a real etcd (etcd-server)"
+	@echo "make test-etcd   the etcd follower and routerctl vitess dump against a real etcd (etcd-server)"
 	@echo "make test-etcd-asan / test-etcd-tsan  the same under the sanitizers"
 	@echo "make demo-fleet  etcd + follower processes: reshard, refuse, etcd restart"
 	@echo "make test-fleet  30 followers on a real etcd: reshard, refuse, restart (~1 min)"
@@ -118,7 +134,7 @@ help:
 	@echo "make test-valgrind C suites under valgrind memcheck"
 	@echo "make stress      readers vs publishers, every answer checked (STRESS_SECONDS=10)"
 	@echo "make stress-asan / stress-tsan  the same under the sanitizers"
-	@echo "make fuzz        libFuzzer on documents, shard names, values (FUZZ_SECONDS=60 each)"
+	@echo "make fuzz        libFuzzer on documents, shard names, values, Vitess topo values (FUZZ_SECONDS=60 each)"
 	@echo "make check-headers / test-link  the API surface (C and C++; static and shared)"
 	@echo "make test-abi    programs built against the 0.1 header run against this library"
 	@echo "make clean"
@@ -151,6 +167,24 @@ $(BUILD)/obj/%.o: librouter/%.c
 	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(wildcard $(BUILD)/obj/*/*.d)
+
+# The fleet's sources see the generated headers (built before them).
+$(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(FLEET_SRCS)): LIB_CFLAGS += -I$(GEN)
+$(patsubst librouter/%.c,$(BUILD)/obj/%.o,$(FLEET_SRCS)): | $(PROTO_H)
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: librouter/fleet/%.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -Ilibrouter/fleet $<
+
+# Generated code: the library's flags without its warning list.
+$(BUILD)/obj/gen/%.o: $(GEN)/%.c $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) $(EXTRA_CFLAGS) -fPIC -fvisibility=hidden -I$(GEN) -c $< -o $@
+
+$(PROTO_OBJ): $(PROTO_USER_OBJ) $(PROTO_OBJS)
+	$(LD) -r -o $@.tmp $^
+	objcopy --wildcard --localize-symbol='vschema__*' --localize-symbol='topodata__*' $@.tmp $@
+	@rm -f $@.tmp
 
 $(STATIC): $(LIB_OBJS)
 	@rm -f $@
@@ -272,6 +306,12 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(wildcard include/librouter/*.h li
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(STATIC) -lcmocka $(DEPLIBS) $(LDFLAGS_ALL)
 
+# Vitess topo values (fleet/vitess_*.c) on tests/data/topo/, written by
+# tools/gen_topo_fixtures.py; it sees the generated protobuf-c headers.
+$(BUILD)/tests/test_vitess_topo: tests/test_vitess_topo.c tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -I$(GEN) -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
+
 test-c: deps-test lib $(TEST_BINS)
 	@fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; ( cd tests && ../$$t ) || fail=1; \
@@ -342,7 +382,7 @@ test-cli: deps-test lib $(BUILD)/routerctl
 # Integration tests against a real etcd (Debian's etcd-server) that the
 # harness starts on 127.0.0.1 with free ports and a temporary data
 # directory, and kills; each test is bounded by alarm(), the run by timeout.
-PKGS_ETCD := $(PKGS_TEST) etcd-server
+PKGS_ETCD := $(PKGS_TEST) etcd-server curl
 ETCD_TEST := $(BUILD)/tests/etcd/test_etcd
 
 deps-etcd:
@@ -352,8 +392,10 @@ $(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h test
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
-test-etcd: deps-etcd lib $(ETCD_TEST)
+# Then routerctl vitess dump on a Vitess-shaped etcd (curl puts the keys).
+test-etcd: deps-etcd lib $(ETCD_TEST) $(BUILD)/routerctl
 	cd tests && timeout 300 $(abspath $(ETCD_TEST))
+	timeout 120 tests/cli/test_vitess_dump.sh $(BUILD)/routerctl
 
 # The same under ASan+UBSan and under TSan (the follower's watcher and
 # reporter threads against the caller's): own build directories.
@@ -418,9 +460,9 @@ test-link: lib $(BUILD)/smoke-static $(BUILD)/smoke-shared
 	@LD_LIBRARY_PATH=$(BUILD) $(BUILD)/smoke-shared
 	@LD_LIBRARY_PATH=$(BUILD) ldd $(BUILD)/smoke-shared | grep -q 'librouter.so.$(VERSION_MAJOR) => $(BUILD)/' || \
 		{ echo "smoke-shared is not linked against $(BUILD)/librouter.so"; exit 1; }
-	@! LD_LIBRARY_PATH=$(BUILD) ldd $(BUILD)/smoke-shared | grep -q libcurl || \
-		{ echo "a program using only librouter loads libcurl:"; LD_LIBRARY_PATH=$(BUILD) ldd $(BUILD)/smoke-shared; exit 1; }
-	@echo "link: static and shared ok; librouter.so needs no libcurl"
+	@! LD_LIBRARY_PATH=$(BUILD) ldd $(BUILD)/smoke-shared | grep -q 'libcurl\|libprotobuf-c' || \
+		{ echo "a program using only librouter loads libcurl or libprotobuf-c:"; LD_LIBRARY_PATH=$(BUILD) ldd $(BUILD)/smoke-shared; exit 1; }
+	@echo "link: static and shared ok; librouter.so needs no libcurl, no libprotobuf-c"
 
 # --- ABI (tests/abi): an old binary against this library ------------------
 # The 0.1 header (tests/abi/router-0.1.h, frozen) is router.h on an include
@@ -497,9 +539,11 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build-fuzz
 
-$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(STATIC)
+# Every target links the fleet library too (fuzz_topo decodes Vitess's
+# topo values with it); the others never pull a member of it in.
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(STATIC) $(DEPLIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(ETCD_LINK)
 
 test-fuzz-corpus: lib $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t || exit 1; done
@@ -509,8 +553,9 @@ fuzz: deps-test
 		OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" lib
 	@mkdir -p $(FUZZ_BUILD)/fuzz
 	@for t in $(FUZZ_TARGETS); do \
-		clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Iinclude/librouter \
-			-o $(FUZZ_BUILD)/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/librouter.a $(DEPLIBS) || exit 1; \
+		clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Iinclude/librouter -Ilibrouter \
+			-o $(FUZZ_BUILD)/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/librouter-etcd.a $(FUZZ_BUILD)/librouter.a \
+			$(DEPLIBS) $(DEPLIBS_FLEET) || exit 1; \
 		rm -rf $(FUZZ_BUILD)/fuzz/corpus_$$t; mkdir -p $(FUZZ_BUILD)/fuzz/corpus_$$t; \
 		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
 		$(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 \

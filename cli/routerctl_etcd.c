@@ -8,6 +8,10 @@
  *           does, and write it only if it passes, with compare-and-swap
  *           on the revision read (nobody's change is overwritten).
  *   fleet   every member's status key as a table.
+ *   vitess dump
+ *           the routing document built from a Vitess cell's own topo
+ *           (CellInfo, SrvVSchema, SrvKeyspaces; read-only), as `dump`
+ *           writes documents.
  *
  * Exit status as routerctl's: 0 yes, 1 no, 2 usage or I/O.
  */
@@ -27,6 +31,7 @@
 #include <unistd.h>
 
 #include "fleet/etcd.h"
+#include "fleet/vitess_read.h"
 #include "router.h"
 #include "router_doc.h"
 #include "router_etcd.h"
@@ -42,6 +47,8 @@ typedef struct ecli {
 	const char *cmd;
 	const char *endpoints, *key, *status_prefix, *instance, *snapshot;
 	const char *keyspace, *probe, *doc;
+	const char *cell, *topo_root, *tablet_type, *cell_endpoints;
+	int compact;
 	router_doc_shards shards[16];
 	size_t nshards;
 	char *shard_store[16];
@@ -81,7 +88,7 @@ static int usage(const ecli *c, const char *fmt, ...)
 int routerctl_etcd_is_command(const char *name)
 {
 	return strcmp(name, "watch") == 0 || strcmp(name, "push") == 0 ||
-	       strcmp(name, "fleet") == 0;
+	       strcmp(name, "fleet") == 0 || strcmp(name, "vitess") == 0;
 }
 
 static int add_shards(ecli *c, const char *spec)
@@ -127,8 +134,22 @@ static int add_shards(ecli *c, const char *spec)
 static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 {
 #define IS(name) (strlen(name) == n && strncmp(a, name, n) == 0)
-	if (IS("json"))
+	int vitess = strcmp(c->cmd, "vitess") == 0;
+
+	if (IS("json") && !vitess)
 		c->json = 1;
+	else if (vitess && IS("cell"))
+		c->cell = val;
+	else if (vitess && IS("topo-root"))
+		c->topo_root = val;
+	else if (vitess && IS("tablet-type"))
+		c->tablet_type = val;
+	else if (vitess && IS("cell-endpoints"))
+		c->cell_endpoints = val;
+	else if (vitess && IS("compact"))
+		c->compact = 1;
+	else if (vitess && !IS("endpoints"))
+		return usage(c, "unknown option --%.*s", (int)n, a);
 	else if (IS("allow-destructive") && strcmp(c->cmd, "push") == 0)
 		c->destructive = 1;
 	else if (IS("endpoints"))
@@ -190,7 +211,8 @@ static int parse(ecli *c, int argc, char **argv, int *help)
 	static const char *const with_value[] = {
 	    "endpoints", "key",    "status-prefix", "instance", "snapshot",
 	    "keyspace",  "shards", "probe",         "ttl",      "verdicts",
-	    "wait",      "expect", NULL};
+	    "wait",      "expect", "cell",          "topo-root", "tablet-type",
+	    "cell-endpoints", NULL};
 	int only_pos = 0, rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -200,7 +222,8 @@ static int parse(ecli *c, int argc, char **argv, int *help)
 
 		if (only_pos || a[0] != '-' || a[1] == '\0' ||
 		    (a[1] != '-' && strcmp(a, "-h") != 0)) {
-			if (c->doc != NULL || strcmp(c->cmd, "push") != 0)
+			if (c->doc != NULL || (strcmp(c->cmd, "push") != 0 &&
+			                       strcmp(c->cmd, "vitess") != 0))
 				return usage(c, "unexpected argument '%s'", a);
 			c->doc = a;
 			continue;
@@ -1134,6 +1157,85 @@ static int cmd_fleet(ecli *c)
 	return ret;
 }
 
+/* ------------------------------------------------------------------------ */
+/* vitess dump                                                              */
+/* ------------------------------------------------------------------------ */
+
+static int cmd_vitess(ecli *c)
+{
+	router__vitess_tablet tt = ROUTER__VITESS_PRIMARY;
+	router__etcd *g = NULL, *cc = NULL;
+	router__vitess_built b;
+	router_error e;
+	char *root = NULL, *addr = NULL, *text = NULL;
+	const char *groot = c->topo_root != NULL ? c->topo_root : "/vitess/global";
+	int rc, ret;
+	size_t i;
+
+	memset(&b, 0, sizeof b);
+	if (c->doc == NULL || strcmp(c->doc, "dump") != 0)
+		return usage(c, "the only vitess command is dump: routerctl "
+		                "vitess dump --cell CELL");
+	if (c->cell == NULL || c->cell[0] == '\0')
+		return usage(c, "--cell CELL is required");
+	if (c->tablet_type != NULL &&
+	    router__vitess_tablet_parse(c->tablet_type, &tt) != 0)
+		return usage(c, "--tablet-type takes primary, replica or rdonly");
+	if ((rc = router__etcd_open(&g, c->endpoints, 5000, &e)) != ROUTER_OK) {
+		errorf("%s: %s", c->endpoints, e.message);
+		return EXIT_USAGE;
+	}
+	rc = router__vitess_read_cell_info(g, groot, c->cell, &root, &addr, &e);
+	/* The cell's topo is where its CellInfo says (as vtgate dials it),
+	 * unless --cell-endpoints says otherwise; an empty server_address
+	 * means the global topo's etcd. */
+	if (rc == ROUTER_OK) {
+		char *eps = c->cell_endpoints != NULL
+		                ? strdup(c->cell_endpoints)
+		                : router__vitess_cell_endpoints(addr);
+
+		if (eps != NULL) {
+			rc = router__etcd_open(&cc, eps, 5000, &e);
+			if (rc != ROUTER_OK)
+				rc = ROUTER_EIO;
+			free(eps);
+		}
+	}
+	if (rc == ROUTER_OK)
+		rc = router__vitess_read_cell(cc != NULL ? cc : g, root, tt, &b,
+		                              &e);
+	for (i = 0; i < b.notes.n; i++)
+		errorf("warning: %s", b.notes.msg[i]);
+	for (i = 0; i < router_doc_report_count(b.report, 0); i++) {
+		const router_doc_note *n = router_doc_report_get(b.report, i);
+
+		if (n->kind != ROUTER_DOC_NOTE_ERROR &&
+		    n->kind != ROUTER_DOC_NOTE_IGNORED)
+			errorf("warning: %s: %s", n->path, n->error.message);
+	}
+	if (rc == ROUTER_OK)
+		rc = router_doc_dump(b.table, NULL,
+		                     c->compact ? ROUTER_DOC_DUMP_COMPACT : 0, NULL,
+		                     &text, NULL, &e);
+	if (rc == ROUTER_OK) {
+		fputs(text, stdout);
+		fputc('\n', stdout);
+		ret = EXIT_YES;
+	} else {
+		errorf("%s (%s)", e.message, router_errname(rc));
+		/* The topo could not be reached: 2; it answered with
+		 * something that does not route: 1. */
+		ret = rc == ROUTER_EIO || rc == ROUTER_ENOMEM ? EXIT_USAGE : EXIT_NO;
+	}
+	free(text);
+	free(root);
+	free(addr);
+	router__vitess_built_clear(&b);
+	router__etcd_close(cc);
+	router__etcd_close(g);
+	return ret;
+}
+
 int routerctl_etcd_main(int argc, char **argv)
 {
 	ecli c;
@@ -1149,6 +1251,8 @@ int routerctl_etcd_main(int argc, char **argv)
 			ret = cmd_watch(&c);
 		else if (strcmp(c.cmd, "push") == 0)
 			ret = cmd_push(&c);
+		else if (strcmp(c.cmd, "vitess") == 0)
+			ret = cmd_vitess(&c);
 		else
 			ret = cmd_fleet(&c);
 	}

@@ -411,15 +411,15 @@ for c in ksid route shard validate check diff shards dump help; do
 done
 run 0 --help && out_has COMMANDS
 t every_command_has_its_section_of_routerctl_1
-for c in snapshot invariants watch push fleet; do
+for c in snapshot invariants watch push fleet vitess; do
 	run 0 "$c" --help && out_has SYNOPSIS && out_has "EXIT STATUS" && out_has "^  routerctl $c"
 	run 0 help "$c" && out_has "DESCRIPTION"
 done
-run 0 help && for c in ksid route shard validate check diff shards snapshot invariants dump watch push fleet help; do
+run 0 help && for c in ksid route shard validate check diff shards snapshot invariants dump watch push fleet vitess help; do
 	out_has "^  $c  *[a-z]" || bad "routerctl help does not list $c"
 done
 t bare_usage_lists_every_command
-run 2 && err_has "Commands: ksid route shard validate check diff shards snapshot invariants dump watch push fleet help"
+run 2 && err_has "Commands: ksid route shard validate check diff shards snapshot invariants dump watch push fleet vitess help"
 run 0 -h && out_has COMMANDS
 run 0 --version && out_has "routerctl (librouter)"
 t usage_errors_exit_2
@@ -500,7 +500,7 @@ if command -v bash >/dev/null 2>&1; then
 			_ "$HERE/../../cli/routerctl.bash-completion" "$R" "$@"
 	}
 	got=$(comp "")
-	for c in ksid route shard validate check diff shards snapshot invariants dump watch push fleet help; do
+	for c in ksid route shard validate check diff shards snapshot invariants dump watch push fleet vitess help; do
 		case " $got " in *" $c "*) ;; *) bad "completion lacks command $c: $got" ;; esac
 	done
 	eq "$(comp check --allow)" "--allow-destructive" "check --allow<TAB>"

@@ -13,6 +13,7 @@
 #include "router_doc.h"
 #include "router_etcd.h"
 #include "testutil.h"
+#include "fleet/vitess_read.h"
 
 #define TEST_SECONDS 60
 #define KEY "/librouter/test/vschema"
@@ -1633,9 +1634,91 @@ static void a_revision_too_large_is_refused_not_downloaded_again(void **state)
 	router__etcd_response_max = (size_t)64 << 20;
 }
 
+/* ---- a Vitess cell's own topo (fleet/vitess_read.c) --------------------- */
+
+/* Put tests/data/topo/NAME under key; its mod revision. */
+static int64_t put_fixture(router__etcd *c, const char *key, const char *name)
+{
+	char path[512];
+	static uint8_t buf[4096];
+	router_error err;
+	int64_t rev = 0;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/topo/%s", tu_data_dir(), name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("missing fixture %s", path);
+	n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	if (router__etcd_put(c, key, strlen(key), buf, n, 0, &rev, &err) !=
+	    ROUTER_OK)
+		fail_msg("put %s: %s", key, err.message);
+	return rev;
+}
+
+static void vitess_cell_is_read_from_a_real_etcd(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router__vitess_built b;
+	router_error err;
+	char *root, *addr;
+	int64_t rev;
+	int64_t before;
+
+	put_fixture(c, "/vitess/global/cells/zone1/CellInfo", "cellinfo.bin");
+	assert_int_equal(router__vitess_read_cell_info(c, "/vitess/global/",
+	                                               "zone1", &root, &addr,
+	                                               &err),
+	                 ROUTER_OK);
+	assert_string_equal(root, "/vitess/zone1");
+	assert_string_equal(addr, "127.0.0.1:2379");
+	free(root);
+	free(addr);
+	assert_int_equal(router__vitess_read_cell_info(c, "/vitess/global",
+	                                               "zone2", &root, &addr,
+	                                               &err),
+	                 ROUTER_ENOTFOUND);
+	assert_string_equal(err.culprit, "/vitess/global/cells/zone2/CellInfo");
+	/* No SrvVSchema yet: nothing to route. */
+	assert_int_equal(router__vitess_read_cell(c, "/vitess/zone1", 0, &b,
+	                                          &err),
+	                 ROUTER_ENOTFOUND);
+	router__vitess_built_clear(&b);
+	put_fixture(c, "/vitess/zone1/keyspaces/commerce/SrvKeyspace",
+	            "srvks_commerce.bin");
+	before = put_fixture(c, "/vitess/zone1/SrvVSchema", "srv_vschema.bin");
+	/* Other files under keyspaces/ are not SrvKeyspaces. */
+	put(c, "/vitess/zone1/keyspaces/customer/shards/-80/ShardReplication",
+	    "");
+	rev = put_fixture(c, "/vitess/zone1/keyspaces/customer/SrvKeyspace",
+	                  "srvks_customer_resharding.bin");
+	assert_true(rev > before);
+	assert_int_equal(router__vitess_read_cell(c, "/vitess/zone1",
+	                                          ROUTER__VITESS_REPLICA, &b,
+	                                          &err),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_version(b.table), (uint64_t)rev);
+	assert_int_equal(router_doc_shard_count(b.table, "customer"), 4);
+	router__vitess_built_clear(&b);
+	/* A SrvKeyspace that does not decode is refused, naming its key. */
+	put(c, "/vitess/zone1/keyspaces/customer/SrvKeyspace", "\x0a\x7f");
+	assert_int_equal(router__vitess_read_cell(c, "/vitess/zone1", 0, &b,
+	                                          &err),
+	                 ROUTER_EDOC);
+	assert_string_equal(err.culprit,
+	                    "/vitess/zone1/keyspaces/customer/SrvKeyspace");
+	router__vitess_built_clear(&b);
+	router__etcd_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(vitess_cell_is_read_from_a_real_etcd,
+	                                    setup, teardown),
 	    cmocka_unit_test(malformed_endpoints_are_refused_at_create),
 	    cmocka_unit_test_setup_teardown(
 	        followers_converge_on_every_revision, setup, teardown),

@@ -82,7 +82,7 @@ LD_LIBRARY_PATH=$libdir ./etcd_shared | grep -q "^librouter $version, status pre
 LD_LIBRARY_PATH=$libdir ldd etcd_shared | grep -q "librouter-etcd.so.0 => $libdir/" || fail "etcd_shared does not load librouter-etcd.so.0"
 cc -std=c11 -Wall -Werror -o etcd_static "$here/etcd_link.c" $(pkg-config --cflags librouter-etcd) \
 	-L"$libdir" -Wl,-Bstatic -lrouter-etcd -lrouter -Wl,-Bdynamic \
-	$(pkg-config --libs libcurl jansson ck libxxhash nettle) -lpthread
+	$(pkg-config --libs libcurl jansson libprotobuf-c ck libxxhash nettle) -lpthread
 ! ldd etcd_static | grep -q librouter || fail "etcd_static still loads a librouter .so"
 ./etcd_static > /dev/null || fail "etcd_static failed"
 

@@ -1,0 +1,225 @@
+/*
+ * One read of a Vitess cell's serving topology from etcd into a routing
+ * table (vitess_read.h: the keys, the consistency check).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vitess_read.h"
+#include "core/internal.h"
+#include "vitess_topodata.pb-c.h"
+
+/* ROOT joined with PATH, trailing slashes of ROOT dropped (malloc'd). */
+static char *join(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+	char *k;
+
+	while (n > 0 && root[n - 1] == '/')
+		n--;
+	k = malloc(n + strlen(path) + 1);
+	if (k != NULL) {
+		memcpy(k, root, n);
+		strcpy(k + n, path);
+	}
+	return k;
+}
+
+int router__vitess_read_cell_info(router__etcd *c, const char *global_root,
+                                  const char *cell, char **root,
+                                  char **server_address, router_error *err)
+{
+	char path[ROUTER_NAME_MAX + 32];
+	router__etcd_kv kv;
+	Topodata__CellInfo *ci = NULL;
+	int64_t hrev;
+	int found = 0, rc;
+	char *key;
+
+	*root = *server_address = NULL;
+	if (strlen(cell) > ROUTER_NAME_MAX || cell[0] == '\0' ||
+	    strchr(cell, '/') != NULL)
+		return router__seterr(err, ROUTER_EINVAL, cell,
+		                      "cell name %s: empty, too long or with a /",
+		                      cell);
+	snprintf(path, sizeof path, "/cells/%s/CellInfo", cell);
+	key = join(global_root, path);
+	if (key == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
+	memset(&kv, 0, sizeof kv);
+	rc = router__etcd_get(c, key, strlen(key), &kv, &found, &hrev, err);
+	if (rc == ROUTER_OK && !found)
+		rc = router__seterr(err, ROUTER_ENOTFOUND, key,
+		                    "%s: no such key: cell %s is not in the "
+		                    "global topo %s",
+		                    key, cell, global_root);
+	if (rc == ROUTER_OK)
+		rc = router__vitess_decode(ROUTER__VITESS_CELL_INFO, key,
+		                           kv.value, kv.value_len, (void **)&ci,
+		                           NULL, err);
+	if (rc == ROUTER_OK && ci->root[0] == '\0')
+		rc = router__seterr(err, ROUTER_EDOC, key,
+		                    "%s: CellInfo without a root", key);
+	if (rc == ROUTER_OK) {
+		*root = strdup(ci->root);
+		*server_address = strdup(ci->server_address);
+		if (*root == NULL || *server_address == NULL) {
+			free(*root);
+			free(*server_address);
+			*root = *server_address = NULL;
+			rc = router__seterr(err, ROUTER_ENOMEM, NULL,
+			                    "out of memory");
+		}
+	}
+	router__vitess_message_free(ci);
+	router__etcd_kv_clear(&kv);
+	free(key);
+	return rc;
+}
+
+char *router__vitess_cell_endpoints(const char *server_address)
+{
+	size_t n = strlen(server_address), k = 0;
+	const char *p = server_address;
+	char *out = malloc(n * 8 + 8); /* at most one "http://" per byte */
+
+	if (out == NULL)
+		return NULL;
+	while (*p != '\0') {
+		size_t len;
+
+		while (*p == ',' || *p == ' ')
+			p++;
+		len = strcspn(p, ", ");
+		if (len == 0)
+			break;
+		if (k > 0)
+			out[k++] = ',';
+		if (strstr(p, "://") == NULL || (size_t)(strstr(p, "://") - p) > len) {
+			memcpy(out + k, "http://", 7);
+			k += 7;
+		}
+		memcpy(out + k, p, len);
+		k += len;
+		p += len;
+	}
+	out[k] = '\0';
+	if (k == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The keyspace of KEY when it is PREFIX + KS + "/SrvKeyspace" (KS one path
+ * element), else NULL; malloc'd. */
+static char *srvks_keyspace(const char *key, size_t klen, const char *prefix)
+{
+	static const char tail[] = "/SrvKeyspace";
+	size_t pl = strlen(prefix), tl = sizeof tail - 1, n;
+	char *ks;
+
+	if (klen <= pl + tl || memcmp(key, prefix, pl) != 0 ||
+	    memcmp(key + klen - tl, tail, tl) != 0)
+		return NULL;
+	n = klen - pl - tl;
+	if (memchr(key + pl, '/', n) != NULL || memchr(key + pl, '\0', n) != NULL)
+		return NULL;
+	ks = malloc(n + 1);
+	if (ks != NULL) {
+		memcpy(ks, key + pl, n);
+		ks[n] = '\0';
+	}
+	return ks;
+}
+
+int router__vitess_read_cell(router__etcd *c, const char *cell_root,
+                             router__vitess_tablet tablet,
+                             router__vitess_built *out, router_error *err)
+{
+	char *vkey = join(cell_root, "/SrvVSchema");
+	char *prefix = join(cell_root, "/keyspaces/");
+	int attempt, rc = ROUTER_ESTATE;
+
+	memset(out, 0, sizeof *out);
+	if (vkey == NULL || prefix == NULL) {
+		free(vkey);
+		free(prefix);
+		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
+	}
+	for (attempt = 0; attempt < 5; attempt++) {
+		router__etcd_kv kv, *kvs = NULL;
+		router__vitess_srvks *sks = NULL;
+		char **names = NULL;
+		size_t n = 0, i, nks = 0;
+		int64_t hrev, again;
+		int found = 0;
+
+		memset(&kv, 0, sizeof kv);
+		rc = router__etcd_get(c, vkey, strlen(vkey), &kv, &found, &hrev,
+		                      err);
+		if (rc == ROUTER_OK && !found)
+			rc = router__seterr(err, ROUTER_ENOTFOUND, vkey,
+			                    "%s: no such key: the cell serves no "
+			                    "SrvVSchema",
+			                    vkey);
+		if (rc == ROUTER_OK)
+			rc = router__etcd_get_prefix(c, prefix, &kvs, &n, &hrev,
+			                             err);
+		if (rc == ROUTER_OK)
+			rc = router__etcd_get_revision(c, vkey, strlen(vkey),
+			                               &found, &again, &hrev, err);
+		if (rc == ROUTER_OK && (!found || again != kv.mod_revision)) {
+			rc = router__seterr(err, ROUTER_ESTATE, vkey,
+			                    "%s changed 5 times while the cell "
+			                    "was read",
+			                    vkey);
+			router__etcd_kv_clear(&kv);
+			router__etcd_kvs_free(kvs, n);
+			continue;
+		}
+		if (rc == ROUTER_OK) {
+			sks = calloc(n ? n : 1, sizeof *sks);
+			names = calloc(n ? n : 1, sizeof *names);
+			if (sks == NULL || names == NULL)
+				rc = router__seterr(err, ROUTER_ENOMEM, NULL,
+				                    "out of memory");
+		}
+		for (i = 0; rc == ROUTER_OK && i < n; i++) {
+			char *ks = srvks_keyspace(kvs[i].key, kvs[i].key_len,
+			                          prefix);
+
+			if (ks == NULL)
+				continue; /* shards/..., other files */
+			names[nks] = ks;
+			sks[nks] = (router__vitess_srvks){
+			    ks, kvs[i].value, kvs[i].value_len,
+			    kvs[i].mod_revision};
+			nks++;
+		}
+		if (rc == ROUTER_OK) {
+			router__vitess_input in;
+
+			memset(&in, 0, sizeof in);
+			in.cell_root = cell_root;
+			in.srv_vschema = kv.value;
+			in.srv_vschema_len = kv.value_len;
+			in.srv_vschema_rev = kv.mod_revision;
+			in.srvks = sks;
+			in.nsrvks = nks;
+			in.tablet = tablet;
+			rc = router__vitess_build(&in, out, err);
+		}
+		for (i = 0; i < nks; i++)
+			free(names[i]);
+		free(names);
+		free(sks);
+		router__etcd_kv_clear(&kv);
+		router__etcd_kvs_free(kvs, n);
+		break;
+	}
+	free(vkey);
+	free(prefix);
+	return rc;
+}

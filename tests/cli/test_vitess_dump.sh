@@ -1,0 +1,82 @@
+#!/bin/sh
+# routerctl vitess dump against a real etcd on loopback (Debian's
+# /usr/bin/etcd on free ports, a temporary data directory), laid out as a
+# Vitess cluster with the values of tests/data/topo/ (written by
+# tools/gen_topo_fixtures.py), put through etcd's v3 JSON gateway with curl.
+#
+#   tests/cli/test_vitess_dump.sh ROUTERCTL
+set -eu
+ctl=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+data=$(cd "$(dirname "$0")/../data/topo" && pwd)
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "test_vitess_dump: FAIL: $*" >&2; exit 1; }
+
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cport=$(port) pport=$(port)
+ep=http://127.0.0.1:$cport
+/usr/bin/etcd --name default --data-dir "$tmp/data" --listen-client-urls "$ep" \
+	--advertise-client-urls "$ep" --listen-peer-urls "http://127.0.0.1:$pport" \
+	--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+	--initial-cluster "default=http://127.0.0.1:$pport" --log-level warn > "$tmp/etcd.log" 2>&1 &
+pid=$!
+i=0
+until curl -sf -X POST "$ep/v3/kv/range" -d '{"key":"AA=="}' > /dev/null 2>&1; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "etcd did not start ($(cat "$tmp/etcd.log"))"; sleep 0.1
+done
+
+putfile() { # KEY FILE
+	k=$(printf %s "$1" | base64 -w0) v=$(base64 -w0 < "$2")
+	curl -sf -X POST "$ep/v3/kv/put" -d "{\"key\":\"$k\",\"value\":\"$v\"}" > "$tmp/put.out" || fail "put $1"
+}
+# The revision of the last put (etcd's header.revision).
+lastrev() { sed 's/.*"revision":"\([0-9]*\)".*/\1/' "$tmp/put.out"; }
+# A CellInfo naming this etcd (fields 1 server_address, 2 root, by hand:
+# the port is only known now); tests/data/topo/cellinfo.bin is decoded by
+# the C suites.
+cellinfo() { # ADDR ROOT > bytes
+	printf "\\012\\$(printf %03o ${#1})%s\\022\\$(printf %03o ${#2})%s" "$1" "$2"
+}
+cellinfo "127.0.0.1:$cport" /vitess/zone1 > "$tmp/zone1.cell"
+cellinfo "127.0.0.1:1" /vitess/zone1 > "$tmp/zone2.cell"
+putfile /vitess/global/cells/zone1/CellInfo "$tmp/zone1.cell"
+putfile /vitess/global/cells/zone2/CellInfo "$tmp/zone2.cell"
+putfile /vitess/zone1/SrvVSchema "$data/srv_vschema_rules.bin"
+putfile /vitess/zone1/keyspaces/commerce/SrvKeyspace "$data/srvks_commerce.bin"
+putfile /vitess/zone1/keyspaces/customer/SrvKeyspace "$data/srvks_customer_resharding.bin"
+rev=$(lastrev)
+
+"$ctl" vitess dump --cell zone1 --endpoints "$ep" > "$tmp/primary.json" 2> "$tmp/primary.err" ||
+	fail "dump exited $? ($(cat "$tmp/primary.err"))"
+"$ctl" vitess dump --cell zone1 --endpoints "$ep" --tablet-type replica > "$tmp/replica.json" 2>/dev/null ||
+	fail "dump --tablet-type replica"
+# The document is one `routerctl dump` writes: other commands read it.
+"$ctl" validate "$tmp/primary.json" > /dev/null || fail "the dumped document does not validate"
+[ "$("$ctl" route "$tmp/primary.json" customer customer 1)" = "80-" ] || fail "primary customer.customer 1"
+# Mid-MoveTables: primary writes of customer.corder go to commerce.
+"$ctl" route "$tmp/primary.json" customer corder 1 | grep -qx 0 || fail "primary customer.corder"
+[ "$("$ctl" route "$tmp/replica.json" customer corder 1)" = "c0-" ] || fail "replica customer.corder (4 shards, own rule)"
+[ "$("$ctl" route "$tmp/primary.json" tenant customer 1)" = "80-" ] || fail "keyspace routing rule tenant -> customer"
+grep -q 'mirror_rules' "$tmp/primary.err" || fail "the mirror rule is not reported"
+grep -q "\"version\": $rev\$" "$tmp/primary.json" || fail "version is not the largest mod revision ($rev)"
+
+# zone2's CellInfo names an etcd that is not there: exit 2, unless
+# --cell-endpoints says where the cell's topo is.
+"$ctl" vitess dump --cell zone2 --endpoints "$ep" > /dev/null 2>&1 && fail "zone2 read from nowhere" || [ $? = 2 ] || fail "zone2: not 2"
+"$ctl" vitess dump --cell zone2 --endpoints "$ep" --cell-endpoints "$ep" --compact > "$tmp/zone2.json" 2>/dev/null ||
+	fail "zone2 with --cell-endpoints"
+[ "$(wc -l < "$tmp/zone2.json")" = 1 ] || fail "--compact is not one line"
+
+# A value that does not decode: exit 1, naming the key; nothing printed.
+printf '\377\377\377' > "$tmp/garbage"
+putfile /vitess/zone1/keyspaces/customer/SrvKeyspace "$tmp/garbage"
+if "$ctl" vitess dump --cell zone1 --endpoints "$ep" > "$tmp/out" 2> "$tmp/err"; then fail "garbage accepted"; else rc=$?; fi
+[ "$rc" = 1 ] || fail "garbage: exit $rc, not 1"
+grep -q '/vitess/zone1/keyspaces/customer/SrvKeyspace: not valid protobuf' "$tmp/err" || fail "garbage: $(cat "$tmp/err")"
+[ ! -s "$tmp/out" ] || fail "garbage: something printed"
+# An unknown cell: exit 1; etcd unreachable: exit 2.
+"$ctl" vitess dump --cell nowhere --endpoints "$ep" > /dev/null 2>&1 && fail "unknown cell accepted" || [ $? = 1 ] || fail "unknown cell: not 1"
+"$ctl" vitess dump --cell zone1 --endpoints http://127.0.0.1:1 > /dev/null 2>&1 && fail "no etcd accepted" || [ $? = 2 ] || fail "no etcd: not 2"
+echo "test_vitess_dump: ok (primary and replica documents, rules, refusals, exit codes)"
