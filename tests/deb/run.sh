@@ -27,7 +27,8 @@ field librouter-dev Depends | grep -q "librouter0 (= $version)" || fail "librout
 field librouter-etcd0 Depends | grep -q "librouter0 (>= " || fail "librouter-etcd0 does not depend on librouter0 (shlibs): $(field librouter-etcd0 Depends)"
 field librouter0 Depends | grep -q 'libck0' || fail "librouter0 lacks its libck Depends: $(field librouter0 Depends)"
 ! field librouter0 Depends | grep -q 'libcurl' || fail "librouter0 depends on libcurl (only the fleet library should)"
-dpkg-deb --ctrl-tarfile "$debs/librouter0_${version}_$arch.deb" | tar -tf - | grep -q symbols || fail "librouter0 has no symbols file"
+# (the listing is read whole: grep -q would close the pipe under tar)
+dpkg-deb --ctrl-tarfile "$debs/librouter0_${version}_$arch.deb" | tar -tf - | grep symbols > /dev/null || fail "librouter0 has no symbols file"
 dpkg-deb -c "$debs/librouter-dev_${version}_$arch.deb" | grep -q 'usr/include/librouter/router.h' || fail "librouter-dev lacks usr/include/librouter/router.h"
 echo "== deb: control fields ok ($(field librouter0 Depends))"
 
