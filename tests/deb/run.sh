@@ -29,7 +29,7 @@ field librouter0 Depends | grep -q 'libck0' || fail "librouter0 lacks its libck 
 ! field librouter0 Depends | grep -q 'libcurl' || fail "librouter0 depends on libcurl (only the fleet library should)"
 # (the listing is read whole: grep -q would close the pipe under tar)
 dpkg-deb --ctrl-tarfile "$debs/librouter0_${version}_$arch.deb" | tar -tf - | grep symbols > /dev/null || fail "librouter0 has no symbols file"
-dpkg-deb -c "$debs/librouter-dev_${version}_$arch.deb" | grep -q 'usr/include/librouter/router.h' || fail "librouter-dev lacks usr/include/librouter/router.h"
+dpkg-deb -c "$debs/librouter-dev_${version}_$arch.deb" | grep 'usr/include/librouter/router.h' > /dev/null || fail "librouter-dev lacks usr/include/librouter/router.h"
 echo "== deb: control fields ok ($(field librouter0 Depends))"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/librouter-deb.XXXXXX")
