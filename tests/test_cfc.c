@@ -1,0 +1,467 @@
+/*
+ * The cfc vindex (core/vindex_cfc.c): every case of data/vectors_cfc.json
+ * (vectors_more.json's "cfc", from Vitess's cfc_test.go), then the
+ * behaviour around them: integers, keyspace IDs too long to carry, the
+ * prefix key range cut to shard-bound length, routing a LIKE prefix to the
+ * shards it covers.
+ */
+#include <stdint.h>
+#include <string.h>
+#include "testutil.h"
+#include "core/internal.h"
+#include "router.h"
+
+#define MAXP 8
+
+static size_t params_of(json_t *obj, router_param *p)
+{
+	const char *key;
+	json_t *val;
+	size_t n = 0;
+
+	json_object_foreach(obj, key, val) {
+		assert_true(n < MAXP);
+		p[n].key = key;
+		p[n].value = json_string_value(val);
+		n++;
+	}
+	return n;
+}
+
+/* Hex to bytes; a JSON null (Go's nil slice) is empty. */
+static size_t unhex(json_t *s, uint8_t *out, size_t cap)
+{
+	int n = json_is_null(s) ? 0 : tu_unhex(json_string_value(s), out, cap);
+
+	assert_true(n >= 0);
+	return (size_t)n;
+}
+
+/* A compiled cfc vindex named `name` with the case's params. */
+static int compile(json_t *e, const char *name, router__vindex *v,
+                   router_error *err)
+{
+	router_param p[MAXP];
+	size_t np = params_of(json_object_get(e, "params"), p);
+
+	return router__vindex_init(v, "cfc", p, np, NULL, name, err);
+}
+
+static void must_compile(json_t *e, router__vindex *v, const char *ctx)
+{
+	router_error err;
+
+	if (compile(e, "cfc", v, &err) != ROUTER_OK)
+		fail_msg("%s: %s", ctx, err.message);
+}
+
+/* A vector's {"type", "hex"} value: the hex is the value's text (an
+ * INT64 1 is "31"); the type's name in lower case, NULL_TYPE as null. */
+static router_value value_of(json_t *id, uint8_t *buf, size_t cap)
+{
+	size_t n = unhex(json_object_get(id, "hex"), buf, cap);
+	const char *tn = json_string_value(json_object_get(id, "type"));
+	char lower[32];
+	router_sqltype t;
+	router_value v;
+	size_t i;
+
+	for (i = 0; tn[i] != '\0' && i + 1 < sizeof lower; i++)
+		lower[i] = (char)(tn[i] >= 'A' && tn[i] <= 'Z' ? tn[i] + 32
+		                                                : tn[i]);
+	lower[i] = '\0';
+	if (strcmp(lower, "null_type") == 0)
+		strcpy(lower, "null");
+	assert_int_equal(router_sqltype_parse(lower, strlen(lower), &t),
+	                 ROUTER_OK);
+	assert_int_equal(router_value_parse(t, buf, n, &v, NULL), ROUTER_OK);
+	return v;
+}
+
+static void expect_hex(const uint8_t *p, size_t n, json_t *want,
+                       const char *ctx)
+{
+	char got[512];
+
+	assert_true(n < 250);
+	tu_hex(p, n, got);
+	if (strcmp(got, json_string_value(want)) != 0)
+		fail_msg("%s: %s, want %s", ctx, got, json_string_value(want));
+}
+
+static void expect_range(const router_keyrange *kr, json_t *want,
+                         const char *ctx)
+{
+	const char *dest = json_string_value(json_object_get(want, "dest"));
+
+	if (strcmp(dest, "AllShards") == 0) {
+		assert_true(kr->full);
+		return;
+	}
+	assert_string_equal(dest, "KeyRange");
+	assert_false(kr->full);
+	expect_hex(kr->start, kr->start_len, json_object_get(want, "start_hex"),
+	           ctx);
+	if (json_is_null(json_object_get(want, "end_hex")))
+		assert_int_equal(kr->end_len, 0);
+	else
+		expect_hex(kr->end, kr->end_len,
+		           json_object_get(want, "end_hex"), ctx);
+}
+
+/* One vector; returns 1 when it ran. */
+static int run_case(json_t *e, const char *ctx)
+{
+	const char *api = json_string_value(json_object_get(e, "api"));
+	json_t *werr = json_object_get(e, "expected_error");
+	router__vindex v;
+	router_error err;
+	uint8_t in[256], out[256];
+	size_t n, len;
+	int rc;
+
+	if (strcmp(api, "CreateVindex") == 0) {
+		json_t *props = json_object_get(e, "expected_props");
+		json_t *offs = json_object_get(e, "expected_offsets");
+		const char *name =
+		    json_string_value(json_object_get(e, "vindex_name"));
+
+		rc = compile(e, name, &v, &err);
+		if (json_is_string(werr)) {
+			assert_int_equal(rc, ROUTER_EREFERENCE);
+			assert_string_equal(err.message,
+			                    json_string_value(werr));
+			return 1;
+		}
+		if (rc != ROUTER_OK)
+			fail_msg("%s: %s", ctx, err.message);
+		if (props != NULL) {
+			assert_int_equal(v.type->cost,
+			                 json_integer_value(
+			                     json_object_get(props, "cost")));
+			assert_int_equal(v.type->unique,
+			                 json_is_true(json_object_get(
+			                     props, "is_unique")));
+		}
+		if (offs != NULL) {
+			assert_int_equal(v.u.cfc.noffsets,
+			                 json_array_size(offs));
+			for (size_t i = 0; i < v.u.cfc.noffsets; i++)
+				assert_int_equal(v.u.cfc.offsets[i],
+				                 json_integer_value(
+				                     json_array_get(offs, i)));
+		}
+		router__vindex_fini(&v, NULL);
+		return 1;
+	}
+	if (strcmp(api, "computeKsid") == 0) {
+		int prefix = json_is_true(json_object_get(e, "prefix"));
+		router_value val;
+		const uint8_t *k;
+
+		must_compile(e, &v, ctx);
+		n = unhex(json_object_get(e, "input_hex"), in, sizeof in);
+		if (prefix) {
+			/* computeKsid(prefix=true) is prefix_begin without
+			 * wildcards: these inputs hold no % _ or \. */
+			rc = router__cfc_prefix_begin(&v, in, n, out, &len);
+			k = out;
+		} else {
+			val = ROUTER_VALUE_BYTES(
+			    ROUTER_SQL_VARBINARY, in, n);
+			rc = router__vindex_map(&v, &val, 1, out, &k, &len);
+		}
+		if (json_is_string(werr)) {
+			assert_int_equal(rc, ROUTER_EINVAL);
+			assert_int_equal(router__vindex_explain(&v, &val, 1,
+			                                        "cfc", &err),
+			                 1);
+			assert_string_equal(err.message,
+			                    json_string_value(werr));
+		} else {
+			assert_int_equal(rc, ROUTER_OK);
+			expect_hex(k, len, json_object_get(e, "expected_ksid_hex"),
+			           ctx);
+		}
+		router__vindex_fini(&v, NULL);
+		return 1;
+	}
+	if (strcmp(api, "Map") == 0 || strcmp(api, "Verify") == 0 ||
+	    strcmp(api, "PrefixVindex().Verify") == 0) {
+		/* Verify is Map and a byte comparison; an input too short is
+		 * an error, not false (cfc.go:234-248). */
+		router_vindex *vx;
+		router_param p[MAXP];
+		size_t np = params_of(json_object_get(e, "params"), p);
+		json_t *id = json_array_get(json_object_get(e, "ids"), 0);
+		router_value val = value_of(id, in, sizeof in);
+
+		assert_int_equal(router_vindex_create(&vx, "cfc", p, np, NULL,
+		                                      &err),
+		                 ROUTER_OK);
+		rc = router_vindex_map(vx, &val, 1, out, sizeof out, &len,
+		                       &err);
+		router_vindex_free(vx);
+		if (json_is_string(werr)) {
+			assert_int_equal(rc, ROUTER_EINVAL);
+			assert_string_equal(err.message,
+			                    json_string_value(werr));
+			return 1;
+		}
+		assert_int_equal(rc, ROUTER_OK);
+		if (strcmp(api, "Map") == 0) {
+			json_t *x = json_array_get(
+			    json_object_get(e, "expected"), 0);
+
+			expect_hex(out, len, json_object_get(x, "ksid_hex"),
+			           ctx);
+		} else {
+			uint8_t want[64];
+			size_t wn = unhex(json_array_get(json_object_get(
+			                                     e, "ksids_hex"),
+			                                 0),
+			                  want, sizeof want);
+			int same = wn == len && memcmp(want, out, len) == 0;
+
+			assert_int_equal(same,
+			                 json_is_true(json_array_get(
+			                     json_object_get(e, "expected"), 0)));
+		}
+		return 1;
+	}
+	if (strcmp(api, "PrefixVindex().Map") == 0) {
+		json_t *id = json_array_get(json_object_get(e, "ids"), 0);
+		router_keyrange kr;
+
+		must_compile(e, &v, ctx);
+		n = unhex(json_object_get(id, "hex"), in, sizeof in);
+		assert_int_equal(router__cfc_prefix_range(&v, in, n, NULL, &kr),
+		                 ROUTER_OK);
+		expect_range(&kr, json_array_get(json_object_get(e, "expected"),
+		                                 0),
+		             ctx);
+		router__vindex_fini(&v, NULL);
+		return 1;
+	}
+	if (strcmp(api, "PrefixVindex() properties") == 0) {
+		/* Not unique, cost len(offsets) or 2: the prefix form is a
+		 * routing of its own (router_table_route_prefix), not a
+		 * vindex type; what it computes is checked above. */
+		json_t *props = json_object_get(e, "expected_props");
+
+		must_compile(e, &v, ctx);
+		assert_false(json_is_true(json_object_get(props, "is_unique")));
+		assert_int_equal(json_integer_value(
+		                     json_object_get(props, "cost")),
+		                 v.u.cfc.noffsets ? v.u.cfc.noffsets : 2);
+		router__vindex_fini(&v, NULL);
+		return 1;
+	}
+	if (strcmp(api, "findPrefix") == 0) {
+		n = unhex(json_object_get(e, "input_hex"), in, sizeof in);
+		len = router__cfc_find_prefix(in, n, out);
+		expect_hex(out, len, json_object_get(e, "expected_hex"), ctx);
+		return 1;
+	}
+	if (strcmp(api, "NewKeyRangeFromPrefix") == 0) {
+		/* Identity cfc: the prefix is the begin. */
+		router__vindex id;
+		router_keyrange kr;
+
+		assert_int_equal(router__vindex_init(&id, "cfc", NULL, 0, NULL,
+		                                     "cfc", NULL),
+		                 ROUTER_OK);
+		n = unhex(json_object_get(e, "input_hex"), in, sizeof in);
+		assert_int_equal(router__cfc_prefix_range(&id, in, n, NULL, &kr),
+		                 ROUTER_OK);
+		expect_range(&kr, json_object_get(e, "expected"), ctx);
+		return 1;
+	}
+	if (strcmp(api, "addOne") == 0) {
+		json_t *w = json_object_get(e, "expected_hex");
+
+		n = unhex(json_object_get(e, "input_hex"), in, sizeof in);
+		rc = router__cfc_add_one(in, n);
+		if (json_is_null(w) || w == NULL)
+			assert_int_equal(rc, 0);
+		else {
+			assert_int_equal(rc, 1);
+			expect_hex(in, n, w, ctx);
+		}
+		return 1;
+	}
+	if (strncmp(api, "component hash", 14) == 0) {
+		static const char *const types[] = {"md5", "xxhash64"};
+		static const char *const keys[] = {"derived_md5hash_hex",
+		                                   "derived_xxhash64_hex"};
+
+		n = unhex(json_object_get(e, "input_hex"), in, sizeof in);
+		for (int i = 0; i < 2; i++) {
+			/* One component: offsets [n] (n > 0), or the whole
+			 * empty value as the tail of offsets [1] in prefix
+			 * mode. */
+			char o[24];
+			router_param p[2] = {{"hash", types[i]}, {"offsets", o}};
+			const uint8_t *k;
+			router_value val =
+			    ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, in, n);
+
+			snprintf(o, sizeof o, "[%zu]", n ? n : 1);
+			assert_int_equal(router__vindex_init(&v, "cfc", p, 2,
+			                                     NULL, "cfc", NULL),
+			                 ROUTER_OK);
+			if (n > 0)
+				rc = router__vindex_map(&v, &val, 1, out, &k,
+				                        &len);
+			else
+				rc = router__cfc_prefix_begin(&v, in, 0, out,
+				                              &len),
+				k = out;
+			assert_int_equal(rc, ROUTER_OK);
+			expect_hex(k, len, json_object_get(e, keys[i]), ctx);
+			router__vindex_fini(&v, NULL);
+		}
+		return 1;
+	}
+	fail_msg("%s: unknown api %s", ctx, api);
+	return 0;
+}
+
+static void cfc_vectors_from_file_all_pass(void **state)
+{
+	char path[512];
+	json_error_t jerr;
+	/* JSON_ALLOW_NUL: findPrefix's expected_text holds "\u0000". */
+	json_t *root = (snprintf(path, sizeof path, "%s/vectors_cfc.json",
+	                         tu_data_dir()),
+	                json_load_file(path, JSON_ALLOW_NUL, &jerr));
+	json_t *vec = json_object_get(root, "cfc"), *e;
+	size_t i, ran = 0;
+
+	(void)state;
+	if (root == NULL)
+		fail_msg("cannot load %s: %s", path, jerr.text);
+	assert_int_equal(json_array_size(vec), 77);
+	json_array_foreach(vec, i, e) {
+		char ctx[200];
+
+		snprintf(ctx, sizeof ctx, "cfc[%zu] %s (%s)", i,
+		         json_string_value(json_object_get(e, "test")),
+		         json_string_value(json_object_get(e, "source")));
+		ran += (size_t)run_case(e, ctx);
+	}
+	assert_int_equal(ran, 77);
+	print_message("cfc vectors: %zu of 77 passed\n", ran);
+	json_decref(root);
+}
+
+static void cfc_bad_hash_is_refused_with_vitess_text(void **state)
+{
+	router_param p[] = {{"hash", "sha1"}, {"offsets", "[1]"}};
+	router__vindex v;
+	router_error err;
+
+	(void)state;
+	assert_int_equal(router__vindex_init(&v, "cfc", p, 2, NULL, "cfcv",
+	                                     &err),
+	                 ROUTER_EREFERENCE);
+	assert_string_equal(err.message, "invalid hash sha1 to CFC vindex cfcv");
+	/* An empty hash is the identity; offsets are not looked at. */
+	p[0].value = "";
+	p[1].value = "junk";
+	assert_int_equal(router__vindex_init(&v, "cfc", p, 2, NULL, "cfcv",
+	                                     &err),
+	                 ROUTER_OK);
+	router__vindex_fini(&v, NULL);
+}
+
+static void cfc_identity_maps_an_integer_to_its_text(void **state)
+{
+	router_value one = ROUTER_VALUE_INT64(-12);
+	uint8_t out[32];
+	size_t len;
+	router_error err;
+
+	(void)state;
+	assert_int_equal(router_keyspace_id("cfc", &one, out, sizeof out, &len,
+	                                    &err),
+	                 ROUTER_OK);
+	assert_int_equal(len, 3);
+	assert_memory_equal(out, "-12", 3);
+}
+
+static void cfc_keyspace_id_too_long_is_unsupported_with_reason(void **state)
+{
+	router_param p[] = {{"hash", "md5"}, {"offsets", "[16,32]"}};
+	uint8_t in[40], out[64];
+	router_value val = ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, in, 40);
+	router_vindex *v;
+	router_error err;
+	size_t len;
+
+	(void)state;
+	memset(in, 'a', sizeof in);
+	assert_int_equal(router_vindex_create(&v, "cfc", p, 2, NULL, &err),
+	                 ROUTER_OK);
+	/* 16 + 16 + 8 = 40 bytes: more than ROUTER_KSID_MAX. */
+	assert_int_equal(router_vindex_map(v, &val, 1, out, sizeof out, &len,
+	                                   &err),
+	                 ROUTER_EUNSUPPORTED);
+	assert_non_null(strstr(err.message, "longer than the 32 bytes"));
+	/* 32 bytes exactly is computed. */
+	val.len = 32;
+	assert_int_equal(router_vindex_map(v, &val, 1, out, sizeof out, &len,
+	                                   &err),
+	                 ROUTER_OK);
+	assert_int_equal(len, 32);
+	router_vindex_free(v);
+}
+
+static void cfc_prefix_longer_than_a_bound_covers_the_same_shards(
+    void **state)
+{
+	uint8_t like[41];
+	router__vindex v;
+	router_keyrange kr;
+
+	(void)state;
+	assert_int_equal(router__vindex_init(&v, "cfc", NULL, 0, NULL, "cfc",
+	                                     NULL),
+	                 ROUTER_OK);
+	memset(like, 0x41, 40);
+	like[39] = 0xff;
+	like[40] = '%';
+	assert_int_equal(router__cfc_prefix_range(&v, like, 41, NULL, &kr),
+	                 ROUTER_OK);
+	assert_int_equal(kr.start_len, ROUTER_KEY_MAX);
+	assert_int_equal(kr.end_len, ROUTER_KEY_MAX);
+	assert_memory_equal(kr.start, like, ROUTER_KEY_MAX);
+	assert_int_equal(kr.end[ROUTER_KEY_MAX - 1], 0x42);
+	/* A prefix of 300 bytes (beyond the stack buffer). */
+	{
+		uint8_t big[301];
+
+		memset(big, 0xff, 300);
+		big[300] = '_';
+		assert_int_equal(router__cfc_prefix_range(&v, big, 301, NULL,
+		                                          &kr),
+		                 ROUTER_OK);
+		assert_int_equal(kr.start_len, ROUTER_KEY_MAX);
+		assert_int_equal(kr.end_len, 0); /* all 0xff: open end */
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(cfc_vectors_from_file_all_pass),
+		cmocka_unit_test(cfc_bad_hash_is_refused_with_vitess_text),
+		cmocka_unit_test(cfc_identity_maps_an_integer_to_its_text),
+		cmocka_unit_test(
+		    cfc_keyspace_id_too_long_is_unsupported_with_reason),
+		cmocka_unit_test(
+		    cfc_prefix_longer_than_a_bound_covers_the_same_shards),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
