@@ -451,6 +451,166 @@ static void cfc_prefix_longer_than_a_bound_covers_the_same_shards(
 	}
 }
 
+/* A table t keyed by cfc (params p) over shards -40 40-80 80-c0 c0-,
+ * with a hash-keyed table h beside it. */
+static router_table *four_shards(const router_param *p, size_t np)
+{
+	static const char *const names[] = {"-40", "40-80", "80-c0", "c0-"};
+	const char *col[] = {"k"};
+	router_builder *b;
+	router_table *t;
+	router_error e;
+
+	assert_int_equal(router_builder_create(&b, NULL, &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_keyspace(b, "ks", 1, &e), ROUTER_OK);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(router_builder_add_shard(b, "ks", names[i], &e),
+		                 ROUTER_OK);
+	assert_int_equal(router_builder_add_vindex(b, "ks", "c", "cfc", p, np,
+	                                           NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_vindex(b, "ks", "h", "hash", NULL,
+	                                           0, NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_table(b, "ks", "t",
+	                                          ROUTER_TABLE_NORMAL, NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_column_vindex(b, "ks", "t", "c",
+	                                                  col, 1, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_table(b, "ks", "h",
+	                                          ROUTER_TABLE_NORMAL, NULL, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_column_vindex(b, "ks", "h", "h",
+	                                                  col, 1, &e),
+	                 ROUTER_OK);
+	if (router_table_build(b, &t, &e) != ROUTER_OK)
+		fail_msg("build: %s", e.message);
+	router_builder_free(b);
+	return t;
+}
+
+/* The shard names a LIKE literal reaches, joined by ",". */
+static int prefix_shards(const router_table *t, const char *like, size_t n,
+                         char *got, size_t cap)
+{
+	router_route_result out[4];
+	router_error e;
+	size_t k = 0, count;
+	int rc = router_table_route_prefix(t, "ks", 2, "t", 1, like, n, out, 4,
+	                                   &count, &e);
+
+	got[0] = '\0';
+	for (size_t i = 0; rc == ROUTER_OK && i < count; i++)
+		k += (size_t)snprintf(got + k, cap - k, "%s%s", i ? "," : "",
+		                      out[i].shard);
+	return rc;
+}
+
+static void route_prefix_gives_the_shards_of_the_key_range(void **state)
+{
+	router_table *t = four_shards(NULL, 0);
+	router_route_result out[4], one;
+	router_value v = ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, "\x41zz", 3);
+	router_error e;
+	char got[64];
+	size_t n;
+
+	(void)state;
+	/* Identity: 'A%' is [41, 42): one shard, the one 'Azz' routes to. */
+	assert_int_equal(prefix_shards(t, "A%", 2, got, sizeof got), ROUTER_OK);
+	assert_string_equal(got, "40-80");
+	assert_int_equal(router_table_route(t, "ks", 2, "t", 1, &v, 1, &one,
+	                                    &e),
+	                 ROUTER_OK);
+	assert_string_equal(one.shard, "40-80");
+	/* '%' and '_x': an empty begin reaches every shard. */
+	assert_int_equal(prefix_shards(t, "%", 1, got, sizeof got), ROUTER_OK);
+	assert_string_equal(got, "-40,40-80,80-c0,c0-");
+	assert_int_equal(prefix_shards(t, "_x", 2, got, sizeof got), ROUTER_OK);
+	assert_string_equal(got, "-40,40-80,80-c0,c0-");
+	/* [7f, 80): the end is exclusive, 80-c0 is not reached. */
+	assert_int_equal(prefix_shards(t, "\x7f%", 2, got, sizeof got),
+	                 ROUTER_OK);
+	assert_string_equal(got, "40-80");
+	/* ff: open to the end. */
+	assert_int_equal(prefix_shards(t, "\xff%", 2, got, sizeof got),
+	                 ROUTER_OK);
+	assert_string_equal(got, "c0-");
+	/* Too small an array: ERANGE with the count, the first ones kept. */
+	assert_int_equal(router_table_route_prefix(t, "ks", 2, "t", 1, "%", 1,
+	                                           out, 2, &n, &e),
+	                 ROUTER_ERANGE);
+	assert_int_equal(n, 4);
+	assert_string_equal(out[1].shard, "40-80");
+	assert_int_equal(router_table_route_prefix(t, "ks", 2, "t", 1, "%", 1,
+	                                           NULL, 0, &n, &e),
+	                 ROUTER_ERANGE);
+	assert_int_equal(n, 4);
+	/* Not cfc, not found, NULL arguments. */
+	assert_int_equal(router_table_route_prefix(t, "ks", 2, "h", 1, "A%", 2,
+	                                           out, 4, &n, &e),
+	                 ROUTER_EUNSUPPORTED);
+	assert_non_null(strstr(e.message, "cfc primary vindex only"));
+	assert_int_equal(router_table_route_prefix(t, "ks", 2, "zz", 2, "A%", 2,
+	                                           out, 4, &n, &e),
+	                 ROUTER_ENOTFOUND);
+	assert_int_equal(router_table_route_prefix(NULL, "ks", 2, "t", 1, "A%",
+	                                           2, out, 4, &n, &e),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_table_route_prefix(t, "ks", 2, "t", 1, NULL, 2,
+	                                           out, 4, &n, &e),
+	                 ROUTER_EINVAL);
+	router_table_free(t);
+}
+
+static void route_prefix_with_a_hash_routes_whole_components(void **state)
+{
+	router_param p[] = {{"hash", "md5"}, {"offsets", "[3,5]"}};
+	router_table *t = four_shards(p, 2);
+	router_value v = ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, "abcdefg", 7);
+	router_route_result one;
+	router_error e;
+	char got[64];
+	router *r;
+
+	(void)state;
+	/* md5("abc")[:3] = 900150: [900150, 900151) is in 80-c0, where
+	 * every 'abc...' row of at least 5 bytes is. */
+	assert_int_equal(prefix_shards(t, "abc%", 4, got, sizeof got),
+	                 ROUTER_OK);
+	assert_string_equal(got, "80-c0");
+	assert_int_equal(router_table_route(t, "ks", 2, "t", 1, &v, 1, &one,
+	                                    &e),
+	                 ROUTER_OK);
+	assert_string_equal(one.shard, "80-c0");
+	/* 'ab%': no whole component, every shard. */
+	assert_int_equal(prefix_shards(t, "ab%", 3, got, sizeof got), ROUTER_OK);
+	assert_string_equal(got, "-40,40-80,80-c0,c0-");
+
+	/* The live router: the table in service, names interned. */
+	assert_int_equal(router_create(&r, NULL, &e), ROUTER_OK);
+	{
+		router_route_result out[4];
+		size_t n;
+
+		assert_int_equal(router_route_prefix(r, "ks", 2, "t", 1, "abc%",
+		                                     4, out, 4, &n, &e),
+		                 ROUTER_ENOTFOUND); /* nothing published */
+		assert_int_equal(router_publish(r, t, 0, NULL, &e), ROUTER_OK);
+		assert_int_equal(router_route_prefix(r, "ks", 2, "t", 1, "abc%",
+		                                     4, out, 4, &n, &e),
+		                 ROUTER_OK);
+		assert_int_equal(n, 1);
+		assert_string_equal(out[0].shard, "80-c0");
+		assert_int_equal(out[0].shard_index, 2);
+		assert_int_equal(router_route_prefix(NULL, "ks", 2, "t", 1,
+		                                     "a", 1, out, 4, &n, &e),
+		                 ROUTER_EINVAL);
+	}
+	router_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +621,9 @@ int main(void)
 		    cfc_keyspace_id_too_long_is_unsupported_with_reason),
 		cmocka_unit_test(
 		    cfc_prefix_longer_than_a_bound_covers_the_same_shards),
+		cmocka_unit_test(route_prefix_gives_the_shards_of_the_key_range),
+		cmocka_unit_test(
+		    route_prefix_with_a_hash_routes_whole_components),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
