@@ -584,6 +584,15 @@ static void route_prefix_with_a_hash_routes_whole_components(void **state)
 	                                    &e),
 	                 ROUTER_OK);
 	assert_string_equal(one.shard, "80-c0");
+	/* Through the table, Vitess's message for a value too short. */
+	v.len = 4;
+	assert_int_equal(router_table_route(t, "ks", 2, "t", 1, &v, 1, &one,
+	                                    &e),
+	                 ROUTER_EINVAL);
+	assert_string_equal(e.message,
+	                    "insufficient size for cfc vindex c. need 5, "
+	                    "got 4");
+	assert_string_equal(e.culprit, "ks.t");
 	/* 'ab%': no whole component, every shard. */
 	assert_int_equal(prefix_shards(t, "ab%", 3, got, sizeof got), ROUTER_OK);
 	assert_string_equal(got, "-40,40-80,80-c0,c0-");
