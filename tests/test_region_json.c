@@ -202,6 +202,18 @@ static void region_json_map_problems_are_clear_errors(void **state)
 	assert_string_equal(err.message,
 	                    "open : no such file or directory (param "
 	                    "'region_map')");
+	/* Both: the inline map is read, the file is not opened. */
+	{
+		router_param both[3] = {
+		    {"region_map", "/nonexistent/countries.json"},
+		    {"region_map_json", "{\"US\": 1}"},
+		    {"region_bytes", "1"}};
+
+		assert_int_equal(router_vindex_create(&v, "region_json", both,
+		                                      3, NULL, &err),
+		                 ROUTER_OK);
+		router_vindex_free(v);
+	}
 	/* A null map is empty: every region misses. */
 	p[0] = (router_param){"region_map_json", "null"};
 	assert_int_equal(router_vindex_create(&v, "region_json", p, 2, NULL,
@@ -275,8 +287,9 @@ static int route_example(const router_table *t, int64_t id,
 
 /* Vitess's example (examples/region_sharding): region_json_sharded.json
  * names ./countries.json.  Loaded from its file, the map is read once and
- * inlined (the dump carries it, so the dump loads from memory with the
- * same content hash); the same document from memory reads no file. */
+ * added inline beside region_map (the dump carries it, so the dump loads
+ * from memory with the same content hash, and still names the file for
+ * Vitess); the same document from memory reads no file. */
 static void region_map_follows_the_json_path_file_policy(void **state)
 {
 	static const char *const two[] = {"-80", "80-"};
@@ -309,8 +322,9 @@ static void region_map_follows_the_json_path_file_policy(void **state)
 
 	assert_int_equal(router_doc_dump(t, NULL, 0, NULL, &dump, &len, &e),
 	                 ROUTER_OK);
+	/* The map inline, and region_map still named for Vitess. */
 	assert_non_null(strstr(dump, "region_map_json"));
-	assert_null(strstr(dump, "countries.json"));
+	assert_non_null(strstr(dump, "./countries.json"));
 	assert_int_equal(router_doc_load(dump, len, NULL, &t2, NULL, &e),
 	                 ROUTER_OK);
 	assert_int_equal(router_table_hash(t2), router_table_hash(t));

@@ -853,16 +853,17 @@ typedef struct map_param {
 	const char *path;   /* the param naming the file */
 	const char *inline_; /* the param its content goes into */
 	const char *what;   /* for messages: what the file must hold */
+	int keep_path;      /* the content is added beside the path param */
 } map_param;
 
 static const map_param nsm_map = {
     "json_path", "json",
     "numeric_static_map table (a JSON object of decimal keys to unsigned "
-    "64-bit integers)"};
+    "64-bit integers)", 0};
 static const map_param rj_map = {
     "region_map", "region_map_json",
     "region_json map (a JSON object of region names to unsigned "
-    "integers)"};
+    "integers)", 1};
 
 /* The index of the map file param among params[0..np) of a vindex of
  * `type` (*mp: which), or np when there is nothing to read: the type reads
@@ -980,14 +981,18 @@ static enum map_step check_map_file(ld *l, const char *type,
 }
 
 /* A numeric_static_map vindex names its map file in its json_path param,
- * a region_json vindex in its region_map param (params[0..np)): read the
- * file under the load's policy and put its content in the param's place
- * as the inline param (*content, the caller frees it after the builder
- * copied the params).  Problems are noted at ...params.<param> and keep
+ * a region_json vindex in its region_map param (params[0..*np)): read the
+ * file under the load's policy and put its content in the inline param
+ * (*content, the caller frees it after the builder copied the params):
+ * in json_path's place ("json" is Vitess's own), or beside region_map,
+ * in params[*np] (the caller leaves room for one more): Vitess reads
+ * region_json's map from its file only, so a dump keeps region_map for
+ * Vitess and carries region_map_json, which librouter reads instead of
+ * the file.  Problems are noted at ...params.<param> and keep
  * the builder from running; their messages never quote the file's
  * content, which a document chose. */
 static void map_file(ld *l, const char *type, const char *pkey,
-                     router_param *params, size_t np, char **content)
+                     router_param *params, size_t *np, char **content)
 {
 	const map_param *mp = NULL;
 	size_t jp, oldp, old;
@@ -995,8 +1000,8 @@ static void map_file(ld *l, const char *type, const char *pkey,
 	enum map_step st;
 
 	*content = NULL;
-	jp = map_file_param(type, params, np, &mp);
-	if (jp == np)
+	jp = map_file_param(type, params, *np, &mp);
+	if (jp == *np)
 		return;
 	rel = params[jp].value;
 	oldp = path_key(l, pkey);
@@ -1004,7 +1009,11 @@ static void map_file(ld *l, const char *type, const char *pkey,
 	st = read_map_file(l, mp, rel, content);
 	if (st == MAP_OK)
 		st = check_map_file(l, type, mp, rel, *content);
-	if (st == MAP_OK) {
+	if (st == MAP_OK && mp->keep_path) {
+		params[*np].key = mp->inline_;
+		params[*np].value = *content;
+		(*np)++;
+	} else if (st == MAP_OK) {
 		params[jp].key = mp->inline_;
 		params[jp].value = *content;
 	} else {
@@ -1055,8 +1064,9 @@ static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 		json_t *pv;
 		size_t oldp = path_key(l, k[V_PARAMS]);
 
-		params = router__malloc(l->a, json_object_size(v[V_PARAMS]) *
-		                                  sizeof *params);
+		/* One more: map_file may add an inline map. */
+		params = router__malloc(l->a, (json_object_size(v[V_PARAMS]) +
+		                               1) * sizeof *params);
 		if (params == NULL) {
 			l->nomem = 1;
 			path_set(l, oldp);
@@ -1079,7 +1089,7 @@ static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 			path_set(l, o2);
 		}
 		path_set(l, oldp);
-		map_file(l, type, k[V_PARAMS], params, np, &content);
+		map_file(l, type, k[V_PARAMS], params, &np, &content);
 	}
 	if (router_builder_add_vindex(l->b, ks, name, type, params, np, owner,
 	                              &e) != ROUTER_OK) {

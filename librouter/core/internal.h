@@ -281,9 +281,9 @@ typedef struct router__rj_entry {
 	uint16_t region; /* the value mod 65536, as Vitess's uint16() */
 } router__rj_entry;
 
-/* Vitess's NewRegionJSON: the map from region_map (a file path, read
- * now) or region_map_json (the map itself: what a document load puts in
- * region_map's place), then region_bytes.  Messages name the source,
+/* Vitess's NewRegionJSON: the map from region_map_json (the map itself:
+ * what a document load adds beside region_map), else from the file
+ * region_map names (read now), then region_bytes.  Messages name the source,
  * never quote a file's content.  ROUTER_OK, ROUTER_EREFERENCE,
  * ROUTER_ENOMEM. */
 int router__region_json_init(router__vindex *v, const router_param *params,

@@ -6,11 +6,12 @@
  * Two columns, (id, region) in Vitess's code order: the region's value in
  * a JSON map of region name -> integer, as 1 or 2 big-endian bytes
  * (region_bytes), followed by the hash vindex's DES of the id.  The map is
- * read once, when the vindex is compiled: from the file region_map names
- * (a vindex built directly by its caller), or from region_map_json, the
- * file's content, which is what a document load puts in region_map's place
- * (doc_load.c, "files a document names": a document never makes the table
- * read a file later, and its dump carries the map).
+ * read once, when the vindex is compiled: from region_map_json, the map
+ * itself, which is what a document load adds beside region_map after
+ * reading that file (doc_load.c, "files a document names": a document
+ * never makes the table read a file later, and its dump carries the map
+ * and still names the file for Vitess), else from the file region_map
+ * names (a vindex built directly by its caller).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,10 +187,8 @@ int router__region_json_init(router__vindex *v, const router_param *params,
 	int64_t b;
 	int rc;
 
-	if (path != NULL && inl != NULL)
-		return router__seterr(err, ROUTER_EREFERENCE, culprit,
-		                      "region_json: found both `region_map` and "
-		                      "`region_map_json` params");
+	/* Both: the map is region_map_json, and region_map is what Vitess
+	 * reads (a document load adds the first beside the second). */
 	if (inl != NULL) {
 		rc = load_map(v, inl, strlen(inl), a, culprit,
 		              "param 'region_map_json'", err);
