@@ -394,6 +394,63 @@ static void region_map_file_problems_name_the_param(void **state)
 	rmdir(dir);
 }
 
+/* Each allocation of creating region_json and cfc vindexes fails in
+ * turn: ROUTER_ENOMEM with a message, nothing leaked. */
+static void allocation_failures_are_enomem_and_leak_nothing(void **state)
+{
+	char path[] = "/tmp/librouter-rjmap-XXXXXX";
+	int fd = mkstemp(path);
+	const router_param rj_inline[] = {
+	    {"region_map_json", "{\"US\": 1, \"CA\": 2}"},
+	    {"region_bytes", "2"}};
+	const router_param rj_file[] = {{"region_map", path},
+	                                {"region_bytes", "1"}};
+	const router_param cfc[] = {{"hash", "xxhash64"},
+	                            {"offsets", "[1, 2, 3]"}};
+	const struct {
+		const char *type;
+		const router_param *p;
+		size_t min_calls; /* vindex + its own allocations */
+	} runs[] = {{"region_json", rj_inline, 3},
+	            {"region_json", rj_file, 4},
+	            {"cfc", cfc, 2}};
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\"US\": 1}", 9), 9);
+	close(fd);
+	for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+		int ok = 0;
+
+		for (long fail_at = 0; !ok && fail_at < 100; fail_at++) {
+			tu_alloc t = {0, fail_at, 0, 0, 0, 0};
+			router_allocator a = TU_ALLOCATOR(&t);
+			router_vindex *v = NULL;
+			router_error err;
+			int rc = router_vindex_create(&v, runs[r].type,
+			                              runs[r].p, 2, &a, &err);
+
+			if (rc == ROUTER_OK) {
+				ok = 1;
+				assert_true(t.calls >= (long)runs[r].min_calls);
+				router_vindex_free(v);
+			} else {
+				if (rc != ROUTER_ENOMEM)
+					fail_msg("%s fail_at %ld: %s", runs[r].type,
+					         fail_at, err.message);
+				assert_non_null(strstr(err.message,
+				                       "out of memory"));
+				assert_null(v);
+			}
+			if (t.live != 0)
+				fail_msg("%s fail_at %ld: %ld blocks leaked",
+				         runs[r].type, fail_at, t.live);
+		}
+		assert_true(ok);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +459,7 @@ int main(void)
 		cmocka_unit_test(region_json_id_text_follows_fastparse),
 		cmocka_unit_test(region_map_follows_the_json_path_file_policy),
 		cmocka_unit_test(region_map_file_problems_name_the_param),
+		cmocka_unit_test(allocation_failures_are_enomem_and_leak_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
