@@ -375,6 +375,28 @@ static void cfc_bad_hash_is_refused_with_vitess_text(void **state)
 	router__vindex_fini(&v, NULL);
 }
 
+/* multicol creates its column vindexes first (named after their type),
+ * then refuses cfc, which is not Hashing. */
+static void multicol_checks_a_cfc_column_then_refuses_it(void **state)
+{
+	router_param p[] = {{"column_count", "1"},
+	                    {"column_vindex", "cfc"},
+	                    {"hash", "sha1"}};
+	router__vindex v;
+	router_error err;
+
+	(void)state;
+	assert_int_equal(router__vindex_init(&v, "multicol", p, 3, NULL, "mc",
+	                                     &err),
+	                 ROUTER_EREFERENCE);
+	assert_string_equal(err.message, "invalid hash sha1 to CFC vindex cfc");
+	assert_string_equal(err.culprit, "mc");
+	assert_int_equal(router__vindex_init(&v, "multicol", p, 2, NULL, "mc",
+	                                     &err),
+	                 ROUTER_EREFERENCE);
+	assert_non_null(strstr(err.message, "passed vindex 'cfc' is invalid"));
+}
+
 static void cfc_identity_maps_an_integer_to_its_text(void **state)
 {
 	router_value one = ROUTER_VALUE_INT64(-12);
@@ -626,6 +648,7 @@ int main(void)
 		cmocka_unit_test(cfc_vectors_from_file_all_pass),
 		cmocka_unit_test(cfc_bad_hash_is_refused_with_vitess_text),
 		cmocka_unit_test(cfc_identity_maps_an_integer_to_its_text),
+		cmocka_unit_test(multicol_checks_a_cfc_column_then_refuses_it),
 		cmocka_unit_test(
 		    cfc_keyspace_id_too_long_is_unsupported_with_reason),
 		cmocka_unit_test(

@@ -1427,7 +1427,25 @@ static int multicol_column(router__vindex *v, const router_param *params,
 		rc = region_init(&tmp, params, nparams, culprit, err);
 		if (rc != ROUTER_OK)
 			return rc;
+	} else if (t->kind == ROUTER__V_CFC) {
+		/* Vitess names the column vindex after its type. */
+		router__vindex tmp;
+		int rc;
+
+		memset(&tmp, 0, sizeof tmp);
+		tmp.type = t;
+		rc = router__cfc_init(&tmp, params, nparams, a, "cfc", err);
+		router__vindex_fini(&tmp, a);
+		if (rc != ROUTER_OK) {
+			if (err != NULL && culprit != NULL)
+				snprintf(err->culprit, sizeof err->culprit, "%s",
+				         culprit);
+			return rc;
+		}
 	}
+	/* region_json is not created: it would read the file its
+	 * region_map names, which a document may not make librouter do;
+	 * it is refused below as not Hashing either way. */
 	if (!t->hashing || !t->unique || t->kind == ROUTER__V_LOOKUP)
 		return router__seterr(
 		    err, ROUTER_EREFERENCE, culprit,
