@@ -232,8 +232,12 @@ void router__region_json_fini(router__vindex *v, const router_allocator *a)
 	v->u.rj.n = 0;
 }
 
-/* ToCastUint64: fastparse.ParseUint64(text, 10): spaces and tabs around
- * the digits, no sign, no junk, no overflow. */
+/* ToCastUint64: Vitess's fastparse.ParseUint64(text, 10)
+ * (go/mysql/fastparse/fastparse.go): spaces and tabs around the digits, no
+ * sign, no junk.  Its overflow test is only "the new value is below the
+ * old one", which some 20-digit texts pass after wrapping
+ * ("20500000000000000000" gives 2053255926290448384): the same test here,
+ * so that such an id lands where vtgate puts it. */
 static int cast_uint64(const uint8_t *p, size_t n, uint64_t *out)
 {
 	size_t i = 0, j;
@@ -242,9 +246,9 @@ static int cast_uint64(const uint8_t *p, size_t n, uint64_t *out)
 	while (i < n && (p[i] == ' ' || p[i] == '\t'))
 		i++;
 	for (j = i; j < n && p[j] >= '0' && p[j] <= '9'; j++) {
-		uint64_t x = d * 10 + (uint64_t)(p[j] - '0');
+		uint64_t x = d * 10 + (uint64_t)(p[j] - '0'); /* wraps */
 
-		if (d > UINT64_MAX / 10 || x < d * 10)
+		if (x < d)
 			return -1;
 		d = x;
 	}
