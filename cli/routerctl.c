@@ -37,11 +37,13 @@ enum {
 	O_COMPACT = 1u << 7,
 	O_SAMPLE = 1u << 8,
 	O_INVARIANTS = 1u << 9,
-	O_JSON_PATH_DIR = 1u << 10
+	O_JSON_PATH_DIR = 1u << 10,
+	O_PARAM = 1u << 11
 };
 #define O_DOC (O_JSON | O_KEYSPACE | O_SHARDS | O_JSON_PATH_DIR)
 
 #define MAX_VALUES ROUTER_MULTICOL_MAX
+#define MAX_PARAMS 16
 
 typedef struct cli {
 	const struct command *cmd;
@@ -58,6 +60,9 @@ typedef struct cli {
 	const char *sample;     /* --sample FILE */
 	const char *invariants; /* --invariants FILE */
 	const char *json_path_dir; /* --json-path-dir DIR */
+	router_param params[MAX_PARAMS]; /* --param KEY=VALUE, in argv */
+	char *param_keys[MAX_PARAMS];    /* the keys, owned */
+	size_t nparams;
 } cli;
 
 typedef struct command {
@@ -530,31 +535,43 @@ static int exit_for_route(int rc)
 	                                                   : EXIT_NO;
 }
 
+/* The hex buffers parse_values allocated. */
+static void free_bufs(uint8_t **bufs)
+{
+	for (size_t i = 0; i < MAX_VALUES; i++)
+		free(bufs[i]);
+}
+
 static int cmd_ksid(cli *c)
 {
-	router_value v;
-	uint8_t *buf = NULL, small[64], *out = small;
+	router_value v[MAX_VALUES];
+	size_t nv = c->npos - 1;
+	uint8_t *bufs[MAX_VALUES] = {NULL}, small[64], *out = small;
 	size_t len = 0;
 	router_vindex *vx;
 	router_error e;
 	int rc, ret;
 	char *hex;
 
-	if ((ret = parse_values(c, &c->pos[1], 1, &v, &buf)) != 0)
-		return ret;
-	rc = router_vindex_create(&vx, c->pos[0], NULL, 0, NULL, &e);
+	if (c->nsqltypes > 1 && c->nsqltypes != nv)
+		return usage(c, "%zu --sqltype options for %zu values",
+		             c->nsqltypes, nv);
+	if ((ret = parse_values(c, &c->pos[1], nv, v, bufs)) != 0)
+		goto out_bufs;
+	rc = router_vindex_create(&vx, c->pos[0], c->params, c->nparams, NULL,
+	                          &e);
 	if (rc != ROUTER_OK) {
-		free(buf);
+		free_bufs(bufs);
 		if (rc == ROUTER_EREFERENCE)
 			return usage(c, "%s", e.message);
 		errorf("%s", e.message);
 		return EXIT_USAGE;
 	}
-	rc = router_vindex_map(vx, &v, 1, out, sizeof small, &len, &e);
+	rc = router_vindex_map(vx, v, nv, out, sizeof small, &len, &e);
 	if (rc == ROUTER_ERANGE && len > sizeof small) {
 		out = malloc(len);
 		rc = out == NULL ? ROUTER_ENOMEM
-		                 : router_vindex_map(vx, &v, 1, out, len, &len,
+		                 : router_vindex_map(vx, v, nv, out, len, &len,
 		                                     &e);
 	}
 	router_vindex_free(vx);
@@ -564,7 +581,7 @@ static int cmd_ksid(cli *c)
 			emit(jfail(&e));
 		if (out != small)
 			free(out);
-		free(buf);
+		free_bufs(bufs);
 		return rc == ROUTER_ENEEDSLOOKUP || rc == ROUTER_EUNSUPPORTED
 		           ? EXIT_NO
 		           : EXIT_USAGE;
@@ -580,7 +597,16 @@ static int cmd_ksid(cli *c)
 		json_t *o = json_pack("{s:b, s:o}", "ok", 1, "vindex",
 		                      jstr(c->pos[0]));
 
-		json_object_update_new(o, jvalue(&v, c->pos[1]));
+		if (nv == 1) {
+			json_object_update_new(o, jvalue(&v[0], c->pos[1]));
+		} else {
+			json_t *a = json_array();
+
+			for (size_t i = 0; i < nv; i++)
+				json_array_append_new(a, jvalue(&v[i],
+				                                c->pos[1 + i]));
+			json_object_set_new(o, "values", a);
+		}
 		json_object_set_new(o, "ksid",
 		                    rc == ROUTER_NONE ? json_null() : jstr(hex));
 		emit(o);
@@ -592,7 +618,8 @@ static int cmd_ksid(cli *c)
 out:
 	if (out != small)
 		free(out);
-	free(buf);
+out_bufs:
+	free_bufs(bufs);
 	return ret;
 }
 
@@ -1550,7 +1577,8 @@ out:
 static int cmd_help(cli *c);
 
 static const command commands[] = {
-    {"ksid", 2, 2, O_JSON | O_SQLTYPE | O_HEX, cmd_ksid},
+    {"ksid", 2, 1 + MAX_VALUES, O_JSON | O_SQLTYPE | O_HEX | O_PARAM,
+     cmd_ksid},
     {"route", 4, 3 + MAX_VALUES, O_DOC | O_SQLTYPE | O_HEX, cmd_route},
     {"shard", 3, 3, O_DOC, cmd_shard},
     {"validate", 1, 1, O_DOC, cmd_validate},
@@ -1665,6 +1693,8 @@ static void free_cli(cli *c)
 	}
 	free(c->shards);
 	free(c->pos);
+	for (size_t i = 0; i < c->nparams; i++)
+		free(c->param_keys[i]);
 }
 
 typedef struct optdef {
@@ -1680,6 +1710,7 @@ static const optdef optdefs[] = {
     {"vitess", O_VITESS, 0},   {"compact", O_COMPACT, 0},
     {"sample", O_SAMPLE, 1},   {"invariants", O_INVARIANTS, 1},
     {"json-path-dir", O_JSON_PATH_DIR, 1},
+    {"param", O_PARAM, 1},
 };
 
 static int set_option(cli *c, const optdef *o, const char *val)
@@ -1719,6 +1750,23 @@ static int set_option(cli *c, const optdef *o, const char *val)
 			return usage(c, "--json-path-dir needs a directory");
 		c->json_path_dir = val;
 		break;
+	case O_PARAM: {
+		const char *eq = strchr(val, '=');
+		char *key;
+
+		if (eq == NULL || eq == val)
+			return usage(c, "--param needs KEY=VALUE, not '%s'", val);
+		if (c->nparams == MAX_PARAMS)
+			return usage(c, "too many --param options (at most %d)",
+			             MAX_PARAMS);
+		if ((key = strndup(val, (size_t)(eq - val))) == NULL)
+			return usage(c, "out of memory");
+		c->param_keys[c->nparams] = key;
+		c->params[c->nparams].key = key;
+		c->params[c->nparams].value = eq + 1;
+		c->nparams++;
+		break;
+	}
 	case O_SQLTYPE:
 		if (c->nsqltypes == MAX_VALUES)
 			return usage(c, "too many --sqltype options");

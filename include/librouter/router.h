@@ -504,6 +504,25 @@ ROUTER_EXTERN int router_table_route_ksid(const router_table *t,
                                           router_route_result *out,
                                           router_error *err);
 
+/* The shards a `LIKE 'prefix%'` on the primary column can reach, for a
+ * table whose primary vindex is cfc (Vitess's PrefixVindex): the bytes of
+ * the LIKE literal (like, like_len) before its first unescaped % or _
+ * (backslash escapes decoded) are mapped component by component to the
+ * key range [begin, begin + 1); an empty begin reaches every shard.  The
+ * shards that range intersects, in partition order, go into out[0..cap)
+ * (shard, shard_id, shard_index, version as router_table_route; ksid_len
+ * 0) and their number into *n, also when it exceeds cap.  An unsharded
+ * table's shard is the one answer.  keyspace/table as (ptr, len).
+ * Returns ROUTER_OK, ROUTER_ERANGE (more than cap shards: *n says how many;
+ * the first cap are filled), ROUTER_ENOTFOUND (keyspace or table),
+ * ROUTER_EDISABLED, ROUTER_EMULTISHARD (reference table),
+ * ROUTER_EUNSUPPORTED (the primary vindex is not cfc), ROUTER_EINVAL,
+ * ROUTER_ENOMEM.  Shard names are valid while t lives.  Thread-safe. */
+ROUTER_EXTERN int router_table_route_prefix(
+    const router_table *t, const char *keyspace, size_t keyspace_len,
+    const char *table, size_t table_len, const void *like, size_t like_len,
+    router_route_result *out, size_t cap, size_t *n, router_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Diffs                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -788,6 +807,16 @@ ROUTER_EXTERN int router_route_ksid(router *r, const char *keyspace,
                                     size_t keyspace_len, const void *ksid,
                                     size_t ksid_len, router_route_result *out,
                                     router_error *err);
+/* The shards a LIKE 'prefix%' reaches in the table in service: as
+ * router_table_route_prefix (out[0..cap), *n, the same return codes), plus
+ * ROUTER_ENOTFOUND when nothing is published.  Shard names are interned
+ * for the router's lifetime, as router_route's. */
+ROUTER_EXTERN int router_route_prefix(router *r, const char *keyspace,
+                                      size_t keyspace_len, const char *table,
+                                      size_t table_len, const void *like,
+                                      size_t like_len,
+                                      router_route_result *out, size_t cap,
+                                      size_t *n, router_error *err);
 
 /* A pre-resolved keyspace.table for hot paths.  Valid across publishes until
  * router_handle_free: each lookup uses the table in service at that moment,

@@ -745,30 +745,30 @@ static rdres read_regular(int fd, size_t limit, const router_allocator *a,
  * followed (dir itself is the operator's and may be one).  The file is
  * opened O_NONBLOCK: a FIFO cannot block the open (read_regular refuses
  * it). */
-static int open_below(const char *dir, const char *rel, int *code, char *why,
-                      size_t cap)
+static int open_below(const char *dir, const char *rel, const char *pname,
+                      int *code, char *why, size_t cap)
 {
 	const char *p = rel;
 	int dfd, fd = -1;
 
 	*code = ROUTER_EDOC;
 	if (rel[0] == '\0') {
-		snprintf(why, cap, "json_path is empty");
+		snprintf(why, cap, "%s is empty", pname);
 		return -1;
 	}
 	if (rel[0] == '/') {
 		snprintf(why, cap,
-		         "json_path %.64s is absolute: it must be relative to "
+		         "%s %.64s is absolute: it must be relative to "
 		         "%.64s (the document's directory or "
 		         "router_doc_options.json_path_dir)",
-		         rel, dir);
+		         pname, rel, dir);
 		return -1;
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		*code = ROUTER_EREFERENCE;
-		snprintf(why, cap, "json_path %.64s: cannot open the directory "
-		         "%.64s: %s", rel, dir, strerror(errno));
+		snprintf(why, cap, "%s %.64s: cannot open the directory "
+		         "%.64s: %s", pname, rel, dir, strerror(errno));
 		return -1;
 	}
 	for (;;) {
@@ -782,8 +782,8 @@ static int open_below(const char *dir, const char *rel, int *code, char *why,
 			if (e == NULL) {
 				*code = ROUTER_EREFERENCE;
 				snprintf(why, cap,
-				         "json_path %.64s names a directory, not "
-				         "a file", rel);
+				         "%s %.64s names a directory, not "
+				         "a file", pname, rel);
 				break;
 			}
 			p = e + 1;
@@ -791,13 +791,13 @@ static int open_below(const char *dir, const char *rel, int *code, char *why,
 		}
 		if (len == 2 && p[0] == '.' && p[1] == '.') {
 			snprintf(why, cap,
-			         "json_path %.64s has a \"..\" component: a map "
-			         "file must be below %.64s", rel, dir);
+			         "%s %.64s has a \"..\" component: a map "
+			         "file must be below %.64s", pname, rel, dir);
 			break;
 		}
 		if (len > NAME_MAX) {
 			*code = ROUTER_EREFERENCE;
-			snprintf(why, cap, "json_path %.64s: %s", rel,
+			snprintf(why, cap, "%s %.64s: %s", pname, rel,
 			         strerror(ENAMETOOLONG));
 			break;
 		}
@@ -817,15 +817,15 @@ static int open_below(const char *dir, const char *rel, int *code, char *why,
 			if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    S_ISLNK(st.st_mode)) {
 				snprintf(why, cap,
-				         "json_path %.64s goes through the "
+				         "%s %.64s goes through the "
 				         "symbolic link %.64s: refused (a map "
 				         "file is read from below %.64s only, "
 				         "never through a link)",
-				         rel, comp, dir);
+				         pname, rel, comp, dir);
 			} else {
 				*code = ROUTER_EREFERENCE;
-				snprintf(why, cap, "json_path %.64s: cannot open "
-				         "%.64s/%.64s: %s", rel, dir, rel,
+				snprintf(why, cap, "%s %.64s: cannot open "
+				         "%.64s/%.64s: %s", pname, rel, dir, rel,
 				         strerror(en));
 			}
 			break;
@@ -845,22 +845,48 @@ static int open_below(const char *dir, const char *rel, int *code, char *why,
 /* What a step of map_file ended with. */
 enum map_step { MAP_OK, MAP_REFUSED, MAP_NOMEM };
 
-/* The index of the json_path param among params[0..np) of a vindex of
- * `type`, or np when there is nothing to read: the type reads no file,
- * has no json_path, or also has "json" (both given: Vitess's error,
- * which the builder reports). */
+/* The params naming a map file, per type: numeric_static_map's json_path
+ * (inlined as "json", which Vitess reads too) and region_json's region_map
+ * (inlined as "region_map_json", librouter's: Vitess reads region_json's
+ * map from a file only). */
+typedef struct map_param {
+	const char *path;   /* the param naming the file */
+	const char *inline_; /* the param its content goes into */
+	const char *what;   /* for messages: what the file must hold */
+	int keep_path;      /* the content is added beside the path param */
+} map_param;
+
+static const map_param nsm_map = {
+    "json_path", "json",
+    "numeric_static_map table (a JSON object of decimal keys to unsigned "
+    "64-bit integers)", 0};
+static const map_param rj_map = {
+    "region_map", "region_map_json",
+    "region_json map (a JSON object of region names to unsigned "
+    "integers)", 1};
+
+/* The index of the map file param among params[0..np) of a vindex of
+ * `type` (*mp: which), or np when there is nothing to read: the type reads
+ * no file, has no such param, or also has the inline one (both given: the
+ * builder reports it). */
 static size_t map_file_param(const char *type, const router_param *params,
-                             size_t np)
+                             size_t np, const map_param **mp)
 {
 	const router__vtype *vt = router__vtype_find(type, strlen(type));
 	size_t jp = np;
 
-	if (vt == NULL || vt->kind != ROUTER__V_NUMERIC_STATIC_MAP)
+	if (vt == NULL)
+		return np;
+	if (vt->kind == ROUTER__V_NUMERIC_STATIC_MAP)
+		*mp = &nsm_map;
+	else if (vt->kind == ROUTER__V_REGION_JSON)
+		*mp = &rj_map;
+	else
 		return np; /* no other type reads a file */
 	for (size_t i = 0; i < np; i++) {
-		if (strcmp(params[i].key, "json") == 0)
+		if (strcmp(params[i].key, (*mp)->inline_) == 0)
 			return np;
-		if (strcmp(params[i].key, "json_path") == 0)
+		if (strcmp(params[i].key, (*mp)->path) == 0)
 			jp = i;
 	}
 	return jp;
@@ -872,9 +898,11 @@ static size_t map_file_param(const char *type, const router_param *params,
  * cannot be opened or read, is not regular, is too big or holds a NUL
  * byte is noted at the current path: MAP_REFUSED.  MAP_NOMEM: out of
  * memory, nothing noted. */
-static enum map_step read_map_file(ld *l, const char *rel, char **content)
+static enum map_step read_map_file(ld *l, const map_param *mp,
+                                   const char *rel, char **content)
 {
 	char why[ROUTER_MESSAGE_MAX];
+	const char *pn = mp->path;
 	size_t n = 0;
 	int fd, code, eno;
 	mode_t mode = 0;
@@ -882,18 +910,18 @@ static enum map_step read_map_file(ld *l, const char *rel, char **content)
 
 	if (l->files_dir == NULL) {
 		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
-		     "param json_path names a local file (%.64s), which this "
+		     "param %s names a local file (%.64s), which this "
 		     "document may not do: a document loaded from memory or "
 		     "over the network reads no file; put the map inline in "
-		     "the \"json\" param, or load the document from a local "
+		     "the \"%s\" param, or load the document from a local "
 		     "file (router_doc_load_file, options.json_path_dir)",
-		     rel);
+		     pn, rel, mp->inline_);
 		return MAP_REFUSED;
 	}
-	fd = open_below(l->files_dir, rel, &code, why, sizeof why);
+	fd = open_below(l->files_dir, rel, pn, &code, why, sizeof why);
 	if (fd < 0) {
-		note(l, ROUTER_DOC_NOTE_ERROR, code, "%s (param 'json_path')",
-		     why);
+		note(l, ROUTER_DOC_NOTE_ERROR, code, "%s (param '%s')", why,
+		     pn);
 		return MAP_REFUSED;
 	}
 	r = read_regular(fd, MAP_FILE_MAX, l->a, content, &n, &eno, &mode);
@@ -902,78 +930,91 @@ static enum map_step read_map_file(ld *l, const char *rel, char **content)
 		return MAP_NOMEM;
 	if (r != RD_OK) {
 		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
-		     "json_path %.96s: %s%s%s (param 'json_path')", rel,
+		     "%s %.96s: %s%s%s (param '%s')", pn, rel,
 		     r == RD_NOTREG ? file_kind(mode) : "",
 		     r == RD_NOTREG ? ", not a regular file: not read"
 		     : r == RD_TOOBIG ? "the file is larger than 64 MiB"
 		                      : "cannot read the file: ",
-		     r == RD_ERRNO ? strerror(eno) : "");
+		     r == RD_ERRNO ? strerror(eno) : "", pn);
 		return MAP_REFUSED;
 	}
 	if (strlen(*content) != n) {
 		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EREFERENCE,
-		     "json_path %.96s: the file holds a NUL byte: it is not a "
-		     "JSON map (param 'json_path')", rel);
+		     "%s %.96s: the file holds a NUL byte: it is not a "
+		     "JSON map (param '%s')", pn, rel, pn);
 		return MAP_REFUSED;
 	}
 	return MAP_OK;
 }
 
-/* Compiles `content` (read from map file `rel`) as the "json" param of
- * a vindex of `type` and throws it away: a bad map is noted here
- * (MAP_REFUSED), without the builder's message, which quotes what it
- * could not parse.  MAP_NOMEM: out of memory, nothing noted. */
-static enum map_step check_map_file(ld *l, const char *type, const char *rel,
+/* Compiles `content` (read from map file `rel`) as the inline param of
+ * a vindex of `type` (with the vindex's other params, params[0..np) but
+ * the file's, at index jp) and throws it away: a bad map is noted here
+ * (MAP_REFUSED), without the builder's message, which may quote what it
+ * could not parse.  Problems of the other params are left to the
+ * builder.  MAP_NOMEM: out of memory, nothing noted. */
+static enum map_step check_map_file(ld *l, const char *type,
+                                    const map_param *mp, const char *rel,
                                     char *content)
 {
-	router_param p = {"json", content};
+	router_param p[2] = {{mp->inline_, content}, {"region_bytes", "1"}};
 	router__vindex v;
 	router_error e;
 	int rc;
 
 	memset(&v, 0, sizeof v);
-	rc = router__vindex_init(&v, type, &p, 1, l->a, "", &e);
+	/* region_json also needs a valid region_bytes: give it one, so
+	 * that only the map is judged here. */
+	rc = router__vindex_init(&v, type, p, mp == &rj_map ? 2 : 1, l->a, "",
+	                         &e);
 	if (rc == ROUTER_ENOMEM)
 		return MAP_NOMEM;
 	if (rc != ROUTER_OK) {
 		note(l, ROUTER_DOC_NOTE_ERROR, rc,
-		     "json_path %.96s: the file is not a "
-		     "numeric_static_map table (a JSON object of "
-		     "decimal keys to unsigned 64-bit integers); its "
-		     "content is not quoted, as a document named the "
-		     "file (param 'json_path')",
-		     rel);
+		     "%s %.96s: the file is not a %s; its content is not "
+		     "quoted, as a document named the file (param '%s')",
+		     mp->path, rel, mp->what, mp->path);
 		return MAP_REFUSED;
 	}
 	router__vindex_fini(&v, l->a);
 	return MAP_OK;
 }
 
-/* A numeric_static_map vindex names its map file in its json_path param
- * (params[0..np)): read the file under the load's policy and put its
- * content in the param's place as "json" (*content, the caller frees it
- * after the builder copied the params).  Problems are noted at
- * ...params.json_path and keep the builder from running; their messages
- * never quote the file's content, which a document chose. */
+/* A numeric_static_map vindex names its map file in its json_path param,
+ * a region_json vindex in its region_map param (params[0..*np)): read the
+ * file under the load's policy and put its content in the inline param
+ * (*content, the caller frees it after the builder copied the params):
+ * in json_path's place ("json" is Vitess's own), or beside region_map,
+ * in params[*np] (the caller leaves room for one more): Vitess reads
+ * region_json's map from its file only, so a dump keeps region_map for
+ * Vitess and carries region_map_json, which librouter reads instead of
+ * the file.  Problems are noted at ...params.<param> and keep
+ * the builder from running; their messages never quote the file's
+ * content, which a document chose. */
 static void map_file(ld *l, const char *type, const char *pkey,
-                     router_param *params, size_t np, char **content)
+                     router_param *params, size_t *np, char **content)
 {
+	const map_param *mp = NULL;
 	size_t jp, oldp, old;
 	const char *rel;
 	enum map_step st;
 
 	*content = NULL;
-	jp = map_file_param(type, params, np);
-	if (jp == np)
+	jp = map_file_param(type, params, *np, &mp);
+	if (jp == *np)
 		return;
 	rel = params[jp].value;
 	oldp = path_key(l, pkey);
-	old = path_key(l, "json_path");
-	st = read_map_file(l, rel, content);
+	old = path_key(l, mp->path);
+	st = read_map_file(l, mp, rel, content);
 	if (st == MAP_OK)
-		st = check_map_file(l, type, rel, *content);
-	if (st == MAP_OK) {
-		params[jp].key = "json";
+		st = check_map_file(l, type, mp, rel, *content);
+	if (st == MAP_OK && mp->keep_path) {
+		params[*np].key = mp->inline_;
+		params[*np].value = *content;
+		(*np)++;
+	} else if (st == MAP_OK) {
+		params[jp].key = mp->inline_;
 		params[jp].value = *content;
 	} else {
 		if (st == MAP_NOMEM)
@@ -994,7 +1035,7 @@ static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 	json_t *v[V_N];
 	const char *k[V_N];
 	router_param *params = NULL;
-	char *content = NULL; /* a json_path file's map (map_file) */
+	char *content = NULL; /* a map file's content (map_file) */
 	size_t np = 0, old;
 	const char *type, *owner;
 	router_error e;
@@ -1023,8 +1064,9 @@ static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 		json_t *pv;
 		size_t oldp = path_key(l, k[V_PARAMS]);
 
-		params = router__malloc(l->a, json_object_size(v[V_PARAMS]) *
-		                                  sizeof *params);
+		/* One more: map_file may add an inline map. */
+		params = router__malloc(l->a, (json_object_size(v[V_PARAMS]) +
+		                               1) * sizeof *params);
 		if (params == NULL) {
 			l->nomem = 1;
 			path_set(l, oldp);
@@ -1047,7 +1089,7 @@ static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 			path_set(l, o2);
 		}
 		path_set(l, oldp);
-		map_file(l, type, k[V_PARAMS], params, np, &content);
+		map_file(l, type, k[V_PARAMS], params, &np, &content);
 	}
 	if (router_builder_add_vindex(l->b, ks, name, type, params, np, owner,
 	                              &e) != ROUTER_OK) {

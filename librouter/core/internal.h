@@ -133,6 +133,8 @@ typedef enum router__vkind {
 	ROUTER__V_REGION_EXPERIMENTAL,
 	ROUTER__V_UNICODE_LOOSE_MD5,    /* collate.c: x/text's loose key */
 	ROUTER__V_UNICODE_LOOSE_XXHASH,
+	ROUTER__V_CFC,         /* vindex_cfc.c */
+	ROUTER__V_REGION_JSON, /* vindex_region.c */
 	ROUTER__V_LOOKUP,     /* needs a database round-trip */
 	ROUTER__V_UNSUPPORTED /* known to Vitess, not computed in process */
 } router__vkind;
@@ -178,6 +180,17 @@ typedef struct router__vindex {
 		struct {
 			uint8_t region_bytes; /* 1 or 2 */
 		} region;
+		struct {
+			uint8_t hash;     /* 0 identity, 1 md5, 2 xxhash64 */
+			size_t *offsets;  /* strictly increasing, > 0 */
+			size_t noffsets;  /* >= 1 when hash is set */
+		} cfc;
+		struct {
+			uint8_t region_bytes;           /* 1 or 2 */
+			struct router__rj_entry *e; /* sorted by key */
+			size_t n;
+			char *keys; /* the entries' key bytes */
+		} rj;
 	} u;
 } router__vindex;
 
@@ -218,6 +231,77 @@ int router__vindex_map(const router__vindex *v, const router_value *values,
 int router__vindex_map_u64(const router__vindex *v, uint64_t value,
                            int is_unsigned, uint8_t *buf,
                            const uint8_t **ksid, size_t *len);
+
+/* ---- cfc (vindex_cfc.c) --------------------------------------------- */
+
+/* Vitess's NewCFC params (hash, offsets) into v->u.cfc, with its messages
+ * (culprit: the vindex's name).  ROUTER_OK, ROUTER_EREFERENCE,
+ * ROUTER_ENOMEM. */
+int router__cfc_init(router__vindex *v, const router_param *params,
+                     size_t nparams, const router_allocator *a,
+                     const char *culprit, router_error *err);
+void router__cfc_fini(router__vindex *v, const router_allocator *a);
+/* Map: router__vindex_map's contract for one value.  ROUTER_EINVAL for a
+ * value shorter than the last offset (Vitess's "insufficient size" error),
+ * ROUTER_EUNSUPPORTED for a keyspace ID longer than ROUTER__KSID_BUF. */
+int router__cfc_map(const router__vindex *v, const router_value *val,
+                    uint8_t *buf, const uint8_t **ksid, size_t *len);
+/* The message for a failed router__cfc_map (Vitess's text); 1 if err was
+ * filled.  Error path only. */
+int router__cfc_explain(const router__vindex *v, const router_value *val,
+                        const char *culprit, router_error *err);
+/* Vitess's findPrefix: the bytes of LIKE literal (s, n) before its first
+ * unescaped % or _, backslash escapes decoded, into out (n bytes room).
+ * Returns their count. */
+size_t router__cfc_find_prefix(const uint8_t *s, size_t n, uint8_t *out);
+/* Vitess's addOne: big-endian k + 1 in place; 0 when every byte was 0xff
+ * (Vitess's nil: the range is open to the end). */
+int router__cfc_add_one(uint8_t *k, size_t n);
+/* The begin of prefixCFC.Map for LIKE literal (like, n): findPrefix, then
+ * the whole components' hashes (computeKsid in prefix mode), into out (n
+ * bytes room), *len bytes.  ROUTER_OK. */
+int router__cfc_prefix_begin(const router__vindex *v, const void *like,
+                             size_t n, uint8_t *out, size_t *len);
+/* prefixCFC.Map as a key range: [begin, addOne(begin)) (end open when
+ * begin is all 0xff), the full range (kr->full) for an empty begin
+ * (DestinationAllShards).  A begin longer than ROUTER_KEY_MAX is cut to
+ * its first ROUTER_KEY_MAX bytes b and the range is [b, b+1), which covers
+ * the same shards.  a (NULL: malloc) for literals over 256 bytes.
+ * ROUTER_OK, ROUTER_ENOMEM. */
+int router__cfc_prefix_range(const router__vindex *v, const void *like,
+                             size_t n, const router_allocator *a,
+                             router_keyrange *kr);
+
+/* ---- region_json (vindex_region.c) ------------------------------------ */
+
+/* One country -> region entry of a region_json map. */
+typedef struct router__rj_entry {
+	const char *key; /* into u.rj.keys, not NUL-terminated */
+	size_t len;
+	uint16_t region; /* the value mod 65536, as Vitess's uint16() */
+} router__rj_entry;
+
+/* Vitess's NewRegionJSON: the map from region_map_json (the map itself:
+ * what a document load adds beside region_map), else from the file
+ * region_map names (read now), then region_bytes.  Messages name the source,
+ * never quote a file's content.  ROUTER_OK, ROUTER_EREFERENCE,
+ * ROUTER_ENOMEM. */
+int router__region_json_init(router__vindex *v, const router_param *params,
+                             size_t nparams, const router_allocator *a,
+                             const char *culprit, router_error *err);
+void router__region_json_fini(router__vindex *v, const router_allocator *a);
+/* Map (id, region): r || vhash(id), r the region's 1 or 2 big-endian
+ * bytes.  ROUTER_NONE for an id that is not a uint64's text or a region
+ * not in the map, as Vitess's DestinationNone. */
+int router__region_json_map(const router__vindex *v,
+                            const router_value *values, uint8_t *buf,
+                            const uint8_t **ksid, size_t *len);
+/* DES-ECB with the all-zero key over BE8(n) (vindex.c: the hash vindex). */
+void router__vhash(uint64_t n, uint8_t out[8]);
+/* Read a whole regular file (at most 64 MiB; FIFOs and devices refused
+ * unread) with Go's os.ReadFile error text in msg (vindex.c). */
+int router__read_file(const char *path, const router_allocator *a,
+                      char **out, size_t *outlen, char *msg, size_t cap);
 
 /* ---- key ranges (keyrange.c) ------------------------------------------ */
 

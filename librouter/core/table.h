@@ -211,6 +211,14 @@ int router__table_route_ksid(const router_table *t, const char *keyspace,
                              size_t ksid_len, router_route_result *out,
                              router_error *err);
 
+/* router_table_route_prefix without the NULL checks of t and n
+ * (table_route_prefix.c). */
+int router__table_route_prefix(const router_table *t, const char *keyspace,
+                               size_t keyspace_len, const char *table,
+                               size_t table_len, const void *like,
+                               size_t like_len, router_route_result *out,
+                               size_t cap, size_t *n, router_error *err);
+
 /* Fill out for shard i of ks (shard, id, index, version; not ksid). */
 void router__fill_shard(const router_table *t, const router__keyspace *ks,
                         uint32_t i, router_route_result *out);

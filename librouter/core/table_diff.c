@@ -598,10 +598,11 @@ static void param_diff(const router__vdef *a, const router__vdef *b,
  * its type, then per type the params that enter the hash (router__vindex,
  * vindex.c): the map and fallback of numeric_static_map (so json and
  * json_path giving the same map are equal), region_bytes, multicol's
- * column count, bytes and column vindexes.  Types with no params ignore
- * the ones they are given (Vitess does too).  For the types computed
- * outside this process (the lookup family: the keyspace ID is in its
- * table; cfc, region_json, unicode_loose_*) every param counts.  The
+ * column count, bytes and column vindexes, region_json's region_bytes
+ * and map.  Types with no params ignore
+ * the ones they are given (Vitess does too).  For the lookup family
+ * (the keyspace ID is in its table), cfc and unicode_loose_* every param
+ * counts.  The
  * owner never does: it says which table writes a lookup, not where a row
  * is.
  */
@@ -679,6 +680,26 @@ static void vindex_ksid_diff(const router__vdef *a, const router__vdef *b,
 				return;
 			}
 		return;
+	case ROUTER__V_REGION_JSON:
+		if (x->u.rj.region_bytes != y->u.rj.region_bytes) {
+			snprintf(why, cap, "region_bytes %u -> %u",
+			         (unsigned)x->u.rj.region_bytes,
+			         (unsigned)y->u.rj.region_bytes);
+			return;
+		}
+		/* The map as read (region_map or region_map_json). */
+		for (i = 0; i < x->u.rj.n && x->u.rj.n == y->u.rj.n; i++)
+			if (x->u.rj.e[i].len != y->u.rj.e[i].len ||
+			    x->u.rj.e[i].region != y->u.rj.e[i].region ||
+			    memcmp(x->u.rj.e[i].key, y->u.rj.e[i].key,
+			           x->u.rj.e[i].len) != 0)
+				break;
+		if (x->u.rj.n != y->u.rj.n || i < x->u.rj.n)
+			snprintf(why, cap,
+			         "its region map changes: %zu -> %zu entries",
+			         x->u.rj.n, y->u.rj.n);
+		return;
+	case ROUTER__V_CFC:
 	case ROUTER__V_LOOKUP:
 	case ROUTER__V_UNSUPPORTED:
 		param_diff(a, b, why, cap);

@@ -234,6 +234,15 @@ static int route_error(const router__tdef *d, int rc,
 	if (err == NULL)
 		return rc;
 	snprintf(culprit, sizeof culprit, "%s.%s", d->ks->name, d->name);
+	/* cfc's messages name the vindex, as Vitess's do. */
+	if ((rc == ROUTER_EINVAL || rc == ROUTER_EUNSUPPORTED) &&
+	    d->primary != NULL && d->primary->type != NULL &&
+	    d->primary->type->kind == ROUTER__V_CFC && nvalues == 1 &&
+	    values != NULL &&
+	    router__cfc_explain(d->primary, values, vname, err)) {
+		snprintf(err->culprit, sizeof err->culprit, "%s", culprit);
+		return rc;
+	}
 	switch (rc) {
 	case ROUTER_EMULTISHARD:
 		return router__seterr(err, rc, culprit,

@@ -70,7 +70,7 @@ static const router__vtype vtypes[] = {
 	/* name, kind, unique, hashing, multi_column, cost */
 	{"binary", ROUTER__V_BINARY, 1, 1, 0, 0},
 	{"binary_md5", ROUTER__V_BINARY_MD5, 1, 1, 0, 1},
-	{"cfc", ROUTER__V_UNSUPPORTED, 1, 0, 0, 1},
+	{"cfc", ROUTER__V_CFC, 1, 0, 0, 1},
 	{"consistent_lookup", ROUTER__V_LOOKUP, 0, 0, 0, 20},
 	{"consistent_lookup_unique", ROUTER__V_LOOKUP, 1, 0, 0, 10},
 	{"hash", ROUTER__V_HASH, 1, 1, 0, 1},
@@ -85,7 +85,7 @@ static const router__vtype vtypes[] = {
 	{"numeric", ROUTER__V_NUMERIC, 1, 1, 0, 0},
 	{"numeric_static_map", ROUTER__V_NUMERIC_STATIC_MAP, 1, 1, 0, 1},
 	{"region_experimental", ROUTER__V_REGION_EXPERIMENTAL, 1, 0, 1, 1},
-	{"region_json", ROUTER__V_UNSUPPORTED, 1, 0, 1, 1},
+	{"region_json", ROUTER__V_REGION_JSON, 1, 0, 1, 1},
 	{"reverse_bits", ROUTER__V_REVERSE_BITS, 1, 1, 0, 1},
 	{"unicode_loose_md5", ROUTER__V_UNICODE_LOOSE_MD5, 1, 1, 0, 1},
 	{"unicode_loose_xxhash", ROUTER__V_UNICODE_LOOSE_XXHASH, 1, 1, 0, 1},
@@ -471,6 +471,14 @@ int router__vindex_map(const router__vindex *v, const router_value *values,
 		if (nvalues != 1)
 			return ROUTER_EINVAL;
 		return map_nsm(v, values, buf, ksid, len);
+	case ROUTER__V_CFC:
+		if (nvalues != 1)
+			return ROUTER_EINVAL;
+		return router__cfc_map(v, values, buf, ksid, len);
+	case ROUTER__V_REGION_JSON:
+		if (nvalues != 2)
+			return ROUTER_EINVAL;
+		return router__region_json_map(v, values, buf, ksid, len);
 	default:
 		if (nvalues != 1)
 			return ROUTER_EINVAL;
@@ -495,7 +503,12 @@ int router__vindex_map_u64(const router__vindex *v, uint64_t value,
 	case ROUTER__V_UNSUPPORTED:
 		return ROUTER_EUNSUPPORTED;
 	case ROUTER__V_REGION_EXPERIMENTAL:
+	case ROUTER__V_REGION_JSON:
 		return ROUTER_EINVAL; /* takes two values */
+	case ROUTER__V_CFC:
+		val = is_unsigned ? ROUTER_VALUE_UINT64(value)
+		                  : ROUTER_VALUE_INT64((int64_t)value);
+		return router__cfc_map(v, &val, buf, ksid, len);
 	case ROUTER__V_MULTICOL:
 		/* Only column_count 1 takes one value; rare enough for the
 		 * general path. */
@@ -527,6 +540,8 @@ int router__vindex_explain(const router__vindex *v, const router_value *values,
 	if (v->type == NULL || values == NULL ||
 	    nvalues != router__vindex_arity(v))
 		return 0;
+	if (v->type->kind == ROUTER__V_CFC)
+		return router__cfc_explain(v, values, culprit, err);
 	for (size_t i = 0; i < nvalues; i++) {
 		router__vkind k = v->type->kind;
 		uint8_t out[16];
@@ -1092,6 +1107,17 @@ static int read_file(const char *path, const router_allocator *a, char **out,
 	return ROUTER_OK;
 }
 
+int router__read_file(const char *path, const router_allocator *a,
+                      char **out, size_t *outlen, char *msg, size_t cap)
+{
+	return read_file(path, a, out, outlen, msg, cap);
+}
+
+void router__vhash(uint64_t n, uint8_t out[8])
+{
+	des_hash(n, out);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Compiling                                                                */
 /* ------------------------------------------------------------------------ */
@@ -1401,7 +1427,25 @@ static int multicol_column(router__vindex *v, const router_param *params,
 		rc = region_init(&tmp, params, nparams, culprit, err);
 		if (rc != ROUTER_OK)
 			return rc;
+	} else if (t->kind == ROUTER__V_CFC) {
+		/* Vitess names the column vindex after its type. */
+		router__vindex tmp;
+		int rc;
+
+		memset(&tmp, 0, sizeof tmp);
+		tmp.type = t;
+		rc = router__cfc_init(&tmp, params, nparams, a, "cfc", err);
+		router__vindex_fini(&tmp, a);
+		if (rc != ROUTER_OK) {
+			if (err != NULL && culprit != NULL)
+				snprintf(err->culprit, sizeof err->culprit, "%s",
+				         culprit);
+			return rc;
+		}
 	}
+	/* region_json is not created: it would read the file its
+	 * region_map names, which a document may not make librouter do;
+	 * it is refused below as not Hashing either way. */
 	if (!t->hashing || !t->unique || t->kind == ROUTER__V_LOOKUP)
 		return router__seterr(
 		    err, ROUTER_EREFERENCE, culprit,
@@ -1479,6 +1523,13 @@ int router__vindex_init(router__vindex *v, const char *type,
 	case ROUTER__V_REGION_EXPERIMENTAL:
 		rc = region_init(v, params, nparams, culprit, err);
 		break;
+	case ROUTER__V_CFC:
+		rc = router__cfc_init(v, params, nparams, a, culprit, err);
+		break;
+	case ROUTER__V_REGION_JSON:
+		rc = router__region_json_init(v, params, nparams, a, culprit,
+		                              err);
+		break;
 	default:
 		break;
 	}
@@ -1495,6 +1546,10 @@ void router__vindex_fini(router__vindex *v, const router_allocator *a)
 	if (v->type->kind == ROUTER__V_NUMERIC_STATIC_MAP) {
 		router__free(a, v->u.nsm.keys);
 		router__free(a, v->u.nsm.vals);
+	} else if (v->type->kind == ROUTER__V_CFC) {
+		router__cfc_fini(v, a);
+	} else if (v->type->kind == ROUTER__V_REGION_JSON) {
+		router__region_json_fini(v, a);
 	}
 	memset(v, 0, sizeof *v);
 }
@@ -1603,6 +1658,8 @@ int router_vindex_map(const router_vindex *v, const router_value *values,
 		                      "it is not computed in process",
 		                      name);
 	case ROUTER_EUNSUPPORTED:
+		if (router__vindex_explain(&v->v, values, nvalues, name, err))
+			return rc; /* cfc: a keyspace ID too long to carry */
 		return router__seterr(err, rc, name,
 		                      "vindex type '%s' is not computed in "
 		                      "process",

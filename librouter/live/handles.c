@@ -320,6 +320,34 @@ int router_route_ksid(router *r, const char *keyspace, size_t keyspace_len,
 	return rc;
 }
 
+int router_route_prefix(router *r, const char *keyspace, size_t keyspace_len,
+                        const char *table, size_t table_len, const void *like,
+                        size_t like_len, router_route_result *out, size_t cap,
+                        size_t *n, router_error *err)
+{
+	ck_epoch_record_t *rec;
+	const router_table *t;
+	int rc;
+
+	if (n != NULL)
+		*n = 0;
+	if (r == NULL || n == NULL || (out == NULL && cap > 0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_route_prefix: NULL argument");
+	if ((rec = reader()) == NULL)
+		return no_reader(err);
+	section_begin(rec);
+	t = consume_ptr(&r->current);
+	if (t == NULL)
+		rc = no_table(err);
+	else
+		rc = router__table_route_prefix(t, keyspace, keyspace_len,
+		                                table, table_len, like,
+		                                like_len, out, cap, n, err);
+	section_end(rec);
+	return rc;
+}
+
 /* ---- handles -------------------------------------------------------------- */
 
 int router_handle_open(router *r, const char *keyspace, size_t keyspace_len,

@@ -106,13 +106,37 @@ def test_multicol_example_routes_a_tuple_per_row():
         r.route("customer", "customer", (b"\x01",))  # a column missing
 
 
-def test_region_json_example_loads_but_cannot_route_in_process():
+def test_region_json_example_routes_by_id_and_country():
+    # The map file (countries.json, beside the document) is read and
+    # inlined at load; the ksid is the Vitess docs' vtgate output.
     r = sr.Router()
     r.publish(str(path_of("region_json_sharded.json")), keyspace="customer",
               shards={"customer": TWO})
-    with pytest.raises(sr.NoRouteError) as ei:
-        r.route("customer", "customer", (1, "US"))
-    assert ei.value.code == sr.EUNSUPPORTED
+    params = {"region_map": str(path_of("countries.json")),
+              "region_bytes": "1"}
+    ksid = sr.keyspace_id("region_json", (1, "United States"), params=params)
+    assert ksid == bytes.fromhex("01166b40b44aba4bd6")
+    assert r.route("customer", "customer", (1, "United States")) == \
+        shard_for(ksid, TWO) == "-80"
+    assert r.route("customer", "customer", (5, "India")) == "80-"
+    assert r.route("customer", "customer", (1, "Mexico")) is None  # no map entry
+    # From a string (as from the network) the file is never read.
+    with pytest.raises(sr.DocumentError) as ei:
+        r.publish(path_of("region_json_sharded.json").read_text(),
+                  keyspace="customer", shards={"customer": TWO})
+    assert "region_map names a local file" in str(ei.value)
+
+
+def test_cfc_keyspace_ids_are_computed():
+    assert sr.keyspace_id("cfc", b"abc") == b"abc"
+    assert sr.keyspace_id("cfc", b"12345567",
+                          params={"hash": "md5", "offsets": "[3,5]"}) == \
+        bytes.fromhex("202cb96c8399c5e0")
+    with pytest.raises(ValueError) as ei:
+        sr.keyspace_id("cfc", b"123", params={"hash": "md5",
+                                             "offsets": "[3,5]"})
+    assert "insufficient size for cfc vindex cfc. need 5, got 3" in \
+        str(ei.value)
 
 
 def test_sharded_example_without_shards_names_the_keyspace():

@@ -4,6 +4,7 @@ published table for every vector of a vindex that can be a primary vindex,
 route_ksid() for shard_for_ksid, shard_ranges() for generate_shard_ranges
 and publish() for partition_validation.  The C suites run the same files.
 """
+import json
 import os
 
 import pytest
@@ -218,3 +219,54 @@ def test_partition_validation_vectors(e):
             r.publish(keyspace_doc(e["shards"]))
         assert ei.value.code == sr.ECOVERAGE
         assert r.version == 0
+
+
+REGION_JSON = load_data("vectors_region_json.json")["region_json"]
+CFC = load_data("vectors_cfc.json")["cfc"]
+
+
+def sql_value(v):
+    """A vectors_more value {"type": <query.proto name>, "hex": <its text>}."""
+    kind = v["type"].lower()
+    if kind == "null_type":
+        return sr.Value("null")
+    return sr.Value(kind, bytes.fromhex(v["hex"]))
+
+
+@pytest.mark.parametrize(
+    "e", [e for e in REGION_JSON
+          if e["api"] == "Map" and len(e["rows"][0]) == 2],
+    ids=lambda e: e["source"].split(" ")[0])
+def test_region_json_map_vectors(e, tmp_path):
+    # The map in a file named by region_map, read when the vindex is made.
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps(e["region_map_contents"]))
+    params = {"region_map": str(path),
+              "region_bytes": e["params"]["region_bytes"]}
+    got = sr.keyspace_id("region_json",
+                         tuple(sql_value(v) for v in e["rows"][0]),
+                         params=params)
+    want = e["expected"][0]
+    if want["dest"] == "None":
+        assert got is None
+    else:
+        assert got.hex() == want["ksid_hex"]
+
+
+@pytest.mark.parametrize(
+    "e", [e for e in CFC if e["api"] == "Map" or
+          (e["api"] == "computeKsid" and not e["prefix"])],
+    ids=lambda e: e["source"])
+def test_cfc_map_vectors(e):
+    params = e.get("params")
+    if "ids" in e:
+        value = sql_value(e["ids"][0])
+    else:
+        value = sr.Value("varbinary", bytes.fromhex(e["input_hex"]))
+    if e.get("expected_error"):
+        with pytest.raises(ValueError) as ei:
+            sr.keyspace_id("cfc", value, params=params)
+        assert e["expected_error"] in str(ei.value)
+    else:
+        want = e.get("expected_ksid_hex") or e["expected"][0]["ksid_hex"]
+        assert sr.keyspace_id("cfc", value, params=params).hex() == want

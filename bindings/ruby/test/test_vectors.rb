@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "helper"
+require "tmpdir"
 
 # Known-answer vectors from tests/data (transcribed from Vitess's own
 # tests), run through the Ruby API: ShardRouter.keyspace_id for vindexes,
@@ -12,6 +13,7 @@ class TestVectors < Minitest::Test
 
   VECTORS = TestHelper.json("vectors.json")
   MULTICOL = TestHelper.json("vectors_multicol.json")
+  REGION_JSON = TestHelper.json("vectors_region_json.json")
 
   # A Ruby value for a vector input of a given SQL kind (a FLOAT64 is
   # given by its text: ShardRouter::Value; Floats are refused).
@@ -171,5 +173,43 @@ class TestVectors < Minitest::Test
       assert_equal [want], t.route_many([v]), e.inspect
       assert_equal want, r.route_ksid("user", ShardRouter.keyspace_id("hash", v))
     end
+  end
+  # region_json's Map vectors with two columns (id, region): the map in a
+  # file named by region_map, read when the vindex is created.
+  def test_region_json_map_vectors
+    n = 0
+    Dir.mktmpdir do |dir|
+      REGION_JSON["region_json"].each do |e|
+        next unless e["api"] == "Map" && e["rows"][0].size == 2
+        path = File.join(dir, "map.json")
+        File.write(path, JSON.generate(e["region_map_contents"]))
+        params = { "region_map" => path, "region_bytes" => e["params"]["region_bytes"] }
+        row = e["rows"][0].map do |v|
+          text = [v["hex"]].pack("H*")
+          case v["type"]
+          when "NULL_TYPE" then nil
+          when /INT/ then Integer(text, 10)
+          else text
+          end
+        end
+        want = e["expected"][0]
+        got = ShardRouter.keyspace_id("region_json", row, params)
+        if want["dest"] == "None"
+          assert_nil got, e["source"]
+        else
+          assert_equal want["ksid_hex"], got.unpack1("H*"), e["source"]
+        end
+        n += 1
+      end
+    end
+    assert_equal 27, n
+  end
+
+  def test_cfc_keyspace_ids
+    assert_equal "abc", ShardRouter.keyspace_id("cfc", "abc".b)
+    md5 = { "hash" => "md5", "offsets" => "[3,5]" }
+    assert_equal "202cb96c8399c5e0", ShardRouter.keyspace_id("cfc", "12345567".b, md5).unpack1("H*")
+    err = assert_raises(ArgumentError) { ShardRouter.keyspace_id("cfc", "123".b, md5) }
+    assert_includes err.message, "insufficient size for cfc vindex cfc. need 5, got 3"
   end
 end
