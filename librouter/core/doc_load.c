@@ -869,20 +869,52 @@ static const map_param rj_map = {
  * `type` (*mp: which), or np when there is nothing to read: the type reads
  * no file, has no such param, or also has the inline one (both given: the
  * builder reports it). */
+/* A multicol vindex whose column_vindex list (params[0..np)) holds a
+ * numeric_static_map: its json_path / json params are that column's, so
+ * its file is read under the same policy (a multicol passes its params
+ * to its columns; without this, a document from memory could make the
+ * builder open any local file, and quote it in an error). */
+static int multicol_reads_a_map(const router_param *params, size_t np)
+{
+	for (size_t i = 0; i < np; i++) {
+		const char *c = params[i].value;
+		size_t n = strlen("numeric_static_map");
+
+		if (strcmp(params[i].key, "column_vindex") != 0)
+			continue;
+		while (c != NULL && *c != '\0') {
+			while (*c == ' ' || *c == ',')
+				c++;
+			if (strncmp(c, "numeric_static_map", n) == 0 &&
+			    (c[n] == '\0' || c[n] == ',' || c[n] == ' '))
+				return 1;
+			c = strchr(c, ',');
+		}
+	}
+	return 0;
+}
+
 static size_t map_file_param(const char *type, const router_param *params,
-                             size_t np, const map_param **mp)
+                             size_t np, const map_param **mp,
+                             const char **check_type)
 {
 	const router__vtype *vt = router__vtype_find(type, strlen(type));
 	size_t jp = np;
 
 	if (vt == NULL)
 		return np;
-	if (vt->kind == ROUTER__V_NUMERIC_STATIC_MAP)
+	*check_type = type;
+	if (vt->kind == ROUTER__V_NUMERIC_STATIC_MAP) {
 		*mp = &nsm_map;
-	else if (vt->kind == ROUTER__V_REGION_JSON)
+	} else if (vt->kind == ROUTER__V_REGION_JSON) {
 		*mp = &rj_map;
-	else
+	} else if (vt->kind == ROUTER__V_MULTICOL &&
+	           multicol_reads_a_map(params, np)) {
+		*mp = &nsm_map;
+		*check_type = "numeric_static_map";
+	} else {
 		return np; /* no other type reads a file */
+	}
 	for (size_t i = 0; i < np; i++) {
 		if (strcmp(params[i].key, (*mp)->inline_) == 0)
 			return np;
@@ -995,12 +1027,13 @@ static void map_file(ld *l, const char *type, const char *pkey,
                      router_param *params, size_t *np, char **content)
 {
 	const map_param *mp = NULL;
+	const char *check_type = type;
 	size_t jp, oldp, old;
 	const char *rel;
 	enum map_step st;
 
 	*content = NULL;
-	jp = map_file_param(type, params, *np, &mp);
+	jp = map_file_param(type, params, *np, &mp, &check_type);
 	if (jp == *np)
 		return;
 	rel = params[jp].value;
@@ -1008,7 +1041,7 @@ static void map_file(ld *l, const char *type, const char *pkey,
 	old = path_key(l, mp->path);
 	st = read_map_file(l, mp, rel, content);
 	if (st == MAP_OK)
-		st = check_map_file(l, type, mp, rel, *content);
+		st = check_map_file(l, check_type, mp, rel, *content);
 	if (st == MAP_OK && mp->keep_path) {
 		params[*np].key = mp->inline_;
 		params[*np].value = *content;

@@ -480,6 +480,19 @@ hung 2 push --endpoints http://127.0.0.1:9 "$TMP/fifo" && err_has "not a regular
 t json_path_is_read_below_the_documents_directory_and_inlined
 run 0 route "$TMP/nsm.json" m t 1 && out_has '80-'
 run 0 dump "$TMP/nsm.json" --compact && out_has '"json":' && ! grep -q json_path "$OUT" || bad "dump names json_path"
+t a_multicol_numeric_static_map_column_reads_its_json_path_under_the_same_policy
+# Its json_path is the column's: a document on stdin may not name a local
+# file through it either, and a file's content is never quoted.
+mc='{"keyspaces":{"m":{"sharded":true,"shards":["-80","80-"],"vindexes":{"mc":{"type":"multicol","params":{"column_count":"2","column_vindex":"numeric_static_map,hash","json_path":"PATH"}}},"tables":{"t":{"column_vindexes":[{"columns":["a","b"],"name":"mc"}]}}}}}'
+printf '%s\n' "$mc" | sed 's#PATH#/etc/passwd#' >"$TMP/mc_abs.json"
+"$R" validate - <"$TMP/mc_abs.json" >"$OUT" 2>"$ERR"
+eq $? 1 "exit"
+out_has "json_path"
+! grep -q 'root' "$OUT" "$ERR" || bad "a fragment of /etc/passwd is shown"
+printf '%s\n' "$mc" | sed 's#PATH#maps/m.json#' >"$TMP/mc.json"
+run 0 validate "$TMP/mc.json" && out_has '^ok'
+"$R" validate - <"$TMP/mc.json" >"$OUT" 2>"$ERR"
+eq $? 1 "stdin, relative json_path, no --json-path-dir"
 t json_path_of_a_document_on_stdin_is_refused_without_json_path_dir
 "$R" validate - <"$TMP/nsm.json" >"$OUT" 2>"$ERR"
 eq $? 1 "exit"
