@@ -43,13 +43,15 @@ static char *read_text(const char *path)
 	return buf;
 }
 
-/* The SrvVSchema in service: commerce + customer, with the shards. */
+/* The SrvVSchema in service: commerce (with the sequences customer's
+ * auto_increment names, as the example's step 201 leaves it) + customer,
+ * with the shards. */
 static char *srv_vschema(uint64_t version, const char *customer)
 {
 	char path[512], *commerce, *out;
 	size_t n;
 
-	snprintf(path, sizeof path, "%s/examples/commerce_initial.json",
+	snprintf(path, sizeof path, "%s/examples/commerce_seq.json",
 	         tu_data_dir());
 	commerce = read_text(path);
 	n = strlen(commerce) + strlen(customer) + 256;
