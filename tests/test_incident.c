@@ -176,7 +176,7 @@ static void the_january_2026_empty_vschema_is_refused_twice_and_repaired(
 		opt.nshards = 1;
 		assert_int_equal(router_doc_load(empty1, strlen(empty1), &opt,
 		                                 &t, NULL, &e),
-		                 ROUTER_EVSCHEMA);
+		                 ROUTER_ECOVERAGE);
 		assert_null(t);
 		assert_non_null(strstr(e.message, "customer"));
 	}

@@ -221,7 +221,9 @@ static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
 		               "sharded keyspace %s has no shards", bk->name);
 	}
 	if (!bk->sharded && n > 1) {
-		if (problem(b, ROUTER_EVSCHEMA, bk->name,
+		/* The shard list is librouter's (Vitess keeps it in
+		 * SrvKeyspace): a partition problem, not a VSchema one. */
+		if (problem(b, ROUTER_ECOVERAGE, bk->name,
 		            "unsharded keyspace %s has %zu shards; it must "
 		            "have exactly one",
 		            bk->name, n))
@@ -347,9 +349,11 @@ static int build_colvindex(bstate *s, const router__keyspace *ks,
 		cols[j] = router__arena_strdup(s->ar, bc->columns[j]);
 		if (cols[j] == NULL)
 			return -1;
+		/* Vitess accepts this; librouter refuses it with a code
+		 * of its own (docs/spec.md, "Stricter than Vitess"). */
 		for (k = 0; k < j; k++)
 			if (strcmp(cols[k], cols[j]) == 0 &&
-			    problem(b, ROUTER_EVSCHEMA, culprit,
+			    problem(b, ROUTER_EDOC, culprit,
 			            "column %s is listed twice in vindex "
 			            "%s of table %s",
 			            cols[j], bc->vindex, bt->name))
