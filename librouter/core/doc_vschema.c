@@ -588,18 +588,43 @@ static int sql_parse_table(const char *in, char *ks, char *t)
 	return *p == '\0' ? 0 : -1;
 }
 
-static const router__rule *find_rule(const router_table *t, const char *from)
+/* The rules of t by from_table (ksi: the rule's index), so that many
+ * sequences against many rules stay linear.  Returns 0, or -1 out of
+ * memory. */
+static int index_rules(const router_table *t, const router_allocator *a,
+                       gmap *g)
 {
-	for (size_t i = 0; i < t->nrules; i++)
-		if (strcmp(t->rules[i].from, from) == 0)
-			return &t->rules[i];
-	return NULL;
+	size_t cap = 16, i;
+
+	while (cap < 2 * t->nrules + 2)
+		cap *= 2;
+	g->s = router__malloc(a, cap * sizeof *g->s);
+	if (g->s == NULL)
+		return -1;
+	memset(g->s, 0, cap * sizeof *g->s);
+	g->mask = cap - 1;
+	for (i = 0; i < t->nrules; i++) {
+		gslot *s = gfind(g, t->rules[i].from, strlen(t->rules[i].from),
+		                 1);
+
+		s->name = t->rules[i].from;
+		s->ksi = i;
+	}
+	return 0;
+}
+
+static const router__rule *find_rule(const router_table *t, const gmap *rg,
+                                     const char *from)
+{
+	const gslot *s = gfind(rg, from, strlen(from), 0);
+
+	return s != NULL ? &t->rules[s->ksi] : NULL;
 }
 
 /* Vitess's FindRoutedTable(ks, tb, PRIMARY) for a sequence: 0 when it
  * names a table, else -1 with the error in msg. */
 static int find_routed(const router__doc_ks *ks, size_t n, const gmap *g,
-                       const router_table *t, const char *sks,
+                       const router_table *t, const gmap *rg, const char *sks,
                        const char *stb, char *msg)
 {
 	char key[2 * ROUTER_NAME_MAX + 16];
@@ -612,7 +637,7 @@ static int find_routed(const router__doc_ks *ks, size_t n, const gmap *g,
 
 		snprintf(key, sizeof key, "%s%s%s%s", sks, sks[0] ? "." : "",
 		         stb, suffixes[i]);
-		if ((r = find_rule(t, key)) == NULL)
+		if ((r = find_rule(t, rg, key)) == NULL)
 			continue;
 		if (r->error != NULL) {
 			SETMSG(msg, "%s", r->error);
@@ -656,12 +681,16 @@ int router__doc_check_sequences(const router__doc_ks *ks, size_t n,
                                 const router_allocator *a,
                                 router__doc_problem_fn fn, void *ctx)
 {
-	gmap g = {NULL, 0};
+	gmap g = {NULL, 0}, rg = {NULL, 0};
 	size_t i;
 	int rc = 0;
 
 	if (build_globals(ks, n, a, &g) != 0)
 		return -1;
+	if (index_rules(t, a, &rg) != 0) {
+		router__free(a, g.s);
+		return -1;
+	}
 	for (i = 0; i < n && rc == 0; i++) {
 		json_t *tables = ks_tables(&ks[i]), *tb;
 		const char *tname;
@@ -689,8 +718,8 @@ int router__doc_check_sequences(const router__doc_ks *ks, size_t n,
 				snprintf(why, sizeof why,
 				         "invalid table name: %s", seq);
 				sks[0] = '\0';
-			} else if (find_routed(ks, n, &g, t, sks, stb, why) ==
-			           0) {
+			} else if (find_routed(ks, n, &g, t, &rg, sks, stb,
+			                       why) == 0) {
 				why[0] = '\0';
 			}
 			router__free(a, sks);
@@ -703,6 +732,7 @@ int router__doc_check_sequences(const router__doc_ks *ks, size_t n,
 			   msg);
 		}
 	}
+	router__free(a, rg.s);
 	router__free(a, g.s);
 	return rc;
 }
