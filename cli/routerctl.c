@@ -211,6 +211,8 @@ static const char *kind_name(router_doc_note_kind k)
 		return "ignored";
 	case ROUTER_DOC_NOTE_UNSUPPORTED:
 		return "unsupported";
+	case ROUTER_DOC_NOTE_RULE:
+		return "rule";
 	}
 	return "note";
 }
@@ -264,7 +266,8 @@ static void print_note(FILE *f, const char *prefix, const char *file,
 }
 
 /* Warnings that matter to a reader of the terminal: unknown fields (a
- * typo?) and routing fields librouter does not apply.  "ignored" notes
+ * typo?), routing fields librouter does not apply and routing rules
+ * vtgate keeps as errors.  "ignored" notes
  * (auto_increment, columns...) are only listed by --json. */
 static void print_warnings(const char *file, const router_doc_report *r)
 {
@@ -272,7 +275,8 @@ static void print_warnings(const char *file, const router_doc_report *r)
 
 	for (size_t i = 0; (n = router_doc_report_get(r, i)) != NULL; i++)
 		if (n->kind == ROUTER_DOC_NOTE_UNKNOWN ||
-		    n->kind == ROUTER_DOC_NOTE_UNSUPPORTED) {
+		    n->kind == ROUTER_DOC_NOTE_UNSUPPORTED ||
+		    n->kind == ROUTER_DOC_NOTE_RULE) {
 			fprintf(stderr, "%s: warning: ", prog);
 			print_note(stderr, "", file, n);
 		}

@@ -354,7 +354,7 @@ static void camel_case_fields_load_like_snake_case(void **state)
 	    " [\"-80\", \"80-\"], \"vindexes\": {\"hash\": {\"type\":"
 	    " \"hash\"}}, \"tables\": {\"users\": {\"columnVindexes\":"
 	    " [{\"column\": \"id\", \"name\": \"hash\"}], \"autoIncrement\":"
-	    " {\"column\": \"id\", \"sequence\": \"s\"}}},"
+	    " {\"column\": \"id\", \"sequence\": \"users\"}}},"
 	    " \"requireExplicitRouting\": false}},"
 	    " \"routingRules\": {\"rules\": [{\"fromTable\": \"user.u\","
 	    " \"toTables\": [\"user.users\"]}]}}");
@@ -664,10 +664,10 @@ static void vitess_column_rules_are_enforced(void **state)
 	                ROUTER_EVSCHEMA, "keyspaces.u.tables.t.type");
 	expect_error_at("{\"keyspaces\": {\"u\": {\"vindexes\": {\"v\": {}}}}}",
 	                ROUTER_EREFERENCE, "keyspaces.u.vindexes.v.type");
-	expect_error_at("{\"keyspaces\": {\"u\": {}}, \"routing_rules\":"
-	                " {\"rules\": [{\"from_table\": \"t\", \"to_tables\":"
-	                " [\"u.a\", \"u.b\"]}]}}",
-	                ROUTER_EVSCHEMA, "routing_rules.rules[0].to_tables");
+	expect_error_at("{\"keyspaces\": {\"u\": {\"tables\": {\"t\":"
+	                " {\"columns\": [{\"name\": \"a\"}, {\"name\":"
+	                " \"A\"}]}}}}}",
+	                ROUTER_EVSCHEMA, "keyspaces.u.tables.t.columns[1]");
 }
 
 static void unknown_fields_are_warnings_with_a_suggestion(void **state)
@@ -908,7 +908,7 @@ static char *big_doc(size_t ntables, size_t *len)
 		    s + n, cap - n,
 		    "%s\n\"table_%08zu\": {\"column_vindexes\": [{\"column\": "
 		    "\"customer_id\", \"name\": \"xx\"}], \"auto_increment\": "
-		    "{\"column\": \"id\", \"sequence\": \"seq\"}}",
+		    "{\"column\": \"id\", \"sequence\": \"table_00000000\"}}",
 		    i ? "," : "", i);
 	n += (size_t)snprintf(s + n, cap - n, "}}}}");
 	*len = n;

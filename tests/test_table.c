@@ -761,7 +761,7 @@ static void build_refuses_a_column_listed_twice_in_a_vindex(void **state)
 	    TB("ks", "t", NORMAL, NULL), CV("ks", "t", "mc", "a", "a")};
 
 	(void)state;
-	REFUSED(bad, ROUTER_EVSCHEMA, "ks.t", "column a is listed twice");
+	REFUSED(bad, ROUTER_EDOC, "ks.t", "column a is listed twice");
 }
 
 static void build_refuses_shards_with_a_gap_or_an_overlap(void **state)
@@ -873,7 +873,7 @@ static void build_refuses_an_unsharded_keyspace_with_two_shards(void **state)
 	static const op one[] = {KS("u", 0), SH("u", "-")};
 
 	(void)state;
-	REFUSED(bad, ROUTER_EVSCHEMA, "u",
+	REFUSED(bad, ROUTER_ECOVERAGE, "u",
 	        "unsharded keyspace u has 2 shards; it must have exactly one");
 	ACCEPTED(one);
 }
@@ -929,7 +929,7 @@ static void build_reports_every_problem_not_only_the_first(void **state)
 	static const int want[] = {
 	    ROUTER_ECOVERAGE,  ROUTER_EREFERENCE, ROUTER_EREFERENCE,
 	    ROUTER_EVSCHEMA,   ROUTER_EVSCHEMA,   ROUTER_EVSCHEMA,
-	    ROUTER_EVSCHEMA,   ROUTER_EEMPTY,     ROUTER_EVSCHEMA,
+	    ROUTER_EVSCHEMA,   ROUTER_EEMPTY,     ROUTER_ECOVERAGE,
 	    ROUTER_EVSCHEMA,   ROUTER_EREFERENCE};
 	static const char *const culprits[] = {
 	    "a/80-", "a.bad", "a.t1", "a.t2", "a.t3", "a.t4", "a.t5",

@@ -131,7 +131,13 @@ typedef enum router_doc_note_kind {
 	/* A Vitess field that affects routing in vtgate but that librouter
 	 * does not apply (non-empty shard_routing_rules,
 	 * keyspace_routing_rules, mirror_rules). */
-	ROUTER_DOC_NOTE_UNSUPPORTED = 4
+	ROUTER_DOC_NOTE_UNSUPPORTED = 4,
+	/* A routing rule that vtgate keeps as an error instead of refusing
+	 * the document (several targets, a duplicate, a target that names no
+	 * table): the document loads, every other table routes, and a lookup
+	 * through the rule fails with ROUTER_ERULE.  message: Vitess's
+	 * error; culprit: the rule's from_table. */
+	ROUTER_DOC_NOTE_RULE = 5
 } router_doc_note_kind;
 
 typedef struct router_doc_note {

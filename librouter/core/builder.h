@@ -47,6 +47,10 @@ typedef struct bks {
 
 typedef struct brule {
 	char *from, *to;
+	/* Raw rules (router__builder_add_rule_raw): every target as given;
+	 * to is targets[0] when there is exactly one. */
+	char **targets;
+	size_t ntargets;
 } brule;
 
 /* Builder name index: (kind, keyspace, name) -> position. */
@@ -65,6 +69,7 @@ struct router_builder {
 	size_t nks, cks;
 	brule *rules;
 	size_t nrules, crules;
+	int raw_rules; /* rules came from router__builder_add_rule_raw */
 	bslot *map;
 	size_t mapcap, mapn;
 	router_error *problems;

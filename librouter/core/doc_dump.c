@@ -175,13 +175,25 @@ static json_t *dump_rules(dumper *d, const router_table *t)
 	size_t i;
 
 	for (i = 0; i < t->nrules; i++) {
-		json_t *r = json_object(), *to = json_array();
+		const router__rule *x = &t->rules[i];
+		/* A rule vtgate keeps as an error is written so that it loads
+		 * as the same error: a duplicate twice, several targets as
+		 * given. */
+		int times = x->error_kind == ROUTER__RULE_DUP ? 2 : 1;
 
-		put(d, r, "from_table", jstr(d, t->rules[i].from));
-		if (t->rules[i].to != NULL)
-			push(d, to, jstr(d, t->rules[i].to));
-		put(d, r, "to_tables", to);
-		push(d, rules, r);
+		while (times-- > 0) {
+			json_t *r = json_object(), *to = json_array();
+			size_t j;
+
+			put(d, r, "from_table", jstr(d, x->from));
+			if (x->error_kind == ROUTER__RULE_MULTI)
+				for (j = 0; j < x->ntargets; j++)
+					push(d, to, jstr(d, x->targets[j]));
+			else if (x->to != NULL)
+				push(d, to, jstr(d, x->to));
+			put(d, r, "to_tables", to);
+			push(d, rules, r);
+		}
 	}
 	put(d, rr, "rules", rules);
 	return rr;

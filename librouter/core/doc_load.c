@@ -32,8 +32,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "doc.h"
 #include "router_doc.h"
-#include "table.h"
 
 /* ------------------------------------------------------------------------ */
 /* Reports                                                                  */
@@ -105,6 +105,7 @@ typedef struct ld {
 	size_t nerr;
 	router_error first;
 	int skipped; /* some of the document was not handed to the builder */
+	router_doc_format format; /* the shape found (walk) */
 	int nomem;
 	uint64_t version;
 	unsigned char *shard_used; /* per caller shard entry */
@@ -1228,6 +1229,79 @@ out:
 		router__free(l->a, (void *)cols);
 }
 
+static int ascii_eq_fold(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++) {
+		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x + 32);
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y + 32);
+		if (x != y)
+			return 0;
+	}
+	return *a == *b;
+}
+
+/* Vitess refuses a table whose "columns" name a column twice, ignoring
+ * case (sqlparser.IdentifierCI; here ASCII case only).  Columns are not
+ * otherwise used: entries that are not objects with a string name are
+ * left to the field's "not used" note. */
+static uint64_t fold_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603u;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32u : c)) *
+		    1099511628211u;
+	}
+	return h;
+}
+
+static void check_columns(ld *l, const char *table, json_t *cols)
+{
+	size_t i, n = json_array_size(cols), cap = 16;
+	size_t *slot; /* index + 1 of a column name seen; 0: empty */
+
+	while (cap < 2 * n)
+		cap *= 2;
+	slot = router__malloc(l->a, cap * sizeof *slot);
+	if (slot == NULL) {
+		l->nomem = 1;
+		return;
+	}
+	memset(slot, 0, cap * sizeof *slot);
+	for (i = 0; i < n; i++) {
+		const char *ni = json_string_value(
+		    json_object_get(json_array_get(cols, i), "name"));
+		size_t h;
+
+		if (ni == NULL)
+			continue;
+		for (h = (size_t)fold_hash(ni) & (cap - 1); slot[h] != 0;
+		     h = (h + 1) & (cap - 1))
+			if (ascii_eq_fold(ni, json_string_value(json_object_get(
+			                          json_array_get(cols,
+			                                         slot[h] - 1),
+			                          "name"))))
+				break;
+		if (slot[h] != 0) {
+			size_t old = path_index(l, i);
+
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EVSCHEMA,
+			     "duplicate column name '%s' for table: %s", ni,
+			     table);
+			path_set(l, old);
+			continue;
+		}
+		slot[h] = i + 1;
+	}
+	router__free(l->a, slot);
+}
+
 static void walk_table(ld *l, const char *ks, const char *name, json_t *obj,
                        json_t *vindexes)
 {
@@ -1265,6 +1339,11 @@ static void walk_table(ld *l, const char *ks, const char *name, json_t *obj,
 		}
 		l->skipped = 1;
 		return;
+	}
+	if (v[T_COLUMNS] != NULL) {
+		old = path_key(l, k[T_COLUMNS]);
+		check_columns(l, name, v[T_COLUMNS]);
+		path_set(l, old);
 	}
 	if (v[T_CVS] == NULL)
 		return;
@@ -1486,6 +1565,42 @@ static void walk_keyspace(ld *l, const char *name, json_t *obj, int top)
 		walk_tables(l, name, v[K_TABLES], k[K_TABLES], v[K_VINDEXES]);
 }
 
+/* A rule whose from_table no lookup of vtgate's asks for (none, an empty
+ * table name, a tablet type Vitess does not have): vtgate keeps it and
+ * never applies it; so does librouter, with a note. */
+static void rule_never_applies(ld *l, const char *from)
+{
+	static const char *const types[] = {
+	    "primary", "master", "replica", "rdonly", "unknown", "spare",
+	    "experimental", "backup", "restore", "drained"};
+	const char *at = strrchr(from, '@'), *dot;
+	size_t flen = at ? (size_t)(at - from) : strlen(from), i;
+
+	if (from[0] == '\0') {
+		note(l, ROUTER_DOC_NOTE_IGNORED, ROUTER_OK,
+		     "routing rule without from_table: vtgate keeps it and "
+		     "never applies it");
+		return;
+	}
+	dot = memchr(from, '.', flen);
+	if ((dot ? (size_t)(from + flen - dot - 1) : flen) == 0) {
+		note(l, ROUTER_DOC_NOTE_IGNORED, ROUTER_OK,
+		     "routing rule %s names no table: vtgate keeps it and "
+		     "never applies it",
+		     from);
+		return;
+	}
+	if (at == NULL)
+		return;
+	for (i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(at + 1, types[i]) == 0)
+			return;
+	note(l, ROUTER_DOC_NOTE_IGNORED, ROUTER_OK,
+	     "routing rule %s: unknown tablet type %s: vtgate keeps the rule "
+	     "and never applies it",
+	     from, at + 1);
+}
+
 static void walk_rules(ld *l, json_t *obj)
 {
 	json_t *v[RR_N], *r;
@@ -1502,9 +1617,10 @@ static void walk_rules(ld *l, json_t *obj)
 		l->nomem = 1;
 	json_array_foreach(v[RR_RULES], i, r) {
 		json_t *f[R_N];
-		const char *fk[R_N], *from, *to = NULL;
-		size_t o2 = path_index(l, i), ntargets;
+		const char *fk[R_N], *from, **targets;
+		size_t o2 = path_index(l, i), o3, ntargets, j;
 		router_error e;
+		int badn;
 
 		if (!json_is_object(r)) {
 			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
@@ -1517,64 +1633,50 @@ static void walk_rules(ld *l, json_t *obj)
 		scan(l, r, rule_fields, R_N, f, fk);
 		from = f[R_FROM] ? json_string_value(f[R_FROM]) : "";
 		ntargets = f[R_TO] ? json_array_size(f[R_TO]) : 0;
-		if (from[0] == '\0') {
-			/* (a from_table of the wrong type is reported) */
-			if (f[R_FROM] != NULL || fk[R_FROM] == NULL ||
-			    json_is_null(json_object_get(r, fk[R_FROM])))
-				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
-				     "routing rule without from_table");
+		if (f[R_FROM] == NULL && fk[R_FROM] != NULL &&
+		    !json_is_null(json_object_get(r, fk[R_FROM]))) {
+			/* a from_table of the wrong type: reported */
 			l->skipped = 1;
-		} else if (ntargets > 1) {
-			size_t o3 = path_key(l, fk[R_TO]);
-			char list[200] = "";
-			size_t n = 0, j;
-			json_t *t;
-
-			json_array_foreach(f[R_TO], j, t) {
-				if (n < sizeof list)
-					n += (size_t)snprintf(
-					    list + n, sizeof list - n, "%s%s",
-					    j ? " " : "",
-					    json_is_string(t)
-					        ? json_string_value(t)
-					        : "?");
-			}
-			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EVSCHEMA,
-			     "table %s has more than one target: [%s]", from,
-			     list);
-			l->skipped = 1;
-			path_set(l, o3);
-		} else if (ntargets == 1 &&
-		           !json_is_string(json_array_get(f[R_TO], 0))) {
-			size_t o3 = path_key(l, fk[R_TO]);
-
-			path_index(l, 0);
-			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
-			     "a target table must be a string, not %s",
-			     jtype(json_array_get(f[R_TO], 0)));
-			l->skipped = 1;
-			path_set(l, o3);
-		} else {
-			size_t o3 = path_key(l, fk[R_FROM]);
-			int badn = bad_name(l, "routing rule table", from);
-
-			path_set(l, o3);
-			if (ntargets == 1) {
-				to = json_string_value(json_array_get(f[R_TO], 0));
-				o3 = path_key(l, fk[R_TO]);
-				path_index(l, 0);
-				badn |= bad_name(l, "routing rule target", to);
-				path_set(l, o3);
-			}
-			if (badn) {
-				/* refused above */
-			} else if (router_builder_add_routing_rule(l->b, from, to,
-			                                           &e) !=
-			           ROUTER_OK) {
-				builder_err(l, &e);
-				l->skipped = 1;
-			}
+			path_set(l, o2);
+			continue;
 		}
+		o3 = path_key(l, fk[R_FROM] ? fk[R_FROM] : "from_table");
+		badn = bad_name(l, "routing rule table", from);
+		if (!badn)
+			rule_never_applies(l, from);
+		path_set(l, o3);
+		targets = router__malloc(l->a, (ntargets ? ntargets : 1) *
+		                                   sizeof *targets);
+		if (targets == NULL) {
+			l->nomem = 1;
+			return;
+		}
+		o3 = path_key(l, fk[R_TO] ? fk[R_TO] : "to_tables");
+		for (j = 0; j < ntargets; j++) {
+			json_t *x = json_array_get(f[R_TO], j);
+			size_t o4 = path_index(l, j);
+
+			if (!json_is_string(x)) {
+				note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+				     "a target table must be a string, not %s",
+				     jtype(x));
+				l->skipped = 1;
+				badn = 1;
+			} else {
+				targets[j] = json_string_value(x);
+				badn |= bad_name(l, "routing rule target",
+				                 targets[j]);
+			}
+			path_set(l, o4);
+		}
+		path_set(l, o3);
+		if (!badn &&
+		    router__builder_add_rule_raw(l->b, from, targets, ntargets,
+		                                 &e) != ROUTER_OK) {
+			builder_err(l, &e);
+			l->skipped = 1;
+		}
+		router__free(l->a, (void *)targets);
 		path_set(l, o2);
 	}
 	path_set(l, old);
@@ -1997,6 +2099,7 @@ static void walk(ld *l, json_t *root)
 		l->skipped = 1;
 		return;
 	}
+	l->format = f;
 	switch (f) {
 	case ROUTER_DOC_SRV:
 		walk_srv(l, root);
@@ -2076,6 +2179,121 @@ static void check_unused_shards(ld *l)
 	}
 }
 
+/* A problem doc_vschema.c found in table `table` of keyspace l->ks[ksi],
+ * at its field `field`. */
+static void vschema_problem(void *ctx, size_t ksi, const char *table,
+                            const char *field, int code, const char *msg)
+{
+	ld *l = ctx;
+	const ksinfo *k = &l->ks[ksi];
+	char culprit[ROUTER_CULPRIT_MAX];
+	const char *key;
+
+	path_set(l, 0);
+	path_append(l, k->path, strlen(k->path));
+	path_key(l, member_key(k->obj, "tables", NULL));
+	path_key(l, table);
+	if ((key = member_key(json_object_get(json_object_get(k->obj, "tables"),
+	                                      table),
+	                      field,
+	                      strcmp(field, "auto_increment") == 0
+	                          ? "autoIncrement"
+	                          : NULL)) != NULL)
+		path_key(l, key);
+	if (snprintf(culprit, sizeof culprit, "%.*s.%.*s", ROUTER_NAME_MAX,
+	             k->name, ROUTER_NAME_MAX, table) < 0)
+		culprit[0] = '\0';
+	add_note(l, ROUTER_DOC_NOTE_ERROR, code, culprit, l->path, 0, 0, msg);
+	path_set(l, 0);
+}
+
+/* The document's keyspaces for doc_vschema.c (a new array in *out), or
+ * -1 out of memory. */
+static int doc_keyspaces(ld *l, router__doc_ks **out)
+{
+	router__doc_ks *ks = router__malloc(l->a, (l->nks ? l->nks : 1) *
+	                                              sizeof *ks);
+
+	if (ks == NULL)
+		return -1;
+	for (size_t i = 0; i < l->nks; i++) {
+		ks[i].name = l->ks[i].name;
+		ks[i].obj = l->ks[i].obj;
+	}
+	*out = ks;
+	return 0;
+}
+
+/* Vitess's checks across keyspaces (doc_vschema.c): reference sources
+ * before the build; sequences after it, on table *tp (freed when one
+ * fails).  A single-keyspace document is built as Vitess's BuildKeyspace
+ * builds one: sources are parsed, not resolved, and sequences are not
+ * resolved. */
+static void check_vschema(ld *l, router_table **tp, int after_build)
+{
+	router__doc_ks *ks;
+	int cross = l->format != ROUTER_DOC_KEYSPACE, rc;
+
+	if (doc_keyspaces(l, &ks) != 0) {
+		l->nomem = 1;
+		return;
+	}
+	if (!after_build)
+		rc = router__doc_check_references(ks, l->nks, cross, l->a,
+		                                  vschema_problem, l);
+	else if (cross && *tp != NULL)
+		rc = router__doc_check_sequences(ks, l->nks, *tp, l->a,
+		                                 vschema_problem, l);
+	else
+		rc = 0;
+	router__free(l->a, ks);
+	if (rc != 0)
+		l->nomem = 1;
+	if (after_build && (l->nerr > 0 || l->nomem)) {
+		router_table_free(*tp);
+		*tp = NULL;
+	}
+}
+
+/* Set l->path to the last rule of the document for from_table `from`
+ * (the one whose verdict stands); "" if none. */
+static void rule_path(ld *l, const char *from)
+{
+	json_t *r;
+	size_t i, last = SIZE_MAX;
+
+	path_set(l, 0);
+	json_array_foreach(l->rules, i, r) {
+		json_t *f = json_object_get(r, "from_table");
+
+		if (f == NULL)
+			f = json_object_get(r, "fromTable");
+		if (strcmp(json_is_string(f) ? json_string_value(f) : "",
+		           from) == 0)
+			last = i;
+	}
+	if (last == SIZE_MAX || l->rules_path == NULL)
+		return;
+	path_append(l, l->rules_path, strlen(l->rules_path));
+	path_index(l, last);
+}
+
+/* A note for each routing rule of t that vtgate keeps as an error: the
+ * document loads, and lookups through the rule fail with ROUTER_ERULE. */
+static void rule_notes(ld *l, const router_table *t)
+{
+	for (size_t i = 0; i < t->nrules; i++) {
+		const router__rule *r = &t->rules[i];
+
+		if (r->error == NULL)
+			continue;
+		rule_path(l, r->from);
+		add_note(l, ROUTER_DOC_NOTE_RULE, ROUTER_OK, r->from,
+		         l->plen ? l->path : r->from, 0, 0, r->error);
+	}
+	path_set(l, 0);
+}
+
 /* Build the table from the walked document into *tp; problems become
  * notes and leave *tp NULL. */
 static void build_table(ld *l, router_table **tp)
@@ -2101,7 +2319,9 @@ static void build_table(ld *l, router_table **tp)
 	if (l->nerr > 0 || l->nomem) {
 		router_table_free(*tp);
 		*tp = NULL;
+		return;
 	}
+	rule_notes(l, *tp);
 }
 
 /* router_doc_load, with json_path resolved under file_dir (the document
@@ -2155,7 +2375,12 @@ static int load_doc(const void *json, size_t len, const router_doc_options *opt,
 	check_unused_shards(&l);
 	if (l.skipped || l.nomem)
 		goto done;
+	check_vschema(&l, &t, 0);
+	if (l.nomem)
+		goto done;
 	build_table(&l, &t);
+	if (!l.nomem)
+		check_vschema(&l, &t, 1);
 done:
 	if (l.nomem) {
 		router_table_free(t);

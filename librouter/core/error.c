@@ -67,7 +67,8 @@ const char *router_errname(int code)
 	X(ESHADOW, REFUSAL)             \
 	X(EQUARANTINED, REFUSAL)        \
 	X(EKSIDCHANGE, REFUSAL)         \
-	X(ECALLBACK, BAD_INPUT)
+	X(ECALLBACK, BAD_INPUT)         \
+	X(ERULE, NO_ROUTE)
 
 #define ROUTER__COUNT_ONE(...) +1
 enum {

@@ -96,7 +96,24 @@ typedef struct router__rule {
 	const char *tablet;   /* "" for primary */
 	const router__tdef *target; /* resolved; NULL when disabled */
 	const router__keyspace *target_ks;
+	/* A rule vtgate keeps as an error (documents only: the loader's
+	 * rules, router__builder_add_rule_raw): Vitess's message, NULL when
+	 * the rule is fine.  A lookup through it is ROUTER_ERULE. */
+	const char *error;
+	/* What made it an error, for writing the rule back: a duplicate
+	 * (written twice), several targets (written as given), or its one
+	 * target (`to`, which did not resolve). */
+	unsigned char error_kind;
+	const char *const *targets; /* ROUTER__RULE_MULTI: as given */
+	size_t ntargets;
 } router__rule;
+
+enum {
+	ROUTER__RULE_OK = 0,
+	ROUTER__RULE_TARGET,
+	ROUTER__RULE_DUP,
+	ROUTER__RULE_MULTI
+};
 
 /* A table of slots, one per router handle id: the pre-resolved definition
  * a handle routes through in this table (NULL: resolve by name).  Grown by
@@ -179,9 +196,10 @@ const router__tdef *router__keyspace_table(const router__keyspace *ks,
                                            const char *name, size_t n);
 
 /* Resolve keyspace.table the way a query does: table routing rules first
- * (a disabled rule is ROUTER_EDISABLED), then the keyspace's own table, then
- * the unsharded keyspace's `any` table.  ROUTER_OK with *out set, or
- * ROUTER_ENOTFOUND / ROUTER_EDISABLED with err filled (err may be NULL). */
+ * (a disabled rule is ROUTER_EDISABLED, a rule vtgate keeps as an error
+ * ROUTER_ERULE), then the keyspace's own table, then the unsharded
+ * keyspace's `any` table.  ROUTER_OK with *out set, or ROUTER_ENOTFOUND /
+ * ROUTER_EDISABLED / ROUTER_ERULE with err filled (err may be NULL). */
 int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
                           const char *table, size_t tl,
                           const router__tdef **out, router_error *err);
@@ -222,6 +240,20 @@ int router__table_route_prefix(const router_table *t, const char *keyspace,
 /* Fill out for shard i of ks (shard, id, index, version; not ksid). */
 void router__fill_shard(const router_table *t, const router__keyspace *ks,
                         uint32_t i, router_route_result *out);
+
+/* A routing rule as a SrvVSchema holds it, for the document loader:
+ * from_table and its ntargets to_tables as given, in document order,
+ * duplicates included.  The build then follows Vitess's buildRoutingRule:
+ * the last rule for a from_table wins, a rule with one target after
+ * another rule for the same from_table is "duplicate rule for entry ...",
+ * several targets are "table ... has more than one target", and a target
+ * that does not name an existing table is that error; each error stays on
+ * its rule (router__rule.error) instead of failing the build.  A builder
+ * given raw rules should be given no router_builder_add_routing_rule.
+ * ROUTER_OK, ROUTER_EINVAL (NULL), ROUTER_ENOMEM. */
+int router__builder_add_rule_raw(router_builder *b, const char *from_table,
+                                 const char *const *to_tables,
+                                 size_t ntargets, router_error *err);
 
 /* Free a table's memory now (the router's reclamation callback). */
 void router__table_destroy(router_table *t);

@@ -221,7 +221,9 @@ static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
 		               "sharded keyspace %s has no shards", bk->name);
 	}
 	if (!bk->sharded && n > 1) {
-		if (problem(b, ROUTER_EVSCHEMA, bk->name,
+		/* The shard list is librouter's (Vitess keeps it in
+		 * SrvKeyspace): a partition problem, not a VSchema one. */
+		if (problem(b, ROUTER_ECOVERAGE, bk->name,
 		            "unsharded keyspace %s has %zu shards; it must "
 		            "have exactly one",
 		            bk->name, n))
@@ -347,9 +349,11 @@ static int build_colvindex(bstate *s, const router__keyspace *ks,
 		cols[j] = router__arena_strdup(s->ar, bc->columns[j]);
 		if (cols[j] == NULL)
 			return -1;
+		/* Vitess accepts this; librouter refuses it with a code
+		 * of its own (docs/spec.md, "Stricter than Vitess"). */
 		for (k = 0; k < j; k++)
 			if (strcmp(cols[k], cols[j]) == 0 &&
-			    problem(b, ROUTER_EVSCHEMA, culprit,
+			    problem(b, ROUTER_EDOC, culprit,
 			            "column %s is listed twice in vindex "
 			            "%s of table %s",
 			            cols[j], bc->vindex, bt->name))
@@ -581,94 +585,328 @@ static int rule_cmp(const void *x, const void *y)
 	return suffix_rank(a) - suffix_rank(b);
 }
 
+/* Fills r's from, tablet, from_ks and from_table from `from`.  strict
+ * (rules given through router_builder_add_routing_rule): an unknown
+ * tablet type or an empty table name is a problem; a document's rules
+ * are Vitess's, which keeps any from_table as a key (one that no lookup
+ * asks for is never used).  Returns 0, or -1 out of memory. */
+static int parse_from(bstate *s, router__rule *r, const char *from,
+                      int strict)
+{
+	router_builder *b = s->b;
+	const char *at = strrchr(from, '@');
+	const char *dot;
+	size_t flen = at ? (size_t)(at - from) : strlen(from);
+
+	r->from = router__arena_strdup(s->ar, from);
+	r->tablet = router__arena_strdup(s->ar, at ? at + 1 : "");
+	if (r->from == NULL || r->tablet == NULL)
+		return -1;
+	if (strcmp(r->tablet, "primary") == 0 ||
+	    strcmp(r->tablet, "master") == 0)
+		r->tablet = "";
+	else if (strict && r->tablet[0] != '\0' &&
+	         strcmp(r->tablet, "replica") != 0 &&
+	         strcmp(r->tablet, "rdonly") != 0 &&
+	         problem(b, ROUTER_EVSCHEMA, from,
+	                 "routing rule %s: unknown tablet type %s", from,
+	                 r->tablet))
+		return -1;
+	dot = memchr(from, '.', flen);
+	r->from_ks =
+	    router__arena_strndup(s->ar, from, dot ? (size_t)(dot - from) : 0);
+	r->from_table =
+	    dot ? router__arena_strndup(s->ar, dot + 1,
+	                                flen - (size_t)(dot + 1 - from))
+	        : router__arena_strndup(s->ar, from, flen);
+	if (r->from_ks == NULL || r->from_table == NULL)
+		return -1;
+	if (strict && r->from_table[0] == '\0' &&
+	    problem(b, ROUTER_EVSCHEMA, from,
+	            "routing rule %s: empty table name", from))
+		return -1;
+	return 0;
+}
+
+/* The rules of router_builder_add_routing_rule: every bad target is a
+ * problem.  Returns 0, or -1 out of memory. */
+static int build_strict_rules(bstate *s, router__rule *rules)
+{
+	router_builder *b = s->b;
+	router_table *t = s->t;
+	size_t i;
+
+	for (i = 0; i < b->nrules; i++) {
+		router__rule *r = &rules[i];
+		const char *from = b->rules[i].from, *to = b->rules[i].to;
+		const char *tdot;
+		const router__keyspace *tks;
+
+		if (parse_from(s, r, from, 1))
+			return -1;
+		r->to = to ? router__arena_strdup(s->ar, to) : NULL;
+		if (to == NULL)
+			continue;
+		if (r->to == NULL)
+			return -1;
+		tdot = strchr(to, '.');
+		if (tdot == NULL) {
+			if (problem(b, ROUTER_EVSCHEMA, from,
+			            "table %s must be qualified", to))
+				return -1;
+			continue;
+		}
+		tks = router__table_keyspace(t, to, (size_t)(tdot - to));
+		if (tks == NULL) {
+			char kn[ROUTER_CULPRIT_MAX];
+
+			if (problem(b, ROUTER_EREFERENCE, from,
+			            "routing rule %s -> %s: keyspace %s not "
+			            "found",
+			            from, to,
+			            router__fmt_name(kn, sizeof kn, to,
+			                             (size_t)(tdot - to))))
+				return -1;
+			continue;
+		}
+		r->target_ks = tks;
+		r->target = router__keyspace_table(tks, tdot + 1,
+		                                   strlen(tdot + 1));
+		if (r->target == NULL && !tks->sharded)
+			r->target = &tks->any;
+		if (r->target == NULL &&
+		    problem(b, ROUTER_EREFERENCE, from,
+		            "routing rule %s -> %s: table %s not found in "
+		            "keyspace %s",
+		            from, to, tdot + 1, tks->name))
+			return -1;
+	}
+	return 0;
+}
+
+/* Go's sqlescape.UnescapeID of (in, n) into out (n + 1 bytes), or -1
+ * with its error in msg. */
+static int unescape_id(const char *in, size_t n, char *out, char *msg)
+{
+	size_t i, k = 0;
+
+	if (n == 0 || (n == 2 && in[0] == '`' && in[1] == '`')) {
+		snprintf(msg, ROUTER_MESSAGE_MAX,
+		         "UnescapeID err: invalid input identifier '%.*s'",
+		         (int)n, in);
+		return -1;
+	}
+	if (n == 1) {
+		if (in[0] == '`') {
+			snprintf(msg, ROUTER_MESSAGE_MAX,
+			         "UnescapeID err: invalid input identifier "
+			         "'`'");
+			return -1;
+		}
+		out[0] = in[0];
+		out[1] = '\0';
+		return 0;
+	}
+	if ((in[0] == '`') != (in[n - 1] == '`')) {
+		snprintf(msg, ROUTER_MESSAGE_MAX,
+		         "UnescapeID err: unexpected single backtick at "
+		         "position %zu in '%.*s'",
+		         in[0] == '`' ? (size_t)0 : n, (int)n, in);
+		return -1;
+	}
+	if (in[0] != '`') {
+		if (memchr(in, '`', n) != NULL) {
+			snprintf(msg, ROUTER_MESSAGE_MAX,
+			         "UnescapeID err: no outer backticks found in "
+			         "the identifier '%.*s'",
+			         (int)n, in);
+			return -1;
+		}
+		memcpy(out, in, n);
+		out[n] = '\0';
+		return 0;
+	}
+	in++;
+	n -= 2;
+	for (i = 0; i < n; i++) {
+		out[k++] = in[i];
+		if (i + 1 < n && in[i] == '`') {
+			if (in[i + 1] != '`') {
+				snprintf(msg, ROUTER_MESSAGE_MAX,
+				         "UnescapeID err: unexpected single "
+				         "backtick at position %zu in '%.*s'",
+				         i, (int)n, in);
+				return -1;
+			}
+			i++;
+		}
+	}
+	out[k] = '\0';
+	return 0;
+}
+
+/* Resolves the one target of document rule r as Vitess's buildRoutingRule
+ * does (escapeQualifiedTable, then FindTable), or leaves Vitess's error
+ * on the rule.  Returns 0, or -1 out of memory. */
+static int resolve_vtgate_target(bstate *s, router__rule *r)
+{
+	const char *to = r->to, *dot = strchr(to, '.');
+	char msg[ROUTER_MESSAGE_MAX];
+	size_t n = strlen(to);
+	char *ks, *tb;
+	const router__keyspace *tks;
+
+	ks = router__arena_alloc(s->ar, n + 1);
+	tb = router__arena_alloc(s->ar, n + 1);
+	if (ks == NULL || tb == NULL)
+		return -1;
+	if (dot == NULL || strchr(dot + 1, '.') != NULL) {
+		snprintf(msg, sizeof msg,
+		         "invalid table name: '%s', it must be of the qualified "
+		         "form <keyspace_name>.<table_name> (dots are not "
+		         "allowed in either name)",
+		         to);
+		goto error;
+	}
+	if (unescape_id(to, (size_t)(dot - to), ks, msg) ||
+	    unescape_id(dot + 1, strlen(dot + 1), tb, msg))
+		goto error;
+	tks = router__table_keyspace(s->t, ks, strlen(ks));
+	if (tks == NULL) {
+		snprintf(msg, sizeof msg,
+		         "VT05003: unknown database '%s' in vschema", ks);
+		goto error;
+	}
+	r->target_ks = tks;
+	r->target = router__keyspace_table(tks, tb, strlen(tb));
+	if (r->target == NULL && !tks->sharded)
+		r->target = &tks->any;
+	if (r->target != NULL)
+		return 0;
+	r->target_ks = NULL;
+	snprintf(msg, sizeof msg, "table %s not found", tb);
+error:
+	r->error_kind = ROUTER__RULE_TARGET;
+	r->error = router__arena_strdup(s->ar, msg);
+	return r->error == NULL ? -1 : 0;
+}
+
+/* The rules of a document (router__builder_add_rule_raw), folded as
+ * Vitess's buildRoutingRule folds them into one rule per from_table (see
+ * table.h).  *n receives the number of rules.  Returns 0, or -1 out of
+ * memory. */
+static int build_vtgate_rules(bstate *s, router__rule *rules, size_t *n)
+{
+	router_builder *b = s->b;
+	size_t cap = index_cap(b->nrules), nout = 0, i;
+	uint32_t *slot = router__malloc(b->a, cap * sizeof *slot);
+	int rc = -1;
+
+	if (slot == NULL)
+		return -1;
+	memset(slot, 0, cap * sizeof *slot);
+	for (i = 0; i < b->nrules; i++) {
+		const brule *br = &b->rules[i];
+		size_t h = (size_t)router__name_hash(br->from,
+		                                     strlen(br->from)) &
+		           (cap - 1);
+		router__rule *r;
+		int seen;
+
+		while (slot[h] != 0 && strcmp(rules[slot[h] - 1].from,
+		                              br->from) != 0)
+			h = (h + 1) & (cap - 1);
+		seen = slot[h] != 0;
+		if (!seen) {
+			r = &rules[nout];
+			if (parse_from(s, r, br->from, 0))
+				goto out;
+			slot[h] = (uint32_t)++nout;
+		}
+		r = &rules[slot[h] - 1];
+		r->to = NULL;
+		r->error = NULL;
+		r->error_kind = ROUTER__RULE_OK;
+		r->target = NULL;
+		r->target_ks = NULL;
+		if (br->ntargets > 1) {
+			char msg[ROUTER_MESSAGE_MAX];
+			size_t m = 0, j;
+			char **tv = router__arena_alloc(
+			    s->ar, br->ntargets * sizeof *tv);
+
+			if (tv == NULL)
+				goto out;
+			m = (size_t)snprintf(msg, sizeof msg,
+			                     "table %s has more than one "
+			                     "target: [",
+			                     br->from);
+			for (j = 0; j < br->ntargets; j++) {
+				tv[j] = router__arena_strdup(s->ar,
+				                             br->targets[j]);
+				if (tv[j] == NULL)
+					goto out;
+				if (m < sizeof msg)
+					m += (size_t)snprintf(
+					    msg + m, sizeof msg - m, "%s%s",
+					    j ? " " : "", br->targets[j]);
+			}
+			if (m < sizeof msg)
+				snprintf(msg + m, sizeof msg - m, "]");
+			r->targets = (const char *const *)tv;
+			r->ntargets = br->ntargets;
+			r->error_kind = ROUTER__RULE_MULTI;
+			r->error = router__arena_strdup(s->ar, msg);
+			if (r->error == NULL)
+				goto out;
+		} else if (br->ntargets == 1) {
+			r->to = router__arena_strdup(s->ar, br->to);
+			if (r->to == NULL)
+				goto out;
+			if (seen) {
+				char msg[ROUTER_MESSAGE_MAX];
+
+				snprintf(msg, sizeof msg,
+				         "duplicate rule for entry %s",
+				         br->from);
+				r->error_kind = ROUTER__RULE_DUP;
+				r->error = router__arena_strdup(s->ar, msg);
+				if (r->error == NULL)
+					goto out;
+			}
+		}
+	}
+	/* Targets resolve once the keyspaces are all laid out. */
+	for (i = 0; i < nout; i++)
+		if (rules[i].to != NULL && rules[i].error == NULL &&
+		    resolve_vtgate_target(s, &rules[i]))
+			goto out;
+	*n = nout;
+	rc = 0;
+out:
+	router__free(b->a, slot);
+	return rc;
+}
+
 static int build_rules(bstate *s)
 {
 	router_builder *b = s->b;
 	router_table *t = s->t;
 	router__rule *rules;
-	size_t i;
+	size_t i, n = b->nrules;
 
 	rules = router__arena_alloc(s->ar, (b->nrules ? b->nrules : 1) *
-	                               sizeof *rules);
+	                                       sizeof *rules);
 	if (rules == NULL)
 		return -1;
-	for (i = 0; i < b->nrules; i++) {
-		router__rule *r = &rules[i];
-		const char *from = b->rules[i].from, *to = b->rules[i].to;
-		const char *at = strrchr(from, '@');
-		const char *dot;
-		size_t flen = at ? (size_t)(at - from) : strlen(from);
-
-		r->from = router__arena_strdup(s->ar, from);
-		r->to = to ? router__arena_strdup(s->ar, to) : NULL;
-		r->tablet = router__arena_strdup(s->ar, at ? at + 1 : "");
-		if (r->from == NULL || (to && r->to == NULL) ||
-		    r->tablet == NULL)
-			return -1;
-		if (strcmp(r->tablet, "primary") == 0 ||
-		    strcmp(r->tablet, "master") == 0)
-			r->tablet = "";
-		else if (r->tablet[0] != '\0' &&
-		         strcmp(r->tablet, "replica") != 0 &&
-		         strcmp(r->tablet, "rdonly") != 0 &&
-		         problem(b, ROUTER_EVSCHEMA, from,
-		                 "routing rule %s: unknown tablet type %s",
-		                 from, r->tablet))
-			return -1;
-		dot = memchr(from, '.', flen);
-		r->from_ks = router__arena_strndup(s->ar, from,
-		                           dot ? (size_t)(dot - from) : 0);
-		r->from_table =
-		    dot ? router__arena_strndup(s->ar, dot + 1,
-		                        flen - (size_t)(dot + 1 - from))
-		        : router__arena_strndup(s->ar, from, flen);
-		if (r->from_ks == NULL || r->from_table == NULL)
-			return -1;
-		if (r->from_table[0] == '\0' &&
-		    problem(b, ROUTER_EVSCHEMA, from,
-		            "routing rule %s: empty table name", from))
-			return -1;
-		if (to != NULL) {
-			const char *tdot = strchr(to, '.');
-			const router__keyspace *tks;
-
-			if (tdot == NULL) {
-				if (problem(b, ROUTER_EVSCHEMA, from,
-				            "table %s must be qualified", to))
-					return -1;
-				continue;
-			}
-			tks = router__table_keyspace(
-			    t, to, (size_t)(tdot - to));
-			if (tks == NULL) {
-				char kn[ROUTER_CULPRIT_MAX];
-
-				if (problem(b, ROUTER_EREFERENCE, from,
-				            "routing rule %s -> %s: keyspace "
-				            "%s not found",
-				            from, to,
-				            router__fmt_name(kn, sizeof kn, to,
-				                             (size_t)(tdot - to))))
-					return -1;
-				continue;
-			}
-			r->target_ks = tks;
-			r->target = router__keyspace_table(
-			    tks, tdot + 1, strlen(tdot + 1));
-			if (r->target == NULL && !tks->sharded)
-				r->target = &tks->any;
-			if (r->target == NULL &&
-			    problem(b, ROUTER_EREFERENCE, from,
-			            "routing rule %s -> %s: table %s not found "
-			            "in keyspace %s",
-			            from, to, tdot + 1, tks->name))
-				return -1;
-		}
-	}
-	qsort(rules, b->nrules, sizeof *rules, rule_cmp);
+	memset(rules, 0, (b->nrules ? b->nrules : 1) * sizeof *rules);
+	if (b->raw_rules ? build_vtgate_rules(s, rules, &n)
+	                 : build_strict_rules(s, rules))
+		return -1;
+	qsort(rules, n, sizeof *rules, rule_cmp);
 	t->rules = rules;
-	t->nrules = b->nrules;
-	for (i = 0; i < b->nrules; i++)
+	t->nrules = n;
+	for (i = 0; i < n; i++)
 		if (rules[i].from_ks[0] != '\0' && rules[i].tablet[0] == '\0')
 			t->nprimary_rules = i + 1;
 	return 0;

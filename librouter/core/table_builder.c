@@ -197,6 +197,9 @@ void router_builder_free(router_builder *b)
 	for (i = 0; i < b->nrules; i++) {
 		router__free(a, b->rules[i].from);
 		router__free(a, b->rules[i].to);
+		if (b->rules[i].targets != NULL)
+			free_strv(a, b->rules[i].targets,
+			          b->rules[i].ntargets);
 	}
 	router__free(a, b->rules);
 	router__free(a, b->map);
@@ -606,6 +609,7 @@ int router_builder_add_routing_rule(router_builder *b, const char *from_table,
 	if (router__grow(b->a, (void **)&b->rules, &b->crules, b->nrules + 1,
 	         sizeof *b->rules))
 		return nomem(err, from_table);
+	memset(&r, 0, sizeof r);
 	r.from = router__strndup(b->a, from_table, strlen(from_table));
 	r.to = to_table ? router__strndup(b->a, to_table, strlen(to_table))
 	                : NULL;
@@ -618,6 +622,52 @@ int router_builder_add_routing_rule(router_builder *b, const char *from_table,
 	b->rules[b->nrules++] = r;
 	router__clearerr(err);
 	return ROUTER_OK;
+}
+
+int router__builder_add_rule_raw(router_builder *b, const char *from_table,
+                                 const char *const *to_tables,
+                                 size_t ntargets, router_error *err)
+{
+	brule r;
+	size_t i;
+
+	if (b == NULL || from_table == NULL ||
+	    (to_tables == NULL && ntargets != 0))
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "routing rule: NULL argument");
+	for (i = 0; i < ntargets; i++)
+		if (to_tables[i] == NULL)
+			return router__seterr(err, ROUTER_EINVAL, from_table,
+			                      "routing rule: NULL target");
+	if (router__grow(b->a, (void **)&b->rules, &b->crules, b->nrules + 1,
+	                 sizeof *b->rules))
+		return nomem(err, from_table);
+	memset(&r, 0, sizeof r);
+	r.from = router__strndup(b->a, from_table, strlen(from_table));
+	r.targets = router__malloc(b->a, (ntargets ? ntargets : 1) *
+	                                     sizeof *r.targets);
+	if (r.from == NULL || r.targets == NULL)
+		goto fail;
+	for (i = 0; i < ntargets; i++) {
+		r.targets[i] = router__strndup(b->a, to_tables[i],
+		                               strlen(to_tables[i]));
+		r.ntargets = i + 1;
+		if (r.targets[i] == NULL)
+			goto fail;
+	}
+	if (ntargets == 1 &&
+	    (r.to = router__strndup(b->a, to_tables[0],
+	                            strlen(to_tables[0]))) == NULL)
+		goto fail;
+	b->rules[b->nrules++] = r;
+	b->raw_rules = 1;
+	router__clearerr(err);
+	return ROUTER_OK;
+fail:
+	router__free(b->a, r.from);
+	if (r.targets != NULL)
+		free_strv(b->a, r.targets, r.ntargets);
+	return nomem(err, from_table);
 }
 
 size_t router_builder_problem_count(const router_builder *b)

@@ -78,8 +78,9 @@ uint64_t router__table_content_hash(const router_table *t)
 		 * fields, which is canonical too, but summing per-rule hashes
 		 * keeps this independent of that sort's details. */
 		for (i = 0; i < t->nrules; i++)
-			acc += hs(hs(0x72756c65, t->rules[i].from),
-			          t->rules[i].to);
+			acc += hs(hs(hs(0x72756c65, t->rules[i].from),
+			             t->rules[i].to),
+			          t->rules[i].error);
 		h = hu(h, acc);
 	}
 	return h;
@@ -325,6 +326,15 @@ out:
 	router__free(d->a, y);
 }
 
+/* What a rule does, as a diff shows it: its target, "(disabled)", or the
+ * error vtgate keeps on it (Vitess's message). */
+static const char *rule_text(const router__rule *r)
+{
+	if (r->error != NULL)
+		return r->error;
+	return r->to ? r->to : "(disabled)";
+}
+
 static void diff_rules(router_diff *d, const router_table *a,
                        const router_table *b)
 {
@@ -346,27 +356,25 @@ static void diff_rules(router_diff *d, const router_table *a,
 		                         : strcmp(x[i].name, y[j].name);
 
 		if (c < 0) {
-			const char *to = a->rules[x[i].idx].to;
+			const char *to = rule_text(&a->rules[x[i].idx]);
 
 			dadd(d, ROUTER_DIFF_RULE, ROUTER_DIFF_REMOVED, "",
-			     x[i].name, "-> %s", to ? to : "(disabled)");
+			     x[i].name, "-> %s", to);
 			i++;
 		} else if (c > 0) {
-			const char *to = b->rules[y[j].idx].to;
+			const char *to = rule_text(&b->rules[y[j].idx]);
 
 			dadd(d, ROUTER_DIFF_RULE, ROUTER_DIFF_ADDED, "",
-			     y[j].name, "-> %s", to ? to : "(disabled)");
+			     y[j].name, "-> %s", to);
 			j++;
 		} else {
-			const char *ta = a->rules[x[i].idx].to;
-			const char *tb = b->rules[y[j].idx].to;
+			const char *ta = rule_text(&a->rules[x[i].idx]);
+			const char *tb = rule_text(&b->rules[y[j].idx]);
 
-			if (strcmp(ta ? ta : "", tb ? tb : "") != 0 ||
-			    (ta == NULL) != (tb == NULL))
+			if (strcmp(ta, tb) != 0)
 				dadd(d, ROUTER_DIFF_RULE, ROUTER_DIFF_CHANGED,
-				     "", x[i].name, "-> %s becomes -> %s",
-				     ta ? ta : "(disabled)",
-				     tb ? tb : "(disabled)");
+				     "", x[i].name, "-> %s becomes -> %s", ta,
+				     tb);
 			i++;
 			j++;
 		}

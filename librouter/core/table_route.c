@@ -147,6 +147,11 @@ int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
 				       strcmp(t->rules[mid - 1].from_table,
 				              r->from_table) == 0)
 					r = &t->rules[--mid];
+				if (r->error != NULL)
+					return router__seterr(
+					    err, ROUTER_ERULE, r->from,
+					    "routing rule %s is invalid: %s",
+					    r->from, r->error);
 				if (r->to == NULL)
 					return router__seterr(
 					    err, ROUTER_EDISABLED, r->from,

@@ -262,6 +262,42 @@ run 0 validate "$TMP/v5.json" --json && is_json
 eq "$(jget .valid)" true
 eq "$(jget .version)" 5
 eq "$(jget '.keyspaces[0]')" customer
+t validate_gives_vitess_verdicts_on_vitess_test_cases
+# tests/data/vschema_validation.json: Vitess's VSchema tests (input,
+# verdict, Vitess's message); test_vschema_rules.c checks every detail.
+VV=$HERE/../data/vschema_validation.json
+nv=$(jget '.cases|length' "$VV")
+i=0
+while [ "$i" -lt "$nv" ]; do
+	jget ".cases[$i].input" "$VV" >"$TMP/vcase.json"
+	verdict=$(jget ".cases[$i].verdict" "$VV")
+	ks=$(jget ".cases[$i].keyspace" "$VV")
+	want=0
+	[ "$verdict" = ok ] || want=1
+	if [ "$ks" = null ]; then
+		run $want validate "$TMP/vcase.json"
+	else
+		run $want validate "$TMP/vcase.json" --keyspace "$ks"
+	fi
+	msg=$(jget ".cases[$i].errors[0].message" "$VV")
+	if [ "$msg" != null ]; then
+		grep -qF -- ": $msg" "$OUT" && pass=$((pass + 1)) ||
+			bad "case $i: stdout lacks '$msg'"
+	fi
+	i=$((i + 1))
+done
+t validate_warns_about_a_routing_rule_vtgate_keeps_as_an_error
+cat >"$TMP/badrule.json" <<'EOF2'
+{"keyspaces": {"u": {"tables": {"t": {}}}},
+ "routing_rules": {"rules": [{"from_table": "u.x", "to_tables": ["u.a", "u.b"]}]}}
+EOF2
+run 0 validate "$TMP/badrule.json" && out_is ok
+err_has 'warning: .*routing_rules.rules\[0\]: table u.x has more than one target: \[u.a u.b\]'
+run 0 validate "$TMP/badrule.json" --json && is_json
+eq "$(jget '.warnings[0].kind')" rule
+eq "$(jget '.warnings[0].culprit')" u.x
+run 1 route "$TMP/badrule.json" u x 1 && err_has 'route u.x: routing rule u.x is invalid: table u.x has more than one target'
+run 0 route "$TMP/badrule.json" u t 1 && out_is 0
 t validate_of_a_missing_file_is_an_io_error
 run 2 validate "$TMP/nosuch.json" && err_has "No such file"
 t validate_of_an_empty_input_answers_no

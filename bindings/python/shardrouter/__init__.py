@@ -14,6 +14,7 @@ from ._shardrouter import (  # noqa: F401
     EEMPTY, ECOVERAGE, EVERSION, ESHRINK, ENEEDSLOOKUP, EUNSUPPORTED,
     ENOHISTORY, EMULTISHARD, EDISABLED, ESTATE, EDOC, EIO,
     EFENCED, EINVARIANT, ESHADOW, EQUARANTINED, EKSIDCHANGE, ECALLBACK,
+    ERULE,
     DiffEntry, DocumentError, DocumentWarning, Error, Event, HistoryEntry,
     Note, NoRouteError, RefusedError, Route, Router, Table, Value, Verdict,
     FencedError, InvariantError, ShadowError, QuarantinedError,
@@ -38,4 +39,5 @@ __all__ = [
     "ENEEDSLOOKUP", "EUNSUPPORTED", "ENOHISTORY", "EMULTISHARD",
     "EDISABLED", "ESTATE", "EDOC", "EIO",
     "EFENCED", "EINVARIANT", "ESHADOW", "EQUARANTINED", "EKSIDCHANGE", "ECALLBACK",
+    "ERULE",
 ]

@@ -39,6 +39,7 @@ ESHADOW: Final[int]
 EQUARANTINED: Final[int]
 EKSIDCHANGE: Final[int]
 ECALLBACK: Final[int]
+ERULE: Final[int]
 
 _SQLType: TypeAlias = Literal[
     "null", "int8", "int16", "int24", "int32", "int64",

@@ -392,7 +392,8 @@ int sr_load_doc(modstate *st, PyObject *doc, const doc_opts *o,
 		const router_doc_note *x = router_doc_report_get(rep, i);
 
 		if (x->kind == ROUTER_DOC_NOTE_UNKNOWN ||
-		    x->kind == ROUTER_DOC_NOTE_UNSUPPORTED) {
+		    x->kind == ROUTER_DOC_NOTE_UNSUPPORTED ||
+		    x->kind == ROUTER_DOC_NOTE_RULE) {
 			PyObject *msg = PyUnicode_FromFormat(
 			    "%s: %s", x->path ? x->path : x->error.culprit,
 			    x->error.message);

@@ -30,7 +30,8 @@ static PyStructSequence_Desc HistoryEntry_desc = {
 
 static PyStructSequence_Field Note_fields[] = {
     {"kind", "'error', 'unknown' (field Vitess does not know), 'ignored' "
-             "or 'unsupported'"},
+             "'unsupported' or 'rule' (a routing rule vtgate keeps as "
+             "an error)"},
     {"code", "the error's code (0 for warnings)"},
     {"name", "the code's name, e.g. 'ROUTER_EDOC' (None for warnings)"},
     {"path", "JSON path of the value at fault, or the object's name"},
@@ -210,7 +211,7 @@ PyObject *sr_notes_tuple(modstate *st, const router_doc_report *rep,
                          int only_warnings)
 {
 	static const char *const kinds[] = {"?", "error", "unknown", "ignored",
-	                                    "unsupported"};
+	                                    "unsupported", "rule"};
 	size_t n = router_doc_report_count(rep, 0), i, k = 0;
 	PyObject *t, *o;
 
@@ -232,7 +233,7 @@ PyObject *sr_notes_tuple(modstate *st, const router_doc_report *rep,
 			goto fail;
 		PyTuple_SET_ITEM(t, (Py_ssize_t)k++, o);
 		PyStructSequence_SetItem(
-		    o, 0, PyUnicode_InternFromString(kind <= 4 ? kinds[kind] : "?"));
+		    o, 0, PyUnicode_InternFromString(kind <= 5 ? kinds[kind] : "?"));
 		PyStructSequence_SetItem(o, 1, PyLong_FromLong(e->error.code));
 		PyStructSequence_SetItem(o, 2, sr_errname_or_none(e->error.code));
 		PyStructSequence_SetItem(

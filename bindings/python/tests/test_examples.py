@@ -18,6 +18,7 @@ KEY = 12345
 # keyspace, a table routed by an int, its primary vindex type
 EXAMPLES = [
     ("commerce_initial.json", "commerce", None, "product", None),
+    ("commerce_seq.json", "commerce", None, "product", None),
     ("compose_lookup_keyspace.json", "lookup_keyspace", "lookup_keyspace",
      "messages_message_lookup", "xxhash"),
     ("compose_test_keyspace.json", "test_keyspace", "test_keyspace",

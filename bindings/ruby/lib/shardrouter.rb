@@ -189,7 +189,8 @@ module ShardRouter
   #   @return [Symbol] +:error+; +:unknown+ (a field Vitess does not know
   #     either, skipped); +:ignored+ (a Vitess field that does not decide
   #     shards); +:unsupported+ (a Vitess routing field librouter does not
-  #     apply)
+  #     apply); +:rule+ (a routing rule vtgate keeps as an error: lookups
+  #     through it raise +:ERULE+)
   # @!attribute [r] code
   #   @return [Symbol] the error's code, +:OK+ for warnings
   # @!attribute [r] path

@@ -17,6 +17,7 @@ class TestExamples < Minitest::Test
   #          expected outcome: :ok or the DocumentError code]
   EXPECT = {
     "commerce_initial" => ["commerce", nil, :ok],
+    "commerce_seq" => ["commerce", nil, :ok],
     "compose_lookup_keyspace" => ["lookup_keyspace", 2, :ok],
     "compose_test_keyspace" => ["test_keyspace", 4, :ok],
     "customer_sharded" => ["customer", 4, :ok],

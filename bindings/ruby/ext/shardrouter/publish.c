@@ -39,6 +39,7 @@ static VALUE note_kind_sym(router_doc_note_kind k)
 	case ROUTER_DOC_NOTE_UNKNOWN: return ID2SYM(rb_intern("unknown"));
 	case ROUTER_DOC_NOTE_IGNORED: return ID2SYM(rb_intern("ignored"));
 	case ROUTER_DOC_NOTE_UNSUPPORTED: return ID2SYM(rb_intern("unsupported"));
+	case ROUTER_DOC_NOTE_RULE: return ID2SYM(rb_intern("rule"));
 	}
 	return ID2SYM(rb_intern("other"));
 }
@@ -181,7 +182,8 @@ static void load_document(load_args *a)
 		if (no == NULL)
 			break;
 		if (no->kind == ROUTER_DOC_NOTE_UNKNOWN ||
-		    no->kind == ROUTER_DOC_NOTE_UNSUPPORTED)
+		    no->kind == ROUTER_DOC_NOTE_UNSUPPORTED ||
+		    no->kind == ROUTER_DOC_NOTE_RULE)
 			rb_warn("shardrouter: %s: %s", no->path ? no->path : "",
 			        no->error.message);
 	}
