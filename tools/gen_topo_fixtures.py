@@ -44,7 +44,7 @@ def load_modules(tmp):
 EXTRA_SHARDED = """{"sharded": true, "vindexes": {"h": {"type": "hash"}},
  "tables": {"pinned_t": {"pinned": "80"}, "ref_t": {"type": "reference"},
             "t": {"column_vindexes": [{"column": "id", "name": "h"}]}}}"""
-EXTRA_UNSHARDED = """{"tables": {"user_seq": {"type": "sequence"}}}"""
+EXTRA_UNSHARDED = """{"tables": {"user_seq": {"type": "sequence"}, "music_seq": {"type": "sequence"}}}"""
 
 
 def varint(v):
@@ -97,14 +97,14 @@ def main():
                     ref.key_range.CopyFrom(kr(s, e))
         return m
 
-    commerce = example("commerce_initial.json")
+    commerce = example("commerce_seq.json")
     customer = example("customer_sharded.json")
 
     srv = vs.SrvVSchema()
     srv.keyspaces["commerce"].CopyFrom(commerce)
     srv.keyspaces["customer"].CopyFrom(customer)
     write("srv_vschema.bin", srv.SerializeToString(deterministic=True),
-          "SrvVSchema: commerce (commerce_initial.json), customer (customer_sharded.json, auto_increment included)")
+          "SrvVSchema: commerce (commerce_seq.json: its sequence tables), customer (customer_sharded.json, auto_increment included)")
 
     # Mid-MoveTables commerce -> customer, as the workflow writes its rules,
     # plus every other kind of rule.
