@@ -1479,6 +1479,9 @@ int router__vindex_init(router__vindex *v, const char *type,
 	case ROUTER__V_REGION_EXPERIMENTAL:
 		rc = region_init(v, params, nparams, culprit, err);
 		break;
+	case ROUTER__V_LOOKUP:
+		rc = router__lookup_init(v, params, nparams, a, culprit, err);
+		break;
 	default:
 		break;
 	}
@@ -1496,6 +1499,8 @@ void router__vindex_fini(router__vindex *v, const router_allocator *a)
 		router__free(a, v->u.nsm.keys);
 		router__free(a, v->u.nsm.vals);
 	}
+	if (v->type->kind == ROUTER__V_LOOKUP)
+		router__lookup_fini(v, a);
 	memset(v, 0, sizeof *v);
 }
 
