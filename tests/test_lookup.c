@@ -172,6 +172,295 @@ static void from_is_split_and_trimmed_and_sql_uses_the_first(void **state)
 	router__vindex_fini(&v, NULL);
 }
 
+
+/* ---- Map: rows to keyspace IDs -------------------------------------------- */
+
+/* Decoded bytes of the values of one entry. */
+typedef struct vstore {
+	uint8_t b[64][64];
+	size_t n;
+} vstore;
+
+/* A value of the JSON model {"type", "hex"} (VINDEXES_MORE.md). */
+static router_value jvalue(json_t *x, vstore *st)
+{
+	const char *t = json_string_value(json_object_get(x, "type"));
+	const char *hex = json_string_value(json_object_get(x, "hex"));
+	uint8_t *b;
+	int n;
+
+	assert_non_null(t);
+	assert_non_null(hex);
+	assert_true(st->n < 64);
+	b = st->b[st->n++];
+	n = tu_unhex(hex, b, 63);
+	assert_true(n >= 0);
+	b[n] = '\0';
+	if (strcmp(t, "NULL_TYPE") == 0)
+		return ROUTER_VALUE_NULL;
+	if (strcmp(t, "INT64") == 0 || strcmp(t, "UINT64") == 0) {
+		router_value v;
+		router_sqltype ty =
+		    t[0] == 'U' ? ROUTER_SQL_UINT64 : ROUTER_SQL_INT64;
+
+		if (router_value_parse(ty, b, (size_t)n, &v, NULL) != ROUTER_OK)
+			fail_msg("bad %s %s", t, (char *)b);
+		return v;
+	}
+	if (strcmp(t, "VARBINARY") == 0)
+		return ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, b, (size_t)n);
+	fail_msg("type %s not in the vectors' model", t);
+	return ROUTER_VALUE_NULL;
+}
+
+typedef struct ksids {
+	char hex[16][80];
+	size_t n;
+} ksids;
+
+static int collect(void *ctx, const uint8_t *k, size_t n)
+{
+	ksids *c = ctx;
+
+	assert_true(c->n < 16 && n < 40);
+	tu_hex(k, n, c->hex[c->n++]);
+	return ROUTER_OK;
+}
+
+/* Check one destination of Map against an "expected" item. */
+static void check_dest(json_t *want, int rc, const ksids *got,
+                       const char *ctx)
+{
+	const char *dest = json_string_value(json_object_get(want, "dest"));
+
+	if (strcmp(dest, "None") == 0) {
+		if (rc != ROUTER_NONE)
+			fail_msg("%s: want None, got %d", ctx, rc);
+	} else if (strcmp(dest, "KeyRange") == 0) {
+		if (rc != ROUTER__LOOKUP_ALL)
+			fail_msg("%s: want KeyRange{}, got %d", ctx, rc);
+	} else if (strcmp(dest, "KeyspaceID") == 0) {
+		if (rc != ROUTER_OK || got->n != 1)
+			fail_msg("%s: want one ksid, got %d (%zu)", ctx, rc,
+			         got->n);
+		assert_string_equal(
+		    got->hex[0],
+		    json_string_value(json_object_get(want, "ksid_hex")));
+	} else {
+		json_t *l = json_object_get(want, "ksids_hex");
+
+		assert_string_equal(dest, "KeyspaceIDs");
+		if (rc != ROUTER_OK || got->n != json_array_size(l))
+			fail_msg("%s: want %zu ksids, got %d (%zu)", ctx,
+			         json_array_size(l), rc, got->n);
+		for (size_t i = 0; i < got->n; i++)
+			assert_string_equal(
+			    got->hex[i],
+			    json_string_value(json_array_get(l, i)));
+	}
+}
+
+/* The rows the mock cursor gives every select of an entry, or -1 when it
+ * fails the query (the application's failure, not librouter's). */
+static long mock_rows(json_t *e, router_lookup_row *rows, vstore *st)
+{
+	json_t *m = json_object_get(e, "mock"), *r, *x;
+	size_t i, n = 0;
+
+	if (!json_is_object(m) || json_object_get(m, "mustFail") != NULL ||
+	    json_object_get(m, "errors") != NULL)
+		return -1;
+	r = json_object_get(m, "select_result_rows");
+	if (r == NULL) {
+		r = json_array_get(json_object_get(m, "results"), 0);
+		if (r == NULL)
+			return 0;
+	}
+	json_array_foreach(r, i, x)
+	{
+		assert_true(n < 16);
+		rows[n].from = jvalue(json_array_get(x, 0), st);
+		rows[n].to = jvalue(json_array_get(x, 1), st);
+		n++;
+	}
+	return (long)n;
+}
+
+/* The queries an entry says vtgate sends: SQL, bind name, tuple values,
+ * and one query (batched) or one per id. */
+static void check_queries(json_t *e, const router__vindex *v,
+                          const router_value *ids, size_t nids)
+{
+	json_t *q = json_object_get(e, "expected_queries");
+	router_value b0;
+	size_t i;
+	json_t *x;
+
+	if (q == NULL)
+		q = json_object_get(e, "expected_queries_derived");
+	if (q == NULL)
+		return;
+	assert_int_equal(router__lookup_bind(v, &ids[0], &b0, NULL), ROUTER_OK);
+	assert_int_equal(json_array_size(q),
+	                 router__lookup_batched(v, &b0) ? 1 : nids);
+	json_array_foreach(q, i, x)
+	{
+		json_t *bv = json_object_get(x, "bind_vars");
+		json_t *tuple = json_object_get(bv, v->u.lk.from);
+		json_t *tv = json_object_get(tuple, "values"), *y;
+		size_t j;
+
+		assert_string_equal(json_string_value(json_object_get(x, "sql")),
+		                    v->u.lk.sql);
+		assert_int_equal(json_object_size(bv), 1);
+		assert_string_equal(
+		    json_string_value(json_object_get(tuple, "type")), "TUPLE");
+		json_array_foreach(tv, j, y)
+		{
+			const router_value *id = &ids[json_array_size(q) == 1 ? j : i];
+			router_value b;
+			char tmp[24], hex[80];
+			const uint8_t *p;
+			size_t n;
+			const char *ty =
+			    json_string_value(json_object_get(y, "type"));
+
+			assert_int_equal(router__lookup_bind(v, id, &b, NULL),
+			                 ROUTER_OK);
+			assert_int_equal(router__value_bytes(&b, tmp, &p, &n),
+			                 ROUTER__CONV_OK);
+			tu_hex(p, n, hex);
+			assert_string_equal(
+			    hex, json_string_value(json_object_get(y, "hex")));
+			assert_int_equal(b.type, strcmp(ty, "UINT64") == 0
+			                             ? ROUTER_SQL_UINT64
+			                         : strcmp(ty, "INT64") == 0
+			                             ? ROUTER_SQL_INT64
+			                             : b.type);
+		}
+	}
+}
+
+static void map_vectors_match_vitess(void **state)
+{
+	json_t *root = tu_load_json("vectors_lookup.json");
+	json_t *all = json_object_get(root, "lookup"), *e;
+	size_t i, run = 0, failing_cursor = 0, skipped = 0, map_result = 0;
+
+	(void)state;
+	json_array_foreach(all, i, e)
+	{
+		const char *api = json_string_value(json_object_get(e, "api"));
+		const char *type =
+		    json_string_value(json_object_get(e, "vindex_type"));
+		json_t *want = json_object_get(e, "expected");
+		json_t *werr = json_object_get(e, "expected_error");
+		json_t *jids = json_object_get(e, "ids"), *x;
+		router_value ids[8];
+		router_lookup_row rows[16];
+		router_param p[MAXP];
+		vstore st = {.n = 0};
+		router__vindex v;
+		router_error err;
+		size_t nids = 0, np, j;
+		long nrows;
+		int is_mr;
+
+		if (api == NULL) {
+			skipped++; /* a "spec" summary entry */
+			continue;
+		}
+		is_mr = strcmp(api, "MapResult") == 0;
+		if (strcmp(api, "Map") != 0 && !is_mr) {
+			if (strcmp(api, "CreateVindex") != 0)
+				skipped++;
+			continue;
+		}
+		np = entry_params(e, p);
+		assert_int_equal(router__vindex_init(&v, type, p, np, NULL,
+		                                     type, &err),
+		                 ROUTER_OK);
+		json_array_foreach(jids, j, x) ids[nids++] = jvalue(x, &st);
+		if (is_mr) {
+			/* MapResult: rows already selected per id (the
+			 * engine's per-id path), row[0] the `to` value. */
+			json_t *res = json_object_get(e, "results");
+			int rc = ROUTER_OK;
+			size_t k;
+			json_t *one;
+
+			json_array_foreach(res, k, one)
+			{
+				ksids got = {.n = 0};
+				size_t n = 0, r;
+				json_t *row;
+
+				json_array_foreach(one, r, row)
+				{
+					rows[n].from = ids[k];
+					rows[n].to = jvalue(json_array_get(row, 0),
+					                    &st);
+					n++;
+				}
+				rc = router__lookup_map(&v, ids, nids, k, rows, n,
+				                        collect, &got, &err);
+				if (json_is_string(werr))
+					break;
+				check_dest(json_array_get(want, k), rc, &got,
+				           json_string_value(
+				               json_object_get(e, "test")));
+			}
+			if (json_is_string(werr)) {
+				assert_int_equal(rc, ROUTER_EINVAL);
+				assert_string_equal(err.message,
+				                    json_string_value(werr));
+			}
+			map_result++;
+			run++;
+			router__vindex_fini(&v, NULL);
+			continue;
+		}
+		nrows = mock_rows(e, rows, &st);
+		if (nrows < 0 && !router__lookup_no_query(&v, ids, nids)) {
+			/* The cursor fails the query (or there is none):
+			 * the application's error, which it reports. */
+			failing_cursor++;
+			router__vindex_fini(&v, NULL);
+			continue;
+		}
+		check_queries(e, &v, ids, nids);
+		for (j = 0; j < nids; j++) {
+			ksids got = {.n = 0};
+			int rc = router__lookup_map(&v, ids, nids, j, rows,
+			                            nrows < 0 ? 0 : (size_t)nrows,
+			                            collect, &got, &err);
+
+			if (json_is_string(werr)) {
+				if (rc == ROUTER_EINVAL) {
+					assert_string_equal(
+					    err.message, json_string_value(werr));
+					break;
+				}
+				continue;
+			}
+			check_dest(json_array_get(want, j), rc, &got,
+			           json_string_value(json_object_get(e, "test")));
+		}
+		if (json_is_string(werr))
+			assert_int_equal(j < nids, 1);
+		run++;
+		router__vindex_fini(&v, NULL);
+	}
+	print_message("lookup Map vectors: %zu run (%zu MapResult), %zu with a "
+	              "failing or missing cursor (the application's query "
+	              "error), %zu skipped: write paths routing never issues "
+	              "(Verify, Create, Delete, Update, SetOwnerInfo) and "
+	              "the 9 spec summaries\n",
+	              run, map_result, failing_cursor, skipped);
+	assert_int_equal(run + failing_cursor, 39);
+	json_decref(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +468,7 @@ int main(void)
 	    cmocka_unit_test(
 	        params_outside_a_types_set_are_unknown_not_checked),
 	    cmocka_unit_test(from_is_split_and_trimmed_and_sql_uses_the_first),
+	    cmocka_unit_test(map_vectors_match_vitess),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -240,6 +240,33 @@ size_t router__lookup_unknown_params(const router__vtype *t,
                                      const router_param *params, size_t n,
                                      const char **out, size_t cap);
 
+/* Receives each keyspace ID a lookup answers with; a negative return
+ * stops the mapping with that code. */
+typedef int router__ksid_sink(void *ctx, const uint8_t *ksid, size_t len);
+/* 1 when Map sends no query and answers every shard for ids[0..nids):
+ * write_only, or ignore_nulls on a non-unique type with one NULL id. */
+int router__lookup_no_query(const router__vindex *v, const router_value *ids,
+                            size_t nids);
+/* The value bound for id in the query: id itself, or for
+ * lookup_unicodeloosemd5_hash* UINT64 of unicode_loose_md5(id)[:8]
+ * big-endian.  ROUTER_OK, ROUTER_EINVAL (invalid UTF-8, malformed value:
+ * err filled). */
+int router__lookup_bind(const router__vindex *v, const router_value *id,
+                        router_value *out, router_error *err);
+/* 1 when vtgate sends one IN query for every id (the first bound id is
+ * integral, or batch_lookup), 0 for one query per id. */
+int router__lookup_batched(const router__vindex *v, const router_value *bound0);
+/* Map id `which` of ids[0..nids) given the rows returned for it (batched:
+ * the rows of the one query, matched by the text of `from`; per id: the
+ * rows of its own query, all used), as Vitess's Map: keyspace IDs to
+ * sink in row order.  Returns ROUTER_OK (zero or more sent),
+ * ROUTER_NONE, ROUTER__LOOKUP_ALL, ROUTER_EINVAL (unique with several
+ * rows: Vitess's message; malformed values), or the sink's code. */
+int router__lookup_map(const router__vindex *v, const router_value *ids,
+                       size_t nids, size_t which,
+                       const router_lookup_row *rows, size_t nrows,
+                       router__ksid_sink *sink, void *ctx, router_error *err);
+
 /* Compile a vindex of type `type` with params.  Unknown params are ignored
  * as Vitess ignores them.  Returns ROUTER_OK or ROUTER_EREFERENCE (unknown
  * type, params that do not parse: Vitess's message), ROUTER_ENOMEM.

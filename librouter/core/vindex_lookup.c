@@ -218,3 +218,200 @@ void router__lookup_fini(router__vindex *v, const router_allocator *a)
 	router__free(a, v->u.lk.mem);
 	v->u.lk.mem = NULL;
 }
+
+/* ---- Map: from values and rows to keyspace IDs --------------------------- */
+
+int router__lookup_no_query(const router__vindex *v, const router_value *ids,
+                            size_t nids)
+{
+	if (v->u.lk.flags & ROUTER__LK_F_WRITE_ONLY)
+		return 1;
+	/* The non-unique types' shortcut (lookup.go:109-115,
+	 * lookup_hash.go:133-139, lookup_unicodeloosemd5_hash.go:130-136,
+	 * consistent_lookup.go:115-121); the unique ones have none. */
+	return (v->u.lk.flags & ROUTER__LK_F_IGNORE_NULLS) && !v->type->unique &&
+	       nids == 1 && ids[0].type == ROUTER_SQL_NULL;
+}
+
+int router__lookup_bind(const router__vindex *v, const router_value *id,
+                        router_value *out, router_error *err)
+{
+	char tmp[24];
+	const uint8_t *p;
+	uint8_t md5[16];
+	size_t n;
+	uint64_t u = 0;
+	int rc;
+
+	if (v->u.lk.sub != ROUTER__LK_ULMD5) {
+		*out = *id;
+		return ROUTER_OK;
+	}
+	/* lookup_unicodeloosemd5_hash.go:429-460: UINT64(BigEndian.Uint64(
+	 * unicode_loose_md5(v)[:8])); NULL hashes as "" (unicode.go). */
+	if (router__value_bytes(id, tmp, &p, &n) != ROUTER__CONV_OK)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "malformed value: unknown SQL type or "
+		                      "NULL pointer with a length");
+	if ((rc = router__unicode_loose_md5(p, n, md5, err)) != ROUTER_OK)
+		return rc;
+	for (int i = 0; i < 8; i++)
+		u = u << 8 | md5[i];
+	*out = ROUTER_VALUE_UINT64(u);
+	return ROUTER_OK;
+}
+
+int router__lookup_batched(const router__vindex *v, const router_value *bound0)
+{
+	/* lookup_internal.go:156: ids[0].IsIntegral() || batch_lookup. */
+	return bound0->type == ROUTER_SQL_INT64 ||
+	       bound0->type == ROUTER_SQL_UINT64 ||
+	       (v->u.lk.flags & ROUTER__LK_F_BATCH) != 0;
+}
+
+/* Go's Value.String(): INT64(1), VARCHAR("a"), NULL. */
+static void value_string(const router_value *x, char *buf, size_t cap)
+{
+	static const char *const names[] = {"NULL",    "INT64",     "UINT64",
+	                                    "VARCHAR", "VARBINARY", "FLOAT64"};
+	char tmp[24];
+	const uint8_t *p;
+	size_t n, k;
+	int quoted = x->type == ROUTER_SQL_VARCHAR ||
+	             x->type == ROUTER_SQL_VARBINARY;
+
+	if (x->type == ROUTER_SQL_NULL ||
+	    router__value_bytes(x, tmp, &p, &n) != ROUTER__CONV_OK) {
+		snprintf(buf, cap, "NULL");
+		return;
+	}
+	k = (size_t)snprintf(buf, cap, "%s(%s", names[x->type],
+	                     quoted ? "\"" : "");
+	for (size_t i = 0; i < n && k + 8 < cap; i++) {
+		uint8_t c = p[i];
+
+		if (quoted && (c == '"' || c == '\\'))
+			k += (size_t)snprintf(buf + k, cap - k, "\\%c", c);
+		else if (quoted && (c < 0x20 || c >= 0x7f))
+			k += (size_t)snprintf(buf + k, cap - k, "\\x%02x", c);
+		else
+			buf[k++] = (char)c;
+	}
+	if (k + 3 < cap)
+		snprintf(buf + k, cap - k, "%s)", quoted ? "\"" : "");
+}
+
+/* ToCastUint64 of a `to` value: its text, blanks around it allowed. */
+static int cast_uint64(const router_value *x, uint64_t *out)
+{
+	char tmp[24];
+	const uint8_t *p;
+	size_t n;
+
+	if (x->type == ROUTER_SQL_NULL ||
+	    router__value_bytes(x, tmp, &p, &n) != ROUTER__CONV_OK)
+		return -1;
+	while (n > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	return router__parse_uint64((const char *)p, n, out);
+}
+
+/* The keyspace ID of one row: ROUTER_OK (sent to sink), 1 (skipped: a
+ * hash type whose `to` is not a uint64), or the sink's failure. */
+static int row_ksid(const router__vindex *v, const router_lookup_row *row,
+                    router__ksid_sink *sink, void *ctx)
+{
+	uint8_t buf[ROUTER__KSID_BUF];
+	const uint8_t *k;
+	char tmp[24];
+	size_t n;
+	uint64_t u;
+
+	if (v->u.lk.sub == ROUTER__LK_RAW) {
+		if (router__value_bytes(&row->to, tmp, &k, &n) !=
+		    ROUTER__CONV_OK)
+			return ROUTER_EINVAL;
+		return sink(ctx, k, n);
+	}
+	if (cast_uint64(&row->to, &u) != 0)
+		return 1;
+	{
+		router__vindex hv;
+
+		memset(&hv, 0, sizeof hv);
+		hv.type = router__vtype_find("hash", 4);
+		router__vindex_map_u64(&hv, u, 1, buf, &k, &n);
+	}
+	return sink(ctx, k, n);
+}
+
+/* Does a batched row answer the bound id: the same text (ToString). */
+static int row_matches(const router_lookup_row *row, const router_value *id)
+{
+	char t1[24], t2[24];
+	const uint8_t *p1, *p2;
+	size_t n1, n2;
+
+	if (router__value_bytes(&row->from, t1, &p1, &n1) != ROUTER__CONV_OK ||
+	    router__value_bytes(id, t2, &p2, &n2) != ROUTER__CONV_OK)
+		return 0;
+	return n1 == n2 && (n1 == 0 || memcmp(p1, p2, n1) == 0);
+}
+
+int router__lookup_map(const router__vindex *v, const router_value *ids,
+                       size_t nids, size_t which,
+                       const router_lookup_row *rows, size_t nrows,
+                       router__ksid_sink *sink, void *ctx, router_error *err)
+{
+	router_value b0, bw;
+	size_t used = 0, only = 0;
+	int batched, rc;
+
+	if (router__lookup_no_query(v, ids, nids))
+		return ROUTER__LOOKUP_ALL;
+	if ((rc = router__lookup_bind(v, &ids[0], &b0, err)) != ROUTER_OK ||
+	    (rc = router__lookup_bind(v, &ids[which], &bw, err)) != ROUTER_OK)
+		return rc;
+	batched = router__lookup_batched(v, &b0);
+	for (size_t i = 0; i < nrows; i++)
+		if (!batched || row_matches(&rows[i], &bw)) {
+			if (used == 0)
+				only = i;
+			used++;
+		}
+	if (used == 0)
+		return ROUTER_NONE;
+	if (v->type->unique) {
+		char id[96];
+
+		if (used > 1) {
+			const char *pre =
+			    v->u.lk.sub == ROUTER__LK_ULMD5
+			        ? "LookupUnicodeLooseMD5HashUnique"
+			        : v->u.lk.sub == ROUTER__LK_HASH ? "LookupHash"
+			                                         : "Lookup";
+
+			value_string(&bw, id, sizeof id);
+			return router__seterr(err, ROUTER_EINVAL, v->type->name,
+			                      "%s.Map: unexpected multiple "
+			                      "results from vindex %s: %s",
+			                      pre, v->u.lk.table, id);
+		}
+		rc = row_ksid(v, &rows[only], sink, ctx);
+		return rc == 1 ? ROUTER_NONE : rc;
+	}
+	for (size_t i = 0; i < nrows; i++) {
+		if (batched && !row_matches(&rows[i], &bw))
+			continue;
+		rc = row_ksid(v, &rows[i], sink, ctx);
+		if (rc < 0)
+			return rc;
+	}
+	/* Every row skipped: an empty list of keyspace IDs, not None
+	 * (lookup_hash.go:163-173); it reaches no shard all the same. */
+	return ROUTER_OK;
+}
