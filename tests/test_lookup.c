@@ -461,6 +461,339 @@ static void map_vectors_match_vitess(void **state)
 	json_decref(root);
 }
 
+/* ---- the public halves on a table ----------------------------------------- */
+
+/* ks "user" on -40 40-80 80-c0 c0-; table "users" routed by hash(id), with
+ * a secondary xxhash(name) and one secondary lookup per type. */
+static const char *const lookup_types[] = {
+    "lookup",
+    "lookup_unique",
+    "lookup_hash",
+    "lookup_hash_unique",
+    "lookup_unicodeloosemd5_hash",
+    "lookup_unicodeloosemd5_hash_unique",
+    "consistent_lookup",
+    "consistent_lookup_unique",
+};
+#define NTYPES (sizeof lookup_types / sizeof lookup_types[0])
+
+static router_table *lookup_table(uint64_t version, const char *extra)
+{
+	static const char *const shards[] = {"-40", "40-80", "80-c0", "c0-"};
+	router_builder *b;
+	router_table *t;
+	router_error err;
+	const char *id = "id", *name = "name";
+
+	assert_int_equal(router_builder_create(&b, NULL, &err), ROUTER_OK);
+	router_builder_set_version(b, version);
+	assert_int_equal(router_builder_add_keyspace(b, "user", 1, &err),
+	                 ROUTER_OK);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(router_builder_add_shard(b, "user", shards[i],
+		                                          &err),
+		                 ROUTER_OK);
+	assert_int_equal(router_builder_add_vindex(b, "user", "hash", "hash",
+	                                           NULL, 0, NULL, &err),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_vindex(b, "user", "xx", "xxhash",
+	                                           NULL, 0, NULL, &err),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_table(b, "user", "users",
+	                                          ROUTER_TABLE_NORMAL, NULL,
+	                                          &err),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_column_vindex(b, "user", "users",
+	                                                  "hash", &id, 1, &err),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_column_vindex(b, "user", "users",
+	                                                  "xx", &name, 1, &err),
+	                 ROUTER_OK);
+	for (size_t i = 0; i < NTYPES; i++) {
+		char col[64], lkp[64];
+		const char *c = col;
+		router_param p[4] = {{"table", lkp},
+		                     {"from", col},
+		                     {"to", "keyspace_id"},
+		                     {"ignore_nulls", "true"}};
+
+		snprintf(col, sizeof col, "c_%s", lookup_types[i]);
+		snprintf(lkp, sizeof lkp, "user.%s_idx", lookup_types[i]);
+		if (strcmp(lookup_types[i], "lookup_hash") == 0 ||
+		    strcmp(lookup_types[i], "lookup_hash_unique") == 0 ||
+		    strncmp(lookup_types[i], "lookup_unicode", 14) == 0)
+			p[2].value = "user_id";
+		assert_int_equal(router_builder_add_vindex(
+		                     b, "user", lookup_types[i], lookup_types[i],
+		                     p, extra != NULL && i == 0 ? 4 : 3, "users",
+		                     &err),
+		                 ROUTER_OK);
+		assert_int_equal(router_builder_add_column_vindex(
+		                     b, "user", "users", lookup_types[i], &c, 1,
+		                     &err),
+		                 ROUTER_OK);
+	}
+	if (router_table_build(b, &t, &err) != ROUTER_OK)
+		fail_msg("build: %s", err.message);
+	router_builder_free(b);
+	return t;
+}
+
+static void lookup_query_says_what_vtgate_asks(void **state)
+{
+	router_table *t = lookup_table(1, NULL);
+	router_value v = ROUTER_VALUE_INT64(10);
+	router_lookup_query q;
+	router_error err;
+
+	(void)state;
+	assert_int_equal(router_table_lookup_query(t, "user", 4, "users", 5,
+	                                           "C_LOOKUP_HASH", 13, &v, &q,
+	                                           &err),
+	                 ROUTER_OK);
+	assert_string_equal(q.vindex_type, "lookup_hash");
+	assert_string_equal(q.sql, "select c_lookup_hash, user_id from "
+	                           "user.lookup_hash_idx where c_lookup_hash "
+	                           "in ::c_lookup_hash");
+	assert_int_equal(q.sql_len, strlen(q.sql));
+	assert_string_equal(q.table, "user.lookup_hash_idx");
+	assert_string_equal(q.from, "c_lookup_hash");
+	assert_string_equal(q.to, "user_id");
+	assert_string_equal(q.lock_suffix, " for update");
+	assert_int_equal(q.flags, ROUTER_LOOKUP_BATCHED);
+	assert_int_equal(q.version, 1);
+	assert_int_equal(q.bind.type, ROUTER_SQL_INT64);
+	assert_int_equal(q.bind.i64, 10);
+
+	/* unicodeloosemd5 binds the converted value (Vitess's test:
+	 * INT64 10 -> UINT64 17563797831108199066), always batched. */
+	assert_int_equal(router_table_lookup_query(
+	                     t, "user", 4, "users", 5,
+	                     "c_lookup_unicodeloosemd5_hash", 29, &v, &q, &err),
+	                 ROUTER_OK);
+	assert_int_equal(q.bind.type, ROUTER_SQL_UINT64);
+	assert_true(q.bind.u64 == UINT64_C(17563797831108199066));
+	assert_int_equal(q.flags, ROUTER_LOOKUP_BATCHED);
+
+	/* text is queried per value; unique types say so */
+	v = ROUTER_VALUE_BYTES(ROUTER_SQL_VARCHAR, "a@b", 3);
+	assert_int_equal(router_table_lookup_query(t, "user", 4, "users", 5,
+	                                           "c_lookup_unique", 15, &v,
+	                                           &q, &err),
+	                 ROUTER_OK);
+	assert_int_equal(q.flags, ROUTER_LOOKUP_UNIQUE);
+
+	/* not a lookup, no such column */
+	assert_int_equal(router_table_lookup_query(t, "user", 4, "users", 5,
+	                                           "name", 4, &v, &q, &err),
+	                 ROUTER_EINVAL);
+	assert_int_equal(router_table_lookup_query(t, "user", 4, "users", 5,
+	                                           "nope", 4, &v, &q, &err),
+	                 ROUTER_ENOTFOUND);
+	assert_string_equal(err.message,
+	                    "table users has no column vindex on (nope)");
+	router_table_free(t);
+}
+
+static void secondary_column_vindex_routes_in_process(void **state)
+{
+	router_table *t = lookup_table(1, NULL);
+	router_value v = ROUTER_VALUE_BYTES(ROUTER_SQL_VARCHAR, "alice", 5);
+	router_route_result out[4], want;
+	router_error err;
+	size_t n;
+	uint8_t k[8];
+	size_t kl;
+
+	(void)state;
+	assert_int_equal(router_keyspace_id("xxhash", &v, k, 8, &kl, NULL),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_route_ksid(t, "user", 4, k, kl, &want,
+	                                         NULL),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_route_column(t, "user", 4, "users", 5,
+	                                           " name ", 6, &v, 1, NULL, 0,
+	                                           out, 4, &n, &err),
+	                 ROUTER_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].shard_index, want.shard_index);
+	assert_memory_equal(out[0].ksid, k, 8);
+	/* the primary one too, by its column */
+	v = ROUTER_VALUE_INT64(1);
+	assert_int_equal(router_table_route_column(t, "user", 4, "users", 5,
+	                                           "id", 2, &v, 1, NULL, 0, out,
+	                                           4, &n, &err),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_route(t, "user", 4, "users", 5, &v, 1,
+	                                    &want, NULL),
+	                 ROUTER_OK);
+	assert_int_equal(out[0].shard_index, want.shard_index);
+	router_table_free(t);
+}
+
+static void lookup_rows_route_to_every_shard_they_name(void **state)
+{
+	router_table *t = lookup_table(1, NULL);
+	router_value v = ROUTER_VALUE_INT64(7);
+	/* raw keyspace IDs in shards 0, 2 and 2 again */
+	router_lookup_row rows[3] = {
+	    {ROUTER_VALUE_INT64(7),
+	     ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, "\x10\x00", 2)},
+	    {ROUTER_VALUE_INT64(7),
+	     ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, "\x90\x01", 2)},
+	    {ROUTER_VALUE_INT64(7),
+	     ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, "\x91", 1)},
+	};
+	router_lookup_row other = {ROUTER_VALUE_INT64(8), rows[0].to};
+	router_route_result out[4];
+	router_error err;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(router_table_route_column(t, "user", 4, "users", 5,
+	                                           "c_lookup", 8, &v, 1, rows,
+	                                           3, out, 4, &n, &err),
+	                 ROUTER_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].shard_index, 0);
+	assert_int_equal(out[1].shard_index, 2);
+	assert_string_equal(out[1].shard, "80-c0");
+	assert_int_equal(out[1].ksid_len, 2);
+	/* a cap too small says how many */
+	assert_int_equal(router_table_route_column(t, "user", 4, "users", 5,
+	                                           "c_lookup", 8, &v, 1, rows,
+	                                           3, out, 1, &n, &err),
+	                 ROUTER_ERANGE);
+	assert_int_equal(n, 2);
+	/* unique with several rows: Vitess's error */
+	assert_int_equal(router_table_route_column(
+	                     t, "user", 4, "users", 5, "c_lookup_unique", 15,
+	                     &v, 1, rows, 2, out, 4, &n, &err),
+	                 ROUTER_EINVAL);
+	assert_string_equal(err.message,
+	                    "Lookup.Map: unexpected multiple results from "
+	                    "vindex user.lookup_unique_idx: INT64(7)");
+	/* batched: a row for another value does not count; none is NONE */
+	assert_int_equal(router_table_route_column(t, "user", 4, "users", 5,
+	                                           "c_lookup", 8, &v, 1, &other,
+	                                           1, out, 4, &n, &err),
+	                 ROUTER_NONE);
+	assert_int_equal(n, 0);
+	/* rows not asked yet */
+	assert_int_equal(router_table_route_column(t, "user", 4, "users", 5,
+	                                           "c_lookup", 8, &v, 1, NULL,
+	                                           0, out, 4, &n, &err),
+	                 ROUTER_ENEEDSLOOKUP);
+	assert_non_null(strstr(err.message, "select c_lookup, keyspace_id "
+	                                    "from user.lookup_idx"));
+	router_table_free(t);
+}
+
+static void lookup_hash_rows_hash_their_to_value(void **state)
+{
+	router_table *t = lookup_table(1, NULL);
+	router_value v = ROUTER_VALUE_INT64(10), one = ROUTER_VALUE_INT64(1);
+	router_lookup_row rows[2] = {
+	    {ROUTER_VALUE_INT64(10), ROUTER_VALUE_INT64(1)},
+	    {ROUTER_VALUE_INT64(10),
+	     ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, "notint", 6)},
+	};
+	router_route_result out[4], want;
+	router_lookup_query q;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(router_table_route(t, "user", 4, "users", 5, &one, 1,
+	                                    &want, NULL),
+	                 ROUTER_OK);
+	assert_int_equal(router_table_route_column(t, "user", 4, "users", 5,
+	                                           "c_lookup_hash", 13, &v, 1,
+	                                           rows, 2, out, 4, &n, NULL),
+	                 ROUTER_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].shard_index, want.shard_index);
+	assert_memory_equal(out[0].ksid, want.ksid, 8);
+	/* only a row that is not a number: no keyspace ID */
+	assert_int_equal(router_table_route_column(t, "user", 4, "users", 5,
+	                                           "c_lookup_hash_unique", 20,
+	                                           &v, 1, rows + 1, 1, out, 4,
+	                                           &n, NULL),
+	                 ROUTER_NONE);
+	/* unicodeloosemd5: the rows hold the converted value */
+	assert_int_equal(router_table_lookup_query(
+	                     t, "user", 4, "users", 5,
+	                     "c_lookup_unicodeloosemd5_hash_unique", 36, &v, &q,
+	                     NULL),
+	                 ROUTER_OK);
+	rows[0].from = q.bind;
+	assert_int_equal(router_table_route_column(
+	                     t, "user", 4, "users", 5,
+	                     "c_lookup_unicodeloosemd5_hash_unique", 36, &v, 1,
+	                     rows, 1, out, 4, &n, NULL),
+	                 ROUTER_OK);
+	assert_int_equal(out[0].shard_index, want.shard_index);
+	router_table_free(t);
+}
+
+static void write_only_and_ignore_nulls_go_to_every_shard(void **state)
+{
+	router_table *t = lookup_table(1, "ignore_nulls");
+	router_value null = ROUTER_VALUE_NULL;
+	router_route_result out[4];
+	router_lookup_query q;
+	size_t n;
+	router_param wo[] = {{"table", "t"},
+	                     {"from", "f"},
+	                     {"to", "k"},
+	                     {"write_only", "true"}};
+	router_builder *b;
+	router_table *t2;
+	const char *col = "f";
+
+	(void)state;
+	assert_int_equal(router_table_lookup_query(t, "user", 4, "users", 5,
+	                                           "c_lookup", 8, &null, &q,
+	                                           NULL),
+	                 ROUTER_OK);
+	assert_true(q.flags & ROUTER_LOOKUP_NO_QUERY);
+	assert_int_equal(router_table_route_column(t, "user", 4, "users", 5,
+	                                           "c_lookup", 8, &null, 1,
+	                                           NULL, 0, out, 4, &n, NULL),
+	                 ROUTER_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(out[3].shard_index, 3);
+	assert_int_equal(out[3].ksid_len, 0);
+	router_table_free(t);
+
+	assert_int_equal(router_builder_create(&b, NULL, NULL), ROUTER_OK);
+	router_builder_add_keyspace(b, "ks", 1, NULL);
+	router_builder_add_shard(b, "ks", "-80", NULL);
+	router_builder_add_shard(b, "ks", "80-", NULL);
+	router_builder_add_vindex(b, "ks", "hash", "hash", NULL, 0, NULL, NULL);
+	router_builder_add_vindex(b, "ks", "w", "lookup_hash_unique", wo, 4,
+	                          "t", NULL);
+	router_builder_add_table(b, "ks", "t", ROUTER_TABLE_NORMAL, NULL, NULL);
+	{
+		const char *id = "id";
+
+		router_builder_add_column_vindex(b, "ks", "t", "hash", &id, 1,
+		                                 NULL);
+	}
+	router_builder_add_column_vindex(b, "ks", "t", "w", &col, 1, NULL);
+	assert_int_equal(router_table_build(b, &t2, NULL), ROUTER_OK);
+	router_builder_free(b);
+	{
+		router_value v = ROUTER_VALUE_INT64(5);
+
+		assert_int_equal(router_table_route_column(t2, "ks", 2, "t", 1,
+		                                           "f", 1, &v, 1, NULL,
+		                                           0, out, 4, &n, NULL),
+		                 ROUTER_OK);
+		assert_int_equal(n, 2);
+	}
+	router_table_free(t2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +802,11 @@ int main(void)
 	        params_outside_a_types_set_are_unknown_not_checked),
 	    cmocka_unit_test(from_is_split_and_trimmed_and_sql_uses_the_first),
 	    cmocka_unit_test(map_vectors_match_vitess),
+	    cmocka_unit_test(lookup_query_says_what_vtgate_asks),
+	    cmocka_unit_test(secondary_column_vindex_routes_in_process),
+	    cmocka_unit_test(lookup_rows_route_to_every_shard_they_name),
+	    cmocka_unit_test(lookup_hash_rows_hash_their_to_value),
+	    cmocka_unit_test(write_only_and_ignore_nulls_go_to_every_shard),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -554,6 +554,8 @@ typedef struct router_lookup_query {
 	const char *lock_suffix;
 	size_t lock_suffix_len;
 	unsigned flags; /* ROUTER_LOOKUP_* */
+	/* Version of the table the query was read from. */
+	uint64_t version;
 	/* The value to bind in the tuple: the caller's value, except for
 	 * lookup_unicodeloosemd5_hash*, which binds UINT64 of the first 8
 	 * bytes (big-endian) of unicode_loose_md5(value).  Its bytes, if
