@@ -794,6 +794,220 @@ static void write_only_and_ignore_nulls_go_to_every_shard(void **state)
 	router_table_free(t2);
 }
 
+/* ---- the live router and its resolver ------------------------------------- */
+
+#include <pthread.h>
+#include <time.h>
+
+static router *live_h(router_table *t, unsigned history)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	router *r;
+	router_error err;
+
+	o.history = history;
+	assert_int_equal(router_create(&r, &o, &err), ROUTER_OK);
+	if (router_publish(r, t, 0, NULL, &err) != ROUTER_OK)
+		fail_msg("publish: %s", err.message);
+	return r;
+}
+
+static router *live(router_table *t)
+{
+	return live_h(t, 8);
+}
+
+typedef struct fake {
+	int calls;
+	char sql[256];
+	router_value bind;
+	int fail;
+} fake;
+
+/* The lookup tables' content: every value has one row, whose `to` is
+ * 90 01 (shard 80-c0) for raw types and 1 (hash 166b40b44aba4bd6, shard
+ * -40) for the hash types. */
+static int fake_resolve(void *ctx, const router_lookup_query *q,
+                        router_lookup_rows *rows)
+{
+	fake *f = ctx;
+	router_value raw = ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, "\x90\x01", 2);
+	router_value one = ROUTER_VALUE_INT64(1);
+	int hash = strstr(q->vindex_type, "hash") != NULL;
+
+	f->calls++;
+	snprintf(f->sql, sizeof f->sql, "%s", q->sql);
+	f->bind = q->bind;
+	if (f->fail)
+		return ROUTER_EIO;
+	assert_int_equal(router_lookup_rows_add(rows, &q->bind,
+	                                        hash ? &one : &raw),
+	                 ROUTER_OK);
+	return ROUTER_OK;
+}
+
+static void resolver_routes_every_lookup_type_in_one_call(void **state)
+{
+	router *r = live(lookup_table(0, NULL));
+	router_value v = ROUTER_VALUE_BYTES(ROUTER_SQL_VARCHAR, "Alice", 5);
+	router_route_result out[4];
+	router_error err;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < NTYPES; i++) {
+		fake f = {0};
+		char col[64];
+		int hash = strstr(lookup_types[i], "hash") != NULL;
+
+		snprintf(col, sizeof col, "c_%s", lookup_types[i]);
+		if (router_route_column(r, "user", 4, "users", 5, col,
+		                        strlen(col), &v, 1, fake_resolve, &f,
+		                        out, 4, &n, &err) != ROUTER_OK)
+			fail_msg("%s: %s", lookup_types[i], err.message);
+		assert_int_equal(f.calls, 1);
+		assert_int_equal(n, 1);
+		assert_int_equal(out[0].shard_index, hash ? 0 : 2);
+		assert_int_equal(out[0].version, 1);
+		assert_non_null(strstr(f.sql, " in ::c_"));
+		if (strncmp(lookup_types[i], "lookup_unicode", 14) == 0)
+			assert_int_equal(f.bind.type, ROUTER_SQL_UINT64);
+		else
+			assert_int_equal(f.bind.type, ROUTER_SQL_VARCHAR);
+	}
+	{
+		fake f = {.fail = 1};
+
+		assert_int_equal(router_route_column(r, "user", 4, "users", 5,
+		                                     "c_lookup", 8, &v, 1,
+		                                     fake_resolve, &f, out, 4,
+		                                     &n, &err),
+		                 ROUTER_EIO);
+		assert_non_null(strstr(err.message, "lookup.Map: "));
+		/* no resolver: the query to run */
+		assert_int_equal(router_route_column(r, "user", 4, "users", 5,
+		                                     "c_lookup", 8, &v, 1, NULL,
+		                                     NULL, out, 4, &n, &err),
+		                 ROUTER_ENEEDSLOOKUP);
+		/* a non-lookup column never calls it */
+		f.fail = 0;
+		assert_int_equal(router_route_column(r, "user", 4, "users", 5,
+		                                     "name", 4, &v, 1,
+		                                     fake_resolve, &f, out, 4,
+		                                     &n, &err),
+		                 ROUTER_OK);
+		assert_int_equal(f.calls, 1);
+	}
+	router_free(r);
+}
+
+/* A resolver that blocks until released (or 3 s pass). */
+typedef struct blocker {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int entered, released, timed_out;
+	router *r;
+	int rc;
+	size_t n;
+	router_route_result out[4];
+	uint64_t qversion;
+} blocker;
+
+static int blocking_resolve(void *ctx, const router_lookup_query *q,
+                            router_lookup_rows *rows)
+{
+	blocker *b = ctx;
+	struct timespec until;
+	router_value raw = ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY, "\x90\x01", 2);
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 3;
+	pthread_mutex_lock(&b->mu);
+	b->entered = 1;
+	b->qversion = q->version;
+	pthread_cond_broadcast(&b->cv);
+	while (!b->released && !b->timed_out)
+		if (pthread_cond_timedwait(&b->cv, &b->mu, &until) != 0)
+			b->timed_out = 1;
+	pthread_mutex_unlock(&b->mu);
+	return router_lookup_rows_add(rows, &q->bind, &raw);
+}
+
+static void *blocked_reader(void *arg)
+{
+	blocker *b = arg;
+	router_value v = ROUTER_VALUE_INT64(3);
+
+	router_thread_register(NULL);
+	b->rc = router_route_column(b->r, "user", 4, "users", 5, "c_lookup", 8,
+	                            &v, 1, blocking_resolve, b, b->out, 4,
+	                            &b->n, NULL);
+	router_thread_unregister();
+	return NULL;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void blocked_resolver_holds_up_no_publish_and_no_reader(void **state)
+{
+	enum { NPUB = 40 }; /* past the 32 retired tables that make a publish
+	                     * wait for a grace period */
+	router_table *next[NPUB];
+	blocker b = {.mu = PTHREAD_MUTEX_INITIALIZER,
+	             .cv = PTHREAD_COND_INITIALIZER};
+	router_value one = ROUTER_VALUE_INT64(1);
+	router_route_result res;
+	pthread_t th;
+	double t0, entered;
+
+	(void)state;
+	for (int i = 0; i < NPUB; i++)
+		next[i] = lookup_table((uint64_t)i + 2, NULL);
+	/* history 1: every publish retires a table, so past 32 a publish
+	 * waits for a grace period, which a held section would stop. */
+	b.r = live_h(lookup_table(1, NULL), 1);
+	assert_int_equal(pthread_create(&th, NULL, blocked_reader, &b), 0);
+	pthread_mutex_lock(&b.mu);
+	while (!b.entered)
+		pthread_cond_wait(&b.cv, &b.mu);
+	pthread_mutex_unlock(&b.mu);
+	entered = now_ms();
+	t0 = now_ms();
+	for (int i = 0; i < NPUB; i++) {
+		router_error err;
+
+		if (router_publish(b.r, next[i], 0, NULL, &err) != ROUTER_OK)
+			fail_msg("publish %d: %s", i, err.message);
+		assert_int_equal(router_route(b.r, "user", 4, "users", 5, &one,
+		                              1, &res, NULL),
+		                 ROUTER_OK);
+		assert_int_equal(res.version, (uint64_t)i + 2);
+	}
+	print_message("%d publishes and routes in %.1f ms while the resolver "
+	              "blocks\n",
+	              NPUB, now_ms() - t0);
+	/* keep the resolver blocked for at least 500 ms */
+	while (now_ms() - entered < 500)
+		;
+	pthread_mutex_lock(&b.mu);
+	assert_false(b.timed_out); /* everything above ran while it blocked */
+	b.released = 1;
+	pthread_cond_broadcast(&b.cv);
+	pthread_mutex_unlock(&b.mu);
+	pthread_join(th, NULL);
+	assert_int_equal(b.rc, ROUTER_OK);
+	assert_int_equal(b.qversion, 1);
+	assert_int_equal(b.out[0].version, NPUB + 1); /* shards: in service */
+	assert_int_equal(b.out[0].shard_index, 2);
+	router_free(b.r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -807,6 +1021,9 @@ int main(void)
 	    cmocka_unit_test(lookup_rows_route_to_every_shard_they_name),
 	    cmocka_unit_test(lookup_hash_rows_hash_their_to_value),
 	    cmocka_unit_test(write_only_and_ignore_nulls_go_to_every_shard),
+	    cmocka_unit_test(resolver_routes_every_lookup_type_in_one_call),
+	    cmocka_unit_test(
+	        blocked_resolver_holds_up_no_publish_and_no_reader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -896,6 +896,45 @@ ROUTER_EXTERN int router_route_ksid(router *r, const char *keyspace,
                                     size_t ksid_len, router_route_result *out,
                                     router_error *err);
 
+/* Rows a lookup resolver returns, owned by librouter (valid during the
+ * resolver call only). */
+typedef struct router_lookup_rows router_lookup_rows;
+
+/* Add one row (its `from` and `to` values; their bytes are copied) to
+ * rows.  Call only from inside the resolver that received rows.
+ * ROUTER_OK, ROUTER_ENOMEM (the route call then fails with it),
+ * ROUTER_EINVAL (NULL arguments, malformed value). */
+ROUTER_EXTERN int router_lookup_rows_add(router_lookup_rows *rows,
+                                         const router_value *from,
+                                         const router_value *to);
+
+/* The application's lookup: run q->sql with the tuple ::<q->from> bound
+ * to (q->bind) on its own connection, router_lookup_rows_add every row
+ * ((from, to) as selected), return ROUTER_OK; or return a negative code
+ * (the query failed), which the route call returns with "lookup.Map: the
+ * resolver failed: ..." in err.  q and its strings are valid for the
+ * call.  Called on the thread of the route call, outside any read
+ * section: it may block (on a database) without holding up publishes,
+ * reclamation or other readers, and may itself route or publish. */
+typedef int (*router_lookup_resolver)(void *ctx, const router_lookup_query *q,
+                                      router_lookup_rows *rows);
+
+/* router_table_route_column on the table in service, with the lookup
+ * query, when one is needed, run by resolve(ctx, ...) (resolve NULL: a
+ * lookup that needs a query is ROUTER_ENEEDSLOOKUP, the query in err's
+ * message).  The query is read from one version (q->version) and the
+ * keyspace IDs placed in the shards of the version in service after the
+ * resolver returned (out[i].version): compare them if the two must
+ * agree.  Same returns as router_table_route_column, plus the
+ * resolver's negative code and ROUTER_ENOTFOUND before the first
+ * publish.  Any thread, outside any read section of its own. */
+ROUTER_EXTERN int router_route_column(
+    router *r, const char *keyspace, size_t keyspace_len, const char *table,
+    size_t table_len, const char *columns, size_t columns_len,
+    const router_value *values, size_t nvalues,
+    router_lookup_resolver resolve, void *ctx, router_route_result *out,
+    size_t cap, size_t *count, router_error *err);
+
 /* A pre-resolved keyspace.table for hot paths.  Valid across publishes until
  * router_handle_free: each lookup uses the table in service at that moment,
  * and fails with ROUTER_ENOTFOUND if the table is gone from it. */
