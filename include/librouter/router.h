@@ -512,7 +512,8 @@ ROUTER_EXTERN int router_table_route_ksid(const router_table *t,
  * Any column vindex of a table can route, named by its column(s): columns
  * is the vindex's column list as (ptr, len), names separated by ","
  * (blanks around a name ignored, compared ignoring ASCII case, in order),
- * e.g. "email" or "region, id".  A non-lookup vindex maps the values in
+ * e.g. "email" or "region, id"; an empty list (columns_len 0) names the
+ * primary vindex.  A non-lookup vindex maps the values in
  * process.  A lookup vindex (lookup, lookup_unique, lookup_hash,
  * lookup_hash_unique, lookup_unicodeloosemd5_hash[_unique],
  * consistent_lookup[_unique]) keeps its mapping in a database table that

@@ -221,7 +221,8 @@ void router__fill_shard(const router_table *t, const router__keyspace *ks,
  * separated, blanks around names ignored, ASCII case ignored), or NULL. */
 const router__colvindex *router__tdef_column(const router__tdef *d,
                                              const char *cols, size_t len);
-/* Resolve keyspace.table and its column vindex on columns: ROUTER_OK with
+/* Resolve keyspace.table and its column vindex on columns (none: the
+ * primary one): ROUTER_OK with
  * *d set and *cv set, or *cv NULL when the table does not route through
  * a vindex (pinned, unsharded, reference: every column routes as the
  * table); ROUTER_ENOTFOUND, ROUTER_EDISABLED, ROUTER_EINVAL. */

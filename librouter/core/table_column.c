@@ -70,7 +70,9 @@ int router__column_find(const router_table *t, const char *keyspace,
 		return rc;
 	if ((*d)->mode != ROUTER__T_VINDEX)
 		return ROUTER_OK; /* every column routes as the table does */
-	*cv = router__tdef_column(*d, columns, columns_len);
+	*cv = columns_len == 0 && (*d)->ncvs > 0
+	          ? &(*d)->cvs[0]
+	          : router__tdef_column(*d, columns, columns_len);
 	if (*cv == NULL)
 		return router__seterr(err, ROUTER_ENOTFOUND, (*d)->name,
 		                      "table %s has no column vindex on (%s)",
