@@ -926,7 +926,9 @@ typedef int (*router_lookup_resolver)(void *ctx, const router_lookup_query *q,
  * message).  The query is read from one version (q->version) and the
  * keyspace IDs placed in the shards of the version in service after the
  * resolver returned (out[i].version): compare them if the two must
- * agree.  Same returns as router_table_route_column, plus the
+ * agree.  Give cap as the keyspace's shard count when a non-unique
+ * lookup may name many: after ROUTER_ERANGE a second call runs the
+ * resolver again.  Same returns as router_table_route_column, plus the
  * resolver's negative code and ROUTER_ENOTFOUND before the first
  * publish.  Any thread, outside any read section of its own. */
 ROUTER_EXTERN int router_route_column(
