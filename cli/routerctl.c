@@ -38,7 +38,9 @@ enum {
 	O_SAMPLE = 1u << 8,
 	O_INVARIANTS = 1u << 9,
 	O_JSON_PATH_DIR = 1u << 10,
-	O_PARAM = 1u << 11
+	O_PARAM = 1u << 11,
+	O_COLUMN = 1u << 12,
+	O_LOOKUP_ROWS = 1u << 13
 };
 #define O_DOC (O_JSON | O_KEYSPACE | O_SHARDS | O_JSON_PATH_DIR)
 
@@ -63,6 +65,8 @@ typedef struct cli {
 	router_param params[MAX_PARAMS]; /* --param KEY=VALUE, in argv */
 	char *param_keys[MAX_PARAMS];    /* the keys, owned */
 	size_t nparams;
+	const char *column;        /* --column COLS */
+	const char *lookup_rows;   /* --lookup-rows FILE */
 } cli;
 
 typedef struct command {
@@ -627,6 +631,295 @@ out_bufs:
 	return ret;
 }
 
+/* ---- route --column and --lookup-rows ---------------------------------- */
+
+/* The rows of a --lookup-rows file: one per line, FROM and TO separated
+ * by a tab (mysql -B -N prints that), else by the first blanks; NULL is
+ * SQL NULL; TO is hex for the raw types (lookup, consistent_lookup: as
+ * hex(to) prints it), text for the hash types.  Blank lines and lines
+ * starting with # are skipped. */
+typedef struct lrows {
+	router_lookup_row *v;
+	size_t n;
+	char *text;
+	uint8_t **bufs;
+} lrows;
+
+static void lrows_free(lrows *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->bufs[i]);
+	free(r->bufs);
+	free(r->v);
+	free(r->text);
+}
+
+static int lrows_load(const cli *c, const char *file, int raw, lrows *r)
+{
+	FILE *f = fopen(file, "rb");
+	size_t cap = 0, len = 0, n;
+	char chunk[4096], *line, *next;
+
+	memset(r, 0, sizeof *r);
+	if (f == NULL) {
+		errorf("--lookup-rows %s: %s", file, strerror(errno));
+		return EXIT_USAGE;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (len + n + 1 > cap) {
+			char *t = realloc(r->text, cap = 2 * (len + n + 1));
+
+			if (t == NULL) {
+				fclose(f);
+				errorf("out of memory");
+				return EXIT_USAGE;
+			}
+			r->text = t;
+		}
+		memcpy(r->text + len, chunk, n);
+		len += n;
+	}
+	fclose(f);
+	if (r->text == NULL)
+		return 0;
+	r->text[len] = '\0';
+	for (line = r->text; line != NULL && *line != '\0'; line = next) {
+		char *sep, *to;
+		router_lookup_row *row;
+		void *t;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (*line != '\0' && line[strlen(line) - 1] == '\r')
+			line[strlen(line) - 1] = '\0';
+		if (*line == '\0' || *line == '#')
+			continue;
+		sep = strchr(line, '\t');
+		if (sep == NULL)
+			sep = strpbrk(line, " ");
+		if (sep == NULL)
+			return usage(c, "--lookup-rows %s: '%s' is not FROM and "
+			                "TO",
+			             file, line);
+		*sep = '\0';
+		to = sep + 1;
+		while (*to == ' ')
+			to++;
+		if ((t = realloc(r->v, (r->n + 1) * sizeof *r->v)) == NULL)
+			return usage(c, "out of memory");
+		r->v = t;
+		if ((t = realloc(r->bufs, (r->n + 1) * sizeof *r->bufs)) ==
+		    NULL)
+			return usage(c, "out of memory");
+		r->bufs = t;
+		row = &r->v[r->n];
+		r->bufs[r->n++] = NULL;
+		row->from = strcmp(line, "NULL") == 0
+		                ? ROUTER_VALUE_NULL
+		                : ROUTER_VALUE_BYTES(ROUTER_SQL_VARCHAR, line,
+		                                     strlen(line));
+		if (strcmp(to, "NULL") == 0) {
+			row->to = ROUTER_VALUE_NULL;
+		} else if (raw) {
+			size_t kl;
+
+			if (unhex(to, &r->bufs[r->n - 1], &kl) != 0)
+				return usage(c, "--lookup-rows %s: '%s' is not "
+				                "hex (write the keyspace ID as "
+				                "hex(%s))",
+				             file, to, "to");
+			row->to = ROUTER_VALUE_BYTES(ROUTER_SQL_VARBINARY,
+			                             r->bufs[r->n - 1], kl);
+		} else {
+			row->to = ROUTER_VALUE_BYTES(ROUTER_SQL_VARCHAR, to,
+			                             strlen(to));
+		}
+	}
+	return 0;
+}
+
+/* q's SQL with the tuple written in: what to paste into a client. */
+static char *literal_query(const router_lookup_query *q)
+{
+	size_t tl = q->sql_len - (q->from_len + 2), cap, k;
+	char *out;
+	const char *p = q->bind.ptr;
+
+	cap = q->sql_len + 4 * q->bind.len + 32;
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	memcpy(out, q->sql, tl); /* up to "in " */
+	k = tl;
+	out[k++] = '(';
+	switch (q->bind.type) {
+	case ROUTER_SQL_NULL:
+		k += (size_t)sprintf(out + k, "NULL");
+		break;
+	case ROUTER_SQL_INT64:
+		k += (size_t)sprintf(out + k, "%" PRId64, q->bind.i64);
+		break;
+	case ROUTER_SQL_UINT64:
+		k += (size_t)sprintf(out + k, "%" PRIu64, q->bind.u64);
+		break;
+	default:
+		out[k++] = '\'';
+		for (size_t i = 0; i < q->bind.len; i++) {
+			if (p[i] == '\'' || p[i] == '\\')
+				out[k++] = p[i] == '\'' ? '\'' : '\\';
+			out[k++] = p[i];
+		}
+		out[k++] = '\'';
+	}
+	out[k++] = ')';
+	out[k] = '\0';
+	return out;
+}
+
+static int print_lookup_needed(cli *c, const router_table *t, const char *ks,
+                               const char *table, const char *col,
+                               const router_value *v, const char *text)
+{
+	router_lookup_query q;
+	router_error e;
+	char *lit;
+	int rc;
+
+	rc = router_table_lookup_query(t, ks, strlen(ks), table, strlen(table),
+	                               col, strlen(col), v, &q, &e);
+	if (rc != ROUTER_OK) {
+		errorf("route %s.%s: %s", ks, table, e.message);
+		if (c->json)
+			emit(jfail(&e));
+		return exit_for_route(rc);
+	}
+	if ((lit = literal_query(&q)) == NULL) {
+		errorf("out of memory");
+		return EXIT_USAGE;
+	}
+	if (c->json) {
+		json_t *o = json_pack(
+		    "{s:b, s:b, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:b, s:b, "
+		    "s:o}",
+		    "ok", 0, "needs_lookup", 1, "keyspace", jstr(ks), "table",
+		    jstr(table), "vindex_type", q.vindex_type, "sql", q.sql,
+		    "query", lit, "lookup_table", q.table, "from", q.from,
+		    "batched", (q.flags & ROUTER_LOOKUP_BATCHED) != 0, "unique",
+		    (q.flags & ROUTER_LOOKUP_UNIQUE) != 0, "version",
+		    juint(q.version));
+
+		json_object_set_new(o, "to", jstr(q.to));
+		emit(o);
+	} else {
+		printf("%s\n", lit);
+	}
+	errorf("route %s.%s: the %s vindex needs the rows of the query "
+	       "above (the value %s): give them with --lookup-rows FILE, "
+	       "one 'FROM<TAB>TO' per line%s",
+	       ks, table, q.vindex_type, text,
+	       strstr(q.vindex_type, "hash") != NULL
+	           ? ""
+	           : ", TO as hex (select ..., hex(to) ...)");
+	free(lit);
+	return EXIT_NO;
+}
+
+/* route through a column vindex (--column, --lookup-rows, or a primary
+ * lookup vindex). */
+static int route_column(cli *c, const router_table *t, const char *ks,
+                        const char *table, const router_value *vals,
+                        size_t nv)
+{
+	static const router_lookup_row no_row;
+	const char *col = c->column != NULL ? c->column : "";
+	router_route_result *out = NULL;
+	lrows rows = {0};
+	const router_lookup_row *rv = NULL;
+	size_t n = 0, nr = 0;
+	router_error e;
+	int rc, ret;
+
+	rc = router_table_route_column(t, ks, strlen(ks), table, strlen(table),
+	                               col, strlen(col), vals, nv, NULL, 0,
+	                               NULL, 0, &n, &e);
+	if (rc == ROUTER_ENEEDSLOOKUP) {
+		router_lookup_query q;
+
+		if (c->lookup_rows == NULL)
+			return print_lookup_needed(c, t, ks, table, col,
+			                           &vals[0], c->pos[3]);
+		rc = router_table_lookup_query(t, ks, strlen(ks), table,
+		                               strlen(table), col, strlen(col),
+		                               &vals[0], &q, &e);
+		if (rc == ROUTER_OK &&
+		    (ret = lrows_load(c, c->lookup_rows,
+		                      strstr(q.vindex_type, "hash") == NULL,
+		                      &rows)) != 0) {
+			lrows_free(&rows);
+			return ret;
+		}
+		/* an empty file is "no row", not "not asked" */
+		rv = rows.v != NULL ? rows.v : &no_row;
+		nr = rows.n;
+		if (rc == ROUTER_OK)
+			rc = router_table_route_column(
+			    t, ks, strlen(ks), table, strlen(table), col,
+			    strlen(col), vals, nv, rv, nr, NULL, 0, &n, &e);
+	}
+	if (rc == ROUTER_ERANGE) {
+		if ((out = calloc(n, sizeof *out)) == NULL) {
+			lrows_free(&rows);
+			errorf("out of memory");
+			return EXIT_USAGE;
+		}
+		rc = router_table_route_column(t, ks, strlen(ks), table,
+		                               strlen(table), col, strlen(col),
+		                               vals, nv, rv, nr, out, n, &n,
+		                               &e);
+	}
+	if (rc != ROUTER_OK && rc != ROUTER_NONE) {
+		errorf("route %s.%s: %s", ks, table, e.message);
+		if (c->json)
+			emit(jfail(&e));
+		/* With rows, EINVAL is about them (a unique lookup answered
+		 * by several): a "no", not a usage error. */
+		ret = rv != NULL && rc == ROUTER_EINVAL ? EXIT_NO
+		                                         : exit_for_route(rc);
+		goto done;
+	}
+	if (c->json) {
+		json_t *sh = json_array(), *ks_ = json_array();
+
+		for (size_t i = 0; i < n && rc == ROUTER_OK; i++) {
+			char hex[2 * ROUTER_KSID_MAX + 1];
+
+			hexstr(out[i].ksid,
+			       out[i].ksid_len < ROUTER_KSID_MAX
+			           ? out[i].ksid_len
+			           : ROUTER_KSID_MAX,
+			       hex);
+			json_array_append_new(sh, jstr(out[i].shard));
+			json_array_append_new(ks_, jstr(hex));
+		}
+		emit(json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "ok", 1,
+		               "keyspace", jstr(ks), "table", jstr(table),
+		               "column", jstr(c->column), "shards", sh, "ksids",
+		               ks_, "version",
+		               juint(n > 0 && rc == ROUTER_OK ? out[0].version
+		                                              : router_table_version(t))));
+	} else if (rc == ROUTER_NONE) {
+		printf("none\n");
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", out[i].shard);
+	}
+	ret = EXIT_YES;
+done:
+	free(out);
+	lrows_free(&rows);
+	return ret;
+}
+
 static int cmd_route(cli *c)
 {
 	router_value vals[MAX_VALUES];
@@ -652,8 +945,14 @@ static int cmd_route(cli *c)
 		ret = invalid(c, &d);
 		goto out;
 	}
-	rc = router_table_route(d.t, ks, strlen(ks), table, strlen(table),
-	                        vals, nv, &res, &e);
+	rc = ROUTER_ENEEDSLOOKUP;
+	if ((c->seen & (O_COLUMN | O_LOOKUP_ROWS)) == 0)
+		rc = router_table_route(d.t, ks, strlen(ks), table,
+		                        strlen(table), vals, nv, &res, &e);
+	if (rc == ROUTER_ENEEDSLOOKUP) {
+		ret = route_column(c, d.t, ks, table, vals, nv);
+		goto out;
+	}
 	if (rc != ROUTER_OK && rc != ROUTER_NONE) {
 		errorf("route %s.%s: %s", ks, table, e.message);
 		if (c->json)
@@ -1583,7 +1882,8 @@ static int cmd_help(cli *c);
 static const command commands[] = {
     {"ksid", 2, 1 + MAX_VALUES, O_JSON | O_SQLTYPE | O_HEX | O_PARAM,
      cmd_ksid},
-    {"route", 4, 3 + MAX_VALUES, O_DOC | O_SQLTYPE | O_HEX, cmd_route},
+    {"route", 4, 3 + MAX_VALUES,
+     O_DOC | O_SQLTYPE | O_HEX | O_COLUMN | O_LOOKUP_ROWS, cmd_route},
     {"shard", 3, 3, O_DOC, cmd_shard},
     {"validate", 1, 1, O_DOC, cmd_validate},
     {"check", 2, 2, O_DOC | O_DESTRUCTIVE | O_SAMPLE | O_INVARIANTS, cmd_check},
@@ -1715,6 +2015,7 @@ static const optdef optdefs[] = {
     {"sample", O_SAMPLE, 1},   {"invariants", O_INVARIANTS, 1},
     {"json-path-dir", O_JSON_PATH_DIR, 1},
     {"param", O_PARAM, 1},
+    {"column", O_COLUMN, 1},   {"lookup-rows", O_LOOKUP_ROWS, 1},
 };
 
 static int set_option(cli *c, const optdef *o, const char *val)
@@ -1748,6 +2049,14 @@ static int set_option(cli *c, const optdef *o, const char *val)
 		break;
 	case O_INVARIANTS:
 		c->invariants = val;
+		break;
+	case O_COLUMN:
+		if (val[0] == '\0')
+			return usage(c, "--column needs a column name");
+		c->column = val;
+		break;
+	case O_LOOKUP_ROWS:
+		c->lookup_rows = val;
 		break;
 	case O_JSON_PATH_DIR:
 		if (val[0] == '\0')

@@ -527,6 +527,114 @@ ROUTER_EXTERN int router_table_route_prefix(
     router_route_result *out, size_t cap, size_t *n, router_error *err);
 
 /* ------------------------------------------------------------------------ */
+/* Column vindexes and lookup vindexes through the application              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Any column vindex of a table can route, named by its column(s): columns
+ * is the vindex's column list as (ptr, len), names separated by ","
+ * (blanks around a name ignored, compared ignoring ASCII case, in order),
+ * e.g. "email" or "region, id"; an empty list (columns_len 0) names the
+ * primary vindex.  A non-lookup vindex maps the values in
+ * process.  A lookup vindex (lookup, lookup_unique, lookup_hash,
+ * lookup_hash_unique, lookup_unicodeloosemd5_hash[_unique],
+ * consistent_lookup[_unique]) keeps its mapping in a database table that
+ * the application reads: vtgate's two halves are given to it, what to ask
+ * (router_table_lookup_query) and how the rows answer
+ * (router_table_route_column with the rows).  A lookup vindex takes one
+ * value; a non-unique one may answer with several keyspace IDs, hence
+ * several shards.  docs/spec.md "Lookup vindexes".
+ */
+
+/* router_lookup_query.flags */
+#define ROUTER_LOOKUP_UNIQUE 1u   /* at most one row may answer */
+#define ROUTER_LOOKUP_BATCHED 2u  /* vtgate sends one IN query for all of a
+                                   * statement's values and matches rows to
+                                   * values by the text of `from`; else one
+                                   * query per value, every row used */
+#define ROUTER_LOOKUP_NO_QUERY 4u /* write_only, or ignore_nulls with the
+                                   * single value NULL: every shard, no query
+                                   * to run */
+
+/* The query vtgate would issue for a lookup vindex's Map.  Fixed forever.
+ * Strings are NUL-terminated as well as (ptr, len) and point into the
+ * table's memory (valid while it lives) or, from router_route_column's
+ * resolver, into memory valid for the callback. */
+typedef struct router_lookup_query {
+	const char *vindex_type; /* "lookup_hash" ... */
+	/* "select <from>, <to> from <table> where <from> in ::<from>": the
+	 * bind variable <from> is a tuple of the value(s). */
+	const char *sql;
+	size_t sql_len;
+	const char *table; /* the `table` param as written ("ks.t" or "t") */
+	size_t table_len;
+	const char *from; /* the first `from` column, trimmed */
+	size_t from_len;
+	const char *to;
+	size_t to_len;
+	/* What vtgate appends inside a DML transaction (read_lock): " for
+	 * update", " lock in share mode" or "". */
+	const char *lock_suffix;
+	size_t lock_suffix_len;
+	unsigned flags; /* ROUTER_LOOKUP_* */
+	/* Version of the table the query was read from. */
+	uint64_t version;
+	/* The value to bind in the tuple: the caller's value, except for
+	 * lookup_unicodeloosemd5_hash*, which binds UINT64 of the first 8
+	 * bytes (big-endian) of unicode_loose_md5(value).  Its bytes, if
+	 * any, are the caller's. */
+	router_value bind;
+} router_lookup_query;
+
+/* A row the application got back: the `from` and `to` columns, in that
+ * order, as the query selects them.  Fixed forever. */
+typedef struct router_lookup_row {
+	router_value from;
+	router_value to;
+} router_lookup_row;
+
+/* What to ask for routing value through the lookup vindex on columns of
+ * keyspace.table (resolved as router_table_route does, routing rules
+ * included).  Fills *out (see router_lookup_query).  Returns ROUTER_OK;
+ * ROUTER_ENOTFOUND (keyspace, table, or no column vindex on those
+ * columns); ROUTER_EDISABLED; ROUTER_EINVAL (NULL arguments, not a lookup
+ * vindex, invalid UTF-8 for lookup_unicodeloosemd5_hash* with Vitess's
+ * message).  Thread-safe on a frozen table the caller keeps alive. */
+ROUTER_EXTERN int router_table_lookup_query(
+    const router_table *t, const char *keyspace, size_t keyspace_len,
+    const char *table, size_t table_len, const char *columns,
+    size_t columns_len, const router_value *value, router_lookup_query *out,
+    router_error *err);
+
+/* Route values through the column vindex on columns of keyspace.table:
+ * one result per shard, in the order the keyspace IDs came, written to
+ * out[0..cap) (each result's ksid is the first keyspace ID that reached
+ * it; an all-shards answer has ksid_len 0), *count their number.
+ * Non-lookup vindex: values are its columns' values (rows ignored), one
+ * result.  Lookup vindex: one value, and rows[0..nrows) the rows its
+ * query returned (rows NULL: not asked yet).  The keyspace IDs are: the
+ * raw bytes of `to` (lookup*, consistent_lookup*); hash of `to` read
+ * as a uint64 (lookup_hash*, lookup_unicodeloosemd5_hash*; rows that do
+ * not read as one are skipped).  A batched query's rows count when
+ * their `from` has the text of the bound value; a per-value query's all
+ * count.  Returns ROUTER_OK; ROUTER_NONE (no row, or no row gave a
+ * keyspace ID; *count 0); ROUTER_ENEEDSLOOKUP (a lookup vindex and rows
+ * NULL, unless ROUTER_LOOKUP_NO_QUERY applies: then every shard);
+ * ROUTER_ERANGE (more shards than cap: the first cap are written, *count
+ * says how many there are); ROUTER_EINVAL (a unique vindex answered by
+ * several rows: Vitess's "Lookup.Map: unexpected multiple results from
+ * vindex <table>: INT64(1)"; wrong number of values, NULL arguments);
+ * ROUTER_ENOTFOUND, ROUTER_EDISABLED, ROUTER_EUNSUPPORTED as
+ * router_table_route.  Thread-safe on a frozen table the caller keeps
+ * alive. */
+ROUTER_EXTERN int router_table_route_column(
+    const router_table *t, const char *keyspace, size_t keyspace_len,
+    const char *table, size_t table_len, const char *columns,
+    size_t columns_len, const router_value *values, size_t nvalues,
+    const router_lookup_row *rows, size_t nrows, router_route_result *out,
+    size_t cap, size_t *count, router_error *err);
+
+/* ------------------------------------------------------------------------ */
 /* Diffs                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -820,6 +928,47 @@ ROUTER_EXTERN int router_route_prefix(router *r, const char *keyspace,
                                       size_t like_len,
                                       router_route_result *out, size_t cap,
                                       size_t *n, router_error *err);
+
+/* Rows a lookup resolver returns, owned by librouter (valid during the
+ * resolver call only). */
+typedef struct router_lookup_rows router_lookup_rows;
+
+/* Add one row (its `from` and `to` values; their bytes are copied) to
+ * rows.  Call only from inside the resolver that received rows.
+ * ROUTER_OK, ROUTER_ENOMEM (the route call then fails with it),
+ * ROUTER_EINVAL (NULL arguments, malformed value). */
+ROUTER_EXTERN int router_lookup_rows_add(router_lookup_rows *rows,
+                                         const router_value *from,
+                                         const router_value *to);
+
+/* The application's lookup: run q->sql with the tuple ::<q->from> bound
+ * to (q->bind) on its own connection, router_lookup_rows_add every row
+ * ((from, to) as selected), return ROUTER_OK; or return a negative code
+ * (the query failed), which the route call returns with "lookup.Map: the
+ * resolver failed: ..." in err.  q and its strings are valid for the
+ * call.  Called on the thread of the route call, outside any read
+ * section: it may block (on a database) without holding up publishes,
+ * reclamation or other readers, and may itself route or publish. */
+typedef int (*router_lookup_resolver)(void *ctx, const router_lookup_query *q,
+                                      router_lookup_rows *rows);
+
+/* router_table_route_column on the table in service, with the lookup
+ * query, when one is needed, run by resolve(ctx, ...) (resolve NULL: a
+ * lookup that needs a query is ROUTER_ENEEDSLOOKUP, the query in err's
+ * message).  The query is read from one version (q->version) and the
+ * keyspace IDs placed in the shards of the version in service after the
+ * resolver returned (out[i].version): compare them if the two must
+ * agree.  Give cap as the keyspace's shard count when a non-unique
+ * lookup may name many: after ROUTER_ERANGE a second call runs the
+ * resolver again.  Same returns as router_table_route_column, plus the
+ * resolver's negative code and ROUTER_ENOTFOUND before the first
+ * publish.  Any thread, outside any read section of its own. */
+ROUTER_EXTERN int router_route_column(
+    router *r, const char *keyspace, size_t keyspace_len, const char *table,
+    size_t table_len, const char *columns, size_t columns_len,
+    const router_value *values, size_t nvalues,
+    router_lookup_resolver resolve, void *ctx, router_route_result *out,
+    size_t cap, size_t *count, router_error *err);
 
 /* A pre-resolved keyspace.table for hot paths.  Valid across publishes until
  * router_handle_free: each lookup uses the table in service at that moment,

@@ -191,8 +191,94 @@ typedef struct router__vindex {
 			size_t n;
 			char *keys; /* the entries' key bytes */
 		} rj;
+		struct {
+			/* One allocation holding table, from[0], to and
+			 * the Map SQL, each NUL-terminated
+			 * (vindex_lookup.c). */
+			char *mem;
+			const char *table, *from, *to, *sql;
+			size_t table_len, from_len, to_len, sql_len;
+			uint8_t sub;       /* ROUTER__LK_RAW/_HASH/_ULMD5 */
+			uint8_t flags;     /* ROUTER__LK_F_* */
+			uint8_t read_lock; /* ROUTER__LK_LOCK_* */
+			uint8_t nfrom;     /* from columns (Create uses all) */
+		} lk;
 	} u;
 } router__vindex;
+
+/* ---- the lookup family (vindex_lookup.c) ------------------------------- */
+
+/* How a lookup vindex turns its `to` column into a keyspace ID. */
+enum {
+	ROUTER__LK_RAW = 1, /* lookup*, consistent_lookup*: the raw bytes */
+	ROUTER__LK_HASH,    /* lookup_hash*: ToCastUint64, then hash */
+	ROUTER__LK_ULMD5    /* lookup_unicodeloosemd5_hash*: ids converted
+	                     * first, then as LK_HASH */
+};
+enum {
+	ROUTER__LK_F_IGNORE_NULLS = 1,
+	ROUTER__LK_F_BATCH = 2,
+	ROUTER__LK_F_WRITE_ONLY = 4,
+	ROUTER__LK_F_AUTOCOMMIT = 8, /* also set by multi_shard_autocommit */
+	ROUTER__LK_F_MULTI_SHARD_AUTOCOMMIT = 16,
+	ROUTER__LK_F_NO_VERIFY = 32
+};
+enum {
+	ROUTER__LK_LOCK_UNSET = 0,
+	ROUTER__LK_LOCK_EXCLUSIVE,
+	ROUTER__LK_LOCK_SHARED,
+	ROUTER__LK_LOCK_NONE
+};
+
+/* What router__lookup_map returns besides ROUTER_OK and ROUTER_NONE: the
+ * value maps to the whole key range (write_only, or ignore_nulls with a
+ * single NULL id), i.e. every shard, with no query. */
+#define ROUTER__LOOKUP_ALL 2
+
+/* Parse and check the params of a lookup-family vindex (v->type set) as
+ * Vitess's NewLookup* do: booleans exactly "true"/"false" ("<key> value
+ * must be 'true' or 'false': '<val>'"), read_lock exclusive/shared/none
+ * ("invalid read_lock value: <v>"), from split on "," and trimmed; the
+ * Map SQL is formatted once here.  ROUTER_OK, ROUTER_EREFERENCE (bad
+ * param, Vitess's message, culprit in err) or ROUTER_ENOMEM. */
+int router__lookup_init(router__vindex *v, const router_param *params,
+                        size_t nparams, const router_allocator *a,
+                        const char *culprit, router_error *err);
+void router__lookup_fini(router__vindex *v, const router_allocator *a);
+/* The params of params[0..n) that a lookup vindex of type t ignores, as
+ * Vitess's UnknownParams() lists them (never an error): up to cap keys
+ * into out (may be NULL when cap is 0), in params order.  Returns how
+ * many there are. */
+size_t router__lookup_unknown_params(const router__vtype *t,
+                                     const router_param *params, size_t n,
+                                     const char **out, size_t cap);
+
+/* Receives each keyspace ID a lookup answers with; a negative return
+ * stops the mapping with that code. */
+typedef int router__ksid_sink(void *ctx, const uint8_t *ksid, size_t len);
+/* 1 when Map sends no query and answers every shard for ids[0..nids):
+ * write_only, or ignore_nulls on a non-unique type with one NULL id. */
+int router__lookup_no_query(const router__vindex *v, const router_value *ids,
+                            size_t nids);
+/* The value bound for id in the query: id itself, or for
+ * lookup_unicodeloosemd5_hash* UINT64 of unicode_loose_md5(id)[:8]
+ * big-endian.  ROUTER_OK, ROUTER_EINVAL (invalid UTF-8, malformed value:
+ * err filled). */
+int router__lookup_bind(const router__vindex *v, const router_value *id,
+                        router_value *out, router_error *err);
+/* 1 when vtgate sends one IN query for every id (the first bound id is
+ * integral, or batch_lookup), 0 for one query per id. */
+int router__lookup_batched(const router__vindex *v, const router_value *bound0);
+/* Map id `which` of ids[0..nids) given the rows returned for it (batched:
+ * the rows of the one query, matched by the text of `from`; per id: the
+ * rows of its own query, all used), as Vitess's Map: keyspace IDs to
+ * sink in row order.  Returns ROUTER_OK (zero or more sent),
+ * ROUTER_NONE, ROUTER__LOOKUP_ALL, ROUTER_EINVAL (unique with several
+ * rows: Vitess's message; malformed values), or the sink's code. */
+int router__lookup_map(const router__vindex *v, const router_value *ids,
+                       size_t nids, size_t which,
+                       const router_lookup_row *rows, size_t nrows,
+                       router__ksid_sink *sink, void *ctx, router_error *err);
 
 /* Compile a vindex of type `type` with params.  Unknown params are ignored
  * as Vitess ignores them.  Returns ROUTER_OK or ROUTER_EREFERENCE (unknown

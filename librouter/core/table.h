@@ -255,6 +255,60 @@ int router__builder_add_rule_raw(router_builder *b, const char *from_table,
                                  const char *const *to_tables,
                                  size_t ntargets, router_error *err);
 
+/* ---- column vindexes (table_column.c) ---- */
+
+/* The column vindex of d on the columns named by cols[0..len) (","
+ * separated, blanks around names ignored, ASCII case ignored), or NULL. */
+const router__colvindex *router__tdef_column(const router__tdef *d,
+                                             const char *cols, size_t len);
+/* Resolve keyspace.table and its column vindex on columns (none: the
+ * primary one): ROUTER_OK with
+ * *d set and *cv set, or *cv NULL when the table does not route through
+ * a vindex (pinned, unsharded, reference: every column routes as the
+ * table); ROUTER_ENOTFOUND, ROUTER_EDISABLED, ROUTER_EINVAL. */
+int router__column_find(const router_table *t, const char *keyspace,
+                        size_t keyspace_len, const char *table,
+                        size_t table_len, const char *columns,
+                        size_t columns_len, const router__tdef **d,
+                        const router__colvindex **cv, router_error *err);
+/* router_table_route_column after router__column_find. */
+int router__column_route(const router_table *t, const router__tdef *d,
+                         const router__colvindex *cv,
+                         const router_value *values, size_t nvalues,
+                         const router_lookup_row *rows, size_t nrows,
+                         router_route_result *out, size_t cap,
+                         size_t *count, router_error *err);
+/* Fill *out for the lookup vindex v and value (t may be NULL: version 0).
+ * Strings point into v.  ROUTER_OK, ROUTER_EINVAL (not a lookup, a value
+ * the bind conversion refuses). */
+int router__lookup_query_fill(const router_table *t, const router__vindex *v,
+                              const router_value *value,
+                              router_lookup_query *out, router_error *err);
+
+/* Results one per shard of ks, deduplicated, the first cap written into
+ * out; count is every distinct shard. */
+typedef struct router__shards {
+	const router_table *t;
+	const router__keyspace *ks;
+	router_route_result *out;
+	size_t cap, count;
+	uint64_t *seen; /* a bit per shard: local or allocated */
+	uint64_t local[64];
+} router__shards;
+/* ROUTER_OK or ROUTER_ENOMEM (more than 4096 shards and no memory). */
+int router__shards_init(router__shards *s, const router_table *t,
+                        const router__keyspace *ks, router_route_result *out,
+                        size_t cap);
+void router__shards_fini(router__shards *s);
+/* A router__ksid_sink: the shard of ksid, once. */
+int router__shards_add(void *ctx, const uint8_t *ksid, size_t len);
+/* Every shard of the keyspace, ksid_len 0. */
+void router__shards_all(router__shards *s);
+/* The public status for a mapping that returned rc: rc when negative;
+ * ROUTER_NONE for no shard; ROUTER_ERANGE past cap; else ROUTER_OK. */
+int router__shards_status(const router__shards *s, int rc, size_t *count,
+                          router_error *err);
+
 /* Free a table's memory now (the router's reclamation callback). */
 void router__table_destroy(router_table *t);
 /* A copy of diff src (NULL: an empty diff) with its own memory, from a

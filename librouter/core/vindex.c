@@ -1530,6 +1530,9 @@ int router__vindex_init(router__vindex *v, const char *type,
 		rc = router__region_json_init(v, params, nparams, a, culprit,
 		                              err);
 		break;
+	case ROUTER__V_LOOKUP:
+		rc = router__lookup_init(v, params, nparams, a, culprit, err);
+		break;
 	default:
 		break;
 	}
@@ -1551,6 +1554,8 @@ void router__vindex_fini(router__vindex *v, const router_allocator *a)
 	} else if (v->type->kind == ROUTER__V_REGION_JSON) {
 		router__region_json_fini(v, a);
 	}
+	if (v->type->kind == ROUTER__V_LOOKUP)
+		router__lookup_fini(v, a);
 	memset(v, 0, sizeof *v);
 }
 

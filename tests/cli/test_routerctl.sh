@@ -211,6 +211,42 @@ run 1 route "$TMP/two.json" customer nosuch 1 --json && is_json && eq "$(jget .o
 eq "$(jget .error.code)" ROUTER_ENOTFOUND
 t route_through_a_lookup_primary_vindex_answers_no
 run 1 route "$EX/demo_user.json" user music_extra 1 --keyspace user --shards user=-80,80-
+t route_column_routes_through_a_secondary_vindex
+DU="$EX/demo_user.json --keyspace user --shards user=-80,80-"
+run 0 route $DU user music_extra 1 --column keyspace_id && out_is -80
+run 0 route $DU user music_extra 9223372036854775807 --column KEYSPACE_ID --json && is_json
+eq "$(jget '.shards[0]')" -80
+eq "$(jget '.ksids[0]')" 7fffffffffffffff
+t route_column_of_an_unknown_column_answers_no
+run 1 route $DU user user 1 --column nosuch && err_has "no column vindex on (nosuch)"
+t route_through_a_lookup_prints_the_query_to_run
+run 1 route $DU user music_extra 7 && out_is "select music_id, user_id from music_user_idx where music_id in (7)"
+err_has "--lookup-rows"
+run 1 route $DU user user "o'neil" --column name && out_is "select name, user_id from name_user_idx where name in ('o''neil')"
+run 1 route $DU user user bob --column name --json && is_json
+eq "$(jget .needs_lookup)" true
+eq "$(jget .sql)" "select name, user_id from name_user_idx where name in ::name"
+eq "$(jget .batched)" false
+eq "$(jget .unique)" false
+t route_with_lookup_rows_prints_every_shard_they_name
+printf 'bob\t10\n# a comment\n\nbob\tC0FFEE\nbob\t11\n' >"$TMP/rows.tsv"
+run 0 route $DU user user bob --column name --lookup-rows "$TMP/rows.tsv" && out_is "$(printf -- '-80\n80-')"
+run 0 route $DU user user bob --column name --lookup-rows "$TMP/rows.tsv" --json && is_json
+eq "$(jget '.ksids[1]')" c0ffee
+eq "$(jget '.shards|length')" 2
+t route_with_lookup_rows_batched_integer_values_match_from
+printf '7\t90\n8\t10\n' >"$TMP/rows7.tsv"
+run 0 route $DU user music_extra 7 --lookup-rows "$TMP/rows7.tsv" && out_is 80-
+t route_with_lookup_rows_for_a_unique_vindex_refuses_several
+printf '7\t90\n7\t10\n' >"$TMP/rows77.tsv"
+run 1 route $DU user music_extra 7 --lookup-rows "$TMP/rows77.tsv" && err_has "Lookup.Map: unexpected multiple results from vindex music_user_idx: INT64(7)"
+t route_with_empty_lookup_rows_is_none
+: >"$TMP/none.tsv"
+run 0 route $DU user music_extra 7 --lookup-rows "$TMP/none.tsv" && out_is none
+t route_with_lookup_rows_that_are_not_hex_is_a_usage_error
+printf '7\tzz\n' >"$TMP/bad.tsv"
+run 2 route $DU user music_extra 7 --lookup-rows "$TMP/bad.tsv" && err_has "is not hex"
+run 2 route $DU user music_extra 7 --lookup-rows "$TMP/nosuch.tsv"
 t route_in_a_sharded_keyspace_without_shards_answers_no
 run 1 route $CUST customer customer 1 && err_has "customer=-80,80-"
 t route_of_a_single_keyspace_document_needs_its_name

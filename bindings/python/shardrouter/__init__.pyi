@@ -384,6 +384,10 @@ class Router:
     def lookup(self, keyspace: str, table: str, value: _Key, /
                ) -> Route | None: ...
     def route_ksid(self, keyspace: str, ksid: ReadableBuffer, /) -> str: ...
+    def route_column(
+        self, keyspace: str, table: str, columns: str, value: _Key, /, *,
+        resolver: Callable[[dict[str, Any]], Iterable[tuple[_Key, _Key]]]
+        | None = ...) -> list[str]: ...
     @overload
     def route_many(self, __keyspace: str, __table: str, __values: _Keys, *,
                    ids: Literal[False] = ..., out: None = ...,

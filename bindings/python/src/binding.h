@@ -63,6 +63,11 @@
  *   publishes; fences, invariants and set_sample (a copy of the keys,
  *   whose values borrow from Python objects) keep it.
  *
+ * - Lookups (lookup.c).  Router.route_column calls the Python resolver
+ *   from librouter's resolver callback, on the calling thread with the
+ *   GIL held; librouter calls it outside its read sections, so a
+ *   resolver blocked on a database holds back no publish.
+ *
  * - Module state, heap types and multi-phase init throughout; no static
  *   Python objects.  Memory shared with the C core is allocated with the
  *   raw allocator.
@@ -325,6 +330,11 @@ PyObject *sr_Router_rollback(RouterObject *self, PyObject *const *args,
 
 /* router_class.c */
 int sr_router_add(PyObject *m, modstate *st);
+
+/* lookup.c */
+PyObject *sr_Router_route_column(RouterObject *self, PyObject *const *args,
+                                 Py_ssize_t nargs, PyObject *kwnames);
+extern const char sr_Router_route_column_doc[];
 int sr_Router_clear(RouterObject *self);
 
 /* beyond.c */

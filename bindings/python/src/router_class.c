@@ -596,6 +596,8 @@ static PyMethodDef Router_methods[] = {
      Router_lookup_doc},
     {"route_ksid", (PyCFunction)(void (*)(void))Router_route_ksid,
      METH_FASTCALL, Router_route_ksid_doc},
+    {"route_column", (PyCFunction)(void (*)(void))sr_Router_route_column,
+     METH_FASTCALL | METH_KEYWORDS, sr_Router_route_column_doc},
     {"route_many", (PyCFunction)(void (*)(void))Router_route_many,
      METH_FASTCALL | METH_KEYWORDS, Router_route_many_doc},
     {"table", (PyCFunction)(void (*)(void))Router_table, METH_FASTCALL,

@@ -289,5 +289,6 @@ void sr_init_guards(void);
 void sr_init_table_class(void);
 void sr_init_route(void);
 void sr_init_vindex(void);
+void sr_init_lookup(void);
 
 #endif
