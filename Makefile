@@ -563,9 +563,9 @@ test-valgrind: deps-test lib $(TEST_BINS)
 PKGS_BENCH := $(PKGS_BUILD) valgrind
 BENCH_BIN := $(BUILD)/bench/bench
 
-$(BENCH_BIN): bench/bench.c $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC)
+$(BENCH_BIN): bench/bench.c bench/minimal.c bench/minimal.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) -lm $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ bench/bench.c bench/minimal.c $(STATIC) $(DEPLIBS) -lm $(LDFLAGS_ALL)
 
 deps-bench:
 	$(call need_pkgs,$(PKGS_BENCH))
