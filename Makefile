@@ -20,6 +20,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 CMAKEDIR ?= $(LIBDIR)/cmake/librouter
 
@@ -81,7 +82,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev g++
 .PHONY: test-ruby bench-ruby deps-ruby
 .PHONY: test-etcd test-etcd-asan test-etcd-tsan deps-etcd demo-fleet
 .PHONY: test-fleet fleet-bench
-.PHONY: test-python bench-python deps-python python-ext
+.PHONY: test-python test-python-sdist bench-python deps-python python-ext
 .PHONY: all lib test test-c test-readme check-headers test-link test-abi test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install uninstall test-install deps-install deps-all test-fresh deb test-deb check-exports
 
 all: lib tools
@@ -110,6 +111,7 @@ help:
 	@echo "make test-ruby   build the Ruby extension (bindings/ruby), run its minitest suite"
 	@echo "make bench-ruby  Ruby binding: #route vs a no-op C call, with and without YJIT"
 	@echo "make test-python build the Python extension (bindings/python), run its pytest suite"
+	@echo "make test-python-sdist build the sdist, pip install it offline into a fresh venv, run the README example"
 	@echo "make bench-python Python binding: route() vs a no-op C call, route_many vs the C loop"
 	@echo "make test-asan    C suites under ASan+UBSan (clang); test-tsan under TSan"
 	@echo "make test-valgrind C suites under valgrind memcheck"
@@ -198,7 +200,7 @@ install: lib tools
 	rm -rf $(INSTALL_FILES)
 	sh tools/gen_pkgfiles.sh $(INSTALL_FILES) $(VERSION) $(PREFIX) $(LIBDIR) $(INCLUDEDIR)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/librouter $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+		$(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/librouter/
 	install -m 644 $(STATIC) $(ETCD_STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED) $(ETCD_SHARED) $(DESTDIR)$(LIBDIR)/
@@ -210,6 +212,7 @@ install: lib tools
 	install -m 644 $(INSTALL_FILES)/librouter-config.cmake $(INSTALL_FILES)/librouter-config-version.cmake $(DESTDIR)$(CMAKEDIR)/
 	install -m 755 $(BUILD)/routerctl $(DESTDIR)$(BINDIR)/
 	install -m 644 cli/routerctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 cli/routerctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/routerctl
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
 		ldconfig && echo "install: ran ldconfig"; \
 	else \
@@ -224,7 +227,7 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/librouter-etcd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(ETCD_SONAME) $(DESTDIR)$(LIBDIR)/librouter-etcd.so
 	rm -f $(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,$(PKG_FILES))
 	rm -f $(DESTDIR)$(CMAKEDIR)/librouter-config.cmake $(DESTDIR)$(CMAKEDIR)/librouter-config-version.cmake
-	rm -f $(DESTDIR)$(BINDIR)/routerctl $(DESTDIR)$(MANDIR)/man1/routerctl.1
+	rm -f $(DESTDIR)$(BINDIR)/routerctl $(DESTDIR)$(MANDIR)/man1/routerctl.1 $(DESTDIR)$(BASHCOMPDIR)/routerctl
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/librouter $(DESTDIR)$(CMAKEDIR) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
@@ -292,7 +295,7 @@ test-readme: lib $(BUILD)/readme_example
 # Every suite the README lists, each a target of its own; the runner goes
 # on past a failure and ends with one line: "make test: N passed, N failed".
 TEST_SUITES := test-c check-exports test-readme check-headers test-link test-abi \
-	test-install test-fuzz-corpus test-cli test-etcd test-ruby test-python
+	test-install test-fuzz-corpus test-cli test-etcd test-ruby test-python test-python-sdist
 test: deps-all
 	@sh tests/run_suites.sh "$(MAKE)" $(TEST_SUITES)
 
@@ -606,21 +609,33 @@ bench-ruby: deps-ruby lib
 # Always Debian's /usr/bin/python3 ($(PYTHON)) with python3-dev and
 # python3-pytest: the python3 first on PATH here is a pyenv build without
 # pytest that uses the same extension suffix, so a module built for one
-# imports silently in the other.  The extension links $(STATIC) (compiled
-# -fPIC) and is built in place (bindings/python/shardrouter/), its
-# temporaries in $(BUILD)/python; setup.py rebuilds it when the library
+# imports silently in the other.  setup.py compiles librouter's core and
+# live layers itself (no make lib; pkg-config for the libraries) and links
+# them into the module, built in place (bindings/python/shardrouter/), its
+# temporaries in $(BUILD)/python; it rebuilds when any C source or header
 # changes.  python3-mypy lets the tests check the stubs (stubtest).
-PKGS_PYTHON := $(PKGS_BUILD) python3-dev python3-pytest python3-setuptools python3-mypy
+# test-python-sdist also needs python3-build (python3 -m build), python3-venv
+# and the wheels a fresh venv installs offline (python3-pip-whl,
+# python3-setuptools-whl, python3-wheel-whl); python3-wheel builds wheels
+# outside a venv (pip install --no-build-isolation ./bindings/python).
+PKGS_PYTHON := $(PKGS_BUILD) python3-dev python3-pytest python3-setuptools python3-mypy \
+	python3-wheel python3-build python3-venv python3-pip-whl python3-setuptools-whl python3-wheel-whl
 
 deps-python:
 	$(call need_pkgs,$(PKGS_PYTHON))
 
-python-ext: deps-python lib
-	cd bindings/python && LIBROUTER_BUILD=$(abspath $(BUILD)) $(PYTHON) setup.py -q \
+python-ext: deps-python
+	cd bindings/python && $(PYTHON) setup.py -q \
 		build_ext --inplace --build-temp $(abspath $(BUILD))/python
 
 test-python: python-ext
 	cd bindings/python && $(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+# The sdist, installed into a fresh venv with no network and imported from
+# elsewhere; the README's Python example run with it (the steps:
+# bindings/python/tests/sdist.sh).  Needs no make lib.
+test-python-sdist: deps-python
+	@sh bindings/python/tests/sdist.sh $(PYTHON) $(abspath $(BUILD))/python-sdist
 
 # Paired ratios to no-op calls and to the C loop (bench.py's docstring).
 bench-python: python-ext

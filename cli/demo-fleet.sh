@@ -29,15 +29,20 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# A port nothing listens on.  POSIX sh has no /dev/tcp (dash, Debian's
+# /bin/sh, treats it as a file name and every port looked free), so ask
+# curl: exit 7 is "could not connect".
 free_port() {
 	for p in $(shuf -i 20000-60000 -n 50); do
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		curl -s -o /dev/null -m 1 "http://127.0.0.1:$p/" 2>/dev/null
+		if [ $? -eq 7 ]; then
 			echo "$p"; return 0
 		fi
 	done
+	echo "demo-fleet: found no free port" >&2
 	return 1
 }
-CPORT=$(free_port); PPORT=$(free_port)
+CPORT=$(free_port) && PPORT=$(free_port) || exit 2
 while [ "$PPORT" = "$CPORT" ]; do PPORT=$(free_port); done
 export ETCDCTL_ENDPOINTS=http://127.0.0.1:$CPORT ROUTER_ETCD_KEY=$KEY
 

@@ -257,6 +257,9 @@ typedef struct watcher {
 	char ks[ROUTER_NAME_MAX + 1], table[ROUTER_NAME_MAX + 1];
 	int64_t id;
 	atomic_ullong lookups, failed;
+	/* The first failed lookup's error, kept by the prober alone until
+	 * it is joined: a count says that something failed, this says why. */
+	router_error first_failure;
 	atomic_int stop;
 	pthread_t prober;
 	/* --verdicts */
@@ -274,14 +277,22 @@ static void *probe_main(void *arg)
 
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		for (int i = 0; i < 1000; i++) {
+			/* Counted as failed only when something was in
+			 * service before the lookup began: before the first
+			 * publish nothing can route.  Reading the version
+			 * after the lookup instead would count a lookup that
+			 * failed just before the first publish (seen in
+			 * make demo-fleet); a version, once nonzero, never
+			 * returns to 0. */
+			uint64_t before = router_serving_version(w->r);
+			router_error e;
 			int rc = router_route(w->r, w->ks, kl, w->table, tl, &v,
-			                      1, &res, NULL);
+			                      1, &res, &e);
 
-			/* Counted as failed only once something is in
-			 * service: before that, nothing can route. */
-			if (rc != ROUTER_OK && router_serving_version(w->r) != 0)
-				atomic_fetch_add_explicit(&w->failed, 1,
-				                          memory_order_relaxed);
+			if (rc != ROUTER_OK && before != 0 &&
+			    atomic_fetch_add_explicit(&w->failed, 1,
+			                              memory_order_relaxed) == 0)
+				w->first_failure = e;
 		}
 		atomic_fetch_add_explicit(&w->lookups, 1000,
 		                          memory_order_relaxed);
@@ -521,10 +532,17 @@ static int cmd_watch(ecli *c)
 	if (probing)
 		pthread_join(w.prober, NULL);
 	router_etcd_free(w.f);
-	if (c->probe != NULL && !c->json)
+	if (c->probe != NULL && !c->json) {
 		printf("stopped: %llu lookups, %llu failed\n",
 		       (unsigned long long)atomic_load(&w.lookups),
 		       (unsigned long long)atomic_load(&w.failed));
+		if (atomic_load(&w.failed) != 0)
+			printf("first failed lookup: %s: %s%s%s\n",
+			       router_errname(w.first_failure.code),
+			       w.first_failure.culprit,
+			       w.first_failure.culprit[0] ? ": " : "",
+			       w.first_failure.message);
+	}
 	router_free(w.r);
 	pthread_mutex_destroy(&w.mu);
 	return ret;

@@ -1,40 +1,201 @@
-"""Build the shardrouter extension against librouter's static library.
+"""Build shardrouter: the extension and librouter's C core, from source.
 
-    LIBROUTER_BUILD=build /usr/bin/python3 setup.py build_ext --inplace
+    pip install --no-build-isolation ./bindings/python   # from a checkout
+    python3 -m build --sdist --no-isolation bindings/python
+    /usr/bin/python3 setup.py build_ext --inplace        # make test-python
 
-LIBROUTER_BUILD names the directory holding librouter.a (relative to the
-librouter tree or absolute; default "build", what `make lib` produces).
-LIBROUTER_ROOT names the librouter tree whose include/ and build directory
-are used (default: this repository, two levels up).
-The library is compiled with -fPIC and linked in statically, with its
-dependencies (Concurrency Kit, xxHash, Nettle, Jansson), so the module
-needs no librouter.so at run time.  Use Debian's /usr/bin/python3 (see the
-Makefile's test-python target for why).
+No `make lib` first and no environment variables: the extension compiles
+librouter's core and live layers (librouter/core/*.c, librouter/live/*.c,
+globbed, so a new file is picked up) with the Makefile's library flags
+(-std=c11 -D_GNU_SOURCE -DROUTER_BUILDING -fvisibility=hidden), archives
+them in the build directory and links that archive into the module with
+-Wl,--exclude-libs,ALL, so PyInit__shardrouter alone is exported and no
+librouter.so is needed at run time.  librouter/fleet (the etcd client,
+libcurl) is not part of the binding.  Concurrency Kit, xxHash, Nettle and
+Jansson come from the system, found by pkg-config at build time (not for
+an sdist).
+
+Where the C core comes from:
+  a checkout  (this file is <root>/bindings/python/setup.py and <root> has
+              librouter/core): compiled from <root> itself.  Every run of
+              this file also mirrors what the package carries into csrc/
+              (gitignored), so an sdist made here is complete and never
+              stale;
+  an sdist    csrc/, that copy: include/librouter/*.h,
+              librouter/{core,live}/*.[ch], LICENSE and NOTICE, laid out as
+              in the repository.
+The version is ROUTER_VERSION_* of include/librouter/router.h, the same
+lines the Makefile reads.
 """
+import filecmp
+import glob
 import os
 import re
+import shlex
+import shutil
+import subprocess
+import sysconfig
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.environ.get(
-    "LIBROUTER_ROOT", os.path.join(HERE, "..", "..")))
-BUILD = os.environ.get("LIBROUTER_BUILD", "build")
-LIBDIR = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
-STATIC = os.path.join(LIBDIR, "librouter.a")
+CHECKOUT = os.path.normpath(os.path.join(HERE, "..", ".."))
+CSRC = os.path.join(HERE, "csrc")
+
+# The layers of librouter/ the binding uses (the Makefile's CORE_SRCS and
+# LIVE_SRCS, i.e. librouter.a); fleet is librouter-etcd, not used here.
+LAYERS = ("core", "live")
+
+# Public headers of the layers it does not carry (the fleet's API).
+NOT_CARRIED = ("include/librouter/router_etcd.h",)
+
+# pkg-config module -> the Debian package that installs it.
+PKG_MODULES = (("ck", "libck-dev"), ("libxxhash", "libxxhash-dev"),
+               ("nettle", "nettle-dev"), ("jansson", "libjansson-dev"))
+
+
+def is_checkout():
+    try:
+        return (os.path.isfile(os.path.join(CHECKOUT, "include", "librouter",
+                                            "router.h"))
+                and os.path.isdir(os.path.join(CHECKOUT, "librouter", "core"))
+                and os.path.samefile(os.path.join(CHECKOUT, "bindings",
+                                                  "python"), HERE))
+    except OSError:
+        return False
+
+
+def carried(root):
+    """What the package carries from librouter, as paths relative to root:
+    the public headers, the sources and headers of each layer it compiles,
+    the license."""
+    pats = ["include/librouter/*.h"]
+    pats += ["librouter/%s/*.%s" % (layer, ext)
+             for layer in LAYERS for ext in ("c", "h")]
+    files = [os.path.relpath(p, root)
+             for pat in pats for p in glob.glob(os.path.join(root, pat))]
+    files = [f for f in files if f not in NOT_CARRIED]
+    return sorted(files) + ["LICENSE", "NOTICE"]
+
+
+def mirror_into_csrc():
+    """Make csrc/ hold exactly carried(CHECKOUT): copy what differs, delete
+    what the checkout no longer has.  Unchanged files keep their times."""
+    want = carried(CHECKOUT)
+    for rel in want:
+        src, dst = os.path.join(CHECKOUT, rel), os.path.join(CSRC, rel)
+        if not (os.path.isfile(dst) and filecmp.cmp(src, dst, shallow=False)):
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy2(src, dst)
+    keep = set(want)
+    for dirpath, dirnames, filenames in os.walk(CSRC, topdown=False):
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if os.path.relpath(path, CSRC) not in keep:
+                os.remove(path)
+        if dirpath != CSRC and not os.listdir(dirpath):
+            os.rmdir(dirpath)
+
+
+if is_checkout():
+    ROOT = CHECKOUT
+    mirror_into_csrc()
+elif os.path.isfile(os.path.join(CSRC, "include", "librouter", "router.h")):
+    ROOT = CSRC
+else:
+    raise SystemExit(
+        "shardrouter: librouter's C sources not found: build from a librouter "
+        "checkout (bindings/python) or from an sdist made there (csrc/)")
+
 INCLUDE = os.path.join(ROOT, "include", "librouter")
+CORE_SOURCES = [os.path.join(ROOT, p) for p in carried(ROOT)
+                if p.endswith(".c")]
+CORE_HEADERS = [os.path.join(ROOT, p) for p in carried(ROOT)
+                if p.endswith(".h")]
 
 
 def lib_version():
-    text = open(os.path.join(INCLUDE, "router.h"), encoding="utf-8").read()
-    parts = [re.search(r"#define ROUTER_VERSION_%s (\d+)" % k, text).group(1)
-             for k in ("MAJOR", "MINOR", "PATCH")]
-    return ".".join(parts)
+    with open(os.path.join(INCLUDE, "router.h"), encoding="utf-8") as f:
+        text = f.read()
+    return ".".join(
+        re.search(r"#define ROUTER_VERSION_%s (\d+)" % k, text).group(1)
+        for k in ("MAJOR", "MINOR", "PATCH"))
 
 
-if not os.path.exists(STATIC):
-    raise SystemExit("%s not found: run `make lib` (or `make BUILD=%s lib`) "
-                     "first" % (STATIC, BUILD))
+def pkg_config():
+    """The flags of the system libraries, or an error naming the Debian
+    packages to install."""
+    if shutil.which("pkg-config") is None:
+        raise SystemExit("shardrouter: pkg-config not found (it locates "
+                         "libck, libxxhash, nettle and jansson): "
+                         "apt-get install pkg-config")
+    missing = [deb for mod, deb in PKG_MODULES
+               if subprocess.run(["pkg-config", "--exists", mod]).returncode]
+    if missing:
+        raise SystemExit(
+            "shardrouter: pkg-config finds no %s; install the development "
+            "package%s: apt-get install %s" % (
+                ", ".join(m for m, d in PKG_MODULES if d in missing),
+                "s" if len(missing) > 1 else "", " ".join(missing)))
+    mods = [m for m, _ in PKG_MODULES]
+
+    def query(flag):
+        return shlex.split(subprocess.check_output(
+            ["pkg-config", flag] + mods, text=True))
+
+    return {
+        "include_dirs": [f[2:] for f in query("--cflags-only-I")],
+        "cflags": query("--cflags-only-other"),
+        "library_dirs": [f[2:] for f in query("--libs-only-L")],
+        "libraries": [f[2:] for f in query("--libs-only-l")],
+        "ldflags": query("--libs-only-other"),
+    }
+
+
+def check_toolchain():
+    if not os.path.isfile(os.path.join(sysconfig.get_paths()["include"],
+                                       "Python.h")):
+        raise SystemExit("shardrouter: Python.h not found: apt-get install "
+                         "python3-dev")
+
+
+class BuildExt(build_ext):
+    """Compile the C core into a static archive of the build directory,
+    then the extension linking it (rebuilt when any of them changed)."""
+
+    def build_extension(self, ext):
+        target = self.get_ext_fullpath(ext.name)
+        inputs = ext.sources + ext.depends
+        if not self.force and os.path.exists(target) and all(
+                os.path.getmtime(p) <= os.path.getmtime(target)
+                for p in inputs):
+            return super().build_extension(ext)  # says it is up to date
+        check_toolchain()
+        deps = pkg_config()
+        objects = self.compiler.compile(
+            CORE_SOURCES, output_dir=self.build_temp,
+            macros=[("_GNU_SOURCE", None), ("ROUTER_BUILDING", None)],
+            include_dirs=[os.path.join(ROOT, "include"), INCLUDE,
+                          os.path.join(ROOT, "librouter")]
+            + deps["include_dirs"],
+            extra_postargs=["-std=c11", "-fvisibility=hidden"]
+            + deps["cflags"],
+            depends=CORE_HEADERS)
+        # A fresh archive, as the Makefile's rm -f before ar: `ar -cr`
+        # would keep the member of a source since removed or renamed.
+        archive = self.compiler.library_filename(
+            "router", output_dir=self.build_temp)
+        if os.path.exists(archive):
+            os.remove(archive)
+        self.compiler.create_static_lib(objects, "router",
+                                        output_dir=self.build_temp)
+        ext.extra_objects = [archive]
+        ext.libraries = deps["libraries"] + ["pthread"]
+        ext.library_dirs = deps["library_dirs"]
+        ext.extra_link_args = ["-Wl,--exclude-libs,ALL"] + deps["ldflags"]
+        super().build_extension(ext)
+
 
 ext = Extension(
     "shardrouter._shardrouter",
@@ -47,33 +208,21 @@ ext = Extension(
         "documents.c", "publish.c", "router_class.c", "beyond.c",
         "module.c")],
     include_dirs=[INCLUDE, os.path.join(HERE, "src")],
-    extra_objects=[STATIC],
-    libraries=["ck", "xxhash", "nettle", "jansson", "pthread"],
     # -fvisibility=hidden: the files share sr_* names, which stay inside
     # the module (PyInit__shardrouter alone is exported).
     extra_compile_args=["-std=c11", "-O2", "-Wall", "-Wextra",
                         "-fvisibility=hidden",
                         "-Wno-missing-field-initializers",
                         "-Wno-cast-function-type"],
-    # Export PyInit__shardrouter only: librouter's router_* symbols stay
-    # private to the module, so another extension linking another
-    # librouter cannot interpose on them.
-    extra_link_args=["-Wl,--exclude-libs,ALL"],
-    # Rebuild when the library or its headers change.
-    depends=[STATIC, os.path.join(INCLUDE, "router.h"),
-             os.path.join(INCLUDE, "router_doc.h"),
-             os.path.join(HERE, "src", "binding.h")],
+    # Rebuild when the C core or any header changes.  (Linking: BuildExt.)
+    depends=CORE_SOURCES + CORE_HEADERS
+    + [os.path.join(HERE, "src", "binding.h")],
 )
 
+# The metadata and what goes where are pyproject.toml's; only the version
+# (router.h's) and the extension are given here.
 setup(
-    name="shardrouter",
     version=lib_version(),
-    description="librouter for Python: Vitess-exact shard routing with "
-                "lock-free lookups and guarded publishes",
-    packages=["shardrouter"],
-    package_data={"shardrouter": ["py.typed", "*.pyi"]},
     ext_modules=[ext],
-    license="Apache-2.0",
-    python_requires=">=3.11",
-    zip_safe=False,
+    cmdclass={"build_ext": BuildExt},
 )

@@ -466,5 +466,21 @@ while read -r _ args; do
 	out_has '^ok'
 done <"$cmds"
 
+t bash_completion_offers_every_command_and_each_commands_options
+if command -v bash >/dev/null 2>&1; then
+	comp() { # WORDS...: what TAB offers after them
+		bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _routerctl; echo "${COMPREPLY[*]}"' \
+			_ "$HERE/../../cli/routerctl.bash-completion" "$R" "$@"
+	}
+	got=$(comp "")
+	for c in ksid route shard validate check diff shards snapshot invariants dump watch push fleet help; do
+		case " $got " in *" $c "*) ;; *) bad "completion lacks command $c: $got" ;; esac
+	done
+	eq "$(comp check --allow)" "--allow-destructive" "check --allow<TAB>"
+	eq "$(comp snapshot v)" "verify" "snapshot v<TAB>"
+	case " $(comp watch --) " in *" --probe "*) ;; *) bad "watch --<TAB> lacks --probe" ;; esac
+	pass=$((pass + 1))
+fi
+
 echo "routerctl: $pass checks passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -33,6 +33,7 @@ step "make install PREFIX=$prefix LIBDIR=$libdir"
 mk install PREFIX="$prefix" LIBDIR="$libdir" > "$work/install.log"
 for f in include/librouter/router.h include/librouter/router_doc.h \
          include/librouter/router_etcd.h bin/routerctl share/man/man1/routerctl.1 \
+         share/bash-completion/completions/routerctl \
          "lib/$arch/librouter.a" "lib/$arch/librouter.so" "lib/$arch/librouter.so.0" \
          "lib/$arch/librouter-etcd.so.0" "lib/$arch/librouter-etcd.a" \
          "lib/$arch/pkgconfig/librouter.pc" "lib/$arch/pkgconfig/librouter-etcd.pc" \

@@ -57,6 +57,7 @@ void Init_shardrouter(void)
 	 * where one file adds methods to another's class. */
 	sr_init_errors();
 	sr_init_values();
+	sr_init_value_class();
 	sr_init_events();
 	sr_init_router_class();
 	sr_init_publish();

@@ -155,6 +155,11 @@ NORETURN(void sr_nul_error(const char *what));
 const char *sr_cstr_arg(VALUE *v, const char *what);
 void sr_big_value(VALUE v, router_value *out);
 NORETURN(void sr_bad_value(VALUE v, int in_array));
+/* v a ShardRouter::Value: *out = its value, 1; else 0 (value_class.c).
+ * The value points into a String the Value keeps: valid while v is. */
+int sr_value_object(VALUE v, router_value *out);
+extern VALUE sr_cValue;
+void sr_init_value_class(void);
 uint64_t sr_uint_arg(VALUE v, uint64_t min, uint64_t max, const char *what);
 VALUE sr_path_arg(VALUE path);
 VALUE sr_time_from_ns(int64_t ns);
@@ -196,7 +201,7 @@ static inline void to_value(VALUE v, router_value *out, int in_array)
 		*out = ROUTER_VALUE_NULL;
 	} else if (RB_TYPE_P(v, T_BIGNUM)) {
 		sr_big_value(v, out);
-	} else {
+	} else if (!sr_value_object(v, out)) {
 		sr_bad_value(v, in_array);
 	}
 }

@@ -60,7 +60,7 @@ void sr_big_value(VALUE v, router_value *out)
 void sr_bad_value(VALUE v, int in_array)
 {
 	rb_raise(rb_eTypeError,
-	         "a shard key is an Integer, a String or nil%s, not %" PRIsVALUE,
+	         "a shard key is an Integer, a String, nil or a ShardRouter::Value%s, not %" PRIsVALUE,
 	         in_array ? "" : " (or an Array of them for a multi-column vindex)",
 	         rb_obj_class(v));
 }
