@@ -28,6 +28,15 @@ typedef struct router__shard {
 	uint32_t id;
 } router__shard;
 
+/* What a lookup reads of shard i after the search, 16 bytes a shard
+ * (router__keyspace.hot): copies of shards[i].iname, name_len and id,
+ * written with them. */
+typedef struct router__shard_hot {
+	const char *iname;
+	uint32_t name_len;
+	uint32_t id;
+} router__shard_hot;
+
 typedef struct router__vdef {
 	const char *name;
 	const char *type;
@@ -72,6 +81,9 @@ typedef struct router__keyspace {
 	int sharded;
 	const router__shard *shards; /* partition order (sorted by start) */
 	uint32_t nshards;
+	/* shards[i]'s iname, name_len and id, set with them (the lookup's
+	 * result reads these: route_fast.h). */
+	router__shard_hot *hot;
 	/* Fast shard search: when every shard start has at most 8 significant
 	 * bytes, bounds[i] is the start of shards[i + 1] as a big-endian
 	 * integer padded with zeros, and the shard of a keyspace ID is the

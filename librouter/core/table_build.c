@@ -114,6 +114,10 @@ static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
 		sh->id = ROUTER_NO_SHARD;
 		memset(&sh->kr, 0, sizeof sh->kr);
 		sh->kr.full = 1;
+		ks->hot = router__arena_alloc(s->ar, sizeof *ks->hot);
+		if (ks->hot == NULL)
+			return -1;
+		ks->hot[0] = (router__shard_hot){sh->iname, 1, sh->id};
 		ks->shards = sh;
 		ks->nshards = 1;
 		return 0;
@@ -133,7 +137,8 @@ static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
 		return problem(b, ROUTER_ERANGE, bk->name, "too many shards");
 	order = router__malloc(b->a, n * sizeof *order);
 	sh = router__arena_alloc(s->ar, n * sizeof *sh);
-	if (order == NULL || sh == NULL) {
+	ks->hot = router__arena_alloc(s->ar, n * sizeof *ks->hot);
+	if (order == NULL || sh == NULL || ks->hot == NULL) {
 		router__free(b->a, order);
 		return -1;
 	}
@@ -182,6 +187,9 @@ static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
 		}
 		sh[i].iname = sh[i].name;
 		sh[i].id = ROUTER_NO_SHARD;
+		ks->hot[i] = (router__shard_hot){sh[i].iname,
+		                                 (uint32_t)sh[i].name_len,
+		                                 sh[i].id};
 		if (i > 0 && router__key_normlen(sh[i].kr.start,
 		                                 sh[i].kr.start_len) > 8)
 			nlong++;

@@ -10,6 +10,7 @@
 
 #include <xxhash.h>
 
+#include "route_fast.h"
 #include "table.h"
 
 uint64_t router__name_hash(const char *s, size_t n)
@@ -19,9 +20,10 @@ uint64_t router__name_hash(const char *s, size_t n)
 
 /* Long bounds (a shard start with more than 8 significant bytes): the
  * last shard whose start <= ksid, by byte comparison.  Out of line so that
- * the fast path below needs no callee-saved registers. */
-__attribute__((noinline)) static uint32_t
-shard_search_long(const router__keyspace *ks, const uint8_t *ksid, size_t len)
+ * the fast path (route_fast.h) needs no callee-saved registers. */
+__attribute__((noinline)) uint32_t
+router__shard_search_long(const router__keyspace *ks, const uint8_t *ksid,
+                          size_t len)
 {
 	size_t lo = 1, hi = ks->nshards;
 
@@ -40,26 +42,7 @@ shard_search_long(const router__keyspace *ks, const uint8_t *ksid, size_t len)
 uint32_t router__shard_search(const router__keyspace *ks, const uint8_t *ksid,
                               size_t len)
 {
-	if (ROUTER__LIKELY(ks->bounds != NULL)) {
-		/* Count the bounds <= k without branches on the data: each
-		 * step keeps the half that still holds the answer.  The step
-		 * is computed with a mask, not a conditional: GCC turned the
-		 * conditional form into a branch that random keys mispredict
-		 * half the time (~6 ns a level here). */
-		const uint64_t k = router__be64_padded(ksid, len);
-		const uint64_t *p = ks->bounds;
-		size_t n = ks->nshards - 1;
-
-		while (n > 1) {
-			size_t half = n / 2;
-			size_t take = (size_t)0 - (size_t)(p[half - 1] <= k);
-
-			p += half & take;
-			n -= half;
-		}
-		return (uint32_t)(p - ks->bounds) + (n == 1 && p[0] <= k);
-	}
-	return shard_search_long(ks, ksid, len);
+	return router__shard_search_fast(ks, ksid, len);
 }
 
 
@@ -195,13 +178,7 @@ int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
 void router__fill_shard(const router_table *t, const router__keyspace *ks,
                         uint32_t i, router_route_result *out)
 {
-	const router__shard *sh = &ks->shards[i];
-
-	out->shard = sh->iname;
-	out->shard_len = sh->name_len;
-	out->shard_id = sh->id;
-	out->shard_index = i;
-	out->version = t->version;
+	router__fill_shard_fast(t, ks, i, out);
 }
 
 static void fill_none(const router_table *t, router_route_result *out)
@@ -214,13 +191,6 @@ static void fill_none(const router_table *t, router_route_result *out)
 	out->ksid_len = 0;
 }
 
-static void copy_ksid(router_route_result *out, const uint8_t *k, size_t len)
-{
-	if (len > 0)
-		memcpy(out->ksid, k,
-		       len < ROUTER_KSID_MAX ? len : ROUTER_KSID_MAX);
-	out->ksid_len = len;
-}
 
 /* The error for a vindex status other than OK/NONE. */
 static int route_error(const router__tdef *d, int rc, size_t nvalues,
@@ -279,7 +249,7 @@ int router__tdef_route(const router_table *t, const router__tdef *d,
 	switch (d->mode) {
 	case ROUTER__T_FIXED:
 		router__fill_shard(t, d->ks, d->fixed, out);
-		copy_ksid(out, d->pinned_ksid, d->pinned_len);
+		router__copy_ksid(out, d->pinned_ksid, d->pinned_len);
 		return ROUTER_OK;
 	case ROUTER__T_MULTISHARD:
 		return route_error(d, ROUTER_EMULTISHARD, nvalues, err);
@@ -293,7 +263,7 @@ int router__tdef_route(const router_table *t, const router__tdef *d,
 	if (ROUTER__LIKELY(rc == ROUTER_OK)) {
 		router__fill_shard(t, d->ks,
 		                   router__shard_search(d->ks, k, len), out);
-		copy_ksid(out, k, len);
+		router__copy_ksid(out, k, len);
 		return ROUTER_OK;
 	}
 	if (rc == ROUTER_NONE) {
@@ -319,12 +289,13 @@ int router__tdef_route_u64(const router_table *t, const router__tdef *d,
 
 		return router__tdef_route(t, d, &v, 1, out, NULL);
 	}
-	rc = router__vindex_map_u64(d->primary, key, is_unsigned, buf, &k,
-	                            &len);
+	rc = router__vindex_u64_fast(d->primary, key, is_unsigned, buf, &k,
+	                             &len);
 	if (ROUTER__LIKELY(rc == ROUTER_OK)) {
-		router__fill_shard(t, d->ks,
-		                   router__shard_search(d->ks, k, len), out);
-		copy_ksid(out, k, len);
+		router__fill_shard_fast(t, d->ks,
+		                        router__shard_search_fast(d->ks, k, len),
+		                        out);
+		router__copy_ksid(out, k, len);
 		return ROUTER_OK;
 	}
 	if (rc == ROUTER_NONE)
@@ -347,10 +318,10 @@ int router__tdef_route_id(const router_table *t, const router__tdef *d,
 		*id = r.shard_id;
 		return rc;
 	}
-	rc = router__vindex_map_u64(d->primary, key, is_unsigned, buf, &k,
-	                            &len);
+	rc = router__vindex_u64_fast(d->primary, key, is_unsigned, buf, &k,
+	                             &len);
 	if (ROUTER__LIKELY(rc == ROUTER_OK)) {
-		*id = d->ks->shards[router__shard_search(d->ks, k, len)].id;
+		*id = d->ks->hot[router__shard_search_fast(d->ks, k, len)].id;
 		return ROUTER_OK;
 	}
 	*id = ROUTER_NO_SHARD;
@@ -407,7 +378,7 @@ int router__table_route_ksid(const router_table *t, const char *keyspace,
 		return keyspace_not_found(keyspace, keyspace_len, err);
 	router__fill_shard(t, ks,
 	                   router__shard_search(ks, ksid, ksid_len), out);
-	copy_ksid(out, ksid, ksid_len);
+	router__copy_ksid(out, ksid, ksid_len);
 	router__clearerr(err);
 	return ROUTER_OK;
 }

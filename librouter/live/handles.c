@@ -43,6 +43,7 @@
 
 #include <ck_pr.h>
 
+#include "core/route_fast.h"
 #include "epoch.h"
 #include "live.h"
 
@@ -503,7 +504,7 @@ static inline int handle_u64(const router_handle *h, uint64_t key,
 		rc = ROUTER_ENOTFOUND;
 	else if (ROUTER__LIKELY((rc = handle_def(h, t, &d, NULL)) ==
 	                        ROUTER_OK))
-		rc = router__tdef_route_u64(t, d, key, is_unsigned, out);
+		rc = router__tdef_route_u64_fast(t, d, key, is_unsigned, out);
 	section_end(rec);
 	return rc;
 }
@@ -576,9 +577,9 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 	for (;;) {
 		end = n - i > ROUTER_BATCH_CHUNK ? i + ROUTER_BATCH_CHUNK : n;
 		for (; i < end; i++) {
-			int r1 = router__tdef_route_id(t, d, keys[i],
-			                               is_unsigned,
-			                               &shard_ids[i]);
+			int r1 = router__tdef_route_id_fast(t, d, keys[i],
+			                                    is_unsigned,
+			                                    &shard_ids[i]);
 
 			if (ROUTER__UNLIKELY(r1 < 0)) {
 				router_route_result res;

@@ -532,6 +532,8 @@ static void commit(publish_op *p)
 
 			sh->id = (uint32_t)p->ids[k];
 			sh->iname = name_at(r, sh->id, NULL);
+			t->keyspaces[i].hot[j].id = sh->id;
+			t->keyspaces[i].hot[j].iname = sh->iname;
 		}
 	t->slots = p->slots;
 	evicted = history_push(r, t);
