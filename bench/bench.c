@@ -55,6 +55,9 @@
 #define BATCH 64u    /* keys per router_handle_route_batch call */
 
 static int g_ci;
+static const char *g_charts; /* --charts DIR: data for bench/charts.gp */
+/* The machine, compiler, commit and date of the run (step_header). */
+static char g_model[256], g_cc[256], g_commit[128], g_date[64];
 
 /* ------------------------------------------------------------------------ */
 /* Small utilities                                                          */
@@ -1308,8 +1311,6 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static char g_model[256], g_cc[256], g_commit[128], g_date[64];
-
 static void write_json(const char *path, double secs)
 {
 	FILE *f = fopen(path, "w");
@@ -1455,7 +1456,8 @@ static int run_one(const char *sch, unsigned nshards, const char *vn,
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench [--ci] [--json FILE] [--thresholds FILE] "
-	                "[--no-callgrind] [--cg-dir DIR] [--steps a,b]\n");
+	                "[--no-callgrind] [--cg-dir DIR] [--steps a,b] "
+	                "[--charts DIR]\n");
 	exit(2);
 }
 
@@ -1551,6 +1553,45 @@ static void step_lookups(bench_ctx *b)
 	fflush(stdout);
 }
 
+/* DIR/lookup-V.dat (shards, then ns of minimal floor handle batch names
+ * rwlock mutex) and DIR/caption.txt, for bench/charts.gp. */
+static void write_chart_data(const unsigned *nb, size_t nn)
+{
+	static const char *const COLS[] = {"minimal", "floor", "handle",
+	                                   "batch",   "names", "rwlock",
+	                                   "mutex"};
+	char path[1024];
+	size_t i, vi, c;
+	FILE *f;
+
+	mkdir(g_charts, 0777);
+	for (vi = 0; vi < NVINDEXES; vi++) {
+		snprintf(path, sizeof path, "%s/lookup-%s.dat", g_charts,
+		         VINDEXES[vi]);
+		if ((f = fopen(path, "w")) == NULL)
+			die("cannot write %s: %s", path, strerror(errno));
+		fprintf(f, "# shards");
+		for (c = 0; c < 7; c++)
+			fprintf(f, " %s", COLS[c]);
+		fprintf(f, "\n");
+		for (i = 0; i < nn; i++) {
+			fprintf(f, "%u", nb[i]);
+			for (c = 0; c < 7; c++)
+				fprintf(f, " %.2f",
+				        getv("base.n%u.%s.%s.ns", nb[i],
+				             VINDEXES[vi], COLS[c]));
+			fprintf(f, "\n");
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof path, "%s/caption.txt", g_charts);
+	if ((f = fopen(path, "w")) == NULL)
+		die("cannot write %s: %s", path, strerror(errno));
+	fprintf(f, "%.10s, %s (%ld vCPU KVM), %s, commit %s\n", g_date,
+	        g_model, sysconf(_SC_NPROCESSORS_ONLN), g_cc, g_commit);
+	fclose(f);
+}
+
 /* 1b. against the minimal lookup */
 static void step_baseline(bench_ctx *b)
 {
@@ -1568,6 +1609,8 @@ static void step_baseline(bench_ctx *b)
 			baseline_config(&w, rounds);
 			world_fini(&w);
 		}
+	if (g_charts != NULL)
+		write_chart_data(nb, nn);
 	printf("\n-- against the minimal lookup, 1 reader, no writer: ns/lookup "
 	       "(ratio to minimal, median [p25-p75]; batch per key; "
 	       "names/handle paired directly)\n");
@@ -1781,6 +1824,8 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--cg-dir") == 0 &&
 		         i + 1 < (size_t)argc)
 			cgdir = argv[++i];
+		else if (strcmp(argv[i], "--charts") == 0 && i + 1 < (size_t)argc)
+			g_charts = argv[++i];
 		else if (strcmp(argv[i], "--steps") == 0 && i + 1 < (size_t)argc)
 			only = argv[++i];
 		else if (strcmp(argv[i], "--no-callgrind") == 0)

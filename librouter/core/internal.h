@@ -86,6 +86,9 @@ size_t router__fmt_int64(int64_t v, char *buf);
  * that it ends just before end, no NUL; returns its first byte (at least
  * end - 20).  For hashing the text where it is (no copy). */
 const char *router__fmt_int_end(uint64_t v, int is_unsigned, char *end);
+/* The hash vindex's keyspace ID of v (DES, zero key, of BE64(v)) as a
+ * big-endian integer (vindex.c; a vindex of type hash must exist). */
+uint64_t router__des_prefix(uint64_t v);
 
 /* Lower-case hex of (p, n) into buf of at least 2n+1 bytes. */
 void router__hex(const void *p, size_t n, char *buf);

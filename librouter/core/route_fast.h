@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "table.h"
 
 /* The number of bounds[0..nb) that are <= k (bounds sorted): the index of
@@ -97,6 +99,19 @@ static inline void router__copy_ksid(router_route_result *out,
 	out->ksid_len = len;
 }
 
+/* BE64 of v into out[0..8): one bswap store where the compiler knows. */
+static inline void router__put_be64(uint8_t *out, uint64_t v)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                       \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+	memcpy(out, &v, 8);
+#else
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(v >> (56 - 8 * i));
+#endif
+}
+
 /* router__vindex_map_u64 with numeric inline: BE64 of the key is the
  * whole vindex, cheaper than the call to it (the others hash: the call
  * is a few percent of their cost). */
@@ -108,15 +123,7 @@ static inline int router__vindex_u64_fast(const router__vindex *v,
 	if (ROUTER__LIKELY(v->type != NULL) &&
 	    v->type->kind == ROUTER__V_NUMERIC &&
 	    (is_unsigned || (int64_t)key >= 0)) {
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                       \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		uint64_t be = __builtin_bswap64(key);
-
-		memcpy(buf, &be, 8);
-#else
-		for (int i = 0; i < 8; i++)
-			buf[i] = (uint8_t)(key >> (56 - 8 * i));
-#endif
+		router__put_be64(buf, key);
 		*k = buf;
 		*len = 8;
 		return ROUTER_OK;
@@ -124,29 +131,69 @@ static inline int router__vindex_u64_fast(const router__vindex *v,
 	return router__vindex_map_u64(v, key, is_unsigned, buf, k, len);
 }
 
-/* router__tdef_route_u64 (table.h), inline. */
+/* The first 8 bytes of the keyspace ID of key, as a big-endian integer,
+ * for the vindexes whose keyspace ID is exactly 8 bytes: numeric (BE64 of
+ * the key: the key itself), xxhash (LE64 of XXH64 of the decimal text:
+ * its byte reversal) and hash (the DES block, vindex.c).  1 with *prefix
+ * set, 0 for anything else (negative numeric keys have no keyspace ID),
+ * which takes the general path. */
+static inline int router__ksid_prefix_fast(const router__tdef *d,
+                                           uint64_t key, int is_unsigned,
+                                           uint64_t *prefix)
+{
+	const router__vtype *ty = d->primary->type;
+	char tmp[24];
+	const char *p;
+
+	if (ROUTER__UNLIKELY(ty == NULL || d->ks->bounds == NULL))
+		return 0;
+	if (ty->kind == ROUTER__V_NUMERIC) {
+		*prefix = key;
+		return is_unsigned || (int64_t)key >= 0;
+	}
+	if (ty->kind == ROUTER__V_XXHASH) {
+		p = router__fmt_int_end(key, is_unsigned, tmp + sizeof tmp);
+		*prefix = __builtin_bswap64(
+		    XXH64(p, (size_t)(tmp + sizeof tmp - p), 0));
+		return 1;
+	}
+	if (ty->kind == ROUTER__V_HASH) {
+		*prefix = router__des_prefix(key);
+		return 1;
+	}
+	return 0;
+}
+
+/* The general body (table_route.c): any vindex, any keyspace ID. */
+int router__tdef_route_u64_general(const router_table *t,
+                                   const router__tdef *d, uint64_t key,
+                                   int is_unsigned, router_route_result *out);
+int router__tdef_route_id_general(const router_table *t,
+                                  const router__tdef *d, uint64_t key,
+                                  int is_unsigned, uint32_t *id);
+
+/* router__tdef_route_u64 (table.h), inline: an 8-byte prefix is the
+ * keyspace ID, searched directly and stored into the result big-endian
+ * (no scratch buffer, no copy). */
 static inline int router__tdef_route_u64_fast(const router_table *t,
                                               const router__tdef *d,
                                               uint64_t key, int is_unsigned,
                                               router_route_result *out)
 {
-	uint8_t buf[ROUTER__KSID_BUF];
-	const uint8_t *k;
-	size_t len;
-	int rc;
+	uint64_t k;
 
-	if (ROUTER__UNLIKELY(d->mode != ROUTER__T_VINDEX))
-		return router__tdef_route_u64(t, d, key, is_unsigned, out);
-	rc = router__vindex_u64_fast(d->primary, key, is_unsigned, buf, &k,
-	                             &len);
-	if (ROUTER__LIKELY(rc == ROUTER_OK)) {
-		router__fill_shard_fast(t, d->ks,
-		                        router__shard_search_fast(d->ks, k, len),
-		                        out);
-		router__copy_ksid(out, k, len);
+	if (ROUTER__LIKELY(d->mode == ROUTER__T_VINDEX) &&
+	    ROUTER__LIKELY(router__ksid_prefix_fast(d, key, is_unsigned, &k))) {
+		const router__keyspace *ks = d->ks;
+
+		router__fill_shard_fast(
+		    t, ks, router__bounds_search(ks->bounds, ks->nshards - 1, k),
+		    out);
+		router__put_be64(out->ksid, k);
+		out->ksid_len = 8;
 		return ROUTER_OK;
 	}
-	return router__tdef_route_u64(t, d, key, is_unsigned, out);
+	return router__tdef_route_u64_general(t, d, key, is_unsigned, out);
 }
 
 /* router__tdef_route_id (table.h), inline. */
@@ -155,17 +202,18 @@ static inline int router__tdef_route_id_fast(const router_table *t,
                                              uint64_t key, int is_unsigned,
                                              uint32_t *id)
 {
-	uint8_t buf[ROUTER__KSID_BUF];
-	const uint8_t *k;
-	size_t len;
+	uint64_t k;
 
 	if (ROUTER__LIKELY(d->mode == ROUTER__T_VINDEX) &&
-	    ROUTER__LIKELY(router__vindex_u64_fast(d->primary, key, is_unsigned,
-	                                           buf, &k, &len) == ROUTER_OK)) {
-		*id = d->ks->hot[router__shard_search_fast(d->ks, k, len)].id;
+	    ROUTER__LIKELY(router__ksid_prefix_fast(d, key, is_unsigned, &k))) {
+		const router__keyspace *ks = d->ks;
+
+		*id = ks->hot[router__bounds_search(ks->bounds,
+		                                    ks->nshards - 1, k)]
+		          .id;
 		return ROUTER_OK;
 	}
-	return router__tdef_route_id(t, d, key, is_unsigned, id);
+	return router__tdef_route_id_general(t, d, key, is_unsigned, id);
 }
 
 #endif /* ROUTER_CORE_ROUTE_FAST_H */

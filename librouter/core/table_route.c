@@ -277,6 +277,19 @@ int router__tdef_route_u64(const router_table *t, const router__tdef *d,
                            uint64_t key, int is_unsigned,
                            router_route_result *out)
 {
+	return router__tdef_route_u64_fast(t, d, key, is_unsigned, out);
+}
+
+int router__tdef_route_id(const router_table *t, const router__tdef *d,
+                          uint64_t key, int is_unsigned, uint32_t *id)
+{
+	return router__tdef_route_id_fast(t, d, key, is_unsigned, id);
+}
+
+int router__tdef_route_u64_general(const router_table *t,
+                                   const router__tdef *d, uint64_t key,
+                                   int is_unsigned, router_route_result *out)
+{
 	uint8_t buf[ROUTER__KSID_BUF];
 	const uint8_t *k;
 	size_t len;
@@ -303,8 +316,9 @@ int router__tdef_route_u64(const router_table *t, const router__tdef *d,
 	return rc;
 }
 
-int router__tdef_route_id(const router_table *t, const router__tdef *d,
-                          uint64_t key, int is_unsigned, uint32_t *id)
+int router__tdef_route_id_general(const router_table *t,
+                                  const router__tdef *d, uint64_t key,
+                                  int is_unsigned, uint32_t *id)
 {
 	uint8_t buf[ROUTER__KSID_BUF];
 	const uint8_t *k;

@@ -163,6 +163,24 @@ static void des_hash(uint64_t n, uint8_t out[8])
 	des_encrypt(&des_zero, 8, out, in);
 }
 
+uint64_t router__des_prefix(uint64_t v)
+{
+	uint8_t out[8];
+	uint64_t k;
+
+	des_hash(v, out);
+	memcpy(&k, out, 8);
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                       \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap64(k);
+#else
+	k = 0;
+	for (int i = 0; i < 8; i++)
+		k = k << 8 | out[i];
+	return k;
+#endif
+}
+
 static uint64_t reverse64(uint64_t x)
 {
 	x = ((x >> 1) & 0x5555555555555555ULL) | ((x & 0x5555555555555555ULL) << 1);
