@@ -142,6 +142,9 @@ struct router_table {
 	 * its router's list of tables freed by the writer. */
 	uint32_t pins;
 	struct router_table *next_dead;
+	/* Set at publish: unique in the process for its lifetime (never 0),
+	 * the key of router_route's per-thread name cache (handles.c). */
+	uint64_t serial;
 };
 
 /* XXH3 of a name, used for every name index. */
@@ -214,6 +217,14 @@ int router__tdef_route_u64(const router_table *t, const router__tdef *d,
 /* Shard id only (batch lookups); ROUTER_NO_SHARD for no keyspace ID. */
 int router__tdef_route_id(const router_table *t, const router__tdef *d,
                           uint64_t key, int is_unsigned, uint32_t *id);
+
+/* router_table_route without the NULL checks of t and out; *d is the
+ * definition the names resolved to (NULL when they did not resolve). */
+int router__table_route_d(const router_table *t, const char *keyspace,
+                          size_t keyspace_len, const char *table,
+                          size_t table_len, const router_value *values,
+                          size_t nvalues, router_route_result *out,
+                          router_error *err, const router__tdef **d);
 
 /* router_table_route_ksid without the NULL checks of t and out. */
 int router__table_route_ksid(const router_table *t, const char *keyspace,

@@ -259,6 +259,25 @@ int router__tdef_route(const router_table *t, const router__tdef *d,
 	if (values == NULL && nvalues != 0)
 		return router__seterr(err, ROUTER_EINVAL, d->name,
 		                      "values is NULL");
+	/* One integer: the integer body (route_fast.h) gives the same
+	 * keyspace ID as router__vindex_map for these vindexes; anything it
+	 * does not take goes on below, errors included. */
+	if (nvalues == 1 && (values->type == ROUTER_SQL_UINT64 ||
+	                     values->type == ROUTER_SQL_INT64)) {
+		int u = values->type == ROUTER_SQL_UINT64;
+		uint64_t key = u ? values->u64 : (uint64_t)values->i64, p;
+
+		if (router__ksid_prefix_fast(d, key, u, &p)) {
+			router__fill_shard_fast(
+			    t, d->ks,
+			    router__bounds_search(d->ks->bounds,
+			                          d->ks->nshards - 1, p),
+			    out);
+			router__put_be64(out->ksid, p);
+			out->ksid_len = 8;
+			return ROUTER_OK;
+		}
+	}
 	rc = router__vindex_map(d->primary, values, nvalues, buf, &k, &len);
 	if (ROUTER__LIKELY(rc == ROUTER_OK)) {
 		router__fill_shard(t, d->ks,
@@ -358,11 +377,24 @@ int router_table_route(const router_table *t, const char *keyspace,
                        router_error *err)
 {
 	const router__tdef *d;
-	int rc;
 
 	if (t == NULL || out == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_table_route: NULL argument");
+	return router__table_route_d(t, keyspace, keyspace_len, table,
+	                             table_len, values, nvalues, out, err, &d);
+}
+
+int router__table_route_d(const router_table *t, const char *keyspace,
+                          size_t keyspace_len, const char *table,
+                          size_t table_len, const router_value *values,
+                          size_t nvalues, router_route_result *out,
+                          router_error *err, const router__tdef **dout)
+{
+	const router__tdef *d;
+	int rc;
+
+	*dout = NULL;
 	if ((rc = check_buf(keyspace, keyspace_len, "keyspace", err)) ||
 	    (rc = check_buf(table, table_len, "table", err)))
 		return rc;
@@ -370,6 +402,7 @@ int router_table_route(const router_table *t, const char *keyspace,
 	                           table_len, &d, err);
 	if (rc != ROUTER_OK)
 		return rc;
+	*dout = d;
 	rc = router__tdef_route(t, d, values, nvalues, out, err);
 	if (rc == ROUTER_OK && err != NULL)
 		router__clearerr(err);

@@ -524,6 +524,11 @@ static void commit(publish_op *p)
 	else
 		router__pending_drop(r, 0); /* superseded by a newer table */
 	t->version = p->version;
+	{
+		static uint64_t serials; /* every router's tables */
+
+		t->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
+	}
 	for (i = 0, k = 0; i < t->nkeyspaces; i++)
 		for (j = 0; j < t->keyspaces[i].nshards; j++, k++) {
 			router__shard *sh = (router__shard *)(uintptr_t)&t
