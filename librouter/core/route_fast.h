@@ -141,27 +141,24 @@ static inline int router__ksid_prefix_fast(const router__tdef *d,
                                            uint64_t key, int is_unsigned,
                                            uint64_t *prefix)
 {
-	const router__vtype *ty = d->primary->type;
 	char tmp[24];
 	const char *p;
 
-	if (ROUTER__UNLIKELY(ty == NULL || d->ks->bounds == NULL))
-		return 0;
-	if (ty->kind == ROUTER__V_NUMERIC) {
+	switch (d->fast) {
+	case ROUTER__FAST_NUMERIC:
 		*prefix = key;
 		return is_unsigned || (int64_t)key >= 0;
-	}
-	if (ty->kind == ROUTER__V_XXHASH) {
+	case ROUTER__FAST_XXHASH:
 		p = router__fmt_int_end(key, is_unsigned, tmp + sizeof tmp);
 		*prefix = __builtin_bswap64(
 		    XXH64(p, (size_t)(tmp + sizeof tmp - p), 0));
 		return 1;
-	}
-	if (ty->kind == ROUTER__V_HASH) {
+	case ROUTER__FAST_HASH:
 		*prefix = router__des_prefix(key);
 		return 1;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 /* The general body (table_route.c): any vindex, any keyspace ID. */
@@ -184,11 +181,14 @@ static inline int router__tdef_route_u64_fast(const router_table *t,
 
 	if (ROUTER__LIKELY(d->mode == ROUTER__T_VINDEX) &&
 	    ROUTER__LIKELY(router__ksid_prefix_fast(d, key, is_unsigned, &k))) {
-		const router__keyspace *ks = d->ks;
+		uint32_t i = router__bounds_search(d->bounds, d->nbounds, k);
+		const router__shard_hot *h = &d->hot[i];
 
-		router__fill_shard_fast(
-		    t, ks, router__bounds_search(ks->bounds, ks->nshards - 1, k),
-		    out);
+		out->shard = h->iname;
+		out->shard_len = h->name_len;
+		out->shard_id = h->id;
+		out->shard_index = i;
+		out->version = t->version;
 		router__put_be64(out->ksid, k);
 		out->ksid_len = 8;
 		return ROUTER_OK;
@@ -206,11 +206,7 @@ static inline int router__tdef_route_id_fast(const router_table *t,
 
 	if (ROUTER__LIKELY(d->mode == ROUTER__T_VINDEX) &&
 	    ROUTER__LIKELY(router__ksid_prefix_fast(d, key, is_unsigned, &k))) {
-		const router__keyspace *ks = d->ks;
-
-		*id = ks->hot[router__bounds_search(ks->bounds,
-		                                    ks->nshards - 1, k)]
-		          .id;
+		*id = d->hot[router__bounds_search(d->bounds, d->nbounds, k)].id;
 		return ROUTER_OK;
 	}
 	return router__tdef_route_id_general(t, d, key, is_unsigned, id);

@@ -73,7 +73,19 @@ typedef struct router__tdef {
 	const uint8_t *pinned_ksid;
 	size_t pinned_len;
 	int declared; /* 0 for the synthetic "any table" of an unsharded ks */
+	/* The integer lookup's shortcut (route_fast.h), copied from ks and
+	 * primary at build so that a lookup reaches them in one load from
+	 * d: fast is a ROUTER__FAST_ kind, NONE unless the table routes
+	 * through a numeric, xxhash or hash vindex and ks->bounds is set;
+	 * then bounds, nbounds (nshards - 1) and hot are ks's. */
+	uint32_t fast;
+	uint32_t nbounds;
+	const uint64_t *bounds;
+	const struct router__shard_hot *hot;
 } router__tdef;
+
+enum { ROUTER__FAST_NONE, ROUTER__FAST_NUMERIC, ROUTER__FAST_XXHASH,
+       ROUTER__FAST_HASH };
 
 typedef struct router__keyspace {
 	const char *name;

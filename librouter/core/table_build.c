@@ -415,6 +415,24 @@ static int build_table(bstate *s, const bks *bk, router__keyspace *ks,
 	return 0;
 }
 
+/* d's copy of what the integer lookup reads (table.h, "fast"). */
+static void tdef_fast(router__tdef *d, const router__keyspace *ks)
+{
+	router__vkind k = d->mode == ROUTER__T_VINDEX && d->primary != NULL &&
+	                          d->primary->type != NULL
+	                      ? d->primary->type->kind
+	                      : ROUTER__V_UNSUPPORTED;
+
+	d->fast = ks->bounds == NULL       ? ROUTER__FAST_NONE
+	          : k == ROUTER__V_NUMERIC ? ROUTER__FAST_NUMERIC
+	          : k == ROUTER__V_XXHASH  ? ROUTER__FAST_XXHASH
+	          : k == ROUTER__V_HASH    ? ROUTER__FAST_HASH
+	                                   : ROUTER__FAST_NONE;
+	d->nbounds = ks->nshards - 1;
+	d->bounds = ks->bounds;
+	d->hot = ks->hot;
+}
+
 static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)
 {
 	router_builder *b = s->b;
@@ -465,6 +483,7 @@ static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)
 			router__free(b->a, ord);
 			return -1;
 		}
+		tdef_fast(d, ks);
 		ks->ntables = i + 1;
 		h = (uint32_t)router__name_hash(d->name, d->name_len) &
 		    ks->tmask;
@@ -476,6 +495,7 @@ static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)
 	ks->any.name = "";
 	ks->any.ks = ks;
 	ks->any.mode = bk->sharded ? ROUTER__T_MULTISHARD : ROUTER__T_FIXED;
+	tdef_fast(&ks->any, ks);
 	return 0;
 }
 
