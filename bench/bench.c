@@ -1554,7 +1554,8 @@ static void step_lookups(bench_ctx *b)
 }
 
 /* DIR/lookup-V.dat (shards, then ns of minimal floor handle batch names
- * rwlock mutex) and DIR/caption.txt, for bench/charts.gp. */
+ * rwlock mutex: minimal's median, the others its paired ratio times
+ * that) and DIR/caption.txt, for bench/charts.gp. */
 static void write_chart_data(const unsigned *nb, size_t nn)
 {
 	static const char *const COLS[] = {"minimal", "floor", "handle",
@@ -1575,11 +1576,18 @@ static void write_chart_data(const unsigned *nb, size_t nn)
 			fprintf(f, " %s", COLS[c]);
 		fprintf(f, "\n");
 		for (i = 0; i < nn; i++) {
-			fprintf(f, "%u", nb[i]);
-			for (c = 0; c < 7; c++)
+			double m = getv("base.n%u.%s.minimal.ns", nb[i],
+			                VINDEXES[vi]);
+
+			/* Each column is its paired ratio times the minimal
+			 * lookup's median: the medians of absolute times are
+			 * taken over different chunks and move with the VM's
+			 * state, the ratios do not. */
+			fprintf(f, "%u %.2f", nb[i], m);
+			for (c = 1; c < 7; c++)
 				fprintf(f, " %.2f",
-				        getv("base.n%u.%s.%s.ns", nb[i],
-				             VINDEXES[vi], COLS[c]));
+				        m * getv("base.n%u.%s.%s.ratio", nb[i],
+				                 VINDEXES[vi], COLS[c]));
 			fprintf(f, "\n");
 		}
 		fclose(f);

@@ -2,7 +2,9 @@
 # bench --charts DIR writes (make bench: $(BUILD)/bench-charts).
 #   gnuplot -e "datadir='build/bench-charts'; outdir='bench/charts'" bench/charts.gp
 # Each DIR/lookup-VINDEX.dat row: shards minimal floor handle batch names
-# rwlock mutex (median ns per lookup, 1 reader, no writer; batch per key);
+# rwlock mutex, ns per lookup, 1 reader, no writer, batch per key: the
+# minimal lookup's median, every other column its median paired ratio to
+# the minimal lookup times that (absolute medians move with the VM);
 # DIR/caption.txt: date, machine, compiler and commit of the run.
 if (!exists("datadir")) datadir = "build/bench-charts"
 if (!exists("outdir")) outdir = "bench/charts"
@@ -13,7 +15,7 @@ set logscale y
 set xtics (2, 16, 256, 4096)
 set xrange [1.6:5200]
 set xlabel "shards"
-set ylabel "ns per lookup (log)"
+set ylabel "ns per lookup (log): minimal x paired ratio"
 set key outside right top
 set grid ytics mytics xtics
 set format y "%g"
