@@ -206,7 +206,11 @@ static inline int router__tdef_route_id_fast(const router_table *t,
 
 	if (ROUTER__LIKELY(d->mode == ROUTER__T_VINDEX) &&
 	    ROUTER__LIKELY(router__ksid_prefix_fast(d, key, is_unsigned, &k))) {
-		*id = d->hot[router__bounds_search(d->bounds, d->nbounds, k)].id;
+		uint32_t i = router__bounds_search(d->bounds, d->nbounds, k);
+
+		/* Consecutive ids (the usual case): no load of hot[i], a
+		 * cache miss at thousands of shards. */
+		*id = d->id_base >= 0 ? (uint32_t)d->id_base + i : d->hot[i].id;
 		return ROUTER_OK;
 	}
 	return router__tdef_route_id_general(t, d, key, is_unsigned, id);

@@ -82,6 +82,10 @@ typedef struct router__tdef {
 	uint32_t nbounds;
 	const uint64_t *bounds;
 	const struct router__shard_hot *hot;
+	/* Set at publish (-1 before): when the keyspace's interned shard ids
+	 * are consecutive, hot[i].id == id_base + i, and a batch computes
+	 * the id instead of loading it; -1 otherwise. */
+	int64_t id_base;
 } router__tdef;
 
 enum { ROUTER__FAST_NONE, ROUTER__FAST_NUMERIC, ROUTER__FAST_XXHASH,

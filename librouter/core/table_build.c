@@ -431,6 +431,7 @@ static void tdef_fast(router__tdef *d, const router__keyspace *ks)
 	d->nbounds = ks->nshards - 1;
 	d->bounds = ks->bounds;
 	d->hot = ks->hot;
+	d->id_base = -1;
 }
 
 static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)
