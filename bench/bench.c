@@ -1607,7 +1607,7 @@ static void step_baseline(bench_ctx *b)
 	static const unsigned NB_CI[] = {2, 256, 4096};
 	const unsigned *nb = g_ci ? NB_CI : NB_FULL;
 	size_t nn = g_ci ? 3 : 4, i, vi, s;
-	int rounds = g_ci ? 11 : b->rounds;
+	int rounds = g_ci ? 15 : b->rounds;
 
 	for (i = 0; i < nn; i++)
 		for (vi = 0; vi < NVINDEXES; vi++) {
