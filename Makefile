@@ -610,20 +610,25 @@ test-valgrind: deps-test lib $(TEST_BINS)
 # bench.c links the static library and includes librouter/ internals for the
 # floor (router__tdef_route_u64 on a frozen table).  callgrind.h comes with
 # Debian's valgrind package, which also runs the instruction-count pass.
-PKGS_BENCH := $(PKGS_BUILD) valgrind
+# gnuplot-nox draws bench/charts/*.svg (bench/charts.gp).
+PKGS_BENCH := $(PKGS_BUILD) valgrind gnuplot-nox
 BENCH_BIN := $(BUILD)/bench/bench
 
-$(BENCH_BIN): bench/bench.c $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC)
+$(BENCH_BIN): bench/bench.c bench/minimal.c bench/minimal.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(DEPLIBS) -lm $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ bench/bench.c bench/minimal.c $(STATIC) $(DEPLIBS) -lm $(LDFLAGS_ALL)
 
 deps-bench:
 	$(call need_pkgs,$(PKGS_BENCH))
 
 # Full run (minutes): every size, vindex, writer rate, 1 and 2 readers.
+# Then the charts (bench/charts/lookup-*.svg, to commit with the README's
+# figures), drawn even when a threshold failed; the status is the bench's.
 bench: deps-bench lib $(BENCH_BIN)
 	$(BENCH_BIN) --json $(BUILD)/bench.json --cg-dir $(BUILD)/bench-cg \
-		--thresholds bench/thresholds.ini
+		--charts $(BUILD)/bench-charts --thresholds bench/thresholds.ini; \
+	rc=$$?; gnuplot -e "datadir='$(BUILD)/bench-charts'; outdir='bench/charts'" \
+		bench/charts.gp && echo "charts: bench/charts/lookup-*.svg"; exit $$rc
 	$(MAKE) --no-print-directory bench-ruby
 	$(MAKE) --no-print-directory bench-python
 

@@ -19,6 +19,7 @@
  * table: build + validate + publish, as an application would.
  *
  *   bench [--ci] [--json FILE] [--thresholds FILE] [--no-callgrind]
+ *         [--steps baseline,lookups,publish,memory,vindexes,callgrind]
  *
  * --ci: a short run (< 1 min) over the configurations the thresholds name.
  * --thresholds: check "metric <= limit" / "metric >= limit" lines after the
@@ -44,6 +45,8 @@
 #include "router.h"
 #include "core/table.h"
 
+#include "minimal.h"
+
 /* Mirrors RECLAIM_LIMIT in librouter/router.c (not exported): retired
  * tables pending beyond which a publish waits for a grace period. */
 #define ROUTER_RECLAIM_LIMIT 32u
@@ -52,6 +55,9 @@
 #define BATCH 64u    /* keys per router_handle_route_batch call */
 
 static int g_ci;
+static const char *g_charts; /* --charts DIR: data for bench/charts.gp */
+/* The machine, compiler, commit and date of the run (step_header). */
+static char g_model[256], g_cc[256], g_commit[128], g_date[64];
 
 /* ------------------------------------------------------------------------ */
 /* Small utilities                                                          */
@@ -303,6 +309,7 @@ typedef struct world {
 	router *r;
 	router_handle *h;
 	locked rw, mu;
+	minimal min; /* the hand-written baseline (minimal.h) */
 	uint64_t *keys; /* CHUNK random keys, full uint64 range */
 } world;
 
@@ -312,6 +319,53 @@ static void locked_init(locked *l, unsigned nshards, const char *tn)
 	pthread_mutex_init(&l->mu, NULL);
 	l->t = build_table(nshards, 0, NULL);
 	l->d = resolve(l->t, tn);
+}
+
+/* The minimal lookup must give librouter's answer: for every key, the
+ * same shard (index, name) from the floor, a handle, a lookup by names and
+ * a batch, and the same keyspace ID.  Aborts on the first difference: a
+ * baseline that answers something else measures nothing. */
+static void world_check(world *w)
+{
+	router_route_result a, b, c, f;
+	uint32_t ids[BATCH];
+	size_t i, tl = strlen(w->tname);
+
+	if (router_handle_route_uint64(w->h, w->keys[0], &a) != ROUTER_OK)
+		die("check: handle lookup failed");
+	w->min.version = a.version;
+	for (i = 0; i < CHUNK; i++) {
+		uint64_t key = w->keys[i];
+		router_value v = ROUTER_VALUE_UINT64(key);
+		uint32_t m = minimal_route(&w->min, key);
+
+		minimal_route_full(&w->min, key, &f);
+		if (router_handle_route_uint64(w->h, key, &a) != ROUTER_OK ||
+		    router__tdef_route_u64(w->ft, w->fd, key, 1, &b) !=
+		        ROUTER_OK ||
+		    router_route(w->r, "ks", 2, w->tname, tl, &v, 1, &c,
+		                 NULL) != ROUTER_OK)
+			die("check: lookup of %" PRIu64 " failed", key);
+		if (i % BATCH == 0 &&
+		    router_handle_route_batch(w->h, w->keys + i, BATCH, 1, ids,
+		                              NULL, NULL) != ROUTER_OK)
+			die("check: batch failed");
+		if (m != a.shard_index || m != b.shard_index ||
+		    m != c.shard_index || f.shard_index != m ||
+		    ids[i % BATCH] != a.shard_id ||
+		    strcmp(f.shard, a.shard) != 0 ||
+		    f.shard_len != a.shard_len || f.version != a.version ||
+		    a.ksid_len != 8 || memcmp(f.ksid, a.ksid, 8) != 0) {
+			fprintf(stderr,
+			        "bench: minimal lookup differs from librouter: "
+			        "%u shards, %s, key %" PRIu64 ": minimal %u (%s), "
+			        "handle %u (%s), floor %u, names %u\n",
+			        w->nshards, VINDEXES[w->vi], key, m, f.shard,
+			        a.shard_index, a.shard, b.shard_index,
+			        c.shard_index);
+			abort();
+		}
+	}
 }
 
 static void world_init(world *w, unsigned nshards, int vi,
@@ -348,10 +402,16 @@ static void world_init(world *w, unsigned nshards, int vi,
 		x ^= x >> 27;
 		w->keys[i] = x * 0x2545F4914F6CDD1Dull;
 	}
+	minimal_init(&w->min,
+	             vi == 0 ? MINIMAL_HASH
+	                     : vi == 1 ? MINIMAL_XXHASH : MINIMAL_NUMERIC,
+	             nshards, 0);
+	world_check(w);
 }
 
 static void world_fini(world *w)
 {
+	minimal_fini(&w->min);
 	router_handle_free(w->h);
 	router_free(w->r);
 	router_table_free(w->ft);
@@ -376,6 +436,31 @@ static uint64_t c_floor(world *w, const uint64_t *keys, size_t n)
 
 	for (i = 0; i < n; i++) {
 		router__tdef_route_u64(w->ft, w->fd, keys[i], 1, &res);
+		s += res.shard_index;
+	}
+	return s;
+}
+
+/* The baseline: the hand-written minimal lookup (minimal.h). */
+static uint64_t c_minimal(world *w, const uint64_t *keys, size_t n)
+{
+	uint64_t s = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		s += minimal_route(&w->min, keys[i]);
+	return s;
+}
+
+/* The same, filling a whole result as a handle lookup does. */
+static uint64_t c_minres(world *w, const uint64_t *keys, size_t n)
+{
+	router_route_result res;
+	uint64_t s = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		minimal_route_full(&w->min, keys[i], &res);
 		s += res.shard_index;
 	}
 	return s;
@@ -481,6 +566,17 @@ static const scheme SCHEMES[] = {
     {"mutex", c_mutex, c_floor},
 };
 #define NSCHEMES (sizeof SCHEMES / sizeof SCHEMES[0])
+
+/* Against the minimal lookup (issue 20): every column paired with it,
+ * and names paired with the handle directly (its own target). */
+static const scheme BASE_SCHEMES[] = {
+    {"minres", c_minres, c_minimal}, {"floor", c_floor, c_minimal},
+    {"handle", c_handle, c_minimal}, {"batch", c_batch, c_minimal},
+    {"names", c_names, c_minimal},   {"rwlock", c_rwlock, c_minimal},
+    {"mutex", c_mutex, c_minimal},   {"names_vs_handle", c_names, c_handle},
+};
+#define NBASE (sizeof BASE_SCHEMES / sizeof BASE_SCHEMES[0])
+#define MAXSCHEMES 8
 
 /* ------------------------------------------------------------------------ */
 /* The writer                                                               */
@@ -588,8 +684,10 @@ typedef struct reader_arg {
 	world *w;
 	pthread_barrier_t *bar;
 	int nreaders, rounds;
+	const scheme *sch; /* SCHEMES unless set */
+	size_t nsch;
 	/* out: per round, per scheme: seconds for scheme and floor */
-	double ts[MAXROUNDS][NSCHEMES], tf[MAXROUNDS][NSCHEMES];
+	double ts[MAXROUNDS][MAXSCHEMES], tf[MAXROUNDS][MAXSCHEMES];
 	uint64_t sink;
 } reader_arg;
 
@@ -616,28 +714,31 @@ static void *reader_main(void *p)
 	size_t s;
 	int k;
 
+	const scheme *sch = a->sch ? a->sch : SCHEMES;
+	size_t nsch = a->sch ? a->nsch : NSCHEMES;
+
 	router_thread_register(NULL);
 	/* warm-up: every scheme once */
-	for (s = 0; s < NSCHEMES; s++) {
-		(void)timed(a, SCHEMES[s].floor);
-		(void)timed(a, SCHEMES[s].fn);
+	for (s = 0; s < nsch; s++) {
+		(void)timed(a, sch[s].floor);
+		(void)timed(a, sch[s].fn);
 	}
 	for (k = 0; k < a->rounds; k++)
-		for (s = 0; s < NSCHEMES; s++) {
+		for (s = 0; s < nsch; s++) {
 			/* alternate the order to cancel drift within a pair */
 			if ((k + (int)s) & 1) {
-				a->tf[k][s] = timed(a, SCHEMES[s].floor);
-				a->ts[k][s] = timed(a, SCHEMES[s].fn);
+				a->tf[k][s] = timed(a, sch[s].floor);
+				a->ts[k][s] = timed(a, sch[s].fn);
 			} else {
-				a->ts[k][s] = timed(a, SCHEMES[s].fn);
-				a->tf[k][s] = timed(a, SCHEMES[s].floor);
+				a->ts[k][s] = timed(a, sch[s].fn);
+				a->tf[k][s] = timed(a, sch[s].floor);
 			}
 		}
 	return NULL;
 }
 
 static void run_readers(world *w, int nreaders, int rounds, reader_arg *args,
-                        void *(*fn)(void *))
+                        void *(*fn)(void *), const scheme *sch, size_t nsch)
 {
 	pthread_t th[MAXR];
 	pthread_barrier_t bar;
@@ -650,6 +751,8 @@ static void run_readers(world *w, int nreaders, int rounds, reader_arg *args,
 		args[i].bar = &bar;
 		args[i].nreaders = nreaders;
 		args[i].rounds = rounds;
+		args[i].sch = sch;
+		args[i].nsch = nsch;
 		if (pthread_create(&th[i], NULL, fn, &args[i]) != 0)
 			die("pthread_create");
 	}
@@ -673,7 +776,7 @@ static void lookup_config(world *w, int wmode, int nreaders, int rounds)
 	writer_start(&wr, w, wmode, 0);
 	if (wmode != W_NONE)
 		usleep(20000); /* let the writer reach its pace */
-	run_readers(w, nreaders, rounds, args, reader_main);
+	run_readers(w, nreaders, rounds, args, reader_main, NULL, 0);
 	rate = writer_stop(&wr);
 	put(rate, "%s.writer_per_s", pre);
 	for (s = 0; s < NSCHEMES; s++) {
@@ -712,6 +815,39 @@ static void lookup_config(world *w, int wmode, int nreaders, int rounds)
 	    "%s.handle_vs_rwlock_throughput", pre);
 	put(getv("%s.mutex.ratio", pre) / getv("%s.handle.ratio", pre),
 	    "%s.handle_vs_mutex_throughput", pre);
+}
+
+/* ---- against the minimal lookup (issue 20) ------------------------------ *
+ * One reader, no writer: each column of BASE_SCHEMES alternates chunks
+ * with the minimal lookup in the same thread.  base.nN.V.S.ratio is S /
+ * minimal (names_vs_handle: names / handle), .ns its ns per lookup. */
+static void baseline_config(world *w, int rounds)
+{
+	static reader_arg args[1];
+	double v[MAXROUNDS];
+	size_t s;
+	int k;
+	char pre[64];
+
+	snprintf(pre, sizeof pre, "base.n%u.%s", w->nshards, VINDEXES[w->vi]);
+	run_readers(w, 1, rounds, args, reader_main, BASE_SCHEMES, NBASE);
+	for (k = 0; k < rounds; k++)
+		v[k] = args[0].tf[k][2] * 1e9 / CHUNK; /* minimal beside handle */
+	put(quantile(v, (size_t)rounds, 0.5), "%s.minimal.ns", pre);
+	for (s = 0; s < NBASE; s++) {
+		for (k = 0; k < rounds; k++)
+			v[k] = args[0].ts[k][s] / args[0].tf[k][s];
+		put(quantile(v, (size_t)rounds, 0.5), "%s.%s.ratio", pre,
+		    BASE_SCHEMES[s].name);
+		put(quantile(v, (size_t)rounds, 0.25), "%s.%s.ratio_p25", pre,
+		    BASE_SCHEMES[s].name);
+		put(quantile(v, (size_t)rounds, 0.75), "%s.%s.ratio_p75", pre,
+		    BASE_SCHEMES[s].name);
+		for (k = 0; k < rounds; k++)
+			v[k] = args[0].ts[k][s] * 1e9 / CHUNK;
+		put(quantile(v, (size_t)rounds, 0.5), "%s.%s.ns", pre,
+		    BASE_SCHEMES[s].name);
+	}
 }
 
 /* ---- the writer's effect on readers, paired directly -------------------- *
@@ -1033,6 +1169,7 @@ typedef struct cg_cell {
 } cg_cell;
 
 static const cg_cell CG_CELLS[] = {
+    {"minimal", c_minimal},  {"minres", c_minres},
     {"vindex", cg_vindex},   {"floor", c_floor},   {"floor_id", c_floor_id},
     {"handle", c_handle},    {"names", c_names},   {"batch", c_batch},
     {"rwlock", c_rwlock},    {"mutex", c_mutex},
@@ -1129,6 +1266,15 @@ static void cg_derive(const unsigned *ns, size_t nn)
 			put(getv("%s.rwlock.instr", p) -
 			        getv("%s.floor.instr", p),
 			    "%s.rwlock_minus_floor", p);
+			put(getv("%s.handle.instr", p) -
+			        getv("%s.minimal.instr", p),
+			    "%s.handle_minus_minimal", p);
+			put(getv("%s.floor.instr", p) -
+			        getv("%s.minimal.instr", p),
+			    "%s.floor_minus_minimal", p);
+			put(getv("%s.batch.instr", p) -
+			        getv("%s.minimal.instr", p),
+			    "%s.batch_minus_minimal", p);
 		}
 }
 
@@ -1164,8 +1310,6 @@ static void json_str(FILE *f, const char *s)
 	}
 	fputc('"', f);
 }
-
-static char g_model[256], g_cc[256], g_commit[128], g_date[64];
 
 static void write_json(const char *path, double secs)
 {
@@ -1312,7 +1456,8 @@ static int run_one(const char *sch, unsigned nshards, const char *vn,
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench [--ci] [--json FILE] [--thresholds FILE] "
-	                "[--no-callgrind] [--cg-dir DIR]\n");
+	                "[--no-callgrind] [--cg-dir DIR] [--steps a,b] "
+	                "[--charts DIR]\n");
 	exit(2);
 }
 
@@ -1404,6 +1549,104 @@ static void step_lookups(bench_ctx *b)
 			       getv("writer_effect.%s.r2.on_over_off", p),
 			       getv("writer_effect.%s.r2.on_over_off_p25", p),
 			       getv("writer_effect.%s.r2.on_over_off_p75", p));
+		}
+	fflush(stdout);
+}
+
+/* DIR/lookup-V.dat (shards, then ns of minimal floor handle batch names
+ * rwlock mutex: minimal's median, the others its paired ratio times
+ * that) and DIR/caption.txt, for bench/charts.gp. */
+static void write_chart_data(const unsigned *nb, size_t nn)
+{
+	static const char *const COLS[] = {"minimal", "floor", "handle",
+	                                   "batch",   "names", "rwlock",
+	                                   "mutex"};
+	char path[1024];
+	size_t i, vi, c;
+	FILE *f;
+
+	mkdir(g_charts, 0777);
+	for (vi = 0; vi < NVINDEXES; vi++) {
+		snprintf(path, sizeof path, "%s/lookup-%s.dat", g_charts,
+		         VINDEXES[vi]);
+		if ((f = fopen(path, "w")) == NULL)
+			die("cannot write %s: %s", path, strerror(errno));
+		fprintf(f, "# shards");
+		for (c = 0; c < 7; c++)
+			fprintf(f, " %s", COLS[c]);
+		fprintf(f, "\n");
+		for (i = 0; i < nn; i++) {
+			double m = getv("base.n%u.%s.minimal.ns", nb[i],
+			                VINDEXES[vi]);
+
+			/* Each column is its paired ratio times the minimal
+			 * lookup's median: the medians of absolute times are
+			 * taken over different chunks and move with the VM's
+			 * state, the ratios do not. */
+			fprintf(f, "%u %.2f", nb[i], m);
+			for (c = 1; c < 7; c++)
+				fprintf(f, " %.2f",
+				        m * getv("base.n%u.%s.%s.ratio", nb[i],
+				                 VINDEXES[vi], COLS[c]));
+			fprintf(f, "\n");
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof path, "%s/caption.txt", g_charts);
+	if ((f = fopen(path, "w")) == NULL)
+		die("cannot write %s: %s", path, strerror(errno));
+	fprintf(f, "%.10s, %s (%ld vCPU KVM), %s, commit %s\n", g_date,
+	        g_model, sysconf(_SC_NPROCESSORS_ONLN), g_cc, g_commit);
+	fclose(f);
+}
+
+/* 1b. against the minimal lookup */
+static void step_baseline(bench_ctx *b)
+{
+	static const unsigned NB_FULL[] = {2, 16, 256, 4096};
+	static const unsigned NB_CI[] = {2, 256, 4096};
+	const unsigned *nb = g_ci ? NB_CI : NB_FULL;
+	size_t nn = g_ci ? 3 : 4, i, vi, s;
+	int rounds = g_ci ? 15 : b->rounds;
+
+	for (i = 0; i < nn; i++)
+		for (vi = 0; vi < NVINDEXES; vi++) {
+			world w;
+
+			world_init(&w, nb[i], (int)vi, NULL);
+			baseline_config(&w, rounds);
+			world_fini(&w);
+		}
+	if (g_charts != NULL)
+		write_chart_data(nb, nn);
+	printf("\n-- against the minimal lookup, 1 reader, no writer: ns/lookup "
+	       "(ratio to minimal, median [p25-p75]; batch per key; "
+	       "names/handle paired directly)\n");
+	printf("%-6s %-8s %7s", "shards", "vindex", "minimal");
+	for (s = 0; s < NBASE; s++)
+		printf(" %21s", BASE_SCHEMES[s].name);
+	printf("\n");
+	for (i = 0; i < nn; i++)
+		for (vi = 0; vi < NVINDEXES; vi++) {
+			char pre[64];
+
+			snprintf(pre, sizeof pre, "base.n%u.%s", nb[i],
+			         VINDEXES[vi]);
+			printf("%-6u %-8s %7.1f", nb[i], VINDEXES[vi],
+			       getv("%s.minimal.ns", pre));
+			for (s = 0; s < NBASE; s++) {
+				char cell[64];
+				const char *sn = BASE_SCHEMES[s].name;
+
+				snprintf(cell, sizeof cell,
+				         "%.1f (%.2f [%.2f-%.2f])",
+				         getv("%s.%s.ns", pre, sn),
+				         getv("%s.%s.ratio", pre, sn),
+				         getv("%s.%s.ratio_p25", pre, sn),
+				         getv("%s.%s.ratio_p75", pre, sn));
+				printf(" %21s", cell);
+			}
+			printf("\n");
 		}
 	fflush(stdout);
 }
@@ -1536,7 +1779,7 @@ static void step_callgrind(bench_ctx *b)
 			printf("%-6s %-8s", "shards", "vindex");
 			for (i = 0; i < NCG; i++)
 				printf(" %8s", CG_CELLS[i].name);
-			printf(" %8s\n", "handle-floor");
+			printf(" %8s %8s\n", "handle-floor", "handle-minimal");
 			for (i = 0; i < nn; i++)
 				for (vi = 0; vi < NVINDEXES; vi++) {
 					size_t c;
@@ -1547,8 +1790,10 @@ static void step_callgrind(bench_ctx *b)
 						       getv("cg.n%u.%s.%s.instr",
 						            ns[i], VINDEXES[vi],
 						            CG_CELLS[c].name));
-					printf(" %8.1f\n",
+					printf(" %8.1f %8.1f\n",
 					       getv("cg.n%u.%s.handle_minus_floor",
+					            ns[i], VINDEXES[vi]),
+					       getv("cg.n%u.%s.handle_minus_minimal",
 					            ns[i], VINDEXES[vi]));
 				}
 		}
@@ -1560,7 +1805,8 @@ static const struct {
 	const char *name;
 	void (*run)(bench_ctx *b);
 } bench_steps[] = {
-	{"header", step_header},     {"lookups", step_lookups},
+	{"header", step_header},     {"baseline", step_baseline},
+	{"lookups", step_lookups},
 	{"publish", step_publish},   {"memory", step_memory},
 	{"vindexes", step_vindexes}, {"callgrind", step_callgrind},
 };
@@ -1569,7 +1815,7 @@ int main(int argc, char **argv)
 {
 	static const unsigned NS_FULL[] = {2, 16, 256, 4096};
 	static const unsigned NS_CI[] = {2, 256};
-	const char *json = NULL, *thr = NULL, *cgdir = "bench-cg";
+	const char *json = NULL, *thr = NULL, *cgdir = "bench-cg", *only = NULL;
 	bench_ctx b = {0};
 	size_t i;
 	int callgrind = 1, fail = 0;
@@ -1586,6 +1832,10 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--cg-dir") == 0 &&
 		         i + 1 < (size_t)argc)
 			cgdir = argv[++i];
+		else if (strcmp(argv[i], "--charts") == 0 && i + 1 < (size_t)argc)
+			g_charts = argv[++i];
+		else if (strcmp(argv[i], "--steps") == 0 && i + 1 < (size_t)argc)
+			only = argv[++i];
 		else if (strcmp(argv[i], "--no-callgrind") == 0)
 			callgrind = 0;
 		else if (strcmp(argv[i], "--callgrind-child") == 0) {
@@ -1611,8 +1861,18 @@ int main(int argc, char **argv)
 	b.rounds = g_ci ? 13 : 21;
 	b.callgrind = callgrind;
 	b.cgdir = cgdir;
-	for (i = 0; i < sizeof bench_steps / sizeof bench_steps[0]; i++)
-		bench_steps[i].run(&b);
+	for (i = 0; i < sizeof bench_steps / sizeof bench_steps[0]; i++) {
+		/* --steps a,b: only those (and the header), for profiling. */
+		size_t nl = strlen(bench_steps[i].name);
+		const char *p = only;
+
+		while (p != NULL && i > 0 &&
+		       !(strncmp(p, bench_steps[i].name, nl) == 0 &&
+		         (p[nl] == ',' || p[nl] == 0)))
+			p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+		if (only == NULL || i == 0 || p != NULL)
+			bench_steps[i].run(&b);
+	}
 	fail = b.fail;
 
 	if (json != NULL) {

@@ -518,6 +518,57 @@ static void publish_refuses_losing_more_than_max_shrink(void **state)
 	router_free(r);
 }
 
+/* router_route keeps a per-thread cache of the last names it resolved
+ * (handles.c): it must follow every table put in service (publish,
+ * rollback), tell names of the same length apart and never cache a
+ * failure. */
+static void route_by_names_follows_every_table(void **state)
+{
+	router_route_result res;
+	router_value v = ROUTER_VALUE_INT64(7);
+	router_error e;
+	router *r = new_router();
+	unsigned n, i;
+	int64_t k;
+
+	(void)state;
+	publish_ok(r, build(2, 3, 0), 0);
+	for (n = 2; n <= 8; n *= 2) {
+		if (n > 2)
+			publish_ok(r, build(n, 3, 0), 0);
+		for (i = 0; i < 3; i++)
+			for (k = 0; k < 50; k++) {
+				char want[16];
+
+				router_shard_range_name(oracle_index(k, n), n,
+				                        want, sizeof want);
+				assert_string_equal(route_name(r, k, NULL),
+				                    want);
+				/* another keyspace and a missing table of the
+				 * same lengths in between */
+				assert_int_equal(
+				    router_route(r, "commerce", 8, "product", 7,
+				                 &v, 1, &res, NULL),
+				    ROUTER_OK);
+				assert_int_equal(res.shard_index, 0);
+				assert_int_equal(router_route(r, "user", 4,
+				                              "t9", 2, &v, 1,
+				                              &res, &e),
+				                 ROUTER_ENOTFOUND);
+			}
+	}
+	/* back to the 4-shard table: the same table object again */
+	assert_int_equal(router_rollback(r, 1, &e), ROUTER_OK);
+	for (k = 0; k < 50; k++) {
+		char want[16];
+
+		router_shard_range_name(oracle_index(k, 4), 4, want,
+		                        sizeof want);
+		assert_string_equal(route_name(r, k, NULL), want);
+	}
+	router_free(r);
+}
+
 static void resharding_is_a_normal_publish(void **state)
 {
 	router *r = new_router();
@@ -1879,6 +1930,7 @@ int main(void)
 	    cmocka_unit_test(publish_refuses_turning_a_keyspace_unsharded),
 	    cmocka_unit_test(publish_refuses_losing_more_than_max_shrink),
 	    cmocka_unit_test(resharding_is_a_normal_publish),
+	    cmocka_unit_test(route_by_names_follows_every_table),
 	    cmocka_unit_test(dry_run_gives_the_verdict_and_diff_without_publishing),
 	    cmocka_unit_test(a_table_cannot_be_published_twice),
 	    cmocka_unit_test(rollback_restores_earlier_tables_without_rebuilding),

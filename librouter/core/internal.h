@@ -82,6 +82,13 @@ int router__parse_int64(const char *s, size_t n, int64_t *out);
 /* Decimal text of v into buf (>= 21 bytes); returns the length. */
 size_t router__fmt_uint64(uint64_t v, char *buf);
 size_t router__fmt_int64(int64_t v, char *buf);
+/* The decimal text of v (int64 when !is_unsigned) written backwards so
+ * that it ends just before end, no NUL; returns its first byte (at least
+ * end - 20).  For hashing the text where it is (no copy). */
+const char *router__fmt_int_end(uint64_t v, int is_unsigned, char *end);
+/* The hash vindex's keyspace ID of v (DES, zero key, of BE64(v)) as a
+ * big-endian integer (vindex.c; a vindex of type hash must exist). */
+uint64_t router__des_prefix(uint64_t v);
 
 /* Vitess's conversions of a SQL value (value.c), as the vindexes apply
  * them (docs/spec.md section 1.1).  Each returns a ROUTER__CONV_ outcome:

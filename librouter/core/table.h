@@ -30,6 +30,15 @@ typedef struct router__shard {
 	uint32_t id;
 } router__shard;
 
+/* What a lookup reads of shard i after the search, 16 bytes a shard
+ * (router__keyspace.hot): copies of shards[i].iname, name_len and id,
+ * written with them. */
+typedef struct router__shard_hot {
+	const char *iname;
+	uint32_t name_len;
+	uint32_t id;
+} router__shard_hot;
+
 typedef struct router__vdef {
 	const char *name;
 	const char *type;
@@ -66,7 +75,23 @@ typedef struct router__tdef {
 	const uint8_t *pinned_ksid;
 	size_t pinned_len;
 	int declared; /* 0 for the synthetic "any table" of an unsharded ks */
+	/* The integer lookup's shortcut (route_fast.h), copied from ks and
+	 * primary at build so that a lookup reaches them in one load from
+	 * d: fast is a ROUTER__FAST_ kind, NONE unless the table routes
+	 * through a numeric, xxhash or hash vindex and ks->bounds is set;
+	 * then bounds, nbounds (nshards - 1) and hot are ks's. */
+	uint32_t fast;
+	uint32_t nbounds;
+	const uint64_t *bounds;
+	const struct router__shard_hot *hot;
+	/* Set at publish (-1 before): when the keyspace's interned shard ids
+	 * are consecutive, hot[i].id == id_base + i, and a batch computes
+	 * the id instead of loading it; -1 otherwise. */
+	int64_t id_base;
 } router__tdef;
+
+enum { ROUTER__FAST_NONE, ROUTER__FAST_NUMERIC, ROUTER__FAST_XXHASH,
+       ROUTER__FAST_HASH };
 
 typedef struct router__keyspace {
 	const char *name;
@@ -74,6 +99,9 @@ typedef struct router__keyspace {
 	int sharded;
 	const router__shard *shards; /* partition order (sorted by start) */
 	uint32_t nshards;
+	/* shards[i]'s iname, name_len and id, set with them (the lookup's
+	 * result reads these: route_fast.h). */
+	router__shard_hot *hot;
 	/* Fast shard search: when every shard start has at most 8 significant
 	 * bytes, bounds[i] is the start of shards[i + 1] as a big-endian
 	 * integer padded with zeros, and the shard of a keyspace ID is the
@@ -149,6 +177,9 @@ struct router_table {
 	 * its router's list of tables freed by the writer. */
 	uint32_t pins;
 	struct router_table *next_dead;
+	/* Set at publish: unique in the process for its lifetime (never 0),
+	 * the key of router_route's per-thread name cache (handles.c). */
+	uint64_t serial;
 };
 
 /* XXH3 of a name, used for every name index. */
@@ -222,6 +253,14 @@ int router__tdef_route_u64(const router_table *t, const router__tdef *d,
 /* Shard id only (batch lookups); ROUTER_NO_SHARD for no keyspace ID. */
 int router__tdef_route_id(const router_table *t, const router__tdef *d,
                           uint64_t key, int is_unsigned, uint32_t *id);
+
+/* router_table_route without the NULL checks of t and out; *d is the
+ * definition the names resolved to (NULL when they did not resolve). */
+int router__table_route_d(const router_table *t, const char *keyspace,
+                          size_t keyspace_len, const char *table,
+                          size_t table_len, const router_value *values,
+                          size_t nvalues, router_route_result *out,
+                          router_error *err, const router__tdef **d);
 
 /* router_table_route_ksid without the NULL checks of t and out. */
 int router__table_route_ksid(const router_table *t, const char *keyspace,

@@ -112,6 +112,11 @@ static int build_implicit_shard(bstate *s, router__keyspace *ks)
 	sh->id = ROUTER_NO_SHARD;
 	memset(&sh->kr, 0, sizeof sh->kr);
 	sh->kr.full = 1;
+	/* The compact per-shard result the integer lookup reads (table.h). */
+	ks->hot = router__arena_alloc(s->ar, sizeof *ks->hot);
+	if (ks->hot == NULL)
+		return -1;
+	ks->hot[0] = (router__shard_hot){sh->iname, 1, sh->id};
 	ks->shards = sh;
 	ks->nshards = 1;
 	return 0;
@@ -164,7 +169,8 @@ static int order_shards(bstate *s, const bks *bk, size_t *order)
  * significant bytes (no flat bounds array then).  Returns 0, or -1 out
  * of memory. */
 static int copy_shards(bstate *s, const bks *bk, const size_t *order,
-                       router__shard *sh, size_t *nlong)
+                       router__shard *sh, router__shard_hot *hot,
+                       size_t *nlong)
 {
 	size_t i;
 
@@ -179,6 +185,8 @@ static int copy_shards(bstate *s, const bks *bk, const size_t *order,
 			return -1;
 		sh[i].iname = sh[i].name;
 		sh[i].id = ROUTER_NO_SHARD;
+		hot[i] = (router__shard_hot){sh[i].iname,
+		                             (uint32_t)sh[i].name_len, sh[i].id};
 		if (i > 0 && router__key_normlen(sh[i].kr.start,
 		                                 sh[i].kr.start_len) > 8)
 			(*nlong)++;
@@ -233,8 +241,10 @@ static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
 		return problem(b, ROUTER_ERANGE, bk->name, "too many shards");
 	order = router__malloc(b->a, n * sizeof *order);
 	sh = router__arena_alloc(s->ar, n * sizeof *sh);
-	if (order == NULL || sh == NULL ||
-	    order_shards(s, bk, order) || copy_shards(s, bk, order, sh, &nlong)) {
+	ks->hot = router__arena_alloc(s->ar, n * sizeof *ks->hot);
+	if (order == NULL || sh == NULL || ks->hot == NULL ||
+	    order_shards(s, bk, order) ||
+	    copy_shards(s, bk, order, sh, ks->hot, &nlong)) {
 		router__free(b->a, order);
 		return -1;
 	}
@@ -491,6 +501,25 @@ static int build_table(bstate *s, const bks *bk, router__keyspace *ks,
 	return route_table(s->b, bk, ks, bt, d, culprit, skip_missing);
 }
 
+/* d's copy of what the integer lookup reads (table.h, "fast"). */
+static void tdef_fast(router__tdef *d, const router__keyspace *ks)
+{
+	router__vkind k = d->mode == ROUTER__T_VINDEX && d->primary != NULL &&
+	                          d->primary->type != NULL
+	                      ? d->primary->type->kind
+	                      : ROUTER__V_UNSUPPORTED;
+
+	d->fast = ks->bounds == NULL       ? ROUTER__FAST_NONE
+	          : k == ROUTER__V_NUMERIC ? ROUTER__FAST_NUMERIC
+	          : k == ROUTER__V_XXHASH  ? ROUTER__FAST_XXHASH
+	          : k == ROUTER__V_HASH    ? ROUTER__FAST_HASH
+	                                   : ROUTER__FAST_NONE;
+	d->nbounds = ks->nshards - 1;
+	d->bounds = ks->bounds;
+	d->hot = ks->hot;
+	d->id_base = -1;
+}
+
 static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)
 {
 	router_builder *b = s->b;
@@ -541,6 +570,7 @@ static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)
 			router__free(b->a, ord);
 			return -1;
 		}
+		tdef_fast(d, ks);
 		ks->ntables = i + 1;
 		h = (uint32_t)router__name_hash(d->name, d->name_len) &
 		    ks->tmask;
@@ -552,6 +582,7 @@ static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)
 	ks->any.name = "";
 	ks->any.ks = ks;
 	ks->any.mode = bk->sharded ? ROUTER__T_MULTISHARD : ROUTER__T_FIXED;
+	tdef_fast(&ks->any, ks);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include <xxhash.h>
 
+#include "route_fast.h"
 #include "table.h"
 
 uint64_t router__name_hash(const char *s, size_t n)
@@ -19,9 +20,10 @@ uint64_t router__name_hash(const char *s, size_t n)
 
 /* Long bounds (a shard start with more than 8 significant bytes): the
  * last shard whose start <= ksid, by byte comparison.  Out of line so that
- * the fast path below needs no callee-saved registers. */
-__attribute__((noinline)) static uint32_t
-shard_search_long(const router__keyspace *ks, const uint8_t *ksid, size_t len)
+ * the fast path (route_fast.h) needs no callee-saved registers. */
+__attribute__((noinline)) uint32_t
+router__shard_search_long(const router__keyspace *ks, const uint8_t *ksid,
+                          size_t len)
 {
 	size_t lo = 1, hi = ks->nshards;
 
@@ -40,26 +42,7 @@ shard_search_long(const router__keyspace *ks, const uint8_t *ksid, size_t len)
 uint32_t router__shard_search(const router__keyspace *ks, const uint8_t *ksid,
                               size_t len)
 {
-	if (ROUTER__LIKELY(ks->bounds != NULL)) {
-		/* Count the bounds <= k without branches on the data: each
-		 * step keeps the half that still holds the answer.  The step
-		 * is computed with a mask, not a conditional: GCC turned the
-		 * conditional form into a branch that random keys mispredict
-		 * half the time (~6 ns a level here). */
-		const uint64_t k = router__be64_padded(ksid, len);
-		const uint64_t *p = ks->bounds;
-		size_t n = ks->nshards - 1;
-
-		while (n > 1) {
-			size_t half = n / 2;
-			size_t take = (size_t)0 - (size_t)(p[half - 1] <= k);
-
-			p += half & take;
-			n -= half;
-		}
-		return (uint32_t)(p - ks->bounds) + (n == 1 && p[0] <= k);
-	}
-	return shard_search_long(ks, ksid, len);
+	return router__shard_search_fast(ks, ksid, len);
 }
 
 
@@ -200,13 +183,7 @@ int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
 void router__fill_shard(const router_table *t, const router__keyspace *ks,
                         uint32_t i, router_route_result *out)
 {
-	const router__shard *sh = &ks->shards[i];
-
-	out->shard = sh->iname;
-	out->shard_len = sh->name_len;
-	out->shard_id = sh->id;
-	out->shard_index = i;
-	out->version = t->version;
+	router__fill_shard_fast(t, ks, i, out);
 }
 
 static void fill_none(const router_table *t, router_route_result *out)
@@ -219,13 +196,6 @@ static void fill_none(const router_table *t, router_route_result *out)
 	out->ksid_len = 0;
 }
 
-static void copy_ksid(router_route_result *out, const uint8_t *k, size_t len)
-{
-	if (len > 0)
-		memcpy(out->ksid, k,
-		       len < ROUTER_KSID_MAX ? len : ROUTER_KSID_MAX);
-	out->ksid_len = len;
-}
 
 /* The error for a vindex status other than OK/NONE. */
 static int route_error(const router__tdef *d, int rc,
@@ -298,7 +268,7 @@ int router__tdef_route(const router_table *t, const router__tdef *d,
 	switch (d->mode) {
 	case ROUTER__T_FIXED:
 		router__fill_shard(t, d->ks, d->fixed, out);
-		copy_ksid(out, d->pinned_ksid, d->pinned_len);
+		router__copy_ksid(out, d->pinned_ksid, d->pinned_len);
 		return ROUTER_OK;
 	case ROUTER__T_MULTISHARD:
 		return route_error(d, ROUTER_EMULTISHARD, values, nvalues, err);
@@ -308,11 +278,30 @@ int router__tdef_route(const router_table *t, const router__tdef *d,
 	if (values == NULL && nvalues != 0)
 		return router__seterr(err, ROUTER_EINVAL, d->name,
 		                      "values is NULL");
+	/* One integer: the integer body (route_fast.h) gives the same
+	 * keyspace ID as router__vindex_map for these vindexes; anything it
+	 * does not take goes on below, errors included. */
+	if (nvalues == 1 && (values->type == ROUTER_SQL_UINT64 ||
+	                     values->type == ROUTER_SQL_INT64)) {
+		int u = values->type == ROUTER_SQL_UINT64;
+		uint64_t key = u ? values->u64 : (uint64_t)values->i64, p;
+
+		if (router__ksid_prefix_fast(d, key, u, &p)) {
+			router__fill_shard_fast(
+			    t, d->ks,
+			    router__bounds_search(d->ks->bounds,
+			                          d->ks->nshards - 1, p),
+			    out);
+			router__put_be64(out->ksid, p);
+			out->ksid_len = 8;
+			return ROUTER_OK;
+		}
+	}
 	rc = router__vindex_map(d->primary, values, nvalues, buf, &k, &len);
 	if (ROUTER__LIKELY(rc == ROUTER_OK)) {
 		router__fill_shard(t, d->ks,
 		                   router__shard_search(d->ks, k, len), out);
-		copy_ksid(out, k, len);
+		router__copy_ksid(out, k, len);
 		return ROUTER_OK;
 	}
 	if (rc == ROUTER_NONE) {
@@ -326,6 +315,19 @@ int router__tdef_route_u64(const router_table *t, const router__tdef *d,
                            uint64_t key, int is_unsigned,
                            router_route_result *out)
 {
+	return router__tdef_route_u64_fast(t, d, key, is_unsigned, out);
+}
+
+int router__tdef_route_id(const router_table *t, const router__tdef *d,
+                          uint64_t key, int is_unsigned, uint32_t *id)
+{
+	return router__tdef_route_id_fast(t, d, key, is_unsigned, id);
+}
+
+int router__tdef_route_u64_general(const router_table *t,
+                                   const router__tdef *d, uint64_t key,
+                                   int is_unsigned, router_route_result *out)
+{
 	uint8_t buf[ROUTER__KSID_BUF];
 	const uint8_t *k;
 	size_t len;
@@ -338,12 +340,13 @@ int router__tdef_route_u64(const router_table *t, const router__tdef *d,
 
 		return router__tdef_route(t, d, &v, 1, out, NULL);
 	}
-	rc = router__vindex_map_u64(d->primary, key, is_unsigned, buf, &k,
-	                            &len);
+	rc = router__vindex_u64_fast(d->primary, key, is_unsigned, buf, &k,
+	                             &len);
 	if (ROUTER__LIKELY(rc == ROUTER_OK)) {
-		router__fill_shard(t, d->ks,
-		                   router__shard_search(d->ks, k, len), out);
-		copy_ksid(out, k, len);
+		router__fill_shard_fast(t, d->ks,
+		                        router__shard_search_fast(d->ks, k, len),
+		                        out);
+		router__copy_ksid(out, k, len);
 		return ROUTER_OK;
 	}
 	if (rc == ROUTER_NONE)
@@ -351,8 +354,9 @@ int router__tdef_route_u64(const router_table *t, const router__tdef *d,
 	return rc;
 }
 
-int router__tdef_route_id(const router_table *t, const router__tdef *d,
-                          uint64_t key, int is_unsigned, uint32_t *id)
+int router__tdef_route_id_general(const router_table *t,
+                                  const router__tdef *d, uint64_t key,
+                                  int is_unsigned, uint32_t *id)
 {
 	uint8_t buf[ROUTER__KSID_BUF];
 	const uint8_t *k;
@@ -366,10 +370,10 @@ int router__tdef_route_id(const router_table *t, const router__tdef *d,
 		*id = r.shard_id;
 		return rc;
 	}
-	rc = router__vindex_map_u64(d->primary, key, is_unsigned, buf, &k,
-	                            &len);
+	rc = router__vindex_u64_fast(d->primary, key, is_unsigned, buf, &k,
+	                             &len);
 	if (ROUTER__LIKELY(rc == ROUTER_OK)) {
-		*id = d->ks->shards[router__shard_search(d->ks, k, len)].id;
+		*id = d->ks->hot[router__shard_search_fast(d->ks, k, len)].id;
 		return ROUTER_OK;
 	}
 	*id = ROUTER_NO_SHARD;
@@ -392,11 +396,24 @@ int router_table_route(const router_table *t, const char *keyspace,
                        router_error *err)
 {
 	const router__tdef *d;
-	int rc;
 
 	if (t == NULL || out == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_table_route: NULL argument");
+	return router__table_route_d(t, keyspace, keyspace_len, table,
+	                             table_len, values, nvalues, out, err, &d);
+}
+
+int router__table_route_d(const router_table *t, const char *keyspace,
+                          size_t keyspace_len, const char *table,
+                          size_t table_len, const router_value *values,
+                          size_t nvalues, router_route_result *out,
+                          router_error *err, const router__tdef **dout)
+{
+	const router__tdef *d;
+	int rc;
+
+	*dout = NULL;
 	if ((rc = check_buf(keyspace, keyspace_len, "keyspace", err)) ||
 	    (rc = check_buf(table, table_len, "table", err)))
 		return rc;
@@ -404,6 +421,7 @@ int router_table_route(const router_table *t, const char *keyspace,
 	                           table_len, &d, err);
 	if (rc != ROUTER_OK)
 		return rc;
+	*dout = d;
 	rc = router__tdef_route(t, d, values, nvalues, out, err);
 	if (rc == ROUTER_OK && err != NULL)
 		router__clearerr(err);
@@ -426,7 +444,7 @@ int router__table_route_ksid(const router_table *t, const char *keyspace,
 		return keyspace_not_found(keyspace, keyspace_len, err);
 	router__fill_shard(t, ks,
 	                   router__shard_search(ks, ksid, ksid_len), out);
-	copy_ksid(out, ksid, ksid_len);
+	router__copy_ksid(out, ksid, ksid_len);
 	router__clearerr(err);
 	return ROUTER_OK;
 }

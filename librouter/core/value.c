@@ -53,33 +53,51 @@ int router__parse_int64(const char *s, size_t n, int64_t *out)
 	return 0;
 }
 
-size_t router__fmt_uint64(uint64_t v, char *buf)
+/* Two digits per division, from a table: the xxhash, binary and
+ * binary_md5 vindexes hash this text on every integer lookup. */
+static inline char *fmt_u64_end(uint64_t v, char *p)
 {
-	/* Two digits per division, from a table: the xxhash, binary and
-	 * binary_md5 vindexes hash this text on every integer lookup. */
 	static const char pairs[201] =
 	    "00010203040506070809101112131415161718192021222324252627282930"
 	    "31323334353637383940414243444546474849505152535455565758596061"
 	    "62636465666768697071727374757677787980818283848586878889909192"
 	    "93949596979899";
-	char tmp[20];
-	size_t i = sizeof tmp, n;
 
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100) * 2;
 
 		v /= 100;
-		tmp[--i] = pairs[d + 1];
-		tmp[--i] = pairs[d];
+		*--p = pairs[d + 1];
+		*--p = pairs[d];
 	}
 	if (v >= 10) {
-		tmp[--i] = pairs[v * 2 + 1];
-		tmp[--i] = pairs[v * 2];
+		*--p = pairs[v * 2 + 1];
+		*--p = pairs[v * 2];
 	} else {
-		tmp[--i] = (char)('0' + v);
+		*--p = (char)('0' + v);
 	}
-	n = sizeof tmp - i;
-	memcpy(buf, tmp + i, n);
+	return p;
+}
+
+const char *router__fmt_int_end(uint64_t v, int is_unsigned, char *end)
+{
+	char *p;
+
+	if (is_unsigned || (int64_t)v >= 0)
+		return fmt_u64_end(v, end);
+	/* Negate in unsigned arithmetic: INT64_MIN has no positive twin. */
+	p = fmt_u64_end(0 - v, end);
+	*--p = '-';
+	return p;
+}
+
+size_t router__fmt_uint64(uint64_t v, char *buf)
+{
+	char tmp[20];
+	const char *p = fmt_u64_end(v, tmp + sizeof tmp);
+	size_t n = (size_t)(tmp + sizeof tmp - p);
+
+	memcpy(buf, p, n);
 	buf[n] = '\0';
 	return n;
 }

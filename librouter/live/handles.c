@@ -43,6 +43,7 @@
 
 #include <ck_pr.h>
 
+#include "core/route_fast.h"
 #include "epoch.h"
 #include "live.h"
 
@@ -265,6 +266,92 @@ void router__handles_free(router *r)
 
 /* ---- lookups -------------------------------------------------------------- */
 
+/* router_route's per-thread cache of the last names it resolved (issue
+ * 20): the table's serial (unique in the process: a freed table's address
+ * reused by another never matches), the names' bytes and the definition
+ * they resolved to in that table.  A hit skips the two name hashes and
+ * probes; everything after resolution is the same.  The entry is used
+ * only inside the read section that loaded a table with that serial, so
+ * the definition is alive.  Names longer than NAME_CACHE_MAX are not
+ * cached.  A signal handler may route in the middle of a lookup on the
+ * same thread: seq is odd while the entry is written, a lookup that sees
+ * seq change under it counts a miss, and nothing is written while seq is
+ * odd, so a handler never sees nor leaves a torn entry (signal fences:
+ * one thread, only the compiler can reorder). */
+#define NAME_CACHE_MAX 32u
+typedef struct name_cache {
+	unsigned seq;
+	uint8_t kslen, tlen;
+	uint64_t serial;
+	const router__tdef *d;
+	char ks[NAME_CACHE_MAX], table[NAME_CACHE_MAX];
+} name_cache;
+
+/* initial-exec as router__tls_rec (epoch.h): 88 bytes of static TLS. */
+static __thread name_cache tls_names
+    __attribute__((tls_model("initial-exec")));
+
+static const router__tdef *names_cached(const router_table *t,
+                                        const char *ks, size_t ksl,
+                                        const char *table, size_t tl)
+{
+	name_cache *c = &tls_names;
+	unsigned seq = c->seq;
+	const router__tdef *d;
+
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if ((seq & 1) || c->serial != t->serial || c->kslen != ksl ||
+	    c->tlen != tl || ksl == 0 || tl == 0 ||
+	    memcmp(c->ks, ks, ksl) != 0 || memcmp(c->table, table, tl) != 0)
+		return NULL;
+	d = c->d;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return c->seq == seq ? d : NULL;
+}
+
+static void names_remember(const router_table *t, const char *ks, size_t ksl,
+                           const char *table, size_t tl,
+                           const router__tdef *d)
+{
+	name_cache *c = &tls_names;
+	unsigned seq = c->seq;
+
+	if ((seq & 1) || ksl > NAME_CACHE_MAX || tl > NAME_CACHE_MAX)
+		return;
+	c->seq = seq + 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	c->serial = t->serial;
+	c->kslen = (uint8_t)ksl;
+	c->tlen = (uint8_t)tl;
+	memcpy(c->ks, ks, ksl);
+	memcpy(c->table, table, tl);
+	c->d = d;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	c->seq = seq + 2;
+}
+
+/* router_table_route on t (in a read section), through the cache. */
+static int route_names(const router_table *t, const char *ks, size_t ksl,
+                       const char *table, size_t tl,
+                       const router_value *values, size_t nvalues,
+                       router_route_result *out, router_error *err)
+{
+	const router__tdef *d = names_cached(t, ks, ksl, table, tl);
+	int rc;
+
+	if (ROUTER__LIKELY(d != NULL)) {
+		rc = router__tdef_route(t, d, values, nvalues, out, err);
+		if (rc == ROUTER_OK && err != NULL)
+			router__clearerr(err);
+		return rc;
+	}
+	rc = router__table_route_d(t, ks, ksl, table, tl, values, nvalues, out,
+	                           err, &d);
+	if (d != NULL)
+		names_remember(t, ks, ksl, table, tl, d);
+	return rc;
+}
+
 static int no_table(router_error *err)
 {
 	return router__seterr(err, ROUTER_ENOTFOUND, NULL,
@@ -290,8 +377,8 @@ int router_route(router *r, const char *keyspace, size_t keyspace_len,
 	if (t == NULL)
 		rc = no_table(err);
 	else
-		rc = router_table_route(t, keyspace, keyspace_len, table,
-		                        table_len, values, nvalues, out, err);
+		rc = route_names(t, keyspace, keyspace_len, table, table_len,
+		                 values, nvalues, out, err);
 	section_end(rec);
 	return rc;
 }
@@ -531,7 +618,7 @@ static inline int handle_u64(const router_handle *h, uint64_t key,
 		rc = ROUTER_ENOTFOUND;
 	else if (ROUTER__LIKELY((rc = handle_def(h, t, &d, NULL)) ==
 	                        ROUTER_OK))
-		rc = router__tdef_route_u64(t, d, key, is_unsigned, out);
+		rc = router__tdef_route_u64_fast(t, d, key, is_unsigned, out);
 	section_end(rec);
 	return rc;
 }
@@ -604,9 +691,9 @@ int router_handle_route_batch(const router_handle *h, const uint64_t *keys,
 	for (;;) {
 		end = n - i > ROUTER_BATCH_CHUNK ? i + ROUTER_BATCH_CHUNK : n;
 		for (; i < end; i++) {
-			int r1 = router__tdef_route_id(t, d, keys[i],
-			                               is_unsigned,
-			                               &shard_ids[i]);
+			int r1 = router__tdef_route_id_fast(t, d, keys[i],
+			                                    is_unsigned,
+			                                    &shard_ids[i]);
 
 			if (ROUTER__UNLIKELY(r1 < 0)) {
 				router_route_result res;

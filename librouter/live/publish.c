@@ -510,6 +510,21 @@ static router_table *history_push(router *r, router_table *t)
 	return evicted;
 }
 
+/* The batch's shortcut (router__tdef.id_base): the keyspace's tables
+ * learn whether its shard ids are consecutive.  Before t is visible. */
+static void ids_base(const router__keyspace *ks)
+{
+	int64_t base = ks->hot[0].id;
+	size_t j;
+
+	for (j = 1; j < ks->nshards; j++)
+		if (ks->hot[j].id != ks->hot[0].id + j)
+			base = -1;
+	for (j = 0; j < ks->ntables; j++)
+		((router__tdef *)(uintptr_t)&ks->tables[j])->id_base = base;
+	((router__tdef *)(uintptr_t)&ks->any)->id_base = base;
+}
+
 /* Put the prepared t in service: its names and slots, the history, the
  * swap, reclamation.  Nothing here fails. */
 static void commit(publish_op *p)
@@ -524,6 +539,11 @@ static void commit(publish_op *p)
 	else
 		router__pending_drop(r, 0); /* superseded by a newer table */
 	t->version = p->version;
+	{
+		static uint64_t serials; /* every router's tables */
+
+		t->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
+	}
 	for (i = 0, k = 0; i < t->nkeyspaces; i++)
 		for (j = 0; j < t->keyspaces[i].nshards; j++, k++) {
 			router__shard *sh = (router__shard *)(uintptr_t)&t
@@ -532,7 +552,11 @@ static void commit(publish_op *p)
 
 			sh->id = (uint32_t)p->ids[k];
 			sh->iname = name_at(r, sh->id, NULL);
+			t->keyspaces[i].hot[j].id = sh->id;
+			t->keyspaces[i].hot[j].iname = sh->iname;
 		}
+	for (i = 0; i < t->nkeyspaces; i++)
+		ids_base(&t->keyspaces[i]);
 	t->slots = p->slots;
 	evicted = history_push(r, t);
 	r->high_water = p->version;
