@@ -33,7 +33,9 @@ trap cleanup EXIT INT TERM
 # /bin/sh, treats it as a file name and every port looked free), so ask
 # curl: exit 7 is "could not connect".
 free_port() {
-	for p in $(shuf -i 20000-60000 -n 50); do
+	# Below Linux's ephemeral range (32768-60999): a port there can be
+	# taken by any outgoing connection between this check and etcd's bind.
+	for p in $(shuf -i 20000-32000 -n 50); do
 		curl -s -o /dev/null -m 1 "http://127.0.0.1:$p/" 2>/dev/null
 		if [ $? -eq 7 ]; then
 			echo "$p"; return 0
@@ -59,6 +61,12 @@ start_etcd() {
 	until curl -sf -m 1 -X POST -d '{"key":"AA=="}' \
 		"$ETCDCTL_ENDPOINTS/v3/kv/range" >/dev/null 2>&1; do
 		i=$((i + 1))
+		# A port taken between free_port and etcd's bind (another job
+		# on the machine): etcd exits; the caller picks others.
+		if ! kill -0 "$ETCD_PID" 2>/dev/null && grep -q 'address already in use' "$DIR/etcd.log"; then
+			ETCD_PID=
+			return 1
+		fi
 		[ $i -gt 100 ] && { echo "etcd did not start:"; cat "$DIR/etcd.log"; exit 2; }
 		sleep 0.1
 	done
@@ -74,7 +82,16 @@ fleet() { "$RCTL" fleet --wait 10 --expect "$N"; }
 echo '{"keyspaces": {"customer": {}}}' >"$DIR/empty.json"
 
 step "etcd-server on 127.0.0.1:$CPORT (data in $DIR/etcd)"
-start_etcd
+tries=0
+until start_etcd; do
+	tries=$((tries + 1))
+	[ $tries -lt 3 ] || { echo "etcd did not start:"; cat "$DIR/etcd.log"; exit 2; }
+	CPORT=$(free_port) && PPORT=$(free_port) || exit 2
+	while [ "$PPORT" = "$CPORT" ]; do PPORT=$(free_port); done
+	export ETCDCTL_ENDPOINTS=http://127.0.0.1:$CPORT
+	rm -rf "$DIR/etcd"
+	echo "(a port was taken meanwhile: etcd-server on 127.0.0.1:$CPORT)"
+done
 step "push: customer on 2 shards"
 "$RCTL" push "$DIR/v2.json" || exit 1
 
@@ -114,7 +131,7 @@ for i in $(seq 1 "$N"); do
 	grep -h 'routing:' "$DIR/app-$i.log" | tail -1
 done
 step "restart etcd; members reconnect and resume"
-start_etcd
+start_etcd || { echo "etcd could not restart on port $CPORT:"; cat "$DIR/etcd.log"; exit 2; }
 fleet
 step "push: back to the 4-shard document"
 "$RCTL" push "$DIR/v4.json" || exit 1
