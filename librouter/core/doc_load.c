@@ -870,31 +870,6 @@ static const map_param rj_map = {
  * `type` (*mp: which), or np when there is nothing to read: the type reads
  * no file, has no such param, or also has the inline one (both given: the
  * builder reports it). */
-/* A multicol vindex whose column_vindex list (params[0..np)) holds a
- * numeric_static_map: its json_path / json params are that column's, so
- * its file is read under the same policy (a multicol passes its params
- * to its columns; without this, a document from memory could make the
- * builder open any local file, and quote it in an error). */
-static int multicol_reads_a_map(const router_param *params, size_t np)
-{
-	for (size_t i = 0; i < np; i++) {
-		const char *c = params[i].value;
-		size_t n = strlen("numeric_static_map");
-
-		if (strcmp(params[i].key, "column_vindex") != 0)
-			continue;
-		while (c != NULL && *c != '\0') {
-			while (*c == ' ' || *c == ',')
-				c++;
-			if (strncmp(c, "numeric_static_map", n) == 0 &&
-			    (c[n] == '\0' || c[n] == ',' || c[n] == ' '))
-				return 1;
-			c = strchr(c, ',');
-		}
-	}
-	return 0;
-}
-
 static size_t map_file_param(const char *type, const router_param *params,
                              size_t np, const map_param **mp,
                              const char **check_type)
@@ -910,7 +885,11 @@ static size_t map_file_param(const char *type, const router_param *params,
 	} else if (vt->kind == ROUTER__V_REGION_JSON) {
 		*mp = &rj_map;
 	} else if (vt->kind == ROUTER__V_MULTICOL &&
-	           multicol_reads_a_map(params, np)) {
+	           router__multicol_has_kind(params, np,
+	                                     ROUTER__V_NUMERIC_STATIC_MAP)) {
+		/* Its json_path / json are that column's: the same policy
+		 * (without it, a document from memory could make the builder
+		 * open any local file, and quote it in an error). */
 		*mp = &nsm_map;
 		*check_type = "numeric_static_map";
 	} else {

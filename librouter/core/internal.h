@@ -300,6 +300,12 @@ void router__vindex_fini(router__vindex *v, const router_allocator *a);
 /* Number of values the vindex takes (column_count for multicol, 2 for
  * region_experimental, else 1). */
 size_t router__vindex_arity(const router__vindex *v);
+/* 1 when a multicol vindex with these params has a column of that kind
+ * (its column_vindex read exactly as multicol builds its columns), else
+ * 0.  The document loader asks it for numeric_static_map, whose file a
+ * multicol column would read. */
+int router__multicol_has_kind(const router_param *params, size_t nparams,
+                              router__vkind kind);
 /* Why router__vindex_map returned ROUTER_EINVAL for values of the right
  * arity, when a column's own rules say: a unicode_loose_* column's invalid
  * UTF-8 gets Vitess's message ("cannot normalize string containing

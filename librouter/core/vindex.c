@@ -1397,19 +1397,17 @@ static int multicol_bytes(router__vindex *v, const char *cb, int64_t count,
 
 /* multicol's column_vindex for column i (default "hash"): a unique,
  * vcursor-free Hashing vindex, created with the other params. */
-static int multicol_column(router__vindex *v, const router_param *params,
-                           size_t nparams, const router_allocator *a,
-                           const char *cv, size_t i, const char *culprit,
-                           router_error *err)
+/* The type name of multicol column i in column_vindex cv (NULL: none),
+ * as Vitess reads it: item i of the comma list, strings.TrimSpace'd
+ * (ASCII whitespace), "hash" when absent or empty. */
+static void multicol_column_name(const char *cv, size_t i,
+                                 char name[ROUTER_NAME_MAX + 1])
 {
-	char name[ROUTER_NAME_MAX + 1] = "hash";
-	const router__vtype *t;
-
+	strcpy(name, "hash");
 	if (cv != NULL && i < split_count(cv)) {
 		size_t len;
 		const char *s = split_item(cv, i, &len);
 
-		/* strings.TrimSpace (ASCII whitespace). */
 		while (len > 0 && is_go_space(*s)) {
 			s++;
 			len--;
@@ -1423,6 +1421,35 @@ static int multicol_column(router__vindex *v, const router_param *params,
 			name[len] = '\0';
 		}
 	}
+}
+
+int router__multicol_has_kind(const router_param *params, size_t nparams,
+                              router__vkind kind)
+{
+	const char *cv = param(params, nparams, "column_vindex");
+	size_t n = cv != NULL ? split_count(cv) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char name[ROUTER_NAME_MAX + 1];
+		const router__vtype *t;
+
+		multicol_column_name(cv, i, name);
+		t = router__vtype_find(name, strlen(name));
+		if (t != NULL && t->kind == kind)
+			return 1;
+	}
+	return 0;
+}
+
+static int multicol_column(router__vindex *v, const router_param *params,
+                           size_t nparams, const router_allocator *a,
+                           const char *cv, size_t i, const char *culprit,
+                           router_error *err)
+{
+	char name[ROUTER_NAME_MAX + 1];
+	const router__vtype *t;
+
+	multicol_column_name(cv, i, name);
 	t = router__vtype_find(name, strlen(name));
 	if (t == NULL) {
 		char q[ROUTER_NAME_MAX + 8];

@@ -561,6 +561,12 @@ printf '%s\n' "$mc" | sed 's#PATH#/etc/passwd#' >"$TMP/mc_abs.json"
 eq $? 1 "exit"
 out_has "json_path"
 ! grep -q 'root' "$OUT" "$ERR" || bad "a fragment of /etc/passwd is shown"
+# The column list is read as multicol reads it (Go's TrimSpace: a tab too).
+printf '%s\n' "$mc" | sed 's#PATH#/etc/passwd#; s#"numeric_static_map,hash"#"\\tnumeric_static_map ,hash"#' >"$TMP/mc_tab.json"
+"$R" validate - <"$TMP/mc_tab.json" >"$OUT" 2>"$ERR"
+eq $? 1 "exit (tab before the type)"
+out_has "json_path"
+! grep -q 'root' "$OUT" "$ERR" || bad "a fragment of /etc/passwd is shown (tab before the type)"
 printf '%s\n' "$mc" | sed 's#PATH#maps/m.json#' >"$TMP/mc.json"
 run 0 validate "$TMP/mc.json" && out_has '^ok'
 "$R" validate - <"$TMP/mc.json" >"$OUT" 2>"$ERR"
