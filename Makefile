@@ -83,9 +83,11 @@ ETCD_SHARED := $(BUILD)/librouter-etcd.so.$(VERSION)
 # What a program using the fleet library links (static archives).
 ETCD_LINK := $(ETCD_STATIC) $(STATIC) $(DEPLIBS) $(DEPLIBS_FLEET)
 
-# test_vitess_topo links the fleet library too (the rule below).
-TEST_SRCS := $(filter-out tests/test_vitess_topo.c,$(wildcard tests/test_*.c))
-TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(BUILD)/tests/test_vitess_topo
+# The Vitess tests link the fleet library too (the rule below).
+TEST_FLEET_SRCS := tests/test_vitess_topo.c tests/test_vitess_latent.c
+TEST_FLEET_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_FLEET_SRCS))
+TEST_SRCS := $(filter-out $(TEST_FLEET_SRCS),$(wildcard tests/test_*.c))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(TEST_FLEET_BINS)
 
 # Debian packages each target needs.
 PKGS_BUILD := gcc libc6-dev make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev libcurl4-openssl-dev \
@@ -307,8 +309,8 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(wildcard include/librouter/*.h li
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(STATIC) -lcmocka $(DEPLIBS) $(LDFLAGS_ALL)
 
 # Vitess topo values (fleet/vitess_*.c) on tests/data/topo/, written by
-# tools/gen_topo_fixtures.py; it sees the generated protobuf-c headers.
-$(BUILD)/tests/test_vitess_topo: tests/test_vitess_topo.c tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+# tools/gen_topo_fixtures.py; they see the generated protobuf-c headers.
+$(TEST_FLEET_BINS): $(BUILD)/tests/%: tests/%.c tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -I$(GEN) -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 

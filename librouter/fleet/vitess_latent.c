@@ -91,9 +91,11 @@ router__vitess_global router__vitess_global_key(const char *global_root,
 /* ---- the served side ---------------------------------------------------- */
 
 /* Build served and make it the first publish of a new private router
- * *r (NULL on failure).  *version: the table's version. */
+ * *r (NULL on failure).  *version: the table's version; *rep (optional):
+ * the loader's report on it (caller frees). */
 static int serve(const router__vitess_input *served, double max_shrink,
-                 router **r, uint64_t *version, router_error *err)
+                 router **r, uint64_t *version, router_doc_report **rep,
+                 router_error *err)
 {
 	router__vitess_built b;
 	router_options ro = ROUTER_OPTIONS_INIT;
@@ -112,6 +114,10 @@ static int serve(const router__vitess_input *served, double max_shrink,
 		return rc;
 	}
 	*version = b.version;
+	if (rep != NULL) {
+		*rep = b.report;
+		b.report = NULL;
+	}
 	rc = router_create(r, &ro, err);
 	if (rc == ROUTER_OK) {
 		rc = router_publish(*r, b.table, 0, NULL, err);
@@ -138,7 +144,7 @@ int router__vitess_latent_served(const router__vitess_input *served,
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router__vitess_latent_served: NULL "
 		                      "argument");
-	rc = serve(served, max_shrink, &r, &v, err);
+	rc = serve(served, max_shrink, &r, &v, NULL, err);
 	if (version != NULL)
 		*version = rc == ROUTER_OK ? v : 0;
 	router_free(r);
@@ -402,6 +408,53 @@ static void vschema_message(router__vitess_finding *out,
 	         router_errname(rc), why);
 }
 
+/* Routing rules the loader keeps as vtgate's errors (a target that names
+ * no table or keyspace...: every lookup through them fails) in the
+ * rebuild's table but not in the served one: a finding, ROUTER_ERULE. */
+static int has_rule_note(const router_doc_report *rep, const char *from)
+{
+	const router_doc_note *n;
+	size_t i;
+
+	for (i = 0; (n = router_doc_report_get(rep, i)) != NULL; i++)
+		if (n->kind == ROUTER_DOC_NOTE_RULE &&
+		    strcmp(n->error.culprit, from) == 0)
+			return 1;
+	return 0;
+}
+
+static void dangling_rules(router__vitess_finding *out,
+                           const router_doc_report *served,
+                           const router_doc_report *rebuilt)
+{
+	const router_doc_note *n;
+	char list[ROUTER_MESSAGE_MAX] = "";
+	size_t i, count = 0, bl = 0;
+
+	for (i = 0; (n = router_doc_report_get(rebuilt, i)) != NULL; i++) {
+		char one[ROUTER_MESSAGE_MAX];
+
+		if (n->kind != ROUTER_DOC_NOTE_RULE ||
+		    has_rule_note(served, n->error.culprit))
+			continue;
+		if (count++ < 2) {
+			snprintf(one, sizeof one, "%.100s: %.200s",
+			         n->error.culprit, n->error.message);
+			list_add(list, sizeof list, &bl, one);
+		}
+	}
+	if (count == 0)
+		return;
+	out->code = ROUTER_ERULE;
+	snprintf(out->message, sizeof out->message,
+	         "%s%s%sthe next RebuildVSchemaGraph would leave %zu routing "
+	         "rules that every lookup through fails (vtgate keeps them as "
+	         "errors): %s%s",
+	         out->keyspace[0] ? "keyspace " : "", out->keyspace,
+	         out->keyspace[0] ? ": " : "", count, list,
+	         count > 2 ? ", ..." : "");
+}
+
 /* ---- the judgement ------------------------------------------------------ */
 
 static router__vitess_kind kind_of(router__vitess_global g)
@@ -425,6 +478,7 @@ int router__vitess_latent_judge(const router__vitess_input *served,
 	router__vitess_built b;
 	Vschema__SrvVSchema *srv = NULL;
 	router *r = NULL;
+	router_doc_report *srep = NULL;
 	router_error e;
 	void *msg = NULL;
 	uint8_t *bytes = NULL;
@@ -472,7 +526,7 @@ int router__vitess_latent_judge(const router__vitess_input *served,
 		return rc;
 	}
 
-	rc = serve(served, max_shrink, &r, &version, err);
+	rc = serve(served, max_shrink, &r, &version, &srep, err);
 	if (rc != ROUTER_OK)
 		goto out;
 	snprintf(srvkey, sizeof srvkey, "%s/SrvVSchema",
@@ -481,6 +535,12 @@ int router__vitess_latent_judge(const router__vitess_input *served,
 	                           served->srv_vschema, served->srv_vschema_len,
 	                           (void **)&srv, NULL, err);
 	if (rc != ROUTER_OK)
+		goto out;
+	/* The VSchema of a keyspace the cell does not serve, deleted: most
+	 * likely the keyspace itself went (DeleteKeyspace); the rebuild
+	 * then has nothing of it. */
+	if (out->what == ROUTER__VITESS_GLOBAL_VSCHEMA && gv->deleted &&
+	    entry_of(srv, out->keyspace) == NULL)
 		goto out;
 	if (substitute(srv, out->what, out->keyspace, msg, &bytes, &blen) < 0) {
 		rc = router__seterr(err, ROUTER_ENOMEM, NULL,
@@ -511,8 +571,10 @@ int router__vitess_latent_judge(const router__vitess_input *served,
 	}
 	out->code = rc;
 	rc = ROUTER_OK;
-	if (out->code == ROUTER_OK)
+	if (out->code == ROUTER_OK) {
+		dangling_rules(out, srep, b.report); /* says why itself */
 		goto out;
+	}
 	if (out->what == ROUTER__VITESS_GLOBAL_VSCHEMA) {
 		vschema_message(out, served, srv, msg, out->code, e.message);
 	} else {
@@ -525,6 +587,7 @@ int router__vitess_latent_judge(const router__vitess_input *served,
 	}
 out:
 	router__vitess_built_clear(&b);
+	router_doc_report_free(srep);
 	free(bytes);
 	router__vitess_message_free(srv);
 	router__vitess_message_free(msg);

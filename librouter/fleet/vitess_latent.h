@@ -24,7 +24,8 @@
  * caller's router is touched).  A deleted key is the empty message: a
  * rebuild puts an empty Keyspace for a keyspace whose VSchema node is
  * missing (Vitess topotools.RebuildVSchema on NoNode) and no rules for a
- * missing rules node.  Only this key differs from what is served: other
+ * missing rules node; the deleted VSchema of a keyspace the cell does not
+ * serve changes nothing (the keyspace most likely went with it).  Only this key differs from what is served: other
  * global keys that differ are judged on their own.
  */
 #ifndef ROUTER_VITESS_LATENT_H
@@ -82,9 +83,13 @@ typedef struct router__vitess_finding {
 	/* ROUTER_OK: the rebuild would be accepted, nothing latent.  Else
 	 * why it would not: ROUTER_EDOC (the bytes do not decode: the
 	 * rebuild itself would fail), a guard's code (ROUTER_EEMPTY,
-	 * ROUTER_ESHRINK, ROUTER_EKSIDCHANGE...) or a build's
+	 * ROUTER_ESHRINK, ROUTER_EKSIDCHANGE...), a build's
 	 * (ROUTER_ECOVERAGE, ROUTER_ENOTFOUND, a loader code: the SrvVSchema
-	 * the rebuild would write does not make a table). */
+	 * the rebuild would write does not make a table; the incident's
+	 * empty keyspace over several shards is ROUTER_ECOVERAGE there), or
+	 * ROUTER_ERULE: the table would be accepted, but routing rules that
+	 * are not errors as served would be (vtgate keeps a rule whose
+	 * target names no table as an error: lookups through it fail). */
 	int code;
 	router__vitess_global what;
 	char key[ROUTER__VITESS_KEY_MAX];     /* the global key */
