@@ -112,7 +112,7 @@ help:
 	@echo "make test-c      the C unit tests only"
 	@echo "make tools       build $(BUILD)/routerctl and $(BUILD)/demo"
 	@echo "make test-cli    routerctl end to end (the real binary)"
-	@echo "make test-etcd   the etcd follower and routerctl vitess dump against a real etcd (etcd-server)"
+	@echo "make test-etcd   the etcd follower and routerctl vitess dump/check against a real etcd (etcd-server)"
 	@echo "make test-etcd-asan / test-etcd-tsan  the same under the sanitizers"
 	@echo "make demo-fleet  etcd + follower processes: reshard, refuse, etcd restart"
 	@echo "make test-fleet  30 followers on a real etcd: reshard, refuse, restart (~1 min)"
@@ -394,10 +394,12 @@ $(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h test
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
-# Then routerctl vitess dump on a Vitess-shaped etcd (curl puts the keys).
+# Then routerctl vitess dump and check on a Vitess-shaped etcd (curl puts
+# the keys).
 test-etcd: deps-etcd lib $(ETCD_TEST) $(BUILD)/routerctl
 	cd tests && timeout 300 $(abspath $(ETCD_TEST))
 	timeout 120 tests/cli/test_vitess_dump.sh $(BUILD)/routerctl
+	timeout 120 tests/cli/test_vitess_check.sh $(BUILD)/routerctl
 
 # The same under ASan+UBSan and under TSan (the follower's watcher and
 # reporter threads against the caller's): own build directories.

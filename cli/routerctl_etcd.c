@@ -1340,8 +1340,9 @@ static int check_latent(const ecli *c, json_t *all,
 }
 
 /* The latent half of vitess check: every global value read, then the
- * keyspaces the cell serves whose global VSchema is missing (judged as
- * deleted).  *judged: how many.  Returns 0 or EXIT_USAGE. */
+ * keyspaces the cell serves whose global VSchema is missing and the
+ * rules keys that are missing (judged as deleted: what a rebuild makes of
+ * them).  *judged: how many.  Returns 0 or EXIT_USAGE. */
 static int check_globals(const ecli *c, json_t *all,
                          const router__vitess_cell_values *v,
                          const char *groot, const router__etcd_kv *kvs,
@@ -1349,7 +1350,7 @@ static int check_globals(const ecli *c, json_t *all,
 {
 	char ks[ROUTER_NAME_MAX + 1], key[ROUTER__VITESS_KEY_MAX];
 	size_t i, j;
-	int ret;
+	int ret, r;
 
 	for (i = 0; i < n; i++) {
 		ret = check_latent(c, all, v, groot, kvs[i].key, kvs[i].key_len,
@@ -1374,6 +1375,29 @@ static int check_globals(const ecli *c, json_t *all,
 			continue;
 		snprintf(key, sizeof key, "%.*s/keyspaces/%s/VSchema", (int)gl,
 		         groot, v->names[i]);
+		ret = check_latent(c, all, v, groot, key, strlen(key), NULL, 0, 0,
+		                   1, nfound);
+		if (ret != 0)
+			return ret;
+		(*judged)++;
+	}
+	/* A missing rules key: the rebuild writes no rules of that kind
+	 * (harmless unless the cell serves some). */
+	for (r = ROUTER__VITESS_GLOBAL_ROUTING_RULES;
+	     r <= ROUTER__VITESS_GLOBAL_MIRROR_RULES; r++) {
+		size_t gl = strlen(groot);
+		int have = 0;
+
+		while (gl > 0 && groot[gl - 1] == '/')
+			gl--;
+		for (j = 0; j < n && !have; j++)
+			have = router__vitess_global_key(groot, kvs[j].key,
+			                                 kvs[j].key_len, NULL) ==
+			       (router__vitess_global)r;
+		if (have)
+			continue;
+		snprintf(key, sizeof key, "%.*s%s", (int)gl, groot,
+		         router__vitess_global_path((router__vitess_global)r));
 		ret = check_latent(c, all, v, groot, key, strlen(key), NULL, 0, 0,
 		                   1, nfound);
 		if (ret != 0)

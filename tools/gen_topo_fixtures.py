@@ -237,6 +237,8 @@ def main():
     grown.tables["invoice"].column_vindexes.add(column="customer_id", name="hash")
     write("keyspace_customer_grown.bin", grown.SerializeToString(deterministic=True),
           "global keyspaces/customer/VSchema: customer with a third table invoice (a change a rebuild may serve)")
+    write("keyspace_commerce.bin", commerce.SerializeToString(deterministic=True),
+          "global keyspaces/commerce/VSchema: vschema.Keyspace of commerce_seq.json")
     write("keyspace_garbage.bin", b"\xff\xff\xff", "bytes that are not protobuf (a truncated varint tag)")
     rr = vs.RoutingRules()
     rr.CopyFrom(rules.routing_rules)
