@@ -351,6 +351,56 @@ static void latent_cannot_judge_against_a_served_table_that_is_refused(
 	cell_close(&c);
 }
 
+/* From a router's event callback the private router cannot publish:
+ * the judgement fails with ROUTER_ECALLBACK, it does not report a
+ * finding. */
+typedef struct in_cb {
+	const router__vitess_input *in;
+	int judged, served;
+} in_cb;
+
+static void judge_in_callback(void *arg, const router_event *ev)
+{
+	in_cb *x = arg;
+	router__vitess_global_value gv;
+	router__vitess_finding f;
+	router_error e;
+
+	(void)ev;
+	memset(&gv, 0, sizeof gv);
+	gv.global_root = GLOBAL;
+	gv.key = KS_KEY;
+	gv.key_len = strlen(KS_KEY);
+	gv.deleted = 1;
+	x->judged = router__vitess_latent_judge(x->in, &gv, -1, &f, &e);
+	x->served = router__vitess_latent_served(x->in, -1, NULL, &e);
+}
+
+static void latent_refuses_to_judge_from_an_event_callback(void **state)
+{
+	router_options ro = ROUTER_OPTIONS_INIT;
+	router__vitess_built b;
+	router_error e;
+	in_cb x = {NULL, 0, 0};
+	router *r;
+	cell c;
+
+	(void)state;
+	cell_open(&c, "srv_vschema.bin");
+	x.in = &c.in;
+	ro.on_event = judge_in_callback;
+	ro.on_event_arg = &x;
+	assert_int_equal(router_create(&r, &ro, &e), ROUTER_OK);
+	assert_int_equal(router__vitess_build(&c.in, &b, &e), ROUTER_OK);
+	assert_int_equal(router_publish(r, b.table, 0, NULL, &e), ROUTER_OK);
+	b.table = NULL;
+	assert_int_equal(x.judged, ROUTER_ECALLBACK);
+	assert_int_equal(x.served, ROUTER_ECALLBACK);
+	router__vitess_built_clear(&b);
+	router_free(r);
+	cell_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +418,7 @@ int main(void)
 	    cmocka_unit_test(latent_judges_routing_rules),
 	    cmocka_unit_test(
 	        latent_cannot_judge_against_a_served_table_that_is_refused),
+	    cmocka_unit_test(latent_refuses_to_judge_from_an_event_callback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

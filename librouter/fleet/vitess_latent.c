@@ -564,7 +564,7 @@ int router__vitess_latent_judge(const router__vitess_input *served,
 	if (rc == ROUTER_OK) {
 		rc = router_publish(r, b.table, ROUTER_PUBLISH_DRY_RUN, NULL, &e);
 		if (rc == ROUTER_ENOMEM || rc == ROUTER_ESTATE ||
-		    rc == ROUTER_EINVAL) {
+		    rc == ROUTER_EINVAL || rc == ROUTER_ECALLBACK) {
 			*err = e;
 			goto out;
 		}

@@ -121,9 +121,10 @@ typedef struct router__vitess_finding {
  * ROUTER_ENOMEM, or the served input's own failure (it does not build,
  * or is refused as a first publish: the code and err of that; report it
  * as the served-side problem, nothing latent can be judged against it).
- * err says why on failure.  Any thread; the caller's router is never
- * touched (call it from an event callback or with a lock held if you
- * like: it takes none). */
+ * ROUTER_ECALLBACK when called from a router's event callback (the
+ * private router's publish cannot run there: call it from the
+ * follower's own thread).  err says why on failure.  Any other thread;
+ * the caller's router is never touched, and no lock of it is taken. */
 int router__vitess_latent_judge(const router__vitess_input *served,
                                 const router__vitess_global_value *gv,
                                 double max_shrink,
@@ -134,7 +135,8 @@ int router__vitess_latent_judge(const router__vitess_input *served,
  * above): ROUTER_OK when it builds and the guards accept it, else the
  * code with err naming the key or keyspace (router__vitess_build's codes,
  * or the refusal's).  *version (optional) receives the version of the
- * built table (0 when it did not build).  Any thread. */
+ * built table (0 when it did not build).  Any thread but a router event
+ * callback's (ROUTER_ECALLBACK there). */
 int router__vitess_latent_served(const router__vitess_input *served,
                                  double max_shrink, uint64_t *version,
                                  router_error *err);
