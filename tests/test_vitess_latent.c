@@ -237,6 +237,8 @@ static void latent_flags_a_keyspace_that_lost_tables(void **state)
 	                          52, 0.6, &f),
 	                 ROUTER_OK);
 	assert_int_equal(f.code, ROUTER_OK);
+	assert_int_equal(f.tables_lost, 1); /* said even when accepted */
+	assert_string_equal(f.message, "");
 }
 
 static void latent_flags_a_keyspace_turned_unsharded(void **state)

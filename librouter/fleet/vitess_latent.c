@@ -352,52 +352,64 @@ static size_t shard_count(const router__vitess_input *in, const char *ks)
 	return n;
 }
 
-/* out->message for a VSchema key whose rebuild would be refused (rc,
- * why): what the keyspace would lose, then the refusal. */
-static void vschema_message(router__vitess_finding *out,
-                            const router__vitess_input *served,
-                            Vschema__SrvVSchema *srv,
-                            const Vschema__Keyspace *nk, int rc,
-                            const char *why)
+/* What keyspace out->keyspace as served (its entry in srv) would lose
+ * with nk: out's counts and flags; the first names lost into tl / vl
+ * (cap bytes each), with *nt / *nv the served counts. */
+typedef struct loss {
+	char tl[160], vl[160];
+	size_t nt, nv;
+} loss;
+
+static void vschema_loss(router__vitess_finding *out,
+                         const router__vitess_input *served,
+                         Vschema__SrvVSchema *srv, const Vschema__Keyspace *nk,
+                         loss *l)
 {
 	const Vschema__SrvVSchema__KeyspacesEntry *e =
 	    entry_of(srv, out->keyspace);
-	char tl[160] = "", vl[160] = "", lose[512] = "";
-	size_t nt = 0, nv = 0, n = 0;
-	int w;
 
+	memset(l, 0, sizeof *l);
 	out->value_sharded = nk->sharded;
-	if (e != NULL && e->value != NULL) {
-		const Vschema__Keyspace *sk = e->value;
+	if (e == NULL || e->value == NULL)
+		return;
+	out->served_sharded = e->value->sharded;
+	out->tables_lost =
+	    lost_tables(e->value->tables, e->value->n_tables, nk->tables,
+	                nk->n_tables, &l->nt, l->tl, sizeof l->tl);
+	out->vindexes_lost =
+	    lost_vindexes(e->value->vindexes, e->value->n_vindexes, nk->vindexes,
+	                  nk->n_vindexes, &l->nv, l->vl, sizeof l->vl);
+	out->shards = shard_count(served, out->keyspace);
+}
 
-		out->served_sharded = sk->sharded;
-		out->tables_lost = lost_tables(sk->tables, sk->n_tables,
-		                               nk->tables, nk->n_tables, &nt, tl,
-		                               sizeof tl);
-		out->vindexes_lost = lost_vindexes(
-		    sk->vindexes, sk->n_vindexes, nk->vindexes, nk->n_vindexes,
-		    &nv, vl, sizeof vl);
-		out->shards = shard_count(served, out->keyspace);
-	}
+/* out->message for a VSchema key whose rebuild would be refused (rc,
+ * why): what the keyspace would lose (l), then the refusal. */
+static void vschema_message(router__vitess_finding *out,
+                            router__vitess_tablet tablet, const loss *l,
+                            int rc, const char *why)
+{
+	char lose[512] = "";
+	size_t n = 0;
+
 	if (out->tables_lost > 0) {
-		w = snprintf(lose + n, sizeof lose - n,
-		             "would drop %zu tables (of %zu: %s)",
-		             out->tables_lost, nt, tl);
-		n = w > 0 ? strlen(lose) : n;
+		snprintf(lose + n, sizeof lose - n,
+		         "would drop %zu tables (of %zu: %s)", out->tables_lost,
+		         l->nt, l->tl);
+		n = strlen(lose);
 	}
 	if (out->vindexes_lost > 0) {
-		w = snprintf(lose + n, sizeof lose - n,
-		             "%swould lose %zu vindexes (of %zu: %s)",
-		             n ? ", " : "", out->vindexes_lost, nv, vl);
-		n = w > 0 ? strlen(lose) : n;
+		snprintf(lose + n, sizeof lose - n,
+		         "%swould lose %zu vindexes (of %zu: %s)", n ? ", " : "",
+		         out->vindexes_lost, l->nv, l->vl);
+		n = strlen(lose);
 	}
 	if (out->served_sharded && !out->value_sharded) {
-		w = snprintf(lose + n, sizeof lose - n,
-		             "%swould turn it unsharded while its SrvKeyspace "
-		             "lists %zu %s shards",
-		             n ? ", " : "", out->shards,
-		             router__vitess_tablet_name(served->tablet));
-		n = w > 0 ? strlen(lose) : n;
+		snprintf(lose + n, sizeof lose - n,
+		         "%swould turn it unsharded while its SrvKeyspace lists "
+		         "%zu %s shards",
+		         n ? ", " : "", out->shards,
+		         router__vitess_tablet_name(tablet));
+		n = strlen(lose);
 	}
 	if (n == 0)
 		snprintf(lose, sizeof lose, "would be refused");
@@ -480,6 +492,7 @@ int router__vitess_latent_judge(const router__vitess_input *served,
 	router *r = NULL;
 	router_doc_report *srep = NULL;
 	router_error e;
+	loss l;
 	void *msg = NULL;
 	uint8_t *bytes = NULL;
 	size_t blen = 0, kl;
@@ -571,12 +584,14 @@ int router__vitess_latent_judge(const router__vitess_input *served,
 	}
 	out->code = rc;
 	rc = ROUTER_OK;
+	if (out->what == ROUTER__VITESS_GLOBAL_VSCHEMA)
+		vschema_loss(out, served, srv, msg, &l);
 	if (out->code == ROUTER_OK) {
 		dangling_rules(out, srep, b.report); /* says why itself */
 		goto out;
 	}
 	if (out->what == ROUTER__VITESS_GLOBAL_VSCHEMA) {
-		vschema_message(out, served, srv, msg, out->code, e.message);
+		vschema_message(out, served->tablet, &l, out->code, e.message);
 	} else {
 		if (e.culprit[0] != '\0' && strchr(e.culprit, '.') == NULL &&
 		    strlen(e.culprit) <= ROUTER_NAME_MAX)

@@ -97,9 +97,11 @@ typedef struct router__vitess_finding {
 	                                       * culprit keyspace; "" else */
 	int64_t mod_revision;
 	int deleted;
-	/* A VSchema key: what the keyspace as served would lose (0 for a
-	 * keyspace not served); how many shards its SrvKeyspace lists for
-	 * the tablet type; sharded as served and in the value. */
+	/* A VSchema key whose rebuild built (found or not) or was refused:
+	 * what the keyspace as served would lose (0 for a keyspace not
+	 * served), how many shards its SrvKeyspace lists for the tablet
+	 * type, sharded as served and in the value.  0 when the value did
+	 * not decode or the deleted keyspace is not served. */
 	size_t tables_lost;
 	size_t vindexes_lost;
 	size_t shards;
