@@ -25,8 +25,20 @@
  * rebuild puts an empty Keyspace for a keyspace whose VSchema node is
  * missing (Vitess topotools.RebuildVSchema on NoNode) and no rules for a
  * missing rules node; the deleted VSchema of a keyspace the cell does not
- * serve changes nothing (the keyspace most likely went with it).  Only this key differs from what is served: other
- * global keys that differ are judged on their own.
+ * serve changes nothing (the keyspace most likely went with it).  Only
+ * this key differs from what is served: other global keys that differ
+ * are judged on their own.
+ *
+ * A follower's use: keep the router__vitess_input of the table it last
+ * published (the raw values and revisions it built from); watch the
+ * global prefix; for each event whose key router__vitess_global_key
+ * classifies, call router__vitess_latent_judge with that input, the
+ * event's bytes (or deleted = 1), its mod revision and the router's
+ * max_shrink, from the watch thread (never a router event callback); a
+ * finding (out.code != ROUTER_OK) is the latent event: out.key,
+ * out.mod_revision, out.keyspace, out.message.  When what is served
+ * changes, the global values already seen may be judged again.
+ * routerctl vitess check does the same once (cli/routerctl_etcd.c).
  */
 #ifndef ROUTER_VITESS_LATENT_H
 #define ROUTER_VITESS_LATENT_H

@@ -55,6 +55,8 @@ check
 [ "$rc" = 0 ] || fail "good cluster: exit $rc ($(cat "$tmp/out" "$tmp/err"))"
 grep -q '^ok: cell zone1 serves version [0-9]* (2 keyspaces); 6 global values judged, nothing latent$' "$tmp/out" ||
 	fail "good cluster: $(cat "$tmp/out")"
+check --tablet-type replica
+[ "$rc" = 0 ] || fail "good cluster, replica: exit $rc ($(cat "$tmp/out" "$tmp/err"))"
 check --json
 [ "$rc" = 0 ] || fail "good cluster --json: exit $rc"
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and d["findings"] == [] and d["judged"] == 6, d' "$tmp/out" ||
