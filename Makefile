@@ -83,9 +83,11 @@ ETCD_SHARED := $(BUILD)/librouter-etcd.so.$(VERSION)
 # What a program using the fleet library links (static archives).
 ETCD_LINK := $(ETCD_STATIC) $(STATIC) $(DEPLIBS) $(DEPLIBS_FLEET)
 
-# test_vitess_topo links the fleet library too (the rule below).
-TEST_SRCS := $(filter-out tests/test_vitess_topo.c,$(wildcard tests/test_*.c))
-TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(BUILD)/tests/test_vitess_topo
+# The Vitess tests link the fleet library too (the rule below).
+TEST_FLEET_SRCS := tests/test_vitess_topo.c tests/test_vitess_latent.c
+TEST_FLEET_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_FLEET_SRCS))
+TEST_SRCS := $(filter-out $(TEST_FLEET_SRCS),$(wildcard tests/test_*.c))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(TEST_FLEET_BINS)
 
 # Debian packages each target needs.
 PKGS_BUILD := gcc libc6-dev make pkg-config libck-dev libxxhash-dev nettle-dev libjansson-dev libcurl4-openssl-dev \
@@ -110,7 +112,7 @@ help:
 	@echo "make test-c      the C unit tests only"
 	@echo "make tools       build $(BUILD)/routerctl and $(BUILD)/demo"
 	@echo "make test-cli    routerctl end to end (the real binary)"
-	@echo "make test-etcd   the etcd follower and routerctl vitess dump against a real etcd (etcd-server)"
+	@echo "make test-etcd   the etcd follower and routerctl vitess dump/check against a real etcd (etcd-server)"
 	@echo "make test-etcd-asan / test-etcd-tsan  the same under the sanitizers"
 	@echo "make demo-fleet  etcd + follower processes: reshard, refuse, etcd restart"
 	@echo "make test-fleet  30 followers on a real etcd: reshard, refuse, restart (~1 min)"
@@ -134,7 +136,7 @@ help:
 	@echo "make test-valgrind C suites under valgrind memcheck"
 	@echo "make stress      readers vs publishers, every answer checked (STRESS_SECONDS=10)"
 	@echo "make stress-asan / stress-tsan  the same under the sanitizers"
-	@echo "make fuzz        libFuzzer on documents, shard names, values, Vitess topo values (FUZZ_SECONDS=60 each)"
+	@echo "make fuzz        libFuzzer on documents, shard names, values, Vitess topo values and latent judgements (FUZZ_SECONDS=60 each)"
 	@echo "make check-headers / test-link  the API surface (C and C++; static and shared)"
 	@echo "make test-abi    programs built against the 0.1 header run against this library"
 	@echo "make clean"
@@ -307,8 +309,8 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(wildcard include/librouter/*.h li
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(STATIC) -lcmocka $(DEPLIBS) $(LDFLAGS_ALL)
 
 # Vitess topo values (fleet/vitess_*.c) on tests/data/topo/, written by
-# tools/gen_topo_fixtures.py; it sees the generated protobuf-c headers.
-$(BUILD)/tests/test_vitess_topo: tests/test_vitess_topo.c tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+# tools/gen_topo_fixtures.py; they see the generated protobuf-c headers.
+$(TEST_FLEET_BINS): $(BUILD)/tests/%: tests/%.c tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -I$(GEN) -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
@@ -392,10 +394,12 @@ $(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h test
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
-# Then routerctl vitess dump on a Vitess-shaped etcd (curl puts the keys).
+# Then routerctl vitess dump and check on a Vitess-shaped etcd (curl puts
+# the keys).
 test-etcd: deps-etcd lib $(ETCD_TEST) $(BUILD)/routerctl
 	cd tests && timeout 300 $(abspath $(ETCD_TEST))
 	timeout 120 tests/cli/test_vitess_dump.sh $(BUILD)/routerctl
+	timeout 120 tests/cli/test_vitess_check.sh $(BUILD)/routerctl
 
 # The same under ASan+UBSan and under TSan (the follower's watcher and
 # reporter threads against the caller's): own build directories.

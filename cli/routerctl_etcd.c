@@ -12,6 +12,10 @@
  *           the routing document built from a Vitess cell's own topo
  *           (CellInfo, SrvVSchema, SrvKeyspaces; read-only), as `dump`
  *           writes documents.
+ *   vitess check
+ *           whether that topo routes, and whether any global VSchema or
+ *           routing-rule value would be refused by the next rebuild
+ *           (latent poison, fleet/vitess_latent.h); read-only.
  *
  * Exit status as routerctl's: 0 yes, 1 no, 2 usage or I/O.
  */
@@ -136,7 +140,7 @@ static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 #define IS(name) (strlen(name) == n && strncmp(a, name, n) == 0)
 	int vitess = strcmp(c->cmd, "vitess") == 0;
 
-	if (IS("json") && !vitess)
+	if (IS("json"))
 		c->json = 1;
 	else if (vitess && IS("cell"))
 		c->cell = val;
@@ -1158,34 +1162,29 @@ static int cmd_fleet(ecli *c)
 }
 
 /* ------------------------------------------------------------------------ */
-/* vitess dump                                                              */
+/* vitess dump, vitess check                                                */
 /* ------------------------------------------------------------------------ */
 
-static int cmd_vitess(ecli *c)
+/* Connects to the global topo (*g) and, through the cell's CellInfo, to
+ * the cell's (*cc, NULL when it is the global one); *root the cell's
+ * root (malloc'd).  Returns ROUTER_OK or the failure, e saying why. */
+static int vitess_connect(const ecli *c, const char *groot, router__etcd **g,
+                          router__etcd **cc, char **root, router_error *e)
 {
-	router__vitess_tablet tt = ROUTER__VITESS_PRIMARY;
-	router__etcd *g = NULL, *cc = NULL;
-	router__vitess_built b;
-	router_error e;
-	char *root = NULL, *addr = NULL, *text = NULL;
-	const char *groot = c->topo_root != NULL ? c->topo_root : "/vitess/global";
-	int rc, ret;
-	size_t i;
+	char *addr = NULL;
+	int rc;
 
-	memset(&b, 0, sizeof b);
-	if (c->doc == NULL || strcmp(c->doc, "dump") != 0)
-		return usage(c, "the only vitess command is dump: routerctl "
-		                "vitess dump --cell CELL");
-	if (c->cell == NULL || c->cell[0] == '\0')
-		return usage(c, "--cell CELL is required");
-	if (c->tablet_type != NULL &&
-	    router__vitess_tablet_parse(c->tablet_type, &tt) != 0)
-		return usage(c, "--tablet-type takes primary, replica or rdonly");
-	if ((rc = router__etcd_open(&g, c->endpoints, 5000, &e)) != ROUTER_OK) {
-		errorf("%s: %s", c->endpoints, e.message);
-		return EXIT_USAGE;
+	*g = *cc = NULL;
+	*root = NULL;
+	if ((rc = router__etcd_open(g, c->endpoints, 5000, e)) != ROUTER_OK) {
+		char m[ROUTER_MESSAGE_MAX + 256];
+
+		snprintf(m, sizeof m, "%.200s: %s", c->endpoints, e->message);
+		memcpy(e->message, m, sizeof e->message - 1);
+		e->message[sizeof e->message - 1] = '\0';
+		return ROUTER_EIO;
 	}
-	rc = router__vitess_read_cell_info(g, groot, c->cell, &root, &addr, &e);
+	rc = router__vitess_read_cell_info(*g, groot, c->cell, root, &addr, e);
 	/* The cell's topo is where its CellInfo says (as vtgate dials it),
 	 * unless --cell-endpoints says otherwise; an empty server_address
 	 * means the global topo's etcd. */
@@ -1195,15 +1194,33 @@ static int cmd_vitess(ecli *c)
 		                : router__vitess_cell_endpoints(addr);
 
 		if (eps != NULL) {
-			rc = router__etcd_open(&cc, eps, 5000, &e);
+			rc = router__etcd_open(cc, eps, 5000, e);
 			if (rc != ROUTER_OK)
 				rc = ROUTER_EIO;
 			free(eps);
 		}
 	}
-	if (rc == ROUTER_OK)
-		rc = router__vitess_read_cell(cc != NULL ? cc : g, root, tt, &b,
-		                              &e);
+	free(addr);
+	return rc;
+}
+
+/* The topo could not be reached: 2; it answered with something that does
+ * not route: 1. */
+static int vitess_exit(int rc)
+{
+	return rc == ROUTER_EIO || rc == ROUTER_ENOMEM ? EXIT_USAGE : EXIT_NO;
+}
+
+static int vitess_dump(ecli *c, router__etcd *cell, const char *root,
+                       router__vitess_tablet tt)
+{
+	router__vitess_built b;
+	router_error e;
+	char *text = NULL;
+	int rc, ret;
+	size_t i;
+
+	rc = router__vitess_read_cell(cell, root, tt, &b, &e);
 	for (i = 0; i < b.notes.n; i++)
 		errorf("warning: %s", b.notes.msg[i]);
 	for (i = 0; i < router_doc_report_count(b.report, 0); i++) {
@@ -1223,14 +1240,285 @@ static int cmd_vitess(ecli *c)
 		ret = EXIT_YES;
 	} else {
 		errorf("%s (%s)", e.message, router_errname(rc));
-		/* The topo could not be reached: 2; it answered with
-		 * something that does not route: 1. */
-		ret = rc == ROUTER_EIO || rc == ROUTER_ENOMEM ? EXIT_USAGE : EXIT_NO;
+		ret = vitess_exit(rc);
 	}
 	free(text);
-	free(root);
-	free(addr);
 	router__vitess_built_clear(&b);
+	return ret;
+}
+
+/* One finding of vitess check, printed as a line or kept for --json. */
+static void check_finding(const ecli *c, json_t *all, const char *kind,
+                          const char *key, int64_t rev, const char *ks,
+                          int code, const char *msg,
+                          const router__vitess_finding *f)
+{
+	if (c->json) {
+		json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "kind",
+		                      kind, "key", key, "mod_revision",
+		                      (json_int_t)rev, "keyspace", ks, "code",
+		                      router_errname(code), "message", msg);
+
+		if (f != NULL && o != NULL) {
+			json_object_set_new(o, "deleted", json_boolean(f->deleted));
+			json_object_set_new(o, "tables_lost",
+			                    json_integer((json_int_t)f->tables_lost));
+			json_object_set_new(
+			    o, "vindexes_lost",
+			    json_integer((json_int_t)f->vindexes_lost));
+		}
+		json_array_append_new(all, o);
+	} else {
+		printf("%s %s mod_revision=%" PRId64 " keyspace=%s %s: %s\n",
+		       kind, key, rev, ks[0] ? ks : "-", router_errname(code),
+		       msg);
+	}
+}
+
+/* The served-side finding for a cell whose values do not make a table
+ * (rc, e): the key at fault is the one the message starts with (every
+ * build error names its key first), else the SrvVSchema. */
+static void check_served(const ecli *c, json_t *all,
+                         const router__vitess_cell_values *v,
+                         const char *root, int rc, const router_error *e)
+{
+	char key[ROUTER__VITESS_KEY_MAX];
+	const char *colon = strstr(e->message, ": ");
+	const char *ks = "";
+	int64_t rev = v->srv_vschema.mod_revision;
+	size_t i;
+
+	snprintf(key, sizeof key, "%s/SrvVSchema", root);
+	if (e->message[0] == '/' && colon != NULL &&
+	    (size_t)(colon - e->message) < sizeof key) {
+		memcpy(key, e->message, (size_t)(colon - e->message));
+		key[colon - e->message] = '\0';
+	}
+	for (i = 0; i < v->nkvs; i++)
+		if (strcmp(v->kvs[i].key, key) == 0)
+			rev = v->kvs[i].mod_revision;
+	for (i = 0; i < v->nnames; i++)
+		if (strcmp(v->names[i], e->culprit) == 0)
+			ks = v->names[i];
+	check_finding(c, all, "served", key, rev, ks, rc, e->message, NULL);
+}
+
+/* Judge one global value against the cell (a latent finding when the
+ * rebuild would be refused).  Returns 0, or EXIT_USAGE when it could not
+ * be judged (out of memory). */
+static int check_latent(const ecli *c, json_t *all,
+                        const router__vitess_cell_values *v,
+                        const char *groot, const char *key, size_t key_len,
+                        const void *val, size_t len, int64_t rev,
+                        int deleted, size_t *nfound)
+{
+	router__vitess_global_value gv;
+	router__vitess_finding f;
+	router_error e;
+	int rc;
+
+	memset(&gv, 0, sizeof gv);
+	gv.global_root = groot;
+	gv.key = key;
+	gv.key_len = key_len;
+	gv.value = val;
+	gv.len = len;
+	gv.mod_revision = rev;
+	gv.deleted = deleted;
+	rc = router__vitess_latent_judge(&v->in, &gv, -1, &f, &e);
+	if (rc != ROUTER_OK) {
+		errorf("%.*s: not judged: %s (%s)", (int)key_len, key, e.message,
+		       router_errname(rc));
+		return EXIT_USAGE;
+	}
+	if (f.code != ROUTER_OK) {
+		(*nfound)++;
+		check_finding(c, all, "latent", f.key, f.mod_revision,
+		              f.keyspace, f.code, f.message, &f);
+	}
+	return 0;
+}
+
+/* The latent half of vitess check: every global value read, then the
+ * keyspaces the cell serves whose global VSchema is missing and the
+ * rules keys that are missing (judged as deleted: what a rebuild makes of
+ * them).  *judged: how many.  Returns 0 or EXIT_USAGE. */
+static int check_globals(const ecli *c, json_t *all,
+                         const router__vitess_cell_values *v,
+                         const char *groot, const router__etcd_kv *kvs,
+                         size_t n, size_t *judged, size_t *nfound)
+{
+	char ks[ROUTER_NAME_MAX + 1], key[ROUTER__VITESS_KEY_MAX];
+	size_t i, j;
+	int ret, r;
+
+	for (i = 0; i < n; i++) {
+		ret = check_latent(c, all, v, groot, kvs[i].key, kvs[i].key_len,
+		                   kvs[i].value, kvs[i].value_len,
+		                   kvs[i].mod_revision, 0, nfound);
+		if (ret != 0)
+			return ret;
+		(*judged)++;
+	}
+	for (i = 0; i < v->nnames; i++) {
+		int have = 0;
+		size_t gl = strlen(groot);
+
+		while (gl > 0 && groot[gl - 1] == '/')
+			gl--;
+		for (j = 0; j < n && !have; j++)
+			have = router__vitess_global_key(groot, kvs[j].key,
+			                                 kvs[j].key_len, ks) ==
+			           ROUTER__VITESS_GLOBAL_VSCHEMA &&
+			       strcmp(ks, v->names[i]) == 0;
+		if (have)
+			continue;
+		snprintf(key, sizeof key, "%.*s/keyspaces/%s/VSchema", (int)gl,
+		         groot, v->names[i]);
+		ret = check_latent(c, all, v, groot, key, strlen(key), NULL, 0, 0,
+		                   1, nfound);
+		if (ret != 0)
+			return ret;
+		(*judged)++;
+	}
+	/* A missing rules key: the rebuild writes no rules of that kind
+	 * (harmless unless the cell serves some). */
+	for (r = ROUTER__VITESS_GLOBAL_ROUTING_RULES;
+	     r <= ROUTER__VITESS_GLOBAL_MIRROR_RULES; r++) {
+		size_t gl = strlen(groot);
+		int have = 0;
+
+		while (gl > 0 && groot[gl - 1] == '/')
+			gl--;
+		for (j = 0; j < n && !have; j++)
+			have = router__vitess_global_key(groot, kvs[j].key,
+			                                 kvs[j].key_len, NULL) ==
+			       (router__vitess_global)r;
+		if (have)
+			continue;
+		snprintf(key, sizeof key, "%.*s%s", (int)gl, groot,
+		         router__vitess_global_path((router__vitess_global)r));
+		ret = check_latent(c, all, v, groot, key, strlen(key), NULL, 0, 0,
+		                   1, nfound);
+		if (ret != 0)
+			return ret;
+		(*judged)++;
+	}
+	return 0;
+}
+
+static int vitess_check(ecli *c, router__etcd *g, router__etcd *cell,
+                        const char *groot, const char *root,
+                        router__vitess_tablet tt)
+{
+	router__vitess_cell_values v;
+	router__etcd_kv *kvs = NULL;
+	json_t *all = json_array();
+	router_error e;
+	uint64_t version = 0;
+	size_t n = 0, judged = 0, nfound = 0;
+	int rc, ret = 0, served_ok = 0;
+
+	if (all == NULL) {
+		errorf("out of memory");
+		return EXIT_USAGE;
+	}
+	rc = router__vitess_read_cell_values(cell, root, tt, &v, &e);
+	if (rc == ROUTER_EIO || rc == ROUTER_ENOMEM || rc == ROUTER_ESTATE) {
+		errorf("%s (%s)", e.message, router_errname(rc));
+		json_decref(all);
+		return EXIT_USAGE;
+	}
+	if (rc == ROUTER_OK)
+		rc = router__vitess_latent_served(&v.in, -1, &version, &e);
+	if (rc == ROUTER_ENOMEM) {
+		errorf("%s", e.message);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (rc != ROUTER_OK) {
+		check_served(c, all, &v, root, rc, &e);
+		nfound++;
+	} else {
+		served_ok = 1;
+	}
+	rc = router__vitess_read_global(g, groot, &kvs, &n, &e);
+	if (rc != ROUTER_OK) {
+		errorf("%s (%s)", e.message, router_errname(rc));
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	/* Nothing latent can be judged against a cell that serves no
+	 * table: the served-side finding says what to repair first. */
+	if (served_ok)
+		ret = check_globals(c, all, &v, groot, kvs, n, &judged, &nfound);
+	else
+		errorf("the %zu global values were not judged: the cell serves "
+		       "no table to judge them against",
+		       n);
+	if (ret != 0)
+		goto out;
+	ret = nfound > 0 ? EXIT_NO : EXIT_YES;
+	if (c->json) {
+		json_t *o = json_pack("{s:b, s:s, s:I, s:I, s:O}", "ok",
+		                      nfound == 0, "cell", c->cell, "version",
+		                      (json_int_t)version, "judged",
+		                      (json_int_t)judged, "findings", all);
+		char *text = o != NULL ? json_dumps(o, JSON_INDENT(2)) : NULL;
+
+		if (text == NULL) {
+			errorf("out of memory");
+			ret = EXIT_USAGE;
+		} else {
+			printf("%s\n", text);
+		}
+		free(text);
+		json_decref(o);
+	} else if (nfound == 0) {
+		printf("ok: cell %s serves version %" PRIu64 " (%zu keyspaces); "
+		       "%zu global values judged, nothing latent\n",
+		       c->cell, version, v.nnames, judged);
+	}
+out:
+	router__etcd_kvs_free(kvs, n);
+	router__vitess_cell_values_clear(&v);
+	json_decref(all);
+	return ret;
+}
+
+static int cmd_vitess(ecli *c)
+{
+	router__vitess_tablet tt = ROUTER__VITESS_PRIMARY;
+	router__etcd *g = NULL, *cc = NULL;
+	router_error e;
+	char *root = NULL;
+	const char *groot = c->topo_root != NULL ? c->topo_root : "/vitess/global";
+	int rc, ret, check;
+
+	if (c->doc == NULL ||
+	    (strcmp(c->doc, "dump") != 0 && strcmp(c->doc, "check") != 0))
+		return usage(c, "vitess commands: dump, check: routerctl vitess "
+		                "dump|check --cell CELL");
+	check = strcmp(c->doc, "check") == 0;
+	if (c->json && !check)
+		return usage(c, "--json is for vitess check");
+	if (c->compact && check)
+		return usage(c, "--compact is for vitess dump");
+	if (c->cell == NULL || c->cell[0] == '\0')
+		return usage(c, "--cell CELL is required");
+	if (c->tablet_type != NULL &&
+	    router__vitess_tablet_parse(c->tablet_type, &tt) != 0)
+		return usage(c, "--tablet-type takes primary, replica or rdonly");
+	rc = vitess_connect(c, groot, &g, &cc, &root, &e);
+	if (rc != ROUTER_OK) {
+		errorf("%s (%s)", e.message, router_errname(rc));
+		ret = vitess_exit(rc);
+	} else if (check) {
+		ret = vitess_check(c, g, cc != NULL ? cc : g, groot, root, tt);
+	} else {
+		ret = vitess_dump(c, cc != NULL ? cc : g, root, tt);
+	}
+	free(root);
 	router__etcd_close(cc);
 	router__etcd_close(g);
 	return ret;

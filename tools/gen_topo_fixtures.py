@@ -210,6 +210,45 @@ def main():
     write("keyspace_customer.bin", customer.SerializeToString(deterministic=True),
           "global keyspaces/customer/VSchema: vschema.Keyspace of customer_sharded.json")
 
+    # Global values a RebuildVSchemaGraph would merge (latent poison,
+    # tests/test_vitess_latent.c); the incident's own value is empty.bin.
+    novi = vs.Keyspace()
+    novi.CopyFrom(customer)
+    novi.ClearField("vindexes")
+    for t in novi.tables.values():
+        t.ClearField("column_vindexes")
+    write("keyspace_customer_novindexes.bin", novi.SerializeToString(deterministic=True),
+          "global keyspaces/customer/VSchema: customer still sharded with its tables, but no vindex and no column vindex")
+    lost = vs.Keyspace()
+    lost.CopyFrom(customer)
+    del lost.tables["corder"]
+    write("keyspace_customer_lost_tables.bin", lost.SerializeToString(deterministic=True),
+          "global keyspaces/customer/VSchema: customer without its table corder (1 of 2 tables lost)")
+    uns = vs.Keyspace()
+    uns.CopyFrom(customer)
+    uns.sharded = False
+    uns.ClearField("vindexes")
+    for t in uns.tables.values():
+        t.ClearField("column_vindexes")
+    write("keyspace_customer_unsharded.bin", uns.SerializeToString(deterministic=True),
+          "global keyspaces/customer/VSchema: customer unsharded, its two tables kept without vindexes")
+    grown = vs.Keyspace()
+    grown.CopyFrom(customer)
+    grown.tables["invoice"].column_vindexes.add(column="customer_id", name="hash")
+    write("keyspace_customer_grown.bin", grown.SerializeToString(deterministic=True),
+          "global keyspaces/customer/VSchema: customer with a third table invoice (a change a rebuild may serve)")
+    write("keyspace_commerce.bin", commerce.SerializeToString(deterministic=True),
+          "global keyspaces/commerce/VSchema: vschema.Keyspace of commerce_seq.json")
+    write("keyspace_garbage.bin", b"\xff\xff\xff", "bytes that are not protobuf (a truncated varint tag)")
+    rr = vs.RoutingRules()
+    rr.CopyFrom(rules.routing_rules)
+    write("routing_rules.bin", rr.SerializeToString(deterministic=True),
+          "global RoutingRules: the table rules of srv_vschema_rules.bin")
+    dangling = vs.RoutingRules()
+    dangling.rules.add(from_table="customer.corder", to_tables=["nowhere.corder"])
+    write("routing_rules_dangling.bin", dangling.SerializeToString(deterministic=True),
+          "global RoutingRules: customer.corder -> nowhere.corder, a keyspace no one serves")
+
     with open(os.path.join(out, "MANIFEST"), "w") as f:
         f.write("# Written by tools/gen_topo_fixtures.py (python3-protobuf %s, protoc %s)\n"
                 % (__import__("google.protobuf").protobuf.__version__,

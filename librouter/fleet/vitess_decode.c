@@ -445,6 +445,14 @@ static const ProtobufCMessageDescriptor *descriptor_of(router__vitess_kind k)
 		return &topodata__srv_keyspace__descriptor;
 	case ROUTER__VITESS_CELL_INFO:
 		return &topodata__cell_info__descriptor;
+	case ROUTER__VITESS_ROUTING_RULES:
+		return &vschema__routing_rules__descriptor;
+	case ROUTER__VITESS_SHARD_ROUTING_RULES:
+		return &vschema__shard_routing_rules__descriptor;
+	case ROUTER__VITESS_KEYSPACE_ROUTING_RULES:
+		return &vschema__keyspace_routing_rules__descriptor;
+	case ROUTER__VITESS_MIRROR_RULES:
+		return &vschema__mirror_rules__descriptor;
 	}
 	return NULL;
 }

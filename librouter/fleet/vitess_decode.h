@@ -52,13 +52,21 @@ typedef enum router__vitess_kind {
 	ROUTER__VITESS_SRV_VSCHEMA = 1, /* vschema.SrvVSchema (cell /SrvVSchema) */
 	ROUTER__VITESS_KEYSPACE = 2,    /* vschema.Keyspace (global .../VSchema) */
 	ROUTER__VITESS_SRV_KEYSPACE = 3, /* topodata.SrvKeyspace */
-	ROUTER__VITESS_CELL_INFO = 4     /* topodata.CellInfo */
+	ROUTER__VITESS_CELL_INFO = 4,    /* topodata.CellInfo */
+	/* The global routing-rule values a RebuildVSchemaGraph merges into
+	 * the SrvVSchema (TOPO.md section 1). */
+	ROUTER__VITESS_ROUTING_RULES = 5,  /* vschema.RoutingRules */
+	ROUTER__VITESS_SHARD_ROUTING_RULES = 6, /* vschema.ShardRoutingRules */
+	ROUTER__VITESS_KEYSPACE_ROUTING_RULES = 7, /* KeyspaceRoutingRules */
+	ROUTER__VITESS_MIRROR_RULES = 8    /* vschema.MirrorRules */
 } router__vitess_kind;
 
 /* Decode (val, len) (val may be NULL when len is 0) read from key
  * (NUL-terminated, for messages) as a message of kind.  On success *out
  * is the message (Vschema__SrvVSchema, Vschema__Keyspace,
- * Topodata__SrvKeyspace or Topodata__CellInfo of the generated headers),
+ * Topodata__SrvKeyspace, Topodata__CellInfo, Vschema__RoutingRules,
+ * Vschema__ShardRoutingRules, Vschema__KeyspaceRoutingRules or
+ * Vschema__MirrorRules of the generated headers),
  * freed with router__vitess_message_free; warnings (fields skipped for
  * their wire type) are appended to notes (may be NULL).
  * Returns ROUTER_OK, ROUTER_EDOC (not protobuf; culprit key),

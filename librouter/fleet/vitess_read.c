@@ -134,9 +134,26 @@ static char *srvks_keyspace(const char *key, size_t klen, const char *prefix)
 	return ks;
 }
 
-int router__vitess_read_cell(router__etcd *c, const char *cell_root,
-                             router__vitess_tablet tablet,
-                             router__vitess_built *out, router_error *err)
+void router__vitess_cell_values_clear(router__vitess_cell_values *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < v->nnames; i++)
+		free(v->names[i]);
+	free(v->names);
+	free(v->srvks);
+	free(v->cell_root);
+	router__etcd_kv_clear(&v->srv_vschema);
+	router__etcd_kvs_free(v->kvs, v->nkvs);
+	memset(v, 0, sizeof *v);
+}
+
+int router__vitess_read_cell_values(router__etcd *c, const char *cell_root,
+                                    router__vitess_tablet tablet,
+                                    router__vitess_cell_values *out,
+                                    router_error *err)
 {
 	char *vkey = join(cell_root, "/SrvVSchema");
 	char *prefix = join(cell_root, "/keyspaces/");
@@ -150,9 +167,7 @@ int router__vitess_read_cell(router__etcd *c, const char *cell_root,
 	}
 	for (attempt = 0; attempt < 5; attempt++) {
 		router__etcd_kv kv, *kvs = NULL;
-		router__vitess_srvks *sks = NULL;
-		char **names = NULL;
-		size_t n = 0, i, nks = 0;
+		size_t n = 0, i;
 		int64_t hrev, again;
 		int found = 0;
 
@@ -179,10 +194,15 @@ int router__vitess_read_cell(router__etcd *c, const char *cell_root,
 			router__etcd_kvs_free(kvs, n);
 			continue;
 		}
+		out->srv_vschema = kv;
+		out->kvs = kvs;
+		out->nkvs = n;
 		if (rc == ROUTER_OK) {
-			sks = calloc(n ? n : 1, sizeof *sks);
-			names = calloc(n ? n : 1, sizeof *names);
-			if (sks == NULL || names == NULL)
+			out->srvks = calloc(n ? n : 1, sizeof *out->srvks);
+			out->names = calloc(n ? n : 1, sizeof *out->names);
+			out->cell_root = strdup(cell_root);
+			if (out->srvks == NULL || out->names == NULL ||
+			    out->cell_root == NULL)
 				rc = router__seterr(err, ROUTER_ENOMEM, NULL,
 				                    "out of memory");
 		}
@@ -192,34 +212,102 @@ int router__vitess_read_cell(router__etcd *c, const char *cell_root,
 
 			if (ks == NULL)
 				continue; /* shards/..., other files */
-			names[nks] = ks;
-			sks[nks] = (router__vitess_srvks){
+			out->names[out->nnames] = ks;
+			out->srvks[out->nnames] = (router__vitess_srvks){
 			    ks, kvs[i].value, kvs[i].value_len,
 			    kvs[i].mod_revision};
-			nks++;
+			out->nnames++;
 		}
 		if (rc == ROUTER_OK) {
-			router__vitess_input in;
+			router__vitess_input *in = &out->in;
 
-			memset(&in, 0, sizeof in);
-			in.cell_root = cell_root;
-			in.srv_vschema = kv.value;
-			in.srv_vschema_len = kv.value_len;
-			in.srv_vschema_rev = kv.mod_revision;
-			in.srvks = sks;
-			in.nsrvks = nks;
-			in.tablet = tablet;
-			rc = router__vitess_build(&in, out, err);
+			in->cell_root = out->cell_root;
+			in->srv_vschema = kv.value;
+			in->srv_vschema_len = kv.value_len;
+			in->srv_vschema_rev = kv.mod_revision;
+			in->srvks = out->srvks;
+			in->nsrvks = out->nnames;
+			in->tablet = tablet;
 		}
-		for (i = 0; i < nks; i++)
-			free(names[i]);
-		free(names);
-		free(sks);
-		router__etcd_kv_clear(&kv);
-		router__etcd_kvs_free(kvs, n);
 		break;
 	}
+	if (rc != ROUTER_OK)
+		router__vitess_cell_values_clear(out);
 	free(vkey);
 	free(prefix);
 	return rc;
+}
+
+int router__vitess_read_cell(router__etcd *c, const char *cell_root,
+                             router__vitess_tablet tablet,
+                             router__vitess_built *out, router_error *err)
+{
+	router__vitess_cell_values v;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	rc = router__vitess_read_cell_values(c, cell_root, tablet, &v, err);
+	if (rc == ROUTER_OK)
+		rc = router__vitess_build(&v.in, out, err);
+	router__vitess_cell_values_clear(&v);
+	return rc;
+}
+
+int router__vitess_read_global(router__etcd *c, const char *global_root,
+                               router__etcd_kv **kvs, size_t *n,
+                               router_error *err)
+{
+	router__etcd_kv *all = NULL, *res;
+	size_t nall = 0, i, k = 0, r;
+	char *prefix = join(global_root, "/keyspaces/");
+	int64_t hrev;
+	int rc;
+
+	*kvs = NULL;
+	*n = 0;
+	if (prefix == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
+	rc = router__etcd_get_prefix(c, prefix, &all, &nall, &hrev, err);
+	free(prefix);
+	if (rc != ROUTER_OK)
+		return rc;
+	res = calloc(nall + 4, sizeof *res);
+	if (res == NULL) {
+		router__etcd_kvs_free(all, nall);
+		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
+	}
+	for (i = 0; i < nall; i++) {
+		if (router__vitess_global_key(global_root, all[i].key,
+		                              all[i].key_len, NULL) !=
+		    ROUTER__VITESS_GLOBAL_VSCHEMA) {
+			router__etcd_kv_clear(&all[i]);
+			continue;
+		}
+		res[k++] = all[i];
+	}
+	free(all); /* its kept entries moved to res */
+	for (r = ROUTER__VITESS_GLOBAL_ROUTING_RULES;
+	     rc == ROUTER_OK && r <= ROUTER__VITESS_GLOBAL_MIRROR_RULES; r++) {
+		char *key = join(global_root, router__vitess_global_path(
+		                                  (router__vitess_global)r));
+		int found = 0;
+
+		if (key == NULL) {
+			rc = router__seterr(err, ROUTER_ENOMEM, NULL,
+			                    "out of memory");
+			break;
+		}
+		rc = router__etcd_get(c, key, strlen(key), &res[k], &found,
+		                      &hrev, err);
+		if (rc == ROUTER_OK && found)
+			k++;
+		free(key);
+	}
+	if (rc != ROUTER_OK) {
+		router__etcd_kvs_free(res, k);
+		return rc;
+	}
+	*kvs = res;
+	*n = k;
+	return ROUTER_OK;
 }

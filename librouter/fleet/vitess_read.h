@@ -14,12 +14,15 @@
  * times), so the table never pairs a SrvVSchema with SrvKeyspaces read
  * before an older one.  A missing SrvVSchema is ROUTER_ENOTFOUND (vtgate
  * keeps what it had; a first read has nothing to keep).
+ * Also read here: the global values a VSchema rebuild reads, for
+ * routerctl vitess check (GLOBAL_ROOT/keyspaces/KS/VSchema, the rules).
  */
 #ifndef ROUTER_VITESS_READ_H
 #define ROUTER_VITESS_READ_H
 
 #include "etcd.h"
 #include "vitess_build.h"
+#include "vitess_latent.h"
 
 /* The cell's root and server address from GLOBAL_ROOT/cells/CELL/CellInfo
  * (*root and *server_address malloc'd, NUL-terminated).  ROUTER_OK,
@@ -45,5 +48,40 @@ char *router__vitess_cell_endpoints(const char *server_address);
 int router__vitess_read_cell(router__etcd *c, const char *cell_root,
                              router__vitess_tablet tablet,
                              router__vitess_built *out, router_error *err);
+
+/* A cell's serving values as read (caller-owned; clear with
+ * router__vitess_cell_values_clear): in, a build's input, points into
+ * the other fields. */
+typedef struct router__vitess_cell_values {
+	router__vitess_input in;
+	char *cell_root;
+	router__etcd_kv srv_vschema;
+	router__etcd_kv *kvs; /* every key under CELL_ROOT/keyspaces/ */
+	size_t nkvs;
+	router__vitess_srvks *srvks; /* the SrvKeyspace ones, nnames */
+	char **names;
+	size_t nnames;
+} router__vitess_cell_values;
+
+void router__vitess_cell_values_clear(router__vitess_cell_values *v);
+
+/* Read the cell rooted at cell_root, as router__vitess_read_cell does,
+ * into out without building it (out->in is router__vitess_build's input,
+ * tablet its tablet type): for a caller that judges the values, such as
+ * the latent check (vitess_latent.h).  ROUTER_OK, ROUTER_ENOTFOUND,
+ * ROUTER_EIO, ROUTER_ESTATE, ROUTER_ENOMEM; out is cleared on failure. */
+int router__vitess_read_cell_values(router__etcd *c, const char *cell_root,
+                                    router__vitess_tablet tablet,
+                                    router__vitess_cell_values *out,
+                                    router_error *err);
+
+/* Every global value a RebuildVSchemaGraph reads (vitess_latent.h: each
+ * GLOBAL_ROOT/keyspaces/KS/VSchema, then those of the routing-rule keys
+ * that exist), into *kvs (n of them, sorted by key within the keyspaces;
+ * free with router__etcd_kvs_free).  Two or more reads: not one etcd
+ * revision.  ROUTER_OK, ROUTER_EIO, ROUTER_ENOMEM. */
+int router__vitess_read_global(router__etcd *c, const char *global_root,
+                               router__etcd_kv **kvs, size_t *n,
+                               router_error *err);
 
 #endif /* ROUTER_VITESS_READ_H */

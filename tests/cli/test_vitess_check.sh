@@ -1,0 +1,125 @@
+#!/bin/sh
+# routerctl vitess check against a real etcd on loopback (as
+# test_vitess_dump.sh: Debian's /usr/bin/etcd on free ports), laid out as
+# a Vitess cluster with the values of tests/data/topo/, then the January
+# 2026 sequence: the empty VSchema written to the global topo (latent),
+# the SrvVSchema rebuilt from it (served), the repair.
+#
+#   tests/cli/test_vitess_check.sh ROUTERCTL
+set -eu
+ctl=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+data=$(cd "$(dirname "$0")/../data/topo" && pwd)
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "test_vitess_check: FAIL: $*" >&2; exit 1; }
+
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cport=$(port) pport=$(port)
+ep=http://127.0.0.1:$cport
+/usr/bin/etcd --name default --data-dir "$tmp/data" --listen-client-urls "$ep" \
+	--advertise-client-urls "$ep" --listen-peer-urls "http://127.0.0.1:$pport" \
+	--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+	--initial-cluster "default=http://127.0.0.1:$pport" --log-level warn > "$tmp/etcd.log" 2>&1 &
+pid=$!
+i=0
+until curl -sf -X POST "$ep/v3/kv/range" -d '{"key":"AA=="}' > /dev/null 2>&1; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "etcd did not start ($(cat "$tmp/etcd.log"))"; sleep 0.1
+done
+
+putfile() { # KEY FILE
+	k=$(printf %s "$1" | base64 -w0) v=$(base64 -w0 < "$2")
+	curl -sf -X POST "$ep/v3/kv/put" -d "{\"key\":\"$k\",\"value\":\"$v\"}" > "$tmp/put.out" || fail "put $1"
+}
+lastrev() { sed 's/.*"revision":"\([0-9]*\)".*/\1/' "$tmp/put.out"; }
+cellinfo() { # ADDR ROOT > bytes
+	printf "\\012\\$(printf %03o ${#1})%s\\022\\$(printf %03o ${#2})%s" "$1" "$2"
+}
+# check [ARGS...]: runs routerctl vitess check, stdout in $tmp/out, stderr
+# in $tmp/err, exit status in $rc.
+check() {
+	if "$ctl" vitess check --cell zone1 --endpoints "$ep" "$@" > "$tmp/out" 2> "$tmp/err"; then rc=0; else rc=$?; fi
+}
+G=/vitess/global
+
+# A good cluster: the cell serves what the global topo holds.
+cellinfo "127.0.0.1:$cport" /vitess/zone1 > "$tmp/zone1.cell"
+putfile $G/cells/zone1/CellInfo "$tmp/zone1.cell"
+putfile $G/keyspaces/commerce/VSchema "$data/keyspace_commerce.bin"
+putfile $G/keyspaces/customer/VSchema "$data/keyspace_customer.bin"
+putfile /vitess/zone1/SrvVSchema "$data/srv_vschema.bin"
+putfile /vitess/zone1/keyspaces/commerce/SrvKeyspace "$data/srvks_commerce.bin"
+putfile /vitess/zone1/keyspaces/customer/SrvKeyspace "$data/srvks_customer.bin"
+check
+[ "$rc" = 0 ] || fail "good cluster: exit $rc ($(cat "$tmp/out" "$tmp/err"))"
+grep -q '^ok: cell zone1 serves version [0-9]* (2 keyspaces); 6 global values judged, nothing latent$' "$tmp/out" ||
+	fail "good cluster: $(cat "$tmp/out")"
+check --tablet-type replica
+[ "$rc" = 0 ] || fail "good cluster, replica: exit $rc ($(cat "$tmp/out" "$tmp/err"))"
+check --json
+[ "$rc" = 0 ] || fail "good cluster --json: exit $rc"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and d["findings"] == [] and d["judged"] == 6, d' "$tmp/out" ||
+	fail "good cluster --json: $(cat "$tmp/out")"
+
+# 19:29, January 9th: a failed MoveTables' rollback writes an empty value
+# at the global VSchema.  Nothing served changed: latent.
+: > "$tmp/empty"
+putfile $G/keyspaces/customer/VSchema "$tmp/empty"
+poison=$(lastrev)
+check
+[ "$rc" = 1 ] || fail "latent poison: exit $rc ($(cat "$tmp/out" "$tmp/err"))"
+[ "$(wc -l < "$tmp/out")" = 1 ] || fail "latent poison: not one finding: $(cat "$tmp/out")"
+grep -q "^latent $G/keyspaces/customer/VSchema mod_revision=$poison keyspace=customer ROUTER_ECOVERAGE: .*would drop 2 tables (of 2: corder, customer)" "$tmp/out" ||
+	fail "latent poison: $(cat "$tmp/out")"
+grep -q "lists 2 PRIMARY shards" "$tmp/out" || fail "latent poison: shards not said: $(cat "$tmp/out")"
+check --json
+[ "$rc" = 1 ] || fail "latent poison --json: exit $rc"
+/usr/bin/python3 - "$tmp/out" "$poison" <<'PY' || fail "latent poison --json: $(cat "$tmp/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert not d["ok"], d
+[f] = d["findings"]
+assert f["kind"] == "latent" and f["key"] == "/vitess/global/keyspaces/customer/VSchema", f
+assert f["mod_revision"] == int(sys.argv[2]) and f["keyspace"] == "customer", f
+assert f["tables_lost"] == 2 and f["vindexes_lost"] == 1 and not f["deleted"], f
+PY
+
+# 13 hours later a rebuild writes it into the cell's SrvVSchema: the
+# served-side finding (and nothing latent is judged against it).
+putfile /vitess/zone1/SrvVSchema "$data/srv_vschema_incident.bin"
+served=$(lastrev)
+check
+[ "$rc" = 1 ] || fail "served poison: exit $rc ($(cat "$tmp/out" "$tmp/err"))"
+grep -q "^served /vitess/zone1/SrvVSchema mod_revision=$served keyspace=customer ROUTER_ECOVERAGE: .*customer" "$tmp/out" ||
+	fail "served poison: $(cat "$tmp/out")"
+grep -q "not judged" "$tmp/err" || fail "served poison: the global values' fate is not said"
+
+# The repair: the good VSchema re-applied and rebuilt.
+putfile $G/keyspaces/customer/VSchema "$data/keyspace_customer.bin"
+putfile /vitess/zone1/SrvVSchema "$data/srv_vschema.bin"
+check
+[ "$rc" = 0 ] || fail "repaired: exit $rc ($(cat "$tmp/out"))"
+
+# Lost tables, garbage, a dangling routing rule: each a latent finding.
+putfile $G/keyspaces/customer/VSchema "$data/keyspace_customer_lost_tables.bin"
+printf '\377\377\377' > "$tmp/garbage"
+putfile $G/keyspaces/commerce/VSchema "$tmp/garbage"
+putfile $G/RoutingRules "$data/routing_rules_dangling.bin"
+check
+[ "$rc" = 1 ] || fail "three findings: exit $rc"
+[ "$(wc -l < "$tmp/out")" = 3 ] || fail "three findings: $(cat "$tmp/out")"
+grep -q "^latent $G/keyspaces/customer/VSchema .*ROUTER_ESHRINK: .*would drop 1 tables (of 2: corder)" "$tmp/out" || fail "lost tables: $(cat "$tmp/out")"
+grep -q "^latent $G/keyspaces/commerce/VSchema .*ROUTER_EDOC: .*not valid protobuf" "$tmp/out" || fail "garbage: $(cat "$tmp/out")"
+grep -q "^latent $G/RoutingRules .*ROUTER_ERULE: .*nowhere" "$tmp/out" || fail "dangling rule: $(cat "$tmp/out")"
+# A served keyspace whose global VSchema is gone.
+k=$(printf %s $G/keyspaces/customer/VSchema | base64 -w0)
+curl -sf -X POST "$ep/v3/kv/deleterange" -d "{\"key\":\"$k\"}" > /dev/null || fail "delete"
+check
+grep -q "^latent $G/keyspaces/customer/VSchema mod_revision=0 keyspace=customer .*deleted while served" "$tmp/out" || fail "deleted: $(cat "$tmp/out")"
+
+# Usage and connection errors: 2.
+"$ctl" vitess check --endpoints "$ep" > /dev/null 2>&1 && fail "no --cell accepted" || [ $? = 2 ] || fail "no --cell: not 2"
+"$ctl" vitess check --cell zone1 --endpoints http://127.0.0.1:1 > /dev/null 2>&1 && fail "no etcd accepted" || [ $? = 2 ] || fail "no etcd: not 2"
+"$ctl" vitess dump --cell zone1 --endpoints "$ep" --json > /dev/null 2>&1 && fail "dump --json accepted" || [ $? = 2 ] || fail "dump --json: not 2"
+echo "test_vitess_check: ok (good cluster, latent and served poison, repair, lost tables, garbage, dangling rule, deletion, exit codes)"
