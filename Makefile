@@ -399,12 +399,14 @@ $(ETCD_SECURITY_TEST): tests/etcd/test_etcd_security.c tests/etcd/harness.h test
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
 # Then TLS and authentication (an etcd with its own CA, client
-# certificates, passwords), and routerctl vitess dump on a Vitess-shaped
-# etcd (curl puts the keys).
+# certificates, passwords), routerctl vitess dump on a Vitess-shaped
+# etcd (curl puts the keys), and routerctl's etcd commands over TLS with
+# a password.
 test-etcd: deps-etcd lib $(ETCD_TEST) $(ETCD_SECURITY_TEST) $(BUILD)/routerctl
 	cd tests && timeout 300 $(abspath $(ETCD_TEST))
 	cd tests && timeout 120 $(abspath $(ETCD_SECURITY_TEST))
 	timeout 120 tests/cli/test_vitess_dump.sh $(BUILD)/routerctl
+	timeout 120 tests/cli/test_routerctl_tls.sh $(BUILD)/routerctl
 
 # The same under ASan+UBSan and under TSan (the follower's watcher and
 # reporter threads against the caller's): own build directories.
