@@ -175,9 +175,9 @@ typedef struct router_etcd_options {
 	 * reconnect on).
 	 *
 	 * username and password: etcd's own authentication (both or
-	 * neither; the user name without ':').  The follower obtains a
-	 * token (/v3/auth/authenticate), sends it with every request and
-	 * the watch, and obtains a new one when etcd says it expired.  A
+	 * neither).  The follower obtains a token (/v3/auth/authenticate),
+	 * sends it with every request and the watch, and obtains a new one
+	 * when etcd says it expired.  A
 	 * wrong password is a ROUTER_EIO failure like etcd being down
 	 * ("etcd authentication failed for user U at ENDPOINT: ..."): a
 	 * DISCONNECTED event, last_error, and retries with backoff.  The

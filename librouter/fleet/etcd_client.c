@@ -381,10 +381,6 @@ int router__etcd_check_security(const char *endpoints,
 		                      "etcd authentication needs both username "
 		                      "and password (%s given alone)",
 		                      sec->username ? "username" : "password");
-	if (sec->username != NULL && strchr(sec->username, ':') != NULL)
-		return router__seterr(err, ROUTER_EINVAL, "username",
-		                      "etcd user name '%.64s' contains ':'",
-		                      sec->username);
 	if (sec->ca_file != NULL || sec->cert_file != NULL) {
 		/* A TLS file with an http:// endpoint: the operator meant
 		 * TLS and would silently get plain text. */
