@@ -134,13 +134,8 @@ static void deadline_in(struct timespec *ts, unsigned ms)
 /* Create / free                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Copies the caller's options (opt, of opt->size bytes) over the
- * defaults in *o and checks them: a key, the lease TTL, the backoff, the
- * doc options' size, the endpoints.  Returns ROUTER_OK or ROUTER_EINVAL
- * (err set: the option at fault). */
-/* The TLS and authentication options of o, borrowed into *s. */
-static void security_of(const router_etcd_options *o,
-                        router__etcd_security *s)
+void router__etcd_options_security(const router_etcd_options *o,
+                                   router__etcd_security *s)
 {
 	s->ca_file = o->tls_ca_file;
 	s->cert_file = o->tls_cert_file;
@@ -149,6 +144,10 @@ static void security_of(const router_etcd_options *o,
 	s->password = o->password;
 }
 
+/* Copies the caller's options (opt, of opt->size bytes) over the
+ * defaults in *o and checks them: a key, the lease TTL, the backoff, the
+ * doc options' size, the endpoints, the TLS files and credentials.
+ * Returns ROUTER_OK or ROUTER_EINVAL (err set: the option at fault). */
 static int take_options(router_etcd_options *o,
                         const router_etcd_options *opt, router_error *err)
 {
@@ -189,7 +188,7 @@ static int take_options(router_etcd_options *o,
 		                      o->doc->size);
 	if ((rc = router__etcd_check_endpoints(o->endpoints, err)) != 0)
 		return rc;
-	security_of(o, &sec);
+	router__etcd_options_security(o, &sec);
 	return router__etcd_check_security(o->endpoints, &sec, err);
 }
 
@@ -290,7 +289,7 @@ int router_etcd_create(router_etcd **out, router *r,
 	f->on_event = o.on_event;
 	f->on_event_arg = o.on_event_arg;
 	set_doc_options(f, &o);
-	security_of(&o, &sec);
+	router__etcd_options_security(&o, &sec);
 	if ((rc = router__etcd_security_copy(&f->sec, o.endpoints, &sec, err)) !=
 	    ROUTER_OK) {
 		router_etcd_free(f);

@@ -87,6 +87,14 @@ int router__etcd_security_copy(router__etcd_security *dst,
  * first (explicit_bzero), and sets every field to NULL.  Accepts NULL. */
 void router__etcd_security_clear(router__etcd_security *s);
 
+/* The TLS and authentication fields of a follower's options (o read as
+ * router_etcd_create has taken it: fields beyond the caller's size are
+ * NULL), borrowed into *s: for every follower (etcd.c, and one of the
+ * Vitess topo) to open its connections alike. */
+struct router_etcd_options;
+void router__etcd_options_security(const struct router_etcd_options *o,
+                                   router__etcd_security *s);
+
 /* router__etcd_open with TLS files and etcd authentication (sec, NULL:
  * none; its strings are copied, the password wiped on close).  Nothing
  * is sent before the first request: a wrong certificate or password shows
