@@ -589,8 +589,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 	        a_wrong_password_is_a_clear_error_and_retried, setup_auth,
 	        teardown),
-	    cmocka_unit_test_setup_teardown(follows_over_tls_with_a_password_across_a_restart,
-	                                    setup_tls_auth, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        follows_over_tls_with_a_password_across_a_restart,
+	        setup_tls_auth, teardown),
 	};
 
 	if (getenv("ETCD_TEST_FILTER") != NULL)
