@@ -245,6 +245,9 @@ static int read_password_file(const ecli *c, const char *path, char **out)
 
 	if (f == NULL)
 		return usage(c, "--password-file %s: %s", path, strerror(errno));
+	/* No stdio buffer: it would keep a copy, freed unwiped (a pipe,
+	 * as from <(...), is read as well as a file). */
+	setvbuf(f, NULL, _IONBF, 0);
 	if (fgets(buf, sizeof buf, f) == NULL)
 		buf[0] = '\0';
 	fclose(f);
