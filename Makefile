@@ -110,7 +110,7 @@ help:
 	@echo "make test-c      the C unit tests only"
 	@echo "make tools       build $(BUILD)/routerctl and $(BUILD)/demo"
 	@echo "make test-cli    routerctl end to end (the real binary)"
-	@echo "make test-etcd   the etcd follower and routerctl vitess dump against a real etcd (etcd-server)"
+	@echo "make test-etcd   the etcd follower (TLS, auth) and routerctl against a real etcd (etcd-server)"
 	@echo "make test-etcd-asan / test-etcd-tsan  the same under the sanitizers"
 	@echo "make demo-fleet  etcd + follower processes: reshard, refuse, etcd restart"
 	@echo "make test-fleet  30 followers on a real etcd: reshard, refuse, restart (~1 min)"
