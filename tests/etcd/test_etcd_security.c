@@ -405,6 +405,19 @@ static void wrong_certificates_are_clear_errors_and_retried(void **state)
 	assert_int_equal(s.accepted, 0);
 	assert_non_null(strstr(s.last_error.message, "client certificate"));
 	assert_string_equal(shard_of(mca, 1), "");
+	/* No CA file: the system's store, which does not hold the
+	 * test's CA. */
+	{
+		router__etcd_security sys = e->sec;
+		member *ms;
+
+		sys.ca_file = NULL;
+		ms = member_start(e, 4, &sys);
+		le = wait_disconnected(ms, 2);
+		assert_non_null(strstr(le.message, "etcd's TLS certificate is "
+		                                   "not signed by a CA of the "
+		                                   "system store"));
+	}
 	/* A missing file is named too. */
 	{
 		router__etcd_security missing = e->sec;
