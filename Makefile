@@ -112,7 +112,7 @@ help:
 	@echo "make test-c      the C unit tests only"
 	@echo "make tools       build $(BUILD)/routerctl and $(BUILD)/demo"
 	@echo "make test-cli    routerctl end to end (the real binary)"
-	@echo "make test-etcd   the etcd follower and routerctl vitess dump/check against a real etcd (etcd-server)"
+	@echo "make test-etcd   the etcd follower (TLS, auth), routerctl vitess dump/check against a real etcd (etcd-server)"
 	@echo "make test-etcd-asan / test-etcd-tsan  the same under the sanitizers"
 	@echo "make demo-fleet  etcd + follower processes: reshard, refuse, etcd restart"
 	@echo "make test-fleet  30 followers on a real etcd: reshard, refuse, restart (~1 min)"
@@ -384,8 +384,10 @@ test-cli: deps-test lib $(BUILD)/routerctl
 # Integration tests against a real etcd (Debian's etcd-server) that the
 # harness starts on 127.0.0.1 with free ports and a temporary data
 # directory, and kills; each test is bounded by alarm(), the run by timeout.
-PKGS_ETCD := $(PKGS_TEST) etcd-server curl
+# openssl: the TLS tests make their own CA and certificates at run time.
+PKGS_ETCD := $(PKGS_TEST) etcd-server curl openssl
 ETCD_TEST := $(BUILD)/tests/etcd/test_etcd
+ETCD_SECURITY_TEST := $(BUILD)/tests/etcd/test_etcd_security
 
 deps-etcd:
 	$(call need_pkgs,$(PKGS_ETCD))
@@ -394,12 +396,20 @@ $(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h test
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
-# Then routerctl vitess dump and check on a Vitess-shaped etcd (curl puts
-# the keys).
-test-etcd: deps-etcd lib $(ETCD_TEST) $(BUILD)/routerctl
+$(ETCD_SECURITY_TEST): tests/etcd/test_etcd_security.c tests/etcd/harness.h tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
+
+# Then TLS and authentication (an etcd with its own CA, client
+# certificates, passwords), routerctl vitess dump and check on a
+# Vitess-shaped etcd (curl puts the keys), and routerctl's etcd commands
+# over TLS with a password.
+test-etcd: deps-etcd lib $(ETCD_TEST) $(ETCD_SECURITY_TEST) $(BUILD)/routerctl
 	cd tests && timeout 300 $(abspath $(ETCD_TEST))
+	cd tests && timeout 120 $(abspath $(ETCD_SECURITY_TEST))
 	timeout 120 tests/cli/test_vitess_dump.sh $(BUILD)/routerctl
 	timeout 120 tests/cli/test_vitess_check.sh $(BUILD)/routerctl
+	timeout 120 tests/cli/test_routerctl_tls.sh $(BUILD)/routerctl
 
 # The same under ASan+UBSan and under TSan (the follower's watcher and
 # reporter threads against the caller's): own build directories.

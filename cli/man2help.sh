@@ -12,7 +12,8 @@
 #   routerctl_help_main[]   the page with COMMANDS folded to one line each
 #   routerctl_help_pages[]  {name, summary, synopsis, text} per command
 #                           (text: NAME, SYNOPSIS, DESCRIPTION, OPTIONS,
-#                           DOCUMENT OPTIONS, EXIT STATUS, EXAMPLES),
+#                           DOCUMENT OPTIONS, ETCD OPTIONS, EXIT STATUS,
+#                           EXAMPLES),
 #                           ended by a NULL name
 set -eu
 man=${1:?usage: man2help.sh MANPAGE}
@@ -62,6 +63,7 @@ BEGIN { page = ""; part = ""; main = ""; para = ""; nofill = 0; reset() }
 		if (page == "") die("help marker outside a command")
 		what = substr($0, 11)
 		if (what == "document-options") { flush(); docopts[page] = 1; next }
+		if (what == "etcd-options") { flush(); etcdopts[page] = 1; nuse_etcd++; next }
 		if (what !~ /^(synopsis|description|options|exit|examples)$/) die("unknown help part " what)
 		reset(); part = what; part_text[page, part] = part_text[page, part]
 	}
@@ -71,8 +73,11 @@ BEGIN { page = ""; part = ""; main = ""; para = ""; nofill = 0; reset() }
 /^\.SH / {
 	reset(); endpage(); page = ""
 	section = plain($0); sub(/^\.SH +/, "", section); gsub(/"/, "", section)
-	if (section == "DOCUMENT OPTIONS") docopt_from = length(main) + 1
-	else if (docopt_from && !docopt_to) docopt_to = length(main) + 1
+	# Sections appended to the help of some commands: where each starts and ends.
+	if (open_sec != "") { sec_to[open_sec] = length(main) + 1; open_sec = "" }
+	if (section == "DOCUMENT OPTIONS" || section == "ETCD OPTIONS") {
+		sec_from[section] = length(main) + 1; open_sec = section
+	}
 	blank(); out(section)
 	next
 }
@@ -117,10 +122,13 @@ function strip(s) { while (substr(s, length(s)) == "\n") s = substr(s, 1, length
 END {
 	if (failed) exit 1
 	reset(); endpage()
-	if (!docopt_from || !docopt_to) { print "no DOCUMENT OPTIONS section" > "/dev/stderr"; exit 1 }
-	# The section body without its heading line.
-	docopt = substr(main, docopt_from, docopt_to - docopt_from)
+	if (!sec_from["DOCUMENT OPTIONS"] || !sec_to["DOCUMENT OPTIONS"]) { print "no DOCUMENT OPTIONS section" > "/dev/stderr"; exit 1 }
+	if (nuse_etcd && (!sec_from["ETCD OPTIONS"] || !sec_to["ETCD OPTIONS"])) { print "no ETCD OPTIONS section" > "/dev/stderr"; exit 1 }
+	# Each section body without its heading line.
+	docopt = substr(main, sec_from["DOCUMENT OPTIONS"], sec_to["DOCUMENT OPTIONS"] - sec_from["DOCUMENT OPTIONS"])
 	sub(/^\n*DOCUMENT OPTIONS\n/, "", docopt)
+	etcdopt = substr(main, sec_from["ETCD OPTIONS"], sec_to["ETCD OPTIONS"] - sec_from["ETCD OPTIONS"])
+	sub(/^\n*ETCD OPTIONS\n/, "", etcdopt)
 	print "/* Generated from cli/routerctl.1 by cli/man2help.sh: do not edit. */"
 	cstring("routerctl_help_main", substr(main, 1 + (substr(main, 1, 1) == "\n")))
 	for (k = 1; k <= npages; k++) {
@@ -130,6 +138,7 @@ END {
 		if (part_text[p, "description"] != "") t = t "\nDESCRIPTION\n" strip(part_text[p, "description"])
 		if (part_text[p, "options"] != "") t = t "\nOPTIONS\n" strip(part_text[p, "options"])
 		if (docopts[p]) t = t "\nDOCUMENT OPTIONS\n" strip(docopt)
+		if (etcdopts[p]) t = t "\nETCD OPTIONS\n" strip(etcdopt)
 		t = t "\nEXIT STATUS\n" strip(part_text[p, "exit"])
 		if (part_text[p, "examples"] != "") t = t "\nEXAMPLES\n" strip(part_text[p, "examples"])
 		gsub(/\n\n\n+/, "\n\n", t)

@@ -17,6 +17,11 @@
  *           routing-rule value would be refused by the next rebuild
  *           (latent poison, fleet/vitess_latent.h); read-only.
  *
+ * Every command talks to etcd with the same TLS and authentication
+ * options (--cacert, --cert, --cert-key, --user, --password-file; the
+ * ETCDCTL_* variables as etcdctl reads them, ROUTERCTL_ETCD_PASSWORD):
+ * read_security turns them into one router__etcd_security.
+ *
  * Exit status as routerctl's: 0 yes, 1 no, 2 usage or I/O.
  */
 #include <errno.h>
@@ -27,6 +32,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +67,14 @@ typedef struct ecli {
 	unsigned ttl, verdicts;
 	double wait_s;
 	long expect;
+	/* TLS and authentication as given (--cacert, --cert, --cert-key,
+	 * --user NAME[:PASSWORD], --password-file), and what read_security
+	 * made of them: sec's user and password are malloc'd (user_buf,
+	 * pass_buf; the password wiped at exit). */
+	const char *cacert, *cert, *cert_key, *user, *password_file;
+	char *user_arg; /* --user's value in argv, its password scrubbed */
+	char *user_buf, *pass_buf;
+	router__etcd_security sec;
 } ecli;
 
 static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -140,7 +154,18 @@ static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 #define IS(name) (strlen(name) == n && strncmp(a, name, n) == 0)
 	int vitess = strcmp(c->cmd, "vitess") == 0;
 
-	if (IS("json"))
+	if (IS("cacert"))
+		c->cacert = val;
+	else if (IS("cert"))
+		c->cert = val;
+	else if (IS("cert-key"))
+		c->cert_key = val;
+	else if (IS("user")) {
+		c->user = val;
+		c->user_arg = (char *)(uintptr_t)val; /* argv's, scrubbed */
+	} else if (IS("password-file"))
+		c->password_file = val;
+	else if (IS("json"))
 		c->json = 1;
 	else if (vitess && IS("cell"))
 		c->cell = val;
@@ -205,6 +230,98 @@ static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 	return 0;
 }
 
+/* An option's value, else the environment variable's (unset or empty:
+ * NULL). */
+static const char *opt_or_env(const char *v, const char *var)
+{
+	if (v == NULL)
+		v = getenv(var);
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* The first line of path (without its line end) into *out (malloc'd).
+ * 0, or EXIT_USAGE after saying why. */
+static int read_password_file(const ecli *c, const char *path, char **out)
+{
+	FILE *f = fopen(path, "r");
+	char buf[1024];
+	size_t n;
+
+	if (f == NULL)
+		return usage(c, "--password-file %s: %s", path, strerror(errno));
+	/* No stdio buffer: it would keep a copy, freed unwiped (a pipe,
+	 * as from <(...), is read as well as a file). */
+	setvbuf(f, NULL, _IONBF, 0);
+	if (fgets(buf, sizeof buf, f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	*out = n > 0 ? strdup(buf) : NULL;
+	explicit_bzero(buf, sizeof buf);
+	if (n == 0)
+		return usage(c, "--password-file %s: the first line is empty",
+		             path);
+	return *out != NULL ? 0 : usage(c, "out of memory");
+}
+
+/* Makes c->sec from the TLS and authentication options, as etcdctl
+ * reads them: --cacert / ETCDCTL_CACERT, --cert / ETCDCTL_CERT,
+ * --cert-key / ETCDCTL_KEY (--key is the document's etcd key here),
+ * --user NAME[:PASSWORD] / ETCDCTL_USER; a password not given inline
+ * comes from --password-file, else ROUTERCTL_ETCD_PASSWORD, else
+ * ETCDCTL_PASSWORD.  An inline password is scrubbed from argv at once
+ * (so that ps shows it no longer).  0, or EXIT_USAGE after saying why. */
+static int read_security(ecli *c)
+{
+	const char *user = opt_or_env(c->user, "ETCDCTL_USER"), *colon;
+	router_error e;
+
+	c->sec.ca_file = opt_or_env(c->cacert, "ETCDCTL_CACERT");
+	c->sec.cert_file = opt_or_env(c->cert, "ETCDCTL_CERT");
+	c->sec.key_file = opt_or_env(c->cert_key, "ETCDCTL_KEY");
+	if ((c->sec.cert_file == NULL) != (c->sec.key_file == NULL))
+		return usage(c, "a client certificate needs --cert and "
+		                "--cert-key (the private key) together");
+	if (user == NULL && c->password_file != NULL)
+		return usage(c, "--password-file without --user");
+	if (user != NULL) {
+		colon = strchr(user, ':');
+		c->user_buf = colon ? strndup(user, (size_t)(colon - user))
+		                    : strdup(user);
+		if (colon != NULL) {
+			c->pass_buf = strdup(colon + 1);
+			if (c->user_arg != NULL && user == c->user)
+				explicit_bzero(c->user_arg + (colon - user) + 1,
+				               strlen(colon + 1));
+		} else if (c->password_file != NULL) {
+			if (read_password_file(c, c->password_file,
+			                       &c->pass_buf) != 0)
+				return EXIT_USAGE;
+		} else if (opt_or_env(NULL, "ROUTERCTL_ETCD_PASSWORD")) {
+			c->pass_buf =
+			    strdup(getenv("ROUTERCTL_ETCD_PASSWORD"));
+		} else if (opt_or_env(NULL, "ETCDCTL_PASSWORD")) {
+			c->pass_buf = strdup(getenv("ETCDCTL_PASSWORD"));
+		} else {
+			return usage(c, "no password for etcd user %s: give "
+			                "--user %s:PASSWORD, --password-file "
+			                "FILE or ROUTERCTL_ETCD_PASSWORD",
+			             c->user_buf ? c->user_buf : user,
+			             c->user_buf ? c->user_buf : user);
+		}
+		if (c->user_buf == NULL || c->pass_buf == NULL)
+			return usage(c, "out of memory");
+		if (c->user_buf[0] == '\0')
+			return usage(c, "--user needs a user name");
+		c->sec.username = c->user_buf;
+		c->sec.password = c->pass_buf;
+	}
+	if (router__etcd_check_security(c->endpoints, &c->sec, &e) != 0)
+		return usage(c, "%s", e.message);
+	return 0;
+}
+
 /* Reads the command line after the command (argv[1..argc)): the
  * document (push only), --help / -h (*help = 1), "--", and each option
  * (--NAME VALUE or --NAME=VALUE for those that take one, set by
@@ -216,7 +333,8 @@ static int parse(ecli *c, int argc, char **argv, int *help)
 	    "endpoints", "key",    "status-prefix", "instance", "snapshot",
 	    "keyspace",  "shards", "probe",         "ttl",      "verdicts",
 	    "wait",      "expect", "cell",          "topo-root", "tablet-type",
-	    "cell-endpoints", NULL};
+	    "cell-endpoints", "cacert", "cert", "cert-key", "user",
+	    "password-file", NULL};
 	int only_pos = 0, rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -266,7 +384,7 @@ static int parse(ecli *c, int argc, char **argv, int *help)
 		c->key = getenv("ROUTER_ETCD_KEY");
 	if (c->key == NULL || c->key[0] == '\0')
 		c->key = DEFAULT_KEY;
-	return 0;
+	return read_security(c);
 }
 
 static double now_s(void)
@@ -556,6 +674,11 @@ static int cmd_watch(ecli *c)
 	o.doc = &d;
 	o.on_event = on_event;
 	o.on_event_arg = &w;
+	o.tls_ca_file = c->sec.ca_file;
+	o.tls_cert_file = c->sec.cert_file;
+	o.tls_key_file = c->sec.key_file;
+	o.username = c->sec.username;
+	o.password = c->sec.password;
 	if (router_etcd_create(&w.f, w.r, &o, &e) != ROUTER_OK) {
 		errorf("%s: %s", e.culprit, e.message);
 		router_free(w.r);
@@ -904,7 +1027,8 @@ static int cmd_push(ecli *c)
 		               e.culprit[0] ? ": " : "", e.message);
 		goto out;
 	}
-	if ((rc = router__etcd_open(&conn, c->endpoints, 5000, &e)) != 0 ||
+	if ((rc = router__etcd_open_with(&conn, c->endpoints, 5000, &c->sec,
+	                                 &e)) != 0 ||
 	    (rc = router__etcd_get(conn, c->key, strlen(c->key), &kv, &found,
 	                           &rev, &e)) != 0) {
 		errorf("%s: %s", e.culprit, e.message);
@@ -1142,7 +1266,8 @@ static int cmd_fleet(ecli *c)
 	size_t i, serving = 0;
 	int ret;
 
-	if (router__etcd_open(&conn, c->endpoints, 5000, &e) != 0) {
+	if (router__etcd_open_with(&conn, c->endpoints, 5000, &c->sec, &e) !=
+	    0) {
 		errorf("%s: %s", e.culprit, e.message);
 		return EXIT_USAGE;
 	}
@@ -1165,6 +1290,44 @@ static int cmd_fleet(ecli *c)
 /* vitess dump, vitess check                                                */
 /* ------------------------------------------------------------------------ */
 
+/* The endpoints of a cell's topo from its CellInfo's server_address
+ * (host:port, no scheme, as Vitess writes it): https:// when TLS files
+ * are given (the same files are used for every topo, as vtgate's
+ * --topo_etcd_tls_* flags), else http://.  malloc'd; NULL when out of
+ * memory or empty. */
+static char *cell_endpoints(const ecli *c, const char *addr)
+{
+	char *eps = router__vitess_cell_endpoints(addr), *out, *o;
+	const char *p;
+
+	if (eps == NULL ||
+	    (c->sec.ca_file == NULL && c->sec.cert_file == NULL))
+		return eps;
+	/* At most one "s" more per endpoint: one per byte is plenty. */
+	if ((out = malloc(2 * strlen(eps) + 1)) == NULL) {
+		free(eps);
+		return NULL;
+	}
+	for (p = eps, o = out; *p != '\0';) {
+		size_t len = strcspn(p, ",");
+
+		if (strncmp(p, "http://", 7) == 0) {
+			o += sprintf(o, "https://");
+			memcpy(o, p + 7, len - 7);
+			o += len - 7;
+		} else {
+			memcpy(o, p, len);
+			o += len;
+		}
+		p += len;
+		if (*p == ',')
+			*o++ = *p++;
+	}
+	*o = '\0';
+	free(eps);
+	return out;
+}
+
 /* Connects to the global topo (*g) and, through the cell's CellInfo, to
  * the cell's (*cc, NULL when it is the global one); *root the cell's
  * root (malloc'd).  Returns ROUTER_OK or the failure, e saying why. */
@@ -1176,7 +1339,8 @@ static int vitess_connect(const ecli *c, const char *groot, router__etcd **g,
 
 	*g = *cc = NULL;
 	*root = NULL;
-	if ((rc = router__etcd_open(g, c->endpoints, 5000, e)) != ROUTER_OK) {
+	if ((rc = router__etcd_open_with(g, c->endpoints, 5000, &c->sec,
+	                                 e)) != ROUTER_OK) {
 		char m[ROUTER_MESSAGE_MAX + 256];
 
 		snprintf(m, sizeof m, "%.200s: %s", c->endpoints, e->message);
@@ -1191,10 +1355,10 @@ static int vitess_connect(const ecli *c, const char *groot, router__etcd **g,
 	if (rc == ROUTER_OK) {
 		char *eps = c->cell_endpoints != NULL
 		                ? strdup(c->cell_endpoints)
-		                : router__vitess_cell_endpoints(addr);
+		                : cell_endpoints(c, addr);
 
 		if (eps != NULL) {
-			rc = router__etcd_open(cc, eps, 5000, e);
+			rc = router__etcd_open_with(cc, eps, 5000, &c->sec, e);
 			if (rc != ROUTER_OK)
 				rc = ROUTER_EIO;
 			free(eps);
@@ -1546,5 +1710,10 @@ int routerctl_etcd_main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < c.nshards; i++)
 		free(c.shard_store[i]);
+	free(c.user_buf);
+	if (c.pass_buf != NULL) {
+		explicit_bzero(c.pass_buf, strlen(c.pass_buf));
+		free(c.pass_buf);
+	}
 	return ret;
 }

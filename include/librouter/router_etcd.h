@@ -160,11 +160,40 @@ typedef struct router_etcd_options {
 	unsigned publish_flags;
 	router_etcd_event_cb on_event; /* NULL: none */
 	void *on_event_arg;
+
+	/* TLS and authentication (0.3).  Read only when size covers them
+	 * (a caller built against an older header gets none).  Every
+	 * string is copied by router_etcd_create; NULL: not used.
+	 *
+	 * tls_ca_file: PEM bundle etcd's server certificate is verified
+	 * against; NULL: the system's store (an https:// endpoint is always
+	 * verified).  tls_cert_file and tls_key_file: this member's client
+	 * certificate and its unencrypted private key (PEM), both or
+	 * neither, for an etcd started with --client-cert-auth.  Any TLS
+	 * file requires every endpoint to be https://.  The files are read
+	 * at each connection (a rotated certificate is used from the next
+	 * reconnect on).
+	 *
+	 * username and password: etcd's own authentication (both or
+	 * neither).  The follower obtains a token (/v3/auth/authenticate),
+	 * sends it with every request and the watch, and obtains a new one
+	 * when etcd says it expired.  A
+	 * wrong password is a ROUTER_EIO failure like etcd being down
+	 * ("etcd authentication failed for user U at ENDPOINT: ..."): a
+	 * DISCONNECTED event, last_error, and retries with backoff.  The
+	 * copy of the password is wiped when the follower is freed; it is
+	 * never written to an error, an event or the status key. */
+	const char *tls_ca_file;
+	const char *tls_cert_file;
+	const char *tls_key_file;
+	const char *username;
+	const char *password;
 } router_etcd_options;
 
 #define ROUTER_ETCD_OPTIONS_INIT                                            \
 	{sizeof(router_etcd_options), NULL, NULL, NULL, NULL, 10, NULL, 100,  \
-	 5000, 5000, NULL, 0, NULL, NULL}
+	 5000, 5000, NULL, 0, NULL, NULL,                                     \
+	 /* TLS and authentication (0.3) */ NULL, NULL, NULL, NULL, NULL}
 
 /* What a follower has done; a plain value copied out through the size the
  * caller passes (router_etcd_status_get; router.h, "How structs grow"):
@@ -210,7 +239,10 @@ typedef struct router_etcd_status {
  * router_etcd_start.  Returns ROUTER_OK; ROUTER_EINVAL (NULL r, opt, key
  * or endpoints; opt->size too small; lease_ttl_s outside 2 .. 1000000;
  * backoff_min_ms 0 or above backoff_max_ms; backoff_max_ms above 3600000
- * (1 hour); an endpoint that is not http:// or https://); ROUTER_ENOMEM.
+ * (1 hour); an endpoint that is not http:// or https://; tls_cert_file
+ * without tls_key_file or the reverse, username without password or the
+ * reverse, an empty string among them, a TLS file with an http://
+ * endpoint); ROUTER_ENOMEM.
  * Any thread. */
 ROUTER_EXTERN int router_etcd_create(router_etcd **out, router *r,
                                      const router_etcd_options *opt,

@@ -64,6 +64,7 @@ struct router_etcd {
 	char *doc_keyspace;
 	router_etcd_event_cb on_event;
 	void *on_event_arg;
+	router__etcd_security sec; /* TLS files and credentials, copied */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;      /* status changed, or stopping */
@@ -133,13 +134,26 @@ static void deadline_in(struct timespec *ts, unsigned ms)
 /* Create / free                                                            */
 /* ------------------------------------------------------------------------ */
 
+void router__etcd_options_security(const router_etcd_options *o,
+                                   router__etcd_security *s)
+{
+	s->ca_file = o->tls_ca_file;
+	s->cert_file = o->tls_cert_file;
+	s->key_file = o->tls_key_file;
+	s->username = o->username;
+	s->password = o->password;
+}
+
 /* Copies the caller's options (opt, of opt->size bytes) over the
  * defaults in *o and checks them: a key, the lease TTL, the backoff, the
- * doc options' size, the endpoints.  Returns ROUTER_OK or ROUTER_EINVAL
- * (err set: the option at fault). */
+ * doc options' size, the endpoints, the TLS files and credentials.
+ * Returns ROUTER_OK or ROUTER_EINVAL (err set: the option at fault). */
 static int take_options(router_etcd_options *o,
                         const router_etcd_options *opt, router_error *err)
 {
+	router__etcd_security sec;
+	int rc;
+
 	if (opt->size < offsetof(router_etcd_options, on_event_arg) +
 	                    sizeof(void *))
 		return router__seterr(err, ROUTER_EINVAL, "options",
@@ -172,7 +186,10 @@ static int take_options(router_etcd_options *o,
 		                      "doc options of size %zu: set it to "
 		                      "sizeof(router_doc_options)",
 		                      o->doc->size);
-	return router__etcd_check_endpoints(o->endpoints, err);
+	if ((rc = router__etcd_check_endpoints(o->endpoints, err)) != 0)
+		return rc;
+	router__etcd_options_security(o, &sec);
+	return router__etcd_check_security(o->endpoints, &sec, err);
 }
 
 /* Sets f->instance (options.instance_id, else "<hostname>-<pid>") and
@@ -245,6 +262,7 @@ int router_etcd_create(router_etcd **out, router *r,
 {
 	router_etcd *f;
 	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
+	router__etcd_security sec;
 	int rc;
 
 	if (out == NULL)
@@ -271,6 +289,12 @@ int router_etcd_create(router_etcd **out, router *r,
 	f->on_event = o.on_event;
 	f->on_event_arg = o.on_event_arg;
 	set_doc_options(f, &o);
+	router__etcd_options_security(&o, &sec);
+	if ((rc = router__etcd_security_copy(&f->sec, o.endpoints, &sec, err)) !=
+	    ROUTER_OK) {
+		router_etcd_free(f);
+		return rc;
+	}
 	if (f->endpoints == NULL || f->key == NULL || f->instance == NULL ||
 	    f->status_key == NULL ||
 	    (o.snapshot_path != NULL && f->snapshot == NULL) ||
@@ -295,6 +319,7 @@ void router_etcd_free(router_etcd *f)
 	free(f->instance);
 	free(f->snapshot);
 	free(f->doc_keyspace);
+	router__etcd_security_clear(&f->sec); /* the password wiped */
 	if (f->rnd != 0) { /* mu and cv exist once create set rnd */
 		pthread_mutex_destroy(&f->mu);
 		pthread_cond_destroy(&f->cv);
@@ -1186,11 +1211,13 @@ int router_etcd_start(router_etcd *f, router_error *err)
 	if (f->started)
 		return router__seterr(err, ROUTER_ESTATE, f->instance,
 		                      "follower already started");
-	if ((rc = router__etcd_open(&f->wconn, f->endpoints, f->timeout_ms,
-	                            err)) != ROUTER_OK)
+	if ((rc = router__etcd_open_with(&f->wconn, f->endpoints,
+	                                 f->timeout_ms, &f->sec, err)) !=
+	    ROUTER_OK)
 		return rc;
-	if ((rc = router__etcd_open(&f->rconn, f->endpoints, f->timeout_ms,
-	                            err)) != ROUTER_OK) {
+	if ((rc = router__etcd_open_with(&f->rconn, f->endpoints,
+	                                 f->timeout_ms, &f->sec, err)) !=
+	    ROUTER_OK) {
 		router__etcd_close(f->wconn);
 		f->wconn = NULL;
 		return rc;

@@ -40,9 +40,82 @@ void router__etcd_kvs_free(router__etcd_kv *kvs, size_t n);
 
 /* endpoints: comma-separated http(s) URLs.  timeout_ms: per request (not
  * the watch).  ROUTER_OK, ROUTER_EINVAL (bad endpoint list), ROUTER_ENOMEM,
- * ROUTER_EIO (libcurl handle). */
+ * ROUTER_EIO (libcurl handle).  No TLS files, no authentication:
+ * router__etcd_open_with(out, endpoints, timeout_ms, NULL, err). */
 int router__etcd_open(router__etcd **out, const char *endpoints,
                       unsigned timeout_ms, router_error *err);
+
+/* How a client proves who it is to etcd and which server it trusts: the
+ * TLS and authentication fields of router_etcd_options, and routerctl's
+ * --cacert, --cert, --cert-key, --user.  Every field may be NULL.
+ *
+ *   ca_file    PEM bundle the server's certificate is verified against
+ *              (CURLOPT_CAINFO); NULL: the system store.  Alone it only
+ *              verifies the server.
+ *   cert_file  client certificate (PEM) and its private key (PEM,
+ *   key_file   unencrypted): both or neither.
+ *   username   etcd user and password (POST /v3/auth/authenticate; the
+ *   password   token goes in the Authorization header of every request,
+ *              the watch included): both or neither.
+ *
+ * The files are read by libcurl at each connection, so a rotated
+ * certificate is picked up at the next reconnect. */
+typedef struct router__etcd_security {
+	const char *ca_file;
+	const char *cert_file;
+	const char *key_file;
+	const char *username;
+	const char *password;
+} router__etcd_security;
+
+/* Checks sec (NULL: nothing to check) for endpoints: cert and key both or
+ * neither, user and password both or neither, no empty string, no TLS
+ * file with an http:// endpoint (it would silently go unencrypted).
+ * ROUTER_OK or ROUTER_EINVAL, err naming the option
+ * (tls_cert_file, tls_key_file, tls_ca_file, username, password). */
+int router__etcd_check_security(const char *endpoints,
+                                const router__etcd_security *sec,
+                                router_error *err);
+/* Copies src (checked as above; NULL: all NULL) into dst, every string
+ * malloc'd.  ROUTER_OK, ROUTER_EINVAL, ROUTER_ENOMEM (dst then holds
+ * nothing).  Free with router__etcd_security_clear. */
+int router__etcd_security_copy(router__etcd_security *dst,
+                               const char *endpoints,
+                               const router__etcd_security *src,
+                               router_error *err);
+/* Frees what router__etcd_security_copy put in s, the password wiped
+ * first (explicit_bzero), and sets every field to NULL.  Accepts NULL. */
+void router__etcd_security_clear(router__etcd_security *s);
+
+/* The TLS and authentication fields of a follower's options (o read as
+ * router_etcd_create has taken it: fields beyond the caller's size are
+ * NULL), borrowed into *s: for every follower (etcd.c, and one of the
+ * Vitess topo) to open its connections alike. */
+struct router_etcd_options;
+void router__etcd_options_security(const struct router_etcd_options *o,
+                                   router__etcd_security *s);
+
+/* router__etcd_open with TLS files and etcd authentication (sec, NULL:
+ * none; its strings are copied, the password wiped on close).  Nothing
+ * is sent before the first request: a wrong certificate or password shows
+ * there, as ROUTER_EIO saying so ("etcd authentication failed for user U
+ * at ENDPOINT: ..."; the password is never in a message).  With a user,
+ * the client authenticates before its first request and whenever it
+ * moves to another endpoint (a simple token is valid only on the member
+ * that issued it), and when etcd answers that the token is invalid or
+ * expired ("etcdserver: invalid auth token", HTTP 401; a watch: created
+ * and canceled with that reason), the auth store moved on ("revision of
+ * auth store is old") or that no user was given ("user name is empty":
+ * authentication was enabled since), it authenticates again and retries
+ * the request once.  An etcd whose authentication is not enabled is used
+ * without a token, as etcdctl does.  Returns as router__etcd_open, and
+ * ROUTER_EINVAL for sec as router__etcd_check_security. */
+int router__etcd_open_with(router__etcd **out, const char *endpoints,
+                           unsigned timeout_ms,
+                           const router__etcd_security *sec,
+                           router_error *err);
+/* Test hook: how many times c has obtained a token. */
+uint64_t router__etcd_authentications(const router__etcd *c);
 void router__etcd_close(router__etcd *c);
 /* Check an endpoint list without opening anything. */
 int router__etcd_check_endpoints(const char *endpoints, router_error *err);

@@ -14,6 +14,19 @@
  * connection's multi handle and driven with curl_multi_poll, so another
  * thread can cut the wait short with curl_multi_wakeup (the only libcurl
  * call documented as safe from another thread) after setting `interrupted`.
+ *
+ * TLS and authentication.  The TLS files go to libcurl at every request
+ * (curl_easy_reset clears them).  With a user, a token is obtained with
+ * POST /v3/auth/authenticate before the first request on an endpoint and
+ * sent as the Authorization header, bare: etcd 3.4's gateway refuses
+ * "Bearer TOKEN" as an invalid token.  What etcd 3.4.23 answers when the
+ * token is no good: a unary call, HTTP 401 {"code":16, "error":
+ * "etcdserver: invalid auth token"}; a watch, HTTP 200 and one message
+ * {"created":true, "canceled":true, "cancel_reason": "rpc error: code =
+ * Unauthenticated desc = etcdserver: invalid auth token"}.  A simple
+ * token expires after --auth-token-ttl seconds without use, and a watch
+ * already established keeps streaming after it expired; so re-
+ * authenticating is a matter of the next request, retried once.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -68,6 +81,16 @@ struct router__etcd {
 	int64_t win_ns;
 	unsigned first_ms;
 	int http_checked, http_bad;
+	/* TLS files and credentials, owned (router__etcd_security_copy). */
+	router__etcd_security sec;
+	/* The token in use (NUL-terminated, wiped when dropped), valid for
+	 * endpoint auth_ep (SIZE_MAX: none yet); auth_off: that endpoint
+	 * said its authentication is not enabled (no token then).
+	 * authing: authenticate() is running (perform sends no token). */
+	char *token;
+	size_t auth_ep;
+	int auth_off, authing;
+	uint64_t auths;
 };
 
 /* A buffer above this is given back after the message that needed it (a
@@ -310,8 +333,139 @@ int router__etcd_check_endpoints(const char *endpoints, router_error *err)
 	return rc;
 }
 
+/* Forgets the token (wiped: it is a credential for its TTL) and whether
+ * the endpoint has authentication enabled. */
+static void drop_token(router__etcd *c)
+{
+	if (c->token != NULL) {
+		explicit_bzero(c->token, strlen(c->token));
+		free(c->token);
+		c->token = NULL;
+	}
+	c->auth_ep = SIZE_MAX;
+	c->auth_off = 0;
+}
+
+/* A TLS option that is set must not be an empty string. */
+static int check_nonempty(const char *v, const char *name, router_error *err)
+{
+	if (v != NULL && v[0] == '\0')
+		return router__seterr(err, ROUTER_EINVAL, name,
+		                      "%s is an empty string (NULL: none)", name);
+	return ROUTER_OK;
+}
+
+int router__etcd_check_security(const char *endpoints,
+                                const router__etcd_security *sec,
+                                router_error *err)
+{
+	int rc;
+
+	if (sec == NULL)
+		return ROUTER_OK;
+	if ((rc = check_nonempty(sec->ca_file, "tls_ca_file", err)) != 0 ||
+	    (rc = check_nonempty(sec->cert_file, "tls_cert_file", err)) != 0 ||
+	    (rc = check_nonempty(sec->key_file, "tls_key_file", err)) != 0 ||
+	    (rc = check_nonempty(sec->username, "username", err)) != 0)
+		return rc;
+	if ((sec->cert_file == NULL) != (sec->key_file == NULL))
+		return router__seterr(
+		    err, ROUTER_EINVAL,
+		    sec->cert_file ? "tls_key_file" : "tls_cert_file",
+		    "a client certificate needs both tls_cert_file and "
+		    "tls_key_file (%s given alone)",
+		    sec->cert_file ? "tls_cert_file" : "tls_key_file");
+	if ((sec->username == NULL) != (sec->password == NULL))
+		return router__seterr(err, ROUTER_EINVAL,
+		                      sec->username ? "password" : "username",
+		                      "etcd authentication needs both username "
+		                      "and password (%s given alone)",
+		                      sec->username ? "username" : "password");
+	if (sec->ca_file != NULL || sec->cert_file != NULL) {
+		/* A TLS file with an http:// endpoint: the operator meant
+		 * TLS and would silently get plain text. */
+		for (const char *p = endpoints; p != NULL && *p != '\0';) {
+			size_t len = strcspn(p, ",");
+
+			if (strncmp(p, "https://", 8) != 0)
+				return router__seterr(
+				    err, ROUTER_EINVAL, "endpoints",
+				    "TLS files are given but etcd endpoint "
+				    "'%.*s' is not https://: it would not be "
+				    "encrypted",
+				    (int)(len > 64 ? 64 : len), p);
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	}
+	return ROUTER_OK;
+}
+
+/* The strings of a router__etcd_security made by _copy are malloc'd
+ * (const in the struct only because the caller's are). */
+static char *owned(const char *p)
+{
+	return (char *)(uintptr_t)p;
+}
+
+void router__etcd_security_clear(router__etcd_security *s)
+{
+	if (s == NULL)
+		return;
+	free(owned(s->ca_file));
+	free(owned(s->cert_file));
+	free(owned(s->key_file));
+	free(owned(s->username));
+	if (s->password != NULL) {
+		explicit_bzero(owned(s->password), strlen(s->password));
+		free(owned(s->password));
+	}
+	memset(s, 0, sizeof *s);
+}
+
+/* strdup of v into *dst (NULL stays NULL); 0 or -1 out of memory. */
+static int dup_opt(const char **dst, const char *v)
+{
+	*dst = NULL;
+	if (v == NULL)
+		return 0;
+	return (*dst = strdup(v)) != NULL ? 0 : -1;
+}
+
+int router__etcd_security_copy(router__etcd_security *dst,
+                               const char *endpoints,
+                               const router__etcd_security *src,
+                               router_error *err)
+{
+	int rc;
+
+	memset(dst, 0, sizeof *dst);
+	if (src == NULL)
+		return ROUTER_OK;
+	if ((rc = router__etcd_check_security(endpoints, src, err)) != 0)
+		return rc;
+	if (dup_opt(&dst->ca_file, src->ca_file) != 0 ||
+	    dup_opt(&dst->cert_file, src->cert_file) != 0 ||
+	    dup_opt(&dst->key_file, src->key_file) != 0 ||
+	    dup_opt(&dst->username, src->username) != 0 ||
+	    dup_opt(&dst->password, src->password) != 0) {
+		router__etcd_security_clear(dst);
+		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
+	}
+	return ROUTER_OK;
+}
+
 int router__etcd_open(router__etcd **out, const char *endpoints,
                       unsigned timeout_ms, router_error *err)
+{
+	return router__etcd_open_with(out, endpoints, timeout_ms, NULL, err);
+}
+
+int router__etcd_open_with(router__etcd **out, const char *endpoints,
+                           unsigned timeout_ms,
+                           const router__etcd_security *sec,
+                           router_error *err)
 {
 	router__etcd *c;
 	int rc;
@@ -328,6 +482,12 @@ int router__etcd_open(router__etcd **out, const char *endpoints,
 		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
 	if ((rc = split_endpoints(endpoints, &c->eps, &c->neps, err)) != 0) {
 		free(c);
+		return rc;
+	}
+	c->auth_ep = SIZE_MAX;
+	if ((rc = router__etcd_security_copy(&c->sec, endpoints, sec, err)) !=
+	    0) {
+		router__etcd_close(c);
 		return rc;
 	}
 	c->timeout_ms = timeout_ms ? timeout_ms : 5000;
@@ -355,7 +515,14 @@ void router__etcd_close(router__etcd *c)
 		free(c->eps[i]);
 	free(c->eps);
 	free(c->buf);
+	drop_token(c);
+	router__etcd_security_clear(&c->sec);
 	free(c);
+}
+
+uint64_t router__etcd_authentications(const router__etcd *c)
+{
+	return c->auths;
 }
 
 void router__etcd_interrupt(router__etcd *c)
@@ -525,6 +692,19 @@ static void exchange_setopts(router__etcd *c, const char *body,
 	curl_easy_setopt(c->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c->easy, CURLOPT_TCP_KEEPIDLE, 10L);
 	curl_easy_setopt(c->easy, CURLOPT_TCP_KEEPINTVL, 5L);
+	/* Without a CA file libcurl verifies against the system store;
+	 * verification is never turned off. */
+	if (c->sec.ca_file != NULL)
+		curl_easy_setopt(c->easy, CURLOPT_CAINFO, c->sec.ca_file);
+	/* HTTP/1.1 over TLS as in plain text (libcurl would negotiate
+	 * HTTP/2): one request per connection at a time either way, and
+	 * the streams behave as the plain-text ones the tests know. */
+	curl_easy_setopt(c->easy, CURLOPT_HTTP_VERSION,
+	                 (long)CURL_HTTP_VERSION_1_1);
+	if (c->sec.cert_file != NULL) {
+		curl_easy_setopt(c->easy, CURLOPT_SSLCERT, c->sec.cert_file);
+		curl_easy_setopt(c->easy, CURLOPT_SSLKEY, c->sec.key_file);
+	}
 	if (!stream)
 		curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS,
 		                 (long)c->timeout_ms);
@@ -615,6 +795,53 @@ static int exchange_run(router__etcd *c, int stream, unsigned idle_ms,
 	return ROUTER_OK;
 }
 
+/* What a failed transfer (libcurl's res) over TLS most likely means,
+ * for the start of the message ("" when nothing to add): libcurl's own
+ * words for a client certificate etcd refused are a reset connection. */
+static void tls_hint(const router__etcd *c, CURLcode res, char *buf,
+                     size_t cap)
+{
+	const char *ca = c->sec.ca_file, *cert = c->sec.cert_file;
+
+	buf[0] = '\0';
+	if (strncmp(c->eps[c->cur], "https://", 8) != 0)
+		return;
+	switch (res) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		snprintf(buf, cap,
+		         "etcd's TLS certificate is not signed by %s%.100s%s: ",
+		         ca ? "the CA in '" : "a CA of the system store",
+		         ca ? ca : "", ca ? "'" : "");
+		break;
+	case CURLE_SSL_CACERT_BADFILE:
+		snprintf(buf, cap, "cannot read the CA file '%.100s': ",
+		         ca ? ca : "");
+		break;
+	case CURLE_SSL_CERTPROBLEM:
+		snprintf(buf, cap,
+		         "cannot use the client certificate '%.80s' and key "
+		         "'%.80s': ",
+		         cert ? cert : "", c->sec.key_file ? c->sec.key_file : "");
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		if (cert != NULL)
+			snprintf(buf, cap,
+			         "TLS connection refused (does etcd trust the "
+			         "client certificate '%.100s'?): ",
+			         cert);
+		else
+			snprintf(buf, cap,
+			         "TLS connection refused (does etcd require a "
+			         "client certificate?): ");
+		break;
+	default:
+		break;
+	}
+}
+
 /* What an exchange that ran without error (libcurl's result res;
  * running, idle: as exchange_run left them) comes to, as perform
  * returns it. */
@@ -646,8 +873,11 @@ static int exchange_outcome(router__etcd *c, CURLcode res, int running,
 		                             : "the response is",
 		                      (size_t)RESPONSE_MAX);
 	if (res != CURLE_OK) {
-		rc = router__seterr(err, ROUTER_EIO, c->url, "%s%s%s",
-		                    curl_easy_strerror(res),
+		char hint[200];
+
+		tls_hint(c, res, hint, sizeof hint);
+		rc = router__seterr(err, ROUTER_EIO, c->url, "%s%s%s%s",
+		                    hint, curl_easy_strerror(res),
 		                    c->errbuf[0] ? ": " : "", c->errbuf);
 		c->cur = (c->cur + 1) % c->neps;
 		return rc;
@@ -678,6 +908,23 @@ static int perform(router__etcd *c, const char *path, const char *body,
 		return router__seterr(err, ROUTER_ESTATE, path, "interrupted");
 	exchange_reset(c, path, t0);
 	hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	if (hdr != NULL && c->token != NULL && !c->authing) {
+		char *h = NULL;
+		struct curl_slist *more = NULL;
+
+		/* Bare: etcd 3.4's gateway takes no "Bearer " (see above). */
+		if (asprintf(&h, "Authorization: %s", c->token) < 0)
+			h = NULL;
+		if (h != NULL)
+			more = curl_slist_append(hdr, h);
+		free(h);
+		if (more == NULL) {
+			curl_slist_free_all(hdr);
+			hdr = NULL;
+		}
+	}
+	if (hdr == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, path, "out of memory");
 	exchange_setopts(c, body, hdr, stream);
 	curl_multi_add_handle(c->multi, c->easy);
 	rc = exchange_run(c, stream, idle_ms, t0, &running, &idle, err);
@@ -707,6 +954,146 @@ static const char *error_message(const json_t *o)
 	return "error without a message";
 }
 
+/* etcd 3.4's gateway answers HTTP 400 in plain text to a request
+ * with a client certificate that has a Common Name while authentication
+ * is enabled (it cannot authenticate by CN, and refuses rather than
+ * ignore it).  Returns the explanation when body is that answer. */
+static const char *gateway_cn_refusal(const char *body)
+{
+	if (body == NULL ||
+	    strstr(body, "CommonName of client sending a request against "
+	                 "gateway") == NULL)
+		return NULL;
+	return "etcd's JSON gateway refuses a client certificate with a "
+	       "Common Name (CN) while etcd's authentication is enabled: use "
+	       "a client certificate without CN, with username and password";
+}
+
+/* 1 when c has a user and msg (an answer's body or a watch's cancel
+ * reason; NULL: none) says a token must be obtained again. */
+static int reauth_needed(const router__etcd *c, const char *msg)
+{
+	return c->sec.username != NULL && msg != NULL &&
+	       (strstr(msg, "etcdserver: invalid auth token") != NULL ||
+	        strstr(msg, "etcdserver: revision of auth store is old") !=
+	            NULL ||
+	        strstr(msg, "etcdserver: user name is empty") != NULL);
+}
+
+/* The body of an authenticate request (malloc'd; wipe it before free):
+ * {"name":"U","password":"P"} with both JSON-escaped by hand, so that no
+ * copy of the password is left in memory that is freed unwiped. */
+static char *auth_body(const char *user, const char *pass)
+{
+	size_t n = 32 + 6 * (strlen(user) + strlen(pass)), k = 0;
+	char *b = malloc(n);
+	const char *parts[2] = {user, pass};
+
+	if (b == NULL)
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		k += (size_t)snprintf(b + k, n - k, "%s",
+		                      i == 0 ? "{\"name\":\"" : "\",\"password\":\"");
+		for (const unsigned char *p = (const unsigned char *)parts[i];
+		     *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\') {
+				b[k++] = '\\';
+				b[k++] = (char)*p;
+			} else if (*p < 0x20) {
+				k += (size_t)snprintf(b + k, n - k, "\\u%04x", *p);
+			} else {
+				b[k++] = (char)*p;
+			}
+		}
+	}
+	memcpy(b + k, "\"}", 3);
+	return b;
+}
+
+/* Obtains a token for the current endpoint (POST /v3/auth/authenticate,
+ * sent without one).  ROUTER_OK (c->token set, or c->auth_off when that
+ * etcd has authentication disabled); ROUTER_EIO: transport (perform's
+ * message) or refused ("etcd authentication failed for user U at EP:
+ * ETCD'S WORDS"); ROUTER_ENOMEM; ROUTER_ESTATE when interrupted. */
+static int authenticate(router__etcd *c, router_error *err)
+{
+	char *body = auth_body(c->sec.username, c->sec.password);
+	const char *ep = c->eps[c->cur], *em, *tok;
+	json_t *o;
+	json_error_t je;
+	long http;
+	int rc;
+
+	drop_token(c);
+	if (body == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, "authenticate",
+		                      "out of memory");
+	c->authing = 1;
+	rc = perform(c, "/v3/auth/authenticate", body, 0, 0, &http, NULL, err);
+	c->authing = 0;
+	explicit_bzero(body, strlen(body));
+	free(body);
+	if (rc != ROUTER_OK)
+		return rc;
+	o = json_loadb(c->buf ? c->buf : "", c->len, 0, &je);
+	em = error_message(o);
+	tok = json_string_value(json_object_get(o, "token"));
+	if (http == 200 && em == NULL && tok != NULL) {
+		size_t n = strlen(tok);
+
+		/* It goes into a header: printable ASCII only. */
+		for (size_t i = 0; i < n; i++)
+			if (tok[i] <= 0x20 || tok[i] >= 0x7f)
+				n = 0;
+		if (n == 0 || n > 4096) {
+			rc = router__seterr(err, ROUTER_EIO, c->url,
+			                    "etcd authentication for user %.64s "
+			                    "at %.100s gave a malformed token",
+			                    c->sec.username, ep);
+		} else if ((c->token = strdup(tok)) == NULL) {
+			rc = router__seterr(err, ROUTER_ENOMEM, c->url,
+			                    "out of memory");
+		} else {
+			c->auth_ep = c->cur;
+			c->auths++;
+		}
+	} else if (em != NULL &&
+	           strstr(em, "authentication is not enabled") != NULL) {
+		/* As etcdctl: a user for an etcd without authentication
+		 * is no error; requests go without a token. */
+		c->auth_ep = c->cur;
+		c->auth_off = 1;
+	} else {
+		const char *cn = gateway_cn_refusal(c->buf);
+		char quote[80];
+
+		/* Not JSON: quote it (the request's body held the
+		 * password, the answer's does not). */
+		snprintf(quote, sizeof quote, "no token in the answer: %.60s%s",
+		         c->buf ? c->buf : "", c->len > 60 ? "..." : "");
+		rc = router__seterr(err, ROUTER_EIO, c->url,
+		                    "etcd authentication failed for user %.64s "
+		                    "at %.100s: %s (HTTP %ld)",
+		                    c->sec.username, ep,
+		                    em ? em : cn ? cn : quote, http);
+	}
+	json_decref(o);
+	if (c->buf != NULL)
+		explicit_bzero(c->buf, c->len); /* the token */
+	c->len = 0;
+	buf_shrink(c);
+	return rc;
+}
+
+/* Authenticates when c has a user and no token for the current
+ * endpoint (none yet, or it moved to another one).  As authenticate. */
+static int ensure_token(router__etcd *c, router_error *err)
+{
+	if (c->sec.username == NULL || c->auth_ep == c->cur)
+		return ROUTER_OK;
+	return authenticate(c, err);
+}
+
 /* POST body (stolen) to path; on ROUTER_OK *resp is the parsed JSON object
  * of a 200 answer. */
 static int call(router__etcd *c, const char *path, json_t *body,
@@ -726,17 +1113,36 @@ static int call(router__etcd *c, const char *path, json_t *body,
 	json_decref(body);
 	if (text == NULL)
 		return router__seterr(err, ROUTER_ENOMEM, path, "out of memory");
-	rc = perform(c, path, text, 0, 0, &http, NULL, err);
+	for (int attempt = 0;; attempt++) {
+		if ((rc = ensure_token(c, err)) != ROUTER_OK) {
+			free(text);
+			return rc;
+		}
+		rc = perform(c, path, text, 0, 0, &http, NULL, err);
+		if (rc != ROUTER_OK || attempt > 0 || http == 200 ||
+		    !reauth_needed(c, c->buf))
+			break;
+		/* The token expired (or etcd forgot it, or auth was
+		 * enabled since): a new one, and the request once more. */
+		drop_token(c);
+	}
 	free(text);
 	if (rc != ROUTER_OK)
 		return rc;
 	o = json_loadb(c->buf ? c->buf : "", c->len, 0, &je);
 	if (o == NULL || !json_is_object(o)) {
+		const char *cn = gateway_cn_refusal(c->buf);
+
 		json_decref(o);
-		rc = router__seterr(
-		    err, ROUTER_EIO, c->url,
-		    "HTTP %ld with a body that is not a JSON object (%.60s%s)",
-		    http, c->buf ? c->buf : "", c->len > 60 ? "..." : "");
+		if (cn != NULL)
+			rc = router__seterr(err, ROUTER_EIO, c->url,
+			                    "%s (HTTP %ld)", cn, http);
+		else
+			rc = router__seterr(err, ROUTER_EIO, c->url,
+			                    "HTTP %ld with a body that is not a "
+			                    "JSON object (%.60s%s)",
+			                    http, c->buf ? c->buf : "",
+			                    c->len > 60 ? "..." : "");
 		c->len = 0;
 		buf_shrink(c);
 		return rc;
@@ -1160,8 +1566,10 @@ static int first_line(void *arg, char *line, size_t len)
 	return 1;
 }
 
-int router__etcd_lease_keepalive(router__etcd *c, int64_t id, int64_t *ttl,
-                                 router_error *err)
+/* One keep-alive exchange; *reauth set (and nothing else done) when
+ * etcd says the token must be obtained again. */
+static int keepalive_once(router__etcd *c, int64_t id, int64_t *ttl,
+                          int *reauth, router_error *err)
 {
 	char body[64], *line;
 	long http;
@@ -1173,6 +1581,8 @@ int router__etcd_lease_keepalive(router__etcd *c, int64_t id, int64_t *ttl,
 
 	*ttl = 0;
 	snprintf(body, sizeof body, "{\"ID\":\"%" PRId64 "\"}", id);
+	if ((rc = ensure_token(c, err)) != ROUTER_OK)
+		return rc;
 	/* The line handler keeps the first line in c->buf: copy it out
 	 * before anything reuses the buffer. */
 	c->line_fn = first_line;
@@ -1186,6 +1596,10 @@ int router__etcd_lease_keepalive(router__etcd *c, int64_t id, int64_t *ttl,
 		return rc;
 	}
 	(void)ended;
+	if (!*reauth && reauth_needed(c, c->buf)) {
+		*reauth = 1;
+		return ROUTER_OK;
+	}
 	if (!c->line_stop || c->buf == NULL || http != 200)
 		return router__seterr(err, ROUTER_EIO, c->url,
 		                      "no keep-alive answer (HTTP %ld%s%.120s)",
@@ -1220,6 +1634,19 @@ int router__etcd_lease_keepalive(router__etcd *c, int64_t id, int64_t *ttl,
 	return rc;
 }
 
+int router__etcd_lease_keepalive(router__etcd *c, int64_t id, int64_t *ttl,
+                                 router_error *err)
+{
+	int reauth = 0,
+	    rc = keepalive_once(c, id, ttl, &reauth, err);
+
+	if (rc == ROUTER_OK && reauth) {
+		drop_token(c);
+		rc = keepalive_once(c, id, ttl, &reauth, err);
+	}
+	return rc;
+}
+
 int router__etcd_lease_revoke(router__etcd *c, int64_t id, router_error *err)
 {
 	char buf[24];
@@ -1243,6 +1670,12 @@ typedef struct watch_ctx {
 	void *arg;
 	int rc; /* set when a line is malformed or an error */
 	router_error err;
+	/* Messages handed to fn; reauth: 1 when the watch was refused
+	 * for its token before any (fn not called: the caller
+	 * authenticates and watches again); may_reauth: that may still
+	 * happen (a first attempt). */
+	uint64_t delivered;
+	int reauth, may_reauth;
 } watch_ctx;
 
 /* A watch message etcd should never send: the stream cannot be trusted
@@ -1407,8 +1840,14 @@ static int watch_line(void *arg, char *line, size_t len)
 			break;
 		}
 	}
-	if (!stop)
+	if (!stop && w->may_reauth && w->delivered == 0 && m.canceled &&
+	    m.compact_revision == 0 && reauth_needed(w->c, m.cancel_reason)) {
+		w->reauth = 1;
+		stop = 1;
+	} else if (!stop) {
+		w->delivered++;
 		stop = w->fn(w->arg, &m) != 0;
+	}
 	watch_msg_free(&m);
 	json_decref(o);
 	return stop;
@@ -1447,14 +1886,34 @@ int router__etcd_watch(router__etcd *c, const void *key, size_t key_len,
 	if (text == NULL)
 		return router__seterr(err, ROUTER_ENOMEM, "watch",
 		                      "out of memory");
-	c->line_fn = watch_line;
-	c->line_arg = &w;
-	/* The created message must come within the request timeout: a
-	 * black-holed etcd is then an error, not a silent watch. */
-	c->first_ms = c->timeout_ms;
-	rc = perform(c, "/v3/watch", text, 1, idle_ms, &http, &ended, err);
-	c->line_fn = NULL;
-	c->first_ms = 0;
+	for (int attempt = 0;; attempt++) {
+		if ((rc = ensure_token(c, err)) != ROUTER_OK) {
+			free(text);
+			return rc;
+		}
+		w.may_reauth = attempt == 0 && c->sec.username != NULL;
+		c->line_fn = watch_line;
+		c->line_arg = &w;
+		/* The created message must come within the request
+		 * timeout: a black-holed etcd is then an error, not a
+		 * silent watch. */
+		c->first_ms = c->timeout_ms;
+		rc = perform(c, "/v3/watch", text, 1, idle_ms, &http, &ended,
+		             err);
+		c->line_fn = NULL;
+		c->first_ms = 0;
+		/* Refused for its token, in a message (etcd 3.4) or as an
+		 * HTTP error: a new token, and the watch once more. */
+		if (rc == ROUTER_OK && w.may_reauth &&
+		    (w.reauth ||
+		     (!ended && http != 200 && reauth_needed(c, c->buf)))) {
+			w.reauth = 0;
+			w.rc = ROUTER_OK;
+			drop_token(c);
+			continue;
+		}
+		break;
+	}
 	free(text);
 	if (rc == ROUTER_OK && !ended && http != 200) {
 		rc = router__seterr(err, ROUTER_EIO, c->url,
