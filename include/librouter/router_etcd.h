@@ -127,6 +127,35 @@ typedef struct router_etcd_event {
  * router_etcd_stop or router_etcd_free on its own follower. */
 typedef void (*router_etcd_event_cb)(void *arg, const router_etcd_event *ev);
 
+/* What a follower reads (router_etcd_options.source).
+ *
+ * DOCUMENT: one key holding a librouter routing document (key).
+ *
+ * VITESS: a Vitess cell's serving topology, read-only, as vtgate reads it
+ * (docs/vitess.md): GLOBAL_ROOT/cells/CELL/CellInfo once for the cell's
+ * root CELL_ROOT, then one watch over the prefix CELL_ROOT/ that sees
+ * CELL_ROOT/SrvVSchema and every CELL_ROOT/keyspaces/KS/SrvKeyspace
+ * (keyspaces added and removed).  The follower keeps the current bytes of
+ * each and, after a change, rebuilds the routing table from all of them
+ * and offers it to router_publish with every guard, exactly as a document.
+ * Ordering: every event of one watch message (one etcd transaction) is
+ * applied before anything is built; after the last change the follower
+ * waits vitess_debounce_ms of quiet (no further change to those keys),
+ * but never more than ten times that since the first change not yet
+ * built, so a resharding cut-over that writes a SrvKeyspace and then the
+ * SrvVSchema is published once, whole.  A build that fails (bytes that do
+ * not decode, a gap, a SrvKeyspace missing for a keyspace of the
+ * SrvVSchema, a deleted SrvVSchema: ROUTER_ENOTFOUND) is a refusal naming
+ * the topo key and the keyspace; the next change builds again from the
+ * current values.  Nothing is ever written under a Vitess root: the
+ * status key is under status_prefix (NULL:
+ * "/librouter/status/vitess/CELL/").  key must be NULL, and doc is
+ * ignored but for doc->allocator (the built tables' allocator). */
+typedef enum router_etcd_source {
+	ROUTER_ETCD_SOURCE_DOCUMENT = 0,
+	ROUTER_ETCD_SOURCE_VITESS = 1
+} router_etcd_source;
+
 typedef struct router_etcd_options {
 	size_t size; /* sizeof(router_etcd_options): lets the struct grow */
 	/* etcd client URLs, comma-separated ("http://127.0.0.1:2379"); the
@@ -160,11 +189,29 @@ typedef struct router_etcd_options {
 	unsigned publish_flags;
 	router_etcd_event_cb on_event; /* NULL: none */
 	void *on_event_arg;
+	/* Added in 0.3 (read only when the caller's size covers them; an
+	 * older caller gets the defaults): what the follower follows. */
+	router_etcd_source source; /* ROUTER_ETCD_SOURCE_DOCUMENT */
+	/* ROUTER_ETCD_SOURCE_VITESS only: the cell whose serving topology
+	 * is followed (required), the global topo root (NULL:
+	 * "/vitess/global"), the tablet type whose SrvKeyspace partition
+	 * gives the shards (NULL: "primary"; "replica", "rdonly"), the
+	 * cell's etcd (NULL: its CellInfo's server_address, or endpoints
+	 * when that is empty; endpoints is the global topo's etcd, where
+	 * the status key is written too), and the quiet time a change
+	 * waits for before the table is rebuilt (ms, at most 60000; 0:
+	 * none; ROUTER_ETCD_OPTIONS_INIT: 200). */
+	const char *vitess_cell;
+	const char *vitess_topo_root;
+	const char *vitess_tablet_type;
+	const char *vitess_cell_endpoints;
+	unsigned vitess_debounce_ms;
 } router_etcd_options;
 
 #define ROUTER_ETCD_OPTIONS_INIT                                            \
 	{sizeof(router_etcd_options), NULL, NULL, NULL, NULL, 10, NULL, 100,  \
-	 5000, 5000, NULL, 0, NULL, NULL}
+	 5000, 5000, NULL, 0, NULL, NULL, ROUTER_ETCD_SOURCE_DOCUMENT, NULL,  \
+	 NULL, NULL, NULL, 200}
 
 /* What a follower has done; a plain value copied out through the size the
  * caller passes (router_etcd_status_get; router.h, "How structs grow"):
@@ -207,8 +254,12 @@ typedef struct router_etcd_status {
 
 /* Create a follower that will publish into r (which must outlive it).
  * Copies every string of opt.  Nothing touches the network until
- * router_etcd_start.  Returns ROUTER_OK; ROUTER_EINVAL (NULL r, opt, key
- * or endpoints; opt->size too small; lease_ttl_s outside 2 .. 1000000;
+ * router_etcd_start.  Returns ROUTER_OK; ROUTER_EINVAL (NULL r, opt or
+ * endpoints; NULL key with the document source; with the Vitess source, a
+ * key given, no vitess_cell or one with a '/', a vitess_tablet_type other
+ * than primary, replica or rdonly, a vitess_topo_root not starting with
+ * '/', vitess_debounce_ms above 60000; an unknown source; opt->size too
+ * small; lease_ttl_s outside 2 .. 1000000;
  * backoff_min_ms 0 or above backoff_max_ms; backoff_max_ms above 3600000
  * (1 hour); an endpoint that is not http:// or https://); ROUTER_ENOMEM.
  * Any thread. */
