@@ -384,6 +384,7 @@ test-cli: deps-test lib $(BUILD)/routerctl
 # directory, and kills; each test is bounded by alarm(), the run by timeout.
 PKGS_ETCD := $(PKGS_TEST) etcd-server curl
 ETCD_TEST := $(BUILD)/tests/etcd/test_etcd
+VFOLLOW_TEST := $(BUILD)/tests/etcd/test_vitess_follow
 
 deps-etcd:
 	$(call need_pkgs,$(PKGS_ETCD))
@@ -392,9 +393,15 @@ $(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h test
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
+# The follower with the Vitess source, on a real etcd laid out as a cell.
+$(VFOLLOW_TEST): tests/etcd/test_vitess_follow.c tests/etcd/harness.h tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
+
 # Then routerctl vitess dump on a Vitess-shaped etcd (curl puts the keys).
-test-etcd: deps-etcd lib $(ETCD_TEST) $(BUILD)/routerctl
+test-etcd: deps-etcd lib $(ETCD_TEST) $(VFOLLOW_TEST) $(BUILD)/routerctl
 	cd tests && timeout 300 $(abspath $(ETCD_TEST))
+	cd tests && timeout 300 $(abspath $(VFOLLOW_TEST))
 	timeout 120 tests/cli/test_vitess_dump.sh $(BUILD)/routerctl
 
 # The same under ASan+UBSan and under TSan (the follower's watcher and
