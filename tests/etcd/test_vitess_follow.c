@@ -102,6 +102,95 @@ static int64_t del(router__etcd *c, const char *key)
 	return rev;
 }
 
+static uint8_t *fixture(const char *name, size_t *n)
+{
+	char path[512];
+	uint8_t *buf = malloc(4096);
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/topo/%s", tu_data_dir(), name);
+	f = fopen(path, "rb");
+	if (f == NULL || buf == NULL)
+		fail_msg("missing fixture %s", path);
+	*n = fread(buf, 1, 4096, f);
+	fclose(f);
+	return buf;
+}
+
+static void b64(const uint8_t *p, size_t n, char *out)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, k = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+
+		out[k++] = t[v >> 18];
+		out[k++] = t[v >> 12 & 63];
+		out[k++] = t[v >> 6 & 63];
+		out[k++] = t[v & 63];
+	}
+	if (n - i == 1) {
+		out[k++] = t[p[i] >> 2];
+		out[k++] = t[(p[i] & 3) << 4];
+		out[k++] = '=';
+		out[k++] = '=';
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)p[i] << 8 | p[i + 1];
+
+		out[k++] = t[v >> 10];
+		out[k++] = t[v >> 4 & 63];
+		out[k++] = t[(v & 15) << 2];
+		out[k++] = '=';
+	}
+	out[k] = '\0';
+}
+
+/* Put two fixtures in one etcd transaction (POST /v3/kv/txn, with curl
+ * as any client would): one revision, one watch message.  Returns the
+ * transaction's revision. */
+static int64_t put_two_in_one_txn(const etcd_server *e, const char *k1,
+                                  const char *f1, const char *k2,
+                                  const char *f2)
+{
+	static char body[16384], cmd[17000], ek1[256], ek2[256], ev1[6000],
+	    ev2[6000];
+	size_t n1, n2;
+	uint8_t *v1 = fixture(f1, &n1), *v2 = fixture(f2, &n2);
+	char out[4096];
+	FILE *p;
+	json_t *o;
+	int64_t rev;
+
+	b64((const uint8_t *)k1, strlen(k1), ek1);
+	b64((const uint8_t *)k2, strlen(k2), ek2);
+	b64(v1, n1, ev1);
+	b64(v2, n2, ev2);
+	free(v1);
+	free(v2);
+	snprintf(body, sizeof body,
+	         "{\"success\":[{\"requestPut\":{\"key\":\"%s\",\"value\":"
+	         "\"%s\"}},{\"requestPut\":{\"key\":\"%s\",\"value\":"
+	         "\"%s\"}}]}",
+	         ek1, ev1, ek2, ev2);
+	snprintf(cmd, sizeof cmd, "curl -s -X POST -d '%s' %s/v3/kv/txn", body,
+	         e->endpoint);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	out[fread(out, 1, sizeof out - 1, p)] = '\0';
+	pclose(p);
+	o = json_loads(out, 0, NULL);
+	if (o == NULL)
+		fail_msg("txn: %s", out);
+	rev = atoll(json_string_value(
+	    json_object_get(json_object_get(o, "header"), "revision")));
+	json_decref(o);
+	assert_true(rev > 0);
+	wrote(k1, rev, 0);
+	wrote(k2, rev, 0);
+	return rev;
+}
+
 /* A CellInfo naming server_address and root, encoded by hand (two string
  * fields, TOPO.md section 3: the fixture's CellInfo names port 2379). */
 static int64_t put_cellinfo(router__etcd *c, const char *addr,
@@ -693,6 +782,47 @@ static void keyspace_added_and_deleted(void **state)
 	done(e);
 }
 
+/* Without a debounce every watch message is built at once; the two
+ * writes of one transaction arrive in one message and are applied
+ * together: the keyspace and its SrvKeyspace come in one accepted
+ * verdict.  The same two writes apart, in the wrong order, make a
+ * refusal first (the SrvVSchema names a keyspace with no SrvKeyspace),
+ * then the acceptance. */
+static void one_transaction_is_applied_whole(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	char culprit[ROUTER_CULPRIT_MAX], msg[ROUTER_MESSAGE_MAX];
+	router_etcd_status s;
+	int64_t rev;
+	member *m;
+
+	put_fixture(c, CELLINFO, "cellinfo.bin");
+	put_fixture(c, KS_COMMERCE, "srvks_commerce.bin");
+	rev = put_fixture(c, SRV, "srv_vschema_commerce.bin");
+	/* 1 ms: the smallest debounce there is (0 means the default). */
+	m = member_start(e, 0, &(vopts){.debounce_ms = 1});
+	wait_seen(m, rev);
+	rev = put_two_in_one_txn(e, SRV, "srv_vschema.bin", KS_CUSTOMER,
+	                         "srvks_customer.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.refused, 0);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(s.version, (uint64_t)rev);
+	assert_string_not_equal(shard_of(m, 1), "");
+	/* Apart and in the wrong order: refused, then accepted. */
+	put_fixture(c, SRV, "srv_vschema_commerce.bin");
+	del(c, KS_CUSTOMER);
+	rev = put_fixture(c, SRV, "srv_vschema.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(last_verdict(m, NULL, culprit, msg), ROUTER_ENOTFOUND);
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(last_verdict(m, NULL, NULL, NULL), ROUTER_OK);
+	router__etcd_close(c);
+	done(e);
+}
+
 /* The January 2026 incident as served: a rebuild writes a SrvVSchema
  * whose customer is unsharded and empty while its SrvKeyspace lists two
  * shards.  Refused, routing goes on, the status key says which key and
@@ -938,6 +1068,8 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(keyspace_added_and_deleted, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(one_transaction_is_applied_whole,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        the_incident_is_refused_and_the_repair_accepted, setup,
 	        teardown),
