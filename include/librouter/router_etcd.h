@@ -162,10 +162,11 @@ typedef struct router_etcd_options {
 	 * follower moves to the next one after a transport error. */
 	const char *endpoints;
 	/* The key holding the routing document (NUL-terminated, no NUL
-	 * inside). */
+	 * inside).  NULL with the Vitess source. */
 	const char *key;
 	/* Status keys are STATUS_PREFIX + INSTANCE_ID.  NULL: KEY + "/status/"
-	 * (router_etcd_default_status_prefix). */
+	 * (router_etcd_default_status_prefix); with the Vitess source,
+	 * "/librouter/status/vitess/CELL/". */
 	const char *status_prefix;
 	/* This member's name in the fleet.  NULL: "HOSTNAME-PID". */
 	const char *instance_id;
