@@ -1028,6 +1028,64 @@ static void follows_on_after_an_etcd_restart(void **state)
 	done(e);
 }
 
+/* etcd replaced by an empty one (its revisions start again at 1) and
+ * the cell written again: the follower says the store is behind and
+ * applies nothing at or below the last revision it saw; the changes
+ * beyond it apply. */
+static void a_store_behind_is_stale_until_it_passes(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	int64_t seen, rev = 0;
+	member *m;
+	int stale = 0;
+
+	for (int i = 0; i < 10; i++)
+		put_bytes(c, "/vitess/zone1/tablets/zone1-0000000100/Tablet",
+		          "x", 1);
+	seen = lay_out_cell(c);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, seen);
+	assert_int_equal(eh_restart_wiped(e), 0);
+	g_nwrites = 0; /* what the test wrote before is gone */
+	router__etcd_close(c);
+	c = client(e);
+	rev = lay_out_cell(c);
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer_4.bin");
+	assert_true(rev < seen);
+	for (double t0 = eh_now(); eh_now() - t0 < 10 && !stale;
+	     eh_sleep_ms(20)) {
+		pthread_mutex_lock(&m->mu);
+		stale = m->stale_events;
+		pthread_mutex_unlock(&m->mu);
+	}
+	assert_true(stale > 0);
+	router_etcd_status_get(m->f, &s, sizeof s);
+	assert_int_equal(s.revision_applied, seen);
+	assert_int_equal(s.version, (uint64_t)seen);
+	for (int tries = 0;
+	     tries < 80 && (rev <= seen || s.revision_applied != rev);
+	     tries++) {
+		rev = put_fixture(c, KS_CUSTOMER, tries % 2
+		                                      ? "srvks_customer_4.bin"
+		                                      : "srvks_customer.bin");
+		if (rev <= seen)
+			continue;
+		for (int k = 0; k < 100; k++) {
+			router_etcd_status_get(m->f, &s, sizeof s);
+			if (s.revision_applied == rev)
+				break;
+			eh_sleep_ms(10);
+		}
+	}
+	assert_true(rev > seen);
+	assert_int_equal(s.revision_applied, rev);
+	assert_int_equal(s.version, (uint64_t)rev);
+	router__etcd_close(c);
+	done(e);
+}
+
 /* A steady stream of changes, each within the debounce of the one
  * before: the build still comes, within ten debounces of the first. */
 static void a_steady_stream_still_publishes(void **state)
@@ -1081,6 +1139,8 @@ int main(void)
 	        compaction_reads_the_whole_cell_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(follows_on_after_an_etcd_restart,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        a_store_behind_is_stale_until_it_passes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_steady_stream_still_publishes,
 	                                    setup, teardown),
 	};
