@@ -87,7 +87,10 @@ typedef enum router_etcd_state {
 /* What happened; passed to the event callback. */
 typedef enum router_etcd_event_kind {
 	/* A revision of the key was accepted (code ROUTER_OK) or refused
-	 * (code and error say why; the table in service stays). */
+	 * (code and error say why; the table in service stays).  Vitess
+	 * source: the table built from the cell as of that revision (the
+	 * last one seen when the build ran); a refusal's message names the
+	 * topo keys and keyspaces that changed. */
 	ROUTER_ETCD_EVENT_VERDICT = 1,
 	/* router_etcd_start loaded the snapshot (code ROUTER_OK) or could
 	 * not (code and error; ROUTER_ENOTFOUND: no snapshot yet). */
@@ -303,7 +306,9 @@ ROUTER_EXTERN void router_etcd_get_status(router_etcd *f,
                                           router_etcd_status *out);
 
 /* Wait until the follower has handled revision `revision` of the key (seen
- * it: accepted or refused) or timeout_ms has passed.  Returns ROUTER_OK or
+ * it: accepted or refused; Vitess source: a revision at or after it built,
+ * or seen with no change of the cell's values waiting to be built) or
+ * timeout_ms has passed.  Returns ROUTER_OK or
  * ROUTER_ERANGE (timed out; *status still filled when not NULL, as
  * router_etcd_get_status fills it: the 0.1 fields; call
  * router_etcd_status_get for any appended later).  Any thread but the

@@ -30,6 +30,17 @@
  * revision (etcd delivers every event from start_revision on, or cancels
  * with compact_revision when it cannot) nor repeat one.
  *
+ * Sources.  The document source ranges and watches one key and loads
+ * each revision (handle).  The Vitess source (f->vit, vitess_follow.h
+ * keeps the cell's values) ranges and watches the prefix CELL_ROOT/ on
+ * the cell's etcd (f->cconn when it is not the global one), applies every
+ * event of a watch message, then builds the whole table once the change
+ * is due (vitess_due: a quiet debounce, bounded); while a change waits,
+ * the watch is ended and created again with the remaining wait as its
+ * idle limit, so the watcher needs no timer of its own.  Both sources
+ * share the revision bookkeeping, the backoff, offer (the publish) and
+ * the reporter.
+ *
  * Stopping: `stopping` is set under f->mu, both connections are
  * interrupted (curl_multi_wakeup ends a request in flight at once), the
  * condition variable is broadcast; both threads check `stopping` before
