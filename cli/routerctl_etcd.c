@@ -12,6 +12,9 @@
  *           the routing document built from a Vitess cell's own topo
  *           (CellInfo, SrvVSchema, SrvKeyspaces; read-only), as `dump`
  *           writes documents.
+ *   vitess watch
+ *           follow the cell like watch follows a key (router_etcd with
+ *           the Vitess source), with watch's options and lines.
  *
  * Exit status as routerctl's: 0 yes, 1 no, 2 usage or I/O.
  */
@@ -49,6 +52,7 @@ typedef struct ecli {
 	const char *keyspace, *probe, *doc;
 	const char *cell, *topo_root, *tablet_type, *cell_endpoints;
 	int compact;
+	int watch_opts; /* vitess: an option only vitess watch takes */
 	router_doc_shards shards[16];
 	size_t nshards;
 	char *shard_store[16];
@@ -135,8 +139,15 @@ static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 {
 #define IS(name) (strlen(name) == n && strncmp(a, name, n) == 0)
 	int vitess = strcmp(c->cmd, "vitess") == 0;
+	/* vitess watch takes watch's options (vitess dump refuses them). */
+	int watch = strcmp(c->cmd, "watch") == 0 || vitess;
+	int watch_opt = IS("json") || IS("status-prefix") || IS("instance") ||
+	                IS("snapshot") || IS("probe") || IS("ttl") ||
+	                IS("verdicts");
 
-	if (IS("json") && !vitess)
+	if (vitess && watch_opt)
+		c->watch_opts = 1;
+	if (IS("json"))
 		c->json = 1;
 	else if (vitess && IS("cell"))
 		c->cell = val;
@@ -148,7 +159,7 @@ static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 		c->cell_endpoints = val;
 	else if (vitess && IS("compact"))
 		c->compact = 1;
-	else if (vitess && !IS("endpoints"))
+	else if (vitess && !IS("endpoints") && !watch_opt)
 		return usage(c, "unknown option --%.*s", (int)n, a);
 	else if (IS("allow-destructive") && strcmp(c->cmd, "push") == 0)
 		c->destructive = 1;
@@ -158,25 +169,25 @@ static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 		c->key = val;
 	else if (IS("status-prefix") && strcmp(c->cmd, "push") != 0)
 		c->status_prefix = val;
-	else if (IS("instance") && strcmp(c->cmd, "watch") == 0)
+	else if (IS("instance") && watch)
 		c->instance = val;
-	else if (IS("snapshot") && strcmp(c->cmd, "watch") == 0)
+	else if (IS("snapshot") && watch)
 		c->snapshot = val;
-	else if (IS("probe") && strcmp(c->cmd, "watch") == 0)
+	else if (IS("probe") && watch)
 		c->probe = val;
 	else if (IS("keyspace") && strcmp(c->cmd, "fleet") != 0)
 		c->keyspace = val;
 	else if (IS("shards") && strcmp(c->cmd, "fleet") != 0) {
 		if (add_shards(c, val) != 0)
 			return EXIT_USAGE;
-	} else if (IS("ttl") && strcmp(c->cmd, "watch") == 0) {
+	} else if (IS("ttl") && watch) {
 		char *end;
 		unsigned long v = strtoul(val, &end, 10);
 
 		if (*end != '\0' || v < 2 || v > 3600)
 			return usage(c, "--ttl takes 2..3600 seconds");
 		c->ttl = (unsigned)v;
-	} else if (IS("verdicts") && strcmp(c->cmd, "watch") == 0) {
+	} else if (IS("verdicts") && watch) {
 		char *end;
 		unsigned long v = strtoul(val, &end, 10);
 
@@ -543,7 +554,15 @@ static int cmd_watch(ecli *c)
 	}
 	doc_options(c, &d);
 	o.endpoints = c->endpoints;
-	o.key = c->key;
+	if (strcmp(c->cmd, "vitess") == 0) {
+		o.source = ROUTER_ETCD_SOURCE_VITESS;
+		o.vitess_cell = c->cell;
+		o.vitess_topo_root = c->topo_root;
+		o.vitess_tablet_type = c->tablet_type;
+		o.vitess_cell_endpoints = c->cell_endpoints;
+	} else {
+		o.key = c->key;
+	}
 	o.status_prefix = c->status_prefix;
 	o.instance_id = c->instance;
 	o.snapshot_path = c->snapshot;
@@ -557,7 +576,14 @@ static int cmd_watch(ecli *c)
 		router_free(w.r);
 		return EXIT_USAGE;
 	}
-	if (!c->json)
+	if (!c->json && o.source == ROUTER_ETCD_SOURCE_VITESS)
+		printf("%s: following Vitess cell %s (%s tablets) from %s/cells/"
+		       "%s/CellInfo at %s; status in %s\n",
+		       router_etcd_instance_id(w.f), c->cell,
+		       c->tablet_type ? c->tablet_type : "primary",
+		       c->topo_root ? c->topo_root : "/vitess/global", c->cell,
+		       c->endpoints, router_etcd_status_key(w.f));
+	else if (!c->json)
 		printf("%s: following %s at %s; status in %s\n",
 		       router_etcd_instance_id(w.f), c->key, c->endpoints,
 		       router_etcd_status_key(w.f));
@@ -1161,7 +1187,7 @@ static int cmd_fleet(ecli *c)
 /* vitess dump                                                              */
 /* ------------------------------------------------------------------------ */
 
-static int cmd_vitess(ecli *c)
+static int cmd_vitess_dump(ecli *c)
 {
 	router__vitess_tablet tt = ROUTER__VITESS_PRIMARY;
 	router__etcd *g = NULL, *cc = NULL;
@@ -1173,11 +1199,10 @@ static int cmd_vitess(ecli *c)
 	size_t i;
 
 	memset(&b, 0, sizeof b);
-	if (c->doc == NULL || strcmp(c->doc, "dump") != 0)
-		return usage(c, "the only vitess command is dump: routerctl "
-		                "vitess dump --cell CELL");
-	if (c->cell == NULL || c->cell[0] == '\0')
-		return usage(c, "--cell CELL is required");
+	if (c->watch_opts)
+		return usage(c, "--json, --status-prefix, --instance, "
+		                "--snapshot, --probe, --ttl and --verdicts are "
+		                "options of vitess watch");
 	if (c->tablet_type != NULL &&
 	    router__vitess_tablet_parse(c->tablet_type, &tt) != 0)
 		return usage(c, "--tablet-type takes primary, replica or rdonly");
@@ -1234,6 +1259,20 @@ static int cmd_vitess(ecli *c)
 	router__etcd_close(cc);
 	router__etcd_close(g);
 	return ret;
+}
+
+static int cmd_vitess(ecli *c)
+{
+	int dump = c->doc != NULL && strcmp(c->doc, "dump") == 0;
+
+	if (c->doc == NULL || (!dump && strcmp(c->doc, "watch") != 0))
+		return usage(c, "vitess dump or vitess watch: routerctl vitess "
+		                "dump --cell CELL");
+	if (c->cell == NULL || c->cell[0] == '\0')
+		return usage(c, "--cell CELL is required");
+	if (c->compact && !dump)
+		return usage(c, "--compact is an option of vitess dump");
+	return dump ? cmd_vitess_dump(c) : cmd_watch(c);
 }
 
 int routerctl_etcd_main(int argc, char **argv)
