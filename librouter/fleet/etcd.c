@@ -747,14 +747,15 @@ static void vitess_publish(router_etcd *f, int64_t rev)
 }
 
 /* A revision that changed nothing kept (a tablet, a ShardReplication):
- * seen, and done unless a change waits to be built. */
+ * seen, and done unless a change waits to be built.  Not worth a status
+ * write of its own (the next one carries it): a cell whose tablets change
+ * often would otherwise cost a write to etcd per change. */
 static void vitess_seen(router_etcd *f, int64_t rev)
 {
 	pthread_mutex_lock(&f->mu);
 	f->st.revision_seen = rev;
 	if (!router__vfollow_pending(f->vit))
 		f->rev_done = rev;
-	f->dirty = 1;
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 }

@@ -399,10 +399,13 @@ int router__vfollow_read(router__vfollow *v, router__etcd *c,
 		v->nchanges++;
 		v->pending = 1;
 		/* A key gone from the read was deleted at or before the
-		 * read's revision. */
-		if (fresh.nks < v->nks || (v->have_vschema && !fresh.have_vschema))
-			if (*header_rev > v->floor)
-				v->floor = *header_rev;
+		 * read's revision: the version must still rise. */
+		int gone = v->have_vschema && !fresh.have_vschema;
+
+		for (i = 0; i < v->nks && !gone; i++)
+			gone = find_ks(&fresh, v->ks[i].keyspace) == NULL;
+		if (gone && *header_rev > v->floor)
+			v->floor = *header_rev;
 		if (v->have_vschema && !fresh.have_vschema)
 			v->vschema_deleted_rev = *header_rev;
 	}
