@@ -659,6 +659,33 @@ static void follows_the_cell_and_reports_under_librouter(void **state)
 	done(e);
 }
 
+/* A cell not yet in the global topo (no CellInfo): the follower retries,
+ * saying which key it misses, and follows once the cell is there. */
+static void a_missing_cell_info_is_retried(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	int64_t rev;
+	member *m;
+
+	m = member_start(e, 0, NULL);
+	for (double t0 = eh_now(); eh_now() - t0 < 10; eh_sleep_ms(20)) {
+		router_etcd_status_get(m->f, &s, sizeof s);
+		if (s.last_error.code != 0)
+			break;
+	}
+	assert_int_equal(s.last_error.code, ROUTER_ENOTFOUND);
+	assert_string_equal(s.last_error.culprit, CELLINFO);
+	assert_int_equal(router_serving_version(m->r), 0);
+	rev = lay_out_cell(c);
+	s = wait_seen(m, rev);
+	assert_int_equal(s.accepted, 1);
+	assert_string_not_equal(shard_of(m, 1), "");
+	router__etcd_close(c);
+	done(e);
+}
+
 /* A resharding 2 -> 4 as Vitess cuts it over: replicas first (one
  * SrvKeyspace put: the REPLICA and RDONLY partitions on four shards),
  * then the primary.  A replica follower switches at the first write, a
@@ -1122,6 +1149,8 @@ int main(void)
 	    cmocka_unit_test(options_for_the_vitess_source_are_checked),
 	    cmocka_unit_test_setup_teardown(
 	        follows_the_cell_and_reports_under_librouter, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_missing_cell_info_is_retried,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(resharding_cut_over_per_tablet_type,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(keyspace_added_and_deleted, setup,
