@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "fake.h"
 #include "harness.h"
 #include "router.h"
 #include "router_etcd.h"
@@ -501,6 +502,20 @@ static void assert_only_librouter_written(const etcd_server *e)
 	(void)nlib;
 }
 
+/* The fake etcd of the test of what a real one never sends: static, so
+ * that teardown finds it after a failed assertion. */
+static fake_etcd g_fake;
+static int g_fake_on;
+static atomic_int g_prefix_ranges;
+
+static int setup_fake(void **state)
+{
+	alarm(TEST_SECONDS);
+	atomic_store(&g_prefix_ranges, 0);
+	*state = NULL;
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	etcd_server *e = *state;
@@ -508,6 +523,10 @@ static int teardown(void **state)
 	for (int k = 0; k < POOL; k++)
 		if (pool_used[k])
 			member_free(&pool[k]);
+	if (g_fake_on) {
+		fake_stop(&g_fake);
+		g_fake_on = 0;
+	}
 	router__etcd_watch_idle_ms = 60000;
 	if (e != NULL) {
 		eh_stop(e);
@@ -1154,6 +1173,127 @@ static void starts_from_the_snapshot_with_etcd_down(void **state)
 	done(e);
 }
 
+/* One kv of a range answer or a watch event: key, the fixture's bytes
+ * (NULL: a CellInfo naming /vitess/zone1), mod revision. */
+static size_t kv_json(char *out, size_t cap, const char *key,
+                      const char *name, int64_t mod)
+{
+	static char ek[256], ev[6000];
+	uint8_t cell[64];
+	uint8_t *v;
+	size_t n;
+
+	if (name != NULL) {
+		v = fixture(name, &n);
+	} else {
+		static const char root[] = "/vitess/zone1";
+
+		n = 0;
+		cell[n++] = 0x12;
+		cell[n++] = (uint8_t)(sizeof root - 1);
+		memcpy(cell + n, root, sizeof root - 1);
+		n += sizeof root - 1;
+		v = malloc(n);
+		memcpy(v, cell, n);
+	}
+	b64((const uint8_t *)key, strlen(key), ek);
+	b64(v, n, ev);
+	free(v);
+	return (size_t)snprintf(out, cap,
+	                        "{\"key\":\"%s\",\"create_revision\":\"2\","
+	                        "\"mod_revision\":\"%" PRId64
+	                        "\",\"version\":\"1\",\"value\":\"%s\"}",
+	                        ek, mod, ev);
+}
+
+/* The cell at revision 5, then a watch whose event at revision 6 cannot
+ * be decoded; read again, the cell is at revision 7 (customer on four
+ * shards). */
+static void bad_event_handler(fake_etcd *fk, int fd, const char *path,
+                              const char *body)
+{
+	static char out[32768];
+	size_t n = 0;
+
+	if (strcmp(path, "/v3/kv/range") == 0 &&
+	    strstr(body, "range_end") == NULL) {
+		n += (size_t)snprintf(out, sizeof out,
+		                      "{\"header\":{\"revision\":\"5\"},"
+		                      "\"kvs\":[");
+		n += kv_json(out + n, sizeof out - n, CELLINFO, NULL, 2);
+		snprintf(out + n, sizeof out - n, "],\"count\":\"1\"}");
+		fake_reply(fd, 200, out);
+	} else if (strcmp(path, "/v3/kv/range") == 0) {
+		int again = atomic_fetch_add(&g_prefix_ranges, 1) > 0;
+
+		n += (size_t)snprintf(out, sizeof out,
+		                      "{\"header\":{\"revision\":\"%d\"},"
+		                      "\"kvs\":[",
+		                      again ? 7 : 5);
+		n += kv_json(out + n, sizeof out - n, KS_COMMERCE,
+		             "srvks_commerce.bin", 3);
+		out[n++] = ',';
+		n += kv_json(out + n, sizeof out - n, KS_CUSTOMER,
+		             again ? "srvks_customer_4.bin"
+		                   : "srvks_customer.bin",
+		             again ? 7 : 4);
+		out[n++] = ',';
+		n += kv_json(out + n, sizeof out - n, SRV, "srv_vschema.bin", 5);
+		snprintf(out + n, sizeof out - n, "],\"count\":\"3\"}");
+		fake_reply(fd, 200, out);
+	} else if (strcmp(path, "/v3/watch") == 0) {
+		const char *st = strstr(body, "\"start_revision\":\"");
+		int64_t start = st ? strtoll(st + 18, NULL, 10) : 0;
+		char *k = fake_b64(KS_CUSTOMER);
+
+		fake_stream_head(fd, 200);
+		fake_puts(fd, "{\"result\":{\"header\":{\"revision\":\"5\"},"
+		              "\"created\":true}}\n");
+		if (start <= 6) {
+			snprintf(out, sizeof out,
+			         "{\"result\":{\"header\":{\"revision\":\"6\"},"
+			         "\"events\":[{\"kv\":{\"key\":\"%s\","
+			         "\"create_revision\":\"2\",\"mod_revision\":"
+			         "\"6\",\"value\":\"!!!not base64\"}}]}}\n",
+			         k);
+			fake_puts(fd, out);
+		}
+		free(k);
+		fake_hold(fk, fd, 3000);
+	} else {
+		fake_default(fk, fd, path);
+	}
+}
+
+/* A watch event that cannot be decoded names no key a follower could
+ * keep: refused, and the whole cell read again. */
+static void an_unreadable_event_reads_the_cell_again(void **state)
+{
+	etcd_server fake_server;
+	router_etcd_status s;
+	router_route_result res;
+	member *m;
+
+	(void)state;
+	if (fake_start(&g_fake, bad_event_handler, NULL) != 0)
+		fail_msg("cannot start the fake etcd");
+	g_fake_on = 1;
+	memset(&fake_server, 0, sizeof fake_server);
+	snprintf(fake_server.endpoint, sizeof fake_server.endpoint, "%s",
+	         g_fake.endpoint);
+	m = member_start(&fake_server, 0, NULL);
+	s = wait_seen(m, 7);
+	assert_int_equal(s.revision_refused, 6);
+	assert_int_equal(s.refusal.code, ROUTER_EDOC);
+	assert_non_null(strstr(s.refusal.message, "read again"));
+	assert_int_equal(s.skipped, 1);
+	assert_int_equal(s.revision_applied, 7);
+	assert_int_equal(s.version, 7);
+	assert_int_equal(route_customer(m, 1, &res), ROUTER_OK);
+	assert_string_equal(res.shard, expect(res.ksid[0], 4));
+	assert_int_equal(atomic_load(&g_prefix_ranges), 2);
+}
+
 /* A steady stream of changes, each within the debounce of the one
  * before: the build still comes, within ten debounces of the first. */
 static void a_steady_stream_still_publishes(void **state)
@@ -1213,6 +1353,8 @@ int main(void)
 	        a_store_behind_is_stale_until_it_passes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        starts_from_the_snapshot_with_etcd_down, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        an_unreadable_event_reads_the_cell_again, setup_fake, teardown),
 	    cmocka_unit_test_setup_teardown(a_steady_stream_still_publishes,
 	                                    setup, teardown),
 	};
