@@ -193,8 +193,9 @@ typedef struct router_etcd_options {
 	unsigned publish_flags;
 	router_etcd_event_cb on_event; /* NULL: none */
 	void *on_event_arg;
-	/* Added in 0.3 (read only when the caller's size covers them; an
-	 * older caller gets the defaults): what the follower follows. */
+	/* Appended after on_event_arg (read only when the caller's size
+	 * covers them; an older caller gets the defaults): what the
+	 * follower follows. */
 	router_etcd_source source; /* ROUTER_ETCD_SOURCE_DOCUMENT */
 	/* ROUTER_ETCD_SOURCE_VITESS only: the cell whose serving topology
 	 * is followed (required), the global topo root (NULL:

@@ -96,8 +96,9 @@ struct router_etcd {
 	router__vfollow *vit;
 	unsigned debounce_ms;
 	/* The connection to the cell's etcd when it is not the global one
-	 * (NULL: wconn serves both).  Opened by the watcher, set and read
-	 * by stop under mu (stop interrupts it), closed after the join. */
+	 * (NULL: wconn serves both).  Opened by the watcher and set under mu
+	 * unless stopping; stop interrupts it under mu and closes it after
+	 * the join. */
 	router__etcd *cconn;
 
 	/* Watcher-private. */
