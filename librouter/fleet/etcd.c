@@ -815,6 +815,7 @@ static int vitess_resync(router_etcd *f, router_error *e)
 		 * replaced; the watch says so when it is created): what it
 		 * holds is kept, and built with the next change above the
 		 * last revision seen, never before. */
+		router__vfollow_hold(f->vit);
 		pthread_mutex_lock(&f->mu);
 		f->st.stale++;
 		f->dirty = 1;

@@ -424,6 +424,11 @@ int router__vfollow_pending(const router__vfollow *v)
 	return v->pending;
 }
 
+void router__vfollow_hold(router__vfollow *v)
+{
+	v->pending = 0;
+}
+
 int router__vfollow_build(router__vfollow *v, const router_allocator *a,
                           router_table **t, router_error *err)
 {

@@ -73,6 +73,10 @@ int router__vfollow_apply(router__vfollow *v, const router__etcd_kv *kv,
 /* 1 while a change was applied and not built yet. */
 int router__vfollow_pending(const router__vfollow *v);
 
+/* What was applied is not to be built now (a read of a store behind the
+ * last revision seen): no longer pending; the next change builds it. */
+void router__vfollow_hold(router__vfollow *v);
+
 /* Build the table of the kept values into *t (caller-owned; allocator a,
  * NULL: malloc) and clear pending.  ROUTER_OK, ROUTER_ENOTFOUND (no
  * SrvVSchema: deleted, culprit its key, or never there), or
