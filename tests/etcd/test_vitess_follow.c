@@ -1092,6 +1092,7 @@ static void a_store_behind_is_stale_until_it_passes(void **state)
 	router__etcd *c = client(e);
 	router_etcd_status s;
 	int64_t seen, rev = 0;
+	uint64_t v0;
 	member *m;
 	int stale = 0;
 
@@ -1100,7 +1101,12 @@ static void a_store_behind_is_stale_until_it_passes(void **state)
 		          "x", 1);
 	seen = lay_out_cell(c);
 	m = member_start(e, 0, NULL);
-	wait_seen(m, seen);
+	/* The first read may already see the status key's first write:
+	 * the revision handled is that read's, the version the cell's. */
+	s = wait_seen(m, seen);
+	assert_int_equal(s.version, (uint64_t)seen);
+	v0 = s.version;
+	seen = s.revision_applied;
 	assert_int_equal(eh_restart_wiped(e), 0);
 	g_nwrites = 0; /* what the test wrote before is gone */
 	router__etcd_close(c);
@@ -1117,7 +1123,7 @@ static void a_store_behind_is_stale_until_it_passes(void **state)
 	assert_true(stale > 0);
 	router_etcd_status_get(m->f, &s, sizeof s);
 	assert_int_equal(s.revision_applied, seen);
-	assert_int_equal(s.version, (uint64_t)seen);
+	assert_int_equal(s.version, v0);
 	for (int tries = 0;
 	     tries < 80 && (rev <= seen || s.revision_applied != rev);
 	     tries++) {
