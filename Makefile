@@ -388,6 +388,7 @@ test-cli: deps-test lib $(BUILD)/routerctl
 PKGS_ETCD := $(PKGS_TEST) etcd-server curl openssl
 ETCD_TEST := $(BUILD)/tests/etcd/test_etcd
 ETCD_SECURITY_TEST := $(BUILD)/tests/etcd/test_etcd_security
+VFOLLOW_TEST := $(BUILD)/tests/etcd/test_vitess_follow
 
 deps-etcd:
 	$(call need_pkgs,$(PKGS_ETCD))
@@ -396,16 +397,23 @@ $(ETCD_TEST): tests/etcd/test_etcd.c tests/etcd/harness.h tests/etcd/fake.h test
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
+# The follower with the Vitess source, on a real etcd laid out as a cell.
+$(VFOLLOW_TEST): tests/etcd/test_vitess_follow.c tests/etcd/harness.h tests/etcd/fake.h tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
+
 $(ETCD_SECURITY_TEST): tests/etcd/test_etcd_security.c tests/etcd/harness.h tests/testutil.h $(wildcard include/librouter/*.h librouter/*/*.h) $(STATIC) $(ETCD_STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -lcmocka $(ETCD_LINK) $(LDFLAGS_ALL)
 
-# Then TLS and authentication (an etcd with its own CA, client
+# Then the follower with the Vitess source on a real etcd laid out as a
+# cell, TLS and authentication (an etcd with its own CA, client
 # certificates, passwords), routerctl vitess dump and check on a
 # Vitess-shaped etcd (curl puts the keys), and routerctl's etcd commands
 # over TLS with a password.
-test-etcd: deps-etcd lib $(ETCD_TEST) $(ETCD_SECURITY_TEST) $(BUILD)/routerctl
+test-etcd: deps-etcd lib $(ETCD_TEST) $(VFOLLOW_TEST) $(ETCD_SECURITY_TEST) $(BUILD)/routerctl
 	cd tests && timeout 300 $(abspath $(ETCD_TEST))
+	cd tests && timeout 300 $(abspath $(VFOLLOW_TEST))
 	cd tests && timeout 120 $(abspath $(ETCD_SECURITY_TEST))
 	timeout 120 tests/cli/test_vitess_dump.sh $(BUILD)/routerctl
 	timeout 120 tests/cli/test_vitess_check.sh $(BUILD)/routerctl

@@ -16,6 +16,9 @@
  *           whether that topo routes, and whether any global VSchema or
  *           routing-rule value would be refused by the next rebuild
  *           (latent poison, fleet/vitess_latent.h); read-only.
+ *   vitess watch
+ *           follow the cell like watch follows a key (router_etcd with
+ *           the Vitess source), with watch's options and lines.
  *
  * Every command talks to etcd with the same TLS and authentication
  * options (--cacert, --cert, --cert-key, --user, --password-file; the
@@ -59,6 +62,7 @@ typedef struct ecli {
 	const char *keyspace, *probe, *doc;
 	const char *cell, *topo_root, *tablet_type, *cell_endpoints;
 	int compact;
+	int watch_opts; /* vitess: an option only vitess watch takes */
 	router_doc_shards shards[16];
 	size_t nshards;
 	char *shard_store[16];
@@ -153,7 +157,14 @@ static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 {
 #define IS(name) (strlen(name) == n && strncmp(a, name, n) == 0)
 	int vitess = strcmp(c->cmd, "vitess") == 0;
+	/* vitess watch takes watch's options (vitess dump refuses them). */
+	int watch = strcmp(c->cmd, "watch") == 0 || vitess;
+	int watch_opt = IS("json") || IS("status-prefix") || IS("instance") ||
+	                IS("snapshot") || IS("probe") || IS("ttl") ||
+	                IS("verdicts");
 
+	if (vitess && watch_opt && !IS("json"))
+		c->watch_opts = 1;
 	if (IS("cacert"))
 		c->cacert = val;
 	else if (IS("cert"))
@@ -177,7 +188,7 @@ static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 		c->cell_endpoints = val;
 	else if (vitess && IS("compact"))
 		c->compact = 1;
-	else if (vitess && !IS("endpoints"))
+	else if (vitess && !IS("endpoints") && !watch_opt)
 		return usage(c, "unknown option --%.*s", (int)n, a);
 	else if (IS("allow-destructive") && strcmp(c->cmd, "push") == 0)
 		c->destructive = 1;
@@ -187,25 +198,25 @@ static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 		c->key = val;
 	else if (IS("status-prefix") && strcmp(c->cmd, "push") != 0)
 		c->status_prefix = val;
-	else if (IS("instance") && strcmp(c->cmd, "watch") == 0)
+	else if (IS("instance") && watch)
 		c->instance = val;
-	else if (IS("snapshot") && strcmp(c->cmd, "watch") == 0)
+	else if (IS("snapshot") && watch)
 		c->snapshot = val;
-	else if (IS("probe") && strcmp(c->cmd, "watch") == 0)
+	else if (IS("probe") && watch)
 		c->probe = val;
 	else if (IS("keyspace") && strcmp(c->cmd, "fleet") != 0)
 		c->keyspace = val;
 	else if (IS("shards") && strcmp(c->cmd, "fleet") != 0) {
 		if (add_shards(c, val) != 0)
 			return EXIT_USAGE;
-	} else if (IS("ttl") && strcmp(c->cmd, "watch") == 0) {
+	} else if (IS("ttl") && watch) {
 		char *end;
 		unsigned long v = strtoul(val, &end, 10);
 
 		if (*end != '\0' || v < 2 || v > 3600)
 			return usage(c, "--ttl takes 2..3600 seconds");
 		c->ttl = (unsigned)v;
-	} else if (IS("verdicts") && strcmp(c->cmd, "watch") == 0) {
+	} else if (IS("verdicts") && watch) {
 		char *end;
 		unsigned long v = strtoul(val, &end, 10);
 
@@ -665,7 +676,15 @@ static int cmd_watch(ecli *c)
 	}
 	doc_options(c, &d);
 	o.endpoints = c->endpoints;
-	o.key = c->key;
+	if (strcmp(c->cmd, "vitess") == 0) {
+		o.source = ROUTER_ETCD_SOURCE_VITESS;
+		o.vitess_cell = c->cell;
+		o.vitess_topo_root = c->topo_root;
+		o.vitess_tablet_type = c->tablet_type;
+		o.vitess_cell_endpoints = c->cell_endpoints;
+	} else {
+		o.key = c->key;
+	}
 	o.status_prefix = c->status_prefix;
 	o.instance_id = c->instance;
 	o.snapshot_path = c->snapshot;
@@ -684,7 +703,14 @@ static int cmd_watch(ecli *c)
 		router_free(w.r);
 		return EXIT_USAGE;
 	}
-	if (!c->json)
+	if (!c->json && o.source == ROUTER_ETCD_SOURCE_VITESS)
+		printf("%s: following Vitess cell %s (%s tablets) from %s/cells/"
+		       "%s/CellInfo at %s; status in %s\n",
+		       router_etcd_instance_id(w.f), c->cell,
+		       c->tablet_type ? c->tablet_type : "primary",
+		       c->topo_root ? c->topo_root : "/vitess/global", c->cell,
+		       c->endpoints, router_etcd_status_key(w.f));
+	else if (!c->json)
 		printf("%s: following %s at %s; status in %s\n",
 		       router_etcd_instance_id(w.f), c->key, c->endpoints,
 		       router_etcd_status_key(w.f));
@@ -1290,44 +1316,6 @@ static int cmd_fleet(ecli *c)
 /* vitess dump, vitess check                                                */
 /* ------------------------------------------------------------------------ */
 
-/* The endpoints of a cell's topo from its CellInfo's server_address
- * (host:port, no scheme, as Vitess writes it): https:// when TLS files
- * are given (the same files are used for every topo, as vtgate's
- * --topo_etcd_tls_* flags), else http://.  malloc'd; NULL when out of
- * memory or empty. */
-static char *cell_endpoints(const ecli *c, const char *addr)
-{
-	char *eps = router__vitess_cell_endpoints(addr), *out, *o;
-	const char *p;
-
-	if (eps == NULL ||
-	    (c->sec.ca_file == NULL && c->sec.cert_file == NULL))
-		return eps;
-	/* At most one "s" more per endpoint: one per byte is plenty. */
-	if ((out = malloc(2 * strlen(eps) + 1)) == NULL) {
-		free(eps);
-		return NULL;
-	}
-	for (p = eps, o = out; *p != '\0';) {
-		size_t len = strcspn(p, ",");
-
-		if (strncmp(p, "http://", 7) == 0) {
-			o += sprintf(o, "https://");
-			memcpy(o, p + 7, len - 7);
-			o += len - 7;
-		} else {
-			memcpy(o, p, len);
-			o += len;
-		}
-		p += len;
-		if (*p == ',')
-			*o++ = *p++;
-	}
-	*o = '\0';
-	free(eps);
-	return out;
-}
-
 /* Connects to the global topo (*g) and, through the cell's CellInfo, to
  * the cell's (*cc, NULL when it is the global one); *root the cell's
  * root (malloc'd).  Returns ROUTER_OK or the failure, e saying why. */
@@ -1355,7 +1343,9 @@ static int vitess_connect(const ecli *c, const char *groot, router__etcd **g,
 	if (rc == ROUTER_OK) {
 		char *eps = c->cell_endpoints != NULL
 		                ? strdup(c->cell_endpoints)
-		                : cell_endpoints(c, addr);
+		                : router__vitess_cell_endpoints(
+		                      addr, c->sec.ca_file != NULL ||
+		                                c->sec.cert_file != NULL);
 
 		if (eps != NULL) {
 			rc = router__etcd_open_with(cc, eps, 5000, &c->sec, e);
@@ -1657,19 +1647,27 @@ static int cmd_vitess(ecli *c)
 	router_error e;
 	char *root = NULL;
 	const char *groot = c->topo_root != NULL ? c->topo_root : "/vitess/global";
-	int rc, ret, check;
+	int rc, ret, check, watch;
 
-	if (c->doc == NULL ||
-	    (strcmp(c->doc, "dump") != 0 && strcmp(c->doc, "check") != 0))
-		return usage(c, "vitess commands: dump, check: routerctl vitess "
-		                "dump|check --cell CELL");
+	if (c->doc == NULL || (strcmp(c->doc, "dump") != 0 &&
+	                       strcmp(c->doc, "check") != 0 &&
+	                       strcmp(c->doc, "watch") != 0))
+		return usage(c, "vitess commands: dump, check, watch: routerctl "
+		                "vitess dump|check|watch --cell CELL");
 	check = strcmp(c->doc, "check") == 0;
-	if (c->json && !check)
-		return usage(c, "--json is for vitess check");
-	if (c->compact && check)
-		return usage(c, "--compact is for vitess dump");
+	watch = strcmp(c->doc, "watch") == 0;
 	if (c->cell == NULL || c->cell[0] == '\0')
 		return usage(c, "--cell CELL is required");
+	if (c->compact && (check || watch))
+		return usage(c, "--compact is for vitess dump");
+	if (watch)
+		return cmd_watch(c);
+	if (c->watch_opts)
+		return usage(c, "--status-prefix, --instance, --snapshot, "
+		                "--probe, --ttl and --verdicts are options of "
+		                "vitess watch");
+	if (c->json && !check)
+		return usage(c, "--json is for vitess check and vitess watch");
 	if (c->tablet_type != NULL &&
 	    router__vitess_tablet_parse(c->tablet_type, &tt) != 0)
 		return usage(c, "--tablet-type takes primary, replica or rdonly");

@@ -207,6 +207,17 @@ def main():
           "SrvKeyspace customer: shard -80 whose key range bytes say -40")
     ci = td.CellInfo(server_address="127.0.0.1:2379", root="/vitess/zone1")
     write("cellinfo.bin", ci.SerializeToString(deterministic=True), "CellInfo: server_address 127.0.0.1:2379, root /vitess/zone1")
+    # For the follower's tests (tests/etcd/test_vitess_follow.c): the
+    # cut-over's end (every type on four shards), and a cell serving
+    # commerce alone (customer added, then removed).
+    write("srvks_customer_4.bin",
+          srvks([(P, ["-40", "40-80", "80-c0", "c0-"]), (R, ["-40", "40-80", "80-c0", "c0-"]),
+                 (RO, ["-40", "40-80", "80-c0", "c0-"])]).SerializeToString(deterministic=True),
+          "SrvKeyspace customer after 2 -> 4: -40,40-80,80-c0,c0- for every type")
+    only = vs.SrvVSchema()
+    only.keyspaces["commerce"].CopyFrom(commerce)
+    write("srv_vschema_commerce.bin", only.SerializeToString(deterministic=True),
+          "SrvVSchema: commerce alone (srv_vschema.bin without customer)")
     write("keyspace_customer.bin", customer.SerializeToString(deterministic=True),
           "global keyspaces/customer/VSchema: vschema.Keyspace of customer_sharded.json")
 

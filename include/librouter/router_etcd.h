@@ -87,7 +87,10 @@ typedef enum router_etcd_state {
 /* What happened; passed to the event callback. */
 typedef enum router_etcd_event_kind {
 	/* A revision of the key was accepted (code ROUTER_OK) or refused
-	 * (code and error say why; the table in service stays). */
+	 * (code and error say why; the table in service stays).  Vitess
+	 * source: the table built from the cell as of that revision (the
+	 * last one seen when the build ran); a refusal's message names the
+	 * topo keys and keyspaces that changed. */
 	ROUTER_ETCD_EVENT_VERDICT = 1,
 	/* router_etcd_start loaded the snapshot (code ROUTER_OK) or could
 	 * not (code and error; ROUTER_ENOTFOUND: no snapshot yet). */
@@ -127,16 +130,46 @@ typedef struct router_etcd_event {
  * router_etcd_stop or router_etcd_free on its own follower. */
 typedef void (*router_etcd_event_cb)(void *arg, const router_etcd_event *ev);
 
+/* What a follower reads (router_etcd_options.source).
+ *
+ * DOCUMENT: one key holding a librouter routing document (key).
+ *
+ * VITESS: a Vitess cell's serving topology, read-only, as vtgate reads it
+ * (docs/vitess.md): GLOBAL_ROOT/cells/CELL/CellInfo once for the cell's
+ * root CELL_ROOT, then one watch over the prefix CELL_ROOT/ that sees
+ * CELL_ROOT/SrvVSchema and every CELL_ROOT/keyspaces/KS/SrvKeyspace
+ * (keyspaces added and removed).  The follower keeps the current bytes of
+ * each and, after a change, rebuilds the routing table from all of them
+ * and offers it to router_publish with every guard, exactly as a document.
+ * Ordering: every event of one watch message (one etcd transaction) is
+ * applied before anything is built; after the last change the follower
+ * waits vitess_debounce_ms of quiet (no further change to those keys),
+ * but never more than ten times that since the first change not yet
+ * built, so a resharding cut-over that writes a SrvKeyspace and then the
+ * SrvVSchema is published once, whole.  A build that fails (bytes that do
+ * not decode, a gap, a SrvKeyspace missing for a keyspace of the
+ * SrvVSchema, a deleted SrvVSchema: ROUTER_ENOTFOUND) is a refusal naming
+ * the topo key and the keyspace; the next change builds again from the
+ * current values.  Nothing is ever written under a Vitess root: the
+ * status key is under status_prefix (NULL:
+ * "/librouter/status/vitess/CELL/").  key must be NULL, and doc is
+ * ignored but for doc->allocator (the built tables' allocator). */
+typedef enum router_etcd_source {
+	ROUTER_ETCD_SOURCE_DOCUMENT = 0,
+	ROUTER_ETCD_SOURCE_VITESS = 1
+} router_etcd_source;
+
 typedef struct router_etcd_options {
 	size_t size; /* sizeof(router_etcd_options): lets the struct grow */
 	/* etcd client URLs, comma-separated ("http://127.0.0.1:2379"); the
 	 * follower moves to the next one after a transport error. */
 	const char *endpoints;
 	/* The key holding the routing document (NUL-terminated, no NUL
-	 * inside). */
+	 * inside).  NULL with the Vitess source. */
 	const char *key;
 	/* Status keys are STATUS_PREFIX + INSTANCE_ID.  NULL: KEY + "/status/"
-	 * (router_etcd_default_status_prefix). */
+	 * (router_etcd_default_status_prefix); with the Vitess source,
+	 * "/librouter/status/vitess/CELL/". */
 	const char *status_prefix;
 	/* This member's name in the fleet.  NULL: "HOSTNAME-PID". */
 	const char *instance_id;
@@ -160,6 +193,24 @@ typedef struct router_etcd_options {
 	unsigned publish_flags;
 	router_etcd_event_cb on_event; /* NULL: none */
 	void *on_event_arg;
+	/* Appended after on_event_arg (read only when the caller's size
+	 * covers them; an older caller gets the defaults): what the
+	 * follower follows. */
+	router_etcd_source source; /* ROUTER_ETCD_SOURCE_DOCUMENT */
+	/* ROUTER_ETCD_SOURCE_VITESS only: the cell whose serving topology
+	 * is followed (required), the global topo root (NULL:
+	 * "/vitess/global"), the tablet type whose SrvKeyspace partition
+	 * gives the shards (NULL: "primary"; "replica", "rdonly"), the
+	 * cell's etcd (NULL: its CellInfo's server_address, or endpoints
+	 * when that is empty; endpoints is the global topo's etcd, where
+	 * the status key is written too), and the quiet time a change
+	 * waits for before the table is rebuilt (ms, at most 60000; 0:
+	 * none; ROUTER_ETCD_OPTIONS_INIT: 200). */
+	const char *vitess_cell;
+	const char *vitess_topo_root;
+	const char *vitess_tablet_type;
+	const char *vitess_cell_endpoints;
+	unsigned vitess_debounce_ms;
 
 	/* TLS and authentication (0.3).  Read only when size covers them
 	 * (a caller built against an older header gets none).  Every
@@ -192,7 +243,8 @@ typedef struct router_etcd_options {
 
 #define ROUTER_ETCD_OPTIONS_INIT                                            \
 	{sizeof(router_etcd_options), NULL, NULL, NULL, NULL, 10, NULL, 100,  \
-	 5000, 5000, NULL, 0, NULL, NULL,                                     \
+	 5000, 5000, NULL, 0, NULL, NULL, ROUTER_ETCD_SOURCE_DOCUMENT, NULL,  \
+	 NULL, NULL, NULL, 200,                                             \
 	 /* TLS and authentication (0.3) */ NULL, NULL, NULL, NULL, NULL}
 
 /* What a follower has done; a plain value copied out through the size the
@@ -236,8 +288,12 @@ typedef struct router_etcd_status {
 
 /* Create a follower that will publish into r (which must outlive it).
  * Copies every string of opt.  Nothing touches the network until
- * router_etcd_start.  Returns ROUTER_OK; ROUTER_EINVAL (NULL r, opt, key
- * or endpoints; opt->size too small; lease_ttl_s outside 2 .. 1000000;
+ * router_etcd_start.  Returns ROUTER_OK; ROUTER_EINVAL (NULL r, opt or
+ * endpoints; NULL key with the document source; with the Vitess source, a
+ * key given, no vitess_cell or one with a '/', a vitess_tablet_type other
+ * than primary, replica or rdonly, a vitess_topo_root not starting with
+ * '/', vitess_debounce_ms above 60000; an unknown source; opt->size too
+ * small; lease_ttl_s outside 2 .. 1000000;
  * backoff_min_ms 0 or above backoff_max_ms; backoff_max_ms above 3600000
  * (1 hour); an endpoint that is not http:// or https://; tls_cert_file
  * without tls_key_file or the reverse, username without password or the
@@ -283,7 +339,9 @@ ROUTER_EXTERN void router_etcd_get_status(router_etcd *f,
                                           router_etcd_status *out);
 
 /* Wait until the follower has handled revision `revision` of the key (seen
- * it: accepted or refused) or timeout_ms has passed.  Returns ROUTER_OK or
+ * it: accepted or refused; Vitess source: a revision at or after it built,
+ * or seen with no change of the cell's values waiting to be built) or
+ * timeout_ms has passed.  Returns ROUTER_OK or
  * ROUTER_ERANGE (timed out; *status still filled when not NULL, as
  * router_etcd_get_status fills it: the 0.1 fields; call
  * router_etcd_status_get for any appended later).  Any thread but the

@@ -30,6 +30,17 @@
  * revision (etcd delivers every event from start_revision on, or cancels
  * with compact_revision when it cannot) nor repeat one.
  *
+ * Sources.  The document source ranges and watches one key and loads
+ * each revision (handle).  The Vitess source (f->vit, vitess_follow.h
+ * keeps the cell's values) ranges and watches the prefix CELL_ROOT/ on
+ * the cell's etcd (f->cconn when it is not the global one), applies every
+ * event of a watch message, then builds the whole table once the change
+ * is due (vitess_due: a quiet debounce, bounded); while a change waits,
+ * the watch is ended and created again with the remaining wait as its
+ * idle limit, so the watcher needs no timer of its own.  Both sources
+ * share the revision bookkeeping, the backoff, offer (the publish) and
+ * the reporter.
+ *
  * Stopping: `stopping` is set under f->mu, both connections are
  * interrupted (curl_multi_wakeup ends a request in flight at once), the
  * condition variable is broadcast; both threads check `stopping` before
@@ -48,6 +59,7 @@
 #include "etcd.h"
 #include "core/internal.h"
 #include "router_etcd.h"
+#include "vitess_follow.h"
 
 /* Reconnect a watch that has been silent this long: cheap (it resumes at
  * next_rev), and it bounds how long a half-open connection goes unnoticed
@@ -80,8 +92,21 @@ struct router_etcd {
 	 * (under mu): what router_etcd_wait waits for. */
 	int64_t rev_done;
 
+	/* The Vitess source (NULL: the document source): its kept values,
+	 * watcher-private, and the quiet time before a rebuild. */
+	router__vfollow *vit;
+	unsigned debounce_ms;
+	/* The connection to the cell's etcd when it is not the global one
+	 * (NULL: wconn serves both).  Opened by the watcher and set under mu
+	 * unless stopping; stop interrupts it under mu and closes it after
+	 * the join. */
+	router__etcd *cconn;
+
 	/* Watcher-private. */
 	int64_t next_rev;
+	/* Vitess source: monotonic ms of the first and the last change not
+	 * yet built (0: none pending). */
+	int64_t first_change_ms, last_change_ms;
 	uint64_t rnd;
 	/* Revisions handled plus watches that stayed healthy: what resets
 	 * the backoff.  Stuck since (Unix ms, 0: not), kept across a watch
@@ -161,9 +186,27 @@ static int take_options(router_etcd_options *o,
 		                      "0.1 layout",
 		                      opt->size);
 	memcpy(o, opt, opt->size < sizeof *o ? opt->size : sizeof *o);
-	if (o->key == NULL || o->key[0] == '\0')
+	if (o->source == ROUTER_ETCD_SOURCE_VITESS) {
+		/* The Vitess source reads the cell's own keys: a key given
+		 * with it is a mistake (a document key or a Vitess key?),
+		 * refused rather than ignored. */
+		if (o->key != NULL)
+			return router__seterr(err, ROUTER_EINVAL, "key",
+			                      "a key with the Vitess source: the "
+			                      "follower reads the cell's own keys "
+			                      "(set vitess_cell, leave key NULL)");
+		if (o->vitess_debounce_ms > 60000)
+			return router__seterr(err, ROUTER_EINVAL,
+			                      "vitess_debounce_ms",
+			                      "debounce %u ms is above 60000 ms",
+			                      o->vitess_debounce_ms);
+	} else if (o->source != ROUTER_ETCD_SOURCE_DOCUMENT) {
+		return router__seterr(err, ROUTER_EINVAL, "source",
+		                      "unknown source %d", (int)o->source);
+	} else if (o->key == NULL || o->key[0] == '\0') {
 		return router__seterr(err, ROUTER_EINVAL, "key",
 		                      "no etcd key given");
+	}
 	if (o->lease_ttl_s < 2 || o->lease_ttl_s > 1000000)
 		return router__seterr(err, ROUTER_EINVAL, "lease_ttl_s",
 		                      "lease TTL %u s is outside 2 .. 1000000 s",
@@ -208,7 +251,12 @@ static void set_instance(router_etcd *f, const router_etcd_options *o)
 		if (asprintf(&f->instance, "%s-%ld", host, (long)getpid()) < 0)
 			f->instance = NULL;
 	}
-	if (o->status_prefix == NULL) {
+	if (o->status_prefix == NULL && f->vit != NULL) {
+		/* Never under a Vitess root: librouter's own prefix. */
+		if (asprintf(&prefix, "/librouter/status/vitess/%s/",
+		             router__vfollow_cell(f->vit)) < 0)
+			prefix = NULL;
+	} else if (o->status_prefix == NULL) {
 		size_t n = router_etcd_default_status_prefix(o->key, NULL, 0);
 
 		if ((prefix = malloc(n + 1)) != NULL)
@@ -276,6 +324,20 @@ int router_etcd_create(router_etcd **out, router *r,
 	if ((f = calloc(1, sizeof *f)) == NULL)
 		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
 	f->r = r;
+	if (o.source == ROUTER_ETCD_SOURCE_VITESS) {
+		rc = router__vfollow_create(&f->vit, o.vitess_cell,
+		                            o.vitess_topo_root,
+		                            o.vitess_tablet_type,
+		                            o.vitess_cell_endpoints, err);
+		if (rc != ROUTER_OK) {
+			free(f);
+			return rc;
+		}
+		/* Named in messages and the status key until the cell's
+		 * root is known; later messages name the cell's keys. */
+		o.key = router__vfollow_cellinfo_key(f->vit);
+		f->debounce_ms = o.vitess_debounce_ms;
+	}
 	f->endpoints = strdup(o.endpoints);
 	f->key = strdup(o.key);
 	f->key_len = strlen(o.key);
@@ -319,6 +381,7 @@ void router_etcd_free(router_etcd *f)
 	free(f->instance);
 	free(f->snapshot);
 	free(f->doc_keyspace);
+	router__vfollow_free(f->vit);
 	router__etcd_security_clear(&f->sec); /* the password wiped */
 	if (f->rnd != 0) { /* mu and cv exist once create set rnd */
 		pthread_mutex_destroy(&f->mu);
@@ -619,6 +682,32 @@ static int load(router_etcd *f, int64_t rev, const char *value, size_t len,
 	return rc;
 }
 
+/* Offer table t (owned by the call from here on) to the router, unless it
+ * is already in service.  Returns router_publish's verdict (e set when it
+ * refuses), ROUTER_OK when nothing had to change. */
+static int offer(router_etcd *f, router_table *t, router_error *e)
+{
+	int rc;
+
+	if (router_table_version(t) == router_serving_version(f->r) &&
+	    router_table_hash(t) == router_content_hash(f->r)) {
+		/* Already in service (the snapshot of this very revision,
+		 * or the same document put again): nothing to publish,
+		 * nothing to refuse. */
+		router_table_free(t);
+		return ROUTER_OK;
+	}
+	rc = router_publish(f->r, t, f->publish_flags, NULL, e);
+	/* Published: the snapshot follows the table in service.
+	 * Quarantined: pending in the router, which owns it now; the table
+	 * in service (and so the snapshot) has not changed. */
+	if (rc == ROUTER_OK)
+		save_snapshot(f);
+	else if (rc != ROUTER_EQUARANTINED)
+		router_table_free(t);
+	return rc;
+}
+
 /* Offer revision rev of the key (value, or deleted) to the router.
  * unreadable: the revision's document cannot be had (its event could not
  * be decoded, or it is larger than the client buffers): refused with that
@@ -657,27 +746,136 @@ static void handle(router_etcd *f, int64_t rev, const char *value,
 		                    "; version %" PRIu64 " stays in service",
 		                    rev, router_serving_version(f->r));
 	} else if ((rc = load(f, rev, value, len, &t, &e)) == ROUTER_OK) {
-		if (router_table_version(t) == router_serving_version(f->r) &&
-		    router_table_hash(t) == router_content_hash(f->r)) {
-			/* Already in service (the snapshot of this very
-			 * revision, or the same document put again):
-			 * nothing to publish, nothing to refuse. */
-			router_table_free(t);
-			t = NULL;
-		} else {
-			rc = router_publish(f->r, t, f->publish_flags, NULL,
-			                    &e);
-			/* Published: the snapshot follows the table in
-			 * service.  Quarantined: pending in the router,
-			 * which owns it now; the table in service (and so
-			 * the snapshot) has not changed. */
-			if (rc == ROUTER_OK)
-				save_snapshot(f);
-			else if (rc != ROUTER_EQUARANTINED)
-				router_table_free(t);
-		}
+		rc = offer(f, t, &e);
 	}
 	record_verdict(f, rev, rc, &e);
+}
+
+/* ---- the Vitess source (vitess_follow.h keeps the values) ---- */
+
+/* Build the table of the cell's values as of revision rev and offer it:
+ * the verdict is rev's.  A refusal says which topo keys changed. */
+static void vitess_publish(router_etcd *f, int64_t rev)
+{
+	router_table *t = NULL;
+	router_error e;
+	int rc;
+
+	router__clearerr(&e);
+	f->first_change_ms = f->last_change_ms = 0;
+	rc = router__vfollow_build(f->vit, f->doc.allocator, &t, &e);
+	if (rc == ROUTER_OK)
+		rc = offer(f, t, &e);
+	if (rc != ROUTER_OK)
+		router__vfollow_blame(f->vit, &e);
+	router__vfollow_built(f->vit);
+	record_verdict(f, rev, rc, &e);
+}
+
+/* A revision that changed nothing kept (a tablet, a ShardReplication):
+ * seen, and done unless a change waits to be built.  Not worth a status
+ * write of its own (the next one carries it): a cell whose tablets change
+ * often would otherwise cost a write to etcd per change. */
+static void vitess_seen(router_etcd *f, int64_t rev)
+{
+	pthread_mutex_lock(&f->mu);
+	f->st.revision_seen = rev;
+	if (!router__vfollow_pending(f->vit))
+		f->rev_done = rev;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* The connection to the cell's etcd. */
+static router__etcd *vitess_conn(router_etcd *f)
+{
+	return f->cconn != NULL ? f->cconn : f->wconn;
+}
+
+/* Learn the cell's root from its CellInfo (once per follower) and open
+ * the cell's own connection when its etcd is not the global one. */
+static int vitess_locate(router_etcd *f, router_error *e)
+{
+	router__etcd *c = NULL;
+	int rc, stopping;
+
+	if (router__vfollow_prefix(f->vit) == NULL &&
+	    (rc = router__vfollow_locate(
+	         f->vit, f->wconn, f->endpoints,
+	         f->sec.ca_file != NULL || f->sec.cert_file != NULL, e)) !=
+	        ROUTER_OK)
+		return rc;
+	if (f->cconn != NULL ||
+	    strcmp(router__vfollow_endpoints(f->vit), f->endpoints) == 0)
+		return ROUTER_OK;
+	rc = router__etcd_open_with(&c, router__vfollow_endpoints(f->vit),
+	                            f->timeout_ms, &f->sec, e);
+	if (rc != ROUTER_OK)
+		return rc;
+	pthread_mutex_lock(&f->mu);
+	stopping = f->stopping;
+	if (!stopping) {
+		router__etcd_close(f->cconn);
+		f->cconn = c;
+	}
+	pthread_mutex_unlock(&f->mu);
+	if (stopping) {
+		router__etcd_close(c);
+		return ROUTER_ESTATE;
+	}
+	return ROUTER_OK;
+}
+
+/* Read every key of the cell at one revision; build at once when a kept
+ * value changed (one read is one consistent state: nothing to wait for).
+ * next_rev moves past the read. */
+static int vitess_resync(router_etcd *f, router_error *e)
+{
+	int64_t hrev = 0;
+	int rc;
+
+	rc = router__vfollow_read(f->vit, vitess_conn(f), &hrev, e);
+	if (rc != ROUTER_OK)
+		return rc;
+	if (hrev < f->next_rev - 1) {
+		/* The store is behind what was seen (etcd restored or
+		 * replaced; the watch says so when it is created): what it
+		 * holds is kept, and built with the next change above the
+		 * last revision seen, never before. */
+		router__vfollow_hold(f->vit);
+		pthread_mutex_lock(&f->mu);
+		f->st.stale++;
+		f->dirty = 1;
+		pthread_mutex_unlock(&f->mu);
+		return ROUTER_OK;
+	}
+	/* hrev <= ROUTER__ETCD_REV_MAX (the client checks): no overflow. */
+	if (hrev + 1 > f->next_rev)
+		f->next_rev = hrev + 1;
+	made_progress(f);
+	if (router__vfollow_pending(f->vit))
+		vitess_publish(f, f->next_rev - 1);
+	else
+		vitess_seen(f, f->next_rev - 1);
+	return ROUTER_OK;
+}
+
+/* Whether a pending change has waited long enough: debounce_ms of quiet,
+ * or ten times that since the first change not built (a steady stream
+ * of changes still publishes).  *wait_ms: how much longer, else 0. */
+static int vitess_due(const router_etcd *f, unsigned *wait_ms)
+{
+	int64_t now = mono_ms(), quiet, bound;
+
+	*wait_ms = 0;
+	if (!router__vfollow_pending(f->vit))
+		return 0;
+	quiet = f->last_change_ms + f->debounce_ms - now;
+	bound = f->first_change_ms + 10 * (int64_t)f->debounce_ms - now;
+	if (quiet <= 0 || bound <= 0)
+		return 1;
+	*wait_ms = (unsigned)(quiet < bound ? quiet : bound);
+	return 0;
 }
 
 /* Read the key's current value; next_rev moves past the read. */
@@ -730,6 +928,9 @@ static int resync(router_etcd *f, router_error *e)
 typedef struct watch_state {
 	router_etcd *f;
 	int need_resync;
+	/* Vitess source: the watch was ended to wait for quiet (debounce),
+	 * or is one created again after that (no CONNECTED event). */
+	int debounce, rewatch;
 	int connected;
 	int after_failure; /* the last watch or range failed */
 	int64_t created_ms; /* monotonic, when connected */
@@ -737,6 +938,80 @@ typedef struct watch_state {
 	router_error err;
 	int rc;
 } watch_state;
+
+/* The events of one watch message of the Vitess source: every one is
+ * applied before anything is built (one message is one etcd transaction,
+ * or a catch-up of several), then the table is built when the change is
+ * due (vitess_due), or the watch ends so that the watcher waits for quiet
+ * on a new one.  An event that cannot be decoded (its key unknown) is
+ * refused and the cell read again. */
+static int vitess_events(watch_state *w, const router__etcd_watch_msg *m)
+{
+	router_etcd *f = w->f;
+	int64_t start = f->next_rev, last = 0;
+	int changed = 0;
+	unsigned wait;
+
+	for (size_t i = 0; i < m->nevents; i++) {
+		int64_t rev = m->events[i].mod_revision;
+		int rc;
+
+		if (rev < start) {
+			pthread_mutex_lock(&f->mu);
+			f->st.stale++;
+			f->dirty = 1;
+			pthread_mutex_unlock(&f->mu);
+			continue;
+		}
+		if (rev > last)
+			last = rev;
+		if (m->event_error != NULL && m->event_error[i] != NULL) {
+			router_error bad;
+
+			router__seterr(&bad, ROUTER_EDOC,
+			               router__vfollow_prefix(f->vit),
+			               "revision %" PRId64 " cannot be read (%s): "
+			               "skipped, the cell is read again; version "
+			               "%" PRIu64 " stays in service",
+			               rev, m->event_error[i],
+			               router_serving_version(f->r));
+			f->next_rev = rev + 1;
+			made_progress(f);
+			pthread_mutex_lock(&f->mu);
+			f->st.skipped++;
+			pthread_mutex_unlock(&f->mu);
+			record_verdict(f, rev, ROUTER_EDOC, &bad);
+			w->need_resync = 1;
+			return 1;
+		}
+		rc = router__vfollow_apply(f->vit, &m->events[i],
+		                           m->event_is_delete[i], rev);
+		if (rc < 0) {
+			/* Out of memory mid-message: what is kept is no
+			 * longer the cell's state; read it again. */
+			w->need_resync = 1;
+			return 1;
+		}
+		changed |= rc;
+	}
+	if (last == 0)
+		return is_stopping(f); /* a progress notification */
+	f->next_rev = last + 1;
+	made_progress(f);
+	if (changed) {
+		f->last_change_ms = mono_ms();
+		if (f->first_change_ms == 0)
+			f->first_change_ms = f->last_change_ms;
+	}
+	vitess_seen(f, last);
+	if (vitess_due(f, &wait))
+		vitess_publish(f, last);
+	else if (router__vfollow_pending(f->vit)) {
+		w->debounce = 1;
+		return 1;
+	}
+	return is_stopping(f);
+}
 
 static int on_watch(void *arg, const router__etcd_watch_msg *m)
 {
@@ -808,14 +1083,17 @@ static int on_watch(void *arg, const router__etcd_watch_msg *m)
 			emit(f, ROUTER_ETCD_EVENT_STALE, e.code,
 			     m->header_revision, &e, 0);
 		}
-		emit(f, ROUTER_ETCD_EVENT_CONNECTED, ROUTER_OK, f->next_rev,
-		     NULL, 0);
+		if (!w->rewatch)
+			emit(f, ROUTER_ETCD_EVENT_CONNECTED, ROUTER_OK,
+			     f->next_rev, NULL, 0);
 	}
 	if (w->connected && !w->healthy &&
 	    mono_ms() - w->created_ms >= healthy_ms(f)) {
 		w->healthy = 1;
 		made_progress(f);
 	}
+	if (f->vit != NULL)
+		return vitess_events(w, m);
 	for (size_t i = 0; i < m->nevents; i++) {
 		router_error bad;
 
@@ -838,18 +1116,28 @@ static void *watcher_main(void *arg)
 	/* One below: the first retry after a start counts as following
 	 * progress (from the minimum backoff, not stuck). */
 	uint64_t mark = f->progress - 1;
-	int need_resync = f->next_rev == 0, had_failure = 0;
+	int need_resync = f->next_rev == 0, had_failure = 0, rewatch = 0;
 	router_error e;
 
 	f->stuck_since = 0;
 	while (!is_stopping(f)) {
 		watch_state w;
+		unsigned idle = router__etcd_watch_idle_ms, wait = 0;
 		int rc;
 
+		if (f->vit != NULL && (rc = vitess_locate(f, &e)) != ROUTER_OK) {
+			if (rc == ROUTER_ESTATE)
+				break;
+			had_failure = 1;
+			if (retry(f, &e, &backoff, &mark))
+				break;
+			continue;
+		}
 		if (need_resync) {
 			if (f->next_rev == 0)
 				f->next_rev = 1;
-			rc = resync(f, &e);
+			rc = f->vit != NULL ? vitess_resync(f, &e)
+			                    : resync(f, &e);
 			if (rc == ROUTER_ESTATE)
 				break;
 			if (rc != ROUTER_OK) {
@@ -863,9 +1151,20 @@ static void *watcher_main(void *arg)
 		memset(&w, 0, sizeof w);
 		w.f = f;
 		w.after_failure = had_failure;
-		rc = router__etcd_watch(f->wconn, f->key, f->key_len,
-		                        f->next_rev, router__etcd_watch_idle_ms,
-		                        on_watch, &w, &e);
+		w.rewatch = rewatch;
+		rewatch = 0;
+		if (f->vit != NULL && vitess_due(f, &wait))
+			vitess_publish(f, f->next_rev - 1);
+		else if (f->vit != NULL && wait > 0 && wait < idle)
+			idle = wait; /* watch until the change is due */
+		if (f->vit != NULL)
+			rc = router__etcd_watch_prefix(
+			    vitess_conn(f), router__vfollow_prefix(f->vit),
+			    f->next_rev, idle, on_watch, &w, &e);
+		else
+			rc = router__etcd_watch(f->wconn, f->key, f->key_len,
+			                        f->next_rev, idle, on_watch, &w,
+			                        &e);
 		if (w.connected) {
 			had_failure = 0;
 			if (!w.healthy &&
@@ -908,6 +1207,14 @@ static void *watcher_main(void *arg)
 			had_failure = 1;
 			if (retry(f, &e, &backoff, &mark))
 				break;
+			continue;
+		}
+		/* Vitess source: a watch ended to wait for quiet, or a
+		 * quiet one ended when a pending change became due: watch
+		 * again at once (the loop's top builds what is due). */
+		if (f->vit != NULL &&
+		    (w.debounce || router__vfollow_pending(f->vit))) {
+			rewatch = w.connected || w.rewatch;
 			continue;
 		}
 		/* A quiet watch ended by the idle limit (or stopping). */
@@ -979,6 +1286,16 @@ static char *status_json(router_etcd *f, const router_etcd_status *s)
 	              "stuck", stuck);
 	if (o == NULL)
 		return NULL;
+	if (f->vit != NULL) {
+		/* Which cell and tablet type this member follows (key is
+		 * the cell's CellInfo). */
+		json_object_set_new(o, "source", json_string("vitess"));
+		json_object_set_new(o, "cell",
+		                    json_string(router__vfollow_cell(f->vit)));
+		json_object_set_new(
+		    o, "tablet_type",
+		    json_string(router__vfollow_tablet_name(f->vit)));
+	}
 	/* A document may carry a version up to ROUTER_VERSION_MAX (2^64 - 2);
 	 * a JSON integer here is signed 64-bit, so a version above INT64_MAX
 	 * is written as its decimal string (as documents may spell it), never
@@ -1261,11 +1578,16 @@ void router_etcd_stop(router_etcd *f)
 	pthread_mutex_lock(&f->mu);
 	f->stopping = 1;
 	pthread_cond_broadcast(&f->cv);
+	/* Under mu: the watcher sets cconn under it, checking stopping. */
+	if (f->cconn != NULL)
+		router__etcd_interrupt(f->cconn);
 	pthread_mutex_unlock(&f->mu);
 	router__etcd_interrupt(f->wconn);
 	router__etcd_interrupt(f->rconn);
 	pthread_join(f->watcher, NULL);
 	pthread_join(f->reporter, NULL);
+	router__etcd_close(f->cconn);
+	f->cconn = NULL;
 	if (f->lease != 0) {
 		/* The member leaves the fleet table now rather than when the
 		 * lease expires.  Best effort, bounded. */

@@ -237,4 +237,11 @@ int router__etcd_watch(router__etcd *c, const void *key, size_t key_len,
                        router__etcd_watch_fn fn, void *arg,
                        router_error *err);
 
+/* The same over every key starting with prefix (1 .. 1024 bytes): one
+ * watch, every event carrying its key. */
+int router__etcd_watch_prefix(router__etcd *c, const char *prefix,
+                              int64_t start_rev, unsigned idle_ms,
+                              router__etcd_watch_fn fn, void *arg,
+                              router_error *err);
+
 #endif /* ROUTER_ETCD_INTERNAL_H */

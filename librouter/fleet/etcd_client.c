@@ -1853,9 +1853,10 @@ static int watch_line(void *arg, char *line, size_t len)
 	return stop;
 }
 
-int router__etcd_watch(router__etcd *c, const void *key, size_t key_len,
-                       int64_t start_rev, unsigned idle_ms,
-                       router__etcd_watch_fn fn, void *arg,
+/* The watch of [key, end) (end NULL: the key alone). */
+static int watch_range(router__etcd *c, const void *key, size_t key_len,
+                       const void *end, size_t end_len, int64_t start_rev,
+                       unsigned idle_ms, router__etcd_watch_fn fn, void *arg,
                        router_error *err)
 {
 	watch_ctx w;
@@ -1881,6 +1882,12 @@ int router__etcd_watch(router__etcd *c, const void *key, size_t key_len,
 	req = json_pack("{s:{s:o, s:s, s:b}}", "create_request", "key",
 	                jb64(key, key_len), "start_revision", buf,
 	                "progress_notify", 1);
+	if (req != NULL && end != NULL &&
+	    json_object_set_new(json_object_get(req, "create_request"),
+	                        "range_end", jb64(end, end_len)) != 0) {
+		json_decref(req);
+		req = NULL;
+	}
 	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (text == NULL)
@@ -1931,4 +1938,37 @@ int router__etcd_watch(router__etcd *c, const void *key, size_t key_len,
 	c->len = 0;
 	buf_shrink(c);
 	return rc;
+}
+
+int router__etcd_watch(router__etcd *c, const void *key, size_t key_len,
+                       int64_t start_rev, unsigned idle_ms,
+                       router__etcd_watch_fn fn, void *arg,
+                       router_error *err)
+{
+	return watch_range(c, key, key_len, NULL, 0, start_rev, idle_ms, fn,
+	                   arg, err);
+}
+
+int router__etcd_watch_prefix(router__etcd *c, const char *prefix,
+                              int64_t start_rev, unsigned idle_ms,
+                              router__etcd_watch_fn fn, void *arg,
+                              router_error *err)
+{
+	size_t len = strlen(prefix), n = len;
+	unsigned char end[1024];
+
+	if (len == 0 || len > sizeof end)
+		return router__seterr(err, ROUTER_EINVAL, prefix,
+		                      "prefix must have 1 to %zu bytes",
+		                      sizeof end);
+	/* etcd's prefix end, as router__etcd_get_prefix computes it. */
+	memcpy(end, prefix, len);
+	while (n > 0 && end[n - 1] == 0xff)
+		n--;
+	if (n == 0)
+		return watch_range(c, prefix, len, "\0", 1, start_rev, idle_ms,
+		                   fn, arg, err);
+	end[n - 1]++;
+	return watch_range(c, prefix, len, end, n, start_rev, idle_ms, fn, arg,
+	                   err);
 }

@@ -727,6 +727,8 @@ int router__vitess_build(const router__vitess_input *in,
 		}
 		rc = build_doc(&c, &doc);
 	}
+	if (inc.min_version > vmax)
+		vmax = inc.min_version;
 	out->version = vmax > 0 ? (uint64_t)vmax : 0;
 	if (rc == ROUTER_OK) {
 		out->document = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -80,6 +80,9 @@ typedef struct router__vitess_input {
 	size_t nsrvks;
 	router__vitess_tablet tablet; /* 0: PRIMARY */
 	const router_allocator *allocator; /* of the table; NULL: malloc */
+	/* The version is at least this (0: none): a follower's revision of
+	 * a delete, which leaves no mod revision behind (vitess_follow.h). */
+	int64_t min_version;
 } router__vitess_input;
 
 /* A shard routing rule: from_keyspace/shard is served by to_keyspace. */

@@ -78,11 +78,13 @@ int router__vitess_read_cell_info(router__etcd *c, const char *global_root,
 	return rc;
 }
 
-char *router__vitess_cell_endpoints(const char *server_address)
+char *router__vitess_cell_endpoints(const char *server_address, int tls)
 {
+	const char *scheme = tls ? "https://" : "http://";
+
 	size_t n = strlen(server_address), k = 0;
 	const char *p = server_address;
-	char *out = malloc(n * 8 + 8); /* at most one "http://" per byte */
+	char *out = malloc(n * 9 + 9); /* at most one "https://" per byte */
 
 	if (out == NULL)
 		return NULL;
@@ -97,8 +99,8 @@ char *router__vitess_cell_endpoints(const char *server_address)
 		if (k > 0)
 			out[k++] = ',';
 		if (strstr(p, "://") == NULL || (size_t)(strstr(p, "://") - p) > len) {
-			memcpy(out + k, "http://", 7);
-			k += 7;
+			memcpy(out + k, scheme, strlen(scheme));
+			k += strlen(scheme);
 		}
 		memcpy(out + k, p, len);
 		k += len;

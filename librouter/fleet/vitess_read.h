@@ -34,10 +34,12 @@ int router__vitess_read_cell_info(router__etcd *c, const char *global_root,
 
 /* The etcd endpoints of a CellInfo.server_address, as Vitess's etcd2topo
  * dials them: the comma-separated entries, each "host:port" given the
- * http:// scheme (an entry with a scheme is kept), spaces dropped.
- * malloc'd; NULL when out of memory or when server_address is empty (the
- * caller then uses the global topo's endpoints). */
-char *router__vitess_cell_endpoints(const char *server_address);
+ * http:// scheme, or https:// when tls is nonzero (the caller has TLS
+ * files: the same ones serve every topo, as vtgate's --topo_etcd_tls_*
+ * flags do); an entry with a scheme is kept; spaces dropped.  malloc'd;
+ * NULL when out of memory or when server_address is empty (the caller
+ * then uses the global topo's endpoints). */
+char *router__vitess_cell_endpoints(const char *server_address, int tls);
 
 /* Read the cell rooted at cell_root and build its table for tablet (0:
  * PRIMARY) into out (router__vitess_build's contract).  Keys under

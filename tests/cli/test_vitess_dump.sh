@@ -79,4 +79,24 @@ grep -q '/vitess/zone1/keyspaces/customer/SrvKeyspace: not valid protobuf' "$tmp
 # An unknown cell: exit 1; etcd unreachable: exit 2.
 "$ctl" vitess dump --cell nowhere --endpoints "$ep" > /dev/null 2>&1 && fail "unknown cell accepted" || [ $? = 1 ] || fail "unknown cell: not 1"
 "$ctl" vitess dump --cell zone1 --endpoints http://127.0.0.1:1 > /dev/null 2>&1 && fail "no etcd accepted" || [ $? = 2 ] || fail "no etcd: not 2"
-echo "test_vitess_dump: ok (primary and replica documents, rules, refusals, exit codes)"
+
+# vitess watch follows the cell with watch's options and lines: accepted,
+# then a value that does not decode refused (naming its key), exit 1.
+"$ctl" vitess dump --cell zone1 --endpoints "$ep" --json > /dev/null 2>&1 && fail "dump --json accepted" || [ $? = 2 ] || fail "dump --json: not 2"
+putfile /vitess/zone1/keyspaces/customer/SrvKeyspace "$data/srvks_customer.bin"
+"$ctl" vitess watch --cell zone1 --endpoints "$ep" --json --verdicts 2 --instance w1 \
+	--probe customer.customer=1 > "$tmp/watch.out" 2> "$tmp/watch.err" &
+wpid=$!
+i=0
+until grep -q '"event":"verdict"' "$tmp/watch.out" 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "vitess watch: no verdict ($(cat "$tmp/watch.err"))"; sleep 0.1
+done
+putfile /vitess/zone1/keyspaces/customer/SrvKeyspace "$tmp/garbage"
+rc=0; wait $wpid || rc=$?
+[ "$rc" = 1 ] || fail "vitess watch: exit $rc, not 1 ($(cat "$tmp/watch.err"))"
+grep '"event":"verdict"' "$tmp/watch.out" | head -1 | grep -q '"code":"ROUTER_OK".*"probe":"customer.customer 1 -> 80-' ||
+	fail "vitess watch: first verdict $(cat "$tmp/watch.out")"
+grep '"event":"verdict"' "$tmp/watch.out" | sed -n 2p | grep -q '"code":"ROUTER_EDOC".*/vitess/zone1/keyspaces/customer/SrvKeyspace' ||
+	fail "vitess watch: second verdict $(cat "$tmp/watch.out")"
+"$ctl" vitess watch --endpoints "$ep" > /dev/null 2>&1 && fail "watch without --cell" || [ $? = 2 ] || fail "watch without --cell: not 2"
+echo "test_vitess_dump: ok (primary and replica documents, rules, refusals, exit codes, vitess watch)"

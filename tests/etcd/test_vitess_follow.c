@@ -1,0 +1,1376 @@
+/*
+ * Integration tests of the follower with the Vitess source
+ * (router_etcd_options.source = ROUTER_ETCD_SOURCE_VITESS) against a real
+ * etcd laid out as a Vitess cell: the values are tests/data/topo/'s,
+ * written by tools/gen_topo_fixtures.py with Vitess's own .proto files.
+ * Every test is bounded (alarm); etcd dies with the process.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "fake.h"
+#include "harness.h"
+#include "router.h"
+#include "router_etcd.h"
+#include "testutil.h"
+
+#define TEST_SECONDS 60
+#define GLOBAL "/vitess/global"
+#define CELLINFO GLOBAL "/cells/zone1/CellInfo"
+#define SRV "/vitess/zone1/SrvVSchema"
+#define KS_CUSTOMER "/vitess/zone1/keyspaces/customer/SrvKeyspace"
+#define KS_COMMERCE "/vitess/zone1/keyspaces/commerce/SrvKeyspace"
+#define STATUS_PREFIX "/librouter/status/vitess/zone1/"
+
+/* ---- etcd as a client, and what the test wrote ------------------------- */
+
+/* Every key this test wrote or deleted, with the revision of the last
+ * write: at the end, nothing outside /librouter/ may have moved. */
+#define MAXKEYS 64
+static struct {
+	char key[128];
+	int64_t rev;
+	int deleted;
+} g_writes[MAXKEYS];
+static size_t g_nwrites;
+
+static void wrote(const char *key, int64_t rev, int deleted)
+{
+	size_t i;
+
+	for (i = 0; i < g_nwrites; i++)
+		if (strcmp(g_writes[i].key, key) == 0)
+			break;
+	if (i == g_nwrites) {
+		if (g_nwrites == MAXKEYS)
+			fail_msg("more than %d keys written", MAXKEYS);
+		snprintf(g_writes[g_nwrites++].key, sizeof g_writes[0].key,
+		         "%s", key);
+	}
+	g_writes[i].rev = rev;
+	g_writes[i].deleted = deleted;
+}
+
+static router__etcd *client(const etcd_server *e)
+{
+	router__etcd *c;
+	router_error err;
+
+	if (router__etcd_open(&c, e->endpoint, 5000, &err) != ROUTER_OK)
+		fail_msg("open %s: %s", e->endpoint, err.message);
+	return c;
+}
+
+static int64_t put_bytes(router__etcd *c, const char *key, const void *buf,
+                         size_t n)
+{
+	int64_t rev = 0;
+	router_error err;
+
+	if (router__etcd_put(c, key, strlen(key), buf, n, 0, &rev, &err) !=
+	    ROUTER_OK)
+		fail_msg("put %s: %s", key, err.message);
+	wrote(key, rev, 0);
+	return rev;
+}
+
+/* Put tests/data/topo/NAME under key; its mod revision. */
+static int64_t put_fixture(router__etcd *c, const char *key, const char *name)
+{
+	char path[512];
+	static uint8_t buf[4096];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/topo/%s", tu_data_dir(), name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("missing fixture %s", path);
+	n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	return put_bytes(c, key, buf, n);
+}
+
+static int64_t del(router__etcd *c, const char *key)
+{
+	int64_t rev = 0;
+	router_error err;
+
+	if (router__etcd_delete(c, key, strlen(key), &rev, &err) != ROUTER_OK)
+		fail_msg("delete %s: %s", key, err.message);
+	wrote(key, rev, 1);
+	return rev;
+}
+
+static uint8_t *fixture(const char *name, size_t *n)
+{
+	char path[512];
+	uint8_t *buf = malloc(4096);
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/topo/%s", tu_data_dir(), name);
+	f = fopen(path, "rb");
+	if (f == NULL || buf == NULL)
+		fail_msg("missing fixture %s", path);
+	*n = fread(buf, 1, 4096, f);
+	fclose(f);
+	return buf;
+}
+
+static void b64(const uint8_t *p, size_t n, char *out)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, k = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+
+		out[k++] = t[v >> 18];
+		out[k++] = t[v >> 12 & 63];
+		out[k++] = t[v >> 6 & 63];
+		out[k++] = t[v & 63];
+	}
+	if (n - i == 1) {
+		out[k++] = t[p[i] >> 2];
+		out[k++] = t[(p[i] & 3) << 4];
+		out[k++] = '=';
+		out[k++] = '=';
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)p[i] << 8 | p[i + 1];
+
+		out[k++] = t[v >> 10];
+		out[k++] = t[v >> 4 & 63];
+		out[k++] = t[(v & 15) << 2];
+		out[k++] = '=';
+	}
+	out[k] = '\0';
+}
+
+/* Put two fixtures in one etcd transaction (POST /v3/kv/txn, with curl
+ * as any client would): one revision, one watch message.  Returns the
+ * transaction's revision. */
+static int64_t put_two_in_one_txn(const etcd_server *e, const char *k1,
+                                  const char *f1, const char *k2,
+                                  const char *f2)
+{
+	static char body[16384], cmd[17000], ek1[256], ek2[256], ev1[6000],
+	    ev2[6000];
+	size_t n1, n2;
+	uint8_t *v1 = fixture(f1, &n1), *v2 = fixture(f2, &n2);
+	char out[4096];
+	FILE *p;
+	json_t *o;
+	int64_t rev;
+
+	b64((const uint8_t *)k1, strlen(k1), ek1);
+	b64((const uint8_t *)k2, strlen(k2), ek2);
+	b64(v1, n1, ev1);
+	b64(v2, n2, ev2);
+	free(v1);
+	free(v2);
+	snprintf(body, sizeof body,
+	         "{\"success\":[{\"requestPut\":{\"key\":\"%s\",\"value\":"
+	         "\"%s\"}},{\"requestPut\":{\"key\":\"%s\",\"value\":"
+	         "\"%s\"}}]}",
+	         ek1, ev1, ek2, ev2);
+	snprintf(cmd, sizeof cmd, "curl -s -X POST -d '%s' %s/v3/kv/txn", body,
+	         e->endpoint);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	out[fread(out, 1, sizeof out - 1, p)] = '\0';
+	pclose(p);
+	o = json_loads(out, 0, NULL);
+	if (o == NULL)
+		fail_msg("txn: %s", out);
+	rev = atoll(json_string_value(
+	    json_object_get(json_object_get(o, "header"), "revision")));
+	json_decref(o);
+	assert_true(rev > 0);
+	wrote(k1, rev, 0);
+	wrote(k2, rev, 0);
+	return rev;
+}
+
+/* A CellInfo naming server_address and root, encoded by hand (two string
+ * fields, TOPO.md section 3: the fixture's CellInfo names port 2379). */
+static int64_t put_cellinfo(router__etcd *c, const char *addr,
+                            const char *root)
+{
+	uint8_t buf[256];
+	size_t n = 0, a = strlen(addr), r = strlen(root);
+
+	buf[n++] = 0x0a;
+	buf[n++] = (uint8_t)a;
+	memcpy(buf + n, addr, a);
+	n += a;
+	buf[n++] = 0x12;
+	buf[n++] = (uint8_t)r;
+	memcpy(buf + n, root, r);
+	n += r;
+	return put_bytes(c, CELLINFO, buf, n);
+}
+
+/* The cell of the tests: commerce unsharded, customer on -80, 80-.
+ * Returns the revision of the last write. */
+static int64_t lay_out_cell(router__etcd *c)
+{
+	put_fixture(c, CELLINFO, "cellinfo.bin");
+	put_fixture(c, KS_COMMERCE, "srvks_commerce.bin");
+	put_fixture(c, KS_CUSTOMER, "srvks_customer.bin");
+	return put_fixture(c, SRV, "srv_vschema.bin");
+}
+
+/* ---- followers --------------------------------------------------------- */
+
+#define MAXREC 64
+
+typedef struct member {
+	router *r;
+	router_etcd *f;
+	pthread_mutex_t mu;
+	int64_t revs[MAXREC]; /* verdicts, in order */
+	int codes[MAXREC];
+	char culprits[MAXREC][ROUTER_CULPRIT_MAX];
+	char messages[MAXREC][ROUTER_MESSAGE_MAX];
+	size_t nrec;
+	int compacted_events, connected_events, stale_events;
+	/* The reader thread. */
+	pthread_t reader;
+	int reading;
+	atomic_int stop;
+	atomic_ulong lookups, failures, wrong, backwards, four;
+} member;
+
+static void on_event(void *arg, const router_etcd_event *ev)
+{
+	member *m = arg;
+
+	pthread_mutex_lock(&m->mu);
+	if (ev->kind == ROUTER_ETCD_EVENT_VERDICT && m->nrec < MAXREC) {
+		m->revs[m->nrec] = ev->revision;
+		m->codes[m->nrec] = ev->code;
+		if (ev->error != NULL) {
+			snprintf(m->culprits[m->nrec], ROUTER_CULPRIT_MAX, "%s",
+			         ev->error->culprit);
+			snprintf(m->messages[m->nrec], ROUTER_MESSAGE_MAX, "%s",
+			         ev->error->message);
+		}
+		m->nrec++;
+	}
+	m->compacted_events += ev->kind == ROUTER_ETCD_EVENT_COMPACTED;
+	m->connected_events += ev->kind == ROUTER_ETCD_EVENT_CONNECTED;
+	m->stale_events += ev->kind == ROUTER_ETCD_EVENT_STALE;
+	pthread_mutex_unlock(&m->mu);
+}
+
+/* Members live in a static pool, not on a test's stack: a failed
+ * assertion leaves the test by longjmp, and teardown must still stop
+ * every follower thread. */
+#define POOL 4
+static member pool[POOL];
+static int pool_used[POOL];
+
+typedef struct vopts {
+	const char *tablet;         /* NULL: primary */
+	const char *cell_endpoints; /* NULL: the CellInfo's */
+	int no_cell_endpoints;      /* leave vitess_cell_endpoints NULL */
+	unsigned debounce_ms;       /* 0: the default (200) */
+	const char *snapshot;
+} vopts;
+
+static member *member_start(const etcd_server *e, int i, const vopts *v)
+{
+	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
+	router_error err;
+	char id[32];
+	member *m = NULL;
+
+	for (int k = 0; k < POOL && m == NULL; k++)
+		if (!pool_used[k]) {
+			pool_used[k] = 1;
+			m = &pool[k];
+		}
+	if (m == NULL) {
+		fail_msg("more than %d members", POOL);
+		return &pool[0];
+	}
+	memset(m, 0, sizeof *m);
+	pthread_mutex_init(&m->mu, NULL);
+	assert_int_equal(router_create(&m->r, NULL, &err), ROUTER_OK);
+	snprintf(id, sizeof id, "member-%d", i);
+	o.endpoints = e->endpoint;
+	o.source = ROUTER_ETCD_SOURCE_VITESS;
+	o.vitess_cell = "zone1";
+	o.vitess_tablet_type = v ? v->tablet : NULL;
+	o.vitess_cell_endpoints =
+	    v && v->no_cell_endpoints ? NULL
+	    : v && v->cell_endpoints  ? v->cell_endpoints
+	                              : e->endpoint;
+	if (v && v->debounce_ms)
+		o.vitess_debounce_ms = v->debounce_ms;
+	o.instance_id = id;
+	o.lease_ttl_s = 5;
+	o.backoff_min_ms = 50;
+	o.backoff_max_ms = 400;
+	o.request_timeout_ms = 2000;
+	o.snapshot_path = v ? v->snapshot : NULL;
+	o.on_event = on_event;
+	o.on_event_arg = m;
+	if (router_etcd_create(&m->f, m->r, &o, &err) != ROUTER_OK)
+		fail_msg("create: %s: %s", err.culprit, err.message);
+	assert_int_equal(router_etcd_start(m->f, &err), ROUTER_OK);
+	return m;
+}
+
+static void reader_stop(member *m)
+{
+	if (m->reading) {
+		atomic_store(&m->stop, 1);
+		pthread_join(m->reader, NULL);
+		m->reading = 0;
+	}
+}
+
+static void member_free(member *m)
+{
+	reader_stop(m);
+	router_etcd_free(m->f);
+	router_free(m->r);
+	pthread_mutex_destroy(&m->mu);
+	pool_used[m - pool] = 0;
+}
+
+static router_etcd_status wait_seen(member *m, int64_t rev)
+{
+	router_etcd_status s;
+
+	if (router_etcd_wait(m->f, rev, 15000, NULL) != ROUTER_OK) {
+		router_etcd_status_get(m->f, &s, sizeof s);
+		fail_msg("%s did not handle revision %" PRId64 " (seen %" PRId64
+		         ", state %s, last error %s: %s)",
+		         router_etcd_instance_id(m->f), rev, s.revision_seen,
+		         router_etcd_state_name(s.state), s.last_error.culprit,
+		         s.last_error.message);
+	}
+	router_etcd_status_get(m->f, &s, sizeof s);
+	return s;
+}
+
+/* The last verdict: its revision, code, culprit and message. */
+static int last_verdict(member *m, int64_t *rev, char *culprit, char *msg)
+{
+	int code = 1;
+
+	pthread_mutex_lock(&m->mu);
+	if (m->nrec > 0) {
+		code = m->codes[m->nrec - 1];
+		if (rev)
+			*rev = m->revs[m->nrec - 1];
+		if (culprit)
+			strcpy(culprit, m->culprits[m->nrec - 1]);
+		if (msg)
+			strcpy(msg, m->messages[m->nrec - 1]);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return code;
+}
+
+static size_t verdicts(member *m)
+{
+	size_t n;
+
+	pthread_mutex_lock(&m->mu);
+	n = m->nrec;
+	pthread_mutex_unlock(&m->mu);
+	return n;
+}
+
+/* customer.customer by customer_id, and commerce's tables. */
+static int route_customer(member *m, int64_t id, router_route_result *res)
+{
+	router_value v = ROUTER_VALUE_INT64(id);
+
+	return router_route(m->r, "customer", 8, "customer", 8, &v, 1, res,
+	                    NULL);
+}
+
+static const char *shard_of(member *m, int64_t id)
+{
+	router_route_result res;
+
+	return route_customer(m, id, &res) == ROUTER_OK ? res.shard : "";
+}
+
+/* The shard of keyspace ID byte k on n (2 or 4) equal shards. */
+static const char *expect(uint8_t k, unsigned n)
+{
+	static const char *const two[] = {"-80", "80-"};
+	static const char *const four[] = {"-40", "40-80", "80-c0", "c0-"};
+
+	return n == 2 ? two[k >> 7] : four[k >> 6];
+}
+
+/* Reader: routes customer ids round and round; every answer must be
+ * that of the two-shard or of the four-shard table for its keyspace ID
+ * (never anything else: a half-applied table would answer otherwise or
+ * fail), versions never go back, and once a four-shard answer came, no
+ * two-shard one does (for ids where the two differ). */
+static void *reader_main(void *arg)
+{
+	member *m = arg;
+	uint64_t last_version = 0;
+	int saw_four = 0;
+
+	for (int64_t id = 1; !atomic_load(&m->stop); id = id % 5000 + 1) {
+		router_route_result res;
+		const char *s2, *s4;
+
+		atomic_fetch_add(&m->lookups, 1);
+		if (route_customer(m, id, &res) != ROUTER_OK) {
+			atomic_fetch_add(&m->failures, 1);
+			continue;
+		}
+		if (res.version < last_version)
+			atomic_fetch_add(&m->backwards, 1);
+		last_version = res.version;
+		s2 = expect(res.ksid[0], 2);
+		s4 = expect(res.ksid[0], 4);
+		if (strcmp(res.shard, s4) == 0 && strcmp(s2, s4) != 0) {
+			saw_four = 1;
+			atomic_fetch_add(&m->four, 1);
+		} else if (strcmp(res.shard, s2) != 0 ||
+		           (saw_four && strcmp(s2, s4) != 0)) {
+			atomic_fetch_add(&m->wrong, 1);
+		}
+	}
+	return NULL;
+}
+
+static void reader_start(member *m)
+{
+	atomic_store(&m->stop, 0);
+	assert_int_equal(pthread_create(&m->reader, NULL, reader_main, m), 0);
+	m->reading = 1;
+}
+
+static int setup(void **state)
+{
+	etcd_server *e = calloc(1, sizeof *e);
+
+	alarm(TEST_SECONDS);
+	g_nwrites = 0;
+	if (eh_start(e) != 0) {
+		free(e);
+		fprintf(stderr, "cannot start /usr/bin/etcd (etcd-server)\n");
+		return -1;
+	}
+	*state = e;
+	return 0;
+}
+
+/* Nothing under the Vitess roots, nor anywhere outside /librouter/, was
+ * written by a follower: every such key is as the test last left it. */
+static void assert_only_librouter_written(const etcd_server *e)
+{
+	router__etcd *c = client(e);
+	router__etcd_kv *kvs;
+	size_t n, i, k, nlib = 0;
+	router_error err;
+
+	if (router__etcd_get_prefix(c, "/", &kvs, &n, NULL, &err) != ROUTER_OK)
+		fail_msg("list: %s", err.message);
+	for (i = 0; i < n; i++) {
+		if (strncmp(kvs[i].key, "/librouter/", 11) == 0) {
+			assert_int_equal(strncmp(kvs[i].key, STATUS_PREFIX,
+			                         strlen(STATUS_PREFIX)),
+			                 0);
+			nlib++;
+			continue;
+		}
+		for (k = 0; k < g_nwrites; k++)
+			if (strcmp(g_writes[k].key, kvs[i].key) == 0)
+				break;
+		if (k == g_nwrites || g_writes[k].deleted ||
+		    g_writes[k].rev != kvs[i].mod_revision)
+			fail_msg("%s (mod revision %" PRId64
+			         ") was written by someone else than the test",
+			         kvs[i].key, kvs[i].mod_revision);
+	}
+	router__etcd_kvs_free(kvs, n);
+	router__etcd_close(c);
+	(void)nlib;
+}
+
+/* The fake etcd of the test of what a real one never sends: static, so
+ * that teardown finds it after a failed assertion. */
+static fake_etcd g_fake;
+static int g_fake_on;
+static atomic_int g_prefix_ranges;
+
+static int setup_fake(void **state)
+{
+	alarm(TEST_SECONDS);
+	atomic_store(&g_prefix_ranges, 0);
+	*state = NULL;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	etcd_server *e = *state;
+
+	for (int k = 0; k < POOL; k++)
+		if (pool_used[k])
+			member_free(&pool[k]);
+	if (g_fake_on) {
+		fake_stop(&g_fake);
+		g_fake_on = 0;
+	}
+	router__etcd_watch_idle_ms = 60000;
+	if (e != NULL) {
+		eh_stop(e);
+		free(e);
+	}
+	alarm(0);
+	return 0;
+}
+
+/* Every test ends here: nothing but status keys written. */
+static void done(const etcd_server *e)
+{
+	for (int k = 0; k < POOL; k++)
+		if (pool_used[k])
+			reader_stop(&pool[k]);
+	assert_only_librouter_written(e);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void options_for_the_vitess_source_are_checked(void **state)
+{
+	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
+	router_etcd *f = NULL;
+	router_error err;
+	router *r;
+
+	(void)state;
+	assert_int_equal(o.source, ROUTER_ETCD_SOURCE_DOCUMENT);
+	assert_int_equal(o.vitess_debounce_ms, 200);
+	assert_int_equal(router_create(&r, NULL, &err), ROUTER_OK);
+	o.endpoints = "http://127.0.0.1:1";
+	o.source = ROUTER_ETCD_SOURCE_VITESS;
+	/* No cell. */
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	assert_string_equal(err.culprit, "vitess_cell");
+	o.vitess_cell = "zone/1";
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	o.vitess_cell = "zone1";
+	/* A key with the Vitess source is refused, not ignored. */
+	o.key = "/librouter/vschema";
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	assert_string_equal(err.culprit, "key");
+	o.key = NULL;
+	o.vitess_tablet_type = "spare";
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	assert_string_equal(err.culprit, "vitess_tablet_type");
+	o.vitess_tablet_type = "RDONLY";
+	o.vitess_topo_root = "vitess/global";
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	o.vitess_topo_root = NULL;
+	o.vitess_debounce_ms = 60001;
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	o.vitess_debounce_ms = 0;
+	o.vitess_cell_endpoints = "ftp://x";
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	o.vitess_cell_endpoints = NULL;
+	o.source = (router_etcd_source)7;
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	assert_string_equal(err.culprit, "source");
+	o.source = ROUTER_ETCD_SOURCE_VITESS;
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_OK);
+	assert_non_null(strstr(router_etcd_status_key(f), STATUS_PREFIX));
+	router_etcd_free(f);
+	/* A caller of 0.2 (a struct ending at on_event_arg) still gets the
+	 * document source, with its key required. */
+	o.source = ROUTER_ETCD_SOURCE_VITESS;
+	o.size = offsetof(router_etcd_options, on_event_arg) + sizeof(void *);
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_EINVAL);
+	assert_string_equal(err.culprit, "key");
+	o.key = "/librouter/vschema";
+	assert_int_equal(router_etcd_create(&f, r, &o, &err), ROUTER_OK);
+	assert_int_equal(strncmp(router_etcd_status_key(f),
+	                         "/librouter/vschema/status/", 26),
+	                 0);
+	router_etcd_free(f);
+	router_free(r);
+}
+
+static void follows_the_cell_and_reports_under_librouter(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router__etcd_kv kv;
+	router_etcd_status s;
+	router_route_result res;
+	router_error err;
+	char addr[64];
+	int64_t rev, hrev;
+	int found;
+	json_t *st;
+	member *m;
+	vopts v = {0};
+
+	int64_t srv_rev = lay_out_cell(c);
+
+	/* A key of another cell whose root shares the prefix is not
+	 * followed. */
+	put_fixture(c, "/vitess/zone10/SrvVSchema", "empty.bin");
+	/* The cell's etcd from its CellInfo (this etcd's address). */
+	snprintf(addr, sizeof addr, "%s", e->endpoint + strlen("http://"));
+	rev = put_cellinfo(c, addr, "/vitess/zone1");
+	v.no_cell_endpoints = 1;
+	m = member_start(e, 0, &v);
+	s = wait_seen(m, rev);
+	assert_int_equal(s.accepted, 1);
+	assert_int_equal(s.refused, 0);
+	assert_int_equal(last_verdict(m, NULL, NULL, NULL), ROUTER_OK);
+	assert_int_equal(route_customer(m, 1, &res), ROUTER_OK);
+	assert_string_equal(res.shard, expect(res.ksid[0], 2));
+	/* The version is the largest mod revision among the values. */
+	assert_int_equal(s.version, (uint64_t)srv_rev);
+	/* A change to a key that is not followed (a tablet, another cell)
+	 * is seen, not built. */
+	put_fixture(c, "/vitess/zone10/SrvVSchema", "srv_vschema.bin");
+	rev = put_bytes(c, "/vitess/zone1/tablets/zone1-0000000100/Tablet", "x", 1);
+	s = wait_seen(m, rev);
+	assert_int_equal(s.accepted, 1);
+	assert_int_equal(verdicts(m), 1);
+	/* The status key: under librouter's prefix, leased. */
+	assert_string_equal(router_etcd_status_key(m->f), STATUS_PREFIX "member-0");
+	st = NULL;
+	memset(&kv, 0, sizeof kv);
+	for (double t0 = eh_now(); eh_now() - t0 < 10; eh_sleep_ms(50)) {
+		router__etcd_kv_clear(&kv);
+		json_decref(st);
+		st = NULL;
+		assert_int_equal(
+		    router__etcd_get(c, STATUS_PREFIX "member-0",
+		                     strlen(STATUS_PREFIX "member-0"), &kv,
+		                     &found, &hrev, &err),
+		    ROUTER_OK);
+		if (found)
+			st = json_loadb(kv.value, kv.value_len, 0, NULL);
+		if (st != NULL &&
+		    json_integer_value(json_object_get(st, "accepted")) == 1)
+			break;
+	}
+	assert_true(found);
+	assert_true(kv.lease != 0);
+	assert_non_null(st);
+	assert_string_equal(json_string_value(json_object_get(st, "source")),
+	                    "vitess");
+	assert_string_equal(json_string_value(json_object_get(st, "cell")),
+	                    "zone1");
+	assert_string_equal(
+	    json_string_value(json_object_get(st, "tablet_type")), "PRIMARY");
+	assert_string_equal(json_string_value(json_object_get(st, "key")),
+	                    CELLINFO);
+	assert_int_equal(json_integer_value(json_object_get(st, "accepted")), 1);
+	json_decref(st);
+	router__etcd_kv_clear(&kv);
+	router__etcd_close(c);
+	done(e);
+}
+
+/* A cell not yet in the global topo (no CellInfo): the follower retries,
+ * saying which key it misses, and follows once the cell is there. */
+static void a_missing_cell_info_is_retried(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	int64_t rev;
+	member *m;
+
+	m = member_start(e, 0, NULL);
+	for (double t0 = eh_now(); eh_now() - t0 < 10; eh_sleep_ms(20)) {
+		router_etcd_status_get(m->f, &s, sizeof s);
+		if (s.last_error.code != 0)
+			break;
+	}
+	assert_int_equal(s.last_error.code, ROUTER_ENOTFOUND);
+	assert_string_equal(s.last_error.culprit, CELLINFO);
+	assert_int_equal(router_serving_version(m->r), 0);
+	rev = lay_out_cell(c);
+	s = wait_seen(m, rev);
+	assert_int_equal(s.accepted, 1);
+	assert_string_not_equal(shard_of(m, 1), "");
+	router__etcd_close(c);
+	done(e);
+}
+
+/* A resharding 2 -> 4 as Vitess cuts it over: replicas first (one
+ * SrvKeyspace put: the REPLICA and RDONLY partitions on four shards),
+ * then the primary.  A replica follower switches at the first write, a
+ * primary follower at the second; readers on both never see an answer of
+ * neither table, never fail, never go back. */
+static void resharding_cut_over_per_tablet_type(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	vopts vp = {0}, vr = {0};
+	member *p, *r;
+	int64_t rev;
+
+	rev = lay_out_cell(c);
+	vr.tablet = "replica";
+	p = member_start(e, 0, &vp);
+	r = member_start(e, 1, &vr);
+	wait_seen(p, rev);
+	wait_seen(r, rev);
+	reader_start(p);
+	reader_start(r);
+	eh_sleep_ms(100);
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer_resharding.bin");
+	wait_seen(p, rev);
+	wait_seen(r, rev);
+	eh_sleep_ms(100);
+	assert_int_equal(atomic_load(&p->four), 0);
+	assert_true(atomic_load(&r->four) > 0);
+	assert_int_equal(last_verdict(p, NULL, NULL, NULL), ROUTER_OK);
+	assert_int_equal(last_verdict(r, NULL, NULL, NULL), ROUTER_OK);
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer_4.bin");
+	wait_seen(p, rev);
+	wait_seen(r, rev);
+	eh_sleep_ms(100);
+	reader_stop(p);
+	reader_stop(r);
+	assert_true(atomic_load(&p->four) > 0);
+	for (int i = 0; i < 2; i++) {
+		member *m = i ? r : p;
+
+		printf("# %s: %lu lookups, %lu on four shards\n",
+		       i ? "replica" : "primary", atomic_load(&m->lookups),
+		       atomic_load(&m->four));
+		assert_int_equal(atomic_load(&m->failures), 0);
+		assert_int_equal(atomic_load(&m->wrong), 0);
+		assert_int_equal(atomic_load(&m->backwards), 0);
+		assert_int_equal(last_verdict(m, NULL, NULL, NULL), ROUTER_OK);
+	}
+	/* The replica follower saw nothing new at the second put: the same
+	 * table, at a higher version. */
+	assert_int_equal(router_serving_version(r->r), (uint64_t)rev);
+	router__etcd_close(c);
+	done(e);
+}
+
+/* A keyspace added in two writes in the wrong order (the SrvVSchema that
+ * names it before its SrvKeyspace): built alone, the first would be
+ * refused (no SrvKeyspace); within the debounce, one verdict covers both,
+ * accepted.  Then the keyspace removed the wrong way round: its
+ * SrvKeyspace deleted while the SrvVSchema still serves it is refused,
+ * naming the key and the keyspace, and routing goes on. */
+static void keyspace_added_and_deleted(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	char culprit[ROUTER_CULPRIT_MAX], msg[ROUTER_MESSAGE_MAX];
+	int64_t rev, vrev;
+	router_etcd_status s;
+	vopts v = {0};
+	member *m;
+
+	put_fixture(c, CELLINFO, "cellinfo.bin");
+	put_fixture(c, KS_COMMERCE, "srvks_commerce.bin");
+	rev = put_fixture(c, SRV, "srv_vschema_commerce.bin");
+	v.debounce_ms = 400;
+	m = member_start(e, 0, &v);
+	wait_seen(m, rev);
+	assert_string_equal(shard_of(m, 1), "");
+	vrev = put_fixture(c, SRV, "srv_vschema.bin");
+	eh_sleep_ms(50);
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.refused, 0);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(verdicts(m), 2);
+	assert_int_equal(last_verdict(m, &vrev, NULL, NULL), ROUTER_OK);
+	assert_int_equal(vrev, rev); /* the verdict names the revision */
+	assert_string_not_equal(shard_of(m, 1), "");
+	reader_start(m);
+	/* Deleted while served. */
+	rev = del(c, KS_CUSTOMER);
+	s = wait_seen(m, rev);
+	assert_int_equal(s.refused, 1);
+	assert_int_equal(last_verdict(m, &vrev, culprit, msg), ROUTER_ENOTFOUND);
+	assert_int_equal(vrev, rev);
+	printf("# %s: %s\n", culprit, msg);
+	assert_string_equal(culprit, "customer");
+	assert_non_null(strstr(msg, KS_CUSTOMER));
+	assert_non_null(strstr(msg, "deleted"));
+	assert_int_equal(s.revision_refused, rev);
+	assert_string_equal(s.refusal.culprit, "customer");
+	/* The SrvVSchema dropping customer: refused by router_publish's
+	 * guard (a keyspace in service dropped). */
+	rev = put_fixture(c, SRV, "srv_vschema_commerce.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.refused, 2);
+	assert_int_equal(last_verdict(m, NULL, culprit, msg), ROUTER_ESHRINK);
+	printf("# %s: %s\n", culprit, msg);
+	assert_string_equal(culprit, "customer");
+	assert_non_null(strstr(msg, SRV));
+	/* Put back: accepted, from the current values. */
+	put_fixture(c, KS_CUSTOMER, "srvks_customer.bin");
+	rev = put_fixture(c, SRV, "srv_vschema.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(last_verdict(m, NULL, NULL, NULL), ROUTER_OK);
+	assert_int_equal(s.version, (uint64_t)rev);
+	reader_stop(m);
+	assert_int_equal(atomic_load(&m->failures), 0);
+	assert_int_equal(atomic_load(&m->wrong), 0);
+	router__etcd_close(c);
+	done(e);
+}
+
+/* Without a debounce every watch message is built at once; the two
+ * writes of one transaction arrive in one message and are applied
+ * together: the keyspace and its SrvKeyspace come in one accepted
+ * verdict.  The same two writes apart, in the wrong order, make a
+ * refusal first (the SrvVSchema names a keyspace with no SrvKeyspace),
+ * then the acceptance. */
+static void one_transaction_is_applied_whole(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	char culprit[ROUTER_CULPRIT_MAX], msg[ROUTER_MESSAGE_MAX];
+	router_etcd_status s;
+	int64_t rev;
+	member *m;
+
+	put_fixture(c, CELLINFO, "cellinfo.bin");
+	put_fixture(c, KS_COMMERCE, "srvks_commerce.bin");
+	rev = put_fixture(c, SRV, "srv_vschema_commerce.bin");
+	/* 1 ms: the smallest debounce there is (0 means the default). */
+	m = member_start(e, 0, &(vopts){.debounce_ms = 1});
+	wait_seen(m, rev);
+	rev = put_two_in_one_txn(e, SRV, "srv_vschema.bin", KS_CUSTOMER,
+	                         "srvks_customer.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.refused, 0);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(s.version, (uint64_t)rev);
+	assert_string_not_equal(shard_of(m, 1), "");
+	/* Apart and in the wrong order: refused, then accepted. */
+	put_fixture(c, SRV, "srv_vschema_commerce.bin");
+	del(c, KS_CUSTOMER);
+	rev = put_fixture(c, SRV, "srv_vschema.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(last_verdict(m, NULL, culprit, msg), ROUTER_ENOTFOUND);
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(last_verdict(m, NULL, NULL, NULL), ROUTER_OK);
+	router__etcd_close(c);
+	done(e);
+}
+
+/* The January 2026 incident as served: a rebuild writes a SrvVSchema
+ * whose customer is unsharded and empty while its SrvKeyspace lists two
+ * shards.  Refused, routing goes on, the status key says which key and
+ * keyspace; the repair (the good VSchema again) is accepted. */
+static void the_incident_is_refused_and_the_repair_accepted(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	char culprit[ROUTER_CULPRIT_MAX], msg[ROUTER_MESSAGE_MAX];
+	router_etcd_status s;
+	int64_t rev, good;
+	member *m;
+
+	good = lay_out_cell(c);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, good);
+	reader_start(m);
+	rev = put_fixture(c, SRV, "srv_vschema_incident.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.refused, 1);
+	assert_int_equal(s.revision_refused, rev);
+	assert_int_equal(s.version, (uint64_t)good);
+	last_verdict(m, NULL, culprit, msg);
+	printf("# %s: %s\n", culprit, msg);
+	assert_non_null(strstr(msg, SRV));
+	assert_non_null(strstr(msg, "customer"));
+	/* The empty SrvVSchema (every keyspace gone) too. */
+	rev = put_fixture(c, SRV, "empty.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.refused, 2);
+	assert_int_equal(s.version, (uint64_t)good);
+	/* Repaired. */
+	rev = put_fixture(c, SRV, "srv_vschema.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(s.version, (uint64_t)rev);
+	reader_stop(m);
+	assert_true(atomic_load(&m->lookups) > 0);
+	assert_int_equal(atomic_load(&m->failures), 0);
+	assert_int_equal(atomic_load(&m->wrong), 0);
+	router__etcd_close(c);
+	done(e);
+}
+
+/* A deleted SrvVSchema (vtgate keeps the one it had), bytes that are not
+ * protobuf, a SrvKeyspace with a gap, a partition gone for the tablet
+ * type: each refused with the key, the table in service stays. */
+static void bad_topo_values_are_refused_naming_the_key(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	char culprit[ROUTER_CULPRIT_MAX], msg[ROUTER_MESSAGE_MAX];
+	router_etcd_status s;
+	int64_t rev, good;
+	member *m;
+	static const uint8_t only_primary[] = {0x0a, 0x02, 0x08, 0x01};
+
+	good = lay_out_cell(c);
+	m = member_start(e, 0, &(vopts){.tablet = "rdonly"});
+	wait_seen(m, good);
+	reader_start(m);
+	rev = del(c, SRV);
+	s = wait_seen(m, rev);
+	assert_int_equal(last_verdict(m, NULL, culprit, msg), ROUTER_ENOTFOUND);
+	printf("# %s: %s\n", culprit, msg);
+	assert_string_equal(culprit, SRV);
+	assert_non_null(strstr(msg, "deleted"));
+	assert_int_equal(s.version, (uint64_t)good);
+	rev = put_bytes(c, SRV, "\x0a\x7f garbage", 10);
+	s = wait_seen(m, rev);
+	assert_int_equal(last_verdict(m, NULL, culprit, msg), ROUTER_EDOC);
+	assert_string_equal(culprit, SRV);
+	rev = put_fixture(c, SRV, "srv_vschema.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(last_verdict(m, NULL, NULL, NULL), ROUTER_OK);
+	good = rev;
+	rev = put_bytes(c, KS_CUSTOMER, "\xff\xff\xff", 3);
+	s = wait_seen(m, rev);
+	assert_int_equal(last_verdict(m, NULL, culprit, msg), ROUTER_EDOC);
+	assert_string_equal(culprit, KS_CUSTOMER);
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer_gap.bin");
+	s = wait_seen(m, rev);
+	/* The gap is in the PRIMARY partition; this member follows RDONLY,
+	 * which the value no longer has. */
+	assert_int_equal(last_verdict(m, NULL, culprit, msg), ROUTER_ECOVERAGE);
+	printf("# %s: %s\n", culprit, msg);
+	assert_non_null(strstr(msg, "customer"));
+	rev = put_bytes(c, KS_CUSTOMER, only_primary, sizeof only_primary);
+	s = wait_seen(m, rev);
+	assert_true(last_verdict(m, NULL, NULL, NULL) < 0);
+	assert_int_equal(s.version, (uint64_t)good);
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(last_verdict(m, NULL, NULL, NULL), ROUTER_OK);
+	reader_stop(m);
+	assert_int_equal(atomic_load(&m->failures), 0);
+	assert_int_equal(atomic_load(&m->wrong), 0);
+	router__etcd_close(c);
+	done(e);
+}
+
+static void a_primary_gap_is_refused(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	char culprit[ROUTER_CULPRIT_MAX], msg[ROUTER_MESSAGE_MAX];
+	int64_t rev, good;
+	member *m;
+
+	good = lay_out_cell(c);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, good);
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer_gap.bin");
+	wait_seen(m, rev);
+	assert_int_equal(last_verdict(m, NULL, culprit, msg), ROUTER_ECOVERAGE);
+	printf("# %s: %s\n", culprit, msg);
+	assert_non_null(strstr(msg, "customer"));
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer_overlap.bin");
+	wait_seen(m, rev);
+	assert_true(last_verdict(m, NULL, NULL, NULL) < 0);
+	assert_int_equal(router_serving_version(m->r), (uint64_t)good);
+	assert_string_equal(shard_of(m, 1), shard_of(m, 1));
+	assert_string_not_equal(shard_of(m, 1), "");
+	router__etcd_close(c);
+	done(e);
+}
+
+/* Stopped while the cell changes and etcd compacts the history past it:
+ * started again, the follower reads the whole cell at the current
+ * revision and serves it. */
+static void compaction_reads_the_whole_cell_again(void **state)
+{
+	etcd_server *e = *state;
+	char two[160];
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	router_error err;
+	int64_t rev;
+	member *m;
+
+	/* The cell's etcd named apart from the global one: the follower
+	 * opens a connection of its own for the cell (the same server). */
+	snprintf(two, sizeof two, "%s,%s", e->endpoint, e->endpoint);
+	rev = lay_out_cell(c);
+	m = member_start(e, 0, &(vopts){.cell_endpoints = two});
+	wait_seen(m, rev);
+	router_etcd_stop(m->f);
+	put_fixture(c, KS_CUSTOMER, "srvks_customer_resharding.bin");
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer_4.bin");
+	put_bytes(c, "/vitess/zone1/tablets/zone1-0000000101/Tablet", "y", 1);
+	assert_int_equal(router__etcd_compact(c, rev + 1, &err), ROUTER_OK);
+	assert_int_equal(router_etcd_start(m->f, &err), ROUTER_OK);
+	s = wait_seen(m, rev + 1);
+	assert_int_equal(s.compactions, 1);
+	pthread_mutex_lock(&m->mu);
+	assert_int_equal(m->compacted_events, 1);
+	pthread_mutex_unlock(&m->mu);
+	assert_int_equal(last_verdict(m, NULL, NULL, NULL), ROUTER_OK);
+	assert_int_equal(s.version, (uint64_t)rev);
+	{
+		router_route_result res;
+
+		assert_int_equal(route_customer(m, 1, &res), ROUTER_OK);
+		assert_string_equal(res.shard, expect(res.ksid[0], 4));
+	}
+	/* And follows on from there. */
+	rev = put_fixture(c, SRV, "srv_vschema_incident.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.revision_refused, rev);
+	router__etcd_close(c);
+	done(e);
+}
+
+/* etcd killed and restarted: the follower retries, resumes from the
+ * revision after the last one seen, and follows the next change. */
+static void follows_on_after_an_etcd_restart(void **state)
+{
+	etcd_server *e = *state;
+	char two[160];
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	int64_t rev;
+	member *m;
+
+	/* The cell's etcd named apart from the global one: the follower
+	 * opens a connection of its own for the cell (the same server). */
+	snprintf(two, sizeof two, "%s,%s", e->endpoint, e->endpoint);
+	rev = lay_out_cell(c);
+	m = member_start(e, 0, &(vopts){.cell_endpoints = two});
+	wait_seen(m, rev);
+	reader_start(m);
+	router__etcd_close(c);
+	eh_kill(e);
+	eh_sleep_ms(500);
+	router_etcd_status_get(m->f, &s, sizeof s);
+	assert_true(s.state == ROUTER_ETCD_RETRYING ||
+	            s.state == ROUTER_ETCD_CONNECTING ||
+	            s.state == ROUTER_ETCD_FOLLOWING);
+	assert_int_equal(eh_restart(e), 0);
+	c = client(e);
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer_4.bin");
+	s = wait_seen(m, rev);
+	assert_true(s.reconnects >= 1);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(s.refused, 0);
+	assert_int_equal(s.stale, 0);
+	reader_stop(m);
+	assert_int_equal(atomic_load(&m->failures), 0);
+	assert_int_equal(atomic_load(&m->wrong), 0);
+	router__etcd_close(c);
+	done(e);
+}
+
+/* etcd replaced by an empty one (its revisions start again at 1) and
+ * the cell written again: the follower says the store is behind and
+ * applies nothing at or below the last revision it saw; the changes
+ * beyond it apply. */
+static void a_store_behind_is_stale_until_it_passes(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	int64_t seen, rev = 0;
+	uint64_t v0;
+	member *m;
+	int stale = 0;
+
+	for (int i = 0; i < 10; i++)
+		put_bytes(c, "/vitess/zone1/tablets/zone1-0000000100/Tablet",
+		          "x", 1);
+	seen = lay_out_cell(c);
+	m = member_start(e, 0, NULL);
+	/* The first read may already see the status key's first write:
+	 * the revision handled is that read's, the version the cell's. */
+	s = wait_seen(m, seen);
+	assert_int_equal(s.version, (uint64_t)seen);
+	v0 = s.version;
+	seen = s.revision_applied;
+	assert_int_equal(eh_restart_wiped(e), 0);
+	g_nwrites = 0; /* what the test wrote before is gone */
+	router__etcd_close(c);
+	c = client(e);
+	rev = lay_out_cell(c);
+	rev = put_fixture(c, KS_CUSTOMER, "srvks_customer_4.bin");
+	assert_true(rev < seen);
+	for (double t0 = eh_now(); eh_now() - t0 < 10 && !stale;
+	     eh_sleep_ms(20)) {
+		pthread_mutex_lock(&m->mu);
+		stale = m->stale_events;
+		pthread_mutex_unlock(&m->mu);
+	}
+	assert_true(stale > 0);
+	router_etcd_status_get(m->f, &s, sizeof s);
+	assert_int_equal(s.revision_applied, seen);
+	assert_int_equal(s.version, v0);
+	for (int tries = 0;
+	     tries < 80 && (rev <= seen || s.revision_applied != rev);
+	     tries++) {
+		rev = put_fixture(c, KS_CUSTOMER, tries % 2
+		                                      ? "srvks_customer_4.bin"
+		                                      : "srvks_customer.bin");
+		if (rev <= seen)
+			continue;
+		for (int k = 0; k < 100; k++) {
+			router_etcd_status_get(m->f, &s, sizeof s);
+			if (s.revision_applied == rev)
+				break;
+			eh_sleep_ms(10);
+		}
+	}
+	assert_true(rev > seen);
+	assert_int_equal(s.revision_applied, rev);
+	assert_int_equal(s.version, (uint64_t)rev);
+	router__etcd_close(c);
+	done(e);
+}
+
+/* The last-known-good snapshot with the Vitess source: saved after the
+ * table is accepted; a member started while etcd is down routes from it,
+ * and the same cell read later is the table already in service. */
+static void starts_from_the_snapshot_with_etcd_down(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	char snap[300];
+	int64_t rev;
+	member *a, *b;
+
+	snprintf(snap, sizeof snap, "%s/lkg.snapshot", e->dir);
+	rev = lay_out_cell(c);
+	a = member_start(e, 0, &(vopts){.snapshot = snap});
+	wait_seen(a, rev);
+	done(e);
+	member_free(a);
+	router__etcd_close(c);
+	eh_kill(e);
+	b = member_start(e, 1, &(vopts){.snapshot = snap});
+	router_etcd_status_get(b->f, &s, sizeof s);
+	assert_int_equal(s.from_snapshot, 1);
+	assert_int_equal(s.version, (uint64_t)rev);
+	assert_string_not_equal(shard_of(b, 1), "");
+	assert_int_equal(eh_restart(e), 0);
+	s = wait_seen(b, rev);
+	assert_int_equal(s.version, (uint64_t)rev);
+	assert_int_equal(s.refused, 0);
+	assert_int_equal(s.from_snapshot, 0);
+	done(e);
+}
+
+/* One kv of a range answer or a watch event: key, the fixture's bytes
+ * (NULL: a CellInfo naming /vitess/zone1), mod revision. */
+static size_t kv_json(char *out, size_t cap, const char *key,
+                      const char *name, int64_t mod)
+{
+	static char ek[256], ev[6000];
+	uint8_t cell[64];
+	uint8_t *v;
+	size_t n;
+
+	if (name != NULL) {
+		v = fixture(name, &n);
+	} else {
+		static const char root[] = "/vitess/zone1";
+
+		n = 0;
+		cell[n++] = 0x12;
+		cell[n++] = (uint8_t)(sizeof root - 1);
+		memcpy(cell + n, root, sizeof root - 1);
+		n += sizeof root - 1;
+		v = malloc(n);
+		memcpy(v, cell, n);
+	}
+	b64((const uint8_t *)key, strlen(key), ek);
+	b64(v, n, ev);
+	free(v);
+	return (size_t)snprintf(out, cap,
+	                        "{\"key\":\"%s\",\"create_revision\":\"2\","
+	                        "\"mod_revision\":\"%" PRId64
+	                        "\",\"version\":\"1\",\"value\":\"%s\"}",
+	                        ek, mod, ev);
+}
+
+/* The cell at revision 5, then a watch whose event at revision 6 cannot
+ * be decoded; read again, the cell is at revision 7 (customer on four
+ * shards). */
+static void bad_event_handler(fake_etcd *fk, int fd, const char *path,
+                              const char *body)
+{
+	static char out[32768];
+	size_t n = 0;
+
+	if (strcmp(path, "/v3/kv/range") == 0 &&
+	    strstr(body, "range_end") == NULL) {
+		n += (size_t)snprintf(out, sizeof out,
+		                      "{\"header\":{\"revision\":\"5\"},"
+		                      "\"kvs\":[");
+		n += kv_json(out + n, sizeof out - n, CELLINFO, NULL, 2);
+		snprintf(out + n, sizeof out - n, "],\"count\":\"1\"}");
+		fake_reply(fd, 200, out);
+	} else if (strcmp(path, "/v3/kv/range") == 0) {
+		int again = atomic_fetch_add(&g_prefix_ranges, 1) > 0;
+
+		n += (size_t)snprintf(out, sizeof out,
+		                      "{\"header\":{\"revision\":\"%d\"},"
+		                      "\"kvs\":[",
+		                      again ? 7 : 5);
+		n += kv_json(out + n, sizeof out - n, KS_COMMERCE,
+		             "srvks_commerce.bin", 3);
+		out[n++] = ',';
+		n += kv_json(out + n, sizeof out - n, KS_CUSTOMER,
+		             again ? "srvks_customer_4.bin"
+		                   : "srvks_customer.bin",
+		             again ? 7 : 4);
+		out[n++] = ',';
+		n += kv_json(out + n, sizeof out - n, SRV, "srv_vschema.bin", 5);
+		snprintf(out + n, sizeof out - n, "],\"count\":\"3\"}");
+		fake_reply(fd, 200, out);
+	} else if (strcmp(path, "/v3/watch") == 0) {
+		const char *st = strstr(body, "\"start_revision\":\"");
+		int64_t start = st ? strtoll(st + 18, NULL, 10) : 0;
+		char *k = fake_b64(KS_CUSTOMER);
+
+		fake_stream_head(fd, 200);
+		fake_puts(fd, "{\"result\":{\"header\":{\"revision\":\"5\"},"
+		              "\"created\":true}}\n");
+		if (start <= 6) {
+			snprintf(out, sizeof out,
+			         "{\"result\":{\"header\":{\"revision\":\"6\"},"
+			         "\"events\":[{\"kv\":{\"key\":\"%s\","
+			         "\"create_revision\":\"2\",\"mod_revision\":"
+			         "\"6\",\"value\":\"!!!not base64\"}}]}}\n",
+			         k);
+			fake_puts(fd, out);
+		}
+		free(k);
+		fake_hold(fk, fd, 3000);
+	} else {
+		fake_default(fk, fd, path);
+	}
+}
+
+/* A watch event that cannot be decoded names no key a follower could
+ * keep: refused, and the whole cell read again. */
+static void an_unreadable_event_reads_the_cell_again(void **state)
+{
+	etcd_server fake_server;
+	router_etcd_status s;
+	router_route_result res;
+	member *m;
+
+	(void)state;
+	if (fake_start(&g_fake, bad_event_handler, NULL) != 0)
+		fail_msg("cannot start the fake etcd");
+	g_fake_on = 1;
+	memset(&fake_server, 0, sizeof fake_server);
+	snprintf(fake_server.endpoint, sizeof fake_server.endpoint, "%s",
+	         g_fake.endpoint);
+	m = member_start(&fake_server, 0, NULL);
+	s = wait_seen(m, 7);
+	assert_int_equal(s.revision_refused, 6);
+	assert_int_equal(s.refusal.code, ROUTER_EDOC);
+	assert_non_null(strstr(s.refusal.message, "read again"));
+	assert_int_equal(s.skipped, 1);
+	assert_int_equal(s.revision_applied, 7);
+	assert_int_equal(s.version, 7);
+	assert_int_equal(route_customer(m, 1, &res), ROUTER_OK);
+	assert_string_equal(res.shard, expect(res.ksid[0], 4));
+	assert_int_equal(atomic_load(&g_prefix_ranges), 2);
+}
+
+/* A steady stream of changes, each within the debounce of the one
+ * before: the build still comes, within ten debounces of the first. */
+static void a_steady_stream_still_publishes(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	int64_t rev;
+	member *m;
+	double t0;
+
+	rev = lay_out_cell(c);
+	m = member_start(e, 0, &(vopts){.debounce_ms = 100});
+	wait_seen(m, rev);
+	t0 = eh_now();
+	for (int i = 0; eh_now() - t0 < 2.5; i++) {
+		put_fixture(c, KS_COMMERCE, "srvks_commerce.bin");
+		eh_sleep_ms(40);
+		router_etcd_status_get(m->f, &s, sizeof s);
+		if (s.accepted > 1)
+			break;
+	}
+	router_etcd_status_get(m->f, &s, sizeof s);
+	printf("# first build of the stream after %.2f s\n", eh_now() - t0);
+	assert_true(s.accepted > 1);
+	assert_true(eh_now() - t0 < 2.0);
+	router__etcd_close(c);
+	done(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(options_for_the_vitess_source_are_checked),
+	    cmocka_unit_test_setup_teardown(
+	        follows_the_cell_and_reports_under_librouter, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_missing_cell_info_is_retried,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(resharding_cut_over_per_tablet_type,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(keyspace_added_and_deleted, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(one_transaction_is_applied_whole,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        the_incident_is_refused_and_the_repair_accepted, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        bad_topo_values_are_refused_naming_the_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_primary_gap_is_refused, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        compaction_reads_the_whole_cell_again, setup, teardown),
+	    cmocka_unit_test_setup_teardown(follows_on_after_an_etcd_restart,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        a_store_behind_is_stale_until_it_passes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        starts_from_the_snapshot_with_etcd_down, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        an_unreadable_event_reads_the_cell_again, setup_fake, teardown),
+	    cmocka_unit_test_setup_teardown(a_steady_stream_still_publishes,
+	                                    setup, teardown),
+	};
+
+	if (getenv("ETCD_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("ETCD_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
