@@ -162,6 +162,8 @@ typedef struct {
 	PyObject *SnapshotWarning;
 	PyObject *json_dumps;  /* json.dumps */
 	PyObject *array_zero;  /* array('I', [0]): route_many(ids=True) */
+	PyTypeObject *Follower_Type;      /* follower.c */
+	PyTypeObject *FollowerEvent_Type; /* follower.c */
 } modstate;
 
 typedef struct hc_entry {
@@ -368,6 +370,9 @@ PyObject *sr_Router_invariants(RouterObject *self, PyObject *unused);
 extern const char sr_Router_set_sample_doc[];
 PyObject *sr_Router_set_sample(RouterObject *self, PyObject *const *args,
                                Py_ssize_t nargs, PyObject *kwnames);
+
+/* follower.c */
+int sr_follower_add(PyObject *m, modstate *st);
 
 /* module.c: a type or a struct sequence type added to the module */
 PyTypeObject *sr_new_type(PyObject *m, PyType_Spec *spec);
