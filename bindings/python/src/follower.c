@@ -544,7 +544,7 @@ fail:
 }
 
 PyDoc_STRVAR(start_doc,
-"start()\n--\n\n"
+"start($self, /)\n--\n\n"
 "Load the snapshot (if any and the router serves nothing), start the\n"
 "follower's threads and return: etcd is read asynchronously, and an\n"
 "unreachable etcd is retried, not an error.  Raises Error (already\n"
@@ -594,7 +594,7 @@ static int stop_impl(FollowerObject *self, int join)
 #endif
 
 PyDoc_STRVAR(stop_doc,
-"stop()\n--\n\n"
+"stop($self, /)\n--\n\n"
 "Stop the follower's threads (a request in flight is interrupted), revoke\n"
 "its status key's lease, deliver the events still queued and end the\n"
 "event thread.  The table in service stays; start() resumes after the\n"
@@ -614,7 +614,7 @@ static PyObject *Follower_stop(FollowerObject *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(close_doc,
-"close()\n--\n\n"
+"close($self, /)\n--\n\n"
 "stop(), then free the follower: every method but close() raises Error\n"
 "afterwards.  Idempotent.");
 
@@ -686,7 +686,7 @@ static PyObject *error_dict(const router_error *e)
 #endif
 
 PyDoc_STRVAR(status_doc,
-"status()\n--\n\n"
+"status($self, /)\n--\n\n"
 "What the follower has done, as a dict: state ('idle', 'connecting',\n"
 "'following', 'retrying'), version, content_hash, from_snapshot,\n"
 "revision_seen, revision_applied, revision_refused, refusal and\n"
@@ -755,7 +755,7 @@ static PyObject *Follower_status(FollowerObject *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(wait_doc,
-"wait(revision, timeout=10.0)\n--\n\n"
+"wait($self, /, revision, timeout=10.0)\n--\n\n"
 "Wait until the follower has handled etcd revision `revision` (accepted\n"
 "or refused it; Vitess source: built a table at or after it, or seen it\n"
 "with nothing left to build) or `timeout` seconds passed.  Returns True,\n"
