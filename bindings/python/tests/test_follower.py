@@ -300,23 +300,26 @@ def test_start_twice_raises_and_close_is_final(etcd):
         f.start()
 
 
-def test_stop_from_on_event_and_exceptions_do_not_kill_the_thread(etcd):
-    r, seen = sr.Router(), []
+def test_stop_from_on_event_and_exceptions_do_not_kill_the_thread(
+        etcd, monkeypatch):
+    r, seen, unraisable = sr.Router(), [], []
+    monkeypatch.setattr("sys.unraisablehook", unraisable.append)
     rev = etcd.put("/t4/doc", json.dumps(keyspace_doc()))
     holder = {}
 
     def on_event(ev):
         seen.append(ev.kind)
-        if ev.kind == "connected":
-            raise RuntimeError("ignored: reported as unraisable")
         if ev.kind == "verdict":
             holder["f"].stop()
+            raise RuntimeError("ignored: reported as unraisable")
 
     holder["f"] = f = sr.Follower(r, etcd.endpoint, key="/t4/doc",
                                   on_event=on_event)
     f.start()
     assert wait_for(lambda: "verdict" in seen)
     assert wait_for(lambda: not f.started)
+    assert wait_for(lambda: unraisable)
+    assert isinstance(unraisable[0].exc_value, RuntimeError)
     assert r.route("user", "users", 29999) == "80-"
     assert f.status()["revision_seen"] == rev
     f.close()
