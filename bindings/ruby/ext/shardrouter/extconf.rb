@@ -85,6 +85,7 @@ fleet = !fleet_srcs.empty? && File.file?(File.join(pubdir, "router_etcd.h")) &&
         %w[libcurl libprotobuf-c].all? { |pkg| (flags = pkg_config(pkg)) && pkg_cflags << flags[0] }
 if fleet
   $defs << "-DSR_HAVE_FOLLOWER"
+  core_hdrs += Dir[File.join(srcroot, "fleet/*.h")].sort + [File.join(pubdir, "router_etcd.h")]
 else
   message "building WITHOUT the etcd follower (ShardRouter::Follower): " \
           "install #{FLEET_DEBIAN} and reinstall to have it\n"
