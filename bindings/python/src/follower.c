@@ -32,7 +32,7 @@
  *
  * fork().  The follower's threads do not exist in a child.  A Follower
  * remembers the pid that created it; in another process every method
- * raises Error and dealloc leaks the C follower rather than join threads
+ * raises InvalidError (ROUTER_ESTATE) and dealloc leaks the C follower rather than join threads
  * that are not there.  Create a new Follower in the child.
  */
 #include "binding.h"
@@ -133,17 +133,6 @@ static void on_event_cb(void *arg, const router_etcd_event *ev)
 
 #endif /* SR_HAVE_FOLLOWER */
 
-static const char *kind_name(int kind)
-{
-	static const char *const names[] = {
-	    NULL, "verdict", "snapshot", "connected", "disconnected",
-	    "compacted", "stale"};
-
-	if (kind > 0 && kind < (int)(sizeof names / sizeof names[0]))
-		return names[kind];
-	return "unknown"; /* a kind newer than this binding */
-}
-
 typedef struct {
 	PyObject_HEAD
 #ifdef SR_HAVE_FOLLOWER
@@ -163,6 +152,17 @@ static modstate *fstate(PyObject *self)
 }
 
 #ifdef SR_HAVE_FOLLOWER
+
+static const char *kind_name(int kind)
+{
+	static const char *const names[] = {
+	    NULL, "verdict", "snapshot", "connected", "disconnected",
+	    "compacted", "stale"};
+
+	if (kind > 0 && kind < (int)(sizeof names / sizeof names[0]))
+		return names[kind];
+	return "unknown"; /* a kind newer than this binding */
+}
 
 static PyObject *event_object(modstate *st, const qevent *e)
 {
@@ -253,19 +253,34 @@ static void capsule_free(PyObject *cap)
 
 #endif /* SR_HAVE_FOLLOWER */
 
+/* Raise ROUTER_ESTATE's exception (InvalidError, as the Ruby binding's)
+ * with a message of the binding's own.  Returns NULL. */
+static PyObject *raise_state(FollowerObject *self, const char *msg)
+{
+	router_error e;
+
+	memset(&e, 0, sizeof e);
+	e.code = ROUTER_ESTATE;
+	snprintf(e.message, sizeof e.message, "%s", msg);
+	return sr_raise_error(fstate((PyObject *)self), ROUTER_ESTATE, &e,
+	                      NULL);
+}
+
 static int check_usable(FollowerObject *self)
 {
 	if (self->pid != getpid()) {
-		PyErr_Format(fstate((PyObject *)self)->Error,
-		             "this Follower was created in process %ld; after "
-		             "fork() create a new one in the child",
-		             (long)self->pid);
+		char msg[160];
+
+		snprintf(msg, sizeof msg,
+		         "this Follower was created in process %ld; after "
+		         "fork() create a new one in the child",
+		         (long)self->pid);
+		raise_state(self, msg);
 		return -1;
 	}
 #ifdef SR_HAVE_FOLLOWER
 	if (self->f == NULL) {
-		PyErr_SetString(fstate((PyObject *)self)->Error,
-		                "the Follower is closed");
+		raise_state(self, "the Follower is closed");
 		return -1;
 	}
 #endif
@@ -358,6 +373,7 @@ static int start_event_thread(FollowerObject *self)
 
 #endif /* SR_HAVE_FOLLOWER */
 
+#ifdef SR_HAVE_FOLLOWER
 /* Strings of the options, as UTF-8 without NUL (None: NULL). */
 static int opt_str(PyObject *o, const char *what, const char **out)
 {
@@ -381,6 +397,8 @@ static int opt_str(PyObject *o, const char *what, const char **out)
 	}
 	return 0;
 }
+
+#endif
 
 PyDoc_STRVAR(Follower_doc,
 "Follower(router, endpoints, *, key=None, source='document', cell=None,\n"
@@ -547,8 +565,9 @@ PyDoc_STRVAR(start_doc,
 "start($self, /)\n--\n\n"
 "Load the snapshot (if any and the router serves nothing), start the\n"
 "follower's threads and return: etcd is read asynchronously, and an\n"
-"unreachable etcd is retried, not an error.  Raises Error (already\n"
-"started: ROUTER_ESTATE) or ResourceError.");
+"unreachable etcd is retried, not an error.  Raises InvalidError\n"
+"(ROUTER_ESTATE: already started, closed, or in a forked child) or\n"
+"ResourceError.");
 
 static PyObject *Follower_start(FollowerObject *self, PyObject *unused)
 {
@@ -560,9 +579,7 @@ static PyObject *Follower_start(FollowerObject *self, PyObject *unused)
 	int rc;
 
 	if (self->started)
-		return PyErr_Format(fstate((PyObject *)self)->Error,
-		                    "the Follower is already started "
-		                    "(ROUTER_ESTATE)");
+		return raise_state(self, "the Follower is already started");
 	if (self->q != NULL && start_event_thread(self) < 0)
 		return NULL;
 	Py_BEGIN_ALLOW_THREADS
@@ -621,6 +638,7 @@ PyDoc_STRVAR(close_doc,
 static PyObject *Follower_close(FollowerObject *self, PyObject *unused)
 {
 	(void)unused;
+	(void)self;
 #ifdef SR_HAVE_FOLLOWER
 	if (self->f == NULL)
 		Py_RETURN_NONE;

@@ -287,16 +287,16 @@ def test_options_are_checked(etcd):
 def test_start_twice_raises_and_close_is_final(etcd):
     f = sr.Follower(sr.Router(), etcd.endpoint, key="/t3/doc")
     f.start()
-    with pytest.raises(sr.Error):
+    with pytest.raises(sr.InvalidError, match="already started"):
         f.start()
     f.stop()
     f.stop()  # no-op
     f.start()  # a stopped follower starts again
     f.close()
     f.close()
-    with pytest.raises(sr.Error):
+    with pytest.raises(sr.InvalidError, match="closed"):
         f.status()
-    with pytest.raises(sr.Error):
+    with pytest.raises(sr.InvalidError):
         f.start()
 
 
@@ -351,7 +351,7 @@ def test_a_forked_child_does_not_use_the_parents_follower(etcd):
             code = 1
             try:
                 f.status()
-            except sr.Error as e:
+            except sr.InvalidError as e:
                 code = 0 if "fork" in str(e) else 2
             os._exit(code)
         _, status = os.waitpid(pid, 0)

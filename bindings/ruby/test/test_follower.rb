@@ -281,15 +281,15 @@ class TestFollower < Minitest::Test
     f = ShardRouter::Follower.new(ShardRouter::Router.new, endpoints: @etcd, key: "/rb3/doc")
     f.start
     assert f.started?
-    assert_raises(ShardRouter::Error) { f.start }
+    assert_raises(ShardRouter::InvalidError) { f.start }
     f.stop
     f.stop
     f.start
     f.close
     f.close
     refute f.started?
-    assert_raises(ShardRouter::Error) { f.status }
-    assert_raises(ShardRouter::Error) { f.start }
+    assert_raises(ShardRouter::InvalidError) { f.status }
+    assert_raises(ShardRouter::InvalidError) { f.start }
   end
 
   def test_stop_from_the_block_and_a_raising_block_do_not_kill_the_thread
@@ -343,7 +343,7 @@ class TestFollower < Minitest::Test
       code = begin
         f.status
         1
-      rescue ShardRouter::Error => e
+      rescue ShardRouter::InvalidError => e
         e.message.include?("fork") ? 0 : 2
       end
       exit!(code)

@@ -36,7 +36,7 @@
  *
  * fork().  The follower's threads do not exist in a child.  A Follower
  * remembers the pid that created it; in another process every method
- * raises ShardRouter::Error and the free function leaks the C follower
+ * raises ShardRouter::InvalidError (ESTATE) and the free function leaks the C follower
  * rather than join threads that are not there.
  */
 #include "shardrouter.h"
@@ -431,7 +431,7 @@ static VALUE follower_init(VALUE self, VALUE router, VALUE opts,
 	if (!NIL_P(on_event) && !rb_respond_to(on_event, rb_intern("call")))
 		rb_raise(rb_eTypeError, "on_event must respond to #call");
 #ifndef SR_HAVE_FOLLOWER
-	sr_raise_msg(ROUTER_EUNSUPPORTED,
+	rb_raise(sr_eError,
 	             "ShardRouter was built without the etcd follower: install "
 	             "libcurl4-openssl-dev, libprotobuf-c-dev and "
 	             "protobuf-c-compiler (Debian names; pkg-config must find "
