@@ -373,6 +373,31 @@ static int start_event_thread(FollowerObject *self)
 
 #endif /* SR_HAVE_FOLLOWER */
 
+/* O& converter: an int in 0 .. UINT_MAX (PyArg's I would wrap -1). */
+static int uint_arg(PyObject *o, void *out)
+{
+	unsigned long v;
+
+	if (!PyLong_Check(o)) {
+		PyErr_Format(PyExc_TypeError, "an int is required, not %.80s",
+		             Py_TYPE(o)->tp_name);
+		return 0;
+	}
+	v = PyLong_AsUnsignedLong(o);
+	if (v == (unsigned long)-1 && PyErr_Occurred()) {
+		PyErr_Clear();
+		PyErr_SetString(PyExc_OverflowError,
+		                "an option is negative or too large");
+		return 0;
+	}
+	if (v > UINT_MAX) {
+		PyErr_SetString(PyExc_OverflowError, "an option is too large");
+		return 0;
+	}
+	*(unsigned *)out = (unsigned)v;
+	return 1;
+}
+
 #ifdef SR_HAVE_FOLLOWER
 /* Strings of the options, as UTF-8 without NUL (None: NULL). */
 static int opt_str(PyObject *o, const char *what, const char **out)
@@ -439,10 +464,11 @@ static PyObject *Follower_new(PyTypeObject *tp, PyObject *args,
 	modstate *st = PyType_GetModuleState(tp);
 
 	if (!PyArg_ParseTupleAndKeywords(
-	        args, kwargs, "OO|$OOOOOOOOOIOpIIII:Follower", kwlist, &router,
-	        &endpoints, &key, &source, &cell, &topo_root, &tablet_type,
-	        &cell_endpoints, &instance, &status_prefix, &snapshot,
-	        &lease_ttl, &on_event, &destructive, &bmin, &bmax, &rto,
+	        args, kwargs, "OO|$OOOOOOOOOO&OpO&O&O&O&:Follower", kwlist,
+	        &router, &endpoints, &key, &source, &cell, &topo_root,
+	        &tablet_type, &cell_endpoints, &instance, &status_prefix,
+	        &snapshot, uint_arg, &lease_ttl, &on_event, &destructive,
+	        uint_arg, &bmin, uint_arg, &bmax, uint_arg, &rto, uint_arg,
 	        &debounce))
 		return NULL;
 	if (!PyObject_TypeCheck(router, st->Router_Type))
@@ -778,7 +804,7 @@ PyDoc_STRVAR(wait_doc,
 "or refused it; Vitess source: built a table at or after it, or seen it\n"
 "with nothing left to build) or `timeout` seconds passed.  Returns True,\n"
 "or False on timeout.  Waits without the GIL, in slices that let\n"
-"signals (KeyboardInterrupt) through.  Not from on_event.");
+"signals (KeyboardInterrupt) through; on_event may call it.");
 
 static PyObject *Follower_wait(FollowerObject *self, PyObject *args,
                                PyObject *kwargs)

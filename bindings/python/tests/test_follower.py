@@ -359,3 +359,31 @@ def test_a_forked_child_does_not_use_the_parents_follower(etcd):
         assert f.status()["state"] in ("connecting", "following")
     finally:
         f.close()
+
+
+def test_the_snapshot_routes_while_etcd_is_unreachable(etcd, tmp_path):
+    snap = tmp_path / "lkg.snapshot"
+    rev = etcd.put("/t7/doc", json.dumps(keyspace_doc()))
+    with sr.Follower(sr.Router(), etcd.endpoint, key="/t7/doc",
+                     snapshot=snap) as f:
+        assert f.wait(rev, 10)
+        assert wait_for(snap.exists)
+    r, events = sr.Router(), []
+    with sr.Follower(r, "http://127.0.0.1:1", key="/t7/doc", snapshot=snap,
+                     on_event=events.append) as f:
+        assert r.route("user", "users", 29999) == "80-"
+        assert f.status()["from_snapshot"] is True
+        assert wait_for(lambda: any(e.kind == "snapshot" and e.code == 0
+                                    for e in events))
+
+
+def test_numeric_options_never_wrap(etcd):
+    r = sr.Router()
+    for kw in ("lease_ttl", "backoff_min_ms", "request_timeout_ms",
+               "debounce_ms"):
+        with pytest.raises(OverflowError):
+            sr.Follower(r, etcd.endpoint, key="/k", **{kw: -1})
+        with pytest.raises(OverflowError):
+            sr.Follower(r, etcd.endpoint, key="/k", **{kw: 2**32})
+    with pytest.raises(TypeError):
+        sr.Follower(r, etcd.endpoint, key="/k", lease_ttl="10")

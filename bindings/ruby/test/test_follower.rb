@@ -354,4 +354,33 @@ class TestFollower < Minitest::Test
   ensure
     f&.close
   end
+
+  def test_the_snapshot_routes_while_etcd_is_unreachable
+    Dir.mktmpdir do |dir|
+      snap = File.join(dir, "lkg.snapshot")
+      rev = EtcdServer.put("/rb7/doc", JSON.generate(user_doc))
+      ShardRouter::Follower.open(ShardRouter::Router.new, endpoints: @etcd, key: "/rb7/doc", snapshot: snap) do |f|
+        assert f.wait(rev, 10)
+        assert wait_for { File.exist?(snap) }
+      end
+      r = ShardRouter::Router.new
+      events = Queue.new
+      f = ShardRouter::Follower.new(r, endpoints: "http://127.0.0.1:1", key: "/rb7/doc", snapshot: snap) { |e| events << e }
+      f.start
+      assert_equal "80-", r.route("user", "users", 29_999)
+      assert f.status[:from_snapshot]
+      ev = nil
+      assert(wait_for { (ev = (events.pop(true) rescue nil)) && ev.kind == :snapshot })
+      assert_equal 0, ev.code
+      f.close
+    end
+  end
+
+  def test_numeric_options_are_range_checked
+    r = ShardRouter::Router.new
+    %i[lease_ttl backoff_min_ms request_timeout_ms debounce_ms].each do |kw|
+      assert_raises(ArgumentError) { ShardRouter::Follower.new(r, endpoints: @etcd, key: "/k", kw => -1) }
+      assert_raises(ArgumentError) { ShardRouter::Follower.new(r, endpoints: @etcd, key: "/k", kw => 2**32) }
+    end
+  end
 end

@@ -343,8 +343,8 @@ static VALUE drain_done(VALUE p)
 	return Qnil;
 }
 
-/* The drain thread's body; arg is a 2-element Array [block, queue
- * pointer as Integer, epoch]. */
+/* The drain thread's body; arg is an Array [block, queue pointer as
+ * Integer, epoch], kept alive by the thread's own variable (start). */
 static VALUE drain(void *arg)
 {
 	VALUE ary = (VALUE)arg;
@@ -526,13 +526,20 @@ static VALUE follower_start(VALUE self)
 		pthread_mutex_lock(&fo->q->mu);
 		epoch = fo->q->epoch;
 		pthread_mutex_unlock(&fo->q->mu);
+		VALUE args = rb_ary_new_from_args(3, fo->on_event,
+		                                  ULL2NUM((uintptr_t)fo->q),
+		                                  ULL2NUM(epoch));
+
 		__atomic_add_fetch(&fo->q->refs, 1, __ATOMIC_ACQ_REL);
-		fo->thread = rb_thread_create(
-		    drain, (void *)rb_ary_new_from_args(
-		               3, fo->on_event, ULL2NUM((uintptr_t)fo->q),
-		               ULL2NUM(epoch)));
+		/* rb_thread_create does not mark its argument: the thread's
+		 * own variable does, set before it can run (we hold the
+		 * GVL). */
+		fo->thread = rb_thread_create(drain, (void *)args);
+		rb_thread_local_aset(fo->thread, rb_intern("shardrouter_follower"),
+		                     args);
 		rb_funcall(fo->thread, rb_intern("name="), 1,
 		           rb_str_new_cstr("shardrouter-follower-events"));
+		RB_GC_GUARD(args);
 	}
 	c.f = fo->f;
 	rb_thread_call_without_gvl(start_nogvl, &c, RUBY_UBF_IO, NULL);
@@ -681,8 +688,8 @@ static void *wait_nogvl(void *p)
  * Wait until the follower has handled etcd revision +revision+ (accepted
  * or refused it; Vitess source: built a table at or after it, or seen it
  * with nothing left to build) or +timeout+ seconds passed. Waits without
- * the GVL, in slices of 100 ms between which interrupts are checked. Not
- * from the on_event block.
+ * the GVL, in slices of 100 ms between which interrupts are checked (the
+ * block may call it: it does not run on librouter's thread).
  *
  * @param revision [Integer]
  * @param timeout [Numeric] seconds
