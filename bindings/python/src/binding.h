@@ -68,6 +68,11 @@
  *   GIL held; librouter calls it outside its read sections, so a
  *   resolver blocked on a database holds back no publish.
  *
+ * - The etcd follower (follower.c, optional at build time).  librouter
+ *   calls its event callback on the follower's own thread, which never
+ *   touches Python: it queues copies, and a Python thread per start()
+ *   delivers them to on_event with the GIL.
+ *
  * - Module state, heap types and multi-phase init throughout; no static
  *   Python objects.  Memory shared with the C core is allocated with the
  *   raw allocator.
