@@ -665,7 +665,8 @@ bench-ci: deps-bench lib $(BENCH_BIN)
 # pkg-config for libck, xxhash, nettle, jansson), so no `make lib` first.
 # The Rakefile does the work, so `rake test` in bindings/ruby is the same
 # run.  test-ruby-gem: the gem as users get it (bindings/ruby/test/gem/run.sh).
-PKGS_RUBY := $(PKGS_BUILD) ruby ruby-dev ruby-minitest rake
+# etcd-server: test_follower.rb runs the Follower against a real etcd.
+PKGS_RUBY := $(PKGS_BUILD) ruby ruby-dev ruby-minitest rake etcd-server
 RUBY_ENV = RUBY_BUILD_DIR=$(abspath $(BUILD))/ruby
 
 deps-ruby:
@@ -700,8 +701,10 @@ bench-ruby: deps-ruby
 # and the wheels a fresh venv installs offline (python3-pip-whl,
 # python3-setuptools-whl, python3-wheel-whl); python3-wheel builds wheels
 # outside a venv (pip install --no-build-isolation ./bindings/python).
+# etcd-server: tests/test_follower.py runs the Follower against a real etcd.
 PKGS_PYTHON := $(PKGS_BUILD) python3-dev python3-pytest python3-setuptools python3-mypy \
-	python3-wheel python3-build python3-venv python3-pip-whl python3-setuptools-whl python3-wheel-whl
+	python3-wheel python3-build python3-venv python3-pip-whl python3-setuptools-whl python3-wheel-whl \
+	etcd-server
 
 deps-python:
 	$(call need_pkgs,$(PKGS_PYTHON))

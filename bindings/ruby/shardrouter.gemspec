@@ -6,10 +6,11 @@
 #
 # The gem carries librouter's C core, which its extension compiles
 # (ext/shardrouter/extconf.rb): in a checkout this file first copies
-# include/librouter/router.h, router_doc.h and librouter/{core,live}/*.{c,h}
-# to ext/shardrouter/librouter/ (gitignored; librouter/fleet stays out: it
-# needs libcurl, the extension does not use it), and LICENSE and NOTICE
-# here. Evaluated from an unpacked gem, the copy it holds is used as is.
+# include/librouter/router.h, router_doc.h, router_etcd.h,
+# librouter/{core,live}/*.{c,h} and librouter/fleet/*.{c,h,proto} (the
+# optional etcd follower: compiled only where libcurl, libprotobuf-c and
+# protoc-c are found) to ext/shardrouter/librouter/ (gitignored), and
+# LICENSE and NOTICE here. Evaluated from an unpacked gem, the copy it holds is used as is.
 # The version is librouter's, read from the copy of router.h.
 require "fileutils"
 
@@ -21,11 +22,11 @@ if File.identical?(File.join(root, "bindings/ruby/shardrouter.gemspec"), File.jo
    File.directory?(File.join(root, "librouter/core"))
   FileUtils.rm_rf(copy)
   FileUtils.mkdir_p(File.join(copy, "include/librouter"))
-  FileUtils.cp(%w[router.h router_doc.h].map { |h| File.join(root, "include/librouter", h) },
+  FileUtils.cp(%w[router.h router_doc.h router_etcd.h].map { |h| File.join(root, "include/librouter", h) },
                File.join(copy, "include/librouter"))
-  %w[core live].each do |layer|
+  %w[core live fleet].each do |layer|
     FileUtils.mkdir_p(File.join(copy, layer))
-    FileUtils.cp(Dir[File.join(root, "librouter", layer, "*.{c,h}")].sort, File.join(copy, layer))
+    FileUtils.cp(Dir[File.join(root, "librouter", layer, "*.{c,h,proto}")].sort, File.join(copy, layer))
   end
   FileUtils.cp(%w[LICENSE NOTICE].map { |f| File.join(root, f) }, here)
 end
@@ -49,12 +50,14 @@ Gem::Specification.new do |s|
     carries librouter's C core and compiles it with the extension; it needs
     a C compiler, pkg-config and the development files of libck, xxHash,
     Nettle and Jansson (Debian: ruby-dev pkg-config libck-dev
-    libxxhash-dev nettle-dev libjansson-dev).
+    libxxhash-dev nettle-dev libjansson-dev); for the etcd follower
+    (ShardRouter::Follower) also libcurl4-openssl-dev libprotobuf-c-dev
+    protobuf-c-compiler.
   DESC
   s.license = "Apache-2.0"
   s.authors = ["librouter authors"]
   s.required_ruby_version = ">= 3.0"
-  s.files = Dir.glob(["lib/**/*.rb", "ext/shardrouter/*.{c,h,rb}", "ext/shardrouter/librouter/**/*.{c,h}",
+  s.files = Dir.glob(["lib/**/*.rb", "ext/shardrouter/*.{c,h,rb}", "ext/shardrouter/librouter/**/*.{c,h,proto}",
                       "README.md", "LICENSE", "NOTICE"], base: here).sort
   s.extensions = ["ext/shardrouter/extconf.rb"]
   s.require_paths = ["lib"]

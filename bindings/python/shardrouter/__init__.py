@@ -23,6 +23,7 @@ from ._shardrouter import (  # noqa: F401
     __version__, _cg_toggle, _noop, _noop1, keyspace_id, shard_ranges,
     verify_snapshot,
 )
+from ._shardrouter import Follower, FollowerEvent, HAVE_FOLLOWER  # noqa: F401
 
 __all__ = [
     "Router", "Table", "Value", "keyspace_id", "shard_ranges",
@@ -40,4 +41,5 @@ __all__ = [
     "EDISABLED", "ESTATE", "EDOC", "EIO",
     "EFENCED", "EINVARIANT", "ESHADOW", "EQUARANTINED", "EKSIDCHANGE", "ECALLBACK",
     "ERULE",
+    "Follower", "FollowerEvent", "HAVE_FOLLOWER",
 ]

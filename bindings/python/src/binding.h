@@ -68,6 +68,11 @@
  *   GIL held; librouter calls it outside its read sections, so a
  *   resolver blocked on a database holds back no publish.
  *
+ * - The etcd follower (follower.c, optional at build time).  librouter
+ *   calls its event callback on the follower's own thread, which never
+ *   touches Python: it queues copies, and a Python thread per start()
+ *   delivers them to on_event with the GIL.
+ *
  * - Module state, heap types and multi-phase init throughout; no static
  *   Python objects.  Memory shared with the C core is allocated with the
  *   raw allocator.
@@ -162,6 +167,8 @@ typedef struct {
 	PyObject *SnapshotWarning;
 	PyObject *json_dumps;  /* json.dumps */
 	PyObject *array_zero;  /* array('I', [0]): route_many(ids=True) */
+	PyTypeObject *Follower_Type;      /* follower.c */
+	PyTypeObject *FollowerEvent_Type; /* follower.c */
 } modstate;
 
 typedef struct hc_entry {
@@ -368,6 +375,9 @@ PyObject *sr_Router_invariants(RouterObject *self, PyObject *unused);
 extern const char sr_Router_set_sample_doc[];
 PyObject *sr_Router_set_sample(RouterObject *self, PyObject *const *args,
                                Py_ssize_t nargs, PyObject *kwnames);
+
+/* follower.c */
+int sr_follower_add(PyObject *m, modstate *st);
 
 /* module.c: a type or a struct sequence type added to the module */
 PyTypeObject *sr_new_type(PyObject *m, PyType_Spec *spec);

@@ -276,7 +276,8 @@ static int module_exec(PyObject *m)
 
 	if (sr_errors_add(m, st) < 0 || sr_values_add(m, st) < 0 ||
 	    sr_route_add(m, st) < 0 || sr_table_add(m, st) < 0 ||
-	    sr_events_add(m, st) < 0 || sr_router_add(m, st) < 0)
+	    sr_events_add(m, st) < 0 || sr_router_add(m, st) < 0 ||
+	    sr_follower_add(m, st) < 0)
 		return -1;
 #define ADD_CODE(name, value, desc)                                            \
 	if (PyModule_AddIntConstant(m, #name, value) < 0)                      \
@@ -351,6 +352,8 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
 	Py_VISIT(st->DocumentWarning);
 	Py_VISIT(st->json_dumps);
 	Py_VISIT(st->array_zero);
+	Py_VISIT(st->Follower_Type);
+	Py_VISIT(st->FollowerEvent_Type);
 	return 0;
 }
 
@@ -391,6 +394,8 @@ static int module_clear(PyObject *m)
 	Py_CLEAR(st->DocumentWarning);
 	Py_CLEAR(st->json_dumps);
 	Py_CLEAR(st->array_zero);
+	Py_CLEAR(st->Follower_Type);
+	Py_CLEAR(st->FollowerEvent_Type);
 	return 0;
 }
 

@@ -5,7 +5,8 @@
 #   1. python3 -m build --sdist --no-isolation bindings/python;
 #   2. the sdist carries every .c and .h of librouter/core and
 #      librouter/live (csrc/), router.h, router_doc.h, the stubs, py.typed,
-#      pyproject.toml, LICENSE and NOTICE, and nothing of librouter/fleet;
+#      pyproject.toml, LICENSE and NOTICE, and the sources of
+#      librouter/fleet (the optional follower), never their generated C;
 #   3. a fresh venv (python3 -m venv, no --system-site-packages: it sees
 #      nothing of /usr/lib/python3/dist-packages).  ensurepip gives it pip
 #      and setuptools from Debian's python3-pip-whl and
@@ -52,16 +53,18 @@ echo "$(basename "$sdist")"
 
 step "what it carries"
 tar tzf "$sdist" | sed 's|^[^/]*/||' | sort > "$out/contents.txt"
-want=$( (cd "$root" && ls librouter/core/*.[ch] librouter/live/*.[ch]) | sed 's|^|csrc/|')
+want=$( (cd "$root" && ls librouter/core/*.[ch] librouter/live/*.[ch] librouter/fleet/*.[ch] \
+	librouter/fleet/*.proto) | sed 's|^|csrc/|')
 for f in $want csrc/include/librouter/router.h csrc/include/librouter/router_doc.h \
+	csrc/include/librouter/router_etcd.h src/follower.c \
 	csrc/LICENSE csrc/NOTICE pyproject.toml setup.py README.md \
 	shardrouter/__init__.py shardrouter/__init__.pyi shardrouter/py.typed \
 	src/binding.h src/module.c; do
 	grep -qx "$f" "$out/contents.txt" || fail "the sdist lacks $f"
 done
-! grep -q 'fleet\|etcd' "$out/contents.txt" || \
-	fail "the sdist carries the fleet layer: $(grep 'fleet\|etcd' "$out/contents.txt" | tr '\n' ' ')"
-echo "$(echo "$want" | wc -w) C core files, headers, stubs, py.typed, LICENSE, NOTICE; no fleet"
+! grep -q 'pb-c' "$out/contents.txt" || \
+	fail "the sdist carries generated protobuf-c code: $(grep 'pb-c' "$out/contents.txt" | tr '\n' ' ')"
+echo "$(echo "$want" | wc -w) C core and fleet files, headers, stubs, py.typed, LICENSE, NOTICE"
 
 step "a fresh venv, offline"
 venv=$out/venv
@@ -92,6 +95,8 @@ out = subprocess.run(["nm", "-D", "--defined-only", so], capture_output=True,
                      text=True, check=True).stdout
 names = [line.split()[-1] for line in out.splitlines() if line.strip()]
 assert names == ["PyInit__shardrouter"], names
+# Built where libcurl, libprotobuf-c and protoc-c are (PKGS_BUILD).
+assert shardrouter.HAVE_FOLLOWER, "built without shardrouter.Follower"
 print("shardrouter %s from %s" % (shardrouter.__version__, pkg))
 EOF
 step "import it from elsewhere"

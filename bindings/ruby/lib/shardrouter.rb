@@ -2,6 +2,7 @@
 
 require "json"
 require "shardrouter/shardrouter"
+require "shardrouter/follower"
 
 # ShardRouter: librouter, an embedded Vitess-exact shard router, in Ruby.
 #

@@ -14,6 +14,7 @@
  *   route.c         lookups (Router and Table), the benchmark helpers
  *   table_class.c   ShardRouter::Table: the handle object
  *   vindex.c        ShardRouter.keyspace_id, ShardRouter.shard_ranges
+ *   follower.c      ShardRouter::Follower: the etcd follower (optional)
  *
  * Names shared between these files start with sr_; everything else is
  * static.  The extension is built with -fvisibility=hidden and exports
@@ -290,5 +291,6 @@ void sr_init_table_class(void);
 void sr_init_route(void);
 void sr_init_vindex(void);
 void sr_init_lookup(void);
+void sr_init_follower(void);
 
 #endif

@@ -29,11 +29,14 @@ files "$tmp/root.gem" >"$tmp/root.files"
 files "$tmp/elsewhere.gem" >"$tmp/elsewhere.files"
 cmp -s "$tmp/root.files" "$tmp/elsewhere.files" ||
 	{ echo "test-ruby-gem: the gem built elsewhere holds other files:"; diff "$tmp/root.files" "$tmp/elsewhere.files"; exit 1; }
+# The fleet layer too (the optional follower), never its generated C.
 for f in LICENSE NOTICE ext/shardrouter/librouter/include/librouter/router.h \
-	$(cd librouter && ls core/*.c core/*.h live/*.c live/*.h | sed 's|^|ext/shardrouter/librouter/|'); do
+	ext/shardrouter/librouter/include/librouter/router_etcd.h \
+	$(cd librouter && ls core/*.c core/*.h live/*.c live/*.h fleet/*.c fleet/*.h fleet/*.proto |
+	  sed 's|^|ext/shardrouter/librouter/|'); do
 	grep -qx "$f" "$tmp/root.files" || { echo "test-ruby-gem: $f is not in the gem"; exit 1; }
 done
-if grep -e fleet -e etcd "$tmp/root.files"; then echo "test-ruby-gem: the gem carries the fleet layer"; exit 1; fi
+if grep -e 'pb-c' "$tmp/root.files"; then echo "test-ruby-gem: the gem carries generated protobuf-c code"; exit 1; fi
 t1=$(date +%s)
 
 (cd "$tmp/elsewhere" && run "$gem" install --local --no-document --install-dir "$tmp/gems" "$tmp/root.gem") \
@@ -52,5 +55,10 @@ sed -n '/<!-- readme-example-ruby:begin -->/,/<!-- readme-example-ruby:end -->/p
 grep -q 'require "shardrouter"' "$tmp/readme_example.rb" ||
 	{ echo "test-ruby-gem: no Ruby example between the readme-example-ruby markers of README.md"; exit 1; }
 (cd "$tmp/elsewhere" && run GEM_HOME="$tmp/gems" GEM_PATH="$tmp/gems" "$ruby" "$here/check.rb" "$tmp/gems")
+# Built where libcurl, libprotobuf-c and protoc-c are (PKGS_BUILD): with
+# the follower.
+(cd "$tmp/elsewhere" && run GEM_HOME="$tmp/gems" GEM_PATH="$tmp/gems" "$ruby" -e \
+	'require "shardrouter"; exit(ShardRouter::Follower::AVAILABLE ? 0 : 1)') ||
+	{ echo "test-ruby-gem: the installed gem was built without ShardRouter::Follower"; exit 1; }
 run GEM_HOME="$tmp/gems" GEM_PATH="$tmp/gems" "$ruby" "$here/check.rb" "$tmp/gems" "$tmp/readme_example.rb"
 echo "test-ruby-gem: ok (gem build $((t1 - t0)) s, gem install $((t2 - t1)) s)"
