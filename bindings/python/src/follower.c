@@ -430,13 +430,17 @@ PyDoc_STRVAR(Follower_doc,
 "         topo_root=None, tablet_type=None, cell_endpoints=None,\n"
 "         instance=None, status_prefix=None, snapshot=None, lease_ttl=10,\n"
 "         on_event=None, destructive=False, backoff_min_ms=100,\n"
-"         backoff_max_ms=5000, request_timeout_ms=5000, debounce_ms=200)\n"
+"         backoff_max_ms=5000, request_timeout_ms=5000, debounce_ms=200,\n"
+"         tls_ca_file=None, tls_cert_file=None, tls_key_file=None,\n"
+"         username=None, password=None)\n"
 "--\n\n"
 "Follow etcd into router from background threads (librouter's\n"
 "router_etcd): source='document' follows one key holding a routing\n"
 "document; source='vitess' follows a Vitess cell's serving topology\n"
 "(CellInfo under topo_root, then SrvVSchema and every SrvKeyspace of\n"
-"the cell; read-only).  Every change is published through the router's\n"
+"the cell; read-only).  tls_*: PEM files for https:// endpoints (CA,\n"
+"client certificate and key); username and password: etcd's own\n"
+"authentication (the password is not kept by the binding).  Every change is published through the router's\n"
 "guards; refusals leave the table in service and are reported in\n"
 "status() and in the fleet's status key (status_key).\n\n"
 "endpoints: a str of comma-separated URLs or a list of them.\n"
@@ -453,23 +457,27 @@ static PyObject *Follower_new(PyTypeObject *tp, PyObject *args,
 	    "tablet_type", "cell_endpoints", "instance", "status_prefix",
 	    "snapshot", "lease_ttl", "on_event", "destructive",
 	    "backoff_min_ms", "backoff_max_ms", "request_timeout_ms",
-	    "debounce_ms", NULL};
+	    "debounce_ms", "tls_ca_file", "tls_cert_file", "tls_key_file",
+	    "username", "password", NULL};
 	PyObject *router, *endpoints, *key = NULL, *source = NULL,
 	         *cell = NULL, *topo_root = NULL, *tablet_type = NULL,
 	         *cell_endpoints = NULL, *instance = NULL,
-	         *status_prefix = NULL, *snapshot = NULL, *on_event = NULL;
+	         *status_prefix = NULL, *snapshot = NULL, *on_event = NULL,
+	         *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL,
+	         *username = NULL, *password = NULL;
 	unsigned lease_ttl = 10, bmin = 100, bmax = 5000, rto = 5000,
 	         debounce = 200;
 	int destructive = 0;
 	modstate *st = PyType_GetModuleState(tp);
 
 	if (!PyArg_ParseTupleAndKeywords(
-	        args, kwargs, "OO|$OOOOOOOOOO&OpO&O&O&O&:Follower", kwlist,
+	        args, kwargs, "OO|$OOOOOOOOOO&OpO&O&O&O&OOOOO:Follower", kwlist,
 	        &router, &endpoints, &key, &source, &cell, &topo_root,
 	        &tablet_type, &cell_endpoints, &instance, &status_prefix,
 	        &snapshot, uint_arg, &lease_ttl, &on_event, &destructive,
 	        uint_arg, &bmin, uint_arg, &bmax, uint_arg, &rto, uint_arg,
-	        &debounce))
+	        &debounce, &tls_ca, &tls_cert, &tls_key, &username,
+	        &password))
 		return NULL;
 	if (!PyObject_TypeCheck(router, st->Router_Type))
 		return PyErr_Format(PyExc_TypeError,
@@ -485,7 +493,8 @@ static PyObject *Follower_new(PyTypeObject *tp, PyObject *args,
 	(void)tablet_type; (void)cell_endpoints; (void)instance;
 	(void)status_prefix; (void)snapshot; (void)lease_ttl;
 	(void)destructive; (void)bmin; (void)bmax; (void)rto; (void)debounce;
-	(void)endpoints;
+	(void)endpoints; (void)tls_ca; (void)tls_cert; (void)tls_key;
+	(void)username; (void)password;
 	return PyErr_Format(
 	    st->Error,
 	    "shardrouter was built without the etcd follower: install "
@@ -521,7 +530,12 @@ static PyObject *Follower_new(PyTypeObject *tp, PyObject *args,
 	    opt_str(cell_endpoints, "cell_endpoints",
 	            &o.vitess_cell_endpoints) < 0 ||
 	    opt_str(instance, "instance", &o.instance_id) < 0 ||
-	    opt_str(status_prefix, "status_prefix", &o.status_prefix) < 0)
+	    opt_str(status_prefix, "status_prefix", &o.status_prefix) < 0 ||
+	    opt_str(tls_ca, "tls_ca_file", &o.tls_ca_file) < 0 ||
+	    opt_str(tls_cert, "tls_cert_file", &o.tls_cert_file) < 0 ||
+	    opt_str(tls_key, "tls_key_file", &o.tls_key_file) < 0 ||
+	    opt_str(username, "username", &o.username) < 0 ||
+	    opt_str(password, "password", &o.password) < 0)
 		goto fail;
 	if (src == NULL || strcmp(src, "document") == 0) {
 		o.source = ROUTER_ETCD_SOURCE_DOCUMENT;

@@ -284,6 +284,23 @@ def test_options_are_checked(etcd):
         sr.Follower(r, etcd.endpoint, key="/k", on_event=1)
 
 
+def test_tls_and_auth_options_reach_librouter(etcd):
+    r = sr.Router()
+    # librouter's own checks, so the options were passed through.
+    with pytest.raises(sr.InvalidError, match="tls_key_file"):
+        sr.Follower(r, "https://127.0.0.1:1", key="/k", tls_cert_file="c.pem")
+    with pytest.raises(sr.InvalidError, match="https"):
+        sr.Follower(r, etcd.endpoint, key="/k", tls_ca_file="ca.pem")
+    with pytest.raises(sr.InvalidError, match="password"):
+        sr.Follower(r, etcd.endpoint, key="/k", username="root")
+    with pytest.raises(TypeError):
+        sr.Follower(r, etcd.endpoint, key="/k", username="u", password=1)
+    f = sr.Follower(r, "https://127.0.0.1:1", key="/k", tls_ca_file="ca.pem",
+                    tls_cert_file="c.pem", tls_key_file="k.pem",
+                    username="root", password="pw")
+    f.close()
+
+
 def test_start_twice_raises_and_close_is_final(etcd):
     f = sr.Follower(sr.Router(), etcd.endpoint, key="/t3/doc")
     f.start()

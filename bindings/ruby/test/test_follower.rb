@@ -277,6 +277,24 @@ class TestFollower < Minitest::Test
     assert_raises(ArgumentError) { ShardRouter::Follower.new(r, key: "/k") }
   end
 
+  def test_tls_and_auth_options_reach_librouter
+    r = ShardRouter::Router.new
+    # librouter's own checks, so the options were passed through.
+    e = assert_raises(ShardRouter::InvalidError) do
+      ShardRouter::Follower.new(r, endpoints: "https://127.0.0.1:1", key: "/k", tls_cert_file: "c.pem")
+    end
+    assert_match(/tls_key_file/, e.message)
+    e = assert_raises(ShardRouter::InvalidError) do
+      ShardRouter::Follower.new(r, endpoints: @etcd, key: "/k", tls_ca_file: "ca.pem")
+    end
+    assert_match(/https/, e.message)
+    e = assert_raises(ShardRouter::InvalidError) { ShardRouter::Follower.new(r, endpoints: @etcd, key: "/k", username: "root") }
+    assert_match(/password/, e.message)
+    f = ShardRouter::Follower.new(r, endpoints: "https://127.0.0.1:1", key: "/k", tls_ca_file: "ca.pem",
+                                     tls_cert_file: "c.pem", tls_key_file: "k.pem", username: "root", password: "pw")
+    f.close
+  end
+
   def test_start_twice_raises_and_close_is_final
     f = ShardRouter::Follower.new(ShardRouter::Router.new, endpoints: @etcd, key: "/rb3/doc")
     f.start

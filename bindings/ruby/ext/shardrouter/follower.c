@@ -455,6 +455,11 @@ static VALUE follower_init(VALUE self, VALUE router, VALUE opts,
 	o.instance_id = opt_str(opts, "instance", keep);
 	o.status_prefix = opt_str(opts, "status_prefix", keep);
 	o.snapshot_path = opt_str(opts, "snapshot", keep);
+	o.tls_ca_file = opt_str(opts, "tls_ca_file", keep);
+	o.tls_cert_file = opt_str(opts, "tls_cert_file", keep);
+	o.tls_key_file = opt_str(opts, "tls_key_file", keep);
+	o.username = opt_str(opts, "username", keep);
+	o.password = opt_str(opts, "password", keep);
 	o.lease_ttl_s = opt_uint(opts, "lease_ttl");
 	o.backoff_min_ms = opt_uint(opts, "backoff_min_ms");
 	o.backoff_max_ms = opt_uint(opts, "backoff_max_ms");

@@ -16,6 +16,9 @@ module ShardRouter
   # source: :document follows one key (key:) holding a routing document;
   # :vitess follows a Vitess cell's serving topology, read-only (CellInfo
   # under topo_root, then the cell's SrvVSchema and every SrvKeyspace).
+  # tls_ca_file, tls_cert_file, tls_key_file: PEM files for https://
+  # endpoints; username and password: etcd's own authentication (the C
+  # follower keeps its own copy of the password and wipes it when freed).
   # Every change goes through the router's guards; refusals leave the
   # table in service and are reported in #status and in the status key.
   # The block (or on_event:) gets a Follower::Event on a Ruby thread of
@@ -28,7 +31,8 @@ module ShardRouter
                    tablet_type: nil, cell_endpoints: nil, instance: nil, status_prefix: nil,
                    snapshot: nil, lease_ttl: 10, destructive: false, backoff_min_ms: 100,
                    backoff_max_ms: 5000, request_timeout_ms: 5000, debounce_ms: 200,
-                   on_event: nil, &block)
+                   tls_ca_file: nil, tls_cert_file: nil, tls_key_file: nil, username: nil,
+                   password: nil, on_event: nil, &block)
       raise ArgumentError, "give on_event: or a block, not both" if on_event && block
 
       str = ->(v) { v&.to_s }
@@ -39,7 +43,11 @@ module ShardRouter
         status_prefix: str[status_prefix], snapshot: snapshot.nil? ? nil : File.path(snapshot),
         lease_ttl: lease_ttl, destructive: destructive, backoff_min_ms: backoff_min_ms,
         backoff_max_ms: backoff_max_ms, request_timeout_ms: request_timeout_ms,
-        debounce_ms: debounce_ms
+        debounce_ms: debounce_ms,
+        tls_ca_file: tls_ca_file.nil? ? nil : File.path(tls_ca_file),
+        tls_cert_file: tls_cert_file.nil? ? nil : File.path(tls_cert_file),
+        tls_key_file: tls_key_file.nil? ? nil : File.path(tls_key_file),
+        username: str[username], password: str[password]
       }
       _init(router, opts, on_event || block)
     end
