@@ -19,10 +19,20 @@ PyDoc_STRVAR(Table_route_doc,
 "routed (absent, lookup vindex, reference table, disabled),\n"
 "TypeError / OverflowError for values Vitess cannot type.");
 
-static PyObject *Table_route(TableObject *self, PyObject *value)
+/* Everything but Table_route's common case. */
+static COLD PyObject *Table_route_slow(TableObject *self, PyObject *value)
 {
 	return handle_route(self->router, self->h, value, self->keyspace,
 	                    self->table);
+}
+
+static PyObject *Table_route(TableObject *self, PyObject *value)
+{
+	PyObject *s;
+
+	if (LIKELY(handle_route_hit(self->router, self->h, value, &s)))
+		return s;
+	return Table_route_slow(self, value);
 }
 
 PyDoc_STRVAR(Table_lookup_doc,
