@@ -365,6 +365,26 @@ static int route_names(const router_table *t, const char *ks, size_t ksl,
 	int rc;
 
 	if (ROUTER__LIKELY(d != NULL)) {
+		uint64_t p;
+
+		/* One integer through an 8-byte keyspace ID: the handles'
+		 * inline body (the same as router__tdef_route's first case,
+		 * without a call); anything else, errors included, below. */
+		if (ROUTER__LIKELY(nvalues == 1 && values != NULL) &&
+		    ROUTER__LIKELY(values->type == ROUTER_SQL_INT64 ||
+		                   values->type == ROUTER_SQL_UINT64) &&
+		    ROUTER__LIKELY(d->mode == ROUTER__T_VINDEX) &&
+		    ROUTER__LIKELY(router__ksid_prefix_fast(
+		        d,
+		        values->type == ROUTER_SQL_UINT64
+		            ? values->u64
+		            : (uint64_t)values->i64,
+		        values->type == ROUTER_SQL_UINT64, &p))) {
+			router__route_prefix(t, d, p, out);
+			if (err != NULL)
+				router__clearerr(err);
+			return ROUTER_OK;
+		}
 		rc = router__tdef_route(t, d, values, nvalues, out, err);
 		if (rc == ROUTER_OK && err != NULL)
 			router__clearerr(err);
