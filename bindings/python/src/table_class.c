@@ -130,9 +130,20 @@ static PyObject *Table_bench_c(TableObject *self, PyObject *args)
 	for (r = 0; r < (size_t)repeats && rc == ROUTER_OK; r++) {
 		if (single) {
 			const uint64_t *k = view.buf;
+			const int chain = chained; /* not reloaded per key */
 			uint64_t dep = 0;
 
-			for (i = 0; i < n; i++) {
+			for (i = 0; !chain && i < n; i++) {
+				router_route_result res;
+
+				rc = router_handle_route_int64(self->h,
+				                               (int64_t)k[i],
+				                               &res);
+				if (rc < 0)
+					break;
+				sink += res.shard_id;
+			}
+			for (i = 0; chain && i < n; i++) {
 				router_route_result res;
 
 				rc = router_handle_route_int64(
@@ -140,12 +151,10 @@ static PyObject *Table_bench_c(TableObject *self, PyObject *args)
 				if (rc < 0)
 					break;
 				sink += res.shard_id;
-				if (chained) {
-					/* 0, but only known at run time: the
-					 * next key waits for this result. */
-					dep = res.shard_index;
-					__asm__("" : "+r"(dep));
-				}
+				/* 0, but only known at run time: the next key
+				 * waits for this result. */
+				dep = res.shard_index;
+				__asm__("" : "+r"(dep));
 			}
 			if (rc > 0)
 				rc = ROUTER_OK;
