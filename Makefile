@@ -455,9 +455,19 @@ $(FLEET_BIN): tests/fleet/fleet.c tests/etcd/harness.h $(wildcard include/librou
 test-fleet: deps-etcd lib $(FLEET_BIN)
 	tests/fleet/run.sh 170 $(FLEET_BIN) -n 30 -p 3 -r 3 -f 6 -i 2 -d 2 -b 1000
 
+# It also draws bench/charts/fleet-convergence.svg (bench/charts.gp, to
+# commit with the README's figures) from $(BUILD)/bench-charts.
 fleet-bench: deps-etcd lib $(FLEET_BIN)
+	@mkdir -p $(abspath $(BUILD))/bench-charts
 	tests/fleet/run.sh 900 $(FLEET_BIN) -n $(BENCH_MEMBERS) -p $(FLEET_PROCS) \
-		-r 10 -f $(FLEET_FLAP) -i 10 -d 10
+		-r 10 -f $(FLEET_FLAP) -i 10 -d 10 -o $(abspath $(BUILD))/bench-charts; \
+	rc=$$?; printf '%s, %s members in %s processes, %s, %s vCPU, %s, commit %s\n' \
+		"$$(date -u +%Y-%m-%d)" $(BENCH_MEMBERS) $(FLEET_PROCS) \
+		"$$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)" "$$(nproc)" \
+		"$$(etcd --version 2>/dev/null | head -1)" "$$(git rev-parse --short HEAD 2>/dev/null)" \
+		>$(BUILD)/bench-charts/fleet-caption.txt; \
+	gnuplot -e "datadir='$(BUILD)/bench-charts'; outdir='bench/charts'; only='fleet'" \
+		bench/charts.gp && echo "chart: bench/charts/fleet-convergence.svg"; exit $$rc
 
 # --- API surface: headers alone, as C and C++; static and shared linking ---
 # Each public header alone, as its users include it (<librouter/...>), in

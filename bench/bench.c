@@ -19,7 +19,8 @@
  * table: build + validate + publish, as an application would.
  *
  *   bench [--ci] [--json FILE] [--thresholds FILE] [--no-callgrind]
- *         [--steps baseline,lookups,publish,memory,vindexes,callgrind]
+ *         [--steps baseline,lookups,publish,memory,vindexes,catalogue,
+ *                  callgrind]
  *
  * --ci: a short run (< 1 min) over the configurations the thresholds name.
  * --thresholds: check "metric <= limit" / "metric >= limit" lines after the
@@ -1142,6 +1143,205 @@ static void vindex_cost(const uint64_t *keys, int rounds)
 	}
 }
 
+/* ---- the catalogue's vindexes (issue 20) -------------------------------- *
+ * The vindexes that take text or several columns, or a lookup's rows: one
+ * table of 256 shards with that vindex primary (a lookup_hash column
+ * beside a hash primary), handle lookups (router_handle_route*, or
+ * router_route_column with a resolver that adds one row) over CAT_KEYS
+ * keys; median ns per lookup of `rounds` chunks.  No minimal lookup
+ * exists for these: the figure is the ns alone. */
+#define CAT_KEYS 4096u
+#define CAT_PASSES 1u /* over the keys per timed round */
+#define CAT_SHARDS 256u
+
+typedef enum { CAT_TEXT, CAT_REGION, CAT_LOOKUP } cat_kind;
+
+static const struct {
+	const char *name, *type;
+	router_param params[3];
+	size_t nparams;
+	cat_kind kind;
+} CATALOGUE[] = {
+    {"unicode_loose_md5", "unicode_loose_md5", {{NULL, NULL}}, 0, CAT_TEXT},
+    {"unicode_loose_xxhash", "unicode_loose_xxhash", {{NULL, NULL}}, 0,
+     CAT_TEXT},
+    {"cfc_md5", "cfc", {{"hash", "md5"}, {"offsets", "[2,6]"}}, 2, CAT_TEXT},
+    {"cfc_xxhash64",
+     "cfc",
+     {{"hash", "xxhash64"}, {"offsets", "[2,6]"}},
+     2,
+     CAT_TEXT},
+    {"region_json",
+     "region_json",
+     {{"region_map_json", "{\"Americas\":1,\"Europe\":2,\"Asia\":3}"},
+      {"region_bytes", "1"}},
+     2,
+     CAT_REGION},
+    {"lookup_hash_1row",
+     "lookup_hash",
+     {{"table", "ks.c_idx"}, {"from", "c"}, {"to", "id"}},
+     3,
+     CAT_LOOKUP},
+};
+#define NCATALOGUE (sizeof CATALOGUE / sizeof CATALOGUE[0])
+
+static const char *const CAT_REGIONS[] = {"Americas", "Europe", "Asia"};
+
+/* The lookup's row: the bound value maps to one id (its own hash then
+ * places it). */
+static int cat_resolve(void *ctx, const router_lookup_query *q,
+                       router_lookup_rows *rows)
+{
+	router_value to = ROUTER_VALUE_INT64(*(const int64_t *)ctx);
+
+	return router_lookup_rows_add(rows, &q->bind, &to);
+}
+
+static router_table *cat_table(size_t c)
+{
+	const char *id[] = {"id"}, *idreg[] = {"id", "region"}, *col[] = {"c"};
+	router_builder *b;
+	router_table *t;
+	router_error e;
+	char name[32];
+	unsigned i;
+
+	if (router_builder_create(&b, NULL, &e) != ROUTER_OK ||
+	    router_builder_add_keyspace(b, "ks", 1, &e) != ROUTER_OK)
+		die("builder: %s", e.message);
+	for (i = 0; i < CAT_SHARDS; i++)
+		if (router_shard_range_name(i, CAT_SHARDS, name, sizeof name) !=
+		        ROUTER_OK ||
+		    router_builder_add_shard(b, "ks", name, &e) != ROUTER_OK)
+			die("shard: %s", e.message);
+	if (router_builder_add_table(b, "ks", "t", ROUTER_TABLE_NORMAL, NULL,
+	                             &e) != ROUTER_OK)
+		die("table: %s", e.message);
+	if (router_builder_add_vindex(b, "ks", "h", "hash", NULL, 0, NULL,
+	                              &e) != ROUTER_OK ||
+	    router_builder_add_table(b, "ks", "ref", ROUTER_TABLE_NORMAL, NULL,
+	                             &e) != ROUTER_OK ||
+	    router_builder_add_column_vindex(b, "ks", "ref", "h", id, 1, &e) !=
+	        ROUTER_OK ||
+	    (CATALOGUE[c].kind == CAT_LOOKUP &&
+	     router_builder_add_column_vindex(b, "ks", "t", "h", id, 1, &e) !=
+	         ROUTER_OK))
+		die("hash: %s", e.message);
+	if (router_builder_add_vindex(b, "ks", "v", CATALOGUE[c].type,
+	                              CATALOGUE[c].params,
+	                              CATALOGUE[c].nparams,
+	                              CATALOGUE[c].kind == CAT_LOOKUP ? "t"
+	                                                              : NULL,
+	                              &e) != ROUTER_OK ||
+	    router_builder_add_column_vindex(
+	        b, "ks", "t", "v",
+	        CATALOGUE[c].kind == CAT_REGION
+	            ? idreg
+	            : CATALOGUE[c].kind == CAT_LOOKUP ? col : id,
+	        CATALOGUE[c].kind == CAT_REGION ? 2 : 1, &e) != ROUTER_OK)
+		die("vindex %s: %s", CATALOGUE[c].name, e.message);
+	if (router_table_build(b, &t, &e) != ROUTER_OK)
+		die("build %s: %s", CATALOGUE[c].name, e.message);
+	router_builder_free(b);
+	return t;
+}
+
+static void catalogue_cost(size_t c, int rounds)
+{
+	static char text[CAT_KEYS][24];
+	static uint8_t len[CAT_KEYS];
+	router *r;
+	router_handle *h, *ref;
+	router_error e;
+	router_route_result res;
+	double ns[MAXROUNDS], ratio[MAXROUNDS], refns[MAXROUNDS];
+	uint64_t x = 0x9E3779B97F4A7C15ull, sink = 0;
+	int64_t row_id = 42;
+	size_t i, n;
+	int k;
+
+	for (i = 0; i < CAT_KEYS; i++) { /* "Customer-<digits>", mixed case */
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		len[i] = (uint8_t)snprintf(text[i], sizeof text[i], "%s-%" PRIu64,
+		                           (x & 1) ? "Customer" : "cUSTOMER",
+		                           (uint64_t)(x * 0x2545F4914F6CDD1Dull) %
+		                               1000000000u);
+	}
+	if (router_create(&r, NULL, &e) != ROUTER_OK ||
+	    router_publish(r, cat_table(c), 0, NULL, &e) != ROUTER_OK ||
+	    router_handle_open(r, "ks", 2, "t", 1, &h, &e) != ROUTER_OK ||
+	    router_handle_open(r, "ks", 2, "ref", 3, &ref, &e) != ROUTER_OK)
+		die("%s: %s", CATALOGUE[c].name, e.message);
+	for (k = -1; k < rounds; k++) { /* round -1 warms up */
+		double t0 = now_s(), tr;
+
+		/* Paired: the hash vindex's integer handle lookup first. */
+		for (i = 0; i < CAT_PASSES * CAT_KEYS; i++) {
+			router_handle_route_int64(ref, (int64_t)i * 7919, &res);
+			sink += res.shard_index;
+		}
+		tr = now_s() - t0;
+		t0 = now_s();
+
+		for (i = 0; i < CAT_PASSES * CAT_KEYS; i++) {
+			size_t j = i % CAT_KEYS;
+			router_value v[2];
+			int rc;
+
+			switch (CATALOGUE[c].kind) {
+			case CAT_TEXT:
+				rc = router_handle_route_bytes(
+				    h, ROUTER_SQL_VARCHAR, text[j], len[j], &res);
+				break;
+			case CAT_REGION:
+				v[0] = ROUTER_VALUE_INT64((int64_t)i * 7919);
+				v[1] = ROUTER_VALUE_BYTES(
+				    ROUTER_SQL_VARCHAR, CAT_REGIONS[i % 3],
+				    strlen(CAT_REGIONS[i % 3]));
+				rc = router_handle_route(h, v, 2, &res, NULL);
+				break;
+			default:
+				v[0] = ROUTER_VALUE_BYTES(ROUTER_SQL_VARCHAR,
+				                          text[j], len[j]);
+				row_id = (int64_t)i * 7919;
+				rc = router_route_column(r, "ks", 2, "t", 1, "c",
+				                         1, v, 1, cat_resolve,
+				                         &row_id, &res, 1, &n,
+				                         &e);
+				break;
+			}
+			if (rc != ROUTER_OK)
+				die("%s: lookup failed (%s)", CATALOGUE[c].name,
+				    router_errname(rc));
+			sink += res.shard_index;
+		}
+		if (k >= 0) {
+			double t = now_s() - t0;
+
+			ns[k] = t * 1e9 / (CAT_PASSES * CAT_KEYS);
+			refns[k] = tr * 1e9 / (CAT_PASSES * CAT_KEYS);
+			ratio[k] = t / tr;
+		}
+	}
+	put(quantile(ratio, (size_t)rounds, 0.5),
+	    "catalogue.n%u.%s.vs_hash_handle", CAT_SHARDS, CATALOGUE[c].name);
+	put(quantile(refns, (size_t)rounds, 0.5),
+	    "catalogue.n%u.%s.hash_handle_ns", CAT_SHARDS, CATALOGUE[c].name);
+	put(quantile(ns, (size_t)rounds, 0.5), "catalogue.n%u.%s.ns",
+	    CAT_SHARDS, CATALOGUE[c].name);
+	put(quantile(ns, (size_t)rounds, 0.25), "catalogue.n%u.%s.ns_p25",
+	    CAT_SHARDS, CATALOGUE[c].name);
+	put(quantile(ns, (size_t)rounds, 0.75), "catalogue.n%u.%s.ns_p75",
+	    CAT_SHARDS, CATALOGUE[c].name);
+	if (sink == 42)
+		fputc(' ', stderr);
+	router_handle_free(h);
+	router_handle_free(ref);
+	router_free(r);
+}
+
 /* ------------------------------------------------------------------------ */
 /* 5. Instruction counts (callgrind)                                        */
 /* ------------------------------------------------------------------------ */
@@ -1757,6 +1957,36 @@ static void step_vindexes(bench_ctx *b)
 	}
 }
 
+/* 4b. the catalogue's vindexes through a handle */
+static void step_catalogue(bench_ctx *b)
+{
+	size_t c;
+
+	(void)b;
+	for (c = 0; c < NCATALOGUE; c++)
+		catalogue_cost(c, g_ci ? 9 : MAXROUNDS);
+	printf("\n-- the catalogue's vindexes, %u shards, handle lookup ns "
+	       "(text keys 15-18 bytes; region_json (id, region); "
+	       "lookup_hash: router_route_column, one row), median "
+	       "[p25-p75]; paired ratio to the hash vindex's integer handle "
+	       "lookup in the same thread\n",
+	       CAT_SHARDS);
+	for (c = 0; c < NCATALOGUE; c++)
+		printf("%-22s %7.1f [%.1f-%.1f]  %5.2fx hash handle (%.1f ns)\n",
+		       CATALOGUE[c].name,
+		       getv("catalogue.n%u.%s.ns", CAT_SHARDS,
+		            CATALOGUE[c].name),
+		       getv("catalogue.n%u.%s.ns_p25", CAT_SHARDS,
+		            CATALOGUE[c].name),
+		       getv("catalogue.n%u.%s.ns_p75", CAT_SHARDS,
+		            CATALOGUE[c].name),
+		       getv("catalogue.n%u.%s.vs_hash_handle", CAT_SHARDS,
+		            CATALOGUE[c].name),
+		       getv("catalogue.n%u.%s.hash_handle_ns", CAT_SHARDS,
+		            CATALOGUE[c].name));
+	fflush(stdout);
+}
+
 /* 5. callgrind */
 static void step_callgrind(bench_ctx *b)
 {
@@ -1808,7 +2038,8 @@ static const struct {
 	{"header", step_header},     {"baseline", step_baseline},
 	{"lookups", step_lookups},
 	{"publish", step_publish},   {"memory", step_memory},
-	{"vindexes", step_vindexes}, {"callgrind", step_callgrind},
+	{"vindexes", step_vindexes}, {"catalogue", step_catalogue},
+	{"callgrind", step_callgrind},
 };
 
 int main(int argc, char **argv)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "core/table.h"
 #include "router.h"
 #include "testutil.h"
 
@@ -1194,6 +1195,94 @@ static void handles_follow_publishes_and_outlive_tables(void **state)
 	router_free(r);
 }
 
+/* Every handle answers as a lookup by names, whether its definition is
+ * kept in the table itself (the first ROUTER__SLOTS_NEAR ids) or only in
+ * the slot array (the rest), opened before or after the table it routes
+ * through, with its id reused, and across a rollback; for the numeric
+ * vindex (routed inline) and hash (out of line) alike. */
+static void handles_agree_with_names_past_the_near_slots(void **state)
+{
+	static const char *const vdx[] = {"numeric", "hash"};
+	enum { N = 3 * ROUTER__SLOTS_NEAR };
+	unsigned v, i, pass;
+
+	(void)state;
+	for (v = 0; v < 2; v++) {
+		router *r = new_router();
+		router_handle *h[N], *gone;
+		router_route_result a, b;
+		router_error e;
+		spec s4 = {4, N, 0, 0, vdx[v]}, s8 = {8, N, 0, 0, vdx[v]};
+		char name[16];
+
+		/* the first half opened before any table, the rest after */
+		for (i = 0; i < N; i++) {
+			if (i == N / 2)
+				publish_ok(r, build_with(&s4, NULL), 0);
+			snprintf(name, sizeof name, "t%u", i);
+			assert_int_equal(router_handle_open(r, "user", 4, name,
+			                                    strlen(name), &h[i],
+			                                    &e),
+			                 ROUTER_OK);
+		}
+		for (pass = 0; pass < 4; pass++) {
+			if (pass == 1)
+				publish_ok(r, build_with(&s8, NULL), 0);
+			if (pass == 2) {
+				/* freed ids are reused last freed first: 5
+				 * (near) by a table that exists nowhere, 20
+				 * (far) by t5 */
+				router_handle_free(h[20]);
+				router_handle_free(h[5]);
+				assert_int_equal(
+				    router_handle_open(r, "user", 4, "nosuch",
+				                       6, &gone, &e),
+				    ROUTER_OK);
+				assert_int_equal(
+				    router_handle_route_uint64(gone, 7, &a),
+				    ROUTER_ENOTFOUND);
+				assert_int_equal(router_handle_open(
+				                     r, "user", 4, "t5", 2,
+				                     &h[5], &e),
+				                 ROUTER_OK);
+				assert_int_equal(router_handle_open(
+				                     r, "user", 4, "t20", 3,
+				                     &h[20], &e),
+				                 ROUTER_OK);
+			}
+			if (pass == 3) {
+				assert_int_equal(router_rollback(r, 1, &e),
+				                 ROUTER_OK);
+				assert_int_equal(
+				    router_handle_route_uint64(gone, 7, &a),
+				    ROUTER_ENOTFOUND);
+			}
+			for (i = 0; i < N; i++) {
+				uint64_t key = 0x9e3779b97f4a7c15u * (i + 1);
+				router_value val = ROUTER_VALUE_UINT64(key);
+
+				snprintf(name, sizeof name, "t%u", i);
+				assert_int_equal(router_route(r, "user", 4, name,
+				                              strlen(name), &val,
+				                              1, &b, &e),
+				                 ROUTER_OK);
+				assert_int_equal(
+				    router_handle_route_uint64(h[i], key, &a),
+				    ROUTER_OK);
+				assert_string_equal(a.shard, b.shard);
+				assert_int_equal(a.shard_index, b.shard_index);
+				assert_int_equal(a.version, b.version);
+				assert_int_equal(a.ksid_len, b.ksid_len);
+				assert_memory_equal(a.ksid, b.ksid, b.ksid_len);
+			}
+		}
+		router_handle_free(gone);
+		for (i = 0; i < N; i++)
+			router_handle_free(h[i]);
+		router_free(r);
+	}
+}
+
 /* Issue 15, defect 10: handle ids were never reused, so after 300k
  * handles opened and freed every publish resolved 300k slots.  Ids are now
  * reused once every handle of a (keyspace, table) is freed: the slot
@@ -1943,6 +2032,7 @@ int main(void)
 	    cmocka_unit_test(fork_while_an_event_is_delivered_does_not_hang),
 	    cmocka_unit_test(handles_follow_publishes_and_outlive_tables),
 	    cmocka_unit_test(freed_handle_ids_are_reused),
+	    cmocka_unit_test(handles_agree_with_names_past_the_near_slots),
 	    cmocka_unit_test(interned_shard_names_are_bounded),
 	    cmocka_unit_test(batch_lookup_agrees_with_single_lookups),
 	    cmocka_unit_test(a_long_batch_does_not_hold_up_other_routers),

@@ -120,7 +120,8 @@ def run(vindex, rounds, chunk)
   # librouter alone, the same keys timed by a C loop (no Ruby loop to net).
   c_schemes = {
     c_route: ->(n) { router.__send__(:_bench_c, KS, TB, n)[0] },
-    c_handle: ->(n) { table.__send__(:_bench_c, n)[0] }
+    c_handle: ->(n) { table.__send__(:_bench_c, n, false)[0] },
+    c_chained: ->(n) { table.__send__(:_bench_c, n, true)[0] }
   }
   batches = [16, 1000, 100_000]
   keys = batches.to_h { |n| [n, Array.new(n) { |i| (i * 2_654_435_761) % (1 << 62) }] }
@@ -163,6 +164,11 @@ def run(vindex, rounds, chunk)
   # What the binding adds beyond the floor and librouter's own work.
   m[:route_own] = (m[:route] - m[:c_route]) / m[:noop3]
   m[:handle_own] = (m[:handle] - m[:c_handle]) / m[:noop1]
+  # Both forms route an Integer through a handle: against that lookup
+  # timed chained (each key waiting for the previous result, so that its
+  # latency is exposed as between interpreter calls).
+  m[:route_own_chained] = (m[:route] - m[:c_chained]) / m[:noop3]
+  m[:handle_own_chained] = (m[:handle] - m[:c_chained]) / m[:noop1]
   iqr = lambda do |num, den|
     r = gross[num].zip(gross[den]).map { |a, b| (a - loop_ns) / (b - loop_ns) }.sort
     [r[r.size / 4], r[r.size * 3 / 4]]
@@ -188,6 +194,8 @@ vindexes.each do |v|
   printf("  %-34s %6.1f ns  %5.2fx floor (IQR %.2f..%.2f); librouter alone %5.1f ns, " \
          "binding beyond it %.2fx floor\n", "Router#route(ks, table, id)", m[:route], m[:route_ratio],
          *m[:route_iqr], m[:c_route], m[:route_own])
+  printf("  %-34s %6.1f ns; beyond it: Router#route %.2fx floor, Table#route %.2fx floor\n",
+         "librouter handle lookup, chained", m[:c_chained], m[:route_own_chained], m[:handle_own_chained])
   printf("  %-34s %6.1f ns\n", "no-op C method, 1 arg (floor)", m[:noop1])
   printf("  %-34s %6.1f ns  %5.2fx floor (IQR %.2f..%.2f); librouter alone %5.1f ns, " \
          "binding beyond it %.2fx floor\n", "Table#route(id)", m[:handle], m[:handle_ratio],

@@ -43,7 +43,7 @@ static inline uint32_t router__bounds_search(const uint64_t *bounds,
 		__asm__("cmpq %[b], %[k]\n\t"
 		        "cmovaeq %[nx], %[p]"
 		        : [p] "+r"(p)
-		        : [b] "m"(p[half - 1]), [k] "r"(k), [nx] "r"(next)
+		        : [b] "m"(next[-1]), [k] "r"(k), [nx] "r"(next)
 		        : "cc");
 #else
 		p = p + (half & ((size_t)0 - (size_t)(p[half - 1] <= k)));
@@ -169,9 +169,27 @@ int router__tdef_route_id_general(const router_table *t,
                                   const router__tdef *d, uint64_t key,
                                   int is_unsigned, uint32_t *id);
 
+/* The shard of the 8-byte keyspace ID k (big-endian) into out, with k as
+ * the keyspace ID (no scratch buffer, no copy).  d's vindex gives 8-byte
+ * keyspace IDs (router__ksid_prefix_fast said so). */
+static inline void router__route_prefix(const router_table *t,
+                                        const router__tdef *d, uint64_t k,
+                                        router_route_result *out)
+{
+	uint32_t i = router__bounds_search(d->bounds, d->nbounds, k);
+	const router__shard_hot *h = &d->hot[i];
+
+	out->shard = h->iname;
+	out->shard_len = h->name_len;
+	out->shard_id = h->id;
+	out->shard_index = i;
+	out->version = t->version;
+	router__put_be64(out->ksid, k);
+	out->ksid_len = 8;
+}
+
 /* router__tdef_route_u64 (table.h), inline: an 8-byte prefix is the
- * keyspace ID, searched directly and stored into the result big-endian
- * (no scratch buffer, no copy). */
+ * keyspace ID, searched directly. */
 static inline int router__tdef_route_u64_fast(const router_table *t,
                                               const router__tdef *d,
                                               uint64_t key, int is_unsigned,
@@ -181,16 +199,7 @@ static inline int router__tdef_route_u64_fast(const router_table *t,
 
 	if (ROUTER__LIKELY(d->mode == ROUTER__T_VINDEX) &&
 	    ROUTER__LIKELY(router__ksid_prefix_fast(d, key, is_unsigned, &k))) {
-		uint32_t i = router__bounds_search(d->bounds, d->nbounds, k);
-		const router__shard_hot *h = &d->hot[i];
-
-		out->shard = h->iname;
-		out->shard_len = h->name_len;
-		out->shard_id = h->id;
-		out->shard_index = i;
-		out->version = t->version;
-		router__put_be64(out->ksid, k);
-		out->ksid_len = 8;
+		router__route_prefix(t, d, k, out);
 		return ROUTER_OK;
 	}
 	return router__tdef_route_u64_general(t, d, key, is_unsigned, out);

@@ -154,6 +154,9 @@ typedef struct router__slots {
 	const router__tdef *e[];
 } router__slots;
 
+/* Slots kept inside the table as well (router_table.slot_near). */
+#define ROUTER__SLOTS_NEAR 16u
+
 struct router_table {
 	ck_epoch_entry_t epoch_entry; /* deferred free once retired */
 	const router_allocator *alloc;
@@ -172,6 +175,12 @@ struct router_table {
 	/* Set at publish. */
 	struct router *owner;
 	router__slots *slots; /* read with ck_pr_load_ptr */
+	/* slots->e[i] for i < ROUTER__SLOTS_NEAR, or NULL: a copy the writer
+	 * stores with the entry, so that a handle with a small id finds its
+	 * definition at a fixed offset from the table, one dependent load
+	 * fewer than through slots (issue 20).  Freed with the table, hence
+	 * after its grace period like the rest of it (live/handles.c). */
+	const router__tdef *slot_near[ROUTER__SLOTS_NEAR];
 	/* Long batches (live/handles.c, "Long batches"): readers holding the table
 	 * across read sections, plus a dead bit once it is due; the link in
 	 * its router's list of tables freed by the writer. */

@@ -168,6 +168,9 @@ int64_t router__intern(router *r, const char *s, size_t len);
  * NULL (out of memory).  Writer only. */
 router__slots *router__slots_make(router *r, const router_table *t,
                                   uint32_t cap);
+/* Give t the slots s made for it (t->slots and t->slot_near).  Writer
+ * only; t may be in service. */
+void router__slots_install(router_table *t, router__slots *s);
 /* Bring t's slots up to date with every handle.  Writer only.  -1: out
  * of memory, t unchanged (lookups still resolve by name). */
 int router__slots_refresh(router *r, router_table *t);

@@ -557,7 +557,7 @@ static void commit(publish_op *p)
 		}
 	for (i = 0; i < t->nkeyspaces; i++)
 		ids_base(&t->keyspaces[i]);
-	t->slots = p->slots;
+	router__slots_install(t, p->slots);
 	evicted = history_push(r, t);
 	r->high_water = p->version;
 	swap_in(r, t);

@@ -46,6 +46,10 @@
  *
  * usage: fleet [-n MEMBERS] [-p PROCS] [-r RESHARDS] [-f FLAP_S]
  *              [-i IDLE_S] [-d DOWN_S] [-b BACKOFF_MAX_MS] [-s] [-t LIMIT_S]
+ *              [-o DIR]
+ *
+ * -o DIR: also write the reshardings' convergence distribution to
+ * DIR/fleet-convergence.dat for bench/charts.gp (make fleet-bench).
  */
 #include <inttypes.h>
 #include <poll.h>
@@ -256,6 +260,28 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* -o DIR: the two convergence distributions (sorted by print_dist), one
+ * row per sample: the fraction of samples at or below, ms from the put's
+ * answer, ms from its sending. */
+static void write_dist(const char *dir, const int64_t *ack,
+                       const int64_t *sent, size_t n)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/fleet-convergence.dat", dir);
+	if ((f = fopen(path, "w")) == NULL) {
+		printf("fleet: cannot write %s\n", path);
+		return;
+	}
+	fprintf(f, "# fraction  ms_after_put_answered  ms_after_put_sent "
+	           "(%zu samples: members x reshardings)\n", n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%.5f %.3f %.3f\n", (double)(i + 1) / (double)n,
+		        ack[i] / 1e6, sent[i] / 1e6);
+	fclose(f);
+}
+
 static void print_dist(const char *what, int64_t *v, size_t n)
 {
 	if (n == 0) {
@@ -401,6 +427,7 @@ static uint64_t sum_probe_fail(void)
 
 static unsigned g_shard_cycle[] = {4, 8, 2};
 static int64_t *g_lat_send; /* latencies from the put's sending */
+static const char *g_out;   /* -o DIR, or NULL */
 static unsigned g_step;
 
 /* Put the next resharding; 0 when every member converged in time. */
@@ -568,7 +595,7 @@ int main(int argc, char **argv)
 	router_error err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "n:p:r:f:i:d:b:st:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:p:r:f:i:d:b:st:o:")) != -1) {
 		switch (opt) {
 		case 'n': g_members = atoi(optarg); break;
 		case 'p': g_procs = atoi(optarg); break;
@@ -579,11 +606,12 @@ int main(int argc, char **argv)
 		case 'b': g_backoff_max = atoi(optarg); break;
 		case 's': g_snapshots = 1; break;
 		case 't': g_limit_s = atoi(optarg); break;
+		case 'o': g_out = optarg; break;
 		default:
 			fprintf(stderr, "usage: %s [-n MEMBERS] [-p PROCS] [-r "
 			                "RESHARDS] [-f FLAP_S] [-i IDLE_S] [-d "
 			                "DOWN_S] [-b BACKOFF_MAX_MS] [-s] [-t "
-			                "LIMIT_S]\n",
+			                "LIMIT_S] [-o DIR]\n",
 			        argv[0]);
 			return 2;
 		}
@@ -686,6 +714,8 @@ int main(int argc, char **argv)
 	           nlat);
 	print_dist("convergence (put sent -> member serving it)", g_lat_send,
 	           nlat);
+	if (g_out != NULL && nlat > 0)
+		write_dist(g_out, lat, g_lat_send, nlat);
 
 	/* 3. The empty VSchema: every member refuses it, routing on. */
 	{

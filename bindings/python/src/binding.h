@@ -434,11 +434,11 @@ static inline Py_hash_t hc_hash(Py_hash_t h1, Py_hash_t h2)
 	return (Py_hash_t)((size_t)h1 * 1000003u ^ (size_t)h2);
 }
 
-/* The handle for (ks, tb), as sr_hc_lookup_slow returns it.  The common case
- * (the same two str objects as the entry in their home slot, hashes
- * already cached in them) reads six words and calls nothing. */
-HOT_INLINE router_handle *hc_lookup(RouterObject *self, PyObject *ks,
-                                    PyObject *tb)
+/* The common case of hc_lookup (the same two str objects as the entry in
+ * their home slot, hashes already cached in them): reads six words and
+ * calls nothing.  NULL for anything else, without an exception. */
+HOT_INLINE router_handle *hc_lookup_hit(RouterObject *self, PyObject *ks,
+                                        PyObject *tb)
 {
 #if PY_VERSION_HEX < 0x030D0000 && !defined(Py_GIL_DISABLED)
 	if (LIKELY(PyUnicode_CheckExact(ks) && PyUnicode_CheckExact(tb))) {
@@ -452,8 +452,39 @@ HOT_INLINE router_handle *hc_lookup(RouterObject *self, PyObject *ks,
 				return e->h;
 		}
 	}
+#else
+	(void)self;
+	(void)ks;
+	(void)tb;
 #endif
-	return sr_hc_lookup_slow(self, ks, tb);
+	return NULL;
+}
+
+/* The handle for (ks, tb), as sr_hc_lookup_slow returns it. */
+HOT_INLINE router_handle *hc_lookup(RouterObject *self, PyObject *ks,
+                                    PyObject *tb)
+{
+	router_handle *h = hc_lookup_hit(self, ks, tb);
+
+	return LIKELY(h != NULL) ? h : sr_hc_lookup_slow(self, ks, tb);
+}
+
+/* The common case of handle_route (an int that fits one digit, routed to
+ * a shard) into *out; 0 for anything else, without an exception.  Calls
+ * nothing but the lookup, so that a caller that leaves everything else to
+ * a tail call keeps no register across one (issue 20). */
+HOT_INLINE int handle_route_hit(RouterObject *ro, const router_handle *h,
+                                PyObject *value, PyObject **out)
+{
+	router_route_result res;
+	int64_t x;
+
+	if (LIKELY(PyLong_CheckExact(value) && small_int(value, &x)) &&
+	    LIKELY(router_handle_route_int64(h, x, &res) == ROUTER_OK)) {
+		*out = shard_str(ro, res.shard_id);
+		return 1;
+	}
+	return 0;
 }
 
 /* Route one value through a handle.  Exact ints take the typed entry

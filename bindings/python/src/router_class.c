@@ -162,19 +162,31 @@ PyDoc_STRVAR(Router_route_doc,
 "that are not str, ValueError for a NUL in one.  Lock-free; the GIL is\n"
 "held.");
 
-static PyObject *Router_route(RouterObject *self, PyObject *const *args,
-                              Py_ssize_t nargs)
+/* Everything but Router_route's common case (3 arguments). */
+static COLD PyObject *Router_route_slow(RouterObject *self,
+                                        PyObject *const *args)
 {
-	router_handle *h;
+	router_handle *h = hc_lookup(self, args[0], args[1]);
 
-	if (UNLIKELY(nargs != 3))
-		return sr_wrong_nargs("route", 3, nargs);
-	h = hc_lookup(self, args[0], args[1]);
 	if (LIKELY(h != NULL))
 		return handle_route(self, h, args[2], args[0], args[1]);
 	if (PyErr_Occurred())
 		return NULL;
 	return sr_route_by_name(self, args[0], args[1], args[2]);
+}
+
+static PyObject *Router_route(RouterObject *self, PyObject *const *args,
+                              Py_ssize_t nargs)
+{
+	router_handle *h;
+	PyObject *s;
+
+	if (UNLIKELY(nargs != 3))
+		return sr_wrong_nargs("route", 3, nargs);
+	h = hc_lookup_hit(self, args[0], args[1]);
+	if (LIKELY(h != NULL) && LIKELY(handle_route_hit(self, h, args[2], &s)))
+		return s;
+	return Router_route_slow(self, args);
 }
 
 PyDoc_STRVAR(Router_lookup_doc,

@@ -187,6 +187,40 @@ class TestRouter < Minitest::Test
     assert_raises(ArgumentError) { r.route_many("user", "x" * 129, [1]) }
   end
 
+  # Router#route goes through a cached handle (found by the argument
+  # objects when they are frozen Strings or Symbols): the same answers and
+  # errors as Table#route, for every kind of name argument, past the cache's
+  # size, across publishes and a compacting GC.
+  def test_route_by_names_agrees_with_tables_for_every_kind_of_name
+    names = Array.new(12) { |i| "t#{i}" }
+    r = router_with(user_doc(tables: names, vindex: "numeric", shards: 4))
+    keys = [0, 1, 1 << 62, (1 << 63) - 1, -1, 1 << 63]
+    check = lambda do
+      names.each do |n|
+        t = r.table("user", n)
+        want = keys.map { |k| t.route(k) }
+        [n, n.to_sym, n.dup, +n, n.dup.freeze].each do |arg|
+          assert_equal want, keys.map { |k| r.route("user", arg, k) }, arg.inspect
+          assert_equal want, keys.map { |k| r.route(:user, arg, k) }, arg.inspect
+        end
+      end
+    end
+    check.call
+    GC.compact if GC.respond_to?(:compact)
+    check.call
+    r.publish(user_doc(tables: names, vindex: "numeric", shards: 2))
+    check.call
+    mutable = +"t1"
+    assert_equal r.route("user", "t1", 1), r.route("user", mutable, 1)
+    mutable.replace("nope")
+    err = assert_raises(ShardRouter::NoRouteError) { r.route("user", mutable, 1) }
+    assert_equal :ENOTFOUND, err.code
+    r.publish(user_doc(tables: %w[t0], vindex: "numeric", shards: 2), allow_destructive: true)
+    err = assert_raises(ShardRouter::NoRouteError) { r.route("user", "t1", 1) }
+    assert_equal :ENOTFOUND, err.code
+    assert_equal "-80", r.route("user", "t0", 1)
+  end
+
   def test_check_returns_the_diff_and_changes_nothing
     r = router_with(user_doc(tables: %w[a b]))
     diff = r.check(user_doc(tables: %w[a b c]))

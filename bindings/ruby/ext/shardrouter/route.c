@@ -7,6 +7,90 @@
 #include "shardrouter.h"
 
 
+/* The names' equality, inline: they are short (memcmp is a call). */
+static inline int same_name(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+/* The cache entry of (ks, tb), opened and cached on first use while the
+ * cache has room; NULL when it is full of other pairs or the core refuses
+ * the names (then the caller routes by names, which gives the error). */
+static cached_handle *cached_handle_for(rb_router *w, const char *ks,
+                                        size_t ksl, const char *tb,
+                                        size_t tbl)
+{
+	router_handle *h;
+	cached_handle *c;
+
+	for (unsigned i = 0; i < w->ncached; i++) {
+		c = &w->cached[i];
+		if (c->kslen == ksl && c->tlen == tbl &&
+		    same_name(c->ks, ks, ksl) && same_name(c->table, tb, tbl))
+			return c;
+	}
+	if (w->ncached == HANDLE_CACHE ||
+	    router_handle_open(w->r, ks, ksl, tb, tbl, &h, NULL) != ROUTER_OK)
+		return NULL;
+	/* Valid names fit: router_handle_open refuses longer ones. */
+	c = &w->cached[w->ncached++];
+	c->h = h;
+	c->ks_obj = c->table_obj = Qundef;
+	c->kslen = ksl;
+	c->tlen = tbl;
+	memcpy(c->ks, ks, ksl);
+	memcpy(c->table, tb, tbl);
+	return c;
+}
+
+/* A name argument whose text cannot change: a frozen String or a Symbol. */
+static inline int fixed_name(VALUE v)
+{
+	return SYMBOL_P(v) || (RB_TYPE_P(v, T_STRING) && RB_OBJ_FROZEN(v));
+}
+
+/* The entry whose last matching arguments were these very objects (two
+ * compares: no name read), or NULL. */
+static inline const cached_handle *cached_by_object(const rb_router *w,
+                                                    VALUE keyspace,
+                                                    VALUE table)
+{
+	for (unsigned i = 0; i < w->ncached; i++) {
+		const cached_handle *c = &w->cached[i];
+
+		if (c->ks_obj == keyspace && c->table_obj == table)
+			return c;
+	}
+	return NULL;
+}
+
+/* The entry of the names (cached_handle_for), which then remembers the
+ * argument objects when their text is fixed (marked by the Router, so
+ * neither is freed or moved while remembered: an object address never
+ * stands for other text). */
+static const cached_handle *cached_by_name(rb_router *w, VALUE keyspace,
+                                           VALUE table)
+{
+	const char *ks, *tb;
+	size_t ksl, tbl;
+	cached_handle *c;
+
+	name_arg(keyspace, &ks, &ksl, "keyspace");
+	name_arg(table, &tb, &tbl, "table");
+	c = cached_handle_for(w, ks, ksl, tb, tbl);
+	if (c != NULL && fixed_name(keyspace) && fixed_name(table)) {
+		c->ks_obj = keyspace;
+		c->table_obj = table;
+	}
+	return c;
+}
+
+static VALUE route_by_names(rb_router *w, VALUE keyspace, VALUE table,
+                            VALUE value);
+
 /*
  * The shard holding +value+ in +keyspace+.+table+, through the table's
  * primary vindex, in the table in service.
@@ -28,6 +112,32 @@ static VALUE router_route_m(VALUE self, VALUE keyspace, VALUE table,
                             VALUE value)
 {
 	rb_router *w = get_router(self);
+
+	if (RB_LIKELY(FIXNUM_P(value))) {
+		/* Through the pair's cached handle: the same answer as by
+		 * names (both resolve as a query does), without resolving
+		 * the names in the core on every call (issue 20); found by
+		 * the argument objects themselves when they are the frozen
+		 * Strings or Symbols of an earlier call.  Anything but a
+		 * shard goes by names (route_by_names, a tail call: this
+		 * frame keeps only the result), for the same error. */
+		const cached_handle *c = cached_by_object(w, keyspace, table);
+		router_route_result res;
+
+		if (RB_UNLIKELY(c == NULL))
+			c = cached_by_name(w, keyspace, table);
+		if (RB_LIKELY(c != NULL) &&
+		    RB_LIKELY(router_handle_route_int64(c->h, FIX2LONG(value),
+		                                        &res) == ROUTER_OK))
+			return shard_name(w, res.shard_id);
+	}
+	return route_by_names(w, keyspace, table, value);
+}
+
+/* Router#route by names in the core: any value, and every error. */
+static __attribute__((noinline)) VALUE
+route_by_names(rb_router *w, VALUE keyspace, VALUE table, VALUE value)
+{
 	router_value vals[ROUTER_MULTICOL_MAX];
 	router_route_result res;
 	router_error err;
@@ -166,18 +276,29 @@ static VALUE table_noop1(VALUE self, VALUE a)
 }
 
 /* Benchmark: ns taken by n router_handle_route_int64 calls on keys 0..n-1
- * from C, the librouter work inside Table#route. */
-static VALUE table_bench_c(VALUE self, VALUE count)
+ * from C, the librouter work inside Table#route; with chained true each
+ * key waits for the previous result, so that lookups do not overlap in
+ * the CPU, as between interpreter calls. */
+static VALUE table_bench_c(VALUE self, VALUE count, VALUE chained)
 {
 	rb_table *t = GET_TABLE(self);
 	long n = NUM2LONG(count);
+	int chain = RTEST(chained);
 	router_route_result res;
 	uint32_t sink = 0;
+	uint64_t dep = 0;
 	int64_t t0 = mono_ns();
 
-	for (long i = 0; i < n; i++) {
+	for (long i = 0; i < n && !chain; i++) {
 		router_handle_route_int64(t->h, i, &res);
 		sink += res.shard_id;
+	}
+	for (long i = 0; i < n && chain; i++) {
+		router_handle_route_int64(t->h, i + (int64_t)(dep >> 63), &res);
+		sink += res.shard_id;
+		/* 0, but only known at run time. */
+		dep = res.shard_index;
+		__asm__("" : "+r"(dep));
 	}
 	t0 = mono_ns() - t0;
 	RB_GC_GUARD(self);
@@ -353,28 +474,18 @@ static VALUE router_route_many_m(VALUE self, VALUE keyspace, VALUE table,
 	name_arg(keyspace, &ks, &ksl, "keyspace");
 	name_arg(table, &tb, &tbl, "table");
 	Check_Type(values, T_ARRAY);
-	for (unsigned i = 0; i < m.w->ncached; i++) {
-		const cached_handle *c = &m.w->cached[i];
+	{
+		const cached_handle *c =
+		    cached_handle_for(m.w, ks, ksl, tb, tbl);
 
-		if (c->kslen == ksl && c->tlen == tbl &&
-		    memcmp(c->ks, ks, ksl) == 0 &&
-		    memcmp(c->table, tb, tbl) == 0)
+		if (c != NULL)
 			return route_many(self, m.w, c->h, values);
 	}
+	/* The cache is full of other pairs (or the names are refused: the
+	 * open says why): a handle for this call only. */
 	rc = router_handle_open(m.w->r, ks, ksl, tb, tbl, &m.h, &err);
 	if (rc != ROUTER_OK)
 		sr_raise(rc, &err, O_CALL, Qnil);
-	if (m.w->ncached < HANDLE_CACHE) {
-		/* Valid names fit: router_handle_open refuses longer ones. */
-		cached_handle *c = &m.w->cached[m.w->ncached++];
-
-		c->h = m.h;
-		c->kslen = ksl;
-		c->tlen = tbl;
-		memcpy(c->ks, ks, ksl);
-		memcpy(c->table, tb, tbl);
-		return route_many(self, m.w, c->h, values);
-	}
 	return rb_ensure(many_body, (VALUE)&m, many_cleanup, (VALUE)&m);
 }
 
@@ -390,7 +501,7 @@ void sr_init_route(void)
 	rb_define_method(t, "route", table_route_m, 1);
 	rb_define_method(t, "route_many", table_route_many_m, 1);
 	rb_define_private_method(t, "_noop_route", table_noop1, 1);
-	rb_define_private_method(t, "_bench_c", table_bench_c, 1);
+	rb_define_private_method(t, "_bench_c", table_bench_c, 2);
 	/* Integer batches of at least this many keys are routed without the
 	 * GVL (Table#route_many, Router#route_many). */
 	rb_define_const(sr_mShardRouter, "NOGVL_BATCH_MIN",

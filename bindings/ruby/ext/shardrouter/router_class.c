@@ -30,6 +30,12 @@ static void router_mark(void *p)
 
 	for (uint32_t i = 0; i < w->nnames; i++)
 		rb_gc_mark(w->names[i]); /* ignores 0 (false) */
+	/* Pinned (rb_gc_mark, not _movable): compaction must not give an
+	 * address the cache remembers to another object. */
+	for (unsigned i = 0; i < w->ncached; i++) {
+		rb_gc_mark(w->cached[i].ks_obj); /* ignores Qundef */
+		rb_gc_mark(w->cached[i].table_obj);
+	}
 }
 
 static void router_dfree(void *p)

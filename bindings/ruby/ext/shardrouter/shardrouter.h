@@ -57,14 +57,19 @@ extern VALUE sr_mShardRouter, sr_cRouter, sr_cTable;
 
 /* ---- Router objects (router_class.c) ----------------------------------- */
 
-/* Router#route_many(keyspace, table, values) routes through a handle.
- * Opening one takes the router's writer lock, so the first HANDLE_CACHE
- * pairs keep theirs until the router goes.  Entries are never replaced: a
- * batch may be using one without the GVL. */
+/* Router#route and #route_many(keyspace, table, ...) route through a
+ * handle.  Opening one takes the router's writer lock, so the first
+ * HANDLE_CACHE pairs keep theirs until the router goes (other pairs: by
+ * names, or a handle for one batch).  Entries are never replaced: a batch
+ * may be using one without the GVL. */
 #define HANDLE_CACHE 8
 
 typedef struct cached_handle {
 	router_handle *h;
+	/* The keyspace and table objects of the last Router#route that
+	 * matched, when both are frozen Strings or Symbols (Qundef: none);
+	 * marked by the Router (route.c, cached_by_name). */
+	VALUE ks_obj, table_obj;
 	size_t kslen, tlen;
 	char ks[ROUTER_NAME_MAX], table[ROUTER_NAME_MAX];
 } cached_handle;
