@@ -690,6 +690,92 @@ static void unknown_fields_are_warnings_with_a_suggestion(void **state)
 	unload(&l);
 }
 
+/* Every type reports the params Vitess's vindex ignores (UnknownParams)
+ * as vtctldclient ApplyVSchema prints them, never its known ones;
+ * multicol reports none (not ParamValidating); strict refuses as
+ * ApplyVSchema --strict does. */
+static void unknown_vindex_params_are_warnings_as_vitess_lists_them(
+    void **state)
+{
+	static const struct {
+		const char *type, *params; /* params: known ones, JSON members */
+		int reports;
+	} cases[] = {
+	    {"hash", "", 1},
+	    {"xxhash", "", 1},
+	    {"numeric", "", 1},
+	    {"binary", "", 1},
+	    {"binary_md5", "", 1},
+	    {"reverse_bits", "", 1},
+	    {"null", "", 1},
+	    {"unicode_loose_md5", "", 1},
+	    {"unicode_loose_xxhash", "", 1},
+	    {"numeric_static_map", "\"json\": \"{\\\"1\\\": 2}\", "
+	                           "\"fallback_type\": \"hash\", ", 1},
+	    {"region_experimental", "\"region_bytes\": \"1\", ", 1},
+	    {"cfc", "\"hash\": \"md5\", \"offsets\": \"[1,2]\", ", 1},
+	    {"lookup", "\"table\": \"t\", \"from\": \"a\", \"to\": \"b\", "
+	               "\"no_verify\": \"true\", \"write_only\": \"false\", "
+	               "\"autocommit\": \"true\", ", 1},
+	    {"lookup_hash_unique", "\"table\": \"t\", \"from\": \"a\", "
+	                           "\"to\": \"b\", \"read_lock\": \"shared\", ",
+	     1},
+	    {"consistent_lookup", "\"table\": \"t\", \"from\": \"a\", "
+	                          "\"to\": \"b\", \"ignore_nulls\": \"true\", ",
+	     1},
+	    {"multicol", "\"column_count\": \"2\", ", 0},
+	};
+	char doc[1024], msg[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const router_doc_note *n;
+		router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+		size_t nu;
+		loaded l;
+
+		snprintf(doc, sizeof doc,
+		         "{\"keyspaces\": {\"u\": {\"sharded\": true, \"shards\":"
+		         " [\"-80\", \"80-\"], \"vindexes\": {\"v\": {\"type\":"
+		         " \"%s\", \"params\": {%s\"zz\": \"1\", \"aa\": \"2\"}}}}}}",
+		         cases[i].type, cases[i].params);
+		l = load_str(doc);
+		assert_int_equal(l.rc, ROUTER_OK);
+		nu = 0;
+		for (size_t j = 0;
+		     (n = router_doc_report_get(l.r, j)) != NULL; j++)
+			if (n->kind == ROUTER_DOC_NOTE_UNKNOWN)
+				/* only the two unknown ones, sorted */
+				assert_string_equal(n->error.message,
+				                    nu++ == 0
+				                        ? "Unknown parameter in "
+				                          "vindex v: aa"
+				                        : "Unknown parameter in "
+				                          "vindex v: zz");
+		assert_int_equal(nu, cases[i].reports ? 2 : 0);
+		n = note_at(l.r, ROUTER_DOC_NOTE_UNKNOWN,
+		            "keyspaces.u.vindexes.v.params.aa");
+		assert_true(cases[i].reports ? n != NULL : n == NULL);
+		n = note_at(l.r, ROUTER_DOC_NOTE_UNKNOWN,
+		            "keyspaces.u.vindexes.v.params.zz");
+		assert_true(cases[i].reports ? n != NULL : n == NULL);
+		unload(&l);
+		o.flags = ROUTER_DOC_STRICT;
+		l = load_opt(doc, &o);
+		if (cases[i].reports) {
+			assert_int_equal(l.rc, ROUTER_EDOC);
+			n = must(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+			                 "keyspaces.u.vindexes.v.params"));
+			snprintf(msg, sizeof msg, "%s",
+			         "unknown vindex params: v (aa, zz)");
+			assert_string_equal(n->error.message, msg);
+		} else {
+			assert_int_equal(l.rc, ROUTER_OK);
+		}
+		unload(&l);
+	}
+}
+
 static void fields_that_do_not_route_are_reported_as_ignored(void **state)
 {
 	loaded l = load_str(
@@ -1837,6 +1923,8 @@ int main(void)
 	        thousands_of_problems_are_each_reported_once_at_their_path),
 	    cmocka_unit_test(vitess_column_rules_are_enforced),
 	    cmocka_unit_test(unknown_fields_are_warnings_with_a_suggestion),
+	    cmocka_unit_test(
+	        unknown_vindex_params_are_warnings_as_vitess_lists_them),
 	    cmocka_unit_test(fields_that_do_not_route_are_reported_as_ignored),
 	    cmocka_unit_test(syntax_error_names_line_and_column),
 	    cmocka_unit_test(every_truncation_of_a_document_is_refused),

@@ -1043,6 +1043,52 @@ static void map_file(ld *l, const char *type, const char *pkey,
 
 /* ---- the walk ---------------------------------------------------------- */
 
+/* The params Vitess's vindex ignores, reported at params.<key> (the path
+ * is at params) as vtctldclient ApplyVSchema prints them ("Unknown
+ * parameter in vindex <name>: <param>"), sorted as UnknownParams() sorts
+ * them; under ROUTER_DOC_STRICT one error with the text ApplyVSchema
+ * --strict refuses with. */
+static void unknown_params(ld *l, const char *name, const char *type,
+                           const router_param *params, size_t np)
+{
+	const char **up;
+	size_t n = router__vindex_unknown_params(type, params, np, NULL, 0);
+
+	if (n == 0)
+		return;
+	up = router__malloc(l->a, n * sizeof *up);
+	if (up == NULL) {
+		l->nomem = 1;
+		return;
+	}
+	router__vindex_unknown_params(type, params, np, up, n);
+	if ((l->o.flags & ROUTER_DOC_STRICT) != 0) {
+		char list[ROUTER_MESSAGE_MAX];
+		size_t len = 0;
+
+		list[0] = '\0';
+		for (size_t i = 0; i < n && len < sizeof list; i++) {
+			int w = snprintf(list + len, sizeof list - len, "%s%s",
+			                 i ? ", " : "", up[i]);
+
+			if (w < 0)
+				break;
+			len += (size_t)w;
+		}
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+		     "unknown vindex params: %s (%s)", name, list);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			size_t o = path_key(l, up[i]);
+
+			note(l, ROUTER_DOC_NOTE_UNKNOWN, ROUTER_OK,
+			     "Unknown parameter in vindex %s: %s", name, up[i]);
+			path_set(l, o);
+		}
+	}
+	router__free(l->a, up);
+}
+
 static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 {
 	json_t *v[V_N];
@@ -1101,6 +1147,7 @@ static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 			}
 			path_set(l, o2);
 		}
+		unknown_params(l, name, type, params, np);
 		path_set(l, oldp);
 		map_file(l, type, k[V_PARAMS], params, &np, &content);
 	}

@@ -1600,6 +1600,75 @@ int router__vindex_init(router__vindex *v, const char *type,
 	return rc;
 }
 
+/* Whether key is one of the params Vitess's constructor for a type of
+ * kind k reads (the knownParams list it passes to FindUnknownParams).
+ * Types without params pass none; lookups have their own sets. */
+static int known_param(router__vkind k, const char *key)
+{
+	static const char *const nsm[] = {"json", "json_path", "fallback_type",
+	                                  NULL};
+	static const char *const region[] = {"region_bytes", NULL};
+	static const char *const region_json[] = {"region_bytes", "region_map",
+	                                          NULL};
+	static const char *const cfc[] = {"hash", "offsets", NULL};
+	const char *const *set;
+
+	switch (k) {
+	case ROUTER__V_NUMERIC_STATIC_MAP:
+		set = nsm;
+		break;
+	case ROUTER__V_REGION_EXPERIMENTAL:
+		set = region;
+		break;
+	case ROUTER__V_REGION_JSON:
+		set = region_json;
+		break;
+	case ROUTER__V_CFC:
+		set = cfc;
+		break;
+	default:
+		return 0;
+	}
+	for (; *set != NULL; set++)
+		if (strcmp(*set, key) == 0)
+			return 1;
+	return 0;
+}
+
+size_t router__vindex_unknown_params(const char *type,
+                                     const router_param *params, size_t n,
+                                     const char **out, size_t cap)
+{
+	const router__vtype *t = type ? router__vtype_find(type, strlen(type))
+	                              : NULL;
+	size_t k = 0;
+
+	/* multicol is not ParamValidating in Vitess: it reports nothing. */
+	if (t == NULL || t->kind == ROUTER__V_MULTICOL || params == NULL)
+		return 0;
+	if (t->kind == ROUTER__V_LOOKUP) {
+		k = router__lookup_unknown_params(t, params, n, out, cap);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (known_param(t->kind, params[i].key))
+				continue;
+			if (k < cap)
+				out[k] = params[i].key;
+			k++;
+		}
+	}
+	/* FindUnknownParams sorts (sort.Strings: bytewise, as strcmp). */
+	for (size_t i = 1; i < k && i < cap; i++)
+		for (size_t j = i; j > 0 && strcmp(out[j - 1], out[j]) > 0;
+		     j--) {
+			const char *x = out[j];
+
+			out[j] = out[j - 1];
+			out[j - 1] = x;
+		}
+	return k;
+}
+
 void router__vindex_fini(router__vindex *v, const router_allocator *a)
 {
 	if (v == NULL || v->type == NULL)
