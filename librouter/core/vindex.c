@@ -1258,12 +1258,13 @@ static int region_init(router__vindex *v, const router_param *params,
 	} else if (strcmp(rb, "2") == 0) {
 		v->u.region.region_bytes = 2;
 	} else {
-		/* Vitess's text says region_bits; the param is region_bytes.
-		 * The value is shown escaped and cut whole (fmt_name). */
+		/* Vitess's text since v17 (#12951, region_experimental.go:72;
+		 * before it said region_bits).  The value is shown escaped and
+		 * cut whole (fmt_name). */
 		char shown[68];
 
 		return router__seterr(err, ROUTER_EREFERENCE, culprit,
-		                      "region_bits must be 1 or 2: %s",
+		                      "region_bytes must be 1 or 2: %s",
 		                      router__fmt_name(shown, sizeof shown, rb,
 		                                       strlen(rb)));
 	}
