@@ -217,6 +217,8 @@ static const char *kind_name(router_doc_note_kind k)
 		return "unsupported";
 	case ROUTER_DOC_NOTE_RULE:
 		return "rule";
+	case ROUTER_DOC_NOTE_KEYSPACE:
+		return "keyspace";
 	}
 	return "note";
 }
@@ -280,7 +282,8 @@ static void print_warnings(const char *file, const router_doc_report *r)
 	for (size_t i = 0; (n = router_doc_report_get(r, i)) != NULL; i++)
 		if (n->kind == ROUTER_DOC_NOTE_UNKNOWN ||
 		    n->kind == ROUTER_DOC_NOTE_UNSUPPORTED ||
-		    n->kind == ROUTER_DOC_NOTE_RULE) {
+		    n->kind == ROUTER_DOC_NOTE_RULE ||
+		    n->kind == ROUTER_DOC_NOTE_KEYSPACE) {
 			fprintf(stderr, "%s: warning: ", prog);
 			print_note(stderr, "", file, n);
 		}

@@ -93,15 +93,25 @@ static void dump_notes(const router_doc_report *r)
 		              n->error.culprit, n->error.message);
 }
 
+/* Vitess's errors that fail a keyspace (EVSCHEMA, EREFERENCE) leave the
+ * document loading with the keyspace in error (a KEYSPACE note); the
+ * others refuse it (an ERROR note). */
+static int keyspace_error(int code)
+{
+	return code == ROUTER_EVSCHEMA || code == ROUTER_EREFERENCE;
+}
+
 static void expect_error_at(const char *json, int code, const char *path)
 {
 	loaded l = load_str(json);
 	const router_doc_note *n;
+	int kse = keyspace_error(code);
 
-	if (l.rc != code)
+	if (l.rc != (kse ? ROUTER_OK : code))
 		dump_notes(l.r);
-	assert_int_equal(l.rc, code);
-	n = note_at(l.r, ROUTER_DOC_NOTE_ERROR, path);
+	assert_int_equal(l.rc, kse ? ROUTER_OK : code);
+	n = note_at(l.r, kse ? ROUTER_DOC_NOTE_KEYSPACE : ROUTER_DOC_NOTE_ERROR,
+	            path);
 	if (n == NULL)
 		dump_notes(l.r);
 	n = must(n);
@@ -539,15 +549,26 @@ static void dangling_vindex_is_reported_once_at_its_json_path(void **state)
 	    " \"id\", \"name\": \"hsh\"}]}}}}}");
 	const router_doc_note *n;
 
+	router_route_result out;
+	router_error e;
+	router_value v = ROUTER_VALUE_INT64(1);
+
 	(void)state;
-	assert_int_equal(l.rc, ROUTER_EREFERENCE);
-	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_ERROR), 1);
-	n = must(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	/* Vitess keeps the keyspace with its error: the document loads. */
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_KEYSPACE),
+	                 1);
+	n = must(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                 "keyspaces.user.tables.users.column_vindexes[0].name"));
 	assert_string_equal(n->error.message, "vindex hsh not found for table "
 	                                      "users");
-	assert_string_equal(l.e.culprit,
-	                    "keyspaces.user.tables.users.column_vindexes[0].name");
+	assert_int_equal(n->error.code, ROUTER_EREFERENCE);
+	assert_string_equal(n->error.culprit, "user");
+	assert_int_equal(router_table_route(l.t, "user", 4, "users", 5, &v, 1,
+	                                    &out, &e),
+	                 ROUTER_EKEYSPACE);
+	assert_string_equal(e.message, "keyspace user is invalid: vindex hsh "
+	                               "not found for table users");
 	unload(&l);
 }
 
@@ -564,16 +585,29 @@ static void every_problem_is_reported_in_one_load(void **state)
 	    " \"c\": {}}}}}");
 
 	(void)state;
-	assert_int_equal(l.rc, ROUTER_EREFERENCE);
-	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_ERROR), 3);
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	/* The keyspace is in error (every one of its errors reported, the
+	 * first being Vitess's); the document loads. */
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_KEYSPACE),
+	                 3);
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                        "keyspaces.user.tables.a.column_vindexes[0].name"));
 	/* builder problems, mapped to their tables */
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                        "keyspaces.user.tables.b"));
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                        "keyspaces.user.tables.c"));
-	assert_non_null(strstr(l.e.message, "(and 2 more problems)"));
+	unload(&l);
+	/* With a librouter-only refusal too, the document is refused with
+	 * every problem. */
+	l = load_str(
+	    "{\"keyspaces\": {\"user\": {\"sharded\": true, \"vindexes\":"
+	    " {\"h\": {\"type\": \"hash\"}}, \"tables\": {"
+	    " \"a\": {\"column_vindexes\": [{\"column\": \"id\", \"name\":"
+	    " \"nope\"}]}}}}}");
+	assert_int_equal(l.rc, ROUTER_EDOC);
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	                        "keyspaces.user.tables.a.column_vindexes[0].name"));
 	unload(&l);
 }
 
@@ -591,13 +625,17 @@ static void same_problem_in_two_keyspaces_is_reported_twice(void **state)
 	    " \"x\"}]}}}}}");
 
 	(void)state;
-	assert_int_equal(l.rc, ROUTER_EREFERENCE);
-	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_ERROR), 4);
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR, "keyspaces.a.tables.t"));
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR, "keyspaces.b.tables.t"));
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	/* Both keyspaces in error, the document loads with none. */
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_KEYSPACE),
+	                 4);
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
+	                        "keyspaces.a.tables.t"));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
+	                        "keyspaces.b.tables.t"));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                        "keyspaces.a.tables.u.column_vindexes[0].name"));
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                        "keyspaces.b.tables.u.column_vindexes[0].name"));
 	unload(&l);
 }
@@ -1627,6 +1665,63 @@ static int no_note_contains(const router_doc_report *r, const char *s)
 /* A FIFO given as the document file or named by json_path was opened
  * with fopen, which waits for a writer forever (routerctl validate hung,
  * and a binding held its interpreter lock).  Both are refused at once. */
+/* The verdict a refusal-era assertion reads: a load whose problems are
+ * all a keyspace Vitess fails now loads with the keyspace in error; then
+ * the first keyspace note's code and message go into *e, the table is
+ * freed (*tp NULL) and v_kind is ROUTER_DOC_NOTE_KEYSPACE, as if
+ * refused.  Otherwise the load's own verdict, v_kind ERROR. */
+static router_doc_note_kind v_kind = ROUTER_DOC_NOTE_ERROR;
+
+static int v_verdict(int rc, router_table **tp, router_doc_report *r,
+                     router_error *e)
+{
+	const router_doc_note *n;
+
+	v_kind = ROUTER_DOC_NOTE_ERROR;
+	for (size_t i = 0; rc == ROUTER_OK &&
+	                   (n = router_doc_report_get(r, i)) != NULL;
+	     i++)
+		if (n->kind == ROUTER_DOC_NOTE_KEYSPACE) {
+			*e = n->error;
+			router_table_free(*tp);
+			*tp = NULL;
+			v_kind = ROUTER_DOC_NOTE_KEYSPACE;
+			return n->error.code;
+		}
+	return rc;
+}
+
+static int v_load_file(const char *path, const router_doc_options *o,
+                       router_table **tp, router_doc_report **rp,
+                       router_error *e)
+{
+	router_doc_report *r = NULL;
+	int rc = router_doc_load_file(path, o, tp, &r, e);
+
+	rc = v_verdict(rc, tp, r, e);
+
+	if (rp != NULL)
+		*rp = r;
+	else
+		router_doc_report_free(r);
+	return rc;
+}
+
+static int v_load(const char *json, size_t len, const router_doc_options *o,
+                  router_table **tp, router_doc_report **rp, router_error *e)
+{
+	router_doc_report *r = NULL;
+	int rc = router_doc_load(json, len, o, tp, &r, e);
+
+	rc = v_verdict(rc, tp, r, e);
+
+	if (rp != NULL)
+		*rp = r;
+	else
+		router_doc_report_free(r);
+	return rc;
+}
+
 static void fifo_is_refused_without_blocking(void **state)
 {
 	char dir[] = "/tmp/librouter-fifo-XXXXXX", fifo[128], doc[128];
@@ -1643,7 +1738,7 @@ static void fifo_is_refused_without_blocking(void **state)
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	watchdog(20);
 
-	assert_int_equal(router_doc_load_file(fifo, NULL, &t, &r, &e),
+	assert_int_equal(v_load_file(fifo, NULL, &t, &r, &e),
 	                 ROUTER_EIO);
 	assert_non_null(strstr(e.message, "FIFO"));
 	assert_string_equal(e.culprit, fifo);
@@ -1667,17 +1762,17 @@ static void fifo_is_refused_without_blocking(void **state)
 	snprintf(json, sizeof json, NSM_KS("%s"), param);
 	snprintf(doc, sizeof doc, "%s/doc.json", dir);
 	write_text(doc, json);
-	assert_int_equal(router_doc_load_file(doc, NULL, &t, &r, &e),
+	assert_int_equal(v_load_file(doc, NULL, &t, &r, &e),
 	                 ROUTER_EREFERENCE);
 	assert_non_null(strstr(e.message, "a FIFO, not a regular file"));
-	assert_non_null(must(note_at(r, ROUTER_DOC_NOTE_ERROR,
+	assert_non_null(must(note_at(r, v_kind,
 	                             "keyspaces.m.vindexes.nsm.params."
 	                             "json_path")));
 	router_doc_report_free(r);
 	r = NULL;
 
 	/* A character device: /dev/zero was read to the 64 MiB limit. */
-	assert_int_equal(router_doc_load_file("/dev/zero", NULL, &t, &r, &e),
+	assert_int_equal(v_load_file("/dev/zero", NULL, &t, &r, &e),
 	                 ROUTER_EIO);
 	assert_non_null(strstr(e.message, "character device"));
 	alarm(0);
@@ -1706,21 +1801,21 @@ static void document_from_memory_reads_no_file(void **state)
 	snprintf(param, sizeof param, "\"json_path\": \"%s\"", path);
 	snprintf(json, sizeof json, NSM_KS("%s"), param);
 
-	assert_int_equal(router_doc_load(json, strlen(json), NULL, &t, &r, &e),
+	assert_int_equal(v_load(json, strlen(json), NULL, &t, &r, &e),
 	                 ROUTER_EDOC);
 	assert_non_null(strstr(e.message, "json_path"));
 	assert_non_null(strstr(e.message, "inline"));
 	assert_null(strstr(e.message, "SECRET"));
 	assert_null(strstr(e.message, "root"));
 	assert_true(no_note_contains(r, "SECRET"));
-	assert_non_null(must(note_at(r, ROUTER_DOC_NOTE_ERROR,
+	assert_non_null(must(note_at(r, v_kind,
 	                             "keyspaces.m.vindexes.nsm.params."
 	                             "json_path")));
 	router_doc_report_free(r);
 
 	/* /dev/zero: refused unopened, not read (64 MiB per revision). */
 	snprintf(json, sizeof json, NSM_KS("\"json_path\": \"/dev/zero\""));
-	assert_int_equal(router_doc_load(json, strlen(json), NULL, &t, NULL, &e),
+	assert_int_equal(v_load(json, strlen(json), NULL, &t, NULL, &e),
 	                 ROUTER_EDOC);
 
 	/* ROUTER_DOC_NO_FILES wins over json_path_dir. */
@@ -1728,13 +1823,13 @@ static void document_from_memory_reads_no_file(void **state)
 	o.flags = ROUTER_DOC_NO_FILES;
 	snprintf(param, sizeof param, "\"json_path\": \"%s\"", path + 5);
 	snprintf(json, sizeof json, NSM_KS("%s"), param);
-	assert_int_equal(router_doc_load(json, strlen(json), &o, &t, NULL, &e),
+	assert_int_equal(v_load(json, strlen(json), &o, &t, NULL, &e),
 	                 ROUTER_EDOC);
 	assert_null(strstr(e.message, "SECRET"));
 	/* With json_path_dir, the file is read and (not a map) refused
 	 * without quoting it. */
 	o.flags = 0;
-	assert_int_equal(router_doc_load(json, strlen(json), &o, &t, &r, &e),
+	assert_int_equal(v_load(json, strlen(json), &o, &t, &r, &e),
 	                 ROUTER_EREFERENCE);
 	assert_non_null(strstr(e.message, "not a numeric_static_map table"));
 	assert_true(no_note_contains(r, "SECRET"));
@@ -1743,7 +1838,7 @@ static void document_from_memory_reads_no_file(void **state)
 	/* Inline maps need no file. */
 	snprintf(json, sizeof json, NSM_KS("\"json\": \"{\\\"1\\\": "
 	                                   "17293822569102704640}\""));
-	assert_int_equal(router_doc_load(json, strlen(json), NULL, &t, NULL, &e),
+	assert_int_equal(v_load(json, strlen(json), NULL, &t, NULL, &e),
 	                 ROUTER_OK);
 	assert_string_equal(route_i64(t, "m", "t", 1), "80-");
 	router_table_free(t);
@@ -1775,7 +1870,7 @@ static void document_file_reads_maps_below_its_directory(void **state)
 	snprintf(doc, sizeof doc, "%s/doc.json", dir);
 	write_text(doc, NSM_KS("\"json_path\": \"maps/m.json\""));
 
-	assert_int_equal(router_doc_load_file(doc, NULL, &t, NULL, &e),
+	assert_int_equal(v_load_file(doc, NULL, &t, NULL, &e),
 	                 ROUTER_OK);
 	assert_string_equal(route_i64(t, "m", "t", 1), "80-");
 	assert_int_equal(router_doc_dump(t, NULL, ROUTER_DOC_DUMP_COMPACT, NULL,
@@ -1793,7 +1888,7 @@ static void document_file_reads_maps_below_its_directory(void **state)
 	/* json_path_dir names another directory. */
 	o.json_path_dir = sub;
 	snprintf(json, sizeof json, NSM_KS("\"json_path\": \"./m.json\""));
-	assert_int_equal(router_doc_load(json, strlen(json), &o, &t, NULL, &e),
+	assert_int_equal(v_load(json, strlen(json), &o, &t, NULL, &e),
 	                 ROUTER_OK);
 	router_table_free(t);
 
@@ -1814,10 +1909,10 @@ static void document_file_reads_maps_below_its_directory(void **state)
 		         bad[i] != NULL ? bad[i] : outside);
 		snprintf(json, sizeof json, NSM_KS("%s"), param);
 		write_text(doc, json);
-		assert_int_equal(router_doc_load_file(doc, NULL, &t, &r, &e),
+		assert_int_equal(v_load_file(doc, NULL, &t, &r, &e),
 		                 ROUTER_EDOC);
 		assert_non_null(strstr(e.message, "json_path"));
-		assert_non_null(must(note_at(r, ROUTER_DOC_NOTE_ERROR,
+		assert_non_null(must(note_at(r, v_kind,
 		                             "keyspaces.m.vindexes.nsm.params."
 		                             "json_path")));
 		router_doc_report_free(r);
@@ -1825,11 +1920,11 @@ static void document_file_reads_maps_below_its_directory(void **state)
 	}
 	/* A missing file, a directory. */
 	write_text(doc, NSM_KS("\"json_path\": \"nope.json\""));
-	assert_int_equal(router_doc_load_file(doc, NULL, &t, NULL, &e),
+	assert_int_equal(v_load_file(doc, NULL, &t, NULL, &e),
 	                 ROUTER_EREFERENCE);
 	assert_non_null(strstr(e.message, "No such file"));
 	write_text(doc, NSM_KS("\"json_path\": \"maps\""));
-	assert_int_equal(router_doc_load_file(doc, NULL, &t, NULL, &e),
+	assert_int_equal(v_load_file(doc, NULL, &t, NULL, &e),
 	                 ROUTER_EREFERENCE);
 	assert_non_null(strstr(e.message, "directory"));
 
