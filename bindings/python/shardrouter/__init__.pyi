@@ -40,6 +40,7 @@ EQUARANTINED: Final[int]
 EKSIDCHANGE: Final[int]
 ECALLBACK: Final[int]
 ERULE: Final[int]
+EKEYSPACE: Final[int]
 
 _SQLType: TypeAlias = Literal[
     "null", "int8", "int16", "int24", "int32", "int64",
