@@ -268,3 +268,24 @@ def test_every_type_routes_with_its_known_answer(vtype):
         assert route.keyspace_id.hex() == ksids[0][:64]
         assert r.route_column("user", "t", cols, value) == want
         assert r.route_lookup_rows("user", "t", cols, value, []) == want
+
+
+def test_a_keyspace_in_error_answers_with_vitess_error():
+    doc = {"keyspaces": {
+        "good": {"sharded": True, "shards": SHARDS,
+                 "vindexes": {"h": {"type": "hash"}},
+                 "tables": {"t": {"column_vindexes": [
+                     {"column": "id", "name": "h"}]}}},
+        "bad": {"sharded": True, "shards": SHARDS,
+                "vindexes": {"h": {"type": "nosuch"}},
+                "tables": {"t": {"column_vindexes": [
+                    {"column": "id", "name": "h"}]}}}}}
+    r = sr.Router()
+    with pytest.warns(sr.DocumentWarning, match="nosuch"):
+        r.publish(doc)
+    assert r.route("good", "t", 1) == shard_for(
+        sr.keyspace_id("hash", 1), SHARDS)
+    with pytest.raises(sr.NoRouteError, match="keyspace bad is invalid") \
+            as ei:
+        r.route("bad", "t", 1)
+    assert ei.value.code == sr.EKEYSPACE
