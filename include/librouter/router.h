@@ -1022,8 +1022,8 @@ ROUTER_EXTERN int router_handle_route_bytes(const router_handle *h,
  * ROUTER_NO_SHARD when key i maps to no keyspace ID.  *version (optional)
  * receives the answering table's version.  Returns ROUTER_OK or an error
  * that applies to every key (ENOTFOUND, ENEEDSLOOKUP, EUNSUPPORTED,
- * EMULTISHARD, EDISABLED, ERULE, EINVAL).  Lock-free and async-signal-safe like
- * every lookup. */
+ * EMULTISHARD, EDISABLED, ERULE, EKEYSPACE, EINVAL).  Lock-free and
+ * async-signal-safe like every lookup. */
 ROUTER_EXTERN int router_handle_route_batch(const router_handle *h,
                                             const uint64_t *keys, size_t n,
                                             int is_unsigned,
