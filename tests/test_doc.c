@@ -640,6 +640,50 @@ static void same_problem_in_two_keyspaces_is_reported_twice(void **state)
 	unload(&l);
 }
 
+/* Many keyspaces in error beside a good one: each keeps its own error,
+ * the good one routes.  (Finding a note's keyspace and a keyspace's
+ * errors by scanning made this quadratic: seconds at this size.) */
+static void thousands_of_keyspaces_in_error_each_keep_their_error(
+    void **state)
+{
+	enum { N = 20000 };
+	size_t cap = (size_t)N * 200, len = 0;
+	char *doc = malloc(cap), name[32];
+	router_value v = ROUTER_VALUE_INT64(1);
+	router_route_result out;
+	router_error e;
+	loaded l;
+
+	(void)state;
+	assert_non_null(doc);
+	len += (size_t)snprintf(doc + len, cap - len,
+	                        "{\"keyspaces\": {\"good\": {}");
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(
+		    doc + len, cap - len,
+		    ", \"k%d\": {\"sharded\": true, \"shards\": [\"-\"], "
+		    "\"vindexes\": {\"h\": {\"type\": \"hash\"}}, "
+		    "\"tables\": {\"t\": {\"column_vindexes\": [{\"column\": "
+		    "\"id\", \"name\": \"v%d\"}]}}}",
+		    i, i);
+	snprintf(doc + len, cap - len, "}}");
+	l = load_str(doc);
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_KEYSPACE),
+	                 N);
+	assert_int_equal(router_table_route(l.t, "good", 4, "x", 1, &v, 1, &out,
+	                                    &e),
+	                 ROUTER_OK);
+	snprintf(name, sizeof name, "k%d", N - 1);
+	assert_int_equal(router_table_route(l.t, name, strlen(name), "t", 1, &v,
+	                                    1, &out, &e),
+	                 ROUTER_EKEYSPACE);
+	snprintf(name, sizeof name, "vindex v%d not found", N - 1);
+	assert_non_null(strstr(e.message, name));
+	unload(&l);
+	free(doc);
+}
+
 /* Many keyspaces, every one broken: even ones with a dangling vindex
  * (reported while reading, then again by the build: must appear once),
  * odd ones with a shard gap (only the build sees it).  Each problem is
@@ -2016,6 +2060,8 @@ int main(void)
 	    cmocka_unit_test(same_problem_in_two_keyspaces_is_reported_twice),
 	    cmocka_unit_test(
 	        thousands_of_problems_are_each_reported_once_at_their_path),
+	    cmocka_unit_test(
+	        thousands_of_keyspaces_in_error_each_keep_their_error),
 	    cmocka_unit_test(vitess_column_rules_are_enforced),
 	    cmocka_unit_test(unknown_fields_are_warnings_with_a_suggestion),
 	    cmocka_unit_test(

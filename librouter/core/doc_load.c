@@ -100,6 +100,7 @@ typedef struct ksinfo {
 typedef struct kserr {
 	char *name, *path, *culprit, *message;
 	int code;
+	size_t seq; /* document order, within the sort by name */
 } kserr;
 
 typedef struct ld {
@@ -1729,13 +1730,24 @@ static void walk_rules(ld *l, json_t *obj)
 static int failed_keyspace(ld *l, const char *name)
 {
 	router_error e;
+	size_t lo = 0, hi = l->nfailed;
 	int found = 0;
 
-	for (size_t i = 0; i < l->nfailed; i++) {
+	/* failed is sorted by name, then document order (load_doc): the
+	 * first entry of name, then each of them. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(l->failed[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < l->nfailed; i++) {
 		const kserr *f = &l->failed[i];
 
 		if (strcmp(f->name, name) != 0)
-			continue;
+			break;
 		add_note(l, ROUTER_DOC_NOTE_KEYSPACE, f->code, f->name,
 		         f->path, 0, 0, f->message);
 		if (!found++ &&
@@ -2388,6 +2400,14 @@ static void build_table(ld *l, router_table **tp)
 	rule_notes(l, *tp);
 }
 
+static int kserr_cmp(const void *a, const void *b)
+{
+	const kserr *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
 static void kserr_free(const router_allocator *a, kserr *k, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -2399,16 +2419,35 @@ static void kserr_free(const router_allocator *a, kserr *k, size_t n)
 	router__free(a, k);
 }
 
-/* The keyspace of l->ks whose path the note's path is in, or NULL. */
-static const ksinfo *note_keyspace(const ld *l, const router_doc_note *n)
+static int in_path(const char *path, const char *kp)
 {
-	for (size_t i = 0; i < l->nks; i++) {
-		const char *kp = l->ks[i].path;
-		size_t kl = strlen(kp);
+	size_t kl = strlen(kp);
 
-		if (n->path != NULL && strncmp(n->path, kp, kl) == 0 &&
-		    (n->path[kl] == '\0' || n->path[kl] == '.' ||
-		     n->path[kl] == '['))
+	return strncmp(path, kp, kl) == 0 &&
+	       (path[kl] == '\0' || path[kl] == '.' || path[kl] == '[');
+}
+
+/* The keyspace of l->ks whose path the note's path is in, or NULL: by
+ * the name after the keyspaces' common path prefix (ks_find), else (a
+ * name the path writes quoted) by a scan. */
+static const ksinfo *note_keyspace(ld *l, const router_doc_note *n)
+{
+	const ksinfo *k0 = l->nks ? &l->ks[0] : NULL;
+	size_t pl, nl = k0 ? strlen(k0->name) : 0;
+
+	if (n->path == NULL || k0 == NULL)
+		return NULL;
+	pl = strlen(k0->path);
+	if (pl >= nl && strcmp(k0->path + pl - nl, k0->name) == 0 &&
+	    strncmp(n->path, k0->path, pl - nl) == 0 && ks_index(l) == 0) {
+		const char *cand = n->path + (pl - nl);
+		const ksinfo *k = ks_find(l, cand, strcspn(cand, ".["));
+
+		if (k != NULL && in_path(n->path, k->path))
+			return k;
+	}
+	for (size_t i = 0; i < l->nks; i++) {
+		if (in_path(n->path, l->ks[i].path))
 			return &l->ks[i];
 	}
 	return NULL;
@@ -2451,6 +2490,7 @@ static int split_keyspaces(ld *l, kserr **out, size_t *nout)
 			goto nomem;
 		memset(&k[n], 0, sizeof k[n]);
 		k[n].code = no->error.code;
+		k[n].seq = n;
 		k[n].name = router__strndup(l->a, ks->name, strlen(ks->name));
 		k[n].path = router__strndup(l->a, no->path, strlen(no->path));
 		k[n].culprit = router__strndup(l->a, no->error.culprit,
@@ -2604,8 +2644,11 @@ static int load_doc(const void *json, size_t len, const router_doc_options *opt,
 			                    "document");
 			break;
 		}
+		for (size_t i = 0; i < nmore; i++)
+			more[i].seq += nfailed; /* after the earlier loads' */
 		memcpy(failed + nfailed, more, nmore * sizeof *more);
 		nfailed += nmore;
+		qsort(failed, nfailed, sizeof *failed, kserr_cmp);
 		router__free(a, more);
 		if (report != NULL) {
 			router_doc_report_free(*report);
