@@ -108,6 +108,20 @@ class TestHalves < Minitest::Test
     assert_equal shards, r.route_prefix("user", "names", "%")
   end
 
+  def test_a_keyspace_in_error_answers_with_vitess_error
+    ks = lambda do |type|
+      { "sharded" => true, "shards" => SHARDS, "vindexes" => { "h" => { "type" => type } },
+        "tables" => { "t" => { "column_vindexes" => [{ "column" => "id", "name" => "h" }] } } }
+    end
+    r = ShardRouter::Router.new
+    _, err = capture_io { r.publish({ "keyspaces" => { "good" => ks.call("hash"), "bad" => ks.call("nosuch") } }) }
+    assert_match(/nosuch/, err)
+    assert_equal r.route_ksid("good", ShardRouter.keyspace_id("hash", 1)), r.route("good", "t", 1)
+    e = assert_raises(ShardRouter::NoRouteError) { r.route("bad", "t", 1) }
+    assert_equal :EKEYSPACE, e.code
+    assert_match(/keyspace bad is invalid/, e.message)
+  end
+
   # ---- every type, one known answer each --------------------------------
 
   ALL_TYPES = %w[binary binary_md5 cfc consistent_lookup consistent_lookup_unique hash lookup lookup_hash
