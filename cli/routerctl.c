@@ -217,6 +217,8 @@ static const char *kind_name(router_doc_note_kind k)
 		return "unsupported";
 	case ROUTER_DOC_NOTE_RULE:
 		return "rule";
+	case ROUTER_DOC_NOTE_KEYSPACE:
+		return "keyspace";
 	}
 	return "note";
 }
@@ -280,7 +282,8 @@ static void print_warnings(const char *file, const router_doc_report *r)
 	for (size_t i = 0; (n = router_doc_report_get(r, i)) != NULL; i++)
 		if (n->kind == ROUTER_DOC_NOTE_UNKNOWN ||
 		    n->kind == ROUTER_DOC_NOTE_UNSUPPORTED ||
-		    n->kind == ROUTER_DOC_NOTE_RULE) {
+		    n->kind == ROUTER_DOC_NOTE_RULE ||
+		    n->kind == ROUTER_DOC_NOTE_KEYSPACE) {
 			fprintf(stderr, "%s: warning: ", prog);
 			print_note(stderr, "", file, n);
 		}
@@ -1035,15 +1038,23 @@ out:
 static int cmd_validate(cli *c)
 {
 	const router_doc_note *n;
+	size_t kse;
+	int valid;
 	doc d;
 	int ret;
 
 	if ((ret = load(c, &d, c->pos[0], 0)) != 0)
 		return ret;
+	/* Vitess's verdict: a keyspace vtgate keeps in error is an error of
+	 * the VSchema, although the document loads (the others route). */
+	kse = d.rc == ROUTER_OK
+	          ? router_doc_report_count(d.r, ROUTER_DOC_NOTE_KEYSPACE)
+	          : 0;
+	valid = d.rc == ROUTER_OK && kse == 0;
 	if (c->json) {
-		json_t *o = json_pack("{s:b, s:b, s:o}", "ok", d.rc == ROUTER_OK,
-		                      "valid", d.rc == ROUTER_OK, "document",
-		                      jstr(d.name));
+		json_t *o = json_pack("{s:b, s:b, s:b, s:o}", "ok", valid,
+		                      "valid", valid, "loads", d.rc == ROUTER_OK,
+		                      "document", jstr(d.name));
 
 		if (d.rc == ROUTER_OK) {
 			json_t *kss = json_array();
@@ -1066,15 +1077,20 @@ static int cmd_validate(cli *c)
 		json_object_set_new(o, "problems", jnotes(d.r, 1));
 		json_object_set_new(o, "warnings", jnotes(d.r, 0));
 		emit(o);
-	} else if (d.rc == ROUTER_OK) {
+	} else if (valid) {
 		printf("ok\n");
 	} else {
 		for (size_t i = 0; (n = router_doc_report_get(d.r, i)) != NULL;
 		     i++)
-			if (n->kind == ROUTER_DOC_NOTE_ERROR)
-				print_note(stdout, "", NULL, n);
+			if (n->kind == ROUTER_DOC_NOTE_ERROR ||
+			    n->kind == ROUTER_DOC_NOTE_KEYSPACE)
+				print_note(stdout,
+				           n->kind == ROUTER_DOC_NOTE_KEYSPACE
+				               ? "keyspace in error: "
+				               : "",
+				           NULL, n);
 	}
-	ret = d.rc == ROUTER_OK ? EXIT_YES : EXIT_NO;
+	ret = valid ? EXIT_YES : EXIT_NO;
 	unload(&d);
 	return ret;
 }

@@ -93,15 +93,25 @@ static void dump_notes(const router_doc_report *r)
 		              n->error.culprit, n->error.message);
 }
 
+/* Vitess's errors that fail a keyspace (EVSCHEMA, EREFERENCE) leave the
+ * document loading with the keyspace in error (a KEYSPACE note); the
+ * others refuse it (an ERROR note). */
+static int keyspace_error(int code)
+{
+	return code == ROUTER_EVSCHEMA || code == ROUTER_EREFERENCE;
+}
+
 static void expect_error_at(const char *json, int code, const char *path)
 {
 	loaded l = load_str(json);
 	const router_doc_note *n;
+	int kse = keyspace_error(code);
 
-	if (l.rc != code)
+	if (l.rc != (kse ? ROUTER_OK : code))
 		dump_notes(l.r);
-	assert_int_equal(l.rc, code);
-	n = note_at(l.r, ROUTER_DOC_NOTE_ERROR, path);
+	assert_int_equal(l.rc, kse ? ROUTER_OK : code);
+	n = note_at(l.r, kse ? ROUTER_DOC_NOTE_KEYSPACE : ROUTER_DOC_NOTE_ERROR,
+	            path);
 	if (n == NULL)
 		dump_notes(l.r);
 	n = must(n);
@@ -539,15 +549,26 @@ static void dangling_vindex_is_reported_once_at_its_json_path(void **state)
 	    " \"id\", \"name\": \"hsh\"}]}}}}}");
 	const router_doc_note *n;
 
+	router_route_result out;
+	router_error e;
+	router_value v = ROUTER_VALUE_INT64(1);
+
 	(void)state;
-	assert_int_equal(l.rc, ROUTER_EREFERENCE);
-	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_ERROR), 1);
-	n = must(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	/* Vitess keeps the keyspace with its error: the document loads. */
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_KEYSPACE),
+	                 1);
+	n = must(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                 "keyspaces.user.tables.users.column_vindexes[0].name"));
 	assert_string_equal(n->error.message, "vindex hsh not found for table "
 	                                      "users");
-	assert_string_equal(l.e.culprit,
-	                    "keyspaces.user.tables.users.column_vindexes[0].name");
+	assert_int_equal(n->error.code, ROUTER_EREFERENCE);
+	assert_string_equal(n->error.culprit, "user");
+	assert_int_equal(router_table_route(l.t, "user", 4, "users", 5, &v, 1,
+	                                    &out, &e),
+	                 ROUTER_EKEYSPACE);
+	assert_string_equal(e.message, "keyspace user is invalid: vindex hsh "
+	                               "not found for table users");
 	unload(&l);
 }
 
@@ -564,16 +585,29 @@ static void every_problem_is_reported_in_one_load(void **state)
 	    " \"c\": {}}}}}");
 
 	(void)state;
-	assert_int_equal(l.rc, ROUTER_EREFERENCE);
-	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_ERROR), 3);
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	/* The keyspace is in error (every one of its errors reported, the
+	 * first being Vitess's); the document loads. */
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_KEYSPACE),
+	                 3);
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                        "keyspaces.user.tables.a.column_vindexes[0].name"));
 	/* builder problems, mapped to their tables */
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                        "keyspaces.user.tables.b"));
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                        "keyspaces.user.tables.c"));
-	assert_non_null(strstr(l.e.message, "(and 2 more problems)"));
+	unload(&l);
+	/* With a librouter-only refusal too, the document is refused with
+	 * every problem. */
+	l = load_str(
+	    "{\"keyspaces\": {\"user\": {\"sharded\": true, \"vindexes\":"
+	    " {\"h\": {\"type\": \"hash\"}}, \"tables\": {"
+	    " \"a\": {\"column_vindexes\": [{\"column\": \"id\", \"name\":"
+	    " \"nope\"}]}}}}}");
+	assert_int_equal(l.rc, ROUTER_EDOC);
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	                        "keyspaces.user.tables.a.column_vindexes[0].name"));
 	unload(&l);
 }
 
@@ -591,15 +625,63 @@ static void same_problem_in_two_keyspaces_is_reported_twice(void **state)
 	    " \"x\"}]}}}}}");
 
 	(void)state;
-	assert_int_equal(l.rc, ROUTER_EREFERENCE);
-	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_ERROR), 4);
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR, "keyspaces.a.tables.t"));
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR, "keyspaces.b.tables.t"));
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	/* Both keyspaces in error, the document loads with none. */
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_KEYSPACE),
+	                 4);
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
+	                        "keyspaces.a.tables.t"));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
+	                        "keyspaces.b.tables.t"));
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                        "keyspaces.a.tables.u.column_vindexes[0].name"));
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_KEYSPACE,
 	                        "keyspaces.b.tables.u.column_vindexes[0].name"));
 	unload(&l);
+}
+
+/* Many keyspaces in error beside a good one: each keeps its own error,
+ * the good one routes.  (Finding a note's keyspace and a keyspace's
+ * errors by scanning made this quadratic: seconds at this size.) */
+static void thousands_of_keyspaces_in_error_each_keep_their_error(
+    void **state)
+{
+	enum { N = 20000 };
+	size_t cap = (size_t)N * 200, len = 0;
+	char *doc = malloc(cap), name[32];
+	router_value v = ROUTER_VALUE_INT64(1);
+	router_route_result out;
+	router_error e;
+	loaded l;
+
+	(void)state;
+	assert_non_null(doc);
+	len += (size_t)snprintf(doc + len, cap - len,
+	                        "{\"keyspaces\": {\"good\": {}");
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(
+		    doc + len, cap - len,
+		    ", \"k%d\": {\"sharded\": true, \"shards\": [\"-\"], "
+		    "\"vindexes\": {\"h\": {\"type\": \"hash\"}}, "
+		    "\"tables\": {\"t\": {\"column_vindexes\": [{\"column\": "
+		    "\"id\", \"name\": \"v%d\"}]}}}",
+		    i, i);
+	snprintf(doc + len, cap - len, "}}");
+	l = load_str(doc);
+	assert_int_equal(l.rc, ROUTER_OK);
+	assert_int_equal(router_doc_report_count(l.r, ROUTER_DOC_NOTE_KEYSPACE),
+	                 N);
+	assert_int_equal(router_table_route(l.t, "good", 4, "x", 1, &v, 1, &out,
+	                                    &e),
+	                 ROUTER_OK);
+	snprintf(name, sizeof name, "k%d", N - 1);
+	assert_int_equal(router_table_route(l.t, name, strlen(name), "t", 1, &v,
+	                                    1, &out, &e),
+	                 ROUTER_EKEYSPACE);
+	snprintf(name, sizeof name, "vindex v%d not found", N - 1);
+	assert_non_null(strstr(e.message, name));
+	unload(&l);
+	free(doc);
 }
 
 /* Many keyspaces, every one broken: even ones with a dangling vindex
@@ -688,6 +770,92 @@ static void unknown_fields_are_warnings_with_a_suggestion(void **state)
 	assert_int_equal(l.rc, ROUTER_EDOC);
 	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_ERROR, "keyspaces.u.tabels"));
 	unload(&l);
+}
+
+/* Every type reports the params Vitess's vindex ignores (UnknownParams)
+ * as vtctldclient ApplyVSchema prints them, never its known ones;
+ * multicol reports none (not ParamValidating); strict refuses as
+ * ApplyVSchema --strict does. */
+static void unknown_vindex_params_are_warnings_as_vitess_lists_them(
+    void **state)
+{
+	static const struct {
+		const char *type, *params; /* params: known ones, JSON members */
+		int reports;
+	} cases[] = {
+	    {"hash", "", 1},
+	    {"xxhash", "", 1},
+	    {"numeric", "", 1},
+	    {"binary", "", 1},
+	    {"binary_md5", "", 1},
+	    {"reverse_bits", "", 1},
+	    {"null", "", 1},
+	    {"unicode_loose_md5", "", 1},
+	    {"unicode_loose_xxhash", "", 1},
+	    {"numeric_static_map", "\"json\": \"{\\\"1\\\": 2}\", "
+	                           "\"fallback_type\": \"hash\", ", 1},
+	    {"region_experimental", "\"region_bytes\": \"1\", ", 1},
+	    {"cfc", "\"hash\": \"md5\", \"offsets\": \"[1,2]\", ", 1},
+	    {"lookup", "\"table\": \"t\", \"from\": \"a\", \"to\": \"b\", "
+	               "\"no_verify\": \"true\", \"write_only\": \"false\", "
+	               "\"autocommit\": \"true\", ", 1},
+	    {"lookup_hash_unique", "\"table\": \"t\", \"from\": \"a\", "
+	                           "\"to\": \"b\", \"read_lock\": \"shared\", ",
+	     1},
+	    {"consistent_lookup", "\"table\": \"t\", \"from\": \"a\", "
+	                          "\"to\": \"b\", \"ignore_nulls\": \"true\", ",
+	     1},
+	    {"multicol", "\"column_count\": \"2\", ", 0},
+	};
+	char doc[1024], msg[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const router_doc_note *n;
+		router_doc_options o = ROUTER_DOC_OPTIONS_INIT;
+		size_t nu;
+		loaded l;
+
+		snprintf(doc, sizeof doc,
+		         "{\"keyspaces\": {\"u\": {\"sharded\": true, \"shards\":"
+		         " [\"-80\", \"80-\"], \"vindexes\": {\"v\": {\"type\":"
+		         " \"%s\", \"params\": {%s\"zz\": \"1\", \"aa\": \"2\"}}}}}}",
+		         cases[i].type, cases[i].params);
+		l = load_str(doc);
+		assert_int_equal(l.rc, ROUTER_OK);
+		nu = 0;
+		for (size_t j = 0;
+		     (n = router_doc_report_get(l.r, j)) != NULL; j++)
+			if (n->kind == ROUTER_DOC_NOTE_UNKNOWN)
+				/* only the two unknown ones, sorted */
+				assert_string_equal(n->error.message,
+				                    nu++ == 0
+				                        ? "Unknown parameter in "
+				                          "vindex v: aa"
+				                        : "Unknown parameter in "
+				                          "vindex v: zz");
+		assert_int_equal(nu, cases[i].reports ? 2 : 0);
+		n = note_at(l.r, ROUTER_DOC_NOTE_UNKNOWN,
+		            "keyspaces.u.vindexes.v.params.aa");
+		assert_true(cases[i].reports ? n != NULL : n == NULL);
+		n = note_at(l.r, ROUTER_DOC_NOTE_UNKNOWN,
+		            "keyspaces.u.vindexes.v.params.zz");
+		assert_true(cases[i].reports ? n != NULL : n == NULL);
+		unload(&l);
+		o.flags = ROUTER_DOC_STRICT;
+		l = load_opt(doc, &o);
+		if (cases[i].reports) {
+			assert_int_equal(l.rc, ROUTER_EDOC);
+			n = must(note_at(l.r, ROUTER_DOC_NOTE_ERROR,
+			                 "keyspaces.u.vindexes.v.params"));
+			snprintf(msg, sizeof msg, "%s",
+			         "unknown vindex params: v (aa, zz)");
+			assert_string_equal(n->error.message, msg);
+		} else {
+			assert_int_equal(l.rc, ROUTER_OK);
+		}
+		unload(&l);
+	}
 }
 
 static void fields_that_do_not_route_are_reported_as_ignored(void **state)
@@ -1541,6 +1709,63 @@ static int no_note_contains(const router_doc_report *r, const char *s)
 /* A FIFO given as the document file or named by json_path was opened
  * with fopen, which waits for a writer forever (routerctl validate hung,
  * and a binding held its interpreter lock).  Both are refused at once. */
+/* The verdict a refusal-era assertion reads: a load whose problems are
+ * all a keyspace Vitess fails now loads with the keyspace in error; then
+ * the first keyspace note's code and message go into *e, the table is
+ * freed (*tp NULL) and v_kind is ROUTER_DOC_NOTE_KEYSPACE, as if
+ * refused.  Otherwise the load's own verdict, v_kind ERROR. */
+static router_doc_note_kind v_kind = ROUTER_DOC_NOTE_ERROR;
+
+static int v_verdict(int rc, router_table **tp, router_doc_report *r,
+                     router_error *e)
+{
+	const router_doc_note *n;
+
+	v_kind = ROUTER_DOC_NOTE_ERROR;
+	for (size_t i = 0; rc == ROUTER_OK &&
+	                   (n = router_doc_report_get(r, i)) != NULL;
+	     i++)
+		if (n->kind == ROUTER_DOC_NOTE_KEYSPACE) {
+			*e = n->error;
+			router_table_free(*tp);
+			*tp = NULL;
+			v_kind = ROUTER_DOC_NOTE_KEYSPACE;
+			return n->error.code;
+		}
+	return rc;
+}
+
+static int v_load_file(const char *path, const router_doc_options *o,
+                       router_table **tp, router_doc_report **rp,
+                       router_error *e)
+{
+	router_doc_report *r = NULL;
+	int rc = router_doc_load_file(path, o, tp, &r, e);
+
+	rc = v_verdict(rc, tp, r, e);
+
+	if (rp != NULL)
+		*rp = r;
+	else
+		router_doc_report_free(r);
+	return rc;
+}
+
+static int v_load(const char *json, size_t len, const router_doc_options *o,
+                  router_table **tp, router_doc_report **rp, router_error *e)
+{
+	router_doc_report *r = NULL;
+	int rc = router_doc_load(json, len, o, tp, &r, e);
+
+	rc = v_verdict(rc, tp, r, e);
+
+	if (rp != NULL)
+		*rp = r;
+	else
+		router_doc_report_free(r);
+	return rc;
+}
+
 static void fifo_is_refused_without_blocking(void **state)
 {
 	char dir[] = "/tmp/librouter-fifo-XXXXXX", fifo[128], doc[128];
@@ -1557,7 +1782,7 @@ static void fifo_is_refused_without_blocking(void **state)
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	watchdog(20);
 
-	assert_int_equal(router_doc_load_file(fifo, NULL, &t, &r, &e),
+	assert_int_equal(v_load_file(fifo, NULL, &t, &r, &e),
 	                 ROUTER_EIO);
 	assert_non_null(strstr(e.message, "FIFO"));
 	assert_string_equal(e.culprit, fifo);
@@ -1581,17 +1806,17 @@ static void fifo_is_refused_without_blocking(void **state)
 	snprintf(json, sizeof json, NSM_KS("%s"), param);
 	snprintf(doc, sizeof doc, "%s/doc.json", dir);
 	write_text(doc, json);
-	assert_int_equal(router_doc_load_file(doc, NULL, &t, &r, &e),
+	assert_int_equal(v_load_file(doc, NULL, &t, &r, &e),
 	                 ROUTER_EREFERENCE);
 	assert_non_null(strstr(e.message, "a FIFO, not a regular file"));
-	assert_non_null(must(note_at(r, ROUTER_DOC_NOTE_ERROR,
+	assert_non_null(must(note_at(r, v_kind,
 	                             "keyspaces.m.vindexes.nsm.params."
 	                             "json_path")));
 	router_doc_report_free(r);
 	r = NULL;
 
 	/* A character device: /dev/zero was read to the 64 MiB limit. */
-	assert_int_equal(router_doc_load_file("/dev/zero", NULL, &t, &r, &e),
+	assert_int_equal(v_load_file("/dev/zero", NULL, &t, &r, &e),
 	                 ROUTER_EIO);
 	assert_non_null(strstr(e.message, "character device"));
 	alarm(0);
@@ -1620,21 +1845,21 @@ static void document_from_memory_reads_no_file(void **state)
 	snprintf(param, sizeof param, "\"json_path\": \"%s\"", path);
 	snprintf(json, sizeof json, NSM_KS("%s"), param);
 
-	assert_int_equal(router_doc_load(json, strlen(json), NULL, &t, &r, &e),
+	assert_int_equal(v_load(json, strlen(json), NULL, &t, &r, &e),
 	                 ROUTER_EDOC);
 	assert_non_null(strstr(e.message, "json_path"));
 	assert_non_null(strstr(e.message, "inline"));
 	assert_null(strstr(e.message, "SECRET"));
 	assert_null(strstr(e.message, "root"));
 	assert_true(no_note_contains(r, "SECRET"));
-	assert_non_null(must(note_at(r, ROUTER_DOC_NOTE_ERROR,
+	assert_non_null(must(note_at(r, v_kind,
 	                             "keyspaces.m.vindexes.nsm.params."
 	                             "json_path")));
 	router_doc_report_free(r);
 
 	/* /dev/zero: refused unopened, not read (64 MiB per revision). */
 	snprintf(json, sizeof json, NSM_KS("\"json_path\": \"/dev/zero\""));
-	assert_int_equal(router_doc_load(json, strlen(json), NULL, &t, NULL, &e),
+	assert_int_equal(v_load(json, strlen(json), NULL, &t, NULL, &e),
 	                 ROUTER_EDOC);
 
 	/* ROUTER_DOC_NO_FILES wins over json_path_dir. */
@@ -1642,13 +1867,13 @@ static void document_from_memory_reads_no_file(void **state)
 	o.flags = ROUTER_DOC_NO_FILES;
 	snprintf(param, sizeof param, "\"json_path\": \"%s\"", path + 5);
 	snprintf(json, sizeof json, NSM_KS("%s"), param);
-	assert_int_equal(router_doc_load(json, strlen(json), &o, &t, NULL, &e),
+	assert_int_equal(v_load(json, strlen(json), &o, &t, NULL, &e),
 	                 ROUTER_EDOC);
 	assert_null(strstr(e.message, "SECRET"));
 	/* With json_path_dir, the file is read and (not a map) refused
 	 * without quoting it. */
 	o.flags = 0;
-	assert_int_equal(router_doc_load(json, strlen(json), &o, &t, &r, &e),
+	assert_int_equal(v_load(json, strlen(json), &o, &t, &r, &e),
 	                 ROUTER_EREFERENCE);
 	assert_non_null(strstr(e.message, "not a numeric_static_map table"));
 	assert_true(no_note_contains(r, "SECRET"));
@@ -1657,7 +1882,7 @@ static void document_from_memory_reads_no_file(void **state)
 	/* Inline maps need no file. */
 	snprintf(json, sizeof json, NSM_KS("\"json\": \"{\\\"1\\\": "
 	                                   "17293822569102704640}\""));
-	assert_int_equal(router_doc_load(json, strlen(json), NULL, &t, NULL, &e),
+	assert_int_equal(v_load(json, strlen(json), NULL, &t, NULL, &e),
 	                 ROUTER_OK);
 	assert_string_equal(route_i64(t, "m", "t", 1), "80-");
 	router_table_free(t);
@@ -1689,7 +1914,7 @@ static void document_file_reads_maps_below_its_directory(void **state)
 	snprintf(doc, sizeof doc, "%s/doc.json", dir);
 	write_text(doc, NSM_KS("\"json_path\": \"maps/m.json\""));
 
-	assert_int_equal(router_doc_load_file(doc, NULL, &t, NULL, &e),
+	assert_int_equal(v_load_file(doc, NULL, &t, NULL, &e),
 	                 ROUTER_OK);
 	assert_string_equal(route_i64(t, "m", "t", 1), "80-");
 	assert_int_equal(router_doc_dump(t, NULL, ROUTER_DOC_DUMP_COMPACT, NULL,
@@ -1707,7 +1932,7 @@ static void document_file_reads_maps_below_its_directory(void **state)
 	/* json_path_dir names another directory. */
 	o.json_path_dir = sub;
 	snprintf(json, sizeof json, NSM_KS("\"json_path\": \"./m.json\""));
-	assert_int_equal(router_doc_load(json, strlen(json), &o, &t, NULL, &e),
+	assert_int_equal(v_load(json, strlen(json), &o, &t, NULL, &e),
 	                 ROUTER_OK);
 	router_table_free(t);
 
@@ -1728,10 +1953,10 @@ static void document_file_reads_maps_below_its_directory(void **state)
 		         bad[i] != NULL ? bad[i] : outside);
 		snprintf(json, sizeof json, NSM_KS("%s"), param);
 		write_text(doc, json);
-		assert_int_equal(router_doc_load_file(doc, NULL, &t, &r, &e),
+		assert_int_equal(v_load_file(doc, NULL, &t, &r, &e),
 		                 ROUTER_EDOC);
 		assert_non_null(strstr(e.message, "json_path"));
-		assert_non_null(must(note_at(r, ROUTER_DOC_NOTE_ERROR,
+		assert_non_null(must(note_at(r, v_kind,
 		                             "keyspaces.m.vindexes.nsm.params."
 		                             "json_path")));
 		router_doc_report_free(r);
@@ -1739,11 +1964,11 @@ static void document_file_reads_maps_below_its_directory(void **state)
 	}
 	/* A missing file, a directory. */
 	write_text(doc, NSM_KS("\"json_path\": \"nope.json\""));
-	assert_int_equal(router_doc_load_file(doc, NULL, &t, NULL, &e),
+	assert_int_equal(v_load_file(doc, NULL, &t, NULL, &e),
 	                 ROUTER_EREFERENCE);
 	assert_non_null(strstr(e.message, "No such file"));
 	write_text(doc, NSM_KS("\"json_path\": \"maps\""));
-	assert_int_equal(router_doc_load_file(doc, NULL, &t, NULL, &e),
+	assert_int_equal(v_load_file(doc, NULL, &t, NULL, &e),
 	                 ROUTER_EREFERENCE);
 	assert_non_null(strstr(e.message, "directory"));
 
@@ -1835,8 +2060,12 @@ int main(void)
 	    cmocka_unit_test(same_problem_in_two_keyspaces_is_reported_twice),
 	    cmocka_unit_test(
 	        thousands_of_problems_are_each_reported_once_at_their_path),
+	    cmocka_unit_test(
+	        thousands_of_keyspaces_in_error_each_keep_their_error),
 	    cmocka_unit_test(vitess_column_rules_are_enforced),
 	    cmocka_unit_test(unknown_fields_are_warnings_with_a_suggestion),
+	    cmocka_unit_test(
+	        unknown_vindex_params_are_warnings_as_vitess_lists_them),
 	    cmocka_unit_test(fields_that_do_not_route_are_reported_as_ignored),
 	    cmocka_unit_test(syntax_error_names_line_and_column),
 	    cmocka_unit_test(every_truncation_of_a_document_is_refused),

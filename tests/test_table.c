@@ -591,10 +591,10 @@ static void build_refuses_vindex_params_that_do_not_parse(void **state)
 
 	(void)state;
 	REFUSED(nsm, ROUTER_EREFERENCE, "ks.v", NULL);
-	REFUSED(region, ROUTER_EREFERENCE, "ks.v", "region_bits must be 1 or 2");
+	REFUSED(region, ROUTER_EREFERENCE, "ks.v", "region_bytes must be 1 or 2");
 	/* The value is shown escaped (it went into the message raw). */
 	REFUSED(region_ctl, ROUTER_EREFERENCE, "ks.v",
-	        "region_bits must be 1 or 2: 1\\x01");
+	        "region_bytes must be 1 or 2: 1\\x01");
 	REFUSED(mc, ROUTER_EREFERENCE, "ks.v",
 	        "number of columns should be between 1 and 8");
 	ACCEPTED(unknown_param);

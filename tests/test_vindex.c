@@ -1074,11 +1074,11 @@ static void region_experimental_bad_params_are_refused(void **state)
 		{"region_experimental", {{"x", "1"}}, 1, ROUTER_EREFERENCE,
 		 "region_experimental missing region_bytes param"},
 		{"region_experimental", {{"region_bytes", "3"}}, 1,
-		 ROUTER_EREFERENCE, "region_bits must be 1 or 2: 3"},
+		 ROUTER_EREFERENCE, "region_bytes must be 1 or 2: 3"},
 		{"region_experimental", {{"region_bytes", " 1"}}, 1,
-		 ROUTER_EREFERENCE, "region_bits must be 1 or 2:  1"},
+		 ROUTER_EREFERENCE, "region_bytes must be 1 or 2:  1"},
 		{"region_experimental", {{"region_bytes", ""}}, 1,
-		 ROUTER_EREFERENCE, "region_bits must be 1 or 2: "},
+		 ROUTER_EREFERENCE, "region_bytes must be 1 or 2: "},
 	};
 
 	(void)state;

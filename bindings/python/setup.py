@@ -290,7 +290,7 @@ ext = Extension(
     sources=[os.path.join("src", f) for f in (
         "errors.c", "values.c", "route.c", "table_class.c", "events.c",
         "documents.c", "publish.c", "router_class.c", "beyond.c",
-        "lookup.c", "module.c", "follower.c")],
+        "lookup.c", "halves.c", "module.c", "follower.c")],
     include_dirs=[INCLUDE, os.path.join(HERE, "src")],
     # -fvisibility=hidden: the files share sr_* names, which stay inside
     # the module (PyInit__shardrouter alone is exported).

@@ -127,7 +127,8 @@ ROUTER_EXTERN const char *router_library_version_string(void);
 	X(EQUARANTINED, -23, "refused and kept pending for an operator")     \
 	X(EKSIDCHANGE, -24, "existing rows would change keyspace ID")       \
 	X(ECALLBACK, -25, "called from a router's event callback")          \
-	X(ERULE, -26, "table's routing rule is invalid (vtgate's error)")
+	X(ERULE, -26, "table's routing rule is invalid (vtgate's error)")     \
+	X(EKEYSPACE, -27, "keyspace's VSchema is invalid (vtgate's error)")
 
 enum router_status {
 	ROUTER_OK = 0,
@@ -139,7 +140,7 @@ enum router_status {
 	/* The lowest status code this header defines.  A newer library may
 	 * return lower ones (codes are only ever added below it);
 	 * router_strerror and router_errname answer for any int. */
-	ROUTER_ERRNO_MIN = -26
+	ROUTER_ERRNO_MIN = -27
 };
 
 /* Static description of a status code ("invalid argument"); never NULL. */
@@ -155,7 +156,7 @@ ROUTER_EXTERN const char *router_errname(int code);
  *                 EFENCED EINVARIANT ESHADOW EQUARANTINED);
  *   NO_ROUTE      the lookup has no answer in the table in service
  *                 (ENOTFOUND ENEEDSLOOKUP EUNSUPPORTED EMULTISHARD
- *                 EDISABLED ERULE);
+ *                 EDISABLED ERULE EKEYSPACE);
  *   BAD_INPUT     the caller's arguments or call are wrong (EINVAL ERANGE
  *                 ESTATE ECALLBACK ENOHISTORY);
  *   BAD_DOCUMENT  a routing document or VSchema is invalid (EDOC EVSCHEMA
@@ -489,7 +490,9 @@ typedef struct router_route_result {
  * keeps t alive).  keyspace/table as (ptr, len).  Returns ROUTER_OK,
  * ROUTER_NONE, ROUTER_ENOTFOUND (keyspace or table), ROUTER_EDISABLED,
  * ROUTER_ERULE (the table's routing rule is one vtgate keeps as an error:
- * err's message is Vitess's, naming the rule),
+ * err's message is Vitess's, naming the rule), ROUTER_EKEYSPACE (the
+ * keyspace failed to build and vtgate keeps it with its error, a document
+ * note of kind ROUTER_DOC_NOTE_KEYSPACE: err's message is Vitess's),
  * ROUTER_EMULTISHARD, ROUTER_ENEEDSLOOKUP, ROUTER_EUNSUPPORTED,
  * ROUTER_EINVAL (wrong number of values).  Thread-safe. */
 ROUTER_EXTERN int router_table_route(const router_table *t,
@@ -1019,8 +1022,8 @@ ROUTER_EXTERN int router_handle_route_bytes(const router_handle *h,
  * ROUTER_NO_SHARD when key i maps to no keyspace ID.  *version (optional)
  * receives the answering table's version.  Returns ROUTER_OK or an error
  * that applies to every key (ENOTFOUND, ENEEDSLOOKUP, EUNSUPPORTED,
- * EMULTISHARD, EDISABLED, ERULE, EINVAL).  Lock-free and async-signal-safe like
- * every lookup. */
+ * EMULTISHARD, EDISABLED, ERULE, EKEYSPACE, EINVAL).  Lock-free and
+ * async-signal-safe like every lookup. */
 ROUTER_EXTERN int router_handle_route_batch(const router_handle *h,
                                             const uint64_t *keys, size_t n,
                                             int is_unsigned,

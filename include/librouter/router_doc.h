@@ -137,7 +137,14 @@ typedef enum router_doc_note_kind {
 	 * table): the document loads, every other table routes, and a lookup
 	 * through the rule fails with ROUTER_ERULE.  message: Vitess's
 	 * error; culprit: the rule's from_table. */
-	ROUTER_DOC_NOTE_RULE = 5
+	ROUTER_DOC_NOTE_RULE = 5,
+	/* A keyspace vtgate keeps with an error (Vitess's
+	 * KeyspaceSchema.Error) instead of refusing the document: its
+	 * definitions fail Vitess's build (code ROUTER_EVSCHEMA or
+	 * ROUTER_EREFERENCE in the note's error, message Vitess's).  The
+	 * other keyspaces load and route; every lookup in this one fails
+	 * with ROUTER_EKEYSPACE.  culprit: the keyspace. */
+	ROUTER_DOC_NOTE_KEYSPACE = 6
 } router_doc_note_kind;
 
 typedef struct router_doc_note {

@@ -70,6 +70,10 @@ struct router_builder {
 	brule *rules;
 	size_t nrules, crules;
 	int raw_rules; /* rules came from router__builder_add_rule_raw */
+	/* Error keyspaces (router__builder_add_keyspace_error): name and
+	 * Vitess's message at 2i and 2i + 1. */
+	char **kserr;
+	size_t nkserr, ckserr;
 	bslot *map;
 	size_t mapcap, mapn;
 	router_error *problems;

@@ -95,6 +95,14 @@ typedef struct ksinfo {
 	char *path;
 } ksinfo;
 
+/* A keyspace Vitess's build fails (its first error, kept as vtgate keeps
+ * KeyspaceSchema.Error): found by one load, given to the next. */
+typedef struct kserr {
+	char *name, *path, *culprit, *message;
+	int code;
+	size_t seq; /* document order, within the sort by name */
+} kserr;
+
 typedef struct ld {
 	const router_allocator *a;
 	router_builder *b;
@@ -118,6 +126,10 @@ typedef struct ld {
 	/* Directory json_path is resolved under; NULL: the document may
 	 * name no file (router_doc_options.json_path_dir). */
 	const char *files_dir;
+	/* Keyspaces an earlier load found failing: walked as error
+	 * keyspaces (load_doc). */
+	const kserr *failed;
+	size_t nfailed;
 } ld;
 
 static int grow(const router_allocator *a, void **p, size_t *cap, size_t need,
@@ -257,7 +269,10 @@ static void add_note(ld *l, router_doc_note_kind kind, int code,
 	n = &r->notes[r->n++];
 	memset(n, 0, sizeof *n);
 	n->kind = kind;
-	n->error.code = kind == ROUTER_DOC_NOTE_ERROR ? code : ROUTER_OK;
+	n->error.code = kind == ROUTER_DOC_NOTE_ERROR ||
+	                        kind == ROUTER_DOC_NOTE_KEYSPACE
+	                    ? code
+	                    : ROUTER_OK;
 	snprintf(n->error.culprit, sizeof n->error.culprit, "%s", culprit);
 	snprintf(n->error.message, sizeof n->error.message, "%s", msg);
 	n->path = p;
@@ -1043,6 +1058,52 @@ static void map_file(ld *l, const char *type, const char *pkey,
 
 /* ---- the walk ---------------------------------------------------------- */
 
+/* The params Vitess's vindex ignores, reported at params.<key> (the path
+ * is at params) as vtctldclient ApplyVSchema prints them ("Unknown
+ * parameter in vindex <name>: <param>"), sorted as UnknownParams() sorts
+ * them; under ROUTER_DOC_STRICT one error with the text ApplyVSchema
+ * --strict refuses with. */
+static void unknown_params(ld *l, const char *name, const char *type,
+                           const router_param *params, size_t np)
+{
+	const char **up;
+	size_t n = router__vindex_unknown_params(type, params, np, NULL, 0);
+
+	if (n == 0)
+		return;
+	up = router__malloc(l->a, n * sizeof *up);
+	if (up == NULL) {
+		l->nomem = 1;
+		return;
+	}
+	router__vindex_unknown_params(type, params, np, up, n);
+	if ((l->o.flags & ROUTER_DOC_STRICT) != 0) {
+		char list[ROUTER_MESSAGE_MAX];
+		size_t len = 0;
+
+		list[0] = '\0';
+		for (size_t i = 0; i < n && len < sizeof list; i++) {
+			int w = snprintf(list + len, sizeof list - len, "%s%s",
+			                 i ? ", " : "", up[i]);
+
+			if (w < 0)
+				break;
+			len += (size_t)w;
+		}
+		note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+		     "unknown vindex params: %s (%s)", name, list);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			size_t o = path_key(l, up[i]);
+
+			note(l, ROUTER_DOC_NOTE_UNKNOWN, ROUTER_OK,
+			     "Unknown parameter in vindex %s: %s", name, up[i]);
+			path_set(l, o);
+		}
+	}
+	router__free(l->a, up);
+}
+
 static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 {
 	json_t *v[V_N];
@@ -1101,6 +1162,7 @@ static void walk_vindex(ld *l, const char *ks, const char *name, json_t *obj)
 			}
 			path_set(l, o2);
 		}
+		unknown_params(l, name, type, params, np);
 		path_set(l, oldp);
 		map_file(l, type, k[V_PARAMS], params, &np, &content);
 	}
@@ -1661,6 +1723,41 @@ static void walk_rules(ld *l, json_t *obj)
 	path_set(l, old);
 }
 
+/* When keyspace `name` is one an earlier load found failing: note its
+ * errors (ROUTER_DOC_NOTE_KEYSPACE, each at its own path; the first is
+ * the one Vitess stores) and give the builder an error keyspace with the
+ * first instead of walking it; 1.  Else 0. */
+static int failed_keyspace(ld *l, const char *name)
+{
+	router_error e;
+	size_t lo = 0, hi = l->nfailed;
+	int found = 0;
+
+	/* failed is sorted by name, then document order (load_doc): the
+	 * first entry of name, then each of them. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(l->failed[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < l->nfailed; i++) {
+		const kserr *f = &l->failed[i];
+
+		if (strcmp(f->name, name) != 0)
+			break;
+		add_note(l, ROUTER_DOC_NOTE_KEYSPACE, f->code, f->name,
+		         f->path, 0, 0, f->message);
+		if (!found++ &&
+		    router__builder_add_keyspace_error(l->b, name, f->message,
+		                                       &e) != ROUTER_OK)
+			l->nomem = 1;
+	}
+	return found > 0;
+}
+
 static void walk_keyspace_map(ld *l, json_t *obj, int versioned)
 {
 	const char *key;
@@ -1682,7 +1779,7 @@ static void walk_keyspace_map(ld *l, json_t *obj, int versioned)
 			     "keyspace %s must be an object, not %s", key,
 			     jtype(x));
 			l->skipped = 1;
-		} else {
+		} else if (!failed_keyspace(l, key)) {
 			walk_keyspace(l, key, x, 0);
 		}
 		path_set(l, old);
@@ -2303,11 +2400,124 @@ static void build_table(ld *l, router_table **tp)
 	rule_notes(l, *tp);
 }
 
-/* router_doc_load, with json_path resolved under file_dir (the document
- * file's directory) unless the options say otherwise; NULL: from memory. */
-static int load_doc(const void *json, size_t len, const router_doc_options *opt,
-                    const char *file_dir, router_table **out,
-                    router_doc_report **report, router_error *err)
+static int kserr_cmp(const void *a, const void *b)
+{
+	const kserr *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void kserr_free(const router_allocator *a, kserr *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		router__free(a, k[i].name);
+		router__free(a, k[i].path);
+		router__free(a, k[i].culprit);
+		router__free(a, k[i].message);
+	}
+	router__free(a, k);
+}
+
+static int in_path(const char *path, const char *kp)
+{
+	size_t kl = strlen(kp);
+
+	return strncmp(path, kp, kl) == 0 &&
+	       (path[kl] == '\0' || path[kl] == '.' || path[kl] == '[');
+}
+
+/* The keyspace of l->ks whose path the note's path is in, or NULL: by
+ * the name after the keyspaces' common path prefix (ks_find), else (a
+ * name the path writes quoted) by a scan. */
+static const ksinfo *note_keyspace(ld *l, const router_doc_note *n)
+{
+	const ksinfo *k0 = l->nks ? &l->ks[0] : NULL;
+	size_t pl, nl = k0 ? strlen(k0->name) : 0;
+
+	if (n->path == NULL || k0 == NULL)
+		return NULL;
+	pl = strlen(k0->path);
+	if (pl >= nl && strcmp(k0->path + pl - nl, k0->name) == 0 &&
+	    strncmp(n->path, k0->path, pl - nl) == 0 && ks_index(l) == 0) {
+		const char *cand = n->path + (pl - nl);
+		const ksinfo *k = ks_find(l, cand, strcspn(cand, ".["));
+
+		if (k != NULL && in_path(n->path, k->path))
+			return k;
+	}
+	for (size_t i = 0; i < l->nks; i++) {
+		if (in_path(n->path, l->ks[i].path))
+			return &l->ks[i];
+	}
+	return NULL;
+}
+
+/*
+ * Vitess's split of a failed load: vtgate builds every keyspace, and one
+ * whose build fails is kept with its error (KeyspaceSchema.Error; the
+ * other keyspaces serve).  When every error of this load is one Vitess
+ * fails a keyspace for (ROUTER_EVSCHEMA, ROUTER_EREFERENCE: see
+ * docs/spec.md section 4) within a keyspace's definitions, *out gets
+ * those keyspaces with their first error, for the next load to build as
+ * error keyspaces; else (librouter's own refusals, document errors, a
+ * single-keyspace document: what ApplyVSchema refuses) *nout stays 0 and
+ * the document is refused.  -1 out of memory.
+ */
+static int split_keyspaces(ld *l, kserr **out, size_t *nout)
+{
+	kserr *k = NULL;
+	size_t n = 0, cap = 0;
+
+	*nout = 0;
+	if (l->nerr == 0 || l->nomem || l->format == ROUTER_DOC_KEYSPACE)
+		return 0;
+	for (size_t i = 0; i < l->rep->n; i++) {
+		const router_doc_note *no = &l->rep->notes[i];
+		const ksinfo *ks;
+
+		if (no->kind != ROUTER_DOC_NOTE_ERROR)
+			continue;
+		if ((no->error.code != ROUTER_EVSCHEMA &&
+		     no->error.code != ROUTER_EREFERENCE) ||
+		    (ks = note_keyspace(l, no)) == NULL) {
+			kserr_free(l->a, k, n);
+			return 0;
+		}
+		/* Every error is kept (in document order): the first is the
+		 * one Vitess stores, which lookups answer with. */
+		if (grow(l->a, (void **)&k, &cap, n + 1, sizeof *k))
+			goto nomem;
+		memset(&k[n], 0, sizeof k[n]);
+		k[n].code = no->error.code;
+		k[n].seq = n;
+		k[n].name = router__strndup(l->a, ks->name, strlen(ks->name));
+		k[n].path = router__strndup(l->a, no->path, strlen(no->path));
+		k[n].culprit = router__strndup(l->a, no->error.culprit,
+		                               strlen(no->error.culprit));
+		k[n].message = router__strndup(l->a, no->error.message,
+		                               strlen(no->error.message));
+		n++;
+		if (k[n - 1].name == NULL || k[n - 1].path == NULL ||
+		    k[n - 1].culprit == NULL || k[n - 1].message == NULL)
+			goto nomem;
+	}
+	*out = k;
+	*nout = n;
+	return 0;
+nomem:
+	kserr_free(l->a, k, n);
+	return -1;
+}
+
+/* One load of the document, with the keyspaces failed[0..nfailed) built
+ * as error keyspaces; *more, *nmore: the keyspaces this load found
+ * failing (split_keyspaces), when that is why it failed. */
+static int load_once(const void *json, size_t len,
+                     const router_doc_options *opt, const char *file_dir,
+                     const kserr *failed, size_t nfailed, kserr **more,
+                     size_t *nmore, router_table **out,
+                     router_doc_report **report, router_error *err)
 {
 	ld l;
 	json_t *root = NULL;
@@ -2315,6 +2525,7 @@ static int load_doc(const void *json, size_t len, const router_doc_options *opt,
 	size_t i;
 	int rc;
 
+	*nmore = 0;
 	if (out != NULL)
 		*out = NULL;
 	if (report != NULL)
@@ -2325,6 +2536,8 @@ static int load_doc(const void *json, size_t len, const router_doc_options *opt,
 	memset(&l, 0, sizeof l);
 	if ((rc = check_options(opt, &l.o, err)) != ROUTER_OK)
 		return rc;
+	l.failed = failed;
+	l.nfailed = nfailed;
 	l.files_dir = (l.o.flags & ROUTER_DOC_NO_FILES) ? NULL
 	              : l.o.json_path_dir != NULL       ? l.o.json_path_dir
 	                                                : file_dir;
@@ -2373,6 +2586,12 @@ done:
 		rc = ROUTER_OK;
 		router__clearerr(err);
 	}
+	if (rc != ROUTER_OK && rc != ROUTER_ENOMEM &&
+	    split_keyspaces(&l, more, nmore) != 0) {
+		l.nomem = 1; /* no report, as any load out of memory */
+		rc = router__seterr(err, ROUTER_ENOMEM, NULL,
+		                    "out of memory while loading the document");
+	}
 	router_builder_free(l.b);
 	for (i = 0; i < l.nks; i++)
 		router__free(l.a, l.ks[i].path);
@@ -2387,6 +2606,56 @@ done:
 		*report = l.rep;
 	else
 		router_doc_report_free(l.rep);
+	return rc;
+}
+
+/* router_doc_load, with json_path resolved under file_dir (the document
+ * file's directory) unless the options say otherwise; NULL: from memory.
+ * Loads again while a load fails only because of keyspaces Vitess would
+ * keep as error keyspaces, each time with those too built as such (one
+ * more at least per load, so at most one load per keyspace more). */
+static int load_doc(const void *json, size_t len, const router_doc_options *opt,
+                    const char *file_dir, router_table **out,
+                    router_doc_report **report, router_error *err)
+{
+	router_doc_options o;
+	const router_allocator *a;
+	kserr *failed = NULL, *more;
+	size_t nfailed = 0, cfailed = 0, nmore;
+	int rc;
+
+	if (check_options(opt, &o, NULL) != ROUTER_OK)
+		o.allocator = NULL; /* load_once reports it */
+	a = router__allocator(o.allocator);
+	for (;;) {
+		rc = load_once(json, len, opt, file_dir, failed, nfailed, &more,
+		               &nmore, out, report, err);
+		if (nmore == 0)
+			break;
+		if (grow(a, (void **)&failed, &cfailed, nfailed + nmore,
+		         sizeof *failed)) {
+			kserr_free(a, more, nmore);
+			if (report != NULL) {
+				router_doc_report_free(*report);
+				*report = NULL;
+			}
+			rc = router__seterr(err, ROUTER_ENOMEM, NULL,
+			                    "out of memory while loading the "
+			                    "document");
+			break;
+		}
+		for (size_t i = 0; i < nmore; i++)
+			more[i].seq += nfailed; /* after the earlier loads' */
+		memcpy(failed + nfailed, more, nmore * sizeof *more);
+		nfailed += nmore;
+		qsort(failed, nfailed, sizeof *failed, kserr_cmp);
+		router__free(a, more);
+		if (report != NULL) {
+			router_doc_report_free(*report);
+			*report = NULL;
+		}
+	}
+	kserr_free(a, failed, nfailed);
 	return rc;
 }
 

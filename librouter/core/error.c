@@ -68,7 +68,8 @@ const char *router_errname(int code)
 	X(EQUARANTINED, REFUSAL)        \
 	X(EKSIDCHANGE, REFUSAL)         \
 	X(ECALLBACK, BAD_INPUT)         \
-	X(ERULE, NO_ROUTE)
+	X(ERULE, NO_ROUTE)              \
+	X(EKEYSPACE, NO_ROUTE)
 
 #define ROUTER__COUNT_ONE(...) +1
 enum {

@@ -296,6 +296,14 @@ int router__vindex_init(router__vindex *v, const char *type,
                         const router_allocator *a, const char *culprit,
                         router_error *err);
 void router__vindex_fini(router__vindex *v, const router_allocator *a);
+/* The params of params[0..n) that Vitess's vindex of `type` does not
+ * know, as its UnknownParams() lists them (FindUnknownParams: sorted;
+ * never an error; multicol lists none, not being ParamValidating): up to
+ * cap keys into out (NULL when cap is 0).  Returns how many there are;
+ * 0 for an unknown type. */
+size_t router__vindex_unknown_params(const char *type,
+                                     const router_param *params, size_t n,
+                                     const char **out, size_t cap);
 
 /* Number of values the vindex takes (column_count for multicol, 2 for
  * region_experimental, else 1). */

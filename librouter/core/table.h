@@ -167,6 +167,10 @@ struct router_table {
 	size_t nkeyspaces;
 	const uint32_t *kindex; /* open addressing: ks index + 1, 0 empty */
 	uint32_t kmask;
+	/* Error keyspaces (router__builder_add_keyspace_error): name and
+	 * Vitess's message at 2i and 2i + 1, in the arena. */
+	const char *const *kserr;
+	size_t nkserr;
 	const router__rule *rules; /* sorted by (from_ks, from_table, tablet) */
 	size_t nrules;
 	size_t nprimary_rules; /* rules with a keyspace and no tablet type:
@@ -302,6 +306,21 @@ void router__fill_shard(const router_table *t, const router__keyspace *ks,
 int router__builder_add_rule_raw(router_builder *b, const char *from_table,
                                  const char *const *to_tables,
                                  size_t ntargets, router_error *err);
+
+/* A keyspace that vtgate keeps with an error (documents only: the loader
+ * adds one instead of the keyspace when Vitess's build fails it): the
+ * table has no keyspace ks, and a lookup in it fails with
+ * ROUTER_EKEYSPACE and message.  Not part of the content hash, the diff,
+ * snapshots or exports: an error keyspace routes nothing, as an absent
+ * one.  ROUTER_OK, ROUTER_EINVAL (NULL), ROUTER_ENOMEM. */
+int router__builder_add_keyspace_error(router_builder *b, const char *ks,
+                                       const char *message,
+                                       router_error *err);
+/* ROUTER_EKEYSPACE with Vitess's message when keyspace (ks, ksl) is one
+ * of t's error keyspaces, else ROUTER_ENOTFOUND ("keyspace ... not
+ * found"); err may be NULL. */
+int router__keyspace_missing(const router_table *t, const char *ks,
+                             size_t ksl, router_error *err);
 
 /* ---- column vindexes (table_column.c) ---- */
 

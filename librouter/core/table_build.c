@@ -998,6 +998,19 @@ int router_table_build(router_builder *b, router_table **out,
 	}
 	router__free(b->a, ord);
 	ord = NULL;
+	if (b->nkserr > 0) {
+		const char **kserr = router__arena_alloc(
+		    s.ar, 2 * b->nkserr * sizeof *kserr);
+
+		if (kserr == NULL)
+			goto oom;
+		for (i = 0; i < 2 * b->nkserr; i++)
+			if ((kserr[i] = router__arena_strdup(s.ar,
+			                                     b->kserr[i])) == NULL)
+				goto oom;
+		t->kserr = kserr;
+		t->nkserr = b->nkserr;
+	}
 	if (build_rules(&s))
 		goto oom;
 	if (b->problems_nomem)

@@ -202,6 +202,7 @@ void router_builder_free(router_builder *b)
 			          b->rules[i].ntargets);
 	}
 	router__free(a, b->rules);
+	free_strv(a, b->kserr, 2 * b->nkserr);
 	router__free(a, b->map);
 	router__free(a, b->problems);
 	if (a != &router__default_allocator) {
@@ -684,3 +685,29 @@ int router_builder_problem(const router_builder *b, size_t i,
 	return ROUTER_OK;
 }
 
+
+int router__builder_add_keyspace_error(router_builder *b, const char *ks,
+                                       const char *message,
+                                       router_error *err)
+{
+	char *n, *m;
+
+	if (b == NULL || ks == NULL || message == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "keyspace error: NULL argument");
+	if (router__grow(b->a, (void **)&b->kserr, &b->ckserr,
+	                 2 * b->nkserr + 2, sizeof *b->kserr))
+		return nomem(err, ks);
+	n = router__strndup(b->a, ks, strlen(ks));
+	m = router__strndup(b->a, message, strlen(message));
+	if (n == NULL || m == NULL) {
+		router__free(b->a, n);
+		router__free(b->a, m);
+		return nomem(err, ks);
+	}
+	b->kserr[2 * b->nkserr] = n;
+	b->kserr[2 * b->nkserr + 1] = m;
+	b->nkserr++;
+	router__clearerr(err);
+	return ROUTER_OK;
+}

@@ -104,6 +104,22 @@ static int keyspace_not_found(const char *ks, size_t ksl, router_error *err)
 	                      "keyspace %s not found", c);
 }
 
+int router__keyspace_missing(const router_table *t, const char *ks,
+                             size_t ksl, router_error *err)
+{
+	for (size_t i = 0; i < t->nkserr; i++) {
+		const char *n = t->kserr[2 * i];
+
+		if (strlen(n) == ksl && memcmp(n, ks, ksl) == 0)
+			return router__seterr(err, ROUTER_EKEYSPACE, n,
+			                      "keyspace %s is invalid: %s", n,
+			                      t->kserr[2 * i + 1]);
+	}
+	if (err != NULL)
+		return keyspace_not_found(ks, ksl, err);
+	return ROUTER_ENOTFOUND;
+}
+
 int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
                           const char *table, size_t tl,
                           const router__tdef **out, router_error *err)
@@ -150,11 +166,8 @@ int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
 		}
 	}
 	k = router__table_keyspace(t, ks, ksl);
-	if (k == NULL) {
-		if (err != NULL)
-			return keyspace_not_found(ks, ksl, err);
-		return ROUTER_ENOTFOUND;
-	}
+	if (k == NULL)
+		return router__keyspace_missing(t, ks, ksl, err);
 	d = router__keyspace_table(k, table, tl);
 	if (d != NULL) {
 		*out = d;
@@ -441,7 +454,8 @@ int router__table_route_ksid(const router_table *t, const char *keyspace,
 		return rc;
 	ks = router__table_keyspace(t, keyspace, keyspace_len);
 	if (ks == NULL)
-		return keyspace_not_found(keyspace, keyspace_len, err);
+		return router__keyspace_missing(t, keyspace, keyspace_len,
+		                                err);
 	router__fill_shard(t, ks,
 	                   router__shard_search(ks, ksid, ksid_len), out);
 	router__copy_ksid(out, ksid, ksid_len);

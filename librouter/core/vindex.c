@@ -1258,12 +1258,13 @@ static int region_init(router__vindex *v, const router_param *params,
 	} else if (strcmp(rb, "2") == 0) {
 		v->u.region.region_bytes = 2;
 	} else {
-		/* Vitess's text says region_bits; the param is region_bytes.
-		 * The value is shown escaped and cut whole (fmt_name). */
+		/* Vitess's text since v17 (#12951, region_experimental.go:72;
+		 * before it said region_bits).  The value is shown escaped and
+		 * cut whole (fmt_name). */
 		char shown[68];
 
 		return router__seterr(err, ROUTER_EREFERENCE, culprit,
-		                      "region_bits must be 1 or 2: %s",
+		                      "region_bytes must be 1 or 2: %s",
 		                      router__fmt_name(shown, sizeof shown, rb,
 		                                       strlen(rb)));
 	}
@@ -1598,6 +1599,77 @@ int router__vindex_init(router__vindex *v, const char *type,
 	if (rc != ROUTER_OK)
 		memset(v, 0, sizeof *v); /* nothing held: fini is a no-op */
 	return rc;
+}
+
+/* Whether key is one of the params Vitess's constructor for a type of
+ * kind k reads (the knownParams list it passes to FindUnknownParams).
+ * Types without params pass none; lookups have their own sets. */
+static int known_param(router__vkind k, const char *key)
+{
+	static const char *const nsm[] = {"json", "json_path", "fallback_type",
+	                                  NULL};
+	static const char *const region[] = {"region_bytes", NULL};
+	/* region_map_json: librouter's inline map (docs/spec.md), read
+	 * here, so not reported although Vitess does not know it. */
+	static const char *const region_json[] = {"region_bytes", "region_map",
+	                                          "region_map_json", NULL};
+	static const char *const cfc[] = {"hash", "offsets", NULL};
+	const char *const *set;
+
+	switch (k) {
+	case ROUTER__V_NUMERIC_STATIC_MAP:
+		set = nsm;
+		break;
+	case ROUTER__V_REGION_EXPERIMENTAL:
+		set = region;
+		break;
+	case ROUTER__V_REGION_JSON:
+		set = region_json;
+		break;
+	case ROUTER__V_CFC:
+		set = cfc;
+		break;
+	default:
+		return 0;
+	}
+	for (; *set != NULL; set++)
+		if (strcmp(*set, key) == 0)
+			return 1;
+	return 0;
+}
+
+size_t router__vindex_unknown_params(const char *type,
+                                     const router_param *params, size_t n,
+                                     const char **out, size_t cap)
+{
+	const router__vtype *t = type ? router__vtype_find(type, strlen(type))
+	                              : NULL;
+	size_t k = 0;
+
+	/* multicol is not ParamValidating in Vitess: it reports nothing. */
+	if (t == NULL || t->kind == ROUTER__V_MULTICOL || params == NULL)
+		return 0;
+	if (t->kind == ROUTER__V_LOOKUP) {
+		k = router__lookup_unknown_params(t, params, n, out, cap);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (known_param(t->kind, params[i].key))
+				continue;
+			if (k < cap)
+				out[k] = params[i].key;
+			k++;
+		}
+	}
+	/* FindUnknownParams sorts (sort.Strings: bytewise, as strcmp). */
+	for (size_t i = 1; i < k && i < cap; i++)
+		for (size_t j = i; j > 0 && strcmp(out[j - 1], out[j]) > 0;
+		     j--) {
+			const char *x = out[j];
+
+			out[j] = out[j - 1];
+			out[j - 1] = x;
+		}
+	return k;
 }
 
 void router__vindex_fini(router__vindex *v, const router_allocator *a)

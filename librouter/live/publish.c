@@ -93,6 +93,13 @@ static int guards(router *r, const router_table *cur, const router_table *t,
 {
 	size_t i, j;
 
+	if (t->nkeyspaces == 0 && t->nkserr > 0)
+		/* Every keyspace of the document failed Vitess's build. */
+		return router__seterr(err, ROUTER_EEMPTY, t->kserr[0],
+		                      "every keyspace is in error (keyspace %s "
+		                      "is invalid: %s): publishing the table "
+		                      "would drop every route",
+		                      t->kserr[0], t->kserr[1]);
 	if (t->nkeyspaces == 0)
 		return router__seterr(err, ROUTER_EEMPTY, NULL,
 		                      "the table has no keyspace: publishing "

@@ -14,7 +14,7 @@ from ._shardrouter import (  # noqa: F401
     EEMPTY, ECOVERAGE, EVERSION, ESHRINK, ENEEDSLOOKUP, EUNSUPPORTED,
     ENOHISTORY, EMULTISHARD, EDISABLED, ESTATE, EDOC, EIO,
     EFENCED, EINVARIANT, ESHADOW, EQUARANTINED, EKSIDCHANGE, ECALLBACK,
-    ERULE,
+    ERULE, EKEYSPACE,
     DiffEntry, DocumentError, DocumentWarning, Error, Event, HistoryEntry,
     Note, NoRouteError, RefusedError, Route, Router, Table, Value, Verdict,
     FencedError, InvariantError, ShadowError, QuarantinedError,
@@ -40,6 +40,6 @@ __all__ = [
     "ENEEDSLOOKUP", "EUNSUPPORTED", "ENOHISTORY", "EMULTISHARD",
     "EDISABLED", "ESTATE", "EDOC", "EIO",
     "EFENCED", "EINVARIANT", "ESHADOW", "EQUARANTINED", "EKSIDCHANGE", "ECALLBACK",
-    "ERULE",
+    "ERULE", "EKEYSPACE",
     "Follower", "FollowerEvent", "HAVE_FOLLOWER",
 ]

@@ -40,6 +40,7 @@ EQUARANTINED: Final[int]
 EKSIDCHANGE: Final[int]
 ECALLBACK: Final[int]
 ERULE: Final[int]
+EKEYSPACE: Final[int]
 
 _SQLType: TypeAlias = Literal[
     "null", "int8", "int16", "int24", "int32", "int64",
@@ -388,6 +389,13 @@ class Router:
         self, keyspace: str, table: str, columns: str, value: _Key, /, *,
         resolver: Callable[[dict[str, Any]], Iterable[tuple[_Key, _Key]]]
         | None = ...) -> list[str]: ...
+    def lookup_query(self, keyspace: str, table: str, columns: str,
+                     value: _Key, /) -> dict[str, Any]: ...
+    def route_lookup_rows(self, keyspace: str, table: str, columns: str,
+                          value: _Key, rows: Iterable[tuple[_Key, _Key]],
+                          /) -> list[str]: ...
+    def route_prefix(self, keyspace: str, table: str, like: str | bytes,
+                     /) -> list[str]: ...
     @overload
     def route_many(self, __keyspace: str, __table: str, __values: _Keys, *,
                    ids: Literal[False] = ..., out: None = ...,

@@ -66,7 +66,9 @@
  * - Lookups (lookup.c).  Router.route_column calls the Python resolver
  *   from librouter's resolver callback, on the calling thread with the
  *   GIL held; librouter calls it outside its read sections, so a
- *   resolver blocked on a database holds back no publish.
+ *   resolver blocked on a database holds back no publish.  halves.c
+ *   gives the two halves apart (lookup_query, route_lookup_rows) and
+ *   route_prefix.
  *
  * - The etcd follower (follower.c, optional at build time).  librouter
  *   calls its event callback on the follower's own thread, which never
@@ -343,6 +345,19 @@ PyObject *sr_Router_route_column(RouterObject *self, PyObject *const *args,
                                  Py_ssize_t nargs, PyObject *kwnames);
 extern const char sr_Router_route_column_doc[];
 int sr_Router_clear(RouterObject *self);
+/* The dict a resolver receives for q (vindex_type, sql, ..., bind). */
+PyObject *sr_lookup_query_dict(const router_lookup_query *q);
+
+/* halves.c */
+extern const char sr_Router_route_prefix_doc[];
+PyObject *sr_Router_route_prefix(RouterObject *self, PyObject *const *args,
+                                 Py_ssize_t nargs);
+extern const char sr_Router_lookup_query_doc[];
+PyObject *sr_Router_lookup_query(RouterObject *self, PyObject *const *args,
+                                 Py_ssize_t nargs);
+extern const char sr_Router_route_lookup_rows_doc[];
+PyObject *sr_Router_route_lookup_rows(RouterObject *self,
+                                      PyObject *const *args, Py_ssize_t nargs);
 
 /* beyond.c */
 extern const char sr_Router_save_snapshot_doc[];

@@ -393,7 +393,8 @@ int sr_load_doc(modstate *st, PyObject *doc, const doc_opts *o,
 
 		if (x->kind == ROUTER_DOC_NOTE_UNKNOWN ||
 		    x->kind == ROUTER_DOC_NOTE_UNSUPPORTED ||
-		    x->kind == ROUTER_DOC_NOTE_RULE) {
+		    x->kind == ROUTER_DOC_NOTE_RULE ||
+		    x->kind == ROUTER_DOC_NOTE_KEYSPACE) {
 			PyObject *msg = PyUnicode_FromFormat(
 			    "%s: %s", x->path ? x->path : x->error.culprit,
 			    x->error.message);

@@ -211,7 +211,7 @@ PyObject *sr_notes_tuple(modstate *st, const router_doc_report *rep,
                          int only_warnings)
 {
 	static const char *const kinds[] = {"?", "error", "unknown", "ignored",
-	                                    "unsupported", "rule"};
+	                                    "unsupported", "rule", "keyspace"};
 	size_t n = router_doc_report_count(rep, 0), i, k = 0;
 	PyObject *t, *o;
 
@@ -233,7 +233,7 @@ PyObject *sr_notes_tuple(modstate *st, const router_doc_report *rep,
 			goto fail;
 		PyTuple_SET_ITEM(t, (Py_ssize_t)k++, o);
 		PyStructSequence_SetItem(
-		    o, 0, PyUnicode_InternFromString(kind <= 5 ? kinds[kind] : "?"));
+		    o, 0, PyUnicode_InternFromString(kind <= 6 ? kinds[kind] : "?"));
 		PyStructSequence_SetItem(o, 1, PyLong_FromLong(e->error.code));
 		PyStructSequence_SetItem(o, 2, sr_errname_or_none(e->error.code));
 		PyStructSequence_SetItem(

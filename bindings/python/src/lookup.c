@@ -42,7 +42,7 @@ static PyObject *bind_to_py(const router_value *v)
 	}
 }
 
-static PyObject *query_dict(const router_lookup_query *q)
+PyObject *sr_lookup_query_dict(const router_lookup_query *q)
 {
 	PyObject *bind = bind_to_py(&q->bind), *d;
 
@@ -110,7 +110,7 @@ static int py_resolve(void *ctx, const router_lookup_query *q,
                       router_lookup_rows *rows)
 {
 	resolve_ctx *c = ctx;
-	PyObject *d = query_dict(q), *res = NULL, *it = NULL, *row;
+	PyObject *d = sr_lookup_query_dict(q), *res = NULL, *it = NULL, *row;
 
 	if (d == NULL)
 		goto fail;

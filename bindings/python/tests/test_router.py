@@ -106,8 +106,17 @@ def test_invalid_vschema_is_a_document_error_with_vitess_rules():
     with pytest.raises(sr.DocumentError) as ei:
         r.publish(keyspace_doc(["-8", "8-"]))
     assert ei.value.code == sr.ESHARDNAME
+    # Vitess keeps a keyspace that fails its build in error: the document
+    # loads (warning), routes nothing, and the publish is refused.
+    with pytest.warns(sr.DocumentWarning, match="no_such_vindex"):
+        with pytest.raises(sr.RefusedError,
+                           match="vindexType .no_such_vindex. not found") \
+                as ei:
+            r.publish(keyspace_doc(vindex="no_such_vindex"))
+    assert ei.value.code == sr.EEMPTY
     with pytest.raises(sr.DocumentError) as ei:
-        r.publish(keyspace_doc(vindex="no_such_vindex"))
+        r.publish(keyspace_doc(vindex="no_such_vindex")["keyspaces"]["user"],
+                  keyspace="user")
     assert ei.value.code == sr.EREFERENCE
 
 

@@ -191,7 +191,8 @@ module ShardRouter
   #     either, skipped); +:ignored+ (a Vitess field that does not decide
   #     shards); +:unsupported+ (a Vitess routing field librouter does not
   #     apply); +:rule+ (a routing rule vtgate keeps as an error: lookups
-  #     through it raise +:ERULE+)
+  #     through it raise +:ERULE+); +:keyspace+ (a keyspace vtgate keeps
+  #     with its build error: lookups in it raise +:EKEYSPACE+)
   # @!attribute [r] code
   #   @return [Symbol] the error's code, +:OK+ for warnings
   # @!attribute [r] path

@@ -29,7 +29,7 @@ static VALUE bind_to_ruby(const router_value *v)
 	}
 }
 
-static VALUE query_hash(const router_lookup_query *q)
+VALUE sr_lookup_query_hash(const router_lookup_query *q)
 {
 	VALUE h = rb_hash_new();
 
@@ -51,7 +51,7 @@ static VALUE query_hash(const router_lookup_query *q)
 static VALUE resolve_body(VALUE argp)
 {
 	resolve_arg *a = (resolve_arg *)argp;
-	VALUE rows = rb_yield(query_hash(a->q));
+	VALUE rows = rb_yield(sr_lookup_query_hash(a->q));
 	long n;
 
 	rows = rb_check_array_type(rows);

@@ -40,6 +40,7 @@ static VALUE note_kind_sym(router_doc_note_kind k)
 	case ROUTER_DOC_NOTE_IGNORED: return ID2SYM(rb_intern("ignored"));
 	case ROUTER_DOC_NOTE_UNSUPPORTED: return ID2SYM(rb_intern("unsupported"));
 	case ROUTER_DOC_NOTE_RULE: return ID2SYM(rb_intern("rule"));
+	case ROUTER_DOC_NOTE_KEYSPACE: return ID2SYM(rb_intern("keyspace"));
 	}
 	return ID2SYM(rb_intern("other"));
 }
@@ -183,7 +184,8 @@ static void load_document(load_args *a)
 			break;
 		if (no->kind == ROUTER_DOC_NOTE_UNKNOWN ||
 		    no->kind == ROUTER_DOC_NOTE_UNSUPPORTED ||
-		    no->kind == ROUTER_DOC_NOTE_RULE)
+		    no->kind == ROUTER_DOC_NOTE_RULE ||
+		    no->kind == ROUTER_DOC_NOTE_KEYSPACE)
 			rb_warn("shardrouter: %s: %s", no->path ? no->path : "",
 			        no->error.message);
 	}

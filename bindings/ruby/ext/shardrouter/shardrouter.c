@@ -68,6 +68,7 @@ void Init_shardrouter(void)
 	sr_init_vindex();
 	sr_init_lookup();
 	sr_init_follower();
+	sr_init_halves();
 	/* Version of librouter this extension was built against. */
 	rb_define_const(sr_mShardRouter, "LIBROUTER_VERSION",
 	                rb_obj_freeze(rb_sprintf("%d.%d.%d", ROUTER_VERSION_MAJOR,

@@ -297,5 +297,8 @@ void sr_init_route(void);
 void sr_init_vindex(void);
 void sr_init_lookup(void);
 void sr_init_follower(void);
+void sr_init_halves(void);
+/* The Hash a route_column block receives for q (lookup.c). */
+VALUE sr_lookup_query_hash(const router_lookup_query *q);
 
 #endif
