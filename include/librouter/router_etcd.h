@@ -30,7 +30,9 @@
  *
  * Threads.  A started follower runs two threads, each with its own libcurl
  * handle: the watcher (range, watch, load, publish) and the reporter
- * (lease grant and keep-alive, status writes).  Neither holds a read
+ * (lease grant and keep-alive, status writes); one of the Vitess source
+ * runs a third, the latent thread (the global topo's watch: LATENT
+ * events, never a publish).  Neither holds a read
  * section or any librouter lock across a network call; the watcher
  * publishes through router_publish like any writer, so lookups on other
  * threads are never blocked.  Every retry (an etcd failure, a malformed
@@ -168,7 +170,12 @@ typedef void (*router_etcd_event_cb)(void *arg, const router_etcd_event *ev);
  * not decode, a gap, a SrvKeyspace missing for a keyspace of the
  * SrvVSchema, a deleted SrvVSchema: ROUTER_ENOTFOUND) is a refusal naming
  * the topo key and the keyspace; the next change builds again from the
- * current values.  Nothing is ever written under a Vitess root: the
+ * current values.  The follower also watches GLOBAL_ROOT/ (its
+ * keyspaces/KS/VSchema and routing-rule keys) on a thread of its own and
+ * judges each value against the raw input of the table in service, as
+ * the next RebuildVSchemaGraph would merge it: ROUTER_ETCD_EVENT_LATENT
+ * and the status's latent fields (docs/vitess.md, "Latent poison").
+ * Nothing is ever written under a Vitess root: the
  * status key is under status_prefix (NULL:
  * "/librouter/status/vitess/CELL/").  key must be NULL, and doc is
  * ignored but for doc->allocator (the built tables' allocator). */

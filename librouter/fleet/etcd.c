@@ -41,7 +41,18 @@
  * share the revision bookkeeping, the backoff, offer (the publish) and
  * the reporter.
  *
- * Stopping: `stopping` is set under f->mu, both connections are
+ * Latent thread (Vitess source only, vitess_global.h keeps the values):
+ * ranges and watches GLOBAL/ on its own connection (lconn) and judges
+ * the global values against `served`, the input of the last table the
+ * watcher had accepted.  The watcher hands that input over under f->mu
+ * (latent_served) and interrupts lconn; the latent thread takes it
+ * (latent_judge), so each input has one owner at a time and the
+ * judgement runs with no lock held.  It writes only the latent fields
+ * of the status and last_error, under f->mu; it never publishes.
+ * Events from both threads go through emit, which holds cb_mu across
+ * the callback: never two callbacks at once.
+ *
+ * Stopping: `stopping` is set under f->mu, every connection is
  * interrupted (curl_multi_wakeup ends a request in flight at once), the
  * condition variable is broadcast; both threads check `stopping` before
  * every blocking step.
