@@ -1484,7 +1484,9 @@ static void *latent_main(void *arg)
 {
 	router_etcd *f = arg;
 	unsigned backoff = f->bmin;
-	uint64_t rnd = f->rnd ^ 0x5851f42d4c957f2du;
+	/* Its own jitter state, seeded from the read-only reporter seed
+	 * (f->rnd is the watcher's). */
+	uint64_t rnd = f->rnd_reporter ^ 0x5851f42d4c957f2du;
 	int need_read = 1;
 	router_error e;
 
