@@ -1394,8 +1394,11 @@ static void print_fleet(const ecli *c, json_t *m, int64_t doc_rev,
 		                        ret == 0, "key", label, "revision",
 		                        (json_int_t)doc_rev, "serving",
 		                        (json_int_t)serving, "members", m);
-		char *text = json_dumps(out, JSON_INDENT(2));
+		char *text;
 
+		if (vitess_fleet(c))
+			json_object_set_new(out, "cell", json_string(c->cell));
+		text = json_dumps(out, JSON_INDENT(2));
 		if (text)
 			printf("%s\n", text);
 		free(text);

@@ -134,6 +134,10 @@ fleet --wait 10 --expect 1
 grep -q "^w1: latent: $G/keyspaces/customer/VSchema at revision $fixed: ROUTER_OK: cleared" "$tmp/watch.out" || fail "vitess watch: not cleared: $(cat "$tmp/watch.out")"
 fleet --expect 2
 [ "$frc" = 1 ] || fail "vitess fleet --expect 2: exit $frc"
+fleet --json
+[ "$frc" = 0 ] || fail "vitess fleet --json: exit $frc"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and d["cell"] == "zone1" and d["serving"] == 1 and d["members"][0]["latent"] == [], d' "$tmp/fleet" ||
+	fail "vitess fleet --json: $(cat "$tmp/fleet")"
 kill $wpid; wait $wpid 2>/dev/null || true
 
 # Lost tables, garbage, a dangling routing rule: each a latent finding.
