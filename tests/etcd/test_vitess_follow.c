@@ -1127,6 +1127,33 @@ static void latent_deleted_and_garbage_global_values(void **state)
 	done(e);
 }
 
+/* The latent watch resumes after etcd went away and came back: a
+ * global value written after the restart is judged at once. */
+static void latent_watch_resumes_after_an_etcd_restart(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	int64_t good, rev;
+	member *m;
+
+	put_fixture(c, GV_COMMERCE, "keyspace_commerce.bin");
+	put_fixture(c, GV_CUSTOMER, "keyspace_customer.bin");
+	good = lay_out_cell(c);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, good);
+	router__etcd_close(c);
+	eh_kill(e);
+	eh_sleep_ms(500);
+	assert_int_equal(eh_restart(e), 0);
+	c = client(e);
+	rev = put_fixture(c, GV_CUSTOMER, "keyspace_customer_novindexes.bin");
+	/* A finding (a negative code; 1: none came). */
+	assert_true(wait_latent(m, GV_CUSTOMER, rev, 10000, NULL) < 0);
+	assert_int_equal(latent_events(m), 1);
+	router__etcd_close(c);
+	done(e);
+}
+
 /* A deleted SrvVSchema (vtgate keeps the one it had), bytes that are not
  * protobuf, a SrvKeyspace with a gap, a partition gone for the tablet
  * type: each refused with the key, the table in service stays. */
@@ -1580,6 +1607,8 @@ int main(void)
 	        latent_poison_is_caught_before_it_is_served, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        latent_deleted_and_garbage_global_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        latent_watch_resumes_after_an_etcd_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        bad_topo_values_are_refused_naming_the_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_primary_gap_is_refused, setup,
