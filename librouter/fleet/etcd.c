@@ -72,7 +72,6 @@
 #include "router_etcd.h"
 #include "vitess_follow.h"
 #include "vitess_global.h"
-#include "live/live.h"
 
 /* Reconnect a watch that has been silent this long: cheap (it resumes at
  * next_rev), and it bounds how long a half-open connection goes unnoticed
@@ -119,7 +118,7 @@ struct router_etcd {
 	 * document source): the global values, latent-thread-private; its
 	 * own connection to the global etcd (lconn, opened by start, closed
 	 * by stop; the watcher interrupts it to have the values judged
-	 * again); the router's max_shrink (fixed at router_create). */
+	 * again); the max_shrink it judges with (< 0: the default). */
 	router__vglobal *vg;
 	router__etcd *lconn;
 	pthread_t latent;
@@ -384,9 +383,12 @@ int router_etcd_create(router_etcd **out, router *r,
 			return router__seterr(err, ROUTER_ENOMEM, NULL,
 			                      "out of memory");
 		}
-		/* Written once by router_create, never after: the latent
-		 * judgement uses the guards' own threshold. */
-		f->max_shrink = r->max_shrink;
+		/* The default threshold (0.10): this library sees the
+		 * router only through its public API, which does not say
+		 * the router's max_shrink (reading struct router here
+		 * would tie librouter-etcd.so to librouter.so's private
+		 * layout). */
+		f->max_shrink = -1;
 	}
 	f->endpoints = strdup(o.endpoints);
 	f->key = strdup(o.key);

@@ -40,7 +40,8 @@ int router__vglobal_apply(router__vglobal *g, const router__etcd_kv *kv,
 /* Replace what is kept by every key under the prefix, read at one
  * revision (*header_rev); a key kept before and gone from the read is
  * kept as deleted at that revision.  Verdicts of values that did not
- * change stay.  ROUTER_OK or the read's error (nothing changes then). */
+ * change stay.  ROUTER_OK; the read's error (nothing changes then); or
+ * ROUTER_ENOMEM part-way (some values taken, none lost: read again). */
 int router__vglobal_read(router__vglobal *g, router__etcd *c,
                          int64_t *header_rev, router_error *err);
 
