@@ -1425,7 +1425,9 @@ static void starts_from_the_snapshot_with_etcd_down(void **state)
 static size_t kv_json(char *out, size_t cap, const char *key,
                       const char *name, int64_t mod)
 {
-	static char ek[256], ev[6000];
+	/* Per thread: the fake serves each connection on a thread of its own,
+	 * and the follower's watcher and latent thread connect at once. */
+	static _Thread_local char ek[256], ev[6000];
 	uint8_t cell[64];
 	uint8_t *v;
 	size_t n;
@@ -1459,7 +1461,7 @@ static size_t kv_json(char *out, size_t cap, const char *key,
 static void bad_event_handler(fake_etcd *fk, int fd, const char *path,
                               const char *body)
 {
-	static char out[32768];
+	static _Thread_local char out[32768]; /* per thread, as in kv_json */
 	size_t n = 0;
 	char *gk = fake_b64(GLOBAL "/"), pat[64];
 	int global;
