@@ -1127,6 +1127,41 @@ static void latent_deleted_and_garbage_global_values(void **state)
 	done(e);
 }
 
+/* A value fine against what is served can become latent poison when a
+ * new table is accepted: every kept value is judged again then.  Here
+ * the global customer VSchema lacks corder while the cell serves only
+ * commerce (adding customer with one table breaks nothing); once the
+ * cell serves customer with both tables, the same value at the same
+ * revision would drop corder. */
+static void a_new_table_in_service_judges_every_value_again(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	int64_t good, lost, rev;
+	member *m;
+
+	put_fixture(c, GV_COMMERCE, "keyspace_commerce.bin");
+	lost = put_fixture(c, GV_CUSTOMER, "keyspace_customer_lost_tables.bin");
+	put_fixture(c, CELLINFO, "cellinfo.bin");
+	put_fixture(c, KS_COMMERCE, "srvks_commerce.bin");
+	put_fixture(c, KS_CUSTOMER, "srvks_customer.bin");
+	good = put_fixture(c, SRV, "srv_vschema_commerce.bin");
+	m = member_start(e, 0, NULL);
+	wait_seen(m, good);
+	eh_sleep_ms(300);
+	assert_int_equal(latent_events(m), 0);
+	rev = put_fixture(c, SRV, "srv_vschema.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(wait_latent(m, GV_CUSTOMER, lost, 3000, NULL),
+	                 ROUTER_ESHRINK);
+	router_etcd_status_get(m->f, &s, sizeof s);
+	assert_int_equal(s.latent, 1);
+	router__etcd_close(c);
+	done(e);
+}
+
 /* The latent watch resumes after etcd went away and came back: a
  * global value written after the restart is judged at once. */
 static void latent_watch_resumes_after_an_etcd_restart(void **state)
@@ -1609,6 +1644,9 @@ int main(void)
 	        latent_poison_is_caught_before_it_is_served, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        latent_deleted_and_garbage_global_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        a_new_table_in_service_judges_every_value_again, setup,
+	        teardown),
 	    cmocka_unit_test_setup_teardown(
 	        latent_watch_resumes_after_an_etcd_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
