@@ -188,7 +188,8 @@ static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 		c->cell_endpoints = val;
 	else if (vitess && IS("compact"))
 		c->compact = 1;
-	else if (vitess && !IS("endpoints") && !watch_opt)
+	else if (vitess && !IS("endpoints") && !watch_opt && !IS("wait") &&
+	         !IS("expect"))
 		return usage(c, "unknown option --%.*s", (int)n, a);
 	else if (IS("allow-destructive") && strcmp(c->cmd, "push") == 0)
 		c->destructive = 1;
@@ -223,13 +224,13 @@ static int apply_option(ecli *c, const char *a, size_t n, const char *val)
 		if (*end != '\0' || v == 0 || v > 1000000)
 			return usage(c, "--verdicts takes a count >= 1");
 		c->verdicts = (unsigned)v;
-	} else if (IS("wait") && strcmp(c->cmd, "fleet") == 0) {
+	} else if (IS("wait") && (strcmp(c->cmd, "fleet") == 0 || vitess)) {
 		char *end;
 
 		c->wait_s = strtod(val, &end);
 		if (*end != '\0' || c->wait_s < 0 || c->wait_s > 3600)
 			return usage(c, "--wait takes 0..3600 seconds");
-	} else if (IS("expect") && strcmp(c->cmd, "fleet") == 0) {
+	} else if (IS("expect") && (strcmp(c->cmd, "fleet") == 0 || vitess)) {
 		char *end;
 
 		c->expect = strtol(val, &end, 10);
@@ -488,6 +489,8 @@ static const char *kind_name(router_etcd_event_kind k)
 		return "compacted";
 	case ROUTER_ETCD_EVENT_STALE:
 		return "stale";
+	case ROUTER_ETCD_EVENT_LATENT:
+		return "latent";
 	}
 	return "event";
 }
@@ -601,6 +604,21 @@ static void print_event_text(const watcher *w, const router_etcd_event *ev,
 	case ROUTER_ETCD_EVENT_STALE:
 		printf("%s: %s\n", id, e->message);
 		break;
+	case ROUTER_ETCD_EVENT_LATENT: {
+		/* The message starts with "KEY at revision N: " (the
+		 * follower's form); the line says it once. */
+		const char *m = e->message;
+		size_t kl = strlen(e->culprit);
+		char lead[ROUTER_CULPRIT_MAX + 48];
+
+		snprintf(lead, sizeof lead, "%s at revision %" PRId64 ": ",
+		         e->culprit, ev->revision);
+		if (kl > 0 && strncmp(m, lead, strlen(lead)) == 0)
+			m += strlen(lead);
+		printf("%s: latent: %s at revision %" PRId64 ": %s: %s\n", id,
+		       e->culprit, ev->revision, router_errname(ev->code), m);
+		break;
+	}
 	}
 	if (probe[0])
 		printf("%s:   routing: %s\n", id, probe);
@@ -1134,7 +1152,91 @@ static const char *jstr(const json_t *o, const char *k, const char *dflt)
 	return s ? s : dflt;
 }
 
-/* Read the status keys and the document key's revision. */
+static int vitess_connect(const ecli *c, const char *groot, router__etcd **g,
+                          router__etcd **cc, char **root, router_error *e);
+
+/* vitess fleet: 1 (the fleet of a Vitess cell), else 0. */
+static int vitess_fleet(const ecli *c)
+{
+	return strcmp(c->cmd, "vitess") == 0;
+}
+
+/* The cell's current state as a reader of the topo sees it: the largest
+ * mod revision among CELL_ROOT/SrvVSchema and the
+ * CELL_ROOT/keyspaces/KS/SrvKeyspace keys (what a follower's version is
+ * built from; docs/vitess.md, "Fleet").  0 when none exists. */
+static int vitess_reference(const ecli *c, int64_t *ref, router_error *e)
+{
+	const char *groot = c->topo_root != NULL ? c->topo_root : "/vitess/global";
+	router__etcd *g = NULL, *cc = NULL;
+	router__etcd_kv *kvs = NULL;
+	char *root = NULL, *prefix = NULL, *vkey = NULL, *ksdir = NULL;
+	size_t n = 0, rl;
+	int rc;
+
+	*ref = 0;
+	rc = vitess_connect(c, groot, &g, &cc, &root, e);
+	if (rc == ROUTER_OK) {
+		rl = strlen(root);
+		while (rl > 0 && root[rl - 1] == '/')
+			rl--;
+		if (asprintf(&prefix, "%.*s/", (int)rl, root) < 0)
+			prefix = NULL;
+		if (asprintf(&vkey, "%.*s/SrvVSchema", (int)rl, root) < 0)
+			vkey = NULL;
+		if (asprintf(&ksdir, "%.*s/keyspaces/", (int)rl, root) < 0)
+			ksdir = NULL;
+		if (prefix == NULL || vkey == NULL || ksdir == NULL)
+			rc = router__seterr(e, ROUTER_ENOMEM, NULL,
+			                    "out of memory");
+	}
+	if (rc == ROUTER_OK)
+		rc = router__etcd_get_prefix(cc != NULL ? cc : g, prefix, &kvs,
+		                             &n, NULL, e);
+	for (size_t i = 0; rc == ROUTER_OK && i < n; i++) {
+		static const char tail[] = "/SrvKeyspace";
+		const char *k = kvs[i].key;
+		size_t kl = kvs[i].key_len, dl = strlen(ksdir);
+		size_t tl = sizeof tail - 1;
+		int kept = kl == strlen(vkey) && memcmp(k, vkey, kl) == 0;
+
+		if (!kept && kl > dl + tl && memcmp(k, ksdir, dl) == 0 &&
+		    memcmp(k + kl - tl, tail, tl) == 0 &&
+		    memchr(k + dl, '/', kl - dl - tl) == NULL)
+			kept = 1;
+		if (kept && kvs[i].mod_revision > *ref)
+			*ref = kvs[i].mod_revision;
+	}
+	router__etcd_kvs_free(kvs, n);
+	free(prefix);
+	free(vkey);
+	free(ksdir);
+	free(root);
+	router__etcd_close(cc);
+	router__etcd_close(g);
+	return rc;
+}
+
+/* Whether member o serves the state at revision ref.  The document
+ * source: it applied that very revision.  A Vitess cell: it has seen the
+ * cell at ref or later, its version (the largest mod revision of the
+ * values it built from, raised by the deletes it applied) is at least
+ * ref, and nothing it saw since was refused. */
+static int member_serves(const ecli *c, const json_t *o, int64_t ref)
+{
+	const json_t *r = json_object_get(o, "refusal");
+
+	if (ref == 0)
+		return 0;
+	if (!vitess_fleet(c))
+		return jint(o, "revision_applied") == ref;
+	return jint(o, "revision_seen") >= ref && jver(o) >= (uint64_t)ref &&
+	       !(json_is_object(r) &&
+	         jint(r, "revision") > jint(o, "revision_applied"));
+}
+
+/* Read the status keys and the document key's revision (a Vitess cell:
+ * vitess_reference). */
 static int read_fleet(const ecli *c, router__etcd *conn, json_t **members,
                       int64_t *doc_rev, router_error *e)
 {
@@ -1146,13 +1248,21 @@ static int read_fleet(const ecli *c, router__etcd *conn, json_t **members,
 
 	if (c->status_prefix)
 		snprintf(prefix, sizeof prefix, "%s", c->status_prefix);
+	else if (vitess_fleet(c))
+		snprintf(prefix, sizeof prefix, "/librouter/status/vitess/%s/",
+		         c->cell);
 	else
 		router_etcd_default_status_prefix(c->key, prefix, sizeof prefix);
-	if ((rc = router__etcd_get(conn, c->key, strlen(c->key), &kv, &found,
-	                           &hrev, e)) != 0)
-		return rc;
-	*doc_rev = found ? kv.mod_revision : 0;
-	router__etcd_kv_clear(&kv);
+	if (vitess_fleet(c)) {
+		if ((rc = vitess_reference(c, doc_rev, e)) != ROUTER_OK)
+			return rc;
+	} else {
+		if ((rc = router__etcd_get(conn, c->key, strlen(c->key), &kv,
+		                           &found, &hrev, e)) != 0)
+			return rc;
+		*doc_rev = found ? kv.mod_revision : 0;
+		router__etcd_kv_clear(&kv);
+	}
 	if ((rc = router__etcd_get_prefix(conn, prefix, &kvs, &n, NULL, e)) !=
 	    0)
 		return rc;
@@ -1238,9 +1348,21 @@ static void print_member(const json_t *o)
 	snprintf(state, sizeof state, "%s%s", st,
 	         json_is_true(json_object_get(o, "from_snapshot")) ? "*" : "");
 	printf("%-16s %-10s %8" PRIu64 " %-16s %6" PRId64 " %7" PRId64
-	       "  %s\n",
+	       " %6zu  %s\n",
 	       jstr(o, "instance", "?"), state, jver(o), jstr(o, "hash", "-"),
-	       jint(o, "revision_seen"), jint(o, "revision_applied"), refusal);
+	       jint(o, "revision_seen"), jint(o, "revision_applied"),
+	       json_array_size(json_object_get(o, "latent")), refusal);
+	/* Each latent finding (Vitess members): which global key, at which
+	 * revision, what would break. */
+	{
+		const json_t *l;
+		size_t j;
+
+		json_array_foreach(json_object_get(o, "latent"), j, l)
+			printf("%-16s latent: %s at revision %" PRId64 ": %s: %s\n",
+			       "", jstr(l, "key", "?"), jint(l, "mod_revision"),
+			       jstr(l, "code", "?"), jstr(l, "message", ""));
+	}
 	if (json_is_object(json_object_get(o, "stuck"))) {
 		const json_t *sk = json_object_get(o, "stuck");
 		int64_t since = jint(sk, "since_unix_ms");
@@ -1261,13 +1383,22 @@ static void print_fleet(const ecli *c, json_t *m, int64_t doc_rev,
 	json_t *o;
 	size_t i;
 
+	char label[600];
+
+	if (vitess_fleet(c))
+		snprintf(label, sizeof label, "cell %s", c->cell);
+	else
+		snprintf(label, sizeof label, "%s", c->key);
 	if (c->json) {
 		json_t *out = json_pack("{s:b, s:s, s:I, s:I, s:O}", "ok",
-		                        ret == 0, "key", c->key, "revision",
+		                        ret == 0, "key", label, "revision",
 		                        (json_int_t)doc_rev, "serving",
 		                        (json_int_t)serving, "members", m);
-		char *text = json_dumps(out, JSON_INDENT(2));
+		char *text;
 
+		if (vitess_fleet(c))
+			json_object_set_new(out, "cell", json_string(c->cell));
+		text = json_dumps(out, JSON_INDENT(2));
 		if (text)
 			printf("%s\n", text);
 		free(text);
@@ -1275,9 +1406,9 @@ static void print_fleet(const ecli *c, json_t *m, int64_t doc_rev,
 		return;
 	}
 	printf("%s at revision %" PRId64 ": %zu of %zu members serve it\n",
-	       c->key, doc_rev, serving, json_array_size(m));
-	printf("%-16s %-10s %8s %-16s %6s %7s  %s\n", "INSTANCE", "STATE",
-	       "VERSION", "HASH", "SEEN", "APPLIED", "LAST REFUSAL");
+	       label, doc_rev, serving, json_array_size(m));
+	printf("%-16s %-10s %8s %-16s %6s %7s %6s  %s\n", "INSTANCE", "STATE",
+	       "VERSION", "HASH", "SEEN", "APPLIED", "LATENT", "LAST REFUSAL");
 	json_array_foreach(m, i, o) print_member(o);
 }
 
@@ -1301,8 +1432,7 @@ static int cmd_fleet(ecli *c)
 	router__etcd_close(conn);
 	if (ret != 0)
 		return ret;
-	json_array_foreach(m, i, o) serving +=
-	    jint(o, "revision_applied") == doc_rev && doc_rev != 0;
+	json_array_foreach(m, i, o) serving += member_serves(c, o, doc_rev);
 	ret = serving == json_array_size(m) && json_array_size(m) > 0 &&
 	              (long)json_array_size(m) >= c->expect
 	          ? EXIT_YES
@@ -1651,13 +1781,25 @@ static int cmd_vitess(ecli *c)
 
 	if (c->doc == NULL || (strcmp(c->doc, "dump") != 0 &&
 	                       strcmp(c->doc, "check") != 0 &&
-	                       strcmp(c->doc, "watch") != 0))
-		return usage(c, "vitess commands: dump, check, watch: routerctl "
-		                "vitess dump|check|watch --cell CELL");
+	                       strcmp(c->doc, "watch") != 0 &&
+	                       strcmp(c->doc, "fleet") != 0))
+		return usage(c, "vitess commands: dump, check, watch, fleet: "
+		                "routerctl vitess dump|check|watch|fleet --cell "
+		                "CELL");
 	check = strcmp(c->doc, "check") == 0;
 	watch = strcmp(c->doc, "watch") == 0;
 	if (c->cell == NULL || c->cell[0] == '\0')
 		return usage(c, "--cell CELL is required");
+	if (strcmp(c->doc, "fleet") == 0) {
+		if (c->instance || c->snapshot || c->probe || c->ttl ||
+		    c->verdicts || c->compact || c->tablet_type)
+			return usage(c, "vitess fleet takes --cell, --topo-root, "
+			                "--cell-endpoints, --status-prefix, "
+			                "--wait, --expect and --json");
+		return cmd_fleet(c);
+	}
+	if (c->wait_s > 0 || c->expect > 0)
+		return usage(c, "--wait and --expect are for vitess fleet");
 	if (c->compact && (check || watch))
 		return usage(c, "--compact is for vitess dump");
 	if (watch)

@@ -30,7 +30,9 @@
  *
  * Threads.  A started follower runs two threads, each with its own libcurl
  * handle: the watcher (range, watch, load, publish) and the reporter
- * (lease grant and keep-alive, status writes).  Neither holds a read
+ * (lease grant and keep-alive, status writes); one of the Vitess source
+ * runs a third, the latent thread (the global topo's watch: LATENT
+ * events, never a publish).  Neither holds a read
  * section or any librouter lock across a network call; the watcher
  * publishes through router_publish like any writer, so lookups on other
  * threads are never blocked.  Every retry (an etcd failure, a malformed
@@ -110,7 +112,23 @@ typedef enum router_etcd_event_kind {
 	/* etcd's store revision is behind the last revision seen (etcd was
 	 * restored or replaced): nothing at or below the last revision seen
 	 * will be applied (revision: etcd's current revision). */
-	ROUTER_ETCD_EVENT_STALE = 6
+	ROUTER_ETCD_EVENT_STALE = 6,
+	/* Vitess source only (0.3): latent poison.  A value of the global
+	 * topo (GLOBAL_ROOT/keyspaces/KS/VSchema or a routing-rule key)
+	 * that the next RebuildVSchemaGraph would put into the cell's
+	 * SrvVSchema, and that this follower would refuse against the table
+	 * in service (code: the finding's, e.g. ROUTER_ECOVERAGE for the
+	 * January 2026 empty VSchema, ROUTER_EEMPTY, ROUTER_ESHRINK,
+	 * ROUTER_EDOC for bytes that do not decode, ROUTER_ERULE), or a
+	 * finding cleared (code ROUTER_OK: the value was fixed, or what is
+	 * served changed so that it no longer breaks it).  revision: the
+	 * key's mod revision (of its delete for a deleted key).  error is
+	 * set for this kind also when code is ROUTER_OK: culprit the
+	 * global key, message "KEY at revision N: what would break" (or
+	 * "...: cleared: ...").  Raised once per (key, mod revision,
+	 * code), on the follower's latent thread (not the watcher);
+	 * nothing served changes (docs/vitess.md, "Latent poison"). */
+	ROUTER_ETCD_EVENT_LATENT = 7
 } router_etcd_event_kind;
 
 typedef struct router_etcd_event {
@@ -124,8 +142,10 @@ typedef struct router_etcd_event {
 } router_etcd_event;
 
 /* Called on the watcher thread (except ROUTER_ETCD_EVENT_SNAPSHOT, which
- * router_etcd_start delivers on its caller's thread before it returns),
- * with no librouter or follower lock held:
+ * router_etcd_start delivers on its caller's thread before it returns,
+ * and ROUTER_ETCD_EVENT_LATENT, delivered on the Vitess follower's latent
+ * thread), never two calls at once (a follower serializes its events),
+ * with no librouter lock and no follower lock but that serialization held:
  * it may route, read router_etcd_get_status, print; it must not call
  * router_etcd_stop or router_etcd_free on its own follower. */
 typedef void (*router_etcd_event_cb)(void *arg, const router_etcd_event *ev);
@@ -150,7 +170,12 @@ typedef void (*router_etcd_event_cb)(void *arg, const router_etcd_event *ev);
  * not decode, a gap, a SrvKeyspace missing for a keyspace of the
  * SrvVSchema, a deleted SrvVSchema: ROUTER_ENOTFOUND) is a refusal naming
  * the topo key and the keyspace; the next change builds again from the
- * current values.  Nothing is ever written under a Vitess root: the
+ * current values.  The follower also watches GLOBAL_ROOT/ (its
+ * keyspaces/KS/VSchema and routing-rule keys) on a thread of its own and
+ * judges each value against the raw input of the table in service, as
+ * the next RebuildVSchemaGraph would merge it: ROUTER_ETCD_EVENT_LATENT
+ * and the status's latent fields (docs/vitess.md, "Latent poison").
+ * Nothing is ever written under a Vitess root: the
  * status key is under status_prefix (NULL:
  * "/librouter/status/vitess/CELL/").  key must be NULL, and doc is
  * ignored but for doc->allocator (the built tables' allocator). */
@@ -282,6 +307,16 @@ typedef struct router_etcd_status {
 	/* When revision_refused was refused (Unix ms; 0: never).  Added in
 	 * 0.2: filled only when the caller's size covers it. */
 	int64_t refused_unix_ms;
+	/* Vitess source (0.3; filled only when the caller's size covers
+	 * them): how many global values have a latent finding now (0:
+	 * nothing latent), and the last latent event (a finding, or one
+	 * cleared: latent_finding.code ROUTER_OK with a message), its key's
+	 * mod revision and the key (NUL-terminated, cut at 511 bytes).
+	 * latent_revision 0: no latent event yet. */
+	uint64_t latent;
+	router_error latent_finding;
+	int64_t latent_revision;
+	char latent_key[512];
 	/* New fields are appended here, read only through
 	 * router_etcd_status_get. */
 } router_etcd_status;

@@ -41,7 +41,18 @@
  * share the revision bookkeeping, the backoff, offer (the publish) and
  * the reporter.
  *
- * Stopping: `stopping` is set under f->mu, both connections are
+ * Latent thread (Vitess source only, vitess_global.h keeps the values):
+ * ranges and watches GLOBAL/ on its own connection (lconn) and judges
+ * the global values against `served`, the input of the last table the
+ * watcher had accepted.  The watcher hands that input over under f->mu
+ * (latent_served) and interrupts lconn; the latent thread takes it
+ * (latent_judge), so each input has one owner at a time and the
+ * judgement runs with no lock held.  It writes only the latent fields
+ * of the status and last_error, under f->mu; it never publishes.
+ * Events from both threads go through emit, which holds cb_mu across
+ * the callback: never two callbacks at once.
+ *
+ * Stopping: `stopping` is set under f->mu, every connection is
  * interrupted (curl_multi_wakeup ends a request in flight at once), the
  * condition variable is broadcast; both threads check `stopping` before
  * every blocking step.
@@ -60,6 +71,7 @@
 #include "core/internal.h"
 #include "router_etcd.h"
 #include "vitess_follow.h"
+#include "vitess_global.h"
 
 /* Reconnect a watch that has been silent this long: cheap (it resumes at
  * next_rev), and it bounds how long a half-open connection goes unnoticed
@@ -101,6 +113,32 @@ struct router_etcd {
 	 * unless stopping; stop interrupts it under mu and closes it after
 	 * the join. */
 	router__etcd *cconn;
+
+	/* The Vitess source's latent watch (vitess_global.h; NULL: the
+	 * document source): the global values, latent-thread-private; its
+	 * own connection to the global etcd (lconn, opened by start, closed
+	 * by stop; the watcher interrupts it to have the values judged
+	 * again); the max_shrink it judges with (< 0: the default). */
+	router__vglobal *vg;
+	router__etcd *lconn;
+	pthread_t latent;
+	double max_shrink;
+	/* Under mu: the input of the table last accepted into service, not
+	 * yet taken by the latent thread (NULL: nothing new).  The latent
+	 * thread takes it (sets it NULL) and owns it from then on as
+	 * lserved, so no input is ever shared between the threads. */
+	router__vitess_served *served;
+	/* Latent-thread-private: the input it judges against (NULL: nothing
+	 * built from the topo in service yet), and the next revision of the
+	 * global topo to watch from. */
+	router__vitess_served *lserved;
+	int64_t lnext_rev;
+	/* Under mu: the current latent findings, for the status key. */
+	router__vitess_finding *lat;
+	size_t nlat;
+	/* Serializes the event callback: the watcher and the latent thread
+	 * both emit (router_etcd_event_cb: never two calls at once). */
+	pthread_mutex_t cb_mu;
 
 	/* Watcher-private. */
 	int64_t next_rev;
@@ -296,6 +334,7 @@ static void init_sync(router_etcd *f)
 	pthread_condattr_t ca;
 
 	pthread_mutex_init(&f->mu, NULL);
+	pthread_mutex_init(&f->cb_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&f->cv, &ca);
@@ -337,6 +376,19 @@ int router_etcd_create(router_etcd **out, router *r,
 		 * root is known; later messages name the cell's keys. */
 		o.key = router__vfollow_cellinfo_key(f->vit);
 		f->debounce_ms = o.vitess_debounce_ms;
+		if (router__vglobal_create(
+		        &f->vg, router__vfollow_topo_root(f->vit)) != ROUTER_OK) {
+			router__vfollow_free(f->vit);
+			free(f);
+			return router__seterr(err, ROUTER_ENOMEM, NULL,
+			                      "out of memory");
+		}
+		/* The default threshold (0.10): this library sees the
+		 * router only through its public API, which does not say
+		 * the router's max_shrink (reading struct router here
+		 * would tie librouter-etcd.so to librouter.so's private
+		 * layout). */
+		f->max_shrink = -1;
 	}
 	f->endpoints = strdup(o.endpoints);
 	f->key = strdup(o.key);
@@ -382,9 +434,14 @@ void router_etcd_free(router_etcd *f)
 	free(f->snapshot);
 	free(f->doc_keyspace);
 	router__vfollow_free(f->vit);
+	router__vglobal_free(f->vg);
+	router__vitess_served_free(f->served);
+	router__vitess_served_free(f->lserved);
+	free(f->lat);
 	router__etcd_security_clear(&f->sec); /* the password wiped */
 	if (f->rnd != 0) { /* mu and cv exist once create set rnd */
 		pthread_mutex_destroy(&f->mu);
+		pthread_mutex_destroy(&f->cb_mu);
 		pthread_cond_destroy(&f->cv);
 	}
 	free(f);
@@ -490,9 +547,12 @@ static void emit(router_etcd *f, router_etcd_event_kind kind, int code,
 	ev.revision = rev;
 	ev.version = router_serving_version(f->r);
 	ev.content_hash = router_content_hash(f->r);
-	ev.error = code != ROUTER_OK ? e : NULL;
+	ev.error = code != ROUTER_OK || kind == ROUTER_ETCD_EVENT_LATENT ? e
+	                                                                : NULL;
 	ev.retry_ms = retry_ms;
+	pthread_mutex_lock(&f->cb_mu);
 	f->on_event(f->on_event_arg, &ev);
+	pthread_mutex_unlock(&f->cb_mu);
 }
 
 static int is_stopping(router_etcd *f)
@@ -753,6 +813,30 @@ static void handle(router_etcd *f, int64_t rev, const char *value,
 
 /* ---- the Vitess source (vitess_follow.h keeps the values) ---- */
 
+/* The kept values were accepted into service (or are in service
+ * already): they are what the latent watch judges against from now on.
+ * Out of memory keeps the previous input: the latent verdicts then lag
+ * behind what is served until the next accepted build, and never change
+ * what is served. */
+static void latent_served(router_etcd *f)
+{
+	router__vitess_served *s = NULL, *old;
+
+	if (router__vfollow_served(f->vit, &s) != ROUTER_OK)
+		return;
+	pthread_mutex_lock(&f->mu);
+	old = f->served; /* not taken yet: superseded */
+	f->served = s;
+	pthread_mutex_unlock(&f->mu);
+	router__vitess_served_free(old);
+	/* Wake the latent thread out of its watch to judge every kept
+	 * global value again: it resumes its connection, then takes
+	 * f->served under mu, so a wake-up is never lost (the interrupt
+	 * stays set until it resumes, and it looks after resuming). */
+	if (f->lconn != NULL)
+		router__etcd_interrupt(f->lconn);
+}
+
 /* Build the table of the cell's values as of revision rev and offer it:
  * the verdict is rev's.  A refusal says which topo keys changed. */
 static void vitess_publish(router_etcd *f, int64_t rev)
@@ -766,6 +850,8 @@ static void vitess_publish(router_etcd *f, int64_t rev)
 	rc = router__vfollow_build(f->vit, f->doc.allocator, &t, &e);
 	if (rc == ROUTER_OK)
 		rc = offer(f, t, &e);
+	if (rc == ROUTER_OK)
+		latent_served(f);
 	if (rc != ROUTER_OK)
 		router__vfollow_blame(f->vit, &e);
 	router__vfollow_built(f->vit);
@@ -1225,6 +1311,249 @@ static void *watcher_main(void *arg)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Latent watcher (Vitess source)                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The verdicts one judgement reported, emitted after it. */
+typedef struct latent_batch {
+	router__vitess_finding *v;
+	size_t n, cap;
+} latent_batch;
+
+static void latent_collect(void *arg, const router__vitess_finding *fnd)
+{
+	latent_batch *b = arg;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 4;
+		router__vitess_finding *g = realloc(b->v, cap * sizeof *g);
+
+		if (g == NULL)
+			return; /* this report is lost; the status still counts it */
+		b->v = g;
+		b->cap = cap;
+	}
+	b->v[b->n++] = *fnd;
+}
+
+/* Take the input newly accepted into service (if any), judge the global
+ * values (every one when the input changed, else those applied since the
+ * last judgement), publish the findings in the status and emit a LATENT
+ * event for each verdict that changed. */
+static void latent_judge(router_etcd *f)
+{
+	latent_batch b = {NULL, 0, 0};
+	router__vitess_served *s;
+	router__vitess_finding *cur = NULL;
+	size_t bad, n;
+	int all = 0;
+
+	pthread_mutex_lock(&f->mu);
+	s = f->served;
+	f->served = NULL;
+	pthread_mutex_unlock(&f->mu);
+	if (s != NULL) {
+		router__vitess_served_free(f->lserved);
+		f->lserved = s;
+		all = 1;
+	}
+	bad = router__vglobal_judge(
+	    f->vg, f->lserved ? router__vitess_served_input(f->lserved) : NULL,
+	    f->max_shrink, all, latent_collect, &b);
+	n = router__vglobal_findings(f->vg, NULL, 0);
+	if (n > 0 && (cur = calloc(n, sizeof *cur)) != NULL)
+		router__vglobal_findings(f->vg, cur, n);
+	pthread_mutex_lock(&f->mu);
+	if (cur != NULL || n == 0) {
+		free(f->lat);
+		f->lat = cur;
+		f->nlat = n;
+	} else {
+		free(cur);
+	}
+	if (f->st.latent != bad || b.n > 0) {
+		f->st.latent = bad;
+		f->dirty = 1;
+	}
+	for (size_t i = 0; i < b.n; i++) {
+		const router__vitess_finding *x = &b.v[i];
+
+		router__seterr(&f->st.latent_finding, x->code, x->key,
+		               "%s at revision %" PRId64 ": %s", x->key,
+		               x->mod_revision, x->message);
+		f->st.latent_finding.code = x->code;
+		f->st.latent_revision = x->mod_revision;
+		snprintf(f->st.latent_key, sizeof f->st.latent_key, "%s",
+		         x->key);
+	}
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	for (size_t i = 0; i < b.n; i++) {
+		const router__vitess_finding *x = &b.v[i];
+		router_error e;
+
+		router__seterr(&e, x->code, x->key, "%s at revision %" PRId64
+		               ": %s", x->key, x->mod_revision, x->message);
+		e.code = x->code;
+		emit(f, ROUTER_ETCD_EVENT_LATENT, x->code, x->mod_revision, &e,
+		     0);
+	}
+	free(b.v);
+}
+
+typedef struct latent_watch {
+	router_etcd *f;
+	int need_read;
+	int progressed;
+	router_error err;
+	int rc;
+} latent_watch;
+
+/* One message of the global watch: a compaction makes the values be read
+ * again; events at or after lnext_rev are applied, then judged. */
+static int latent_on_watch(void *arg, const router__etcd_watch_msg *m)
+{
+	latent_watch *w = arg;
+	router_etcd *f = w->f;
+	int64_t last = 0;
+	int changed = 0;
+
+	if (m->canceled) {
+		if (m->compact_revision > f->lnext_rev) {
+			w->need_read = 1;
+			return 1;
+		}
+		w->rc = router__seterr(&w->err, ROUTER_EIO,
+		                       router__vglobal_prefix(f->vg),
+		                       "etcd canceled the latent watch: %s",
+		                       m->cancel_reason[0] ? m->cancel_reason
+		                                           : "no reason given");
+		return 1;
+	}
+	if (m->created)
+		w->progressed = 1;
+	for (size_t i = 0; i < m->nevents; i++) {
+		int64_t rev = m->events[i].mod_revision;
+		int rc;
+
+		if (rev < f->lnext_rev)
+			continue; /* seen already */
+		if (m->event_error != NULL && m->event_error[i] != NULL) {
+			/* Its key is unknown: read everything again. */
+			w->need_read = 1;
+			return 1;
+		}
+		rc = router__vglobal_apply(f->vg, &m->events[i],
+		                           m->event_is_delete[i], rev);
+		if (rc < 0) {
+			w->need_read = 1;
+			return 1;
+		}
+		changed |= rc;
+		if (rev > last)
+			last = rev;
+	}
+	if (last > 0) {
+		f->lnext_rev = last + 1;
+		w->progressed = 1;
+	}
+	if (changed)
+		latent_judge(f);
+	return is_stopping(f);
+}
+
+/* A failure of the latent watch: in last_error (the status says why the
+ * latent verdicts may lag), then a backoff.  Returns 1 when stopping. */
+static int latent_retry(router_etcd *f, const router_error *e,
+                        unsigned *backoff, uint64_t *rnd)
+{
+	if (e != NULL) {
+		pthread_mutex_lock(&f->mu);
+		f->st.last_error = *e;
+		f->dirty = 1;
+		pthread_mutex_unlock(&f->mu);
+	}
+	return nap(f, router__etcd_backoff_next(f->bmax, rnd, backoff));
+}
+
+/* The latent thread: read every global value the rebuild reads and judge
+ * it, then watch the global prefix from the revision after the read (the
+ * watcher's discipline: resume at lnext_rev, never a revision twice; a
+ * compaction or an unreadable message reads again; failures back off,
+ * reset by progress).  The watcher interrupts its connection when a new
+ * table is accepted: the values are judged again at once. */
+static void *latent_main(void *arg)
+{
+	router_etcd *f = arg;
+	unsigned backoff = f->bmin;
+	/* Its own jitter state, seeded from the read-only reporter seed
+	 * (f->rnd is the watcher's). */
+	uint64_t rnd = f->rnd_reporter ^ 0x5851f42d4c957f2du;
+	int need_read = 1;
+	router_error e;
+
+	while (!is_stopping(f)) {
+		latent_watch w;
+		int64_t hrev = 0;
+		int rc;
+
+		if (need_read) {
+			hrev = 0;
+			rc = router__vglobal_read(f->vg, f->lconn, &hrev, &e);
+			if (rc == ROUTER_ESTATE) {
+				router__etcd_resume(f->lconn);
+				continue; /* the loop checks stopping */
+			}
+			if (rc != ROUTER_OK) {
+				if (latent_retry(f, &e, &backoff, &rnd))
+					break;
+				continue;
+			}
+			if (hrev + 1 > f->lnext_rev)
+				f->lnext_rev = hrev + 1;
+			need_read = 0;
+			backoff = f->bmin;
+		}
+		latent_judge(f);
+		memset(&w, 0, sizeof w);
+		w.f = f;
+		rc = router__etcd_watch_prefix(f->lconn,
+		                               router__vglobal_prefix(f->vg),
+		                               f->lnext_rev,
+		                               router__etcd_watch_idle_ms,
+		                               latent_on_watch, &w, &e);
+		if (w.progressed)
+			backoff = f->bmin;
+		if (rc == ROUTER_ESTATE) {
+			/* Stopping, or woken to judge a new served table:
+			 * resume first, then look (router_etcd_stop sets
+			 * stopping before it interrupts). */
+			router__etcd_resume(f->lconn);
+			need_read |= w.need_read;
+			continue;
+		}
+		if (w.need_read || rc == ROUTER_ERANGE || rc == ROUTER_EDOC) {
+			/* Compacted, or a message no revision can be blamed
+			 * for: read the values again (after the minimum
+			 * wait, so that a watch failing the same way again
+			 * does not spin). */
+			need_read = 1;
+			if (latent_retry(f, NULL, &backoff, &rnd))
+				break;
+			continue;
+		}
+		if (rc == ROUTER_OK && w.rc != ROUTER_OK) {
+			rc = w.rc;
+			e = w.err;
+		}
+		if (rc != ROUTER_OK &&
+		    latent_retry(f, &e, &backoff, &rnd))
+			break;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Reporter                                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -1234,6 +1563,27 @@ static json_t *jerr(const router_error *e)
 		return json_null();
 	return json_pack("{s:s, s:s, s:s}", "code", router_errname(e->code),
 	                 "culprit", e->culprit, "message", e->message);
+}
+
+/* The current latent findings: [{"key", "mod_revision", "keyspace",
+ * "code", "message"}...], sorted by key. */
+static json_t *latent_json(router_etcd *f)
+{
+	json_t *a = json_array();
+
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; a != NULL && i < f->nlat; i++) {
+		const router__vitess_finding *x = &f->lat[i];
+
+		json_array_append_new(
+		    a, json_pack("{s:s, s:I, s:s, s:s, s:s}", "key", x->key,
+		                 "mod_revision", (json_int_t)x->mod_revision,
+		                 "keyspace", x->keyspace, "code",
+		                 router_errname(x->code), "message",
+		                 x->message));
+	}
+	pthread_mutex_unlock(&f->mu);
+	return a != NULL ? a : json_null();
 }
 
 /* The status key's value: one JSON object (compact). */
@@ -1295,6 +1645,7 @@ static char *status_json(router_etcd *f, const router_etcd_status *s)
 		json_object_set_new(
 		    o, "tablet_type",
 		    json_string(router__vfollow_tablet_name(f->vit)));
+		json_object_set_new(o, "latent", latent_json(f));
 	}
 	/* A document may carry a version up to ROUTER_VERSION_MAX (2^64 - 2);
 	 * a JSON integer here is signed 64-bit, so a version above INT64_MAX
@@ -1521,7 +1872,7 @@ static void load_snapshot(router_etcd *f)
 
 int router_etcd_start(router_etcd *f, router_error *err)
 {
-	int rc;
+	int rc, rrc, lrc = 0;
 
 	if (f == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL, "NULL follower");
@@ -1539,6 +1890,15 @@ int router_etcd_start(router_etcd *f, router_error *err)
 		f->wconn = NULL;
 		return rc;
 	}
+	if (f->vg != NULL &&
+	    (rc = router__etcd_open_with(&f->lconn, f->endpoints,
+	                                 f->timeout_ms, &f->sec, err)) !=
+	        ROUTER_OK) {
+		router__etcd_close(f->wconn);
+		router__etcd_close(f->rconn);
+		f->wconn = f->rconn = NULL;
+		return rc;
+	}
 	load_snapshot(f);
 	pthread_mutex_lock(&f->mu);
 	f->stopping = 0;
@@ -1548,23 +1908,32 @@ int router_etcd_start(router_etcd *f, router_error *err)
 	if ((rc = pthread_create(&f->watcher, NULL, watcher_main, f)) != 0) {
 		router__etcd_close(f->wconn);
 		router__etcd_close(f->rconn);
-		f->wconn = f->rconn = NULL;
+		router__etcd_close(f->lconn);
+		f->wconn = f->rconn = f->lconn = NULL;
 		return router__seterr(err, ROUTER_ENOMEM, f->instance,
 		                      "cannot start the watcher thread: %s",
 		                      strerror(rc));
 	}
-	if ((rc = pthread_create(&f->reporter, NULL, reporter_main, f)) != 0) {
+	rrc = pthread_create(&f->reporter, NULL, reporter_main, f);
+	if (rrc == 0 && f->lconn != NULL)
+		lrc = pthread_create(&f->latent, NULL, latent_main, f);
+	if (rrc != 0 || lrc != 0) {
+		rc = rrc != 0 ? rrc : lrc;
 		pthread_mutex_lock(&f->mu);
 		f->stopping = 1;
 		pthread_cond_broadcast(&f->cv);
 		pthread_mutex_unlock(&f->mu);
 		router__etcd_interrupt(f->wconn);
+		router__etcd_interrupt(f->rconn);
 		pthread_join(f->watcher, NULL);
+		if (rrc == 0)
+			pthread_join(f->reporter, NULL);
 		router__etcd_close(f->wconn);
 		router__etcd_close(f->rconn);
-		f->wconn = f->rconn = NULL;
+		router__etcd_close(f->lconn);
+		f->wconn = f->rconn = f->lconn = NULL;
 		return router__seterr(err, ROUTER_ENOMEM, f->instance,
-		                      "cannot start the reporter thread: %s",
+		                      "cannot start a follower thread: %s",
 		                      strerror(rc));
 	}
 	f->started = 1;
@@ -1584,10 +1953,16 @@ void router_etcd_stop(router_etcd *f)
 	pthread_mutex_unlock(&f->mu);
 	router__etcd_interrupt(f->wconn);
 	router__etcd_interrupt(f->rconn);
+	if (f->lconn != NULL)
+		router__etcd_interrupt(f->lconn);
 	pthread_join(f->watcher, NULL);
 	pthread_join(f->reporter, NULL);
+	if (f->lconn != NULL)
+		pthread_join(f->latent, NULL);
 	router__etcd_close(f->cconn);
 	f->cconn = NULL;
+	router__etcd_close(f->lconn);
+	f->lconn = NULL;
 	if (f->lease != 0) {
 		/* The member leaves the fleet table now rather than when the
 		 * lease expires.  Best effort, bounded. */

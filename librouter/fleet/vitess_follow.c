@@ -515,3 +515,86 @@ void router__vfollow_built(router__vfollow *v)
 {
 	v->nchanges = 0;
 }
+
+const char *router__vfollow_topo_root(const router__vfollow *v)
+{
+	return v->topo_root;
+}
+
+struct router__vitess_served {
+	router__vitess_input in;
+	router__vitess_srvks *srvks;
+	char **names, **values; /* what srvks points to, owned */
+	size_t nsrvks;          /* filled so far: what free frees */
+	char *cell_root;
+	char *vschema;
+};
+
+void router__vitess_served_free(router__vitess_served *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->nsrvks; i++) {
+		free(s->names[i]);
+		free(s->values[i]);
+	}
+	free(s->names);
+	free(s->values);
+	free(s->srvks);
+	free(s->cell_root);
+	free(s->vschema);
+	free(s);
+}
+
+int router__vfollow_served(const router__vfollow *v,
+                           router__vitess_served **out)
+{
+	router__vitess_served *s = calloc(1, sizeof *s);
+
+	*out = NULL;
+	if (s == NULL)
+		return ROUTER_ENOMEM;
+	s->cell_root = strdup(v->cell_root != NULL ? v->cell_root : "");
+	s->vschema = bytes(v->vschema != NULL ? v->vschema : "",
+	                   v->vschema_len);
+	s->srvks = calloc(v->nks ? v->nks : 1, sizeof *s->srvks);
+	s->names = calloc(v->nks ? v->nks : 1, sizeof *s->names);
+	s->values = calloc(v->nks ? v->nks : 1, sizeof *s->values);
+	if (s->cell_root == NULL || s->vschema == NULL || s->srvks == NULL ||
+	    s->names == NULL || s->values == NULL) {
+		router__vitess_served_free(s);
+		return ROUTER_ENOMEM;
+	}
+	for (size_t i = 0; i < v->nks; i++) {
+		char *name = strdup(v->ks[i].keyspace);
+		char *b = bytes(v->ks[i].value, v->ks[i].len);
+
+		if (name == NULL || b == NULL) {
+			free(name);
+			free(b);
+			router__vitess_served_free(s);
+			return ROUTER_ENOMEM;
+		}
+		s->names[i] = name;
+		s->values[i] = b;
+		s->srvks[i] = (router__vitess_srvks){name, b, v->ks[i].len,
+		                                     v->ks[i].mod_revision};
+		s->nsrvks = i + 1;
+	}
+	s->in.cell_root = s->cell_root;
+	s->in.srv_vschema = v->vschema_len ? s->vschema : NULL;
+	s->in.srv_vschema_len = v->vschema_len;
+	s->in.srv_vschema_rev = v->vschema_rev;
+	s->in.srvks = s->srvks;
+	s->in.nsrvks = v->nks;
+	s->in.tablet = v->tablet;
+	s->in.min_version = v->floor;
+	*out = s;
+	return ROUTER_OK;
+}
+
+const router__vitess_input *
+router__vitess_served_input(const router__vitess_served *s)
+{
+	return &s->in;
+}

@@ -97,4 +97,21 @@ void router__vfollow_blame(const router__vfollow *v, router_error *e);
 /* The verdict on the last build is recorded: forget what changed. */
 void router__vfollow_built(router__vfollow *v);
 
+/* The global root ("/vitess/global"), as given or defaulted. */
+const char *router__vfollow_topo_root(const router__vfollow *v);
+
+/* A copy of the kept values as a build input (the raw bytes, their
+ * revisions, the tablet type), owning everything it points to: taken when
+ * a built table is accepted into service, so that the latent watch
+ * (vitess_global.h) judges global values against what is served, on
+ * another thread, while the kept values move on.  Immutable once made;
+ * any thread may read it. */
+typedef struct router__vitess_served router__vitess_served;
+/* ROUTER_OK or ROUTER_ENOMEM (*out NULL). */
+int router__vfollow_served(const router__vfollow *v,
+                           router__vitess_served **out);
+const router__vitess_input *
+router__vitess_served_input(const router__vitess_served *s);
+void router__vitess_served_free(router__vitess_served *s);
+
 #endif /* ROUTER_VITESS_FOLLOW_H */

@@ -101,6 +101,45 @@ putfile /vitess/zone1/SrvVSchema "$data/srv_vschema.bin"
 check
 [ "$rc" = 0 ] || fail "repaired: exit $rc ($(cat "$tmp/out"))"
 
+# vitess watch says latent at once; vitess fleet compares the members
+# with the cell's current state (not the document key's revision).
+fleet() {
+	if "$ctl" vitess fleet --cell zone1 --endpoints "$ep" "$@" > "$tmp/fleet" 2> "$tmp/fleet.err"; then frc=0; else frc=$?; fi
+}
+"$ctl" vitess watch --cell zone1 --endpoints "$ep" --instance w1 > "$tmp/watch.out" 2> "$tmp/watch.err" &
+wpid=$!
+fleet --wait 10 --expect 1
+[ "$frc" = 0 ] || fail "vitess fleet: exit $frc ($(cat "$tmp/fleet" "$tmp/fleet.err"))"
+grep -q '^cell zone1 at revision [0-9]*: 1 of 1 members serve it$' "$tmp/fleet" || fail "vitess fleet: $(cat "$tmp/fleet")"
+grep -q 'LATENT' "$tmp/fleet" || fail "vitess fleet: no LATENT column: $(cat "$tmp/fleet")"
+putfile $G/keyspaces/customer/VSchema "$tmp/empty"
+poison=$(lastrev)
+i=0
+until grep -q "^w1: latent: $G/keyspaces/customer/VSchema at revision $poison: ROUTER_ECOVERAGE: " "$tmp/watch.out"; do
+	i=$((i + 1)); [ $i -lt 30 ] || fail "vitess watch: no latent line: $(cat "$tmp/watch.out" "$tmp/watch.err")"; sleep 0.1
+done
+# Latent changes nothing served: the member still serves the cell.
+fleet --wait 5
+[ "$frc" = 0 ] || fail "vitess fleet with latent: exit $frc ($(cat "$tmp/fleet"))"
+grep -q "latent: $G/keyspaces/customer/VSchema at revision $poison: ROUTER_ECOVERAGE" "$tmp/fleet" || fail "vitess fleet: latent not shown: $(cat "$tmp/fleet")"
+putfile /vitess/zone1/SrvVSchema "$data/srv_vschema_incident.bin"
+fleet --wait 5
+[ "$frc" = 1 ] || fail "vitess fleet after the refused rebuild: exit $frc ($(cat "$tmp/fleet"))"
+grep -q '0 of 1 members serve it' "$tmp/fleet" || fail "vitess fleet refused: $(cat "$tmp/fleet")"
+putfile $G/keyspaces/customer/VSchema "$data/keyspace_customer.bin"
+fixed=$(lastrev)
+putfile /vitess/zone1/SrvVSchema "$data/srv_vschema.bin"
+fleet --wait 10 --expect 1
+[ "$frc" = 0 ] || fail "vitess fleet repaired: exit $frc ($(cat "$tmp/fleet"))"
+grep -q "^w1: latent: $G/keyspaces/customer/VSchema at revision $fixed: ROUTER_OK: cleared" "$tmp/watch.out" || fail "vitess watch: not cleared: $(cat "$tmp/watch.out")"
+fleet --expect 2
+[ "$frc" = 1 ] || fail "vitess fleet --expect 2: exit $frc"
+fleet --json
+[ "$frc" = 0 ] || fail "vitess fleet --json: exit $frc"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and d["cell"] == "zone1" and d["serving"] == 1 and d["members"][0]["latent"] == [], d' "$tmp/fleet" ||
+	fail "vitess fleet --json: $(cat "$tmp/fleet")"
+kill $wpid; wait $wpid 2>/dev/null || true
+
 # Lost tables, garbage, a dangling routing rule: each a latent finding.
 putfile $G/keyspaces/customer/VSchema "$data/keyspace_customer_lost_tables.bin"
 printf '\377\377\377' > "$tmp/garbage"
@@ -122,4 +161,6 @@ grep -q "^latent $G/keyspaces/customer/VSchema mod_revision=0 keyspace=customer 
 "$ctl" vitess check --endpoints "$ep" > /dev/null 2>&1 && fail "no --cell accepted" || [ $? = 2 ] || fail "no --cell: not 2"
 "$ctl" vitess check --cell zone1 --endpoints http://127.0.0.1:1 > /dev/null 2>&1 && fail "no etcd accepted" || [ $? = 2 ] || fail "no etcd: not 2"
 "$ctl" vitess dump --cell zone1 --endpoints "$ep" --json > /dev/null 2>&1 && fail "dump --json accepted" || [ $? = 2 ] || fail "dump --json: not 2"
-echo "test_vitess_check: ok (good cluster, latent and served poison, repair, lost tables, garbage, dangling rule, deletion, exit codes)"
+"$ctl" vitess check --cell zone1 --endpoints "$ep" --wait 1 > /dev/null 2>&1 && fail "check --wait accepted" || [ $? = 2 ] || fail "check --wait: not 2"
+"$ctl" vitess fleet --cell zone1 --endpoints "$ep" --probe a.b=1 > /dev/null 2>&1 && fail "fleet --probe accepted" || [ $? = 2 ] || fail "fleet --probe: not 2"
+echo "test_vitess_check: ok (good cluster, latent and served poison, repair, vitess watch latent lines, vitess fleet, lost tables, garbage, dangling rule, deletion, exit codes)"

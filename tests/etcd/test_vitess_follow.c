@@ -235,6 +235,12 @@ typedef struct member {
 	char messages[MAXREC][ROUTER_MESSAGE_MAX];
 	size_t nrec;
 	int compacted_events, connected_events, stale_events;
+	/* LATENT events, in order. */
+	int64_t lat_revs[MAXREC];
+	int lat_codes[MAXREC];
+	char lat_culprits[MAXREC][ROUTER_CULPRIT_MAX];
+	char lat_messages[MAXREC][ROUTER_MESSAGE_MAX];
+	size_t nlat;
 	/* The reader thread. */
 	pthread_t reader;
 	int reading;
@@ -257,6 +263,17 @@ static void on_event(void *arg, const router_etcd_event *ev)
 			         ev->error->message);
 		}
 		m->nrec++;
+	}
+	if (ev->kind == ROUTER_ETCD_EVENT_LATENT && m->nlat < MAXREC) {
+		/* error is set for this kind, cleared findings too. */
+		assert_non_null(ev->error);
+		m->lat_revs[m->nlat] = ev->revision;
+		m->lat_codes[m->nlat] = ev->code;
+		snprintf(m->lat_culprits[m->nlat], ROUTER_CULPRIT_MAX, "%s",
+		         ev->error->culprit);
+		snprintf(m->lat_messages[m->nlat], ROUTER_MESSAGE_MAX, "%s",
+		         ev->error->message);
+		m->nlat++;
 	}
 	m->compacted_events += ev->kind == ROUTER_ETCD_EVENT_COMPACTED;
 	m->connected_events += ev->kind == ROUTER_ETCD_EVENT_CONNECTED;
@@ -543,6 +560,73 @@ static void done(const etcd_server *e)
 		if (pool_used[k])
 			reader_stop(&pool[k]);
 	assert_only_librouter_written(e);
+}
+
+/* Waits (up to ms) for a LATENT event about key at revision rev; its
+ * code (1 when none came) and, when index is not NULL, its index. */
+static int wait_latent(member *m, const char *key, int64_t rev, unsigned ms,
+                       size_t *index)
+{
+	for (double t0 = eh_now(); eh_now() - t0 < ms / 1000.0;
+	     eh_sleep_ms(10)) {
+		pthread_mutex_lock(&m->mu);
+		for (size_t i = 0; i < m->nlat; i++)
+			if (m->lat_revs[i] == rev &&
+			    strcmp(m->lat_culprits[i], key) == 0) {
+				int code = m->lat_codes[i];
+
+				printf("# latent %s at %" PRId64 ": %s: %s\n", key,
+				       rev, router_errname(code),
+				       m->lat_messages[i]);
+				if (index)
+					*index = i;
+				pthread_mutex_unlock(&m->mu);
+				return code;
+			}
+		pthread_mutex_unlock(&m->mu);
+	}
+	return 1;
+}
+
+static size_t latent_events(member *m)
+{
+	size_t n;
+
+	pthread_mutex_lock(&m->mu);
+	n = m->nlat;
+	pthread_mutex_unlock(&m->mu);
+	return n;
+}
+
+/* The member's status key, once its "latent" array has n entries (up to
+ * 5 s); the caller frees it. */
+static json_t *status_with_latent(router__etcd *c, const char *id, size_t n)
+{
+	char key[128];
+	json_t *st = NULL;
+
+	snprintf(key, sizeof key, STATUS_PREFIX "%s", id);
+	for (double t0 = eh_now(); eh_now() - t0 < 5; eh_sleep_ms(20)) {
+		router__etcd_kv kv;
+		router_error err;
+		int64_t hrev;
+		int found = 0;
+
+		json_decref(st);
+		st = NULL;
+		assert_int_equal(router__etcd_get(c, key, strlen(key), &kv,
+		                                  &found, &hrev, &err),
+		                 ROUTER_OK);
+		if (found)
+			st = json_loadb(kv.value, kv.value_len, 0, NULL);
+		if (found)
+			router__etcd_kv_clear(&kv);
+		if (st != NULL &&
+		    json_array_size(json_object_get(st, "latent")) == n)
+			return st;
+	}
+	fail_msg("status key %s never had %zu latent findings", key, n);
+	return st;
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -918,6 +1002,193 @@ static void the_incident_is_refused_and_the_repair_accepted(void **state)
 	done(e);
 }
 
+#define GV_CUSTOMER GLOBAL "/keyspaces/customer/VSchema"
+#define GV_COMMERCE GLOBAL "/keyspaces/commerce/VSchema"
+
+/* The January 2026 sequence, end to end (TOPO.md section 5): a failed
+ * MoveTables leaves an empty value at the global VSchema of customer
+ * while the cell serves customer sharded.  The latent watch says so at
+ * once (the key, its mod revision, the status key), and nothing served
+ * changes; the rebuild that later writes it into SrvVSchema is refused;
+ * the repair (the good VSchema at the global key and in SrvVSchema) is
+ * accepted and the finding cleared.  A global value that is fine raises
+ * nothing. */
+static void latent_poison_is_caught_before_it_is_served(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	json_t *st, *l;
+	int64_t good, lat, rev, fixed;
+	size_t i;
+	double t0;
+	member *m;
+
+	put_fixture(c, GV_COMMERCE, "keyspace_commerce.bin");
+	put_fixture(c, GV_CUSTOMER, "keyspace_customer.bin");
+	good = lay_out_cell(c);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, good);
+	reader_start(m);
+	/* 19:29, January 9th: the empty VSchema at the global key. */
+	t0 = eh_now();
+	lat = put_fixture(c, GV_CUSTOMER, "empty.bin");
+	assert_int_equal(wait_latent(m, GV_CUSTOMER, lat, 3000, &i),
+	                 ROUTER_ECOVERAGE);
+	printf("# raised after %.0f ms\n", (eh_now() - t0) * 1000);
+	assert_true(eh_now() - t0 < 1.5);
+	assert_non_null(strstr(m->lat_messages[i], GV_CUSTOMER));
+	router_etcd_status_get(m->f, &s, sizeof s);
+	assert_int_equal(s.latent, 1);
+	assert_int_equal(s.latent_revision, lat);
+	assert_string_equal(s.latent_key, GV_CUSTOMER);
+	assert_int_equal(s.latent_finding.code, ROUTER_ECOVERAGE);
+	/* Nothing served changed. */
+	assert_int_equal(s.version, (uint64_t)good);
+	assert_int_equal(s.accepted, 1);
+	assert_int_equal(s.refused, 0);
+	st = status_with_latent(c, "member-0", 1);
+	l = json_array_get(json_object_get(st, "latent"), 0);
+	assert_string_equal(json_string_value(json_object_get(l, "key")),
+	                    GV_CUSTOMER);
+	assert_int_equal(json_integer_value(json_object_get(l, "mod_revision")),
+	                 lat);
+	assert_string_equal(json_string_value(json_object_get(l, "keyspace")),
+	                    "customer");
+	assert_string_equal(json_string_value(json_object_get(l, "code")),
+	                    "ROUTER_ECOVERAGE");
+	json_decref(st);
+	/* The commerce value is fine: nothing about it. */
+	for (i = 0; i < latent_events(m); i++)
+		assert_string_not_equal(m->lat_culprits[i], GV_COMMERCE);
+	/* Hours later, the rebuild: refused, routing goes on; the finding
+	 * is not raised again for the same (key, revision). */
+	rev = put_fixture(c, SRV, "srv_vschema_incident.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.refused, 1);
+	assert_int_equal(s.version, (uint64_t)good);
+	assert_int_equal(latent_events(m), 1);
+	/* The repair: the good VSchema again, at the global key (the
+	 * finding is cleared) and in SrvVSchema (accepted). */
+	fixed = put_fixture(c, GV_CUSTOMER, "keyspace_customer.bin");
+	assert_int_equal(wait_latent(m, GV_CUSTOMER, fixed, 3000, &i),
+	                 ROUTER_OK);
+	assert_non_null(strstr(m->lat_messages[i], "cleared"));
+	rev = put_fixture(c, SRV, "srv_vschema.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(s.version, (uint64_t)rev);
+	router_etcd_status_get(m->f, &s, sizeof s);
+	assert_int_equal(s.latent, 0);
+	assert_int_equal(s.latent_revision, fixed);
+	assert_int_equal(s.latent_finding.code, ROUTER_OK);
+	json_decref(status_with_latent(c, "member-0", 0));
+	/* The new table in service judges the values again: still
+	 * nothing to say. */
+	eh_sleep_ms(300);
+	assert_int_equal(latent_events(m), 2);
+	reader_stop(m);
+	assert_true(atomic_load(&m->lookups) > 0);
+	assert_int_equal(atomic_load(&m->failures), 0);
+	assert_int_equal(atomic_load(&m->wrong), 0);
+	router__etcd_close(c);
+	done(e);
+}
+
+/* A deleted global VSchema of a served keyspace (a rebuild puts an empty
+ * Keyspace for it) and bytes that are not protobuf are latent findings
+ * too; one already wrong at start is raised from the first read. */
+static void latent_deleted_and_garbage_global_values(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	int64_t good, rev, garbage;
+	member *m;
+
+	put_fixture(c, GV_COMMERCE, "keyspace_commerce.bin");
+	garbage = put_fixture(c, GV_CUSTOMER, "keyspace_garbage.bin");
+	good = lay_out_cell(c);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, good);
+	assert_int_equal(wait_latent(m, GV_CUSTOMER, garbage, 3000, NULL),
+	                 ROUTER_EDOC);
+	rev = del(c, GV_CUSTOMER);
+	assert_int_equal(wait_latent(m, GV_CUSTOMER, rev, 3000, NULL),
+	                 ROUTER_ECOVERAGE);
+	rev = put_fixture(c, GV_COMMERCE, "empty.bin");
+	assert_true(wait_latent(m, GV_COMMERCE, rev, 3000, NULL) != 1);
+	router_etcd_status_get(m->f, &s, sizeof s);
+	assert_int_equal(s.latent, 2);
+	assert_int_equal(s.version, (uint64_t)good);
+	assert_int_equal(s.refused, 0);
+	json_decref(status_with_latent(c, "member-0", 2));
+	router__etcd_close(c);
+	done(e);
+}
+
+/* A value fine against what is served can become latent poison when a
+ * new table is accepted: every kept value is judged again then.  Here
+ * the global customer VSchema lacks corder while the cell serves only
+ * commerce (adding customer with one table breaks nothing); once the
+ * cell serves customer with both tables, the same value at the same
+ * revision would drop corder. */
+static void a_new_table_in_service_judges_every_value_again(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	int64_t good, lost, rev;
+	member *m;
+
+	put_fixture(c, GV_COMMERCE, "keyspace_commerce.bin");
+	lost = put_fixture(c, GV_CUSTOMER, "keyspace_customer_lost_tables.bin");
+	put_fixture(c, CELLINFO, "cellinfo.bin");
+	put_fixture(c, KS_COMMERCE, "srvks_commerce.bin");
+	put_fixture(c, KS_CUSTOMER, "srvks_customer.bin");
+	good = put_fixture(c, SRV, "srv_vschema_commerce.bin");
+	m = member_start(e, 0, NULL);
+	wait_seen(m, good);
+	eh_sleep_ms(300);
+	assert_int_equal(latent_events(m), 0);
+	rev = put_fixture(c, SRV, "srv_vschema.bin");
+	s = wait_seen(m, rev);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(wait_latent(m, GV_CUSTOMER, lost, 3000, NULL),
+	                 ROUTER_ESHRINK);
+	router_etcd_status_get(m->f, &s, sizeof s);
+	assert_int_equal(s.latent, 1);
+	router__etcd_close(c);
+	done(e);
+}
+
+/* The latent watch resumes after etcd went away and came back: a
+ * global value written after the restart is judged at once. */
+static void latent_watch_resumes_after_an_etcd_restart(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	int64_t good, rev;
+	member *m;
+
+	put_fixture(c, GV_COMMERCE, "keyspace_commerce.bin");
+	put_fixture(c, GV_CUSTOMER, "keyspace_customer.bin");
+	good = lay_out_cell(c);
+	m = member_start(e, 0, NULL);
+	wait_seen(m, good);
+	router__etcd_close(c);
+	eh_kill(e);
+	eh_sleep_ms(500);
+	assert_int_equal(eh_restart(e), 0);
+	c = client(e);
+	rev = put_fixture(c, GV_CUSTOMER, "keyspace_customer_novindexes.bin");
+	/* A finding (a negative code; 1: none came). */
+	assert_true(wait_latent(m, GV_CUSTOMER, rev, 10000, NULL) < 0);
+	assert_int_equal(latent_events(m), 1);
+	router__etcd_close(c);
+	done(e);
+}
+
 /* A deleted SrvVSchema (vtgate keeps the one it had), bytes that are not
  * protobuf, a SrvKeyspace with a gap, a partition gone for the tablet
  * type: each refused with the key, the table in service stays. */
@@ -1189,7 +1460,9 @@ static void starts_from_the_snapshot_with_etcd_down(void **state)
 static size_t kv_json(char *out, size_t cap, const char *key,
                       const char *name, int64_t mod)
 {
-	static char ek[256], ev[6000];
+	/* Per thread: the fake serves each connection on a thread of its own,
+	 * and the follower's watcher and latent thread connect at once. */
+	static _Thread_local char ek[256], ev[6000];
 	uint8_t cell[64];
 	uint8_t *v;
 	size_t n;
@@ -1223,10 +1496,25 @@ static size_t kv_json(char *out, size_t cap, const char *key,
 static void bad_event_handler(fake_etcd *fk, int fd, const char *path,
                               const char *body)
 {
-	static char out[32768];
+	static _Thread_local char out[32768]; /* per thread, as in kv_json */
 	size_t n = 0;
+	char *gk = fake_b64(GLOBAL "/"), pat[64];
+	int global;
 
-	if (strcmp(path, "/v3/kv/range") == 0 &&
+	/* The whole key: every key under the root shares its base64. */
+	snprintf(pat, sizeof pat, "\"key\":\"%s\"", gk);
+	global = strstr(body, pat) != NULL;
+	free(gk);
+	if (global && strcmp(path, "/v3/kv/range") == 0) {
+		/* The latent watch's read of the global topo: nothing. */
+		fake_reply(fd, 200, "{\"header\":{\"revision\":\"5\"},"
+		                    "\"count\":\"0\"}");
+	} else if (global && strcmp(path, "/v3/watch") == 0) {
+		fake_stream_head(fd, 200);
+		fake_puts(fd, "{\"result\":{\"header\":{\"revision\":\"5\"},"
+		              "\"created\":true}}\n");
+		fake_hold(fk, fd, 3000);
+	} else if (strcmp(path, "/v3/kv/range") == 0 &&
 	    strstr(body, "range_end") == NULL) {
 		n += (size_t)snprintf(out, sizeof out,
 		                      "{\"header\":{\"revision\":\"5\"},"
@@ -1352,6 +1640,15 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 	        the_incident_is_refused_and_the_repair_accepted, setup,
 	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        latent_poison_is_caught_before_it_is_served, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        latent_deleted_and_garbage_global_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        a_new_table_in_service_judges_every_value_again, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        latent_watch_resumes_after_an_etcd_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        bad_topo_values_are_refused_naming_the_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_primary_gap_is_refused, setup,
