@@ -28,6 +28,9 @@ needs no etcd client library.
     rebuild                     RebuildVSchemaGraph: the cell's SrvVSchema
                                 from every global keyspace's VSchema
     delete KEY                  delete one key (relative to no root)
+    served KS.TABLE             what the cell's SrvVSchema serves for it, as
+                                vtgate applies it: "sharded", "unsharded"
+                                or "not found" (exit 1)
 
 Defaults: --endpoints $ETCDCTL_ENDPOINTS or http://127.0.0.1:2379,
 --global-root /vitess/global, --cell zone1, --cell-root /vitess/CELL.
@@ -167,6 +170,7 @@ def main():
     p.add_argument("--skip-rebuild", action="store_true")
     sub.add_parser("rebuild")
     sub.add_parser("delete").add_argument("key")
+    sub.add_parser("served").add_argument("table", metavar="KS.TABLE")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -200,6 +204,15 @@ def main():
             t.rebuild()
         elif args.cmd == "delete":
             t.etcd.delete(args.key)
+        elif args.cmd == "served":
+            ks, _, table = args.table.partition(".")
+            srv = vs.SrvVSchema()
+            srv.ParseFromString(t.etcd.get(t.croot + "/SrvVSchema") or b"")
+            k = srv.keyspaces.get(ks) if ks in srv.keyspaces else None
+            if k is None or table not in k.tables:
+                print("not found")
+                sys.exit(1)
+            print("sharded" if k.sharded else "unsharded")
 
 
 if __name__ == "__main__":
