@@ -98,7 +98,7 @@ PKGS_TEST := $(PKGS_BUILD) libcmocka-dev g++
 .PHONY: stress stress-asan stress-tsan
 .PHONY: tools demo test-cli
 .PHONY: test-ruby test-ruby-gem bench-ruby deps-ruby
-.PHONY: test-etcd test-etcd-asan test-etcd-tsan deps-etcd demo-fleet
+.PHONY: test-etcd test-etcd-asan test-etcd-tsan deps-etcd demo-fleet demo-vitess
 .PHONY: test-fleet fleet-bench
 .PHONY: test-python test-python-sdist test-examples bench-python deps-python python-ext
 .PHONY: all lib test test-c test-readme check-headers test-link test-abi test-fuzz-corpus fuzz fuzz-ci test-asan test-ubsan test-tsan test-valgrind bench bench-ci deps-bench deps deps-test help clean install uninstall test-install deps-install deps-all test-fresh deb test-deb check-exports
@@ -115,6 +115,7 @@ help:
 	@echo "make test-etcd   the etcd follower (TLS, auth), routerctl vitess dump/check against a real etcd (etcd-server)"
 	@echo "make test-etcd-asan / test-etcd-tsan  the same under the sanitizers"
 	@echo "make demo-fleet  etcd + follower processes: reshard, refuse, etcd restart"
+	@echo "make demo-vitess a Vitess cell in etcd: reshard, the January 2026 poison, repair"
 	@echo "make test-fleet  30 followers on a real etcd: reshard, refuse, restart (~1 min)"
 	@echo "make fleet-bench 200 followers: convergence, idle CPU, etcd down, flapping"
 	@echo "make check-exports  check that only router_ symbols are exported"
@@ -436,6 +437,15 @@ FLEET_MEMBERS ?= 3
 demo-fleet: lib tools
 	$(call need_pkgs,$(PKGS_BUILD) etcd-server curl)
 	cli/demo-fleet.sh $(BUILD)/routerctl $(FLEET_MEMBERS)
+
+# etcd laid out as a Vitess cluster (tools/vitess_topo.py writes it with
+# Vitess's own protos), VITESS_MEMBERS routerctl vitess watch processes; a
+# resharding cut over per tablet type, the January 2026 sequence (latent,
+# then served: refused), the repair; vtgate's view beside librouter's.
+VITESS_MEMBERS ?= 2
+demo-vitess: lib tools
+	$(call need_pkgs,$(PKGS_BUILD) etcd-server curl protobuf-compiler python3-protobuf)
+	cli/demo-vitess.sh $(BUILD)/routerctl $(VITESS_MEMBERS)
 
 # A fleet on one etcd (tests/fleet/fleet.c): MEMBERS followers in PROCS
 # processes, reshardings timed from the put's answer to each member, the

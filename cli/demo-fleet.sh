@@ -29,48 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# A port nothing listens on.  POSIX sh has no /dev/tcp (dash, Debian's
-# /bin/sh, treats it as a file name and every port looked free), so ask
-# curl: exit 7 is "could not connect".
-free_port() {
-	# Below Linux's ephemeral range (32768-60999): a port there can be
-	# taken by any outgoing connection between this check and etcd's bind.
-	for p in $(shuf -i 20000-32000 -n 50); do
-		curl -s -o /dev/null -m 1 "http://127.0.0.1:$p/" 2>/dev/null
-		if [ $? -eq 7 ]; then
-			echo "$p"; return 0
-		fi
-	done
-	echo "demo-fleet: found no free port" >&2
-	return 1
-}
-CPORT=$(free_port) && PPORT=$(free_port) || exit 2
-while [ "$PPORT" = "$CPORT" ]; do PPORT=$(free_port); done
-export ETCDCTL_ENDPOINTS=http://127.0.0.1:$CPORT ROUTER_ETCD_KEY=$KEY
-
-start_etcd() {
-	etcd --name demo --data-dir "$DIR/etcd" \
-		--listen-client-urls "$ETCDCTL_ENDPOINTS" \
-		--advertise-client-urls "$ETCDCTL_ENDPOINTS" \
-		--listen-peer-urls "http://127.0.0.1:$PPORT" \
-		--initial-advertise-peer-urls "http://127.0.0.1:$PPORT" \
-		--initial-cluster "demo=http://127.0.0.1:$PPORT" \
-		--log-level warn >>"$DIR/etcd.log" 2>&1 &
-	ETCD_PID=$!
-	i=0
-	until curl -sf -m 1 -X POST -d '{"key":"AA=="}' \
-		"$ETCDCTL_ENDPOINTS/v3/kv/range" >/dev/null 2>&1; do
-		i=$((i + 1))
-		# A port taken between free_port and etcd's bind (another job
-		# on the machine): etcd exits; the caller picks others.
-		if ! kill -0 "$ETCD_PID" 2>/dev/null && grep -q 'address already in use' "$DIR/etcd.log"; then
-			ETCD_PID=
-			return 1
-		fi
-		[ $i -gt 100 ] && { echo "etcd did not start:"; cat "$DIR/etcd.log"; exit 2; }
-		sleep 0.1
-	done
-}
+. "$(dirname "$0")/demo-etcd.sh"
 
 step() { printf '\n=== %s\n' "$*"; }
 fleet() { "$RCTL" fleet --wait 10 --expect "$N"; }
@@ -81,17 +40,9 @@ fleet() { "$RCTL" fleet --wait 10 --expect "$N"; }
 "$RCTL" dump "$DOC" --keyspace customer --shards customer=-40,40-80,80-c0,c0- >"$DIR/v4.json" || exit 2
 echo '{"keyspaces": {"customer": {}}}' >"$DIR/empty.json"
 
+first_etcd
 step "etcd-server on 127.0.0.1:$CPORT (data in $DIR/etcd)"
-tries=0
-until start_etcd; do
-	tries=$((tries + 1))
-	[ $tries -lt 3 ] || { echo "etcd did not start:"; cat "$DIR/etcd.log"; exit 2; }
-	CPORT=$(free_port) && PPORT=$(free_port) || exit 2
-	while [ "$PPORT" = "$CPORT" ]; do PPORT=$(free_port); done
-	export ETCDCTL_ENDPOINTS=http://127.0.0.1:$CPORT
-	rm -rf "$DIR/etcd"
-	echo "(a port was taken meanwhile: etcd-server on 127.0.0.1:$CPORT)"
-done
+export ROUTER_ETCD_KEY=$KEY
 step "push: customer on 2 shards"
 "$RCTL" push "$DIR/v2.json" || exit 1
 
