@@ -8,9 +8,10 @@
 #   1. a resharding of customer 2 -> 4 cut over in the topo (replica and
 #      rdonly first, then primary): every member follows;
 #   2. the January 2026 sequence: a failed MoveTables leaves an empty value
-#      at the global customer VSchema (`routerctl vitess check` names it at
-#      once, as a cron job would), then a rebuild writes it into the cell's
-#      SrvVSchema: every member refuses it and routes on;
+#      at the global customer VSchema (every member raises `latent` at
+#      once, and `routerctl vitess check` names it as a cron job would),
+#      then a rebuild writes it into the cell's SrvVSchema: every member
+#      refuses it and routes on;
 #   3. the repair (the good VSchema applied again): accepted.
 # After each step: what vtgate (which applies whatever arrives) serves for
 # customer.customer next to what each member serves.  Ends with the count of
@@ -24,7 +25,6 @@ N=${2:-2}
 TOPO="/usr/bin/python3 $(dirname "$0")/../tools/vitess_topo.py"
 EX=tests/data/examples
 PROBE=customer.customer=1
-STATUS=/librouter/status/vitess/zone1/
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/librouter-vitess-XXXXXX")
 ETCD_PID=
 PIDS=
@@ -92,7 +92,7 @@ for i in $(seq 1 "$N"); do
 	PIDS="$PIDS $!"
 done
 await ': accepted' "$since"
-"$RCTL" fleet --status-prefix "$STATUS"
+"$RCTL" vitess fleet --cell zone1 --wait 10 --expect "$N"
 compare
 
 step "resharding customer 2 -> 4: replica and rdonly cut over first"
@@ -105,12 +105,16 @@ step "resharding customer 2 -> 4: primary cut over"
 since=$(marks)
 topo srvkeyspace customer primary=-40,40-80,80-c0,c0-
 await ': accepted' "$since"
-"$RCTL" fleet --status-prefix "$STATUS"
+"$RCTL" vitess fleet --cell zone1 --wait 10 --expect "$N"
 compare
 
 step "January 2026: a failed MoveTables rolls back and leaves an EMPTY customer VSchema in the global topo (no rebuild)"
+since=$(marks)
 topo apply-vschema customer empty --skip-rebuild
-echo "  vtgate and every member still serve the old SrvVSchema: nothing visible. But:"
+echo "  vtgate and every member still serve the old SrvVSchema: vtgate shows nothing. librouter's members:"
+await ': latent' "$since"
+for i in $(seq 1 "$N"); do grep -h ': latent' "$DIR/app-$i.log" | tail -1 | sed 's/^/  /'; done
+echo "  and a one-shot check, as a cron job or a pipeline before RebuildVSchemaGraph would run it:"
 "$RCTL" vitess check --cell zone1 >"$DIR/check.out" 2>&1; latent_rc=$?
 sed 's/^/  check: /' "$DIR/check.out"
 echo "  (routerctl vitess check exit status $latent_rc: the alarm a cron job raises, 13 hours before the outage)"
@@ -121,13 +125,13 @@ topo rebuild
 await ': refused' "$since"
 for i in $(seq 1 "$N"); do grep -h ': refused' "$DIR/app-$i.log" | tail -1 | sed 's/^/  /'; done
 compare
-"$RCTL" fleet --status-prefix "$STATUS"
+"$RCTL" vitess fleet --cell zone1 --wait 10 --expect "$N"
 
 step "the repair: the good customer VSchema applied again (with its rebuild)"
 since=$(marks)
 topo apply-vschema customer $EX/customer_sharded.json
 await ': accepted' "$since"
-"$RCTL" fleet --status-prefix "$STATUS"; fleet_rc=$?
+"$RCTL" vitess fleet --cell zone1 --wait 10 --expect "$N"; fleet_rc=$?
 compare
 "$RCTL" vitess check --cell zone1 >"$DIR/check.out" 2>&1; check_rc=$?
 sed 's/^/  check: /' "$DIR/check.out"
