@@ -120,14 +120,20 @@ void router_etcd_queue_push(void *arg, const router_etcd_event *ev)
 	pthread_mutex_unlock(&q->mu);
 }
 
-uint64_t router_etcd_queue_session(router_etcd_queue *q)
+/* *v, a field of q, read under q's mutex. */
+static uint64_t read_locked(router_etcd_queue *q, const uint64_t *v)
 {
-	uint64_t s;
+	uint64_t x;
 
 	pthread_mutex_lock(&q->mu);
-	s = q->session;
+	x = *v;
 	pthread_mutex_unlock(&q->mu);
-	return s;
+	return x;
+}
+
+uint64_t router_etcd_queue_session(router_etcd_queue *q)
+{
+	return read_locked(q, &q->session);
 }
 
 static void deadline_in(struct timespec *ts, int ms)
@@ -204,10 +210,5 @@ void router_etcd_queue_close(router_etcd_queue *q)
 
 uint64_t router_etcd_queue_dropped(router_etcd_queue *q)
 {
-	uint64_t d;
-
-	pthread_mutex_lock(&q->mu);
-	d = q->dropped;
-	pthread_mutex_unlock(&q->mu);
-	return d;
+	return read_locked(q, &q->dropped);
 }
