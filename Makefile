@@ -84,7 +84,7 @@ ETCD_SHARED := $(BUILD)/librouter-etcd.so.$(VERSION)
 ETCD_LINK := $(ETCD_STATIC) $(STATIC) $(DEPLIBS) $(DEPLIBS_FLEET)
 
 # The Vitess tests link the fleet library too (the rule below).
-TEST_FLEET_SRCS := tests/test_vitess_topo.c tests/test_vitess_latent.c
+TEST_FLEET_SRCS := tests/test_vitess_topo.c tests/test_vitess_latent.c tests/test_etcd_queue.c
 TEST_FLEET_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_FLEET_SRCS))
 TEST_SRCS := $(filter-out $(TEST_FLEET_SRCS),$(wildcard tests/test_*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(TEST_FLEET_BINS)

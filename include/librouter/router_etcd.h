@@ -399,6 +399,111 @@ ROUTER_EXTERN size_t router_etcd_default_status_prefix(const char *key,
                                                        char *buf,
                                                        size_t cap);
 
+/* --- Event queue (0.3) ------------------------------------------------
+ *
+ * A bounded queue of follower events, so an application receives them on
+ * a thread of its own choosing instead of librouter's watcher thread:
+ * pass router_etcd_queue_push as router_etcd_options.on_event and the
+ * queue as on_event_arg, and pop the copies on any thread.  The bindings
+ * use it to run Python and Ruby callbacks on interpreter threads.
+ *
+ * The queue keeps the newest `capacity` events: a push into a full queue
+ * drops the oldest and counts it (router_etcd_queue_dropped), so a slow
+ * consumer never holds the watcher back.  Every function takes the
+ * queue's own mutex briefly; a push never blocks on a consumer.
+ *
+ * Sessions.  Consumers pop within a session, a number read with
+ * router_etcd_queue_session when the consumer starts.
+ * router_etcd_queue_close ends the current session at once and opens the
+ * next one: a consumer of the ended session takes what is still queued,
+ * then router_etcd_queue_pop tells it ROUTER_ESTATE, while pushes go on
+ * and a consumer started after the close (the next session) takes them.
+ * So a follower can be stopped and started again, each start with a new
+ * consumer, and the consumer of the previous start always ends, even if
+ * it had not yet noticed the close when the next one began.
+ *
+ * Lifetime.  The queue is reference-counted: create returns it with one
+ * reference, router_etcd_queue_ref adds one (e.g. for each consumer
+ * thread), router_etcd_queue_free drops one and the last frees it.  The
+ * follower using it as on_event_arg does not hold a reference: keep one
+ * until router_etcd_stop or router_etcd_free has returned.
+ */
+typedef struct router_etcd_queue router_etcd_queue;
+
+/* One event as router_etcd_queue_push copied it: the fields of
+ * router_etcd_event, with the router_error its error pointed to copied
+ * into err (has_error 1; else has_error 0 and err all zero).  A plain
+ * value, filled through the size its reader passes
+ * (router_etcd_queue_pop): fields are appended after err. */
+typedef struct router_etcd_event_copy {
+	router_etcd_event_kind kind;
+	int code;              /* ROUTER_OK or the failure's code */
+	int64_t revision;
+	uint64_t version;
+	uint64_t content_hash;
+	unsigned retry_ms;
+	int has_error;         /* 1 when the event carried a router_error */
+	router_error err;
+} router_etcd_event_copy;
+
+/* Create a queue keeping at most capacity events (1 .. 1048576), with one
+ * reference, in its first session.  Returns ROUTER_OK with *out set;
+ * ROUTER_EINVAL (NULL out, capacity out of range); ROUTER_ENOMEM.  Any
+ * thread. */
+ROUTER_EXTERN int router_etcd_queue_create(router_etcd_queue **out,
+                                           size_t capacity,
+                                           router_error *err);
+
+/* Add a reference; returns q.  Any thread holding a reference. */
+ROUTER_EXTERN router_etcd_queue *router_etcd_queue_ref(router_etcd_queue *q);
+
+/* Drop one reference; the last one frees the queue and the events still
+ * in it.  Accepts NULL.  Any thread; nothing may use the queue through
+ * the dropped reference afterwards. */
+ROUTER_EXTERN void router_etcd_queue_free(router_etcd_queue *q);
+
+/* Copy *ev (and the router_error it points to) into the queue q (a
+ * router_etcd_queue *), dropping the oldest event when it is full, and
+ * wake the consumers.  Has router_etcd_event_cb's signature: use it as
+ * on_event with on_event_arg = q.  Any thread; never blocks but on the
+ * queue's mutex. */
+ROUTER_EXTERN void router_etcd_queue_push(void *q, const router_etcd_event *ev);
+
+/* The current session (see above): read it when a consumer starts and
+ * pass it to each of its pops.  Any thread. */
+ROUTER_EXTERN uint64_t router_etcd_queue_session(router_etcd_queue *q);
+
+/* Take the oldest event into out: min(size, sizeof(router_etcd_event_copy))
+ * bytes (pass sizeof of yours); bytes past this library's struct are set
+ * to 0.  Waits for one while the queue is empty and session is current:
+ * timeout_ms -1 forever, 0 not at all, else at most that long.  cancel:
+ * NULL, or a flag of the caller's set by router_etcd_queue_cancel, which
+ * ends the wait.  Returns ROUTER_OK (an event taken); ROUTER_ERANGE
+ * (nothing taken: timeout_ms passed, or *cancel is nonzero);
+ * ROUTER_ESTATE (session has been ended by router_etcd_queue_close and
+ * nothing is left to take); ROUTER_EINVAL (NULL q or out, size 0,
+ * timeout_ms below -1).  Any thread; several may pop at once (each event
+ * goes to one of them). */
+ROUTER_EXTERN int router_etcd_queue_pop(router_etcd_queue *q,
+                                        uint64_t session,
+                                        const int *cancel, int timeout_ms,
+                                        router_etcd_event_copy *out,
+                                        size_t size);
+
+/* Set *cancel to 1 under the queue's mutex and wake every pop, so a pop
+ * given cancel returns ROUTER_ERANGE even if it had not started waiting
+ * yet (the caller clears the flag before its next pop).  For an
+ * interpreter's "interrupt this blocked thread" hook.  Any thread. */
+ROUTER_EXTERN void router_etcd_queue_cancel(router_etcd_queue *q,
+                                            int *cancel);
+
+/* End the current session and open the next (see above); wakes every
+ * pop.  Events queued stay queued.  Any thread. */
+ROUTER_EXTERN void router_etcd_queue_close(router_etcd_queue *q);
+
+/* Events dropped so far because the queue was full.  Any thread. */
+ROUTER_EXTERN uint64_t router_etcd_queue_dropped(router_etcd_queue *q);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,22 +10,21 @@
  * of its own.  Built without it (SR_HAVE_FOLLOWER undefined), the class
  * exists and its constructor raises Error naming the packages to install.
  *
- * Threads.  The follower's watcher thread calls on_event_cb below with no
- * librouter lock held; it never touches a Python object: it copies the
- * event (its router_error included) into the follower's queue, a
- * mutex-protected ring, and signals a condition variable.  A Python
- * thread (threading.Thread, daemon, one per start()) runs pump_run: it
- * waits on the condition without the GIL, takes the queued copies, and
- * calls on_event with the GIL, outside the queue's mutex.  So on_event
- * runs on a Python thread, may call anything (stop() and close() too),
- * and a slow on_event never holds the watcher back: the ring keeps the
- * newest QUEUE_CAP events and counts those it dropped.
+ * Threads.  The follower's watcher thread calls router_etcd_queue_push
+ * (librouter's event queue, router_etcd.h) with no librouter lock held;
+ * it never touches a Python object: the event (its router_error
+ * included) is copied into the queue.  A Python thread (threading.Thread,
+ * daemon, one per start(), in the queue's session of that start) runs
+ * pump_run: it pops without the GIL, and calls on_event with the GIL.  So
+ * on_event runs on a Python thread, may call anything (stop() and close()
+ * too), and a slow on_event never holds the watcher back: the queue
+ * keeps the newest QUEUE_CAP events and counts those it dropped.
  *
  * Lifetimes.  The Follower holds a strong reference to its Router, kept
  * until dealloc (no tp_clear of it), so the router outlives the C
  * follower that publishes into it; dealloc stops the follower first.
- * The queue is shared by the Follower and the event thread, freed by the
- * last of them (an atomic count).  stop() releases the GIL around
+ * The queue is shared by the Follower and the event thread, each holding
+ * a reference (router_etcd_queue_ref / _free).  stop() releases the GIL around
  * router_etcd_stop (which joins the watcher: the watcher never needs the
  * GIL, so this cannot deadlock), then ends the event thread after it has
  * delivered what was queued, and joins it unless called from it.
@@ -36,8 +35,6 @@
  * that are not there.  Create a new Follower in the child.
  */
 #include "binding.h"
-
-#include <pthread.h>
 
 #ifdef SR_HAVE_FOLLOWER
 #include "router_etcd.h"
@@ -68,76 +65,13 @@ static PyStructSequence_Desc FollowerEvent_desc = {
 
 #ifdef SR_HAVE_FOLLOWER
 
-/* One event as the watcher reported it (error copied). */
-typedef struct {
-	router_etcd_event_kind kind;
-	int code;
-	int64_t revision;
-	uint64_t version, content_hash;
-	unsigned retry_ms;
-	router_error err; /* code 0: none */
-} qevent;
-
-typedef struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	qevent *ring; /* QUEUE_CAP slots */
-	size_t head, n;
-	uint64_t dropped;
-	/* Changed by stop(): an event thread runs while it is the epoch it
-	 * started in, then drains and exits. */
-	uint64_t epoch;
-	int refs; /* the Follower + each event thread's capsule */
-} equeue;
-
-static void queue_unref(equeue *q)
-{
-	/* acq_rel: the last owner sees every write of the others before
-	 * it frees. */
-	if (__atomic_sub_fetch(&q->refs, 1, __ATOMIC_ACQ_REL) != 0)
-		return;
-	pthread_cond_destroy(&q->cv);
-	pthread_mutex_destroy(&q->mu);
-	PyMem_RawFree(q->ring);
-	PyMem_RawFree(q);
-}
-
-/* On the watcher thread (or start()'s caller, for the snapshot event):
- * no Python, no GIL. */
-static void on_event_cb(void *arg, const router_etcd_event *ev)
-{
-	equeue *q = arg;
-	qevent *e;
-
-	pthread_mutex_lock(&q->mu);
-	if (q->n == QUEUE_CAP) {
-		q->head = (q->head + 1) % QUEUE_CAP;
-		q->n--;
-		q->dropped++;
-	}
-	e = &q->ring[(q->head + q->n) % QUEUE_CAP];
-	e->kind = ev->kind;
-	e->code = ev->code;
-	e->revision = ev->revision;
-	e->version = ev->version;
-	e->content_hash = ev->content_hash;
-	e->retry_ms = ev->retry_ms;
-	if (ev->error != NULL)
-		e->err = *ev->error;
-	else
-		memset(&e->err, 0, sizeof e->err);
-	q->n++;
-	pthread_cond_broadcast(&q->cv);
-	pthread_mutex_unlock(&q->mu);
-}
-
 #endif /* SR_HAVE_FOLLOWER */
 
 typedef struct {
 	PyObject_HEAD
 #ifdef SR_HAVE_FOLLOWER
 	router_etcd *f;
-	equeue *q;   /* NULL without on_event */
+	router_etcd_queue *q; /* NULL without on_event */
 #endif
 	PyObject *router;   /* strong, until dealloc */
 	PyObject *on_event; /* callable or NULL */
@@ -164,7 +98,7 @@ static const char *kind_name(int kind)
 	return "unknown"; /* a kind newer than this binding */
 }
 
-static PyObject *event_object(modstate *st, const qevent *e)
+static PyObject *event_object(modstate *st, const router_etcd_event_copy *e)
 {
 	PyObject *ev = PyStructSequence_New(st->FollowerEvent_Type);
 	int has = e->code != ROUTER_OK;
@@ -201,8 +135,8 @@ static PyObject *event_object(modstate *st, const qevent *e)
  * thread goes on. */
 static PyObject *pump_run(PyObject *self, PyObject *unused)
 {
-	equeue *q = PyCapsule_GetPointer(PyTuple_GET_ITEM(self, 0),
-	                                 PUMP_CAPSULE);
+	router_etcd_queue *q = PyCapsule_GetPointer(PyTuple_GET_ITEM(self, 0),
+	                                            PUMP_CAPSULE);
 	PyObject *cb = PyTuple_GET_ITEM(self, 1);
 	modstate *st = get_state(PyTuple_GET_ITEM(self, 2));
 	uint64_t mine;
@@ -212,21 +146,20 @@ static PyObject *pump_run(PyObject *self, PyObject *unused)
 		return NULL;
 	mine = (uint64_t)PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(self, 3));
 	for (;;) {
-		qevent batch[BATCH];
+		router_etcd_event_copy batch[BATCH];
 		size_t n = 0;
-		int done;
+		int done = 0, rc;
 
+		/* Wait for the first event, take up to BATCH without waiting
+		 * again; ROUTER_ESTATE: this start's session is over and
+		 * nothing is left. */
 		Py_BEGIN_ALLOW_THREADS
-		pthread_mutex_lock(&q->mu);
-		while (q->n == 0 && q->epoch == mine)
-			pthread_cond_wait(&q->cv, &q->mu);
-		while (n < BATCH && q->n > 0) {
-			batch[n++] = q->ring[q->head];
-			q->head = (q->head + 1) % QUEUE_CAP;
-			q->n--;
-		}
-		done = q->epoch != mine && q->n == 0;
-		pthread_mutex_unlock(&q->mu);
+		rc = router_etcd_queue_pop(q, mine, NULL, -1, &batch[0],
+		                           sizeof batch[0]);
+		while (rc == ROUTER_OK && ++n < BATCH)
+			rc = router_etcd_queue_pop(q, mine, NULL, 0, &batch[n],
+			                           sizeof batch[n]);
+		done = rc == ROUTER_ESTATE;
 		Py_END_ALLOW_THREADS
 		for (size_t i = 0; i < n; i++) {
 			PyObject *ev = event_object(st, &batch[i]);
@@ -248,7 +181,7 @@ static PyMethodDef pump_def = {"_follower_events", pump_run, METH_NOARGS,
 
 static void capsule_free(PyObject *cap)
 {
-	queue_unref(PyCapsule_GetPointer(cap, PUMP_CAPSULE));
+	router_etcd_queue_free(PyCapsule_GetPointer(cap, PUMP_CAPSULE));
 }
 
 #endif /* SR_HAVE_FOLLOWER */
@@ -296,12 +229,8 @@ static int end_event_thread(FollowerObject *self, int join)
 	PyObject *th = self->thread, *ident = NULL, *r;
 	int same = 0;
 
-	if (self->q != NULL) {
-		pthread_mutex_lock(&self->q->mu);
-		self->q->epoch++;
-		pthread_cond_broadcast(&self->q->cv);
-		pthread_mutex_unlock(&self->q->mu);
-	}
+	if (self->q != NULL)
+		router_etcd_queue_close(self->q);
 	if (th == NULL)
 		return 0;
 	self->thread = NULL;
@@ -331,13 +260,11 @@ static int start_event_thread(FollowerObject *self)
 	PyObject *cap, *args, *fn = NULL, *threading, *th = NULL, *r;
 	uint64_t epoch;
 
-	pthread_mutex_lock(&self->q->mu);
-	epoch = self->q->epoch;
-	pthread_mutex_unlock(&self->q->mu);
+	epoch = router_etcd_queue_session(self->q);
 	cap = PyCapsule_New(self->q, PUMP_CAPSULE, capsule_free);
 	if (cap == NULL)
 		return -1;
-	__atomic_add_fetch(&self->q->refs, 1, __ATOMIC_ACQ_REL);
+	router_etcd_queue_ref(self->q);
 	args = Py_BuildValue("(NOOK)", cap, self->on_event, mod,
 	                     (unsigned long long)epoch);
 	if (args != NULL)
@@ -507,7 +434,7 @@ static PyObject *Follower_new(PyTypeObject *tp, PyObject *args,
 	const char *src = "document";
 	FollowerObject *self = NULL;
 	router_error err;
-	equeue *q = NULL;
+	router_etcd_queue *q = NULL;
 	int rc;
 
 	/* endpoints: a str, or an iterable of str joined with commas. */
@@ -560,25 +487,17 @@ static PyObject *Follower_new(PyTypeObject *tp, PyObject *args,
 	o.vitess_debounce_ms = debounce;
 	o.publish_flags = destructive ? ROUTER_PUBLISH_DESTRUCTIVE : 0;
 	if (on_event != NULL) {
-		q = PyMem_RawCalloc(1, sizeof *q);
-		if (q != NULL)
-			q->ring = PyMem_RawCalloc(QUEUE_CAP, sizeof(qevent));
-		if (q == NULL || q->ring == NULL) {
-			if (q != NULL)
-				PyMem_RawFree(q);
-			PyErr_NoMemory();
+		rc = router_etcd_queue_create(&q, QUEUE_CAP, &err);
+		if (rc != ROUTER_OK) {
+			sr_raise_error(st, rc, &err, NULL);
 			goto fail;
 		}
-		pthread_mutex_init(&q->mu, NULL);
-		pthread_cond_init(&q->cv, NULL);
-		q->refs = 1;
-		o.on_event = on_event_cb;
+		o.on_event = router_etcd_queue_push;
 		o.on_event_arg = q;
 	}
 	self = (FollowerObject *)tp->tp_alloc(tp, 0);
 	if (self == NULL) {
-		if (q != NULL)
-			queue_unref(q);
+		router_etcd_queue_free(q);
 		goto fail;
 	}
 	self->q = q;
@@ -766,11 +685,8 @@ static PyObject *Follower_status(FollowerObject *self, PyObject *unused)
 	if (router_etcd_status_get(self->f, &s, sizeof s) != ROUTER_OK)
 		return PyErr_Format(fstate((PyObject *)self)->Error,
 		                    "router_etcd_status_get failed");
-	if (self->q != NULL) {
-		pthread_mutex_lock(&self->q->mu);
-		dropped = self->q->dropped;
-		pthread_mutex_unlock(&self->q->mu);
-	}
+	if (self->q != NULL)
+		dropped = router_etcd_queue_dropped(self->q);
 	d = PyDict_New();
 	if (d == NULL ||
 	    dict_set(d, "state", PyUnicode_FromString(
@@ -935,8 +851,8 @@ static void Follower_dealloc(FollowerObject *self)
 	/* In a forked child: the C follower's threads are not there to be
 	 * joined; it is leaked. */
 	self->f = NULL;
-	if (self->q != NULL && self->pid == getpid())
-		queue_unref(self->q);
+	if (self->pid == getpid())
+		router_etcd_queue_free(self->q);
 	self->q = NULL;
 #endif
 	Follower_clear(self);

@@ -12,14 +12,14 @@
  * the class exists, ShardRouter::Follower::AVAILABLE is false and
  * Follower.new raises ShardRouter::Error naming the packages to install.
  *
- * Threads.  The watcher thread calls on_event_cb with no librouter lock
- * held; it cannot call Ruby (it is not a Ruby thread): it copies the
- * event (its router_error included) into the follower's queue, a
- * mutex-protected ring, and signals a condition variable.  A Ruby thread
- * (one per #start) runs drain: it waits on the condition without the GVL
- * (rb_thread_call_without_gvl, whose unblocking function wakes it, so
- * Thread#kill and interpreter exit work), takes the copies, and calls
- * the on_event block with the GVL, outside the mutex.  So the block runs
+ * Threads.  The watcher thread calls router_etcd_queue_push (librouter's
+ * event queue, router_etcd.h) with no librouter lock held; it cannot call
+ * Ruby (it is not a Ruby thread): the event (its router_error included)
+ * is copied into the queue.  A Ruby thread (one per #start, in the
+ * queue's session of that start) runs drain: it pops without the GVL
+ * (rb_thread_call_without_gvl, whose unblocking function cancels the
+ * pop, so Thread#kill and interpreter exit work), and calls the on_event
+ * block with the GVL.  So the block runs
  * on a Ruby thread, may call anything (#stop and #close too), and a slow
  * block never holds the watcher back: the ring keeps the newest
  * QUEUE_CAP events and counts those it dropped (status[:events_dropped]).
@@ -28,7 +28,7 @@
  * (as a Table does) and marks the Router object, so the router outlives
  * the C follower even when both become garbage in one GC; the free
  * function stops the follower first.  The queue is shared with the drain
- * thread and freed by the last of the two (an atomic count).  #stop
+ * thread, each holding a reference (router_etcd_queue_ref / _free).  #stop
  * releases the GVL around router_etcd_stop (which joins the watcher: the
  * watcher never needs the GVL, so this cannot deadlock), then ends the
  * drain thread after it has delivered what was queued, and joins it
@@ -41,7 +41,6 @@
  */
 #include "shardrouter.h"
 
-#include <pthread.h>
 #include <unistd.h>
 
 #ifdef SR_HAVE_FOLLOWER
@@ -55,72 +54,12 @@ static VALUE cFollower, cEvent;
 
 #ifdef SR_HAVE_FOLLOWER
 
-typedef struct {
-	router_etcd_event_kind kind;
-	int code;
-	int64_t revision;
-	uint64_t version, content_hash;
-	unsigned retry_ms;
-	router_error err; /* code 0: none */
-} qevent;
-
-typedef struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	qevent *ring; /* QUEUE_CAP slots */
-	size_t head, n;
-	uint64_t dropped;
-	/* Changed by #stop: a drain thread runs while it is the epoch it
-	 * started in, then drains what is left and exits. */
-	uint64_t epoch;
-	int refs; /* the Follower + each drain thread */
-} equeue;
-
-static void queue_unref(equeue *q)
-{
-	/* acq_rel: the last owner sees every write of the others. */
-	if (__atomic_sub_fetch(&q->refs, 1, __ATOMIC_ACQ_REL) != 0)
-		return;
-	pthread_cond_destroy(&q->cv);
-	pthread_mutex_destroy(&q->mu);
-	free(q->ring);
-	free(q);
-}
-
-/* On the watcher thread (or #start's, for the snapshot event): no Ruby. */
-static void on_event_cb(void *arg, const router_etcd_event *ev)
-{
-	equeue *q = arg;
-	qevent *e;
-
-	pthread_mutex_lock(&q->mu);
-	if (q->n == QUEUE_CAP) {
-		q->head = (q->head + 1) % QUEUE_CAP;
-		q->n--;
-		q->dropped++;
-	}
-	e = &q->ring[(q->head + q->n) % QUEUE_CAP];
-	e->kind = ev->kind;
-	e->code = ev->code;
-	e->revision = ev->revision;
-	e->version = ev->version;
-	e->content_hash = ev->content_hash;
-	e->retry_ms = ev->retry_ms;
-	if (ev->error != NULL)
-		e->err = *ev->error;
-	else
-		memset(&e->err, 0, sizeof e->err);
-	q->n++;
-	pthread_cond_broadcast(&q->cv);
-	pthread_mutex_unlock(&q->mu);
-}
-
 #endif /* SR_HAVE_FOLLOWER */
 
 typedef struct {
 #ifdef SR_HAVE_FOLLOWER
 	router_etcd *f;
-	equeue *q; /* NULL without a block */
+	router_etcd_queue *q; /* NULL without a block */
 #endif
 	rb_router *w; /* a reference taken (sr_router_unref) */
 	VALUE router, on_event, thread;
@@ -144,14 +83,10 @@ static void *stop_nogvl(void *f)
 	return NULL;
 }
 
-static void bump_epoch(equeue *q)
+static void bump_epoch(router_etcd_queue *q)
 {
-	if (q == NULL)
-		return;
-	pthread_mutex_lock(&q->mu);
-	q->epoch++;
-	pthread_cond_broadcast(&q->cv);
-	pthread_mutex_unlock(&q->mu);
+	if (q != NULL)
+		router_etcd_queue_close(q);
 }
 #endif
 
@@ -165,8 +100,7 @@ static void follower_free(void *p)
 		 * thread, if any, ends on its own. */
 		router_etcd_free(fo->f);
 		bump_epoch(fo->q);
-		if (fo->q != NULL)
-			queue_unref(fo->q);
+		router_etcd_queue_free(fo->q);
 	}
 	/* In a forked child the C follower is leaked: its threads are not
 	 * there to be joined. */
@@ -234,7 +168,7 @@ static VALUE utf8(const char *s)
 	return rb_utf8_str_new_cstr(s);
 }
 
-static VALUE event_to_ruby(const qevent *e)
+static VALUE event_to_ruby(const router_etcd_event_copy *e)
 {
 	int has = e->code != ROUTER_OK;
 
@@ -247,10 +181,10 @@ static VALUE event_to_ruby(const qevent *e)
 }
 
 typedef struct {
-	equeue *q;
+	router_etcd_queue *q;
 	uint64_t mine;
-	int interrupted;
-	qevent batch[BATCH];
+	int interrupted; /* set by drain_ubf (router_etcd_queue_cancel) */
+	router_etcd_event_copy batch[BATCH];
 	size_t n;
 	int done;
 } drain_state;
@@ -259,19 +193,19 @@ typedef struct {
 static void *drain_wait(void *p)
 {
 	drain_state *d = p;
-	equeue *q = d->q;
+	int rc;
 
-	pthread_mutex_lock(&q->mu);
-	while (q->n == 0 && q->epoch == d->mine && !d->interrupted)
-		pthread_cond_wait(&q->cv, &q->mu);
+	/* The first event waited for, up to BATCH without waiting again;
+	 * ROUTER_ERANGE: interrupted; ROUTER_ESTATE: this start's session
+	 * is over and nothing is left. */
 	d->n = 0;
-	while (d->n < BATCH && q->n > 0) {
-		d->batch[d->n++] = q->ring[q->head];
-		q->head = (q->head + 1) % QUEUE_CAP;
-		q->n--;
-	}
-	d->done = q->epoch != d->mine && q->n == 0;
-	pthread_mutex_unlock(&q->mu);
+	rc = router_etcd_queue_pop(d->q, d->mine, &d->interrupted, -1,
+	                           &d->batch[0], sizeof d->batch[0]);
+	while (rc == ROUTER_OK && ++d->n < BATCH)
+		rc = router_etcd_queue_pop(d->q, d->mine, &d->interrupted, 0,
+		                           &d->batch[d->n],
+		                           sizeof d->batch[d->n]);
+	d->done = rc == ROUTER_ESTATE;
 	return NULL;
 }
 
@@ -280,10 +214,7 @@ static void drain_ubf(void *p)
 {
 	drain_state *d = p;
 
-	pthread_mutex_lock(&d->q->mu);
-	d->interrupted = 1;
-	pthread_cond_broadcast(&d->q->cv);
-	pthread_mutex_unlock(&d->q->mu);
+	router_etcd_queue_cancel(d->q, &d->interrupted);
 }
 
 typedef struct {
@@ -338,7 +269,7 @@ static VALUE drain_done(VALUE p)
 {
 	drain_args *a = (drain_args *)p;
 
-	queue_unref(a->d->q);
+	router_etcd_queue_free(a->d->q);
 	xfree(a->d);
 	return Qnil;
 }
@@ -353,7 +284,7 @@ static VALUE drain(void *arg)
 	a.block = rb_ary_entry(ary, 0);
 	a.d = ALLOC(drain_state);
 	memset(a.d, 0, sizeof *a.d);
-	a.d->q = (equeue *)NUM2ULL(rb_ary_entry(ary, 1));
+	a.d->q = (router_etcd_queue *)(uintptr_t)NUM2ULL(rb_ary_entry(ary, 1));
 	a.d->mine = NUM2ULL(rb_ary_entry(ary, 2));
 	return rb_ensure(drain_loop, (VALUE)&a, drain_done, (VALUE)&a);
 }
@@ -442,7 +373,7 @@ static VALUE follower_init(VALUE self, VALUE router, VALUE opts,
 	VALUE keep = rb_ary_new();
 	const char *src;
 	router_error err;
-	equeue *q = NULL;
+	router_etcd_queue *q = NULL;
 	int rc;
 
 	o.endpoints = opt_str(opts, "endpoints", keep);
@@ -477,25 +408,15 @@ static VALUE follower_init(VALUE self, VALUE router, VALUE opts,
 		rb_raise(rb_eArgError,
 		         "source must be :document or :vitess, not :%s", src);
 	if (!NIL_P(on_event)) {
-		q = calloc(1, sizeof *q);
-		if (q != NULL && (q->ring = calloc(QUEUE_CAP, sizeof(qevent))) ==
-		                     NULL) {
-			free(q);
-			q = NULL;
-		}
-		if (q == NULL)
-			rb_memerror();
-		pthread_mutex_init(&q->mu, NULL);
-		pthread_cond_init(&q->cv, NULL);
-		q->refs = 1;
-		o.on_event = on_event_cb;
+		if (router_etcd_queue_create(&q, QUEUE_CAP, &err) != ROUTER_OK)
+			rb_memerror(); /* ENOMEM: the capacity is valid */
+		o.on_event = router_etcd_queue_push;
 		o.on_event_arg = q;
 	}
 	rc = router_etcd_create(&fo->f, w->r, &o, &err);
 	RB_GC_GUARD(keep);
 	if (rc != ROUTER_OK) {
-		if (q != NULL)
-			queue_unref(q);
+		router_etcd_queue_free(q);
 		sr_raise(rc, &err, O_CALL, Qnil);
 	}
 	fo->q = q;
@@ -526,16 +447,12 @@ static VALUE follower_start(VALUE self)
 	if (fo->started)
 		sr_raise_msg(ROUTER_ESTATE, "the Follower is already started");
 	if (fo->q != NULL) {
-		uint64_t epoch;
-
-		pthread_mutex_lock(&fo->q->mu);
-		epoch = fo->q->epoch;
-		pthread_mutex_unlock(&fo->q->mu);
+		uint64_t epoch = router_etcd_queue_session(fo->q);
 		VALUE args = rb_ary_new_from_args(3, fo->on_event,
 		                                  ULL2NUM((uintptr_t)fo->q),
 		                                  ULL2NUM(epoch));
 
-		__atomic_add_fetch(&fo->q->refs, 1, __ATOMIC_ACQ_REL);
+		router_etcd_queue_ref(fo->q);
 		/* rb_thread_create does not mark its argument: the thread's
 		 * own variable does, set before it can run (we hold the
 		 * GVL). */
@@ -640,11 +557,8 @@ static VALUE follower_status(VALUE self)
 	VALUE h = rb_hash_new();
 
 	router_etcd_status_get(fo->f, &s, sizeof s);
-	if (fo->q != NULL) {
-		pthread_mutex_lock(&fo->q->mu);
-		dropped = fo->q->dropped;
-		pthread_mutex_unlock(&fo->q->mu);
-	}
+	if (fo->q != NULL)
+		dropped = router_etcd_queue_dropped(fo->q);
 	sr_hset(h, "state", ID2SYM(rb_intern(router_etcd_state_name(s.state))));
 	sr_hset(h, "version", ULL2NUM(s.version));
 	sr_hset(h, "content_hash", ULL2NUM(s.content_hash));
