@@ -91,7 +91,7 @@ static const char *kind_name(int kind)
 {
 	static const char *const names[] = {
 	    NULL, "verdict", "snapshot", "connected", "disconnected",
-	    "compacted", "stale"};
+	    "compacted", "stale", "latent"};
 
 	if (kind > 0 && kind < (int)(sizeof names / sizeof names[0]))
 		return names[kind];
