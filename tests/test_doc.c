@@ -879,8 +879,10 @@ static void fields_that_do_not_route_are_reported_as_ignored(void **state)
 	/* false is the default: nothing to report */
 	assert_null(note_at(l.r, ROUTER_DOC_NOTE_IGNORED,
 	                    "keyspaces.u.tables.t.column_list_authoritative"));
-	assert_non_null(note_at(l.r, ROUTER_DOC_NOTE_UNSUPPORTED,
-	                        "shard_routing_rules"));
+	/* Shard and keyspace routing rules are applied (test_route_target):
+	 * nothing to report. */
+	assert_null(note_at(l.r, ROUTER_DOC_NOTE_UNSUPPORTED,
+	                    "shard_routing_rules"));
 	assert_null(note_at(l.r, ROUTER_DOC_NOTE_UNSUPPORTED,
 	                    "keyspace_routing_rules"));
 	unload(&l);

@@ -86,6 +86,26 @@ static const char *route_id(const router_table *t, const char *ks,
 	return *rc == ROUTER_OK ? res.shard : NULL;
 }
 
+/* "keyspace/shard" where vtgate serves keyspace.table for id, with the
+ * rules that applied in *rules (router_table_route_target). */
+static const char *target_of(const router_table *t, const char *ks,
+                             const char *table, int64_t id, unsigned *rules)
+{
+	static char buf[2 * ROUTER_NAME_MAX + 2];
+	router_route_result res;
+	router_target tg;
+	router_value v = ROUTER_VALUE_INT64(id);
+	router_error e;
+	int rc = router_table_route_target(t, ks, strlen(ks), table,
+	                                   strlen(table), &v, 1, &res, &tg, &e);
+
+	assert_int_equal(rc, ROUTER_OK);
+	assert_int_equal(tg.keyspace_len, strlen(tg.keyspace));
+	snprintf(buf, sizeof buf, "%s/%s", tg.keyspace, res.shard);
+	*rules = tg.rules;
+	return buf;
+}
+
 static void decode_reads_every_field_used(void **state)
 {
 	blob b;
@@ -610,6 +630,7 @@ static void build_applies_keyspace_routing_rules_first(void **state)
 {
 	router__vitess_built p, r;
 	router_error e;
+	unsigned rules;
 	int rc;
 
 	(void)state;
@@ -619,34 +640,78 @@ static void build_applies_keyspace_routing_rules_first(void **state)
 	assert_int_equal(build("srv_vschema_rules.bin", "srvks_customer.bin",
 	                       "srvks_commerce.bin", ROUTER__VITESS_REPLICA, &r, &e),
 	                 ROUTER_OK);
-	/* tenant -> customer for primary: tenant.customer is customer's. */
+	/* tenant -> customer for primary: tenant.customer is customer's,
+	 * served by keyspace customer. */
 	assert_string_equal(route_id(p.table, "tenant", "customer", 1, &rc), "80-");
+	assert_string_equal(target_of(p.table, "tenant", "customer", 1, &rules),
+	                    "customer/80-");
+	assert_int_equal(rules, ROUTER_TARGET_KEYSPACE_RULE);
 	/* ... and customer's table rules apply to it: tenant.corder is
 	 * looked up as customer.corder, routed to commerce. */
 	assert_string_equal(route_id(p.table, "tenant", "corder", 1, &rc), "0");
+	assert_string_equal(target_of(p.table, "tenant", "corder", 1, &rules),
+	                    "commerce/0");
+	assert_int_equal(rules, ROUTER_TARGET_KEYSPACE_RULE |
+	                            ROUTER_TARGET_TABLE_RULE);
 	/* tenant@replica -> commerce. */
 	assert_string_equal(route_id(r.table, "tenant", "customer", 1, &rc), "0");
+	assert_string_equal(target_of(r.table, "tenant", "customer", 1, &rules),
+	                    "commerce/0");
+	/* The document holds the rule vtgate applies for the tablet type. */
+	assert_non_null(strstr(p.document, "keyspace_routing_rules"));
 	router__vitess_built_clear(&p);
 	router__vitess_built_clear(&r);
 }
 
-static void build_keeps_shard_and_mirror_rules_vtgate_applies_later(void **state)
+/* customer.corder mid-MoveTables: the table routing rule names commerce
+ * as the keyspace, not only commerce's shard. */
+static void build_names_the_keyspace_a_table_rule_serves_from(void **state)
+{
+	router__vitess_built p;
+	router_error e;
+	unsigned rules;
+
+	(void)state;
+	assert_int_equal(build("srv_vschema_rules.bin", "srvks_customer.bin",
+	                       "srvks_commerce.bin", ROUTER__VITESS_PRIMARY, &p, &e),
+	                 ROUTER_OK);
+	assert_string_equal(target_of(p.table, "customer", "corder", 1, &rules),
+	                    "commerce/0");
+	assert_int_equal(rules, ROUTER_TARGET_TABLE_RULE);
+	router__vitess_built_clear(&p);
+}
+
+/* Partial MoveTables: customer's shard -80 is served from commerce under
+ * the same name, 80- still from customer (fixupPartiallyMovedShards). */
+static void build_applies_shard_routing_rules_after_the_shard(void **state)
 {
 	router__vitess_built p;
 	router_error e;
 	size_t i, n;
+	unsigned rules;
 	int mirror = 0;
+
+	int64_t low = 0;
+	int rc;
 
 	(void)state;
 	assert_int_equal(build("srv_vschema_rules.bin", "srvks_customer.bin",
 	                       "srvks_commerce.bin", 0, &p, &e),
 	                 ROUTER_OK);
-	assert_string_equal(router__vitess_routed_shard(&p, "customer", "-80"),
-	                    "commerce");
-	assert_string_equal(router__vitess_routed_shard(&p, "customer", "80-"),
-	                    "customer");
-	assert_string_equal(router__vitess_routed_shard(&p, "commerce", "0"),
-	                    "commerce");
+
+	/* An id whose keyspace ID falls in -80 (customer's vindex is
+	 * xxhash); id 1 falls in 80-. */
+	while (route_id(p.table, "customer", "customer", ++low, &rc) != NULL &&
+	       strcmp(route_id(p.table, "customer", "customer", low, &rc),
+	              "-80") != 0)
+		;
+	assert_string_equal(target_of(p.table, "customer", "customer", low,
+	                              &rules),
+	                    "commerce/-80");
+	assert_int_equal(rules, ROUTER_TARGET_SHARD_RULE);
+	assert_string_equal(target_of(p.table, "customer", "customer", 1, &rules),
+	                    "customer/80-");
+	assert_int_equal(rules, 0);
 	n = router_doc_report_count(p.report, 0);
 	for (i = 0; i < n; i++) {
 		const router_doc_note *note = router_doc_report_get(p.report, i);
@@ -657,10 +722,9 @@ static void build_keeps_shard_and_mirror_rules_vtgate_applies_later(void **state
 			mirror = 1;
 		}
 	}
+	/* Only the mirror rules are reported as not applied. */
 	assert_true(mirror);
-	/* Neither shard nor keyspace routing rules reach the document. */
-	assert_null(strstr(p.document, "shard_routing_rules"));
-	assert_null(strstr(p.document, "keyspace_routing_rules"));
+	assert_non_null(strstr(p.document, "shard_routing_rules"));
 	router__vitess_built_clear(&p);
 }
 
@@ -774,8 +838,18 @@ static void build_routes_a_keyspace_once_not_along_a_chain(void **state)
 	assert_int_equal(rc, ROUTER_ENOTFOUND);
 	/* commerce.corder's rule, looked up for tenant.corder. */
 	assert_string_equal(route_id(p.table, "tenant", "corder", 1, &rc), "80-");
-	assert_non_null(strstr(p.document, "\"tenant.corder\""));
-	assert_null(strstr(p.document, "\"commerce.corder\""));
+	{
+		unsigned rules;
+
+		assert_string_equal(target_of(p.table, "tenant", "corder", 1,
+		                              &rules),
+		                    "customer/80-");
+		assert_int_equal(rules, ROUTER_TARGET_KEYSPACE_RULE |
+		                            ROUTER_TARGET_TABLE_RULE);
+	}
+	/* The rules go into the document as vtgate reads them. */
+	assert_non_null(strstr(p.document, "\"commerce.corder\""));
+	assert_non_null(strstr(p.document, "keyspace_routing_rules"));
 	router__vitess_built_clear(&p);
 }
 
@@ -800,7 +874,8 @@ int main(void)
 	    cmocka_unit_test(build_applies_table_routing_rules_per_tablet_type),
 	    cmocka_unit_test(build_applies_keyspace_routing_rules_first),
 	    cmocka_unit_test(build_routes_a_keyspace_once_not_along_a_chain),
-	    cmocka_unit_test(build_keeps_shard_and_mirror_rules_vtgate_applies_later),
+	    cmocka_unit_test(build_names_the_keyspace_a_table_rule_serves_from),
+	    cmocka_unit_test(build_applies_shard_routing_rules_after_the_shard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

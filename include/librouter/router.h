@@ -52,7 +52,7 @@
  *   arrays), and what the library writes into caller memory, alone or in
  *   arrays (router_keyrange, router_route_result, router_history_entry,
  *   router_fence, router_pending_info, router_shadow_stat, which
- *   router_shadow_totals writes).
+ *   router_shadow_totals writes, router_target).
  * tests/abi checks all of this against the 0.1 header (tests/abi/
  * router-0.1.h).  Versions: a major version (and the soname,
  * librouter.so.MAJOR) changes for anything that breaks a program built
@@ -510,6 +510,47 @@ ROUTER_EXTERN int router_table_route_ksid(const router_table *t,
                                           router_route_result *out,
                                           router_error *err);
 
+/* Where vtgate serves a query (router_table_route_target, since 0.3):
+ * the keyspace and table after every routing rule of the SrvVSchema.
+ * Vitess applies them in this order (FindRoutedTable, then
+ * fixupPartiallyMovedShards), and so does librouter:
+ *   1. a keyspace routing rule (keyspace_routing_rules, multi-tenant
+ *      MoveTables) replaces the keyspace asked for;
+ *   2. a table routing rule (routing_rules, MoveTables) of that keyspace
+ *      and table replaces both ("customer.corder" -> "commerce.corder");
+ *   3. the shard is resolved in that keyspace's partition, and a shard
+ *      routing rule (shard_routing_rules, partial MoveTables) of that
+ *      keyspace and shard serves it from another keyspace, under the same
+ *      shard name.
+ * Mirror rules change no answer. */
+typedef struct router_target {
+	char keyspace[ROUTER_NAME_MAX + 1]; /* NUL-terminated */
+	size_t keyspace_len;
+	char table[ROUTER_NAME_MAX + 1]; /* NUL-terminated */
+	size_t table_len;
+	unsigned rules; /* ROUTER_TARGET_* bits: the rules that applied */
+} router_target;
+
+#define ROUTER_TARGET_KEYSPACE_RULE 0x1u /* keyspace_routing_rules */
+#define ROUTER_TARGET_TABLE_RULE 0x2u    /* routing_rules */
+#define ROUTER_TARGET_SHARD_RULE 0x4u    /* shard_routing_rules */
+
+/* router_table_route, also saying in *target where vtgate would serve the
+ * query (router_target): the shard in *out is the shard name vtgate
+ * targets, target->keyspace the keyspace it sends it to.  *target is
+ * filled whenever the names resolved to a table, also when the values do
+ * not route (ROUTER_NONE: no shard, no shard rule applied;
+ * ROUTER_EMULTISHARD: every shard of target->keyspace; a vindex error);
+ * when they did not (ROUTER_ENOTFOUND, ROUTER_EDISABLED, ROUTER_ERULE,
+ * ROUTER_EKEYSPACE, ROUTER_EINVAL for NULL arguments) target->keyspace_len
+ * is 0 and both names are "".  Returns as router_table_route.  Since 0.3;
+ * thread-safe. */
+ROUTER_EXTERN int router_table_route_target(
+    const router_table *t, const char *keyspace, size_t keyspace_len,
+    const char *table, size_t table_len, const router_value *values,
+    size_t nvalues, router_route_result *out, router_target *target,
+    router_error *err);
+
 /* The shards a `LIKE 'prefix%'` on the primary column can reach, for a
  * table whose primary vindex is cfc (Vitess's PrefixVindex): the bytes of
  * the LIKE literal (like, like_len) before its first unescaped % or _
@@ -916,6 +957,20 @@ ROUTER_EXTERN int router_route(router *r, const char *keyspace,
                                size_t table_len, const router_value *values,
                                size_t nvalues, router_route_result *out,
                                router_error *err);
+/* router_route, also saying in *target where vtgate would serve the query
+ * (router_table_route_target, on the table in service; shard, keyspace
+ * and table from the same table).  Lock-free, as router_route, but not
+ * through router_route's name cache: a few name lookups more.  Returns as
+ * router_table_route_target, plus ROUTER_ENOTFOUND when nothing is
+ * published.  Since 0.3. */
+ROUTER_EXTERN int router_route_target(router *r, const char *keyspace,
+                                      size_t keyspace_len, const char *table,
+                                      size_t table_len,
+                                      const router_value *values,
+                                      size_t nvalues,
+                                      router_route_result *out,
+                                      router_target *target,
+                                      router_error *err);
 /* The shard of keyspace holding keyspace ID ksid. */
 ROUTER_EXTERN int router_route_ksid(router *r, const char *keyspace,
                                     size_t keyspace_len, const void *ksid,

@@ -74,6 +74,14 @@ struct router_builder {
 	 * Vitess's message at 2i and 2i + 1. */
 	char **kserr;
 	size_t nkserr, ckserr;
+	/* Keyspace routing rules (router__builder_add_keyspace_rule): from
+	 * and to at 2i and 2i + 1, in the order given. */
+	char **ksrules;
+	size_t nksrules, cksrules;
+	/* Shard routing rules (router__builder_add_shard_rule): from
+	 * keyspace, shard and to keyspace at 3i, 3i + 1, 3i + 2. */
+	char **shrules;
+	size_t nshrules, cshrules;
 	bslot *map;
 	size_t mapcap, mapn;
 	router_error *problems;

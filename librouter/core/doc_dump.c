@@ -199,6 +199,43 @@ static json_t *dump_rules(dumper *d, const router_table *t)
 	return rr;
 }
 
+/* {"rules": [{"from_keyspace", "shard", "to_keyspace"}...]}, as the
+ * SrvVSchema's shard_routing_rules (one rule per key, sorted). */
+static json_t *dump_shard_rules(dumper *d, const router_table *t)
+{
+	json_t *rr = json_object(), *rules = json_array();
+	size_t i;
+
+	for (i = 0; i < t->nshrules; i++) {
+		json_t *r = json_object();
+
+		put(d, r, "from_keyspace", jstr(d, t->shrules[i].from_ks));
+		put(d, r, "to_keyspace", jstr(d, t->shrules[i].to_ks));
+		put(d, r, "shard", jstr(d, t->shrules[i].shard));
+		push(d, rules, r);
+	}
+	put(d, rr, "rules", rules);
+	return rr;
+}
+
+/* {"rules": [{"from_keyspace", "to_keyspace"}...]}, as the SrvVSchema's
+ * keyspace_routing_rules. */
+static json_t *dump_ks_rules(dumper *d, const router_table *t)
+{
+	json_t *rr = json_object(), *rules = json_array();
+	size_t i;
+
+	for (i = 0; i < t->nksrules; i++) {
+		json_t *r = json_object();
+
+		put(d, r, "from_keyspace", jstr(d, t->ksrules[i].from));
+		put(d, r, "to_keyspace", jstr(d, t->ksrules[i].to));
+		push(d, rules, r);
+	}
+	put(d, rr, "rules", rules);
+	return rr;
+}
+
 int router_doc_dump(const router_table *t, const char *keyspace,
                     unsigned flags, const router_allocator *alloc, char **out,
                     size_t *len, router_error *err)
@@ -238,6 +275,12 @@ int router_doc_dump(const router_table *t, const char *keyspace,
 		put(&d, root, "keyspaces", kss);
 		if (t->nrules > 0)
 			put(&d, root, "routing_rules", dump_rules(&d, t));
+		if (t->nshrules > 0)
+			put(&d, root, "shard_routing_rules",
+			    dump_shard_rules(&d, t));
+		if (t->nksrules > 0)
+			put(&d, root, "keyspace_routing_rules",
+			    dump_ks_rules(&d, t));
 	}
 	if (!(flags & ROUTER_DOC_DUMP_VITESS) && t->version != 0)
 		put(&d, root, "version", juint(&d, t->version));

@@ -539,9 +539,9 @@ static void scan(ld *l, json_t *obj, const fspec *spec, size_t n,
 			     jtype(rules));
 		} else if (json_array_size(rules) > 0) {
 			note(l, ROUTER_DOC_NOTE_UNSUPPORTED, ROUTER_OK,
-			     "%s (%zu rule%s) not applied by librouter: routes "
-			     "of the keyspaces they name may differ from "
-			     "vtgate's",
+			     "%s (%zu rule%s) not applied by librouter: "
+			     "mirroring sends copies of queries to another "
+			     "keyspace and changes no route",
 			     spec[i].snake, json_array_size(rules),
 			     json_array_size(rules) == 1 ? "" : "s");
 		}
@@ -554,8 +554,8 @@ enum { S_KEYSPACES, S_ROUTING_RULES, S_SHARD_RR, S_KEYSPACE_RR, S_MIRROR,
 static const fspec srv_fields[S_N] = {
     {"keyspaces", NULL, F_OBJECT, U_USE},
     {"routing_rules", "routingRules", F_OBJECT, U_USE},
-    {"shard_routing_rules", "shardRoutingRules", F_OBJECT, U_RULES},
-    {"keyspace_routing_rules", "keyspaceRoutingRules", F_OBJECT, U_RULES},
+    {"shard_routing_rules", "shardRoutingRules", F_OBJECT, U_USE},
+    {"keyspace_routing_rules", "keyspaceRoutingRules", F_OBJECT, U_USE},
     {"mirror_rules", "mirrorRules", F_OBJECT, U_RULES},
     {"version", NULL, F_VERSION, U_USE},
 };
@@ -611,6 +611,14 @@ enum { R_FROM, R_TO, R_N };
 static const fspec rule_fields[R_N] = {
     {"from_table", "fromTable", F_STRING, U_USE},
     {"to_tables", "toTables", F_ARRAY, U_USE},
+};
+
+/* keyspace_routing_rules and shard_routing_rules entries. */
+enum { XR_FROM, XR_TO, XR_SHARD, XR_N };
+static const fspec xrule_fields[XR_N] = {
+    {"from_keyspace", "fromKeyspace", F_STRING, U_USE},
+    {"to_keyspace", "toKeyspace", F_STRING, U_USE},
+    {"shard", NULL, F_STRING, U_USE},
 };
 
 /* ---- values ------------------------------------------------------------ */
@@ -1786,6 +1794,76 @@ static void walk_keyspace_map(ld *l, json_t *obj, int versioned)
 	}
 }
 
+/* keyspace_routing_rules (shard 0) or shard_routing_rules (shard 1):
+ * {"rules": [{"from_keyspace", "to_keyspace"[, "shard"]}]}.  Vitess keeps
+ * every rule in a map without checking it (buildKeyspaceRoutingRule,
+ * buildShardRoutingRule), the last of a key winning; so does the table.
+ * A rule whose fields are of the wrong type, or that has a control
+ * character, is reported and skipped. */
+static void walk_xrules(ld *l, json_t *obj, int shard)
+{
+	const char *what = shard ? "shard routing rule" : "keyspace routing rule";
+	json_t *v[RR_N], *r;
+	const char *k[RR_N];
+	size_t i, old;
+
+	scan(l, obj, rr_fields, RR_N, v, k);
+	if (v[RR_RULES] == NULL)
+		return;
+	old = path_key(l, k[RR_RULES]);
+	json_array_foreach(v[RR_RULES], i, r) {
+		json_t *f[XR_N];
+		const char *fk[XR_N], *from, *to, *sh;
+		size_t o2 = path_index(l, i);
+		router_error e;
+		int rc;
+
+		if (!json_is_object(r)) {
+			note(l, ROUTER_DOC_NOTE_ERROR, ROUTER_EDOC,
+			     "a %s must be an object, not %s", what, jtype(r));
+			l->skipped = 1;
+			path_set(l, o2);
+			continue;
+		}
+		/* "shard" is a field of shard rules only: scan the keyspace
+		 * rules' two, so that a stray "shard" is an unknown field. */
+		scan(l, r, xrule_fields, shard ? XR_N : XR_SHARD, f, fk);
+		if (!shard) {
+			f[XR_SHARD] = NULL;
+			fk[XR_SHARD] = NULL;
+		}
+		from = f[XR_FROM] ? json_string_value(f[XR_FROM]) : "";
+		to = f[XR_TO] ? json_string_value(f[XR_TO]) : "";
+		sh = f[XR_SHARD] ? json_string_value(f[XR_SHARD]) : "";
+		if ((fk[XR_FROM] != NULL && f[XR_FROM] == NULL &&
+		     !json_is_null(json_object_get(r, fk[XR_FROM]))) ||
+		    (fk[XR_TO] != NULL && f[XR_TO] == NULL &&
+		     !json_is_null(json_object_get(r, fk[XR_TO]))) ||
+		    (shard && fk[XR_SHARD] != NULL && f[XR_SHARD] == NULL &&
+		     !json_is_null(json_object_get(r, fk[XR_SHARD])))) {
+			/* a field of the wrong type: reported by scan */
+			l->skipped = 1;
+			path_set(l, o2);
+			continue;
+		}
+		if (bad_name(l, what, from) || bad_name(l, what, to) ||
+		    bad_name(l, what, sh)) {
+			path_set(l, o2);
+			continue;
+		}
+		rc = shard ? router__builder_add_shard_rule(l->b, from, sh, to,
+		                                            &e)
+		           : router__builder_add_keyspace_rule(l->b, from, to,
+		                                               &e);
+		if (rc != ROUTER_OK) {
+			builder_err(l, &e);
+			l->skipped = 1;
+		}
+		path_set(l, o2);
+	}
+	path_set(l, old);
+}
+
 static void walk_srv(ld *l, json_t *root)
 {
 	json_t *v[S_N];
@@ -1806,6 +1884,16 @@ static void walk_srv(ld *l, json_t *root)
 	if (v[S_ROUTING_RULES] != NULL) {
 		old = path_key(l, k[S_ROUTING_RULES]);
 		walk_rules(l, v[S_ROUTING_RULES]);
+		path_set(l, old);
+	}
+	if (v[S_KEYSPACE_RR] != NULL) {
+		old = path_key(l, k[S_KEYSPACE_RR]);
+		walk_xrules(l, v[S_KEYSPACE_RR], 0);
+		path_set(l, old);
+	}
+	if (v[S_SHARD_RR] != NULL) {
+		old = path_key(l, k[S_SHARD_RR]);
+		walk_xrules(l, v[S_SHARD_RR], 1);
 		path_set(l, old);
 	}
 }

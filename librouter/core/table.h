@@ -143,6 +143,29 @@ enum {
 	ROUTER__RULE_MULTI
 };
 
+/* A keyspace routing rule (SrvVSchema keyspace_routing_rules): a query
+ * naming keyspace `from` is resolved in keyspace `to`, tables and table
+ * routing rules included (Vitess's findRoutedKeyspace).  Only a rule
+ * whose from has no tablet-type suffix applies (plain): the table routes
+ * as PRIMARY; "ks@replica" rules are kept to be written back. */
+typedef struct router__ksrule {
+	const char *from; /* as given: "src", "src@replica" */
+	size_t from_len;
+	const char *to;
+	size_t to_len;
+	int plain; /* from has no '@' */
+} router__ksrule;
+
+/* A shard routing rule (SrvVSchema shard_routing_rules): shard `shard`
+ * of keyspace `from_ks` is served by keyspace `to_ks` under the same
+ * shard name (Vitess's FindRoutedShard, applied after the shard is
+ * resolved in from_ks: fixupPartiallyMovedShards). */
+typedef struct router__shrule {
+	const char *from_ks;
+	const char *shard;
+	const char *to_ks;
+} router__shrule;
+
 /* A table of slots, one per router handle id: the pre-resolved definition
  * a handle routes through in this table (NULL: resolve by name).  Grown by
  * the router's writer and swapped atomically; readers check id < n. */
@@ -176,6 +199,13 @@ struct router_table {
 	size_t nprimary_rules; /* rules with a keyspace and no tablet type:
 	                        * the first nprimary_rules after sorting by
 	                        * applies_to_primary first */
+	/* Keyspace and shard routing rules (documents only: the loader's),
+	 * each sorted by its key ((from), (from_ks, shard)), one per key
+	 * (the last given wins, as Go's map in Vitess). */
+	const router__ksrule *ksrules;
+	size_t nksrules;
+	const router__shrule *shrules;
+	size_t nshrules;
 	/* Set at publish. */
 	struct router *owner;
 	router__slots *slots; /* read with ck_pr_load_ptr */
@@ -248,6 +278,26 @@ int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
                           const char *table, size_t tl,
                           const router__tdef **out, router_error *err);
 
+/* What router__table_resolve_at applied on its way (NULL members: that
+ * kind of rule did not apply). */
+typedef struct router__resolved {
+	const router__ksrule *ksrule; /* the keyspace routing rule */
+	const router__rule *rule;     /* the table routing rule */
+} router__resolved;
+
+/* router__table_resolve, saying which rules it applied in *how (which
+ * may be NULL): the keyspace routing rule of ks first, then the table
+ * routing rules and tables of the keyspace it names. */
+int router__table_resolve_at(const router_table *t, const char *ks,
+                             size_t ksl, const char *table, size_t tl,
+                             const router__tdef **out, router__resolved *how,
+                             router_error *err);
+
+/* The keyspace serving shard of keyspace ks after the shard routing
+ * rules: the rule's to_ks, or NULL when no rule names (ks, shard). */
+const char *router__shard_routed(const router_table *t, const char *ks,
+                                 const char *shard, size_t shard_len);
+
 /* Index of the shard of ks holding ksid (ks has at least one shard). */
 uint32_t router__shard_search(const router__keyspace *ks, const uint8_t *ksid,
                               size_t len);
@@ -274,6 +324,24 @@ int router__table_route_d(const router_table *t, const char *keyspace,
                           size_t table_len, const router_value *values,
                           size_t nvalues, router_route_result *out,
                           router_error *err, const router__tdef **d);
+
+/* router__table_route_d, saying in *how (may be NULL) which rules the
+ * names went through. */
+int router__table_route_at(const router_table *t, const char *keyspace,
+                           size_t keyspace_len, const char *table,
+                           size_t table_len, const router_value *values,
+                           size_t nvalues, router_route_result *out,
+                           router_error *err, const router__tdef **d,
+                           router__resolved *how);
+
+/* *target for a lookup that resolved to d through how (d NULL: the names
+ * did not resolve, target emptied), whose result is out when rc is
+ * ROUTER_OK; table/tl are the names asked (an unsharded keyspace's
+ * undeclared table keeps its name).  table_target.c. */
+void router__target_fill(const router_table *t, const router__tdef *d,
+                         const router__resolved *how, const char *table,
+                         size_t tl, int rc, const router_route_result *out,
+                         router_target *target);
 
 /* router_table_route_ksid without the NULL checks of t and out. */
 int router__table_route_ksid(const router_table *t, const char *keyspace,
@@ -375,6 +443,20 @@ void router__shards_all(router__shards *s);
  * ROUTER_NONE for no shard; ROUTER_ERANGE past cap; else ROUTER_OK. */
 int router__shards_status(const router__shards *s, int rc, size_t *count,
                           router_error *err);
+
+/* Keyspace and shard routing rules, for the document loader: given in
+ * document order (a later rule for the same from, or the same from and
+ * shard, replaces the earlier one at build, as Vitess's maps do).
+ * Vitess validates neither: a to keyspace that is not in the table is
+ * kept, and a lookup through it is ROUTER_ENOTFOUND.  ROUTER_OK,
+ * ROUTER_EINVAL (NULL), ROUTER_ENOMEM. */
+int router__builder_add_keyspace_rule(router_builder *b, const char *from,
+                                      const char *to, router_error *err);
+int router__builder_add_shard_rule(router_builder *b,
+                                   const char *from_keyspace,
+                                   const char *shard,
+                                   const char *to_keyspace,
+                                   router_error *err);
 
 /* Free a table's memory now (the router's reclamation callback). */
 void router__table_destroy(router_table *t);

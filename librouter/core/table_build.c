@@ -943,6 +943,96 @@ static int build_rules(bstate *s)
 	return 0;
 }
 
+/* A keyspace or shard routing rule as given, with its position. */
+typedef struct given_rule {
+	const char *k1, *k2; /* from (keyspace rules: k2 ""), or ks and shard */
+	const char *to;
+	size_t idx;
+} given_rule;
+
+/* By key, then by position: the last of a run of equal keys wins. */
+static int given_cmp(const void *x, const void *y)
+{
+	const given_rule *a = x, *b = y;
+	int c = strcmp(a->k1, b->k1);
+
+	if (c == 0)
+		c = strcmp(a->k2, b->k2);
+	if (c == 0)
+		c = a->idx < b->idx ? -1 : a->idx > b->idx;
+	return c;
+}
+
+/* Sorts g[0..n) and keeps the last rule of each key at the front;
+ * returns how many are kept. */
+static size_t last_of_each(given_rule *g, size_t n)
+{
+	size_t i, m = 0;
+
+	qsort(g, n, sizeof *g, given_cmp);
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n && strcmp(g[i].k1, g[i + 1].k1) == 0 &&
+		    strcmp(g[i].k2, g[i + 1].k2) == 0)
+			continue;
+		g[m++] = g[i];
+	}
+	return m;
+}
+
+/* Keyspace and shard routing rules, sorted, one per key: the last given
+ * wins (Vitess builds a Go map from them). */
+static int build_ks_shard_rules(bstate *s)
+{
+	router_builder *b = s->b;
+	router_table *t = s->t;
+	size_t n = b->nksrules > b->nshrules ? b->nksrules : b->nshrules;
+	given_rule *g = router__malloc(b->a, (n ? n : 1) * sizeof *g);
+	router__ksrule *kr;
+	router__shrule *sr;
+	size_t i, m;
+
+	kr = router__arena_alloc(s->ar, (b->nksrules ? b->nksrules : 1) *
+	                                    sizeof *kr);
+	sr = router__arena_alloc(s->ar, (b->nshrules ? b->nshrules : 1) *
+	                                    sizeof *sr);
+	if (g == NULL || kr == NULL || sr == NULL)
+		goto oom;
+	for (i = 0; i < b->nksrules; i++)
+		g[i] = (given_rule){b->ksrules[2 * i], "",
+		                    b->ksrules[2 * i + 1], i};
+	m = last_of_each(g, b->nksrules);
+	for (i = 0; i < m; i++) {
+		kr[i].from = router__arena_strdup(s->ar, g[i].k1);
+		kr[i].to = router__arena_strdup(s->ar, g[i].to);
+		if (kr[i].from == NULL || kr[i].to == NULL)
+			goto oom;
+		kr[i].from_len = strlen(kr[i].from);
+		kr[i].to_len = strlen(kr[i].to);
+		kr[i].plain = strchr(kr[i].from, '@') == NULL;
+	}
+	t->ksrules = kr;
+	t->nksrules = m;
+	for (i = 0; i < b->nshrules; i++)
+		g[i] = (given_rule){b->shrules[3 * i], b->shrules[3 * i + 1],
+		                    b->shrules[3 * i + 2], i};
+	m = last_of_each(g, b->nshrules);
+	for (i = 0; i < m; i++) {
+		sr[i].from_ks = router__arena_strdup(s->ar, g[i].k1);
+		sr[i].shard = router__arena_strdup(s->ar, g[i].k2);
+		sr[i].to_ks = router__arena_strdup(s->ar, g[i].to);
+		if (sr[i].from_ks == NULL || sr[i].shard == NULL ||
+		    sr[i].to_ks == NULL)
+			goto oom;
+	}
+	t->shrules = sr;
+	t->nshrules = m;
+	router__free(b->a, g);
+	return 0;
+oom:
+	router__free(b->a, g);
+	return -1;
+}
+
 int router_table_build(router_builder *b, router_table **out,
                        router_error *err)
 {
@@ -1011,7 +1101,7 @@ int router_table_build(router_builder *b, router_table **out,
 		t->kserr = kserr;
 		t->nkserr = b->nkserr;
 	}
-	if (build_rules(&s))
+	if (build_rules(&s) || build_ks_shard_rules(&s))
 		goto oom;
 	if (b->problems_nomem)
 		goto oom;

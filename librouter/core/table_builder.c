@@ -203,6 +203,8 @@ void router_builder_free(router_builder *b)
 	}
 	router__free(a, b->rules);
 	free_strv(a, b->kserr, 2 * b->nkserr);
+	free_strv(a, b->ksrules, 2 * b->nksrules);
+	free_strv(a, b->shrules, 3 * b->nshrules);
 	router__free(a, b->map);
 	router__free(a, b->problems);
 	if (a != &router__default_allocator) {
@@ -710,4 +712,72 @@ int router__builder_add_keyspace_error(router_builder *b, const char *ks,
 	b->nkserr++;
 	router__clearerr(err);
 	return ROUTER_OK;
+}
+
+/* Appends the n strings v[0..n) to *vec (n per entry), copied. */
+static int add_strings(router_builder *b, char ***vec, size_t *count,
+                       size_t *cap, const char *const *v, size_t n,
+                       router_error *err)
+{
+	size_t i;
+
+	if (router__grow(b->a, (void **)vec, cap, n * *count + n,
+	                 sizeof **vec))
+		return nomem(err, v[0]);
+	for (i = 0; i < n; i++) {
+		(*vec)[n * *count + i] = router__strndup(b->a, v[i],
+		                                         strlen(v[i]));
+		if ((*vec)[n * *count + i] == NULL) {
+			while (i-- > 0)
+				router__free(b->a, (*vec)[n * *count + i]);
+			return nomem(err, v[0]);
+		}
+	}
+	(*count)++;
+	router__clearerr(err);
+	return ROUTER_OK;
+}
+
+int router__builder_add_keyspace_rule(router_builder *b, const char *from,
+                                      const char *to, router_error *err)
+{
+	const char *v[2] = {from, to};
+
+	if (b == NULL || from == NULL || to == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "keyspace routing rule: NULL argument");
+	/* from may carry a tablet type: "ks@replica". */
+	if (strlen(from) > ROUTER_NAME_MAX + 8 || strlen(to) > ROUTER_NAME_MAX)
+		return router__seterr(err, ROUTER_ERANGE, from,
+		                      "keyspace routing rule %.*s -> %.*s: a "
+		                      "keyspace name longer than %d bytes",
+		                      ROUTER_NAME_MAX, from, ROUTER_NAME_MAX, to,
+		                      ROUTER_NAME_MAX);
+	return add_strings(b, &b->ksrules, &b->nksrules, &b->cksrules, v, 2,
+	                   err);
+}
+
+int router__builder_add_shard_rule(router_builder *b,
+                                   const char *from_keyspace,
+                                   const char *shard,
+                                   const char *to_keyspace,
+                                   router_error *err)
+{
+	const char *v[3] = {from_keyspace, shard, to_keyspace};
+
+	if (b == NULL || from_keyspace == NULL || shard == NULL ||
+	    to_keyspace == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "shard routing rule: NULL argument");
+	if (strlen(from_keyspace) > ROUTER_NAME_MAX ||
+	    strlen(shard) > ROUTER_NAME_MAX ||
+	    strlen(to_keyspace) > ROUTER_NAME_MAX)
+		return router__seterr(err, ROUTER_ERANGE, from_keyspace,
+		                      "shard routing rule %.*s/%.*s -> %.*s: a "
+		                      "name longer than %d bytes",
+		                      ROUTER_NAME_MAX, from_keyspace,
+		                      ROUTER_NAME_MAX, shard, ROUTER_NAME_MAX,
+		                      to_keyspace, ROUTER_NAME_MAX);
+	return add_strings(b, &b->shrules, &b->nshrules, &b->cshrules, v, 3,
+	                   err);
 }

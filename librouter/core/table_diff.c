@@ -83,6 +83,14 @@ uint64_t router__table_content_hash(const router_table *t)
 			          t->rules[i].error);
 		h = hu(h, acc);
 	}
+	/* Keyspace and shard routing rules: sorted by key, one per key. */
+	h = hu(h, t->nksrules);
+	for (i = 0; i < t->nksrules; i++)
+		h = hs(hs(h, t->ksrules[i].from), t->ksrules[i].to);
+	h = hu(h, t->nshrules);
+	for (i = 0; i < t->nshrules; i++)
+		h = hs(hs(hs(h, t->shrules[i].from_ks), t->shrules[i].shard),
+		       t->shrules[i].to_ks);
 	return h;
 }
 
@@ -384,6 +392,88 @@ out:
 	router__free(d->a, y);
 }
 
+static int shrule_key_cmp(const router__shrule *x, const router__shrule *y)
+{
+	int c = strcmp(x->from_ks, y->from_ks);
+
+	return c != 0 ? c : strcmp(x->shard, y->shard);
+}
+
+/* Keyspace and shard routing rules, as ROUTER_DIFF_RULE entries named
+ * "keyspace FROM" and "shard KS/SHARD" (table rules are named by their
+ * from_table, which has no blank): both lists are sorted by key. */
+static void diff_ks_shard_rules(router_diff *d, const router_table *a,
+                                const router_table *b)
+{
+	static const router_table empty;
+	char na[2 * ROUTER_NAME_MAX + 16], nb[sizeof na];
+	size_t i = 0, j = 0;
+
+	if (a == NULL)
+		a = &empty;
+	while (i < a->nksrules || j < b->nksrules) {
+		int c = i == a->nksrules   ? 1
+		        : j == b->nksrules ? -1
+		                           : strcmp(a->ksrules[i].from,
+		                                    b->ksrules[j].from);
+
+		if (c < 0) {
+			snprintf(na, sizeof na, "keyspace %s", a->ksrules[i].from);
+			dadd(d, ROUTER_DIFF_RULE, ROUTER_DIFF_REMOVED, "", na,
+			     "-> %s", a->ksrules[i].to);
+			i++;
+		} else if (c > 0) {
+			snprintf(nb, sizeof nb, "keyspace %s", b->ksrules[j].from);
+			dadd(d, ROUTER_DIFF_RULE, ROUTER_DIFF_ADDED, "", nb,
+			     "-> %s", b->ksrules[j].to);
+			j++;
+		} else {
+			if (strcmp(a->ksrules[i].to, b->ksrules[j].to) != 0) {
+				snprintf(na, sizeof na, "keyspace %s",
+				         a->ksrules[i].from);
+				dadd(d, ROUTER_DIFF_RULE, ROUTER_DIFF_CHANGED,
+				     "", na, "-> %s becomes -> %s",
+				     a->ksrules[i].to, b->ksrules[j].to);
+			}
+			i++;
+			j++;
+		}
+	}
+	i = j = 0;
+	while (i < a->nshrules || j < b->nshrules) {
+		int c = i == a->nshrules   ? 1
+		        : j == b->nshrules ? -1
+		                           : shrule_key_cmp(&a->shrules[i],
+		                                            &b->shrules[j]);
+
+		if (c < 0) {
+			snprintf(na, sizeof na, "shard %s/%s",
+			         a->shrules[i].from_ks, a->shrules[i].shard);
+			dadd(d, ROUTER_DIFF_RULE, ROUTER_DIFF_REMOVED, "", na,
+			     "-> %s", a->shrules[i].to_ks);
+			i++;
+		} else if (c > 0) {
+			snprintf(nb, sizeof nb, "shard %s/%s",
+			         b->shrules[j].from_ks, b->shrules[j].shard);
+			dadd(d, ROUTER_DIFF_RULE, ROUTER_DIFF_ADDED, "", nb,
+			     "-> %s", b->shrules[j].to_ks);
+			j++;
+		} else {
+			if (strcmp(a->shrules[i].to_ks, b->shrules[j].to_ks) !=
+			    0) {
+				snprintf(na, sizeof na, "shard %s/%s",
+				         a->shrules[i].from_ks,
+				         a->shrules[i].shard);
+				dadd(d, ROUTER_DIFF_RULE, ROUTER_DIFF_CHANGED,
+				     "", na, "-> %s becomes -> %s",
+				     a->shrules[i].to_ks, b->shrules[j].to_ks);
+			}
+			i++;
+			j++;
+		}
+	}
+}
+
 static size_t count_declared(const router__keyspace *ks)
 {
 	return ks->ntables;
@@ -416,6 +506,7 @@ int router_diff_tables(const router_table *a, const router_table *b,
 	}
 	d->a = router__arena_allocator(d->ar);
 	diff_rules(d, a, b);
+	diff_ks_shard_rules(d, a, b);
 	na = a ? a->nkeyspaces : 0;
 	while (i < na || j < b->nkeyspaces) {
 		const router__keyspace *x = i < na ? &a->keyspaces[i] : NULL;

@@ -120,13 +120,77 @@ int router__keyspace_missing(const router_table *t, const char *ks,
 	return ROUTER_ENOTFOUND;
 }
 
+/* The plain keyspace routing rule of keyspace (ks, ksl), or NULL. */
+static const router__ksrule *ksrule_of(const router_table *t, const char *ks,
+                                       size_t ksl)
+{
+	size_t lo = 0, hi = t->nksrules;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_bytes(t->ksrules[mid].from, ks, ksl);
+
+		if (c == 0)
+			return t->ksrules[mid].plain ? &t->ksrules[mid] : NULL;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const char *router__shard_routed(const router_table *t, const char *ks,
+                                 const char *shard, size_t shard_len)
+{
+	size_t lo = 0, hi = t->nshrules;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const router__shrule *r = &t->shrules[mid];
+		int c = strcmp(r->from_ks, ks);
+
+		if (c == 0)
+			c = cmp_bytes(r->shard, shard, shard_len);
+		if (c == 0)
+			return r->to_ks;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
                           const char *table, size_t tl,
                           const router__tdef **out, router_error *err)
 {
+	return router__table_resolve_at(t, ks, ksl, table, tl, out, NULL, err);
+}
+
+int router__table_resolve_at(const router_table *t, const char *ks,
+                             size_t ksl, const char *table, size_t tl,
+                             const router__tdef **out, router__resolved *how,
+                             router_error *err)
+{
 	const router__keyspace *k;
 	const router__tdef *d;
 
+	if (how != NULL)
+		{ how->ksrule = NULL; how->rule = NULL; }
+	/* Keyspace routing rules first: vtgate resolves the table, its
+	 * routing rules included, in the keyspace the rule names. */
+	if (t->nksrules > 0 && ksl > 0) {
+		const router__ksrule *kr = ksrule_of(t, ks, ksl);
+
+		if (kr != NULL) {
+			ks = kr->to;
+			ksl = kr->to_len;
+			if (how != NULL)
+				how->ksrule = kr;
+		}
+	}
 	if (t->nprimary_rules > 0) {
 		size_t lo = 0, hi = t->nprimary_rules;
 
@@ -157,6 +221,8 @@ int router__table_resolve(const router_table *t, const char *ks, size_t ksl,
 					    "table %s has been disabled",
 					    r->from);
 				*out = r->target;
+				if (how != NULL)
+					how->rule = r;
 				return ROUTER_OK;
 			}
 			if (c < 0)
@@ -423,15 +489,29 @@ int router__table_route_d(const router_table *t, const char *keyspace,
                           size_t nvalues, router_route_result *out,
                           router_error *err, const router__tdef **dout)
 {
+	return router__table_route_at(t, keyspace, keyspace_len, table,
+	                              table_len, values, nvalues, out, err,
+	                              dout, NULL);
+}
+
+int router__table_route_at(const router_table *t, const char *keyspace,
+                           size_t keyspace_len, const char *table,
+                           size_t table_len, const router_value *values,
+                           size_t nvalues, router_route_result *out,
+                           router_error *err, const router__tdef **dout,
+                           router__resolved *how)
+{
 	const router__tdef *d;
 	int rc;
 
 	*dout = NULL;
+	if (how != NULL)
+		{ how->ksrule = NULL; how->rule = NULL; }
 	if ((rc = check_buf(keyspace, keyspace_len, "keyspace", err)) ||
 	    (rc = check_buf(table, table_len, "table", err)))
 		return rc;
-	rc = router__table_resolve(t, keyspace, keyspace_len, table,
-	                           table_len, &d, err);
+	rc = router__table_resolve_at(t, keyspace, keyspace_len, table,
+	                              table_len, &d, how, err);
 	if (rc != ROUTER_OK)
 		return rc;
 	*dout = d;

@@ -64,35 +64,15 @@ static const char *suffix_of(router__vitess_tablet t)
 
 void router__vitess_built_clear(router__vitess_built *b)
 {
-	size_t i;
-
 	if (b == NULL)
 		return;
 	router_table_free(b->table);
 	free(b->document);
 	router_doc_report_free(b->report);
 	router__vitess_notes_free(&b->notes);
-	for (i = 0; i < b->nshard_rules; i++) {
-		free(b->shard_rules[i].from_keyspace);
-		free(b->shard_rules[i].shard);
-		free(b->shard_rules[i].to_keyspace);
-	}
-	free(b->shard_rules);
 	memset(b, 0, sizeof *b);
 }
 
-const char *router__vitess_routed_shard(const router__vitess_built *b,
-                                        const char *keyspace,
-                                        const char *shard)
-{
-	size_t i;
-
-	for (i = 0; b != NULL && i < b->nshard_rules; i++)
-		if (strcmp(b->shard_rules[i].from_keyspace, keyspace) == 0 &&
-		    strcmp(b->shard_rules[i].shard, shard) == 0)
-			return b->shard_rules[i].to_keyspace;
-	return keyspace;
-}
 
 /* ---- the build ---------------------------------------------------------- */
 
@@ -339,17 +319,6 @@ static int shards_json(bctx *c, const char *ks, json_t *kso)
 	return ROUTER_OK;
 }
 
-/* Split "ks.t@type" into its keyspace (or "" when unqualified). */
-static size_t qual_len(const char *from)
-{
-	const char *dot = strchr(from, '.');
-	const char *at = strchr(from, '@');
-
-	if (dot == NULL || (at != NULL && at < dot))
-		return 0;
-	return (size_t)(dot - from);
-}
-
 /* A rule's from_table with the suffixes "@primary" and "@<type>" swapped
  * for a REPLICA or RDONLY table (vitess_build.h). */
 static char *rule_from(bctx *c, const char *from)
@@ -376,8 +345,7 @@ static char *rule_from(bctx *c, const char *from)
 	return r;
 }
 
-static json_t *rule_json(const char *from, char *const *to, size_t nto,
-                         const char *new_ks, size_t old_kslen)
+static json_t *rule_json(const char *from, char *const *to, size_t nto)
 {
 	json_t *o = json_object(), *a = json_array();
 	size_t i;
@@ -386,21 +354,8 @@ static json_t *rule_json(const char *from, char *const *to, size_t nto,
 		json_decref(o);
 		return NULL;
 	}
-	if (new_ks != NULL) {
-		char *f = malloc(strlen(new_ks) + strlen(from) + 1);
-
-		if (f == NULL)
-			goto fail;
-		strcpy(f, new_ks);
-		strcat(f, from + old_kslen);
-		if (jset(o, "from_table", json_string(f)) < 0) {
-			free(f);
-			goto fail;
-		}
-		free(f);
-	} else if (jset(o, "from_table", json_string(from)) < 0) {
+	if (jset(o, "from_table", json_string(from)) < 0)
 		goto fail;
-	}
 	for (i = 0; i < nto; i++)
 		if (jpush(a, json_string(to[i])) < 0)
 			goto fail;
@@ -453,7 +408,7 @@ static int build_doc(bctx *c, json_t **docp)
 	const Vschema__SrvVSchema *srv = c->srv;
 	const char *name;
 	json_t *v;
-	size_t i, j;
+	size_t i;
 	int rc;
 
 	*docp = doc;
@@ -489,25 +444,24 @@ static int build_doc(bctx *c, json_t **docp)
 		}
 	}
 	json_object_foreach(orig, name, v) {
-		json_t *k;
+		json_t *k = json_deep_copy(v);
 
-		if (json_object_get(routed, name) != NULL)
-			continue;
-		k = json_deep_copy(v);
 		if (jset(kss, name, k) < 0)
 			goto nomem;
 		rc = shards_json(c, name, k);
 		if (rc != ROUTER_OK)
 			goto out;
 	}
-	/* A routed keyspace holds its target's own definition: vtgate
-	 * routes a keyspace once (no chains), then resolves the table in the
-	 * target as it is, even when the target is itself routed away. */
+	/* A keyspace routing rule's target must be a keyspace of the
+	 * SrvVSchema (vtgate would fail every query of the routed keyspace;
+	 * librouter refuses the whole value instead, naming the rule).
+	 * vtgate routes a keyspace once (no chains), then resolves the table
+	 * and its routing rules in the target as it is, even when the target
+	 * is itself routed away: the table's own resolution does the same. */
 	json_object_foreach(routed, name, v) {
 		const char *to = routed_keyspace(c, name);
-		json_t *k = json_object_get(orig, to);
 
-		if (k == NULL) {
+		if (json_object_get(orig, to) == NULL) {
 			rc = router__seterr(
 			    c->err, ROUTER_ENOTFOUND, name,
 			    "%s: keyspace routing rule %s -> %s: keyspace %s "
@@ -515,15 +469,8 @@ static int build_doc(bctx *c, json_t **docp)
 			    srv_key(c), name, to, to);
 			goto out;
 		}
-		k = json_deep_copy(k);
-		if (jset(kss, name, k) < 0)
-			goto nomem;
-		rc = shards_json(c, to, k);
-		if (rc != ROUTER_OK)
-			goto out;
 	}
-	/* Table routing rules: the tablet type's suffix swapped in, the
-	 * rules of a routed keyspace replaced by its target's. */
+	/* Table routing rules: the tablet type's suffix swapped in. */
 	if (srv->routing_rules != NULL && srv->routing_rules->n_rules > 0) {
 		json_t *rr = json_object();
 
@@ -534,67 +481,15 @@ static int build_doc(bctx *c, json_t **docp)
 		for (i = 0; i < srv->routing_rules->n_rules; i++) {
 			const Vschema__RoutingRule *r =
 			    srv->routing_rules->rules[i];
-			size_t ql = qual_len(r->from_table);
-			char ks[ROUTER_NAME_MAX + 1];
-			char *from;
+			char *from = rule_from(c, r->from_table);
 			json_t *o;
 
-			for (j = 0; j < r->n_to_tables; j++) {
-				size_t tl = qual_len(r->to_tables[j]);
-
-				if (tl == 0 || tl > ROUTER_NAME_MAX)
-					continue;
-				memcpy(ks, r->to_tables[j], tl);
-				ks[tl] = '\0';
-				if (json_object_get(routed, ks) != NULL) {
-					rc = router__seterr(
-					    c->err, ROUTER_EUNSUPPORTED,
-					    r->from_table,
-					    "%s: routing rule %s -> %s targets "
-					    "keyspace %s, which a keyspace "
-					    "routing rule sends to %s: one "
-					    "table cannot hold both",
-					    srv_key(c), r->from_table,
-					    r->to_tables[j], ks,
-					    routed_keyspace(c, ks));
-					goto out;
-				}
-			}
-			from = rule_from(c, r->from_table);
 			if (from == NULL)
 				goto nomem;
-			ks[0] = '\0';
-			if (ql > 0 && ql <= ROUTER_NAME_MAX) {
-				memcpy(ks, from, ql);
-				ks[ql] = '\0';
-			}
-			/* vtgate looks up "from.t" as "to.t": a routed
-			 * keyspace's own rules are never consulted, its
-			 * target's are, under the routed keyspace's name. */
-			if (ks[0] == '\0' || json_object_get(routed, ks) == NULL) {
-				o = rule_json(from, r->to_tables, r->n_to_tables,
-				              NULL, 0);
-				if (jpush(rules, o) < 0) {
-					free(from);
-					goto nomem;
-				}
-			}
-			if (ks[0] != '\0') {
-				const char *src;
-				json_t *dummy;
-
-				json_object_foreach(routed, src, dummy) {
-					if (strcmp(routed_keyspace(c, src), ks) != 0)
-						continue;
-					o = rule_json(from, r->to_tables,
-					              r->n_to_tables, src, ql);
-					if (jpush(rules, o) < 0) {
-						free(from);
-						goto nomem;
-					}
-				}
-			}
+			o = rule_json(from, r->to_tables, r->n_to_tables);
 			free(from);
+			if (jpush(rules, o) < 0)
+				goto nomem;
 		}
 	}
 	if (srv->mirror_rules != NULL && srv->mirror_rules->n_rules > 0) {
@@ -612,33 +507,42 @@ static int build_doc(bctx *c, json_t **docp)
 				goto nomem;
 		}
 	}
-	/* Shard routing rules: kept aside (the last of a key wins). */
-	if (srv->shard_routing_rules != NULL) {
-		const Vschema__ShardRoutingRules *sr = srv->shard_routing_rules;
+	/* Keyspace routing rules: the one vtgate applies for this tablet
+	 * type (findRoutedKeyspace), as a plain rule the table applies. */
+	if (json_object_size(routed) > 0) {
+		json_t *kr = json_object(), *a = json_array();
 
-		c->out->shard_rules = calloc(sr->n_rules ? sr->n_rules : 1,
-		                             sizeof *c->out->shard_rules);
-		if (c->out->shard_rules == NULL)
+		if (jset(doc, "keyspace_routing_rules", kr) < 0 ||
+		    jset(kr, "rules", a) < 0)
+			goto nomem;
+		json_object_foreach(routed, name, v) {
+			json_t *o = json_object();
+
+			if (jpush(a, o) < 0 ||
+			    jset_str(o, "from_keyspace", name) < 0 ||
+			    jset_str(o, "to_keyspace",
+			             routed_keyspace(c, name)) < 0)
+				goto nomem;
+		}
+	}
+	/* Shard routing rules: as given (the table keeps the last of a key,
+	 * and applies them after the shard is found, as vtgate does). */
+	if (srv->shard_routing_rules != NULL &&
+	    srv->shard_routing_rules->n_rules > 0) {
+		const Vschema__ShardRoutingRules *sr = srv->shard_routing_rules;
+		json_t *o = json_object(), *a = json_array();
+
+		if (jset(doc, "shard_routing_rules", o) < 0 ||
+		    jset(o, "rules", a) < 0)
 			goto nomem;
 		for (i = 0; i < sr->n_rules; i++) {
 			const Vschema__ShardRoutingRule *r = sr->rules[i];
-			router__vitess_shard_rule *d = NULL;
+			json_t *x = json_object();
 
-			for (j = 0; j < c->out->nshard_rules; j++)
-				if (strcmp(c->out->shard_rules[j].from_keyspace,
-				           r->from_keyspace) == 0 &&
-				    strcmp(c->out->shard_rules[j].shard, r->shard) == 0)
-					d = &c->out->shard_rules[j];
-			if (d == NULL) {
-				d = &c->out->shard_rules[c->out->nshard_rules++];
-				d->from_keyspace = strdup(r->from_keyspace);
-				d->shard = strdup(r->shard);
-				if (d->from_keyspace == NULL || d->shard == NULL)
-					goto nomem;
-			}
-			free(d->to_keyspace);
-			d->to_keyspace = strdup(r->to_keyspace);
-			if (d->to_keyspace == NULL)
+			if (jpush(a, x) < 0 ||
+			    jset_str(x, "from_keyspace", r->from_keyspace) < 0 ||
+			    jset_str(x, "to_keyspace", r->to_keyspace) < 0 ||
+			    jset_str(x, "shard", r->shard) < 0)
 				goto nomem;
 			if (json_object_get(orig, r->to_keyspace) == NULL)
 				router__vitess_note(

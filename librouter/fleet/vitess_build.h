@@ -19,16 +19,19 @@
  *     "ks.t@<type>" then "ks.t"; the table applies "ks.t@primary" then
  *     "ks.t", so for those types the document swaps the suffixes
  *     "@primary" and "@<type>" (every rule is kept, and validated);
- *   - keyspace routing rules: applied first, as FindRoutedTable does: a
- *     keyspace routed elsewhere becomes, in the document, a copy of its
- *     target keyspace (its vindexes, tables and shards) with copies of the
- *     target's qualified table routing rules, since vtgate resolves
- *     "from.t" as "to.t" and looks up the rules under "to";
- *   - shard routing rules: vtgate resolves the shard in the queried
- *     keyspace's partition, then serves it from to_keyspace under the same
- *     shard name (fixupPartiallyMovedShards): the shard name the table
- *     answers is already vtgate's; the keyspace is answered by
- *     router__vitess_routed_shard;
+ *   - keyspace routing rules: the one vtgate applies for the tablet type
+ *     (findRoutedKeyspace: "ks@<type>", then "ks") goes into the document
+ *     as a plain rule, which the table applies first, as FindRoutedTable
+ *     does (router_table_route_target names the keyspace that serves);
+ *     a keyspace routed elsewhere also becomes, in the document, a copy
+ *     of its target keyspace (its vindexes, tables and shards) with copies
+ *     of the target's qualified table routing rules, so that calls that
+ *     name a keyspace without a table (router_route_ksid) and the guards
+ *     see what vtgate serves under that name;
+ *   - shard routing rules: into the document as given; the table applies
+ *     them after resolving the shard in the queried keyspace's partition
+ *     (fixupPartiallyMovedShards): the shard name is the same, the
+ *     keyspace router_table_route_target names is the rule's;
  *   - mirror rules change no answer: copied into the document, where the
  *     loader reports them (informational).
  *
@@ -85,13 +88,6 @@ typedef struct router__vitess_input {
 	int64_t min_version;
 } router__vitess_input;
 
-/* A shard routing rule: from_keyspace/shard is served by to_keyspace. */
-typedef struct router__vitess_shard_rule {
-	char *from_keyspace;
-	char *shard;
-	char *to_keyspace;
-} router__vitess_shard_rule;
-
 /* What a build produced (caller-owned; zero-initialise it, clear it with
  * router__vitess_built_clear). */
 typedef struct router__vitess_built {
@@ -101,8 +97,6 @@ typedef struct router__vitess_built {
 	router_doc_report *report; /* the loader's report, or NULL */
 	router__vitess_notes notes; /* decoding and assembly warnings */
 	uint64_t version;
-	router__vitess_shard_rule *shard_rules; /* last rule per key wins */
-	size_t nshard_rules;
 } router__vitess_built;
 
 /* Build out from in.  Returns ROUTER_OK with out->table set, or an error
@@ -120,11 +114,5 @@ int router__vitess_build(const router__vitess_input *in,
                          router__vitess_built *out, router_error *err);
 
 void router__vitess_built_clear(router__vitess_built *b);
-
-/* The keyspace that serves shard of keyspace after the shard routing rules
- * (keyspace itself when no rule names it). */
-const char *router__vitess_routed_shard(const router__vitess_built *b,
-                                        const char *keyspace,
-                                        const char *shard);
 
 #endif /* ROUTER_VITESS_BUILD_H */

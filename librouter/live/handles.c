@@ -428,6 +428,43 @@ int router_route(router *r, const char *keyspace, size_t keyspace_len,
 	return rc;
 }
 
+int router_route_target(router *r, const char *keyspace, size_t keyspace_len,
+                        const char *table, size_t table_len,
+                        const router_value *values, size_t nvalues,
+                        router_route_result *out, router_target *target,
+                        router_error *err)
+{
+	ck_epoch_record_t *rec;
+	const router_table *t;
+	const router__tdef *d = NULL;
+	router__resolved how;
+	int rc;
+
+	if (target != NULL)
+		memset(target, 0, sizeof *target);
+	if (r == NULL || out == NULL || target == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_route_target: NULL argument");
+	if ((rec = reader()) == NULL)
+		return no_reader(err);
+	section_begin(rec);
+	t = consume_ptr(&r->current);
+	if (t == NULL) {
+		rc = no_table(err);
+	} else {
+		/* The names, the shard and the target from one table: the
+		 * rule and definition pointers live in t, read before the
+		 * section ends. */
+		rc = router__table_route_at(t, keyspace, keyspace_len, table,
+		                            table_len, values, nvalues, out,
+		                            err, &d, &how);
+		router__target_fill(t, d, &how, table, table_len, rc, out,
+		                    target);
+	}
+	section_end(rec);
+	return rc;
+}
+
 int router_route_ksid(router *r, const char *keyspace, size_t keyspace_len,
                       const void *ksid, size_t ksid_len,
                       router_route_result *out, router_error *err)

@@ -97,7 +97,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				                              strlen(name), "\x42", 1,
 				                              &r, &e);
 			}
-			(void)router__vitess_routed_shard(&b, "customer", "-80");
+			{
+				router_route_result r;
+				router_target tg;
+				router_value v = ROUTER_VALUE_INT64(2);
+
+				(void)router_table_route_target(
+				    b.table, "customer", 8, "customer", 8, &v, 1,
+				    &r, &tg, &e);
+			}
 		}
 		router__vitess_built_clear(&b);
 	}
