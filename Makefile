@@ -512,7 +512,8 @@ test-link: lib $(BUILD)/smoke-static $(BUILD)/smoke-shared
 # old_caller links against the library without symbol versions (the same
 # objects, the same soname), as binaries of 0.1 did, and runs against the
 # real $(SHARED); new_caller links ROUTER_0.2 and must refuse to load
-# against a library built without that node.
+# against a library built without that node (nor the later ones, which
+# inherit from it).
 ABI_DIR := $(BUILD)/abi
 ABI_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(EXTRA_CFLAGS)
 ABI_BASE := 3ae8c8e
@@ -527,7 +528,7 @@ $(ABI_DIR)/unversioned/librouter.so: $(LIB_OBJS)
 
 $(ABI_DIR)/no-0.2/$(SONAME): $(LIB_OBJS) $(SYMBOL_MAP)
 	@mkdir -p $(dir $@)
-	sed '/^ROUTER_0.2 {/,/^} ROUTER_0.1;/d' $(SYMBOL_MAP) > $(ABI_DIR)/no-0.2/router.map
+	sed '/^ROUTER_0.2 {/,$$d' $(SYMBOL_MAP) > $(ABI_DIR)/no-0.2/router.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(ABI_DIR)/no-0.2/router.map \
 		-o $@ $(LIB_OBJS) $(DEPLIBS) $(LDFLAGS_ALL)
 

@@ -923,9 +923,37 @@ done:
 	return ret;
 }
 
+/* The SrvVSchema fields of the rules a route went through, as a JSON
+ * array, or (text) joined with ", " into buf. */
+static json_t *target_rules(const router_target *tg, char *buf, size_t cap)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} kinds[] = {{ROUTER_TARGET_KEYSPACE_RULE, "keyspace_routing_rules"},
+	             {ROUTER_TARGET_TABLE_RULE, "routing_rules"},
+	             {ROUTER_TARGET_SHARD_RULE, "shard_routing_rules"}};
+	json_t *a = json_array();
+	size_t i, used = 0;
+
+	if (cap > 0)
+		buf[0] = '\0';
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		if (!(tg->rules & kinds[i].bit))
+			continue;
+		json_array_append_new(a, json_string(kinds[i].name));
+		if (used < cap)
+			used += (size_t)snprintf(buf + used, cap - used, "%s%s",
+			                         used ? ", " : "", kinds[i].name);
+	}
+	return a;
+}
+
 static int cmd_route(cli *c)
 {
 	router_value vals[MAX_VALUES];
+	router_target tg;
+	char why[128];
 	uint8_t *bufs[MAX_VALUES] = {NULL};
 	size_t nv = c->npos - 3, i;
 	router_route_result res;
@@ -950,8 +978,9 @@ static int cmd_route(cli *c)
 	}
 	rc = ROUTER_ENEEDSLOOKUP;
 	if ((c->seen & (O_COLUMN | O_LOOKUP_ROWS)) == 0)
-		rc = router_table_route(d.t, ks, strlen(ks), table,
-		                        strlen(table), vals, nv, &res, &e);
+		rc = router_table_route_target(d.t, ks, strlen(ks), table,
+		                               strlen(table), vals, nv, &res,
+		                               &tg, &e);
 	if (rc == ROUTER_ENEEDSLOOKUP) {
 		ret = route_column(c, d.t, ks, table, vals, nv);
 		goto out;
@@ -974,14 +1003,22 @@ static int cmd_route(cli *c)
 		for (i = 0; i < nv; i++)
 			json_array_append_new(vs, jvalue(&vals[i], c->pos[3 + i]));
 		emit(json_pack(
-		    "{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "ok", 1,
-		    "keyspace", jstr(ks), "table", jstr(table), "shard",
+		    "{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o, "
+		    "s:o}}",
+		    "ok", 1, "keyspace", jstr(ks), "table", jstr(table), "shard",
 		    rc == ROUTER_NONE ? json_null() : jstr(res.shard), "ksid",
 		    rc == ROUTER_NONE || vname == NULL ? json_null() : jstr(hex),
 		    "vindex", jstr(vname), "vindex_type", jstr(vtype),
-		    "version", juint(res.version), "values", vs));
+		    "version", juint(res.version), "values", vs, "target",
+		    "keyspace", jstr(tg.keyspace), "table", jstr(tg.table),
+		    "rules", target_rules(&tg, why, sizeof why)));
 	} else {
 		printf("%s\n", rc == ROUTER_NONE ? "none" : res.shard);
+		/* Where vtgate sends it, when a rule moved it elsewhere. */
+		json_decref(target_rules(&tg, why, sizeof why));
+		if (tg.rules != 0)
+			printf("served by %s.%s (%s)\n", tg.keyspace, tg.table,
+			       why);
 	}
 	ret = EXIT_YES;
 out:

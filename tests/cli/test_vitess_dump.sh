@@ -55,10 +55,16 @@ rev=$(lastrev)
 # The document is one `routerctl dump` writes: other commands read it.
 "$ctl" validate "$tmp/primary.json" > /dev/null || fail "the dumped document does not validate"
 [ "$("$ctl" route "$tmp/primary.json" customer customer 1)" = "80-" ] || fail "primary customer.customer 1"
-# Mid-MoveTables: primary writes of customer.corder go to commerce.
-"$ctl" route "$tmp/primary.json" customer corder 1 | grep -qx 0 || fail "primary customer.corder"
-[ "$("$ctl" route "$tmp/replica.json" customer corder 1)" = "c0-" ] || fail "replica customer.corder (4 shards, own rule)"
-[ "$("$ctl" route "$tmp/primary.json" tenant customer 1)" = "80-" ] || fail "keyspace routing rule tenant -> customer"
+# Mid-MoveTables: primary writes of customer.corder go to commerce, and
+# route says so (the keyspace, not only commerce's shard).
+"$ctl" route "$tmp/primary.json" customer corder 1 > "$tmp/route.out" || fail "route customer.corder"
+[ "$(cat "$tmp/route.out")" = "0
+served by commerce.corder (routing_rules)" ] || fail "primary customer.corder: $(cat "$tmp/route.out")"
+[ "$("$ctl" route "$tmp/primary.json" customer corder 1 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["target"]["keyspace"])')" = commerce ] ||
+	fail "route --json names the target keyspace"
+[ "$("$ctl" route "$tmp/replica.json" customer corder 1 | head -1)" = "c0-" ] || fail "replica customer.corder (4 shards, own rule)"
+[ "$("$ctl" route "$tmp/primary.json" tenant customer 1)" = "80-
+served by customer.customer (keyspace_routing_rules)" ] || fail "keyspace routing rule tenant -> customer"
 grep -q 'mirror_rules' "$tmp/primary.err" || fail "the mirror rule is not reported"
 grep -q "\"version\": $rev\$" "$tmp/primary.json" || fail "version is not the largest mod revision ($rev)"
 
