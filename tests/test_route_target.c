@@ -115,8 +115,7 @@ static void a_keyspace_rule_resolves_tables_and_rules_in_its_target(
 	              " \"to_tables\": [\"commerce.corder\"]}]},"
 	              " \"keyspace_routing_rules\": {\"rules\": ["
 	              "{\"from_keyspace\": \"tenant\", \"to_keyspace\": \"customer\"},"
-	              "{\"from_keyspace\": \"shop@replica\", \"to_keyspace\": \"customer\"},"
-	              "{\"from_keyspace\": \"lost\", \"to_keyspace\": \"nowhere\"}]}}");
+	              "{\"from_keyspace\": \"shop@replica\", \"to_keyspace\": \"customer\"}]}}");
 	unsigned rules;
 	int rc;
 
@@ -134,17 +133,41 @@ static void a_keyspace_rule_resolves_tables_and_rules_in_its_target(
 	 * routes as PRIMARY). */
 	(void)target(t, "shop", "customer", 1, &rules, &rc);
 	assert_int_equal(rc, ROUTER_ENOTFOUND);
-	/* A rule to a keyspace the table lacks: not found, naming it. */
-	{
-		router_route_result r;
-		router_value v = ROUTER_VALUE_INT64(1);
+	router_table_free(t);
+}
+
+/* A rule that sends queries to a keyspace the table lacks would fail
+ * every one of them in vtgate: refused at build, naming the rule (the
+ * keyspace a rule comes from may be absent: an import from elsewhere). */
+static void a_rule_to_a_missing_keyspace_is_refused_naming_it(void **state)
+{
+	static const char *const bad[] = {
+	    KEYSPACES ", \"keyspace_routing_rules\": {\"rules\": ["
+	              "{\"from_keyspace\": \"lost\", \"to_keyspace\": \"nowhere\"}]}}",
+	    KEYSPACES ", \"shard_routing_rules\": {\"rules\": ["
+	              "{\"from_keyspace\": \"customer\", \"to_keyspace\": \"nowhere\","
+	              " \"shard\": \"-80\"}]}}"};
+	static const char *const want[] = {
+	    "keyspace routing rule lost -> nowhere: keyspace nowhere not found",
+	    "shard routing rule customer/-80 -> nowhere: keyspace nowhere not "
+	    "found"};
+	router_table *t;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
 		router_error e;
 
-		assert_int_equal(router_table_route(t, "lost", 4, "t", 1, &v, 1,
-		                                    &r, &e),
+		t = NULL;
+		assert_int_equal(router_doc_load(bad[i], strlen(bad[i]), NULL,
+		                                 &t, NULL, &e),
 		                 ROUTER_ENOTFOUND);
-		assert_non_null(strstr(e.message, "keyspace nowhere not found"));
+		assert_null(t);
+		assert_non_null(strstr(e.message, want[i]));
 	}
+	/* From a keyspace the table does not have: fine. */
+	t = load(KEYSPACES ", \"keyspace_routing_rules\": {\"rules\": ["
+	                   "{\"from_keyspace\": \"imported\","
+	                   " \"to_keyspace\": \"customer\"}]}}");
 	router_table_free(t);
 }
 
@@ -179,7 +202,7 @@ static void the_last_rule_of_a_key_wins(void **state)
 	              "{\"from_keyspace\": \"tenant\", \"to_keyspace\": \"commerce\"},"
 	              "{\"from_keyspace\": \"tenant\", \"to_keyspace\": \"customer\"}]},"
 	              " \"shard_routing_rules\": {\"rules\": ["
-	              "{\"from_keyspace\": \"customer\", \"to_keyspace\": \"x\","
+	              "{\"from_keyspace\": \"customer\", \"to_keyspace\": \"nowhere\","
 	              " \"shard\": \"80-\"},"
 	              "{\"from_keyspace\": \"customer\", \"to_keyspace\": \"commerce\","
 	              " \"shard\": \"80-\"}]}}");
@@ -357,6 +380,7 @@ int main(void)
 	    cmocka_unit_test(
 	        a_keyspace_rule_resolves_tables_and_rules_in_its_target),
 	    cmocka_unit_test(a_shard_rule_serves_the_shard_from_another_keyspace),
+	    cmocka_unit_test(a_rule_to_a_missing_keyspace_is_refused_naming_it),
 	    cmocka_unit_test(the_last_rule_of_a_key_wins),
 	    cmocka_unit_test(
 	        rules_survive_dump_and_reload_and_enter_hash_and_diff),

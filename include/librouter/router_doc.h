@@ -128,9 +128,11 @@ typedef enum router_doc_note_kind {
 	 * (auto_increment, columns, source, foreign_key_mode...), or a
 	 * document value the caller replaced (shards): not used. */
 	ROUTER_DOC_NOTE_IGNORED = 3,
-	/* A Vitess field that affects routing in vtgate but that librouter
-	 * does not apply (non-empty shard_routing_rules,
-	 * keyspace_routing_rules, mirror_rules). */
+	/* A Vitess field vtgate acts on that librouter does not apply:
+	 * non-empty mirror_rules (vtgate sends copies of some queries
+	 * elsewhere; no query is served elsewhere).  Until 0.3 also
+	 * shard_routing_rules and keyspace_routing_rules, which the table
+	 * now applies (router_route_target). */
 	ROUTER_DOC_NOTE_UNSUPPORTED = 4,
 	/* A routing rule that vtgate keeps as an error instead of refusing
 	 * the document (several targets, a duplicate, a target that names no

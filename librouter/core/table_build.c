@@ -1033,6 +1033,53 @@ oom:
 	return -1;
 }
 
+/* A keyspace the table serves, or one vtgate keeps in error. */
+static int keyspace_known(const router_table *t, const char *ks)
+{
+	size_t i;
+
+	if (router__table_keyspace(t, ks, strlen(ks)) != NULL)
+		return 1;
+	for (i = 0; i < t->nkserr; i++)
+		if (strcmp(t->kserr[2 * i], ks) == 0)
+			return 1;
+	return 0;
+}
+
+/* Every keyspace and shard routing rule must send queries to a keyspace
+ * of the table (ROUTER_ENOTFOUND, naming the rule): stricter than
+ * Vitess, which keeps such a rule and fails every query it sends to the
+ * missing keyspace (docs/spec.md section 4).  The keyspace a rule comes
+ * from may be absent (a multi-tenant import routes a keyspace of another
+ * cluster).  Returns 0, or -1 out of memory. */
+static int check_ks_shard_rules(bstate *s)
+{
+	const router_table *t = s->t;
+	size_t i;
+
+	for (i = 0; i < t->nksrules; i++) {
+		const router__ksrule *r = &t->ksrules[i];
+
+		if (!keyspace_known(t, r->to) &&
+		    problem(s->b, ROUTER_ENOTFOUND, r->from,
+		            "keyspace routing rule %s -> %s: keyspace %s not "
+		            "found",
+		            r->from, r->to, r->to))
+			return -1;
+	}
+	for (i = 0; i < t->nshrules; i++) {
+		const router__shrule *r = &t->shrules[i];
+
+		if (!keyspace_known(t, r->to_ks) &&
+		    problem(s->b, ROUTER_ENOTFOUND, r->from_ks,
+		            "shard routing rule %s/%s -> %s: keyspace %s not "
+		            "found",
+		            r->from_ks, r->shard, r->to_ks, r->to_ks))
+			return -1;
+	}
+	return 0;
+}
+
 int router_table_build(router_builder *b, router_table **out,
                        router_error *err)
 {
@@ -1101,7 +1148,8 @@ int router_table_build(router_builder *b, router_table **out,
 		t->kserr = kserr;
 		t->nkserr = b->nkserr;
 	}
-	if (build_rules(&s) || build_ks_shard_rules(&s))
+	if (build_rules(&s) || build_ks_shard_rules(&s) ||
+	    check_ks_shard_rules(&s))
 		goto oom;
 	if (b->problems_nomem)
 		goto oom;

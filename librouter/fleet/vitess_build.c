@@ -526,7 +526,8 @@ static int build_doc(bctx *c, json_t **docp)
 		}
 	}
 	/* Shard routing rules: as given (the table keeps the last of a key,
-	 * and applies them after the shard is found, as vtgate does). */
+	 * applies them after the shard is found, as vtgate does, and refuses
+	 * one whose to_keyspace it does not have). */
 	if (srv->shard_routing_rules != NULL &&
 	    srv->shard_routing_rules->n_rules > 0) {
 		const Vschema__ShardRoutingRules *sr = srv->shard_routing_rules;
@@ -544,13 +545,6 @@ static int build_doc(bctx *c, json_t **docp)
 			    jset_str(x, "to_keyspace", r->to_keyspace) < 0 ||
 			    jset_str(x, "shard", r->shard) < 0)
 				goto nomem;
-			if (json_object_get(orig, r->to_keyspace) == NULL)
-				router__vitess_note(
-				    &c->out->notes,
-				    "%s: shard routing rule %s/%s -> %s: keyspace "
-				    "%s is not in the SrvVSchema",
-				    srv_key(c), r->from_keyspace, r->shard,
-				    r->to_keyspace, r->to_keyspace);
 		}
 	}
 	rc = ROUTER_OK;
