@@ -333,6 +333,39 @@ static void the_target_is_named_when_values_do_not_route(void **state)
 	router_table_free(t);
 }
 
+/* Vitess resolves auto_increment sequences with FindRoutedTable, after
+ * the keyspace routing rules: a sequence named through a routed keyspace
+ * is the target keyspace's. */
+static void a_sequence_resolves_through_a_keyspace_rule(void **state)
+{
+	const char *json =
+	    "{\"keyspaces\": {"
+	    "\"customer\": {\"sharded\": true,"
+	    " \"vindexes\": {\"xx\": {\"type\": \"xxhash\"}},"
+	    " \"tables\": {\"customer\": {\"column_vindexes\": [{\"column\":"
+	    " \"id\", \"name\": \"xx\"}], \"auto_increment\": {\"column\":"
+	    " \"id\", \"sequence\": \"alias.customer_seq\"}}},"
+	    " \"shards\": [\"-80\", \"80-\"]},"
+	    "\"seqs\": {\"tables\": {\"customer_seq\": {\"type\": \"sequence\"}},"
+	    " \"shards\": [\"0\"]}},"
+	    " \"keyspace_routing_rules\": {\"rules\": ["
+	    "{\"from_keyspace\": \"alias\", \"to_keyspace\": \"seqs\"}]}}";
+	router_table *t = NULL;
+	router_doc_report *rep = NULL;
+	router_error e;
+	const router_doc_note *n;
+
+	(void)state;
+	assert_int_equal(router_doc_load(json, strlen(json), NULL, &t, &rep, &e),
+	                 ROUTER_OK);
+	/* customer is not in error: every lookup routes. */
+	for (size_t i = 0; (n = router_doc_report_get(rep, i)) != NULL; i++)
+		assert_int_not_equal(n->kind, ROUTER_DOC_NOTE_KEYSPACE);
+	assert_int_equal(id_in(t, "-80") > 0, 1);
+	router_table_free(t);
+	router_doc_report_free(rep);
+}
+
 static void malformed_rules_are_reported_and_skipped(void **state)
 {
 	const char *json =
@@ -386,6 +419,7 @@ int main(void)
 	        rules_survive_dump_and_reload_and_enter_hash_and_diff),
 	    cmocka_unit_test(the_router_answers_from_the_table_in_service),
 	    cmocka_unit_test(the_target_is_named_when_values_do_not_route),
+	    cmocka_unit_test(a_sequence_resolves_through_a_keyspace_rule),
 	    cmocka_unit_test(malformed_rules_are_reported_and_skipped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -622,7 +622,8 @@ static const router__rule *find_rule(const router_table *t, const gmap *rg,
 }
 
 /* Vitess's FindRoutedTable(ks, tb, PRIMARY) for a sequence: 0 when it
- * names a table, else -1 with the error in msg. */
+ * names a table, else -1 with the error in msg.  The keyspace routing
+ * rule of sks first (resolveAutoIncrement runs after them). */
 static int find_routed(const router__doc_ks *ks, size_t n, const gmap *g,
                        const router_table *t, const gmap *rg, const char *sks,
                        const char *stb, char *msg)
@@ -630,7 +631,12 @@ static int find_routed(const router__doc_ks *ks, size_t n, const gmap *g,
 	char key[2 * ROUTER_NAME_MAX + 16];
 	const char *const suffixes[] = {"@primary", ""};
 	const router__doc_ks *k;
+	const router__ksrule *kr;
 	size_t i;
+
+	if (sks[0] != '\0' &&
+	    (kr = router__table_ksrule(t, sks, strlen(sks))) != NULL)
+		sks = kr->to;
 
 	for (i = 0; i < 2; i++) {
 		const router__rule *r;

@@ -293,6 +293,11 @@ int router__table_resolve_at(const router_table *t, const char *ks,
                              const router__tdef **out, router__resolved *how,
                              router_error *err);
 
+/* The keyspace routing rule that applies to keyspace (ks, ksl) (a plain
+ * one: no tablet-type suffix), or NULL. */
+const router__ksrule *router__table_ksrule(const router_table *t,
+                                          const char *ks, size_t ksl);
+
 /* The keyspace serving shard of keyspace ks after the shard routing
  * rules: the rule's to_ks, or NULL when no rule names (ks, shard). */
 const char *router__shard_routed(const router_table *t, const char *ks,

@@ -120,9 +120,8 @@ int router__keyspace_missing(const router_table *t, const char *ks,
 	return ROUTER_ENOTFOUND;
 }
 
-/* The plain keyspace routing rule of keyspace (ks, ksl), or NULL. */
-static const router__ksrule *ksrule_of(const router_table *t, const char *ks,
-                                       size_t ksl)
+const router__ksrule *router__table_ksrule(const router_table *t,
+                                          const char *ks, size_t ksl)
 {
 	size_t lo = 0, hi = t->nksrules;
 
@@ -182,7 +181,7 @@ int router__table_resolve_at(const router_table *t, const char *ks,
 	/* Keyspace routing rules first: vtgate resolves the table, its
 	 * routing rules included, in the keyspace the rule names. */
 	if (t->nksrules > 0 && ksl > 0) {
-		const router__ksrule *kr = ksrule_of(t, ks, ksl);
+		const router__ksrule *kr = router__table_ksrule(t, ks, ksl);
 
 		if (kr != NULL) {
 			ks = kr->to;
