@@ -512,7 +512,7 @@ test-link: lib $(BUILD)/smoke-static $(BUILD)/smoke-shared
 # old_caller links against the library without symbol versions (the same
 # objects, the same soname), as binaries of 0.1 did, and runs against the
 # real $(SHARED); new_caller links ROUTER_0.2 and must refuse to load
-# against a library built without that node.
+# against a library built without that node (nor the nodes after it).
 ABI_DIR := $(BUILD)/abi
 ABI_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(EXTRA_CFLAGS)
 ABI_BASE := 3ae8c8e
@@ -527,7 +527,7 @@ $(ABI_DIR)/unversioned/librouter.so: $(LIB_OBJS)
 
 $(ABI_DIR)/no-0.2/$(SONAME): $(LIB_OBJS) $(SYMBOL_MAP)
 	@mkdir -p $(dir $@)
-	sed '/^ROUTER_0.2 {/,/^} ROUTER_0.1;/d' $(SYMBOL_MAP) > $(ABI_DIR)/no-0.2/router.map
+	sed '/^ROUTER_0.2 {/,$$d' $(SYMBOL_MAP) > $(ABI_DIR)/no-0.2/router.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(ABI_DIR)/no-0.2/router.map \
 		-o $@ $(LIB_OBJS) $(DEPLIBS) $(LDFLAGS_ALL)
 
@@ -564,6 +564,7 @@ test-abi: lib $(ABI_DIR)/old_caller $(ABI_DIR)/new_caller $(ABI_DIR)/layout-0.1 
 	@LD_LIBRARY_PATH=$(BUILD) $(ABI_DIR)/new_caller
 	@readelf --dyn-syms -W $(SHARED) | grep -q ' router_get_stats@@ROUTER_0\.1$$' && \
 	 readelf --dyn-syms -W $(SHARED) | grep -q ' router_stats_get@@ROUTER_0\.2$$' && \
+	 readelf --dyn-syms -W $(SHARED) | grep -q ' router_options_get@@ROUTER_0\.3$$' && \
 	 readelf --dyn-syms -W $(ETCD_SHARED) | grep -q ' router_etcd_create@@ROUTER_ETCD_0\.1$$' && \
 	 readelf --dyn-syms -W $(ETCD_SHARED) | grep -q ' router_etcd_status_get@@ROUTER_ETCD_0\.2$$' || \
 		{ echo "exports lack their symbol versions (librouter/router.map, router-etcd.map)"; exit 1; }
