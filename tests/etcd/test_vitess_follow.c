@@ -294,6 +294,7 @@ typedef struct vopts {
 	int no_cell_endpoints;      /* leave vitess_cell_endpoints NULL */
 	unsigned debounce_ms;       /* 0: the default (200) */
 	const char *snapshot;
+	double max_shrink;          /* > 0: the router's (else the default) */
 } vopts;
 
 static member *member_start(const etcd_server *e, int i, const vopts *v)
@@ -314,7 +315,13 @@ static member *member_start(const etcd_server *e, int i, const vopts *v)
 	}
 	memset(m, 0, sizeof *m);
 	pthread_mutex_init(&m->mu, NULL);
-	assert_int_equal(router_create(&m->r, NULL, &err), ROUTER_OK);
+	{
+		router_options ro = ROUTER_OPTIONS_INIT;
+
+		if (v && v->max_shrink > 0)
+			ro.max_shrink = v->max_shrink;
+		assert_int_equal(router_create(&m->r, &ro, &err), ROUTER_OK);
+	}
 	snprintf(id, sizeof id, "member-%d", i);
 	o.endpoints = e->endpoint;
 	o.source = ROUTER_ETCD_SOURCE_VITESS;
@@ -1162,6 +1169,114 @@ static void a_new_table_in_service_judges_every_value_again(void **state)
 	done(e);
 }
 
+static size_t put_varint(uint8_t *p, size_t v)
+{
+	size_t n = 0;
+
+	for (; v >= 0x80; v >>= 7)
+		p[n++] = (uint8_t)(v | 0x80);
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* A SrvVSchema of commerce (keyspace_commerce.bin) and customer (the
+ * fixture customer names), encoded by hand: one map entry per keyspace
+ * (field 1; its key field 1, its Keyspace field 2), as srv_vschema.bin
+ * is of keyspace_commerce.bin and keyspace_customer.bin. */
+static int64_t put_srv_vschema(router__etcd *c, const char *customer)
+{
+	static uint8_t buf[8192];
+	const char *names[2] = {"commerce", "customer"};
+	const char *files[2] = {"keyspace_commerce.bin", customer};
+	size_t n = 0;
+
+	for (int k = 0; k < 2; k++) {
+		uint8_t e[4096];
+		size_t len, nl = strlen(names[k]), en = 0;
+		uint8_t *ks = fixture(files[k], &len);
+
+		e[en++] = 0x0a;
+		en += put_varint(e + en, nl);
+		memcpy(e + en, names[k], nl);
+		en += nl;
+		e[en++] = 0x12;
+		en += put_varint(e + en, len);
+		memcpy(e + en, ks, len);
+		en += len;
+		free(ks);
+		buf[n++] = 0x0a;
+		n += put_varint(buf + n, en);
+		memcpy(buf + n, e, en);
+		n += en;
+	}
+	return put_bytes(c, SRV, buf, n);
+}
+
+/* The latent judge uses the follower's router's own max_shrink
+ * (router_options_get), not the default 0.10.  The cell serves customer
+ * with three tables (keyspace_customer_grown.bin); the global customer
+ * VSchema has two (keyspace_customer.bin: invoice dropped, 1 of 3).  A
+ * router created with max_shrink 0.5 would accept that rebuild, so its
+ * follower says nothing; a default router would refuse it (ESHRINK), so
+ * its follower raises it.  Dropping 2 of 3 is beyond 0.5: latent for
+ * both. */
+static void latent_judges_with_the_routers_max_shrink(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	router_options ro = ROUTER_OPTIONS_INIT;
+	int64_t good, lost, rev;
+	member *loose, *strict;
+
+	put_fixture(c, GV_COMMERCE, "keyspace_commerce.bin");
+	lost = put_fixture(c, GV_CUSTOMER, "keyspace_customer.bin");
+	put_fixture(c, CELLINFO, "cellinfo.bin");
+	put_fixture(c, KS_COMMERCE, "srvks_commerce.bin");
+	put_fixture(c, KS_CUSTOMER, "srvks_customer.bin");
+	good = put_srv_vschema(c, "keyspace_customer_grown.bin");
+	loose = member_start(e, 0, &(vopts){.max_shrink = 0.5});
+	strict = member_start(e, 1, NULL);
+	assert_int_equal(router_options_get(loose->r, &ro, NULL), ROUTER_OK);
+	assert_true(ro.max_shrink == 0.5);
+	s = wait_seen(loose, good);
+	assert_int_equal(s.accepted, 1);
+	s = wait_seen(strict, good);
+	assert_int_equal(s.accepted, 1);
+	{
+		router_value v = ROUTER_VALUE_INT64(7);
+		router_route_result res;
+
+		/* The served table has the third table. */
+		assert_int_equal(router_route(loose->r, "customer", 8,
+		                              "invoice", 7, &v, 1, &res, NULL),
+		                 ROUTER_OK);
+	}
+	assert_int_equal(wait_latent(strict, GV_CUSTOMER, lost, 3000, NULL),
+	                 ROUTER_ESHRINK);
+	/* The loose member judged the same value (at start, as the strict
+	 * one did) and found nothing. */
+	eh_sleep_ms(500);
+	assert_int_equal(latent_events(loose), 0);
+	router_etcd_status_get(loose->f, &s, sizeof s);
+	assert_int_equal(s.latent, 0);
+	router_etcd_status_get(strict->f, &s, sizeof s);
+	assert_int_equal(s.latent, 1);
+	assert_int_equal(s.latent_revision, lost);
+	assert_int_equal(s.latent_finding.code, ROUTER_ESHRINK);
+	/* 2 of 3 is beyond 0.5: the loose member raises it too. */
+	rev = put_fixture(c, GV_CUSTOMER, "keyspace_customer_lost_tables.bin");
+	assert_int_equal(wait_latent(loose, GV_CUSTOMER, rev, 3000, NULL),
+	                 ROUTER_ESHRINK);
+	assert_int_equal(wait_latent(strict, GV_CUSTOMER, rev, 3000, NULL),
+	                 ROUTER_ESHRINK);
+	router_etcd_status_get(loose->f, &s, sizeof s);
+	assert_int_equal(s.latent, 1);
+	assert_int_equal(s.version, (uint64_t)good);
+	router__etcd_close(c);
+	done(e);
+}
+
 /* The latent watch resumes after etcd went away and came back: a
  * global value written after the restart is judged at once. */
 static void latent_watch_resumes_after_an_etcd_restart(void **state)
@@ -1651,6 +1766,8 @@ int main(void)
 	        latent_watch_resumes_after_an_etcd_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        bad_topo_values_are_refused_naming_the_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        latent_judges_with_the_routers_max_shrink, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_primary_gap_is_refused, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(
