@@ -280,6 +280,125 @@ static void bad_options_are_refused(void **state)
 	assert_int_equal(router_create(&r, &o, &e), ROUTER_EINVAL);
 }
 
+static void options_event_cb(void *arg, const router_event *ev)
+{
+	(void)arg;
+	(void)ev;
+}
+
+static void options_get_returns_every_option_given(void **state)
+{
+	tu_alloc f = TU_ALLOC_INIT;
+	router_allocator a = TU_ALLOCATOR(&f);
+	router_options o = ROUTER_OPTIONS_INIT, got;
+	char path[] = "/tmp/librouter-options-get.snap";
+	int arg;
+	router *r;
+	router_error e;
+
+	(void)state;
+	o.history = 3;
+	o.max_shrink = 0.5;
+	o.allocator = &a;
+	o.on_event = options_event_cb;
+	o.on_event_arg = &arg;
+	o.snapshot_path = path;
+	o.fence_cap = 17;
+	assert_int_equal(router_create(&r, &o, &e), ROUTER_OK);
+	path[0] = 'X'; /* the router keeps its own copy */
+	memset(&got, 0xa5, sizeof got);
+	got.size = sizeof got;
+	assert_int_equal(router_options_get(r, &got, &e), ROUTER_OK);
+	assert_int_equal(got.size, sizeof got);
+	assert_int_equal(got.history, 3);
+	assert_true(got.max_shrink == 0.5);
+	assert_ptr_equal(got.allocator, &a);
+	assert_true(got.on_event == options_event_cb);
+	assert_ptr_equal(got.on_event_arg, &arg);
+	assert_non_null(got.snapshot_path);
+	assert_ptr_not_equal(got.snapshot_path, path);
+	assert_string_equal(got.snapshot_path,
+	                    "/tmp/librouter-options-get.snap");
+	assert_int_equal(got.fence_cap, 17);
+	router_free(r);
+	assert_int_equal(f.live, 0);
+}
+
+static void options_get_gives_the_defaults_router_create_used(void **state)
+{
+	router_options def = ROUTER_OPTIONS_INIT, got = ROUTER_OPTIONS_INIT;
+	router *r;
+	router_error e;
+
+	(void)state;
+	assert_int_equal(router_create(&r, NULL, &e), ROUTER_OK);
+	got.history = 99;
+	got.snapshot_path = "not the router's";
+	assert_int_equal(router_options_get(r, &got, &e), ROUTER_OK);
+	assert_int_equal(got.size, sizeof got);
+	assert_int_equal(got.history, def.history);
+	assert_true(got.max_shrink == def.max_shrink);
+	assert_null(got.allocator);
+	assert_null(got.on_event);
+	assert_null(got.on_event_arg);
+	assert_null(got.snapshot_path);
+	assert_int_equal(got.fence_cap, def.fence_cap);
+	router_free(r);
+}
+
+static void options_get_writes_no_field_past_an_older_size(void **state)
+{
+	router_options o = ROUTER_OPTIONS_INIT, got;
+	const size_t v01 = offsetof(router_options, snapshot_path);
+	router *r;
+	router_error e;
+
+	(void)state;
+	o.max_shrink = 0.25;
+	o.snapshot_path = "/tmp/librouter-options-get-old.snap";
+	o.fence_cap = 5;
+	assert_int_equal(router_create(&r, &o, &e), ROUTER_OK);
+	/* A caller built against the 0.1 header: its struct ends before
+	 * snapshot_path, so nothing from there on may be written. */
+	memset(&got, 0xa5, sizeof got);
+	got.size = v01;
+	assert_int_equal(router_options_get(r, &got, &e), ROUTER_OK);
+	assert_int_equal(got.size, v01);
+	assert_int_equal(got.history, 8);
+	assert_true(got.max_shrink == 0.25);
+	{
+		unsigned char tail[sizeof got];
+
+		memset(tail, 0xa5, sizeof tail);
+		assert_memory_equal((unsigned char *)&got + v01, tail,
+		                    sizeof got - v01);
+	}
+	router_free(r);
+}
+
+static void options_get_refuses_bad_arguments(void **state)
+{
+	router_options got = ROUTER_OPTIONS_INIT;
+	router *r;
+	router_error e;
+
+	(void)state;
+	assert_int_equal(router_create(&r, NULL, &e), ROUTER_OK);
+	assert_int_equal(router_options_get(NULL, &got, &e), ROUTER_EINVAL);
+	assert_int_equal(router_options_get(r, NULL, &e), ROUTER_EINVAL);
+	got.size = offsetof(router_options, snapshot_path) - 1;
+	got.history = 99;
+	assert_int_equal(router_options_get(r, &got, &e), ROUTER_EINVAL);
+	assert_non_null(strstr(e.message, "size"));
+	assert_int_equal(got.history, 99); /* untouched */
+	got.size = sizeof got + 8; /* a newer header than this library */
+	assert_int_equal(router_options_get(r, &got, &e), ROUTER_EINVAL);
+	assert_int_equal(got.history, 99);
+	got.size = sizeof got;
+	assert_int_equal(router_options_get(r, &got, NULL), ROUTER_OK);
+	router_free(r);
+}
+
 /* ---- guards ------------------------------------------------------------- */
 
 static void publish_refuses_a_table_without_keyspaces(void **state)
@@ -2010,6 +2129,10 @@ int main(void)
 	    cmocka_unit_test(route_ksid_resolves_shards),
 	    cmocka_unit_test(null_arguments_are_einval_not_crashes),
 	    cmocka_unit_test(bad_options_are_refused),
+	    cmocka_unit_test(options_get_returns_every_option_given),
+	    cmocka_unit_test(options_get_gives_the_defaults_router_create_used),
+	    cmocka_unit_test(options_get_writes_no_field_past_an_older_size),
+	    cmocka_unit_test(options_get_refuses_bad_arguments),
 	    cmocka_unit_test(publish_refuses_a_table_without_keyspaces),
 	    cmocka_unit_test(publish_refuses_the_emptied_sharded_keyspace),
 	    cmocka_unit_test(publish_refuses_versions_that_do_not_move_forward),

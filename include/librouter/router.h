@@ -820,6 +820,20 @@ typedef struct router_options {
  * copied (snapshot_path included). */
 ROUTER_EXTERN int router_create(router **out, const router_options *opt,
                                 router_error *err);
+/* The options r was created with, copied into *out as router_create read
+ * them: defaults for what the caller left at ROUTER_OPTIONS_INIT or
+ * beyond its size.  The caller sets out->size (ROUTER_OPTIONS_INIT does);
+ * only the fields that fit in out->size are written (a program built
+ * against an older header gets the fields it knows) and out->size is
+ * kept.  allocator, on_event and on_event_arg are the pointers given to
+ * router_create; snapshot_path points at the router's own copy (NULL:
+ * none), valid until router_free.  ROUTER_OK; ROUTER_EINVAL (NULL r or
+ * out, out->size smaller than the 0.1 fields or larger than this
+ * library's router_options, as router_create refuses it; *out
+ * untouched).  Any thread, event callbacks included (the options never
+ * change after router_create). */
+ROUTER_EXTERN int router_options_get(const router *r, router_options *out,
+                                     router_error *err);
 /* Free the router and every table it holds.  No thread may be using the
  * router (routing, publishing, holding a handle) when it is called.  From
  * this router's event callback it does nothing (the delivery in progress

@@ -322,7 +322,9 @@ typedef struct router_etcd_status {
 } router_etcd_status;
 
 /* Create a follower that will publish into r (which must outlive it).
- * Copies every string of opt.  Nothing touches the network until
+ * Copies every string of opt; with the Vitess source, reads r's
+ * max_shrink (router_options_get), which its latent watch judges global
+ * values with.  Nothing touches the network until
  * router_etcd_start.  Returns ROUTER_OK; ROUTER_EINVAL (NULL r, opt or
  * endpoints; NULL key with the document source; with the Vitess source, a
  * key given, no vitess_cell or one with a '/', a vitess_tablet_type other

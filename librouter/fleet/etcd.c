@@ -118,7 +118,8 @@ struct router_etcd {
 	 * document source): the global values, latent-thread-private; its
 	 * own connection to the global etcd (lconn, opened by start, closed
 	 * by stop; the watcher interrupts it to have the values judged
-	 * again); the max_shrink it judges with (< 0: the default). */
+	 * again); the max_shrink it judges with: the router's
+	 * (router_options_get at create). */
 	router__vglobal *vg;
 	router__etcd *lconn;
 	pthread_t latent;
@@ -349,6 +350,7 @@ int router_etcd_create(router_etcd **out, router *r,
 {
 	router_etcd *f;
 	router_etcd_options o = ROUTER_ETCD_OPTIONS_INIT;
+	router_options ro = ROUTER_OPTIONS_INIT;
 	router__etcd_security sec;
 	int rc;
 
@@ -359,6 +361,10 @@ int router_etcd_create(router_etcd **out, router *r,
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "NULL router or options");
 	if ((rc = take_options(&o, opt, err)) != 0)
+		return rc;
+	/* Through the public API: reading struct router here would tie
+	 * librouter-etcd.so to librouter.so's private layout. */
+	if ((rc = router_options_get(r, &ro, err)) != ROUTER_OK)
 		return rc;
 	if ((f = calloc(1, sizeof *f)) == NULL)
 		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
@@ -383,12 +389,9 @@ int router_etcd_create(router_etcd **out, router *r,
 			return router__seterr(err, ROUTER_ENOMEM, NULL,
 			                      "out of memory");
 		}
-		/* The default threshold (0.10): this library sees the
-		 * router only through its public API, which does not say
-		 * the router's max_shrink (reading struct router here
-		 * would tie librouter-etcd.so to librouter.so's private
-		 * layout). */
-		f->max_shrink = -1;
+		/* The router's own threshold, so the latent judge
+		 * refuses exactly what this router's publish would. */
+		f->max_shrink = ro.max_shrink;
 	}
 	f->endpoints = strdup(o.endpoints);
 	f->key = strdup(o.key);

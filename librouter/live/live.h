@@ -75,6 +75,11 @@ struct router {
 	pthread_mutex_t lock;
 	ck_epoch_record_t *wrec;
 	router_allocator alloc;
+	/* router_options.allocator as given (NULL: malloc), for
+	 * router_options_get; alloc above is what is used.  Like hist_cap,
+	 * max_shrink, on_event, on_event_arg, fence_cap and snapshot_path,
+	 * set by router_create and never changed: read by any thread. */
+	const router_allocator *allocator_opt;
 	unsigned hist_cap;
 	double max_shrink;
 	router_event_cb on_event;

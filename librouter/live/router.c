@@ -32,6 +32,7 @@
  * ROUTER_ECALLBACK from a callback (tls_cb says the thread is in one).
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,7 @@ static int router_fill(router *r, const router_allocator *a,
                        const router_options *o)
 {
 	r->alloc = *a;
+	r->allocator_opt = o->allocator;
 	r->hist_cap = o->history;
 	r->max_shrink = o->max_shrink;
 	r->on_event = o->on_event;
@@ -184,6 +186,36 @@ oom:
 	router_unmake(r, a);
 	return router__seterr(err, ROUTER_ENOMEM, NULL,
 	                      "out of memory creating a router");
+}
+
+int router_options_get(const router *r, router_options *out,
+                       router_error *err)
+{
+	router_options o = ROUTER_OPTIONS_INIT;
+	size_t size;
+
+	if (r == NULL || out == NULL)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_options_get: NULL router or out");
+	size = out->size;
+	/* The sizes router_create accepts, but at least the 0.1 fields: a
+	 * caller's struct always has them. */
+	if (size < offsetof(router_options, snapshot_path) || size > sizeof o)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_options.size is %zu; set it to "
+		                      "sizeof(router_options)",
+		                      size);
+	o.history = r->hist_cap;
+	o.max_shrink = r->max_shrink;
+	o.allocator = r->allocator_opt;
+	o.on_event = r->on_event;
+	o.on_event_arg = r->on_event_arg;
+	o.snapshot_path = r->snapshot_path;
+	o.fence_cap = r->fence_cap;
+	memcpy(out, &o, size);
+	out->size = size;
+	router__clearerr(err);
+	return ROUTER_OK;
 }
 
 void router_free(router *r)

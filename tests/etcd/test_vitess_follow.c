@@ -294,6 +294,8 @@ typedef struct vopts {
 	int no_cell_endpoints;      /* leave vitess_cell_endpoints NULL */
 	unsigned debounce_ms;       /* 0: the default (200) */
 	const char *snapshot;
+	double max_shrink;          /* > 0: the router's (else the default) */
+	const char *endpoints;      /* NULL: e's (the global etcd) */
 } vopts;
 
 static member *member_start(const etcd_server *e, int i, const vopts *v)
@@ -314,9 +316,15 @@ static member *member_start(const etcd_server *e, int i, const vopts *v)
 	}
 	memset(m, 0, sizeof *m);
 	pthread_mutex_init(&m->mu, NULL);
-	assert_int_equal(router_create(&m->r, NULL, &err), ROUTER_OK);
+	{
+		router_options ro = ROUTER_OPTIONS_INIT;
+
+		if (v && v->max_shrink > 0)
+			ro.max_shrink = v->max_shrink;
+		assert_int_equal(router_create(&m->r, &ro, &err), ROUTER_OK);
+	}
 	snprintf(id, sizeof id, "member-%d", i);
-	o.endpoints = e->endpoint;
+	o.endpoints = v && v->endpoints ? v->endpoints : e->endpoint;
 	o.source = ROUTER_ETCD_SOURCE_VITESS;
 	o.vitess_cell = "zone1";
 	o.vitess_tablet_type = v ? v->tablet : NULL;
@@ -533,6 +541,153 @@ static int setup_fake(void **state)
 	return 0;
 }
 
+/* A TCP relay in front of the etcd (a link the test can cut): while
+ * down, every relayed connection is closed and new ones are closed as
+ * soon as accepted, so a follower pointed at it sees etcd go away while
+ * the test still writes to etcd directly.  Static, so that teardown
+ * stops it after a failed assertion. */
+#define RELAY_CONNS 32
+static struct {
+	int lfd, upstream_port;
+	char endpoint[64];
+	int fds[RELAY_CONNS][2]; /* client, upstream; -1: free */
+	atomic_int down, stop;
+	pthread_t th;
+	int on;
+} g_relay;
+
+static void relay_close(int k)
+{
+	close(g_relay.fds[k][0]);
+	close(g_relay.fds[k][1]);
+	g_relay.fds[k][0] = g_relay.fds[k][1] = -1;
+}
+
+static void relay_accept(void)
+{
+	struct sockaddr_in a;
+	int c = accept(g_relay.lfd, NULL, NULL), u, k;
+
+	if (c < 0)
+		return;
+	for (k = 0; k < RELAY_CONNS && g_relay.fds[k][0] >= 0; k++)
+		;
+	if (atomic_load(&g_relay.down) || k == RELAY_CONNS) {
+		close(c);
+		return;
+	}
+	u = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)g_relay.upstream_port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (u < 0 || connect(u, (struct sockaddr *)&a, sizeof a) != 0) {
+		if (u >= 0)
+			close(u);
+		close(c);
+		return;
+	}
+	g_relay.fds[k][0] = c;
+	g_relay.fds[k][1] = u;
+}
+
+static void *relay_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&g_relay.stop)) {
+		struct pollfd p[1 + 2 * RELAY_CONNS];
+		int who[1 + 2 * RELAY_CONNS];
+		nfds_t n = 0;
+
+		if (atomic_load(&g_relay.down))
+			for (int k = 0; k < RELAY_CONNS; k++)
+				if (g_relay.fds[k][0] >= 0)
+					relay_close(k);
+		p[n].fd = g_relay.lfd;
+		p[n].events = POLLIN;
+		who[n++] = -1;
+		for (int k = 0; k < RELAY_CONNS; k++)
+			for (int side = 0; side < 2 && g_relay.fds[k][0] >= 0;
+			     side++) {
+				p[n].fd = g_relay.fds[k][side];
+				p[n].events = POLLIN;
+				who[n++] = 2 * k + side;
+			}
+		if (poll(p, n, 20) <= 0)
+			continue;
+		for (nfds_t i = 0; i < n; i++) {
+			char buf[16384];
+			ssize_t got;
+			int k = who[i] / 2, side = who[i] % 2;
+
+			if (p[i].revents == 0)
+				continue;
+			if (who[i] < 0) {
+				relay_accept();
+				continue;
+			}
+			if (g_relay.fds[k][0] < 0)
+				continue; /* closed by its other side */
+			got = read(g_relay.fds[k][side], buf, sizeof buf);
+			if (got <= 0) {
+				relay_close(k);
+				continue;
+			}
+			for (ssize_t off = 0; off < got;) {
+				ssize_t w = write(g_relay.fds[k][!side],
+				                  buf + off, (size_t)(got - off));
+
+				if (w <= 0)
+					break;
+				off += w;
+			}
+		}
+	}
+	for (int k = 0; k < RELAY_CONNS; k++)
+		if (g_relay.fds[k][0] >= 0)
+			relay_close(k);
+	return NULL;
+}
+
+/* Start the relay in front of e; its endpoint. */
+static const char *relay_start(const etcd_server *e)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof a;
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_relay.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(g_relay.lfd >= 0);
+	assert_int_equal(bind(g_relay.lfd, (struct sockaddr *)&a, sizeof a),
+	                 0);
+	assert_int_equal(listen(g_relay.lfd, 16), 0);
+	assert_int_equal(
+	    getsockname(g_relay.lfd, (struct sockaddr *)&a, &len), 0);
+	snprintf(g_relay.endpoint, sizeof g_relay.endpoint,
+	         "http://127.0.0.1:%d", ntohs(a.sin_port));
+	g_relay.upstream_port = e->client_port;
+	for (int k = 0; k < RELAY_CONNS; k++)
+		g_relay.fds[k][0] = g_relay.fds[k][1] = -1;
+	atomic_store(&g_relay.down, 0);
+	atomic_store(&g_relay.stop, 0);
+	assert_int_equal(pthread_create(&g_relay.th, NULL, relay_main, NULL),
+	                 0);
+	g_relay.on = 1;
+	return g_relay.endpoint;
+}
+
+static void relay_stop(void)
+{
+	if (g_relay.on) {
+		atomic_store(&g_relay.stop, 1);
+		pthread_join(g_relay.th, NULL);
+		close(g_relay.lfd);
+		g_relay.on = 0;
+	}
+}
+
 static int teardown(void **state)
 {
 	etcd_server *e = *state;
@@ -540,6 +695,7 @@ static int teardown(void **state)
 	for (int k = 0; k < POOL; k++)
 		if (pool_used[k])
 			member_free(&pool[k]);
+	relay_stop();
 	if (g_fake_on) {
 		fake_stop(&g_fake);
 		g_fake_on = 0;
@@ -1162,6 +1318,114 @@ static void a_new_table_in_service_judges_every_value_again(void **state)
 	done(e);
 }
 
+static size_t put_varint(uint8_t *p, size_t v)
+{
+	size_t n = 0;
+
+	for (; v >= 0x80; v >>= 7)
+		p[n++] = (uint8_t)(v | 0x80);
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* A SrvVSchema of commerce (keyspace_commerce.bin) and customer (the
+ * fixture customer names), encoded by hand: one map entry per keyspace
+ * (field 1; its key field 1, its Keyspace field 2), as srv_vschema.bin
+ * is of keyspace_commerce.bin and keyspace_customer.bin. */
+static int64_t put_srv_vschema(router__etcd *c, const char *customer)
+{
+	static uint8_t buf[8192];
+	const char *names[2] = {"commerce", "customer"};
+	const char *files[2] = {"keyspace_commerce.bin", customer};
+	size_t n = 0;
+
+	for (int k = 0; k < 2; k++) {
+		uint8_t e[4096];
+		size_t len, nl = strlen(names[k]), en = 0;
+		uint8_t *ks = fixture(files[k], &len);
+
+		e[en++] = 0x0a;
+		en += put_varint(e + en, nl);
+		memcpy(e + en, names[k], nl);
+		en += nl;
+		e[en++] = 0x12;
+		en += put_varint(e + en, len);
+		memcpy(e + en, ks, len);
+		en += len;
+		free(ks);
+		buf[n++] = 0x0a;
+		n += put_varint(buf + n, en);
+		memcpy(buf + n, e, en);
+		n += en;
+	}
+	return put_bytes(c, SRV, buf, n);
+}
+
+/* The latent judge uses the follower's router's own max_shrink
+ * (router_options_get), not the default 0.10.  The cell serves customer
+ * with three tables (keyspace_customer_grown.bin); the global customer
+ * VSchema has two (keyspace_customer.bin: invoice dropped, 1 of 3).  A
+ * router created with max_shrink 0.5 would accept that rebuild, so its
+ * follower says nothing; a default router would refuse it (ESHRINK), so
+ * its follower raises it.  Dropping 2 of 3 is beyond 0.5: latent for
+ * both. */
+static void latent_judges_with_the_routers_max_shrink(void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	router_options ro = ROUTER_OPTIONS_INIT;
+	int64_t good, lost, rev;
+	member *loose, *strict;
+
+	put_fixture(c, GV_COMMERCE, "keyspace_commerce.bin");
+	lost = put_fixture(c, GV_CUSTOMER, "keyspace_customer.bin");
+	put_fixture(c, CELLINFO, "cellinfo.bin");
+	put_fixture(c, KS_COMMERCE, "srvks_commerce.bin");
+	put_fixture(c, KS_CUSTOMER, "srvks_customer.bin");
+	good = put_srv_vschema(c, "keyspace_customer_grown.bin");
+	loose = member_start(e, 0, &(vopts){.max_shrink = 0.5});
+	strict = member_start(e, 1, NULL);
+	assert_int_equal(router_options_get(loose->r, &ro, NULL), ROUTER_OK);
+	assert_true(ro.max_shrink == 0.5);
+	s = wait_seen(loose, good);
+	assert_int_equal(s.accepted, 1);
+	s = wait_seen(strict, good);
+	assert_int_equal(s.accepted, 1);
+	{
+		router_value v = ROUTER_VALUE_INT64(7);
+		router_route_result res;
+
+		/* The served table has the third table. */
+		assert_int_equal(router_route(loose->r, "customer", 8,
+		                              "invoice", 7, &v, 1, &res, NULL),
+		                 ROUTER_OK);
+	}
+	assert_int_equal(wait_latent(strict, GV_CUSTOMER, lost, 3000, NULL),
+	                 ROUTER_ESHRINK);
+	/* The loose member judged the same value (at start, as the strict
+	 * one did) and found nothing. */
+	eh_sleep_ms(500);
+	assert_int_equal(latent_events(loose), 0);
+	router_etcd_status_get(loose->f, &s, sizeof s);
+	assert_int_equal(s.latent, 0);
+	router_etcd_status_get(strict->f, &s, sizeof s);
+	assert_int_equal(s.latent, 1);
+	assert_int_equal(s.latent_revision, lost);
+	assert_int_equal(s.latent_finding.code, ROUTER_ESHRINK);
+	/* 2 of 3 is beyond 0.5: the loose member raises it too. */
+	rev = put_fixture(c, GV_CUSTOMER, "keyspace_customer_lost_tables.bin");
+	assert_int_equal(wait_latent(loose, GV_CUSTOMER, rev, 3000, NULL),
+	                 ROUTER_ESHRINK);
+	assert_int_equal(wait_latent(strict, GV_CUSTOMER, rev, 3000, NULL),
+	                 ROUTER_ESHRINK);
+	router_etcd_status_get(loose->f, &s, sizeof s);
+	assert_int_equal(s.latent, 1);
+	assert_int_equal(s.version, (uint64_t)good);
+	router__etcd_close(c);
+	done(e);
+}
+
 /* The latent watch resumes after etcd went away and came back: a
  * global value written after the restart is judged at once. */
 static void latent_watch_resumes_after_an_etcd_restart(void **state)
@@ -1185,6 +1449,91 @@ static void latent_watch_resumes_after_an_etcd_restart(void **state)
 	/* A finding (a negative code; 1: none came). */
 	assert_true(wait_latent(m, GV_CUSTOMER, rev, 10000, NULL) < 0);
 	assert_int_equal(latent_events(m), 1);
+	router__etcd_close(c);
+	done(e);
+}
+
+/* The latent watch cut off while GLOBAL/ changes and is compacted past
+ * the change: when the link comes back its watch from the revision after
+ * the last one seen is canceled as compacted, and the values are read
+ * again, so no revision is missed: the empty VSchema written meanwhile
+ * is raised at its revision, the commerce VSchema deleted meanwhile is
+ * judged deleted.  The cell (its own link) and what is served do not
+ * change. */
+static void latent_watch_reads_again_after_a_compaction_while_cut_off(
+    void **state)
+{
+	etcd_server *e = *state;
+	router__etcd *c = client(e);
+	router_etcd_status s;
+	router_error err;
+	int64_t good, rev, poison, after;
+	const char *relay;
+	member *m;
+
+	put_fixture(c, GV_COMMERCE, "keyspace_commerce.bin");
+	put_fixture(c, GV_CUSTOMER, "keyspace_customer.bin");
+	good = lay_out_cell(c);
+	relay = relay_start(e);
+	/* The global etcd (CellInfo, GLOBAL/, the status key) through the
+	 * relay, the cell's keys directly. */
+	m = member_start(e, 0,
+	                 &(vopts){.endpoints = relay,
+	                          .cell_endpoints = e->endpoint});
+	wait_seen(m, good);
+	/* The latent watch is up past its first read: a finding raised
+	 * and cleared through it. */
+	rev = put_fixture(c, GV_CUSTOMER, "keyspace_customer_novindexes.bin");
+	assert_true(wait_latent(m, GV_CUSTOMER, rev, 5000, NULL) < 0);
+	rev = put_fixture(c, GV_CUSTOMER, "keyspace_customer.bin");
+	assert_int_equal(wait_latent(m, GV_CUSTOMER, rev, 5000, NULL),
+	                 ROUTER_OK);
+	assert_int_equal(latent_events(m), 2);
+	/* Cut off; meanwhile the poison, a delete, a write after them, and
+	 * a compaction past all but the last. */
+	atomic_store(&g_relay.down, 1);
+	eh_sleep_ms(300);
+	poison = put_fixture(c, GV_CUSTOMER, "empty.bin");
+	del(c, GV_COMMERCE);
+	after = put_bytes(c, GLOBAL "/keyspaces/customer/shards/-80/Shard",
+	                  "x", 1);
+	assert_int_equal(router__etcd_compact(c, after, &err), ROUTER_OK);
+	eh_sleep_ms(300);
+	assert_int_equal(latent_events(m), 2);
+	atomic_store(&g_relay.down, 0);
+	assert_int_equal(wait_latent(m, GV_CUSTOMER, poison, 10000, NULL),
+	                 ROUTER_ECOVERAGE);
+	for (double t0 = eh_now(); eh_now() - t0 < 5; eh_sleep_ms(20)) {
+		router_etcd_status_get(m->f, &s, sizeof s);
+		if (s.latent == 2)
+			break;
+	}
+	assert_int_equal(s.latent, 2); /* customer's and commerce's */
+	{
+		int commerce = 0;
+
+		pthread_mutex_lock(&m->mu);
+		for (size_t i = 0; i < m->nlat; i++)
+			if (strcmp(m->lat_culprits[i], GV_COMMERCE) == 0) {
+				assert_true(m->lat_codes[i] < 0);
+				assert_true(m->lat_revs[i] >= after);
+				commerce++;
+			}
+		pthread_mutex_unlock(&m->mu);
+		assert_int_equal(commerce, 1);
+	}
+	/* What is served did not change. */
+	router_etcd_status_get(m->f, &s, sizeof s);
+	assert_int_equal(s.version, (uint64_t)good);
+	assert_int_equal(s.accepted, 1);
+	assert_int_equal(s.refused, 0);
+	{
+		router_route_result res;
+
+		assert_int_equal(route_customer(m, 1, &res), ROUTER_OK);
+		assert_string_equal(res.shard, expect(res.ksid[0], 2));
+		assert_int_equal(res.version, (uint64_t)good);
+	}
 	router__etcd_close(c);
 	done(e);
 }
@@ -1651,6 +2000,11 @@ int main(void)
 	        latent_watch_resumes_after_an_etcd_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        bad_topo_values_are_refused_naming_the_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        latent_judges_with_the_routers_max_shrink, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        latent_watch_reads_again_after_a_compaction_while_cut_off,
+	        setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_primary_gap_is_refused, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -660,6 +660,39 @@ static PyObject *error_dict(const router_error *e)
 	}
 	return d;
 }
+
+/* The last latent event's finding: None before any (revision 0), else a
+ * dict as error_dict's, code 0 and reason "... cleared ..." included
+ * (error_dict would say None for a cleared finding). */
+static PyObject *latent_dict(const router_etcd_status *s)
+{
+	PyObject *d;
+
+	if (s->latent_revision == 0)
+		Py_RETURN_NONE;
+	d = PyDict_New();
+	if (d == NULL ||
+	    dict_set(d, "code", PyLong_FromLong(s->latent_finding.code)) < 0 ||
+	    dict_set(d, "name", sr_errname_or_none(s->latent_finding.code)) < 0 ||
+	    dict_set(d, "reason", PyUnicode_DecodeUTF8(
+	                 s->latent_finding.message,
+	                 strlen(s->latent_finding.message), "replace")) < 0 ||
+	    dict_set(d, "culprit", PyUnicode_DecodeUTF8(
+	                 s->latent_finding.culprit,
+	                 strlen(s->latent_finding.culprit), "replace")) < 0) {
+		Py_XDECREF(d);
+		return NULL;
+	}
+	return d;
+}
+
+static PyObject *latent_key(const router_etcd_status *s)
+{
+	if (s->latent_revision == 0)
+		Py_RETURN_NONE;
+	return PyUnicode_DecodeUTF8(s->latent_key, strlen(s->latent_key),
+	                            "replace");
+}
 #endif
 
 PyDoc_STRVAR(status_doc,
@@ -670,7 +703,12 @@ PyDoc_STRVAR(status_doc,
 "last_error (None or a dict of code, name, reason, culprit), accepted,\n"
 "refused, stale, reconnects, compactions, status_writes, skipped,\n"
 "stuck_since_unix_ms, stuck_retries, refused_unix_ms, events_dropped\n"
-"(events a slow on_event missed).  Never blocks on the network.");
+"(events a slow on_event missed); Vitess source: latent (how many global\n"
+"values the next rebuild would refuse now; 0: none), latent_finding (None\n"
+"before any 'latent' event, else the last one's dict of code, name,\n"
+"reason, culprit: code 0 when it cleared a finding), latent_revision (its\n"
+"key's mod revision; 0: none) and latent_key (its key; None: none).\n"
+"Never blocks on the network.");
 
 static PyObject *Follower_status(FollowerObject *self, PyObject *unused)
 {
@@ -718,7 +756,12 @@ static PyObject *Follower_status(FollowerObject *self, PyObject *unused)
 	             PyLong_FromUnsignedLongLong(s.stuck_retries)) < 0 ||
 	    dict_set(d, "refused_unix_ms",
 	             PyLong_FromLongLong(s.refused_unix_ms)) < 0 ||
-	    dict_set(d, "events_dropped", PyLong_FromUnsignedLongLong(dropped)) < 0) {
+	    dict_set(d, "events_dropped", PyLong_FromUnsignedLongLong(dropped)) < 0 ||
+	    dict_set(d, "latent", PyLong_FromUnsignedLongLong(s.latent)) < 0 ||
+	    dict_set(d, "latent_finding", latent_dict(&s)) < 0 ||
+	    dict_set(d, "latent_revision",
+	             PyLong_FromLongLong(s.latent_revision)) < 0 ||
+	    dict_set(d, "latent_key", latent_key(&s)) < 0) {
 		Py_XDECREF(d);
 		return NULL;
 	}

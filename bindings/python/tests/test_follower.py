@@ -166,6 +166,9 @@ def test_document_key_is_followed_and_routed(etcd):
         s = f.status()
         assert s["accepted"] == 1 and s["revision_applied"] == rev
         assert s["refusal"] is None
+        # No latent watch for a document.
+        assert s["latent"] == 0 and s["latent_finding"] is None
+        assert s["latent_revision"] == 0 and s["latent_key"] is None
         assert wait_for(lambda: any(e.kind == "verdict" for e in events))
         v = [e for e in events if e.kind == "verdict"][0]
         assert v.code == 0 and v.name is None and v.revision == rev
@@ -263,6 +266,52 @@ def test_vitess_resharding_is_followed_per_tablet_type(etcd):
     finally:
         fp.close()
         fr.close()
+
+
+GV_CUSTOMER = "/vitess/global/keyspaces/customer/VSchema"
+GV_COMMERCE = "/vitess/global/keyspaces/commerce/VSchema"
+
+
+def test_vitess_latent_poison_shows_in_status(etcd):
+    """The empty global VSchema (the January 2026 incident, before any
+    rebuild) is latent: status() names its key and revision while the
+    table in service is untouched, and the good value clears it."""
+    r, events = sr.Router(), []
+    etcd.put(GV_COMMERCE, fixture("keyspace_commerce.bin"))
+    etcd.put(GV_CUSTOMER, fixture("keyspace_customer.bin"))
+    good = lay_out_cell(etcd, "zpy4")
+    try:
+        with vitess_follower(etcd, r, "zpy4", on_event=events.append) as f:
+            assert f.wait(good, 10)
+            time.sleep(0.3)
+            assert f.status()["latent"] == 0
+            bad = etcd.put(GV_CUSTOMER, fixture("empty.bin"))
+            assert wait_for(lambda: f.status()["latent"] == 1)
+            s = f.status()
+            assert s["latent_key"] == GV_CUSTOMER
+            assert s["latent_revision"] == bad
+            lf = s["latent_finding"]
+            assert lf["code"] == sr.ECOVERAGE
+            assert lf["name"] == "ROUTER_ECOVERAGE"
+            assert lf["culprit"] == GV_CUSTOMER
+            assert GV_CUSTOMER in lf["reason"]
+            assert s["version"] == good and s["refused"] == 0
+            assert customer_shards(r) == {"-80", "80-"}
+            assert wait_for(lambda: any(
+                e.kind == "latent" and e.revision == bad for e in events))
+            # The good value again: cleared.
+            fixed = etcd.put(GV_CUSTOMER, fixture("keyspace_customer.bin"))
+            assert wait_for(lambda: f.status()["latent_revision"] == fixed)
+            s = f.status()
+            assert s["latent"] == 0
+            assert s["latent_key"] == GV_CUSTOMER
+            assert s["latent_finding"]["code"] == 0
+            assert s["latent_finding"]["name"] is None
+            assert "cleared" in s["latent_finding"]["reason"]
+            assert r.version == good
+    finally:
+        # The global keys are shared by every cell of the module.
+        etcd.put(GV_CUSTOMER, fixture("keyspace_customer.bin"))
 
 
 # ---- the object ------------------------------------------------------------

@@ -161,6 +161,11 @@ class TestFollower < Minitest::Test
     assert_equal 1, s[:accepted]
     assert_equal rev, s[:revision_applied]
     assert_nil s[:refusal]
+    # No latent watch for a document.
+    assert_equal 0, s[:latent]
+    assert_nil s[:latent_finding]
+    assert_equal 0, s[:latent_revision]
+    assert_nil s[:latent_key]
     ev = nil
     assert(wait_for { (ev = events.pop(true) rescue nil) && ev.kind == :verdict || (ev = nil) })
     assert_equal 0, ev.code
@@ -239,6 +244,54 @@ class TestFollower < Minitest::Test
     assert_equal fixed, r.version
   ensure
     f&.close
+  end
+
+  GV_CUSTOMER = "/vitess/global/keyspaces/customer/VSchema"
+  GV_COMMERCE = "/vitess/global/keyspaces/commerce/VSchema"
+
+  # The empty global VSchema (the January 2026 incident, before any
+  # rebuild) is latent: #status names its key and revision while the
+  # table in service is untouched, and the good value clears it.
+  def test_vitess_latent_poison_shows_in_status
+    r = ShardRouter::Router.new
+    latent = Queue.new
+    EtcdServer.put(GV_COMMERCE, fixture("keyspace_commerce.bin"))
+    EtcdServer.put(GV_CUSTOMER, fixture("keyspace_customer.bin"))
+    good = lay_out_cell("zrb4")
+    f = vitess_follower(r, "zrb4") { |e| latent << e if e.kind == :latent }
+    f.start
+    assert f.wait(good, 10)
+    sleep 0.3
+    assert_equal 0, f.status[:latent]
+    bad = EtcdServer.put(GV_CUSTOMER, fixture("empty.bin"))
+    assert(wait_for { f.status[:latent] == 1 })
+    s = f.status
+    assert_equal GV_CUSTOMER, s[:latent_key]
+    assert_equal bad, s[:latent_revision]
+    assert_equal(-9, s[:latent_finding][:code]) # ROUTER_ECOVERAGE
+    assert_equal :ECOVERAGE, s[:latent_finding][:name]
+    assert_equal GV_CUSTOMER, s[:latent_finding][:culprit]
+    assert_includes s[:latent_finding][:reason], GV_CUSTOMER
+    assert_equal good, s[:version]
+    assert_equal 0, s[:refused]
+    assert_equal %w[-80 80-], customer_shards(r)
+    ev = nil
+    assert(wait_for { (ev = (latent.pop(true) rescue nil)) })
+    assert_equal bad, ev.revision
+    # The good value again: cleared.
+    fixed = EtcdServer.put(GV_CUSTOMER, fixture("keyspace_customer.bin"))
+    assert(wait_for { f.status[:latent_revision] == fixed })
+    s = f.status
+    assert_equal 0, s[:latent]
+    assert_equal GV_CUSTOMER, s[:latent_key]
+    assert_equal 0, s[:latent_finding][:code]
+    assert_nil s[:latent_finding][:name]
+    assert_includes s[:latent_finding][:reason], "cleared"
+    assert_equal good, r.version
+  ensure
+    f&.close
+    # The global keys are shared by every cell of this file.
+    EtcdServer.put(GV_CUSTOMER, fixture("keyspace_customer.bin"))
   end
 
   def test_vitess_resharding_is_followed_per_tablet_type

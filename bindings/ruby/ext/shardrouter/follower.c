@@ -534,6 +534,24 @@ static VALUE error_hash(const router_error *e)
 	sr_hset(h, "culprit", utf8(e->culprit));
 	return h;
 }
+
+/* The last latent event's finding: nil before any (revision 0), else a
+ * Hash as error_hash's, a cleared finding kept (code 0, name nil, its
+ * "cleared" reason), which error_hash would turn into nil. */
+static VALUE latent_hash(const router_etcd_status *s)
+{
+	const router_error *e = &s->latent_finding;
+	VALUE h;
+
+	if (s->latent_revision == 0)
+		return Qnil;
+	h = rb_hash_new();
+	sr_hset(h, "code", INT2NUM(e->code));
+	sr_hset(h, "name", e->code != ROUTER_OK ? sr_code_sym(e->code) : Qnil);
+	sr_hset(h, "reason", utf8(e->message));
+	sr_hset(h, "culprit", utf8(e->culprit));
+	return h;
+}
 #endif
 
 /*
@@ -543,7 +561,12 @@ static VALUE error_hash(const router_error *e)
  * :last_error (nil or a Hash of :code, :name, :reason, :culprit),
  * :accepted, :refused, :stale, :reconnects, :compactions,
  * :status_writes, :skipped, :stuck_since_unix_ms, :stuck_retries,
- * :refused_unix_ms, :events_dropped. Never blocks on the network.
+ * :refused_unix_ms, :events_dropped; Vitess source: :latent (how many
+ * global values the next rebuild would refuse now; 0: none),
+ * :latent_finding (nil before any :latent event, else the last one's
+ * Hash of :code, :name, :reason, :culprit: code 0 and name nil when it
+ * cleared a finding), :latent_revision (its key's mod revision; 0: none)
+ * and :latent_key (its key; nil: none). Never blocks on the network.
  *
  * @return [Hash]
  */
@@ -579,6 +602,11 @@ static VALUE follower_status(VALUE self)
 	sr_hset(h, "stuck_retries", ULL2NUM(s.stuck_retries));
 	sr_hset(h, "refused_unix_ms", LL2NUM(s.refused_unix_ms));
 	sr_hset(h, "events_dropped", ULL2NUM(dropped));
+	sr_hset(h, "latent", ULL2NUM(s.latent));
+	sr_hset(h, "latent_finding", latent_hash(&s));
+	sr_hset(h, "latent_revision", LL2NUM(s.latent_revision));
+	sr_hset(h, "latent_key", s.latent_revision != 0 ? utf8(s.latent_key)
+	                                                : Qnil);
 	return h;
 #else
 	(void)fo;
