@@ -335,6 +335,12 @@ class Route(structseq[Any], tuple[str, int, int, int, bytes, int]):
 #: What route_many takes: values, or a buffer of 64-bit integers.
 _Keys: TypeAlias = Union[Iterable[_Key], ReadableBuffer]
 
+#: The SrvVSchema routing rules route_target reports, in Vitess's order.
+_TargetRule: TypeAlias = Literal["keyspace_routing_rules", "routing_rules",
+                                 "shard_routing_rules"]
+#: route_target's answer: (shard or None, keyspace, table, rules applied).
+_Target: TypeAlias = tuple[str | None, str, str, tuple[_TargetRule, ...]]
+
 @final
 class Table:
     """A pre-resolved keyspace.table of a Router (from Router.table)."""
@@ -346,6 +352,7 @@ class Table:
     def router(self) -> Router: ...
     def route(self, value: _Key, /) -> str | None: ...
     def lookup(self, value: _Key, /) -> Route | None: ...
+    def route_target(self, value: _Key, /) -> _Target: ...
     @overload
     def route_many(self, __values: _Keys, *, ids: Literal[False] = ...,
                    out: None = ..., nogil: bool | None = ...
@@ -396,6 +403,8 @@ class Router:
                           /) -> list[str]: ...
     def route_prefix(self, keyspace: str, table: str, like: str | bytes,
                      /) -> list[str]: ...
+    def route_target(self, keyspace: str, table: str, value: _Key, /
+                     ) -> _Target: ...
     @overload
     def route_many(self, __keyspace: str, __table: str, __values: _Keys, *,
                    ids: Literal[False] = ..., out: None = ...,

@@ -67,8 +67,9 @@
  *   from librouter's resolver callback, on the calling thread with the
  *   GIL held; librouter calls it outside its read sections, so a
  *   resolver blocked on a database holds back no publish.  halves.c
- *   gives the two halves apart (lookup_query, route_lookup_rows) and
- *   route_prefix.
+ *   gives the two halves apart (lookup_query, route_lookup_rows),
+ *   route_prefix and route_target (Router's and Table's: by names, the
+ *   GIL held, as any single lookup).
  *
  * - The etcd follower (follower.c, optional at build time).  librouter
  *   calls its event callback on the follower's own thread, which never
@@ -352,6 +353,12 @@ PyObject *sr_lookup_query_dict(const router_lookup_query *q);
 extern const char sr_Router_route_prefix_doc[];
 PyObject *sr_Router_route_prefix(RouterObject *self, PyObject *const *args,
                                  Py_ssize_t nargs);
+extern const char sr_Router_route_target_doc[];
+PyObject *sr_Router_route_target(RouterObject *self, PyObject *const *args,
+                                 Py_ssize_t nargs);
+/* Router.route_target(ks, tb, value), also Table.route_target's. */
+PyObject *sr_route_target(RouterObject *ro, PyObject *ks, PyObject *tb,
+                          PyObject *value);
 extern const char sr_Router_lookup_query_doc[];
 PyObject *sr_Router_lookup_query(RouterObject *self, PyObject *const *args,
                                  Py_ssize_t nargs);

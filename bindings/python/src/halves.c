@@ -1,7 +1,9 @@
-/* The lookup halves and the LIKE-prefix route, without a resolver:
+/* The lookup halves and the other ways to route, without a resolver:
  * Router.lookup_query (what vtgate would ask), Router.route_lookup_rows
- * (how the rows the application got answer) and Router.route_prefix (the
- * shards a LIKE 'prefix%' on a cfc column reaches). */
+ * (how the rows the application got answer), Router.route_prefix (the
+ * shards a LIKE 'prefix%' on a cfc column reaches) and
+ * Router.route_target / Table.route_target (where vtgate serves the row,
+ * after the SrvVSchema's routing rules). */
 #include "binding.h"
 
 /* Shard names of out[0..n) as a new list. */
@@ -81,6 +83,99 @@ PyObject *sr_Router_route_prefix(RouterObject *self, PyObject *const *args,
 	if (out != small)
 		PyMem_Free(out);
 	return list;
+}
+
+/* ---- route_target -------------------------------------------------------- */
+
+SR_DOC(sr_Router_route_target_doc,
+"route_target($self, keyspace, table, value, /)\n"
+"--\n\n"
+"Where vtgate serves the row of keyspace.table whose primary-vindex\n"
+"column is value, after the SrvVSchema's routing rules: a tuple\n"
+"(shard, keyspace, table, rules).  shard is route()'s answer (None when\n"
+"the value maps to no keyspace ID); keyspace and table are the ones\n"
+"vtgate sends the query to, after keyspace_routing_rules, routing_rules\n"
+"(e.g. customer.corder -> commerce.corder mid-MoveTables) and the\n"
+"shard_routing_rules of that shard (the shard name stays); rules names\n"
+"the rules that applied, in that order, as a tuple of those field\n"
+"names (empty: none).  value as route().  Raises as route().  Lock-free;\n"
+"the GIL is held.");
+
+/* The SrvVSchema field of each ROUTER_TARGET_* bit, in Vitess's order. */
+static const struct {
+	unsigned bit;
+	const char *name;
+} target_rules[] = {
+    {ROUTER_TARGET_KEYSPACE_RULE, "keyspace_routing_rules"},
+    {ROUTER_TARGET_TABLE_RULE, "routing_rules"},
+    {ROUTER_TARGET_SHARD_RULE, "shard_routing_rules"}};
+
+/* The names of the rules in bits, as a new tuple of interned strs. */
+static PyObject *target_rules_tuple(unsigned bits)
+{
+	const size_t nrules = sizeof target_rules / sizeof target_rules[0];
+	Py_ssize_t n = 0, i = 0;
+	PyObject *t;
+
+	for (size_t k = 0; k < nrules; k++)
+		n += (bits & target_rules[k].bit) != 0;
+	if ((t = PyTuple_New(n)) == NULL)
+		return NULL;
+	for (size_t k = 0; k < nrules; k++) {
+		PyObject *s;
+
+		if (!(bits & target_rules[k].bit))
+			continue;
+		if ((s = PyUnicode_InternFromString(target_rules[k].name)) ==
+		    NULL) {
+			Py_DECREF(t);
+			return NULL;
+		}
+		PyTuple_SET_ITEM(t, i++, s);
+	}
+	return t;
+}
+
+PyObject *sr_route_target(RouterObject *ro, PyObject *ks, PyObject *tb,
+                          PyObject *value)
+{
+	router_route_result res;
+	router_target target;
+	router_error err;
+	Py_ssize_t kl, tl;
+	const char *k, *t;
+	PyObject *shard;
+	valbuf vb;
+	int rc;
+
+	if ((k = sr_name_utf8(ks, "keyspace", &kl)) == NULL ||
+	    (t = sr_name_utf8(tb, "table", &tl)) == NULL)
+		return NULL;
+	if (sr_values_from_py(ro->st, value, &vb) < 0)
+		return NULL;
+	rc = router_route_target(ro->r, k, (size_t)kl, t, (size_t)tl, vb.v,
+	                         vb.n, &res, &target, &err);
+	sr_valbuf_release(&vb);
+	if (rc == ROUTER_OK)
+		shard = shard_str(ro, res.shard_id);
+	else if (rc == ROUTER_NONE)
+		shard = Py_NewRef(Py_None);
+	else
+		return sr_raise_route_error(ro->st, rc, &err, ks, tb);
+	if (shard == NULL)
+		return NULL;
+	return Py_BuildValue("(Ns#s#N)", shard, target.keyspace,
+	                     (Py_ssize_t)target.keyspace_len, target.table,
+	                     (Py_ssize_t)target.table_len,
+	                     target_rules_tuple(target.rules));
+}
+
+PyObject *sr_Router_route_target(RouterObject *self, PyObject *const *args,
+                                 Py_ssize_t nargs)
+{
+	if (nargs != 3)
+		return sr_wrong_nargs("route_target", 3, nargs);
+	return sr_route_target(self, args[0], args[1], args[2]);
 }
 
 /* ---- lookup_query -------------------------------------------------------- */

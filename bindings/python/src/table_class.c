@@ -55,6 +55,18 @@ static PyObject *Table_lookup(TableObject *self, PyObject *value)
 				self->table);
 }
 
+PyDoc_STRVAR(Table_route_target_doc,
+"route_target($self, value, /)\n--\n\n"
+"Where vtgate serves the row whose primary-vindex column holds value:\n"
+"(shard, keyspace, table, rules), as Router.route_target for this\n"
+"table's keyspace and name (resolved by name, in the table in service).");
+
+static PyObject *Table_route_target(TableObject *self, PyObject *value)
+{
+	return sr_route_target(self->router, self->keyspace, self->table,
+	                       value);
+}
+
 PyDoc_STRVAR(Table_route_many_doc,
 "route_many($self, values, /, *, ids=False, out=None, nogil=None)\n--\n\n"
 "Route many values at once; see Router.route_many.");
@@ -226,6 +238,8 @@ static void Table_dealloc(TableObject *self)
 static PyMethodDef Table_methods[] = {
     {"route", (PyCFunction)Table_route, METH_O, Table_route_doc},
     {"lookup", (PyCFunction)Table_lookup, METH_O, Table_lookup_doc},
+    {"route_target", (PyCFunction)Table_route_target, METH_O,
+     Table_route_target_doc},
     {"route_many", (PyCFunction)(void (*)(void))Table_route_many,
      METH_FASTCALL | METH_KEYWORDS, Table_route_many_doc},
     {"_noop", (PyCFunction)Table_noop, METH_O, Table_noop_doc},

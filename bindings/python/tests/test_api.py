@@ -40,6 +40,8 @@ def test_signatures_are_introspectable():
     assert str(inspect.signature(sr.Router.route)) == \
         "(self, keyspace, table, value, /)"
     assert str(inspect.signature(sr.Table.route)) == "(self, value, /)"
+    assert str(inspect.signature(sr.Router.route_target)) == \
+        "(self, keyspace, table, value, /)"
     assert "allow_destructive=False" in str(
         inspect.signature(sr.Router.publish))
     assert str(inspect.signature(sr.keyspace_id)) == \
@@ -96,6 +98,8 @@ def exercise(r, t, buf, out):
     r.route("user", "users", 2**64 - 1)
     t.route(5)
     t.lookup(5)
+    r.route_target("user", "users", 1)
+    t.route_target(5)
     r.route_many("user", "users", buf)
     r.route_many("user", "users", list(range(300)))
     r.route_many("user", "users", buf, out=out)
@@ -109,6 +113,8 @@ def exercise(r, t, buf, out):
     for f, exc in ((lambda: r.route("user", "nope", 1), sr.NoRouteError),
                    (lambda: r.route("user", "users", 2**64), OverflowError),
                    (lambda: r.route("user", "users", 1.5), TypeError),
+                   (lambda: r.route_target("user", "nope", 1),
+                    sr.NoRouteError),
                    (lambda: r.publish("{"), sr.DocumentError),
                    (lambda: r.publish({"keyspaces": {"user": {}}}),
                     sr.RefusedError),

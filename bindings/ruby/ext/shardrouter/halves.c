@@ -1,8 +1,10 @@
 /*
- * The lookup halves apart and the LIKE-prefix route: Router#lookup_query
- * (what vtgate would ask), Router#route_lookup_rows (how the rows the
- * application got answer) and Router#route_prefix (the shards a
- * LIKE 'prefix%' on a cfc column reaches).
+ * The lookup halves apart and the other ways to route:
+ * Router#lookup_query (what vtgate would ask), Router#route_lookup_rows
+ * (how the rows the application got answer), Router#route_prefix (the
+ * shards a LIKE 'prefix%' on a cfc column reaches) and
+ * Router#route_target / Table#route_target (where vtgate serves the row,
+ * after the SrvVSchema's routing rules).
  */
 #include "shardrouter.h"
 
@@ -64,6 +66,104 @@ static VALUE router_route_prefix_m(VALUE self, VALUE keyspace, VALUE table,
 	if (out != small)
 		xfree(out);
 	return list;
+}
+
+/* ---- route_target -------------------------------------------------------- */
+
+/* The SrvVSchema field of each ROUTER_TARGET_* bit, in Vitess's order. */
+static const struct {
+	unsigned bit;
+	const char *name;
+} target_rules[] = {
+    {ROUTER_TARGET_KEYSPACE_RULE, "keyspace_routing_rules"},
+    {ROUTER_TARGET_TABLE_RULE, "routing_rules"},
+    {ROUTER_TARGET_SHARD_RULE, "shard_routing_rules"}};
+
+/* router_route_target by names, as [shard, keyspace, table, rules]. */
+static VALUE route_target(rb_router *w, VALUE keyspace, VALUE table,
+                          VALUE value)
+{
+	router_value vals[ROUTER_MULTICOL_MAX];
+	router_route_result res;
+	router_target target;
+	router_error err;
+	const char *ks, *tb;
+	size_t ksl, tbl, n;
+	VALUE shard, rules;
+	int rc;
+
+	name_arg(keyspace, &ks, &ksl, "keyspace");
+	name_arg(table, &tb, &tbl, "table");
+	n = to_values(value, vals);
+	rc = router_route_target(w->r, ks, ksl, tb, tbl, vals, n, &res,
+	                         &target, &err);
+	RB_GC_GUARD(keyspace);
+	RB_GC_GUARD(table);
+	RB_GC_GUARD(value);
+	if (rc == ROUTER_OK)
+		shard = shard_name(w, res.shard_id);
+	else if (rc == ROUTER_NONE)
+		shard = Qnil;
+	else
+		sr_raise(rc, &err, O_CALL, Qnil);
+	rules = rb_ary_new();
+	for (size_t i = 0; i < sizeof target_rules / sizeof target_rules[0];
+	     i++)
+		if (target.rules & target_rules[i].bit)
+			rb_ary_push(rules,
+			            rb_enc_interned_str_cstr(target_rules[i].name,
+			                                     rb_utf8_encoding()));
+	return rb_ary_new_from_args(
+	    4, shard,
+	    rb_enc_interned_str(target.keyspace, (long)target.keyspace_len,
+	                        rb_utf8_encoding()),
+	    rb_enc_interned_str(target.table, (long)target.table_len,
+	                        rb_utf8_encoding()),
+	    rb_obj_freeze(rules));
+}
+
+/*
+ * Where vtgate serves the row of +keyspace+.+table+ whose primary-vindex
+ * column holds +value+, after the SrvVSchema's routing rules, in Vitess's
+ * order: +keyspace_routing_rules+ replace the keyspace, +routing_rules+
+ * the keyspace and table (<tt>customer.corder</tt> ->
+ * <tt>commerce.corder</tt> mid-MoveTables), and the
+ * +shard_routing_rules+ of the shard found serve it from another keyspace
+ * under the same shard name.
+ *
+ * @param keyspace [String, Symbol]
+ * @param table [String, Symbol]
+ * @param value [Integer, String, nil, Array] as in #route
+ * @return [Array] <tt>[shard, keyspace, table, rules]</tt>: the shard as
+ *   #route gives it (nil when the value maps to no keyspace ID), the
+ *   keyspace and table vtgate sends the query to (frozen Strings), and
+ *   the rules that applied, a frozen Array of their field names
+ *   (<tt>"keyspace_routing_rules"</tt>, <tt>"routing_rules"</tt>,
+ *   <tt>"shard_routing_rules"</tt>, in that order; empty: none)
+ * @raise [ShardRouter::NoRouteError] as #route
+ * @raise [TypeError, RangeError, ArgumentError] bad arguments, as #route
+ */
+static VALUE router_route_target_m(VALUE self, VALUE keyspace, VALUE table,
+                                   VALUE value)
+{
+	return route_target(get_router(self), keyspace, table, value);
+}
+
+/*
+ * Where vtgate serves the row whose primary-vindex column holds +value+,
+ * as Router#route_target for this table's keyspace and name (resolved by
+ * name, in the table in service).
+ *
+ * @param value [Integer, String, nil, Array] as in Router#route
+ * @return [Array] <tt>[shard, keyspace, table, rules]</tt>, as
+ *   Router#route_target
+ * @raise [ShardRouter::NoRouteError] as Table#route
+ */
+static VALUE table_route_target_m(VALUE self, VALUE value)
+{
+	rb_table *t = GET_TABLE(self);
+
+	return route_target(t->w, t->keyspace, t->name, value);
 }
 
 /* ---- lookup_query -------------------------------------------------------- */
@@ -284,6 +384,8 @@ static VALUE router_route_lookup_rows_m(VALUE self, VALUE keyspace,
 void sr_init_halves(void)
 {
 	rb_define_method(sr_cRouter, "route_prefix", router_route_prefix_m, 3);
+	rb_define_method(sr_cRouter, "route_target", router_route_target_m, 3);
+	rb_define_method(sr_cTable, "route_target", table_route_target_m, 1);
 	rb_define_method(sr_cRouter, "lookup_query", router_lookup_query_m, 4);
 	rb_define_method(sr_cRouter, "route_lookup_rows",
 	                 router_route_lookup_rows_m, 5);
