@@ -1281,8 +1281,14 @@ static void bad_event_handler(fake_etcd *fk, int fd, const char *path,
 			reply_range(fd, "5", "5", 2);
 	} else if (strcmp(path, "/v3/watch") == 0) {
 		int64_t start = watch_start_of(body);
+		char hdr[24];
 
-		send_created(fd, "5");
+		/* etcd's header revision is at least the revision the
+		 * watch resumes after: a lower one is a store behind what
+		 * was seen (STALE), which would race with the test's
+		 * reading of last_error once the key was read at 9. */
+		snprintf(hdr, sizeof hdr, "%" PRId64, start - 1 > 5 ? start - 1 : 5);
+		send_created(fd, hdr);
 		if (start <= 6 && !truncated && !negative) {
 			char *k = fake_b64(KEY), line[512];
 
