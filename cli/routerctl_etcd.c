@@ -474,27 +474,6 @@ static void *probe_main(void *arg)
 	return NULL;
 }
 
-static const char *kind_name(router_etcd_event_kind k)
-{
-	switch (k) {
-	case ROUTER_ETCD_EVENT_VERDICT:
-		return "verdict";
-	case ROUTER_ETCD_EVENT_SNAPSHOT:
-		return "snapshot";
-	case ROUTER_ETCD_EVENT_CONNECTED:
-		return "connected";
-	case ROUTER_ETCD_EVENT_DISCONNECTED:
-		return "disconnected";
-	case ROUTER_ETCD_EVENT_COMPACTED:
-		return "compacted";
-	case ROUTER_ETCD_EVENT_STALE:
-		return "stale";
-	case ROUTER_ETCD_EVENT_LATENT:
-		return "latent";
-	}
-	return "event";
-}
-
 /* The probe's line for an event: w's probe key routed now, and the
  * routing threads' counts, in probe[0..cap). */
 static void probe_line(watcher *w, char *probe, size_t cap)
@@ -522,7 +501,7 @@ static void print_event_json(const watcher *w, const router_etcd_event *ev,
 	const router_error *e = ev->error;
 	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "instance",
 	                      router_etcd_instance_id(w->f), "event",
-	                      kind_name(ev->kind), "revision",
+	                      router_etcd_event_kind_name(ev->kind), "revision",
 	                      (json_int_t)ev->revision, "version",
 	                      (json_int_t)ev->version, "code",
 	                      router_errname(ev->code));

@@ -394,6 +394,14 @@ ROUTER_EXTERN const char *router_etcd_status_key(const router_etcd *f);
 
 /* Static name of a state ("following"); never NULL. */
 ROUTER_EXTERN const char *router_etcd_state_name(router_etcd_state s);
+/* Static name of an event kind, as routerctl watch and the bindings print
+ * it: "verdict", "snapshot", "connected", "disconnected", "compacted",
+ * "stale", "latent"; "unknown" for any other value (a kind newer than
+ * the caller knows is never passed by this library, but a caller may
+ * hold one from a newer library).  Never NULL.  Since 0.3 of
+ * librouter-etcd (node ROUTER_ETCD_0.3); any thread. */
+ROUTER_EXTERN const char *
+router_etcd_event_kind_name(router_etcd_event_kind k);
 
 /* Write KEY + "/status/" (NUL-terminated) into buf.  Returns the length
  * needed excluding the NUL; writes nothing past cap.  Thread-safe. */

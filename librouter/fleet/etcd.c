@@ -167,6 +167,17 @@ const char *router_etcd_state_name(router_etcd_state s)
 	           : "unknown";
 }
 
+const char *router_etcd_event_kind_name(router_etcd_event_kind k)
+{
+	static const char *const names[] = {
+	    NULL,       "verdict", "snapshot", "connected", "disconnected",
+	    "compacted", "stale",  "latent"};
+
+	return (unsigned)k > 0 && (unsigned)k < sizeof names / sizeof names[0]
+	           ? names[k]
+	           : "unknown";
+}
+
 size_t router_etcd_default_status_prefix(const char *key, char *buf,
                                          size_t cap)
 {

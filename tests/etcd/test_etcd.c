@@ -1720,11 +1720,33 @@ static void vitess_cell_is_read_from_a_real_etcd(void **state)
 	router__etcd_close(c);
 }
 
+/* The names routerctl watch and the bindings print (no etcd needed). */
+static void every_event_kind_has_its_name(void **state)
+{
+	static const char *const want[] = {"verdict",      "snapshot",
+	                                   "connected",    "disconnected",
+	                                   "compacted",    "stale", "latent"};
+
+	(void)state;
+	for (int k = ROUTER_ETCD_EVENT_VERDICT; k <= ROUTER_ETCD_EVENT_LATENT;
+	     k++)
+		assert_string_equal(
+		    router_etcd_event_kind_name((router_etcd_event_kind)k),
+		    want[k - 1]);
+	assert_string_equal(router_etcd_event_kind_name(
+	                        (router_etcd_event_kind)0),
+	                    "unknown");
+	assert_string_equal(router_etcd_event_kind_name(
+	                        (router_etcd_event_kind)99),
+	                    "unknown");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(vitess_cell_is_read_from_a_real_etcd,
 	                                    setup, teardown),
+	    cmocka_unit_test(every_event_kind_has_its_name),
 	    cmocka_unit_test(malformed_endpoints_are_refused_at_create),
 	    cmocka_unit_test_setup_teardown(
 	        followers_converge_on_every_revision, setup, teardown),

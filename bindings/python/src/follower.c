@@ -87,17 +87,6 @@ static modstate *fstate(PyObject *self)
 
 #ifdef SR_HAVE_FOLLOWER
 
-static const char *kind_name(int kind)
-{
-	static const char *const names[] = {
-	    NULL, "verdict", "snapshot", "connected", "disconnected",
-	    "compacted", "stale", "latent"};
-
-	if (kind > 0 && kind < (int)(sizeof names / sizeof names[0]))
-		return names[kind];
-	return "unknown"; /* a kind newer than this binding */
-}
-
 static PyObject *event_object(modstate *st, const router_etcd_event_copy *e)
 {
 	PyObject *ev = PyStructSequence_New(st->FollowerEvent_Type);
@@ -105,7 +94,8 @@ static PyObject *event_object(modstate *st, const router_etcd_event_copy *e)
 
 	if (ev == NULL)
 		return NULL;
-	PyStructSequence_SetItem(ev, 0, PyUnicode_FromString(kind_name(e->kind)));
+	PyStructSequence_SetItem(
+	    ev, 0, PyUnicode_FromString(router_etcd_event_kind_name(e->kind)));
 	PyStructSequence_SetItem(ev, 1, PyLong_FromLong(e->code));
 	PyStructSequence_SetItem(ev, 2, sr_errname_or_none(e->code));
 	PyStructSequence_SetItem(ev, 3, PyLong_FromLongLong(e->revision));

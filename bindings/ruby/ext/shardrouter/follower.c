@@ -152,17 +152,6 @@ static rb_follower *get_follower(VALUE self)
 
 #ifdef SR_HAVE_FOLLOWER
 
-static const char *kind_name(int kind)
-{
-	static const char *const names[] = {
-	    NULL, "verdict", "snapshot", "connected", "disconnected",
-	    "compacted", "stale", "latent"};
-
-	if (kind > 0 && kind < (int)(sizeof names / sizeof names[0]))
-		return names[kind];
-	return "unknown"; /* a kind newer than this binding */
-}
-
 static VALUE utf8(const char *s)
 {
 	return rb_utf8_str_new_cstr(s);
@@ -173,7 +162,8 @@ static VALUE event_to_ruby(const router_etcd_event_copy *e)
 	int has = e->code != ROUTER_OK;
 
 	return rb_struct_new(
-	    cEvent, ID2SYM(rb_intern(kind_name(e->kind))), INT2NUM(e->code),
+	    cEvent, ID2SYM(rb_intern(router_etcd_event_kind_name(e->kind))),
+	    INT2NUM(e->code),
 	    has ? sr_code_sym(e->code) : Qnil, LL2NUM(e->revision),
 	    ULL2NUM(e->version), ULL2NUM(e->content_hash),
 	    utf8(has ? e->err.message : ""), utf8(has ? e->err.culprit : ""),
