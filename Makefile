@@ -40,7 +40,8 @@ LDFLAGS_ALL := $(EXTRA_LDFLAGS)
 #          I/O but reading a document)           xxhash, nettle, jansson
 #   live   epoch, publish + guards, history, handles, snapshots, beyond
 #          the guards                              libck, pthread
-#   fleet  the etcd client and follower            libcurl (+ jansson)
+#   fleet  the etcd client and follower, Vitess    libcurl, protobuf-c (+ jansson,
+#          topo                                    nettle: base64)
 # core + live are librouter (-lrouter); fleet is librouter-etcd
 # (-lrouter-etcd -lrouter), so a program that never talks to etcd links no
 # libcurl.
@@ -72,7 +73,7 @@ ERRBUF_OBJ := $(BUILD)/obj/core/errbuf.o
 DEPLIBS_CORE := -lxxhash -lnettle -ljansson
 DEPLIBS_LIVE := -lck -lpthread
 DEPLIBS := $(DEPLIBS_CORE) $(DEPLIBS_LIVE)
-DEPLIBS_FLEET := -lcurl -ljansson -lprotobuf-c -lpthread
+DEPLIBS_FLEET := -lcurl -lnettle -ljansson -lprotobuf-c -lpthread
 
 STATIC := $(BUILD)/librouter.a
 SONAME := librouter.so.$(VERSION_MAJOR)

@@ -11,6 +11,7 @@
  */
 #include <stdint.h>
 
+#include <nettle/base64.h>
 #include <nettle/md5.h>
 #include <xxhash.h>
 
@@ -95,41 +96,17 @@ static void assert_same_key(const char *a, const char *b)
 		fail_msg("\"%s\" -> %s but \"%s\" -> %s", a, ka, b, kb);
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Standard base64 (with padding) into a malloc'd buffer. */
+/* Standard base64 (with padding) into a malloc'd buffer (nettle). */
 static uint8_t *unbase64(const char *s, size_t *len)
 {
-	size_t n = strlen(s), o = 0;
-	uint8_t *out = malloc(n / 4 * 3 + 3);
-	unsigned acc = 0;
-	int bits = 0;
+	struct base64_decode_ctx ctx;
+	size_t n = strlen(s);
+	uint8_t *out = malloc(BASE64_DECODE_LENGTH(n) + 1);
 
 	assert_non_null(out);
-	for (size_t i = 0; i < n && s[i] != '='; i++) {
-		int v = b64val((unsigned char)s[i]);
-		assert_true(v >= 0);
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	*len = o;
+	base64_decode_init(&ctx);
+	assert_true(base64_decode_update(&ctx, len, out, n, s));
+	assert_true(base64_decode_final(&ctx));
 	return out;
 }
 

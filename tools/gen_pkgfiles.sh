@@ -48,7 +48,7 @@ Name: librouter-etcd
 Description: librouter's fleet library: follow a routing document in etcd
 Version: $version
 Requires: librouter = $version
-Requires.private: libcurl jansson libprotobuf-c
+Requires.private: libcurl nettle jansson libprotobuf-c
 Libs: -L\${libdir} -lrouter-etcd
 Libs.private: -lpthread
 Cflags: -I\${includedir}
@@ -106,7 +106,7 @@ set_target_properties(librouter::etcd PROPERTIES
   INTERFACE_LINK_LIBRARIES "librouter::router")
 
 if(NOT TARGET librouter::etcd_static)
-  pkg_check_modules(_librouter_etcd_deps QUIET IMPORTED_TARGET libcurl jansson libprotobuf-c)
+  pkg_check_modules(_librouter_etcd_deps QUIET IMPORTED_TARGET libcurl nettle jansson libprotobuf-c)
   if(_librouter_etcd_deps_FOUND)
     add_library(librouter::etcd_static STATIC IMPORTED)
     set_target_properties(librouter::etcd_static PROPERTIES

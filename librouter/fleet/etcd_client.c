@@ -29,6 +29,7 @@
  * authenticating is a matter of the next request, retried once.
  */
 #include <curl/curl.h>
+#include <nettle/base64.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -120,74 +121,46 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* NUL-terminated base64 of (p, n); NULL on allocation failure. */
+/* NUL-terminated base64 of (p, n) (nettle's); NULL on allocation
+ * failure. */
 static char *b64_encode(const void *p, size_t n)
 {
-	const unsigned char *s = p;
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	char *out = malloc(BASE64_ENCODE_RAW_LENGTH(n) + 1);
 
 	if (out == NULL)
 		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)s[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= s[i + 2];
-		*o++ = b64chars[(v >> 18) & 63];
-		*o++ = b64chars[(v >> 12) & 63];
-		*o++ = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < n ? b64chars[v & 63] : '=';
-	}
-	*o = '\0';
+	base64_encode_raw(out, n, p);
+	out[BASE64_ENCODE_RAW_LENGTH(n)] = '\0';
 	return out;
 }
 
-static int b64_val(int ch)
-{
-	const char *p;
-
-	if (ch == '\0' || (p = strchr(b64chars, ch)) == NULL)
-		return -1;
-	return (int)(p - b64chars);
-}
-
-/* Decode standard base64 (padding optional).  *out is malloc'd and
- * NUL-terminated.  0, -1 malformed, -2 out of memory. */
+/* Decode standard base64 (nettle's decoder; the padding etcd writes may
+ * be left out).  *out is malloc'd and NUL-terminated.  0, -1 malformed,
+ * -2 out of memory. */
 static int b64_decode(const char *s, size_t n, char **out, size_t *outlen)
 {
+	struct base64_decode_ctx ctx;
+	size_t body = n, k1 = 0, k2 = 0;
 	char *o;
-	size_t k = 0;
-	uint32_t acc = 0;
-	int bits = 0;
 
-	while (n > 0 && s[n - 1] == '=')
-		n--;
-	if (n % 4 == 1)
+	while (body > 0 && s[body - 1] == '=')
+		body--;
+	if (body % 4 == 1 || n - body > 2)
 		return -1;
-	if ((o = malloc(n / 4 * 3 + 3)) == NULL)
+	/* Room for the body and the padding put back below. */
+	if ((o = malloc(BASE64_DECODE_LENGTH(body + 3) + 1)) == NULL)
 		return -2;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_val((unsigned char)s[i]);
-
-		if (v < 0) {
-			free(o);
-			return -1;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			o[k++] = (char)((acc >> bits) & 0xff);
-		}
+	base64_decode_init(&ctx);
+	if (!base64_decode_update(&ctx, &k1, (uint8_t *)o, body, s) ||
+	    !base64_decode_update(&ctx, &k2, (uint8_t *)o + k1,
+	                          (4 - body % 4) % 4, "==") ||
+	    !base64_decode_final(&ctx)) {
+		free(o);
+		return -1;
 	}
-	o[k] = '\0';
+	o[k1 + k2] = '\0';
 	*out = o;
-	*outlen = k;
+	*outlen = k1 + k2;
 	return 0;
 }
 

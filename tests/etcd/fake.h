@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nettle/base64.h>
+
 typedef struct fake_etcd fake_etcd;
 
 /* Answer one request (path "/v3/kv/range", body the JSON sent) on fd. */
@@ -123,23 +125,13 @@ static inline int fake_hold(fake_etcd *fk, int fd, int ms)
 /* Base64 of s (malloc'd). */
 static inline char *fake_b64(const char *s)
 {
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t n = strlen(s);
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	char *out = malloc(BASE64_ENCODE_RAW_LENGTH(n) + 1);
 
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)(unsigned char)s[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)(unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)s[i + 2];
-		*o++ = t[(v >> 18) & 63];
-		*o++ = t[(v >> 12) & 63];
-		*o++ = i + 1 < n ? t[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < n ? t[v & 63] : '=';
+	if (out != NULL) {
+		base64_encode_raw(out, n, (const uint8_t *)s);
+		out[BASE64_ENCODE_RAW_LENGTH(n)] = '\0';
 	}
-	*o = '\0';
 	return out;
 }
 

@@ -10,6 +10,8 @@
 #include <stdatomic.h>
 
 #include "fake.h"
+
+#include <nettle/base64.h>
 #include "harness.h"
 #include "router.h"
 #include "router_etcd.h"
@@ -118,33 +120,11 @@ static uint8_t *fixture(const char *name, size_t *n)
 	return buf;
 }
 
+/* Base64 of (p, n) into out (room for BASE64_ENCODE_RAW_LENGTH(n) + 1). */
 static void b64(const uint8_t *p, size_t n, char *out)
 {
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, k = 0;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-
-		out[k++] = t[v >> 18];
-		out[k++] = t[v >> 12 & 63];
-		out[k++] = t[v >> 6 & 63];
-		out[k++] = t[v & 63];
-	}
-	if (n - i == 1) {
-		out[k++] = t[p[i] >> 2];
-		out[k++] = t[(p[i] & 3) << 4];
-		out[k++] = '=';
-		out[k++] = '=';
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)p[i] << 8 | p[i + 1];
-
-		out[k++] = t[v >> 10];
-		out[k++] = t[v >> 4 & 63];
-		out[k++] = t[(v & 15) << 2];
-		out[k++] = '=';
-	}
-	out[k] = '\0';
+	base64_encode_raw(out, n, p);
+	out[BASE64_ENCODE_RAW_LENGTH(n)] = '\0';
 }
 
 /* Put two fixtures in one etcd transaction (POST /v3/kv/txn, with curl
