@@ -138,7 +138,7 @@ help:
 	@echo "make test-valgrind C suites under valgrind memcheck"
 	@echo "make stress      readers vs publishers, every answer checked (STRESS_SECONDS=10)"
 	@echo "make stress-asan / stress-tsan  the same under the sanitizers"
-	@echo "make fuzz        libFuzzer on documents, shard names, values, Vitess topo values and latent judgements (FUZZ_SECONDS=60 each)"
+	@echo "make fuzz        libFuzzer on documents, shard names, values, Vitess topo values, latent judgements and etcd answers (FUZZ_SECONDS=60 each)"
 	@echo "make check-headers / test-link  the API surface (C and C++; static and shared)"
 	@echo "make test-abi    programs built against the 0.1 header run against this library"
 	@echo "make clean"

@@ -244,4 +244,19 @@ int router__etcd_watch_prefix(router__etcd *c, const char *prefix,
                               router__etcd_watch_fn fn, void *arg,
                               router_error *err);
 
+/* The parsers of what etcd answers, without a connection (the fuzz
+ * target, tests/fuzz/fuzz_etcd.c): a range answer (one JSON object)
+ * into kvs as router__etcd_get_prefix returns them (ROUTER_OK,
+ * ROUTER_EIO when malformed, ROUTER_ENOMEM; free with
+ * router__etcd_kvs_free), and one
+ * watch message (line[0..len), one JSON object) handed to fn as a watch
+ * hands it (fn not called when it is malformed; ROUTER_OK, ROUTER_EDOC,
+ * ROUTER_EIO for an error etcd sends, ROUTER_ENOMEM). */
+int router__etcd_parse_range(const char *json, size_t len,
+                             router__etcd_kv **kvs, size_t *n,
+                             int64_t *header_rev, router_error *err);
+int router__etcd_parse_watch(const char *line, size_t len,
+                             router__etcd_watch_fn fn, void *arg,
+                             router_error *err);
+
 #endif /* ROUTER_ETCD_INTERNAL_H */

@@ -1227,17 +1227,16 @@ static int hdr_rev(router__etcd *c, const json_t *o, int64_t lo,
  * without the values. */
 /* A range read (at_rev > 0: as of that revision, which etcd refuses once
  * compacted). */
+static int range_reply(router__etcd *c, json_t *resp, router__etcd_kv **kvs,
+                       size_t *n, int64_t *header_rev, router_error *err);
+
 static int range(router__etcd *c, const void *key, size_t key_len,
                  const void *end, size_t end_len, int keys_only,
                  int64_t at_rev, router__etcd_kv **kvs, size_t *n,
                  int64_t *header_rev, router_error *err)
 {
-	json_t *req = json_pack("{s:o}", "key", jb64(key, key_len)), *resp, *a;
+	json_t *req = json_pack("{s:o}", "key", jb64(key, key_len)), *resp;
 	int rc;
-	size_t i, cnt;
-	int64_t hrev;
-	char why[160];
-	router__etcd_kv *out = NULL;
 
 	*kvs = NULL;
 	*n = 0;
@@ -1258,6 +1257,25 @@ static int range(router__etcd *c, const void *key, size_t key_len,
 	}
 	if ((rc = call(c, "/v3/kv/range", req, &resp, err)) != ROUTER_OK)
 		return rc;
+	return range_reply(c, resp, kvs, n, header_rev, err);
+}
+
+/* The kvs of range answer resp (consumed) into *kvs, *n: header.revision
+ * in range, every kv well formed and not modified after the header's
+ * revision; ROUTER_OK, ROUTER_EDOC (malformed, naming c's endpoint),
+ * ROUTER_ENOMEM. */
+static int range_reply(router__etcd *c, json_t *resp, router__etcd_kv **kvs,
+                       size_t *n, int64_t *header_rev, router_error *err)
+{
+	json_t *a;
+	int rc;
+	size_t i, cnt;
+	int64_t hrev;
+	char why[160];
+	router__etcd_kv *out = NULL;
+
+	*kvs = NULL;
+	*n = 0;
 	if ((rc = hdr_rev(c, resp, 1, &hrev, err)) != ROUTER_OK) {
 		json_decref(resp);
 		return rc;
@@ -1824,6 +1842,74 @@ static int watch_line(void *arg, char *line, size_t len)
 	watch_msg_free(&m);
 	json_decref(o);
 	return stop;
+}
+
+/* ---- the parsers alone (tests/fuzz/fuzz_etcd.c) ------------------------- */
+
+/* A client that is never connected: what the parsers read of one (the
+ * url naming the peer in messages). */
+static void parse_only(router__etcd *c)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->url, sizeof c->url, "(parsed)");
+}
+
+int router__etcd_parse_range(const char *json, size_t len,
+                             router__etcd_kv **kvs, size_t *n,
+                             int64_t *header_rev, router_error *err)
+{
+	router__etcd *c = malloc(sizeof *c);
+	json_error_t je;
+	json_t *o;
+	int rc;
+
+	*kvs = NULL;
+	*n = 0;
+	if (c == NULL)
+		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
+	parse_only(c);
+	o = json_loadb(json, len, 0, &je);
+	if (o == NULL || !json_is_object(o)) {
+		json_decref(o);
+		rc = malformed(c, "not a JSON object", err);
+	} else {
+		rc = range_reply(c, o, kvs, n, header_rev, err);
+	}
+	free(c);
+	return rc;
+}
+
+int router__etcd_parse_watch(const char *line, size_t len,
+                             router__etcd_watch_fn fn, void *arg,
+                             router_error *err)
+{
+	router__etcd *c = malloc(sizeof *c);
+	char *copy = malloc(len + 1);
+	watch_ctx w;
+	int rc;
+
+	if (c == NULL || copy == NULL) {
+		free(c);
+		free(copy);
+		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
+	}
+	parse_only(c);
+	/* As on_data hands it: NUL-terminated in place of its newline. */
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	memset(&w, 0, sizeof w);
+	w.c = c;
+	w.fn = fn;
+	w.arg = arg;
+	(void)watch_line(&w, copy, len);
+	rc = w.rc;
+	if (rc != ROUTER_OK && err != NULL)
+		*err = w.err;
+	else if (err != NULL)
+		router__clearerr(err);
+	free(copy);
+	free(c);
+	return rc;
 }
 
 /* The watch of [key, end) (end NULL: the key alone). */
