@@ -480,14 +480,22 @@ static void probe_line(watcher *w, char *probe, size_t cap)
 {
 	router_value v = ROUTER_VALUE_INT64(w->id);
 	router_route_result res;
-	int prc = router_route(w->r, w->ks, strlen(w->ks), w->table,
-	                       strlen(w->table), &v, 1, &res, NULL);
+	router_target tg;
+	char served[2 * ROUTER_NAME_MAX + 16] = "";
+	int prc = router_route_target(w->r, w->ks, strlen(w->ks), w->table,
+	                              strlen(w->table), &v, 1, &res, &tg,
+	                              NULL);
 
+	/* Where vtgate serves it when a routing rule sends it elsewhere
+	 * (mid-MoveTables: "-> 0 served by commerce.corder"). */
+	if (prc == ROUTER_OK && tg.rules != 0)
+		snprintf(served, sizeof served, " served by %s.%s", tg.keyspace,
+		         tg.table);
 	snprintf(probe, cap,
-	         "%s.%s %" PRId64 " -> %s (version %" PRIu64
+	         "%s.%s %" PRId64 " -> %s%s (version %" PRIu64
 	         "); %llu lookups, %llu failed",
 	         w->ks, w->table, w->id,
-	         prc == ROUTER_OK ? res.shard : router_errname(prc),
+	         prc == ROUTER_OK ? res.shard : router_errname(prc), served,
 	         prc == ROUTER_OK ? res.version : 0,
 	         (unsigned long long)atomic_load(&w->lookups),
 	         (unsigned long long)atomic_load(&w->failed));
