@@ -340,7 +340,12 @@ static void *reader(void *arg)
 		o = oracle[res.version] - 1u;
 		li = o / NV;
 		vi = o % NV;
-		if (strcmp(res.shard, names[li][expect[li][vi][key]]) != 0)
+		/* The whole result: the name, its length, and the router-wide
+		 * id that names it (the 8-byte entry packs the first two and
+		 * computes the third). */
+		if (strcmp(res.shard, names[li][expect[li][vi][key]]) != 0 ||
+		    res.shard_len != strlen(res.shard) ||
+		    router_shard_name(R, res.shard_id, NULL) != res.shard)
 			c->wrong++;
 		if (res.version != last) {
 			c->versions_seen++;

@@ -23,6 +23,7 @@
 #include "core/internal.h"
 #include "core/table.h"
 #include "router.h"
+#include "router_doc.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -2121,6 +2122,77 @@ static void a_forked_child_routes_publishes_and_reclaims(void **state)
 	router_free(r);
 }
 
+/* A lookup's result, name, length and id, is the same whether the
+ * keyspace's interned ids are consecutive (the 8-byte entry: name and
+ * length packed, the id computed) or not (the 16-byte one). */
+static void results_are_whole_with_consecutive_ids_or_not(void **state)
+{
+	static const char *const docs[] = {
+	    "{\"keyspaces\": {\"user\": {\"sharded\": true, \"vindexes\": "
+	    "{\"h\": {\"type\": \"hash\"}}, \"tables\": {\"t\": "
+	    "{\"column_vindexes\": [{\"column\": \"id\", \"name\": \"h\"}]}}, "
+	    "\"shards\": [\"-80\", \"80-\"]}}}",
+	    /* 80- keeps its id (1) after the new -40 and 40-80 (2, 3). */
+	    "{\"keyspaces\": {\"user\": {\"sharded\": true, \"vindexes\": "
+	    "{\"h\": {\"type\": \"hash\"}}, \"tables\": {\"t\": "
+	    "{\"column_vindexes\": [{\"column\": \"id\", \"name\": \"h\"}]}}, "
+	    "\"shards\": [\"-40\", \"40-80\", \"80-\"]}}}"};
+	router *r = new_router();
+	router_error e;
+
+	(void)state;
+	for (size_t k = 0; k < 2; k++) {
+		router_table *t = NULL, *frozen = NULL;
+		router_handle *h;
+		const router__tdef *d;
+
+		assert_int_equal(router_doc_load(docs[k], strlen(docs[k]), NULL,
+		                                 &t, NULL, &e),
+		                 ROUTER_OK);
+		assert_int_equal(router_doc_load(docs[k], strlen(docs[k]), NULL,
+		                                 &frozen, NULL, &e),
+		                 ROUTER_OK);
+		assert_int_equal(router_publish(r, t, ROUTER_PUBLISH_DESTRUCTIVE,
+		                                NULL, &e),
+		                 ROUTER_OK);
+		d = router__keyspace_table(&t->keyspaces[0], "t", 1);
+		assert_non_null(d);
+		/* Which entry the lookups read (the test means both). */
+		if (k == 0 && sizeof(void *) == 8)
+			assert_non_null(d->hot8);
+		if (k == 1)
+			assert_null(d->hot8);
+		assert_int_equal(router_handle_open(r, "user", 4, "t", 1, &h,
+		                                    &e),
+		                 ROUTER_OK);
+		for (int64_t id = 1; id <= 300; id++) {
+			router_value v = ROUTER_VALUE_INT64(id);
+			router_route_result a, b, c;
+
+			assert_int_equal(router_route(r, "user", 4, "t", 1, &v, 1,
+			                              &a, &e),
+			                 ROUTER_OK);
+			assert_int_equal(router_handle_route_int64(h, id, &b),
+			                 ROUTER_OK);
+			assert_int_equal(router_table_route(frozen, "user", 4,
+			                                    "t", 1, &v, 1, &c,
+			                                    &e),
+			                 ROUTER_OK);
+			assert_string_equal(a.shard, c.shard);
+			assert_ptr_equal(a.shard, b.shard);
+			assert_int_equal(a.shard_len, strlen(c.shard));
+			assert_int_equal(b.shard_len, a.shard_len);
+			assert_int_equal(a.shard_id, b.shard_id);
+			assert_int_equal(a.shard_index, c.shard_index);
+			assert_ptr_equal(router_shard_name(r, a.shard_id, NULL),
+			                 a.shard);
+		}
+		router_handle_free(h);
+		router_table_free(frozen);
+	}
+	router_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2164,6 +2236,7 @@ int main(void)
 	    cmocka_unit_test(readers_never_see_a_mixed_or_freed_table),
 	    cmocka_unit_test(publish_failing_at_any_allocation_changes_nothing),
 	    cmocka_unit_test(a_forked_child_routes_publishes_and_reclaims),
+	    cmocka_unit_test(results_are_whole_with_consecutive_ids_or_not),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

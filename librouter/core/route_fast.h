@@ -68,6 +68,19 @@ static inline uint32_t router__shard_search_fast(const router__keyspace *ks,
 	return router__shard_search_long(ks, ksid, len);
 }
 
+/* An entry of router__keyspace.hot8: the interned name and its length. */
+#define ROUTER__HOT8_PTR_BITS 48
+static inline const char *router__hot8_name(uint64_t x)
+{
+	return (const char *)(uintptr_t)(x & ((UINT64_C(1)
+	                                       << ROUTER__HOT8_PTR_BITS) -
+	                                      1));
+}
+static inline size_t router__hot8_len(uint64_t x)
+{
+	return (size_t)(x >> ROUTER__HOT8_PTR_BITS);
+}
+
 /* router__fill_shard, inline: from the keyspace's compact hot array
  * (16 bytes a shard, not the 104-byte router__shard: at 4096 shards the
  * latter was a cache miss on every lookup). */
@@ -177,11 +190,23 @@ static inline void router__route_prefix(const router_table *t,
                                         router_route_result *out)
 {
 	uint32_t i = router__bounds_search(d->bounds, d->nbounds, k);
-	const router__shard_hot *h = &d->hot[i];
+	const uint64_t *h8 = d->hot8;
 
-	out->shard = h->iname;
-	out->shard_len = h->name_len;
-	out->shard_id = h->id;
+	if (ROUTER__LIKELY(h8 != NULL)) {
+		/* One 8-byte load: the name and its length; the id is
+		 * id_base + i (hot8 is set only then). */
+		uint64_t x = h8[i];
+
+		out->shard = router__hot8_name(x);
+		out->shard_len = router__hot8_len(x);
+		out->shard_id = (uint32_t)d->id_base + i;
+	} else {
+		const router__shard_hot *h = &d->hot[i];
+
+		out->shard = h->iname;
+		out->shard_len = h->name_len;
+		out->shard_id = h->id;
+	}
 	out->shard_index = i;
 	out->version = t->version;
 	router__put_be64(out->ksid, k);

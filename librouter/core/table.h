@@ -88,6 +88,11 @@ typedef struct router__tdef {
 	 * are consecutive, hot[i].id == id_base + i, and a batch computes
 	 * the id instead of loading it; -1 otherwise. */
 	int64_t id_base;
+	/* Set at publish (NULL before, and when the conditions below do not
+	 * hold): the keyspace's hot8, 8 bytes a shard where hot is 16, so
+	 * that at thousands of shards the result a lookup reads and the
+	 * bounds it searches share the cache better (issue 20). */
+	const uint64_t *hot8;
 } router__tdef;
 
 enum { ROUTER__FAST_NONE, ROUTER__FAST_NUMERIC, ROUTER__FAST_XXHASH,
@@ -102,6 +107,12 @@ typedef struct router__keyspace {
 	/* shards[i]'s iname, name_len and id, set with them (the lookup's
 	 * result reads these: route_fast.h). */
 	router__shard_hot *hot;
+	/* nshards entries, filled at publish when the interned shard ids are
+	 * consecutive (router__tdef.id_base >= 0), every interned name's
+	 * address fits in 48 bits and its length in 16: entry i is
+	 * hot[i].iname | hot[i].name_len << 48 (router__hot8_name/_len), and
+	 * the id is id_base + i.  NULL when pointers are not 64 bits. */
+	uint64_t *hot8;
 	/* Fast shard search: when every shard start has at most 8 significant
 	 * bytes, bounds[i] is the start of shards[i + 1] as a big-endian
 	 * integer padded with zeros, and the shard of a keyspace ID is the

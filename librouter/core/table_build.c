@@ -100,6 +100,22 @@ typedef struct bstate {
 /* An unsharded keyspace that lists no shard gets Vitess's implicit one:
  * shard "0", covering every keyspace id.  Returns 0, or -1 out of
  * memory. */
+/* ks->hot8's room (table.h), filled at publish; none where a pointer is
+ * not 64 bits (the 16-byte hot array serves alone).  0, or -1 out of
+ * memory. */
+static int hot8_alloc(bstate *s, router__keyspace *ks, size_t n)
+{
+#if UINTPTR_MAX == UINT64_MAX
+	ks->hot8 = router__arena_alloc(s->ar, n * sizeof *ks->hot8);
+	return ks->hot8 == NULL ? -1 : 0;
+#else
+	(void)s;
+	(void)n;
+	ks->hot8 = NULL;
+	return 0;
+#endif
+}
+
 static int build_implicit_shard(bstate *s, router__keyspace *ks)
 {
 	router__shard *sh = router__arena_alloc(s->ar, sizeof *sh);
@@ -117,6 +133,8 @@ static int build_implicit_shard(bstate *s, router__keyspace *ks)
 	if (ks->hot == NULL)
 		return -1;
 	ks->hot[0] = (router__shard_hot){sh->iname, 1, sh->id};
+	if (hot8_alloc(s, ks, 1))
+		return -1;
 	ks->shards = sh;
 	ks->nshards = 1;
 	return 0;
@@ -249,6 +267,8 @@ static int build_shards(bstate *s, const bks *bk, router__keyspace *ks)
 		return -1;
 	}
 	router__free(b->a, order);
+	if (hot8_alloc(s, ks, n))
+		return -1;
 	ks->shards = sh;
 	ks->nshards = (uint32_t)n;
 	if (nlong == 0)
@@ -518,6 +538,7 @@ static void tdef_fast(router__tdef *d, const router__keyspace *ks)
 	d->bounds = ks->bounds;
 	d->hot = ks->hot;
 	d->id_base = -1;
+	d->hot8 = NULL; /* set at publish */
 }
 
 static int build_keyspace(bstate *s, const bks *bk, router__keyspace *ks)

@@ -32,6 +32,7 @@
 
 #include <ck_pr.h>
 
+#include "core/route_fast.h"
 #include "epoch.h"
 #include "live.h"
 #include "snapshot.h"
@@ -517,19 +518,39 @@ static router_table *history_push(router *r, router_table *t)
 	return evicted;
 }
 
-/* The batch's shortcut (router__tdef.id_base): the keyspace's tables
- * learn whether its shard ids are consecutive.  Before t is visible. */
+/* The lookups' shortcuts: the keyspace's tables learn whether its shard
+ * ids are consecutive (router__tdef.id_base, for batches) and, if so and
+ * every interned name's address and length fit the 8-byte entry, get
+ * the keyspace's hot8 (router__route_prefix).  Before t is visible:
+ * plain stores, published with t by the swap's release. */
 static void ids_base(const router__keyspace *ks)
 {
 	int64_t base = ks->hot[0].id;
+	const uint64_t *h8 = ks->hot8;
 	size_t j;
 
 	for (j = 1; j < ks->nshards; j++)
 		if (ks->hot[j].id != ks->hot[0].id + j)
 			base = -1;
-	for (j = 0; j < ks->ntables; j++)
-		((router__tdef *)(uintptr_t)&ks->tables[j])->id_base = base;
+	for (j = 0; h8 != NULL && j < ks->nshards; j++) {
+		uintptr_t p = (uintptr_t)ks->hot[j].iname;
+
+		if (base < 0 || (uint64_t)p >> ROUTER__HOT8_PTR_BITS != 0 ||
+		    (uint64_t)ks->hot[j].name_len >> (64 - ROUTER__HOT8_PTR_BITS) != 0)
+			h8 = NULL;
+		else
+			ks->hot8[j] = (uint64_t)p |
+			              (uint64_t)ks->hot[j].name_len
+			                  << ROUTER__HOT8_PTR_BITS;
+	}
+	for (j = 0; j < ks->ntables; j++) {
+		router__tdef *d = (router__tdef *)(uintptr_t)&ks->tables[j];
+
+		d->id_base = base;
+		d->hot8 = h8;
+	}
 	((router__tdef *)(uintptr_t)&ks->any)->id_base = base;
+	((router__tdef *)(uintptr_t)&ks->any)->hot8 = h8;
 }
 
 /* Put the prepared t in service: its names and slots, the history, the
