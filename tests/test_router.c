@@ -2193,6 +2193,66 @@ static void results_are_whole_with_consecutive_ids_or_not(void **state)
 	router_free(r);
 }
 
+/* router_route's name cache compares names without memcmp: a name that
+ * differs from the cached one in any single byte, at every length the
+ * cache keeps (1 to 32), is a miss, never the cached table. */
+static void the_name_cache_never_mistakes_a_name_one_byte_off(void **state)
+{
+	router_builder *b;
+	router_table *t;
+	router *r = new_router();
+	router_error e;
+	const char *cols[] = {"id"};
+	router_value v = ROUTER_VALUE_INT64(1);
+	router_route_result res;
+	char name[40];
+
+	(void)state;
+	assert_int_equal(router_builder_create(&b, NULL, &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_keyspace(b, "ks", 1, &e),
+	                 ROUTER_OK);
+	assert_int_equal(router_builder_add_shard(b, "ks", "-", &e), ROUTER_OK);
+	assert_int_equal(router_builder_add_vindex(b, "ks", "h", "hash", NULL,
+	                                           0, NULL, &e),
+	                 ROUTER_OK);
+	for (size_t n = 1; n <= 32; n++) {
+		memset(name, 'x', n);
+		name[n] = '\0';
+		assert_int_equal(router_builder_add_table(b, "ks", name,
+		                                          ROUTER_TABLE_NORMAL,
+		                                          NULL, &e),
+		                 ROUTER_OK);
+		assert_int_equal(router_builder_add_column_vindex(
+		                     b, "ks", name, "h", cols, 1, &e),
+		                 ROUTER_OK);
+	}
+	assert_int_equal(router_table_build(b, &t, &e), ROUTER_OK);
+	router_builder_free(b);
+	assert_int_equal(router_publish(r, t, 0, NULL, &e), ROUTER_OK);
+	for (size_t n = 1; n <= 32; n++) {
+		for (size_t p = 0; p < n; p++) {
+			memset(name, 'x', n);
+			/* Cached: the table of n x's. */
+			assert_int_equal(router_route(r, "ks", 2, name, n, &v, 1,
+			                              &res, &e),
+			                 ROUTER_OK);
+			name[p] = 'y';
+			assert_int_equal(router_route(r, "ks", 2, name, n, &v, 1,
+			                              &res, &e),
+			                 ROUTER_ENOTFOUND);
+			/* The keyspace one byte off, the table the cached one. */
+			name[p] = 'x';
+			assert_int_equal(router_route(r, "ks", 2, name, n, &v, 1,
+			                              &res, &e),
+			                 ROUTER_OK);
+			assert_int_equal(router_route(r, p % 2 ? "kt" : "js", 2,
+			                              name, n, &v, 1, &res, &e),
+			                 ROUTER_ENOTFOUND);
+		}
+	}
+	router_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2237,6 +2297,7 @@ int main(void)
 	    cmocka_unit_test(publish_failing_at_any_allocation_changes_nothing),
 	    cmocka_unit_test(a_forked_child_routes_publishes_and_reclaims),
 	    cmocka_unit_test(results_are_whole_with_consecutive_ids_or_not),
+	    cmocka_unit_test(the_name_cache_never_mistakes_a_name_one_byte_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

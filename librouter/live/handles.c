@@ -316,6 +316,40 @@ typedef struct name_cache {
 static __thread name_cache tls_names
     __attribute__((tls_model("initial-exec")));
 
+/* a[0..n) == b[0..n) for 1 <= n <= NAME_CACHE_MAX, without a call to
+ * memcmp (two of them were most of a cache hit's cost): overlapping
+ * loads that never read past either end. */
+static inline uint64_t load64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+static inline uint32_t load32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+static inline int same_name(const char *a, const char *b, size_t n)
+{
+	if (n >= 8) {
+		uint64_t x = load64(a + n - 8) ^ load64(b + n - 8);
+
+		for (size_t i = 0; i + 8 < n; i += 8)
+			x |= load64(a + i) ^ load64(b + i);
+		return x == 0;
+	}
+	if (n >= 4)
+		return ((load32(a) ^ load32(b)) |
+		        (load32(a + n - 4) ^ load32(b + n - 4))) == 0;
+	/* 1 to 3 bytes: 0, n / 2 and n - 1 cover them. */
+	return ((a[0] ^ b[0]) | (a[n / 2] ^ b[n / 2]) |
+	        (a[n - 1] ^ b[n - 1])) == 0;
+}
+
 static const router__tdef *names_cached(const router_table *t,
                                         const char *ks, size_t ksl,
                                         const char *table, size_t tl)
@@ -327,7 +361,7 @@ static const router__tdef *names_cached(const router_table *t,
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if ((seq & 1) || c->serial != t->serial || c->kslen != ksl ||
 	    c->tlen != tl || ksl == 0 || tl == 0 ||
-	    memcmp(c->ks, ks, ksl) != 0 || memcmp(c->table, table, tl) != 0)
+	    !same_name(c->ks, ks, ksl) || !same_name(c->table, table, tl))
 		return NULL;
 	d = c->d;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
