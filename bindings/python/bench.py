@@ -21,12 +21,18 @@ ratio, and the median of the pairs is reported with its quartiles.
 Net figures subtract the empty loop (`for k in keys: pass`); the targets
 are checked on them (the harsher reading).  "binding" is what the binding
 adds on top of the no-op call and of the C lookup itself:
-route - noop - C single lookup.  The C lookup is timed two ways: back to
+route - noop - C single lookup.  The target (issue 20) is binding <= the
+no-op call of the same shape, for the names form (route, against the
+3-argument no-op) and the handle form (Table.route, against the
+1-argument one); it replaced route/noop <= 1.5 and handle/noop <= 1.25,
+which a lookup that alone costs more than a no-op call cannot meet.  The C lookup is timed two ways: back to
 back in a C loop ("C 1 key", where consecutive lookups overlap in the
 CPU), and chained ("C chained": each key waits for the previous result,
 so that one lookup's latency is exposed, as between interpreter calls,
 where a lookup's dependent loads and DES or XXH64 rounds cannot overlap
-the next one).  "binding" is reported against both.
+the next one).  "binding" is reported against both; the verdict uses the chained one,
+the lookup as a call pays it (the back-to-back verdict is shown beside).
+route_many's target stays: per key within 1.2x the same C batch.
 """
 import argparse
 import json
@@ -41,7 +47,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import shardrouter as sr  # noqa: E402
 
-TARGETS = {"route": 1.5, "handle": 1.25, "many": 1.2}
+# route/handle: binding <= the no-op call (a ratio of 1.0); many: route_many
+# per key / the C batch.
+TARGETS = {"route": 1.0, "handle": 1.0, "many": 1.2}
 KEYS = 1000          # keys per chunk of single calls
 MANY_KEYS = 65536    # keys per route_many chunk
 CONFIGS = [
@@ -198,9 +206,20 @@ def run_config(vindex, nshards, pairs):
         "handle": round(out["ns_net"]["handle"] - out["ns_net"]["noop1"]
                         - out["c_chained_ns"], 2),
     }
+    # binding / no-op call: the target is <= 1.0 (TARGETS).
+    out["binding_over_noop"] = {
+        "route": round(out["binding_ns_chained"]["route"]
+                       / out["ns_net"]["noop3"], 3),
+        "handle": round(out["binding_ns_chained"]["handle"]
+                        / out["ns_net"]["noop1"], 3),
+        "route_back_to_back": round(out["binding_ns"]["route"]
+                                    / out["ns_net"]["noop3"], 3),
+        "handle_back_to_back": round(out["binding_ns"]["handle"]
+                                     / out["ns_net"]["noop1"], 3),
+    }
     out["targets"] = {
-        "route": out["ratio"]["route_net"]["median"] <= TARGETS["route"],
-        "handle": out["ratio"]["handle_net"]["median"] <= TARGETS["handle"],
+        "route": out["binding_over_noop"]["route"] <= TARGETS["route"],
+        "handle": out["binding_over_noop"]["handle"] <= TARGETS["handle"],
         "many": out["ratio"]["many_vs_c_batch"]["median"] <= TARGETS["many"],
     }
     return out
@@ -301,36 +320,41 @@ def main():
              platform.machine(), KEYS, pairs))
     print("ns per call net of the loop (gross in brackets); ratios are "
           "medians of paired chunks (p25-p75)\n")
-    hdr = ("%-13s %15s %15s %8s %9s %17s %17s %7s %9s"
+    def verdict(o, form):
+        b2b = o["binding_over_noop"][form + "_back_to_back"] <= 1.0
+        return "%s (b2b %s)" % ("met" if o["targets"][form] else "MISSED",
+                                "met" if b2b else "missed")
+
+    hdr = ("%-13s %15s %15s %8s %9s %17s %7s %9s %8s %-18s"
            % ("vindex/shards", "route", "noop(3 args)", "C 1 key",
-              "C chained", "route/noop", "target 1.5", "binding",
-              "(chained)"))
+              "C chained", "route/noop", "binding", "(chained)",
+              "/noop", "binding <= noop"))
     print(hdr)
     for o in results:
         n, g = o["ns_net"], o["ns"]
-        print("%-13s %7.1f [%5.1f] %7.1f [%5.1f] %8.1f %9.1f %17s %17s "
-              "%5.1f ns %6.1f ns"
+        print("%-13s %7.1f [%5.1f] %7.1f [%5.1f] %8.1f %9.1f %17s "
+              "%5.1f ns %6.1f ns %8.2f %-18s"
               % ("%s/%d" % (o["vindex"], o["shards"]), n["route"],
                  g["route"], n["noop3"], g["noop3"], o["c_single_ns"],
                  o["c_chained_ns"], fmt_ratio(o["ratio"]["route_net"]),
-                 "met" if o["targets"]["route"] else "MISSED",
                  o["binding_ns"]["route"],
-                 o["binding_ns_chained"]["route"]))
+                 o["binding_ns_chained"]["route"],
+                 o["binding_over_noop"]["route"], verdict(o, "route")))
     print()
-    print("%-13s %15s %15s %8s %9s %17s %17s %7s %9s"
+    print("%-13s %15s %15s %8s %9s %17s %7s %9s %8s %-18s"
           % ("vindex/shards", "t.route", "noop(1 arg)", "C 1 key",
-             "C chained", "handle/noop", "target 1.25", "binding",
-             "(chained)"))
+             "C chained", "handle/noop", "binding", "(chained)", "/noop",
+             "binding <= noop"))
     for o in results:
         n, g = o["ns_net"], o["ns"]
-        print("%-13s %7.1f [%5.1f] %7.1f [%5.1f] %8.1f %9.1f %17s %17s "
-              "%5.1f ns %6.1f ns"
+        print("%-13s %7.1f [%5.1f] %7.1f [%5.1f] %8.1f %9.1f %17s "
+              "%5.1f ns %6.1f ns %8.2f %-18s"
               % ("%s/%d" % (o["vindex"], o["shards"]), n["handle"],
                  g["handle"], n["noop1"], g["noop1"], o["c_single_ns"],
                  o["c_chained_ns"], fmt_ratio(o["ratio"]["handle_net"]),
-                 "met" if o["targets"]["handle"] else "MISSED",
                  o["binding_ns"]["handle"],
-                 o["binding_ns_chained"]["handle"]))
+                 o["binding_ns_chained"]["handle"],
+                 o["binding_over_noop"]["handle"], verdict(o, "handle")))
     print()
     print("%-13s %10s %10s %10s %17s %17s %17s"
           % ("vindex/shards", "many/key", "C batch", "C 1 key",
@@ -342,8 +366,9 @@ def main():
                  fmt_ratio(o["ratio"]["many_vs_c_batch"]),
                  "met" if o["targets"]["many"] else "MISSED",
                  fmt_ratio(o["ratio"]["many_ids_vs_c_batch"])))
-    print("\nroute/noop and handle/noop cannot be below 1 + (C lookup) / "
-          "(no-op call): the C lookup alone is the 'C 1 key' column.")
+    print("\nbinding = call - no-op call - C lookup; the target is binding "
+          "<= the no-op call (\"/noop\" <= 1.00), judged with the chained C "
+          "lookup (b2b: with the back-to-back one).")
     cg = None
     if args.callgrind:
         cg = callgrind(CONFIGS)
@@ -362,11 +387,11 @@ def main():
                   % (name, d["noop3"], d["route"], d["noop1"], d["handle"],
                      d["c_single"], d["binding_route"], d["binding_handle"],
                      d["many"], d["c_batch"], d["binding_many"]))
-        d = next(iter(cg.values()))
-        print("\nwithout the C lookup (binding only): route/noop %.2f "
-              "(target %.2f), t.route/noop %.2f (target %.2f)"
-              % (d["route_over_noop_without_lookup"], TARGETS["route"],
-                 d["handle_over_noop_without_lookup"], TARGETS["handle"]))
+        for name, d in cg.items():
+            print("%s: binding / no-op call, by instructions: route %.2f, "
+                  "t.route %.2f (target <= 1.00)"
+                  % (name, d["binding_route"] / d["noop3"],
+                     d["binding_handle"] / d["noop1"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"python": platform.python_version(),
