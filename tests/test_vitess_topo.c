@@ -17,25 +17,14 @@ typedef struct blob {
 	size_t n;
 } blob;
 
+/* tests/data/topo/NAME (tu_read_data). */
 static blob fixture(const char *name)
 {
-	char path[512];
-	blob b = {NULL, 0};
-	FILE *f;
-	long n;
+	char path[256];
+	blob b;
 
-	snprintf(path, sizeof path, "%s/topo/%s", tu_data_dir(), name);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		fail_msg("missing fixture %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b.p = malloc(n > 0 ? (size_t)n : 1);
-	assert_non_null(b.p);
-	b.n = fread(b.p, 1, (size_t)n, f);
-	assert_int_equal(b.n, (size_t)n);
-	fclose(f);
+	snprintf(path, sizeof path, "topo/%s", name);
+	b.p = (uint8_t *)tu_read_data(path, &b.n);
 	return b;
 }
 

@@ -38,6 +38,41 @@ static inline json_t *tu_load_json(const char *name)
 	return j;
 }
 
+/* The whole file at path, malloc'd and NUL-terminated (the NUL not
+ * counted in *len, which may be NULL); fails the test when it cannot be
+ * read. */
+static inline char *tu_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n = -1;
+
+	if (f == NULL)
+		fail_msg("cannot open %s", path);
+	if (fseek(f, 0, SEEK_END) == 0)
+		n = ftell(f);
+	if (n < 0 || fseek(f, 0, SEEK_SET) != 0)
+		fail_msg("cannot size %s", path);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		fail_msg("short read of %s", path);
+	buf[n] = '\0';
+	fclose(f);
+	if (len != NULL)
+		*len = (size_t)n;
+	return buf;
+}
+
+/* tu_read_file of name under the data directory (tu_data_dir). */
+static inline char *tu_read_data(const char *name, size_t *len)
+{
+	char path[512];
+
+	snprintf(path, sizeof path, "%s/%s", tu_data_dir(), name);
+	return tu_read_file(path, len);
+}
+
 /* Decode lower/upper-case hex into out; returns length or -1. */
 static inline int tu_unhex(const char *hex, uint8_t *out, size_t cap)
 {

@@ -107,17 +107,10 @@ static int64_t del(router__etcd *c, const char *key)
 
 static uint8_t *fixture(const char *name, size_t *n)
 {
-	char path[512];
-	uint8_t *buf = malloc(4096);
-	FILE *f;
+	char path[256];
 
-	snprintf(path, sizeof path, "%s/topo/%s", tu_data_dir(), name);
-	f = fopen(path, "rb");
-	if (f == NULL || buf == NULL)
-		fail_msg("missing fixture %s", path);
-	*n = fread(buf, 1, 4096, f);
-	fclose(f);
-	return buf;
+	snprintf(path, sizeof path, "topo/%s", name);
+	return (uint8_t *)tu_read_data(path, n);
 }
 
 /* Base64 of (p, n) into out (room for BASE64_ENCODE_RAW_LENGTH(n) + 1). */
