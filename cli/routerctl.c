@@ -40,7 +40,8 @@ enum {
 	O_JSON_PATH_DIR = 1u << 10,
 	O_PARAM = 1u << 11,
 	O_COLUMN = 1u << 12,
-	O_LOOKUP_ROWS = 1u << 13
+	O_LOOKUP_ROWS = 1u << 13,
+	O_SHARD_ROUTING = 1u << 14
 };
 #define O_DOC (O_JSON | O_KEYSPACE | O_SHARDS | O_JSON_PATH_DIR)
 
@@ -978,9 +979,10 @@ static int cmd_route(cli *c)
 	}
 	rc = ROUTER_ENEEDSLOOKUP;
 	if ((c->seen & (O_COLUMN | O_LOOKUP_ROWS)) == 0)
-		rc = router_table_route_target(d.t, ks, strlen(ks), table,
-		                               strlen(table), vals, nv, &res,
-		                               &tg, &e);
+		rc = router_table_route_target(
+		    d.t, ks, strlen(ks), table, strlen(table), vals, nv,
+		    c->seen & O_SHARD_ROUTING ? ROUTER_TARGET_SHARD_ROUTING : 0,
+		    &res, &tg, &e);
 	if (rc == ROUTER_ENEEDSLOOKUP) {
 		ret = route_column(c, d.t, ks, table, vals, nv);
 		goto out;
@@ -1936,7 +1938,8 @@ static const command commands[] = {
     {"ksid", 2, 1 + MAX_VALUES, O_JSON | O_SQLTYPE | O_HEX | O_PARAM,
      cmd_ksid},
     {"route", 4, 3 + MAX_VALUES,
-     O_DOC | O_SQLTYPE | O_HEX | O_COLUMN | O_LOOKUP_ROWS, cmd_route},
+     O_DOC | O_SQLTYPE | O_HEX | O_COLUMN | O_LOOKUP_ROWS | O_SHARD_ROUTING,
+     cmd_route},
     {"shard", 3, 3, O_DOC, cmd_shard},
     {"validate", 1, 1, O_DOC, cmd_validate},
     {"check", 2, 2, O_DOC | O_DESTRUCTIVE | O_SAMPLE | O_INVARIANTS, cmd_check},
@@ -2069,6 +2072,7 @@ static const optdef optdefs[] = {
     {"json-path-dir", O_JSON_PATH_DIR, 1},
     {"param", O_PARAM, 1},
     {"column", O_COLUMN, 1},   {"lookup-rows", O_LOOKUP_ROWS, 1},
+    {"shard-routing", O_SHARD_ROUTING, 0},
 };
 
 static int set_option(cli *c, const optdef *o, const char *val)

@@ -483,7 +483,7 @@ static void probe_line(watcher *w, char *probe, size_t cap)
 	router_target tg;
 	char served[2 * ROUTER_NAME_MAX + 16] = "";
 	int prc = router_route_target(w->r, w->ks, strlen(w->ks), w->table,
-	                              strlen(w->table), &v, 1, &res, &tg,
+	                              strlen(w->table), &v, 1, 0, &res, &tg,
 	                              NULL);
 
 	/* Where vtgate serves it when a routing rule sends it elsewhere

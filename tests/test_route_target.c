@@ -60,10 +60,11 @@ static int64_t id_in(const router_table *t, const char *shard)
 	return 0;
 }
 
-/* "keyspace/table/shard" of router_table_route_target, *rc its code. */
-static const char *target(const router_table *t, const char *ks,
-                          const char *table, int64_t id, unsigned *rules,
-                          int *rc)
+/* "keyspace/table/shard" of router_table_route_target with flags
+ * (target: none; target_sr: ROUTER_TARGET_SHARD_ROUTING), *rc its code. */
+static const char *target_with(const router_table *t, const char *ks,
+                               const char *table, int64_t id, unsigned flags,
+                               unsigned *rules, int *rc)
 {
 	static char buf[3 * ROUTER_NAME_MAX + 3];
 	router_route_result r;
@@ -72,7 +73,8 @@ static const char *target(const router_table *t, const char *ks,
 	router_error e;
 
 	*rc = router_table_route_target(t, ks, strlen(ks), table,
-	                                strlen(table), &v, 1, &r, &tg, &e);
+	                                strlen(table), &v, 1, flags, &r, &tg,
+	                                &e);
 	assert_int_equal(tg.keyspace_len, strlen(tg.keyspace));
 	assert_int_equal(tg.table_len, strlen(tg.table));
 	snprintf(buf, sizeof buf, "%s/%s/%s", tg.keyspace, tg.table,
@@ -81,6 +83,11 @@ static const char *target(const router_table *t, const char *ks,
 		*rules = tg.rules;
 	return buf;
 }
+
+#define target(t, ks, table, id, rules, rc)                                 \
+	target_with(t, ks, table, id, 0, rules, rc)
+#define target_sr(t, ks, table, id, rules, rc)                              \
+	target_with(t, ks, table, id, ROUTER_TARGET_SHARD_ROUTING, rules, rc)
 
 static void a_table_rule_names_the_keyspace_that_serves(void **state)
 {
@@ -186,11 +193,18 @@ static void a_shard_rule_serves_the_shard_from_another_keyspace(void **state)
 	/* The shard name vtgate targets is customer's; the keyspace is
 	 * commerce (partial MoveTables of shard -80). */
 	snprintf(want, sizeof want, "commerce/customer/-80");
-	assert_string_equal(target(t, "customer", "customer", low, &rules, &rc),
+	assert_string_equal(target_sr(t, "customer", "customer", low, &rules,
+	                              &rc),
 	                    want);
 	assert_int_equal(rules, ROUTER_TARGET_SHARD_RULE);
-	assert_string_equal(target(t, "customer", "customer", high, &rules, &rc),
+	assert_string_equal(target_sr(t, "customer", "customer", high, &rules,
+	                              &rc),
 	                    "customer/customer/80-");
+	assert_int_equal(rules, 0);
+	/* Without the flag, as vtgate without
+	 * --enable-partial-keyspace-migration: the rule serves nothing. */
+	assert_string_equal(target(t, "customer", "customer", low, &rules, &rc),
+	                    "customer/customer/-80");
 	assert_int_equal(rules, 0);
 	router_table_free(t);
 }
@@ -210,8 +224,8 @@ static void the_last_rule_of_a_key_wins(void **state)
 	int rc;
 
 	(void)state;
-	assert_string_equal(target(t, "tenant", "customer", id_in(t, "80-"),
-	                           &rules, &rc),
+	assert_string_equal(target_sr(t, "tenant", "customer", id_in(t, "80-"),
+	                              &rules, &rc),
 	                    "commerce/customer/80-");
 	assert_int_equal(rules, ROUTER_TARGET_KEYSPACE_RULE |
 	                            ROUTER_TARGET_SHARD_RULE);
@@ -282,13 +296,13 @@ static void the_router_answers_from_the_table_in_service(void **state)
 	/* Nothing published: not found, the target empty. */
 	memset(&tg, 'x', sizeof tg);
 	assert_int_equal(router_route_target(r, "customer", 8, "corder", 6, &v,
-	                                     1, &a, &tg, &e),
+	                                     1, 0, &a, &tg, &e),
 	                 ROUTER_ENOTFOUND);
 	assert_int_equal(tg.keyspace_len, 0);
 	assert_string_equal(tg.keyspace, "");
 	assert_int_equal(router_publish(r, t, 0, NULL, &e), ROUTER_OK);
 	assert_int_equal(router_route_target(r, "customer", 8, "corder", 6, &v,
-	                                     1, &a, &tg, &e),
+	                                     1, 0, &a, &tg, &e),
 	                 ROUTER_OK);
 	assert_string_equal(tg.keyspace, "commerce");
 	assert_string_equal(tg.table, "corder");
@@ -302,13 +316,18 @@ static void the_router_answers_from_the_table_in_service(void **state)
 	assert_true(a.version == b.version);
 	/* Names that do not resolve: the error, the target empty. */
 	assert_int_equal(router_route_target(r, "nope", 4, "corder", 6, &v, 1,
-	                                     &a, &tg, &e),
+	                                     0, &a, &tg, &e),
 	                 ROUTER_ENOTFOUND);
 	assert_int_equal(tg.keyspace_len, 0);
 	assert_int_equal(tg.table_len, 0);
 	assert_int_equal(router_route_target(r, "customer", 8, "corder", 6, &v,
-	                                     1, &a, NULL, &e),
+	                                     1, 0, &a, NULL, &e),
 	                 ROUTER_EINVAL);
+	/* An unknown flag: refused, naming it. */
+	assert_int_equal(router_route_target(r, "customer", 8, "corder", 6, &v,
+	                                     1, 0x80, &a, &tg, &e),
+	                 ROUTER_EINVAL);
+	assert_non_null(strstr(e.message, "unknown flags 0x80"));
 	router_free(r);
 }
 
@@ -325,7 +344,7 @@ static void the_target_is_named_when_values_do_not_route(void **state)
 	(void)state;
 	/* Two values for a one-column vindex: EINVAL, after resolution. */
 	assert_int_equal(router_table_route_target(t, "customer", 8,
-	                                           "customer", 8, v, 2, &r,
+	                                           "customer", 8, v, 2, 0, &r,
 	                                           &tg, &e),
 	                 ROUTER_EINVAL);
 	assert_string_equal(tg.keyspace, "customer");

@@ -76,7 +76,8 @@ static const char *route_id(const router_table *t, const char *ks,
 }
 
 /* "keyspace/shard" where vtgate serves keyspace.table for id, with the
- * rules that applied in *rules (router_table_route_target). */
+ * rules that applied in *rules (router_table_route_target, as a vtgate
+ * with --enable-partial-keyspace-migration). */
 static const char *target_of(const router_table *t, const char *ks,
                              const char *table, int64_t id, unsigned *rules)
 {
@@ -86,7 +87,9 @@ static const char *target_of(const router_table *t, const char *ks,
 	router_value v = ROUTER_VALUE_INT64(id);
 	router_error e;
 	int rc = router_table_route_target(t, ks, strlen(ks), table,
-	                                   strlen(table), &v, 1, &res, &tg, &e);
+	                                   strlen(table), &v, 1,
+	                                   ROUTER_TARGET_SHARD_ROUTING, &res, &tg,
+	                                   &e);
 
 	assert_int_equal(rc, ROUTER_OK);
 	assert_int_equal(tg.keyspace_len, strlen(tg.keyspace));

@@ -521,7 +521,9 @@ ROUTER_EXTERN int router_table_route_ksid(const router_table *t,
  *   3. the shard is resolved in that keyspace's partition, and a shard
  *      routing rule (shard_routing_rules, partial MoveTables) of that
  *      keyspace and shard serves it from another keyspace, under the same
- *      shard name.
+ *      shard name.  vtgate does this step only when it runs with
+ *      --enable-partial-keyspace-migration (default off); so does
+ *      librouter, with ROUTER_TARGET_SHARD_ROUTING in the call's flags.
  * Mirror rules change no answer. */
 typedef struct router_target {
 	char keyspace[ROUTER_NAME_MAX + 1]; /* NUL-terminated */
@@ -535,6 +537,12 @@ typedef struct router_target {
 #define ROUTER_TARGET_TABLE_RULE 0x2u    /* routing_rules */
 #define ROUTER_TARGET_SHARD_RULE 0x4u    /* shard_routing_rules */
 
+/* Flags of router_table_route_target and router_route_target: apply the
+ * shard routing rules, as vtgate started with
+ * --enable-partial-keyspace-migration does (without it, as vtgate's
+ * default, they are kept in the table but serve nothing). */
+#define ROUTER_TARGET_SHARD_ROUTING 0x1u
+
 /* router_table_route, also saying in *target where vtgate would serve the
  * query (router_target): the shard in *out is the shard name vtgate
  * targets, target->keyspace the keyspace it sends it to.  *target is
@@ -542,14 +550,15 @@ typedef struct router_target {
  * not route (ROUTER_NONE: no shard, no shard rule applied;
  * ROUTER_EMULTISHARD: every shard of target->keyspace; a vindex error);
  * when they did not (ROUTER_ENOTFOUND, ROUTER_EDISABLED, ROUTER_ERULE,
- * ROUTER_EKEYSPACE, ROUTER_EINVAL for NULL arguments) target->keyspace_len
- * is 0 and both names are "".  Returns as router_table_route.  Since 0.3;
- * thread-safe. */
+ * ROUTER_EKEYSPACE, ROUTER_EINVAL for NULL arguments or unknown flags)
+ * target->keyspace_len is 0 and both names are "".  flags: 0 or
+ * ROUTER_TARGET_SHARD_ROUTING.  Returns as router_table_route.  Since
+ * 0.3; thread-safe. */
 ROUTER_EXTERN int router_table_route_target(
     const router_table *t, const char *keyspace, size_t keyspace_len,
     const char *table, size_t table_len, const router_value *values,
-    size_t nvalues, router_route_result *out, router_target *target,
-    router_error *err);
+    size_t nvalues, unsigned flags, router_route_result *out,
+    router_target *target, router_error *err);
 
 /* The shards a `LIKE 'prefix%'` on the primary column can reach, for a
  * table whose primary vindex is cfc (Vitess's PrefixVindex): the bytes of
@@ -981,7 +990,7 @@ ROUTER_EXTERN int router_route_target(router *r, const char *keyspace,
                                       size_t keyspace_len, const char *table,
                                       size_t table_len,
                                       const router_value *values,
-                                      size_t nvalues,
+                                      size_t nvalues, unsigned flags,
                                       router_route_result *out,
                                       router_target *target,
                                       router_error *err);

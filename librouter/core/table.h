@@ -357,7 +357,7 @@ int router__table_route_at(const router_table *t, const char *keyspace,
 void router__target_fill(const router_table *t, const router__tdef *d,
                          const router__resolved *how, const char *table,
                          size_t tl, int rc, const router_route_result *out,
-                         router_target *target);
+                         unsigned flags, router_target *target);
 
 /* router_table_route_ksid without the NULL checks of t and out. */
 int router__table_route_ksid(const router_table *t, const char *keyspace,

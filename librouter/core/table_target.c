@@ -22,7 +22,7 @@ static void put_name(char *dst, size_t *dlen, const char *s, size_t n)
 void router__target_fill(const router_table *t, const router__tdef *d,
                          const router__resolved *how, const char *table,
                          size_t tl, int rc, const router_route_result *out,
-                         router_target *target)
+                         unsigned flags, router_target *target)
 {
 	const char *ks;
 
@@ -47,7 +47,10 @@ void router__target_fill(const router_table *t, const router__tdef *d,
 	} else {
 		put_name(target->table, &target->table_len, table, tl);
 	}
-	if (rc == ROUTER_OK && out->shard != NULL && t->nshrules > 0) {
+	/* vtgate's fixupPartiallyMovedShards, with
+	 * --enable-partial-keyspace-migration only. */
+	if ((flags & ROUTER_TARGET_SHARD_ROUTING) && rc == ROUTER_OK &&
+	    out->shard != NULL && t->nshrules > 0) {
 		const char *to =
 		    router__shard_routed(t, ks, out->shard, out->shard_len);
 
@@ -62,7 +65,8 @@ void router__target_fill(const router_table *t, const router__tdef *d,
 int router_table_route_target(const router_table *t, const char *keyspace,
                               size_t keyspace_len, const char *table,
                               size_t table_len, const router_value *values,
-                              size_t nvalues, router_route_result *out,
+                              size_t nvalues, unsigned flags,
+                              router_route_result *out,
                               router_target *target, router_error *err)
 {
 	const router__tdef *d;
@@ -75,9 +79,15 @@ int router_table_route_target(const router_table *t, const char *keyspace,
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_table_route_target: NULL "
 		                      "argument");
+	if (flags & ~ROUTER_TARGET_SHARD_ROUTING)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_table_route_target: unknown flags "
+		                      "0x%x",
+		                      flags);
 	rc = router__table_route_at(t, keyspace, keyspace_len, table,
 	                            table_len, values, nvalues, out, err, &d,
 	                            &how);
-	router__target_fill(t, d, &how, table, table_len, rc, out, target);
+	router__target_fill(t, d, &how, table, table_len, rc, out, flags,
+	                    target);
 	return rc;
 }

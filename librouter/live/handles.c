@@ -465,8 +465,8 @@ int router_route(router *r, const char *keyspace, size_t keyspace_len,
 int router_route_target(router *r, const char *keyspace, size_t keyspace_len,
                         const char *table, size_t table_len,
                         const router_value *values, size_t nvalues,
-                        router_route_result *out, router_target *target,
-                        router_error *err)
+                        unsigned flags, router_route_result *out,
+                        router_target *target, router_error *err)
 {
 	ck_epoch_record_t *rec;
 	const router_table *t;
@@ -479,6 +479,10 @@ int router_route_target(router *r, const char *keyspace, size_t keyspace_len,
 	if (r == NULL || out == NULL || target == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_route_target: NULL argument");
+	if (flags & ~ROUTER_TARGET_SHARD_ROUTING)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "router_route_target: unknown flags 0x%x",
+		                      flags);
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
 	section_begin(rec);
@@ -493,7 +497,7 @@ int router_route_target(router *r, const char *keyspace, size_t keyspace_len,
 		                            table_len, values, nvalues, out,
 		                            err, &d, &how);
 		router__target_fill(t, d, &how, table, table_len, rc, out,
-		                    target);
+		                    flags, target);
 	}
 	section_end(rec);
 	return rc;

@@ -41,6 +41,15 @@ served by commerce.corder (routing_rules)" ] || fail "primary customer.corder: $
 [ "$("$ctl" route "$tmp/replica.json" customer corder 1 | head -1)" = "c0-" ] || fail "replica customer.corder (4 shards, own rule)"
 [ "$("$ctl" route "$tmp/primary.json" tenant customer 1)" = "80-
 served by customer.customer (keyspace_routing_rules)" ] || fail "keyspace routing rule tenant -> customer"
+# Partial MoveTables: customer's -80 is commerce's with --shard-routing (as
+# vtgate with --enable-partial-keyspace-migration), customer's without.
+id=0
+until [ "$("$ctl" route "$tmp/primary.json" customer customer $((id + 1)))" = "-80" ]; do
+	id=$((id + 1)); [ $id -lt 100 ] || fail "no id in -80"
+done
+id=$((id + 1))
+[ "$("$ctl" route "$tmp/primary.json" customer customer $id --shard-routing)" = "-80
+served by commerce.customer (shard_routing_rules)" ] || fail "--shard-routing: $("$ctl" route "$tmp/primary.json" customer customer $id --shard-routing)"
 grep -q 'mirror_rules' "$tmp/primary.err" || fail "the mirror rule is not reported"
 grep -q "\"version\": $rev\$" "$tmp/primary.json" || fail "version is not the largest mod revision ($rev)"
 

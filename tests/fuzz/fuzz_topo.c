@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				(void)router_table_route_target(
 				    b.table, "customer", 8, "customer", 8, &v, 1,
-				    &r, &tg, &e);
+				    ROUTER_TARGET_SHARD_ROUTING, &r, &tg, &e);
 			}
 		}
 		router__vitess_built_clear(&b);

@@ -355,10 +355,14 @@ PyObject *sr_Router_route_prefix(RouterObject *self, PyObject *const *args,
                                  Py_ssize_t nargs);
 extern const char sr_Router_route_target_doc[];
 PyObject *sr_Router_route_target(RouterObject *self, PyObject *const *args,
-                                 Py_ssize_t nargs);
-/* Router.route_target(ks, tb, value), also Table.route_target's. */
+                                 Py_ssize_t nargs, PyObject *kwnames);
+/* Router.route_target(ks, tb, value, shard_routing=...), also
+ * Table.route_target's; sr_target_flags reads shard_routing from the
+ * keywords (fn names the method in errors; -1 with an exception set). */
 PyObject *sr_route_target(RouterObject *ro, PyObject *ks, PyObject *tb,
-                          PyObject *value);
+                          PyObject *value, unsigned flags);
+int sr_target_flags(const char *fn, PyObject *const *kwvalues,
+                    PyObject *kwnames, unsigned *flags);
 extern const char sr_Router_lookup_query_doc[];
 PyObject *sr_Router_lookup_query(RouterObject *self, PyObject *const *args,
                                  Py_ssize_t nargs);

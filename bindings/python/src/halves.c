@@ -88,15 +88,17 @@ PyObject *sr_Router_route_prefix(RouterObject *self, PyObject *const *args,
 /* ---- route_target -------------------------------------------------------- */
 
 SR_DOC(sr_Router_route_target_doc,
-"route_target($self, keyspace, table, value, /)\n"
+"route_target($self, keyspace, table, value, /, *, shard_routing=False)\n"
 "--\n\n"
 "Where vtgate serves the row of keyspace.table whose primary-vindex\n"
 "column is value, after the SrvVSchema's routing rules: a tuple\n"
 "(shard, keyspace, table, rules).  shard is route()'s answer (None when\n"
 "the value maps to no keyspace ID); keyspace and table are the ones\n"
 "vtgate sends the query to, after keyspace_routing_rules, routing_rules\n"
-"(e.g. customer.corder -> commerce.corder mid-MoveTables) and the\n"
-"shard_routing_rules of that shard (the shard name stays); rules names\n"
+"(e.g. customer.corder -> commerce.corder mid-MoveTables) and, with\n"
+"shard_routing=True (vtgate's --enable-partial-keyspace-migration; off\n"
+"by default, as in vtgate), the shard_routing_rules of that shard (the\n"
+"shard name stays); rules names\n"
 "the rules that applied, in that order, as a tuple of those field\n"
 "names (empty: none).  value as route().  Raises as route().  Lock-free;\n"
 "the GIL is held.");
@@ -136,8 +138,33 @@ static PyObject *target_rules_tuple(unsigned bits)
 	return t;
 }
 
+int sr_target_flags(const char *fn, PyObject *const *kwvalues,
+                    PyObject *kwnames, unsigned *flags)
+{
+	Py_ssize_t i, n = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+
+	*flags = 0;
+	for (i = 0; i < n; i++) {
+		PyObject *k = PyTuple_GET_ITEM(kwnames, i);
+		int on;
+
+		if (!PyUnicode_Check(k) ||
+		    PyUnicode_CompareWithASCIIString(k, "shard_routing") != 0) {
+			PyErr_Format(PyExc_TypeError,
+			             "%s() got an unexpected keyword argument %R",
+			             fn, k);
+			return -1;
+		}
+		if ((on = PyObject_IsTrue(kwvalues[i])) < 0)
+			return -1;
+		if (on)
+			*flags |= ROUTER_TARGET_SHARD_ROUTING;
+	}
+	return 0;
+}
+
 PyObject *sr_route_target(RouterObject *ro, PyObject *ks, PyObject *tb,
-                          PyObject *value)
+                          PyObject *value, unsigned flags)
 {
 	router_route_result res;
 	router_target target;
@@ -154,7 +181,7 @@ PyObject *sr_route_target(RouterObject *ro, PyObject *ks, PyObject *tb,
 	if (sr_values_from_py(ro->st, value, &vb) < 0)
 		return NULL;
 	rc = router_route_target(ro->r, k, (size_t)kl, t, (size_t)tl, vb.v,
-	                         vb.n, &res, &target, &err);
+	                         vb.n, flags, &res, &target, &err);
 	sr_valbuf_release(&vb);
 	if (rc == ROUTER_OK)
 		shard = shard_str(ro, res.shard_id);
@@ -171,11 +198,15 @@ PyObject *sr_route_target(RouterObject *ro, PyObject *ks, PyObject *tb,
 }
 
 PyObject *sr_Router_route_target(RouterObject *self, PyObject *const *args,
-                                 Py_ssize_t nargs)
+                                 Py_ssize_t nargs, PyObject *kwnames)
 {
+	unsigned flags;
+
 	if (nargs != 3)
 		return sr_wrong_nargs("route_target", 3, nargs);
-	return sr_route_target(self, args[0], args[1], args[2]);
+	if (sr_target_flags("route_target", args + nargs, kwnames, &flags) < 0)
+		return NULL;
+	return sr_route_target(self, args[0], args[1], args[2], flags);
 }
 
 /* ---- lookup_query -------------------------------------------------------- */

@@ -618,7 +618,7 @@ static PyMethodDef Router_methods[] = {
     {"route_prefix", (PyCFunction)(void (*)(void))sr_Router_route_prefix,
      METH_FASTCALL, sr_Router_route_prefix_doc},
     {"route_target", (PyCFunction)(void (*)(void))sr_Router_route_target,
-     METH_FASTCALL, sr_Router_route_target_doc},
+     METH_FASTCALL | METH_KEYWORDS, sr_Router_route_target_doc},
     {"route_many", (PyCFunction)(void (*)(void))Router_route_many,
      METH_FASTCALL | METH_KEYWORDS, Router_route_many_doc},
     {"table", (PyCFunction)(void (*)(void))Router_table, METH_FASTCALL,

@@ -56,15 +56,22 @@ static PyObject *Table_lookup(TableObject *self, PyObject *value)
 }
 
 PyDoc_STRVAR(Table_route_target_doc,
-"route_target($self, value, /)\n--\n\n"
+"route_target($self, value, /, *, shard_routing=False)\n--\n\n"
 "Where vtgate serves the row whose primary-vindex column holds value:\n"
 "(shard, keyspace, table, rules), as Router.route_target for this\n"
 "table's keyspace and name (resolved by name, in the table in service).");
 
-static PyObject *Table_route_target(TableObject *self, PyObject *value)
+static PyObject *Table_route_target(TableObject *self, PyObject *const *args,
+                                    Py_ssize_t nargs, PyObject *kwnames)
 {
+	unsigned flags;
+
+	if (nargs != 1)
+		return sr_wrong_nargs("route_target", 1, nargs);
+	if (sr_target_flags("route_target", args + nargs, kwnames, &flags) < 0)
+		return NULL;
 	return sr_route_target(self->router, self->keyspace, self->table,
-	                       value);
+	                       args[0], flags);
 }
 
 PyDoc_STRVAR(Table_route_many_doc,
@@ -238,8 +245,8 @@ static void Table_dealloc(TableObject *self)
 static PyMethodDef Table_methods[] = {
     {"route", (PyCFunction)Table_route, METH_O, Table_route_doc},
     {"lookup", (PyCFunction)Table_lookup, METH_O, Table_lookup_doc},
-    {"route_target", (PyCFunction)Table_route_target, METH_O,
-     Table_route_target_doc},
+    {"route_target", (PyCFunction)(void (*)(void))Table_route_target,
+     METH_FASTCALL | METH_KEYWORDS, Table_route_target_doc},
     {"route_many", (PyCFunction)(void (*)(void))Table_route_many,
      METH_FASTCALL | METH_KEYWORDS, Table_route_many_doc},
     {"_noop", (PyCFunction)Table_noop, METH_O, Table_noop_doc},

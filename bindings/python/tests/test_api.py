@@ -41,7 +41,9 @@ def test_signatures_are_introspectable():
         "(self, keyspace, table, value, /)"
     assert str(inspect.signature(sr.Table.route)) == "(self, value, /)"
     assert str(inspect.signature(sr.Router.route_target)) == \
-        "(self, keyspace, table, value, /)"
+        "(self, keyspace, table, value, /, *, shard_routing=False)"
+    assert str(inspect.signature(sr.Table.route_target)) == \
+        "(self, value, /, *, shard_routing=False)"
     assert "allow_destructive=False" in str(
         inspect.signature(sr.Router.publish))
     assert str(inspect.signature(sr.keyspace_id)) == \

@@ -66,11 +66,25 @@ def test_a_keyspace_rule_routes_in_its_target_keyspace():
 
 def test_a_shard_rule_serves_the_shard_from_another_keyspace():
     r = router()
-    assert r.route_target("customer", "customer", id_in(r, "-80")) == \
+    low = id_in(r, "-80")
+    assert r.route_target("customer", "customer", low,
+                          shard_routing=True) == \
         ("-80", "commerce", "customer", ("shard_routing_rules",))
     # The other shard has no rule: served where it is.
-    assert r.route_target("customer", "customer", id_in(r, "80-")) == \
+    assert r.route_target("customer", "customer", id_in(r, "80-"),
+                          shard_routing=True) == \
         ("80-", "customer", "customer", ())
+    # Off by default, as vtgate without
+    # --enable-partial-keyspace-migration.
+    assert r.route_target("customer", "customer", low) == \
+        ("-80", "customer", "customer", ())
+    assert r.route_target("customer", "customer", low,
+                          shard_routing=False) == \
+        ("-80", "customer", "customer", ())
+    assert r.table("customer", "customer").route_target(
+        low, shard_routing=True)[1] == "commerce"
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        r.route_target("customer", "customer", low, shard_rules=True)
 
 
 def test_without_rules_the_target_is_the_table_asked_for():

@@ -58,10 +58,18 @@ class TestRouteTarget < Minitest::Test
 
   def test_a_shard_rule_serves_the_shard_from_another_keyspace
     r = router
+    low = id_in(r, "-80")
     assert_equal ["-80", "commerce", "customer", ["shard_routing_rules"]],
-                 r.route_target("customer", "customer", id_in(r, "-80"))
+                 r.route_target("customer", "customer", low, shard_routing: true)
     # The other shard has no rule: served where it is.
-    assert_equal ["80-", "customer", "customer", []], r.route_target("customer", "customer", id_in(r, "80-"))
+    assert_equal ["80-", "customer", "customer", []],
+                 r.route_target("customer", "customer", id_in(r, "80-"), shard_routing: true)
+    # Off by default, as vtgate without --enable-partial-keyspace-migration.
+    assert_equal ["-80", "customer", "customer", []], r.route_target("customer", "customer", low)
+    assert_equal ["-80", "customer", "customer", []],
+                 r.route_target("customer", "customer", low, shard_routing: false)
+    assert_equal "commerce", r.table("customer", "customer").route_target(low, shard_routing: true)[1]
+    assert_raises(ArgumentError) { r.route_target("customer", "customer", low, shard_rules: true) }
   end
 
   def test_the_names_and_rules_are_frozen

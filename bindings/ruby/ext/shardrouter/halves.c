@@ -81,7 +81,7 @@ static const struct {
 
 /* router_route_target by names, as [shard, keyspace, table, rules]. */
 static VALUE route_target(rb_router *w, VALUE keyspace, VALUE table,
-                          VALUE value)
+                          VALUE value, unsigned flags)
 {
 	router_value vals[ROUTER_MULTICOL_MAX];
 	router_route_result res;
@@ -95,7 +95,7 @@ static VALUE route_target(rb_router *w, VALUE keyspace, VALUE table,
 	name_arg(keyspace, &ks, &ksl, "keyspace");
 	name_arg(table, &tb, &tbl, "table");
 	n = to_values(value, vals);
-	rc = router_route_target(w->r, ks, ksl, tb, tbl, vals, n, &res,
+	rc = router_route_target(w->r, ks, ksl, tb, tbl, vals, n, flags, &res,
 	                         &target, &err);
 	RB_GC_GUARD(keyspace);
 	RB_GC_GUARD(table);
@@ -129,11 +129,15 @@ static VALUE route_target(rb_router *w, VALUE keyspace, VALUE table,
  * the keyspace and table (<tt>customer.corder</tt> ->
  * <tt>commerce.corder</tt> mid-MoveTables), and the
  * +shard_routing_rules+ of the shard found serve it from another keyspace
- * under the same shard name.
+ * under the same shard name, with <tt>shard_routing: true</tt> only (as
+ * vtgate applies them only when started with
+ * <tt>--enable-partial-keyspace-migration</tt>).
  *
  * @param keyspace [String, Symbol]
  * @param table [String, Symbol]
  * @param value [Integer, String, nil, Array] as in #route
+ * @param shard_routing [Boolean] apply the shard routing rules (default
+ *   false, as vtgate)
  * @return [Array] <tt>[shard, keyspace, table, rules]</tt>: the shard as
  *   #route gives it (nil when the value maps to no keyspace ID), the
  *   keyspace and table vtgate sends the query to (frozen Strings), and
@@ -143,10 +147,26 @@ static VALUE route_target(rb_router *w, VALUE keyspace, VALUE table,
  * @raise [ShardRouter::NoRouteError] as #route
  * @raise [TypeError, RangeError, ArgumentError] bad arguments, as #route
  */
-static VALUE router_route_target_m(VALUE self, VALUE keyspace, VALUE table,
-                                   VALUE value)
+/* The flags of shard_routing: (absent, false or nil: none). */
+static unsigned target_flags(VALUE opts)
 {
-	return route_target(get_router(self), keyspace, table, value);
+	ID kw;
+	VALUE v = Qundef;
+
+	if (NIL_P(opts))
+		return 0;
+	kw = rb_intern("shard_routing");
+	rb_get_kwargs(opts, &kw, 0, 1, &v);
+	return v != Qundef && RTEST(v) ? ROUTER_TARGET_SHARD_ROUTING : 0;
+}
+
+static VALUE router_route_target_m(int argc, VALUE *argv, VALUE self)
+{
+	VALUE keyspace, table, value, opts;
+
+	rb_scan_args(argc, argv, "3:", &keyspace, &table, &value, &opts);
+	return route_target(get_router(self), keyspace, table, value,
+	                    target_flags(opts));
 }
 
 /*
@@ -159,11 +179,14 @@ static VALUE router_route_target_m(VALUE self, VALUE keyspace, VALUE table,
  *   Router#route_target
  * @raise [ShardRouter::NoRouteError] as Table#route
  */
-static VALUE table_route_target_m(VALUE self, VALUE value)
+static VALUE table_route_target_m(int argc, VALUE *argv, VALUE self)
 {
 	rb_table *t = GET_TABLE(self);
+	VALUE value, opts;
 
-	return route_target(t->w, t->keyspace, t->name, value);
+	rb_scan_args(argc, argv, "1:", &value, &opts);
+	return route_target(t->w, t->keyspace, t->name, value,
+	                    target_flags(opts));
 }
 
 /* ---- lookup_query -------------------------------------------------------- */
@@ -384,8 +407,8 @@ static VALUE router_route_lookup_rows_m(VALUE self, VALUE keyspace,
 void sr_init_halves(void)
 {
 	rb_define_method(sr_cRouter, "route_prefix", router_route_prefix_m, 3);
-	rb_define_method(sr_cRouter, "route_target", router_route_target_m, 3);
-	rb_define_method(sr_cTable, "route_target", table_route_target_m, 1);
+	rb_define_method(sr_cRouter, "route_target", router_route_target_m, -1);
+	rb_define_method(sr_cTable, "route_target", table_route_target_m, -1);
 	rb_define_method(sr_cRouter, "lookup_query", router_lookup_query_m, 4);
 	rb_define_method(sr_cRouter, "route_lookup_rows",
 	                 router_route_lookup_rows_m, 5);
