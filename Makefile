@@ -566,7 +566,7 @@ test-abi: lib $(ABI_DIR)/old_caller $(ABI_DIR)/new_caller $(ABI_DIR)/layout-0.1 
 	@LD_LIBRARY_PATH=$(BUILD) $(ABI_DIR)/new_caller
 	@readelf --dyn-syms -W $(SHARED) | grep -q ' router_get_stats@@ROUTER_0\.1$$' && \
 	 readelf --dyn-syms -W $(SHARED) | grep -q ' router_stats_get@@ROUTER_0\.2$$' && \
-	 readelf --dyn-syms -W $(SHARED) | grep -q ' router_options_get@@ROUTER_0\.3$$' && \
+	 readelf --dyn-syms -W $(SHARED) | grep -q ' router_options_get@@ROUTER_0\.2$$' && \
 	 readelf --dyn-syms -W $(ETCD_SHARED) | grep -q ' router_etcd_create@@ROUTER_ETCD_0\.1$$' && \
 	 readelf --dyn-syms -W $(ETCD_SHARED) | grep -q ' router_etcd_status_get@@ROUTER_ETCD_0\.2$$' || \
 		{ echo "exports lack their symbol versions (librouter/router.map, router-etcd.map)"; exit 1; }

@@ -143,38 +143,102 @@ static void a_keyspace_rule_resolves_tables_and_rules_in_its_target(
 	router_table_free(t);
 }
 
-/* A rule that sends queries to a keyspace the table lacks would fail
- * every one of them in vtgate: refused at build, naming the rule (the
- * keyspace a rule comes from may be absent: an import from elsewhere). */
+/* A keyspace rule that sends queries to a keyspace the table lacks would
+ * fail every one of them in vtgate: refused at build, naming the rule.
+ * The keyspace a rule comes from may be absent (an import from
+ * elsewhere); a rule for another tablet type does not apply here; and a
+ * shard rule is followed only with ROUTER_TARGET_SHARD_ROUTING (vtgate's
+ * --enable-partial-keyspace-migration), so a stale one refuses nothing:
+ * with the flag its shard is answered as the rule's keyspace, where such
+ * a vtgate would send it. */
 static void a_rule_to_a_missing_keyspace_is_refused_naming_it(void **state)
 {
-	static const char *const bad[] = {
+	static const char *const bad =
 	    KEYSPACES ", \"keyspace_routing_rules\": {\"rules\": ["
-	              "{\"from_keyspace\": \"lost\", \"to_keyspace\": \"nowhere\"}]}}",
-	    KEYSPACES ", \"shard_routing_rules\": {\"rules\": ["
-	              "{\"from_keyspace\": \"customer\", \"to_keyspace\": \"nowhere\","
-	              " \"shard\": \"-80\"}]}}"};
-	static const char *const want[] = {
-	    "keyspace routing rule lost -> nowhere: keyspace nowhere not found",
-	    "shard routing rule customer/-80 -> nowhere: keyspace nowhere not "
-	    "found"};
-	router_table *t;
+	              "{\"from_keyspace\": \"lost\", \"to_keyspace\": \"nowhere\"}]}}";
+	router_table *t = NULL;
+	router_error e;
+	unsigned rules;
+	int rc;
 
 	(void)state;
-	for (size_t i = 0; i < 2; i++) {
-		router_error e;
-
-		t = NULL;
-		assert_int_equal(router_doc_load(bad[i], strlen(bad[i]), NULL,
-		                                 &t, NULL, &e),
-		                 ROUTER_ENOTFOUND);
-		assert_null(t);
-		assert_non_null(strstr(e.message, want[i]));
-	}
-	/* From a keyspace the table does not have: fine. */
+	assert_int_equal(router_doc_load(bad, strlen(bad), NULL, &t, NULL, &e),
+	                 ROUTER_ENOTFOUND);
+	assert_null(t);
+	assert_non_null(strstr(e.message, "keyspace routing rule lost -> "
+	                                  "nowhere: keyspace nowhere not found"));
 	t = load(KEYSPACES ", \"keyspace_routing_rules\": {\"rules\": ["
 	                   "{\"from_keyspace\": \"imported\","
-	                   " \"to_keyspace\": \"customer\"}]}}");
+	                   " \"to_keyspace\": \"customer\"},"
+	                   "{\"from_keyspace\": \"customer@replica\","
+	                   " \"to_keyspace\": \"nowhere\"}]},"
+	                   " \"shard_routing_rules\": {\"rules\": ["
+	                   "{\"from_keyspace\": \"customer\", \"to_keyspace\":"
+	                   " \"gone\", \"shard\": \"-80\"}]}}");
+	assert_string_equal(target(t, "customer", "customer", id_in(t, "-80"),
+	                           &rules, &rc),
+	                    "customer/customer/-80");
+	assert_string_equal(target_sr(t, "customer", "customer",
+	                              id_in(t, "-80"), &rules, &rc),
+	                    "gone/customer/-80");
+	router_table_free(t);
+}
+
+/* Identity rules (MoveTables writes source.t -> source.t, a multi-tenant
+ * import its keyspace to itself) move nothing: no rule bit. */
+static void identity_rules_move_nothing(void **state)
+{
+	router_table *t = load(
+	    KEYSPACES ", \"routing_rules\": {\"rules\": ["
+	              "{\"from_table\": \"commerce.corder\","
+	              " \"to_tables\": [\"commerce.corder\"]}]},"
+	              " \"keyspace_routing_rules\": {\"rules\": ["
+	              "{\"from_keyspace\": \"customer\", \"to_keyspace\": \"customer\"}]},"
+	              " \"shard_routing_rules\": {\"rules\": ["
+	              "{\"from_keyspace\": \"customer\", \"to_keyspace\": \"customer\","
+	              " \"shard\": \"-80\"}]}}");
+	unsigned rules;
+	int rc;
+
+	(void)state;
+	assert_string_equal(target(t, "commerce", "corder", 1, &rules, &rc),
+	                    "commerce/corder/0");
+	assert_int_equal(rules, 0);
+	assert_string_equal(target_sr(t, "customer", "customer",
+	                              id_in(t, "-80"), &rules, &rc),
+	                    "customer/customer/-80");
+	assert_int_equal(rules, 0);
+	router_table_free(t);
+}
+
+/* The target holds the names NUL-terminated: a name it cannot hold is
+ * refused, not cut (an unsharded keyspace routes any table name). */
+static void names_the_target_cannot_hold_are_refused(void **state)
+{
+	router_table *t = load(KEYSPACES "}");
+	router_route_result r;
+	router_target tg;
+	router_value v = ROUTER_VALUE_INT64(1);
+	router_error e;
+	char longname[ROUTER_NAME_MAX + 2];
+
+	(void)state;
+	memset(longname, 'a', sizeof longname);
+	assert_int_equal(router_table_route_target(t, "commerce", 8, longname,
+	                                           sizeof longname, &v, 1, 0,
+	                                           &r, &tg, &e),
+	                 ROUTER_ERANGE);
+	assert_int_equal(tg.table_len, 0);
+	assert_int_equal(router_table_route_target(t, "commerce", 8, "a\0b", 3,
+	                                           &v, 1, 0, &r, &tg, &e),
+	                 ROUTER_EINVAL);
+	assert_non_null(strstr(e.message, "NUL"));
+	/* The longest name that fits routes. */
+	assert_int_equal(router_table_route_target(t, "commerce", 8, longname,
+	                                           ROUTER_NAME_MAX, &v, 1, 0,
+	                                           &r, &tg, &e),
+	                 ROUTER_OK);
+	assert_int_equal(tg.table_len, ROUTER_NAME_MAX);
 	router_table_free(t);
 }
 
@@ -425,6 +489,35 @@ static void malformed_rules_are_reported_and_skipped(void **state)
 	router_doc_report_free(rep);
 }
 
+/* The content hash is recorded in snapshots and fences: a table without
+ * keyspace or shard routing rules hashes as it did before the table held
+ * them (values printed by the build at 79add10, for the same documents). */
+static void a_table_without_these_rules_keeps_its_earlier_hash(void **state)
+{
+	static const struct {
+		const char *doc;
+		uint64_t hash;
+	} cases[] = {
+	    {"{\"keyspaces\": {\"commerce\": {\"tables\": {\"product\": {}}, "
+	     "\"shards\": [\"0\"]}}}",
+	     0x86f36899186df301ull},
+	    {"{\"keyspaces\": {\"user\": {\"sharded\": true, \"vindexes\": {\"h\": "
+	     "{\"type\": \"hash\"}}, \"tables\": {\"users\": {\"column_vindexes\": "
+	     "[{\"column\": \"id\", \"name\": \"h\"}]}}, \"shards\": [\"-80\", "
+	     "\"80-\"]}, \"commerce\": {\"tables\": {\"corder\": {}}, \"shards\": "
+	     "[\"0\"]}}, \"routing_rules\": {\"rules\": [{\"from_table\": "
+	     "\"user.corder\", \"to_tables\": [\"commerce.corder\"]}]}}",
+	     0xb1b1a422d29b0937ull}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		router_table *t = load(cases[i].doc);
+
+		assert_true(router_table_hash(t) == cases[i].hash);
+		router_table_free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +526,8 @@ int main(void)
 	        a_keyspace_rule_resolves_tables_and_rules_in_its_target),
 	    cmocka_unit_test(a_shard_rule_serves_the_shard_from_another_keyspace),
 	    cmocka_unit_test(a_rule_to_a_missing_keyspace_is_refused_naming_it),
+	    cmocka_unit_test(identity_rules_move_nothing),
+	    cmocka_unit_test(names_the_target_cannot_hold_are_refused),
 	    cmocka_unit_test(the_last_rule_of_a_key_wins),
 	    cmocka_unit_test(
 	        rules_survive_dump_and_reload_and_enter_hash_and_diff),
@@ -440,6 +535,7 @@ int main(void)
 	    cmocka_unit_test(the_target_is_named_when_values_do_not_route),
 	    cmocka_unit_test(a_sequence_resolves_through_a_keyspace_rule),
 	    cmocka_unit_test(malformed_rules_are_reported_and_skipped),
+	    cmocka_unit_test(a_table_without_these_rules_keeps_its_earlier_hash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -510,7 +510,7 @@ ROUTER_EXTERN int router_table_route_ksid(const router_table *t,
                                           router_route_result *out,
                                           router_error *err);
 
-/* Where vtgate serves a query (router_table_route_target, since 0.3):
+/* Where vtgate serves a query (router_table_route_target, since 0.2.0):
  * the keyspace and table after every routing rule of the SrvVSchema.
  * Vitess applies them in this order (FindRoutedTable, then
  * fixupPartiallyMovedShards), and so does librouter:
@@ -548,12 +548,16 @@ typedef struct router_target {
  * targets, target->keyspace the keyspace it sends it to.  *target is
  * filled whenever the names resolved to a table, also when the values do
  * not route (ROUTER_NONE: no shard, no shard rule applied;
- * ROUTER_EMULTISHARD: every shard of target->keyspace; a vindex error);
+ * ROUTER_EMULTISHARD: every shard of target->keyspace, shard rules not
+ * applied; a vindex error);
  * when they did not (ROUTER_ENOTFOUND, ROUTER_EDISABLED, ROUTER_ERULE,
- * ROUTER_EKEYSPACE, ROUTER_EINVAL for NULL arguments or unknown flags)
- * target->keyspace_len is 0 and both names are "".  flags: 0 or
- * ROUTER_TARGET_SHARD_ROUTING.  Returns as router_table_route.  Since
- * 0.3; thread-safe. */
+ * ROUTER_EKEYSPACE, ROUTER_EINVAL for NULL arguments, unknown flags or a
+ * name with a NUL byte, ROUTER_ERANGE for a name longer than
+ * ROUTER_NAME_MAX) target->keyspace_len is 0 and both names are "".  A
+ * rule bit is set only when the rule moved the query (Vitess writes
+ * identity rules too: MoveTables routes source.t to source.t).  flags: 0
+ * or ROUTER_TARGET_SHARD_ROUTING.  Returns as router_table_route.  Since
+ * 0.2.0; thread-safe. */
 ROUTER_EXTERN int router_table_route_target(
     const router_table *t, const char *keyspace, size_t keyspace_len,
     const char *table, size_t table_len, const router_value *values,
@@ -985,7 +989,7 @@ ROUTER_EXTERN int router_route(router *r, const char *keyspace,
  * and table from the same table).  Lock-free, as router_route, but not
  * through router_route's name cache: a few name lookups more.  Returns as
  * router_table_route_target, plus ROUTER_ENOTFOUND when nothing is
- * published.  Since 0.3. */
+ * published.  Since 0.2.0. */
 ROUTER_EXTERN int router_route_target(router *r, const char *keyspace,
                                       size_t keyspace_len, const char *table,
                                       size_t table_len,

@@ -113,7 +113,7 @@ typedef enum router_etcd_event_kind {
 	 * restored or replaced): nothing at or below the last revision seen
 	 * will be applied (revision: etcd's current revision). */
 	ROUTER_ETCD_EVENT_STALE = 6,
-	/* Vitess source only (0.3): latent poison.  A value of the global
+	/* Vitess source only (0.2): latent poison.  A value of the global
 	 * topo (GLOBAL_ROOT/keyspaces/KS/VSchema or a routing-rule key)
 	 * that the next RebuildVSchemaGraph would put into the cell's
 	 * SrvVSchema, and that this follower would refuse against the table
@@ -237,7 +237,7 @@ typedef struct router_etcd_options {
 	const char *vitess_cell_endpoints;
 	unsigned vitess_debounce_ms;
 
-	/* TLS and authentication (0.3).  Read only when size covers them
+	/* TLS and authentication (0.2).  Read only when size covers them
 	 * (a caller built against an older header gets none).  Every
 	 * string is copied by router_etcd_create; NULL: not used.
 	 *
@@ -270,7 +270,7 @@ typedef struct router_etcd_options {
 	{sizeof(router_etcd_options), NULL, NULL, NULL, NULL, 10, NULL, 100,  \
 	 5000, 5000, NULL, 0, NULL, NULL, ROUTER_ETCD_SOURCE_DOCUMENT, NULL,  \
 	 NULL, NULL, NULL, 200,                                             \
-	 /* TLS and authentication (0.3) */ NULL, NULL, NULL, NULL, NULL}
+	 /* TLS and authentication (0.2) */ NULL, NULL, NULL, NULL, NULL}
 
 /* What a follower has done; a plain value copied out through the size the
  * caller passes (router_etcd_status_get; router.h, "How structs grow"):
@@ -307,7 +307,7 @@ typedef struct router_etcd_status {
 	/* When revision_refused was refused (Unix ms; 0: never).  Added in
 	 * 0.2: filled only when the caller's size covers it. */
 	int64_t refused_unix_ms;
-	/* Vitess source (0.3; filled only when the caller's size covers
+	/* Vitess source (0.2; filled only when the caller's size covers
 	 * them): how many global values have a latent finding now (0:
 	 * nothing latent), and the last latent event (a finding, or one
 	 * cleared: latent_finding.code ROUTER_OK with a message), its key's
@@ -398,8 +398,8 @@ ROUTER_EXTERN const char *router_etcd_state_name(router_etcd_state s);
  * it: "verdict", "snapshot", "connected", "disconnected", "compacted",
  * "stale", "latent"; "unknown" for any other value (a kind newer than
  * the caller knows is never passed by this library, but a caller may
- * hold one from a newer library).  Never NULL.  Since 0.3 of
- * librouter-etcd (node ROUTER_ETCD_0.3); any thread. */
+ * hold one from a newer library).  Never NULL.  Since 0.2.0
+ * (node ROUTER_ETCD_0.2); any thread. */
 ROUTER_EXTERN const char *
 router_etcd_event_kind_name(router_etcd_event_kind k);
 
@@ -409,7 +409,7 @@ ROUTER_EXTERN size_t router_etcd_default_status_prefix(const char *key,
                                                        char *buf,
                                                        size_t cap);
 
-/* --- Event queue (0.3) ------------------------------------------------
+/* --- Event queue (0.2) ------------------------------------------------
  *
  * A bounded queue of follower events, so an application receives them on
  * a thread of its own choosing instead of librouter's watcher thread:

@@ -1797,9 +1797,10 @@ static void walk_keyspace_map(ld *l, json_t *obj, int versioned)
 /* keyspace_routing_rules (shard 0) or shard_routing_rules (shard 1):
  * {"rules": [{"from_keyspace", "to_keyspace"[, "shard"]}]}.  Vitess keeps
  * every rule in a map without checking it (buildKeyspaceRoutingRule,
- * buildShardRoutingRule), the last of a key winning; so does the table.
- * A rule whose fields are of the wrong type, or that has a control
- * character, is reported and skipped. */
+ * buildShardRoutingRule), the last of a key winning; so does the table,
+ * which also refuses a plain keyspace rule to a keyspace it lacks
+ * (table_build.c).  A rule whose fields are of the wrong type, or that
+ * has a control character, is reported and skipped. */
 static void walk_xrules(ld *l, json_t *obj, int shard)
 {
 	const char *what = shard ? "shard routing rule" : "keyspace routing rule";

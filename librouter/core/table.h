@@ -355,9 +355,16 @@ int router__table_route_at(const router_table *t, const char *keyspace,
  * ROUTER_OK; table/tl are the names asked (an unsharded keyspace's
  * undeclared table keeps its name).  table_target.c. */
 void router__target_fill(const router_table *t, const router__tdef *d,
-                         const router__resolved *how, const char *table,
-                         size_t tl, int rc, const router_route_result *out,
-                         unsigned flags, router_target *target);
+                         const router__resolved *how, const char *keyspace,
+                         size_t ksl, const char *table, size_t tl, int rc,
+                         const router_route_result *out, unsigned flags,
+                         router_target *target);
+/* The route_target calls' names: at most ROUTER_NAME_MAX bytes
+ * (ROUTER_ERANGE) and no NUL byte (ROUTER_EINVAL), since the target
+ * holds them NUL-terminated; ROUTER_OK. */
+int router__target_names_ok(const char *keyspace, size_t keyspace_len,
+                            const char *table, size_t table_len,
+                            router_error *err);
 
 /* router_table_route_ksid without the NULL checks of t and out. */
 int router__table_route_ksid(const router_table *t, const char *keyspace,
@@ -463,9 +470,10 @@ int router__shards_status(const router__shards *s, int rc, size_t *count,
 /* Keyspace and shard routing rules, for the document loader: given in
  * document order (a later rule for the same from, or the same from and
  * shard, replaces the earlier one at build, as Vitess's maps do).
- * Vitess validates neither: a to keyspace that is not in the table is
- * kept, and a lookup through it is ROUTER_ENOTFOUND.  ROUTER_OK,
- * ROUTER_EINVAL (NULL), ROUTER_ENOMEM. */
+ * Vitess validates neither; the build refuses a plain keyspace rule
+ * whose to keyspace is not in the table (ROUTER_ENOTFOUND) and keeps
+ * every shard rule (table_build.c, check_ks_shard_rules).  ROUTER_OK,
+ * ROUTER_EINVAL (NULL), ROUTER_ERANGE (a name too long), ROUTER_ENOMEM. */
 int router__builder_add_keyspace_rule(router_builder *b, const char *from,
                                       const char *to, router_error *err);
 int router__builder_add_shard_rule(router_builder *b,

@@ -1067,12 +1067,16 @@ static int keyspace_known(const router_table *t, const char *ks)
 	return 0;
 }
 
-/* Every keyspace and shard routing rule must send queries to a keyspace
- * of the table (ROUTER_ENOTFOUND, naming the rule): stricter than
- * Vitess, which keeps such a rule and fails every query it sends to the
- * missing keyspace (docs/spec.md section 4).  The keyspace a rule comes
- * from may be absent (a multi-tenant import routes a keyspace of another
- * cluster).  Returns 0, or -1 out of memory. */
+/* Every keyspace routing rule that applies (a plain one: the table routes
+ * as PRIMARY) must send queries to a keyspace of the table
+ * (ROUTER_ENOTFOUND, naming the rule): stricter than Vitess, which keeps
+ * such a rule and fails every query it sends to the missing keyspace
+ * (docs/spec.md section 4).  The keyspace a rule comes from may be absent
+ * (a multi-tenant import routes a keyspace of another cluster).  Shard
+ * routing rules are not checked: vtgate follows them only when started
+ * with --enable-partial-keyspace-migration (ROUTER_TARGET_SHARD_ROUTING
+ * here), and a stale one must not refuse a table a default vtgate
+ * serves.  Returns 0, or -1 out of memory. */
 static int check_ks_shard_rules(bstate *s)
 {
 	const router_table *t = s->t;
@@ -1081,21 +1085,11 @@ static int check_ks_shard_rules(bstate *s)
 	for (i = 0; i < t->nksrules; i++) {
 		const router__ksrule *r = &t->ksrules[i];
 
-		if (!keyspace_known(t, r->to) &&
+		if (r->plain && !keyspace_known(t, r->to) &&
 		    problem(s->b, ROUTER_ENOTFOUND, r->from,
 		            "keyspace routing rule %s -> %s: keyspace %s not "
 		            "found",
 		            r->from, r->to, r->to))
-			return -1;
-	}
-	for (i = 0; i < t->nshrules; i++) {
-		const router__shrule *r = &t->shrules[i];
-
-		if (!keyspace_known(t, r->to_ks) &&
-		    problem(s->b, ROUTER_ENOTFOUND, r->from_ks,
-		            "shard routing rule %s/%s -> %s: keyspace %s not "
-		            "found",
-		            r->from_ks, r->shard, r->to_ks, r->to_ks))
 			return -1;
 	}
 	return 0;

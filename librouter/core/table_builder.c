@@ -746,8 +746,9 @@ int router__builder_add_keyspace_rule(router_builder *b, const char *from,
 	if (b == NULL || from == NULL || to == NULL)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "keyspace routing rule: NULL argument");
-	/* from may carry a tablet type: "ks@replica". */
-	if (strlen(from) > ROUTER_NAME_MAX + 8 || strlen(to) > ROUTER_NAME_MAX)
+	/* from may carry a tablet type: "ks@replica", "ks@experimental". */
+	if (strlen(from) > ROUTER_NAME_MAX + 16 ||
+	    strlen(to) > ROUTER_NAME_MAX)
 		return router__seterr(err, ROUTER_ERANGE, from,
 		                      "keyspace routing rule %.*s -> %.*s: a "
 		                      "keyspace name longer than %d bytes",

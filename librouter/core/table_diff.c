@@ -83,14 +83,22 @@ uint64_t router__table_content_hash(const router_table *t)
 			          t->rules[i].error);
 		h = hu(h, acc);
 	}
-	/* Keyspace and shard routing rules: sorted by key, one per key. */
-	h = hu(h, t->nksrules);
-	for (i = 0; i < t->nksrules; i++)
-		h = hs(hs(h, t->ksrules[i].from), t->ksrules[i].to);
-	h = hu(h, t->nshrules);
-	for (i = 0; i < t->nshrules; i++)
-		h = hs(hs(hs(h, t->shrules[i].from_ks), t->shrules[i].shard),
-		       t->shrules[i].to_ks);
+	/* Keyspace and shard routing rules (sorted by key, one per key),
+	 * only when there are some: a table without them keeps the hash it
+	 * had before the table held them, which snapshots and fences
+	 * written by earlier builds recorded. */
+	if (t->nksrules > 0) {
+		h = hu(h, 0x6b7372756c6573 ^ t->nksrules); /* "ksrules" */
+		for (i = 0; i < t->nksrules; i++)
+			h = hs(hs(h, t->ksrules[i].from), t->ksrules[i].to);
+	}
+	if (t->nshrules > 0) {
+		h = hu(h, 0x73687275756c6573 ^ t->nshrules); /* "shruules" */
+		for (i = 0; i < t->nshrules; i++)
+			h = hs(hs(hs(h, t->shrules[i].from_ks),
+			          t->shrules[i].shard),
+			       t->shrules[i].to_ks);
+	}
 	return h;
 }
 

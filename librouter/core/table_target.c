@@ -19,10 +19,41 @@ static void put_name(char *dst, size_t *dlen, const char *s, size_t n)
 	*dlen = n;
 }
 
+static int same(const char *a, size_t an, const char *b, size_t bn)
+{
+	return an == bn && memcmp(a, b, an) == 0;
+}
+
+int router__target_names_ok(const char *keyspace, size_t keyspace_len,
+                            const char *table, size_t table_len,
+                            router_error *err)
+{
+	int ks_nul = keyspace_len > 0 && keyspace != NULL &&
+	             memchr(keyspace, '\0', keyspace_len) != NULL;
+	int t_nul = table_len > 0 && table != NULL &&
+	            memchr(table, '\0', table_len) != NULL;
+
+	if (keyspace_len > ROUTER_NAME_MAX || table_len > ROUTER_NAME_MAX)
+		return router__seterr(err, ROUTER_ERANGE, NULL,
+		                      "a %s name of %zu bytes: longer than %d",
+		                      keyspace_len > ROUTER_NAME_MAX ? "keyspace"
+		                                                     : "table",
+		                      keyspace_len > ROUTER_NAME_MAX
+		                          ? keyspace_len
+		                          : table_len,
+		                      ROUTER_NAME_MAX);
+	if (ks_nul || t_nul)
+		return router__seterr(err, ROUTER_EINVAL, NULL,
+		                      "a %s name with a NUL byte",
+		                      ks_nul ? "keyspace" : "table");
+	return ROUTER_OK;
+}
+
 void router__target_fill(const router_table *t, const router__tdef *d,
-                         const router__resolved *how, const char *table,
-                         size_t tl, int rc, const router_route_result *out,
-                         unsigned flags, router_target *target)
+                         const router__resolved *how, const char *keyspace,
+                         size_t ksl, const char *table, size_t tl, int rc,
+                         const router_route_result *out, unsigned flags,
+                         router_target *target)
 {
 	const char *ks;
 
@@ -30,10 +61,15 @@ void router__target_fill(const router_table *t, const router__tdef *d,
 	if (d == NULL)
 		return;
 	ks = d->ks->name;
-	if (how->ksrule != NULL)
-		target->rules |= ROUTER_TARGET_KEYSPACE_RULE;
-	if (how->rule != NULL)
-		target->rules |= ROUTER_TARGET_TABLE_RULE;
+	/* A bit says a rule moved the query: Vitess writes identity rules
+	 * too (MoveTables routes source.t to source.t, a multi-tenant
+	 * import its keyspace to itself), which move nothing. */
+	if (how->ksrule != NULL) {
+		if (!same(how->ksrule->to, how->ksrule->to_len, keyspace, ksl))
+			target->rules |= ROUTER_TARGET_KEYSPACE_RULE;
+		keyspace = how->ksrule->to;
+		ksl = how->ksrule->to_len;
+	}
 	if (d->declared) {
 		put_name(target->table, &target->table_len, d->name,
 		         d->name_len);
@@ -47,6 +83,10 @@ void router__target_fill(const router_table *t, const router__tdef *d,
 	} else {
 		put_name(target->table, &target->table_len, table, tl);
 	}
+	if (how->rule != NULL &&
+	    (!same(ks, strlen(ks), keyspace, ksl) ||
+	     !same(target->table, target->table_len, table, tl)))
+		target->rules |= ROUTER_TARGET_TABLE_RULE;
 	/* vtgate's fixupPartiallyMovedShards, with
 	 * --enable-partial-keyspace-migration only. */
 	if ((flags & ROUTER_TARGET_SHARD_ROUTING) && rc == ROUTER_OK &&
@@ -79,6 +119,9 @@ int router_table_route_target(const router_table *t, const char *keyspace,
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_table_route_target: NULL "
 		                      "argument");
+	if ((rc = router__target_names_ok(keyspace, keyspace_len, table,
+	                                  table_len, err)) != ROUTER_OK)
+		return rc;
 	if (flags & ~ROUTER_TARGET_SHARD_ROUTING)
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_table_route_target: unknown flags "
@@ -87,7 +130,7 @@ int router_table_route_target(const router_table *t, const char *keyspace,
 	rc = router__table_route_at(t, keyspace, keyspace_len, table,
 	                            table_len, values, nvalues, out, err, &d,
 	                            &how);
-	router__target_fill(t, d, &how, table, table_len, rc, out, flags,
-	                    target);
+	router__target_fill(t, d, &how, keyspace, keyspace_len, table,
+	                    table_len, rc, out, flags, target);
 	return rc;
 }

@@ -1262,7 +1262,7 @@ static int range(router__etcd *c, const void *key, size_t key_len,
 
 /* The kvs of range answer resp (consumed) into *kvs, *n: header.revision
  * in range, every kv well formed and not modified after the header's
- * revision; ROUTER_OK, ROUTER_EDOC (malformed, naming c's endpoint),
+ * revision; ROUTER_OK, ROUTER_EIO (malformed, naming c's endpoint),
  * ROUTER_ENOMEM. */
 static int range_reply(router__etcd *c, json_t *resp, router__etcd_kv **kvs,
                        size_t *n, int64_t *header_rev, router_error *err)

@@ -525,9 +525,10 @@ static int build_doc(bctx *c, json_t **docp)
 				goto nomem;
 		}
 	}
-	/* Shard routing rules: as given (the table keeps the last of a key,
-	 * applies them after the shard is found, as vtgate does, and refuses
-	 * one whose to_keyspace it does not have). */
+	/* Shard routing rules: as given (the table keeps the last of a key
+	 * and applies them after the shard is found, with
+	 * ROUTER_TARGET_SHARD_ROUTING, as vtgate with
+	 * --enable-partial-keyspace-migration does). */
 	if (srv->shard_routing_rules != NULL &&
 	    srv->shard_routing_rules->n_rules > 0) {
 		const Vschema__ShardRoutingRules *sr = srv->shard_routing_rules;
@@ -545,6 +546,15 @@ static int build_doc(bctx *c, json_t **docp)
 			    jset_str(x, "to_keyspace", r->to_keyspace) < 0 ||
 			    jset_str(x, "shard", r->shard) < 0)
 				goto nomem;
+			if (json_object_get(orig, r->to_keyspace) == NULL)
+				router__vitess_note(
+				    &c->out->notes,
+				    "%s: shard routing rule %s/%s -> %s: keyspace "
+				    "%s is not in the SrvVSchema (a vtgate with "
+				    "--enable-partial-keyspace-migration fails "
+				    "that shard's queries)",
+				    srv_key(c), r->from_keyspace, r->shard,
+				    r->to_keyspace, r->to_keyspace);
 		}
 	}
 	rc = ROUTER_OK;

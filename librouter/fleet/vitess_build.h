@@ -23,15 +23,17 @@
  *     (findRoutedKeyspace: "ks@<type>", then "ks") goes into the document
  *     as a plain rule, which the table applies first, as FindRoutedTable
  *     does (router_table_route_target names the keyspace that serves);
- *     a keyspace routed elsewhere also becomes, in the document, a copy
- *     of its target keyspace (its vindexes, tables and shards) with copies
- *     of the target's qualified table routing rules, so that calls that
- *     name a keyspace without a table (router_route_ksid) and the guards
- *     see what vtgate serves under that name;
- *   - shard routing rules: into the document as given; the table applies
- *     them after resolving the shard in the queried keyspace's partition
+ *     every keyspace of the SrvVSchema keeps its own definition and
+ *     shards (vtgate resolves the table in the target keyspace as it is,
+ *     routed once, never along a chain); a rule whose target is not in
+ *     the SrvVSchema is refused (ROUTER_ENOTFOUND, naming the rule);
+ *   - shard routing rules: into the document as given; with
+ *     ROUTER_TARGET_SHARD_ROUTING (vtgate's
+ *     --enable-partial-keyspace-migration) the table applies them after
+ *     resolving the shard in the queried keyspace's partition
  *     (fixupPartiallyMovedShards): the shard name is the same, the
- *     keyspace router_table_route_target names is the rule's;
+ *     keyspace router_table_route_target names is the rule's; a target
+ *     not in the SrvVSchema is a note;
  *   - mirror rules change no answer: copied into the document, where the
  *     loader reports them (informational).
  *

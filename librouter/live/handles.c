@@ -483,6 +483,9 @@ int router_route_target(router *r, const char *keyspace, size_t keyspace_len,
 		return router__seterr(err, ROUTER_EINVAL, NULL,
 		                      "router_route_target: unknown flags 0x%x",
 		                      flags);
+	if ((rc = router__target_names_ok(keyspace, keyspace_len, table,
+	                                  table_len, err)) != ROUTER_OK)
+		return rc;
 	if ((rec = reader()) == NULL)
 		return no_reader(err);
 	section_begin(rec);
@@ -496,8 +499,8 @@ int router_route_target(router *r, const char *keyspace, size_t keyspace_len,
 		rc = router__table_route_at(t, keyspace, keyspace_len, table,
 		                            table_len, values, nvalues, out,
 		                            err, &d, &how);
-		router__target_fill(t, d, &how, table, table_len, rc, out,
-		                    flags, target);
+		router__target_fill(t, d, &how, keyspace, keyspace_len, table,
+		                    table_len, rc, out, flags, target);
 	}
 	section_end(rec);
 	return rc;
