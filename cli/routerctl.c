@@ -928,24 +928,21 @@ done:
  * array, or (text) joined with ", " into buf. */
 static json_t *target_rules(const router_target *tg, char *buf, size_t cap)
 {
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} kinds[] = {{ROUTER_TARGET_KEYSPACE_RULE, "keyspace_routing_rules"},
-	             {ROUTER_TARGET_TABLE_RULE, "routing_rules"},
-	             {ROUTER_TARGET_SHARD_RULE, "shard_routing_rules"}};
 	json_t *a = json_array();
-	size_t i, used = 0;
+	const char *name;
+	size_t used = 0;
 
 	if (cap > 0)
 		buf[0] = '\0';
-	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-		if (!(tg->rules & kinds[i].bit))
+	/* Lowest bit first: Vitess's order. */
+	for (unsigned bit = 1; (name = router_target_rule_name(bit)) != NULL;
+	     bit <<= 1) {
+		if (!(tg->rules & bit))
 			continue;
-		json_array_append_new(a, json_string(kinds[i].name));
+		json_array_append_new(a, json_string(name));
 		if (used < cap)
 			used += (size_t)snprintf(buf + used, cap - used, "%s%s",
-			                         used ? ", " : "", kinds[i].name);
+			                         used ? ", " : "", name);
 	}
 	return a;
 }

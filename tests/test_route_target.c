@@ -518,6 +518,20 @@ static void a_table_without_these_rules_keeps_its_earlier_hash(void **state)
 	}
 }
 
+static void each_rule_bit_has_its_field_name(void **state)
+{
+	(void)state;
+	assert_string_equal(router_target_rule_name(ROUTER_TARGET_KEYSPACE_RULE),
+	                    "keyspace_routing_rules");
+	assert_string_equal(router_target_rule_name(ROUTER_TARGET_TABLE_RULE),
+	                    "routing_rules");
+	assert_string_equal(router_target_rule_name(ROUTER_TARGET_SHARD_RULE),
+	                    "shard_routing_rules");
+	assert_null(router_target_rule_name(0));
+	assert_null(router_target_rule_name(8));
+	assert_null(router_target_rule_name(3));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +550,7 @@ int main(void)
 	    cmocka_unit_test(a_sequence_resolves_through_a_keyspace_rule),
 	    cmocka_unit_test(malformed_rules_are_reported_and_skipped),
 	    cmocka_unit_test(a_table_without_these_rules_keeps_its_earlier_hash),
+	    cmocka_unit_test(each_rule_bit_has_its_field_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

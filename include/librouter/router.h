@@ -537,6 +537,12 @@ typedef struct router_target {
 #define ROUTER_TARGET_TABLE_RULE 0x2u    /* routing_rules */
 #define ROUTER_TARGET_SHARD_RULE 0x4u    /* shard_routing_rules */
 
+/* The SrvVSchema field of one ROUTER_TARGET_*_RULE bit
+ * ("keyspace_routing_rules", "routing_rules", "shard_routing_rules"),
+ * static; NULL for any other value.  The bits, lowest first, are Vitess's
+ * order.  Since 0.2.0; thread-safe. */
+ROUTER_EXTERN const char *router_target_rule_name(unsigned bit);
+
 /* Flags of router_table_route_target and router_route_target: apply the
  * shard routing rules, as vtgate started with
  * --enable-partial-keyspace-migration does (without it, as vtgate's

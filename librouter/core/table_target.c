@@ -19,6 +19,20 @@ static void put_name(char *dst, size_t *dlen, const char *s, size_t n)
 	*dlen = n;
 }
 
+const char *router_target_rule_name(unsigned bit)
+{
+	switch (bit) {
+	case ROUTER_TARGET_KEYSPACE_RULE:
+		return "keyspace_routing_rules";
+	case ROUTER_TARGET_TABLE_RULE:
+		return "routing_rules";
+	case ROUTER_TARGET_SHARD_RULE:
+		return "shard_routing_rules";
+	default:
+		return NULL;
+	}
+}
+
 static int same(const char *a, size_t an, const char *b, size_t bn)
 {
 	return an == bn && memcmp(a, b, an) == 0;

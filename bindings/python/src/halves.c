@@ -103,33 +103,25 @@ SR_DOC(sr_Router_route_target_doc,
 "names (empty: none).  value as route().  Raises as route().  Lock-free;\n"
 "the GIL is held.");
 
-/* The SrvVSchema field of each ROUTER_TARGET_* bit, in Vitess's order. */
-static const struct {
-	unsigned bit;
-	const char *name;
-} target_rules[] = {
-    {ROUTER_TARGET_KEYSPACE_RULE, "keyspace_routing_rules"},
-    {ROUTER_TARGET_TABLE_RULE, "routing_rules"},
-    {ROUTER_TARGET_SHARD_RULE, "shard_routing_rules"}};
-
-/* The names of the rules in bits, as a new tuple of interned strs. */
+/* The names of the rules in bits (router_target_rule_name, lowest bit
+ * first: Vitess's order), as a new tuple of interned strs. */
 static PyObject *target_rules_tuple(unsigned bits)
 {
-	const size_t nrules = sizeof target_rules / sizeof target_rules[0];
 	Py_ssize_t n = 0, i = 0;
 	PyObject *t;
+	unsigned bit;
 
-	for (size_t k = 0; k < nrules; k++)
-		n += (bits & target_rules[k].bit) != 0;
+	for (bit = 1; router_target_rule_name(bit) != NULL; bit <<= 1)
+		n += (bits & bit) != 0;
 	if ((t = PyTuple_New(n)) == NULL)
 		return NULL;
-	for (size_t k = 0; k < nrules; k++) {
+	for (bit = 1; router_target_rule_name(bit) != NULL; bit <<= 1) {
 		PyObject *s;
 
-		if (!(bits & target_rules[k].bit))
+		if (!(bits & bit))
 			continue;
-		if ((s = PyUnicode_InternFromString(target_rules[k].name)) ==
-		    NULL) {
+		if ((s = PyUnicode_InternFromString(
+		         router_target_rule_name(bit))) == NULL) {
 			Py_DECREF(t);
 			return NULL;
 		}

@@ -70,15 +70,6 @@ static VALUE router_route_prefix_m(VALUE self, VALUE keyspace, VALUE table,
 
 /* ---- route_target -------------------------------------------------------- */
 
-/* The SrvVSchema field of each ROUTER_TARGET_* bit, in Vitess's order. */
-static const struct {
-	unsigned bit;
-	const char *name;
-} target_rules[] = {
-    {ROUTER_TARGET_KEYSPACE_RULE, "keyspace_routing_rules"},
-    {ROUTER_TARGET_TABLE_RULE, "routing_rules"},
-    {ROUTER_TARGET_SHARD_RULE, "shard_routing_rules"}};
-
 /* router_route_target by names, as [shard, keyspace, table, rules]. */
 static VALUE route_target(rb_router *w, VALUE keyspace, VALUE table,
                           VALUE value, unsigned flags)
@@ -107,12 +98,12 @@ static VALUE route_target(rb_router *w, VALUE keyspace, VALUE table,
 	else
 		sr_raise(rc, &err, O_CALL, Qnil);
 	rules = rb_ary_new();
-	for (size_t i = 0; i < sizeof target_rules / sizeof target_rules[0];
-	     i++)
-		if (target.rules & target_rules[i].bit)
-			rb_ary_push(rules,
-			            rb_enc_interned_str_cstr(target_rules[i].name,
-			                                     rb_utf8_encoding()));
+	/* router_target_rule_name: lowest bit first, Vitess's order. */
+	for (unsigned bit = 1; router_target_rule_name(bit) != NULL; bit <<= 1)
+		if (target.rules & bit)
+			rb_ary_push(rules, rb_enc_interned_str_cstr(
+			                       router_target_rule_name(bit),
+			                       rb_utf8_encoding()));
 	return rb_ary_new_from_args(
 	    4, shard,
 	    rb_enc_interned_str(target.keyspace, (long)target.keyspace_len,
