@@ -395,15 +395,10 @@ static const char *routed_keyspace(bctx *c, const char *ks)
 	return hit;
 }
 
-static int add_routed(json_t *set, const char *ks)
-{
-	return json_object_set_new(set, ks, json_true());
-}
-
 static int build_doc(bctx *c, json_t **docp)
 {
 	json_t *doc = json_object(), *kss = json_object(), *orig = json_object();
-	json_t *routed = json_object(); /* from keyspace -> true */
+	json_t *routed = json_object(); /* from keyspace -> to keyspace */
 	json_t *rules = NULL;
 	const Vschema__SrvVSchema *srv = c->srv;
 	const char *name;
@@ -423,14 +418,15 @@ static int build_doc(bctx *c, json_t **docp)
 		         keyspace_json(srv->keyspaces[i]->value)) < 0)
 			goto nomem;
 	/* Which keyspaces a keyspace routing rule sends elsewhere (every
-	 * name a rule mentions, with or without its suffix). */
+	 * name a rule mentions, with or without its suffix), and where,
+	 * for this tablet type. */
 	if (srv->keyspace_routing_rules != NULL) {
 		const Vschema__KeyspaceRoutingRules *krr =
 		    srv->keyspace_routing_rules;
 
 		for (i = 0; i < krr->n_rules; i++) {
 			char base[ROUTER_NAME_MAX + 1];
-			const char *f = krr->rules[i]->from_keyspace;
+			const char *f = krr->rules[i]->from_keyspace, *to;
 			const char *at = strchr(f, '@');
 			size_t n = at != NULL ? (size_t)(at - f) : strlen(f);
 
@@ -438,8 +434,8 @@ static int build_doc(bctx *c, json_t **docp)
 				continue; /* names nothing the table holds */
 			memcpy(base, f, n);
 			base[n] = '\0';
-			if (routed_keyspace(c, base) != NULL &&
-			    add_routed(routed, base) < 0)
+			if ((to = routed_keyspace(c, base)) != NULL &&
+			    jset(routed, base, json_string(to)) < 0)
 				goto nomem;
 		}
 	}
@@ -459,7 +455,7 @@ static int build_doc(bctx *c, json_t **docp)
 	 * and its routing rules in the target as it is, even when the target
 	 * is itself routed away: the table's own resolution does the same. */
 	json_object_foreach(routed, name, v) {
-		const char *to = routed_keyspace(c, name);
+		const char *to = json_string_value(v);
 
 		if (json_object_get(orig, to) == NULL) {
 			rc = router__seterr(
@@ -520,8 +516,7 @@ static int build_doc(bctx *c, json_t **docp)
 
 			if (jpush(a, o) < 0 ||
 			    jset_str(o, "from_keyspace", name) < 0 ||
-			    jset_str(o, "to_keyspace",
-			             routed_keyspace(c, name)) < 0)
+			    jset_str(o, "to_keyspace", json_string_value(v)) < 0)
 				goto nomem;
 		}
 	}
