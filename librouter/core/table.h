@@ -472,7 +472,7 @@ int router__shards_status(const router__shards *s, int rc, size_t *count,
  * shard, replaces the earlier one at build, as Vitess's maps do).
  * Vitess validates neither; the build refuses a plain keyspace rule
  * whose to keyspace is not in the table (ROUTER_ENOTFOUND) and keeps
- * every shard rule (table_build.c, check_ks_shard_rules).  ROUTER_OK,
+ * every shard rule (table_build.c, check_ks_rules).  ROUTER_OK,
  * ROUTER_EINVAL (NULL), ROUTER_ERANGE (a name too long), ROUTER_ENOMEM. */
 int router__builder_add_keyspace_rule(router_builder *b, const char *from,
                                       const char *to, router_error *err);

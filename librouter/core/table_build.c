@@ -1054,17 +1054,14 @@ oom:
 	return -1;
 }
 
-/* A keyspace the table serves, or one vtgate keeps in error. */
+/* A keyspace the table serves, or one vtgate keeps in error (what a
+ * lookup of it answers: router__keyspace_missing). */
 static int keyspace_known(const router_table *t, const char *ks)
 {
-	size_t i;
+	size_t n = strlen(ks);
 
-	if (router__table_keyspace(t, ks, strlen(ks)) != NULL)
-		return 1;
-	for (i = 0; i < t->nkserr; i++)
-		if (strcmp(t->kserr[2 * i], ks) == 0)
-			return 1;
-	return 0;
+	return router__table_keyspace(t, ks, n) != NULL ||
+	       router__keyspace_missing(t, ks, n, NULL) == ROUTER_EKEYSPACE;
 }
 
 /* Every keyspace routing rule that applies (a plain one: the table routes
@@ -1077,7 +1074,7 @@ static int keyspace_known(const router_table *t, const char *ks)
  * with --enable-partial-keyspace-migration (ROUTER_TARGET_SHARD_ROUTING
  * here), and a stale one must not refuse a table a default vtgate
  * serves.  Returns 0, or -1 out of memory. */
-static int check_ks_shard_rules(bstate *s)
+static int check_ks_rules(bstate *s)
 {
 	const router_table *t = s->t;
 	size_t i;
@@ -1164,7 +1161,7 @@ int router_table_build(router_builder *b, router_table **out,
 		t->nkserr = b->nkserr;
 	}
 	if (build_rules(&s) || build_ks_shard_rules(&s) ||
-	    check_ks_shard_rules(&s))
+	    check_ks_rules(&s))
 		goto oom;
 	if (b->problems_nomem)
 		goto oom;
