@@ -17,14 +17,11 @@ typedef struct blob {
 	size_t n;
 } blob;
 
-/* tests/data/topo/NAME (tu_read_data). */
 static blob fixture(const char *name)
 {
-	char path[256];
 	blob b;
 
-	snprintf(path, sizeof path, "topo/%s", name);
-	b.p = (uint8_t *)tu_read_data(path, &b.n);
+	b.p = tu_topo_fixture(name, &b.n);
 	return b;
 }
 

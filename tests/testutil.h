@@ -73,6 +73,16 @@ static inline char *tu_read_data(const char *name, size_t *len)
 	return tu_read_file(path, len);
 }
 
+/* tests/data/topo/NAME, a protobuf fixture of tools/gen_topo_fixtures.py
+ * (tu_read_data). */
+static inline uint8_t *tu_topo_fixture(const char *name, size_t *len)
+{
+	char path[256];
+
+	snprintf(path, sizeof path, "topo/%s", name);
+	return (uint8_t *)tu_read_data(path, len);
+}
+
 /* Decode lower/upper-case hex into out; returns length or -1. */
 static inline int tu_unhex(const char *hex, uint8_t *out, size_t cap)
 {

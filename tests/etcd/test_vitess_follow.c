@@ -105,13 +105,6 @@ static int64_t del(router__etcd *c, const char *key)
 	return rev;
 }
 
-static uint8_t *fixture(const char *name, size_t *n)
-{
-	char path[256];
-
-	snprintf(path, sizeof path, "topo/%s", name);
-	return (uint8_t *)tu_read_data(path, n);
-}
 
 /* Base64 of (p, n) into out (room for BASE64_ENCODE_RAW_LENGTH(n) + 1). */
 static void b64(const uint8_t *p, size_t n, char *out)
@@ -130,7 +123,7 @@ static int64_t put_two_in_one_txn(const etcd_server *e, const char *k1,
 	static char body[16384], cmd[17000], ek1[256], ek2[256], ev1[6000],
 	    ev2[6000];
 	size_t n1, n2;
-	uint8_t *v1 = fixture(f1, &n1), *v2 = fixture(f2, &n2);
+	uint8_t *v1 = tu_topo_fixture(f1, &n1), *v2 = tu_topo_fixture(f2, &n2);
 	char out[4096];
 	FILE *p;
 	json_t *o;
@@ -1315,7 +1308,7 @@ static int64_t put_srv_vschema(router__etcd *c, const char *customer)
 	for (int k = 0; k < 2; k++) {
 		uint8_t e[4096];
 		size_t len, nl = strlen(names[k]), en = 0;
-		uint8_t *ks = fixture(files[k], &len);
+		uint8_t *ks = tu_topo_fixture(files[k], &len);
 
 		e[en++] = 0x0a;
 		en += put_varint(e + en, nl);
@@ -1790,7 +1783,7 @@ static size_t kv_json(char *out, size_t cap, const char *key,
 	size_t n;
 
 	if (name != NULL) {
-		v = fixture(name, &n);
+		v = tu_topo_fixture(name, &n);
 	} else {
 		static const char root[] = "/vitess/zone1";
 
