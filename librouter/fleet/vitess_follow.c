@@ -53,21 +53,6 @@ static char *dup_or(const char *s, const char *dflt)
 	return strdup(s != NULL && s[0] != '\0' ? s : dflt);
 }
 
-static char *join(const char *root, const char *path)
-{
-	size_t n = strlen(root);
-	char *k;
-
-	while (n > 0 && root[n - 1] == '/')
-		n--;
-	k = malloc(n + strlen(path) + 1);
-	if (k != NULL) {
-		memcpy(k, root, n);
-		strcpy(k + n, path);
-	}
-	return k;
-}
-
 int router__vfollow_create(router__vfollow **out, const char *cell,
                            const char *topo_root, const char *tablet_type,
                            const char *cell_endpoints, router_error *err)
@@ -198,9 +183,9 @@ int router__vfollow_locate(router__vfollow *v, router__etcd *c,
 	free(v->ks_prefix);
 	v->cell_root = root;
 	v->endpoints = eps;
-	v->prefix = join(root, "/");
-	v->vkey = join(root, "/SrvVSchema");
-	v->ks_prefix = join(root, "/keyspaces/");
+	v->prefix = router__vitess_join(root, "/");
+	v->vkey = router__vitess_join(root, "/SrvVSchema");
+	v->ks_prefix = router__vitess_join(root, "/keyspaces/");
 	if (eps == NULL || v->prefix == NULL || v->vkey == NULL ||
 	    v->ks_prefix == NULL) {
 		free(v->prefix);

@@ -10,8 +10,7 @@
 #include "core/internal.h"
 #include "vitess_topodata.pb-c.h"
 
-/* ROOT joined with PATH, trailing slashes of ROOT dropped (malloc'd). */
-static char *join(const char *root, const char *path)
+char *router__vitess_join(const char *root, const char *path)
 {
 	size_t n = strlen(root);
 	char *k;
@@ -44,7 +43,7 @@ int router__vitess_read_cell_info(router__etcd *c, const char *global_root,
 		                      "cell name %s: empty, too long or with a /",
 		                      cell);
 	snprintf(path, sizeof path, "/cells/%s/CellInfo", cell);
-	key = join(global_root, path);
+	key = router__vitess_join(global_root, path);
 	if (key == NULL)
 		return router__seterr(err, ROUTER_ENOMEM, NULL, "out of memory");
 	memset(&kv, 0, sizeof kv);
@@ -157,8 +156,8 @@ int router__vitess_read_cell_values(router__etcd *c, const char *cell_root,
                                     router__vitess_cell_values *out,
                                     router_error *err)
 {
-	char *vkey = join(cell_root, "/SrvVSchema");
-	char *prefix = join(cell_root, "/keyspaces/");
+	char *vkey = router__vitess_join(cell_root, "/SrvVSchema");
+	char *prefix = router__vitess_join(cell_root, "/keyspaces/");
 	int attempt, rc = ROUTER_ESTATE;
 
 	memset(out, 0, sizeof *out);
@@ -261,7 +260,7 @@ int router__vitess_read_global(router__etcd *c, const char *global_root,
 {
 	router__etcd_kv *all = NULL, *res;
 	size_t nall = 0, i, k = 0, r;
-	char *prefix = join(global_root, "/keyspaces/");
+	char *prefix = router__vitess_join(global_root, "/keyspaces/");
 	int64_t hrev;
 	int rc;
 
@@ -290,8 +289,9 @@ int router__vitess_read_global(router__etcd *c, const char *global_root,
 	free(all); /* its kept entries moved to res */
 	for (r = ROUTER__VITESS_GLOBAL_ROUTING_RULES;
 	     rc == ROUTER_OK && r <= ROUTER__VITESS_GLOBAL_MIRROR_RULES; r++) {
-		char *key = join(global_root, router__vitess_global_path(
-		                                  (router__vitess_global)r));
+		char *key = router__vitess_join(
+		    global_root,
+		    router__vitess_global_path((router__vitess_global)r));
 		int found = 0;
 
 		if (key == NULL) {

@@ -86,4 +86,8 @@ int router__vitess_read_global(router__etcd *c, const char *global_root,
                                router__etcd_kv **kvs, size_t *n,
                                router_error *err);
 
+/* ROOT joined with PATH, trailing slashes of ROOT dropped (malloc'd;
+ * NULL out of memory): the topo keys under a root. */
+char *router__vitess_join(const char *root, const char *path);
+
 #endif /* ROUTER_VITESS_READ_H */
