@@ -1,6 +1,21 @@
 # Sourced by the demos (demo-fleet.sh, demo-vitess.sh): one etcd-server on
 # loopback with its data in $DIR/etcd.  Sets CPORT, PPORT, ETCD_PID and
-# exports ETCDCTL_ENDPOINTS.  The caller sets DIR and kills ETCD_PID.
+# exports ETCDCTL_ENDPOINTS.  The caller sets DIR before sourcing this and
+# adds the processes it starts to PIDS; the cleanup trap below kills them
+# and etcd and removes DIR.  step prints a demo step's heading.
+
+ETCD_PID=
+PIDS=
+
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	[ -n "$ETCD_PID" ] && kill -9 "$ETCD_PID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$DIR"
+}
+trap cleanup EXIT INT TERM
+
+step() { printf '\n=== %s\n' "$*"; }
 
 # A port nothing listens on.  POSIX sh has no /dev/tcp (dash, Debian's
 # /bin/sh, treats it as a file name and every port looked free), so ask

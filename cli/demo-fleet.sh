@@ -18,20 +18,7 @@ N=${2:-3}
 DOC=tests/data/examples/customer_sharded.json
 KEY=/librouter/demo/vschema
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/librouter-fleet-XXXXXX")
-ETCD_PID=
-PIDS=
-
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	[ -n "$ETCD_PID" ] && kill -9 "$ETCD_PID" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT INT TERM
-
 . "$(dirname "$0")/demo-etcd.sh"
-
-step() { printf '\n=== %s\n' "$*"; }
 fleet() { "$RCTL" fleet --wait 10 --expect "$N"; }
 
 # The documents: customer sharded 2 and 4 ways (routerctl dump embeds the

@@ -26,20 +26,7 @@ TOPO="/usr/bin/python3 $(dirname "$0")/../tools/vitess_topo.py"
 EX=tests/data/examples
 PROBE=customer.customer=1
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/librouter-vitess-XXXXXX")
-ETCD_PID=
-PIDS=
-
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	[ -n "$ETCD_PID" ] && kill -9 "$ETCD_PID" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT INT TERM
-
 . "$(dirname "$0")/demo-etcd.sh"
-
-step() { printf '\n=== %s\n' "$*"; }
 topo() { $TOPO "$@" | sed 's/^/  topo: /'; }
 
 # Waits until every member's log has a line matching $1 after its line
